@@ -1,0 +1,359 @@
+"""Unification and broadcasting with the named-axis semantics of the design.
+
+* Inside one function, distinct annotation names are distinct axes: ``"d_model"`` never equals
+  ``"d_ff"`` (both symbols of kind ``axis``).
+* Elements of one tensor's shape (``B, T, C = x.size()``) are distinct from one another (kind
+  ``dim:<group>``, same group).
+* A symbol from code (kind ``code``) meeting anything binds to it; so does an element of a shape;
+  a name meeting a literal binds to it. The first binding wins; a later conflict is a mismatch.
+* Sizes are positive integers: ``4*n`` is never ``n``. When two sizes merely cannot be proven
+  equal, nothing is reported.
+
+:class:`Env` holds the bindings and divisibility facts of one analysis scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._algebra import Expr, Sym, const, provably_distinct
+from ._parse import ShapeSpec
+from ._shape import UNKNOWN, Shape, Unknown, Variadic
+
+__all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch"]
+
+EQ, NE, UNK = "eq", "ne", "unknown"
+
+
+@dataclass
+class Env:
+    """Bindings of symbols (with where each was bound) and divisibility facts."""
+
+    bindings: dict = field(default_factory=dict)  # Sym -> (Expr, provenance str | None)
+    divisible: set = field(default_factory=set)  # {(num Expr, den Expr)}
+
+    def copy(self) -> "Env":
+        return Env(dict(self.bindings), set(self.divisible))
+
+    def resolve(self, d):
+        if not isinstance(d, Expr):
+            return d
+        for _ in range(8):
+            if not self.bindings:
+                break
+            mapping = {s: e for s, (e, _) in self.bindings.items()}
+            nd = d.subst(mapping)
+            if nd == d:
+                break
+            d = nd
+        if self.divisible:
+            d = d.with_facts(frozenset(self.divisible))
+        return d
+
+    def bind(self, s: Sym, e: Expr, provenance: str | None = None) -> None:
+        if s in e.symbols():
+            return
+        self.bindings[s] = (e, provenance)
+
+    def provenance(self, s: Sym) -> str | None:
+        b = self.bindings.get(s)
+        return b[1] if b else None
+
+    def add_divisible(self, num: Expr, den: Expr) -> None:
+        num = self.resolve(num)
+        den = self.resolve(den)
+        if den.value == 1:
+            return
+        self.divisible.add((num, den))
+
+
+def _kind(s: Sym) -> str:
+    return s.kind or "axis"
+
+
+def _rigid_pair(a: Sym, b: Sym) -> bool:
+    ka, kb = _kind(a), _kind(b)
+    if ka == "axis" and kb == "axis":
+        return True
+    if ka.startswith("dim:") and ka == kb:
+        return True
+    return False
+
+
+def compare(a, b, env: Env | None = None) -> str:
+    """``eq`` when provably equal, ``ne`` when provably different, else ``unknown``."""
+    if isinstance(a, (Unknown, Variadic)) or isinstance(b, (Unknown, Variadic)):
+        return UNK
+    if env is not None:
+        a, b = env.resolve(a), env.resolve(b)
+    if a == b:
+        return EQ
+    if provably_distinct(a, b):
+        return NE
+    sa, sb = a.as_sym(), b.as_sym()
+    if sa is not None and sb is not None and _rigid_pair(sa, sb):
+        return NE
+    return UNK
+
+
+def _bindable(s: Sym, other: Expr) -> bool:
+    k = _kind(s)
+    if k == "code" or k.startswith("dim:"):
+        return True
+    return other.value is not None  # a name meeting a literal binds to it
+
+
+def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
+    """Equate two sizes: True (equal, possibly by binding), False (contradiction), None (unknown)."""
+    r = compare(a, b, env)
+    if r == EQ:
+        return True
+    if r == NE:
+        return False
+    if isinstance(a, (Unknown, Variadic)) or isinstance(b, (Unknown, Variadic)):
+        return None
+    a, b = env.resolve(a), env.resolve(b)
+    sa, sb = a.as_sym(), b.as_sym()
+    order = []
+    if sa is not None and _bindable(sa, b):
+        order.append((sa, b))
+    if sb is not None and _bindable(sb, a):
+        order.append((sb, a))
+    # prefer binding a symbol from code over an element of a shape over a name
+    rank = {"code": 0}
+    order.sort(key=lambda t: rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
+    for s, e in order:
+        if s not in e.symbols():
+            env.bind(s, e, provenance)
+            return True
+    return None
+
+
+def _is_one(d) -> bool:
+    return isinstance(d, Expr) and d.value == 1
+
+
+def broadcast_dims(a, b, env: Env):
+    """The broadcast of two axes and whether they are compatible (False only when proven not)."""
+    if _is_one(a):
+        return b, True
+    if _is_one(b):
+        return a, True
+    if isinstance(a, Unknown):
+        return (b if isinstance(b, Expr) and b.value is not None else UNKNOWN), True
+    if isinstance(b, Unknown):
+        return (a if isinstance(a, Expr) and a.value is not None else UNKNOWN), True
+    r = compare(a, b, env)
+    if r == EQ:
+        return env.resolve(a), True
+    if r == NE:
+        # a named axis or a literal > 1 against another: may still be 1 at run time only for
+        # symbols from code; names and literals are taken at their word
+        return a, False
+    return UNKNOWN, True
+
+
+def broadcast_shapes(shapes, env: Env):
+    """Broadcast shapes; returns (shape, [(i_from_right, a_dim, b_dim, index_a, index_b)...])."""
+    shapes = list(shapes)
+    if not shapes:
+        return Shape(()), []
+    result = shapes[0]
+    errors = []
+    for other in shapes[1:]:
+        result, errs = _broadcast2(result, other, env)
+        errors.extend(errs)
+    return result, errors
+
+
+def _split(s: Shape):
+    v = s.variadic_index
+    if v is None:
+        return None, list(s.dims), list(s.origins) if s.origins else [None] * len(s.dims)
+    origins = list(s.origins) if s.origins else [None] * len(s.dims)
+    return s.dims[v], list(s.dims[v + 1:]), origins[v + 1:]
+
+
+def _broadcast2(a: Shape, b: Shape, env: Env):
+    va, da, oa = _split(a)
+    vb, db, ob = _split(b)
+    n = max(len(da), len(db))
+    out = []
+    outo = []
+    errors = []
+    for k in range(1, n + 1):
+        xa = da[-k] if k <= len(da) else (None if va is None else UNKNOWN)
+        xb = db[-k] if k <= len(db) else (None if vb is None else UNKNOWN)
+        if xa is None:
+            out.append(xb)
+            outo.append(ob[-k] if k <= len(ob) else None)
+            continue
+        if xb is None:
+            out.append(xa)
+            outo.append(oa[-k] if k <= len(oa) else None)
+            continue
+        if k > len(da) or k > len(db):  # one side is inside a variadic segment
+            d, _ok = broadcast_dims(xa, xb, env)
+            out.append(UNKNOWN if not (isinstance(d, Expr) and d.value is not None and d.value > 1) else d)
+            outo.append(None)
+            continue
+        d, ok = broadcast_dims(xa, xb, env)
+        if not ok:
+            errors.append((-k, xa, xb))
+        out.append(d)
+        origin = oa[-k] if (d == xa and k <= len(oa)) else (ob[-k] if k <= len(ob) else None)
+        outo.append(origin)
+    out.reverse()
+    outo.reverse()
+    lead = []
+    if va is not None or vb is not None:
+        lead = [va if (va is not None and (vb is None or va == vb) and len(db) <= len(da)) else
+                (vb if (vb is not None and va is None and len(da) <= len(db)) else Variadic(None))]
+        outo = [None] + outo
+    return Shape(tuple(lead + out), tuple(outo)), errors
+
+
+# -- matching a value against an annotation ---------------------------------------------------
+
+@dataclass(frozen=True)
+class SpecMismatch:
+    kind: str  # "rank" | "axis"
+    index: int | None  # axis position in the value (from the left), or None for rank
+    expected: object  # Expr / str
+    actual: object
+    name: str | None = None  # the annotation token
+    bound_at: str | None = None  # where the expected size was bound
+
+
+def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None,
+               provenance: str | None = None) -> list:
+    """Check ``shape`` against ``spec``.
+
+    With ``inst is None`` the spec's names are the current function's own axes (symbols of kind
+    ``axis``). With a dict, they are the callee's names instantiated for this call: the dict maps
+    each name to the caller's size it was bound to (and a variadic name to a tuple of sizes) and is
+    filled in as names are met; ``inst["@where"]`` maps names to the argument that bound them.
+    """
+    out = []
+    if shape.is_any:
+        return out
+    axes = spec.axes
+    sv = spec.variadic_index
+    vv = shape.variadic_index
+    dims = list(shape.dims)
+    if sv is None and vv is None and len(axes) != len(dims):
+        return [SpecMismatch("rank", None, len(axes), len(dims))]
+    if sv is not None and vv is None and len(dims) < len(axes) - 1:
+        return [SpecMismatch("rank", None, f"at least {len(axes) - 1}", len(dims))]
+    if sv is None and vv is not None and len(dims) - 1 > len(axes):
+        return [SpecMismatch("rank", None, len(axes), f"at least {len(dims) - 1}")]
+
+    pairs = []  # (axis spec, dim, index in shape)
+    if sv is None and vv is None:
+        pairs = [(axes[i], dims[i], i) for i in range(len(axes))]
+    else:
+        # align the prefix before the first variadic and the suffix after the last one
+        pre = min(sv if sv is not None else len(axes), vv if vv is not None else len(dims))
+        for i in range(pre):
+            pairs.append((axes[i], dims[i], i))
+        post_s = len(axes) - (sv + 1) if sv is not None else len(axes) - pre
+        post_v = len(dims) - (vv + 1) if vv is not None else len(dims) - pre
+        post = min(post_s, post_v)
+        for k in range(1, post + 1):
+            pairs.append((axes[-k], dims[-k], len(dims) - k))
+        if sv is not None and vv is None and inst is not None:
+            name = axes[sv].name if axes[sv].kind != "anon" else None
+            if name:
+                seg = tuple(dims[sv: len(dims) - post_s])
+                prev = inst.get("*" + name)
+                if prev is None:
+                    inst["*" + name] = seg
+                elif len(prev) != len(seg):
+                    out.append(SpecMismatch("rank", None, f"*{name} of {len(prev)} axes", f"{len(seg)} axes",
+                                            name="*" + name))
+                else:
+                    for p, q in zip(prev, seg):
+                        if unify_dim(p, q, env, provenance) is False:
+                            out.append(SpecMismatch("axis", None, p, q, name="*" + name))
+
+    for ax, d, idx in pairs:
+        if ax.variadic or isinstance(d, Variadic):
+            continue
+        if ax.kind == "anon":
+            continue
+        if ax.broadcast and isinstance(d, Expr) and d.value == 1:
+            continue
+        if ax.kind == "fixed":
+            expected = const(ax.value)
+        elif ax.kind == "named":
+            if inst is None:
+                expected = Expr(((((Sym(ax.name, "axis"), 1),), 1),))
+            else:
+                if ax.name not in inst:
+                    if isinstance(d, Unknown):
+                        continue
+                    inst[ax.name] = d
+                    inst.setdefault("@where", {})[ax.name] = provenance
+                    continue
+                expected = inst[ax.name]
+        else:  # expression over names
+            if inst is None:
+                expected = ax.expr
+            else:
+                mapping = {}
+                for s in ax.expr.symbols():
+                    if s.name not in inst:
+                        mapping = None
+                        break
+                    mapping[s] = inst[s.name]
+                if mapping is None:
+                    continue
+                expected = ax.expr.subst(mapping)
+        if isinstance(d, Unknown):
+            continue
+        if unify_dim(expected, d, env, provenance) is False:
+            where = None
+            if inst is not None and ax.name:
+                where = inst.get("@where", {}).get(ax.name)
+            out.append(SpecMismatch("axis", idx, env.resolve(expected), env.resolve(d), name=ax.text,
+                                    bound_at=where))
+    return out
+
+
+def instantiate(spec: ShapeSpec, inst: dict) -> Shape:
+    """The shape a callee's annotation denotes under the bindings of one call."""
+    items = []
+    for ax in spec.axes:
+        if ax.variadic:
+            name = ax.name if ax.kind != "anon" else None
+            seg = inst.get("*" + name) if name else None
+            if seg is not None:
+                items.extend(seg)
+            else:
+                items.append(Variadic(None))
+            continue
+        if ax.kind == "fixed":
+            items.append(const(ax.value))
+        elif ax.kind == "named":
+            items.append(inst.get(ax.name, UNKNOWN))
+        elif ax.kind == "expr":
+            mapping = {}
+            ok = True
+            for s in ax.expr.symbols():
+                if s.name not in inst or not isinstance(inst[s.name], Expr):
+                    ok = False
+                    break
+                mapping[s] = inst[s.name]
+            items.append(ax.expr.subst(mapping) if ok else UNKNOWN)
+        else:
+            items.append(UNKNOWN)
+    # at most one variadic survives
+    seen = False
+    cleaned = []
+    for it in items:
+        if isinstance(it, Variadic):
+            if seen:
+                continue
+            seen = True
+        cleaned.append(it)
+    return Shape(tuple(cleaned))
