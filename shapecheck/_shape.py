@@ -62,6 +62,7 @@ class Shape:
     dims: tuple = ()
     origins: tuple = field(default_factory=_origin_default, compare=False, hash=False)
     label: str | None = field(default=None, compare=False, hash=False)
+    meta: tuple = field(default=(), compare=False, hash=False)  # ((key, value), ...) carried by the engine
 
     def __post_init__(self):
         if self.origins and len(self.origins) != len(self.dims):
@@ -125,10 +126,21 @@ class Shape:
         return Shape(tuple(dims), tuple(origins) if origins is not None else ())
 
     def with_origins(self, origins) -> "Shape":
-        return Shape(self.dims, tuple(origins), self.label)
+        return Shape(self.dims, tuple(origins), self.label, self.meta)
 
     def with_label(self, label: str | None) -> "Shape":
-        return Shape(self.dims, self.origins, label)
+        return Shape(self.dims, self.origins, label, self.meta)
+
+    def with_meta(self, **items) -> "Shape":
+        meta = dict(self.meta)
+        meta.update(items)
+        return Shape(self.dims, self.origins, self.label, tuple(meta.items()))
+
+    def get_meta(self, key: str, default=None):
+        for k, v in self.meta:
+            if k == key:
+                return v
+        return default
 
     def __str__(self) -> str:
         return " ".join(format_dim(d) for d in self.dims)
