@@ -4,17 +4,44 @@ from __future__ import annotations
 
 import ast
 
+from .._algebra import sym
 from .._parse import parse_shape
 from .._shape import Shape
 from ._registry import Rule, Site
+
+
+def _value(node: ast.AST):
+    """A static argument: a literal, a size name (a symbol), ``+ - * //`` over sizes, a tuple or list,
+    ``slice(a, b, c)``, or ``shape("b n")`` for a tensor argument (inside a tuple index)."""
+    if isinstance(node, ast.Name):
+        return sym(node.id)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = [_value(e) for e in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else items
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        v = _value(node.operand)
+        return -v
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+        a, b = _value(node.left), _value(node.right)
+        op = {ast.Add: lambda x, y: x + y, ast.Sub: lambda x, y: x - y, ast.Mult: lambda x, y: x * y,
+              ast.FloorDiv: lambda x, y: x // y}[type(node.op)]
+        return op(a, b)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("slice", "shape"):
+        args = [_value(a) for a in node.args]
+        if node.func.id == "slice":
+            return slice(*args)
+        return parse_shape(args[0]).to_shape()
+    if isinstance(node, ast.Slice):
+        return slice(*(None if p is None else _value(p) for p in (node.lower, node.upper, node.step)))
+    return ast.literal_eval(node)
 
 
 def _kwargs(text: str) -> tuple[list, dict]:
     if not text.strip():
         return [], {}
     call = ast.parse(f"f({text})", mode="eval").body
-    args = [ast.literal_eval(a) for a in call.args]
-    return args, {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    args = [_value(a) for a in call.args]
+    return args, {k.arg: _value(k.value) for k in call.keywords}
 
 
 def _shapes(text: str) -> list:
@@ -24,7 +51,8 @@ def _shapes(text: str) -> list:
     parts = [p.strip() for p in text.split(",")]
     out = []
     for i, p in enumerate(parts):
-        out.append(parse_shape(p).to_shape().with_label(f"`arg{i}`"))
+        shape = Shape(()) if p == "()" else parse_shape(p).to_shape()  # "()" spells a scalar
+        out.append(shape.with_label(f"`arg{i}`"))
     return out
 
 
@@ -57,7 +85,7 @@ def run_example(rule: Rule, example: str, expect_ok: bool) -> str | None:
         for g, e in zip(got, expected):
             if not isinstance(g, Shape):
                 return f"expected {e!r}, got {g!r}"
-            want = parse_shape(e).to_shape()
+            want = Shape(()) if e == "()" else parse_shape(e).to_shape()
             if tuple(site.resolve(d) for d in g.dims) != want.dims:
                 return f"expected {e!r}, got {str(g)!r}"
         return None

@@ -1,15 +1,19 @@
-"""Elementwise arithmetic and comparison with broadcasting."""
+"""Elementwise arithmetic and comparison with broadcasting; ``where``, ``masked_fill``, ``clamp``."""
 
 from __future__ import annotations
 
 from .._shape import Shape
-from ._registry import Site, shape_rule
+from ._registry import Site, qd, shape_rule
 
-_BINARY = ("add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow",
-           "eq", "ne", "lt", "le", "gt", "ge", "maximum", "minimum", "logical_and", "logical_or",
-           "bitwise_and", "bitwise_or", "atan2", "fmod")
+_BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+           "remainder", "pow", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
+           "less_equal", "not_equal", "maximum", "minimum", "fmax", "fmin", "logical_and", "logical_or",
+           "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "atan2", "fmod", "hypot",
+           "copysign", "xlogy", "logaddexp")
 _DUNDER = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt",
            "ge", "and", "or", "xor")
+_INPLACE = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "fmod", "maximum", "minimum")
+_IDUNDER = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor")
 
 
 def _names():
@@ -23,11 +27,80 @@ def _names():
 
 
 @shape_rule(*_names(),
-            ok=["b n d, d -> b n d", "b 1 d, b n 1 -> b n d", "*B n, n -> *B n", "b n, -> b n"],
+            ok=["b n d, d -> b n d", "b 1 d, b n 1 -> b n d", "*B n, n -> *B n", "b n, -> b n",
+                "b n | 2 -> b n"],
             bad=["b n, b m ! SHP102", "3, 4 ! SHP102"])
 def binary(site: Site, input, other, *args, **kwargs) -> Shape | None:
     """Elementwise binary op: shapes broadcast from the right; a number broadcasts everywhere."""
     shapes = [s for s in (input, other) if isinstance(s, Shape)]
     if not shapes:
         return None
+    if len(shapes) == 1:
+        return shapes[0]
     return site.broadcast(*shapes)
+
+
+@shape_rule(*([f"torch.Tensor.{n}_" for n in _INPLACE] + [f"torch.Tensor.__i{n}__" for n in _IDUNDER]),
+            ok=["b n d, d -> b n d", "b n d, 1 n 1 -> b n d"],
+            bad=["b n, b m ! SHP102", "n, b n ! SHP102"])
+def binary_inplace(site: Site, input, other, *args, **kwargs) -> Shape | None:
+    """In-place elementwise op (``x += y``, ``x.add_(y)``): ``other`` must broadcast to ``input``'s shape."""
+    if not isinstance(input, Shape):
+        return None
+    if not isinstance(other, Shape):
+        return input
+    out = site.broadcast(input, other)
+    if site.failed or out.rank is None or input.rank is None:
+        return input
+    if out.rank > input.rank:
+        site.error("SHP102", f"{site.op} cannot write a result of {out.rank} axes into a tensor of "
+                             f"{input.rank} in place",
+                   notes=(site.axis_note(other, 0),))
+    else:
+        for i, (a, b) in enumerate(zip(out.dims, input.dims)):
+            if site.compare(a, b) == "ne":
+                site.error("SHP102", f"{site.op} cannot write axis {qd(site.resolve(a))} into "
+                                     f"{qd(site.resolve(b))} in place", notes=(site.axis_note(input, i),))
+                break
+    return input
+
+
+@shape_rule("torch.where", "torch.Tensor.where",
+            ok=["b n, b n, b n -> b n", "b 1, n | 0.0 -> b n", "n, b 1, b n -> b n"],
+            bad=["b n, b m, b n ! SHP102"])
+def where(site: Site, condition, input=None, other=None) -> Shape | None:
+    """``torch.where(cond, x, y)``: the three operands broadcast; one-argument form is unknown."""
+    if input is None and other is None:
+        return None
+    shapes = [s for s in (condition, input, other) if isinstance(s, Shape)]
+    if not isinstance(condition, Shape):
+        return None
+    return site.broadcast(*shapes)
+
+
+@shape_rule("torch.masked_fill", "torch.Tensor.masked_fill", "torch.Tensor.masked_fill_",
+            ok=["b h n n, n n | 0.0 -> b h n n", "b n, b 1 | value=1.0 -> b n"],
+            bad=["b h n n, n m | 0.0 ! SHP102"])
+def masked_fill(site: Site, input, mask, value=None) -> Shape | None:
+    """``x.masked_fill(mask, v)``: the mask broadcasts against ``x``."""
+    if not isinstance(input, Shape):
+        return None
+    if not isinstance(mask, Shape):
+        return input
+    out = site.broadcast(input, mask, what=f"{site.op} (mask)")
+    if out == input:
+        return input
+    return out
+
+
+@shape_rule("torch.clamp", "torch.Tensor.clamp", "torch.clip", "torch.Tensor.clip", "torch.Tensor.clamp_",
+            ok=["b n | 0.0, 1.0 -> b n", "b n, n -> b n", "b n | min=0 -> b n"],
+            bad=["b n, m ! SHP102"])
+def clamp(site: Site, input, min=None, max=None) -> Shape | None:
+    """``clamp(x, min, max)``: tensor bounds broadcast with ``x``."""
+    if not isinstance(input, Shape):
+        return None
+    shapes = [s for s in (min, max) if isinstance(s, Shape)]
+    if not shapes:
+        return input
+    return site.broadcast(input, *shapes)

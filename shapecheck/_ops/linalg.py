@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .._shape import ANY_SHAPE, Shape
-from ._registry import Site, qd, shape_rule
+from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
+from ._util import axes, build, known
 
 
 @shape_rule("torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__", "torch.Tensor.__rmatmul__",
@@ -43,3 +44,245 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
     ob = b.origins[-1:] if b.origins else (None,)
     origins = (batch.origins or (None,) * len(batch.dims)) + oa + ob
     return Shape(batch.dims + (a.dims[-2], b.dims[-1]), origins)
+
+
+def _batch_mat(site: Site, a: Shape, b: Shape, rank: int, what: str) -> Shape | None:
+    for s in (a, b):
+        if s.rank is not None and s.rank != rank:
+            site.error("SHP104", f"{site.op} expects {rank}-D tensors, got {s.rank} axes",
+                       notes=(f"{s.label or 'the operand'} has shape ({s})",))
+            return None
+    if a.rank is None or b.rank is None:
+        return None
+    if site.unify(a.dims[-1], b.dims[-2]) is False:
+        site.error("SHP101", f"{site.op} contracts {qd(site.resolve(a.dims[-1]))} with "
+                             f"{qd(site.resolve(b.dims[-2]))}",
+                   notes=(site.axis_note(a, -1), site.axis_note(b, -2)))
+    if rank == 3 and site.unify(a.dims[0], b.dims[0]) is False:
+        site.error("SHP110", f"{site.op} pairs batch axis {qd(site.resolve(a.dims[0]))} with "
+                             f"{qd(site.resolve(b.dims[0]))}",
+                   notes=(site.axis_note(a, 0), site.axis_note(b, 0)))
+    ax = axes(a)
+    bx = axes(b)
+    return build(ax[:-1] + bx[-1:])
+
+
+@shape_rule("torch.mm", "torch.Tensor.mm", ok=["n k, k m -> n m"], bad=["n k, m k ! SHP101", "b n k, k m ! SHP104"])
+def mm(site: Site, input, mat2, *, out=None) -> Shape | None:
+    """Matrix product of two 2-D tensors (no broadcasting)."""
+    if not known(input) or not known(mat2):
+        return None
+    return _batch_mat(site, input, mat2, 2, "mm")
+
+
+@shape_rule("torch.bmm", "torch.Tensor.bmm", ok=["b n k, b k m -> b n m"],
+            bad=["b n k, b m k ! SHP101", "b n k, c k m ! SHP110", "n k, k m ! SHP104"])
+def bmm(site: Site, input, mat2, *, out=None) -> Shape | None:
+    """Batched matrix product of two 3-D tensors; the batch axes must be equal (no broadcasting)."""
+    if not known(input) or not known(mat2):
+        return None
+    return _batch_mat(site, input, mat2, 3, "bmm")
+
+
+@shape_rule("torch.mv", "torch.Tensor.mv", ok=["n k, k -> n"], bad=["n k, n ! SHP101", "b n k, k ! SHP104"])
+def mv(site: Site, input, vec, *, out=None) -> Shape | None:
+    """Matrix-vector product: ``(n, k) @ (k,) -> (n,)``."""
+    if not known(input) or not known(vec):
+        return None
+    if input.rank != 2 or vec.rank != 1:
+        site.error("SHP104", f"{site.op} expects a 2-D matrix and a 1-D vector, got {input.rank} and "
+                             f"{vec.rank} axes")
+        return None
+    if site.unify(input.dims[1], vec.dims[0]) is False:
+        site.error("SHP101", f"{site.op} contracts {qd(site.resolve(input.dims[1]))} with "
+                             f"{qd(site.resolve(vec.dims[0]))}",
+                   notes=(site.axis_note(input, 1), site.axis_note(vec, 0)))
+    return build(axes(input)[:1])
+
+
+@shape_rule("torch.dot", "torch.Tensor.dot", "torch.inner", "torch.Tensor.inner", "torch.vdot",
+            ok=["n, n -> "], bad=["n, m ! SHP101", "n k, k ! SHP104"])
+def dot(site: Site, input, other, *, out=None) -> Shape | None:
+    """Dot product of two 1-D tensors: a scalar (``inner`` on 1-D tensors too)."""
+    if not known(input) or not known(other):
+        return None
+    if input.rank != 1 or other.rank != 1:
+        if site.op == "inner" and input.rank and other.rank:
+            if site.unify(input.dims[-1], other.dims[-1]) is False:
+                site.error("SHP101", f"{site.op} contracts {qd(site.resolve(input.dims[-1]))} with "
+                                     f"{qd(site.resolve(other.dims[-1]))}")
+            return build(axes(input)[:-1] + axes(other)[:-1])
+        if site.op == "inner":
+            return None
+        site.error("SHP104", f"{site.op} expects two 1-D tensors, got {input.rank} and {other.rank} axes")
+        return None
+    if site.unify(input.dims[0], other.dims[0]) is False:
+        site.error("SHP101", f"{site.op} contracts {qd(site.resolve(input.dims[0]))} with "
+                             f"{qd(site.resolve(other.dims[0]))}",
+                   notes=(site.axis_note(input, 0), site.axis_note(other, 0)))
+    return Shape(())
+
+
+@shape_rule("torch.outer", "torch.Tensor.outer", "torch.ger", "torch.Tensor.ger",
+            ok=["n, m -> n m"], bad=["n k, m ! SHP104"])
+def outer(site: Site, input, vec2, *, out=None) -> Shape | None:
+    """Outer product of two 1-D tensors."""
+    if not known(input) or not known(vec2):
+        return None
+    if input.rank != 1 or vec2.rank != 1:
+        site.error("SHP104", f"{site.op} expects two 1-D tensors, got {input.rank} and {vec2.rank} axes")
+        return None
+    return build(axes(input) + axes(vec2))
+
+
+@shape_rule("torch.Tensor.mT", "torch.Tensor.mH", "torch.Tensor.adjoint", "torch.adjoint",
+            ok=["b n m -> b m n", "*B n m -> *B m n"], bad=["n ! SHP104"])
+def mT(site: Site, input) -> Shape | None:
+    """``x.mT``: the last two axes swapped (batches of matrices); needs at least 2 axes."""
+    if not isinstance(input, Shape):
+        return None
+    if input.min_rank < 2:
+        if input.rank is None:
+            return None
+        site.error("SHP104", f"{site.op} needs a tensor of at least 2 axes, got {input.rank}")
+        return None
+    dims = list(input.dims)
+    origins = list(input.origins) if input.origins else [None] * len(dims)
+    dims[-1], dims[-2] = dims[-2], dims[-1]
+    origins[-1], origins[-2] = origins[-2], origins[-1]
+    return Shape(tuple(dims), tuple(origins) if any(origins) else ())
+
+
+@shape_rule("torch.Tensor.T", "torch.Tensor.H", "torch.Tensor.t", "torch.t",
+            ok=["n m -> m n", "n -> n", "a b c -> c b a"])
+def T(site: Site, input) -> Shape | None:
+    """``x.T`` reverses the axes (``x.t()`` on at most 2 axes); a 0-D or 1-D tensor is returned as is."""
+    if not known(input):
+        return None
+    if input.rank < 2:
+        return input
+    if site.op == "t" and input.rank > 2:
+        site.error("SHP104", f"`t()` expects a tensor of at most 2 axes, got {input.rank}")
+        return None
+    return build(list(reversed(axes(input))))
+
+
+T.never_fails = True
+
+
+# -- linear and embedding ----------------------------------------------------------------------
+
+def _features(site: Site, x: Shape, expected, what: str, layer: str):
+    if x.rank == 0:
+        site.error("SHP104", f"{layer} needs an input of at least one axis, got a scalar")
+        return False
+    got = x.dims[-1]
+    if site.unify(got, expected) is False:
+        site.error("SHP107", f"{layer} expects {_count(site, expected)} {what}, got {qd(site.resolve(got))}",
+                   notes=(site.axis_note(x, -1),))
+        return False
+    return True
+
+
+def _count(site: Site, e) -> str:
+    e = site.resolve(e)
+    v = as_int(e)
+    return str(v) if v is not None else qd(e)
+
+
+@shape_rule("torch.nn.functional.linear", "torch._C._nn.linear",
+            ok=["b n d, f d -> b n f", "*B d, f d -> *B f", "b d, d -> b"],
+            bad=["b n d, f e ! SHP107"])
+def linear(site: Site, input, weight, bias=None) -> Shape | None:
+    """``F.linear(x, W)``: ``W`` is ``(out_features, in_features)``; the last axis of ``x`` becomes
+    ``out_features`` (a 1-D weight contracts it away)."""
+    if not isinstance(input, Shape) or not known(weight):
+        return None
+    if weight.rank not in (1, 2):
+        site.error("SHP104", f"linear expects a weight of 1 or 2 axes, got {weight.rank}")
+        return None
+    if input.rank is not None and input.rank == 0:
+        site.error("SHP104", "linear needs an input of at least one axis, got a scalar")
+        return None
+    if input.min_rank == 0:
+        return None
+    k = weight.dims[-1]
+    if site.unify(input.dims[-1], k) is False:
+        site.error("SHP107", f"linear expects {_count(site, k)} input features, got "
+                             f"{qd(site.resolve(input.dims[-1]))}",
+                   notes=(site.axis_note(input, -1), site.axis_note(weight, -1)))
+    head = list(zip(input.dims[:-1], (input.origins or (None,) * len(input.dims))[:-1]))
+    if weight.rank == 1:
+        return build(head)
+    return build(head + [(weight.dims[0], weight.origin(0))])
+
+
+@module_rule("torch.nn.Linear", init="in_features, out_features, bias=True, device=None, dtype=None",
+             ok=["init: 4, 8 | b 4 -> b 8", "init: d, f | b n d -> b n f", "init: d, f | *B d -> *B f"],
+             bad=["init: d, f | b n e ! SHP107", "init: 4, 8 | b 5 ! SHP107", "init: 4, 8 | () ! SHP104"])
+def Linear(site: Site, init: dict, input) -> Shape | None:
+    """``nn.Linear(in_features, out_features)``: the last axis must be ``in_features``; it becomes
+    ``out_features``."""
+    if not isinstance(input, Shape):
+        return None
+    out_f = as_size(init.get("out_features"))
+    if input.rank == 0:
+        site.error("SHP104", "nn.Linear needs an input of at least one axis, got a scalar")
+        return None
+    if input.min_rank == 0:
+        return None
+    in_f = as_size(init.get("in_features"))
+    if site.unify(input.dims[-1], in_f) is False:
+        site.error("SHP107", f"linear expects {_count(site, in_f)} input features, got "
+                             f"{qd(site.resolve(input.dims[-1]))}",
+                   notes=(site.axis_note(input, -1),),
+                   help=None)
+    head = list(zip(input.dims[:-1], (input.origins or (None,) * len(input.dims))[:-1]))
+    return build(head + [(out_f, None)])
+
+
+@module_rule("torch.nn.LazyLinear", init="out_features, bias=True, device=None, dtype=None",
+             ok=["init: 8 | b 4 -> b 8"], bad=["init: 8 | () ! SHP104"])
+def LazyLinear(site: Site, init: dict, input) -> Shape | None:
+    """``nn.LazyLinear(out_features)``: the last axis becomes ``out_features``."""
+    if not isinstance(input, Shape):
+        return None
+    if input.rank == 0:
+        site.error("SHP104", "nn.LazyLinear needs an input of at least one axis, got a scalar")
+        return None
+    if input.min_rank == 0:
+        return None
+    head = list(zip(input.dims[:-1], (input.origins or (None,) * len(input.dims))[:-1]))
+    return build(head + [(as_size(init.get("out_features")), None)])
+
+
+@shape_rule("torch.nn.functional.embedding", "torch.embedding",
+            ok=["b n, v d -> b n d", ", v d -> d"],
+            bad=["b n, v ! SHP104"])
+def embedding(site: Site, input, weight, *args, **kwargs) -> Shape | None:
+    """``F.embedding(idx, W)``: ``W`` is ``(num_embeddings, dim)``; the result is ``idx.shape + (dim,)``."""
+    if not isinstance(input, Shape) or not known(weight):
+        return None
+    if weight.rank != 2:
+        site.error("SHP104", f"embedding expects a 2-D weight (num_embeddings, embedding_dim), got "
+                             f"{weight.rank} axes")
+        return None
+    if input.rank is None and not input.dims:
+        return None
+    return Shape(input.dims + (weight.dims[1],),
+                 (input.origins + (weight.origin(1),)) if input.origins else ())
+
+
+@module_rule("torch.nn.Embedding",
+             init="num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0, "
+                  "scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None",
+             ok=["init: 100, d | b n -> b n d", "init: 100, 16 | *B -> *B 16", "init: 100, 16 | () -> 16"])
+def Embedding(site: Site, init: dict, input) -> Shape | None:
+    """``nn.Embedding(num, dim)``: an index tensor of any shape gets a trailing ``embedding_dim`` axis."""
+    if not isinstance(input, Shape):
+        return None
+    d = as_size(init.get("embedding_dim"))
+    return Shape(input.dims + (d,), (input.origins + (None,)) if input.origins else ())
+
+
+Embedding.never_fails = True
