@@ -203,6 +203,11 @@ def parse_shape(text: str) -> ShapeSpec:
         raise TypeError("a dimension string must be a str")
     axes = []
     seen_variadic = None
+    if "," in text:
+        hint = " ".join(p for p in re.split(r"[\s,]+", text) if p)
+        tok = next(t for t in text.split() if "," in t)
+        raise _bad(f'dimension string "{text}" contains ","; separate axes with spaces: "{hint}"', tok,
+                   text.index(","))
     for m in re.finditer(r"\S+", text):
         tok = m.group(0)
         spec = _parse_token(tok, m.start())

@@ -1,0 +1,153 @@
+"""Reading jaxtyping annotations out of Python source (``ast`` nodes), import-aware.
+
+Recognises ``Float[Tensor, "b n"]`` / ``jaxtyping.Float[torch.Tensor, "b n"]`` (any jaxtyping dtype,
+also re-exported from the configured ``shape-modules``), string annotations (``"Float[Tensor, 'b n']"``,
+``from __future__ import annotations`` needs nothing special with ``ast``), module-level aliases
+(``Batch = Float[Tensor, "batch ..."]``), ``Optional[...]``/``X | None`` around them, and plain
+``Tensor`` (a tensor of unknown shape).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from ._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
+
+__all__ = ["DTYPES", "Imports", "TensorAnnot", "read_annotation", "collect_imports"]
+
+DTYPES = frozenset(
+    "Shaped Bool Num Inexact Float Float8e4m3b11fnuz Float8e4m3fn Float8e4m3fnuz Float8e5m2 Float8e5m2fnuz "
+    "BFloat16 Float16 Float32 Float64 Complex Complex64 Complex128 Integer UInt UInt2 UInt4 UInt8 UInt16 "
+    "UInt32 UInt64 Int Int2 Int4 Int8 Int16 Int32 Int64 Real Key".split()
+)
+TENSOR_TYPES = frozenset({"torch.Tensor", "torch._tensor.Tensor", "torch.nn.Parameter",
+                          "torch.nn.parameter.Parameter"})
+
+
+@dataclass(frozen=True)
+class TensorAnnot:
+    """A tensor annotation: ``spec`` is None for a plain ``Tensor`` (shape unknown)."""
+
+    spec: ShapeSpec | None
+    dtype: str | None
+    line: int
+    col: int
+
+
+@dataclass
+class Imports:
+    """Local names bound by imports: ``F`` -> ``torch.nn.functional``."""
+
+    names: dict
+    shape_modules: tuple = ()
+    tensor_types: frozenset = TENSOR_TYPES
+    aliases: dict = None  # module-level alias name -> TensorAnnot (or an error)
+
+    def qualify(self, node: ast.AST) -> str | None:
+        """The qualified name an expression refers to through imports (``F.softmax``), or None."""
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        base = self.names.get(node.id)
+        if base is None:
+            return None
+        parts.append(base)
+        return ".".join(reversed(parts))
+
+    def is_dtype(self, q: str | None) -> str | None:
+        if not q:
+            return None
+        mod, _, name = q.rpartition(".")
+        if name in DTYPES and (mod == "jaxtyping" or mod in self.shape_modules or mod.startswith("jaxtyping.")):
+            return name
+        return None
+
+
+def collect_imports(tree: ast.Module, shape_modules=(), tensor_types=()) -> Imports:
+    names: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    names[a.asname] = a.name
+                else:
+                    top = a.name.split(".")[0]
+                    names[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if a.name != "*":
+                    names[a.asname or a.name] = f"{node.module}.{a.name}"
+            if any(a.name == "*" for a in node.names) and (node.module == "jaxtyping"
+                                                           or node.module in shape_modules):
+                for d in DTYPES:
+                    names.setdefault(d, f"{node.module}.{d}")
+    imp = Imports(names, tuple(shape_modules), TENSOR_TYPES | frozenset(tensor_types), {})
+    return imp
+
+
+class AnnotError(Exception):
+    def __init__(self, err: AnnotationSyntaxError, node: ast.AST, in_string: bool):
+        super().__init__(err.message)
+        self.err = err
+        self.node = node
+        self.in_string = in_string
+
+
+def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
+    """A TensorAnnot for a tensor annotation, None for anything else; raises AnnotError on bad syntax."""
+    if node is None or depth > 4:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            inner = ast.parse(node.value.strip(), mode="eval").body
+        except SyntaxError:
+            return None
+        for n in ast.walk(inner):  # positions of a string annotation: point at the string
+            if hasattr(n, "lineno"):
+                n.lineno, n.col_offset = node.lineno, node.col_offset
+        return read_annotation(inner, imp, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
+        for side in (node.left, node.right):
+            if not (isinstance(side, ast.Constant) and side.value is None):
+                r = read_annotation(side, imp, depth + 1)
+                if r is not None:
+                    return r
+        return None
+    if isinstance(node, ast.Subscript):
+        q = imp.qualify(node.value)
+        dtype = imp.is_dtype(q)
+        if dtype is not None:
+            sl = node.slice
+            if isinstance(sl, ast.Tuple) and len(sl.elts) == 2:
+                arr, dims = sl.elts
+                if not _is_tensor_type(arr, imp):
+                    return None
+                if isinstance(dims, ast.Constant) and isinstance(dims.value, str):
+                    try:
+                        spec = parse_shape(dims.value)
+                    except AnnotationSyntaxError as e:
+                        raise AnnotError(e, dims, True) from None
+                    return TensorAnnot(spec, dtype, node.lineno, node.col_offset)
+                return None
+            return None
+        if q in ("typing.Optional", "typing_extensions.Optional"):
+            return read_annotation(node.slice, imp, depth + 1)
+        if q in ("typing.Annotated", "typing_extensions.Annotated") and isinstance(node.slice, ast.Tuple):
+            return read_annotation(node.slice.elts[0], imp, depth + 1)
+        return None
+    if isinstance(node, ast.Name) and imp.aliases and node.id in imp.aliases:
+        return imp.aliases[node.id]
+    if _is_tensor_type(node, imp):
+        return TensorAnnot(None, None, node.lineno, node.col_offset)
+    return None
+
+
+def _is_tensor_type(node: ast.AST, imp: Imports) -> bool:
+    q = imp.qualify(node)
+    if q in imp.tensor_types:
+        return True
+    return isinstance(node, ast.Constant) and node.value in ("Tensor", "torch.Tensor") and "Tensor" in imp.names

@@ -1,0 +1,355 @@
+"""Linting one file: parse, read annotations, analyse every function and method, run the rules.
+
+``check_source`` is the entry point of the linter's analysis (the CLI adds files, config,
+suppressions, caching and output). It never executes or imports the code it checks.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ._algebra import Expr, const, sym
+from ._annot import AnnotError, Imports, TensorAnnot, collect_imports, read_annotation
+from ._diag import Diagnostic, Edit, Fix
+from ._engine import FunctionAnalysis
+from ._settings import Settings
+from ._values import ClassRef, FuncRef, ModuleVal, Obj, SelfVal
+
+__all__ = ["check_source", "ModuleInfo", "ClassInfo", "needs_analysis"]
+
+_HINT = re.compile(r"\b(torch|jaxtyping|einops|Tensor|reveal_shape)\b")
+_SINGLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def needs_analysis(source: str, settings: Settings | None = None) -> bool:
+    """A cheap test: does this file mention anything shapecheck analyses?"""
+    if _HINT.search(source):
+        return True
+    if settings is not None:
+        return any(m.split(".")[-1] in source for m in settings.shape_modules)
+    return False
+
+
+class ClassInfo:
+    def __init__(self, node: ast.ClassDef, info: "ModuleInfo"):
+        self.node = node
+        self.info = info
+        self.name = node.name
+        self.qualname = f"{info.modname}.{node.name}" if info.modname else node.name
+        self.methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.base_nodes = node.bases
+        self._module: bool | None = None
+
+    def bases(self):
+        for b in self.base_nodes:
+            if isinstance(b, ast.Name) and b.id in self.info.classes and b.id != self.name:
+                yield self.info.classes[b.id]
+                continue
+            q = self.info.imports.qualify(b)
+            if q:
+                target = self.info.resolve_import(q)
+                if isinstance(target, ClassRef):
+                    yield target.cls
+
+    @property
+    def is_module(self) -> bool:
+        if self._module is None:
+            self._module = False
+            for b in self.base_nodes:
+                q = self.info.imports.qualify(b) or ""
+                if q.startswith("torch.nn") and q.endswith("Module") or q.endswith("nn.Module"):
+                    self._module = True
+            if not self._module:
+                self._module = any(c.is_module for c in self.bases())
+        return self._module
+
+    def find_method(self, name: str, depth: int = 0):
+        if name in self.methods:
+            return self.methods[name], self.info
+        if depth > 5:
+            return None
+        for base in self.bases():
+            if base is self:
+                continue
+            r = base.find_method(name, depth + 1)
+            if r is not None:
+                return r
+        return None
+
+
+class ModuleInfo:
+    """One analysed file: its imports, functions, classes, constants and aliases."""
+
+    def __init__(self, path: str, tree: ast.Module, settings: Settings, project=None, modname: str = "",
+                 strict: bool = False):
+        self.path = path
+        self.short = path.replace("\\", "/").rsplit("/", 1)[-1]
+        self.tree = tree
+        self.settings = settings
+        self.project = project
+        self.modname = modname
+        self.strict = strict
+        self.imports: Imports = collect_imports(tree, settings.shape_modules, settings.tensor_types)
+        if modname:
+            _add_relative_imports(tree, self.imports, modname)
+        self.functions = {}
+        self.classes = {}
+        self.constants = {}
+        self._instances: dict = {}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = ClassInfo(node, self)
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                v = node.value
+                if isinstance(v, ast.Constant) and type(v.value) is int:
+                    self.constants[node.targets[0].id] = const(v.value)
+                else:
+                    try:
+                        ann = read_annotation(v, self.imports)
+                    except AnnotError:
+                        ann = None
+                    if ann is not None and ann.spec is not None and isinstance(v, ast.Subscript):
+                        self.imports.aliases[node.targets[0].id] = ann
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                if isinstance(node.value, ast.Constant) and type(node.value.value) is int:
+                    self.constants[node.target.id] = const(node.value.value)
+                elif _is_type_alias(node.annotation):
+                    try:
+                        ann = read_annotation(node.value, self.imports)
+                    except AnnotError:
+                        ann = None
+                    if ann is not None:
+                        self.imports.aliases[node.target.id] = ann
+
+    def resolve_import(self, q: str):
+        """A function or class of another analysed file that ``q`` names, else None."""
+        if self.project is None:
+            return None
+        mod, _, name = q.rpartition(".")
+        other = self.project.module_info(mod, self.settings)
+        if other is None or other is self:
+            return None
+        if name in other.functions:
+            return FuncRef(name, other.functions[name], other)
+        if name in other.classes:
+            return ClassRef(name, other.classes[name])
+        return None
+
+    def instance_of(self, m: ModuleVal, depth: int):
+        """``self`` of a user module built with these constructor arguments (its ``__init__`` analysed)."""
+        key = (m.cls.qualname, _freeze(m.args), _freeze(m.kwargs))
+        if key in self._instances:
+            return self._instances[key]
+        self._instances[key] = None  # recursion guard
+        sv = SelfVal(m.cls, {})
+        init = m.cls.find_method("__init__")
+        if init is not None and depth < 4:
+            fn, info = init
+            a = fn.args
+            params = (list(a.posonlyargs) + list(a.args))[1:]
+            given = {}
+            for p, v in zip(params, m.args):
+                given[p.arg] = v
+            for k, v in m.kwargs:
+                given[k] = v
+            defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
+            defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+            for p in params + list(a.kwonlyargs):
+                if p.arg not in given and p.arg in defaults:
+                    d = defaults[p.arg]
+                    if isinstance(d, ast.Constant) and type(d.value) is int:
+                        given[p.arg] = const(d.value)
+            fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
+            try:
+                fa.run()
+            except Exception:
+                if self.strict:
+                    raise
+        self._instances[key] = sv
+        return sv
+
+    def generic_instance(self, cls: ClassInfo, rules):
+        """``self`` for analysing a class's methods on their own: constructor arguments symbolic."""
+        sv = SelfVal(cls, {})
+        diags = []
+        init = cls.find_method("__init__")
+        if init is not None:
+            fn, info = init
+            fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules)
+            fa.run()
+            diags = fa.diags
+        return sv, diags
+
+
+def _is_type_alias(node) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "TypeAlias") or \
+        (isinstance(node, ast.Attribute) and node.attr == "TypeAlias")
+
+
+def _freeze(v):
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str) -> None:
+    pkg_parts = modname.split(".")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = pkg_parts[: len(pkg_parts) - node.level]
+            mod = ".".join(base + ([node.module] if node.module else []))
+            for a in node.names:
+                if a.name != "*":
+                    imp.names[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
+
+
+# -- annotation hygiene ---------------------------------------------------------------------------
+
+def _char_col(lines, lineno: int, byte_col: int) -> int:
+    if 1 <= lineno <= len(lines):
+        return len(lines[lineno - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+    return byte_col
+
+
+def annotation_diagnostics(info: ModuleInfo, lines) -> list:
+    out = []
+    imp = info.imports
+    seen = set()
+    for node in ast.walk(info.tree):
+        strings = []
+        if isinstance(node, ast.Subscript):
+            strings.append(node)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "[" in node.value:
+            if any(d in node.value for d in ("Float", "Int", "Bool", "Shaped", "Num", "Real", "Integer")):
+                try:
+                    inner = ast.parse(node.value.strip(), mode="eval").body
+                except SyntaxError:
+                    continue
+                if isinstance(inner, ast.Subscript):
+                    try:
+                        read_annotation(inner, imp)
+                    except AnnotError as e:
+                        out.append(_syntax_diag(info, node, e, lines, in_string_annotation=True))
+                continue
+        for sub in strings:
+            if imp.is_dtype(imp.qualify(sub.value)) is None:
+                continue
+            sl = sub.slice
+            if not (isinstance(sl, ast.Tuple) and len(sl.elts) == 2):
+                continue
+            dims = sl.elts[1]
+            if not (isinstance(dims, ast.Constant) and isinstance(dims.value, str)) or id(dims) in seen:
+                continue
+            seen.add(id(dims))
+            try:
+                read_annotation(sub, imp)
+            except AnnotError as e:
+                out.append(_syntax_diag(info, dims, e, lines))
+                continue
+            if _SINGLE.match(dims.value) and dims.value != "_":
+                out.append(_single_axis(info, dims, lines))
+    return out
+
+
+def _syntax_diag(info, node, e: AnnotError, lines, in_string_annotation=False) -> Diagnostic:
+    col = _char_col(lines, node.lineno, node.col_offset) + 1
+    err = e.err
+    return Diagnostic(info.path, node.lineno, col, "SHP001", f"invalid dimension string: {err.message}",
+                      "error", (), None, getattr(node, "end_lineno", None),
+                      _char_col(lines, node.end_lineno, node.end_col_offset) + 1
+                      if getattr(node, "end_col_offset", None) is not None else None)
+
+
+def _single_axis(info, node, lines) -> Diagnostic:
+    col = _char_col(lines, node.lineno, node.col_offset)
+    line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+    k = col
+    while k < len(line) and line[k] in "rRuUbB":
+        k += 1
+    quote = line[k:k + 3] if line[k:k + 3] in ('"""', "'''") else line[k:k + 1]
+    ins = k + len(quote)
+    fix = None
+    if quote in ('"', "'", '"""', "'''") and node.lineno == node.end_lineno:
+        fix = Fix(f'add a leading space: " {node.value}"',
+                  (Edit(node.lineno, ins + 1, node.lineno, ins + 1, " "),), safe=True)
+    return Diagnostic(info.path, node.lineno, col + 1, "SHP002",
+                      f'one-axis dimension string "{node.value}" is read as a forward reference to a name '
+                      f"`{node.value}` by pyflakes/ruff (F821)", "warning", (),
+                      f'write " {node.value}" (a leading space keeps it a dimension string)', fix=fix)
+
+
+# -- entry --------------------------------------------------------------------------------------------
+
+def _load_rules(settings: Settings):
+    try:
+        from shapecheck.rules import all_rules
+    except ImportError:
+        return []
+    rules = []
+    for r in all_rules():
+        code = getattr(r, "code", "")
+        if settings.select and code not in settings.select:
+            continue
+        if code in settings.ignore:
+            continue
+        rules.append(r)
+    return rules
+
+
+def check_source(source: str, path: str, settings: Settings | None = None, project=None,
+                 strict: bool = False) -> list:
+    """Diagnostics for one file's source. Raises SyntaxError (and ValueError for NUL bytes) when the
+    source is not Python; any other exception is an internal error for the caller to report."""
+    settings = settings or Settings()
+    tree = ast.parse(source, filename=path)
+    if not needs_analysis(source, settings):
+        return []
+    lines = source.splitlines()
+    modname = project.module_name(path) if project is not None else ""
+    info = ModuleInfo(path, tree, settings, project, modname, strict=strict)
+    diags = annotation_diagnostics(info, lines)
+    rules = _load_rules(settings)
+    for name, fn in info.functions.items():
+        fa = FunctionAnalysis(info, fn, rules=rules)
+        _run(fa, diags, strict)
+    for cls in info.classes.values():
+        sv = None
+        if cls.is_module or cls.methods:
+            try:
+                sv, init_diags = info.generic_instance(cls, rules)
+                diags.extend(init_diags)
+            except Exception:
+                if strict:
+                    raise
+                sv = SelfVal(cls, {})
+        for mname, fn in cls.methods.items():
+            if mname == "__init__":
+                continue
+            is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+            fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
+            _run(fa, diags, strict)
+    # one diagnostic per (line, column, code): a method analysed twice must not report twice
+    uniq = {}
+    for d in diags:
+        uniq.setdefault((d.line, d.column, d.code, d.message), d)
+    return sorted(uniq.values(), key=lambda d: d.sort_key())
+
+
+def _run(fa: FunctionAnalysis, diags: list, strict: bool) -> None:
+    try:
+        fa.run()
+    except Exception as e:  # one function's failure must not hide the others' findings
+        if strict:
+            raise
+        node = fa.node
+        if not any(d.code == "SHP900" for d in diags):
+            diags.append(Diagnostic(fa.mod.path, node.lineno, node.col_offset + 1, "SHP900",
+                                    f"internal error while analysing `{fa.qualname}`: "
+                                    f"{type(e).__name__}: {e}; please report this with the file",
+                                    "error"))
+    diags.extend(fa.diags)

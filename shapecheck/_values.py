@@ -1,0 +1,151 @@
+"""The abstract values of the inference engine, and how branches join them.
+
+A value is one of: a :class:`~shapecheck._shape.Shape` (a tensor), an ``Expr`` (an int size),
+a plain Python constant (bool, float, str, None), a tuple of values, :data:`OPAQUE`, or one of the
+reference records below (objects whose attributes are sizes from code, modules, functions, classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._algebra import Expr
+from ._ops._registry import OPAQUE, Opaque, Rule
+from ._shape import UNKNOWN, Shape, Variadic
+
+__all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf",
+           "ListOf", "join", "join_states", "is_tensor"]
+
+
+@dataclass(frozen=True)
+class Obj:
+    """An object we know nothing about except its name (a config, an unannotated argument).
+
+    Its int attributes are symbols from code named after the attribute (``cfg.d_model`` is
+    ``d_model``); used as a tensor it has an unknown shape.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True)
+class QualRef:
+    """A library name not yet called: ``torch.nn.functional.softmax``, ``torch.nn.Linear``."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ModuleVal:
+    """An ``nn.Module`` instance: a library module with a rule, or a class defined in analysed code."""
+
+    qualname: str
+    rule: Rule | None = None
+    init: Any = None  # bound constructor arguments (dict) — frozen as a tuple of items
+    cls: Any = None  # ClassInfo for user classes
+    args: tuple = ()  # constructor call: positional values
+    kwargs: tuple = ()  # constructor call: ((name, value), ...)
+    children: tuple = ()  # nn.Sequential: the modules in order
+
+    @property
+    def init_dict(self) -> dict:
+        return dict(self.init or ())
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    """A function defined in analysed code (``info`` is the module it lives in)."""
+
+    name: str
+    node: Any = field(compare=False)
+    info: Any = field(compare=False)
+    bound_self: Any = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    name: str
+    cls: Any = field(compare=False)
+
+
+@dataclass
+class SelfVal:
+    """``self`` inside a method: the attributes learnt from ``__init__``."""
+
+    cls: Any
+    attrs: dict
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@dataclass(frozen=True)
+class SizeOf:
+    """``x.shape`` / ``x.size()`` of a tensor of unknown rank (unpacking it names the axes)."""
+
+    var: str | None
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A homogeneous container (``nn.ModuleList``, a list comprehension): element value, length."""
+
+    elem: Any
+    length: Any = None
+
+
+def is_tensor(v) -> bool:
+    return isinstance(v, Shape)
+
+
+def _join_dim(a, b):
+    if a == b:
+        return a
+    return UNKNOWN
+
+
+def join(a, b):
+    """The value both branches agree on."""
+    if a is b:
+        return a
+    if isinstance(a, Shape) and isinstance(b, Shape):
+        if a == b:
+            return a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
+        if a.rank is not None and a.rank == b.rank:
+            dims = tuple(_join_dim(x, y) for x, y in zip(a.dims, b.dims))
+            return Shape(dims)
+        return Shape((Variadic(None),))
+    if isinstance(a, Expr) and isinstance(b, Expr):
+        return a if a == b else OPAQUE
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(join(x, y) for x, y in zip(a, b))
+    try:
+        if type(a) is type(b) and a == b:
+            return a
+    except Exception:  # values with odd equality
+        return OPAQUE
+    if isinstance(a, Shape) or isinstance(b, Shape):
+        return Shape((Variadic(None),))
+    return OPAQUE
+
+
+def join_states(states: list) -> dict:
+    """Join variable maps of branches that fall through (a missing variable becomes opaque)."""
+    states = [s for s in states if s is not None]
+    if not states:
+        return None
+    if len(states) == 1:
+        return dict(states[0])
+    keys = set()
+    for s in states:
+        keys |= s.keys()
+    out = {}
+    for k in keys:
+        vals = [s.get(k, OPAQUE) for s in states]
+        v = vals[0]
+        for w in vals[1:]:
+            v = join(v, w)
+        out[k] = v
+    return out
