@@ -1,3 +1,3 @@
 """Imports every rule module so that each registers its rules."""
 
-from . import activations, elementwise, linalg  # noqa: F401
+from . import activations, elementwise, linalg, reduce  # noqa: F401
