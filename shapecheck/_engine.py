@@ -331,8 +331,8 @@ class FunctionAnalysis:
                     return None
             else:
                 return None
-            if value.var and value.var in state and isinstance(state[value.var], Shape):
-                old = state[value.var]
+            if value.var and value.var in state and isinstance(state[value.var], (Shape, Obj)):
+                old = state[value.var] if isinstance(state[value.var], Shape) else ANY_SHAPE
                 origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n else origin
                                 for i in range(n))
                 state[value.var] = Shape(tuple(dims), origins, None, old.meta)

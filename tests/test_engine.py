@@ -1,0 +1,429 @@
+"""The inference engine, construct by construct, observed through ``reveal_shape`` and diagnostics."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from shapecheck._lint import check_source
+from shapecheck._project import Project
+
+HEADER = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float, Int
+from shapecheck import reveal_shape
+"""
+
+
+def run(src: str, path: str = "m.py", project=None):
+    source = HEADER + textwrap.dedent(src)
+    return check_source(source, path, project=project, strict=True)
+
+
+def reveals(src: str, **kw) -> list:
+    return [d.message for d in run(src, **kw) if d.code == "reveal"]
+
+
+def errors(src: str, **kw) -> list:
+    return [d for d in run(src, **kw) if d.code != "reveal"]
+
+
+def codes(src: str, **kw) -> list:
+    return [d.code for d in errors(src, **kw)]
+
+
+# -- flow ---------------------------------------------------------------------------------------
+
+def test_assignment_and_reassignment():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], w: Float[Tensor, "d e"]):
+            y = x @ w
+            reveal_shape(y)
+            y = y.sum(-1)
+            reveal_shape(y)
+    """) == ["b n e", "b n"]
+
+
+def test_tuple_unpacking_of_sizes_names_the_axes():
+    assert reveals("""
+        def f(x):
+            B, T, C = x.size()
+            reveal_shape(x)
+            y = x.view(B * T, C)
+            reveal_shape(y)
+    """) == ["B T C", "B*T C"]
+
+
+def test_shape_attribute_unpacking_and_indexing():
+    assert reveals("""
+        def f(x: Float[Tensor, "b s d"]):
+            b, s, d = x.shape
+            n = x.shape[-1]
+            m = x.size(1)
+            reveal_shape(x.new_zeros(b, n, m))
+    """) == ["b d s"]
+
+
+def test_chunk_unpacking():
+    assert reveals("""
+        def f(qkv: Float[Tensor, "b s d*3"]):
+            q, k, v = qkv.chunk(3, dim=-1)
+            reveal_shape(k)
+    """) == ["b s d"]
+
+
+def test_augmented_assignment_broadcasts():
+    out = errors("""
+        def f(x: Float[Tensor, "b n"], y: Float[Tensor, "b m"]):
+            x += y
+    """)
+    assert [d.code for d in out] == ["SHP102"]
+    assert '"n"' in out[0].message and '"m"' in out[0].message
+
+
+def test_if_else_join_keeps_what_both_agree_on():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], flag: bool):
+            if flag:
+                y = x.sum(-1)
+            else:
+                y = x.mean(-1)
+            reveal_shape(y)
+            if flag:
+                z = x
+            else:
+                z = x.transpose(1, 2)
+            reveal_shape(z)
+    """) == ["b n", "b ? ?"]
+
+
+def test_early_return_branch_does_not_join():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], flag: bool):
+            if flag:
+                y = x.sum(0)
+                return y
+            else:
+                y = x
+            reveal_shape(y)
+    """) == ["b n d"]
+
+
+def test_try_join():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n"]):
+            try:
+                y = x * 2
+            except RuntimeError:
+                y = x + 1
+            reveal_shape(y)
+    """) == ["b n"]
+
+
+def test_loop_widens_to_unknown_and_keeps_invariants():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n"], steps: int):
+            h = x
+            g = x
+            for _ in range(steps):
+                h = h * 2
+                g = torch.cat([g, g], dim=1)
+            reveal_shape(h)
+            reveal_shape(g)
+    """) == ["b n", "b ?"]
+
+
+def test_method_chains_and_nested_calls():
+    assert reveals("""
+        def f(x: Float[Tensor, "b h s d"]):
+            y = x.transpose(1, 2).contiguous().reshape(x.shape[0], x.shape[2], -1)
+            reveal_shape(y)
+            reveal_shape(F.softmax(torch.matmul(x, x.transpose(-2, -1)), dim=-1))
+    """) == ["b s h*d", "b h s s"]
+
+
+def test_annotated_local_is_checked_then_trusted():
+    out = run("""
+        def f(q: Float[Tensor, "b s d"], k: Float[Tensor, "b t d"]):
+            scores: Float[Tensor, "b s t"] = q @ k.transpose(1, 2)
+            wrong: Float[Tensor, "b t s"] = q @ k.transpose(1, 2)
+            reveal_shape(scores)
+    """)
+    assert [d.code for d in out if d.code != "reveal"] == ["SHP105"]
+    bad = next(d for d in out if d.code == "SHP105")
+    assert "annotation of local" in bad.message and '"b t s"' in bad.message
+    assert [d.message for d in out if d.code == "reveal"] == ["b s t"]
+
+
+# -- symbols from code --------------------------------------------------------------------------
+
+def test_int_parameters_and_arithmetic():
+    assert reveals("""
+        def f(n: int, d: int):
+            x = torch.zeros(2 * n, d + 1)
+            reveal_shape(x)
+    """) == ["n*2 d+1"]
+
+
+def test_len_gives_first_axis():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n"]):
+            reveal_shape(torch.arange(len(x)))
+    """) == ["b"]
+
+
+def test_config_attributes_bridge_to_annotation_names():
+    assert codes("""
+        def f(x: Float[Tensor, "b d_model"], cfg):
+            w = torch.randn(cfg.d_model, cfg.d_ff)
+            return x @ w
+    """) == []
+    assert codes("""
+        def f(x: Float[Tensor, "b d_model"], cfg):
+            w = torch.randn(cfg.d_ff, cfg.d_model)
+            return x @ w
+    """) == ["SHP101"]
+
+
+def test_divisibility_from_assert_makes_heads_times_head_size_the_model_size():
+    assert reveals("""
+        def f(x: Float[Tensor, "b s d_model"], n_heads: int):
+            assert d_model % n_heads == 0
+            d_model = x.shape[-1]
+            assert d_model % n_heads == 0
+            y = x.view(x.shape[0], x.shape[1], n_heads, d_model // n_heads)
+            z = y.reshape(x.shape[0], x.shape[1], n_heads * (d_model // n_heads))
+            reveal_shape(z)
+    """) == ["b s d_model"]
+
+
+def test_split_teaches_divisibility():
+    out = run("""
+        def f(x):
+            B, T, C = x.size()
+            n_head = 4
+            y = x.view(B, T, n_head, C // n_head)
+            z = y.view(B, T, C)
+            reveal_shape(z)
+    """)
+    assert [d.message for d in out if d.code == "reveal"] == ["B T C"]
+    assert [d.code for d in out if d.code != "reveal"] == []
+
+
+# -- nn.Module classes --------------------------------------------------------------------------
+
+NANOGPT_ATTN = """
+    class CausalSelfAttention(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            assert config.n_embd % config.n_head == 0
+            self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)
+            self.c_proj = nn.Linear(config.n_embd, config.n_embd)
+            self.n_head = config.n_head
+            self.n_embd = config.n_embd
+            self.register_buffer("bias", torch.tril(torch.ones(config.block_size, config.block_size))
+                                 .view(1, 1, config.block_size, config.block_size))
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+            k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float('-inf'))
+            att = F.softmax(att, dim=-1)
+            y = att @ v
+            reveal_shape(y)
+            y = y.transpose(1, 2).contiguous().view(B, T, C)
+            reveal_shape(y)
+            return self.c_proj(y)
+"""
+
+
+def test_unannotated_nanogpt_attention_is_followed_without_false_alarms():
+    out = run("import math\n" + textwrap.dedent(NANOGPT_ATTN))
+    assert [d.code for d in out if d.code != "reveal"] == []
+    assert [d.message for d in out if d.code == "reveal"] == ["B n_head T C//n_head", "B T C"]
+
+
+def test_heads_merged_without_transpose_is_reshape_axis_order():
+    src = "import math\n" + textwrap.dedent(NANOGPT_ATTN).replace(
+        "y = y.transpose(1, 2).contiguous().view(B, T, C)", "y = y.contiguous().view(B, T, C)")
+    out = [d for d in run(src) if d.code != "reveal"]
+    assert [d.code for d in out] == ["SHP109"]
+    assert '"T"' in out[0].message and "reorder" in out[0].message
+
+
+def test_channels_last_viewed_as_channels_first_is_reshape_axis_order():
+    out = errors("""
+        def f(x: Float[Tensor, "b h w c"]):
+            return x.view(x.shape[0], x.shape[3], x.shape[1], x.shape[2])
+    """)
+    assert [d.code for d in out] == ["SHP109"]
+
+
+def test_view_to_wrong_element_count_is_an_error():
+    assert codes("""
+        def f(x: Float[Tensor, "b 12 64"]):
+            return x.view(x.shape[0], 700)
+    """) == ["SHP103"]
+
+
+def test_module_parameters_and_int_attributes():
+    assert reveals("""
+        class Attn(nn.Module):
+            def __init__(self, d_model: int, n_heads: int, d_head: int):
+                super().__init__()
+                self.W_Q = nn.Parameter(torch.randn(n_heads, d_model, d_head))
+                self.n_heads = n_heads
+
+            def forward(self, x: Float[Tensor, "batch pos d_model"]):
+                q = torch.einsum("bpm,hmd->bphd", x, self.W_Q)
+                reveal_shape(q)
+                return q
+    """) == ["batch pos n_heads d_head"]
+
+
+def test_submodule_of_user_class_checks_forward_with_constructor_bound():
+    src = """
+        class Downsample(nn.Module):
+            def __init__(self, channels: int):
+                super().__init__()
+                self.channels = channels
+                self.conv = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+
+            def forward(self, x: Float[Tensor, "b channels h w"]) -> Float[Tensor, "b channels h2 w2"]:
+                return self.conv(x)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = nn.Conv2d(3, 64, 3, padding=1)
+                self.down = Downsample(64)
+                self.bad = Downsample(32)
+
+            def forward(self, x: Float[Tensor, "b 3 h w"]):
+                h = self.stem(x)
+                h = self.down(h)
+                reveal_shape(h)
+                return self.bad(h)
+    """
+    out = run(src)
+    assert [d.message for d in out if d.code == "reveal"] == ["b 64 ? ?"]
+    bad = [d for d in out if d.code != "reveal"]
+    assert [d.code for d in bad] == ["SHP105"]
+    assert "Downsample.forward" in bad[0].message and "64" in bad[0].message and "32" in bad[0].message
+
+
+def test_sequential_and_module_list():
+    assert reveals("""
+        class MLP(nn.Module):
+            def __init__(self, d: int, n_layers: int):
+                super().__init__()
+                self.net = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+                self.blocks = nn.ModuleList([nn.Linear(d, d) for _ in range(n_layers)])
+
+            def forward(self, x: Float[Tensor, "b d"]):
+                h = self.net(x)
+                reveal_shape(h)
+                for blk in self.blocks:
+                    h = blk(h)
+                reveal_shape(h)
+                return h
+    """) == ["b d", "b d"]
+
+
+# -- calls of annotated functions -----------------------------------------------------------------
+
+ATTENTION_FN = """
+def attention(q: Float[Tensor, "b s d_head"], k: Float[Tensor, "b t d_head"],
+              v: Float[Tensor, "b t d_v"]) -> Float[Tensor, "b s d_v"]:
+    return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
+"""
+
+
+def test_callee_names_are_instantiated_per_call():
+    out = run(ATTENTION_FN + textwrap.dedent("""
+        def caller(x: Float[Tensor, "n m 64"], y: Float[Tensor, "n r 64"], z: Float[Tensor, "n r 32"]):
+            out = attention(x, y, z)
+            reveal_shape(out)
+            bad = attention(x, z, y)
+    """))
+    assert [d.message for d in out if d.code == "reveal"] == ["n m 32"]
+    bad = [d for d in out if d.code != "reveal"]
+    assert [d.code for d in bad] == ["SHP105"]
+    assert "argument `k` of `attention`" in bad[0].message
+    assert "bound by argument `q`" in bad[0].message
+
+
+def test_cross_module_call_through_imports(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "layers.py").write_text(HEADER + ATTENTION_FN)
+    user = pkg / "model.py"
+    user.write_text(HEADER + textwrap.dedent("""
+        from .layers import attention
+
+        def f(q: Float[Tensor, "b s e"], k: Float[Tensor, "b t e"], v: Float[Tensor, "b t e"]):
+            reveal_shape(attention(q, k, v))
+            return attention(q, v.transpose(1, 2), v)
+    """))
+    project = Project.from_files([pkg / "layers.py", user])
+    out = check_source(user.read_text(), str(user), project=project, strict=True)
+    assert [d.message for d in out if d.code == "reveal"] == ["b s e"]
+    assert [d.code for d in out if d.code != "reveal"] == ["SHP105"]
+
+
+def test_return_annotation_is_checked():
+    out = errors("""
+        def f(x: Float[Tensor, "b s d"]) -> Float[Tensor, "b d"]:
+            return x.mean(dim=-1)
+    """)
+    assert [d.code for d in out] == ["SHP105"]
+    assert "return value" in out[0].message and '"s"' in out[0].message and '"d"' in out[0].message
+
+
+def test_unknown_is_never_an_error():
+    assert codes("""
+        def f(x, y, z):
+            a = x @ y
+            b = torch.cat([a, z], dim=1)
+            c = some_library.op(b).view(-1, 3)
+            return c.softmax(-1) @ z
+    """) == []
+
+
+def test_malformed_annotation_is_reported_with_the_token():
+    out = errors("""
+        def f(x: Float[Tensor, "batch, seq"]):
+            return x
+    """)
+    assert [d.code for d in out] == ["SHP001"]
+    assert '"batch seq"' in out[0].message
+
+
+def test_reveal_of_string_annotation_and_future_annotations():
+    src = "from __future__ import annotations\n" + HEADER + textwrap.dedent("""
+        Batch = Float[Tensor, "batch ..."]
+
+        def f(x: "Float[Tensor, 'b n']", y: Batch):
+            reveal_shape(x)
+            reveal_shape(y)
+    """)
+    out = check_source(src, "m.py", strict=True)
+    assert [d.message for d in out if d.code == "reveal"] == ["b n", "batch ..."]
+
+
+@pytest.mark.parametrize("src", [
+    "def f(:\n",
+    "print 'python 2'\n",
+])
+def test_syntax_errors_raise_syntax_error(src):
+    with pytest.raises(SyntaxError):
+        check_source(src, "bad.py")
