@@ -100,20 +100,13 @@ def mv(site: Site, input, vec, *, out=None) -> Shape | None:
     return build(axes(input)[:1])
 
 
-@shape_rule("torch.dot", "torch.Tensor.dot", "torch.inner", "torch.Tensor.inner", "torch.vdot",
-            ok=["n, n -> "], bad=["n, m ! SHP101", "n k, k ! SHP104"])
+@shape_rule("torch.dot", "torch.Tensor.dot", "torch.vdot", "torch.Tensor.vdot",
+            ok=["n, n -> ()"], bad=["n, m ! SHP101", "n k, k ! SHP104"])
 def dot(site: Site, input, other, *, out=None) -> Shape | None:
-    """Dot product of two 1-D tensors: a scalar (``inner`` on 1-D tensors too)."""
+    """Dot product of two 1-D tensors: a scalar."""
     if not known(input) or not known(other):
         return None
     if input.rank != 1 or other.rank != 1:
-        if site.op == "inner" and input.rank and other.rank:
-            if site.unify(input.dims[-1], other.dims[-1]) is False:
-                site.error("SHP101", f"{site.op} contracts {qd(site.resolve(input.dims[-1]))} with "
-                                     f"{qd(site.resolve(other.dims[-1]))}")
-            return build(axes(input)[:-1] + axes(other)[:-1])
-        if site.op == "inner":
-            return None
         site.error("SHP104", f"{site.op} expects two 1-D tensors, got {input.rank} and {other.rank} axes")
         return None
     if site.unify(input.dims[0], other.dims[0]) is False:
@@ -121,6 +114,20 @@ def dot(site: Site, input, other, *, out=None) -> Shape | None:
                              f"{qd(site.resolve(other.dims[0]))}",
                    notes=(site.axis_note(input, 0), site.axis_note(other, 0)))
     return Shape(())
+
+
+@shape_rule("torch.inner", "torch.Tensor.inner", ok=["n, n -> ()", "a n, b n -> a b"], bad=["a n, b m ! SHP101"])
+def inner(site: Site, input, other, *, out=None) -> Shape | None:
+    """``inner(a, b)``: contracts the last axes; the result is ``a.shape[:-1] + b.shape[:-1]``."""
+    if not known(input) or not known(other):
+        return None
+    if input.rank == 0 or other.rank == 0:
+        return build(axes(other if input.rank == 0 else input))
+    if site.unify(input.dims[-1], other.dims[-1]) is False:
+        site.error("SHP101", f"{site.op} contracts {qd(site.resolve(input.dims[-1]))} with "
+                             f"{qd(site.resolve(other.dims[-1]))}",
+                   notes=(site.axis_note(input, -1), site.axis_note(other, -1)))
+    return build(axes(input)[:-1] + axes(other)[:-1])
 
 
 @shape_rule("torch.outer", "torch.Tensor.outer", "torch.ger", "torch.Tensor.ger",
@@ -153,21 +160,30 @@ def mT(site: Site, input) -> Shape | None:
     return Shape(tuple(dims), tuple(origins) if any(origins) else ())
 
 
-@shape_rule("torch.Tensor.T", "torch.Tensor.H", "torch.Tensor.t", "torch.t",
-            ok=["n m -> m n", "n -> n", "a b c -> c b a"])
+@shape_rule("torch.Tensor.T", "torch.Tensor.H", ok=["n m -> m n", "n -> n", "a b c -> c b a"])
 def T(site: Site, input) -> Shape | None:
-    """``x.T`` reverses the axes (``x.t()`` on at most 2 axes); a 0-D or 1-D tensor is returned as is."""
+    """``x.T`` reverses the axes; a 0-D or 1-D tensor is returned as is."""
     if not known(input):
         return None
     if input.rank < 2:
         return input
-    if site.op == "t" and input.rank > 2:
-        site.error("SHP104", f"`t()` expects a tensor of at most 2 axes, got {input.rank}")
-        return None
     return build(list(reversed(axes(input))))
 
 
 T.never_fails = True
+
+
+@shape_rule("torch.Tensor.t", "torch.t", ok=["n m -> m n", "n -> n"], bad=["a b c ! SHP104"])
+def t(site: Site, input) -> Shape | None:
+    """``x.t()`` transposes a tensor of at most 2 axes."""
+    if not known(input):
+        return None
+    if input.rank < 2:
+        return input
+    if input.rank > 2:
+        site.error("SHP104", f"`t()` expects a tensor of at most 2 axes, got {input.rank}")
+        return None
+    return build(list(reversed(axes(input))))
 
 
 # -- linear and embedding ----------------------------------------------------------------------
