@@ -1,0 +1,24 @@
+"""shapecheck's mypy plugin: enable with ``plugins = shapecheck.plugin`` in the mypy config.
+
+It reads jaxtyping annotations of ``torch.Tensor``, infers result shapes through shapecheck's op
+rules, carries them in mypy's types, and reports mismatches with error codes that start with
+``shape`` (see docs/mypy.md).
+"""
+
+from __future__ import annotations
+
+from typing import Type as _Type
+
+from mypy.plugin import Plugin as _Plugin
+
+from ._compat import MIN_MYPY, UnsupportedMypy, check_version
+
+__all__ = ["plugin", "MIN_MYPY", "UnsupportedMypy"]
+
+
+def plugin(version: str) -> _Type[_Plugin]:
+    """mypy's entry point: the plugin class for this mypy ``version`` (refuses mypy < 1.18)."""
+    check_version(version)
+    from ._plugin import ShapecheckPlugin
+
+    return ShapecheckPlugin

@@ -1,0 +1,104 @@
+"""Calls of annotated functions, methods and ``nn.Module`` instances (to their ``forward``).
+
+The callee's axis names are instantiated afresh at every call, bound to the caller's axes
+(``match_spec`` with an ``inst`` dict), and its return annotation is instantiated with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
+from mypy.types import CallableType, Type, get_proper_type
+
+from shapecheck._ops._registry import axis_position, qd
+from shapecheck._shape import Shape
+from shapecheck._unify import Env, instantiate, match_spec
+
+from . import _carrier, _ops, _report, _values
+
+MODULE = "torch.nn.modules.module.Module"
+
+
+def callable_of(node: Any) -> CallableType | None:
+    if isinstance(node, Decorator):
+        node = node.func
+    if isinstance(node, FuncDef):
+        t = get_proper_type(node.type) if node.type is not None else None
+        return t if isinstance(t, CallableType) else None
+    return None
+
+
+def is_annotated(sig: CallableType | None) -> bool:
+    if sig is None:
+        return False
+    return any(_carrier.carried(t) is not None for t in (*sig.arg_types, sig.ret_type))
+
+
+def forward_of(info: TypeInfo) -> CallableType | None:
+    """``forward`` of an ``nn.Module`` subclass, when it has shape annotations."""
+    if not info.has_base(MODULE):
+        return None
+    node = info.get_method("forward")
+    if node is None or isinstance(node, OverloadedFuncDef):
+        return None
+    sig = callable_of(node)
+    return sig if is_annotated(sig) else None
+
+
+def bound(sig: CallableType) -> CallableType:
+    """A method's signature without ``self``."""
+    return sig.copy_modified(arg_types=sig.arg_types[1:], arg_kinds=sig.arg_kinds[1:],
+                             arg_names=sig.arg_names[1:])
+
+
+def check_call(ctx: Any, sig: CallableType, name: str) -> Type:
+    """Match the actual tensors against ``sig``'s annotations; the instantiated return shape."""
+    default = ctx.default_return_type
+    inst: dict = {}
+    env = Env()
+    reported = False
+    for i, (formal_t, actual_ts, actual_es) in enumerate(zip(sig.arg_types, ctx.arg_types, ctx.args)):
+        c = _carrier.carried(formal_t)
+        if c is None:
+            continue
+        pname = sig.arg_names[i] if i < len(sig.arg_names) else None
+        for t, e in zip(actual_ts, actual_es):
+            shape = _carrier.shape_of_type(t)
+            if shape is None or shape.is_any:
+                continue
+            lab = _values.label(e) or f"argument `{pname}`"
+            for m in match_spec(c.spec, shape, env, inst, provenance=f"{lab} (line {e.line})"):
+                reported = True
+                _mismatch(ctx, name, pname, lab, c, shape, m, e)
+    ret = _carrier.carried(sig.ret_type)
+    if ret is None or reported:
+        return default
+    result = instantiate(ret.spec, inst)
+    return default if result.is_any else _ops.with_result(ctx, result)
+
+
+def _mismatch(ctx: Any, fname: str, pname: str | None, lab: str, c: Any, shape: Shape, m: Any, e: Any) -> None:
+    param = f"parameter `{pname}`" if pname else "a parameter"
+    if m.kind == "rank":
+        _report.rank(ctx.api, f'`{fname}` expects {m.expected} axes for {param} ("{c.text}"), '
+                              f"but {lab} has {m.actual}", e)
+        return
+    if m.name and m.name.startswith("*"):
+        _report.mismatch(ctx.api, f'`{fname}` binds "{m.name}" of {param} to {qd(m.expected)} '
+                                  f"and to {qd(m.actual)} in {lab}", e)
+        return
+    idx = m.index if m.index is not None else 0
+    pos = axis_position(idx, shape.rank)
+    notes = []
+    if m.bound_at:
+        notes.append(f'"{m.name}" of `{fname}` was bound to {qd(m.expected)} by {m.bound_at}')
+    origin = shape.origin(idx)
+    if origin:
+        notes.append(f"{qd(m.actual)} comes from {origin}")
+    _report.mismatch(ctx.api, f'`{fname}` expects "{m.name}" at {pos} of {param} ("{c.text}"), '
+                              f"but {lab} has {qd(m.actual)} there"
+                              + (f" and \"{m.name}\" is {qd(m.expected)}" if m.bound_at else ""),
+                     e, notes)
+
+

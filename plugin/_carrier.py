@@ -1,0 +1,132 @@
+"""The carrier: a tensor's shape stored on mypy's ``Instance`` of ``torch.Tensor``.
+
+The shape travels as a string literal in ``Instance.extra_attrs`` (key :data:`KEY`). Subtyping
+ignores it, both cache formats serialise it, and a changed annotation changes the interface of its
+module, so dependents are re-checked. The literal is JSON: ``{"s": "<jaxtyping text>",
+"o": [origin per axis or null]}``; declared annotations keep their text verbatim (``#b``,
+``*batch``) so a callee's spec can be matched, inferred shapes are written in the same syntax.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from mypy.types import Instance, ProperType, TupleType, Type, get_proper_type
+
+from shapecheck._algebra import Expr
+from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
+from shapecheck._shape import ANY_SHAPE, Shape, Unknown, Variadic
+
+from . import _compat
+
+KEY = "__shapecheck_shape__"
+TENSOR = "torch._tensor.Tensor"
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a tensor type carries: the dimension text, its parsed spec and per-axis origins."""
+
+    text: str
+    spec: ShapeSpec
+    origins: tuple
+
+    @property
+    def shape(self) -> Shape:
+        s = self.spec.to_shape()
+        return s.with_origins(self.origins) if self.origins else s
+
+
+def is_tensor(t: Type | None) -> bool:
+    p = get_proper_type(t) if t is not None else None
+    return isinstance(p, Instance) and p.type.has_base(TENSOR)
+
+
+def carried(t: Type | None) -> Carried | None:
+    """The shape carried by a tensor type, or None."""
+    if t is None:
+        return None
+    p = get_proper_type(t)
+    if not isinstance(p, Instance):
+        return None
+    raw = _compat.get_extra(p, KEY)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        spec = parse_shape(data["s"])
+    except (ValueError, KeyError, TypeError, AnnotationSyntaxError):
+        return None
+    origins = tuple(data.get("o") or ())
+    if len(origins) != len(spec.axes):
+        origins = ()
+    return Carried(data["s"], spec, origins)
+
+
+def shape_of_type(t: Type | None) -> Shape | None:
+    """A tensor type's shape (``ANY_SHAPE`` when unknown); None when ``t`` is not a tensor."""
+    if not is_tensor(t):
+        return None
+    c = carried(t)
+    return c.shape if c is not None else ANY_SHAPE
+
+
+def dim_text(d) -> str:
+    if isinstance(d, Variadic):
+        return str(d)
+    if isinstance(d, Expr):
+        text = str(d)
+        try:
+            spec = parse_shape(text)
+        except AnnotationSyntaxError:
+            return "_"
+        if len(spec.axes) == 1 and not spec.axes[0].variadic and spec.to_shape().dims[0] == d:
+            return text
+        return "_"
+    return "_"
+
+
+def shape_text(shape: Shape) -> str:
+    return " ".join(dim_text(d) for d in shape.dims)
+
+
+def encode(text: str, origins=()) -> str:
+    data: dict = {"s": text}
+    if origins and any(origins):
+        data["o"] = list(origins)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def attach_text(t: ProperType, text: str, origins, str_type: Instance) -> Type:
+    if not isinstance(t, Instance):
+        return t
+    return _compat.with_extra(t, KEY, encode(text, origins), str_type)
+
+
+def attach(t: Type, shape: Shape | None, str_type: Instance) -> Type:
+    """``t`` (a tensor type) carrying ``shape``; unknown shapes drop the carrier."""
+    p = get_proper_type(t)
+    if not isinstance(p, Instance) or not is_tensor(p):
+        return t
+    if shape is None or shape.is_any:
+        return _compat.without_extra(p) if p.extra_attrs is not None and carried(p) else t
+    origins = tuple(shape.origins) if shape.origins else ()
+    return attach_text(p, shape_text(shape), origins, str_type)
+
+
+def attach_many(t: Type, shapes: tuple, str_type: Instance, tuple_fallback: Instance) -> Type:
+    """A tuple of tensors (``chunk``, ``split``, ``max(dim=...)``) carrying one shape each."""
+    p = get_proper_type(t)
+    if isinstance(p, TupleType) and len(p.items) == len(shapes):
+        items = [attach(it, s, str_type) if isinstance(s, Shape) else it for it, s in zip(p.items, shapes)]
+        return p.copy_modified(items=items)
+    if isinstance(p, Instance) and p.type.fullname == "builtins.tuple" and p.args and is_tensor(p.args[0]):
+        if all(isinstance(s, Shape) for s in shapes):
+            items = [attach(p.args[0], s, str_type) for s in shapes]
+            return TupleType(items, tuple_fallback)
+    return t
+
+
+def is_unknown(d) -> bool:
+    return isinstance(d, Unknown)

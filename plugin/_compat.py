@@ -1,0 +1,100 @@
+"""Everything that depends on the mypy version lives here.
+
+Supported: mypy >= 1.18 (``Instance.extra_attrs`` survives both cache formats and ``dmypy run``
+from that release on). Older releases are refused with a clear message by :func:`check_version`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mypy.errorcodes import ErrorCode
+from mypy.types import ExtraAttrs, Instance, LiteralType, Type
+
+MIN_MYPY = (1, 18)
+
+
+class UnsupportedMypy(RuntimeError):
+    """Raised from ``plugin(version)`` for a mypy release older than :data:`MIN_MYPY`."""
+
+
+def parse_version(version: str) -> tuple:
+    nums = re.findall(r"\d+", version.split("+", 1)[0])[:2]
+    return tuple(int(n) for n in nums) + (0,) * (2 - len(nums))
+
+
+def check_version(version: str) -> None:
+    if parse_version(version) < MIN_MYPY:
+        need = ".".join(map(str, MIN_MYPY))
+        raise UnsupportedMypy(
+            f"shapecheck.plugin needs mypy >= {need}, but this is mypy {version}; "
+            f"upgrade mypy (pip install 'mypy>={need}') or remove shapecheck.plugin from `plugins`"
+        )
+
+
+def error_code(code: str, description: str) -> ErrorCode:
+    return ErrorCode(code, description, "shapecheck")
+
+
+def get_extra(inst: Instance, key: str) -> Any:
+    """The str value stored under ``key`` in the instance's extra attributes, or None."""
+    extra = inst.extra_attrs
+    if extra is None:
+        return None
+    t = extra.attrs.get(key)
+    if isinstance(t, LiteralType) and isinstance(t.value, str):
+        return t.value
+    return None
+
+
+def with_extra(inst: Instance, key: str, value: str, str_type: Instance) -> Instance:
+    """A copy of ``inst`` whose extra attributes hold ``value`` under ``key`` (others dropped)."""
+    lit = LiteralType(value, fallback=str_type)
+    out = inst.copy_modified()
+    out.extra_attrs = ExtraAttrs({key: lit}, {key}, None)
+    return out
+
+
+def without_extra(inst: Instance) -> Instance:
+    out = inst.copy_modified()
+    out.extra_attrs = None
+    return out
+
+
+def note(api: Any, message: str, context: Any, code: ErrorCode | None) -> None:
+    """A note from a type-checker hook."""
+    api.msg.note(message, context, code=code)
+
+
+def fail(api: Any, message: str, context: Any, code: ErrorCode) -> None:
+    api.fail(message, context, code=code)
+
+
+def checker_errors(api: Any) -> Any:
+    """mypy's ``Errors`` object behind a checker or type-analyser API (None if unreachable)."""
+    for path in (("msg", "errors"), ("errors",), ("api", "errors")):
+        obj = api
+        for attr in path:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if obj is not None and hasattr(obj, "report"):
+            return obj
+    return None
+
+
+def return_type_stack(api: Any) -> list:
+    """The checker's stack of declared return types of the functions being checked."""
+    return getattr(api, "return_types", None) or []
+
+
+def type_context(api: Any) -> Type | None:
+    ctx = getattr(api, "type_context", None)
+    return ctx[-1] if ctx else None
+
+
+def report_error(errors: Any, line: int, column: int, message: str, code: ErrorCode,
+                 severity: str = "error") -> None:
+    """Report through mypy's ``Errors`` directly (used by the post-pass, after checking)."""
+    errors.report(line, column, message, code=code, severity=severity)

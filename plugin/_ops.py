@@ -1,0 +1,130 @@
+"""Result shapes of torch operations through the core's op-rule table.
+
+mypy names a method by the type it is called on (``torch._tensor.Tensor.transpose``) and torch's
+functions by where the stubs define them (``torch._C._VariableFunctions.matmul``,
+``torch.functional.einsum``); :func:`core_name` maps those to the table's qualified names
+(``torch.Tensor.transpose``, ``torch.matmul``, ``torch.einsum``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mypy.types import Instance, Type, get_proper_type
+
+from shapecheck._ops import lookup
+from shapecheck._ops._registry import Site
+from shapecheck._shape import Shape
+from shapecheck._unify import Env, match_spec
+
+from . import _carrier, _report, _values
+
+_FUNCTION_PREFIXES = (
+    ("torch._C._VariableFunctions.", "torch."),
+    ("torch.functional.", "torch."),
+    ("torch._C._nn.", "torch.nn.functional."),
+    ("torch._C._linalg.", "torch.linalg."),
+    ("torch._C._special.", "torch.special."),
+    ("torch._C._fft.", "torch.fft."),
+    ("torch.nn.functional.", "torch.nn.functional."),
+    ("torch.linalg.", "torch.linalg."),
+    ("einops.einops.", "einops."),
+    ("torch.", "torch."),
+)
+
+
+def function_core_name(fullname: str) -> str | None:
+    """The table's name for a function mypy calls ``fullname``, when the table has a rule."""
+    for prefix, repl in _FUNCTION_PREFIXES:
+        if fullname.startswith(prefix):
+            name = repl + fullname[len(prefix):]
+            if lookup(name) is not None:
+                return name
+    return None
+
+
+def method_core_name(method: str) -> str | None:
+    name = f"torch.Tensor.{method}"
+    return name if lookup(name) is not None else None
+
+
+def op_display(qualname: str) -> str:
+    last = qualname.rsplit(".", 1)[-1]
+    if last.startswith("__") and last.endswith("__"):
+        last = last[2:-2]
+        if last.startswith("r") and lookup(f"torch.Tensor.__{last[1:]}__") is not None:
+            last = last[1:]
+    return last
+
+
+def where(ctx: Any) -> str:
+    path = getattr(ctx.api, "path", "?")
+    return f"{path.rsplit('/', 1)[-1]}:{ctx.context.line}"
+
+
+def run_rule(qualname: str, ctx: Any, receiver: Any = None) -> Type:
+    """Apply the rule for ``qualname`` to the call in ``ctx``; report its problems; attach the result."""
+    rule = lookup(qualname)
+    default = ctx.default_return_type
+    if rule is None:
+        return default
+    bound = _values.call_arguments(ctx, receiver)
+    if bound is None:
+        return default
+    args, kwargs = bound
+    if not any(isinstance(a, Shape) and not a.is_any for a in (*args, *kwargs.values())):
+        return default
+    site = Site(op_display(qualname), Env(), where(ctx))
+    result = rule.apply(site, args, kwargs)
+    for p in site.problems:
+        _report.problem(ctx.api, p, ctx.context)
+    if site.problems:
+        return default  # the result of a reported mismatch is unknown: no cascade of errors
+    return with_result(ctx, result)
+
+
+def with_result(ctx: Any, result: Any) -> Type:
+    """The call's type carrying ``result`` (a Shape, a tuple of shapes, or None)."""
+    default = ctx.default_return_type
+    str_type = ctx.api.named_generic_type("builtins.str", [])
+    if isinstance(result, Shape):
+        out = _carrier.attach(default, result, str_type)
+        check_context(ctx, result)
+        return out
+    if isinstance(result, tuple) and result and all(isinstance(s, Shape) for s in result):
+        fallback = ctx.api.named_generic_type("builtins.tuple", [get_first_item(default)])
+        return _carrier.attach_many(default, result, str_type, fallback)
+    return default
+
+
+def get_first_item(t: Type) -> Type:
+    p = get_proper_type(t)
+    if isinstance(p, Instance) and p.args:
+        return p.args[0]
+    items = getattr(p, "items", None)
+    if items:
+        return items[0]
+    return t
+
+
+def check_context(ctx: Any, result: Shape) -> None:
+    """``return <expr>``: the result against the enclosing function's own return annotation.
+
+    Only the declared return type itself counts as context (identity with the checker's return
+    stack), so a callee's parameter annotation, whose names are the callee's, is never matched
+    against the caller's axes here.
+    """
+    from . import _compat, _returns
+
+    expected = _compat.type_context(ctx.api)
+    stack = _compat.return_type_stack(ctx.api)
+    if expected is None or not stack or expected is not stack[-1]:
+        return
+    c = _carrier.carried(expected)
+    if c is None:
+        return
+    _returns.check_against(ctx.api, c, result, ctx.context, "return value")
+
+
+def match_problems(spec, shape: Shape) -> list:
+    return match_spec(spec, shape, Env())

@@ -1,0 +1,138 @@
+"""The mypy ``Plugin`` subclass: it only dispatches full names to the hooks of the other modules."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mypy.nodes import CallExpr, IndexExpr, MemberExpr, MypyFile, OpExpr, TypeInfo
+from mypy.options import Options
+from mypy.plugin import FunctionContext, MethodContext, MethodSigContext, Plugin, ReportConfigContext
+from mypy.types import FunctionLike, Instance, Type, get_proper_type
+
+from . import _annot, _calls, _carrier, _ops, _report, _session, _values
+
+REVEAL = ("shapecheck.reveal_shape",)
+CACHE_VERSION = "1"
+
+
+class ShapecheckPlugin(Plugin):
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._session = _session.Session.from_options(options)
+
+    # -- configuration ----------------------------------------------------------------------
+    def report_config_data(self, ctx: ReportConfigContext) -> Any:
+        return self._session.config_data(CACHE_VERSION)
+
+    # -- semantic analysis --------------------------------------------------------------------
+    def get_type_analyze_hook(self, fullname: str):
+        if fullname in _annot.ANNOTATED:
+            return _annot.hook
+        return None
+
+    # -- type checking ----------------------------------------------------------------------
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname in REVEAL:
+            return self._guard(_reveal, "`reveal_shape`")
+        core = _ops.function_core_name(fullname)
+        if core is not None:
+            return self._guard(lambda ctx: _ops.run_rule(core, ctx), f"`{core}`")
+        sig = _calls.callable_of(self._node(fullname))
+        if _calls.is_annotated(sig):
+            name = fullname.rsplit(".", 1)[-1]
+            return self._guard(lambda ctx: _calls.check_call(ctx, sig, name), f"the call of `{name}`")
+        return None
+
+    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
+        cls, _, method = fullname.rpartition(".")
+        if method != "__call__":
+            return None
+        info = self._info(cls)
+        if info is None or _calls.forward_of(info) is None:
+            return None
+        return self._guard_sig(_module_signature)
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        cls, _, method = fullname.rpartition(".")
+        info = self._info(cls)
+        if info is None:
+            return None
+        if info.has_base(_carrier.TENSOR):
+            core = _ops.method_core_name(method)
+            if core is None:
+                return None
+            return self._guard(lambda ctx: _ops.run_rule(core, ctx, _receiver(ctx, method)), f"`{core}`")
+        if method == "__call__":
+            fwd = _calls.forward_of(info)
+            if fwd is not None:
+                return self._guard(lambda ctx: _calls.check_call(ctx, _calls.bound(fwd), info.name),
+                                   f"the call of `{info.name}`")
+            return None
+        sig = _calls.callable_of(info.get_method(method))
+        if _calls.is_annotated(sig) and sig is not None and sig.arg_types:
+            b = _calls.bound(sig)
+            return self._guard(lambda ctx: _calls.check_call(ctx, b, method), f"the call of `{method}`")
+        return None
+
+    # -- the post-pass ------------------------------------------------------------------------
+    def get_additional_indirect_deps(self, file: MypyFile) -> set[str]:
+        self._session.after_check(file)
+        return set()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _node(self, fullname: str) -> Any:
+        try:
+            sym = self.lookup_fully_qualified(fullname)
+        except (AssertionError, KeyError, AttributeError):
+            return None
+        return sym.node if sym is not None else None
+
+    def _info(self, fullname: str) -> TypeInfo | None:
+        node = self._node(fullname)
+        return node if isinstance(node, TypeInfo) else None
+
+    def _guard(self, fn: Callable[[Any], Type], where: str) -> Callable[[Any], Type]:
+        return self._session.guard(fn, where)
+
+    def _guard_sig(self, fn: Callable[[Any], FunctionLike]) -> Callable[[Any], FunctionLike]:
+        return self._session.guard_signature(fn)
+
+
+def _receiver(ctx: MethodContext, method: str) -> Any:
+    """The tensor a method is called on, as a core value labelled with its spelling."""
+    node = ctx.context
+    if isinstance(node, CallExpr) and isinstance(node.callee, MemberExpr):
+        expr = node.callee.expr
+    elif isinstance(node, OpExpr):
+        reverse = method.startswith("__r") and method[3:] != "shift__"
+        expr = node.right if reverse else node.left
+    elif isinstance(node, IndexExpr):
+        expr = node.base
+    else:
+        expr = None
+    return _values.value(expr, ctx.type)
+
+
+def _module_signature(ctx: MethodSigContext) -> FunctionLike:
+    t = get_proper_type(ctx.type)
+    if isinstance(t, Instance):
+        fwd = _calls.forward_of(t.type)
+        if fwd is not None:
+            sig = _calls.bound(fwd)
+            return sig.copy_modified(fallback=ctx.default_signature.fallback, name="forward")
+    return ctx.default_signature
+
+
+def _reveal(ctx: FunctionContext) -> Type:
+    if ctx.arg_types and ctx.arg_types[0]:
+        t = ctx.arg_types[0][0]
+        shape = _carrier.shape_of_type(t)
+        if shape is None:
+            _report.reveal(ctx.api, "not a tensor", ctx.context)
+        else:
+            c = _carrier.carried(t)
+            _report.reveal(ctx.api, c.text if c is not None else "...", ctx.context)
+        return t
+    return ctx.default_return_type
+
+

@@ -1,0 +1,185 @@
+"""Values against their own function's annotations: ``return y`` and ``y: Float[...] = expr``.
+
+mypy has no statement hook. An operation written directly in a ``return`` is checked by its hook
+(the declared return type is its type context). Everything else is checked by a post-pass that mypy
+runs per module after type checking (``get_additional_indirect_deps``): names assigned once carry
+their inferred type on their ``Var``, and results of operations are recorded by the hooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mypy.nodes import (
+    AssignmentStmt,
+    Block,
+    ClassDef,
+    Decorator,
+    Expression,
+    ForStmt,
+    FuncDef,
+    IfStmt,
+    MemberExpr,
+    MypyFile,
+    NameExpr,
+    OperatorAssignmentStmt,
+    OverloadedFuncDef,
+    ReturnStmt,
+    Statement,
+    TryStmt,
+    Var,
+    WhileStmt,
+    WithStmt,
+)
+
+from shapecheck._ops._registry import axis_position, qd
+from shapecheck._shape import Shape
+from shapecheck._unify import Env, match_spec
+
+from . import _carrier, _compat, _report
+
+
+def describe(what: str, c: "_carrier.Carried", shape: Shape) -> list:
+    """The first way (message, notes, is_rank) ``shape`` contradicts the annotation ``c``, if any."""
+    out: list = []
+    for m in match_spec(c.spec, shape, Env())[:1]:
+        if m.kind == "rank":
+            out.append((f'{what} has {m.actual} axes, but the annotation "{c.text}" has {m.expected}',
+                        (), True))
+            continue
+        idx = m.index if m.index is not None else 0
+        pos = axis_position(idx, shape.rank)
+        notes = []
+        origin = shape.origin(idx)
+        if origin:
+            notes.append(f"{qd(m.actual)} comes from {origin}")
+        ann = c.origins[0] if c.origins else None
+        if ann:
+            notes.append(f'"{c.text}" is the {ann}')
+        out.append((f'{what} has {qd(m.actual)} at {pos}, but the annotation "{c.text}" says {qd(m.expected)}',
+                    tuple(notes), False))
+    return out
+
+
+def check_against(api: Any, c: "_carrier.Carried", shape: Shape, context: Any, what: str) -> None:
+    """Report (through a checker API) every way ``shape`` contradicts the annotation ``c``."""
+    for message, notes, is_rank in describe(what, c, shape):
+        (_report.rank if is_rank else _report.mismatch)(api, message, context, notes)
+
+
+# -- the post-pass ------------------------------------------------------------------------------
+
+def post_pass(tree: MypyFile, errors: Any, inferred: dict) -> None:
+    """Check returns and annotated assignments of every function in ``tree``."""
+    for stmt in tree.defs:
+        _visit_top(stmt, errors, inferred)
+
+
+def _visit_top(stmt: Statement, errors: Any, inferred: dict) -> None:
+    if isinstance(stmt, FuncDef):
+        _check_function(stmt, errors, inferred)
+    elif isinstance(stmt, Decorator):
+        _check_function(stmt.func, errors, inferred)
+    elif isinstance(stmt, OverloadedFuncDef):
+        for item in stmt.items:
+            _visit_top(item, errors, inferred)
+    elif isinstance(stmt, ClassDef):
+        for s in stmt.defs.body:
+            _visit_top(s, errors, inferred)
+    elif isinstance(stmt, IfStmt):
+        for b in (*stmt.body, stmt.else_body):
+            if b is not None:
+                for s in b.body:
+                    _visit_top(s, errors, inferred)
+
+
+def _statements(block: Block | None):
+    """Every statement of a function body, nested blocks included, nested functions excluded."""
+    if block is None:
+        return
+    for s in block.body:
+        yield s
+        if isinstance(s, IfStmt):
+            for b in (*s.body, s.else_body):
+                yield from _statements(b)
+        elif isinstance(s, (WhileStmt, ForStmt)):
+            yield from _statements(s.body)
+            yield from _statements(s.else_body)
+        elif isinstance(s, WithStmt):
+            yield from _statements(s.body)
+        elif isinstance(s, TryStmt):
+            yield from _statements(s.body)
+            for h in s.handlers:
+                yield from _statements(h)
+            yield from _statements(s.else_body)
+            yield from _statements(s.finally_body)
+
+
+def _assign_counts(fn: FuncDef) -> dict:
+    counts: dict = {}
+
+    def target(e: Expression) -> None:
+        if isinstance(e, NameExpr) and isinstance(e.node, Var):
+            counts[e.node] = counts.get(e.node, 0) + 1
+        elif hasattr(e, "items"):
+            for it in e.items:
+                target(it)
+
+    for arg in fn.arguments:
+        counts[arg.variable] = counts.get(arg.variable, 0) + 1
+    for s in _statements(fn.body):
+        if isinstance(s, AssignmentStmt):
+            for lv in s.lvalues:
+                target(lv)
+        elif isinstance(s, OperatorAssignmentStmt):
+            target(s.lvalue)
+            target(s.lvalue)
+        elif isinstance(s, ForStmt):
+            target(s.index)
+            target(s.index)  # a loop variable changes
+        elif isinstance(s, WithStmt):
+            for t in s.target:
+                if t is not None:
+                    target(t)
+    return counts
+
+
+def _shape_of(e: Expression, counts: dict, inferred: dict):
+    key = (e.line, e.column, getattr(e, "end_line", None), getattr(e, "end_column", None))
+    if key in inferred:
+        return inferred[key]
+    if isinstance(e, NameExpr) and isinstance(e.node, Var) and counts.get(e.node) == 1:
+        c = _carrier.carried(e.node.type)
+        return c.shape if c is not None else None
+    return None
+
+
+def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
+    t = fn.type
+    ret = _carrier.carried(getattr(t, "ret_type", None))
+    counts = _assign_counts(fn)
+    for s in _statements(fn.body):
+        if isinstance(s, (FuncDef, Decorator, ClassDef)):
+            _visit_top(s, errors, inferred)
+        elif isinstance(s, ReturnStmt) and s.expr is not None and ret is not None:
+            if isinstance(s.expr, (NameExpr, MemberExpr)):
+                shape = _shape_of(s.expr, counts, inferred)
+                if shape is not None:
+                    _report_all(errors, "return value", ret, shape.with_label(f"`{s.expr.name}`"), s.expr)
+        elif isinstance(s, AssignmentStmt) and s.type is not None and len(s.lvalues) == 1:
+            declared = _carrier.carried(s.type)
+            if declared is None:
+                continue
+            shape = _shape_of(s.rvalue, counts, inferred)
+            if shape is not None:
+                lv = s.lvalues[0]
+                name = getattr(lv, "name", "the target")
+                _report_all(errors, f"the value assigned to `{name}`", declared, shape, s.rvalue)
+
+
+def _report_all(errors: Any, what: str, c: "_carrier.Carried", shape: Shape, node: Expression) -> None:
+    for message, notes, is_rank in describe(what, c, shape):
+        code = _report.SHAPE_RANK if is_rank else _report.SHAPE_MISMATCH
+        _compat.report_error(errors, node.line, node.column, message, code)
+        for n in notes:
+            _compat.report_error(errors, node.line, node.column, n, code, severity="note")

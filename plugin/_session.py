@@ -1,0 +1,83 @@
+"""Per-run state of one plugin instance (never module-level): mypy's error sink and the shapes
+the hooks inferred, which the post-pass of each module consumes and drops."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mypy.options import Options
+
+import shapecheck
+
+from . import _carrier, _report, _returns
+
+
+class Session:
+    def __init__(self) -> None:
+        self.errors: Any = None
+        self.inferred: dict = {}  # path -> {(line, column, end_line, end_column): Shape}
+
+    @classmethod
+    def from_options(cls, options: Options) -> "Session":
+        return cls()
+
+    def config_data(self, cache_version: str) -> dict:
+        """What goes into mypy's cache metadata: a change invalidates the cache."""
+        return {"shapecheck": shapecheck.__version__, "carrier": cache_version}
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _seen(self, api: Any) -> None:
+        if self.errors is None:
+            from . import _compat
+
+            self.errors = _compat.checker_errors(api)
+
+    def _record(self, ctx: Any, t: Any) -> None:
+        c = _carrier.carried(t)
+        node = ctx.context
+        path = getattr(ctx.api, "path", None)
+        if c is None or path is None:
+            return
+        key = (node.line, node.column, getattr(node, "end_line", None), getattr(node, "end_column", None))
+        self.inferred.setdefault(path, {})[key] = c.shape
+
+    def guard(self, fn: Callable[[Any], Any], where: str) -> Callable[[Any], Any]:
+        """``fn`` made safe: an exception becomes one ``shape-internal`` error at the expression."""
+
+        def hook(ctx: Any) -> Any:
+            try:
+                self._seen(ctx.api)
+                t = fn(ctx)
+                self._record(ctx, t)
+                return t
+            except Exception as e:  # noqa: BLE001 - never crash mypy
+                _report.internal(ctx.api, e, ctx.context, where)
+                return ctx.default_return_type
+
+        return hook
+
+    def guard_signature(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def hook(ctx: Any) -> Any:
+            try:
+                return fn(ctx)
+            except Exception as e:  # noqa: BLE001 - never crash mypy
+                _report.internal(ctx.api, e, ctx.context, "a module's signature")
+                return ctx.default_signature
+
+        return hook
+
+    # -- after a module is checked ----------------------------------------------------------------
+    def after_check(self, tree: Any) -> None:
+        inferred = self.inferred.pop(tree.path, {})
+        if self.errors is None:
+            return
+        try:
+            _returns.post_pass(tree, self.errors, inferred)
+        except Exception as e:  # noqa: BLE001 - never crash mypy
+            try:
+                self.errors.report(1, 0, f"shapecheck failed internally in its post-pass ({type(e).__name__}: "
+                                         f"{e}); please report this", code=_report.SHAPE_INTERNAL)
+            except Exception:  # noqa: BLE001
+                pass
+
+
