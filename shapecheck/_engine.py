@@ -948,6 +948,7 @@ class FunctionAnalysis:
                     inst[k] = v
                     inst.setdefault("@where", {})[k] = f"`self.{k}`"
         annotated = False
+        reported = False
         for p in params + list(a.kwonlyargs):
             try:
                 ann = read_annotation(p.annotation, info.imports)
@@ -960,6 +961,9 @@ class FunctionAnalysis:
             if not isinstance(v, Shape):
                 continue
             problems = match_spec(ann.spec, v, self.env, inst, f"argument `{p.arg}`")
+            if reported:
+                continue  # one diagnostic per call: later arguments were bound against a wrong one
+            reported = bool(problems)
             for pr in problems[:1]:
                 if pr.kind == "rank":
                     self.diag(node, "SHP105", f"argument `{p.arg}` of `{display}` has {pr.actual} axes where "

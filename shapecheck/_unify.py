@@ -139,10 +139,12 @@ def broadcast_dims(a, b, env: Env):
         return b, True
     if _is_one(b):
         return a, True
+    # an unknown axis against a known one: if the program runs, the result is the known axis
+    # (unless the known axis is 1, which the checks above handled for literals)
     if isinstance(a, Unknown):
-        return (b if isinstance(b, Expr) and b.value is not None else UNKNOWN), True
+        return (b if isinstance(b, Expr) else UNKNOWN), True
     if isinstance(b, Unknown):
-        return (a if isinstance(a, Expr) and a.value is not None else UNKNOWN), True
+        return (a if isinstance(a, Expr) else UNKNOWN), True
     r = compare(a, b, env)
     if r == EQ:
         return env.resolve(a), True
@@ -192,10 +194,10 @@ def _broadcast2(a: Shape, b: Shape, env: Env):
             out.append(xa)
             outo.append(oa[-k] if k <= len(oa) else None)
             continue
-        if k > len(da) or k > len(db):  # one side is inside a variadic segment
+        if k > len(da) or k > len(db):  # one side is inside a variadic segment: the other decides
             d, _ok = broadcast_dims(xa, xb, env)
-            out.append(UNKNOWN if not (isinstance(d, Expr) and d.value is not None and d.value > 1) else d)
-            outo.append(None)
+            out.append(d)
+            outo.append((oa[-k] if k <= len(oa) else None) if k <= len(da) else (ob[-k] if k <= len(ob) else None))
             continue
         d, ok = broadcast_dims(xa, xb, env)
         if not ok:

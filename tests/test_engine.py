@@ -143,7 +143,7 @@ def test_method_chains_and_nested_calls():
             y = x.transpose(1, 2).contiguous().reshape(x.shape[0], x.shape[2], -1)
             reveal_shape(y)
             reveal_shape(F.softmax(torch.matmul(x, x.transpose(-2, -1)), dim=-1))
-    """) == ["b s h*d", "b h s s"]
+    """) == ["b s d*h", "b h s s"]
 
 
 def test_annotated_local_is_checked_then_trusted():
