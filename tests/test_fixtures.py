@@ -1,0 +1,270 @@
+"""Whole-module fixtures: run the linter's CLI on each file and compare with its inline expectations.
+
+Every file under ``fixtures/`` starts with ``# shapecheck-fixture: <kind>``:
+
+* ``correct``: realistic, correct model code; the linter must report nothing at all.
+* ``reveal``: like ``correct``, plus ``shapecheck.reveal_shape(...)`` calls; the line of each call
+  carries ``# reveal: <shape>`` and the linter must report exactly that inferred shape there.
+* ``bugs``: realistic modules with seeded bugs; each bug line carries ``# error: <codes>``.
+
+Grammar of ``# error:`` (codes match by prefix, so ``SHP2`` is any attention rule):
+``SHP101, SHP102`` both required; ``SHP3|SHP107`` one of them required; ``SHP105?`` allowed, not
+required. Every diagnostic on a marked line must match one of the listed codes; a diagnostic on an
+unmarked line fails the test. Internal errors (``SHP9xx``) fail every kind.
+
+The correct and reveal fixtures also define ``_smoke()``, which builds the modules with small sizes
+and runs them on random tensors: that proves with PyTorch itself that the "correct" code is correct.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+KINDS = ("correct", "reveal", "bugs")
+
+_HEADER = re.compile(r"#\s*shapecheck-fixture:\s*(\w+)")
+_ERROR = re.compile(r"#\s*error:\s*([^#]+)")
+_REVEAL = re.compile(r"#\s*reveal:\s*([^#]*)")
+_CODE = re.compile(r"SHP\d{1,3}$")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    line: int
+    required: tuple  # of tuples of alternatives: each inner tuple needs one match
+    optional: tuple  # codes (prefixes) that may also appear
+
+
+def fixture_files(kind: str | None = None) -> list[Path]:
+    files = sorted(p for p in FIXTURES.rglob("*.py") if not p.name.startswith("_"))
+    if kind is None:
+        return files
+    return [p for p in files if fixture_kind(p) == kind]
+
+
+def fixture_kind(path: Path) -> str | None:
+    with path.open(encoding="utf-8") as f:
+        first = f.readline()
+    m = _HEADER.match(first.strip())
+    return m.group(1) if m else None
+
+
+def parse_error_marker(text: str, line: int) -> Expectation:
+    required, optional = [], []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        opt = item.endswith("?")
+        alts = tuple(a.strip() for a in item.rstrip("?").split("|"))
+        for a in alts:
+            if not _CODE.match(a):
+                raise ValueError(f"line {line}: {a!r} is not a code or code prefix (SHP1, SHP101)")
+        if opt:
+            optional.extend(alts)
+        else:
+            required.append(alts)
+    if not required:
+        raise ValueError(f"line {line}: an error marker needs at least one required code")
+    return Expectation(line, tuple(required), tuple(optional))
+
+
+def comments(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every real comment (markers quoted in docstrings do not count)."""
+    with path.open("rb") as f:
+        return [(t.start[0], t.string) for t in tokenize.tokenize(f.readline) if t.type == tokenize.COMMENT]
+
+
+def error_markers(path: Path) -> dict[int, Expectation]:
+    out = {}
+    for line, text in comments(path):
+        m = _ERROR.search(text)
+        if m:
+            out[line] = parse_error_marker(m.group(1), line)
+    return out
+
+
+def reveal_markers(path: Path) -> dict[int, str]:
+    out = {}
+    for line, text in comments(path):
+        m = _REVEAL.search(text)
+        if m:
+            out[line] = normalize_shape(m.group(1))
+    return out
+
+
+def normalize_shape(text: str) -> str:
+    """``"b  h s s"`` / ``Float[Tensor, "b h s s"]`` -> ``b h s s``, sizes in canonical form.
+
+    The canonical form comes from the core's parser (``d*h`` and ``h*d`` are one size); text that
+    it does not parse is compared with its whitespace collapsed.
+    """
+    text = text.strip()
+    m = re.search(r"\"([^\"]*)\"|'([^']*)'", text)
+    if m:
+        text = m.group(1) if m.group(1) is not None else m.group(2)
+    text = " ".join(text.split())
+    try:
+        from shapecheck._shape import shape_of
+
+        return " ".join(str(shape_of(text)).split())
+    except Exception:
+        return text
+
+
+def run_check(path: Path) -> list[dict]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "shapecheck", "check", "--format", "json", str(path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert "Traceback (most recent call last)" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode in (0, 1), f"exit {proc.returncode}\nstdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError as e:  # pragma: no cover - reported as a failure
+        pytest.fail(f"output is not JSON ({e}): {proc.stdout[:2000]!r} stderr: {proc.stderr[-2000:]!r}")
+    assert isinstance(data, list), data
+    for d in data:
+        for key in ("path", "line", "column", "code", "severity", "message"):
+            assert key in d, f"diagnostic without {key!r}: {d}"
+    return data
+
+
+def _fmt(diags) -> str:
+    return "\n".join(f"  {d['line']}:{d['column']}: {d['code']} {d['message']}" for d in diags) or "  (none)"
+
+
+def _matches(code: str, prefix: str) -> bool:
+    return code.startswith(prefix)
+
+
+def _ids(files):
+    return [str(p.relative_to(FIXTURES)) for p in files]
+
+
+# -- the fixtures themselves are well formed --------------------------------------------------------
+
+ALL = fixture_files()
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_fixture_is_well_formed(path: Path):
+    kind = fixture_kind(path)
+    assert kind in KINDS, f"{path.name}: first line must be '# shapecheck-fixture: correct|reveal|bugs'"
+    assert path.parent.name == kind, f"{path.name}: a {kind} fixture belongs in fixtures/{kind}/"
+    text = path.read_text(encoding="utf-8")
+    compile(text, str(path), "exec")
+    head = "\n".join(text.splitlines()[:12]).lower()
+    assert "expect" in head, f"{path.name}: the first lines must state what the file expects"
+    markers = error_markers(path)
+    reveals = reveal_markers(path)
+    if kind == "bugs":
+        assert markers, f"{path.name}: a bugs fixture needs at least one '# error:' line"
+        assert not reveals
+    elif kind == "reveal":
+        assert reveals and not markers
+        assert "reveal_shape" in text
+    else:
+        assert not markers and not reveals, f"{path.name}: a correct fixture has no markers"
+        assert "reveal_shape" not in text, f"{path.name}: reveal_shape belongs in fixtures/reveal/"
+
+
+def test_marker_grammar():
+    e = parse_error_marker("SHP101, SHP3|SHP107, SHP105?", 7)
+    assert e.required == (("SHP101",), ("SHP3", "SHP107"))
+    assert e.optional == ("SHP105",)
+    with pytest.raises(ValueError):
+        parse_error_marker("SHP101 SHP102", 3)
+    with pytest.raises(ValueError):
+        parse_error_marker("SHP105?", 3)
+    assert normalize_shape(' "b  h s s" ') == "b h s s"
+    assert normalize_shape('Float[Tensor, "batch 3"]') == "batch 3"
+
+
+# -- the correct code is correct: PyTorch runs it ---------------------------------------------------
+
+RUNNABLE = [p for p in ALL if fixture_kind(p) in ("correct", "reveal")]
+
+
+@pytest.mark.parametrize("path", RUNNABLE, ids=_ids(RUNNABLE))
+def test_correct_fixture_runs_under_torch(path: Path):
+    pytest.importorskip("torch")
+    pytest.importorskip("einops")
+    pytest.importorskip("jaxtyping")
+    spec = importlib.util.spec_from_file_location(f"_shapecheck_fixture_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert hasattr(module, "_smoke"), f"{path.name} must define _smoke()"
+    module._smoke()
+
+
+# -- the linter agrees with the expectations --------------------------------------------------------
+
+CORRECT = fixture_files("correct")
+REVEAL = fixture_files("reveal")
+BUGS = fixture_files("bugs")
+
+
+@pytest.mark.parametrize("path", CORRECT, ids=_ids(CORRECT))
+def test_correct_fixture_has_no_diagnostics(path: Path):
+    diags = run_check(path)
+    assert not diags, f"false alarms on correct code {path.name}:\n{_fmt(diags)}"
+
+
+@pytest.mark.parametrize("path", REVEAL, ids=_ids(REVEAL))
+def test_reveal_fixture_shapes(path: Path):
+    diags = run_check(path)
+    expected = reveal_markers(path)
+    others = [d for d in diags if d["code"] != "reveal"]
+    assert not others, f"diagnostics other than reveal in {path.name}:\n{_fmt(others)}"
+    got: dict[int, list[str]] = {}
+    for d in diags:
+        got.setdefault(d["line"], []).append(normalize_shape(d["message"]))
+    problems = []
+    for line, shape in sorted(expected.items()):
+        seen = got.get(line, [])
+        if seen != [shape]:
+            problems.append(f"  line {line}: expected {shape!r}, got {seen!r}")
+    for line in sorted(set(got) - set(expected)):
+        problems.append(f"  line {line}: unexpected reveal {got[line]!r}")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", BUGS, ids=_ids(BUGS))
+def test_bug_fixture_diagnostics(path: Path):
+    diags = run_check(path)
+    markers = error_markers(path)
+    by_line: dict[int, list[dict]] = {}
+    for d in diags:
+        by_line.setdefault(d["line"], []).append(d)
+    problems = []
+    internal = [d for d in diags if d["code"].startswith("SHP9")]
+    if internal:
+        problems.append("internal errors:\n" + _fmt(internal))
+    for line, exp in sorted(markers.items()):
+        here = by_line.get(line, [])
+        for alts in exp.required:
+            if not any(_matches(d["code"], a) for d in here for a in alts):
+                problems.append(f"  line {line}: missed {'|'.join(alts)} (got {[d['code'] for d in here]})")
+        allowed = [a for alts in exp.required for a in alts] + list(exp.optional)
+        for d in here:
+            if not any(_matches(d["code"], a) for a in allowed):
+                problems.append(f"  line {line}: unexpected {d['code']} {d['message']}")
+    for line in sorted(set(by_line) - set(markers)):
+        for d in by_line[line]:
+            problems.append(f"  line {line}: false alarm {d['code']} {d['message']}")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
