@@ -30,7 +30,8 @@ def _value(node: ast.AST):
         args = [_value(a) for a in node.args]
         if node.func.id == "slice":
             return slice(*args)
-        return parse_shape(args[0]).to_shape()
+        shape = Shape(()) if args[0] == "()" else parse_shape(args[0]).to_shape()
+        return shape.with_meta(dtype=args[1]) if len(args) > 1 else shape  # shape("k", "long")
     if isinstance(node, ast.Slice):
         return slice(*(None if p is None else _value(p) for p in (node.lower, node.upper, node.step)))
     return ast.literal_eval(node)

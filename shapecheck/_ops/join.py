@@ -1,0 +1,212 @@
+"""Joining and splitting: cat, stack, split, chunk, unbind."""
+
+from __future__ import annotations
+
+from .._algebra import Expr, FloorDiv, const
+from .._shape import UNKNOWN, Shape, Unknown
+from ._registry import Site, as_int, as_size, qd, shape_rule
+from ._util import axes, build, int_tuple, known
+
+
+def _tensors(tensors):
+    if isinstance(tensors, (tuple, list)):
+        return list(tensors)
+    return None
+
+
+@shape_rule("torch.cat", "torch.concat", "torch.concatenate",
+            ok=["b n d, b m d | dim=1 -> b n+m d", "b d, b e | -1 -> b d+e", "n, m -> n+m"],
+            bad=["b n d, b n e | dim=1 ! SHP110", "b n, b n d | 0 ! SHP104", "b n, b n | 2 ! SHP106"])
+def cat(site: Site, *args, **kwargs) -> Shape | None:
+    """``torch.cat(tensors, dim=0)``: sizes along ``dim`` add up; every other axis must agree.
+
+    In the examples the tensors are written as separate shapes; in code they arrive as one tuple.
+    """
+    tensors = args[0] if args and isinstance(args[0], (tuple, list)) else None
+    rest = args[1:] if tensors is not None else ()
+    if tensors is None:  # the examples' spelling: shapes as separate arguments
+        tensors = [a for a in args if isinstance(a, Shape)]
+        rest = tuple(a for a in args if not isinstance(a, Shape))
+    dim = kwargs.get("dim", kwargs.get("axis", rest[0] if rest else 0))
+    shapes = _tensors(tensors)
+    if not shapes or not all(known(s) for s in shapes):
+        return None
+    rank = shapes[0].rank
+    for s in shapes[1:]:
+        if s.rank != rank:
+            site.error("SHP104", f"{site.op} joins tensors of {rank} and {s.rank} axes",
+                       notes=(f"{shapes[0].label or 'the first tensor'} has shape ({shapes[0]})",
+                              f"{s.label or 'another tensor'} has shape ({s})"))
+            return None
+    if rank == 0:
+        site.error("SHP104", f"{site.op} cannot join scalars (0-D tensors)")
+        return None
+    d = site.normalize_dim(dim, rank, shapes[0])
+    if d is None:
+        return None
+    first = shapes[0]
+    for s in shapes[1:]:
+        for i in range(rank):
+            if i == d:
+                continue
+            if site.unify(first.dims[i], s.dims[i]) is False:
+                site.error("SHP110", f"{site.op} along dim {d} needs equal {axis_word(i, rank)}, got "
+                                     f"{qd(site.resolve(first.dims[i]))} and {qd(site.resolve(s.dims[i]))}",
+                           notes=(site.axis_note(first, i), site.axis_note(s, i)))
+                return None
+    total = const(0)
+    for s in shapes:
+        if not isinstance(s.dims[d], Expr):
+            total = UNKNOWN
+            break
+        total = total + s.dims[d]
+    ax = axes(first)
+    ax[d] = (total, None)
+    return build(ax)
+
+
+def axis_word(i: int, rank: int) -> str:
+    return "last axes" if i == rank - 1 else f"axes {i}"
+
+
+@shape_rule("torch.stack",
+            ok=["b d, b d | dim=0 -> 2 b d", "b d, b d | -1 -> b d 2", "n, n, n | 1 -> n 3"],
+            bad=["b d, b e ! SHP110", "b d, b d | 3 ! SHP106", "b d, d ! SHP104"])
+def stack(site: Site, *args, **kwargs) -> Shape | None:
+    """``torch.stack(tensors, dim=0)``: equal shapes joined along a new axis of size ``len(tensors)``."""
+    tensors = args[0] if args and isinstance(args[0], (tuple, list)) else None
+    rest = args[1:] if tensors is not None else ()
+    if tensors is None:
+        tensors = [a for a in args if isinstance(a, Shape)]
+        rest = tuple(a for a in args if not isinstance(a, Shape))
+    dim = kwargs.get("dim", rest[0] if rest else 0)
+    shapes = _tensors(tensors)
+    if not shapes or not all(known(s) for s in shapes):
+        return None
+    first = shapes[0]
+    for s in shapes[1:]:
+        if s.rank != first.rank:
+            site.error("SHP104", f"stack needs tensors of one shape, got {first.rank} and {s.rank} axes",
+                       notes=(f"{first.label or 'the first tensor'} has shape ({first})",
+                              f"{s.label or 'another tensor'} has shape ({s})"))
+            return None
+        for i in range(first.rank):
+            if site.unify(first.dims[i], s.dims[i]) is False:
+                site.error("SHP110", f"stack needs tensors of one shape, got {qd(site.resolve(first.dims[i]))} "
+                                     f"and {qd(site.resolve(s.dims[i]))} at axis {i}",
+                           notes=(site.axis_note(first, i), site.axis_note(s, i)))
+                return None
+    d = site.normalize_dim(dim, first.rank, first, allow_end=True)
+    if d is None:
+        return None
+    ax = axes(first)
+    ax.insert(d, (const(len(shapes)), None))
+    return build(ax)
+
+
+def _pieces(input: Shape, d: int, sizes: list) -> tuple:
+    ax = axes(input)
+    out = []
+    for s in sizes:
+        a = list(ax)
+        a[d] = (s, ax[d][1] if s == ax[d][0] else None)
+        out.append(build(a))
+    return tuple(out)
+
+
+def _split_count(site: Site, n, size):
+    """Sizes of ``split(n, size)``: all ``size`` but the last; None when the count is not known."""
+    nv, sv = as_int(n), as_int(size)
+    if nv is not None and sv is not None:
+        if sv <= 0:
+            return None
+        full, rem = divmod(nv, sv)
+        return [const(sv)] * full + ([const(rem)] if rem else [])
+    if not isinstance(n, Expr) or not isinstance(size, Expr):
+        return None
+    q = site.resolve(n) // site.resolve(size)
+    if any(isinstance(a, FloorDiv) for m, _ in q.terms for a, _p in m):
+        return None
+    qv = q.value
+    if qv is None or qv > 64:
+        return None
+    return [size] * qv
+
+
+@shape_rule("torch.split", "torch.Tensor.split", "torch.Tensor.split_with_sizes", "torch.split_with_sizes",
+            ok=["b 3*c | c, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 4; b 4; b 2", "b n | (2, n-2), 1 -> b 2; b n-2",
+                "6 b | 3 -> 3 b; 3 b"],
+            bad=["b 10 | (4, 5), 1 ! SHP110", "b n | 2, 2 ! SHP106"])
+def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
+    """``split(x, size, dim=0)``: pieces of ``size`` (the last may be smaller), or of the listed
+    sizes, which must add up to the axis. Unknown when the number of pieces is not known."""
+    if not known(tensor) or tensor.rank == 0:
+        return None
+    d = site.normalize_dim(dim, tensor.rank, tensor)
+    if d is None:
+        return None
+    n = tensor.dims[d]
+    if isinstance(split_size_or_sections, (tuple, list)):
+        sizes = [as_size(s) for s in split_size_or_sections]
+        if any(isinstance(s, Unknown) for s in sizes):
+            return _pieces(tensor, d, sizes)
+        total = const(0)
+        for s in sizes:
+            total = total + s
+        if site.unify(total, n) is False:
+            site.error("SHP110", f"{site.op} sizes ({', '.join(str(s) for s in sizes)}) add up to "
+                                 f"{qd(site.resolve(total))}, not to {qd(site.resolve(n))}",
+                       notes=(site.axis_note(tensor, d),))
+            return None
+        return _pieces(tensor, d, sizes)
+    size = as_size(split_size_or_sections)
+    if isinstance(size, Unknown) or isinstance(n, Unknown):
+        return None
+    sizes = _split_count(site, n, size)
+    if sizes is None:
+        return None
+    return _pieces(tensor, d, sizes)
+
+
+@shape_rule("torch.chunk", "torch.Tensor.chunk",
+            ok=["b 3*c | 3, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 3; b 3; b 3; b 1", "6 b | 2 -> 3 b; 3 b"],
+            bad=["b n | 2, 2 ! SHP106"])
+def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
+    """``chunk(x, chunks, dim=0)``: pieces of ``ceil(n / chunks)`` (torch may return fewer than
+    ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``."""
+    if not known(input) or input.rank == 0:
+        return None
+    d = site.normalize_dim(dim, input.rank, input)
+    c = as_int(chunks)
+    if d is None or c is None or c <= 0:
+        return None
+    n = input.dims[d]
+    nv = as_int(n)
+    if nv is not None:
+        size = -(-nv // c)
+        return _pieces(input, d, _split_count(site, n, const(size)))
+    if not isinstance(n, Expr):
+        return None
+    q = site.resolve(n) // c
+    if any(isinstance(a, FloorDiv) for m, _ in q.terms for a, _p in m):
+        return None
+    return _pieces(input, d, [q] * c)
+
+
+@shape_rule("torch.unbind", "torch.Tensor.unbind",
+            ok=["3 b d -> b d; b d; b d", "b 2 | 1 -> b; b"],
+            bad=["b d | 2 ! SHP106"])
+def unbind(site: Site, input, dim=0) -> tuple | None:
+    """``unbind(x, dim=0)``: a tuple of ``x.shape[dim]`` tensors without that axis; unknown unless the
+    axis is a literal."""
+    if not known(input) or input.rank == 0:
+        return None
+    d = site.normalize_dim(dim, input.rank, input)
+    if d is None:
+        return None
+    n = as_int(input.dims[d])
+    if n is None or n > 64:
+        return None
+    ax = axes(input)
+    out = build(ax[:d] + ax[d + 1:])
+    return tuple(out for _ in range(n))
