@@ -1,0 +1,336 @@
+"""Generate, once per signature, a wrapper whose body is straight-line Python: ``isinstance``,
+dtype set membership and ``.shape`` comparisons inline, no loops, no dicts, no data access.
+
+The source is our own text, built from the parsed annotation and compiled with ``compile``. Any
+failed comparison hands the call to the interpreter (``_interp``), which re-checks it and raises
+the :class:`ShapeError` with the full message; under ``torch.compile`` it raises a short message
+instead (tracing the interpreter would break the graph).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import linecache
+
+from beartype import beartype
+from beartype.roar import BeartypeCallHintViolation
+
+from ._interp import EMPTY, Plan
+from ._spec import TensorSpec, TupleSpec, TypeSpec
+
+__all__ = ["is_simple", "generate"]
+
+_P = inspect.Parameter
+
+
+def _plain_or_tensor(spec) -> bool:
+    return spec is None or isinstance(spec, (TensorSpec, TypeSpec))
+
+
+def is_simple(plan: Plan) -> bool:
+    """True when the fast path can express the whole check (else the interpreter does it)."""
+    if plan.locals_specs:
+        return False
+    for p in plan.params:
+        if p.spec is None:
+            continue
+        if p.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD) or not _plain_or_tensor(p.spec):
+            return False
+    r = plan.ret
+    if isinstance(r, TupleSpec):
+        return not r.variable and not r.optional and all(
+            isinstance(i, TensorSpec) or (isinstance(i, TypeSpec) and i.plain_class and not i.optional)
+            for i in r.items)
+    return _plain_or_tensor(r)
+
+
+class _Gen:
+    def __init__(self, plan: Plan, pre: str):
+        self.plan = plan
+        self.pre = pre
+        self.ns: dict = {}
+        self.lines: list = []
+        self.state: dict = {}  # dim var -> "sure" | "maybe"
+        self.maybe_vars: set = set()
+        self.deferred: list = []  # (axis spec, capture var, capture is maybe)
+        self.n = 0
+        self.depth = 1
+        self.fail = ""
+        self.cond = False  # inside a conditional block
+        self.sites: list = []
+
+    # -- helpers ------------------------------------------------------------------------------
+    def fresh(self, stem: str) -> str:
+        self.n += 1
+        return f"{self.pre}{stem}{self.n}"
+
+    def const(self, obj, stem: str = "k") -> str:
+        for k, v in self.ns.items():
+            if v is obj and k.startswith(self.pre + stem):
+                return k
+        name = self.fresh(stem)
+        self.ns[name] = obj
+        return name
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def site(self, text: str) -> str:
+        self.sites.append(text)
+        return self.fail.replace("@SITE@", str(len(self.sites) - 1))
+
+    def dimvar(self, name: str, variadic: bool = False) -> str:
+        return f"{self.pre}{'v' if variadic else 'd'}_{name}"
+
+    def bind_or_compare(self, var: str, got: str, fail: str, broadcast: bool, variadic: bool) -> None:
+        st = self.state.get(var)
+        if broadcast and not variadic:
+            self.emit(f"if {got} != 1:")
+            self.depth += 1
+        if st is None:
+            self.emit(f"{var} = {got}")
+            new = "maybe" if (self.cond or broadcast) else "sure"
+            self.state[var] = new
+            if new == "maybe":
+                self.maybe_vars.add(var)
+        else:
+            cmp = (f"not {self.pre}bcast({got}, {var})" if (broadcast and variadic) else f"{got} != {var}")
+            if st == "sure":
+                self.emit(f"if {cmp}: {fail}")
+            else:
+                self.emit(f"if {var} is None: {var} = {got}")
+                self.emit(f"elif {cmp}: {fail}")
+        if broadcast and not variadic:
+            self.depth -= 1
+
+    # -- checks -------------------------------------------------------------------------------
+    def tensor(self, spec: TensorSpec, val: str, what: str) -> None:
+        fail = self.site(f"{what} does not match {spec.text}")
+        t = self.const(spec.array_type, "T")
+        self.emit(f"if not isinstance({val}, {t}): {fail}")
+        if spec.dtypes is not None:
+            self.emit(f"if {val}.dtype not in {self.const(spec.dtypes, 'F')}: {fail}")
+        s = f"{self.pre}s"
+        self.emit(f"{s} = {val}.shape")
+        axes = spec.shape.axes
+        vi = spec.shape.variadic_index
+        n = len(axes)
+        if vi is None:
+            self.emit(f"if len({s}) != {n}: {fail}")
+        else:
+            self.emit(f"{self.pre}n = len({s})")
+            self.emit(f"if {self.pre}n < {n - 1}: {fail}")
+        for i, a in enumerate(axes):
+            if a.variadic:
+                if a.kind == "anon":
+                    continue
+                after = n - 1 - i
+                got = f"tuple({s}[{i}:{self.pre}n - {after}])" if after else f"tuple({s}[{i}:])"
+                self.bind_or_compare(self.dimvar(a.name, True), got, fail, a.broadcast, True)
+                continue
+            if a.kind == "anon":
+                continue
+            idx = str(i) if (vi is None or i < vi) else f"{self.pre}n - {n - i}"
+            got = f"{s}[{idx}]"
+            if a.kind == "fixed":
+                if a.broadcast:
+                    self.emit(f"{self.pre}x = {got}")
+                    self.emit(f"if {self.pre}x != {a.value} and {self.pre}x != 1: {fail}")
+                else:
+                    self.emit(f"if {got} != {a.value}: {fail}")
+            elif a.kind == "expr":
+                cap = self.fresh("e")
+                self.emit(f"{cap} = {got}")
+                if self.cond:
+                    self.maybe_vars.add(cap)
+                self.deferred.append((a, cap, self.cond, fail))
+            else:
+                if a.broadcast:
+                    self.emit(f"{self.pre}x = {got}")
+                    got = f"{self.pre}x"
+                self.bind_or_compare(self.dimvar(a.name), got, fail, a.broadcast, False)
+
+    def flush(self) -> None:
+        for a, cap, cap_maybe, fail in self.deferred:
+            tree = ast.parse(a.text.lstrip("*#?"), mode="eval")
+            names = sorted({nd.id for nd in ast.walk(tree) if isinstance(nd, ast.Name)})
+            dvars = [self.dimvar(nm) for nm in names]
+            if any(self.state.get(v) is None for v in dvars):
+                continue
+            for nd in ast.walk(tree):
+                if isinstance(nd, ast.Name):
+                    nd.id = self.dimvar(nd.id)
+            expr = ast.unparse(tree)
+            guards = [f"{v} is not None" for v in dvars if self.state[v] == "maybe"]
+            if cap_maybe:
+                guards.append(f"{cap} is not None")
+            risky = any(isinstance(nd, ast.BinOp) and isinstance(nd.op, (ast.Div, ast.FloorDiv, ast.Mod))
+                        and not isinstance(nd.right, ast.Constant) for nd in ast.walk(tree))
+            test = " and ".join(guards + [f"{cap} != ({expr})"])
+            if risky:
+                self.emit("try:")
+                self.emit(f"    {self.pre}x = {test}")
+                self.emit(f"except ArithmeticError: {self.pre}x = False")
+                self.emit(f"if {self.pre}x: {fail}")
+            else:
+                self.emit(f"if {test}: {fail}")
+        self.deferred = []
+
+    def typecheck(self, spec: TypeSpec, val: str, what: str) -> None:
+        fail = self.site(f"{what} is not {spec.hint!r}")
+        if spec.plain_class:
+            self.emit(f"if not isinstance({val}, {self.const(spec.hint, 'C')}): {fail}")
+            return
+        checker = beartype(_one_arg_checker(spec.hint))
+        c = self.const(checker, "bt")
+        self.emit("try:")
+        self.emit(f"    {c}({val})")
+        self.emit(f"except {self.pre}BTV: {fail}")
+
+    def gated(self, cond: str | None, body) -> None:
+        if cond is None:
+            body()
+            return
+        self.emit(f"if {cond}:")
+        self.depth += 1
+        saved = self.cond
+        self.cond = True
+        body()
+        self.cond = saved
+        self.depth -= 1
+
+    def check_spec(self, spec, val: str, what: str, default_var: str | None) -> None:
+        conds = []
+        if default_var is not None:
+            conds.append(f"{val} is not {default_var}")
+        if spec.optional:
+            conds.append(f"{val} is not None")
+        if isinstance(spec, TensorSpec):
+            fn = lambda: self.tensor(spec, val, what)  # noqa: E731
+        else:
+            fn = lambda: self.typecheck(spec, val, what)  # noqa: E731
+        self.gated(" and ".join(conds) or None, fn)
+
+
+def _one_arg_checker(hint):
+    def check(value):
+        return None
+
+    check.__annotations__ = {"value": hint}
+    return check
+
+
+def _prefix(plan: Plan) -> str:
+    k = 0
+    while True:
+        pre = "_sc_" if k == 0 else f"_sc{k}_"
+        if not any(p.name.startswith(pre) for p in plan.params):
+            return pre
+        k += 1
+
+
+def _signature_text(plan: Plan, gen: _Gen) -> tuple:
+    parts, call = [], []
+    seen_kwonly = False
+    had_posonly = False
+    for p in plan.params:
+        txt = p.name
+        if p.kind == _P.VAR_POSITIONAL:
+            txt = "*" + p.name
+            seen_kwonly = True
+            call.append("*" + p.name)
+        elif p.kind == _P.VAR_KEYWORD:
+            txt = "**" + p.name
+            call.append("**" + p.name)
+        elif p.kind == _P.KEYWORD_ONLY:
+            if not seen_kwonly:
+                parts.append("*")
+                seen_kwonly = True
+            call.append(f"{p.name}={p.name}")
+        else:
+            call.append(p.name)
+        if p.kind != _P.POSITIONAL_ONLY and had_posonly:
+            parts.append("/")
+            had_posonly = False
+        if p.kind == _P.POSITIONAL_ONLY:
+            had_posonly = True
+        if p.default is not EMPTY:
+            txt += "=" + gen.const(p.default, "D")
+        parts.append(txt)
+    if had_posonly:
+        parts.append("/")
+    return ", ".join(parts), ", ".join(call)
+
+
+def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_sampling: bool, interpreted: bool):
+    """Source and namespace of the wrapper of ``plan``; returns the wrapper function."""
+    pre = _prefix(plan)
+    g = _Gen(plan, pre)
+    g.ns.update({f"{pre}fn": plan.fn, f"{pre}S": state, f"{pre}decide": decide, f"{pre}ctr": counter,
+                 f"{pre}slow": slow, f"{pre}slow_ret": slow_ret, f"{pre}bcast": bcast,
+                 f"{pre}BTV": BeartypeCallHintViolation})
+    sig, call = _signature_text(plan, g)
+    argdict = "{" + ", ".join(f"{p.name!r}: {p.name}" for p in plan.params) + "}"
+    head = [f"def {pre}wrapper({sig}):"]
+    if own_sampling:
+        head.append(f"    if {pre}decide({pre}ctr): return {pre}fn({call})")
+    else:
+        head.append(f"    if not {pre}S.fast:")
+        head.append(f"        if {pre}decide({pre}ctr): return {pre}fn({call})")
+    if interpreted:
+        g.emit(f"return {pre}slow(-1, {argdict})")
+    else:
+        g.fail = f"return {pre}slow(@SITE@, {argdict})"
+        for dim, (src, pname) in plan.bridge:
+            var = g.dimvar(dim)
+            if src == "arg":
+                g.emit(f"{var} = {pname} if type({pname}) is int else None")
+            g.state[var] = "maybe"
+        selfs = sorted({pname for _, (src, pname) in plan.bridge if src == "self"})
+        for pname in selfs:
+            sd = f"{pre}sd"
+            g.emit(f"{sd} = getattr({pname}, '__dict__', None)")
+            g.emit(f"if {sd} is None: {sd} = {{}}")
+            g.emit(f"{pre}cfg = {sd}.get('cfg')")
+            g.emit(f"{pre}conf = {sd}.get('config')")
+            for dim, (src, p2) in plan.bridge:
+                if src != "self" or p2 != pname:
+                    continue
+                x = f"{pre}x"
+                g.emit(f"{x} = {sd}.get({dim!r})")
+                g.emit(f"if type({x}) is not int and {pre}cfg is not None: {x} = getattr({pre}cfg, {dim!r}, None)")
+                g.emit(f"if type({x}) is not int and {pre}conf is not None: {x} = getattr({pre}conf, {dim!r}, None)")
+                g.emit(f"{g.dimvar(dim)} = {x} if type({x}) is int else None")
+        for p in plan.params:
+            if p.spec is None:
+                continue
+            dv = g.const(p.default, "D") if p.default is not EMPTY else None
+            g.check_spec(p.spec, p.name, f"argument {p.name}", dv)
+        g.flush()
+        r = f"{pre}r"
+        g.emit(f"{r} = {pre}fn({call})")
+        ret = plan.ret
+        if ret is not None:
+            g.fail = f"return {pre}slow_ret(@SITE@, {argdict}, {r})"
+            if isinstance(ret, TupleSpec):
+                fail = g.site("return value does not match its tuple annotation")
+                g.emit(f"if not isinstance({r}, tuple) or len({r}) != {len(ret.items)}: {fail}")
+                for k, item in enumerate(ret.items):
+                    iv = g.fresh("ri")
+                    g.emit(f"{iv} = {r}[{k}]")
+                    g.check_spec(item, iv, f"return value [{k}]", None)
+            else:
+                g.check_spec(ret, r, "return value", None)
+            g.flush()
+        g.emit(f"return {r}")
+    init = ["    " + f"{v} = None" for v in sorted(g.maybe_vars)]
+    src = "\n".join(head + init + g.lines) + "\n"
+    filename = f"<shapecheck guard of {plan.name}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    g.ns["__builtins__"] = __builtins__
+    exec(compile(src, filename, "exec"), g.ns)  # our own generated source
+    wrapper = g.ns[f"{pre}wrapper"]
+    wrapper.__shapecheck_source__ = src
+    wrapper.__shapecheck_sites__ = tuple(g.sites)
+    return wrapper

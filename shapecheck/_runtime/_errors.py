@@ -1,0 +1,49 @@
+"""The one runtime error, and how its message is written.
+
+Messages read sizes from ``.shape`` only: a tensor's data is never read, formatted or compared.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ShapeError", "fmt_shape", "type_name", "hint_text"]
+
+
+class ShapeError(TypeError):
+    """A guarded call whose arguments, locals or return value do not match their annotations.
+
+    ``function``, ``where`` (``argument q``, ``return value``, ``local scores``) and ``bindings``
+    (axis name -> size, in binding order) are kept on the exception for tools.
+    """
+
+    def __init__(self, message: str, function: str = "", where: str = "", bindings: dict | None = None):
+        super().__init__(message)
+        self.function = function
+        self.where = where
+        self.bindings = dict(bindings or {})
+
+
+def fmt_shape(shape) -> str:
+    """``(8, 64)``, ``(8,)`` or ``()``, from the sizes (ints) of a shape."""
+    return str(tuple(int(s) if type(s) is int else s for s in shape))
+
+
+def type_name(value) -> str:
+    t = type(value)
+    return "None" if value is None else (t.__qualname__ if t.__module__ == "builtins" else
+                                          f"{t.__module__}.{t.__qualname__}")
+
+
+def hint_text(hint) -> str:
+    if isinstance(hint, type):
+        return hint.__qualname__
+    return repr(hint).replace("typing.", "")
+
+
+def fmt_bindings(values: dict) -> str:
+    parts = []
+    for key, v in values.items():
+        if isinstance(v, tuple):
+            parts.append(f"{key}={fmt_shape(v)}")
+        else:
+            parts.append(f"{key}={v}")
+    return "bindings: " + " ".join(parts) if parts else ""

@@ -1,0 +1,329 @@
+"""The reference semantics of a guarded call, as a plain interpreter over the specs.
+
+The generated fast path (``_codegen``) decides pass/fail with the same rules; whenever it fails,
+this interpreter re-checks the call and writes the message, so the two cannot disagree on text.
+Only ``type()``, ``isinstance``, ``.shape`` and ``.dtype`` are read from tensors.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+from beartype.door import is_bearable
+
+from ._errors import ShapeError, fmt_bindings, fmt_shape, hint_text, type_name
+from ._spec import ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec
+
+__all__ = ["Param", "Plan", "Env", "check_args", "check_return", "check_local", "call_checked",
+           "eval_expr_code"]
+
+EMPTY = inspect.Parameter.empty
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: object  # inspect.Parameter kind
+    default: object
+    spec: object  # a spec from _spec, or None when unannotated
+
+
+@dataclass
+class Plan:
+    """Everything the guard needs about one function, computed once at decoration."""
+
+    fn: object  # what the wrapper calls (the function, rewritten when it has checked locals)
+    name: str  # "attention" or "Block.forward"
+    params: tuple
+    ret: object  # spec or None
+    bridge: tuple  # ((dim name, ("arg", param) | ("self", param)), ...)
+    locals_specs: tuple = ()  # ((variable, spec), ...)
+    env_param: str | None = None  # hidden keyword of the rewritten function
+    simple: bool = True
+
+
+class _Mismatch(Exception):
+    def __init__(self, text: str, where: str):
+        super().__init__(text)
+        self.text = text
+        self.where = where
+
+
+@dataclass
+class Env:
+    """Axis bindings of one call: name (``*name`` for variadics) -> size, and where it was bound."""
+
+    values: dict = field(default_factory=dict)
+    prov: dict = field(default_factory=dict)
+    deferred: list = field(default_factory=list)
+
+    def copy(self) -> "Env":
+        return Env(dict(self.values), dict(self.prov), list(self.deferred))
+
+    def bind(self, key, value, prov) -> None:
+        self.values[key] = value
+        self.prov[key] = prov
+
+
+_EXPR_CODE: dict = {}
+
+
+def eval_expr_code(text: str):
+    """The compiled Python expression of an arithmetic axis (``(h-3)//2+1``)."""
+    code = _EXPR_CODE.get(text)
+    if code is None:
+        code = _EXPR_CODE[text] = compile(text, f"<shapecheck axis {text}>", "eval")
+    return code
+
+
+def _body(tok: str) -> str:
+    return tok.lstrip("*#?")
+
+
+def _range(lo: int, n: int) -> str:
+    if n == 0:
+        return "no axes"
+    if n == 1:
+        return f"axis {lo}"
+    return f"axes {lo}..{lo + n - 1}"
+
+
+def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
+    if not isinstance(value, spec.array_type):
+        raise _Mismatch(f"{where} is {type_name(value)}, expected {spec.text}", where)
+    if spec.dtypes is not None and value.dtype not in spec.dtypes:
+        raise _Mismatch(f"{where} has dtype {str(value.dtype).replace('torch.', '')}, expected {spec.kind}",
+                        where)
+    shape = tuple(value.shape)
+    axes = spec.shape.axes
+    vi = spec.shape.variadic_index
+    n, r = len(axes), len(shape)
+    text = spec.shape.text
+    if vi is None and r != n:
+        raise _Mismatch(f'{where} expected {n} ax{"is" if n == 1 else "es"} "{text}", got {r} {fmt_shape(shape)}',
+                        where)
+    if vi is not None and r < n - 1:
+        raise _Mismatch(f'{where} expected at least {n - 1} ax{"is" if n == 2 else "es"} "{text}", '
+                        f"got {r} {fmt_shape(shape)}", where)
+    for i, a in enumerate(axes):
+        if a.variadic:
+            lo, cnt = i, r - (n - 1)
+            got = shape[lo:lo + cnt]
+            if a.kind == "anon":
+                continue
+            key = "*" + a.name
+            if key in env.values:
+                bound = env.values[key]
+                if a.broadcast:
+                    ok = _broadcast_ok(got, bound)
+                else:
+                    ok = got == bound
+                if not ok:
+                    raise _Mismatch(f'{where} axes "*{a.name}" ({_range(lo, cnt)}) are {fmt_shape(got)}, '
+                                    f"expected {fmt_shape(bound)} (bound by {env.prov[key]})", where)
+            else:
+                env.bind(key, got, f"{where}, {_range(lo, cnt)}")
+            continue
+        j = i if (vi is None or i < vi) else r - (n - i)
+        size = shape[j]
+        if a.kind == "anon":
+            continue
+        if a.kind == "fixed":
+            if size != a.value and not (a.broadcast and size == 1):
+                label = f'axis "{a.name}" (axis {j})' if a.name else f"axis {j}"
+                raise _Mismatch(f'{where} {label} is {size}, expected {a.value} (fixed in "{text}")', where)
+            continue
+        if a.kind == "expr":
+            env.deferred.append((a, size, j, where))
+            continue
+        # named
+        if a.broadcast and size == 1:
+            continue
+        if a.name in env.values:
+            bound = env.values[a.name]
+            if size != bound:
+                exp = f"1 or {bound}" if a.broadcast else f"{bound}"
+                raise _Mismatch(f'{where} axis "{a.name}" (axis {j}) is {size}, expected {exp} '
+                                f"(bound by {env.prov[a.name]})", where)
+        else:
+            env.bind(a.name, size, f"{where}, axis {j}")
+
+
+def _broadcast_ok(got: tuple, bound: tuple) -> bool:
+    if len(got) > len(bound):
+        return False
+    for g, b in zip(reversed(got), reversed(bound)):
+        if g != b and g != 1:
+            return False
+    return True
+
+
+def flush_deferred(env: Env) -> None:
+    """Check the arithmetic axes whose names are all bound by now; the others stay unknown."""
+    pending, env.deferred = env.deferred, []
+    for a, size, j, where in pending:
+        names = sorted(s.name for s in a.expr.symbols())
+        if not all(nm in env.values for nm in names):
+            continue
+        try:
+            want = eval(eval_expr_code(_body(a.text)), {"__builtins__": {}},
+                        {nm: env.values[nm] for nm in names})
+        except ArithmeticError:
+            continue
+        if size != want:
+            why = ", ".join(f"{nm}={env.values[nm]} bound by {env.prov[nm]}" for nm in names)
+            raise _Mismatch(f'{where} axis "{_body(a.text)}" (axis {j}) is {size}, expected {want} ({why})', where)
+
+
+def check_value(spec, value, where: str, env: Env) -> None:
+    """Check ``value`` against ``spec`` (raises ``_Mismatch``), binding axes in ``env``."""
+    if value is None and spec.optional:
+        return
+    if isinstance(spec, TensorSpec):
+        _check_tensor(spec, value, where, env)
+    elif isinstance(spec, TypeSpec):
+        if not is_bearable(value, spec.hint):
+            raise _Mismatch(f"{where} is {type_name(value)}, expected {hint_text(spec.hint)}", where)
+    elif isinstance(spec, TupleSpec):
+        if not isinstance(value, tuple):
+            raise _Mismatch(f"{where} is {type_name(value)}, expected a tuple", where)
+        if spec.variable:
+            for k, item in enumerate(value):
+                check_value(spec.items[0], item, f"{where} [{k}]", env)
+        else:
+            if len(value) != len(spec.items):
+                raise _Mismatch(f"{where} has {len(value)} elements, expected {len(spec.items)}", where)
+            for k, (s, item) in enumerate(zip(spec.items, value)):
+                check_value(s, item, f"{where} [{k}]", env)
+    elif isinstance(spec, ListSpec):
+        if not isinstance(value, list):
+            raise _Mismatch(f"{where} is {type_name(value)}, expected a list", where)
+        for k, item in enumerate(value):
+            check_value(spec.item, item, f"{where} [{k}]", env)
+    elif isinstance(spec, UnionSpec):
+        reasons = []
+        for alt in spec.alternatives:
+            trial = env.copy()
+            try:
+                check_value(alt, value, where, trial)
+                flush_deferred(trial)
+            except _Mismatch as m:
+                reasons.append(m.text)
+                continue
+            env.values, env.prov, env.deferred = trial.values, trial.prov, trial.deferred
+            return
+        raise _Mismatch(f"{where} matches no alternative of its annotation: " + "; ".join(reasons), where)
+
+
+def _raise(plan: Plan, m: _Mismatch, env: Env):
+    b = fmt_bindings(env.values)
+    msg = f"{plan.name}(): {m.text}" + (f"\n{b}" if b else "")
+    raise ShapeError(msg, plan.name, m.where, env.values) from None
+
+
+def _bridge(plan: Plan, args: dict, env: Env) -> None:
+    for dim, (src, pname) in plan.bridge:
+        if src == "arg":
+            v = args.get(pname)
+            if type(v) is int:
+                env.bind(dim, v, f"argument {pname}")
+            continue
+        d = getattr(args.get(pname), "__dict__", None)
+        if d is None:
+            continue
+        v = d.get(dim)
+        if type(v) is int:
+            env.bind(dim, v, f"`{pname}.{dim}`")
+            continue
+        for holder in ("cfg", "config"):
+            c = d.get(holder)
+            if c is not None:
+                v = getattr(c, dim, None)
+                if type(v) is int:
+                    env.bind(dim, v, f"`{pname}.{holder}.{dim}`")
+                    break
+
+
+def check_args(plan: Plan, args: dict) -> Env:
+    """Check the arguments (``args``: parameter name -> value); returns the bindings."""
+    env = Env()
+    _bridge(plan, args, env)
+    try:
+        for p in plan.params:
+            if p.spec is None:
+                continue
+            v = args[p.name]
+            if p.default is not EMPTY and v is p.default:
+                continue
+            if p.kind == inspect.Parameter.VAR_POSITIONAL:
+                for k, item in enumerate(v):
+                    check_value(p.spec, item, f"argument {p.name} [{k}]", env)
+            elif p.kind == inspect.Parameter.VAR_KEYWORD:
+                for k, item in v.items():
+                    check_value(p.spec, item, f"argument {k}", env)
+            else:
+                check_value(p.spec, v, f"argument {p.name}", env)
+        flush_deferred(env)
+    except _Mismatch as m:
+        _raise(plan, m, env)
+    return env
+
+
+def check_return(plan: Plan, env: Env, result) -> None:
+    if plan.ret is None:
+        return
+    try:
+        check_value(plan.ret, result, "return value", env)
+        flush_deferred(env)
+    except _Mismatch as m:
+        _raise(plan, m, env)
+
+
+def check_local(plan: Plan, env: Env, index: int, value) -> None:
+    name, spec = plan.locals_specs[index]
+    try:
+        check_value(spec, value, f"local {name}", env)
+        flush_deferred(env)
+    except _Mismatch as m:
+        _raise(plan, m, env)
+
+
+class LocalChecker:
+    """Passed to a rewritten function as its hidden keyword: checks annotated locals."""
+
+    __slots__ = ("plan", "env")
+
+    def __init__(self, plan: Plan, env: Env):
+        self.plan = plan
+        self.env = env
+
+    def check(self, index: int, value) -> None:
+        check_local(self.plan, self.env, index, value)
+
+
+def call_args(plan: Plan, args: dict) -> tuple:
+    pos, kw = [], {}
+    for p in plan.params:
+        v = args[p.name]
+        if p.kind in _POSITIONAL:
+            pos.append(v)
+        elif p.kind == inspect.Parameter.VAR_POSITIONAL:
+            pos.extend(v)
+        elif p.kind == inspect.Parameter.KEYWORD_ONLY:
+            kw[p.name] = v
+        else:
+            kw.update(v)
+    return pos, kw
+
+
+def call_checked(plan: Plan, args: dict):
+    """The whole guarded call, interpreted: arguments, the call (with locals), the return value."""
+    env = check_args(plan, args)
+    pos, kw = call_args(plan, args)
+    if plan.env_param is not None:
+        kw[plan.env_param] = LocalChecker(plan, env)
+    result = plan.fn(*pos, **kw)
+    check_return(plan, env, result)
+    return result
