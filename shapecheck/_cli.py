@@ -1,0 +1,392 @@
+"""The ``shapecheck`` command: ``check``, ``explain``, ``rules``.
+
+Exit status: 0 nothing found, 1 findings (errors or warnings, skipped files included; notes such as
+``reveal`` do not count), 2 usage, configuration or internal error. An internal error always wins
+over findings, so a crash never passes for a lint result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import os
+import sys
+
+from . import __version__
+from ._config import ConfigError, load_codes, load_config
+from ._diag import CODES
+from ._files import PathError, collect_files, is_excluded
+from ._output import FORMATS, HUMAN, Style, line_source, render, render_statistics, use_color, write
+
+__all__ = ["main"]
+
+COMMANDS = ("check", "explain", "rules")
+COUNTED = ("error", "warning")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _split(values) -> list[str] | None:
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shapecheck", description="Find tensor shape and axis-order bugs in PyTorch code")
+    p.add_argument("--version", action="version", version=f"shapecheck {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="check files and directories (the default command)")
+    c.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .); `-` reads stdin")
+    sel = c.add_argument_group("rule selection (codes, code prefixes or rule names, comma separated)")
+    sel.add_argument("--select", action="append", metavar="CODES", help="report only these codes")
+    sel.add_argument("--extend-select", action="append", metavar="CODES", help="add to the selected codes")
+    sel.add_argument("--ignore", action="append", metavar="CODES", help="do not report these codes")
+    out = c.add_argument_group("output")
+    out.add_argument("--output-format", "--format", dest="output_format", choices=FORMATS,
+                     help="full (default on a terminal), concise (default otherwise), json, sarif, github")
+    out.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE")
+    out.add_argument("--statistics", action="store_true", help="count diagnostics per code instead")
+    out.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only, no summary")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    fx = c.add_argument_group("fixes")
+    fx.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    fx.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
+    fx.add_argument("--diff", action="store_true", help="print the fixes as a diff instead of writing them")
+    cf = c.add_argument_group("configuration")
+    cf.add_argument("--config", metavar="FILE", help="read settings from FILE instead of the nearest pyproject.toml")
+    cf.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    cf.add_argument("--force-exclude", action="store_true", help="apply exclude patterns to files named explicitly")
+    cf.add_argument("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
+                    help="check files that .gitignore excludes")
+    cf.add_argument("--stdin-filename", metavar="NAME", help="the name of the file read from stdin")
+    rn = c.add_argument_group("running")
+    rn.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
+    rn.add_argument("--no-cache", action="store_true", help="do not read or write .shapecheck_cache/")
+
+    e = sub.add_parser("explain", help="show a rule's documentation")
+    e.add_argument("rule", metavar="CODE|NAME")
+    r = sub.add_parser("rules", help="list every code with its name")
+    r.add_argument("--output-format", "--format", dest="output_format", choices=("text", "json"), default="text")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        argv.insert(0, "check")
+    try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            _parser().print_help(sys.stderr)
+            return 2
+        if args.command == "explain":
+            return _explain(args.rule)
+        if args.command == "rules":
+            return _rules(args.output_format)
+        return _check(args)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 2
+    except (UsageError, ConfigError, PathError) as e:
+        print(f"shapecheck: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shapecheck: interrupted", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - a crash must never look like findings
+        print(f"shapecheck: internal error: {e.__class__.__name__}: {e}\n"
+              "please report it with the command line you ran", file=sys.stderr)
+        return 2
+
+
+def _lookup(rule: str):
+    load_codes()
+    key = rule.strip()
+    if key.upper() in CODES:
+        return CODES[key.upper()]
+    for info in CODES.values():
+        if info.name == key.lower():
+            return info
+    return None
+
+
+def _explain(rule: str) -> int:
+    info = _lookup(rule)
+    if info is None:
+        names = list(CODES) + [c.name for c in CODES.values()]
+        close = difflib.get_close_matches(rule, names, n=1, cutoff=0.6)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        print(f"shapecheck: error: no rule `{rule}`{hint}; `shapecheck rules` lists them", file=sys.stderr)
+        return 2
+    lines = [f"{info.code} [{info.name}]", "", info.summary, "",
+             f"Severity: {info.severity}. Family: {info.family}." + (" A fix is available." if info.fixable else "")]
+    if info.doc.strip():
+        lines += ["", info.doc.strip()]
+    write(sys.stdout, "\n".join(lines) + "\n")
+    return 0
+
+
+def _rules(fmt: str) -> int:
+    load_codes()
+    codes = sorted(CODES.values(), key=lambda c: c.code)
+    if fmt == "json":
+        data = [{"code": c.code, "name": c.name, "summary": c.summary, "severity": c.severity,
+                 "family": c.family, "fixable": c.fixable} for c in codes]
+        write(sys.stdout, json.dumps(data, indent=2) + "\n")
+    else:
+        write(sys.stdout, "".join(f"{c.code}  {c.name:<28} {c.summary}\n" for c in codes))
+    return 0
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _engine_stamp() -> str:
+    """Identifies the analysis code, so a development checkout never reuses stale results."""
+    h = hashlib.blake2b(digest_size=8)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (here, os.path.join(here, "_ops"), os.path.join(here, "rules")):
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith(".py"):
+                st = os.stat(os.path.join(d, n))
+                h.update(f"{d}/{n}:{st.st_size}:{st.st_mtime_ns};".encode())
+    try:
+        import shapecheck.rules as rules_pkg  # noqa: F401 - its files count too, wherever they live
+
+        for d in getattr(rules_pkg, "__path__", []):
+            for n in sorted(os.listdir(d)):
+                if n.endswith(".py"):
+                    st = os.stat(os.path.join(d, n))
+                    h.update(f"{d}/{n}:{st.st_size}:{st.st_mtime_ns};".encode())
+    except Exception:  # noqa: BLE001
+        pass
+    return h.hexdigest()
+
+
+def _build_project(targets):
+    try:
+        from ._project import Project
+    except ImportError:
+        return None, None
+    try:
+        return Project.from_files([t.path for t in targets]), None
+    except Exception as e:  # noqa: BLE001
+        return None, f"{e.__class__.__name__}: {e}"
+
+
+def _check(args) -> int:
+    from ._runner import Job, _fix_loop, _Skip, decode_source, lint_text, skipped
+
+    cwd = os.getcwd()
+    paths = args.paths
+    stdin_mode = paths == ["-"] or (args.stdin_filename is not None and not paths)
+    if "-" in paths and not stdin_mode:
+        raise UsageError("`-` (stdin) cannot be combined with other paths")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        raise UsageError("--unsafe-fixes only makes sense with --fix or --diff")
+    start = args.stdin_filename if stdin_mode and args.stdin_filename else (paths[0] if paths else cwd)
+    if not os.path.exists(start):
+        start = os.path.dirname(os.path.abspath(start)) or cwd
+        if not os.path.isdir(start):
+            start = cwd
+    config = load_config(start, args.config, args.isolated, select=_split(args.select),
+                         ignore=_split(args.ignore), extend_select=_split(args.extend_select))
+    settings = config.settings
+    fix_mode = "diff" if args.diff else ("apply" if args.fix else "")
+    job = Job(settings=settings, root=config.root, fix=fix_mode, unsafe=args.unsafe_fixes)
+    out_stream = sys.stdout
+    fmt = args.output_format or ("full" if not args.output_file and _isatty(sys.stdout) else "concise")
+    internal: list[str] = []
+    fixed_total = 0
+    diffs: list[str] = []
+    sources: dict[str, str] = {}
+
+    if stdin_mode:
+        display = args.stdin_filename or "-"
+        abspath = os.path.abspath(display)
+        if args.stdin_filename and args.force_exclude and is_excluded(settings, config.root, abspath):
+            return 0
+        data = sys.stdin.buffer.read()
+        try:
+            text, _enc = decode_source(data)
+        except _Skip as s:
+            diags = [skipped(display, s.message, s.line, s.column)]
+            text = None
+        if text is not None:
+            sources[display] = text
+            if fix_mode:
+                new, diags, fixed_total = _fix_loop(text, abspath, display, job)
+                if fix_mode == "apply":
+                    write(sys.stdout, new)  # the fixed source goes to stdout, the report to stderr
+                    out_stream = sys.stderr
+                elif new != text:
+                    diffs.append(_unified(display, text, new))
+            else:
+                diags = lint_text(text, abspath, display, job)
+        all_diags = diags
+    else:
+        targets = collect_files(paths or ["."], settings, config.root, force_exclude=args.force_exclude,
+                                respect_gitignore=args.respect_gitignore, cwd=cwd)
+        project, perr = _build_project(targets)
+        if perr:
+            internal.append(f"the cross-module analysis failed ({perr}); files were checked one by one")
+        cache = None
+        if not args.no_cache:
+            from ._cache import Cache
+
+            cache = Cache(config.root, settings, __version__, _engine_stamp())
+        all_diags, fixed_total, diffs = _check_files(targets, job, cache, project, args.jobs or _default_jobs())
+        if cache is not None:
+            cache.save()
+
+    all_diags = sorted(all_diags, key=lambda d: d.sort_key())
+    if any(d.code == "SHP900" for d in all_diags):
+        internal.append("shapecheck failed internally on some files (SHP900 above)")
+    return _report(args, fmt, all_diags, fixed_total, diffs, internal, config, sources, out_stream)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _unified(display: str, old: str, new: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/{display}", tofile=f"b/{display}"))
+
+
+def _check_files(targets, job, cache, project, jobs):
+    """Diagnostics for ``targets``: from the cache where nothing changed, from workers otherwise.
+
+    Without a project, a file whose size and mtime are unchanged is not even read. With one, its
+    result also depends on the files it imports, so the stat fast path is taken only when every
+    file of the run is unchanged (the tree stamp of an earlier, fully stored run); otherwise the
+    workers compare content hash and project digest before analysing.
+    """
+    from ._cache import Cache, diag_from_json
+    from ._fixes import fixable
+    from ._runner import run_files
+
+    job.project = project
+    diags, items, fixed_total, diffs = [], [], 0, []
+    stats = {}
+    for t in targets:
+        try:
+            stats[t.path] = os.stat(t.path)
+        except OSError:
+            stats[t.path] = None
+    stamp = Cache.tree_stamp((p, st.st_size, st.st_mtime_ns) for p, st in stats.items() if st is not None)
+    trust_stat = cache is not None and (project is None or stamp in cache.stamps)
+    for t in targets:
+        st = stats[t.path]
+        hit = cache.lookup_stat(t.path, st) if trust_stat and st is not None else None
+        if hit is not None:
+            cached = [diag_from_json(o, t.display) for o in hit]
+            if not (job.fix and any(fixable(d, job.unsafe) for d in cached)):
+                diags.extend(cached)
+                continue
+        items.append((t, cache.expected(t.path) if cache is not None and not job.fix else None))
+    complete = True
+    for r in run_files(items, job, jobs):
+        if r.unchanged and cache is not None:
+            res = [diag_from_json(o, r.display) for o in cache.raw(r.path) or ()]
+            cache.store(r.path, r.stat, r.chash, r.digest, res)
+            diags.extend(res)
+            continue
+        diags.extend(r.diagnostics)
+        fixed_total += r.fixed
+        for err in r.errors:
+            print(f"shapecheck: error: {err}", file=sys.stderr)
+        if r.fixed_text is not None and job.fix == "diff":
+            diffs.append(_unified(r.display, r.original, r.fixed_text))
+        if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
+                and not any(d.code == "SHP900" for d in r.diagnostics):
+            cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics)
+        else:
+            complete = False
+    if cache is not None and complete and not fixed_total:
+        cache.add_stamp(stamp)
+    return diags, fixed_total, diffs
+
+
+def _report(args, fmt, diags, fixed_total, diffs, internal, config, sources, out_stream) -> int:
+    counted = [d for d in diags if d.severity in COUNTED]
+    exit_code = 1 if counted and not args.exit_zero else 0
+
+    if args.diff:
+        write(sys.stdout, "".join(diffs))
+        for msg in internal:
+            print(f"shapecheck: error: {msg}", file=sys.stderr)
+        if internal:
+            return 2
+        return 1 if diffs and not args.exit_zero else 0
+
+    stream = out_stream
+    close = None
+    if args.output_file:
+        try:
+            close = stream = open(args.output_file, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output_file}: {e.strerror or e}") from None
+    try:
+        if args.statistics:
+            text = render_statistics(fmt, diags)
+        else:
+            style = Style(fmt in HUMAN and not args.output_file and use_color(stream))
+            text = render(fmt, diags, sources=lambda p: line_source(p, sources.get(p)), style=style,
+                          root=config.root, version=__version__, successful=not internal)
+        write(stream, text)
+        if fmt in HUMAN and not args.quiet:
+            write(stream, _summary(diags, counted, fixed_total, args) + "\n")
+    finally:
+        if close is not None:
+            close.close()
+    if fmt not in HUMAN and fixed_total and not args.quiet:
+        print(f"Fixed {fixed_total} problem{'s' if fixed_total != 1 else ''}", file=sys.stderr)
+    for msg in internal:
+        print(f"shapecheck: error: {msg}", file=sys.stderr)
+    return 2 if internal else exit_code
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _summary(diags, counted, fixed_total, args) -> str:
+    from ._fixes import fixable
+
+    fixed = _plural(fixed_total, "problem")
+    if not counted:
+        return f"Fixed {fixed}; all checks passed" if fixed_total else "All checks passed"
+    errors = sum(d.severity == "error" for d in counted)
+    warnings = len(counted) - errors
+    detail = ", ".join(x for x in (_plural(errors, "error") if errors else "",
+                                   _plural(warnings, "warning") if warnings else "") if x)
+    if fixed_total:
+        text = f"Fixed {fixed}, {len(counted)} remaining ({detail})"
+    else:
+        text = f"Found {_plural(len(counted), 'problem')} ({detail})"
+    n_fix = 0 if args.fix else sum(fixable(d, False) for d in counted)
+    if n_fix:
+        text += f"; {n_fix} fixable with `shapecheck check --fix`"
+    return text

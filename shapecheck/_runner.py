@@ -1,0 +1,304 @@
+"""Linting files: one file's pipeline, and many files across processes with the cache.
+
+One file: read the bytes, decode (PEP 263, BOM), find the suppressions, call the engine
+(``shapecheck._lint.check_source``), keep the enabled codes, apply suppressions, optionally apply
+fixes and re-lint. Nothing a file contains can stop the run: a file that cannot be read, decoded or
+parsed gets one SHP901 file-skipped warning; an exception in the engine becomes one SHP900
+internal-error diagnostic for that file, and so does a worker process that dies on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import multiprocessing
+import os
+import tokenize
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from ._diag import CODES, Diagnostic
+from ._files import Target, per_file_ignored
+from ._fixes import apply_fixes, fixable, write_atomic
+from ._suppress import apply_suppressions, parse_suppressions
+
+__all__ = ["FileResult", "Job", "lint_text", "lint_path", "run_files", "skipped", "internal_error"]
+
+MAX_BYTES = 16 * 1024 * 1024
+MAX_FIX_ROUNDS = 10
+REPORT_URL = "https://github.com/shapecheck/shapecheck/issues"
+
+
+class _Skip(Exception):
+    def __init__(self, message: str, line: int = 1, column: int = 1):
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+@dataclass
+class Job:
+    """What every file of a run shares (sent once to each worker)."""
+
+    settings: object
+    root: str
+    project: object = None
+    fix: str = ""  # "" | "apply" | "diff"
+    unsafe: bool = False
+    check: object = None  # the engine entry point; None means shapecheck._lint.check_source
+
+
+@dataclass
+class FileResult:
+    path: str
+    display: str
+    diagnostics: list
+    fixed: int = 0
+    original: str | None = None  # set when fixes changed the text
+    fixed_text: str | None = None
+    stat: tuple | None = None  # (size, mtime_ns) before reading
+    chash: str | None = None
+    digest: str = ""
+    unchanged: bool = False  # the content hash matched the cache: diagnostics come from there
+    cacheable: bool = True
+    errors: list = field(default_factory=list)
+
+
+def skipped(path: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
+    return Diagnostic(path, line, column, "SHP901", message, severity=CODES["SHP901"].severity)
+
+
+def internal_error(path: str, summary: str) -> Diagnostic:
+    return Diagnostic(path, 1, 1, "SHP900",
+                      f"Internal error while checking this file ({summary}); please report it at {REPORT_URL} "
+                      "with this message and, if you can, the file",
+                      severity="error")
+
+
+def decode_source(data: bytes) -> tuple[str, str]:
+    """Text and encoding of a Python source file; raises _Skip for what cannot be analysed."""
+    if len(data) > MAX_BYTES:
+        raise _Skip(f"Skipped: the file is too large to analyse ({len(data) // (1024 * 1024)} MiB)")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise _Skip("Skipped: the file contains NUL bytes, so it is not Python source", line)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as e:
+        if "invalid or missing encoding" in str(e):
+            raise _Skip("Skipped: the file is not valid UTF-8 and declares no other encoding") from None
+        raise _Skip(f"Skipped: bad encoding declaration ({str(e).split(' for ')[0]})") from None
+    try:
+        return data.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError) as e:
+        line = data[: getattr(e, "start", 0)].count(b"\n") + 1
+        raise _Skip(f"Skipped: the file is not valid {encoding} ({e.__class__.__name__} at byte "
+                    f"{getattr(e, 'start', '?')}); declare its encoding or convert it to UTF-8", line) from None
+
+
+def _enabled_fn(job: Job, path: str):
+    settings = job.settings
+    ignored = settings.ignore | per_file_ignored(settings, job.root, path)
+    select = settings.select
+
+    def enabled(code: str) -> bool:
+        if code in ("SHP900", "reveal"):
+            return True
+        if select and code not in select:
+            return False
+        return code not in ignored
+
+    return enabled
+
+
+def _engine(job: Job):
+    if job.check is not None:
+        return job.check
+    from ._lint import check_source
+
+    return check_source
+
+
+def lint_text(text: str, path: str, display: str, job: Job) -> list:
+    """The final diagnostics for one module's text (suppressions and selection applied)."""
+    supp = parse_suppressions(text)
+    if supp.skip_file:
+        return []
+    try:
+        diags = list(_engine(job)(text, display, job.settings, job.project) or ())
+    except SyntaxError as e:  # IndentationError, TabError too
+        msg = (e.msg or "invalid syntax").rstrip(".")
+        diags = [skipped(display, f"Skipped: syntax error: {msg}", e.lineno or 1, max(e.offset or 1, 1))]
+    except RecursionError:
+        diags = [skipped(display, "Skipped: the file is nested too deeply to analyse")]
+    except MemoryError:
+        diags = [skipped(display, "Skipped: analysing the file ran out of memory")]
+    except Exception as e:  # noqa: BLE001 - one file's failure must not stop the run
+        tb = traceback.extract_tb(e.__traceback__)
+        ours = [f for f in tb if "shapecheck" in f.filename or f"{os.sep}rules{os.sep}" in f.filename] or tb
+        where = f" in {os.path.basename(ours[-1].filename)}:{ours[-1].lineno}" if ours else ""
+        diags = [internal_error(display, f"{e.__class__.__name__}: {e}{where}")]
+    enabled = _enabled_fn(job, path)
+    diags = [d if d.path == display else dataclasses.replace(d, path=display) for d in diags]
+    diags = [d for d in diags if enabled(d.code)]
+    diags = apply_suppressions(diags, supp, display, enabled)
+    out = sorted(set(diags), key=lambda d: d.sort_key())
+    return out
+
+
+def _fix_loop(text: str, path: str, display: str, job: Job) -> tuple[str, list, int]:
+    total = 0
+    diags = lint_text(text, path, display, job)
+    for _ in range(MAX_FIX_ROUNDS):
+        if not any(fixable(d, job.unsafe) for d in diags):
+            break
+        new, n = apply_fixes(text, diags, job.unsafe)
+        if n == 0 or new == text:
+            break
+        text, total = new, total + n
+        diags = lint_text(text, path, display, job)
+    return text, diags, total
+
+
+def _digest(job: Job, path: str) -> str:
+    if job.project is None:
+        return ""
+    try:
+        return str(job.project.digest_for(path))
+    except Exception:  # noqa: BLE001 - no digest: the entry simply never matches
+        return "?"
+
+
+def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileResult:
+    """Lint one file on disk (and fix it when the job says so).
+
+    ``expected`` is the cache's (content hash, project digest) for the file: when both still hold,
+    the result says ``unchanged`` and the file is not analysed.
+    """
+    from ._cache import content_hash
+
+    path, display = target.path, target.display
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        return FileResult(path, display, [skipped(display, f"Skipped: cannot read the file: {e.strerror or e}")],
+                          cacheable=False)
+    stat = (st.st_size, st.st_mtime_ns)
+    chash = content_hash(data)
+    digest = _digest(job, path)
+    if expected is not None and (chash, digest) == tuple(expected) and not job.fix:
+        return FileResult(path, display, [], stat=stat, chash=chash, digest=digest, unchanged=True)
+    try:
+        text, encoding = decode_source(data)
+    except _Skip as s:
+        return FileResult(path, display, [skipped(display, s.message, s.line, s.column)], stat=stat, chash=chash,
+                          digest=digest)
+    if not job.fix:
+        return FileResult(path, display, lint_text(text, path, display, job), stat=stat, chash=chash,
+                          digest=digest)
+    new, diags, total = _fix_loop(text, path, display, job)
+    result = FileResult(path, display, diags, fixed=total, stat=stat, chash=chash, digest=digest)
+    if new != text:
+        result.cacheable = False
+        result.original, result.fixed_text = text, new
+        if job.fix == "apply":
+            try:
+                write_atomic(path, new.encode(encoding))
+            except (OSError, UnicodeEncodeError) as e:
+                result.fixed = 0
+                result.errors.append(f"{display}: could not write the fixes: {e}")
+    return result
+
+
+# -- many files ------------------------------------------------------------------------------------
+
+_JOB: Job | None = None
+_STARTED = None  # a queue: workers announce the file they start, to find the one that kills a worker
+
+
+def _init_worker(job: Job, started) -> None:
+    global _JOB, _STARTED
+    _JOB, _STARTED = job, started
+
+
+def _work(items: list) -> list:
+    out = []
+    for target, expected in items:
+        if _STARTED is not None:
+            _STARTED.put(target.path)
+        out.append(lint_path(target, _JOB, expected))
+    return out
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def _chunks(items: list, jobs: int) -> list:
+    size = max(1, min(64, len(items) // (jobs * 8) or 1))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def run_files(items: list, job: Job, jobs: int) -> list:
+    """Lint ``items`` ([(Target, expected or None)]) with ``jobs`` processes."""
+    if jobs <= 1 or len(items) < 4:
+        return [lint_path(t, job, h) for t, h in items]
+    results: dict[str, FileResult] = {}
+    pending = list(items)
+    ctx = _context()
+    while pending:
+        started = ctx.Queue()
+        workers = min(jobs, len(pending))
+        broken: list = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(job, started)) as pool:
+            futures = {pool.submit(_work, c): c for c in _chunks(pending, workers)}
+            for fut in as_completed(futures):
+                try:
+                    results.update((r.path, r) for r in fut.result())
+                except BrokenProcessPool:
+                    broken.extend(futures[fut])
+                except Exception as e:  # noqa: BLE001 - e.g. a result that cannot be pickled
+                    for t, _ in futures[fut]:
+                        results[t.path] = _crashed(t, f"{e.__class__.__name__}: {e}")
+        # a worker died: the files started but not finished are the suspects; check them one by
+        # one in a separate worker, and the others in parallel again
+        suspects = set()
+        while broken:
+            try:
+                suspects.add(started.get(timeout=0.05))
+            except Exception:  # noqa: BLE001 - queue.Empty
+                break
+        first = [x for x in broken if x[0].path in suspects and x[0].path not in results] or broken
+        results.update((r.path, r) for r in _run_isolated(first, job, ctx))
+        pending = [x for x in broken if x not in first]
+    return [results[t.path] for t, _ in items]
+
+
+def _crashed(target: Target, summary: str) -> FileResult:
+    return FileResult(target.path, target.display, [internal_error(target.display, summary)], cacheable=False)
+
+
+def _run_isolated(items: list, job: Job, ctx) -> list:
+    """One worker, one file per task: when the worker dies, the first unfinished file killed it."""
+    out = []
+    while items:
+        broken = []
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(job, None)) as pool:
+            futures = [(pool.submit(_work, [x]), x) for x in items]
+            for fut, x in futures:
+                try:
+                    out.extend(fut.result())
+                except BrokenProcessPool:
+                    broken.append(x)
+                except Exception as e:  # noqa: BLE001
+                    out.append(_crashed(x[0], f"{e.__class__.__name__}: {e}"))
+        if broken:
+            out.append(_crashed(broken[0][0], "the worker process checking it exited abruptly"))
+        items = broken[1:]
+    return out
