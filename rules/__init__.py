@@ -1,0 +1,36 @@
+"""Axis-order lint rules (``shapecheck.rules``): attention (SHP2xx), convolution (SHP3xx), loss (SHP4xx).
+
+One rule per file; each module defines one :class:`~shapecheck._rulebase.LintRule` subclass and
+registers its code (with its documentation) when imported. :func:`all_rules` returns one instance of
+every rule, in code order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+
+__all__ = ["all_rules", "RULE_MODULES"]
+
+RULE_MODULES = tuple(sorted(
+    p.stem for p in pathlib.Path(__file__).resolve().parent.glob("*.py")
+    if not p.stem.startswith(("_", "test_"))
+))
+
+
+def rule_classes() -> list:
+    from shapecheck._rulebase import LintRule
+
+    out = []
+    for name in RULE_MODULES:
+        mod = importlib.import_module(f"{__name__}.{name}")
+        for obj in vars(mod).values():
+            if isinstance(obj, type) and issubclass(obj, LintRule) and obj is not LintRule \
+                    and obj.__module__ == mod.__name__:
+                out.append(obj)
+    return sorted(out, key=lambda c: c.code)
+
+
+def all_rules() -> list:
+    """One fresh instance of every rule, in code order."""
+    return [cls() for cls in rule_classes()]

@@ -1,0 +1,343 @@
+"""Helpers shared by the axis-order rules: argument access, axis identity, naming tie-breakers.
+
+Rules ask the core for shapes and compare axes through ``ctx``; nothing here computes a shape.
+Names (``n_head``, ``seq``, ``height``...) are only a tie-breaker where shapes cannot decide.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from shapecheck._algebra import Expr, FloorDiv, Sym
+from shapecheck._diag import register_code
+from shapecheck._shape import Shape, Unknown, Variadic
+
+__all__ = [
+    "arg", "is_shape", "rank", "axis", "norm_dim", "as_int", "eq", "ne", "unknown", "qd", "axis_note",
+    "who", "name_of", "looks_like", "is_heads_axis", "register", "MATMUL", "SOFTMAX", "LOG_SOFTMAX",
+]
+
+MATMUL = {"torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__", "torch.bmm", "torch.Tensor.bmm"}
+SOFTMAX = {"torch.nn.functional.softmax", "torch.softmax", "torch.Tensor.softmax", "torch.special.softmax"}
+LOG_SOFTMAX = {"torch.nn.functional.log_softmax", "torch.log_softmax", "torch.Tensor.log_softmax",
+               "torch.special.log_softmax"}
+
+
+def register(rule_cls):
+    """Class decorator: register the rule's code with its documentation (for `explain` and SARIF)."""
+    register_code(rule_cls.code, rule_cls.name, rule_cls.summary, rule_cls.severity,
+                  doc=clean_doc(rule_cls.__doc__ or ""))
+    return rule_cls
+
+
+def clean_doc(doc: str) -> str:
+    lines = doc.expandtabs().splitlines()
+    if not lines:
+        return ""
+    indent = min((len(ln) - len(ln.lstrip()) for ln in lines[1:] if ln.strip()), default=0)
+    out = [lines[0].strip()] + [ln[indent:] for ln in lines[1:]]
+    return "\n".join(out).strip() + "\n"
+
+
+# -- arguments ----------------------------------------------------------------------------------
+
+def arg(ev, pos: int | None, name: str | None = None, default=None):
+    """A call argument by keyword or position (``pos`` counts the receiver of a method)."""
+    if name is not None and name in ev.kwargs:
+        return ev.kwargs[name]
+    if pos is not None and 0 <= pos < len(ev.args):
+        return ev.args[pos]
+    return default
+
+
+def init_arg(ev, name: str, default=None):
+    init = ev.init or {}
+    return init.get(name, default)
+
+
+def is_shape(v) -> bool:
+    return isinstance(v, Shape) and not v.is_any
+
+
+def rank(v) -> int | None:
+    return v.rank if isinstance(v, Shape) else None
+
+
+def axis(v, i: int):
+    """The axis at ``i`` of a known-rank shape, or None."""
+    if not isinstance(v, Shape) or v.rank is None:
+        return None
+    n = v.rank
+    if not -n <= i < n:
+        return None
+    d = v.dims[i]
+    return None if isinstance(d, (Unknown, Variadic)) else d
+
+
+def as_int(v) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, Expr):
+        return v.value
+    return None
+
+
+def neg_dim(dim, v) -> int | None:
+    """A dim index counted from the end (-1 is the last axis); works on shapes of unknown rank."""
+    d = as_int(dim)
+    if d is None or not isinstance(v, Shape):
+        return None
+    if v.rank is not None:
+        return d - v.rank if 0 <= d < v.rank else (d if -v.rank <= d < 0 else None)
+    if d < 0 and -d <= len(v.dims) - (v.variadic_index or 0) - 1:
+        return d
+    return None
+
+
+def norm_dim(dim, n: int | None) -> int | None:
+    d = as_int(dim)
+    if d is None or n is None or n == 0 or not -n <= d < n:
+        return None
+    return d % n
+
+
+def eq(ctx, a, b) -> bool:
+    return a is not None and b is not None and ctx.compare(a, b) == "eq"
+
+
+def ne(ctx, a, b) -> bool:
+    return a is not None and b is not None and ctx.compare(a, b) == "ne"
+
+
+def unknown(ctx, a, b) -> bool:
+    return a is not None and b is not None and ctx.compare(a, b) == "unknown"
+
+
+def is_literal(d) -> bool:
+    return isinstance(d, Expr) and d.value is not None
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+def qd(d) -> str:
+    if isinstance(d, Expr) and d.value is not None:
+        return str(d.value)
+    if d is None or isinstance(d, Unknown):
+        return "an unknown axis"
+    return f'"{d}"'
+
+
+def who(v, default: str = "the tensor") -> str:
+    return v.label if isinstance(v, Shape) and v.label else default
+
+
+def _position(i: int, n: int | None) -> str:
+    if i == -1 or (n is not None and i == n - 1):
+        return "the last axis"
+    if i == 0:
+        return "the first axis"
+    return f"axis {i}"
+
+
+def axis_note(ctx, v, i: int, node=None) -> str | None:
+    """'"d_head" is the last axis of `q` (annotation, model.py:30)'."""
+    d = axis(v, i)
+    if d is None:
+        return None
+    env = env_before(ctx, node) if node is not None else ctx.env
+    text = f"{qd(env.resolve(d))} is {_position(i, v.rank)} of {who(v)}"
+    origin = v.origin(i)
+    if origin:
+        text += f" ({origin})"
+    return text
+
+
+def dims_text(ctx, v) -> str:
+    return "(" + ", ".join(qd(ctx.resolve(d)) if not isinstance(d, (Unknown, Variadic)) else "?" for d in v.dims) + ")"
+
+
+# -- naming tie-breakers ------------------------------------------------------------------------
+
+_WORDS = {
+    "heads": {"h", "nh", "heads", "head", "nhead", "nheads", "n_head", "n_heads", "num_heads", "num_head",
+              "n_kv_heads", "num_kv_heads", "num_attention_heads", "n_kv_head", "kv_heads", "num_key_value_heads"},
+    "seq": {"t", "s", "l", "seq", "seq_len", "seqlen", "seq_length", "sequence", "time", "tokens", "len",
+            "length", "block_size", "ctx", "context", "n_ctx", "t_q", "t_k", "tq", "tk", "s_q", "s_k", "sq", "sk",
+            "q_len", "k_len", "kv_len", "src_len", "tgt_len", "max_len", "pos", "steps", "frames"},
+    "batch": {"b", "bs", "batch", "batch_size", "bsz", "nb", "n_batch"},
+    "channels": {"c", "ch", "channels", "chans", "channel", "in_channels", "out_channels", "num_channels",
+                 "n_channels", "nc", "in_ch", "out_ch", "in_chans", "c_in", "c_out", "filters", "features",
+                 "num_features", "planes", "inplanes", "width_channels"},
+    "height": {"h", "height", "img_h", "image_height", "ih", "oh", "rows", "hh", "h_in", "h_out", "H"},
+    "width": {"w", "width", "img_w", "image_width", "iw", "ow", "cols", "ww", "w_in", "w_out", "W"},
+    "model": {"d_model", "n_embd", "n_embed", "embed_dim", "embedding_dim", "hidden_size", "hidden_dim",
+              "d_emb", "emb_dim", "model_dim", "dim_model", "width", "c", "e", "d"},
+    "head_dim": {"d_head", "head_dim", "head_size", "hs", "d_k", "dk", "d_kv", "dim_head", "headdim",
+                 "hd", "d_h", "attention_head_size", "kv_channels", "head_dim_"},
+}
+
+
+def name_of(d) -> str | None:
+    """The bare name of a one-symbol axis (``self.cfg.n_head`` -> ``n_head``), or None."""
+    if not isinstance(d, Expr):
+        return None
+    s = d.as_sym()
+    if s is None:
+        return None
+    return re.split(r"[.\[]", s.name.strip())[-1].strip("_") or s.name
+
+
+def looks_like(d, kind: str) -> bool:
+    """Does the axis's name say it is a ``kind`` axis (heads, seq, batch, channels, height, width...)?
+
+    A lone ``h`` is ambiguous (heads or height) and never counts as heads here.
+    """
+    n = name_of(d)
+    if n is None:
+        return False
+    words = _WORDS[kind]
+    return n in words or n.lower() in words
+
+
+def label_name(v) -> str | None:
+    """The last identifier of a tensor's label (``self.key(x)`` -> ``key``, `` `k` `` -> ``k``)."""
+    if not isinstance(v, Shape) or not v.label:
+        return None
+    text = v.label.strip("`")
+    m = re.match(r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Za-z_]\w*)", text)
+    return m.group(1).lower() if m else None
+
+
+def _has_divisor(e: Expr, den: Expr) -> bool:
+    """Is ``e`` of the form ``X // den`` or ``X / den`` (an exact division)?"""
+    for mono, _coef in e.terms:
+        for atom, power in mono:
+            if isinstance(atom, FloorDiv) and atom.den == den:
+                return True
+            if power < 0 and isinstance(atom, Sym) and den.as_sym() == atom:
+                return True
+    return False
+
+
+def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
+    """Is axis ``i`` of ``v`` a head count?
+
+    Structural evidence first: the last axis is ``X // axis_i`` (heads split off a model width, as
+    in ``view(B, T, n_head, C // n_head)``); else the axis's name says so (``heads``, ``n_head``).
+    """
+    d = axis(v, i)
+    if d is None or is_literal(d):
+        return False
+    last = axis(v, -1)
+    if last is not None and i % v.rank != v.rank - 1:
+        rl, rd = ctx.resolve(last), ctx.resolve(d)
+        if isinstance(rl, Expr) and isinstance(rd, Expr) and (_has_divisor(rl, rd) or _has_divisor(last, d)):
+            return True
+    n = name_of(d)
+    return n is not None and n.lower() in _WORDS["heads"] and (n.lower() != "h" or allow_h)
+
+
+def source_segment(ctx, node) -> str | None:
+    """The source text of an AST node (for messages), or None."""
+    lines = ctx.source_lines
+    if not lines or not hasattr(node, "lineno") or getattr(node, "end_lineno", None) != node.lineno:
+        return None
+    try:
+        return lines[node.lineno - 1][node.col_offset:node.end_col_offset]
+    except (IndexError, TypeError):
+        return None
+
+
+def call_name(node) -> str | None:
+    """``math.sqrt`` for ``math.sqrt(x)``; the dotted spelling of a call's function, or None."""
+    if not isinstance(node, ast.Call):
+        return None
+    parts = []
+    f = node.func
+    while isinstance(f, ast.Attribute):
+        parts.append(f.attr)
+        f = f.value
+    if isinstance(f, ast.Name):
+        parts.append(f.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+# -- metadata carried by the rules themselves -------------------------------------------------------
+
+ELEMENTWISE = {
+    "torch.Tensor.__mul__", "torch.Tensor.__rmul__", "torch.Tensor.__truediv__", "torch.Tensor.__add__",
+    "torch.Tensor.__radd__", "torch.Tensor.__sub__", "torch.Tensor.__rsub__", "torch.Tensor.__neg__",
+    "torch.Tensor.mul", "torch.Tensor.div", "torch.Tensor.add", "torch.Tensor.mul_", "torch.Tensor.div_",
+    "torch.Tensor.add_", "torch.mul", "torch.div", "torch.add",
+    "torch.Tensor.masked_fill", "torch.Tensor.masked_fill_", "torch.masked_fill", "torch.where",
+    "torch.nn.functional.dropout", "torch.dropout", "torch.Tensor.contiguous", "torch.Tensor.float",
+    "torch.Tensor.half", "torch.Tensor.to", "torch.Tensor.type_as", "torch.Tensor.clone", "torch.Tensor.detach",
+    "torch.nn.Dropout", "torch.Tensor.clamp", "torch.clamp", "torch.Tensor.clamp_min", "torch.Tensor.nan_to_num",
+}
+
+
+def first_tensor(ev):
+    for v in ev.args:
+        if isinstance(v, Shape):
+            return v
+    for v in ev.kwargs.values():
+        if isinstance(v, Shape):
+            return v
+    return None
+
+
+def carry(ev, ctx, keys) -> None:
+    """Keep the rule's own tags on an elementwise op's result when the tagged operand's shape survives."""
+    if ev.qualname not in ELEMENTWISE or not isinstance(ev.result, Shape):
+        return
+    r = ev.result
+    for v in list(ev.args) + list(ev.kwargs.values()):
+        if not isinstance(v, Shape) or v.rank is None:
+            continue
+        dims = r.dims
+        if r.variadic_index == 0 and r.rank is None:
+            dims = r.dims[1:]  # broadcast against an operand of unknown shape (a Python scalar) keeps v's axes
+        if len(dims) != v.rank:
+            continue
+        if any(not (ctx.compare(x, y) == "eq" or x == y) for x, y in zip(v.dims, dims)):
+            continue
+        for k in keys:
+            val = v.get_meta(k)
+            if val is not None and r.get_meta(k) is None and k not in ctx.result_tags:
+                ctx.tag_result(k, val)
+        break
+
+
+def tag(v, key):
+    return v.get_meta(key) if isinstance(v, Shape) else None
+
+
+def env_before(ctx, node):
+    """The scope's bindings without those the call at ``node`` made itself.
+
+    An op rule unifies the axes it contracts (``T`` from ``x.size()`` binds to ``C // n_head`` in
+    ``q @ k``), so after the call they compare equal; the rules need to know whether they were equal
+    before it. Bindings carry the ``file:line`` where they were made.
+    """
+    from shapecheck._unify import Env
+
+    line = getattr(node, "lineno", None)
+    if line is None:
+        return ctx.env
+    suffix = f":{line}"
+    kept = {s: (e, p) for s, (e, p) in ctx.env.bindings.items() if not (p and str(p).endswith(suffix))}
+    if len(kept) == len(ctx.env.bindings):
+        return ctx.env
+    return Env(kept, set(ctx.env.divisible))
+
+
+def compare_before(ctx, node, a, b) -> str:
+    from shapecheck._unify import compare
+
+    if a is None or b is None:
+        return "unknown"
+    return compare(a, b, env_before(ctx, node))

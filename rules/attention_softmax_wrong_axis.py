@@ -1,0 +1,199 @@
+"""SHP202 attention-softmax-wrong-axis."""
+
+from __future__ import annotations
+
+import re
+
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._shape import Shape
+
+from ._common import LOG_SOFTMAX, MATMUL, SOFTMAX, arg, carry, neg_dim, register, tag
+
+SCORES = "attn_scores"  # (node,) on the result of a product of two activations
+SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
+SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=True)`
+
+_SUM = {"torch.Tensor.sum", "torch.sum"}
+_EINSUM = {"torch.einsum", "torch.functional.einsum"}
+
+
+def _einsum_operands(ev):
+    eq_ = arg(ev, 0, "equation")
+    ops = list(ev.args[1:])
+    if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
+        ops = list(ops[0])
+    if not isinstance(eq_, str) or "->" not in eq_ or "." in eq_:
+        return None
+    lhs, out = eq_.replace(" ", "").split("->")
+    subs = lhs.split(",")
+    if len(subs) != len(ops):
+        return None
+    return subs, out, ops
+
+
+@register
+class AttentionSoftmaxWrongAxis(LintRule):
+    """Attention weights normalised over one axis but summed over another.
+
+    ## What it does
+    Follows the result of a softmax over attention scores (a product of two activations) to the
+    product with the values, and checks that the axis the softmax normalised is the axis that the
+    product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
+    A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
+
+    ## Why is this bad?
+    `softmax(scores, dim=-2)` normalises over the *queries*: each key's column sums to one, but
+    `att @ v` then mixes the values with rows that do not sum to one. With self-attention the
+    scores are square, so nothing fails; the model just learns a different, unnormalised operator
+    (and with causal masking it leaks information about future positions through the column sums).
+
+    ## Example
+    ```python
+    att = (q @ k.transpose(-2, -1)) * scale
+    att = att.softmax(dim=-2)
+    y = att @ v
+    ```
+
+    ## Use instead
+    ```python
+    att = att.softmax(dim=-1)
+    y = att @ v
+    ```
+
+    ## Known problems
+    Slot attention and clustering layers normalise over slots and then take a weighted *mean* over
+    inputs; they renormalise over the contracted axis first, which the rule follows. A
+    renormalisation written another way (`att / (att.sum(-1)[..., None] + eps)`) is not recognised
+    and, if the product follows directly, may be reported.
+    """
+
+    code = "SHP202"
+    name = "attention-softmax-wrong-axis"
+    summary = "Attention weights are normalised over one axis and contracted with the values over another"
+
+    VALID = [
+        '''
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"]):
+    att = F.softmax(q @ k.transpose(-2, -1), dim=-1)
+    return att @ v
+''',
+        # near miss: slot attention normalises over slots, then renormalises over the inputs
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def slots(q: Float[Tensor, "b i d"], k: Float[Tensor, "b j d"], v: Float[Tensor, "b j d"]):
+    att = torch.einsum("bid,bjd->bij", q, k).softmax(dim=1) + 1e-8
+    att = att / att.sum(dim=-1, keepdim=True)
+    return torch.einsum("bij,bjd->bid", att, v)
+''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"]):
+    att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=3)
+    return torch.einsum("bhqk,bhkd->bhqd", att, v)
+''',
+    ]
+    INVALID = [
+        '''
+import math
+import torch.nn.functional as F
+
+
+def attend(x, n_head: int):
+    B, T, C = x.size()
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    att = (q @ q.transpose(-2, -1)) * (1.0 / math.sqrt(q.size(-1)))
+    att = F.softmax(att, dim=-2)
+    att = F.dropout(att, 0.1)
+    return att @ q
+''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"]):
+    att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=2)
+    return torch.einsum("bhqk,bhkd->bhqd", att, v)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        q = ev.qualname
+        carry(ev, ctx, (SCORES, SOFTMAX_AXIS))
+        if q in MATMUL:
+            a, b = arg(ev, 0, "input"), arg(ev, 1, "other")
+            self._check_matmul(ev, ctx, a, b)
+            if isinstance(a, Shape) and isinstance(b, Shape) and isinstance(ev.result, Shape) \
+                    and ev.result.rank is not None and ev.result.rank >= 2:
+                ctx.tag_result(SCORES, (ev.node,))
+        elif q in _EINSUM:
+            parsed = _einsum_operands(ev)
+            if parsed is None:
+                return
+            self._check_einsum(ev, ctx, *parsed)
+            subs, out, ops = parsed
+            if len(ops) == 2 and all(isinstance(o, Shape) for o in ops) and len(out) >= 2:
+                ctx.tag_result(SCORES, (ev.node,))
+        elif q in SOFTMAX or q in LOG_SOFTMAX:
+            x = arg(ev, 0, "input")
+            if not isinstance(x, Shape) or tag(x, SCORES) is None:
+                return
+            d = neg_dim(arg(ev, 1, "dim"), x)
+            if d is not None:
+                ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
+        elif q in _SUM:
+            x = arg(ev, 0, "input")
+            keep = arg(ev, 2, "keepdim", False)
+            if isinstance(x, Shape) and keep is True:
+                d = neg_dim(arg(ev, 1, "dim"), x)
+                if d is not None:
+                    ctx.tag_result(SUMMED, (d,))
+        elif q in ("torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"):
+            a, b = arg(ev, 0), arg(ev, 1)
+            sa, sb = tag(a, SOFTMAX_AXIS), tag(b, SUMMED)
+            if sa is not None and sb is not None:
+                ctx.tag_result(SOFTMAX_AXIS, (sb[0], sa[1]))
+
+    def _report(self, ctx, ev, who, norm_axis, contracted_axis, softmax_node):
+        ctx.report(
+            self.code, ev.node,
+            f"attention weights are normalised over axis {norm_axis} but the product with the values "
+            f"contracts axis {contracted_axis}",
+            notes=(f"the softmax over axis {norm_axis} of {who} is at line {getattr(softmax_node, 'lineno', '?')}",
+                   "the weights summed over the contracted axis must add up to one"),
+            help=f"normalise over the contracted axis: `softmax(..., dim={contracted_axis})`",
+        )
+
+    def _check_matmul(self, ev, ctx, a, b):
+        for v, contracted in ((a, -1), (b, -2)):
+            t = tag(v, SOFTMAX_AXIS)
+            if t is None or not isinstance(v, Shape) or len(v.dims) < 2:
+                continue
+            if t[0] != contracted:
+                self._report(ctx, ev, v.label or "the scores", t[0], contracted, t[1])
+                return
+
+    def _check_einsum(self, ev, ctx, subs, out, ops):
+        for sub, v in zip(subs, ops):
+            t = tag(v, SOFTMAX_AXIS)
+            if t is None or not isinstance(v, Shape) or v.rank != len(sub) or re.search(r"[^a-zA-Z]", sub):
+                continue
+            label = sub[t[0]]
+            contracted = [i - len(sub) for i, ch in enumerate(sub) if ch not in out and sub.count(ch) == 1]
+            if label in out and contracted:
+                self._report(ctx, ev, v.label or "the scores", t[0], contracted[0], t[1])
+                return

@@ -1,0 +1,125 @@
+"""SHP203 scrambled-head-reshape."""
+
+from __future__ import annotations
+
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._shape import Shape
+
+from ._common import axis_note, dims_text, eq, is_heads_axis, is_literal, qd, register, who
+
+_VIEWS = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
+
+
+@register
+class ScrambledHeadReshape(LintRule):
+    """Heads split off the sequence axis by a `view`/`reshape` instead of off the feature axis.
+
+    ## What it does
+    Walks a `view` or `reshape` of a `(batch, seq, features)` tensor axis by axis. Where the
+    target introduces a head axis (structurally: the last target axis is `features // heads`, or
+    named `n_head`, `num_heads`...) at a position where the source still has a non-feature axis,
+    the reshape cuts the head axis out of the sequence axis: `x.view(B, n_head, T, d_head)` instead
+    of `x.view(B, T, n_head, d_head).transpose(1, 2)`.
+
+    ## Why is this bad?
+    The element count is right, so nothing fails; but every "head" now holds a slice of the
+    sequence with all features interleaved, and attention runs over a mixture of positions and
+    channels. When the same symbol reappears in the target (`view(B, n_head, T, hs)` with `T` from
+    the input), the core reports `SHP109`; this rule covers the remaining symbolic case, where the
+    sequence length is written as `-1` or a size the core cannot tie to the input's axis.
+
+    ## Example
+    ```python
+    B, T, C = x.shape
+    q = self.q_proj(x).view(B, self.n_head, -1, self.head_dim)
+    ```
+
+    ## Use instead
+    ```python
+    q = self.q_proj(x).view(B, -1, self.n_head, self.head_dim).transpose(1, 2)
+    ```
+
+    ## Known problems
+    Layouts that deliberately fold heads into a *preceding* axis (`view(B * n_head, T, d)` from
+    `(B, n_head, T, d)`) are fine and not reported. Head axes recognised only by name rely on
+    conventional spellings.
+    """
+
+    code = "SHP203"
+    name = "scrambled-head-reshape"
+    summary = "A view or reshape cuts the head axis out of the sequence axis instead of the features"
+
+    VALID = [
+        '''
+import torch
+
+
+def split_heads(x, n_head: int, head_dim: int):
+    B, T, C = x.shape
+    return x.view(B, -1, n_head, head_dim).transpose(1, 2)
+''',
+        # near miss: heads folded into the batch axis
+        '''
+import torch
+
+
+def fold(y):
+    B, H, T, D = y.shape
+    return y.reshape(B * H, T, D)
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+
+
+def split_heads(x, n_head: int, head_dim: int):
+    B, T, C = x.shape
+    return x.view(B, n_head, -1, head_dim)
+''',
+        '''
+from torch import nn
+
+class Attn(nn.Module):
+    def __init__(self, d_model: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.d_k = d_model // num_heads
+        self.q_proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        return self.q_proj(x).reshape(B, self.num_heads, -1, self.d_k)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        if ev.qualname not in _VIEWS:
+            return
+        src, out = ev.args[0] if ev.args else None, ev.result
+        if not isinstance(src, Shape) or not isinstance(out, Shape) or src.rank is None or out.rank is None:
+            return
+        if src.rank < 2 or out.rank <= src.rank:
+            return  # a split adds axes
+        i = 0
+        while i < min(src.rank, out.rank) and eq(ctx, src.dims[i], out.dims[i]):
+            i += 1
+        if i >= src.rank - 1 or i >= out.rank:
+            return  # the split happens in the last (feature) axis
+        t = out.dims[i]
+        if is_literal(t) or not is_heads_axis(ctx, out, i):
+            return
+        s = src.dims[i]
+        if is_heads_axis(ctx, src, i) or eq(ctx, s, t):
+            return
+        # the core reports SHP109 when the source axis reappears later in the target
+        if s.__class__.__name__ == "Expr" and s.as_sym() is not None and any(eq(ctx, s, d) for d in out.dims[i + 1:]):
+            return
+        ctx.report(
+            self.code, ev.node,
+            f"reshape of {who(src)} {dims_text(ctx, src)} puts the head axis {qd(ctx.resolve(t))} where the "
+            f"sequence axis {qd(ctx.resolve(s))} is: heads are cut out of the sequence, not the features",
+            notes=(axis_note(ctx, src, i), axis_note(ctx, src, -1)),
+            help="split the last axis into heads, then move the head axis: "
+                 "`.view(B, T, n_head, d_head).transpose(1, 2)`",
+        )

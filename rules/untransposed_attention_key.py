@@ -1,0 +1,140 @@
+"""SHP201 untransposed-attention-key."""
+
+from __future__ import annotations
+
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+
+from ._common import MATMUL, arg, axis, axis_note, compare_before, env_before, label_name, qd, register
+
+_KEY_LABELS = {"k", "key", "keys", "k_proj", "key_states", "xk", "kh", "k_h", "keys_h", "kv", "mem", "memory"}
+_QUERY_LABELS = {"q", "query", "queries", "q_proj", "query_states", "xq", "qh", "q_h"}
+
+
+@register
+class UntransposedAttentionKey(LintRule):
+    """Attention scores computed as `q @ k` instead of `q @ k.transpose(-2, -1)`.
+
+    ## What it does
+    Flags a matrix product of two tensors laid out the same way, `(..., seq, d_head)`, where the
+    right operand was not transposed: the product contracts the head dimension of the queries with
+    the *sequence* axis of the keys. The rule looks at axis identity, not only at sizes: it fires
+    when the last axes of both operands are provably the same axis ("d_head") and the right
+    operand's axis -2 is not, and either both operands share their axis -2 (self-attention) or the
+    operands are named like queries and keys.
+
+    ## Why is this bad?
+    When the sequence length happens to equal the head size (a 64-token test batch with 64-wide
+    heads, square toy inputs), `q @ k` runs without error and produces garbage scores that mix
+    feature channels of the queries with positions of the keys. Training still "works", only worse.
+    When shapes can already prove the contraction wrong, the core reports `SHP101` at the same
+    place and this rule stays silent.
+
+    ## Example
+    ```python
+    B, T, C = x.size()
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    k = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    att = q @ k
+    ```
+
+    ## Use instead
+    ```python
+    att = q @ k.transpose(-2, -1)
+    ```
+
+    ## Known problems
+    A product whose right operand is meant to be square (`x @ W` with `W` of shape `(d, d)`) is
+    not flagged, since its axes are provably equal. Keys that arrive already transposed from
+    another module are fine: their axis -2 is then the head size.
+    """
+
+    code = "SHP201"
+    name = "untransposed-attention-key"
+    summary = "Attention scores contract the keys' sequence axis: the keys were not transposed"
+
+    VALID = [
+        # the textbook form
+        '''
+import torch
+
+
+def scores(x, n_head: int):
+    B, T, C = x.size()
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    k = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    return q @ k.transpose(-2, -1)
+''',
+        # near miss: a square weight shares both axes with the input
+        '''
+import torch
+
+def mix(x, d: int):
+    B, T, D = x.shape
+    w = torch.randn(D, D)
+    return x @ w
+''',
+        # keys stored pre-transposed as (B, nh, hs, T)
+        '''
+import torch
+
+
+def scores(x, n_head: int):
+    B, T, C = x.size()
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    kt = x.view(B, T, n_head, C // n_head).permute(0, 2, 3, 1)
+    return q @ kt
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+
+
+def scores(x, n_head: int):
+    B, T, C = x.size()
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    k = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    return q @ k
+''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+def scores(x: Float[Tensor, "b t c"], n_head: int):
+    B, T, C = x.shape
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    key = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    return torch.matmul(q, key)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        if ev.qualname not in MATMUL:
+            return
+        a, b = arg(ev, 0, "input"), arg(ev, 1, "other")
+        if ev.qualname in ("torch.bmm", "torch.Tensor.bmm") and "mat2" in ev.kwargs:
+            b = ev.kwargs["mat2"]
+        qd_, kd = axis(a, -1), axis(b, -1)
+        ks, qs = axis(b, -2), axis(a, -2)
+        if qd_ is None or kd is None or ks is None or qs is None:
+            return
+        c = lambda x, y: compare_before(ctx, ev.node, x, y)  # noqa: E731
+        if c(qd_, kd) != "eq":
+            return  # the two operands do not share their feature axis
+        if c(qd_, ks) != "unknown":
+            return  # a square product, or a provable mismatch the core reports as SHP101
+        if c(ks, kd) == "eq":
+            return
+        self_attention = c(qs, ks) == "eq"
+        named = label_name(b) in _KEY_LABELS or label_name(a) in _QUERY_LABELS
+        if not (self_attention or named):
+            return
+        env = env_before(ctx, ev.node)
+        ctx.report(
+            self.code, ev.node,
+            f"attention scores contract {qd(env.resolve(qd_))} of the queries with {qd(env.resolve(ks))} "
+            f"of the keys: the keys are not transposed",
+            notes=(axis_note(ctx, a, -1, ev.node), axis_note(ctx, b, -2, ev.node), axis_note(ctx, b, -1, ev.node)),
+            help="use `k.transpose(-2, -1)` as the right operand",
+        )
