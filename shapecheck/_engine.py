@@ -825,6 +825,13 @@ class FunctionAnalysis:
         rule = rule or lookup(q)
         if rule is None:
             return ANY_SHAPE if q.startswith("torch.Tensor.") and q[13:] in _SHAPE_PRESERVING_UNKNOWN else OPAQUE
+        args = tuple(_sanitize(a) for a in args)
+        kwargs = {k: _sanitize(v) for k, v in kwargs.items()}
+        if q.rsplit(".", 1)[-1] in _SIZE_LIST_OPS and any(
+                v is OPAQUE or (isinstance(v, tuple) and any(x is OPAQUE for x in v))
+                for v in list(args[1 if q.startswith("torch.Tensor.") else 0:]) + list(kwargs.values())):
+            # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
+            return ANY_SHAPE
         site = Site(rule.display if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
         try:
             result = rule.apply(site, args, kwargs, init)
@@ -881,7 +888,8 @@ class FunctionAnalysis:
                 pre_o = pre_o * x
             if pre_s == pre_o or self.env.resolve(pre_s) == self.env.resolve(pre_o):
                 continue
-            if _atoms(pre_s) == _atoms(pre_o):
+            moved_axes = _moved_factor(pre_s, pre_o, sdims)
+            if moved_axes is None:
                 continue
             moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
             other = moved[0] if moved else None
@@ -1009,12 +1017,38 @@ class FunctionAnalysis:
         return v
 
 
-def _atoms(e: Expr):
-    out = []
-    for mono, coef in e.terms:
-        for atom, p in mono:
-            out.extend([atom] * max(p, 0))
-    return sorted(map(str, out))
+def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
+    """The source axes by which the two prefixes differ, when one prefix is the other times
+    whole symbolic axes of the source (an axis moved across them); None when undecidable."""
+    if len(pre_s.terms) != 1 or len(pre_o.terms) != 1:
+        return None
+    (ms, cs), (mo, co) = pre_s.terms[0], pre_o.terms[0]
+    if cs != co:
+        return None
+    ps = dict(ms)
+    po = dict(mo)
+    extra_s = {a: p - po.get(a, 0) for a, p in ps.items() if p - po.get(a, 0) > 0}
+    extra_o = {a: p - ps.get(a, 0) for a, p in po.items() if p - ps.get(a, 0) > 0}
+    if bool(extra_s) == bool(extra_o):
+        return None  # both sides have factors of their own (or none): cannot tell
+    extra = extra_s or extra_o
+    axis_syms = {d.as_sym() for d in sdims if isinstance(d, Expr) and d.as_sym() is not None}
+    if not all(isinstance(a, Sym) and a in axis_syms for a in extra):
+        return None
+    return list(extra)
+
+
+def _sanitize(v):
+    """Values the op rules understand; anything else is OPAQUE."""
+    if v is None or isinstance(v, (Shape, Expr, bool, int, float, str, slice)) or v is Ellipsis:
+        return v
+    if isinstance(v, tuple):
+        return tuple(_sanitize(x) for x in v)
+    return OPAQUE
+
+
+_SIZE_LIST_OPS = {"view", "reshape", "expand", "repeat", "permute", "tile", "new_zeros", "new_ones", "new_empty",
+                  "new_full", "zeros", "ones", "empty", "randn", "rand", "full", "unflatten", "broadcast_to"}
 
 
 def _size(v):
