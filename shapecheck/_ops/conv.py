@@ -1,0 +1,426 @@
+"""Convolutions, transposed convolutions, pooling and adaptive pooling (1-D, 2-D, 3-D), and ``F.pad``."""
+
+from __future__ import annotations
+
+from .._algebra import Expr, const
+from .._shape import UNKNOWN, Shape, Unknown
+from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
+from ._util import axes, build, known
+
+_CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
+              "padding_mode='zeros', device=None, dtype=None")
+_CONVT_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, "
+               "bias=True, dilation=1, padding_mode='zeros', device=None, dtype=None")
+
+
+def _tuple(v, n: int, what: str):
+    """An int or an n-tuple as a list of n sizes (Expr/UNKNOWN); None when the form is wrong or not static."""
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1 and n > 1:
+            v = tuple(v) * n
+        if len(v) != n:
+            return None
+        return [as_size(x) for x in v]
+    s = as_size(v)
+    if v is OPAQUE or (isinstance(s, Unknown) and not isinstance(v, Expr)):
+        return None
+    return [s] * n
+
+
+def _spatial(site: Site, x: Shape, n: int, what: str):
+    """(batch axes, channel (dim, origin), spatial axes) of an input of n+1 or n+2 axes."""
+    if x.rank not in (n + 1, n + 2):
+        site.error("SHP104", f"{what} expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, got "
+                             f"{x.rank} ax{'is' if x.rank == 1 else 'es'}",
+                   notes=(f"{x.label or 'the input'} has shape ({x})",))
+        return None
+    ax = axes(x)
+    lead = ax[:x.rank - n - 1]
+    return lead, ax[x.rank - n - 1], ax[x.rank - n:]
+
+
+def _out_len(site: Site, what: str, L, k, s, p, d, i: int):
+    """``(L + 2p - d(k-1) - 1) // s + 1``; records SHP110 when a literal result is below 1."""
+    if any(isinstance(v, Unknown) for v in (L, k, s, p, d)):
+        return UNKNOWN
+    sv = s.value
+    if sv is not None and sv <= 0:
+        return UNKNOWN
+    num = L + 2 * p - d * (k - 1) - 1
+    out = num // s + 1 if sv != 1 else num + 1
+    if out.value is not None and out.value < 1 and L.value is not None:
+        site.error("SHP110", f"{what} output would have {out.value} elements along spatial axis {i} "
+                             f"(input {L.value}, kernel {k}, padding {p}, dilation {d}, stride {s})")
+        return None
+    return out
+
+
+def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, groups, what: str,
+          weight: Shape | None = None):
+    if not known(x):
+        return None
+    parts = _spatial(site, x, n, what)
+    if parts is None:
+        return None
+    lead, (c, c_origin), sp = parts
+    ks = _tuple(k, n, "kernel_size")
+    ss = _tuple(stride, n, "stride")
+    ds = _tuple(dilation, n, "dilation")
+    g = as_size(groups)
+    if ks is None or ss is None or ds is None:
+        return None
+    if isinstance(padding, str):
+        if padding == "valid":
+            ps = [const(0)] * n
+        elif padding == "same":
+            if any(s.value != 1 for s in ss if isinstance(s, Expr)):
+                site.error("SHP110", f"{what} with padding=\"same\" needs stride 1")
+                return None
+            ps = None
+        else:
+            return None
+    else:
+        ps = _tuple(padding, n, "padding")
+        if ps is None:
+            return None
+    # channels
+    expected = in_ch
+    if site.unify(c, expected) is False:
+        cx = c_index = x.rank - n - 1
+        site.error("SHP107", f"{what} expects {_count(site, expected)} input channels, got {qd(site.resolve(c))}",
+                   notes=(site.axis_note(x, cx), site.axis_note(weight, 1) if weight is not None else None))
+        return None
+    gv = as_int(g)
+    ov = as_int(out_ch)
+    if gv is not None and ov is not None and gv > 0 and ov % gv:
+        site.error("SHP110", f"{what} has {ov} output channels, not divisible by groups={gv}")
+        return None
+    out = []
+    for i, ((L, o), kk, s, d) in enumerate(zip(sp, ks, ss, ds)):
+        if ps is None:
+            out.append((L, o))
+            continue
+        ln = _out_len(site, what, L, kk, s, ps[i], d, i)
+        if ln is None:
+            return None
+        out.append((ln, o if ln == L else None))
+    return build(lead + [(out_ch, None)] + out)
+
+
+def _count(site: Site, e) -> str:
+    e = site.resolve(e)
+    v = as_int(e)
+    return str(v) if v is not None else qd(e)
+
+
+def _register_conv(n: int) -> None:
+    name = f"conv{n}d"
+    sp = " ".join("hwd"[:n]) if n > 1 else "l"
+    ones = " ".join(["7"] * n)
+    out5 = " ".join(["3"] * n)
+
+    def fconv(site: Site, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        if not known(weight):
+            return None
+        if weight.rank != n + 2:
+            site.error("SHP104", f"{name} expects a {n + 2}-D weight (out, in/groups, *kernel), got {weight.rank} axes")
+            return None
+        g = as_size(groups)
+        in_ch = weight.dims[1] * g if isinstance(g, Expr) and isinstance(weight.dims[1], Expr) else UNKNOWN
+        return _conv(site, n, input, weight.dims[0], in_ch, list(weight.dims[2:]), stride, padding, dilation,
+                     groups, name, weight)
+
+    fconv.__name__ = name
+    fconv.__doc__ = (f"``F.{name}(x, W, bias, stride, padding, dilation, groups)``: ``W`` is "
+                     f"``(out, in/groups, *kernel)``; each spatial axis becomes "
+                     f"``(L + 2p - d(k-1) - 1) // s + 1`` (``padding=\"same\"`` keeps it).")
+    shape_rule(f"torch.nn.functional.{name}", f"torch.{name}",
+               ok=[f"b c {sp}, o c {' '.join(['3'] * n)} | padding=1 -> b o {sp}",
+                   f"b c {ones}, o c {ones} -> b o {' '.join(['1'] * n)}",
+                   f"c {sp}, o c {' '.join(['1'] * n)} -> o {sp}",
+                   f"b 4 {ones}, 6 2 {' '.join(['1'] * n)} | groups=2 -> b 6 {ones}",
+                   f"b c {ones}, o c {' '.join(['3'] * n)} | stride=2 -> b o {out5}"],
+               bad=[f"b c {sp}, o e {' '.join(['3'] * n)} ! SHP107", f"b, o c {' '.join(['3'] * n)} ! SHP104",
+                    f"b c {' '.join(['2'] * n)}, o c {' '.join(['3'] * n)} ! SHP110"])(fconv)
+
+    def mconv(site: Site, init: dict, input):
+        return _conv(site, n, input, as_size(init.get("out_channels")), as_size(init.get("in_channels")),
+                     init.get("kernel_size"), init.get("stride", 1), init.get("padding", 0),
+                     init.get("dilation", 1), init.get("groups", 1), f"nn.Conv{n}d")
+
+    mconv.__name__ = f"Conv{n}d"
+    mconv.__doc__ = f"``nn.Conv{n}d(in, out, kernel_size, stride, padding, dilation, groups)``; see ``F.{name}``."
+    module_rule(f"torch.nn.Conv{n}d", init=_CONV_INIT,
+                ok=[f"init: c, o, 3, padding=1 | b c {sp} -> b o {sp}",
+                    f"init: c, o, 3, padding='same' | b c {sp} -> b o {sp}",
+                    f"init: 3, 8, 3, stride=2 | b 3 {ones} -> b 8 {out5}",
+                    f"init: c, o, 1 | c {sp} -> o {sp}"],
+                bad=[f"init: c, o, 3 | b e {sp} ! SHP107", f"init: 3, 8, 3, stride=2, padding='same' | b 3 {ones} ! SHP110",
+                     f"init: 4, 6, 1, groups=4 | b 4 {ones} ! SHP110"])(mconv)
+
+
+def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padding, groups, dilation,
+           what: str):
+    if not known(x):
+        return None
+    parts = _spatial(site, x, n, what)
+    if parts is None:
+        return None
+    lead, (c, c_origin), sp = parts
+    ks, ss, ps = _tuple(k, n, "k"), _tuple(stride, n, "s"), _tuple(padding, n, "p")
+    ops, ds = _tuple(output_padding, n, "op"), _tuple(dilation, n, "d")
+    if None in (ks, ss, ps, ops, ds):
+        return None
+    if site.unify(c, in_ch) is False:
+        site.error("SHP107", f"{what} expects {_count(site, in_ch)} input channels, got {qd(site.resolve(c))}",
+                   notes=(site.axis_note(x, x.rank - n - 1),))
+        return None
+    out = []
+    for i, ((L, o), kk, s, p, op, d) in enumerate(zip(sp, ks, ss, ps, ops, ds)):
+        if any(isinstance(v, Unknown) for v in (L, kk, s, p, op, d)):
+            out.append((UNKNOWN, None))
+            continue
+        opv, sv, dv = op.value, s.value, d.value
+        if opv is not None and sv is not None and dv is not None and opv >= max(sv, dv):
+            site.error("SHP110", f"{what} output_padding {opv} must be smaller than the stride or the dilation")
+            return None
+        ln = (L - 1) * s - 2 * p + d * (kk - 1) + op + 1
+        if ln.value is not None and ln.value < 1:
+            site.error("SHP110", f"{what} output would have {ln.value} elements along spatial axis {i}")
+            return None
+        out.append((ln, None))
+    return build(lead + [(out_ch, None)] + out)
+
+
+def _register_convT(n: int) -> None:
+    name = f"conv_transpose{n}d"
+    sp = " ".join("hwd"[:n]) if n > 1 else "l"
+    fives = " ".join(["5"] * n)
+
+    def fconvT(site: Site, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+        if not known(weight):
+            return None
+        if weight.rank != n + 2:
+            site.error("SHP104", f"{name} expects a {n + 2}-D weight (in, out/groups, *kernel), got {weight.rank} axes")
+            return None
+        g = as_size(groups)
+        out_ch = weight.dims[1] * g if isinstance(g, Expr) and isinstance(weight.dims[1], Expr) else UNKNOWN
+        return _convT(site, n, input, out_ch, weight.dims[0], list(weight.dims[2:]), stride, padding,
+                      output_padding, groups, dilation, name)
+
+    fconvT.__name__ = name
+    fconvT.__doc__ = (f"``F.{name}``: ``W`` is ``(in, out/groups, *kernel)``; each spatial axis becomes "
+                      "``(L-1)*s - 2p + d(k-1) + output_padding + 1``.")
+    shape_rule(f"torch.nn.functional.{name}", f"torch.{name}",
+               ok=[f"b c {fives}, c o {' '.join(['2'] * n)} | stride=2 -> b o {' '.join(['10'] * n)}",
+                   f"b c {sp}, c o {' '.join(['1'] * n)} -> b o {sp}"],
+               bad=[f"b c {sp}, e o {' '.join(['3'] * n)} ! SHP107",
+                    f"b c {fives}, c o {' '.join(['2'] * n)} | stride=2, output_padding=2 ! SHP110"])(fconvT)
+
+    def mconvT(site: Site, init: dict, input, output_size=None):
+        return _convT(site, n, input, as_size(init.get("out_channels")), as_size(init.get("in_channels")),
+                      init.get("kernel_size"), init.get("stride", 1), init.get("padding", 0),
+                      init.get("output_padding", 0), init.get("groups", 1), init.get("dilation", 1),
+                      f"nn.ConvTranspose{n}d")
+
+    mconvT.__name__ = f"ConvTranspose{n}d"
+    mconvT.__doc__ = f"``nn.ConvTranspose{n}d(in, out, kernel_size, stride, padding, output_padding, groups, bias, dilation)``."
+    module_rule(f"torch.nn.ConvTranspose{n}d", init=_CONVT_INIT,
+                ok=[f"init: c, o, 2, stride=2 | b c {fives} -> b o {' '.join(['10'] * n)}",
+                    f"init: c, o, 3, padding=1 | b c {sp} -> b o {sp}"],
+                bad=[f"init: c, o, 2 | b e {sp} ! SHP107"])(mconvT)
+
+
+def _pool_len(site: Site, what: str, L, k, s, p, d, ceil_mode: bool, i: int):
+    if any(isinstance(v, Unknown) for v in (L, k, s, p, d)):
+        return UNKNOWN
+    kv, pv, dv, sv = k.value, p.value, d.value, s.value
+    if kv is not None and pv is not None and pv * 2 > kv:
+        site.error("SHP110", f"{what} padding {pv} is more than half the kernel size {kv}")
+        return None
+    if sv is not None and sv <= 0:
+        return UNKNOWN
+    if L.value is not None and None not in (kv, pv, dv, sv):
+        Lv = L.value
+        out = (Lv + 2 * pv - dv * (kv - 1) - 1 + ((sv - 1) if ceil_mode else 0)) // sv + 1
+        if ceil_mode and (out - 1) * sv >= Lv + pv:
+            out -= 1
+        if out < 1:
+            site.error("SHP110", f"{what} output would have {out} elements along spatial axis {i} "
+                                 f"(input {Lv}, kernel {kv}, padding {pv}, stride {sv})")
+            return None
+        return const(out)
+    if ceil_mode:
+        return UNKNOWN
+    num = L + 2 * p - d * (k - 1) - 1
+    return num // s + 1 if sv != 1 else num + 1
+
+
+def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mode, what: str):
+    if not known(x):
+        return None
+    if x.rank not in (n + 1, n + 2):
+        site.error("SHP104", f"{what} expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, got "
+                             f"{x.rank} ax{'is' if x.rank == 1 else 'es'}",
+                   notes=(f"{x.label or 'the input'} has shape ({x})",))
+        return None
+    ks = _tuple(kernel_size, n, "k")
+    ss = ks if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _tuple(stride, n, "s")
+    ps, ds = _tuple(padding, n, "p"), _tuple(dilation, n, "d")
+    if None in (ks, ss, ps, ds) or not isinstance(ceil_mode, bool):
+        return None
+    ax = axes(x)
+    out = ax[:x.rank - n]
+    for i, ((L, o), k, s, p, d) in enumerate(zip(ax[x.rank - n:], ks, ss, ps, ds)):
+        ln = _pool_len(site, what, L, k, s, p, d, ceil_mode, i)
+        if ln is None:
+            return None
+        out.append((ln, o if ln == L else None))
+    return build(out)
+
+
+def _register_pool(n: int) -> None:
+    sp = " ".join("hwd"[:n]) if n > 1 else "l"
+    eights = " ".join(["8"] * n)
+    fours = " ".join(["4"] * n)
+    threes = " ".join(["3"] * n)
+
+    def fmax(site: Site, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+             return_indices=False):
+        out = _pool(site, n, input, kernel_size, stride, padding, dilation, ceil_mode, f"max_pool{n}d")
+        return (out, out) if out is not None and return_indices is True else out
+
+    fmax.__name__ = f"max_pool{n}d"
+    fmax.__doc__ = (f"``F.max_pool{n}d(x, kernel_size, stride=kernel_size, padding=0, dilation=1, ceil_mode=False)``: "
+                    "each spatial axis becomes ``floor_or_ceil((L + 2p - d(k-1) - 1) / s) + 1``; with "
+                    "``return_indices`` a pair.")
+    shape_rule(f"torch.nn.functional.max_pool{n}d", f"torch.max_pool{n}d",
+               f"torch.nn.functional.max_pool{n}d_with_indices",
+               ok=[f"b c {eights} | 2 -> b c {fours}", f"b c {' '.join(['7'] * n)} | 2, ceil_mode=True -> b c {fours}",
+                   f"c {eights} | 3, 1, 1 -> c {eights}", f"b c {sp} | 3, 1, 1 -> b c {sp}",
+                   f"b c {eights} | 2, return_indices=True -> b c {fours}; b c {fours}"],
+               bad=[f"b c {eights} | 2, 2, 2 ! SHP110", f"b {eights} {eights} | 2 ! SHP104"][:1 if n == 1 else 2]
+               + [f"b c {' '.join(['1'] * n)} | 3 ! SHP110"])(fmax)
+
+    def favg(site: Site, input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+             divisor_override=None):
+        return _pool(site, n, input, kernel_size, stride, padding, 1, ceil_mode, f"avg_pool{n}d")
+
+    favg.__name__ = f"avg_pool{n}d"
+    favg.__doc__ = f"``F.avg_pool{n}d(x, kernel_size, stride=kernel_size, padding=0, ceil_mode=False)``."
+    shape_rule(f"torch.nn.functional.avg_pool{n}d", f"torch.avg_pool{n}d",
+               ok=[f"b c {eights} | 2 -> b c {fours}", f"b c {sp} | 3, 1, 1 -> b c {sp}",
+                   f"b c {' '.join(['7'] * n)} | 2, ceil_mode=True -> b c {fours}"],
+               bad=[f"b c {eights} | 2, 2, 2 ! SHP110", f"b c {' '.join(['1'] * n)} | 3 ! SHP110"])(favg)
+
+    def mmax(site: Site, init: dict, input):
+        out = _pool(site, n, input, init.get("kernel_size"), init.get("stride"), init.get("padding", 0),
+                    init.get("dilation", 1), init.get("ceil_mode", False), f"nn.MaxPool{n}d")
+        return (out, out) if out is not None and init.get("return_indices") is True else out
+
+    mmax.__name__ = f"MaxPool{n}d"
+    mmax.__doc__ = f"``nn.MaxPool{n}d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False)``."
+    module_rule(f"torch.nn.MaxPool{n}d",
+                init="kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False",
+                ok=[f"init: 2 | b c {eights} -> b c {fours}", f"init: 3, stride=1, padding=1 | b c {sp} -> b c {sp}"],
+                bad=[f"init: 3, padding=2 | b c {eights} ! SHP110"])(mmax)
+
+    def mavg(site: Site, init: dict, input):
+        return _pool(site, n, input, init.get("kernel_size"), init.get("stride"), init.get("padding", 0), 1,
+                     init.get("ceil_mode", False), f"nn.AvgPool{n}d")
+
+    mavg.__name__ = f"AvgPool{n}d"
+    mavg.__doc__ = f"``nn.AvgPool{n}d(kernel_size, stride=None, padding=0, ceil_mode=False, ...)``."
+    module_rule(f"torch.nn.AvgPool{n}d",
+                init="kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, "
+                     "divisor_override=None",
+                ok=[f"init: 2 | b c {eights} -> b c {fours}", f"init: 3, 1, 1 | c {sp} -> c {sp}"],
+                bad=[f"init: 3, padding=2 | b c {eights} ! SHP110"])(mavg)
+
+    def _adaptive(site: Site, input, output_size, what):
+        if not known(input):
+            return None
+        if input.rank not in (n + 1, n + 2):
+            site.error("SHP104", f"{what} expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, got "
+                                 f"{input.rank} ax{'is' if input.rank == 1 else 'es'}")
+            return None
+        if isinstance(output_size, (tuple, list)):
+            if len(output_size) != n:
+                site.error("SHP110", f"{what} gets an output size of {len(output_size)} values for {n} spatial axes")
+                return None
+            sizes = list(output_size)
+        else:
+            sizes = [output_size] * n
+        ax = axes(input)
+        out = ax[:input.rank - n]
+        for (L, o), s in zip(ax[input.rank - n:], sizes):
+            if s is None:
+                out.append((L, o))
+            else:
+                v = as_int(s)
+                if v is not None and v < 0:
+                    site.error("SHP110", f"{what} gets the negative output size {v}")
+                    return None
+                out.append((as_size(s), None))
+        return build(out)
+
+    def fadapt_avg(site: Site, input, output_size):
+        return _adaptive(site, input, output_size, f"adaptive_avg_pool{n}d")
+
+    def fadapt_max(site: Site, input, output_size, return_indices=False):
+        out = _adaptive(site, input, output_size, f"adaptive_max_pool{n}d")
+        return (out, out) if out is not None and return_indices is True else out
+
+    for fn, kind in ((fadapt_avg, "avg"), (fadapt_max, "max")):
+        fn.__name__ = f"adaptive_{kind}_pool{n}d"
+        fn.__doc__ = (f"``F.adaptive_{kind}_pool{n}d(x, output_size)``: the spatial axes become ``output_size`` "
+                      "(an int, or a tuple whose None entries keep the axis)"
+                      + (" ; with ``return_indices`` a pair." if kind == "max" else "."))
+        shape_rule(f"torch.nn.functional.adaptive_{kind}_pool{n}d", f"torch.adaptive_{kind}_pool{n}d",
+                   ok=[f"b c {sp} | 1 -> b c {' '.join(['1'] * n)}", f"c {sp} | {tuple([7] * n)} -> c {' '.join(['7'] * n)}"],
+                   bad=[f"b c {sp} | {tuple([1] * (n + 1))} ! SHP110", f"{' '.join(['b'] * (n + 3))} | 1 ! SHP104"])(fn)
+
+    def madapt(site: Site, init: dict, input):
+        out = _adaptive(site, input, init.get("output_size"), f"nn.Adaptive{n}d pooling")
+        return (out, out) if out is not None and init.get("return_indices") is True else out
+
+    madapt.__name__ = f"AdaptivePool{n}d"
+    madapt.__doc__ = f"``nn.AdaptiveAvgPool{n}d(output_size)`` / ``nn.AdaptiveMaxPool{n}d(output_size, return_indices)``."
+    module_rule(f"torch.nn.AdaptiveAvgPool{n}d", f"torch.nn.AdaptiveMaxPool{n}d",
+                init="output_size, return_indices=False",
+                ok=[f"init: 1 | b c {sp} -> b c {' '.join(['1'] * n)}"],
+                bad=[f"init: 1 | {' '.join(['b'] * (n + 3))} ! SHP104"])(madapt)
+
+
+for _n in (1, 2, 3):
+    _register_conv(_n)
+    _register_convT(_n)
+    _register_pool(_n)
+
+
+@shape_rule("torch.nn.functional.pad",
+            ok=["b c h w | (1, 1) -> b c h w+2", "b c h w | (1, 1, 2, 0) -> b c h+2 w+2", "b n | [0, 3] -> b n+3"],
+            bad=["b n | (1, 1, 1, 1, 1, 1) ! SHP104", "b n | (1, 1, 1) ! SHP110"])
+def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
+    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards."""
+    if not known(input) or not isinstance(pad, (tuple, list)):
+        return None
+    if len(pad) % 2:
+        site.error("SHP110", f"pad gets {len(pad)} values; padding takes (before, after) pairs")
+        return None
+    if len(pad) // 2 > input.rank:
+        site.error("SHP104", f"pad pads {len(pad) // 2} axes of a tensor of {input.rank}")
+        return None
+    ax = axes(input)
+    for j in range(len(pad) // 2):
+        i = input.rank - 1 - j
+        a, b = as_size(pad[2 * j]), as_size(pad[2 * j + 1])
+        if isinstance(a, Unknown) or isinstance(b, Unknown) or isinstance(ax[i][0], Unknown):
+            ax[i] = (UNKNOWN, None)
+            continue
+        new = ax[i][0] + a + b
+        if new.value is not None and new.value < 0:
+            site.error("SHP110", f"pad makes axis {i} negative")
+            return None
+        ax[i] = (new, ax[i][1] if new == ax[i][0] else None)
+    return build(ax)
