@@ -5,7 +5,7 @@ Messages read sizes from ``.shape`` only: a tensor's data is never read, formatt
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "fmt_shape", "type_name", "hint_text"]
+__all__ = ["ShapeError", "make_error", "fmt_shape", "type_name", "hint_text"]
 
 
 class ShapeError(TypeError):
@@ -15,11 +15,17 @@ class ShapeError(TypeError):
     (axis name -> size, in binding order) are kept on the exception for tools.
     """
 
-    def __init__(self, message: str, function: str = "", where: str = "", bindings: dict | None = None):
-        super().__init__(message)
-        self.function = function
-        self.where = where
-        self.bindings = dict(bindings or {})
+    function: str = ""
+    where: str = ""
+    bindings: dict = {}
+
+
+def make_error(message: str, function: str = "", where: str = "", bindings: dict | None = None) -> ShapeError:
+    err = ShapeError(message)
+    err.function = function
+    err.where = where
+    err.bindings = dict(bindings or {})
+    return err
 
 
 def fmt_shape(shape) -> str:

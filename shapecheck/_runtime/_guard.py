@@ -99,14 +99,12 @@ def guard_function(fn, first=None, every=None, check_locals: bool = True):
         if is_compiling():
             if site < 0:
                 return _interp.call_checked(plan, args)
-            raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)",
-                             plan.name)
+            raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)")
         return _interp.call_checked(plan, args)
 
     def slow_ret(site, args, result):
         if is_compiling():
-            raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)",
-                             plan.name)
+            raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)")
         env = _interp.check_args(plan, args)
         _interp.check_return(plan, env, result)
         return result

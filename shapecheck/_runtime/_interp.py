@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from beartype.door import is_bearable
 
-from ._errors import ShapeError, fmt_bindings, fmt_shape, hint_text, type_name
+from ._errors import fmt_bindings, make_error, fmt_shape, hint_text, type_name
 from ._spec import ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec
 
 __all__ = ["Param", "Plan", "Env", "check_args", "check_return", "check_local", "call_checked",
@@ -220,7 +220,7 @@ def check_value(spec, value, where: str, env: Env) -> None:
 def _raise(plan: Plan, m: _Mismatch, env: Env):
     b = fmt_bindings(env.values)
     msg = f"{plan.name}(): {m.text}" + (f"\n{b}" if b else "")
-    raise ShapeError(msg, plan.name, m.where, env.values) from None
+    raise make_error(msg, plan.name, m.where, env.values) from None
 
 
 def _bridge(plan: Plan, args: dict, env: Env) -> None:
