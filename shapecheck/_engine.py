@@ -72,6 +72,7 @@ class FunctionAnalysis:
         self.rules = rules
         self.ret_annot: TensorAnnot | None = None
         self.given_args = args or {}
+        self.axis_names: set = set()
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
 
     # -- diagnostics ---------------------------------------------------------------------------
@@ -91,9 +92,20 @@ class FunctionAnalysis:
         return f"{self.mod.short}:{getattr(node, 'lineno', 0)}"
 
     # -- entry -----------------------------------------------------------------------------------
+    def code_sym(self, name: str) -> Expr:
+        """A size from code; an axis of the signature when its name is one (the name bridge)."""
+        return sym(name, "axis" if name in self.axis_names else "code")
+
     def run(self):
         state: dict = {}
         a = self.node.args
+        for p in list(a.posonlyargs) + list(a.args) + list(a.kwonlyargs):
+            try:
+                ann = self.annotation(p.annotation)
+            except AnnotError:
+                ann = None
+            if ann is not None and ann.spec is not None:
+                self.axis_names |= ann.spec.names()
         params = list(a.posonlyargs) + list(a.args)
         defaults = [None] * (len(params) - len(a.defaults)) + list(a.defaults)
         allp = [(p, d) for p, d in zip(params, defaults)] + [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
@@ -113,6 +125,8 @@ class FunctionAnalysis:
             self.ret_annot = self.annotation(self.node.returns)
         except AnnotError:
             self.ret_annot = None
+        if self.ret_annot is not None and self.ret_annot.spec is not None:
+            self.axis_names |= self.ret_annot.spec.names()
         out = self.block(self.node.body, state)
         if out is not None and not self.returns:
             pass
@@ -132,9 +146,9 @@ class FunctionAnalysis:
             return _spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
-            return sym(p.arg, "code")
+            return self.code_sym(p.arg)
         if p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is int:
-            return sym(p.arg, "code")
+            return self.code_sym(p.arg)
         if isinstance(p.annotation, ast.Name) and p.annotation.id in ("float", "bool", "str"):
             return OPAQUE
         return Obj(p.arg)
@@ -529,11 +543,11 @@ class FunctionAnalysis:
             meth = base.cls.find_method(attr)
             if meth is not None:
                 return FuncRef(attr, meth[0], meth[1], bound_self=base)
-            return sym(attr, "code") if self.looks_like_size(attr) else OPAQUE
+            return self.code_sym(attr) if self.looks_like_size(attr) else OPAQUE
         if isinstance(base, Obj):
             if attr in ("shape",):
                 return SizeOf(base.name, ANY_SHAPE)
-            return sym(attr, "code") if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
+            return self.code_sym(attr) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
         if isinstance(base, ModuleVal):
             return self.module_attr(base, attr)
         if isinstance(base, QualRef):

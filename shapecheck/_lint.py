@@ -306,7 +306,10 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     """Diagnostics for one file's source. Raises SyntaxError (and ValueError for NUL bytes) when the
     source is not Python; any other exception is an internal error for the caller to report."""
     settings = settings or Settings()
-    tree = ast.parse(source, filename=path)
+    try:
+        tree = ast.parse(source, filename=path)
+    except (RecursionError, MemoryError):
+        raise SyntaxError("too deeply nested for the parser") from None
     if not needs_analysis(source, settings):
         return []
     lines = source.splitlines()
