@@ -63,9 +63,17 @@ def analyze_annotated(ctx: AnalyzeTypeContext) -> Type:
     return _carrier.attach_text(p, text, origins, str_type)
 
 
-def hook(ctx: AnalyzeTypeContext) -> Type:
+def annotation_file(ctx: AnalyzeTypeContext) -> str | None:
+    return getattr(getattr(getattr(ctx.api, "api", None), "errors", None), "file", None)
+
+
+def hook(ctx: AnalyzeTypeContext, declared: dict | None = None) -> Type:
+    """The guarded hook; ``declared`` (path -> [(instance, extra attributes)]) records carriers."""
     try:
-        return analyze_annotated(ctx)
+        t = analyze_annotated(ctx)
+        if declared is not None and isinstance(t, Instance) and t.extra_attrs is not None:
+            declared.setdefault(annotation_file(ctx), []).append((t, t.extra_attrs))
+        return t
     except Exception as e:  # noqa: BLE001 - never crash mypy
         _report.internal(ctx.api, e, ctx.context, "a jaxtyping annotation")
         if ctx.type.args:

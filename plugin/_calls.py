@@ -68,7 +68,7 @@ def check_call(ctx: Any, sig: CallableType, name: str) -> Type:
             if shape is None or shape.is_any:
                 continue
             lab = _values.label(e) or f"argument `{pname}`"
-            for m in match_spec(c.spec, shape, env, inst, provenance=f"{lab} (line {e.line})"):
+            for m in match_spec(c.spec, shape, env, inst, provenance=f"{lab} (line {e.line})")[:1]:
                 reported = True
                 _mismatch(ctx, name, pname, lab, c, shape, m, e)
     ret = _carrier.carried(sig.ret_type)

@@ -22,6 +22,7 @@ from . import _compat
 
 KEY = "__shapecheck_shape__"
 TENSOR = "torch._tensor.Tensor"
+TENSOR_BASE = "torch._C.TensorBase"
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,10 @@ def report_error(errors: Any, line: int, column: int, message: str, code: ErrorC
                  severity: str = "error") -> None:
     """Report through mypy's ``Errors`` directly (used by the post-pass, after checking)."""
     errors.report(line, column, message, code=code, severity=severity)
+
+
+def current_function(api: Any) -> Any:
+    """The function (``FuncItem``) whose body the checker is in, or None."""
+    scope = getattr(api, "scope", None)
+    fn = getattr(scope, "current_function", None)
+    return fn() if callable(fn) else None

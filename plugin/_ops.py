@@ -72,7 +72,7 @@ def run_rule(qualname: str, ctx: Any, receiver: Any = None) -> Type:
     if bound is None:
         return default
     args, kwargs = bound
-    if not any(isinstance(a, Shape) and not a.is_any for a in (*args, *kwargs.values())):
+    if not any(_has_shape(a) for a in (*args, *kwargs.values())):
         return default
     site = Site(op_display(qualname), Env(), where(ctx))
     result = rule.apply(site, args, kwargs)
@@ -81,6 +81,32 @@ def run_rule(qualname: str, ctx: Any, receiver: Any = None) -> Type:
     if site.problems:
         return default  # the result of a reported mismatch is unknown: no cascade of errors
     return with_result(ctx, result)
+
+
+def _has_shape(v: Any) -> bool:
+    if isinstance(v, Shape):
+        return not v.is_any
+    if isinstance(v, (list, tuple)):
+        return any(_has_shape(x) for x in v)
+    return False
+
+
+def run_attribute(qualname: str, ctx: Any) -> Type:
+    """A shape-valued property (``x.T``, ``x.mT``): the rule with the receiver as its only input."""
+    from . import _values
+
+    rule = lookup(qualname)
+    receiver = _values.value(getattr(ctx.context, "expr", None), ctx.type)
+    if rule is None or not _has_shape(receiver):
+        return ctx.default_attr_type
+    site = Site(op_display(qualname), Env(), where(ctx))
+    result = rule.apply(site, (receiver,), {})
+    for p in site.problems:
+        _report.problem(ctx.api, p, ctx.context)
+    if site.problems or not isinstance(result, Shape):
+        return ctx.default_attr_type
+    str_type = ctx.api.named_generic_type("builtins.str", [])
+    return _carrier.attach(ctx.default_attr_type, result, str_type)
 
 
 def with_result(ctx: Any, result: Any) -> Type:
@@ -110,18 +136,21 @@ def get_first_item(t: Type) -> Type:
 def check_context(ctx: Any, result: Shape) -> None:
     """``return <expr>``: the result against the enclosing function's own return annotation.
 
-    Only the declared return type itself counts as context (identity with the checker's return
-    stack), so a callee's parameter annotation, whose names are the callee's, is never matched
-    against the caller's axes here.
+    The expression must be the very expression of a ``return`` of the function being checked
+    (mypy checks a returned call once with the declared type as context, discards those errors
+    and infers it again without context, so the context alone cannot tell). A callee's parameter
+    annotation, whose names are the callee's, is never matched against the caller's axes here.
     """
     from . import _compat, _returns
 
-    expected = _compat.type_context(ctx.api)
     stack = _compat.return_type_stack(ctx.api)
-    if expected is None or not stack or expected is not stack[-1]:
+    if not stack:
         return
-    c = _carrier.carried(expected)
+    c = _carrier.carried(stack[-1])
     if c is None:
+        return
+    fn = _compat.current_function(ctx.api)
+    if fn is None or not any(ctx.context is e for e in _returns.returned_expressions(fn)):
         return
     _returns.check_against(ctx.api, c, result, ctx.context, "return value")
 

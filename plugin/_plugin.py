@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from mypy.nodes import CallExpr, IndexExpr, MemberExpr, MypyFile, OpExpr, TypeInfo
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, MethodSigContext, Plugin, ReportConfigContext
+from mypy.plugin import AttributeContext, FunctionContext, MethodContext, MethodSigContext, Plugin, ReportConfigContext
 from mypy.types import FunctionLike, Instance, Type, get_proper_type
 
 from . import _annot, _calls, _carrier, _ops, _report, _session, _values
@@ -27,7 +27,7 @@ class ShapecheckPlugin(Plugin):
     # -- semantic analysis --------------------------------------------------------------------
     def get_type_analyze_hook(self, fullname: str):
         if fullname in _annot.ANNOTATED:
-            return _annot.hook
+            return self._session.annotation_hook
         return None
 
     # -- type checking ----------------------------------------------------------------------
@@ -73,6 +73,18 @@ class ShapecheckPlugin(Plugin):
             b = _calls.bound(sig)
             return self._guard(lambda ctx: _calls.check_call(ctx, b, method), f"the call of `{method}`")
         return None
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        cls, _, attr = fullname.rpartition(".")
+        info = self._info(cls)
+        # attributes are named by the class that declares them (`torch._C.TensorBase.T`)
+        if info is None or not (info.has_base(_carrier.TENSOR) or info.fullname == _carrier.TENSOR_BASE):
+            return None
+        core = _ops.method_core_name(attr)
+        if core is None:
+            return None
+        return self._session.guard(lambda ctx: _ops.run_attribute(core, ctx), f"`{core}`",
+                                   default=lambda ctx: ctx.default_attr_type)
 
     # -- the post-pass ------------------------------------------------------------------------
     def get_additional_indirect_deps(self, file: MypyFile) -> set[str]:

@@ -115,6 +115,12 @@ def _statements(block: Block | None):
             yield from _statements(s.finally_body)
 
 
+def returned_expressions(fn: Any) -> list:
+    """The expressions of the ``return`` statements of ``fn`` (not of nested functions)."""
+    return [s.expr for s in _statements(getattr(fn, "body", None))
+            if isinstance(s, ReturnStmt) and s.expr is not None]
+
+
 def _assign_counts(fn: FuncDef) -> dict:
     counts: dict = {}
 

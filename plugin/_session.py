@@ -3,6 +3,8 @@ the hooks inferred, which the post-pass of each module consumes and drops."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any, Callable
 
 from mypy.options import Options
@@ -12,18 +14,42 @@ import shapecheck
 from . import _carrier, _report, _returns
 
 
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    for root in (Path(shapecheck.__file__).parent, Path(__file__).parent):
+        for p in sorted(root.rglob("*.py")):
+            try:
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+            except OSError:
+                continue
+    return h.hexdigest()[:16]
+
+
 class Session:
     def __init__(self) -> None:
         self.errors: Any = None
         self.inferred: dict = {}  # path -> {(line, column, end_line, end_column): Shape}
+        self.declared: dict = {}  # path -> [(Instance, ExtraAttrs)] made by the annotation hook
+
+        self.digest = _source_digest()
 
     @classmethod
     def from_options(cls, options: Options) -> "Session":
         return cls()
 
     def config_data(self, cache_version: str) -> dict:
-        """What goes into mypy's cache metadata: a change invalidates the cache."""
-        return {"shapecheck": shapecheck.__version__, "carrier": cache_version}
+        """What goes into mypy's cache metadata: a change invalidates the cache.
+
+        Besides the version, a digest of the plugin's and the core's sources, so an edited op
+        rule (or a development checkout) never replays stale results from the cache.
+        """
+        return {"shapecheck": shapecheck.__version__, "carrier": cache_version, "sources": self.digest}
+
+    def annotation_hook(self, ctx: Any) -> Any:
+        from . import _annot
+
+        return _annot.hook(ctx, self.declared)
 
     # -- hooks ----------------------------------------------------------------------------------
     def _seen(self, api: Any) -> None:
@@ -41,7 +67,8 @@ class Session:
         key = (node.line, node.column, getattr(node, "end_line", None), getattr(node, "end_column", None))
         self.inferred.setdefault(path, {})[key] = c.shape
 
-    def guard(self, fn: Callable[[Any], Any], where: str) -> Callable[[Any], Any]:
+    def guard(self, fn: Callable[[Any], Any], where: str,
+              default: Callable[[Any], Any] | None = None) -> Callable[[Any], Any]:
         """``fn`` made safe: an exception becomes one ``shape-internal`` error at the expression."""
 
         def hook(ctx: Any) -> Any:
@@ -52,7 +79,7 @@ class Session:
                 return t
             except Exception as e:  # noqa: BLE001 - never crash mypy
                 _report.internal(ctx.api, e, ctx.context, where)
-                return ctx.default_return_type
+                return default(ctx) if default is not None else ctx.default_return_type
 
         return hook
 
@@ -66,8 +93,20 @@ class Session:
 
         return hook
 
+    def restore(self, path: str) -> None:
+        """Put back carriers that mypy erased in place while checking the module.
+
+        ``make_simplified_union`` erases differing extra attributes on the surviving instance, which
+        may be a parameter's declared type; without this, the erasure would reach the cache and the
+        module's callers, and a warm run would differ from a cold one.
+        """
+        for inst, extra in self.declared.pop(path, ()):
+            if inst.extra_attrs is None:
+                inst.extra_attrs = extra
+
     # -- after a module is checked ----------------------------------------------------------------
     def after_check(self, tree: Any) -> None:
+        self.restore(tree.path)
         inferred = self.inferred.pop(tree.path, {})
         if self.errors is None:
             return

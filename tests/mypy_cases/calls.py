@@ -1,0 +1,45 @@
+# Calls of annotated functions: the callee's names are instantiated per call.
+from jaxtyping import Float
+from torch import Tensor
+
+import shapecheck
+
+
+def swap(x: Float[Tensor, "a b"]) -> Float[Tensor, "b a"]:
+    return x.transpose(0, 1)
+
+
+def pair(x: Float[Tensor, "n d"], y: Float[Tensor, "n d"]) -> Float[Tensor, "n"]:
+    return (x * y).sum(-1)
+
+
+def batched(x: Float[Tensor, "*batch d"]) -> Float[Tensor, "*batch"]:
+    return x.sum(-1)
+
+
+def caller(p: Float[Tensor, "rows cols"], q: Float[Tensor, "cols rows"], r: Float[Tensor, "i j k"]) -> None:
+    shapecheck.reveal_shape(swap(p))  # reveal: cols rows
+    shapecheck.reveal_shape(swap(swap(p)))  # reveal: rows cols
+    shapecheck.reveal_shape(pair(p, p))  # reveal: rows
+    pair(p, q)  # E: shape-mismatch "`pair` expects \"n\""
+    swap(r)  # E: shape-rank
+    shapecheck.reveal_shape(batched(r))  # reveal: i j
+
+
+def returns(x: Float[Tensor, "a b"]) -> Float[Tensor, "b a"]:
+    return x  # E: shape-mismatch "return value has \"a\" at the first axis"
+
+
+def returns_op(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> Float[Tensor, "a b"]:
+    return x @ y  # E: shape-mismatch "return value has \"c\""
+
+
+def returns_ok(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> Float[Tensor, "a c"]:
+    z = x @ y
+    return z
+
+
+def annotated_local(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> None:
+    good: Float[Tensor, "a c"] = x @ y
+    bad: Float[Tensor, "a b"] = x @ y  # E: shape-mismatch "the value assigned to `bad`"
+    also_bad: Float[Tensor, "b a"] = x  # E: shape-mismatch
