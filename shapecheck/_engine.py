@@ -28,8 +28,15 @@ _SIZE_METHODS = {"size", "dim", "ndimension", "numel", "nelement"}
 _CONTAINERS = {"torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.ParameterList"}
 
 
-class _Return(Exception):
-    pass
+class _Scalar:
+    """A Python number whose value is unknown (``math.sqrt(d)``, ``float(x)``, ``t.item()``)."""
+
+    def __repr__(self) -> str:
+        return "SCALAR"
+
+
+SCALAR = _Scalar()
+_SCALAR_FUNCS = {"math", "builtins.float", "builtins.abs", "numpy.sqrt", "numpy.log", "numpy.exp"}
 
 
 @dataclass
@@ -514,7 +521,7 @@ class FunctionAnalysis:
         if name in info.constants:
             return info.constants[name]
         if name in ("len", "range", "int", "min", "max", "isinstance", "print", "list", "tuple", "super",
-                    "getattr", "reveal_shape", "float", "sum", "abs", "math", "enumerate", "zip"):
+                    "getattr", "reveal_shape", "float", "sum", "abs", "round", "enumerate", "zip"):
             return QualRef(f"builtins.{name}")
         return OPAQUE
 
@@ -675,6 +682,8 @@ class FunctionAnalysis:
             return OPAQUE
         if isinstance(left, tuple) and isinstance(right, tuple) and isinstance(op, ast.Add):
             return left + right
+        if _is_number(left) and _is_number(right):
+            return SCALAR
         if isinstance(left, Shape) or isinstance(right, Shape):
             name = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
                     ast.Mod: "mod", ast.Pow: "pow", ast.MatMult: "matmul", ast.BitAnd: "and", ast.BitOr: "or",
@@ -691,6 +700,8 @@ class FunctionAnalysis:
 
     @staticmethod
     def operand(v):
+        if v is SCALAR:
+            return 1.0
         if isinstance(v, (Shape, Expr, float, int)) and not isinstance(v, bool):
             return v
         if isinstance(v, bool):
@@ -741,6 +752,8 @@ class FunctionAnalysis:
             return OPAQUE
         known = isinstance(recv, Shape)
         shape = recv if known else ANY_SHAPE
+        if name == "item" and known:
+            return SCALAR
         if name in _SIZE_METHODS:
             if name == "size":
                 if not args and not kwargs:
@@ -773,6 +786,8 @@ class FunctionAnalysis:
         return OPAQUE
 
     def call_qual(self, q: str, args, kwargs, node, state):
+        if q.startswith("math.") or q in _SCALAR_FUNCS:
+            return SCALAR
         if q.startswith("builtins."):
             return self.builtin(q[9:], args, kwargs, node, state)
         if q in ("shapecheck.reveal_shape",) or q.endswith(".reveal_shape"):
@@ -821,6 +836,8 @@ class FunctionAnalysis:
             return OPAQUE
         if name == "int" and args and isinstance(args[0], Expr):
             return args[0]
+        if name in ("float", "abs", "round", "sum") and args and not isinstance(args[0], Shape):
+            return SCALAR
         if name == "super":
             return OPAQUE
         if name in ("min", "max") and len(args) == 2 and all(isinstance(a, Expr) for a in args):
@@ -1052,8 +1069,14 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     return list(extra)
 
 
+def _is_number(v) -> bool:
+    return v is SCALAR or isinstance(v, (Expr, float)) or (isinstance(v, int) and not isinstance(v, bool))
+
+
 def _sanitize(v):
     """Values the op rules understand; anything else is OPAQUE."""
+    if v is SCALAR:
+        return 1.0
     if v is None or isinstance(v, (Shape, Expr, bool, int, float, str, slice)) or v is Ellipsis:
         return v
     if isinstance(v, tuple):
