@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import pathlib
 
-__all__ = ["all_rules", "RULE_MODULES"]
+__all__ = ["all_rules", "rule_classes", "RULE_MODULES", "LOAD_ERRORS"]
+
+LOAD_ERRORS: dict = {}  # rule module -> why it could not be imported
 
 RULE_MODULES = tuple(sorted(
     p.stem for p in pathlib.Path(__file__).resolve().parent.glob("*.py")
@@ -23,7 +25,11 @@ def rule_classes() -> list:
 
     out = []
     for name in RULE_MODULES:
-        mod = importlib.import_module(f"{__name__}.{name}")
+        try:
+            mod = importlib.import_module(f"{__name__}.{name}")
+        except Exception as e:  # one broken rule must not take the linter down; test_rules checks this list
+            LOAD_ERRORS[name] = f"{type(e).__name__}: {e}"
+            continue
         for obj in vars(mod).values():
             if isinstance(obj, type) and issubclass(obj, LintRule) and obj is not LintRule \
                     and obj.__module__ == mod.__name__:

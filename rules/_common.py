@@ -155,8 +155,9 @@ def axis_note(ctx, v, i: int, node=None) -> str | None:
     return text
 
 
-def dims_text(ctx, v) -> str:
-    return "(" + ", ".join(qd(ctx.resolve(d)) if not isinstance(d, (Unknown, Variadic)) else "?" for d in v.dims) + ")"
+def dims_text(ctx, v, node=None) -> str:
+    env = env_before(ctx, node) if node is not None else ctx.env
+    return "(" + ", ".join(qd(env.resolve(d)) if not isinstance(d, (Unknown, Variadic)) else "?" for d in v.dims) + ")"
 
 
 # -- naming tie-breakers ------------------------------------------------------------------------
@@ -341,3 +342,43 @@ def compare_before(ctx, node, a, b) -> str:
     if a is None or b is None:
         return "unknown"
     return compare(a, b, env_before(ctx, node))
+
+
+# -- layers that read channels from axis 1 ----------------------------------------------------------
+
+def channel_layer(ev):
+    """(expected channels or None, number of spatial axes, display) for layers that read axis 1 as channels."""
+    q = ev.qualname or ""
+    init = ev.init or {}
+    for n in (1, 2, 3):
+        if q == f"torch.nn.Conv{n}d":
+            return init.get("in_channels"), n, f"nn.Conv{n}d"
+        if q in (f"torch.nn.BatchNorm{n}d", f"torch.nn.InstanceNorm{n}d", f"torch.nn.LazyBatchNorm{n}d"):
+            return init.get("num_features"), n, q.rsplit(".", 1)[-1]
+        if q in (f"torch.nn.MaxPool{n}d", f"torch.nn.AvgPool{n}d", f"torch.nn.functional.max_pool{n}d",
+                 f"torch.nn.functional.avg_pool{n}d", f"torch.nn.AdaptiveAvgPool{n}d",
+                 f"torch.nn.AdaptiveMaxPool{n}d", f"torch.nn.functional.adaptive_avg_pool{n}d",
+                 f"torch.nn.functional.adaptive_max_pool{n}d"):
+            return None, n, q.rsplit(".", 1)[-1]
+        if q in (f"torch.nn.functional.conv{n}d", f"torch.conv{n}d"):
+            w = arg(ev, 1, "weight")
+            g = as_int(arg(ev, 6, "groups", 1))
+            if isinstance(w, Shape) and w.rank == n + 2 and g == 1:
+                return w.dims[1], n, f"F.conv{n}d"
+            return None, n, f"F.conv{n}d"
+    if q == "torch.nn.GroupNorm":
+        return init.get("num_channels"), 0, "nn.GroupNorm"
+    return None, None, None
+
+
+def size_of(v):
+    """An int-like constructor argument as an Expr, else None."""
+    from shapecheck._algebra import const
+
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return const(v)
+    if isinstance(v, Expr):
+        return v
+    return None

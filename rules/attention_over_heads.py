@@ -127,7 +127,7 @@ def attend(x, n_head: int):
                 ctx.report(
                     self.code, ev.node,
                     f"attention scores over the head axis {qd(ctx.resolve(a.dims[-2]))}: {who(a)} is laid out "
-                    f"{dims_text(ctx, a)}, with the heads where the sequence should be",
+                    f"{dims_text(ctx, a, ev.node)}, with the heads where the sequence should be",
                     notes=(axis_note(ctx, a, -2),),
                     help="move the heads before the sequence: `.transpose(1, 2)` after splitting them",
                 )

@@ -132,7 +132,7 @@ class Block(nn.Module):
         got = "(batch, seq, embed)" if looks_bf else "(seq, batch, embed)"
         notes = [axis_note(ctx, query, 0), axis_note(ctx, query, 1)]
         if isinstance(mask, Shape):
-            notes.append(f"`key_padding_mask` {who(mask)} is (batch, seq) = {dims_text(ctx, mask)}")
+            notes.append(f"`key_padding_mask` {who(mask)} is (batch, seq) = {dims_text(ctx, mask, ev.node)}")
         ctx.report(
             self.code, ev.node,
             f"`{ev.qualname.rsplit('.', 1)[-1]}` built {built} is called with {who(query, 'a query')} laid "

@@ -134,8 +134,8 @@ def attend(q, k, v, pad):
                 return
             layout = _layout(ctx, scores, mask)
             if layout == "query" and not tag(scores, KEY_MASKED):
-                ctx.tag_result(QUERY_MASKED, (ev.node, who(mask, "the mask"), dims_text(ctx, mask),
-                                              dims_text(ctx, scores)))
+                ctx.tag_result(QUERY_MASKED, (ev.node, who(mask, "the mask"), dims_text(ctx, mask, ev.node),
+                                              dims_text(ctx, scores, ev.node)))
             elif layout == "key":
                 ctx.tag_result(KEY_MASKED, True)
                 ctx.tag_result(QUERY_MASKED, None)
@@ -152,7 +152,7 @@ def attend(q, k, v, pad):
                 return
             scores = Shape(query.dims[:-1] + key.dims[-2:-1])  # (..., L, S), for comparing axes only
             if _layout(ctx, scores, mask) == "query":
-                self._report(ctx, ev.node, who(mask, "the mask"), dims_text(ctx, mask), "of `attn_mask`")
+                self._report(ctx, ev.node, who(mask, "the mask"), dims_text(ctx, mask, ev.node), "of `attn_mask`")
 
     def _report(self, ctx, node, mask_who, mask_dims, scores_dims):
         ctx.report(

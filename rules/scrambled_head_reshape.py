@@ -117,7 +117,7 @@ class Attn(nn.Module):
             return
         ctx.report(
             self.code, ev.node,
-            f"reshape of {who(src)} {dims_text(ctx, src)} puts the head axis {qd(ctx.resolve(t))} where the "
+            f"reshape of {who(src)} {dims_text(ctx, src, ev.node)} puts the head axis {qd(ctx.resolve(t))} where the "
             f"sequence axis {qd(ctx.resolve(s))} is: heads are cut out of the sequence, not the features",
             notes=(axis_note(ctx, src, i), axis_note(ctx, src, -1)),
             help="split the last axis into heads, then move the head axis: "

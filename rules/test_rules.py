@@ -61,6 +61,13 @@ def test_rule_contract(rule):
     assert not rule.summary.endswith(".")
 
 
+def test_every_rule_module_loads():
+    from shapecheck.rules import LOAD_ERRORS, RULE_MODULES
+
+    assert not LOAD_ERRORS, LOAD_ERRORS
+    assert len(RULES) == len(RULE_MODULES) >= 17
+
+
 def test_codes_are_unique():
     codes = [r.code for r in RULES]
     names = [r.name for r in RULES]
