@@ -382,3 +382,13 @@ def size_of(v):
     if isinstance(v, Expr):
         return v
     return None
+
+
+def softmax_call(ev):
+    """``(x, dim, log)`` for every spelling of softmax / log_softmax (functions, methods, modules), else None."""
+    q = ev.qualname
+    if q in SOFTMAX or q in LOG_SOFTMAX:
+        return arg(ev, 0, "input"), arg(ev, 1, "dim"), q in LOG_SOFTMAX
+    if q in ("torch.nn.Softmax", "torch.nn.LogSoftmax"):
+        return arg(ev, 0, "input"), (ev.init or {}).get("dim"), q.endswith("LogSoftmax")
+    return None

@@ -7,7 +7,7 @@ import re
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
-from ._common import LOG_SOFTMAX, MATMUL, SOFTMAX, arg, carry, neg_dim, register, tag
+from ._common import MATMUL, arg, carry, neg_dim, register, softmax_call, tag
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -121,13 +121,18 @@ def attend(x, n_head: int):
 ''',
         '''
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from jaxtyping import Float
 
 
-def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"]):
-    att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=2)
-    return torch.einsum("bhqk,bhkd->bhqd", att, v)
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.softmax = nn.Softmax(dim=2)
+
+    def forward(self, q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"]):
+        att = self.softmax(torch.matmul(q, k.transpose(-1, -2)))
+        return torch.matmul(att, v)
 ''',
     ]
 
@@ -148,11 +153,11 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             subs, out, ops = parsed
             if len(ops) == 2 and all(isinstance(o, Shape) for o in ops) and len(out) >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
-        elif q in SOFTMAX or q in LOG_SOFTMAX:
-            x = arg(ev, 0, "input")
+        elif softmax_call(ev) is not None:
+            x, dim, _log = softmax_call(ev)
             if not isinstance(x, Shape) or tag(x, SCORES) is None:
                 return
-            d = neg_dim(arg(ev, 1, "dim"), x)
+            d = neg_dim(dim, x)
             if d is not None:
                 ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
         elif q in _SUM:

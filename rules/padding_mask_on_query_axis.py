@@ -5,8 +5,8 @@ from __future__ import annotations
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
-from ._common import (LOG_SOFTMAX, MATMUL, SOFTMAX, arg, axis, carry, dims_text, eq, is_literal, register,
-                      tag, who)
+from ._common import (MATMUL, arg, axis, carry, dims_text, eq, is_literal, register, softmax_call, tag,
+                      who)
 
 SCORES = "pm_scores"
 QUERY_MASKED = "pm_query_masked"  # (node, mask text) where a mask broadcast along the keys was applied
@@ -78,9 +78,12 @@ class PaddingMaskOnQueryAxis(LintRule):
     VALID = [
         '''
 import torch
+from torch import Tensor
+from jaxtyping import Bool, Float
 
 
-def attend(q, k, v, pad):
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"],
+           pad: Bool[Tensor, "b t"]):
     B, H, T, D = q.shape
     att = q @ k.transpose(-2, -1)
     att = att.masked_fill(pad.view(B, 1, 1, T), float("-inf"))
@@ -89,9 +92,12 @@ def attend(q, k, v, pad):
         # near miss: padded query rows zeroed after the softmax
         '''
 import torch
+from torch import Tensor
+from jaxtyping import Bool, Float
 
 
-def attend(q, k, v, pad):
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"],
+           pad: Bool[Tensor, "b t"]):
     B, H, T, D = q.shape
     att = (q @ k.transpose(-2, -1)).masked_fill(pad.view(B, 1, 1, T), float("-inf")).softmax(dim=-1)
     att = att.masked_fill(pad.view(B, 1, T, 1), 0.0)
@@ -101,9 +107,12 @@ def attend(q, k, v, pad):
     INVALID = [
         '''
 import torch
+from torch import Tensor
+from jaxtyping import Bool, Float
 
 
-def attend(q, k, v, pad):
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"],
+           pad: Bool[Tensor, "b t"]):
     B, H, T, D = q.shape
     att = q @ k.transpose(-2, -1)
     att = att.masked_fill(pad.view(B, 1, T, 1), float("-inf"))
@@ -111,8 +120,13 @@ def attend(q, k, v, pad):
 ''',
         '''
 import torch.nn.functional as F
+import torch
+from torch import Tensor
+from jaxtyping import Bool, Float
 
-def attend(q, k, v, pad):
+
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"],
+           pad: Bool[Tensor, "b t"]):
     B, H, T, D = q.shape
     mask = pad.view(B, 1, T, 1)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -134,13 +148,13 @@ def attend(q, k, v, pad):
                 return
             layout = _layout(ctx, scores, mask)
             if layout == "query" and not tag(scores, KEY_MASKED):
-                ctx.tag_result(QUERY_MASKED, (ev.node, who(mask, "the mask"), dims_text(ctx, mask, ev.node),
-                                              dims_text(ctx, scores, ev.node)))
+                ctx.tag_result(QUERY_MASKED, (ev.node, who(mask, ""), dims_text(ctx, mask, ev.node),
+                                              f"the scores {dims_text(ctx, scores, ev.node)}"))
             elif layout == "key":
                 ctx.tag_result(KEY_MASKED, True)
                 ctx.tag_result(QUERY_MASKED, None)
-        elif q in SOFTMAX or q in LOG_SOFTMAX:
-            x = arg(ev, 0, "input")
+        elif softmax_call(ev) is not None:
+            x = softmax_call(ev)[0]
             t = tag(x, QUERY_MASKED)
             if t is not None and not tag(x, KEY_MASKED):
                 self._report(ctx, t[0], t[1], t[2], t[3])
@@ -152,13 +166,13 @@ def attend(q, k, v, pad):
                 return
             scores = Shape(query.dims[:-1] + key.dims[-2:-1])  # (..., L, S), for comparing axes only
             if _layout(ctx, scores, mask) == "query":
-                self._report(ctx, ev.node, who(mask, "the mask"), dims_text(ctx, mask, ev.node), "of `attn_mask`")
+                self._report(ctx, ev.node, who(mask, ""), dims_text(ctx, mask, ev.node), "the scores, as `attn_mask`")
 
     def _report(self, ctx, node, mask_who, mask_dims, scores_dims):
         ctx.report(
             self.code, node,
-            f"padding mask {mask_who} {mask_dims} broadcasts along the keys of the scores {scores_dims}: it "
-            f"masks query rows instead of key columns",
+            f"padding mask {mask_who + ' ' if mask_who else ''}of shape {mask_dims} is broadcast along the keys of "
+            f"{scores_dims}: it masks query rows instead of key columns",
             notes=("attention scores are (..., queries, keys); a padding mask must be (..., 1, keys)",
                    "fully masked rows become NaN after the softmax"),
             help="unsqueeze the padding mask before the sequence axis: `pad[:, None, None, :]`",
