@@ -188,7 +188,7 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
                           cacheable=False)
     stat = (st.st_size, st.st_mtime_ns)
     chash = content_hash(data)
-    digest = _digest(job, path)
+    digest = _digest(job, path) if len(data) <= MAX_BYTES else ""
     if expected is not None and (chash, digest) == tuple(expected) and not job.fix:
         return FileResult(path, display, [], stat=stat, chash=chash, digest=digest, unchanged=True)
     try:

@@ -1,0 +1,177 @@
+"""The ``shapecheck`` command driven as a user drives it: a subprocess in a scratch directory."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from _cli_support import BAD, BAD_LINE, CLEAN, SINGLE, codes, shapecheck, write
+
+
+def test_version(tmp_path):
+    r = shapecheck("--version", cwd=tmp_path)
+    assert r.code == 0
+    assert re.fullmatch(r"shapecheck \d+\.\d+\.\d+\S*\n", r.out)
+
+
+def test_clean_tree_exits_zero(tmp_path):
+    write(tmp_path, {"pkg/m.py": CLEAN})
+    r = shapecheck("check", cwd=tmp_path)
+    assert r.code == 0, r.err
+    assert "All checks passed" in r.out
+
+
+def test_finding_exits_one_and_is_reported_concise(tmp_path):
+    write(tmp_path, {"m.py": BAD})
+    r = shapecheck("check", cwd=tmp_path)
+    assert r.code == 1
+    assert re.search(rf"^m\.py:{BAD_LINE}:\d+: SHP001 \[annotation-syntax\] \S", r.out, re.M), r.out
+    assert "Traceback" not in r.err
+
+
+def test_default_path_and_implicit_check_command(tmp_path):
+    write(tmp_path, {"a/m.py": BAD, "b/ok.py": CLEAN})
+    r1 = shapecheck("check", "--format", "json", cwd=tmp_path)
+    r2 = shapecheck("--format", "json", ".", cwd=tmp_path)
+    assert codes(r1) == codes(r2) == [(os.path.join("a", "m.py"), BAD_LINE, "SHP001")]
+
+
+def test_exit_zero(tmp_path):
+    write(tmp_path, {"m.py": BAD})
+    r = shapecheck("check", "--exit-zero", cwd=tmp_path)
+    assert r.code == 0
+    assert "SHP001" in r.out
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--ignore", "SHP001"], 0),
+    (["--ignore", "annotation-syntax"], 0),
+    (["--ignore", "SHP0"], 0),
+    (["--select", "SHP1"], 0),
+    (["--select", "annotation-syntax"], 1),
+    (["--select", "SHP101,SHP001"], 1),
+    (["--select", "SHP1", "--extend-select", "SHP001"], 1),
+])
+def test_select_and_ignore(tmp_path, args, expected):
+    write(tmp_path, {"m.py": BAD})
+    r = shapecheck("check", *args, cwd=tmp_path)
+    assert r.code == expected, (r.out, r.err)
+
+
+def test_unknown_selector_is_a_usage_error(tmp_path):
+    write(tmp_path, {"m.py": CLEAN})
+    r = shapecheck("check", "--select", "SHP9999x", cwd=tmp_path)
+    assert r.code == 2
+    assert "not a shapecheck code" in r.err and "Traceback" not in r.err
+    r = shapecheck("check", "--ignore", "contraction-mismatc", cwd=tmp_path)
+    assert r.code == 2 and "did you mean `contraction-mismatch`" in r.err
+
+
+def test_usage_errors_exit_two(tmp_path):
+    assert shapecheck("check", "missing.py", cwd=tmp_path).code == 2
+    assert shapecheck("check", "--output-format", "xml", cwd=tmp_path).code == 2
+    assert shapecheck("check", "--jobs", "0", cwd=tmp_path).code == 2
+    assert shapecheck("check", "--unsafe-fixes", cwd=tmp_path).code == 2
+    r = shapecheck("check", "missing.py", cwd=tmp_path)
+    assert "missing.py" in r.err and "Traceback" not in r.err
+
+
+def test_gitignore_and_default_excludes(tmp_path):
+    write(tmp_path, {
+        ".gitignore": "generated/\nskip_me.py\n",
+        "src/.gitignore": "local_*.py\n",
+        "generated/g.py": BAD,
+        "skip_me.py": BAD,
+        "src/local_x.py": BAD,
+        "src/kept.py": BAD,
+        ".venv/lib/v.py": BAD,
+        "build/b.py": BAD,
+    })
+    os.mkdir(tmp_path / ".git")
+    r = shapecheck("check", "--format", "json", cwd=tmp_path)
+    assert [p for p, _, _ in codes(r)] == [os.path.join("src", "kept.py")]
+    # the .gitignore above a directory named on the command line still applies
+    r = shapecheck("check", "--format", "json", "src", cwd=tmp_path)
+    assert [p for p, _, _ in codes(r)] == [os.path.join("src", "kept.py")]
+    r = shapecheck("check", "--format", "json", "--no-respect-gitignore", cwd=tmp_path)
+    assert len(codes(r)) == 4  # .venv and build stay excluded by default
+
+
+def test_explicit_file_is_checked_unless_force_exclude(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": '[tool.shapecheck]\nextend-exclude = ["legacy"]\n',
+        "legacy/old.py": BAD,
+        "new.py": CLEAN,
+    })
+    assert shapecheck("check", cwd=tmp_path).code == 0
+    assert shapecheck("check", "legacy/old.py", cwd=tmp_path).code == 1
+    r = shapecheck("check", "--force-exclude", "legacy/old.py", cwd=tmp_path)
+    assert r.code == 0, r.out
+
+
+def test_stdin(tmp_path):
+    r = shapecheck("check", "--stdin-filename", "pkg/model.py", "--format", "json", "-", cwd=tmp_path, stdin=BAD)
+    assert r.code == 1
+    assert codes(r) == [("pkg/model.py", BAD_LINE, "SHP001")]
+    r = shapecheck("check", "-", cwd=tmp_path, stdin=CLEAN)
+    assert r.code == 0, r.err
+
+
+def test_stdin_fix_writes_fixed_source_to_stdout(tmp_path):
+    r = shapecheck("check", "--fix", "--stdin-filename", "m.py", cwd=tmp_path, stdin=SINGLE)
+    assert '" batch"]' in r.out and '"batch"' not in r.out
+    assert r.code == 0, r.err
+
+
+def test_parallel_results_equal_serial(tmp_path):
+    files = {f"m{i:02d}.py": (BAD if i % 3 == 0 else CLEAN) for i in range(24)}
+    files["broken.py"] = "def f(:\n"
+    write(tmp_path, files)
+    serial = shapecheck("check", "-j1", "--no-cache", "--format", "json", cwd=tmp_path)
+    parallel = shapecheck("check", "-j3", "--no-cache", "--format", "json", cwd=tmp_path)
+    assert serial.code == parallel.code == 1
+    assert serial.json() == parallel.json()
+    assert len([c for c in codes(serial) if c[2] == "SHP001"]) == 8
+    assert ("broken.py", 1, "SHP901") in codes(serial)
+
+
+def test_statistics(tmp_path):
+    write(tmp_path, {"a.py": BAD, "b.py": BAD, "c.py": SINGLE})
+    r = shapecheck("check", "--statistics", cwd=tmp_path)
+    assert r.code == 1
+    rows = [line.split() for line in r.out.splitlines() if line.strip() and not line.startswith(("Found", "All"))]
+    assert ["2", "SHP001", "annotation-syntax"] in rows
+    assert ["1", "SHP002", "[*]", "single-axis-string"] in rows
+    j = shapecheck("check", "--statistics", "--format", "json", cwd=tmp_path).json()
+    assert {"code": "SHP001", "name": "annotation-syntax", "count": 2, "fixable": False} in j
+
+
+def test_output_file(tmp_path):
+    write(tmp_path, {"m.py": BAD})
+    r = shapecheck("check", "--format", "json", "-o", "report.json", cwd=tmp_path)
+    assert r.code == 1 and r.out == ""
+    import json
+
+    assert json.loads((tmp_path / "report.json").read_text())[0]["code"] == "SHP001"
+
+
+def test_explain(tmp_path):
+    r = shapecheck("explain", "SHP101", cwd=tmp_path)
+    assert r.code == 0 and r.out.startswith("SHP101 [contraction-mismatch]")
+    by_name = shapecheck("explain", "contraction-mismatch", cwd=tmp_path)
+    assert by_name.out == r.out
+    bad = shapecheck("explain", "contraction-mismatc", cwd=tmp_path)
+    assert bad.code == 2 and "contraction-mismatch" in bad.err
+
+
+def test_rules(tmp_path):
+    r = shapecheck("rules", cwd=tmp_path)
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert any(re.match(r"SHP001\s+annotation-syntax\s", x) for x in lines)
+    assert any(re.match(r"SHP101\s+contraction-mismatch\s", x) for x in lines)
+    j = shapecheck("rules", "--format", "json", cwd=tmp_path).json()
+    assert len(j) == len(lines)
+    assert {"code", "name", "summary", "severity"} <= set(j[0])
