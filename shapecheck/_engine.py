@@ -1026,9 +1026,23 @@ class FunctionAnalysis:
             return Shape(out.dims, (f"return annotation of `{display}`",) * len(out.dims))
         if annotated and fn.returns is not None:
             return OPAQUE
-        # unannotated: analyse the body with these arguments (depth-limited, silently)
+        # unannotated: analyse the body with these arguments (depth-limited, silently, memoised),
+        # only when a tensor of known shape goes in — otherwise nothing useful can come out
         if self.depth >= _MAX_DEPTH:
             return OPAQUE
+        if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
+            if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
+                return OPAQUE
+        try:
+            key = (id(fn), id(ref.bound_self), tuple(sorted((k, _freeze_value(v)) for k, v in bound.items())))
+            hash(key)
+        except TypeError:
+            key = None
+        memo = self.mod.__dict__.setdefault("_call_memo", {})
+        if key is not None and key in memo:
+            return memo[key]
+        if key is not None:
+            memo[key] = OPAQUE  # recursion guard
         given = dict(bound)
         sub = FunctionAnalysis(info, fn, self_val=ref.bound_self, args=given, depth=self.depth + 1,
                                report=False)
@@ -1040,11 +1054,11 @@ class FunctionAnalysis:
                 raise
             return OPAQUE
         rets = [r for r in rets if r is not None]
-        if not rets:
-            return OPAQUE
-        v = rets[0]
+        v = rets[0] if rets else OPAQUE
         for w in rets[1:]:
             v = join(v, w)
+        if key is not None:
+            memo[key] = v
         return v
 
 
@@ -1067,6 +1081,14 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     if not all(isinstance(a, Sym) and a in axis_syms for a in extra):
         return None
     return list(extra)
+
+
+def _freeze_value(v):
+    if isinstance(v, Shape):
+        return ("shape", v.dims)
+    if isinstance(v, (SelfVal, ListOf, dict, list)):
+        return ("id", id(v))
+    return v
 
 
 def _is_number(v) -> bool:
