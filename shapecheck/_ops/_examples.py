@@ -68,7 +68,7 @@ def run_example(rule: Rule, example: str, expect_ok: bool) -> str | None:
         if init is None:
             return f"constructor arguments do not fit: {init_text!r}"
     if expect_ok:
-        lhs, _, out_text = text.partition("->")
+        lhs, _, out_text = text.rpartition("->")  # patterns may contain "->" too
     else:
         lhs, _, out_text = text.partition("!")
     shapes_text, _, static = lhs.partition("|")
