@@ -112,12 +112,32 @@ class _Gen:
         if spec.dtypes is not None:
             self.emit(f"if {val}.dtype not in {self.const(spec.dtypes, 'F')}: {fail}")
         s = f"{self.pre}s"
-        self.emit(f"{s} = {val}.shape")
         axes = spec.shape.axes
         vi = spec.shape.variadic_index
         n = len(axes)
+        whole = []  # when every axis is a known size, one tuple comparison does it all
+        for a in axes:
+            var = self.dimvar(a.name) if a.kind == "named" else None
+            if a.broadcast or a.variadic:
+                break
+            if a.kind == "fixed":
+                whole.append(str(a.value))
+            elif var is not None and self.state.get(var) == "sure":
+                whole.append(var)
+            else:
+                break
+        else:
+            tup = "(" + "".join(w + ", " for w in whole)[:-2] + ("," if len(whole) == 1 else "") + ")"
+            self.emit(f"if {val}.shape != {tup}: {fail}")
+            return
+        self.emit(f"{s} = {val}.shape")
+        unpacked: dict = {}
         if vi is None:
             self.emit(f"if len({s}) != {n}: {fail}")
+            if n >= 2:
+                names = [f"{self.pre}a{i}" for i in range(n)]
+                self.emit(", ".join(names) + f" = {s}")
+                unpacked = dict(enumerate(names))
         else:
             self.emit(f"{self.pre}n = len({s})")
             self.emit(f"if {self.pre}n < {n - 1}: {fail}")
@@ -132,7 +152,7 @@ class _Gen:
             if a.kind == "anon":
                 continue
             idx = str(i) if (vi is None or i < vi) else f"{self.pre}n - {n - i}"
-            got = f"{s}[{idx}]"
+            got = unpacked.get(i) or f"{s}[{idx}]"
             if a.kind == "fixed":
                 if a.broadcast:
                     self.emit(f"{self.pre}x = {got}")

@@ -1,0 +1,75 @@
+"""Per-call overhead of the runtime guards against the plain function and jaxtyping + beartype.
+
+Run: ``python bench/bench_runtime.py [--rounds 7] [--number 20000]``. Prints microseconds per call
+(median of interleaved rounds, timeit), the overhead over the plain call, and the ratio of
+jaxtyping's overhead to shapecheck's. CPU tensors; nothing is computed in the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import timeit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+from beartype import beartype  # noqa: E402
+from jaxtyping import Float, jaxtyped  # noqa: E402
+from torch import Tensor  # noqa: E402
+
+import shapecheck  # noqa: E402
+
+
+def make_function(n_args: int):
+    """``f(x0, ..., x{n-1})`` annotated ``Float[Tensor, "b n d"]`` each, returning ``x0``."""
+    params = ", ".join(f"x{i}: Float[Tensor, 'b n d']" for i in range(n_args))
+    ns = {"Float": Float, "Tensor": Tensor}
+    exec(f"def f({params}) -> Float[Tensor, 'b n d']:\n    return x0\n", ns)
+    return ns["f"]
+
+
+def bench(n_args: int, rounds: int, number: int) -> dict:
+    f = make_function(n_args)
+    variants = {"plain": f, "shapecheck.guard": shapecheck.guard(f),
+                "jaxtyped+beartype": jaxtyped(typechecker=beartype)(f)}
+    args = tuple(torch.zeros(8, 16, 32) for _ in range(n_args))
+    for fn in variants.values():
+        fn(*args)
+    times: dict = {k: [] for k in variants}
+    for _ in range(rounds):  # interleaved: each round times every variant once
+        for name, fn in variants.items():
+            t = timeit.timeit(lambda: fn(*args), number=number)
+            times[name].append(t / number * 1e6)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--number", type=int, default=20000)
+    opts = ap.parse_args(argv)
+    print(f"torch {torch.__version__}, python {sys.version.split()[0]}, "
+          f"{opts.rounds} rounds x {opts.number} calls, median us/call (return value checked too)")
+    print(f"{'tensor args':>11}  {'variant':<18} {'us/call':>9} {'overhead':>9}")
+    results = {}
+    for n in (3, 10):
+        med = bench(n, opts.rounds, max(1, opts.number // (10 if n > 3 else 1) * (3 if n > 3 else 1)))
+        results[n] = med
+        base = med["plain"]
+        for name, t in med.items():
+            over = "" if name == "plain" else f"{t - base:9.3f}"
+            print(f"{n:>11}  {name:<18} {t:9.3f} {over:>9}")
+        sc = med["shapecheck.guard"] - base
+        jt = med["jaxtyped+beartype"] - base
+        print(f"{n:>11}  jaxtyping overhead / shapecheck overhead = {jt / sc:.1f}x")
+    per_extra = ((results[10]["shapecheck.guard"] - results[10]["plain"])
+                 - (results[3]["shapecheck.guard"] - results[3]["plain"])) / 7
+    print(f"shapecheck cost per additional tensor argument: {per_extra:.3f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
