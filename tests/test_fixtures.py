@@ -128,7 +128,7 @@ def run_check(path: Path) -> list[dict]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "shapecheck", "check", "--format", "json", str(path)],
+        [sys.executable, "-m", "shapecheck", "check", "--format", "json", "--no-cache", "--isolated", str(path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert "Traceback (most recent call last)" not in proc.stderr, proc.stderr[-3000:]
