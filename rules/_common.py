@@ -354,12 +354,12 @@ def channel_layer(ev):
         if q == f"torch.nn.Conv{n}d":
             return init.get("in_channels"), n, f"nn.Conv{n}d"
         if q in (f"torch.nn.BatchNorm{n}d", f"torch.nn.InstanceNorm{n}d", f"torch.nn.LazyBatchNorm{n}d"):
-            return init.get("num_features"), n, q.rsplit(".", 1)[-1]
+            return init.get("num_features"), n, _display(q)
         if q in (f"torch.nn.MaxPool{n}d", f"torch.nn.AvgPool{n}d", f"torch.nn.functional.max_pool{n}d",
                  f"torch.nn.functional.avg_pool{n}d", f"torch.nn.AdaptiveAvgPool{n}d",
                  f"torch.nn.AdaptiveMaxPool{n}d", f"torch.nn.functional.adaptive_avg_pool{n}d",
                  f"torch.nn.functional.adaptive_max_pool{n}d"):
-            return None, n, q.rsplit(".", 1)[-1]
+            return None, n, _display(q)
         if q in (f"torch.nn.functional.conv{n}d", f"torch.conv{n}d"):
             w = arg(ev, 1, "weight")
             g = as_int(arg(ev, 6, "groups", 1))
@@ -369,6 +369,11 @@ def channel_layer(ev):
     if q == "torch.nn.GroupNorm":
         return init.get("num_channels"), 0, "nn.GroupNorm"
     return None, None, None
+
+
+def _display(q: str) -> str:
+    head, _, last = q.rpartition(".")
+    return f"F.{last}" if head == "torch.nn.functional" else f"nn.{last}" if head == "torch.nn" else last
 
 
 def size_of(v):

@@ -120,7 +120,7 @@ def pool(img):
             if c is not None and not is_literal(c) and c not in self._channels:
                 self._channels.append(c)
         x = ev.args[0] if ev.args else ev.kwargs.get("input")
-        if not isinstance(x, Shape) or x.rank is None or n == 0 or x.rank != n + 2:
+        if not isinstance(x, Shape) or x.rank is None or n < 2 or x.rank != n + 2:  # 1-D layers: SHP302
             return
         expected = size_of(expected)
         last, ax1 = axis(x, -1), axis(x, 1)

@@ -1,0 +1,194 @@
+"""SHP303 height-width-swap."""
+
+from __future__ import annotations
+
+import re
+
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._shape import Shape
+
+from ._common import arg, as_int, axis, dims_text, looks_like, qd, register, who
+
+_PERMUTE = {"torch.Tensor.permute", "torch.permute"}
+_TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
+              "torch.Tensor.swapdims", "torch.swapdims"}
+_REARRANGE = {"einops.rearrange"}
+
+
+def _perm(ev, x: Shape):
+    n = x.rank
+    if ev.qualname in _PERMUTE:
+        rest = list(ev.args[1:])
+        if "dims" in ev.kwargs:
+            rest = [ev.kwargs["dims"]]
+        if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+            rest = list(rest[0])
+        p = [as_int(v) for v in rest]
+        if len(p) != n or any(v is None for v in p):
+            return None
+        p = [v % n for v in p]
+        return p if sorted(p) == list(range(n)) else None
+    a, b = as_int(arg(ev, 1, "dim0")), as_int(arg(ev, 2, "dim1"))
+    if a is None or b is None or not (-n <= a < n and -n <= b < n):
+        return None
+    p = list(range(n))
+    p[a % n], p[b % n] = p[b % n], p[a % n]
+    return p
+
+
+def _rearrange_names(pattern: str):
+    if not isinstance(pattern, str) or "->" not in pattern or "(" in pattern:
+        return None
+    lhs, rhs = (side.split() for side in pattern.split("->"))
+    if sorted(lhs) != sorted(rhs) or len(set(lhs)) != len(lhs):
+        return None
+    return lhs, rhs
+
+
+_H = re.compile(r"^(h|height|img_h|ih|rows)$", re.I)
+_W = re.compile(r"^(w|width|img_w|iw|cols)$", re.I)
+
+
+@register
+class HeightWidthSwap(LintRule):
+    """A layout change (`permute`, `transpose`, `rearrange`) that also swaps height and width.
+
+    ## What it does
+    Converting between channels-last `(B, H, W, C)` and channels-first `(B, C, H, W)` takes
+    `permute(0, 3, 1, 2)` (or `permute(0, 2, 3, 1)` back). `permute(0, 3, 2, 1)` and
+    `transpose(1, 3)` also move the channels but reverse the spatial axes, giving `(B, C, W, H)`.
+    The rule flags a permutation that moves the channel axis *and* reverses the order of two axes
+    named like height and width (`B, H, W, C = x.shape`, annotations `"b h w c"`, einops patterns).
+
+    ## Why is this bad?
+    The shapes still fit every following layer when images are square, so the network trains on
+    transposed images: its filters learn mirrored orientations, pretrained weights see rotated
+    inputs, and predictions of boxes or keypoints come out with x and y exchanged. With
+    non-square images the error shows up much later, as a size mismatch in an unrelated layer.
+
+    ## Example
+    ```python
+    B, H, W, C = img.shape
+    x = img.permute(0, 3, 2, 1)   # (B, C, W, H)
+    ```
+
+    ## Use instead
+    ```python
+    x = img.permute(0, 3, 1, 2)   # (B, C, H, W)
+    ```
+
+    ## Known problems
+    Height and width are recognised by name only (sizes cannot tell them apart). A pure spatial
+    transpose (`transpose(2, 3)`, which does not move the channels) is deliberate and not reported;
+    so are spectrogram layouts whose axes are named time and frequency.
+    """
+
+    code = "SHP303"
+    name = "height-width-swap"
+    summary = "A permute or transpose that changes the channel layout also swaps height and width"
+
+    VALID = [
+        '''
+import torch
+
+
+def to_channels_first(img):
+    B, H, W, C = img.shape
+    return img.permute(0, 3, 1, 2)
+''',
+        # near miss: a deliberate spatial transpose keeps the channels in place
+        '''
+import torch
+
+
+def transpose_image(x):
+    B, C, H, W = x.shape
+    return x.transpose(2, 3)
+''',
+        # near miss: a spectrogram (batch, time, freq, channels) reordered on purpose
+        '''
+import torch
+
+
+def to_cft(spec):
+    B, T, F, C = spec.shape
+    return spec.permute(0, 3, 2, 1)
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+
+
+def to_channels_first(img):
+    B, H, W, C = img.shape
+    return img.permute(0, 3, 2, 1)
+''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def to_channels_first(img: Float[Tensor, "b h w c"]):
+    return img.transpose(1, 3)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        q = ev.qualname
+        if q in _REARRANGE:
+            self._rearrange(ev, ctx)
+            return
+        if q not in _PERMUTE and q not in _TRANSPOSE:
+            return
+        x = ev.args[0] if ev.args else None
+        if not isinstance(x, Shape) or x.rank not in (4, 5):
+            return
+        p = _perm(ev, x)
+        if p is None:
+            return
+        hi = next((i for i in range(x.rank) if looks_like(axis(x, i), "height")), None)
+        wi = next((i for i in range(x.rank) if looks_like(axis(x, i), "width")), None)
+        if hi is None or wi is None or hi == wi:
+            return
+        others = [i for i in range(1, x.rank) if i not in (hi, wi)]
+        moved = any(p.index(i) != i for i in others)
+        flipped = (hi < wi) != (p.index(hi) < p.index(wi))
+        if not (moved and flipped) or p[0] != 0:
+            return
+        fixed = sorted([hi, wi])
+        good = [i for i in p]
+        a, b = good.index(hi), good.index(wi)
+        good[min(a, b)], good[max(a, b)] = fixed
+        call = "permute" if q in _PERMUTE else "transpose"
+        out = Shape(tuple(x.dims[i] for i in p))
+        ctx.report(
+            self.code, ev.node,
+            f"`{call}` turns {who(x, 'the input')} {dims_text(ctx, x, ev.node)} into {dims_text(ctx, out, ev.node)}: "
+            f"height {qd(x.dims[hi])} and width {qd(x.dims[wi])} are swapped",
+            notes=("moving the channels must keep height before width",),
+            help=f"use `.permute({', '.join(map(str, good))})`",
+        )
+
+    def _rearrange(self, ev, ctx):
+        names = _rearrange_names(arg(ev, 1, "pattern"))
+        if names is None:
+            return
+        lhs, rhs = names
+        hs = [t for t in lhs if _H.match(t)]
+        ws = [t for t in lhs if _W.match(t)]
+        if len(hs) != 1 or len(ws) != 1:
+            return
+        h, w = hs[0], ws[0]
+        others = [t for t in lhs[1:] if t not in (h, w)]
+        moved = any(lhs.index(t) != rhs.index(t) for t in others)
+        flipped = (lhs.index(h) < lhs.index(w)) != (rhs.index(h) < rhs.index(w))
+        if moved and flipped:
+            ctx.report(
+                self.code, ev.node,
+                f"`rearrange` pattern \"{' '.join(lhs)} -> {' '.join(rhs)}\" swaps height \"{h}\" and width \"{w}\"",
+                notes=("moving the channels must keep height before width",),
+                help="keep the spatial order: \"" + " ".join(lhs) + " -> " +
+                     " ".join(w if t == h else h if t == w else t for t in rhs) + "\"",
+            )
