@@ -1,5 +1,5 @@
 # Matrix products and elementwise broadcasting through the core's op rules.
-# Expected: errors marked `# E: <code>`; `# reveal: <shape>` for shapecheck.reveal_shape notes.
+# Expected errors and reveal_shape notes are written inline on the lines they concern.
 import torch
 from jaxtyping import Float
 from torch import Tensor
