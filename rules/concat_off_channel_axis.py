@@ -1,0 +1,163 @@
+"""SHP307 concat-off-channel-axis."""
+
+from __future__ import annotations
+
+from shapecheck._algebra import Expr, const
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._shape import Shape
+
+from ._common import arg, as_int, carry, channel_layer, compare_before, qd, register, size_of
+
+CAT = "cc_cat"  # (node, dim, sum of the parts' channel axes, number of parts)
+
+_CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
+
+
+def _parts(ev):
+    v = arg(ev, 0, "tensors")
+    if isinstance(v, (tuple, list)) and len(v) >= 2 and all(isinstance(p, Shape) for p in v):
+        return list(v)
+    return None
+
+
+@register
+class ConcatOffChannelAxis(LintRule):
+    """Feature maps concatenated along a spatial axis before a layer that expects their channels summed.
+
+    ## What it does
+    U-Net skips, DenseNet blocks and feature pyramids join feature maps with
+    `torch.cat([a, b], dim=1)`. The rule follows a `cat` of `(batch, channels, ...)` maps along
+    any axis other than 1 to the next convolution or normalisation, and reports the `cat` when that
+    layer's channel count is the *sum* of the parts' channel counts: the code meant to stack
+    channels.
+
+    ## Why is this bad?
+    `dim=-1` or `dim=2` is a natural slip (it is right for token sequences). The concatenation
+    succeeds, doubling the height or width instead of the channels, and the error (if any) appears
+    at the next convolution as a channel-count mismatch, far from its cause. The rule reports at
+    the `cat`, the line to fix; the core may also report `SHP107` at the layer.
+
+    ## Example
+    ```python
+    x = torch.cat([up, skip], dim=-1)
+    x = self.conv(x)               # nn.Conv2d(2 * c, c, 3, padding=1)
+    ```
+
+    ## Use instead
+    ```python
+    x = torch.cat([up, skip], dim=1)
+    ```
+
+    ## Known problems
+    Only a `cat` that reaches the layer directly or through shape-preserving ops (activations,
+    dropout) is followed. Tiling images side by side and then convolving them with the original
+    channel count is deliberate and not reported.
+    """
+
+    code = "SHP307"
+    name = "concat-off-channel-axis"
+    summary = "Feature maps are concatenated along a non-channel axis before a layer expecting summed channels"
+
+    VALID = [
+        '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class Up(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = nn.Conv2d(2 * c, c, 3, padding=1)
+
+    def forward(self, up: Float[Tensor, "b c h w"], skip: Float[Tensor, "b c h w"]):
+        return self.conv(torch.cat([up, skip], dim=1))
+''',
+        # near miss: images tiled side by side, convolved with their own channel count
+        '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class Tiles(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, left: Float[Tensor, "b c h w"], right: Float[Tensor, "b c h w"]):
+        return self.conv(torch.cat([left, right], dim=3))
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class Up(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = nn.Conv2d(2 * c, c, 3, padding=1)
+
+    def forward(self, up: Float[Tensor, "b c h w"], skip: Float[Tensor, "b c h w"]):
+        x = torch.cat([up, skip], dim=-1)
+        return self.conv(x)
+''',
+        '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class Fuse(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(c + c)
+
+    def forward(self, a: Float[Tensor, "b c t"], b: Float[Tensor, "b c t"]):
+        return self.bn(torch.relu(torch.cat((a, b), 2)))
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        carry(ev, ctx, (CAT,))
+        if ev.qualname in _CAT:
+            parts = _parts(ev)
+            if parts is None or any(p.rank is None or p.rank < 3 for p in parts):
+                return
+            rank = parts[0].rank
+            d = as_int(arg(ev, 1, "dim", 0))
+            if d is None or any(p.rank != rank for p in parts) or not -rank <= d < rank:
+                return
+            d %= rank
+            if d in (0, 1):
+                return
+            total = const(0)
+            for p in parts:
+                if not isinstance(p.dims[1], Expr):
+                    return
+                total = total + p.dims[1]
+            ctx.tag_result(CAT, (ev.node, d, total, len(parts)))
+            return
+        expected, n, what = channel_layer(ev)
+        if n is None:
+            return
+        x = ev.args[0] if ev.args else ev.kwargs.get("input")
+        t = x.get_meta(CAT) if isinstance(x, Shape) else None
+        expected = size_of(expected)
+        if t is None or expected is None or x.rank is None:
+            return
+        node, d, total, count = t
+        if compare_before(ctx, ev.node, expected, total) != "eq":
+            return
+        if compare_before(ctx, ev.node, x.dims[1], expected) == "eq":
+            return
+        ctx.report(
+            self.code, node,
+            f"`cat` joins {count} feature maps along axis {d}, but `{what}` expects their channels summed "
+            f"({qd(total)} channels on axis 1)",
+            notes=(f"`{what}` at line {getattr(ev.node, 'lineno', '?')} reads {qd(expected)} channels from axis 1",),
+            help="concatenate along the channel axis: `dim=1`",
+        )
