@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     print(f"{'tensor args':>11}  {'variant':<18} {'us/call':>9} {'overhead':>9}")
     results = {}
     for n in (3, 10):
-        med = bench(n, opts.rounds, max(1, opts.number // (10 if n > 3 else 1) * (3 if n > 3 else 1)))
+        med = bench(n, opts.rounds, opts.number if n == 3 else max(1, opts.number // 3))
         results[n] = med
         base = med["plain"]
         for name, t in med.items():

@@ -17,7 +17,8 @@ def reveal_shape(expr: _T) -> _T:
     return expr
 
 
-_RUNTIME = {"guard", "install_import_hook", "ShapeError", "set_mode", "get_mode", "runtime_mode"}
+_RUNTIME = {"guard", "install_import_hook", "ShapeError", "set_mode", "get_mode", "runtime_mode",
+            "set_compile_mode", "get_compile_mode"}
 
 
 def __getattr__(name: str):

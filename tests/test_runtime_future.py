@@ -45,49 +45,69 @@ def test_unresolvable_annotation_is_skipped_not_an_error():
 
 # -- the fast path and the interpreter agree ----------------------------------------------------
 
-_TOKENS = ["a", "b", "c", "2", "_", "#a", "a+1", "2*b", "c=3"]
-_VARIADIC = ["*batch", "..."]
+_TOKENS = ["a", "b", "a", "b", "2", "_", "#a", "#b", "a+1", "2*b", "c=3", "c"]
+_VARIADIC = ["*batch", "...", "*#batch"]
 
 
 @st.composite
-def _specs(draw):
-    n = draw(st.integers(0, 3))
-    toks = [draw(st.sampled_from(_TOKENS)) for _ in range(n)]
-    if draw(st.booleans()):
-        toks.insert(draw(st.integers(0, len(toks))), draw(st.sampled_from(_VARIADIC)))
-    return " ".join(toks)
+def _case(draw):
+    """A few dimension strings and shapes that mostly have the right rank (so axes get compared)."""
+    specs, shapes = [], []
+    for _ in range(draw(st.integers(1, 4))):
+        toks = [draw(st.sampled_from(_TOKENS)) for _ in range(draw(st.integers(0, 3)))]
+        rank = len(toks)
+        if draw(st.booleans()):
+            toks.insert(draw(st.integers(0, len(toks))), draw(st.sampled_from(_VARIADIC)))
+            rank += draw(st.integers(0, 2))
+        if draw(st.integers(0, 9)) == 0:
+            rank = draw(st.integers(0, 5))
+        specs.append(" ".join(toks))
+        shapes.append([draw(st.integers(1, 3)) for _ in range(rank)])
+    return specs, shapes
 
 
-@settings(max_examples=150, deadline=None)
-@given(specs=st.lists(_specs(), min_size=1, max_size=3),
-       shapes=st.lists(st.lists(st.integers(1, 4), max_size=5), min_size=3, max_size=3),
-       optional=st.booleans(), pass_none=st.booleans())
-def test_fast_path_agrees_with_interpreter(specs, shapes, optional, pass_none):
-    names = [f"x{i}" for i in range(len(specs))]
+def _record(wrapper, suffix, calls):
+    key = next(k for k in wrapper.__globals__ if k.endswith(suffix))
+    wrapper.__globals__[key] = lambda site, *args: calls.append(site)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_case(), optional=st.booleans(), pass_none=st.booleans())
+def test_fast_path_agrees_with_interpreter(case, optional, pass_none):
+    specs, shapes = case
+    names = [f"x{i}" for i in range(len(specs) - 1)]
+    result = torch.empty(shapes[-1])
 
     def f(*args):
-        return None
+        return result
 
     params = ", ".join(names)
     ns: dict = {"f": f}
     exec(f"def g({params}): return f({params})", ns)  # a function with the right parameter names
     g = ns["g"]
     g.__annotations__ = {n: (Optional[Float[Tensor, s]] if optional else Float[Tensor, s])
-                         for n, s in zip(names, specs)}
+                         for n, s in zip(names + ["return"], specs)}
     wrapper = guard(g)
     plan = wrapper.__shapecheck_plan__
     assert plan.simple
-    slow_calls = []
-    wrapper.__globals__[next(k for k in wrapper.__globals__ if k.endswith("slow"))] = (
-        lambda site, args: slow_calls.append(site))
+    arg_calls: list = []
+    ret_calls: list = []
+    _record(wrapper, "slow", arg_calls)
+    _record(wrapper, "slow_ret", ret_calls)
     args = {n: torch.empty(shapes[i]) for i, n in enumerate(names)}
-    if optional and pass_none:
+    if optional and pass_none and names:
         args[names[0]] = None
     wrapper(**args)
-    fast_ok = not slow_calls
     try:
-        _interp.check_args(plan, args)
-        interp_ok = True
+        env = _interp.check_args(plan, args)
+        interp_args_ok = True
     except ShapeError:
-        interp_ok = False
-    assert fast_ok == interp_ok, (specs, shapes, wrapper.__shapecheck_source__)
+        interp_args_ok = False
+    assert (not arg_calls) == interp_args_ok, (specs, shapes, wrapper.__shapecheck_source__)
+    if interp_args_ok:
+        try:
+            _interp.check_return(plan, env, result)
+            interp_ret_ok = True
+        except ShapeError:
+            interp_ret_ok = False
+        assert (not ret_calls) == interp_ret_ok, (specs, shapes, wrapper.__shapecheck_source__)

@@ -89,7 +89,8 @@ class _Gen:
             self.emit(f"if {got} != 1:")
             self.depth += 1
         if st is None:
-            self.emit(f"{var} = {got}")
+            if got != var:
+                self.emit(f"{var} = {got}")
             new = "maybe" if (self.cond or broadcast) else "sure"
             self.state[var] = new
             if new == "maybe":
@@ -135,7 +136,16 @@ class _Gen:
         if vi is None:
             self.emit(f"if len({s}) != {n}: {fail}")
             if n >= 2:
-                names = [f"{self.pre}a{i}" for i in range(n)]
+                names = []
+                for i, a in enumerate(axes):
+                    var = self.dimvar(a.name) if a.kind == "named" else None
+                    if a.kind == "anon":
+                        names.append(f"{self.pre}u")
+                    elif (var is not None and not a.broadcast and var not in self.state and not self.cond
+                          and var not in names):
+                        names.append(var)  # a first binding: unpack straight into it
+                    else:
+                        names.append(f"{self.pre}a{i}")
                 self.emit(", ".join(names) + f" = {s}")
                 unpacked = dict(enumerate(names))
         else:
