@@ -397,3 +397,14 @@ def softmax_call(ev):
     if q in ("torch.nn.Softmax", "torch.nn.LogSoftmax"):
         return arg(ev, 0, "input"), (ev.init or {}).get("dim"), q.endswith("LogSoftmax")
     return None
+
+
+CLASS_LOSSES = {"torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss", "torch.nn.CrossEntropyLoss",
+                "torch.nn.NLLLoss"}
+
+
+def loss_args(ev):
+    """(input, target) of a classification loss call (function or module), else (None, None)."""
+    if ev.qualname not in CLASS_LOSSES:
+        return None, None
+    return arg(ev, 0, "input"), arg(ev, 1, "target")

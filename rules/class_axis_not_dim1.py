@@ -1,0 +1,136 @@
+"""SHP401 class-axis-not-dim1."""
+
+from __future__ import annotations
+
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._shape import Shape
+
+from ._common import axis_note, compare_before, dims_text, loss_args, qd, register, who
+
+
+@register
+class ClassAxisNotDim1(LintRule):
+    """`cross_entropy`/`nll_loss` given `(batch, seq, classes)` logits: the class axis must be axis 1.
+
+    ## What it does
+    `F.cross_entropy`, `F.nll_loss`, `nn.CrossEntropyLoss` and `nn.NLLLoss` read the classes from
+    axis 1 of a `(N, C, d1, ...)` input. The rule flags logits with three or more axes whose
+    target has the logits' axes *except the last* (`(B, T)` targets for `(B, T, V)` logits):
+    the classes are last, the layout of every language model and token classifier.
+
+    ## Why is this bad?
+    When the sequence length happens to equal the number of classes, or when the sizes are not
+    known to the core, the loss is computed over the wrong axis without an error: each
+    "class" is a time step. With sizes that provably differ the core reports `SHP110` at the
+    same call and this rule stays silent.
+
+    ## Example
+    ```python
+    logits = self.lm_head(h)                      # (B, T, vocab)
+    loss = F.cross_entropy(logits, targets)       # targets (B, T)
+    ```
+
+    ## Use instead
+    ```python
+    loss = F.cross_entropy(logits.transpose(1, 2), targets)
+    # or
+    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+    ```
+
+    ## Known problems
+    Targets of unknown shape cannot show the layout, so nothing is reported for them. Class
+    probabilities as targets (same shape as the logits) are not checked by this rule.
+    """
+
+    code = "SHP401"
+    name = "class-axis-not-dim1"
+    summary = "A classification loss gets (batch, seq, classes) logits; the class axis must be axis 1"
+
+    VALID = [
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LM(nn.Module):
+    def __init__(self, d: int, vocab: int):
+        super().__init__()
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, h, idx):
+        B, T = idx.shape
+        logits = self.head(h.view(B, T, -1))
+        return F.cross_entropy(logits.transpose(1, 2), idx)
+''',
+        # near miss: (batch, classes, height, width) segmentation logits with (batch, height, width) targets
+        '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float, Int
+
+
+class Seg(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.loss = nn.CrossEntropyLoss()
+
+    def forward(self, logits: Float[Tensor, "b k h w"], mask: Int[Tensor, "b h w"]):
+        return self.loss(logits, mask)
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LM(nn.Module):
+    def __init__(self, d: int, vocab: int):
+        super().__init__()
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, h, idx):
+        B, T = idx.shape
+        logits = self.head(h.view(B, T, -1))
+        return F.cross_entropy(logits, idx)
+''',
+        '''
+import torch
+from torch import nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, d: int, n_tags: int):
+        super().__init__()
+        self.proj = nn.Linear(d, n_tags)
+        self.crit = nn.NLLLoss()
+
+    def forward(self, h, tags):
+        B, T = tags.shape
+        log_probs = torch.log_softmax(self.proj(h.view(B, T, -1)), dim=-1)
+        return self.crit(log_probs, tags)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        x, t = loss_args(ev)
+        if not isinstance(x, Shape) or not isinstance(t, Shape) or x.rank is None or t.rank is None:
+            return
+        if x.rank < 3 or t.rank != x.rank - 1:
+            return
+        c = lambda a, b: compare_before(ctx, ev.node, a, b)  # noqa: E731
+        if any(c(x.dims[i], t.dims[i]) != "eq" for i in range(t.rank)):
+            return
+        if c(x.dims[-1], t.dims[-1]) != "unknown" or c(x.dims[1], x.dims[-1]) == "eq":
+            return
+        what = ev.qualname.rsplit(".", 1)[-1]
+        ctx.report(
+            self.code, ev.node,
+            f"`{what}` reads classes from axis 1, but {who(x, 'the logits')} {dims_text(ctx, x, ev.node)} has "
+            f"them last: its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}",
+            notes=(axis_note(ctx, x, 1, ev.node), axis_note(ctx, x, -1, ev.node)),
+            help="pass `logits.transpose(1, 2)`, or flatten both: "
+                 "`logits.view(-1, logits.size(-1))` and `target.view(-1)`",
+        )

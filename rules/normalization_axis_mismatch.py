@@ -1,0 +1,165 @@
+"""SHP403 normalization-axis-mismatch."""
+
+from __future__ import annotations
+
+from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._shape import Shape
+
+from ._common import arg, carry, compare_before, loss_args, neg_dim, register, softmax_call, who
+
+NORM = "nz_axis"  # (axis counted from the end, rank or None, node, "softmax" | "log_softmax")
+
+_LOG = {"torch.log", "torch.Tensor.log", "torch.Tensor.log_", "torch.clamp", "torch.Tensor.clamp",
+        "torch.Tensor.clamp_min", "torch.Tensor.__add__"}
+_KL = {"torch.nn.functional.kl_div", "torch.nn.KLDivLoss"}
+_COMBINE = {"torch.Tensor.__mul__", "torch.Tensor.__rmul__", "torch.mul", "torch.Tensor.mul", "torch.Tensor.__sub__",
+            "torch.Tensor.__add__", "torch.sub", "torch.add"}
+
+
+def _axis_text(t) -> str:
+    return f"axis {t[0]}"
+
+
+@register
+class NormalizationAxisMismatch(LintRule):
+    """Distributions normalised over different axes are combined, or fed to a loss over another axis.
+
+    ## What it does
+    Tags the result of every `softmax`/`log_softmax` (function, method or module) with the axis it
+    normalised, follows it through `log`, `clamp` and the like, and reports:
+    `nll_loss`/`NLLLoss`/`cross_entropy` given log-probabilities normalised over an axis other than
+    the class axis (axis 1); `kl_div` with input and target normalised over different axes; and a
+    product or difference of two distributions normalised over different axes
+    (`p * log_q`, as in a hand-written cross-entropy or distillation loss).
+
+    ## Why is this bad?
+    `log_softmax(x, dim=0)` on a `(batch, classes)` tensor normalises over the *batch*; the loss
+    still decreases (the model learns to rank examples against each other) but the outputs are
+    not class probabilities. Mixing a teacher distribution over one axis with a student over
+    another computes a meaningless divergence. Neither fails at run time.
+
+    ## Example
+    ```python
+    log_probs = F.log_softmax(logits, dim=0)     # (batch, classes): over the batch
+    loss = F.nll_loss(log_probs, labels)
+    ```
+
+    ## Use instead
+    ```python
+    log_probs = F.log_softmax(logits, dim=1)
+    ```
+
+    ## Known problems
+    An implicit `dim` (deprecated `F.softmax(x)`) is not followed. When the logits are
+    `(batch, seq, classes)` with matching targets, the layout itself is wrong and `SHP401`
+    reports it instead.
+    """
+
+    code = "SHP403"
+    name = "normalization-axis-mismatch"
+    summary = "Distributions normalised over different axes are combined, or a loss reads another axis"
+
+    VALID = [
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float, Int
+
+
+def loss(logits: Float[Tensor, "b k"], labels: Int[Tensor, " b"]):
+    return F.nll_loss(F.log_softmax(logits, dim=1), labels)
+''',
+        # near miss: distillation with both distributions over the class axis (-1 == 1 for 2 axes)
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def distill(student: Float[Tensor, "b k"], teacher: Float[Tensor, "b k"]):
+    return F.kl_div(F.log_softmax(student, dim=-1), F.softmax(teacher, dim=1), reduction="batchmean")
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float, Int
+
+
+def loss(logits: Float[Tensor, "b k"], labels: Int[Tensor, " b"]):
+    log_probs = F.log_softmax(logits, dim=0)
+    return F.nll_loss(log_probs, labels)
+''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def soft_ce(student: Float[Tensor, "b k t"], teacher: Float[Tensor, "b k t"]):
+    p = teacher.softmax(dim=1)
+    log_q = torch.log_softmax(student, dim=-1)
+    return -(p * log_q).sum(dim=1).mean()
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        carry(ev, ctx, (NORM,))
+        sm = softmax_call(ev)
+        if sm is not None:
+            x, dim, log = sm
+            d = neg_dim(dim, x)
+            if d is not None:
+                ctx.tag_result(NORM, (d, x.rank, ev.node, "log_softmax" if log else "softmax"))
+            return
+        if ev.qualname in ("torch.log", "torch.Tensor.log"):
+            t = arg(ev, 0).get_meta(NORM) if isinstance(arg(ev, 0), Shape) else None
+            if t is not None:
+                ctx.tag_result(NORM, (t[0], t[1], t[2], "log_softmax"))
+            return
+        x, target = loss_args(ev)
+        if isinstance(x, Shape) and x.get_meta(NORM) is not None and x.rank:
+            t = x.get_meta(NORM)
+            cls = -x.rank + (1 if x.rank >= 2 else 0)
+            if t[0] != cls and t[1] == x.rank and not self._class_last_layout(ctx, ev, x, target):
+                what = ev.qualname.rsplit(".", 1)[-1]
+                ctx.report(
+                    self.code, ev.node,
+                    f"`{what}` reads classes from axis {cls + x.rank}, but {who(x, 'its input')} was normalised "
+                    f"over axis {t[0] + x.rank} by `{t[3]}`",
+                    notes=(f"the `{t[3]}` is at line {getattr(t[2], 'lineno', '?')}",),
+                    help=f"normalise over the class axis: `{t[3]}(..., dim=1)`",
+                )
+            return
+        if ev.qualname in _KL:
+            a, b = arg(ev, 0, "input"), arg(ev, 1, "target")
+            self._mixed(ctx, ev, a, b, "`kl_div`")
+            return
+        if ev.qualname in _COMBINE:
+            a, b = arg(ev, 0), arg(ev, 1)
+            self._mixed(ctx, ev, a, b, "this product" if "mul" in ev.qualname else "this combination")
+
+    @staticmethod
+    def _class_last_layout(ctx, ev, x, target) -> bool:
+        """(batch, seq, classes) logits with (batch, seq) targets: SHP401's case."""
+        if not isinstance(target, Shape) or x.rank < 3 or target.rank != x.rank - 1:
+            return False
+        return all(compare_before(ctx, ev.node, x.dims[i], target.dims[i]) == "eq" for i in range(target.rank))
+
+    def _mixed(self, ctx, ev, a, b, what):
+        ta = a.get_meta(NORM) if isinstance(a, Shape) else None
+        tb = b.get_meta(NORM) if isinstance(b, Shape) else None
+        if ta is None or tb is None or ta[1] is None or ta[1] != tb[1] or ta[0] == tb[0]:
+            return
+        ctx.report(
+            self.code, ev.node,
+            f"{what} combines {who(a, 'a distribution')} normalised over axis {ta[0] + ta[1]} with "
+            f"{who(b, 'a distribution')} normalised over axis {tb[0] + tb[1]}",
+            notes=(f"`{ta[3]}` over axis {ta[0] + ta[1]} at line {getattr(ta[2], 'lineno', '?')}",
+                   f"`{tb[3]}` over axis {tb[0] + tb[1]} at line {getattr(tb[2], 'lineno', '?')}"),
+            help="normalise both over the same (class) axis",
+        )
