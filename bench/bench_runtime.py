@@ -1,8 +1,10 @@
 """Per-call overhead of the runtime guards against the plain function and jaxtyping + beartype.
 
-Run: ``python bench/bench_runtime.py [--rounds 7] [--number 20000]``. Prints microseconds per call
-(median of interleaved rounds, timeit), the overhead over the plain call, and the ratio of
-jaxtyping's overhead to shapecheck's. CPU tensors; nothing is computed in the functions.
+Run: ``python bench/bench_runtime.py [--rounds 7] [--number 20000] [--wall]``. Prints microseconds
+per call (median of interleaved rounds, timeit), the overhead over the plain call, and the ratio of
+jaxtyping's overhead to shapecheck's. CPU tensors; nothing is computed in the functions. The timer
+is this process's CPU time (``time.process_time``), so that other jobs on a shared machine inflate
+the figures less; ``--wall`` uses ``time.perf_counter`` instead.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 import timeit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,7 +34,7 @@ def make_function(n_args: int):
     return ns["f"]
 
 
-def bench(n_args: int, rounds: int, number: int) -> dict:
+def bench(n_args: int, rounds: int, number: int, timer) -> dict:
     f = make_function(n_args)
     variants = {"plain": f, "shapecheck.guard": shapecheck.guard(f),
                 "jaxtyped+beartype": jaxtyped(typechecker=beartype)(f)}
@@ -41,7 +44,7 @@ def bench(n_args: int, rounds: int, number: int) -> dict:
     times: dict = {k: [] for k in variants}
     for _ in range(rounds):  # interleaved: each round times every variant once
         for name, fn in variants.items():
-            t = timeit.timeit(lambda: fn(*args), number=number)
+            t = timeit.timeit(lambda: fn(*args), number=number, timer=timer)
             times[name].append(t / number * 1e6)
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -50,13 +53,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--number", type=int, default=20000)
+    ap.add_argument("--wall", action="store_true", help="time wall-clock instead of CPU time")
     opts = ap.parse_args(argv)
+    timer = time.perf_counter if opts.wall else time.process_time
     print(f"torch {torch.__version__}, python {sys.version.split()[0]}, "
-          f"{opts.rounds} rounds x {opts.number} calls, median us/call (return value checked too)")
+          f"{opts.rounds} rounds x {opts.number} calls, median us/call "
+          f"({'wall' if opts.wall else 'CPU'} time; return value checked too)")
     print(f"{'tensor args':>11}  {'variant':<18} {'us/call':>9} {'overhead':>9}")
     results = {}
     for n in (3, 10):
-        med = bench(n, opts.rounds, opts.number if n == 3 else max(1, opts.number // 3))
+        med = bench(n, opts.rounds, opts.number if n == 3 else max(1, opts.number // 3), timer)
         results[n] = med
         base = med["plain"]
         for name, t in med.items():
