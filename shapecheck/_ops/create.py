@@ -22,14 +22,14 @@ def _from_sizes(site: Site, sizes: tuple, what: str) -> Shape | None:
 
 
 @shape_rule(*[f"torch.{n}" for n in _FACTORIES],
-            ok=["| 2, 3 -> 2 3", "| (b, n, d) -> b n d", "| b, n -> b n", "| size=(4,) -> 4", "| () -> ()"],
+            ok=["| 2, 3 -> 2 3", "| (b, n, d) -> b n d", "| b, n -> b n", "| size=(4,) -> 4", "| () -> ()", "| [] -> ()"],
             bad=["| 2, -3 ! SHP110"])
 def factory(site: Site, *size, **kwargs) -> Shape | None:
     """``torch.zeros(*size)`` / ``torch.zeros(size)`` (also ones, empty, rand, randn): the given sizes."""
     if "size" in kwargs:
         size = (kwargs["size"],)
     if not size:
-        return Shape(())
+        return None  # `torch.zeros()` is a TypeError; `torch.zeros(())` is a scalar
     return _from_sizes(site, size, site.op)
 
 

@@ -209,7 +209,7 @@ def getitem(site: Site, input, index) -> Shape | None:
 
 @shape_rule("torch.gather", "torch.Tensor.gather", "torch.take_along_dim", "torch.Tensor.take_along_dim",
             ok=["b n d, b n k | -1 -> b n k", "b n d, b 1 d | 1 -> b 1 d"],
-            bad=["b n d, b n | -1 ! SHP104", "b n d, b n k | 3 ! SHP106"])
+            bad=["b n d, b n | -1 ! SHP104", "b n d, b n k | 3 ! SHP106", "3 4, 5 4 | 1 ! SHP110"])
 def gather(site: Site, input, *args, **kwargs) -> Shape | None:
     """``gather(x, dim, index)`` (``x.gather(dim, index)``) has the index's shape; the ranks must agree.
     ``take_along_dim(x, indices, dim)`` likewise. (Examples pass the index before the dim.)"""
@@ -226,8 +226,17 @@ def gather(site: Site, input, *args, **kwargs) -> Shape | None:
                    notes=(f"{input.label or 'the input'} has shape ({input})",
                           f"{index.label or 'the index'} has shape ({index})"))
         return None
-    if site.normalize_dim(dim, input.rank, input) is None:
+    d = site.normalize_dim(dim, input.rank, input)
+    if d is None:
         return None
+    for i in range(input.rank):
+        if i == d:
+            continue
+        a, b = as_int(site.resolve(index.dims[i])), as_int(site.resolve(input.dims[i]))
+        if a is not None and b is not None and a > b:
+            site.error("SHP110", f"{site.op} index axis {i} has {a} entries, more than the input's {b}",
+                       notes=(site.axis_note(index, i), site.axis_note(input, i)))
+            return None
     return index
 
 

@@ -145,9 +145,12 @@ def outer(site: Site, input, vec2, *, out=None) -> Shape | None:
 @shape_rule("torch.Tensor.mT", "torch.Tensor.mH", "torch.Tensor.adjoint", "torch.adjoint",
             ok=["b n m -> b m n", "*B n m -> *B m n"], bad=["n ! SHP104"])
 def mT(site: Site, input) -> Shape | None:
-    """``x.mT``: the last two axes swapped (batches of matrices); needs at least 2 axes."""
+    """``x.mT``: the last two axes swapped (batches of matrices); needs at least 2 axes (a 0-D tensor is
+    returned as is, as PyTorch does)."""
     if not isinstance(input, Shape):
         return None
+    if input.rank == 0:
+        return input
     if input.min_rank < 2:
         if input.rank is None:
             return None

@@ -74,6 +74,8 @@ def _reduction(op: str, site: Site, input, *args, **kwargs) -> Shape | tuple | N
         return (out, out) if pair == "pair" else out
     if isinstance(dim, (tuple, list)) and not tuples:
         return None
+    if op == "norm" and isinstance(dim, (tuple, list)) and len(dim) > 2 and bound.get("p", "fro") in ("fro", "nuc"):
+        return None  # a matrix norm over more than two dims: torch rejects; unknown here
     if dim is OPAQUE:
         return None
     if input.rank is None:

@@ -1,0 +1,330 @@
+"""Differential test of the operator shape rules against PyTorch (meta tensors) and einops.
+
+For every generated case (tests/test_differential_gen.py: random shapes and static arguments from a
+fixed seed, valid and invalid ones) the same call runs three times:
+
+* in PyTorch on ``device="meta"`` tensors: the true output shape, or an error;
+* through the rule with literal sizes (``Shape`` of ints);
+* through the rule with named axes (each name has a distinct size; the rule's symbolic result is
+  evaluated by substituting the sizes).
+
+Outcomes per op: ``agree`` (same shape, or both reject), ``unknown`` (the rule returned None),
+``missed`` (the rule accepts what torch rejects), ``false alarm`` (the rule rejects what torch
+accepts) and ``wrong`` (both accept, different shapes). False alarms and wrong shapes are bugs in
+either mode. A missed error is allowed only where the rule cannot know: with named axes (a size
+that only the numbers decide, e.g. a reshape's element count or a kernel larger than an axis), and
+for the documented literal-mode cases in ``LITERAL_MISSES_ALLOWED``.
+
+Run ``python -m pytest -s tests/test_differential.py`` or ``python -m tests.test_differential`` to
+see the per-op agreement table.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import warnings
+from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+from test_differential_gen import GENERATORS, Case, Ten, Z  # noqa: E402
+
+from shapecheck._algebra import Expr, Sym, const, sym  # noqa: E402
+from shapecheck._ops import lookup  # noqa: E402
+from shapecheck._ops._registry import Site  # noqa: E402
+from shapecheck._shape import Shape, Unknown  # noqa: E402
+
+SEED = 0
+CASES_PER_GENERATOR = 40
+
+# literal-mode misses that the rule cannot see (documented): op -> reason
+LITERAL_MISSES_ALLOWED = {
+    "torch.Tensor.__getitem__ (mask)": "a boolean mask's count of True values is data, not shape",
+}
+
+_DTYPES = {"long": "long", "bool": "bool", "float": "float32"}
+
+
+def _torch_dtype(name):
+    return {"long": torch.long, "bool": torch.bool, None: torch.float32, "float": torch.float32}[name]
+
+
+CPU_CHECK_LIMIT = 100_000  # elements: meta kernels skip some checks, so small calls are confirmed on CPU
+
+
+def materialize(v, mode: str, sizes: dict):
+    """A generated argument for torch (tensors, ints) or for the rule (Shapes; ints or Exprs)."""
+    if isinstance(v, Ten):
+        dims = [_dim(d, mode, sizes) for d in v.dims]
+        if mode in ("torch", "cpu"):
+            dt = _torch_dtype(v.dtype)
+            if mode == "cpu":  # zeros are valid indices; a mask of ones selects everything
+                return torch.ones(dims, dtype=dt) if dt is torch.bool else torch.zeros(dims, dtype=dt)
+            return torch.empty(dims, dtype=dt, device="meta")
+        shape = Shape(tuple(dims))
+        return shape.with_meta(dtype=v.dtype) if v.dtype else shape
+    if isinstance(v, Z):
+        return _dim(v, mode, sizes) if mode == "named" else _eval(v, sizes)
+    if v == "meta" and mode == "cpu" and isinstance(v, str):
+        return "cpu"
+    if isinstance(v, tuple):
+        return tuple(materialize(x, mode, sizes) for x in v)
+    if isinstance(v, list):
+        return [materialize(x, mode, sizes) for x in v]
+    if isinstance(v, slice):
+        return slice(materialize(v.start, mode, sizes), materialize(v.stop, mode, sizes),
+                     materialize(v.step, mode, sizes))
+    if isinstance(v, dict):
+        return {k: materialize(x, mode, sizes) for k, x in v.items()}
+    return v
+
+
+def _eval(z, sizes: dict):
+    return eval(str(z), {"__builtins__": {}}, dict(sizes))
+
+
+def _dim(d, mode: str, sizes: dict):
+    if isinstance(d, int):
+        return d if mode in ("torch", "cpu") else const(d)
+    if mode in ("torch", "cpu", "literal"):
+        v = _eval(d, sizes)
+        return v if mode in ("torch", "cpu") else const(v)
+    if isinstance(d, Z):
+        return eval(str(d), {"__builtins__": {}}, {n: sym(n) for n in sizes})
+    return sym(d)
+
+
+def torch_outcome(case: Case, sizes: dict):
+    """('ok', [shape tuples or None]) or ('error', message).
+
+    The call runs on meta tensors; when it succeeds (or the meta kernel cannot run it) and the inputs
+    are small, it runs again on CPU zeros, because some meta kernels skip checks (softmax's dim,
+    conv_transpose's channels and output_padding).
+    """
+    verdict = _run(case, sizes, "torch")
+    small = _numel(case.args, sizes) + _numel(case.init_args, sizes) <= CPU_CHECK_LIMIT
+    if small and (verdict[0] == "ok" or "meta" in verdict[1]):
+        return _run(case, sizes, "cpu") + (True,)
+    return verdict + (False,)
+
+
+def _numel(v, sizes) -> int:
+    if isinstance(v, Ten):
+        n = 1
+        for d in v.dims:
+            n *= d if isinstance(d, int) else _eval(d, sizes)
+        return n
+    if isinstance(v, (tuple, list)):
+        return sum(_numel(x, sizes) for x in v)
+    if isinstance(v, (Z, int)) and not isinstance(v, bool):
+        return 0
+    return 0
+
+
+def _run(case: Case, sizes: dict, mode: str):
+    args = materialize(case.args, mode, sizes)
+    kwargs = materialize(case.kwargs, mode, sizes)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if case.module is not None:
+                iargs = materialize(case.init_args, mode, sizes)
+                ikw = materialize(case.init_kwargs, mode, sizes)
+                with torch.device("meta" if mode == "torch" else "cpu"):
+                    mod = case.module(*iargs, **ikw)
+                out = mod(*args, **kwargs)
+            else:
+                out = case.fn(*args, **kwargs)
+    except Exception as e:  # torch rejects the call (any exception type)
+        return "error", f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
+    return "ok", _flatten_out(out)
+
+
+def _flatten_out(out):
+    if isinstance(out, torch.Tensor):
+        return [tuple(out.shape)]
+    if isinstance(out, (tuple, list)):
+        return [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in out]
+    return None
+
+
+def rule_outcome(case: Case, sizes: dict, mode: str):
+    """('ok', [dims...]) / ('error', code) / ('unknown', None)."""
+    rule = lookup(case.name)
+    if rule is None:
+        raise AssertionError(f"no rule registered for {case.name}")
+    args = materialize(case.args, mode, sizes)
+    kwargs = materialize(case.kwargs, mode, sizes)
+    init = None
+    if case.module is not None:
+        init = rule.bind_init(tuple(materialize(case.init_args, mode, sizes)),
+                              materialize(case.init_kwargs, mode, sizes))
+        assert init is not None, f"constructor arguments do not fit {case.name}"
+    site = Site(case.name.rsplit(".", 1)[-1])
+    result = rule.apply(site, tuple(args), kwargs, init)
+    if site.problems:
+        return "error", site.problems[0].code + " " + site.problems[0].message
+    if result is None:
+        return "unknown", None
+    outs = list(result) if isinstance(result, tuple) else [result]
+    vals = []
+    for o in outs:
+        if o is None:
+            vals.append(None)
+            continue
+        if not isinstance(o, Shape) or o.rank is None:
+            return "unknown", None
+        vals.append(tuple(_value(site.resolve(d), sizes) for d in o.dims))
+    return "ok", vals
+
+
+def _value(d, sizes: dict):
+    if isinstance(d, Unknown):
+        return "?"
+    if isinstance(d, Expr):
+        v = d.subst({Sym(n): const(s) for n, s in sizes.items()}).value
+        return v if v is not None else f"<{d}>"
+    return f"<{d!r}>"
+
+
+def _same(rule_vals, torch_vals) -> bool:
+    if torch_vals is None or len(rule_vals) != len(torch_vals):
+        return False
+    for r, t in zip(rule_vals, torch_vals):
+        if r is None or t is None:
+            if r is not t:
+                return False
+            continue
+        if len(r) != len(t):
+            return False
+        if any(a != "?" and a != b for a, b in zip(r, t)):
+            return False
+    return True
+
+
+def classify(rule_res, torch_res) -> str:
+    rk, rv = rule_res
+    tk, tv = torch_res[:2]
+    if rk == "unknown":
+        return "unknown"
+    if rk == "error":
+        return "agree" if tk == "error" else "false alarm"
+    if tk == "error":
+        return "missed"
+    return "agree" if _same(rv, tv) else "wrong"
+
+
+def run_all(seed: int = SEED, per_generator: int = CASES_PER_GENERATOR):
+    """Runs every generator; returns (table, failures) where table[op][mode][outcome] counts."""
+    rng = random.Random(seed)
+    table = defaultdict(lambda: {"literal": defaultdict(int), "named": defaultdict(int), "torch_err": 0})
+    failures = []
+    for gen in GENERATORS:
+        for _ in range(per_generator):
+            case, sizes = gen(rng)
+            if case is None:
+                continue
+            t = torch_outcome(case, sizes)
+            rs = {mode: rule_outcome(case, sizes, mode) for mode in ("literal", "named")}
+            if not t[2] and any(classify(r, t) in ("false alarm", "wrong", "missed") for r in rs.values()):
+                t = _run(case, sizes, "cpu") + (True,)  # a disagreement on a large call: ask the CPU too
+            row = table[case.label]
+            row["torch_err"] += t[0] == "error"
+            for mode in ("literal", "named"):
+                r = rs[mode]
+                c = classify(r, t)
+                row[mode][c] += 1
+                bad = c in ("false alarm", "wrong") or (c == "missed" and mode == "literal"
+                                                           and case.label not in LITERAL_MISSES_ALLOWED)
+                if bad:
+                    failures.append(f"[{mode}] {case.label}: {c}: {case.describe()} sizes={sizes} "
+                                    f"torch={t} rule={r}")
+    return table, failures
+
+
+OUTCOMES = ("agree", "unknown", "missed", "false alarm", "wrong")
+
+
+def format_table(table) -> str:
+    lines = [f"{'op':44} {'n':>4} {'t.err':>5} | literal: " + " ".join(f"{o[:6]:>6}" for o in OUTCOMES)
+             + " | named: " + " ".join(f"{o[:6]:>6}" for o in OUTCOMES)]
+    tot = {"literal": defaultdict(int), "named": defaultdict(int)}
+    n_all = 0
+    for op in sorted(table):
+        row = table[op]
+        n = sum(row["literal"].values())
+        n_all += n
+        for m in ("literal", "named"):
+            for o in OUTCOMES:
+                tot[m][o] += row[m][o]
+        lines.append(f"{op[:44]:44} {n:>4} {row['torch_err']:>5} | literal: "
+                     + " ".join(f"{row['literal'][o]:>6}" for o in OUTCOMES)
+                     + " | named: " + " ".join(f"{row['named'][o]:>6}" for o in OUTCOMES))
+    lines.append(f"{'TOTAL':44} {n_all:>4} {'':>5} | literal: " + " ".join(f"{tot['literal'][o]:>6}" for o in OUTCOMES)
+                 + " | named: " + " ".join(f"{tot['named'][o]:>6}" for o in OUTCOMES))
+    for m in ("literal", "named"):
+        agree = tot[m]["agree"]
+        lines.append(f"{m}: {agree}/{n_all} agree ({100.0 * agree / max(n_all, 1):.1f}%), "
+                     f"{tot[m]['unknown']} unknown, {tot[m]['missed']} missed, "
+                     f"{tot[m]['false alarm']} false alarms, {tot[m]['wrong']} wrong")
+    return "\n".join(lines)
+
+
+_RESULT = {}
+
+
+def _results():
+    if "r" not in _RESULT:
+        _RESULT["r"] = run_all()
+    return _RESULT["r"]
+
+
+def test_rules_agree_with_torch():
+    table, failures = _results()
+    print()
+    print(format_table(table))
+    assert not failures, f"{len(failures)} disagreements:\n" + "\n".join(failures[:40])
+
+
+def test_every_generated_op_has_a_rule_and_cases():
+    table, _ = _results()
+    assert len(table) >= 60, sorted(table)
+    for op, row in table.items():
+        n = sum(row["literal"].values())
+        assert n > 0, op
+
+
+def test_generators_exercise_rejections():
+    """The draws include invalid calls: torch rejects a fair share, and the rules see most of them."""
+    table, _ = _results()
+    torch_errors = sum(row["torch_err"] for row in table.values())
+    total = sum(sum(row["literal"].values()) for row in table.values())
+    assert torch_errors > total // 10
+    both_reject_or_missed = sum(row["literal"]["missed"] for row in table.values())
+    assert both_reject_or_missed < torch_errors
+
+
+def test_unknown_is_rare():
+    table, _ = _results()
+    total = sum(sum(row["literal"].values()) for row in table.values())
+    unknown = sum(row["literal"]["unknown"] for row in table.values())
+    assert unknown < total * 0.1, f"{unknown} of {total} literal-size calls were unknown"
+
+
+def main() -> int:
+    table, failures = run_all()
+    print(format_table(table))
+    if failures:
+        print(f"\n{len(failures)} disagreements:")
+        for f in failures:
+            print("  " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
