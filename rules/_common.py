@@ -167,7 +167,7 @@ _WORDS = {
               "n_kv_heads", "num_kv_heads", "num_attention_heads", "n_kv_head", "kv_heads", "num_key_value_heads"},
     "seq": {"t", "s", "l", "seq", "seq_len", "seqlen", "seq_length", "sequence", "time", "tokens", "len",
             "length", "block_size", "ctx", "context", "n_ctx", "t_q", "t_k", "tq", "tk", "s_q", "s_k", "sq", "sk",
-            "q_len", "k_len", "kv_len", "src_len", "tgt_len", "max_len", "pos", "steps", "frames"},
+            "q_len", "k_len", "kv_len", "src_len", "tgt_len", "src", "tgt", "src_seq", "tgt_seq", "max_len", "pos", "steps", "frames"},
     "batch": {"b", "bs", "batch", "batch_size", "bsz", "nb", "n_batch"},
     "channels": {"c", "ch", "channels", "chans", "channel", "in_channels", "out_channels", "num_channels",
                  "n_channels", "nc", "in_ch", "out_ch", "in_chans", "c_in", "c_out", "filters", "features",

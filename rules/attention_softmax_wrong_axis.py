@@ -40,6 +40,7 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product with the values, and checks that the axis the softmax normalised is the axis that the
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
+    The diagnostic points at the softmax, the line to fix.
 
     ## Why is this bad?
     `softmax(scores, dim=-2)` normalises over the *queries*: each key's column sums to one, but
@@ -174,11 +175,12 @@ class Attention(nn.Module):
                 ctx.tag_result(SOFTMAX_AXIS, (sb[0], sa[1]))
 
     def _report(self, ctx, ev, who, norm_axis, contracted_axis, softmax_node):
+        """Reported at the softmax (the line to fix), with the product as a note."""
         ctx.report(
-            self.code, ev.node,
-            f"attention weights are normalised over axis {norm_axis} but the product with the values "
+            self.code, softmax_node,
+            f"softmax normalises the attention weights over axis {norm_axis}, but the product with the values "
             f"contracts axis {contracted_axis}",
-            notes=(f"the softmax over axis {norm_axis} of {who} is at line {getattr(softmax_node, 'lineno', '?')}",
+            notes=(f"{who} is multiplied with the values at line {getattr(ev.node, 'lineno', '?')}",
                    "the weights summed over the contracted axis must add up to one"),
             help=f"normalise over the contracted axis: `softmax(..., dim={contracted_axis})`",
         )

@@ -114,7 +114,13 @@ class Block(nn.Module):
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         if ev.qualname not in _MHA or ev.init is None:
             return
-        batch_first = ev.init.get("batch_first", False)
+        batch_first = ev.init.get("batch_first")
+        layer = ev.init.get("encoder_layer", ev.init.get("decoder_layer"))
+        if batch_first is None and layer is not None:
+            batch_first = getattr(layer, "init_dict", {}).get("batch_first", False) \
+                if getattr(layer, "qualname", "").startswith("torch.nn.Transformer") else None
+        elif batch_first is None:
+            batch_first = False
         if batch_first not in (True, False):
             return
         query = arg(ev, 0, "query") if "Transformer" not in ev.qualname else arg(ev, 0, "src")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
-from ._common import (MATMUL, arg, axis, carry, dims_text, eq, is_literal, register, softmax_call, tag,
-                      who)
+from ._common import (MATMUL, arg, axis, carry, dims_text, eq, is_literal, neg_dim, register, softmax_call,
+                      tag, who)
 
 SCORES = "pm_scores"
 QUERY_MASKED = "pm_query_masked"  # (node, mask text) where a mask broadcast along the keys was applied
@@ -44,9 +44,10 @@ class PaddingMaskOnQueryAxis(LintRule):
     ## What it does
     Attention scores are `(..., queries, keys)`. A padding mask built from a `(batch, seq)` tensor
     must be expanded to `(batch, 1, 1, seq)` so that it broadcasts over the *queries* and masks
-    *keys*. The rule flags a mask of layout `(..., seq, 1)` applied to scores (with `masked_fill`,
-    added to them, or passed as `attn_mask` to `scaled_dot_product_attention`) before the
-    softmax, when no mask along the key axis was applied.
+    *keys*. The rule flags a mask of layout `(..., seq, 1)` applied to scores `(..., seq, seq)`
+    (with `masked_fill` or added to them) that are then normalised with a softmax over the keys,
+    when no mask along the key axis was applied; and such a mask passed as `attn_mask` to
+    `scaled_dot_product_attention`.
 
     ## Why is this bad?
     With self-attention the two axes have the same size, so a mask unsqueezed at the wrong place
@@ -103,6 +104,16 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
     att = att.masked_fill(pad.view(B, 1, T, 1), 0.0)
     return att @ v
 ''',
+        # near miss: padded positions of per-token logits (batch, seq, vocab) blanked before a log_softmax
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Bool, Float
+
+
+def token_log_probs(logits: Float[Tensor, "b t v"], pad: Bool[Tensor, "b t"]):
+    return logits.masked_fill(pad.unsqueeze(-1), 0.0).log_softmax(dim=-1)
+''',
     ]
     INVALID = [
         '''
@@ -144,8 +155,10 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             scores, mask = arg(ev, 0), arg(ev, 1, "mask" if q in _MASKING else "other")
             if q in _ADD and tag(mask, SCORES) and not tag(scores, SCORES):
                 scores, mask = mask, scores
-            if not isinstance(scores, Shape) or not isinstance(mask, Shape) or not tag(scores, SCORES):
+            if not isinstance(scores, Shape) or not isinstance(mask, Shape):
                 return
+            if not tag(scores, SCORES) and not eq(ctx, axis(scores, -1), axis(scores, -2)):
+                return  # neither a product of two activations nor square (..., seq, seq) scores
             layout = _layout(ctx, scores, mask)
             if layout == "query" and not tag(scores, KEY_MASKED):
                 ctx.tag_result(QUERY_MASKED, (ev.node, who(mask, ""), dims_text(ctx, mask, ev.node),
@@ -154,9 +167,10 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 ctx.tag_result(KEY_MASKED, True)
                 ctx.tag_result(QUERY_MASKED, None)
         elif softmax_call(ev) is not None:
-            x = softmax_call(ev)[0]
+            x, dim, _log = softmax_call(ev)
             t = tag(x, QUERY_MASKED)
-            if t is not None and not tag(x, KEY_MASKED):
+            # over the keys (the last axis): a query-masked row is then all -inf / constant
+            if t is not None and not tag(x, KEY_MASKED) and neg_dim(dim, x) == -1:
                 self._report(ctx, t[0], t[1], t[2], t[3])
         elif q in _SDPA:
             query, key, mask = arg(ev, 0, "query"), arg(ev, 1, "key"), arg(ev, 3, "attn_mask")
