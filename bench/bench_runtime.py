@@ -44,7 +44,7 @@ def bench(n_args: int, rounds: int, number: int, timer) -> dict:
     times: dict = {k: [] for k in variants}
     for _ in range(rounds):  # interleaved: each round times every variant once
         for name, fn in variants.items():
-            t = timeit.timeit(lambda: fn(*args), number=number, timer=timer)
+            t = timeit.timeit(lambda fn=fn: fn(*args), number=number, timer=timer)
             times[name].append(t / number * 1e6)
     return {k: statistics.median(v) for k, v in times.items()}
 

@@ -34,7 +34,7 @@ def test_string_annotations_resolve_and_check():
 
 
 def test_unresolvable_annotation_is_skipped_not_an_error():
-    def f(x: Float[Tensor, "n"], y: NotDefinedAnywhere) -> Float[Tensor, "n"]:  # noqa: F821
+    def f(x: Float[Tensor, "n"], y: NotDefinedAnywhere) -> Float[Tensor, "n"]:
         return x
 
     g = guard(f)

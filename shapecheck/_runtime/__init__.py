@@ -12,5 +12,13 @@ from ._state import runtime_mode as runtime_mode
 from ._state import set_compile_mode as set_compile_mode
 from ._state import set_mode as set_mode
 
-__all__ = ["ShapeError", "guard", "install_import_hook", "set_mode", "get_mode", "runtime_mode",
-           "set_compile_mode", "get_compile_mode"]
+__all__ = [
+           "ShapeError",
+           "get_compile_mode",
+           "get_mode",
+           "guard",
+           "install_import_hook",
+           "runtime_mode",
+           "set_compile_mode",
+           "set_mode",
+]

@@ -19,7 +19,7 @@ from beartype.roar import BeartypeCallHintViolation
 from ._interp import EMPTY, Plan
 from ._spec import TensorSpec, TupleSpec, TypeSpec
 
-__all__ = ["is_simple", "generate"]
+__all__ = ["generate", "is_simple"]
 
 _P = inspect.Parameter
 
@@ -236,11 +236,13 @@ class _Gen:
             conds.append(f"{val} is not {default_var}")
         if spec.optional:
             conds.append(f"{val} is not None")
-        if isinstance(spec, TensorSpec):
-            fn = lambda: self.tensor(spec, val, what)  # noqa: E731
-        else:
-            fn = lambda: self.typecheck(spec, val, what)  # noqa: E731
-        self.gated(" and ".join(conds) or None, fn)
+        def body() -> None:
+            if isinstance(spec, TensorSpec):
+                self.tensor(spec, val, what)
+            else:
+                self.typecheck(spec, val, what)
+
+        self.gated(" and ".join(conds) or None, body)
 
 
 def _one_arg_checker(hint):

@@ -5,7 +5,7 @@ Messages read sizes from ``.shape`` only: a tensor's data is never read, formatt
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "make_error", "fmt_shape", "type_name", "hint_text"]
+__all__ = ["ShapeError", "fmt_shape", "hint_text", "make_error", "type_name"]
 
 
 class ShapeError(TypeError):
@@ -34,9 +34,10 @@ def fmt_shape(shape) -> str:
 
 
 def type_name(value) -> str:
+    if value is None:
+        return "None"
     t = type(value)
-    return "None" if value is None else (t.__qualname__ if t.__module__ == "builtins" else
-                                          f"{t.__module__}.{t.__qualname__}")
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 
 def hint_text(hint) -> str:

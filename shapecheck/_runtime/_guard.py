@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 
 from torch.compiler import is_compiling
 
@@ -13,7 +14,7 @@ from ._codegen import generate, is_simple
 from ._errors import ShapeError
 from ._interp import EMPTY, Param, Plan
 from ._locals import ENV_PARAM, rewrite_locals
-from ._spec import TypeSpec, has_shape, resolve_hints, spec_names, to_spec
+from ._spec import _is_jax_array, resolve_hints, spec_names, to_spec
 from ._state import STATE, Counter, env_disabled, make_decide
 
 __all__ = ["guard", "guard_function", "shape_annotated"]
@@ -64,10 +65,10 @@ def build_plan(fn, check_locals: bool = True) -> Plan:
         names |= spec_names(ret)
     for _, s in locals_specs:
         names |= spec_names(s)
-    plain = {p.name for p in params if p.kind not in (inspect.Parameter.VAR_POSITIONAL,
-                                                     inspect.Parameter.VAR_KEYWORD)}
-    first = params[0].name if params and params[0].kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                                           inspect.Parameter.POSITIONAL_OR_KEYWORD) else None
+    var_kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    plain = {p.name for p in params if p.kind not in var_kinds}
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    first = params[0].name if params and params[0].kind in positional else None
     bridge = []
     for dim in sorted(names):
         if dim in plain and dim != first:
@@ -79,13 +80,22 @@ def build_plan(fn, check_locals: bool = True) -> Plan:
     return plan
 
 
+def _mentions_array(hint, depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if _is_jax_array(hint):
+        return True
+    return any(_mentions_array(a, depth + 1) for a in typing.get_args(hint))
+
+
 def shape_annotated(fn) -> bool:
-    """True when ``fn`` has an annotation with a jaxtyping shape (used by the import hook)."""
+    """True when an annotation of ``fn`` mentions a jaxtyping array (its dimension string is not
+    parsed here, so a malformed one still counts)."""
     try:
         hints = resolve_hints(fn)
-        return any(has_shape(to_spec(h)) for h in hints.values())
     except Exception:
         return False
+    return any(_mentions_array(h) for h in hints.values())
 
 
 def guard_function(fn, first=None, every=None, check_locals: bool = True):

@@ -11,7 +11,7 @@ from .._parse import AnnotationSyntaxError
 from ._guard import guard_function, shape_annotated
 from ._state import STATE, env_disabled
 
-__all__ = ["install_import_hook", "ImportHook"]
+__all__ = ["ImportHook", "install_import_hook"]
 
 
 def _matches(fullname: str, names: tuple) -> bool:

@@ -12,11 +12,19 @@ from dataclasses import dataclass, field
 
 from beartype.door import is_bearable
 
-from ._errors import fmt_bindings, make_error, fmt_shape, hint_text, type_name
+from ._errors import fmt_bindings, fmt_shape, hint_text, make_error, type_name
 from ._spec import ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec
 
-__all__ = ["Param", "Plan", "Env", "check_args", "check_return", "check_local", "call_checked",
-           "eval_expr_code"]
+__all__ = [
+    "Env",
+    "Param",
+    "Plan",
+    "call_checked",
+    "check_args",
+    "check_local",
+    "check_return",
+    "eval_expr_code",
+]
 
 EMPTY = inspect.Parameter.empty
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -293,7 +301,7 @@ def check_local(plan: Plan, env: Env, index: int, value) -> None:
 class LocalChecker:
     """Passed to a rewritten function as its hidden keyword: checks annotated locals."""
 
-    __slots__ = ("plan", "env")
+    __slots__ = ("env", "plan")
 
     def __init__(self, plan: Plan, env: Env):
         self.plan = plan

@@ -12,8 +12,17 @@ import torch
 
 from .._parse import ShapeSpec, parse_shape
 
-__all__ = ["TensorSpec", "TupleSpec", "ListSpec", "UnionSpec", "TypeSpec", "to_spec", "has_shape",
-           "resolve_hints", "spec_names"]
+__all__ = [
+    "ListSpec",
+    "TensorSpec",
+    "TupleSpec",
+    "TypeSpec",
+    "UnionSpec",
+    "has_shape",
+    "resolve_hints",
+    "spec_names",
+    "to_spec",
+]
 
 try:  # jaxtyping is needed to read the annotations, but only once a guard is made
     import jaxtyping as _jt

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-__all__ = ["set_mode", "get_mode", "runtime_mode", "set_compile_mode", "get_compile_mode", "env_disabled"]
+__all__ = ["env_disabled", "get_compile_mode", "get_mode", "runtime_mode", "set_compile_mode", "set_mode"]
 
 _MODES = ("on", "off", "sample")
 _COMPILE_MODES = ("check", "skip")
@@ -20,7 +20,7 @@ _OFF_WORDS = frozenset({"0", "off", "false", "no"})
 class _State:
     """Mutable switches read by every generated wrapper (``fast`` is the one hot-path flag)."""
 
-    __slots__ = ("mode", "first", "every", "compile_mode", "fast")
+    __slots__ = ("compile_mode", "every", "fast", "first", "mode")
 
     def __init__(self) -> None:
         self.mode = "off" if env_disabled() else "on"
@@ -102,7 +102,7 @@ def get_compile_mode() -> str:
 class Counter:
     """Per-wrapper call counter for sampling; ``first``/``every`` set by ``guard(first=, every=)``."""
 
-    __slots__ = ("n", "first", "every")
+    __slots__ = ("every", "first", "n")
 
     def __init__(self, first=None, every=None) -> None:
         self.n = 0
