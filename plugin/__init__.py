@@ -7,16 +7,16 @@ rules, carries them in mypy's types, and reports mismatches with error codes tha
 
 from __future__ import annotations
 
-from typing import Type as _Type
+
 
 from mypy.plugin import Plugin as _Plugin
 
 from ._compat import MIN_MYPY, UnsupportedMypy, check_version
 
-__all__ = ["plugin", "MIN_MYPY", "UnsupportedMypy"]
+__all__ = ["MIN_MYPY", "UnsupportedMypy", "plugin"]
 
 
-def plugin(version: str) -> _Type[_Plugin]:
+def plugin(version: str) -> type[_Plugin]:
     """mypy's entry point: the plugin class for this mypy ``version`` (refuses mypy < 1.18)."""
     check_version(version)
     from ._plugin import ShapecheckPlugin

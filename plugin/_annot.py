@@ -7,9 +7,16 @@ and the dimension string (a ``RawExpressionType``, or an ``UnboundType`` for a s
 
 from __future__ import annotations
 
-
 from mypy.plugin import AnalyzeTypeContext
-from mypy.types import AnyType, Instance, RawExpressionType, Type, TypeOfAny, UnboundType, get_proper_type
+from mypy.types import (
+    AnyType,
+    Instance,
+    RawExpressionType,
+    Type,
+    TypeOfAny,
+    UnboundType,
+    get_proper_type,
+)
 
 from shapecheck._parse import AnnotationSyntaxError, parse_shape
 

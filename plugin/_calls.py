@@ -72,10 +72,11 @@ def check_call(ctx: Any, sig: CallableType, name: str) -> Type:
                 reported = True
                 _mismatch(ctx, name, pname, lab, c, shape, m, e)
     ret = _carrier.carried(sig.ret_type)
-    if ret is None or reported:
+    if ret is None:
         return default
+    # the declared return type carries the callee's own names: never let them reach the caller
     result = instantiate(ret.spec, inst)
-    return default if result.is_any else _ops.with_result(ctx, result)
+    return _ops.with_result(ctx, None if reported or result.is_any else result)
 
 
 def _mismatch(ctx: Any, fname: str, pname: str | None, lab: str, c: Any, shape: Shape, m: Any, e: Any) -> None:

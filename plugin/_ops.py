@@ -120,7 +120,7 @@ def with_result(ctx: Any, result: Any) -> Type:
     if isinstance(result, tuple) and result and all(isinstance(s, Shape) for s in result):
         fallback = ctx.api.named_generic_type("builtins.tuple", [get_first_item(default)])
         return _carrier.attach_many(default, result, str_type, fallback)
-    return default
+    return _carrier.attach(default, None, str_type)
 
 
 def get_first_item(t: Type) -> Type:

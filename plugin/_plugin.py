@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mypy.nodes import CallExpr, IndexExpr, MemberExpr, MypyFile, OpExpr, TypeInfo
 from mypy.options import Options
-from mypy.plugin import AttributeContext, FunctionContext, MethodContext, MethodSigContext, Plugin, ReportConfigContext
+from mypy.plugin import (
+    AttributeContext,
+    FunctionContext,
+    MethodContext,
+    MethodSigContext,
+    Plugin,
+    ReportConfigContext,
+)
 from mypy.types import FunctionLike, Instance, Type, get_proper_type
 
 from . import _annot, _calls, _carrier, _ops, _report, _session, _values

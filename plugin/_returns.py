@@ -39,7 +39,7 @@ from shapecheck._unify import Env, match_spec
 from . import _carrier, _compat, _report
 
 
-def describe(what: str, c: "_carrier.Carried", shape: Shape) -> list:
+def describe(what: str, c: _carrier.Carried, shape: Shape) -> list:
     """The first way (message, notes, is_rank) ``shape`` contradicts the annotation ``c``, if any."""
     out: list = []
     for m in match_spec(c.spec, shape, Env())[:1]:
@@ -61,7 +61,7 @@ def describe(what: str, c: "_carrier.Carried", shape: Shape) -> list:
     return out
 
 
-def check_against(api: Any, c: "_carrier.Carried", shape: Shape, context: Any, what: str) -> None:
+def check_against(api: Any, c: _carrier.Carried, shape: Shape, context: Any, what: str) -> None:
     """Report (through a checker API) every way ``shape`` contradicts the annotation ``c``."""
     for message, notes, is_rank in describe(what, c, shape):
         (_report.rank if is_rank else _report.mismatch)(api, message, context, notes)
@@ -183,7 +183,7 @@ def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
                 _report_all(errors, f"the value assigned to `{name}`", declared, shape, s.rvalue)
 
 
-def _report_all(errors: Any, what: str, c: "_carrier.Carried", shape: Shape, node: Expression) -> None:
+def _report_all(errors: Any, what: str, c: _carrier.Carried, shape: Shape, node: Expression) -> None:
     for message, notes, is_rank in describe(what, c, shape):
         code = _report.SHAPE_RANK if is_rank else _report.SHAPE_MISMATCH
         _compat.report_error(errors, node.line, node.column, message, code)

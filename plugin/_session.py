@@ -4,8 +4,9 @@ the hooks inferred, which the post-pass of each module consumes and drops."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mypy.options import Options
 
@@ -35,7 +36,7 @@ class Session:
         self.digest = _source_digest()
 
     @classmethod
-    def from_options(cls, options: Options) -> "Session":
+    def from_options(cls, options: Options) -> Session:
         return cls()
 
     def config_data(self, cache_version: str) -> dict:

@@ -16,7 +16,7 @@ pytest.importorskip("mypy")
 pytest.importorskip("torch")
 pytest.importorskip("jaxtyping")
 
-import _mypy_harness as H  # noqa: E402
+import _mypy_harness as H
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_changed_annotation_rechecks_dependents(cold, workdir):
     layers.write_text(layers.read_text().replace('w: Float[Tensor, "d_in d_out"]', 'w: Float[Tensor, "d_out d_in"]'))
     after = H.parse(H.run_mypy(["pkg/use.py"], workdir / "cache", cfg, cwd=proj))
     assert any(r[2] == "error" and r[1] == 12 and "`project` expects" in r[4] for r in after), after
-    assert not any(r[2] == "reveal" and r[1] == 12 for r in after), after
+    assert (12, "...") in {(r[1], r[3]) for r in after if r[2] == "reveal"}, after
 
 
 def test_error_codes_can_be_disabled(cold, workdir):

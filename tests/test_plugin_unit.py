@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("mypy")
 
-from shapecheck.plugin import MIN_MYPY, UnsupportedMypy, plugin  # noqa: E402
-from shapecheck.plugin._compat import parse_version  # noqa: E402
+from shapecheck.plugin import MIN_MYPY, UnsupportedMypy, plugin
+from shapecheck.plugin._compat import parse_version
 
 
 def test_current_mypy_gets_the_plugin_class():
