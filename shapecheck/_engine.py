@@ -821,6 +821,8 @@ class FunctionAnalysis:
             if init is None:
                 return OPAQUE
             return ModuleVal(q, rule, tuple(init.items()))
+        if q.startswith("torch.nn.functional.") and args and isinstance(args[0], Obj):
+            args = [ANY_SHAPE] + list(args[1:])  # F.op(input, ...): the input is a tensor
         return self.apply_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
@@ -946,6 +948,8 @@ class FunctionAnalysis:
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
             return v
         if m.rule is not None:
+            # what a module is called with is a tensor, even when we know nothing else about it
+            args = [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
             return self.apply_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
                                    init=m.init_dict, module_q=m.qualname)
         if m.cls is not None:

@@ -84,6 +84,7 @@ def compare(a, b, env: Env | None = None) -> str:
     """``eq`` when provably equal, ``ne`` when provably different, else ``unknown``."""
     if isinstance(a, (Unknown, Variadic)) or isinstance(b, (Unknown, Variadic)):
         return UNK
+    a0, b0 = a, b
     if env is not None:
         a, b = env.resolve(a), env.resolve(b)
     if a == b:
@@ -91,9 +92,16 @@ def compare(a, b, env: Env | None = None) -> str:
     if provably_distinct(a, b):
         return NE
     sa, sb = a.as_sym(), b.as_sym()
-    if sa is not None and sb is not None and _rigid_pair(sa, sb):
+    if sa is not None and sb is not None and _rigid_pair(sa, sb) and _rigid_origin(a0) and _rigid_origin(b0):
         return NE
     return UNK
+
+
+def _rigid_origin(e: Expr) -> bool:
+    """A size is rigid when it is written as a name, not reached through a binding of a size from code:
+    ``n`` bound to "query" and compared with "key" says only that query == key == n, no contradiction."""
+    s = e.as_sym()
+    return s is None or not (_kind(s) == "code" or _kind(s).startswith("dim:"))
 
 
 def _bindable(s: Sym, other: Expr) -> bool:
@@ -123,9 +131,13 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
     rank = {"code": 0}
     order.sort(key=lambda t: rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
     for s, e in order:
-        if s not in e.symbols():
-            env.bind(s, e, provenance)
-            return True
+        if s in e.symbols():
+            continue
+        k = _kind(s)
+        if k.startswith("dim:") and any(_kind(o) == k for o in e.symbols()):
+            continue  # ``T`` against ``C // n``: siblings of one shape are distinct axes; never equate them
+        env.bind(s, e, provenance)
+        return True
     return None
 
 
