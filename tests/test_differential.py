@@ -40,7 +40,7 @@ from shapecheck._ops._registry import Site  # noqa: E402
 from shapecheck._shape import Shape, Unknown  # noqa: E402
 
 SEED = 0
-CASES_PER_GENERATOR = 40
+CASES_PER_GENERATOR = 150
 
 # literal-mode misses that the rule cannot see (documented): op -> reason
 LITERAL_MISSES_ALLOWED = {

@@ -185,7 +185,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
             site.error("SHP110", f"{what} output_padding {opv} must be smaller than the stride or the dilation")
             return None
         ln = (L - 1) * s - 2 * p + d * (kk - 1) + op + 1
-        if ln.value is not None and ln.value < 1:
+        if ln.value is not None and ln.value < 0:  # PyTorch accepts an empty output
             site.error("SHP110", f"{what} output would have {ln.value} elements along spatial axis {i}")
             return None
         out.append((ln, None))
@@ -256,7 +256,8 @@ def _pool_len(site: Site, what: str, L, k, s, p, d, ceil_mode: bool, i: int):
     return num // s + 1 if sv != 1 else num + 1
 
 
-def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mode, what: str):
+def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mode, what: str,
+          kernel_fits: bool = False):
     if not known(x):
         return None
     if x.rank not in (n + 1, n + 2):
@@ -272,6 +273,10 @@ def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mo
     ax = axes(x)
     out = ax[:x.rank - n]
     for i, ((L, o), k, s, p, d) in enumerate(zip(ax[x.rank - n:], ks, ss, ps, ds)):
+        if kernel_fits and as_int(L) is not None and as_int(k) is not None and as_int(L) < as_int(k):
+            site.error("SHP110", f"{what} kernel {as_int(k)} is larger than spatial axis {i} of size {as_int(L)}",
+                       notes=(site.axis_note(x, x.rank - n + i),))
+            return None
         ln = _pool_len(site, what, L, k, s, p, d, ceil_mode, i)
         if ln is None:
             return None
@@ -304,7 +309,7 @@ def _register_pool(n: int) -> None:
 
     def favg(site: Site, input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
              divisor_override=None):
-        return _pool(site, n, input, kernel_size, stride, padding, 1, ceil_mode, f"avg_pool{n}d")
+        return _pool(site, n, input, kernel_size, stride, padding, 1, ceil_mode, f"avg_pool{n}d", n == 3)
 
     favg.__name__ = f"avg_pool{n}d"
     favg.__doc__ = f"``F.avg_pool{n}d(x, kernel_size, stride=kernel_size, padding=0, ceil_mode=False)``."
@@ -327,7 +332,7 @@ def _register_pool(n: int) -> None:
 
     def mavg(site: Site, init: dict, input):
         return _pool(site, n, input, init.get("kernel_size"), init.get("stride"), init.get("padding", 0), 1,
-                     init.get("ceil_mode", False), f"nn.AvgPool{n}d")
+                     init.get("ceil_mode", False), f"nn.AvgPool{n}d", n == 3)
 
     mavg.__name__ = f"AvgPool{n}d"
     mavg.__doc__ = f"``nn.AvgPool{n}d(kernel_size, stride=None, padding=0, ceil_mode=False, ...)``."
@@ -349,6 +354,8 @@ def _register_pool(n: int) -> None:
                 site.error("SHP110", f"{what} gets an output size of {len(output_size)} values for {n} spatial axes")
                 return None
             sizes = list(output_size)
+            if n == 1 and None in sizes:
+                return None  # adaptive 1-D pooling takes ints only
         else:
             sizes = [output_size] * n
         ax = axes(input)

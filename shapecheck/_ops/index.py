@@ -166,6 +166,12 @@ def getitem(site: Site, input, index) -> Shape | None:
                     return None
                 adv.append((len(inter), Shape((UNKNOWN,))))
             else:
+                nv = as_int(src[pos][0])
+                bad = next((v for v in it if isinstance(v, int) and nv is not None and not -nv <= v < nv), None)
+                if bad is not None:
+                    site.error("SHP110", f"index {bad} is out of range for an axis of size {nv}",
+                               notes=(site.axis_note(input, pos),))
+                    return None
                 adv.append((len(inter), Shape((const(len(it)),))))
             inter.append(None)
             pos += 1
@@ -181,7 +187,12 @@ def getitem(site: Site, input, index) -> Shape | None:
                     return None
             adv.append((len(inter), Shape((UNKNOWN,))))
             pos += it.rank
-        elif kind == "int" or it.rank == 0:
+        elif it.rank == 0:  # a 0-D integer tensor selects like an int
+            if kind == "mask":
+                return None
+            pos += 1
+            continue
+        elif kind == "int":
             adv.append((len(inter), it))
             pos += 1
         elif it.rank == 1:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._shape import ANY_SHAPE, Shape
+from .._shape import Variadic, ANY_SHAPE, Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, known
 
@@ -249,7 +249,8 @@ def Linear(site: Site, init: dict, input) -> Shape | None:
         site.error("SHP104", "nn.Linear needs an input of at least one axis, got a scalar")
         return None
     if input.min_rank == 0:
-        return None
+        # a tensor of unknown rank: if the call runs, its last axis becomes ``out_features``
+        return Shape((Variadic(None), out_f)) if input.variadic_index == 0 and len(input.dims) == 1 else None
     in_f = as_size(init.get("in_features"))
     if site.unify(input.dims[-1], in_f) is False:
         site.error("SHP107", f"linear expects {_count(site, in_f)} input features, got "
