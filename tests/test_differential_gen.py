@@ -254,17 +254,19 @@ def g_reduction(rng):
     rank = rng.randint(0, 4)
     x = Ten(P.shape(rank))
     op = rng.choice(["sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp", "std", "var",
-                     "prod", "all", "any", "norm", "median"])
-    tuples = op in ("sum", "mean", "amax", "amin", "logsumexp", "std", "var", "all", "any", "norm")
+                     "prod", "all", "any", "norm", "median", "nansum", "nanmean", "count_nonzero", "nanmedian",
+                     "std_mean", "var_mean"])
+    tuples = op in ("sum", "mean", "amax", "amin", "logsumexp", "std", "var", "all", "any", "norm", "nansum", "nanmean",
+                    "count_nonzero", "std_mean", "var_mean")
     dim = _dim(rng, rank, tuples)
     if op == "logsumexp" and dim is None:
         dim = 0
     kw = {}
     if dim is not None:
         kw["dim"] = dim
-        if rng.random() < 0.4:
+        if rng.random() < 0.4 and op != "count_nonzero":
             kw["keepdim"] = True
-    method = rng.random() < 0.5
+    method = rng.random() < 0.5 and op not in ("std_mean", "var_mean")
     name = f"torch.Tensor.{op}" if method else f"torch.{op}"
     fn = getattr(torch.Tensor, op) if method else getattr(torch, op)
     return Case(op, name, fn, (x,), kw), P.sizes
@@ -845,3 +847,84 @@ def g_einops_einsum(rng):
     out = rng.sample(seen, rng.randint(0, len(seen)))
     pattern = ", ".join(terms) + " -> " + " ".join(out)
     return Case("einops.einsum", "einops.einsum", einops.einsum, tuple(tens) + (pattern,)), P.sizes
+
+
+@gen
+def g_along(rng):
+    P = Pool(rng)
+    rank = rng.randint(1, 4)
+    x = Ten(P.shape(rank))
+    d = rng.randint(-rank - 1, rank)
+    op = rng.choice(["softmin", "cumprod", "logcumsumexp", "cummax", "cummin", "argsort", "normalize", "flip", "roll",
+                     "gumbel_softmax", "kthvalue", "mode"])
+    if op in ("softmin", "normalize", "gumbel_softmax"):
+        return Case(op, f"torch.nn.functional.{op}", getattr(F, op), (x,), {"dim": d}), P.sizes
+    if op == "flip":
+        dims = tuple(rng.sample(range(-rank - 1, rank + 1), rng.randint(1, min(2, rank))))
+        return Case(op, "torch.flip", torch.flip, (x, dims)), P.sizes
+    if op == "roll":
+        return Case(op, "torch.roll", torch.roll, (x, 1, d)), P.sizes
+    if op == "kthvalue":
+        return Case(op, "torch.kthvalue", torch.kthvalue, (x, 1, d), {"keepdim": rng.random() < 0.5}), P.sizes
+    if op == "mode":
+        return Case(op, "torch.mode", torch.mode, (x, d), {"keepdim": rng.random() < 0.5}), P.sizes
+    return Case(op, f"torch.{op}", getattr(torch, op), (x,), {"dim": d}), P.sizes
+
+
+@gen
+def g_loss_more(rng):
+    P = Pool(rng)
+    red = rng.choice(["mean", "sum", "none"])
+    x = P.shape(rng.randint(1, 3), 0.1)
+    t = tuple(P.other(d, 0.1) if rng.random() < 0.9 else 1 for d in x)
+    name, module = rng.choice([("l1_loss", "L1Loss"), ("smooth_l1_loss", "SmoothL1Loss"), ("huber_loss", "HuberLoss"),
+                               ("binary_cross_entropy", "BCELoss"), ("mse_loss", "MSELoss"), ("kl_div", "KLDivLoss"),
+                               ("binary_cross_entropy_with_logits", "BCEWithLogitsLoss"), ("nll_loss", "NLLLoss")])
+    if name == "nll_loss":
+        t = tuple(P.other(d, 0.1) for i, d in enumerate(x) if i != 1) if len(x) > 1 else ()
+        return Case("nn.NLLLoss", "torch.nn.NLLLoss", module=nn.NLLLoss, init_kwargs={"reduction": red},
+                    args=(Ten(x), Ten(t, "long"))), P.sizes
+    if rng.random() < 0.5 or name == "nll_loss":
+        return Case(name, f"torch.nn.functional.{name}", getattr(F, name), (Ten(x), Ten(t)), {"reduction": red}), P.sizes
+    return Case(f"nn.{module}", f"torch.nn.{module}", module=getattr(nn, module), init_kwargs={"reduction": red},
+                args=(Ten(x), Ten(t))), P.sizes
+
+
+@gen
+def g_misc(rng):
+    P = Pool(rng)
+    op = rng.choice(["type", "randint", "new_full", "linspace", "view_as", "Unflatten", "LazyLinear", "Rearrange", "Reduce"])
+    x = P.shape(rng.randint(1, 3), 0.0)
+    if op == "type":
+        return Case(op, "torch.Tensor.type", torch.Tensor.type, (Ten(x), "torch.DoubleTensor")), P.sizes
+    if op == "randint":
+        return Case(op, "torch.randint", torch.randint, (10, tuple(Z(d) for d in x)), {"device": "meta"}), P.sizes
+    if op == "new_full":
+        return Case(op, "torch.Tensor.new_full", torch.Tensor.new_full, (Ten(x), tuple(Z(P.name()) for _ in x), 1.0)), P.sizes
+    if op == "linspace":
+        return Case(op, "torch.linspace", torch.linspace, (0.0, 1.0, Z(P.name())), {"device": "meta"}), P.sizes
+    if op == "view_as":
+        y = list(x)
+        rng.shuffle(y)
+        if rng.random() < 0.3:
+            y.append(P.name())
+        return Case(op, "torch.Tensor.view_as", torch.Tensor.view_as, (Ten(x), Ten(tuple(y)))), P.sizes
+    if op == "Unflatten":
+        a, b = P.name(), P.name()
+        y = (P.name(), Z(f"{a}*{b}"))
+        sizes = (Z(a), Z(b) if rng.random() < 0.8 else Z(P.name()))
+        return Case("nn.Unflatten", "torch.nn.Unflatten", module=nn.Unflatten, init_args=(1, sizes), args=(Ten(y),)), P.sizes
+    if op == "LazyLinear":
+        return Case("nn.LazyLinear", "torch.nn.LazyLinear", module=nn.LazyLinear, init_args=(Z(P.name()),),
+                    args=(Ten(x),)), P.sizes
+    import einops.layers.torch as el
+    names = [f"x{i}" for i in range(len(x) + (1 if rng.random() < 0.1 else 0))]
+    rhs = list(names)
+    rng.shuffle(rhs)
+    if op == "Rearrange":
+        pattern = " ".join(names) + " -> " + (" ".join(rhs) if rng.random() < 0.5 else "(" + " ".join(rhs) + ")")
+        return Case("einops.Rearrange", "einops.layers.torch.Rearrange", module=el.Rearrange, init_args=(pattern,),
+                    args=(Ten(x),)), P.sizes
+    pattern = " ".join(names) + " -> " + " ".join(rhs[:rng.randint(0, len(rhs))])
+    return Case("einops.Reduce", "einops.layers.torch.Reduce", module=el.Reduce, init_args=(pattern, "mean"),
+                args=(Ten(x),)), P.sizes
