@@ -659,7 +659,16 @@ class FunctionAnalysis:
         return OPAQUE
 
     # -- operators ----------------------------------------------------------------------------------
+    def as_size_sym(self, v):
+        """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
+        if isinstance(v, Obj):
+            return self.code_sym(v.name.rsplit(".", 1)[-1])
+        return v
+
     def binop(self, op, left, right, node, lnode, rnode):
+        if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
+            if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+                left, right = self.as_size_sym(left), self.as_size_sym(right)
         if isinstance(left, Expr) and isinstance(right, Expr):
             try:
                 if isinstance(op, ast.Add):
@@ -752,6 +761,8 @@ class FunctionAnalysis:
             return OPAQUE
         known = isinstance(recv, Shape)
         shape = recv if known else ANY_SHAPE
+        if name in _SIZE_LIST_OPS:
+            args = [self.as_size_sym(a) for a in args]
         if name == "item" and known:
             return SCALAR
         if name in _SIZE_METHODS:
@@ -817,6 +828,8 @@ class FunctionAnalysis:
         if rule is None:
             return OPAQUE
         if rule.module:
+            args = [self.as_size_sym(a) for a in args]
+            kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
             init = rule.bind_init(tuple(args), kwargs)
             if init is None:
                 return OPAQUE
@@ -865,7 +878,7 @@ class FunctionAnalysis:
                 for v in list(args[1 if q.startswith("torch.Tensor.") else 0:]) + list(kwargs.values())):
             # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
             return ANY_SHAPE
-        site = Site(rule.display if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
+        site = Site(_display(q, rule) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
         try:
             result = rule.apply(site, args, kwargs, init)
         except Exception:  # a rule must never take the analysis down; unknown instead
@@ -1085,6 +1098,20 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     if not all(isinstance(a, Sym) and a in axis_syms for a in extra):
         return None
     return list(extra)
+
+
+def _display(q: str, rule) -> str:
+    """The operation's name in messages: ``mul`` for ``torch.Tensor.__rmul__``, ``softmax`` for ``F.softmax``."""
+    name = q.rsplit(".", 1)[-1]
+    if name.startswith("__") and name.endswith("__"):
+        name = name[2:-2]
+        if name.startswith("r") and name[1:] in _DUNDER_NAMES:
+            name = name[1:]
+        return {"truediv": "div", "floordiv": "floor_divide", "getitem": "indexing"}.get(name, name)
+    return name or rule.display
+
+
+_DUNDER_NAMES = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor"}
 
 
 def _freeze_value(v):

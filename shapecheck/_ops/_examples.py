@@ -57,6 +57,16 @@ def _shapes(text: str) -> list:
     return out
 
 
+def _flatten(result) -> list:
+    """Results as a flat list: ``(out, (h, c))`` is three shapes."""
+    if isinstance(result, tuple):
+        out = []
+        for r in result:
+            out.extend(_flatten(r))
+        return out
+    return [result]
+
+
 def run_example(rule: Rule, example: str, expect_ok: bool) -> str | None:
     """None when the example holds, else a sentence saying how it failed."""
     text = example
@@ -80,7 +90,7 @@ def run_example(rule: Rule, example: str, expect_ok: bool) -> str | None:
         if site.problems:
             return f"unexpected problem: {site.problems[0].message}"
         expected = [p.strip() for p in out_text.split(";")] if ";" in out_text else [out_text.strip()]
-        got = list(result) if isinstance(result, tuple) else [result]
+        got = _flatten(result)
         if len(got) != len(expected):
             return f"expected {len(expected)} results, got {got!r}"
         for g, e in zip(got, expected):

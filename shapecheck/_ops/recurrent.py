@@ -1,0 +1,65 @@
+"""Recurrent layers: ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` (module form)."""
+
+from __future__ import annotations
+
+from .._algebra import const
+from .._shape import UNKNOWN, Shape
+from ._registry import Site, as_int, as_size, module_rule, qd
+from ._util import build
+
+_INIT = ("input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=False, "
+         "dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None")
+
+
+def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
+    if not isinstance(input, Shape) or input.rank is None:
+        return None
+    if input.rank not in (2, 3):
+        site.error("SHP104", f"{site.op} expects an input of 2 or 3 axes (seq, features) or "
+                             f"(seq, batch, features), got {input.rank}")
+        return None
+    in_size = as_size(init.get("input_size"))
+    if site.unify(input.dims[-1], in_size) is False:
+        site.error("SHP107", f"{site.op} expects {qd(site.resolve(in_size))} input features, got "
+                             f"{qd(site.resolve(input.dims[-1]))}", notes=(site.axis_note(input, -1),))
+    bidir = init.get("bidirectional") is True
+    directions = 2 if bidir else 1
+    hidden = as_size(init.get("hidden_size"))
+    proj = as_int(init.get("proj_size"))
+    out_h = hidden if not proj else const(proj)
+    out_f = out_h * directions if hasattr(out_h, "terms") else UNKNOWN
+    layers = as_size(init.get("num_layers"))
+    origins = input.origins or (None,) * input.rank
+    out = build(list(zip(input.dims[:-1], origins[:-1])) + [(out_f, None)])
+    if input.rank == 2:
+        batch = []
+    else:
+        batch_first = init.get("batch_first") is True
+        batch = [input.dims[0] if batch_first else input.dims[1]]
+    n = layers * directions if hasattr(layers, "terms") else UNKNOWN
+    h = Shape(tuple([n] + batch + [out_h]))
+    if lstm:
+        c = Shape(tuple([n] + batch + [hidden]))
+        return (out, (h, c))
+    return (out, h)
+
+
+@module_rule("torch.nn.RNN", "torch.nn.GRU", init=_INIT,
+             ok=["init: 8, 16 | s b 8 -> s b 16; 1 b 16",
+                 "init: 8, 16, batch_first=True | b s 8 -> b s 16; 1 b 16",
+                 "init: 8, 16, 2, bidirectional=True | s b 8 -> s b 32; 4 b 16"],
+             bad=["init: 8, 16 | s b 9 ! SHP107", "init: 8, 16 | b 2 3 8 ! SHP104"])
+def rnn(site: Site, init: dict, input, hx=None):
+    """``nn.RNN``/``nn.GRU``: input ``(seq, batch, input_size)`` (``batch_first``: ``(batch, seq, ...)``)
+    or unbatched ``(seq, input_size)``; returns ``(output, h_n)`` with ``output``'s features
+    ``hidden_size * directions`` and ``h_n`` ``(num_layers * directions, batch, hidden_size)``."""
+    return _recurrent(site, init, input, hx)
+
+
+@module_rule("torch.nn.LSTM", init=_INIT.replace("nonlinearity='tanh', ", ""),
+             ok=["init: 8, 16 | s b 8 -> s b 16; 1 b 16; 1 b 16",
+                 "init: 8, 16, batch_first=True, bidirectional=True | b s 8 -> b s 32; 2 b 16; 2 b 16"],
+             bad=["init: 8, 16 | s b 9 ! SHP107", "init: 8, 16 | 8 ! SHP104"])
+def lstm(site: Site, init: dict, input, hx=None):
+    """``nn.LSTM``: as ``nn.RNN``, returning ``(output, (h_n, c_n))``."""
+    return _recurrent(site, init, input, hx, lstm=True)
