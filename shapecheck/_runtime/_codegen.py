@@ -142,7 +142,7 @@ class _Gen:
                     if a.kind == "anon":
                         names.append(f"{self.pre}u")
                     elif (var is not None and not a.broadcast and var not in self.state and not self.cond
-                          and var not in names):
+                          and sum(b.kind == "named" and b.name == a.name for b in axes) == 1):
                         names.append(var)  # a first binding: unpack straight into it
                     else:
                         names.append(f"{self.pre}a{i}")
@@ -236,6 +236,7 @@ class _Gen:
             conds.append(f"{val} is not {default_var}")
         if spec.optional:
             conds.append(f"{val} is not None")
+
         def body() -> None:
             if isinstance(spec, TensorSpec):
                 self.tensor(spec, val, what)

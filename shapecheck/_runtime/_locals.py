@@ -127,8 +127,8 @@ def _rewrite(fn):
         owner = qual[-2] if len(qual) > 1 and qual[-2] != "<locals>" else "_Owner"
         node = ast.ClassDef(owner, [], [], [fdef], [])
     free = [n for n in code.co_freevars if n != "__class__"]
-    factory = ast.FunctionDef("_shapecheck_factory_", ast.arguments([], [ast.arg(n) for n in free], None, [], [],
-                                                                     None, []), [node, ast.Pass()], [], None)
+    factory_args = ast.arguments([], [ast.arg(n) for n in free], None, [], [], None, [])
+    factory = ast.FunctionDef("_shapecheck_factory_", factory_args, [node, ast.Pass()], [], None)
     mod = ast.Module([factory], [])
     ast.fix_missing_locations(mod)
     compiled = compile(mod, code.co_filename, "exec", dont_inherit=True)
