@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from _cli_support import BAD, BAD_LINE, CLEAN, SINGLE, codes, shapecheck, write
+from _cli_support import BAD, BAD_LINE, CLEAN, REPO, SINGLE, codes, shapecheck, write
 
 
 def test_version(tmp_path):
@@ -175,3 +175,23 @@ def test_rules(tmp_path):
     j = shapecheck("rules", "--format", "json", cwd=tmp_path).json()
     assert len(j) == len(lines)
     assert {"code", "name", "summary", "severity"} <= set(j[0])
+
+
+def test_pre_commit_hook_definition_runs_as_pre_commit_would(tmp_path):
+    import shlex
+
+    import yaml
+
+    with open(os.path.join(REPO, ".pre-commit-hooks.yaml"), encoding="utf-8") as fh:
+        hooks = yaml.safe_load(fh)
+    hook = {h["id"]: h for h in hooks}["shapecheck"]
+    assert hook["language"] == "python" and hook["require_serial"] is True
+    assert set(hook["types_or"]) == {"python", "pyi"}
+    argv = shlex.split(hook["entry"]) + list(hook.get("args", []))
+    assert argv[:2] == ["shapecheck", "check"]
+    write(tmp_path, {"pyproject.toml": '[tool.shapecheck]\nextend-exclude = ["vendored/"]\n',
+                     "model.py": BAD, "stubs.pyi": CLEAN, "vendored/v.py": BAD})
+    # pre-commit appends the staged file names to entry + args
+    r = shapecheck(*argv[1:], "model.py", "stubs.pyi", "vendored/v.py", "--format", "json", cwd=tmp_path)
+    assert r.code == 1
+    assert codes(r) == [("model.py", BAD_LINE, "SHP001")]
