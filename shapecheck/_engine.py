@@ -1094,8 +1094,7 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     if bool(extra_s) == bool(extra_o):
         return None  # both sides have factors of their own (or none): cannot tell
     extra = extra_s or extra_o
-    axis_syms = {d.as_sym() for d in sdims if isinstance(d, Expr) and d.as_sym() is not None}
-    if not all(isinstance(a, Sym) and a in axis_syms for a in extra):
+    if not all(isinstance(a, Sym) for a in extra):
         return None
     return list(extra)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, const
-from .._shape import UNKNOWN, Shape, Unknown
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, known
 
@@ -57,6 +57,9 @@ def _out_len(site: Site, what: str, L, k, s, p, d, i: int):
 
 def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, groups, what: str,
           weight: Shape | None = None):
+    if isinstance(x, Shape) and x.is_any and isinstance(as_size(out_ch), Expr):
+        # rank unknown (batched or not): if the call runs, the channels axis is ``out_channels``
+        return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
     if not known(x):
         return None
     parts = _spatial(site, x, n, what)

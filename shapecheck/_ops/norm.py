@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._shape import Shape
+from .._shape import UNKNOWN, Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import known
 
@@ -84,6 +84,10 @@ def _register_bn(n: int) -> None:
     ranks = {1: (2, 3), 2: (4,), 3: (5,)}[n]
 
     def bn(site: Site, init: dict, input):
+        if isinstance(input, Shape) and len(ranks) == 1 and input.variadic_index == 0 \
+                and len(input.dims) - 1 < ranks[0] and len(input.dims) > 1:
+            # "... c h w" into BatchNorm2d, which takes only 4-D input: the variadic is one axis
+            input = Shape((UNKNOWN,) * (ranks[0] - len(input.dims) + 1) + input.dims[1:])
         if not known(input):
             return None
         if input.rank not in ranks:
