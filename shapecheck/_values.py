@@ -126,6 +126,8 @@ def join(a, b):
             return a
     except Exception:  # values with odd equality
         return OPAQUE
+    if isinstance(a, Shape) and b is None or a is None and isinstance(b, Shape):
+        return a if b is None else b  # an optional tensor: wherever it is used as a tensor, it is this one
     if isinstance(a, Shape) or isinstance(b, Shape):
         return Shape((Variadic(None),))
     return OPAQUE

@@ -72,6 +72,26 @@ def _slice_len(site: Site, n, sl: slice):
     return length
 
 
+def _full(it) -> bool:
+    return isinstance(it, slice) and it.start is None and it.stop is None and it.step is None
+
+
+def _getitem_unknown_rank(input, index):
+    """``x[:, -1, :]`` on ``"... h"``: ints and full slices that cannot reach the known trailing axes
+    keep them (the variadic part absorbs the dropped axes); anything else is unknown."""
+    if not isinstance(input, Shape) or input.variadic_index != 0:
+        return None
+    items = list(index) if isinstance(index, tuple) else [index]
+    if not all(_full(it) or (isinstance(it, (int, Expr)) and not isinstance(it, bool)) for it in items):
+        return None
+    k, m = len(items), len(input.dims) - 1
+    safe = max(k, m) - m  # positions below this index never fall on a trailing known axis
+    for j, it in enumerate(items):
+        if not _full(it) and j >= safe:
+            return None
+    return Shape(input.dims, input.origins)
+
+
 @shape_rule("torch.Tensor.__getitem__",
             ok=["b n d | 0 -> n d", "b n d | (slice(None, None, None), 0) -> b d", "b n d | (..., None) -> b n d 1",
                 "b n d | (None, ..., slice(1, None, None)) -> 1 b n d-1", "10 d | slice(2, 8, 2) -> 3 d",
@@ -98,8 +118,10 @@ def getitem(site: Site, input, index) -> Shape | None:
     Advanced (tensor) indices broadcast together; their axes go where the first one was when they are
     adjacent, else in front, as in PyTorch. ``x[:T]`` with a symbolic ``T`` is taken to be in bounds.
     """
-    if not known(input) or index is OPAQUE:
+    if index is OPAQUE:
         return None
+    if not known(input):
+        return _getitem_unknown_rank(input, index)
     items = list(index) if isinstance(index, tuple) else [index]
     # classify
     consumed = 0

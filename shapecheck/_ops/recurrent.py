@@ -12,6 +12,9 @@ _INIT = ("input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
 
 
 def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
+    if isinstance(input, Shape) and input.rank is None and input.variadic_index == 0 and len(input.dims) == 2:
+        # "... features": batched or not, the features axis is checked and becomes the hidden size
+        return _unknown_rank(site, init, input)
     if not isinstance(input, Shape) or input.rank is None:
         return None
     if input.rank not in (2, 3):
@@ -42,6 +45,18 @@ def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
         c = Shape(tuple([n] + batch + [hidden]))
         return (out, (h, c))
     return (out, h)
+
+
+def _unknown_rank(site: Site, init: dict, input: Shape):
+    in_size = as_size(init.get("input_size"))
+    if site.unify(input.dims[-1], in_size) is False:
+        site.error("SHP107", f"{site.op} expects {qd(site.resolve(in_size))} input features, got "
+                             f"{qd(site.resolve(input.dims[-1]))}", notes=(site.axis_note(input, -1),))
+    hidden = as_size(init.get("hidden_size"))
+    proj = as_int(init.get("proj_size"))
+    out_h = hidden if not proj else const(proj)
+    out_f = out_h * (2 if init.get("bidirectional") is True else 1) if hasattr(out_h, "terms") else UNKNOWN
+    return (Shape((input.dims[0], out_f)), None)
 
 
 @module_rule("torch.nn.RNN", "torch.nn.GRU", init=_INIT,
