@@ -156,7 +156,10 @@ class FunctionAnalysis:
             return self.code_sym(p.arg)
         if p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is int:
             return self.code_sym(p.arg)
-        if isinstance(p.annotation, ast.Name) and p.annotation.id in ("float", "bool", "str"):
+        if isinstance(p.annotation, ast.Name) and p.annotation.id == "float" or \
+                p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is float:
+            return SCALAR
+        if isinstance(p.annotation, ast.Name) and p.annotation.id in ("bool", "str"):
             return OPAQUE
         return Obj(p.arg)
 
