@@ -13,12 +13,13 @@ required (a line marked with optional codes only may report a follow-on error of
 unmarked line fails the test. Internal errors (``SHP9xx``) fail every kind.
 
 The correct and reveal fixtures also define ``_smoke()``, which builds the modules with small sizes
-and runs them on random tensors: that proves with PyTorch itself that the "correct" code is correct.
+and runs them on random tensors with jaxtyping + beartype checking every annotation: that proves with
+PyTorch itself that the "correct" code and its annotations are correct.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -204,15 +205,22 @@ RUNNABLE = [p for p in ALL if fixture_kind(p) in ("correct", "reveal")]
 
 
 @pytest.mark.parametrize("path", RUNNABLE, ids=_ids(RUNNABLE))
-def test_correct_fixture_runs_under_torch(path: Path):
+def test_correct_fixture_runs_under_torch(path: Path, tmp_path: Path, monkeypatch):
+    """Run ``_smoke()`` with every annotation checked at run time by jaxtyping + beartype."""
     pytest.importorskip("torch")
     pytest.importorskip("einops")
-    pytest.importorskip("jaxtyping")
-    spec = importlib.util.spec_from_file_location(f"_shapecheck_fixture_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert hasattr(module, "_smoke"), f"{path.name} must define _smoke()"
-    module._smoke()
+    pytest.importorskip("beartype")
+    jaxtyping = pytest.importorskip("jaxtyping")
+    name = f"_shapecheck_fixture_{path.parent.name}_{path.stem}"
+    (tmp_path / f"{name}.py").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with jaxtyping.install_import_hook(name, "beartype.beartype"):
+            module = importlib.import_module(name)
+        assert hasattr(module, "_smoke"), f"{path.name} must define _smoke()"
+        module._smoke()
+    finally:
+        sys.modules.pop(name, None)
 
 
 # -- the linter agrees with the expectations --------------------------------------------------------
