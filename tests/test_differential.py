@@ -146,11 +146,24 @@ def _run(case: Case, sizes: dict, mode: str):
 
 
 def _flatten_out(out):
+    """Output shapes in order, nested tuples (LSTM's ``(out, (h, c))``) flattened; None stays None."""
     if isinstance(out, torch.Tensor):
         return [tuple(out.shape)]
     if isinstance(out, (tuple, list)):
-        return [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in out]
+        flat = []
+        for o in out:
+            flat.extend(_flatten_out(o) if isinstance(o, (tuple, list, torch.Tensor)) else [None])
+        return flat
     return None
+
+
+def _flatten_rule(result) -> list:
+    if isinstance(result, tuple):
+        flat = []
+        for o in result:
+            flat.extend(_flatten_rule(o) if isinstance(o, tuple) else [o])
+        return flat
+    return [result]
 
 
 def rule_outcome(case: Case, sizes: dict, mode: str):
@@ -171,7 +184,7 @@ def rule_outcome(case: Case, sizes: dict, mode: str):
         return "error", site.problems[0].code + " " + site.problems[0].message
     if result is None:
         return "unknown", None
-    outs = list(result) if isinstance(result, tuple) else [result]
+    outs = _flatten_rule(result)
     vals = []
     for o in outs:
         if o is None:
@@ -224,11 +237,13 @@ def run_all(seed: int = SEED, per_generator: int = CASES_PER_GENERATOR):
     rng = random.Random(seed)
     table = defaultdict(lambda: {"literal": defaultdict(int), "named": defaultdict(int), "torch_err": 0})
     failures = []
+    COVERED.clear()
     for gen in GENERATORS:
         for _ in range(per_generator):
             case, sizes = gen(rng)
             if case is None:
                 continue
+            COVERED.add(case.name)
             t = torch_outcome(case, sizes)
             rs = {mode: rule_outcome(case, sizes, mode) for mode in ("literal", "named")}
             if not t[2] and any(classify(r, t) in ("false alarm", "wrong", "missed") for r in rs.values()):
@@ -246,6 +261,8 @@ def run_all(seed: int = SEED, per_generator: int = CASES_PER_GENERATOR):
                                     f"torch={t} rule={r}")
     return table, failures
 
+
+COVERED: set = set()  # qualified names the generators called
 
 OUTCOMES = ("agree", "unknown", "missed", "false alarm", "wrong")
 
@@ -297,6 +314,15 @@ def test_every_generated_op_has_a_rule_and_cases():
     for op, row in table.items():
         n = sum(row["literal"].values())
         assert n > 0, op
+
+
+def test_every_rule_is_exercised():
+    """Each registered rule (under one of its names) is called by some generator."""
+    from shapecheck._ops import all_rules
+    _results()
+    covered = {id(lookup(n)) for n in COVERED}
+    missing = [r.names[0] for r in all_rules() if id(r) not in covered]
+    assert not missing, f"rules without differential cases: {missing}"
 
 
 def test_generators_exercise_rejections():

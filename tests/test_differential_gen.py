@@ -928,3 +928,20 @@ def g_misc(rng):
     pattern = " ".join(names) + " -> " + " ".join(rhs[:rng.randint(0, len(rhs))])
     return Case("einops.Reduce", "einops.layers.torch.Reduce", module=el.Reduce, init_args=(pattern, "mean"),
                 args=(Ten(x),)), P.sizes
+
+
+@gen
+def g_recurrent(rng):
+    P = Pool(rng)
+    cls = rng.choice([nn.RNN, nn.GRU, nn.LSTM])
+    bf = rng.random() < 0.5
+    S, N, F_ = P.name(), P.name(), P.name()
+    unbatched = rng.random() < 0.2
+    x = (S, F_) if unbatched else ((N, S, F_) if bf else (S, N, F_))
+    if rng.random() < 0.05:
+        x = x + (P.name(),)
+    kw = {"batch_first": bf, "num_layers": rng.randint(1, 2), "bidirectional": rng.random() < 0.3}
+    if cls is nn.LSTM and rng.random() < 0.2:
+        kw["proj_size"] = 2
+    return Case(f"nn.{cls.__name__}", f"torch.nn.{cls.__name__}", module=cls,
+                init_args=(Z(P.other(F_, 0.15)), Z(P.name())), init_kwargs=kw, args=(Ten(x),)), P.sizes

@@ -283,7 +283,7 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
     if op == "repeat":
         for n in rn:
             if n not in known_sizes:
-                site.error("SHP108", f"{what} needs the size of the new axis \"{n}\"; pass {n}=...")
+                site.error("SHP108", f"{what} needs the size of the new axis \"{n}\"; pass it as a keyword (`{n}=...`)")
                 return None
     out = []
     for paren, g in right:
@@ -333,14 +333,16 @@ def repeat(site: Site, tensor, pattern, **axes_lengths) -> Shape | None:
              ok=["init: 'b c h w -> b (c h w)' | b c h w -> b c*h*w"], bad=["init: 'b c h -> b c h' | b c h w ! SHP108"])
 def Rearrange(site: Site, init: dict, input) -> Shape | None:
     """``einops.layers.torch.Rearrange(pattern, **sizes)``."""
-    return einops_apply(site, input, init.get("pattern"), "rearrange", init.get("axes_lengths") or {})
+    lengths = init.get("axes_lengths")
+    return einops_apply(site, input, init.get("pattern"), "rearrange", lengths if isinstance(lengths, dict) else {})
 
 
 @module_rule("einops.layers.torch.Reduce", init="pattern, reduction, **axes_lengths",
              ok=["init: 'b c h w -> b c', 'mean' | b c h w -> b c"], bad=["init: 'b c h -> b', 'max' | b c h w ! SHP108"])
 def Reduce(site: Site, init: dict, input) -> Shape | None:
     """``einops.layers.torch.Reduce(pattern, reduction, **sizes)``."""
-    return einops_apply(site, input, init.get("pattern"), "reduce", init.get("axes_lengths") or {})
+    lengths = init.get("axes_lengths")
+    return einops_apply(site, input, init.get("pattern"), "reduce", lengths if isinstance(lengths, dict) else {})
 
 
 @shape_rule("einops.einsum",

@@ -150,6 +150,12 @@ def reshape_dims(site: Site, input: Shape, sizes: list, what: str):
             return None
         inferred = const(tv // kv)
     else:
+        if len(total.terms) == 1 and len(known_part.terms) == 1 and total.terms[0][0] == known_part.terms[0][0] \
+                and total.terms[0][1] % known_part.terms[0][1]:
+            site.error("SHP103", f"{what} cannot split {total} elements into "
+                                 f"({', '.join(str(site.resolve(s)) if not isinstance(s, int) else str(s) for s in sizes)})",
+                       notes=(f"{input.label or 'the input'} has shape ({shown})",))
+            return None
         inferred = total // known_part
         if _facts(inferred) and kv != 0:
             site.env.add_divisible(total, known_part)
