@@ -112,9 +112,12 @@ class Cache:
             self.stamps.append(stamp)
             self.dirty = True
 
-    def save(self) -> None:
+    def save(self, checked=()) -> None:
+        """Write the index (entries of files that no longer exist are dropped)."""
         if not self.dirty:
             return
+        checked = set(checked)
+        self.entries = {p: e for p, e in self.entries.items() if p in checked or os.path.exists(p)}
         try:
             os.makedirs(self.dir, exist_ok=True)
             tag = os.path.join(self.dir, "CACHEDIR.TAG")

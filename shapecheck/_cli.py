@@ -255,7 +255,7 @@ def _check(args) -> int:
             cache = Cache(config.root, settings, __version__, _engine_stamp())
         all_diags, fixed_total, diffs = _check_files(targets, job, cache, project, args.jobs or _default_jobs())
         if cache is not None:
-            cache.save()
+            cache.save(t.path for t in targets)
 
     all_diags = sorted(all_diags, key=lambda d: d.sort_key())
     if any(d.code == "SHP900" for d in all_diags):
@@ -288,6 +288,7 @@ def _check_files(targets, job, cache, project, jobs):
     from ._runner import run_files
 
     job.project = project
+    job.digests = cache is not None
     diags, items, fixed_total, diffs = [], [], 0, []
     stats = {}
     for t in targets:

@@ -46,6 +46,7 @@ class Job:
     project: object = None
     fix: str = ""  # "" | "apply" | "diff"
     unsafe: bool = False
+    digests: bool = True  # compute project digests (only the cache needs them)
     check: object = None  # the engine entry point; None means shapecheck._lint.check_source
 
 
@@ -162,7 +163,7 @@ def _fix_loop(text: str, path: str, display: str, job: Job) -> tuple[str, list, 
 
 
 def _digest(job: Job, path: str) -> str:
-    if job.project is None:
+    if job.project is None or not job.digests:
         return ""
     try:
         return str(job.project.digest_for(path))

@@ -23,7 +23,8 @@ from ._diag import CODES, Diagnostic
 
 __all__ = ["Directive", "Suppressions", "parse_suppressions", "apply_suppressions"]
 
-_QUICK = re.compile(r"noqa|shapecheck\s*:", re.IGNORECASE)
+# only a file that names a shapecheck code in a noqa, or has a shapecheck comment, is tokenized
+_QUICK = re.compile(r"noqa\s*:[^\r\n]*?\bSHP|shapecheck\s*:\s*ignore", re.IGNORECASE)
 _NOQA = re.compile(r"#\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:(?:\s*,\s*|\s+)[A-Za-z]+[0-9]+)*))?",
                    re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*shapecheck\s*:\s*ignore(?P<file>-file)?\b(?:\[(?P<items>[^\]]*)\])?")

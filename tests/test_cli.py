@@ -195,3 +195,22 @@ def test_pre_commit_hook_definition_runs_as_pre_commit_would(tmp_path):
     r = shapecheck(*argv[1:], "model.py", "stubs.pyi", "vendored/v.py", "--format", "json", cwd=tmp_path)
     assert r.code == 1
     assert codes(r) == [("model.py", BAD_LINE, "SHP001")]
+
+
+REVEAL = '''\
+from jaxtyping import Float
+from torch import Tensor
+from shapecheck import reveal_shape
+
+
+def f(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
+    reveal_shape(x)
+    return x
+'''
+
+
+def test_reveal_notes_do_not_count_as_findings(tmp_path):
+    write(tmp_path, {"r.py": REVEAL})
+    r = shapecheck("check", "--format", "json", "--select", "SHP1", cwd=tmp_path)
+    assert r.code == 0
+    assert [(d["code"], d["severity"], d["line"]) for d in r.json()] == [("reveal", "note", 7)]

@@ -142,7 +142,11 @@ def test_sarif_validates_against_the_2_1_0_schema(project):
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
-    # and a log with no results is valid too
+    # a reveal note (a code outside the table) and a log with no results are valid too
+    write(project, {"pkg/reveal.py": "from shapecheck import reveal_shape\nimport torch\n"
+                                     "reveal_shape(torch.zeros(2, 3))\n"})
+    log = _sarif(project)
+    assert not list(validator.iter_errors(log))
     clean = shapecheck("check", "--format", "sarif", "--select", "SHP1", cwd=project)
     assert clean.code == 0
     assert not list(validator.iter_errors(json.loads(clean.out)))
