@@ -7,7 +7,7 @@ import re
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
-from ._common import MATMUL, arg, carry, neg_dim, register, softmax_call, tag
+from ._common import MATMUL, arg, axis, carry, eq, neg_dim, register, softmax_call, tag
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -15,17 +15,36 @@ SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=Tr
 
 _SUM = {"torch.Tensor.sum", "torch.sum"}
 _EINSUM = {"torch.einsum", "torch.functional.einsum"}
+_EINOPS = {"einops.einsum"}
 
 
 def _einsum_operands(ev):
-    eq_ = arg(ev, 0, "equation")
-    ops = list(ev.args[1:])
-    if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
-        ops = list(ops[0])
-    if not isinstance(eq_, str) or "->" not in eq_ or "." in eq_:
-        return None
-    lhs, out = eq_.replace(" ", "").split("->")
-    subs = lhs.split(",")
+    """(subscripts per operand as lists of axis names, output names, operands), or None.
+
+    ``torch.einsum("bhqd,bhkd->bhqk", q, k)`` has one letter per axis; ``einops.einsum(q, k,
+    "b h q d, b h k d -> b h q k")`` has space-separated names and the pattern last.
+    """
+    if ev.qualname in _EINOPS:
+        if not ev.args or not isinstance(ev.args[-1], str):
+            return None
+        eq_, ops = ev.args[-1], list(ev.args[:-1])
+        if "->" not in eq_ or "..." in eq_ or "(" in eq_:
+            return None
+        lhs, out = eq_.split("->")
+        subs = [side.split() for side in lhs.split(",")]
+        out = out.split()
+    else:
+        eq_ = arg(ev, 0, "equation")
+        ops = list(ev.args[1:])
+        if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
+            ops = list(ops[0])
+        if not isinstance(eq_, str) or "->" not in eq_ or "." in eq_:
+            return None
+        lhs, out = eq_.replace(" ", "").split("->")
+        if re.search(r"[^a-zA-Z,]", lhs) or re.search(r"[^a-zA-Z]", out):
+            return None
+        subs = [list(sub) for sub in lhs.split(",")]
+        out = list(out)
     if len(subs) != len(ops):
         return None
     return subs, out, ops
@@ -36,7 +55,9 @@ class AttentionSoftmaxWrongAxis(LintRule):
     """Attention weights normalised over one axis but summed over another.
 
     ## What it does
-    Follows the result of a softmax over attention scores (a product of two activations) to the
+    Follows the result of a softmax over attention scores (a product of two activations, or a
+    square `(..., seq, seq)` tensor such as an annotated `"batch heads query_pos key_pos"` when the
+    sizes agree) to the
     product with the values, and checks that the axis the softmax normalised is the axis that the
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
@@ -146,7 +167,7 @@ class Attention(nn.Module):
             if isinstance(a, Shape) and isinstance(b, Shape) and isinstance(ev.result, Shape) \
                     and ev.result.rank is not None and ev.result.rank >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
-        elif q in _EINSUM:
+        elif q in _EINSUM or q in _EINOPS:
             parsed = _einsum_operands(ev)
             if parsed is None:
                 return
@@ -156,8 +177,11 @@ class Attention(nn.Module):
                 ctx.tag_result(SCORES, (ev.node,))
         elif softmax_call(ev) is not None:
             x, dim, _log = softmax_call(ev)
-            if not isinstance(x, Shape) or tag(x, SCORES) is None:
+            if not isinstance(x, Shape):
                 return
+            square = x.rank is not None and x.rank >= 3 and eq(ctx, axis(x, -1), axis(x, -2))
+            if tag(x, SCORES) is None and not square:
+                return  # neither a product of two activations nor square (..., seq, seq) scores
             d = neg_dim(dim, x)
             if d is not None:
                 ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
@@ -197,7 +221,7 @@ class Attention(nn.Module):
     def _check_einsum(self, ev, ctx, subs, out, ops):
         for sub, v in zip(subs, ops):
             t = tag(v, SOFTMAX_AXIS)
-            if t is None or not isinstance(v, Shape) or v.rank != len(sub) or re.search(r"[^a-zA-Z]", sub):
+            if t is None or not isinstance(v, Shape) or v.rank != len(sub):
                 continue
             label = sub[t[0]]
             contracted = [i - len(sub) for i, ch in enumerate(sub) if ch not in out and sub.count(ch) == 1]
