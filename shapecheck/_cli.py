@@ -257,7 +257,7 @@ def _check(args) -> int:
         if cache is not None:
             cache.save(t.path for t in targets)
 
-    all_diags = sorted(all_diags, key=lambda d: d.sort_key())
+    all_diags = sorted(all_diags, key=lambda d: (d.sort_key(), d.message))
     if any(d.code == "SHP900" for d in all_diags):
         internal.append("shapecheck failed internally on some files (SHP900 above)")
     return _report(args, fmt, all_diags, fixed_total, diffs, internal, config, sources, out_stream)

@@ -43,15 +43,19 @@ def _offset(starts: list[int], text: str, line: int, column: int) -> int | None:
 
 
 def apply_fixes(text: str, diags, unsafe: bool = False) -> tuple[str, int]:
-    """``text`` with the applicable, non-overlapping fixes applied; and how many were applied."""
+    """``text`` with the applicable, non-overlapping fixes applied, and how many diagnostics they fix."""
     starts = _line_starts(text)
     planned = []  # (start, end, replacement) for every edit of accepted fixes
     count = 0
+    users: dict = {}  # a fix shared by several diagnostics resolves all of them
+    for d in diags:
+        if fixable(d, unsafe):
+            users[id(d.fix)] = users.get(id(d.fix), 0) + 1
     seen = set()
     for d in sorted(diags, key=lambda x: x.sort_key()):
-        if not fixable(d, unsafe) or d.fix in seen:
+        if not fixable(d, unsafe) or id(d.fix) in seen:
             continue
-        seen.add(d.fix)
+        seen.add(id(d.fix))
         spans = []
         for e in d.fix.edits:
             a = _offset(starts, text, e.line, e.column)
@@ -65,7 +69,7 @@ def apply_fixes(text: str, diags, unsafe: bool = False) -> tuple[str, int]:
         if any(a < pb and pa < b or (a == b == pa == pb) for a, b, _ in spans for pa, pb, _ in planned):
             continue
         planned.extend(spans)
-        count += 1
+        count += users[id(d.fix)]
     for a, b, t in sorted(planned, key=lambda s: (s[0], s[1]), reverse=True):
         text = text[:a] + t + text[b:]
     return text, count

@@ -144,7 +144,7 @@ def lint_text(text: str, path: str, display: str, job: Job) -> list:
     diags = [d if d.path == display else dataclasses.replace(d, path=display) for d in diags]
     diags = [d for d in diags if enabled(d.code)]
     diags = apply_suppressions(diags, supp, display, enabled)
-    out = sorted(set(diags), key=lambda d: d.sort_key())
+    out = sorted(set(diags), key=lambda d: (d.sort_key(), d.message))
     return out
 
 

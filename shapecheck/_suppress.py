@@ -19,7 +19,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from ._diag import CODES, Diagnostic
+from ._diag import CODES, Diagnostic, Edit, Fix, register_code
 
 __all__ = ["Directive", "Suppressions", "parse_suppressions", "apply_suppressions"]
 
@@ -39,6 +39,31 @@ class Directive:
     kind: str  # "noqa" | "ignore" | "ignore-file"
     entries: tuple  # selectors; ("*",) for a bare ``shapecheck: ignore``
     used: set = field(default_factory=set)
+    end: int = 0  # 1-based column just past the directive
+    others: tuple = ()  # codes of other tools in a noqa list (kept by a fix)
+    lead: int = 0  # whitespace characters before the directive's ``#`` on its line
+    removable: bool = False  # nothing but whitespace or another comment follows it
+
+    def rewritten(self, keep: tuple) -> str:
+        """The directive's text with only ``keep`` (and other tools' codes) left, or "" for none."""
+        if self.kind == "noqa":
+            codes = list(self.others) + list(keep)
+            return f"# noqa: {', '.join(codes)}" if codes else ""
+        if not keep or keep == (ALL,):
+            return "# shapecheck: ignore" if keep else ""
+        return f"# shapecheck: {self.kind}[{', '.join(keep)}]"
+
+    def fix(self) -> Fix | None:
+        """Remove the entries that silenced nothing (the whole directive when none is left)."""
+        keep = tuple(e for e in self.entries if e in self.used)
+        text = self.rewritten(keep)
+        if text:
+            return Fix("remove the unused codes from the suppression",
+                       (Edit(self.line, self.column, self.line, self.end, text),))
+        if not self.removable:
+            return None
+        return Fix("remove the unused suppression",
+                   (Edit(self.line, self.column - self.lead, self.line, self.end, ""),))
 
 
 @dataclass
@@ -66,7 +91,7 @@ def _comments(source: str):
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT:
-                yield tok.start[0], tok.start[1], tok.string
+                yield tok.start[0], tok.start[1], tok.string, tok.line
     except (tokenize.TokenError, SyntaxError):  # a broken file: keep the comments seen so far
         return
 
@@ -75,14 +100,22 @@ def parse_suppressions(source: str) -> Suppressions:
     out = Suppressions()
     if not _QUICK.search(source):
         return out
-    for line, col, text in _comments(source):
+    for line, col, text, line_text in _comments(source):
+        def place(m, kind, entries, others=()):
+            before = line_text[: col + m.start()]
+            tail = text[m.end():].strip()
+            return Directive(line, col + m.start() + 1, kind, entries, end=col + m.end() + 1, others=others,
+                             lead=len(before) - len(before.rstrip()), removable=not tail or tail.startswith("#"))
+
         for m in _NOQA.finditer(text):
             codes = m.group("codes")
             if not codes:
                 continue  # a bare noqa is for other tools
-            entries = tuple(c.upper() for c in _ITEM_SPLIT.split(codes) if c.upper().startswith("SHP"))
+            items = [c.upper() for c in _ITEM_SPLIT.split(codes) if c]
+            entries = tuple(c for c in items if c.startswith("SHP"))
             if entries:
-                out.by_line.setdefault(line, []).append(Directive(line, col + m.start() + 1, "noqa", entries))
+                others = tuple(c for c in items if not c.startswith("SHP"))
+                out.by_line.setdefault(line, []).append(place(m, "noqa", entries, others))
         for m in _IGNORE.finditer(text):
             items = m.group("items")
             entries = tuple(e for e in _ITEM_SPLIT.split(items or "") if e)
@@ -90,10 +123,9 @@ def parse_suppressions(source: str) -> Suppressions:
                 if items is None or not entries:
                     out.skip_file = True
                 else:
-                    out.file_level.append(Directive(line, col + m.start() + 1, "ignore-file", entries))
+                    out.file_level.append(place(m, "ignore-file", entries))
             else:
-                out.by_line.setdefault(line, []).append(
-                    Directive(line, col + m.start() + 1, "ignore", entries or (ALL,)))
+                out.by_line.setdefault(line, []).append(place(m, "ignore", entries or (ALL,)))
     return out
 
 
@@ -128,6 +160,7 @@ def apply_suppressions(diags, supp: Suppressions, path: str, enabled) -> list:
     if enabled("SHP003"):
         directives = [x for ds in supp.by_line.values() for x in ds] + list(supp.file_level)
         for directive in sorted(directives, key=lambda x: (x.line, x.column)):
+            fix = None
             for entry in directive.entries:
                 if entry in directive.used:
                     continue
@@ -136,12 +169,20 @@ def apply_suppressions(diags, supp: Suppressions, path: str, enabled) -> list:
                     continue
                 shown = "every code" if entry == ALL else entry
                 where = "in this file" if directive.kind == "ignore-file" else "on this line"
+                fix = fix or directive.fix()  # one fix per directive, shared by its entries
                 kept.append(Diagnostic(
                     path, directive.line, directive.column, "SHP003",
                     f"Unused suppression of {shown}: nothing {where} reports it",
-                    severity=CODES["SHP003"].severity,
+                    severity=CODES["SHP003"].severity, end_line=directive.line, end_column=directive.end,
+                    fix=fix,
                 ))
         # a suppression of SHP003 itself (``# noqa: SHP003``) still applies to these
         kept = [d for d in kept if d.code != "SHP003" or not any(
             e != ALL and _matches(e, "SHP003") for x in supp.by_line.get(d.line, ()) for e in x.entries)]
     return kept
+
+
+# SHP003 carries a fix (removing what silences nothing): say so in `shapecheck rules`
+_info = CODES.get("SHP003")
+if _info is not None and not _info.fixable:
+    register_code(_info.code, _info.name, _info.summary, _info.severity, _info.family, _info.doc, fixable=True)
