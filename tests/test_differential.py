@@ -30,14 +30,13 @@ from collections import defaultdict
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import torch  # noqa: E402
+import torch
+from test_differential_gen import GENERATORS, Case, Ten, Z
 
-from test_differential_gen import GENERATORS, Case, Ten, Z  # noqa: E402
-
-from shapecheck._algebra import Expr, Sym, const, sym  # noqa: E402
-from shapecheck._ops import lookup  # noqa: E402
-from shapecheck._ops._registry import Site  # noqa: E402
-from shapecheck._shape import Shape, Unknown  # noqa: E402
+from shapecheck._algebra import Expr, Sym, const, sym
+from shapecheck._ops import lookup
+from shapecheck._ops._registry import Site
+from shapecheck._shape import Shape, Unknown
 
 SEED = 0
 CASES_PER_GENERATOR = 150
@@ -140,7 +139,7 @@ def _run(case: Case, sizes: dict, mode: str):
                 out = mod(*args, **kwargs)
             else:
                 out = case.fn(*args, **kwargs)
-    except Exception as e:  # torch rejects the call (any exception type)
+    except Exception as e:  # noqa: BLE001  (torch rejects the call with any exception type)
         return "error", f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
     return "ok", _flatten_out(out)
 

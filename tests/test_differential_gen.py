@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import einops
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 GENERATORS = []
 NAMES = "abcdefgh"

@@ -6,8 +6,19 @@ from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, qd
 
-__all__ = ["axes", "build", "known", "prod", "sizes_arg", "dims_arg", "int_tuple", "is_shape", "names",
-           "passthrough", "fixed_rank"]
+__all__ = [
+    "axes",
+    "build",
+    "dims_arg",
+    "fixed_rank",
+    "int_tuple",
+    "is_shape",
+    "known",
+    "names",
+    "passthrough",
+    "prod",
+    "sizes_arg",
+]
 
 
 def is_shape(x) -> bool:

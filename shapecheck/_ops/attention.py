@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .._algebra import Expr
 from .._shape import Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, known

@@ -65,7 +65,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
     parts = _spatial(site, x, n, what)
     if parts is None:
         return None
-    lead, (c, c_origin), sp = parts
+    lead, (c, _), sp = parts
     ks = _tuple(k, n, "kernel_size")
     ss = _tuple(stride, n, "stride")
     ds = _tuple(dilation, n, "dilation")
@@ -89,7 +89,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
     # channels
     expected = in_ch
     if site.unify(c, expected) is False:
-        cx = c_index = x.rank - n - 1
+        cx = x.rank - n - 1
         site.error("SHP107", f"{what} expects {_count(site, expected)} input channels, got {qd(site.resolve(c))}",
                    notes=(site.axis_note(x, cx), site.axis_note(weight, 1) if weight is not None else None))
         return None
@@ -169,7 +169,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
     parts = _spatial(site, x, n, what)
     if parts is None:
         return None
-    lead, (c, c_origin), sp = parts
+    lead, (c, _), sp = parts
     ks, ss, ps = _tuple(k, n, "k"), _tuple(stride, n, "s"), _tuple(padding, n, "p")
     ops, ds = _tuple(output_padding, n, "op"), _tuple(dilation, n, "d")
     if None in (ks, ss, ps, ops, ds):
@@ -291,7 +291,6 @@ def _register_pool(n: int) -> None:
     sp = " ".join("hwd"[:n]) if n > 1 else "l"
     eights = " ".join(["8"] * n)
     fours = " ".join(["4"] * n)
-    threes = " ".join(["3"] * n)
 
     def fmax(site: Site, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
              return_indices=False):

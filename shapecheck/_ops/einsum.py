@@ -216,10 +216,10 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
         site.error("SHP108", f"{what} pattern \"{pattern}\": \"{odd[0]}\" appears on one side only")
         return None
     if op == "reduce" and not sr <= sl:
-        site.error("SHP108", f"{what} pattern \"{pattern}\": \"{sorted(sr - sl)[0]}\" is not on the left")
+        site.error("SHP108", f"{what} pattern \"{pattern}\": \"{min(sr - sl)}\" is not on the left")
         return None
     if op == "repeat" and not sl <= sr:
-        site.error("SHP108", f"{what} pattern \"{pattern}\": \"{sorted(sl - sr)[0]}\" is not on the right")
+        site.error("SHP108", f"{what} pattern \"{pattern}\": \"{min(sl - sr)}\" is not on the right")
         return None
     for k in axes_lengths:
         if k not in sl and k not in sr:

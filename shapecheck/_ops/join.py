@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import Site, as_int, as_size, qd, shape_rule
-from ._util import axes, build, int_tuple, known
+from ._util import axes, build, known
 
 
 def _tensors(tensors):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
-from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
+from ._registry import OPAQUE, Site, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, dims_arg, int_tuple, known, prod, sizes_arg
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._shape import Variadic, ANY_SHAPE, Shape
+from .._shape import Shape, Variadic
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, known
 

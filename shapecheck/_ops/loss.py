@@ -108,10 +108,10 @@ def _pointwise(site: Site, input, target, reduction: str | None, what: str, stri
     if not isinstance(input, Shape) or not isinstance(target, Shape):
         return None
     if strict:
-        if input.rank is not None and target.rank is not None:
-            if input.rank != target.rank or any(site.compare(a, b) == "ne" for a, b in zip(input.dims, target.dims)):
-                site.error("SHP110", f"{what} needs a target of the input's shape, got ({target}) for ({input})")
-                return None
+        if input.rank is not None and target.rank is not None and (
+                input.rank != target.rank or any(site.compare(a, b) == "ne" for a, b in zip(input.dims, target.dims))):
+            site.error("SHP110", f"{what} needs a target of the input's shape, got ({target}) for ({input})")
+            return None
         out = input
     else:
         out = site.broadcast(input, target, what=what)

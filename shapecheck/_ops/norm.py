@@ -74,9 +74,8 @@ def batch_norm(site: Site, input, running_mean=None, running_var=None, weight=No
     if not known(input) or input.rank < 2:
         return None
     for stat in (running_mean, running_var, weight, bias):
-        if known(stat) and stat.rank == 1:
-            if _channels(site, input, stat.dims[0], site.op) is None:
-                return None
+        if known(stat) and stat.rank == 1 and _channels(site, input, stat.dims[0], site.op) is None:
+            return None
     return input
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._algebra import const
 from .._shape import Shape
-from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
+from ._registry import OPAQUE, Site, as_int, as_size, module_rule, shape_rule
 from ._util import axes, build, dims_arg, known
 
 # op -> (positional parameters after the input, dim may be a tuple, returns (values, indices) with a dim)
@@ -55,6 +55,12 @@ def _reduction(op: str, site: Site, input, *args, **kwargs) -> Shape | tuple | N
     for name, value in zip(params, args):
         bound[name] = value
     bound.update(kwargs)
+    if "axis" in bound and "dim" not in bound:  # torch accepts numpy's spelling
+        bound["dim"] = bound.pop("axis")
+    if "keepdims" in bound and "keepdim" not in bound:
+        bound["keepdim"] = bound.pop("keepdims")
+    if set(bound) - set(params) - {"dim", "keepdim", "dtype", "out", "unbiased", "correction", "p"}:
+        return None  # a keyword we do not model: unknown rather than a guess
     dim = bound.get("dim")
     if isinstance(dim, bool):  # std(x, True): unbiased, full reduction
         dim = None
@@ -176,9 +182,8 @@ def _register_along(op: str) -> None:
         if not isinstance(input, Shape):
             return None
         dim = _along_dim_arg(op, args, kwargs)
-        if dim is not None and input.rank is not None:
-            if dims_arg(site, dim, input) is None and site.failed:
-                return None
+        if dim is not None and input.rank is not None and dims_arg(site, dim, input) is None and site.failed:
+            return None
         return (input, input) if pair else input
 
     rule.__name__ = op
