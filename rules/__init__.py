@@ -7,6 +7,7 @@ every rule, in code order.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pathlib
 
@@ -20,7 +21,8 @@ RULE_MODULES = tuple(sorted(
 ))
 
 
-def rule_classes() -> list:
+@functools.lru_cache(maxsize=None)
+def _classes() -> tuple:
     from shapecheck._rulebase import LintRule
 
     out = []
@@ -34,9 +36,18 @@ def rule_classes() -> list:
             if isinstance(obj, type) and issubclass(obj, LintRule) and obj is not LintRule \
                     and obj.__module__ == mod.__name__:
                 out.append(obj)
-    return sorted(out, key=lambda c: c.code)
+    return tuple(sorted(out, key=lambda c: c.code))
+
+
+def rule_classes() -> list:
+    """Every rule class, in code order (importing a rule module registers its code and docs)."""
+    return list(_classes())
 
 
 def all_rules() -> list:
     """One fresh instance of every rule, in code order."""
     return [cls() for cls in rule_classes()]
+
+
+# importing the package registers every rule's code, so `shapecheck explain SHP201` and SARIF know them
+rule_classes()
