@@ -160,6 +160,7 @@ def test_int_argument_bridge():
         return x
 
     proj(z(2, 8), 8)
+    proj(z(2, 8), -1)  # a negative int is an axis index, never a size
     assert message(proj, z(2, 8), 16).splitlines()[0].endswith(
         'argument x axis "d_model" (axis 1) is 8, expected 16 (bound by argument d_model)')
 

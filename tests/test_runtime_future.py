@@ -71,7 +71,7 @@ def _record(wrapper, suffix, calls):
     wrapper.__globals__[key] = lambda site, *args: calls.append(site)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(case=_case(), optional=st.booleans(), pass_none=st.booleans())
 def test_fast_path_agrees_with_interpreter(case, optional, pass_none):
     specs, shapes = case

@@ -16,7 +16,7 @@ import linecache
 from beartype import beartype
 from beartype.roar import BeartypeCallHintViolation
 
-from ._interp import EMPTY, Plan
+from ._interp import EMPTY, LocalChecker, Plan, return_checked, seeded_env
 from ._spec import TensorSpec, TupleSpec, TypeSpec
 
 __all__ = ["generate", "is_simple"]
@@ -30,8 +30,6 @@ def _plain_or_tensor(spec) -> bool:
 
 def is_simple(plan: Plan) -> bool:
     """True when the fast path can express the whole check (else the interpreter does it)."""
-    if plan.locals_specs:
-        return False
     for p in plan.params:
         if p.spec is None:
             continue
@@ -254,6 +252,26 @@ def _one_arg_checker(hint):
     return check
 
 
+def _key_of(var: str, pre: str) -> str:
+    kind, name = var[len(pre)], var[len(pre) + 2:]
+    return "*" + name if kind == "v" else name
+
+
+def _dim_vars(spec, g: _Gen) -> set:
+    """The dim variables a spec reads (named axes, variadics, names in arithmetic axes)."""
+    out: set = set()
+    if isinstance(spec, TensorSpec):
+        for a in spec.shape.axes:
+            if a.kind == "named":
+                out.add(g.dimvar(a.name, a.variadic))
+            elif a.expr is not None:
+                out |= {g.dimvar(sym.name) for sym in a.expr.symbols()}
+    elif isinstance(spec, TupleSpec):
+        for item in spec.items:
+            out |= _dim_vars(item, g)
+    return out
+
+
 def _prefix(plan: Plan) -> str:
     k = 0
     while True:
@@ -318,7 +336,7 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
         for dim, (src, pname) in plan.bridge:
             var = g.dimvar(dim)
             if src == "arg":
-                g.emit(f"{var} = {pname} if type({pname}) is int else None")
+                g.emit(f"{var} = {pname} if type({pname}) is int and {pname} >= 0 else None")
             g.state[var] = "maybe"
         selfs = sorted({pname for _, (src, pname) in plan.bridge if src == "self"})
         for pname in selfs:
@@ -334,7 +352,7 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
                 g.emit(f"{x} = {sd}.get({dim!r})")
                 g.emit(f"if type({x}) is not int and {pre}cfg is not None: {x} = getattr({pre}cfg, {dim!r}, None)")
                 g.emit(f"if type({x}) is not int and {pre}conf is not None: {x} = getattr({pre}conf, {dim!r}, None)")
-                g.emit(f"{g.dimvar(dim)} = {x} if type({x}) is int else None")
+                g.emit(f"{g.dimvar(dim)} = {x} if type({x}) is int and {x} >= 0 else None")
         for p in plan.params:
             if p.spec is None:
                 continue
@@ -342,8 +360,20 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
             g.check_spec(p.spec, p.name, f"argument {p.name}", dv)
         g.flush()
         r = f"{pre}r"
-        g.emit(f"{r} = {pre}fn({call})")
         ret = plan.ret
+        if plan.env_param is not None:
+            # annotated locals: hand the bindings to the interpreter's local checker
+            g.ns.update({f"{pre}plan": plan, f"{pre}seed": seeded_env, f"{pre}LC": LocalChecker,
+                         f"{pre}retck": return_checked})
+            values = ", ".join(f"{_key_of(v, pre)!r}: {v}" for v in g.state)
+            g.emit(f"{pre}env = {pre}LC({pre}plan, {pre}seed({pre}plan, {argdict}, {{{values}}}))")
+            extra = f"{plan.env_param}={pre}env"
+            g.emit(f"{r} = {pre}fn({call + ', ' if call else ''}{extra})")
+            if ret is not None and not all(g.state.get(v) == "sure" for v in _dim_vars(ret, g)):
+                g.emit(f"return {pre}retck({pre}plan, {pre}env.env, {r})")
+                ret = r = None
+        else:
+            g.emit(f"{r} = {pre}fn({call})")
         if ret is not None:
             g.fail = f"return {pre}slow_ret(@SITE@, {argdict}, {r})"
             if isinstance(ret, TupleSpec):
@@ -356,7 +386,8 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
             else:
                 g.check_spec(ret, r, "return value", None)
             g.flush()
-        g.emit(f"return {r}")
+        if r is not None:
+            g.emit(f"return {r}")
     init = ["    " + f"{v} = None" for v in sorted(g.maybe_vars)]
     src = "\n".join(head + init + g.lines) + "\n"
     filename = f"<shapecheck guard of {plan.name}>"

@@ -68,11 +68,44 @@ class Env:
     deferred: list = field(default_factory=list)
 
     def copy(self) -> "Env":
-        return Env(dict(self.values), dict(self.prov), list(self.deferred))
+        return Env(dict(self.values), self.prov.copy(), list(self.deferred))
+
+    def where(self, key) -> str:
+        """Where ``key`` was bound, as text (kept as a tuple until a message needs it)."""
+        p = self.prov[key]
+        if isinstance(p, str):
+            return p
+        if len(p) == 2:
+            return f"{p[0]}, axis {p[1]}"
+        return f"{p[0]}, {_range(p[1], p[2])}"
 
     def bind(self, key, value, prov) -> None:
         self.values[key] = value
         self.prov[key] = prov
+
+
+class LazyProv(dict):
+    """Provenance for an env seeded by the generated fast path, which keeps sizes but not where
+    they came from: the first lookup of an argument's axis re-checks the arguments to find out."""
+
+    def __init__(self, plan, args: dict):
+        super().__init__()
+        self.plan = plan
+        self.args = args
+
+    def copy(self) -> "LazyProv":
+        new = LazyProv(self.plan, self.args)
+        new.update(self)
+        return new
+
+    def __missing__(self, key):
+        try:
+            full = check_args(self.plan, self.args).prov
+        except Exception:  # the fast path accepted these arguments; be safe anyway
+            full = {}
+        for k, v in full.items():
+            self.setdefault(k, v)
+        return dict.get(self, key, "the arguments")
 
 
 _EXPR_CODE: dict = {}
@@ -84,6 +117,11 @@ def eval_expr_code(text: str):
     if code is None:
         code = _EXPR_CODE[text] = compile(text, f"<shapecheck axis {text}>", "eval")
     return code
+
+
+def seeded_env(plan: Plan, args: dict, values: dict) -> Env:
+    """An env for the locals of a call whose arguments the fast path has checked."""
+    return Env({k: v for k, v in values.items() if v is not None}, LazyProv(plan, args))
 
 
 def _body(tok: str) -> str:
@@ -130,9 +168,9 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
                     ok = got == bound
                 if not ok:
                     raise _Mismatch(f'{where} axes "*{a.name}" ({_range(lo, cnt)}) are {fmt_shape(got)}, '
-                                    f"expected {fmt_shape(bound)} (bound by {env.prov[key]})", where)
+                                    f"expected {fmt_shape(bound)} (bound by {env.where(key)})", where)
             else:
-                env.bind(key, got, f"{where}, {_range(lo, cnt)}")
+                env.bind(key, got, (where, lo, cnt))
             continue
         j = i if (vi is None or i < vi) else r - (n - i)
         size = shape[j]
@@ -154,9 +192,9 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
             if size != bound:
                 exp = f"1 or {bound}" if a.broadcast else f"{bound}"
                 raise _Mismatch(f'{where} axis "{a.name}" (axis {j}) is {size}, expected {exp} '
-                                f"(bound by {env.prov[a.name]})", where)
+                                f"(bound by {env.where(a.name)})", where)
         else:
-            env.bind(a.name, size, f"{where}, axis {j}")
+            env.bind(a.name, size, (where, j))
 
 
 def _broadcast_ok(got: tuple, bound: tuple) -> bool:
@@ -181,7 +219,7 @@ def flush_deferred(env: Env) -> None:
         except ArithmeticError:
             continue
         if size != want:
-            why = ", ".join(f"{nm}={env.values[nm]} bound by {env.prov[nm]}" for nm in names)
+            why = ", ".join(f"{nm}={env.values[nm]} bound by {env.where(nm)}" for nm in names)
             raise _Mismatch(f'{where} axis "{_body(a.text)}" (axis {j}) is {size}, expected {want} ({why})', where)
 
 
@@ -235,21 +273,21 @@ def _bridge(plan: Plan, args: dict, env: Env) -> None:
     for dim, (src, pname) in plan.bridge:
         if src == "arg":
             v = args.get(pname)
-            if type(v) is int:
+            if type(v) is int and v >= 0:  # a negative int is an axis index (dim=-1), not a size
                 env.bind(dim, v, f"argument {pname}")
             continue
         d = getattr(args.get(pname), "__dict__", None)
         if d is None:
             continue
         v = d.get(dim)
-        if type(v) is int:
+        if type(v) is int and v >= 0:
             env.bind(dim, v, f"`{pname}.{dim}`")
             continue
         for holder in ("cfg", "config"):
             c = d.get(holder)
             if c is not None:
                 v = getattr(c, dim, None)
-                if type(v) is int:
+                if type(v) is int and v >= 0:
                     env.bind(dim, v, f"`{pname}.{holder}.{dim}`")
                     break
 
@@ -296,6 +334,11 @@ def check_local(plan: Plan, env: Env, index: int, value) -> None:
         flush_deferred(env)
     except _Mismatch as m:
         _raise(plan, m, env)
+
+
+def return_checked(plan: Plan, env: Env, result):
+    check_return(plan, env, result)
+    return result
 
 
 class LocalChecker:
