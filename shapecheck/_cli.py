@@ -81,13 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
-        argv.insert(0, "check")
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "check")  # `check` is the default command
     try:
         args = _parser().parse_args(argv)
-        if args.command is None:
-            _parser().print_help(sys.stderr)
-            return 2
         if args.command == "explain":
             return _explain(args.rule)
         if args.command == "rules":

@@ -36,6 +36,8 @@ def test_default_path_and_implicit_check_command(tmp_path):
     r1 = shapecheck("check", "--format", "json", cwd=tmp_path)
     r2 = shapecheck("--format", "json", ".", cwd=tmp_path)
     assert codes(r1) == codes(r2) == [(os.path.join("a", "m.py"), BAD_LINE, "SHP001")]
+    bare = shapecheck(cwd=tmp_path)  # no command, no path: check .
+    assert bare.code == 1 and f"a/m.py:{BAD_LINE}:" in bare.out
 
 
 def test_exit_zero(tmp_path):
