@@ -371,3 +371,37 @@ def test_bad_annotation_is_a_clear_error():
 def test_lazy_public_names():
     for name in ("guard", "install_import_hook", "ShapeError", "set_mode", "get_mode", "runtime_mode"):
         assert getattr(shapecheck, name) is not None
+
+
+def test_parameter_names_that_look_internal():
+    @guard
+    def f(_sc_s: Float[Tensor, "n"], _sc_fn: Float[Tensor, "n"]) -> Float[Tensor, "n"]:
+        return _sc_s
+
+    x = z(2)
+    assert f(x, x) is x
+    assert "argument _sc_fn" in message(f, x, z(3))
+
+
+def test_guarding_twice_and_non_functions():
+    g = guard(embed)
+    assert g is embed
+    with pytest.raises(TypeError, match="guard\\(\\) takes a function, a method or a class, not int"):
+        guard(3)
+
+
+def test_generators_and_coroutines_check_arguments_only():
+    import asyncio
+
+    @guard
+    def gen(x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:
+        yield x
+
+    @guard
+    async def coro(x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:
+        return x
+
+    assert next(gen(z(2))).shape == (2,)
+    assert asyncio.run(coro(z(2))).shape == (2,)
+    assert "expected 1 axis" in message(gen, z(2, 2))
+    assert "expected 1 axis" in message(coro, z(2, 2))
