@@ -626,7 +626,7 @@ class FunctionAnalysis:
                 return ANY_SHAPE if base.rank is None else OPAQUE
             return self.apply_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
         if isinstance(base, ListOf):
-            return base.elem
+            return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
         if isinstance(base, ModuleVal) and base.children:
             idx = self.ev(node.slice, state)
             if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
