@@ -156,6 +156,16 @@ class Attention(nn.Module):
         att = self.softmax(torch.matmul(q, k.transpose(-1, -2)))
         return torch.matmul(att, v)
 ''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Tensor, "b h t d"]):
+    att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=2)
+    return torch.einsum("bhqk,bhkd->bhqd", att, v)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:

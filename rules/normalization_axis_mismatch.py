@@ -37,6 +37,8 @@ class NormalizationAxisMismatch(LintRule):
     still decreases (the model learns to rank examples against each other) but the outputs are
     not class probabilities. Mixing a teacher distribution over one axis with a student over
     another computes a meaningless divergence. Neither fails at run time.
+    Products of two softmaxes (dual-softmax matching) are deliberate and not reported; a product
+    of probabilities with log-probabilities is.
 
     ## Example
     ```python
@@ -80,6 +82,18 @@ from jaxtyping import Float
 
 def distill(student: Float[Tensor, "b k"], teacher: Float[Tensor, "b k"]):
     return F.kl_div(F.log_softmax(student, dim=-1), F.softmax(teacher, dim=1), reduction="batchmean")
+''',
+        # near miss: dual-softmax matching multiplies two softmaxes over different axes on purpose
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def mutual_matches(feat0: Float[Tensor, "b n d"], feat1: Float[Tensor, "b m d"]):
+    sim = feat0 @ feat1.transpose(1, 2)
+    return F.softmax(sim, 1) * F.softmax(sim, 2)
 ''',
     ]
     INVALID = [
@@ -155,6 +169,8 @@ def soft_ce(student: Float[Tensor, "b k t"], teacher: Float[Tensor, "b k t"]):
         tb = b.get_meta(NORM) if isinstance(b, Shape) else None
         if ta is None or tb is None or ta[1] is None or ta[1] != tb[1] or ta[0] == tb[0]:
             return
+        if what != "`kl_div`" and ta[3] == tb[3]:
+            return  # dual softmax (matching: softmax(s, 1) * softmax(s, 2)) is deliberate; p * log q is not
         ctx.report(
             self.code, ev.node,
             f"{what} combines {who(a, 'a distribution')} normalised over axis {ta[0] + ta[1]} with "
