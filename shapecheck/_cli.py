@@ -188,7 +188,7 @@ def _build_project(targets):
 
 
 def _check(args) -> int:
-    from ._runner import Job, _fix_loop, _Skip, decode_source, lint_text, skipped
+    from ._runner import Job, fix_loop, SkipFile, decode_source, lint_text, skipped
 
     cwd = os.getcwd()
     paths = args.paths
@@ -224,13 +224,17 @@ def _check(args) -> int:
         data = sys.stdin.buffer.read()
         try:
             text, _enc = decode_source(data)
-        except _Skip as s:
+        except SkipFile as s:
             diags = [skipped(display, s.message, s.line, s.column)]
             text = None
+            if fix_mode == "apply":  # an editor pipes the file through --fix: give it back unchanged
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+                out_stream = sys.stderr
         if text is not None:
             sources[display] = text
             if fix_mode:
-                new, diags, fixed_total = _fix_loop(text, abspath, display, job)
+                new, diags, fixed_total = fix_loop(text, abspath, display, job)
                 if fix_mode == "apply":
                     write(sys.stdout, new)  # the fixed source goes to stdout, the report to stderr
                     out_stream = sys.stderr
@@ -256,7 +260,7 @@ def _check(args) -> int:
 
     all_diags = sorted(all_diags, key=lambda d: (d.sort_key(), d.message))
     if any(d.code == "SHP900" for d in all_diags):
-        internal.append("shapecheck failed internally on some files (SHP900 above)")
+        internal.append("shapecheck failed internally on some files (see the SHP900 diagnostics)")
     return _report(args, fmt, all_diags, fixed_total, diffs, internal, config, sources, out_stream)
 
 

@@ -24,14 +24,17 @@ from ._files import Target, per_file_ignored
 from ._fixes import apply_fixes, fixable, write_atomic
 from ._suppress import apply_suppressions, parse_suppressions
 
-__all__ = ["FileResult", "Job", "lint_text", "lint_path", "run_files", "skipped", "internal_error"]
+__all__ = ["FileResult", "Job", "SkipFile", "decode_source", "fix_loop", "internal_error", "lint_path", "lint_text",
+           "run_files", "skipped"]
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_FIX_ROUNDS = 10
 REPORT_URL = "https://github.com/shapecheck/shapecheck/issues"
 
 
-class _Skip(Exception):
+class SkipFile(Exception):
+    """A file that cannot be analysed (reported as SHP901 file-skipped)."""
+
     def __init__(self, message: str, line: int = 1, column: int = 1):
         super().__init__(message)
         self.message, self.line, self.column = message, line, column
@@ -78,23 +81,23 @@ def internal_error(path: str, summary: str) -> Diagnostic:
 
 
 def decode_source(data: bytes) -> tuple[str, str]:
-    """Text and encoding of a Python source file; raises _Skip for what cannot be analysed."""
+    """Text and encoding of a Python source file; raises SkipFile for what cannot be analysed."""
     if len(data) > MAX_BYTES:
-        raise _Skip(f"Skipped: the file is too large to analyse ({len(data) // (1024 * 1024)} MiB)")
+        raise SkipFile(f"Skipped: the file is too large to analyse ({len(data) // (1024 * 1024)} MiB)")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise _Skip("Skipped: the file contains NUL bytes, so it is not Python source", line)
+        raise SkipFile("Skipped: the file contains NUL bytes, so it is not Python source", line)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
         if "invalid or missing encoding" in str(e):
-            raise _Skip("Skipped: the file is not valid UTF-8 and declares no other encoding") from None
-        raise _Skip(f"Skipped: bad encoding declaration ({str(e).split(' for ')[0]})") from None
+            raise SkipFile("Skipped: the file is not valid UTF-8 and declares no other encoding") from None
+        raise SkipFile(f"Skipped: bad encoding declaration ({str(e).split(' for ')[0]})") from None
     try:
         return data.decode(encoding), encoding
     except (UnicodeDecodeError, LookupError) as e:
         line = data[: getattr(e, "start", 0)].count(b"\n") + 1
-        raise _Skip(f"Skipped: the file is not valid {encoding} ({e.__class__.__name__} at byte "
+        raise SkipFile(f"Skipped: the file is not valid {encoding} ({e.__class__.__name__} at byte "
                     f"{getattr(e, 'start', '?')}); declare its encoding or convert it to UTF-8", line) from None
 
 
@@ -148,7 +151,7 @@ def lint_text(text: str, path: str, display: str, job: Job) -> list:
     return out
 
 
-def _fix_loop(text: str, path: str, display: str, job: Job) -> tuple[str, list, int]:
+def fix_loop(text: str, path: str, display: str, job: Job) -> tuple[str, list, int]:
     total = 0
     diags = lint_text(text, path, display, job)
     for _ in range(MAX_FIX_ROUNDS):
@@ -194,13 +197,13 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
         return FileResult(path, display, [], stat=stat, chash=chash, digest=digest, unchanged=True)
     try:
         text, encoding = decode_source(data)
-    except _Skip as s:
+    except SkipFile as s:
         return FileResult(path, display, [skipped(display, s.message, s.line, s.column)], stat=stat, chash=chash,
                           digest=digest)
     if not job.fix:
         return FileResult(path, display, lint_text(text, path, display, job), stat=stat, chash=chash,
                           digest=digest)
-    new, diags, total = _fix_loop(text, path, display, job)
+    new, diags, total = fix_loop(text, path, display, job)
     result = FileResult(path, display, diags, fixed=total, stat=stat, chash=chash, digest=digest)
     if new != text:
         result.cacheable = False

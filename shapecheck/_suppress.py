@@ -176,7 +176,7 @@ def apply_suppressions(diags, supp: Suppressions, path: str, enabled) -> list:
                     severity=CODES["SHP003"].severity, end_line=directive.line, end_column=directive.end,
                     fix=fix,
                 ))
-        # a suppression of SHP003 itself (``# noqa: SHP003``) still applies to these
+        # a suppression that names SHP003 itself still applies to these
         kept = [d for d in kept if d.code != "SHP003" or not any(
             e != ALL and _matches(e, "SHP003") for x in supp.by_line.get(d.line, ()) for e in x.entries)]
     return kept

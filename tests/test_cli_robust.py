@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from _cli_support import BAD, BAD_LINE, CLEAN, SINGLE, codes, shapecheck, write
+from _cli_support import BAD, CLEAN, SINGLE, codes, shapecheck, write
 
 from shapecheck._diag import Diagnostic
 from shapecheck._files import Target
@@ -157,9 +157,23 @@ def test_worker_crash_costs_only_its_file(tmp_path):
     assert lint_path(Target(str(tmp_path / "f0.py"), "f0.py"), job).diagnostics == []
 
 
-def test_internal_error_exit_code_is_two_not_one(tmp_path):
-    # a file the engine cannot handle must never look like a lint finding: exit 2
-    write(tmp_path, {"a.py": BAD})
-    r = shapecheck("check", "--select", "SHP001", cwd=tmp_path)
-    assert r.code == 1  # the control: findings alone give 1
-    assert "SHP900" not in r.out
+def test_internal_error_exit_code_is_two_even_with_exit_zero(tmp_path, capsys):
+    # a file the engine cannot handle must never look like a lint finding (1) or a pass (0)
+    from shapecheck._cli import _parser, _report
+    from shapecheck._config import Config
+    from shapecheck._runner import internal_error
+
+    config = Config(Settings(), str(tmp_path))
+    finding = Diagnostic("a.py", 1, 1, "SHP110", "Two sizes differ")
+    crash = internal_error("b.py", "KeyError: 'x'")
+    for argv, diags, internal, expected in [
+        (["check"], [finding], [], 1),
+        (["check", "--exit-zero"], [finding], [], 0),
+        (["check"], [finding, crash], ["shapecheck failed internally"], 2),
+        (["check", "--exit-zero"], [crash], ["shapecheck failed internally"], 2),
+        (["check", "--format", "json"], [crash], ["shapecheck failed internally"], 2),
+    ]:
+        args = _parser().parse_args(argv)
+        fmt = args.output_format or "concise"
+        assert _report(args, fmt, diags, 0, [], internal, config, {}, __import__("sys").stdout) == expected
+    assert "shapecheck failed internally" in capsys.readouterr().err
