@@ -126,6 +126,18 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
     att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=3)
     return torch.einsum("bhqk,bhkd->bhqd", att, v)
 ''',
+        # near miss: efficient (linear) attention normalises projections, not scores
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def efficient_attention(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h n d"], v: Float[Tensor, "b h n e"]):
+    q = q.softmax(dim=-1)
+    k = k.softmax(dim=-2)
+    return q @ (k.transpose(-2, -1) @ v)
+''',
     ]
     INVALID = [
         '''

@@ -114,6 +114,16 @@ def to_cft(spec):
     B, T, F, C = spec.shape
     return spec.permute(0, 3, 2, 1)
 ''',
+        # Swin window partition permutes window and in-window axes, not height and width
+        '''
+import torch
+
+
+def window_partition(x, ws: int):
+    B, H, W, C = x.shape
+    x = x.view(B, H // ws, ws, W // ws, ws, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, ws, ws, C)
+''',
     ]
     INVALID = [
         '''

@@ -114,6 +114,20 @@ from jaxtyping import Bool, Float
 def token_log_probs(logits: Float[Tensor, "b t v"], pad: Bool[Tensor, "b t"]):
     return logits.masked_fill(pad.unsqueeze(-1), 0.0).log_softmax(dim=-1)
 ''',
+        # cross-attention with the key padding mask in place
+        '''
+import math
+import torch
+from torch import Tensor
+from jaxtyping import Bool, Float
+
+
+def cross_attention(q: Float[Tensor, "b h tq d"], k: Float[Tensor, "b h tk d"], v: Float[Tensor, "b h tk d"],
+                    pad: Bool[Tensor, "b tk"]):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    scores = scores.masked_fill(pad[:, None, None, :], float("-inf"))
+    return scores.softmax(dim=-1) @ v
+''',
     ]
     INVALID = [
         '''

@@ -75,6 +75,22 @@ class Head(nn.Module):
     def forward(self, h: Float[Tensor, "b d_model"]):
         return self.bn(h)
 ''',
+        # Mamba's causal depthwise conv, transposed in and out
+        '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class MambaConv(nn.Module):
+    def __init__(self, d_inner: int, d_conv: int):
+        super().__init__()
+        self.conv1d = nn.Conv1d(d_inner, d_inner, d_conv, groups=d_inner, padding=d_conv - 1)
+
+    def forward(self, x: Float[Tensor, "b l d_inner"]):
+        B, L, D = x.shape
+        return self.conv1d(x.transpose(1, 2))[..., :L].transpose(1, 2)
+''',
     ]
     INVALID = [
         '''
