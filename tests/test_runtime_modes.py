@@ -52,7 +52,8 @@ def test_env_var_switches_off_a_fresh_process():
             "def f(x: 'jaxtyping.Float[torch.Tensor, \"n\"]'): return x\n"
             "print(shapecheck.get_mode(), shapecheck.guard(f) is f)")
     env = dict(os.environ, SHAPECHECK_RUNTIME="off", PYTHONPATH=os.getcwd())
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
     assert out.stdout.strip() == "off True", out.stderr
 
 
@@ -263,3 +264,14 @@ def test_guards_never_touch_data(make):
     assert interpreted([x, x]) is x
     with pytest.raises(ShapeError, match=r'argument xs \[1\] axis "n" \(axis 1\) is 5, expected 3'):
         interpreted([x, make((2, 5))])
+
+
+def test_import_shapecheck_leaves_torch_alone_until_guard_is_used():
+    code = ("import sys, shapecheck\n"
+            "before = 'torch' in sys.modules\n"
+            "shapecheck.guard, shapecheck.set_compile_mode\n"
+            "print(before, 'torch' in sys.modules)")
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.stdout.strip() == "False True", out.stderr
