@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pathlib
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -79,6 +81,15 @@ def test_rules_are_loaded_by_the_linter():
     assert any(d.code == RULES[0].code for d in _lint(src))
     assert not any(d.code == RULES[0].code for d in check_source(
         textwrap.dedent(src), "x.py", Settings(ignore=frozenset({RULES[0].code}))))
+
+
+@pytest.mark.parametrize("rule", [RULES[0], RULES[len(RULES) // 2], RULES[-1]], ids=lambda r: r.code)
+def test_explain_prints_the_rule_documentation(rule):
+    out = subprocess.run([sys.executable, "-m", "shapecheck", "explain", rule.code], capture_output=True,
+                         text=True, timeout=120, cwd=pathlib.Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert f"{rule.code} [{rule.name}]" in out.stdout
+    assert "## Why is this bad?" in out.stdout and "## Use instead" in out.stdout
 
 
 def test_docs_are_up_to_date():
