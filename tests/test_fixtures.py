@@ -143,6 +143,10 @@ def run_check(path: Path) -> list[dict]:
     for d in data:
         for key in ("path", "line", "column", "code", "severity", "message"):
             assert key in d, f"diagnostic without {key!r}: {d}"
+        assert isinstance(d["line"], int) and d["line"] >= 1, d
+        assert isinstance(d["column"], int) and d["column"] >= 1, d
+        assert d["severity"] in ("error", "warning", "note"), d
+        assert Path(d["path"]).name == path.name, d
     return data
 
 
