@@ -84,6 +84,16 @@ def scores(x, n_head: int):
     kt = x.view(B, T, n_head, C // n_head).permute(0, 2, 3, 1)
     return q @ kt
 ''',
+        # policy: with distinct annotated axes the core proves it (SHP101) and this rule stays silent
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def scores(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"]):
+    return q @ k
+''',
     ]
     INVALID = [
         '''
