@@ -12,7 +12,7 @@ from ._common import arg, as_int, axis, dims_text, looks_like, qd, register, who
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
               "torch.Tensor.swapdims", "torch.swapdims"}
-_REARRANGE = {"einops.rearrange"}
+_REARRANGE = {"einops.rearrange", "einops.layers.torch.Rearrange"}
 
 
 def _perm(ev, x: Shape):
@@ -143,6 +143,21 @@ from jaxtyping import Float
 def to_channels_first(img: Float[Tensor, "b h w c"]):
     return img.transpose(1, 3)
 ''',
+        '''
+import torch
+from einops.layers.torch import Rearrange
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class ToChannelsFirst(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.to_cf = Rearrange("b h w c -> b c w h")
+
+    def forward(self, img: Float[Tensor, "b h w c"]):
+        return self.to_cf(img)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
@@ -182,7 +197,8 @@ def to_channels_first(img: Float[Tensor, "b h w c"]):
         )
 
     def _rearrange(self, ev, ctx):
-        names = _rearrange_names(arg(ev, 1, "pattern"))
+        pattern = (ev.init or {}).get("pattern") if ev.qualname.endswith("Rearrange") else arg(ev, 1, "pattern")
+        names = _rearrange_names(pattern)
         if names is None:
             return
         lhs, rhs = names
