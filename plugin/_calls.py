@@ -52,7 +52,7 @@ def bound(sig: CallableType) -> CallableType:
                              arg_names=sig.arg_names[1:])
 
 
-def check_call(ctx: Any, sig: CallableType, name: str) -> Type:
+def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = None) -> Type:
     """Match the actual tensors against ``sig``'s annotations; the instantiated return shape."""
     default = ctx.default_return_type
     inst: dict = {}
@@ -64,7 +64,7 @@ def check_call(ctx: Any, sig: CallableType, name: str) -> Type:
             continue
         pname = sig.arg_names[i] if i < len(sig.arg_names) else None
         for t, e in zip(actual_ts, actual_es):
-            shape = _carrier.shape_of_type(t)
+            shape = _values.tensor_shape(e, t, counts)
             if shape is None or shape.is_any:
                 continue
             lab = _values.label(e) or f"argument `{pname}`"

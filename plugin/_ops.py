@@ -62,13 +62,13 @@ def where(ctx: Any) -> str:
     return f"{path.rsplit('/', 1)[-1]}:{ctx.context.line}"
 
 
-def run_rule(qualname: str, ctx: Any, receiver: Any = None) -> Type:
+def run_rule(qualname: str, ctx: Any, receiver: Any = None, counts: dict | None = None) -> Type:
     """Apply the rule for ``qualname`` to the call in ``ctx``; report its problems; attach the result."""
     rule = lookup(qualname)
     default = ctx.default_return_type
     if rule is None:
         return default
-    bound = _values.call_arguments(ctx, receiver)
+    bound = _values.call_arguments(ctx, receiver, counts)
     if bound is None:
         return default
     args, kwargs = bound
@@ -91,12 +91,12 @@ def _has_shape(v: Any) -> bool:
     return False
 
 
-def run_attribute(qualname: str, ctx: Any) -> Type:
+def run_attribute(qualname: str, ctx: Any, counts: dict | None = None) -> Type:
     """A shape-valued property (``x.T``, ``x.mT``): the rule with the receiver as its only input."""
     from . import _values
 
     rule = lookup(qualname)
-    receiver = _values.value(getattr(ctx.context, "expr", None), ctx.type)
+    receiver = _values.value(getattr(ctx.context, "expr", None), ctx.type, counts)
     if rule is None or not _has_shape(receiver):
         return ctx.default_attr_type
     site = Site(op_display(qualname), Env(), where(ctx))

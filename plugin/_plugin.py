@@ -30,7 +30,7 @@ class ShapecheckPlugin(Plugin):
 
     # -- configuration ----------------------------------------------------------------------
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
-        return self._session.config_data(CACHE_VERSION)
+        return self._session.config_data(CACHE_VERSION, getattr(ctx, "path", None))
 
     # -- semantic analysis --------------------------------------------------------------------
     def get_type_analyze_hook(self, fullname: str):
@@ -41,14 +41,15 @@ class ShapecheckPlugin(Plugin):
     # -- type checking ----------------------------------------------------------------------
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname in REVEAL:
-            return self._guard(_reveal, "`reveal_shape`")
+            return self._guard(lambda ctx: _reveal(ctx, self._counts(ctx)), "`reveal_shape`")
         core = _ops.function_core_name(fullname)
         if core is not None:
-            return self._guard(lambda ctx: _ops.run_rule(core, ctx), f"`{core}`")
+            return self._guard(lambda ctx: _ops.run_rule(core, ctx, None, self._counts(ctx)), f"`{core}`")
         sig = _calls.callable_of(self._node(fullname))
         if _calls.is_annotated(sig):
             name = fullname.rsplit(".", 1)[-1]
-            return self._guard(lambda ctx: _calls.check_call(ctx, sig, name), f"the call of `{name}`")
+            return self._guard(lambda ctx: _calls.check_call(ctx, sig, name, self._counts(ctx)),
+                               f"the call of `{name}`")
         return None
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
@@ -69,17 +70,22 @@ class ShapecheckPlugin(Plugin):
             core = _ops.method_core_name(method)
             if core is None:
                 return None
-            return self._guard(lambda ctx: _ops.run_rule(core, ctx, _receiver(ctx, method)), f"`{core}`")
+            def tensor_method(ctx: MethodContext) -> Type:
+                counts = self._counts(ctx)
+                return _ops.run_rule(core, ctx, _receiver(ctx, method, counts), counts)
+
+            return self._guard(tensor_method, f"`{core}`")
         if method == "__call__":
             fwd = _calls.forward_of(info)
             if fwd is not None:
-                return self._guard(lambda ctx: _calls.check_call(ctx, _calls.bound(fwd), info.name),
+                return self._guard(lambda ctx: _calls.check_call(ctx, _calls.bound(fwd), info.name, self._counts(ctx)),
                                    f"the call of `{info.name}`")
             return None
         sig = _calls.callable_of(info.get_method(method))
         if _calls.is_annotated(sig) and sig is not None and sig.arg_types:
             b = _calls.bound(sig)
-            return self._guard(lambda ctx: _calls.check_call(ctx, b, method), f"the call of `{method}`")
+            return self._guard(lambda ctx: _calls.check_call(ctx, b, method, self._counts(ctx)),
+                               f"the call of `{method}`")
         return None
 
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
@@ -91,7 +97,7 @@ class ShapecheckPlugin(Plugin):
         core = _ops.method_core_name(attr)
         if core is None:
             return None
-        return self._session.guard(lambda ctx: _ops.run_attribute(core, ctx), f"`{core}`",
+        return self._session.guard(lambda ctx: _ops.run_attribute(core, ctx, self._counts(ctx)), f"`{core}`",
                                    default=lambda ctx: ctx.default_attr_type)
 
     # -- the post-pass ------------------------------------------------------------------------
@@ -111,6 +117,9 @@ class ShapecheckPlugin(Plugin):
         node = self._node(fullname)
         return node if isinstance(node, TypeInfo) else None
 
+    def _counts(self, ctx: Any) -> dict | None:
+        return self._session.assign_counts(ctx.api)
+
     def _guard(self, fn: Callable[[Any], Type], where: str) -> Callable[[Any], Type]:
         return self._session.guard(fn, where)
 
@@ -118,7 +127,7 @@ class ShapecheckPlugin(Plugin):
         return self._session.guard_signature(fn)
 
 
-def _receiver(ctx: MethodContext, method: str) -> Any:
+def _receiver(ctx: MethodContext, method: str, counts: dict | None) -> Any:
     """The tensor a method is called on, as a core value labelled with its spelling."""
     node = ctx.context
     if isinstance(node, CallExpr) and isinstance(node.callee, MemberExpr):
@@ -130,7 +139,7 @@ def _receiver(ctx: MethodContext, method: str) -> Any:
         expr = node.base
     else:
         expr = None
-    return _values.value(expr, ctx.type)
+    return _values.value(expr, ctx.type, counts)
 
 
 def _module_signature(ctx: MethodSigContext) -> FunctionLike:
@@ -143,15 +152,16 @@ def _module_signature(ctx: MethodSigContext) -> FunctionLike:
     return ctx.default_signature
 
 
-def _reveal(ctx: FunctionContext) -> Type:
+def _reveal(ctx: FunctionContext, counts: dict | None) -> Type:
     if ctx.arg_types and ctx.arg_types[0]:
         t = ctx.arg_types[0][0]
-        shape = _carrier.shape_of_type(t)
+        e = ctx.args[0][0] if ctx.args and ctx.args[0] else None
+        shape = _values.tensor_shape(e, t, counts)
+        c = _carrier.carried(t)
         if shape is None:
             _report.reveal(ctx.api, "not a tensor", ctx.context)
         else:
-            c = _carrier.carried(t)
-            _report.reveal(ctx.api, c.text if c is not None else "...", ctx.context)
+            _report.reveal(ctx.api, c.text if c is not None and not shape.is_any else "...", ctx.context)
         return t
     return ctx.default_return_type
 

@@ -14,16 +14,26 @@ import shapecheck
 
 from . import _carrier, _report, _returns
 
+_THIRD_PARTY = ("site-packages", "dist-packages", "typeshed")
+_CORE = ("_algebra.py", "_shape.py", "_parse.py", "_unify.py")
+
+
+def _third_party(path: str) -> bool:
+    parts = Path(path).parts
+    return any(p in parts for p in _THIRD_PARTY)
+
 
 def _source_digest() -> str:
     h = hashlib.sha256()
-    for root in (Path(shapecheck.__file__).parent, Path(__file__).parent):
-        for p in sorted(root.rglob("*.py")):
-            try:
-                h.update(p.name.encode())
-                h.update(p.read_bytes())
-            except OSError:
-                continue
+    core = Path(shapecheck.__file__).parent
+    files = [core / name for name in _CORE]
+    files += sorted((core / "_ops").rglob("*.py")) + sorted(Path(__file__).parent.glob("*.py"))
+    for p in files:
+        try:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        except OSError:
+            continue
     return h.hexdigest()[:16]
 
 
@@ -32,6 +42,7 @@ class Session:
         self.errors: Any = None
         self.inferred: dict = {}  # path -> {(line, column, end_line, end_column): Shape}
         self.declared: dict = {}  # path -> [(Instance, ExtraAttrs)] made by the annotation hook
+        self.counts: dict = {}  # id(function) -> (function, {Var: assignments}) of the module being checked
 
         self.digest = _source_digest()
 
@@ -39,18 +50,37 @@ class Session:
     def from_options(cls, options: Options) -> Session:
         return cls()
 
-    def config_data(self, cache_version: str) -> dict:
+    def config_data(self, cache_version: str, path: str | None = None) -> dict:
         """What goes into mypy's cache metadata: a change invalidates the cache.
 
-        Besides the version, a digest of the plugin's and the core's sources, so an edited op
-        rule (or a development checkout) never replays stale results from the cache.
+        Besides the version, the user's modules get a digest of the sources that decide the
+        plugin's results (the plugin, the op rules, the shape core), so an edited op rule or a
+        development checkout never replays stale results. Installed packages and stubs (torch)
+        only get the version: their results do not depend on shapecheck's code, and re-reading
+        torch costs seconds.
         """
-        return {"shapecheck": shapecheck.__version__, "carrier": cache_version, "sources": self.digest}
+        data = {"shapecheck": shapecheck.__version__, "carrier": cache_version}
+        if path is None or not _third_party(path):
+            data["sources"] = self.digest
+        return data
 
     def annotation_hook(self, ctx: Any) -> Any:
         from . import _annot
 
         return _annot.hook(ctx, self.declared)
+
+    def assign_counts(self, api: Any) -> dict | None:
+        """How often each variable of the function being checked is assigned (parameters count once)."""
+        from . import _compat
+
+        fn = _compat.current_function(api)
+        if fn is None:
+            return None
+        hit = self.counts.get(id(fn))
+        if hit is None or hit[0] is not fn:
+            hit = (fn, _returns.assign_counts(fn))
+            self.counts[id(fn)] = hit
+        return hit[1]
 
     # -- hooks ----------------------------------------------------------------------------------
     def _seen(self, api: Any) -> None:
@@ -108,6 +138,7 @@ class Session:
     # -- after a module is checked ----------------------------------------------------------------
     def after_check(self, tree: Any) -> None:
         self.restore(tree.path)
+        self.counts.clear()
         inferred = self.inferred.pop(tree.path, {})
         if self.errors is None:
             return

@@ -26,6 +26,7 @@ from mypy.types import Instance, LiteralType, Type, get_proper_type
 
 from shapecheck._algebra import sym
 from shapecheck._ops import OPAQUE
+from shapecheck._shape import ANY_SHAPE
 
 from . import _carrier
 
@@ -40,11 +41,33 @@ def label(e: Expression | None) -> str | None:
     return None
 
 
-def value(e: Expression | None, t: Type | None) -> Any:
+def is_stale(e: Expression | None, t: Type | None, counts: dict | None) -> bool:
+    """Whether ``t``, the type of the name ``e``, may be out of date.
+
+    A variable re-assigned before ``e`` whose type is still its declared (or first inferred) type
+    was not narrowed by that assignment: mypy keeps the declared type when the new value is
+    ``Any`` (``x = self.conv(x)``) or a tensor of unknown shape, so the shape it carries may
+    belong to an older value. ``counts`` maps variables to their binding lines.
+    """
+    if counts is None or not isinstance(e, NameExpr) or not isinstance(e.node, Var):
+        return False
+    lines = counts.get(e.node, ())
+    return t is e.node.type and any(line < e.line for line in lines[1:])
+
+
+def tensor_shape(e: Expression | None, t: Type | None, counts: dict | None):
+    """The shape of a tensor operand (``ANY_SHAPE`` when unknown or stale), None if not a tensor."""
+    shape = _carrier.shape_of_type(t)
+    if shape is not None and not shape.is_any and is_stale(e, t, counts):
+        return ANY_SHAPE
+    return shape
+
+
+def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> Any:
     """The core's value for one argument expression of type ``t``."""
     if t is None and isinstance(e, (NameExpr, MemberExpr)) and isinstance(e.node, Var):
         t = e.node.type  # items of a list or tuple display (`torch.cat([a, b])`)
-    shape = _carrier.shape_of_type(t)
+    shape = tensor_shape(e, t, counts)
     if shape is not None:
         lab = label(e)
         return shape.with_label(lab) if lab else shape
@@ -63,7 +86,7 @@ def value(e: Expression | None, t: Type | None) -> Any:
     if isinstance(e, NameExpr) and e.fullname in ("builtins.True", "builtins.False", "builtins.None"):
         return {"builtins.True": True, "builtins.False": False, "builtins.None": None}[e.fullname]
     if isinstance(e, (TupleExpr, ListExpr)):
-        items = tuple(value(it, None) for it in e.items)
+        items = tuple(value(it, None, counts) for it in e.items)
         return items if isinstance(e, TupleExpr) else list(items)
     if isinstance(e, SliceExpr):
         parts = [value(p, None) if p is not None else None for p in (e.begin_index, e.end_index, e.stride)]
@@ -91,7 +114,7 @@ def _is_int(t: Type | None) -> bool:
     return isinstance(p, Instance) and p.type.fullname == "builtins.int"
 
 
-def call_arguments(ctx: Any, receiver: Any = None) -> tuple | None:
+def call_arguments(ctx: Any, receiver: Any = None, counts: dict | None = None) -> tuple | None:
     """(args, kwargs) in the order of the call's source, the receiver first for methods.
 
     None when the call spreads ``*args``/``**kwargs`` (the binding is not static).
@@ -105,7 +128,7 @@ def call_arguments(ctx: Any, receiver: Any = None) -> tuple | None:
     kwargs: dict = {}
     if isinstance(node, CallExpr):
         for e, kind, name in zip(node.args, node.arg_kinds, node.arg_names):
-            v = value(e, types.get(id(e)))
+            v = value(e, types.get(id(e)), counts)
             if kind == ARG_POS:
                 args.append(v)
             elif kind == ARG_NAMED and name is not None:
@@ -114,10 +137,10 @@ def call_arguments(ctx: Any, receiver: Any = None) -> tuple | None:
                 return None
         return tuple(args), kwargs
     if isinstance(node, IndexExpr):
-        args.append(value(node.index, types.get(id(node.index))))
+        args.append(value(node.index, types.get(id(node.index)), counts))
         return tuple(args), kwargs
     # operators (`a @ b` is a.__matmul__(b), or b.__rmatmul__(a)): the other operand
     for e in (e for exprs in ctx.args for e in exprs):
-        args.append(value(e, types.get(id(e))))
+        args.append(value(e, types.get(id(e)), counts))
     return tuple(args), kwargs
 

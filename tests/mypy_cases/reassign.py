@@ -28,7 +28,8 @@ def narrowed(x: Float[Tensor, "a b"], y: Float[Tensor, "b a"]) -> None:
     x = x.transpose(0, 1)
     shapecheck.reveal_shape(x)  # reveal: b a
     shapecheck.reveal_shape(x + y)  # reveal: b a
-    x = x.transpose(0, 1)
+    x = x.sum(-1)
+    shapecheck.reveal_shape(x)  # reveal: b
     x + y  # E: shape-mismatch
 
 
