@@ -72,10 +72,11 @@ def _record(wrapper, suffix, calls):
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(case=_case(), optional=st.booleans(), pass_none=st.booleans())
-def test_fast_path_agrees_with_interpreter(case, optional, pass_none):
+@given(case=_case(), optional=st.booleans(), pass_none=st.booleans(),
+       bridge=st.sampled_from([False, None, -1, 1, 2, 3]))
+def test_fast_path_agrees_with_interpreter(case, optional, pass_none, bridge):
     specs, shapes = case
-    names = [f"x{i}" for i in range(len(specs) - 1)]
+    names = [f"x{i}" for i in range(len(specs) - 1)] + ([] if bridge is False else ["a"])
     result = torch.empty(shapes[-1])
 
     def f(*args):
@@ -85,8 +86,11 @@ def test_fast_path_agrees_with_interpreter(case, optional, pass_none):
     ns: dict = {"f": f}
     exec(f"def g({params}): return f({params})", ns)  # a function with the right parameter names
     g = ns["g"]
+    tensors = [n for n in names if n != "a"]
     g.__annotations__ = {n: (Optional[Float[Tensor, s]] if optional else Float[Tensor, s])
-                         for n, s in zip(names + ["return"], specs)}
+                         for n, s in zip(tensors + ["return"], specs)}
+    if bridge is not False:
+        g.__annotations__["a"] = Optional[int]  # the int argument "a" binds the axis "a"
     wrapper = guard(g)
     plan = wrapper.__shapecheck_plan__
     assert plan.simple
@@ -94,9 +98,11 @@ def test_fast_path_agrees_with_interpreter(case, optional, pass_none):
     ret_calls: list = []
     _record(wrapper, "slow", arg_calls)
     _record(wrapper, "slow_ret", ret_calls)
-    args = {n: torch.empty(shapes[i]) for i, n in enumerate(names)}
-    if optional and pass_none and names:
-        args[names[0]] = None
+    args = {n: torch.empty(shapes[i]) for i, n in enumerate(tensors)}
+    if bridge is not False:
+        args["a"] = bridge
+    if optional and pass_none and tensors:
+        args[tensors[0]] = None
     wrapper(**args)
     try:
         env = _interp.check_args(plan, args)
