@@ -73,7 +73,7 @@ def _reduction(op: str, site: Site, input, *args, **kwargs) -> Shape | tuple | N
         if op == "logsumexp":
             return None
         if input.rank is None and not keepdim:
-            return Shape(())
+            return (Shape(()), Shape(())) if pair == "pair" else Shape(())
         if input.rank is None:
             return None
         out = Shape(tuple(const(1) for _ in input.dims)) if keepdim else Shape(())
