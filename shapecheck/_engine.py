@@ -490,7 +490,7 @@ class FunctionAnalysis:
         if isinstance(node, ast.Starred):
             return self.ev(node.value, state)
         if isinstance(node, ast.Lambda):
-            return OPAQUE
+            return FuncRef("<lambda>", node, self.mod, closure=dict(state))
         return OPAQUE
 
     def comprehension(self, node, state):
@@ -979,9 +979,24 @@ class FunctionAnalysis:
                                   display=f"{m.cls.name}.forward")
         return OPAQUE
 
+    def call_lambda(self, ref: FuncRef, args, kwargs, node):
+        """A simple lambda: its body evaluated with the arguments bound (and the closure it saw)."""
+        lam = ref.node
+        params = [p.arg for p in lam.args.args]
+        if len(args) > len(params) or lam.args.vararg or lam.args.kwarg or self.depth >= _MAX_DEPTH:
+            return OPAQUE
+        state = dict(ref.closure or {})
+        for p, v in zip(params, args):
+            state[p] = v
+        for k, v in kwargs.items():
+            state[k] = v
+        return self.ev(lam.body, state)
+
     def call_user(self, ref: FuncRef, args, kwargs, node, display=None):
         fn = ref.node
         info = ref.info
+        if isinstance(fn, ast.Lambda):
+            return self.call_lambda(ref, args, kwargs, node)
         display = display or (f"{ref.bound_self.cls.name}.{ref.name}" if ref.bound_self else ref.name)
         a = fn.args
         params = list(a.posonlyargs) + list(a.args)

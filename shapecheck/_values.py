@@ -61,6 +61,7 @@ class FuncRef:
     node: Any = field(compare=False)
     info: Any = field(compare=False)
     bound_self: Any = field(default=None, compare=False)
+    closure: Any = field(default=None, compare=False)  # the variables a lambda saw
 
 
 @dataclass(frozen=True)

@@ -434,3 +434,23 @@ def test_reveal_of_string_annotation_and_future_annotations():
 def test_syntax_errors_raise_syntax_error(src):
     with pytest.raises(SyntaxError):
         check_source(src, "bad.py")
+
+
+def test_simple_lambda_is_applied():
+    assert reveals("""
+        def f(x: Float[Tensor, "b s d"]):
+            swap = lambda t: t.transpose(1, 2)
+            reveal_shape(swap(x))
+    """) == ["b d s"]
+
+
+def test_binding_conflict_names_where_the_first_binding_was_made():
+    out = errors("""
+        def f(x: Float[Tensor, "b 64"], n: int):
+            w = torch.randn(n, 10)
+            y = x @ w
+            v = torch.randn(32)
+            return w.transpose(0, 1) @ v
+    """)
+    assert [d.code for d in out] == ["SHP101"]
+    assert any("`n` was bound to 64" in note for note in out[0].notes), out[0].notes

@@ -123,9 +123,14 @@ class Site:
             return None
         who = shape.label or "the operand"
         origin = shape.origin(i)
-        text = f"{qd(self.env.resolve(d))} is {axis_position(i, shape.rank)} of {who}"
+        resolved = self.env.resolve(d)
+        text = f"{qd(resolved)} is {axis_position(i, shape.rank)} of {who}"
         if origin:
             text += f" ({origin})"
+        s = d.as_sym() if isinstance(d, Expr) else None
+        if s is not None and resolved != d and s in self.env.bindings:
+            where = self.env.provenance(s)
+            text += f"; `{s}` was bound to {qd(resolved)}" + (f" at {where}" if where else "")
         return text
 
     # -- comparisons -----------------------------------------------------------------------
