@@ -405,3 +405,15 @@ def test_generators_and_coroutines_check_arguments_only():
     assert asyncio.run(coro(z(2))).shape == (2,)
     assert "expected 1 axis" in message(gen, z(2, 2))
     assert "expected 1 axis" in message(coro, z(2, 2))
+
+
+def test_function_under_another_decorator():
+    @guard
+    @torch.no_grad()
+    def step(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
+        y: Float[Tensor, "b n"] = x * 2
+        return y
+
+    x = torch.ones(2, 3, requires_grad=True)
+    assert not step(x).requires_grad  # the inner decorator still runs
+    assert 'argument x expected 2 axes "b n", got 1 (3,)' in message(step, torch.ones(3))

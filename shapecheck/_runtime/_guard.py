@@ -40,7 +40,8 @@ def _display_name(fn) -> str:
 def build_plan(fn, check_locals: bool = True) -> Plan:
     name = _display_name(fn)
     hints = resolve_hints(fn)
-    sig = inspect.signature(fn, follow_wrapped=False)
+    # a pass-through decorator below the guard (``@torch.no_grad()``) keeps the inner signature
+    sig = inspect.signature(fn)
     params = []
     try:
         for p in sig.parameters.values():
@@ -52,7 +53,7 @@ def build_plan(fn, check_locals: bool = True) -> Plan:
     if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
         ret = None  # the call returns a generator or coroutine, not the annotated value
     call_fn, locals_specs, env_param = fn, (), None
-    if check_locals:
+    if check_locals and getattr(fn, "__wrapped__", None) is None:  # never bypass another decorator
         rewritten = rewrite_locals(fn)
         if rewritten is not None:
             call_fn, locals_specs = rewritten
