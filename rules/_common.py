@@ -176,6 +176,9 @@ _WORDS = {
     "width": {"w", "width", "img_w", "image_width", "iw", "ow", "cols", "ww", "w_in", "w_out", "W"},
     "model": {"d_model", "n_embd", "n_embed", "embed_dim", "embedding_dim", "hidden_size", "hidden_dim",
               "d_emb", "emb_dim", "model_dim", "dim_model", "width", "c", "e", "d"},
+    "classes": {"v", "vocab", "vocab_size", "n_vocab", "num_tokens", "n_tokens", "classes", "n_classes",
+                "num_classes", "nclass", "n_class", "num_labels", "n_labels", "labels", "n_tags", "num_tags",
+                "tags", "k", "n_outputs", "num_outputs", "padded_vocab_size"},
     "head_dim": {"d_head", "head_dim", "head_size", "hs", "d_k", "dk", "d_kv", "dim_head", "headdim",
                  "hd", "d_h", "attention_head_size", "kv_channels", "head_dim_"},
 }

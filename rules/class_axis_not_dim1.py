@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
-from ._common import axis_note, compare_before, dims_text, loss_args, qd, register, who
+from ._common import axis_note, compare_before, dims_text, looks_like, loss_args, qd, register, who
 
 
 @register
@@ -38,8 +38,10 @@ class ClassAxisNotDim1(LintRule):
     ```
 
     ## Known problems
-    Targets of unknown shape cannot show the layout, so nothing is reported for them. Class
-    probabilities as targets (same shape as the logits) are not checked by this rule.
+    When the target's shape is unknown, the rule falls back on names: it reports `(B, T, V)`
+    logits only when axis 1 is named like a sequence (`t`, `seq_len`) and the last axis like the
+    classes (`vocab_size`, `n_classes`). Class probabilities as targets (same shape as the logits)
+    are not checked by this rule.
     """
 
     code = "SHP401"
@@ -123,24 +125,52 @@ class Tagger(nn.Module):
         log_probs = torch.log_softmax(self.proj(h.view(B, T, -1)), dim=-1)
         return self.crit(log_probs, tags)
 ''',
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class TinyGPT(nn.Module):
+    def __init__(self, n_embd: int, vocab_size: int):
+        super().__init__()
+        self.wte = nn.Embedding(vocab_size, n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+
+    def forward(self, idx, targets):
+        b, t = idx.size()
+        logits = self.lm_head(self.wte(idx))
+        return F.cross_entropy(logits, targets)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         x, t = loss_args(ev)
-        if not isinstance(x, Shape) or not isinstance(t, Shape) or x.rank is None or t.rank is None:
+        if not isinstance(x, Shape) or x.rank is None or x.rank < 3:
             return
-        if x.rank < 3 or t.rank != x.rank - 1:
+        if not isinstance(t, Shape) or t.rank is None:
+            # the target's shape is unknown: the names of the logits' axes break the tie
+            if x.rank == 3 and looks_like(x.dims[1], "seq") and looks_like(x.dims[-1], "classes") \
+                    and not looks_like(x.dims[1], "classes") and not looks_like(x.dims[-1], "seq"):
+                self._report(ev, ctx, x, None)
+            return
+        if t.rank != x.rank - 1:
             return
         c = lambda a, b: compare_before(ctx, ev.node, a, b)  # noqa: E731
         if any(c(x.dims[i], t.dims[i]) != "eq" for i in range(t.rank)):
             return
         if c(x.dims[-1], t.dims[-1]) != "unknown" or c(x.dims[1], x.dims[-1]) == "eq":
             return
+        self._report(ev, ctx, x, t)
+
+    def _report(self, ev, ctx, x, t):
         what = ev.qualname.rsplit(".", 1)[-1]
+        why = (f"its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}"
+               if t is not None else f"axis 1 {qd(x.dims[1])} is a sequence, the last axis {qd(x.dims[-1])} the classes")
         ctx.report(
             self.code, ev.node,
             f"`{what}` reads classes from axis 1, but {who(x, 'the logits')} {dims_text(ctx, x, ev.node)} has "
-            f"them last: its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}",
+            f"them last: {why}",
             notes=(axis_note(ctx, x, 1, ev.node), axis_note(ctx, x, -1, ev.node)),
             help="pass `logits.transpose(1, 2)`, or flatten both: "
                  "`logits.view(-1, logits.size(-1))` and `target.view(-1)`",
