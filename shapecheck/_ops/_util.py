@@ -125,3 +125,27 @@ def is_literal(d, n: int | None = None) -> bool:
 
 def has_variadic(s) -> bool:
     return isinstance(s, Shape) and any(isinstance(d, Variadic) for d in s.dims)
+
+
+def locate(site: Site, shape: Shape, dim, allow_end: bool = False):
+    """The index into ``shape.dims`` of a dim argument, also for a shape with a variadic segment
+    (a negative dim inside the fixed suffix, a non-negative one inside the fixed prefix); None when
+    undecidable. SHP106 is recorded only when the rank is known (or the dim is out of range anyway)."""
+    if shape.rank is not None:
+        return site.normalize_dim(dim, shape.rank, shape, allow_end=allow_end)
+    d = as_int(dim)
+    v = shape.variadic_index
+    if d is None:
+        return None
+    if d >= 0:
+        return d if d < v else None
+    suffix = len(shape.dims) - v - 1 + (1 if allow_end else 0)
+    if -d <= suffix:
+        return len(shape.dims) + d + (1 if allow_end else 0)
+    return None
+
+
+def axes_any(s: Shape) -> list:
+    """``[(dim, origin), ...]`` including a variadic item (for shapes of unknown rank)."""
+    origins = s.origins if s.origins else (None,) * len(s.dims)
+    return list(zip(s.dims, origins))

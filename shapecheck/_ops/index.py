@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const, provably_positive
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import OPAQUE, Site, as_int, as_size, qd, shape_rule
-from ._util import axes, build, known
+from ._util import axes, axes_any, build, known, locate
 
 _BOOL = ("bool", "torch.bool")
 
@@ -99,7 +99,9 @@ def _getitem_unknown_rank(input, index):
                 "b n d | (slice(None, None, None), shape('k', 'long')) -> b k d",
                 "b n d | (shape('k', 'long'), slice(None, None, None), shape('k', 'long')) -> k n",
                 "b n d | (0, slice(None, None, None), shape('k', 'long')) -> n k",
-                "b n d | shape('b n', 'bool') -> _ d", "b n d | [0, 2] -> 2 n d"],
+                "b n d | shape('b n', 'bool') -> _ d", "b n d | [0, 2] -> 2 n d",
+                "*B n d | (..., 0) -> *B n", "*B n d | (..., None, slice(None, k, None)) -> *B n 1 k",
+                "b *B n | (0, ..., slice(1, None, None)) -> *B n-1"],
             bad=["b n | (0, 0, 0) ! SHP104", "3 n | 5 ! SHP110", "b n d | shape('b m', 'bool') ! SHP110",
                  "b n | slice(None, None, -1) ! SHP110"])
 def getitem(site: Site, input, index) -> Shape | None:
@@ -117,10 +119,16 @@ def getitem(site: Site, input, index) -> Shape | None:
 
     Advanced (tensor) indices broadcast together; their axes go where the first one was when they are
     adjacent, else in front, as in PyTorch. ``x[:T]`` with a symbolic ``T`` is taken to be in bounds.
+    On a shape with a variadic segment (``*B n d``), basic indices before and after ``...`` apply to
+    the fixed prefix and suffix.
     """
     if index is OPAQUE:
         return None
     if not known(input):
+        if isinstance(input, Shape) and not input.is_any:
+            out = _getitem_variadic(site, input, index)
+            if out is not None or site.failed:
+                return out
         return _getitem_unknown_rank(input, index)
     items = list(index) if isinstance(index, tuple) else [index]
     # classify
@@ -240,6 +248,65 @@ def getitem(site: Site, input, index) -> Shape | None:
     return build(newax + rest)
 
 
+def _basic_item(site: Site, input: Shape, it, pos: int, out: list) -> int | None:
+    """Apply one basic index item at ``input.dims[pos]``; returns how many axes it consumed."""
+    if it is None or it is True:
+        out.append((const(1), None))
+        return 0
+    if it is False:
+        out.append((const(0), None))
+        return 0
+    d, o = input.dims[pos], input.origin(pos)
+    if isinstance(it, slice):
+        ln = _slice_len(site, d, it)
+        if ln is False:
+            return None
+        out.append((ln, o if ln == d else None))
+        return 1
+    iv, nv = as_int(it), as_int(d)
+    if iv is not None and nv is not None and not -nv <= iv < nv:
+        site.error("SHP110", f"index {iv} is out of range for an axis of size {nv}", notes=(site.axis_note(input, pos),))
+        return None
+    return 1
+
+
+def _getitem_variadic(site: Site, input: Shape, index):
+    """Basic indexing of a shape with a variadic segment: the items before ``...`` apply to the fixed
+    prefix, those after it to the fixed suffix; None when they might reach into the variadic part."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    if not all(it is None or it is Ellipsis or isinstance(it, (bool, int, Expr, slice)) for it in items):
+        return None
+    n_ell = sum(1 for it in items if it is Ellipsis)
+    if n_ell > 1:
+        return None
+    if n_ell == 0:
+        items = [*items, Ellipsis]
+    k = next(i for i, it in enumerate(items) if it is Ellipsis)
+    before, after = items[:k], items[k + 1:]
+    n_before = sum(1 for it in before if not (it is None or isinstance(it, bool)))
+    n_after = sum(1 for it in after if not (it is None or isinstance(it, bool)))
+    v = input.variadic_index
+    if n_before > v or n_after > len(input.dims) - v - 1:
+        return None
+    out: list = []
+    pos = 0
+    for it in before:
+        n = _basic_item(site, input, it, pos, out)
+        if n is None:
+            return None
+        pos += n
+    tail = len(input.dims) - n_after
+    origins = input.origins or (None,) * len(input.dims)
+    out.extend(zip(input.dims[pos:tail], origins[pos:tail]))
+    pos = tail
+    for it in after:
+        n = _basic_item(site, input, it, pos, out)
+        if n is None:
+            return None
+        pos += n
+    return build(out)
+
+
 @shape_rule("torch.gather", "torch.Tensor.gather", "torch.take_along_dim", "torch.Tensor.take_along_dim",
             ok=["b n d, b n k | -1 -> b n k", "b n d, b 1 d | 1 -> b 1 d"],
             bad=["b n d, b n | -1 ! SHP104", "b n d, b n k | 3 ! SHP106", "3 4, 5 4 | 1 ! SHP110"])
@@ -250,6 +317,9 @@ def gather(site: Site, input, *args, **kwargs) -> Shape | None:
     index = kwargs.get("index", kwargs.get("indices", shapes[0] if shapes else None))
     ints = [a for a in args if not isinstance(a, Shape)]
     dim = kwargs.get("dim", ints[0] if ints else None)
+    if isinstance(input, Shape) and isinstance(index, Shape) and dim is not None and \
+            (input.rank is None or index.rank is None) and not index.is_any:
+        return index  # the result has the index's shape; ranks are checked when both are known
     if not known(input) or not known(index):
         return None
     if dim is None:
@@ -281,15 +351,15 @@ def index_select(site: Site, input, *args, **kwargs) -> Shape | None:
     ints = [a for a in args if not isinstance(a, Shape)]
     index = kwargs.get("index", shapes[0] if shapes else None)
     dim = kwargs.get("dim", ints[0] if ints else None)
-    if not known(input) or not known(index) or dim is None:
+    if not isinstance(input, Shape) or not known(index) or dim is None:
         return None
     if index.rank > 1:
         site.error("SHP104", f"index_select needs a 1-D index, got {index.rank} axes")
         return None
-    d = site.normalize_dim(dim, input.rank, input)
+    d = locate(site, input, dim)
     if d is None or input.rank == 0:
         return None
-    ax = axes(input)
+    ax = axes_any(input)
     ax[d] = (index.dims[0] if index.rank == 1 else const(1), index.origin(0) if index.rank == 1 else None)
     return build(ax)
 
@@ -298,16 +368,16 @@ def index_select(site: Site, input, *args, **kwargs) -> Shape | None:
             ok=["b n d | 1, 0 -> b d", "b n d | -1, 2 -> b n"], bad=["b n | 2, 0 ! SHP106", "b 3 | 1, 3 ! SHP110"])
 def select(site: Site, input, dim, index) -> Shape | None:
     """``select(x, dim, i)``: the dim removed."""
-    if not known(input):
+    if not isinstance(input, Shape):
         return None
-    d = site.normalize_dim(dim, input.rank, input)
+    d = locate(site, input, dim)
     if d is None or input.rank == 0:
         return None
     iv, nv = as_int(index), as_int(input.dims[d])
     if iv is not None and nv is not None and not -nv <= iv < nv:
         site.error("SHP110", f"index {iv} is out of range for an axis of size {nv}", notes=(site.axis_note(input, d),))
         return None
-    ax = axes(input)
+    ax = axes_any(input)
     return build(ax[:d] + ax[d + 1:])
 
 
@@ -315,9 +385,9 @@ def select(site: Site, input, dim, index) -> Shape | None:
             ok=["b n d | 1, 0, k -> b k d", "b 10 | -1, 2, 3 -> b 3"], bad=["b 10 | 1, 8, 3 ! SHP110", "b n | 2, 0, 1 ! SHP106"])
 def narrow(site: Site, input, dim, start, length) -> Shape | None:
     """``narrow(x, dim, start, length)``: the dim becomes ``length``."""
-    if not known(input):
+    if not isinstance(input, Shape):
         return None
-    d = site.normalize_dim(dim, input.rank, input)
+    d = locate(site, input, dim)
     if d is None or input.rank == 0:
         return None
     sv, lv, nv = as_int(start), as_int(length), as_int(input.dims[d])
@@ -327,7 +397,7 @@ def narrow(site: Site, input, dim, start, length) -> Shape | None:
             site.error("SHP110", f"narrow takes {lv} elements from position {sv} of an axis of size {nv}",
                        notes=(site.axis_note(input, d),))
             return None
-    ax = axes(input)
+    ax = axes_any(input)
     ax[d] = (as_size(length), None)
     return build(ax)
 

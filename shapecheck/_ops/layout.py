@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import OPAQUE, Site, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, dims_arg, int_tuple, known, prod, sizes_arg
+from ._util import axes, axes_any, build, dims_arg, int_tuple, known, locate, prod, sizes_arg
 
 
 def _nd(site: Site, d, x: Shape, allow_end: bool = False):
@@ -14,16 +14,18 @@ def _nd(site: Site, d, x: Shape, allow_end: bool = False):
 
 @shape_rule("torch.transpose", "torch.Tensor.transpose", "torch.swapaxes", "torch.Tensor.swapaxes",
             "torch.swapdims", "torch.Tensor.swapdims", "torch.Tensor.transpose_",
-            ok=["b h n d | -2, -1 -> b h d n", "b n h d | 1, 2 -> b h n d", "n | 0, -1 -> n"],
+            ok=["b h n d | -2, -1 -> b h d n", "b n h d | 1, 2 -> b h n d", "n | 0, -1 -> n",
+                "*B n d | -2, -1 -> *B d n"],
             bad=["b n d | 1, 3 ! SHP106"])
 def transpose(site: Site, input, dim0, dim1) -> Shape | None:
-    """``x.transpose(d0, d1)``: two axes swapped (with their provenance)."""
-    if not known(input):
+    """``x.transpose(d0, d1)``: two axes swapped (with their provenance); with a variadic segment,
+    dims inside the fixed prefix or suffix (``transpose(-2, -1)`` of ``*B n d``)."""
+    if not isinstance(input, Shape):
         return None
-    a, b = _nd(site, dim0, input), _nd(site, dim1, input)
+    a, b = locate(site, input, dim0), locate(site, input, dim1)
     if a is None or b is None or input.rank == 0:
         return None if (a is None or b is None) else input
-    ax = axes(input)
+    ax = axes_any(input)
     ax[a], ax[b] = ax[b], ax[a]
     return build(ax)
 
@@ -222,6 +224,13 @@ def view_as(site: Site, input, other) -> Shape | None:
             bad=["b c h | 4 ! SHP106", "b c h | 2, 1 ! SHP106"])
 def flatten(site: Site, input, start_dim=0, end_dim=-1) -> Shape | None:
     """``flatten(x, start_dim=0, end_dim=-1)``: the axes from ``start_dim`` to ``end_dim`` merged into one."""
+    if isinstance(input, Shape) and input.rank is None:
+        s, e = locate(site, input, start_dim), locate(site, input, end_dim)
+        v = input.variadic_index
+        if s is None or e is None or s > e or (s < v < e):
+            return None
+        ax = axes_any(input)
+        return build(ax[:s] + [(prod([d for d, _ in ax[s:e + 1]]), None)] + ax[e + 1:]) if s < e else input
     if not known(input):
         return None
     if input.rank == 0:
@@ -305,16 +314,17 @@ def squeeze(site: Site, input, dim=None) -> Shape | None:
 
 
 @shape_rule("torch.unsqueeze", "torch.Tensor.unsqueeze", "torch.Tensor.unsqueeze_",
-            ok=["b n | 1 -> b 1 n", "b n | -1 -> b n 1", "b n | 2 -> b n 1", "() | 0 -> 1"],
+            ok=["b n | 1 -> b 1 n", "b n | -1 -> b n 1", "b n | 2 -> b n 1", "() | 0 -> 1", "*B n | -1 -> *B n 1",
+                "*B n | -2 -> *B 1 n"],
             bad=["b n | 3 ! SHP106", "b n | -4 ! SHP106"])
 def unsqueeze(site: Site, input, dim) -> Shape | None:
     """``unsqueeze(x, dim)``: a new axis of size 1 at ``dim`` (from ``-rank-1`` to ``rank``)."""
-    if not known(input):
+    if not isinstance(input, Shape):
         return None
-    d = _nd(site, dim, input, allow_end=True)
+    d = locate(site, input, dim, allow_end=True)
     if d is None:
         return None
-    ax = axes(input)
+    ax = axes_any(input)
     ax.insert(d, (const(1), None))
     return build(ax)
 
