@@ -112,8 +112,13 @@ class Attn(nn.Module):
         s = src.dims[i]
         if is_heads_axis(ctx, src, i) or eq(ctx, s, t):
             return
-        # a head axis the source already has is a plain reorder of existing axes: the core's SHP109
+        # a head axis the source already has is a plain reorder of existing axes, and a sequence axis
+        # that reappears further right in the target is a provable move: both are the core's SHP109
         if any(eq(ctx, t, d) for d in src.dims):
+            return
+        rs = ctx.resolve(s)
+        if getattr(rs, "as_sym", lambda: None)() is not None and \
+                sum(1 for d in out.dims[i + 1:] if ctx.resolve(d) == rs) == 1:
             return
         ctx.report(
             self.code, ev.node,
