@@ -229,6 +229,38 @@ def test_correct_fixture_runs_under_torch(path: Path, tmp_path: Path, monkeypatc
         sys.modules.pop(name, None)
 
 
+CRASHING = [p for p in ALL if fixture_kind(p) == "bugs" and "def _crashes(" in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("path", CRASHING, ids=_ids(CRASHING))
+def test_seeded_bugs_are_real(path: Path, tmp_path: Path, monkeypatch):
+    """A bug file's ``_crashes()`` lists calls that run its seeded bugs: each must raise."""
+    pytest.importorskip("torch")
+    pytest.importorskip("beartype")
+    jaxtyping = pytest.importorskip("jaxtyping")
+    name = f"_shapecheck_fixture_bugs_{path.stem}"
+    (tmp_path / f"{name}.py").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with jaxtyping.install_import_hook(name, "beartype.beartype"):
+            module = importlib.import_module(name)
+        # what a shape bug raises: torch and einops (RuntimeError, AssertionError in MHA), F.*_loss
+        # (ValueError), indexing,
+        # jaxtyping's check of an annotation (TypeCheckError); a NameError or AttributeError would
+        # be a broken test case, not a shape bug
+        shape_errors = (RuntimeError, AssertionError, ValueError, IndexError, jaxtyping.TypeCheckError)
+        cases = module._crashes()
+        assert cases
+        for i, case in enumerate(cases):
+            try:
+                case()
+            except shape_errors:
+                continue
+            pytest.fail(f"{path.name}: case {i} of _crashes() ran without a shape error")
+    finally:
+        sys.modules.pop(name, None)
+
+
 # -- the linter agrees with the expectations --------------------------------------------------------
 
 CORRECT = fixture_files("correct")
