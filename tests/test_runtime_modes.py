@@ -136,6 +136,19 @@ def test_compile_fullgraph_passes_correct_calls(mode, dynamic):
     assert cm(torch.ones(3, 4), torch.ones(3, 4)).shape == (3, 4)
 
 
+def test_compile_interpreted_signatures_step_aside_while_tracing():
+    @guard
+    def f(xs: list[Float[Tensor, "b n"]], y: Float[Tensor, "b n"] | Float[Tensor, "n"]) -> Float[Tensor, "b n"]:
+        return xs[0] + y
+
+    assert not f.__shapecheck_plan__.simple
+    torch._dynamo.reset()
+    c = torch.compile(f, fullgraph=True, backend="eager")
+    assert c([z(2, 3), z(2, 3)], z(3)).shape == (2, 3)
+    with pytest.raises(ShapeError):  # eager calls are still checked
+        f([z(2, 3), z(2, 4)], z(3))
+
+
 def test_compile_check_mode_rejects_a_bad_call():
     torch._dynamo.reset()
     c = torch.compile(guard(plain), fullgraph=True, backend="eager")

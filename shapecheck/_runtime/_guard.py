@@ -108,8 +108,9 @@ def guard_function(fn, first=None, every=None, check_locals: bool = True):
 
     def slow(site, args):
         if is_compiling():
-            if site < 0:
-                return _interp.call_checked(plan, args)
+            if site < 0:  # the interpreter does not trace: step aside under torch.compile
+                pos, kw = _interp.call_args(plan, args)
+                return plan.fn(*pos, **kw)
             raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)")
         return _interp.call_checked(plan, args)
 

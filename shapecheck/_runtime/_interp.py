@@ -11,6 +11,7 @@ import inspect
 from dataclasses import dataclass, field
 
 from beartype.door import is_bearable
+from torch.compiler import is_compiling
 
 from ._errors import fmt_bindings, fmt_shape, hint_text, make_error, type_name
 from ._spec import ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec
@@ -351,6 +352,8 @@ class LocalChecker:
         self.env = env
 
     def check(self, index: int, value) -> None:
+        if is_compiling() and not isinstance(self.plan.locals_specs[index][1], TensorSpec):
+            return  # only plain tensor locals are traced under torch.compile
         check_local(self.plan, self.env, index, value)
 
 
