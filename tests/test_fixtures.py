@@ -244,10 +244,9 @@ def test_seeded_bugs_are_real(path: Path, tmp_path: Path, monkeypatch):
     try:
         with jaxtyping.install_import_hook(name, "beartype.beartype"):
             module = importlib.import_module(name)
-        # what a shape bug raises: torch and einops (RuntimeError, AssertionError in MHA), F.*_loss
-        # (ValueError), indexing,
-        # jaxtyping's check of an annotation (TypeCheckError); a NameError or AttributeError would
-        # be a broken test case, not a shape bug
+        # what a shape bug raises: torch and einops (RuntimeError, AssertionError in MHA), losses
+        # (ValueError), indexing, jaxtyping's check of an annotation (TypeCheckError); a NameError
+        # or AttributeError would be a broken test case, not a shape bug
         shape_errors = (RuntimeError, AssertionError, ValueError, IndexError, jaxtyping.TypeCheckError)
         cases = module._crashes()
         assert cases
