@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
-from ._common import MATMUL, arg, axis_note, dims_text, is_heads_axis, qd, register, who
+from ._common import MATMUL, arg, axis_note, dims_text, is_heads_axis, looks_like, qd, register, who
 
 _SDPA = {"torch.nn.functional.scaled_dot_product_attention"}
 _FLASH = {"flash_attn.flash_attn_func", "flash_attn.flash_attn_interface.flash_attn_func"}
@@ -70,6 +70,17 @@ def attend(x, n_head: int):
     q = x.view(B, T, n_head, C // n_head).transpose(1, 2).reshape(B * n_head, T, C // n_head)
     return (q @ q.transpose(-2, -1)).softmax(dim=-1) @ q
 ''',
+        # near miss: "h" next to a "w" is a height, not a head count
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend_over_rows(x: Float[Tensor, "b c h w"]):
+    return F.scaled_dot_product_attention(x, x, x)
+''',
     ]
     INVALID = [
         '''
@@ -90,6 +101,16 @@ def attend(x, n_head: int):
     k = x.view(B, T, n_head, C // n_head)
     att = (q @ k.transpose(-2, -1)) / math.sqrt(C // n_head)
     return att.softmax(dim=-1)
+''',
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend(q: Float[Tensor, "b t h d"], k: Float[Tensor, "b t h d"], v: Float[Tensor, "b t h d"]):
+    return F.scaled_dot_product_attention(q, k, v)
 ''',
     ]
 
@@ -136,4 +157,5 @@ def attend(x, n_head: int):
     def _heads_at_seq(ctx, v) -> bool:
         if not isinstance(v, Shape) or v.rank is None or v.rank < 3:
             return False
-        return is_heads_axis(ctx, v, -2, allow_h=True) and not is_heads_axis(ctx, v, -3, allow_h=True)
+        allow_h = not any(looks_like(d, "width") for d in v.dims)  # "h" is a height next to a "w"
+        return is_heads_axis(ctx, v, -2, allow_h=allow_h) and not is_heads_axis(ctx, v, -3, allow_h=allow_h)
