@@ -15,17 +15,21 @@ def _count(site: Site, e) -> str:
 
 @shape_rule("torch.nn.functional.scaled_dot_product_attention",
             ok=["b h n d, b h m d, b h m e -> b h n e", "b h n d, b h n d, b h n d | is_causal=True -> b h n d",
-                "b h n d, b h m d, b h m d, n m -> b h n d", "n d, m d, m e -> n e"],
+                "b h n d, b h m d, b h m d, n m -> b h n d", "n d, m d, m e -> n e",
+                "*B n d, *B m d, *B m e -> *B n e"],
             bad=["b h n d, b h d m, b h m d ! SHP101", "b h n d, b h m d, b h k d ! SHP110",
                  "b h n d, b h m d, b h m d, n k ! SHP102", "d, d, d ! SHP104"])
 def scaled_dot_product_attention(site: Site, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
                                  scale=None, enable_gqa=False) -> Shape | None:
     """``softmax(q @ k^T * scale) @ v``: ``q (..., L, E)``, ``k (..., S, E)``, ``v (..., S, Ev)`` give
     ``(..., L, Ev)``; the batch axes broadcast; a mask broadcasts to ``(..., L, S)``."""
-    if not (known(query) and known(key) and known(value)):
+    shapes = (query, key, value)
+    if not all(isinstance(s, Shape) and not s.is_any for s in shapes):
         return None
-    for s in (query, key, value):
-        if s.rank < 2:
+    if any(s.rank is None and len(s.dims) - s.variadic_index - 1 < 2 for s in shapes):
+        return None  # a variadic segment reaches into the last two axes
+    for s in shapes:
+        if s.rank is not None and s.rank < 2:
             site.error("SHP104", f"scaled_dot_product_attention needs query, key and value of at least 2 axes, "
                                  f"got {s.rank}", notes=(f"{s.label or 'an operand'} has shape ({s})",))
             return None
@@ -52,7 +56,7 @@ def scaled_dot_product_attention(site: Site, query, key, value, attn_mask=None, 
                            what="scaled_dot_product_attention (batch axes)")
     if site.failed:
         return None
-    if known(attn_mask):
+    if known(attn_mask) and batch.rank is not None:
         scores = Shape(batch.dims + (query.dims[-2], key.dims[-2]))
         site.broadcast(scores, attn_mask, what="scaled_dot_product_attention (attn_mask)")
         if site.failed:

@@ -28,7 +28,13 @@ def _tuple(v, n: int, what: str):
 
 
 def _spatial(site: Site, x: Shape, n: int, what: str):
-    """(batch axes, channel (dim, origin), spatial axes) of an input of n+1 or n+2 axes."""
+    """(batch axes, channel (dim, origin), spatial axes) of an input of n+1 or n+2 axes (or of a
+    variadic segment followed by at least the channel and spatial axes)."""
+    if x.rank is None:
+        if len(x.dims) - x.variadic_index - 1 < n + 1:
+            return None
+        ax = list(zip(x.dims, x.origins or (None,) * len(x.dims)))
+        return ax[:len(ax) - n - 1], ax[len(ax) - n - 1], ax[len(ax) - n:]
     if x.rank not in (n + 1, n + 2):
         site.error("SHP104", f"{what} expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, got "
                              f"{x.rank} ax{'is' if x.rank == 1 else 'es'}",
@@ -60,7 +66,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
     if isinstance(x, Shape) and x.is_any and isinstance(as_size(out_ch), Expr):
         # rank unknown (batched or not): if the call runs, the channels axis is ``out_channels``
         return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
-    if not known(x):
+    if not isinstance(x, Shape) or x.is_any:
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
@@ -89,7 +95,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
     # channels
     expected = in_ch
     if site.unify(c, expected) is False:
-        cx = x.rank - n - 1
+        cx = -n - 1
         site.error("SHP107", f"{what} expects {_count(site, expected)} input channels, got {qd(site.resolve(c))}",
                    notes=(site.axis_note(x, cx), site.axis_note(weight, 1) if weight is not None else None))
         return None
@@ -154,7 +160,8 @@ def _register_conv(n: int) -> None:
     mconv.__name__ = f"Conv{n}d"
     mconv.__doc__ = f"``nn.Conv{n}d(in, out, kernel_size, stride, padding, dilation, groups)``; see ``F.{name}``."
     module_rule(f"torch.nn.Conv{n}d", init=_CONV_INIT,
-                ok=[f"init: c, o, 3, padding=1 | b c {sp} -> b o {sp}",
+                ok=[f"init: c, o, 3, padding=1 | b c {sp} -> b o {sp}", f"init: c, o, 1 | *B c {sp} -> *B o {sp}",
+                    
                     f"init: c, o, 3, padding='same' | b c {sp} -> b o {sp}",
                     f"init: 3, 8, 3, stride=2 | b 3 {ones} -> b 8 {out5}",
                     f"init: c, o, 1 | c {sp} -> o {sp}"],
@@ -164,7 +171,7 @@ def _register_conv(n: int) -> None:
 
 def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padding, groups, dilation,
            what: str):
-    if not known(x):
+    if not isinstance(x, Shape) or x.is_any:
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
@@ -176,7 +183,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
         return None
     if site.unify(c, in_ch) is False:
         site.error("SHP107", f"{what} expects {_count(site, in_ch)} input channels, got {qd(site.resolve(c))}",
-                   notes=(site.axis_note(x, x.rank - n - 1),))
+                   notes=(site.axis_note(x, -n - 1),))
         return None
     out = []
     for i, ((L, o), kk, s, p, op, d) in enumerate(zip(sp, ks, ss, ps, ops, ds)):
@@ -261,9 +268,11 @@ def _pool_len(site: Site, what: str, L, k, s, p, d, ceil_mode: bool, i: int):
 
 def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mode, what: str,
           kernel_fits: bool = False):
-    if not known(x):
+    if not isinstance(x, Shape) or x.is_any:
         return None
-    if x.rank not in (n + 1, n + 2):
+    if x.rank is None and len(x.dims) - x.variadic_index - 1 < n + 1:
+        return None
+    if x.rank is not None and x.rank not in (n + 1, n + 2):
         site.error("SHP104", f"{what} expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, got "
                              f"{x.rank} ax{'is' if x.rank == 1 else 'es'}",
                    notes=(f"{x.label or 'the input'} has shape ({x})",))
@@ -273,12 +282,12 @@ def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mo
     ps, ds = _tuple(padding, n, "p"), _tuple(dilation, n, "d")
     if None in (ks, ss, ps, ds) or not isinstance(ceil_mode, bool):
         return None
-    ax = axes(x)
-    out = ax[:x.rank - n]
-    for i, ((L, o), k, s, p, d) in enumerate(zip(ax[x.rank - n:], ks, ss, ps, ds)):
+    ax = list(zip(x.dims, x.origins or (None,) * len(x.dims)))
+    out = ax[:len(ax) - n]
+    for i, ((L, o), k, s, p, d) in enumerate(zip(ax[len(ax) - n:], ks, ss, ps, ds)):
         if kernel_fits and as_int(L) is not None and as_int(k) is not None and as_int(L) < as_int(k):
             site.error("SHP110", f"{what} kernel {as_int(k)} is larger than spatial axis {i} of size {as_int(L)}",
-                       notes=(site.axis_note(x, x.rank - n + i),))
+                       notes=(site.axis_note(x, i - n),))
             return None
         ln = _pool_len(site, what, L, k, s, p, d, ceil_mode, i)
         if ln is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import const
 from .._shape import Shape
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, shape_rule
-from ._util import axes, build, dims_arg, known
+from ._util import axes, axes_any, build, dims_arg, int_tuple, locate
 
 # op -> (positional parameters after the input, dim may be a tuple, returns (values, indices) with a dim)
 _SPEC = {
@@ -85,13 +85,12 @@ def _reduction(op: str, site: Site, input, *args, **kwargs) -> Shape | tuple | N
     if dim is OPAQUE:
         return None
     if input.rank is None:
-        d = as_int(dim)
-        if d is not None and d < 0 and -d <= len(input.dims) - input.variadic_index - 1 and not keepdim:
-            k = len(input.dims) + d
-            out = Shape(input.dims[:k] + input.dims[k + 1:],
-                        (input.origins[:k] + input.origins[k + 1:]) if input.origins else ())
-            return (out, out) if pair else out
-        return None
+        t = int_tuple(dim)
+        idx = [locate(site, input, d) for d in t] if t else None
+        if not idx or None in idx or len(set(idx)) != len(idx):
+            return None
+        out = reduced(site, input, idx, keepdim)
+        return (out, out) if pair else out
     dims = dims_arg(site, dim, input)
     if dims is None:
         return None
@@ -223,7 +222,7 @@ def Softmax(site: Site, init: dict, input) -> Shape | None:
 
 
 def _k_select(op: str, site: Site, input, args: tuple, kwargs: dict):
-    if not known(input):
+    if not isinstance(input, Shape) or input.is_any:
         return None
     if op == "topk":
         k = kwargs.get("k", args[0] if args else None)
@@ -232,7 +231,7 @@ def _k_select(op: str, site: Site, input, args: tuple, kwargs: dict):
         dim = kwargs.get("dim", args[1] if len(args) > 1 else -1)
     else:
         dim = kwargs.get("dim", args[0] if args else -1)
-    d = site.normalize_dim(dim, input.rank, input)
+    d = locate(site, input, dim)
     if d is None:
         return None
     if input.rank == 0:
@@ -245,7 +244,7 @@ def _k_select(op: str, site: Site, input, args: tuple, kwargs: dict):
             site.error("SHP110", f"topk selects {kv} elements from an axis of size {nv}",
                        notes=(site.axis_note(input, d),))
             return None
-        ax = axes(input)
+        ax = axes_any(input)
         ax[d] = (ks, None)
         out = build(ax)
         return out, out
