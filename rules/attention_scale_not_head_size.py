@@ -29,7 +29,8 @@ def _sqrt_argument(node) -> ast.AST | None:
                         and inner.func.attr in ("tensor", "as_tensor") and inner.args:
                     inner = inner.args[0]
                 return inner
-        if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Pow) and isinstance(sub.right, (ast.Constant, ast.UnaryOp)):
+        if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Pow) \
+                and isinstance(sub.right, (ast.Constant, ast.UnaryOp)):
             r = sub.right
             val = r.value if isinstance(r, ast.Constant) else (
                 -r.operand.value if isinstance(r.op, ast.USub) and isinstance(r.operand, ast.Constant) else None)

@@ -142,8 +142,8 @@ def pool(img):
         env_note = axis_note(ctx, x, -1, ev.node)
         ctx.report(
             self.code, ev.node,
-            f"`{what}` reads channels from axis 1, but {who(x, 'its input')} {dims_text(ctx, x, ev.node)} is channels-last: "
-            f"its last axis {qd(last)} is the channel count",
+            f"`{what}` reads channels from axis 1, but {who(x, 'its input')} {dims_text(ctx, x, ev.node)} is "
+            f"channels-last: its last axis {qd(last)} is the channel count",
             notes=(env_note, axis_note(ctx, x, 1, ev.node)),
-            help=f"move the channels to axis 1 first: `.permute({', '.join(['0', str(n + 1)] + [str(i) for i in range(1, n + 1)])})`",
+            help=f"move the channels to axis 1 first: `.permute({', '.join(map(str, [0, n + 1, *range(1, n + 1)]))})`",
         )

@@ -166,7 +166,8 @@ class TinyGPT(nn.Module):
     def _report(self, ev, ctx, x, t):
         what = ev.qualname.rsplit(".", 1)[-1]
         why = (f"its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}"
-               if t is not None else f"axis 1 {qd(x.dims[1])} is a sequence, the last axis {qd(x.dims[-1])} the classes")
+               if t is not None else
+               f"axis 1 {qd(x.dims[1])} is a sequence, the last axis {qd(x.dims[-1])} the classes")
         ctx.report(
             self.code, ev.node,
             f"`{what}` reads classes from axis 1, but {who(x, 'the logits')} {dims_text(ctx, x, ev.node)} has "
