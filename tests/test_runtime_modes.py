@@ -136,6 +136,20 @@ def test_compile_fullgraph_passes_correct_calls(mode, dynamic):
     assert cm(torch.ones(3, 4), torch.ones(3, 4)).shape == (3, 4)
 
 
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_compile_traces_tensor_locals_with_arithmetic_and_variadic_axes(dynamic):
+    @guard
+    def grow(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n+1"]:
+        y: Float[Tensor, "b n+1"] = torch.cat([x, x[:, :1]], 1)
+        w: Float[Tensor, "*batch m"] = y
+        return w
+
+    torch._dynamo.reset()
+    c = torch.compile(grow, fullgraph=True, backend="eager", dynamic=dynamic)
+    assert c(z(2, 3)).shape == (2, 4)
+    assert c(z(5, 6)).shape == (5, 7)
+
+
 def test_compile_interpreted_signatures_step_aside_while_tracing():
     @guard
     def f(xs: list[Float[Tensor, "b n"]], y: Float[Tensor, "b n"] | Float[Tensor, "n"]) -> Float[Tensor, "b n"]:

@@ -14,7 +14,7 @@ from ._codegen import generate, is_simple
 from ._errors import ShapeError
 from ._interp import EMPTY, Param, Plan
 from ._locals import ENV_PARAM, rewrite_locals
-from ._spec import _is_jax_array, resolve_hints, spec_names, to_spec
+from ._spec import ListSpec, TensorSpec, _is_jax_array, resolve_hints, spec_names, to_spec
 from ._state import STATE, Counter, env_disabled, make_decide
 
 __all__ = ["guard", "guard_function", "shape_annotated"]
@@ -35,6 +35,19 @@ def _spec_for(hint, default):
 
 def _display_name(fn) -> str:
     return fn.__qualname__.replace(".<locals>", "")
+
+
+def _warm_expressions(spec) -> None:
+    """Compile the arithmetic axes now, so that checking them later (even while torch.compile
+    traces) only calls a cached function."""
+    if isinstance(spec, TensorSpec):
+        for a in spec.shape.axes:
+            if a.expr is not None:
+                _interp.expr_function(a.text.lstrip("*#?"), tuple(sorted(s.name for s in a.expr.symbols())))
+    for sub in getattr(spec, "items", ()) + getattr(spec, "alternatives", ()):
+        _warm_expressions(sub)
+    if isinstance(spec, ListSpec):
+        _warm_expressions(spec.item)
 
 
 def build_plan(fn, check_locals: bool = True) -> Plan:
@@ -76,6 +89,8 @@ def build_plan(fn, check_locals: bool = True) -> Plan:
             bridge.append((dim, ("arg", dim)))
         elif first == "self":
             bridge.append((dim, ("self", "self")))
+    for spec in [p.spec for p in params] + [ret] + [sp for _, sp in locals_specs]:
+        _warm_expressions(spec)
     plan = Plan(call_fn, name, tuple(params), ret, tuple(bridge), locals_specs, env_param)
     plan.simple = is_simple(plan)
     return plan

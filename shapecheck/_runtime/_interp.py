@@ -7,6 +7,7 @@ Only ``type()``, ``isinstance``, ``.shape`` and ``.dtype`` are read from tensors
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ __all__ = [
     "check_args",
     "check_local",
     "check_return",
-    "eval_expr_code",
+    "expr_function",
 ]
 
 EMPTY = inspect.Parameter.empty
@@ -109,15 +110,19 @@ class LazyProv(dict):
         return dict.get(self, key, "the arguments")
 
 
-_EXPR_CODE: dict = {}
+_EXPR_FN: dict = {}
 
 
-def eval_expr_code(text: str):
-    """The compiled Python expression of an arithmetic axis (``(h-3)//2+1``)."""
-    code = _EXPR_CODE.get(text)
-    if code is None:
-        code = _EXPR_CODE[text] = compile(text, f"<shapecheck axis {text}>", "eval")
-    return code
+def expr_function(text: str, names: tuple):
+    """The arithmetic axis ``text`` (``(h-3)//2+1``) as a function of its names, compiled once from
+    the parsed token (a plain function call, which ``torch.compile`` traces)."""
+    key = (text, names)
+    fn = _EXPR_FN.get(key)
+    if fn is None:
+        tree = ast.parse(text, mode="eval")  # validated by parse_shape: names, ints, + - * // / **
+        src = f"lambda {', '.join(names)}: ({ast.unparse(tree)})"
+        fn = _EXPR_FN[key] = eval(compile(src, f"<shapecheck axis {text}>", "eval"), {"__builtins__": {}})
+    return fn
 
 
 def seeded_env(plan: Plan, args: dict, values: dict) -> Env:
@@ -215,8 +220,7 @@ def flush_deferred(env: Env) -> None:
         if not all(nm in env.values for nm in names):
             continue
         try:
-            want = eval(eval_expr_code(_body(a.text)), {"__builtins__": {}},
-                        {nm: env.values[nm] for nm in names})
+            want = expr_function(_body(a.text), tuple(names))(*[env.values[nm] for nm in names])
         except ArithmeticError:
             continue
         if size != want:
