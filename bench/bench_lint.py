@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -70,12 +71,16 @@ def snapshot(scratch: str) -> str:
     return dest
 
 
-def timed(cmd: list[str], cwd: str, env: dict | None = None, timeout: float = 1800) -> tuple[float, int, str]:
+def timed(cmd: list[str], cwd: str, env: dict | None = None, timeout: float = 1800):
+    """Wall seconds, CPU seconds (user + system of the command and its children), exit status, stderr."""
     e = dict(os.environ, **(env or {}))
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, env=e, timeout=timeout)
     dt = time.perf_counter() - t0
-    return dt, p.returncode, p.stderr.decode("utf-8", "replace")[-400:]
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return dt, cpu, p.returncode, p.stderr.decode("utf-8", "replace")[-400:]
 
 
 def have(tool: str) -> bool:
@@ -108,10 +113,10 @@ def main(argv=None) -> int:
         def run(tool, jobs, mode, cmd, env=None, before=None):
             if before:
                 before()
-            dt, rc, err = timed(cmd, scratch, env)
+            dt, cpu, rc, err = timed(cmd, scratch, env)
             note = "" if rc in (0, 1) else f"exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ''}"
-            rows.append((tool, jobs, mode, dt, note))
-            print(f"  {tool:<11} j={jobs:<3} {mode:<14} {dt:8.2f} s  {note}", flush=True)
+            rows.append((tool, jobs, mode, dt, cpu, note))
+            print(f"  {tool:<11} j={jobs:<3} {mode:<14} {dt:8.2f} s wall {cpu:8.2f} s cpu  {note}", flush=True)
 
         def clear():
             shutil.rmtree(cache, ignore_errors=True)
@@ -137,11 +142,14 @@ def main(argv=None) -> int:
 
         base = next((r[3] for r in rows if r[0] == "shapecheck" and r[2] == "cold" and r[1] == args.jobs), None)
         print()
-        print(f"{'tool':<11} {'jobs':>4}  {'mode':<14} {'seconds':>8} {'lines/s':>12} {'vs shapecheck cold':>19}")
-        for tool, jobs, mode, dt, note in rows:
+        print(f"{'tool':<11} {'jobs':>4}  {'mode':<14} {'wall s':>8} {'cpu s':>8} {'lines/s':>10} "
+              f"{'lines/cpu-s':>12} {'vs shapecheck cold':>19}")
+        for tool, jobs, mode, dt, cpu, note in rows:
             ratio = f"{base / dt:.2f}x" if base else "-"
-            print(f"{tool:<11} {jobs:>4}  {mode:<14} {dt:8.2f} {lines / dt:12,.0f} {ratio:>19}  {note}")
-        print("\n(ratio > 1: faster than shapecheck's cold run on all cores)")
+            print(f"{tool:<11} {jobs:>4}  {mode:<14} {dt:8.2f} {cpu:8.2f} {lines / dt:10,.0f} "
+                  f"{lines / max(cpu, 1e-6):12,.0f} {ratio:>19}  {note}")
+        print("\n(ratio: wall time of shapecheck's cold run on all cores / this row's; > 1 is faster."
+              "\n cpu s counts every process of the run; on a shared machine it is the steadier figure)")
     finally:
         if args.keep:
             print(f"kept {scratch}")
