@@ -79,3 +79,21 @@ def test_rearrange_patterns_with_groups_are_not_read():
     assert _rearrange_names("b h w c -> b c h w") == (["b", "h", "w", "c"], ["b", "c", "h", "w"])
     assert _rearrange_names("b (h p) (w q) c -> b c h w p q") is None
     assert _rearrange_names("b h w -> b w") is None
+
+
+def test_transformer_encoder_reads_batch_first_from_its_layer():
+    """nn.TransformerEncoder has no `batch_first` of its own: the rule reads its layer's."""
+    from shapecheck._rulebase import CallEvent
+    from shapecheck._values import ModuleVal
+    from shapecheck.rules.multihead_attention_batch_order import MultiheadAttentionBatchOrder
+
+    tokens = shape_of("batch seq d_model").with_label("`tokens`")
+    node = ast.parse("self.encoder(tokens)").body[0].value
+    rule = MultiheadAttentionBatchOrder()
+    for layer_first, reported in ((False, True), (True, False)):
+        layer = ModuleVal("torch.nn.TransformerEncoderLayer", None, (("d_model", 64), ("batch_first", layer_first)))
+        ctx = _ctx()
+        ev = CallEvent("torch.nn.TransformerEncoder", node, (tokens,), {}, tokens,
+                       init={"encoder_layer": layer, "num_layers": 2})
+        rule.on_call(ev, ctx)
+        assert bool(ctx.reports) is reported, ctx.reports
