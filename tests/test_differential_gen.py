@@ -175,7 +175,10 @@ def g_matmul(rng):
         for j in range(1, min(ra - 2, rb - 2) + 1):
             if rng.random() < 0.8:
                 b[-2 - j] = a[-2 - j] if rng.random() < 0.7 else 1
-    name, fn = _pick(rng, [("torch.matmul", torch.matmul), ("torch.Tensor.__matmul__", torch.Tensor.__matmul__)])
+    name, fn = _pick(rng, [("torch.matmul", torch.matmul), ("torch.Tensor.__matmul__", torch.Tensor.__matmul__),
+                           ("torch.Tensor.__rmatmul__", torch.Tensor.__rmatmul__)])
+    if name.endswith("__rmatmul__"):  # self is the right operand
+        return Case("matmul", name, fn, (Ten(tuple(b)), Ten(tuple(a)))), P.sizes
     return Case("matmul", name, fn, (Ten(tuple(a)), Ten(tuple(b)))), P.sizes
 
 

@@ -7,7 +7,7 @@ from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, known
 
 
-@shape_rule("torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__", "torch.Tensor.__rmatmul__",
+@shape_rule("torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__",
             ok=["b n k, b k m -> b n m", "n k, k -> n", "*B n k, k m -> *B n m", "k, k m -> m", "k, k -> "],
             bad=["b n k, b m k ! SHP101", ", n ! SHP104"])
 def matmul(site: Site, input, other, *, out=None) -> Shape | None:
@@ -45,6 +45,12 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
     origins = (batch.origins or (None,) * len(batch.dims)) + oa + ob
     return Shape(batch.dims + (a.dims[-2], b.dims[-1]), origins)
 
+
+
+@shape_rule("torch.Tensor.__rmatmul__", ok=["k m, n k -> n m", "k, k -> ()"], bad=["b m k, b n k ! SHP101"])
+def rmatmul(site: Site, input, other) -> Shape | None:
+    """``other @ self`` (the reflected operator: ``self`` is the right operand)."""
+    return matmul(site, other, input)
 
 def _batch_mat(site: Site, a: Shape, b: Shape, rank: int, what: str) -> Shape | None:
     for s in (a, b):
