@@ -246,6 +246,8 @@ def _check(args) -> int:
     else:
         targets = collect_files(paths or ["."], settings, config.root, force_exclude=args.force_exclude,
                                 respect_gitignore=args.respect_gitignore, cwd=cwd)
+        if not targets:
+            print("shapecheck: warning: no Python files found under the given paths", file=sys.stderr)
         project, perr = _build_project(targets)
         if perr:
             internal.append(f"the cross-module analysis failed ({perr}); files were checked one by one")

@@ -216,3 +216,9 @@ def test_reveal_notes_do_not_count_as_findings(tmp_path):
     r = shapecheck("check", "--format", "json", "--select", "SHP1", cwd=tmp_path)
     assert r.code == 0
     assert [(d["code"], d["severity"], d["line"]) for d in r.json()] == [("reveal", "note", 7)]
+
+
+def test_no_python_files_is_a_warning_not_an_error(tmp_path):
+    write(tmp_path, {"README.md": "# nothing here\n"})
+    r = shapecheck("check", cwd=tmp_path)
+    assert r.code == 0 and "no Python files found" in r.err
