@@ -33,7 +33,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
-KINDS = ("correct", "reveal", "bugs")
+KINDS = ("correct", "reveal", "bugs", "package")
 
 _HEADER = re.compile(r"#\s*shapecheck-fixture:\s*(\w+)")
 _ERROR = re.compile(r"#\s*error:\s*([^#]+)")
@@ -49,7 +49,7 @@ class Expectation:
 
 
 def fixture_files(kind: str | None = None) -> list[Path]:
-    files = sorted(p for p in FIXTURES.rglob("*.py") if not p.name.startswith("_"))
+    files = sorted(p for p in FIXTURES.rglob("*.py") if not p.name.startswith("_") or p.name == "__init__.py")
     if kind is None:
         return files
     return [p for p in files if fixture_kind(p) == kind]
@@ -127,6 +127,7 @@ def normalize_shape(text: str) -> str:
 
 
 def run_check(path: Path) -> list[dict]:
+    """The JSON diagnostics of one linter run over a file or a directory."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
@@ -146,7 +147,8 @@ def run_check(path: Path) -> list[dict]:
         assert isinstance(d["line"], int) and d["line"] >= 1, d
         assert isinstance(d["column"], int) and d["column"] >= 1, d
         assert d["severity"] in ("error", "warning", "note"), d
-        assert Path(d["path"]).name == path.name, d
+        if path.is_file():
+            assert Path(d["path"]).name == path.name, d
     return data
 
 
@@ -170,9 +172,12 @@ ALL = fixture_files()
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_fixture_is_well_formed(path: Path):
     kind = fixture_kind(path)
-    assert kind in KINDS, f"{path.name}: first line must be '# shapecheck-fixture: correct|reveal|bugs'"
-    assert path.parent.name == kind or (kind, path.parent.name) == ("bugs", "rules"), \
-        f"{path.name}: a {kind} fixture belongs in fixtures/{kind}/ (or fixtures/rules/ for the lint rules' bugs)"
+    assert kind in KINDS, f"{path.name}: first line must be '# shapecheck-fixture: {'|'.join(KINDS)}'"
+    if kind == "package":
+        assert path.parent.parent == FIXTURES / "packages", f"{path}: package fixtures live in fixtures/packages/<name>/"
+    else:
+        assert path.parent.name == kind or (kind, path.parent.name) == ("bugs", "rules"), \
+            f"{path.name}: a {kind} fixture belongs in fixtures/{kind}/ (or fixtures/rules/ for the lint rules' bugs)"
     text = path.read_text(encoding="utf-8")
     compile(text, str(path), "exec")
     head = "\n".join(text.splitlines()[:12]).lower()
@@ -181,6 +186,8 @@ def test_fixture_is_well_formed(path: Path):
     reveals = reveal_markers(path)
     if kind == "bugs":
         assert markers, f"{path.name}: a bugs fixture needs at least one '# error:' line"
+        assert not reveals
+    elif kind == "package":
         assert not reveals
     elif kind == "reveal":
         assert reveals and not markers
@@ -294,8 +301,29 @@ def test_reveal_fixture_shapes(path: Path):
 
 @pytest.mark.parametrize("path", BUGS, ids=_ids(BUGS))
 def test_bug_fixture_diagnostics(path: Path):
-    diags = run_check(path)
-    markers = error_markers(path)
+    problems = compare_with_markers(run_check(path), error_markers(path))
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+PACKAGES = sorted(p for p in (FIXTURES / "packages").iterdir() if p.is_dir()) if (FIXTURES / "packages").is_dir() else []
+
+
+@pytest.mark.parametrize("pkg", PACKAGES, ids=[p.name for p in PACKAGES])
+def test_package_fixture_diagnostics(pkg: Path):
+    """One run over the whole package, so that calls reach annotated code in sibling modules."""
+    diags = run_check(pkg)
+    files = sorted(pkg.rglob("*.py"))
+    problems = []
+    for f in files:
+        mine = [d for d in diags if Path(d["path"]).resolve() == f.resolve()]
+        problems += [f"{f.name}{p}" for p in compare_with_markers(mine, error_markers(f))]
+    known = {f.resolve() for f in files}
+    problems += [f"  diagnostic outside the package files: {d}" for d in diags if Path(d["path"]).resolve() not in known]
+    assert not problems, f"{pkg.name}:\n" + "\n".join(problems)
+
+
+def compare_with_markers(diags: list[dict], markers: dict[int, Expectation]) -> list[str]:
+    """What differs between one file's diagnostics and its ``# error:`` markers (empty if nothing)."""
     by_line: dict[int, list[dict]] = {}
     for d in diags:
         by_line.setdefault(d["line"], []).append(d)
@@ -315,4 +343,4 @@ def test_bug_fixture_diagnostics(path: Path):
     for line in sorted(set(by_line) - set(markers)):
         for d in by_line[line]:
             problems.append(f"  line {line}: false alarm {d['code']} {d['message']}")
-    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    return problems
