@@ -22,12 +22,11 @@ def _is_one(d) -> bool:
     return is_literal(d) and d.value == 1
 
 
-def _layout(ctx, scores: Shape, mask: Shape) -> str | None:
-    """``query`` when the mask varies along the query axis only, ``key`` along keys only, else None."""
-    if scores.rank is None or mask.rank is None or scores.rank < 2 or mask.rank < 2:
+def _layout(ctx, s_q, s_k, mask: Shape) -> str | None:
+    """``query`` when the mask varies along the query axis ``s_q`` only, ``key`` along ``s_k`` only."""
+    if mask.rank is None or mask.rank < 2:
         return None
     m_q, m_k = axis(mask, -2), axis(mask, -1)
-    s_q, s_k = axis(scores, -2), axis(scores, -1)
     if s_q is None or s_k is None or _is_one(s_k) or _is_one(s_q):
         return None
     if _is_one(m_k) and m_q is not None and not _is_one(m_q) and eq(ctx, m_q, s_q):
@@ -173,7 +172,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 return
             if not tag(scores, SCORES) and not eq(ctx, axis(scores, -1), axis(scores, -2)):
                 return  # neither a product of two activations nor square (..., seq, seq) scores
-            layout = _layout(ctx, scores, mask)
+            layout = _layout(ctx, axis(scores, -2), axis(scores, -1), mask)
             if layout == "query" and not tag(scores, KEY_MASKED):
                 ctx.tag_result(QUERY_MASKED, (ev.node, who(mask, ""), dims_text(ctx, mask, ev.node),
                                               f"the scores {dims_text(ctx, scores, ev.node)}"))
@@ -192,8 +191,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 return
             if query.rank is None or key.rank is None or query.rank < 2:
                 return
-            scores = Shape(query.dims[:-1] + key.dims[-2:-1])  # (..., L, S), for comparing axes only
-            if _layout(ctx, scores, mask) == "query":
+            if _layout(ctx, axis(query, -2), axis(key, -2), mask) == "query":  # scores are (..., L, S)
                 self._report(ctx, ev.node, who(mask, ""), dims_text(ctx, mask, ev.node), "the scores, as `attn_mask`")
 
     def _report(self, ctx, node, mask_who, mask_dims, scores_dims):
