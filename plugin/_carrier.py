@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from mypy.types import Instance, ProperType, TupleType, Type, get_proper_type
 
-from shapecheck._algebra import Expr
+from shapecheck._algebra import Expr, Sym, sym
 from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
 from shapecheck._shape import ANY_SHAPE, Shape, Unknown, Variadic
 
@@ -32,10 +32,14 @@ class Carried:
     text: str
     spec: ShapeSpec
     origins: tuple
+    code: tuple = ()  # names that are sizes from code, not annotation axes
 
     @property
     def shape(self) -> Shape:
         s = self.spec.to_shape()
+        if self.code:
+            mapping = {Sym(n): sym(n, "code") for n in self.code}
+            s = Shape(tuple(d.subst(mapping) if isinstance(d, Expr) else d for d in s.dims))
         return s.with_origins(self.origins) if self.origins else s
 
 
@@ -62,7 +66,7 @@ def carried(t: Type | None) -> Carried | None:
     origins = tuple(data.get("o") or ())
     if len(origins) != len(spec.axes):
         origins = ()
-    return Carried(data["s"], spec, origins)
+    return Carried(data["s"], spec, origins, tuple(data.get("c") or ()))
 
 
 def shape_of_type(t: Type | None) -> Shape | None:
@@ -77,6 +81,8 @@ def dim_text(d) -> str:
     if isinstance(d, Variadic):
         return str(d)
     if isinstance(d, Expr):
+        if any(s.kind not in ("axis", "code") for s in d.symbols()):
+            return "_"  # an element of a shape read in code: its group is not carried
         text = str(d)
         try:
             spec = parse_shape(text)
@@ -92,17 +98,29 @@ def shape_text(shape: Shape) -> str:
     return " ".join(dim_text(d) for d in shape.dims)
 
 
-def encode(text: str, origins=()) -> str:
+def encode(text: str, origins=(), code: tuple = ()) -> str:
+    """The literal: text, per-axis origins, and the names that are sizes from code (kind ``code``:
+    they bind at a call and never count as distinct from an annotation name)."""
     data: dict = {"s": text}
     if origins and any(origins):
         data["o"] = list(origins)
+    if code:
+        data["c"] = sorted(code)
     return json.dumps(data, separators=(",", ":"))
 
 
-def attach_text(t: ProperType, text: str, origins, str_type: Instance) -> Type:
+def code_names(shape: Shape) -> tuple:
+    out = set()
+    for d in shape.dims:
+        if isinstance(d, Expr):
+            out |= {s.name for s in d.symbols() if s.kind == "code"}
+    return tuple(out)
+
+
+def attach_text(t: ProperType, text: str, origins, str_type: Instance, code: tuple = ()) -> Type:
     if not isinstance(t, Instance):
         return t
-    return _compat.with_extra(t, KEY, encode(text, origins), str_type)
+    return _compat.with_extra(t, KEY, encode(text, origins, code), str_type)
 
 
 def attach(t: Type, shape: Shape | None, str_type: Instance) -> Type:
@@ -113,7 +131,7 @@ def attach(t: Type, shape: Shape | None, str_type: Instance) -> Type:
     if shape is None or shape.is_any:
         return _compat.without_extra(p) if p.extra_attrs is not None and carried(p) else t
     origins = tuple(shape.origins) if shape.origins else ()
-    return attach_text(p, shape_text(shape), origins, str_type)
+    return attach_text(p, shape_text(shape), origins, str_type, code_names(shape))
 
 
 def attach_many(t: Type, shapes: tuple, str_type: Instance, tuple_fallback: Instance) -> Type:

@@ -15,9 +15,9 @@ from mypy.plugin import (
     Plugin,
     ReportConfigContext,
 )
-from mypy.types import FunctionLike, Instance, Type, get_proper_type
+from mypy.types import AnyType, FunctionLike, Instance, Type, get_proper_type
 
-from . import _annot, _calls, _carrier, _ops, _report, _session, _values
+from . import _annot, _calls, _carrier, _modules, _ops, _report, _session, _values
 
 REVEAL = ("shapecheck.reveal_shape",)
 CACHE_VERSION = "1"
@@ -45,7 +45,13 @@ class ShapecheckPlugin(Plugin):
         core = _ops.function_core_name(fullname)
         if core is not None:
             return self._guard(lambda ctx: _ops.run_rule(core, ctx, None, self._counts(ctx)), f"`{core}`")
-        sig = _calls.callable_of(self._node(fullname))
+        node = self._node(fullname)
+        if isinstance(node, TypeInfo) and node.has_base(_modules.MODULE):
+            layer = _modules.core_name(node)
+            if layer is None:
+                return None
+            return self._guard(lambda ctx: _modules.construct(ctx, layer), f"`{layer}`")
+        sig = _calls.callable_of(node)
         if _calls.is_annotated(sig):
             name = fullname.rsplit(".", 1)[-1]
             return self._guard(lambda ctx: _calls.check_call(ctx, sig, name, self._counts(ctx)),
@@ -70,6 +76,7 @@ class ShapecheckPlugin(Plugin):
             core = _ops.method_core_name(method)
             if core is None:
                 return None
+
             def tensor_method(ctx: MethodContext) -> Type:
                 counts = self._counts(ctx)
                 return _ops.run_rule(core, ctx, _receiver(ctx, method, counts), counts)
@@ -78,8 +85,12 @@ class ShapecheckPlugin(Plugin):
         if method == "__call__":
             fwd = _calls.forward_of(info)
             if fwd is not None:
-                return self._guard(lambda ctx: _calls.check_call(ctx, _calls.bound(fwd), info.name, self._counts(ctx)),
-                                   f"the call of `{info.name}`")
+                return self._guard(
+                    lambda ctx: _calls.check_call(ctx, _calls.bound(fwd), info.name, self._counts(ctx)),
+                    f"the call of `{info.name}`")
+            layer = _modules.core_name(info) if info.has_base(_modules.MODULE) else None
+            if layer is not None:
+                return self._guard(lambda ctx: _modules.call(ctx, layer, self._counts(ctx)), f"`{layer}`")
             return None
         sig = _calls.callable_of(info.get_method(method))
         if _calls.is_annotated(sig) and sig is not None and sig.arg_types:
@@ -158,7 +169,9 @@ def _reveal(ctx: FunctionContext, counts: dict | None) -> Type:
         e = ctx.args[0][0] if ctx.args and ctx.args[0] else None
         shape = _values.tensor_shape(e, t, counts)
         c = _carrier.carried(t)
-        if shape is None:
+        if isinstance(get_proper_type(t), AnyType):
+            _report.reveal(ctx.api, "...", ctx.context)
+        elif shape is None:
             _report.reveal(ctx.api, "not a tensor", ctx.context)
         else:
             _report.reveal(ctx.api, c.text if c is not None and not shape.is_any else "...", ctx.context)

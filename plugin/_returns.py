@@ -22,7 +22,6 @@ from mypy.nodes import (
     MemberExpr,
     MypyFile,
     NameExpr,
-    OperatorAssignmentStmt,
     OverloadedFuncDef,
     ReturnStmt,
     Statement,
@@ -36,7 +35,7 @@ from shapecheck._ops._registry import axis_position, qd
 from shapecheck._shape import Shape
 from shapecheck._unify import Env, match_spec
 
-from . import _carrier, _compat, _report
+from . import _carrier, _compat, _report, _scope
 
 
 def describe(what: str, c: _carrier.Carried, shape: Shape) -> list:
@@ -121,70 +120,10 @@ def returned_expressions(fn: Any) -> list:
             if isinstance(s, ReturnStmt) and s.expr is not None]
 
 
-def _statements_in_loops(block: Block | None, loop_line: int | None = None):
-    """(statement, line of the outermost enclosing loop or None) for a function body."""
-    if block is None:
-        return
-    for s in block.body:
-        yield s, loop_line
-        if isinstance(s, IfStmt):
-            for b in (*s.body, s.else_body):
-                yield from _statements_in_loops(b, loop_line)
-        elif isinstance(s, (WhileStmt, ForStmt)):
-            inner = loop_line if loop_line is not None else s.line
-            yield from _statements_in_loops(s.body, inner)
-            yield from _statements_in_loops(s.else_body, inner)
-        elif isinstance(s, WithStmt):
-            yield from _statements_in_loops(s.body, loop_line)
-        elif isinstance(s, TryStmt):
-            yield from _statements_in_loops(s.body, loop_line)
-            for h in s.handlers:
-                yield from _statements_in_loops(h, loop_line)
-            yield from _statements_in_loops(s.else_body, loop_line)
-            yield from _statements_in_loops(s.finally_body, loop_line)
-
-
-def assign_counts(fn: Any) -> dict:
-    """Every binding of each variable of ``fn``: ``{Var: [line, ...]}`` in source order.
-
-    A parameter is bound at the ``def``; an assignment inside a loop counts at the loop's first
-    line, since a later iteration sees it before the statements above it.
-    """
-    lines: dict = {}
-
-    def target(e: Expression, line: int) -> None:
-        if isinstance(e, NameExpr) and isinstance(e.node, Var):
-            lines.setdefault(e.node, []).append(line)
-        elif hasattr(e, "items"):
-            for it in e.items:
-                target(it, line)
-
-    for arg in fn.arguments:
-        lines.setdefault(arg.variable, []).append(fn.line)
-    for s, loop_line in _statements_in_loops(fn.body):
-        at = loop_line if loop_line is not None else s.line
-        if isinstance(s, AssignmentStmt):
-            for lv in s.lvalues:
-                target(lv, at)
-        elif isinstance(s, OperatorAssignmentStmt):
-            target(s.lvalue, at)
-            target(s.lvalue, at)
-        elif isinstance(s, ForStmt):
-            target(s.index, s.line)
-            target(s.index, s.line)  # a loop variable changes every iteration
-        elif isinstance(s, WithStmt):
-            for t in s.target:
-                if t is not None:
-                    target(t, at)
-    for v in lines.values():
-        v.sort()
-    return lines
-
-
 def _shape_of(e: Expression, counts: dict, inferred: dict):
-    key = (e.line, e.column, getattr(e, "end_line", None), getattr(e, "end_column", None))
-    if key in inferred:
-        return inferred[key]
+    k = _scope.key(e)
+    if k in inferred:
+        return inferred[k]
     if isinstance(e, NameExpr) and isinstance(e.node, Var) and len(counts.get(e.node, ())) == 1:
         c = _carrier.carried(e.node.type)
         return c.shape if c is not None else None
@@ -194,7 +133,7 @@ def _shape_of(e: Expression, counts: dict, inferred: dict):
 def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
     t = fn.type
     ret = _carrier.carried(getattr(t, "ret_type", None))
-    counts = assign_counts(fn)
+    counts = _scope.bindings(fn)
     for s in _statements(fn.body):
         if isinstance(s, (FuncDef, Decorator, ClassDef)):
             _visit_top(s, errors, inferred)

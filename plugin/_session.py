@@ -12,7 +12,7 @@ from mypy.options import Options
 
 import shapecheck
 
-from . import _carrier, _report, _returns
+from . import _carrier, _report, _returns, _scope
 
 _THIRD_PARTY = ("site-packages", "dist-packages", "typeshed")
 _CORE = ("_algebra.py", "_shape.py", "_parse.py", "_unify.py")
@@ -69,8 +69,8 @@ class Session:
 
         return _annot.hook(ctx, self.declared)
 
-    def assign_counts(self, api: Any) -> dict | None:
-        """How often each variable of the function being checked is assigned (parameters count once)."""
+    def assign_counts(self, api: Any) -> Any:
+        """The :class:`~._scope.Scope` of the function being checked (None outside functions)."""
         from . import _compat
 
         fn = _compat.current_function(api)
@@ -78,7 +78,8 @@ class Session:
             return None
         hit = self.counts.get(id(fn))
         if hit is None or hit[0] is not fn:
-            hit = (fn, _returns.assign_counts(fn))
+            inferred = self.inferred.setdefault(getattr(api, "path", None), {})
+            hit = (fn, _scope.Scope(_scope.bindings(fn), inferred))
             self.counts[id(fn)] = hit
         return hit[1]
 
@@ -95,8 +96,7 @@ class Session:
         path = getattr(ctx.api, "path", None)
         if c is None or path is None:
             return
-        key = (node.line, node.column, getattr(node, "end_line", None), getattr(node, "end_column", None))
-        self.inferred.setdefault(path, {})[key] = c.shape
+        self.inferred.setdefault(path, {})[_scope.key(node)] = c.shape
 
     def guard(self, fn: Callable[[Any], Any], where: str,
               default: Callable[[Any], Any] | None = None) -> Callable[[Any], Any]:

@@ -24,11 +24,11 @@ from mypy.nodes import (
 )
 from mypy.types import Instance, LiteralType, Type, get_proper_type
 
-from shapecheck._algebra import sym
+from shapecheck._algebra import Expr, sym
 from shapecheck._ops import OPAQUE
 from shapecheck._shape import ANY_SHAPE
 
-from . import _carrier
+from . import _carrier, _scope
 
 
 def label(e: Expression | None) -> str | None:
@@ -41,18 +41,69 @@ def label(e: Expression | None) -> str | None:
     return None
 
 
-def is_stale(e: Expression | None, t: Type | None, counts: dict | None) -> bool:
-    """Whether ``t``, the type of the name ``e``, may be out of date.
+def is_stale(e: Expression | None, t: Type | None, scope: Any) -> bool:
+    """Whether ``t``, the type of the name ``e``, may belong to an older value of the variable.
 
-    A variable re-assigned before ``e`` whose type is still its declared (or first inferred) type
-    was not narrowed by that assignment: mypy keeps the declared type when the new value is
-    ``Any`` (``x = self.conv(x)``) or a tensor of unknown shape, so the shape it carries may
-    belong to an older value. ``counts`` maps variables to their binding lines.
+    mypy keeps a variable's declared (or first inferred) type when a new value is ``Any``
+    (``x = self.conv(x)``) or a tensor of unknown shape, and also when the new value has the very
+    same type. So a variable re-bound before ``e`` whose type is still that first type is trusted
+    only when every such re-binding was an assignment whose value the hooks inferred to have that
+    same shape.
     """
-    if counts is None or not isinstance(e, NameExpr) or not isinstance(e.node, Var):
+    if scope is None or not isinstance(e, NameExpr) or not isinstance(e.node, Var):
         return False
-    lines = counts.get(e.node, ())
-    return t is e.node.type and any(line < e.line for line in lines[1:])
+    if t is not e.node.type:
+        return False  # narrowed by an assignment of a known type
+    c = _carrier.carried(t)
+    for b in scope.bindings.get(e.node, ())[1:]:
+        if b.line >= e.line:
+            continue
+        if b.rvalue is None or b.index is not None:
+            return True
+        seen = scope.inferred.get(_scope.key(b.rvalue))
+        if seen is None or c is None or seen.dims != c.shape.dims:
+            return True
+    return False
+
+
+def size_of(e: Expression, scope: Any) -> Any:
+    """An int variable bound once from a tensor's shape (``b, s, d = x.shape``, ``n = x.size(1)``,
+    ``d = x.shape[-1]``): that axis of the tensor, or None."""
+    if scope is None or not isinstance(e, NameExpr) or not isinstance(e.node, Var):
+        return None
+    bs = scope.bindings.get(e.node, ())
+    if len(bs) != 1 or bs[0].rvalue is None:
+        return None
+    rv, index = bs[0].rvalue, bs[0].index
+    base = None
+    if index is not None:
+        if isinstance(rv, MemberExpr) and rv.name == "shape":
+            base = rv.expr
+        elif isinstance(rv, CallExpr) and isinstance(rv.callee, MemberExpr) and rv.callee.name == "size" \
+                and not rv.args:
+            base = rv.callee.expr
+    elif isinstance(rv, IndexExpr) and isinstance(rv.base, MemberExpr) and rv.base.name == "shape":
+        base, index = rv.base.expr, _int_of(rv.index)
+    elif isinstance(rv, CallExpr) and isinstance(rv.callee, MemberExpr) and rv.callee.name == "size" \
+            and len(rv.args) == 1:
+        base, index = rv.callee.expr, _int_of(rv.args[0])
+    if base is None or index is None or not isinstance(base, NameExpr) or not isinstance(base.node, Var):
+        return None
+    if len(scope.bindings.get(base.node, ())) != 1:
+        return None  # the tensor was re-bound: which value's shape is unclear
+    shape = _carrier.shape_of_type(base.node.type)
+    if shape is None or shape.is_any:
+        return None
+    d = shape.axis(index)
+    return d if isinstance(d, Expr) else None
+
+
+def _int_of(e: Expression) -> int | None:
+    if isinstance(e, IntExpr):
+        return e.value
+    if isinstance(e, UnaryExpr) and e.op == "-" and isinstance(e.expr, IntExpr):
+        return -e.expr.value
+    return None
 
 
 def tensor_shape(e: Expression | None, t: Type | None, counts: dict | None):
@@ -95,6 +146,9 @@ def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> A
     if lit is not OPAQUE:
         return lit
     if isinstance(e, (NameExpr, MemberExpr)) and _is_int(t):
+        d = size_of(e, counts)
+        if d is not None:
+            return d
         # the name bridge: `d_model`, `self.d_model` and `cfg.d_model` are the axis "d_model"
         return sym(e.name, "code")
     return OPAQUE

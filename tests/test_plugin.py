@@ -6,6 +6,7 @@ dmypy run, which must report exactly the same.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -87,3 +88,74 @@ def test_error_codes_can_be_disabled(cold, workdir):
     codes = {r[3] for r in out if r[2] == "error"}
     assert "shape-mismatch" not in codes and "shape-rank" not in codes
     assert "shape-annotation" in codes
+
+
+# -- fixtures/: realistic annotated models written for every face of shapecheck ----------------------
+
+_MARK = re.compile(r"#\s*error:\s*SHP")
+_REVEAL = re.compile(r"#\s*reveal:(.*)$")
+
+
+@pytest.fixture(scope="module")
+def on_fixtures(cold, workdir):
+    root = H.REPO / "fixtures"
+    dirs = [d for d in ("correct", "bugs", "reveal", "packages") if (root / d).is_dir()]
+    if not dirs:
+        pytest.skip("fixtures/ has no scenarios yet")
+    cfg = H.write_config(workdir / "..", extra="check_untyped_defs = True\nignore_missing_imports = True")
+    out = H.run_mypy([f"fixtures/{d}" for d in dirs], workdir / "cache", cfg, cwd=H.REPO)
+    return root, H.parse(out), out
+
+
+def _lines(path, pattern):
+    return {i for i, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)}
+
+
+def test_no_false_alarm_on_correct_models(on_fixtures):
+    _, reported, out = on_fixtures
+    alarms = [r for r in reported if r[2] == "error" and r[3].startswith("shape-")
+              and r[0].startswith(("fixtures/correct/", "fixtures/reveal/"))]
+    assert not alarms, out
+
+
+def test_bugs_are_reported_only_on_marked_lines(on_fixtures):
+    root, reported, out = on_fixtures
+    marked = {}
+    for sub in ("bugs", "packages"):
+        for p in (root / sub).rglob("*.py"):
+            marked[str(p.relative_to(H.REPO))] = _lines(p, _MARK)
+    errors = [r for r in reported if r[2] == "error" and r[3].startswith("shape-") and r[0] in marked]
+    stray = [r for r in errors if r[1] not in marked[r[0]]]
+    assert not stray, "\n".join(map(str, stray))
+    hit = {(r[0], r[1]) for r in errors}
+    total = sum(len(v) for v in marked.values())
+    print(f"plugin recall on fixtures/bugs: {len(hit)} of {total} marked lines")
+    assert len(hit) >= 20, out
+
+
+def test_revealed_shapes_match_the_fixtures(on_fixtures):
+    """Every revealed shape is the expected one; unknown axes ("_", "...") are allowed, wrong ones not."""
+    from shapecheck._shape import UNKNOWN, Variadic, shape_of
+
+    root, reported, _ = on_fixtures
+    expected = {}
+    for p in (root / "reveal").rglob("*.py"):
+        for i, line in enumerate(p.read_text().splitlines(), 1):
+            m = _REVEAL.search(line)
+            if m and "reveal_shape(" in line:
+                expected[(str(p.relative_to(H.REPO)), i)] = [a.strip() for a in m.group(1).split("|")]
+    exact = 0
+    for r in reported:
+        if r[2] != "reveal" or (r[0], r[1]) not in expected or r[3] == "...":
+            continue
+        got = shape_of(r[3])
+        ok = False
+        for alt in expected[(r[0], r[1])]:
+            want = shape_of(alt)
+            if len(want.dims) == len(got.dims) and all(
+                    g == UNKNOWN or isinstance(g, Variadic) or g == w for g, w in zip(got.dims, want.dims)):
+                ok = True
+                exact += got.dims == want.dims
+        assert ok, f"{r[0]}:{r[1]}: revealed {r[3]!r}, expected {expected[(r[0], r[1])]}"
+    print(f"plugin reveals on fixtures/reveal: {exact} exact of {len(expected)}")
+    assert exact >= 15
