@@ -187,10 +187,10 @@ class ToChannelsFirst(nn.Module):
         a, b = good.index(hi), good.index(wi)
         good[min(a, b)], good[max(a, b)] = fixed
         call = "permute" if q in _PERMUTE else "transpose"
-        out = Shape(tuple(x.dims[i] for i in p))
+        into = f" into {dims_text(ctx, ev.result, ev.node)}" if isinstance(ev.result, Shape) else ""
         ctx.report(
             self.code, ev.node,
-            f"`{call}` turns {who(x, 'the input')} {dims_text(ctx, x, ev.node)} into {dims_text(ctx, out, ev.node)}: "
+            f"`{call}` turns {who(x, 'the input')} {dims_text(ctx, x, ev.node)}{into}: "
             f"height {qd(x.dims[hi])} and width {qd(x.dims[wi])} are swapped",
             notes=("moving the channels must keep height before width",),
             help=f"use `.permute({', '.join(map(str, good))})`",
