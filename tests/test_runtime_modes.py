@@ -150,6 +150,21 @@ def test_compile_traces_tensor_locals_with_arithmetic_and_variadic_axes(dynamic)
     assert c(z(5, 6)).shape == (5, 7)
 
 
+def test_compile_reports_a_bad_local():
+    @guard
+    def f(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
+        y: Float[Tensor, "n b"] = x * 2
+        return y
+
+    torch._dynamo.reset()
+    with pytest.raises(Exception) as info:
+        torch.compile(f, fullgraph=True, backend="eager")(z(2, 3))
+    assert "f(): local y does not match its annotation (under torch.compile" in str(info.value)
+    torch._dynamo.reset()
+    with pytest.raises(ShapeError, match=r'local y axis "n" \(axis 0\) is 2, expected 3 \(bound by argument x'):
+        torch.compile(f, backend="eager")(z(2, 3))
+
+
 def test_compile_interpreted_signatures_step_aside_while_tracing():
     @guard
     def f(xs: list[Float[Tensor, "b n"]], y: Float[Tensor, "b n"] | Float[Tensor, "n"]) -> Float[Tensor, "b n"]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from beartype.door import is_bearable
 from torch.compiler import is_compiling
 
-from ._errors import fmt_bindings, fmt_shape, hint_text, make_error, type_name
+from ._errors import ShapeError, fmt_bindings, fmt_shape, hint_text, make_error, type_name
 from ._spec import ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec
 
 __all__ = [
@@ -55,10 +55,15 @@ class Plan:
 
 
 class _Mismatch(Exception):
-    def __init__(self, text: str, where: str):
-        super().__init__(text)
-        self.text = text
-        self.where = where
+    """A failed check: ``args`` are (text, where); no ``__init__`` of its own, so it traces."""
+
+    @property
+    def text(self) -> str:
+        return self.args[0]
+
+    @property
+    def where(self) -> str:
+        return self.args[1]
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Env:
     values: dict = field(default_factory=dict)
     prov: dict = field(default_factory=dict)
     deferred: list = field(default_factory=list)
+    quiet: bool = False  # while torch.compile traces: fail without writing a message
 
     def copy(self) -> "Env":
         return Env(dict(self.values), self.prov.copy(), list(self.deferred))
@@ -144,8 +150,12 @@ def _range(lo: int, n: int) -> str:
 
 def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
     if not isinstance(value, spec.array_type):
+        if env.quiet:
+            raise _Mismatch("", where)
         raise _Mismatch(f"{where} is {type_name(value)}, expected {spec.text}", where)
     if spec.dtypes is not None and value.dtype not in spec.dtypes:
+        if env.quiet:
+            raise _Mismatch("", where)
         raise _Mismatch(f"{where} has dtype {str(value.dtype).replace('torch.', '')}, expected {spec.kind}",
                         where)
     shape = tuple(value.shape)
@@ -154,9 +164,13 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
     n, r = len(axes), len(shape)
     text = spec.shape.text
     if vi is None and r != n:
+        if env.quiet:
+            raise _Mismatch("", where)
         raise _Mismatch(f'{where} expected {n} ax{"is" if n == 1 else "es"} "{text}", got {r} {fmt_shape(shape)}',
                         where)
     if vi is not None and r < n - 1:
+        if env.quiet:
+            raise _Mismatch("", where)
         raise _Mismatch(f'{where} expected at least {n - 1} ax{"is" if n == 2 else "es"} "{text}", '
                         f"got {r} {fmt_shape(shape)}", where)
     for i, a in enumerate(axes):
@@ -173,6 +187,8 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
                 else:
                     ok = got == bound
                 if not ok:
+                    if env.quiet:
+                        raise _Mismatch("", where)
                     raise _Mismatch(f'{where} axes "*{a.name}" ({_range(lo, cnt)}) are {fmt_shape(got)}, '
                                     f"expected {fmt_shape(bound)} (bound by {env.where(key)})", where)
             else:
@@ -185,6 +201,8 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
         if a.kind == "fixed":
             if size != a.value and not (a.broadcast and size == 1):
                 label = f'axis "{a.name}" (axis {j})' if a.name else f"axis {j}"
+                if env.quiet:
+                    raise _Mismatch("", where)
                 raise _Mismatch(f'{where} {label} is {size}, expected {a.value} (fixed in "{text}")', where)
             continue
         if a.kind == "expr":
@@ -197,6 +215,8 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
             bound = env.values[a.name]
             if size != bound:
                 exp = f"1 or {bound}" if a.broadcast else f"{bound}"
+                if env.quiet:
+                    raise _Mismatch("", where)
                 raise _Mismatch(f'{where} axis "{a.name}" (axis {j}) is {size}, expected {exp} '
                                 f"(bound by {env.where(a.name)})", where)
         else:
@@ -224,7 +244,11 @@ def flush_deferred(env: Env) -> None:
         except ArithmeticError:
             continue
         if size != want:
+            if env.quiet:
+                raise _Mismatch("", where)
             why = ", ".join(f"{nm}={env.values[nm]} bound by {env.where(nm)}" for nm in names)
+            if env.quiet:
+                raise _Mismatch("", where)
             raise _Mismatch(f'{where} axis "{_body(a.text)}" (axis {j}) is {size}, expected {want} ({why})', where)
 
 
@@ -342,6 +366,10 @@ def check_local(plan: Plan, env: Env, index: int, value) -> None:
 
 
 def return_checked(plan: Plan, env: Env, result):
+    if is_compiling():
+        if isinstance(plan.ret, TensorSpec):
+            _traced_check(plan, env, plan.ret, result, "return value")
+        return result
     check_return(plan, env, result)
     return result
 
@@ -356,9 +384,24 @@ class LocalChecker:
         self.env = env
 
     def check(self, index: int, value) -> None:
-        if is_compiling() and not isinstance(self.plan.locals_specs[index][1], TensorSpec):
-            return  # only plain tensor locals are traced under torch.compile
+        if is_compiling():
+            name, spec = self.plan.locals_specs[index]
+            if isinstance(spec, TensorSpec):  # only plain tensor locals are traced
+                _traced_check(self.plan, self.env, spec, value, f"local {name}")
+            return
         check_local(self.plan, self.env, index, value)
+
+
+def _traced_check(plan: Plan, env: Env, spec, value, where: str) -> None:
+    env.quiet = True
+    try:
+        check_value(spec, value, where, env)
+        flush_deferred(env)
+    except _Mismatch:
+        raise ShapeError(f"{plan.name}(): {where} does not match its annotation "
+                         "(under torch.compile; run eagerly for details)") from None
+    finally:
+        env.quiet = False
 
 
 def call_args(plan: Plan, args: dict) -> tuple:
