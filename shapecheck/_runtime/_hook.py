@@ -32,6 +32,10 @@ def _guard_module(module, first, every) -> int:
         except AnnotationSyntaxError as e:
             warnings.warn(f"shapecheck: not guarding {modname}.{fn.__qualname__}: {e}", stacklevel=2)
             return None
+        except Exception as e:  # never break the user's import
+            warnings.warn(f"shapecheck: not guarding {modname}.{fn.__qualname__}: internal error "
+                          f"{type(e).__name__}: {e} (please report it)", stacklevel=2)
+            return None
         count += 1
         return g
 
