@@ -54,10 +54,8 @@ def display_path(path: str, cwd: str) -> str:
     return rel
 
 
-def _excluded(settings: Settings, root: str, path: str, is_dir: bool, top: str | None = None) -> bool:
+def _excluded(settings: Settings, root: str, path: str, is_dir: bool) -> bool:
     rel = relative_to_root(path, root)
-    if rel is None and top is not None:  # outside the project: patterns hang off the walked directory
-        rel = relative_to_root(path, top)
     if not rel:
         return False
     spec = _spec(tuple(settings.exclude) + tuple(settings.extend_exclude))
@@ -155,13 +153,20 @@ def collect_files(paths, settings: Settings, root: str, force_exclude: bool = Fa
             continue
         if force_exclude and _excluded(settings, root, ap, True):
             continue
+        # Patterns hang off the project root. A directory named on the command line that lies
+        # outside the project, or that the patterns exclude (a package in site-packages, say), is
+        # walked with its own path as the base: what lies above it is not the user's to filter.
+        base = root
+        if relative_to_root(ap, root) is None or _excluded(settings, root, ap, True):
+            base = ap
         specs = _ancestor_ignores(ap, root) if respect_gitignore else []
-        _walk(ap, ap, specs, settings, root, respect_gitignore, add)
+        if specs and _ignored(specs, ap, True):
+            specs = []
+        _walk(ap, specs, settings, base, respect_gitignore, add)
     return out
 
 
-def _walk(top: str, directory: str, specs: list, settings: Settings, root: str, respect_gitignore: bool,
-          add) -> None:
+def _walk(directory: str, specs: list, settings: Settings, base: str, respect_gitignore: bool, add) -> None:
     if respect_gitignore:
         g = _read_gitignore(directory)
         if g:
@@ -177,10 +182,10 @@ def _walk(top: str, directory: str, specs: list, settings: Settings, root: str, 
         except OSError:
             continue
         if is_dir:
-            if _excluded(settings, root, entry.path, True, top) or _ignored(specs, entry.path, True):
+            if _excluded(settings, base, entry.path, True) or _ignored(specs, entry.path, True):
                 continue
-            _walk(top, entry.path, specs, settings, root, respect_gitignore, add)
+            _walk(entry.path, specs, settings, base, respect_gitignore, add)
         elif is_file and entry.name.endswith(PY_SUFFIXES):
-            if _excluded(settings, root, entry.path, False, top) or _ignored(specs, entry.path, False):
+            if _excluded(settings, base, entry.path, False) or _ignored(specs, entry.path, False):
                 continue
             add(entry.path)

@@ -222,3 +222,17 @@ def test_no_python_files_is_a_warning_not_an_error(tmp_path):
     write(tmp_path, {"README.md": "# nothing here\n"})
     r = shapecheck("check", cwd=tmp_path)
     assert r.code == 0 and "no Python files found" in r.err
+
+
+def test_a_directory_named_explicitly_is_walked_even_below_an_excluded_one(tmp_path):
+    # e.g. `shapecheck check ~/.venv/lib/python3.11/site-packages/torch` inside a git checkout
+    write(tmp_path, {".gitignore": "versions/\n",
+                     "versions/lib/site-packages/pkg/m.py": BAD,
+                     "versions/lib/site-packages/pkg/build/b.py": BAD})
+    os.mkdir(tmp_path / ".git")
+    assert codes(shapecheck("check", "--format", "json", cwd=tmp_path)) == []
+    r = shapecheck("check", "--format", "json", "versions/lib/site-packages/pkg", cwd=tmp_path)
+    # the default excludes still apply below the named directory (build/)
+    assert [p for p, _, _ in codes(r)] == [os.path.join("versions", "lib", "site-packages", "pkg", "m.py")]
+    r = shapecheck("check", "--force-exclude", "versions/lib/site-packages/pkg", cwd=tmp_path)
+    assert r.code == 0
