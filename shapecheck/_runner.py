@@ -13,6 +13,7 @@ import dataclasses
 import io
 import multiprocessing
 import os
+import sys
 import tokenize
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -238,8 +239,11 @@ def _work(items: list) -> list:
 
 
 def _context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
+    # fork on Linux: workers start at once and share the parent's imports; elsewhere the
+    # platform's default (spawn: the Job is pickled, the project without its caches)
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
 
 
 def _chunks(items: list, jobs: int) -> list:
