@@ -80,8 +80,10 @@ class TypeSpec:
     @property
     def plain_class(self) -> bool:
         h = self.hint
+        # beartype checks a class with isinstance too; float/complex follow the numeric tower
+        # rules of beartype's configuration, and protocols have their own check
         return (isinstance(h, type) and h not in (float, complex) and not _is_jax_array(h)
-                and type(h) is type)
+                and not getattr(h, "_is_protocol", False))
 
 
 def _is_jax_array(h) -> bool:
