@@ -149,3 +149,14 @@ def axes_any(s: Shape) -> list:
     """``[(dim, origin), ...]`` including a variadic item (for shapes of unknown rank)."""
     origins = s.origins if s.origins else (None,) * len(s.dims)
     return list(zip(s.dims, origins))
+
+
+def count_text(site: Site, e) -> str:
+    """A size for a message: ``512``, ``"d_model"``, or ``512 ("d_model")`` when a name is bound to a literal."""
+    r = site.resolve(e)
+    v = as_int(r)
+    if v is None:
+        return qd(r)
+    if isinstance(e, Expr) and e.value is None:
+        return f"{v} ({qd(e)})"
+    return str(v)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from .._shape import Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, known
+from ._util import axes, build, count_text, known
 
 
 def _count(site: Site, e) -> str:
-    e = site.resolve(e)
-    v = as_int(e)
-    return str(v) if v is not None else qd(e)
+    return count_text(site, e)
 
 
 @shape_rule("torch.nn.functional.scaled_dot_product_attention",

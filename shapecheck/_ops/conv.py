@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, known
+from ._util import axes, build, count_text, known
 
 _CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
               "padding_mode='zeros', device=None, dtype=None")
@@ -82,7 +82,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
         if padding == "valid":
             ps = [const(0)] * n
         elif padding == "same":
-            if any(s.value != 1 for s in ss if isinstance(s, Expr)):
+            if any(s.value is not None and s.value != 1 for s in ss if isinstance(s, Expr)):
                 site.error("SHP110", f"{what} with padding=\"same\" needs stride 1")
                 return None
             ps = None
@@ -117,9 +117,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
 
 
 def _count(site: Site, e) -> str:
-    e = site.resolve(e)
-    v = as_int(e)
-    return str(v) if v is not None else qd(e)
+    return count_text(site, e)
 
 
 def _register_conv(n: int) -> None:

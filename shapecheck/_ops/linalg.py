@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .._shape import Shape, Variadic
-from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, known
+from ._registry import Site, as_size, module_rule, qd, shape_rule
+from ._util import axes, build, count_text, known
 
 
 @shape_rule("torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__",
@@ -210,9 +210,7 @@ def _features(site: Site, x: Shape, expected, what: str, layer: str):
 
 
 def _count(site: Site, e) -> str:
-    e = site.resolve(e)
-    v = as_int(e)
-    return str(v) if v is not None else qd(e)
+    return count_text(site, e)
 
 
 @shape_rule("torch.nn.functional.linear", "torch._C._nn.linear",

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from .._shape import UNKNOWN, Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import known
+from ._util import count_text, known
 
 
 def _count(site: Site, e) -> str:
-    e = site.resolve(e)
-    v = as_int(e)
-    return str(v) if v is not None else qd(e)
+    return count_text(site, e)
 
 
 def _trailing(site: Site, x, normalized_shape, what: str):
