@@ -801,7 +801,8 @@ class FunctionAnalysis:
 
     def call_qual(self, q: str, args, kwargs, node, state):
         if q.startswith("math.") or q in _SCALAR_FUNCS:
-            return SCALAR
+            return self.run_rules(q, node, tuple(_sanitize(a) for a in args),
+                                  {k: _sanitize(v) for k, v in kwargs.items()}, SCALAR)
         if q.startswith("builtins."):
             return self.builtin(q[9:], args, kwargs, node, state)
         if q in ("shapecheck.reveal_shape",) or q.endswith(".reveal_shape"):
@@ -829,6 +830,9 @@ class FunctionAnalysis:
             alt = _ALIASES.get(q)
             rule = lookup(alt) if alt else None
         if rule is None:
+            if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
+                return self.run_rules(q, node, tuple(_sanitize(a) for a in args),
+                                      {k: _sanitize(v) for k, v in kwargs.items()}, OPAQUE)
             return OPAQUE
         if rule.module:
             args = [self.as_size_sym(a) for a in args]
