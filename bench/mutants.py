@@ -4,6 +4,9 @@ Usage::
 
     python bench/mutants.py [PATH ...] [--max-per-kind N] [--show]
 
+``--max-per-kind`` caps the mutants of each kind in each repository (default 10), so that one large
+repository does not fill the sample.
+
 PATH is a repository (directory) or a file; without PATH, every directory under
 ``$SHAPECHECK_REALCODE`` (default ``/work/realcode``, fetched public code that is never committed).
 Each mutator is a textual edit that turns correct attention/convolution code into a classic bug:
@@ -85,7 +88,7 @@ def mutants(text: str):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*", type=Path)
-    ap.add_argument("--max-per-kind", type=int, default=40, help="mutants per kind at most (default 40)")
+    ap.add_argument("--max-per-kind", type=int, default=10, help="mutants per kind and repository (default 10)")
     ap.add_argument("--show", action="store_true", help="list every mutant and what was reported")
     args = ap.parse_args(argv)
     if args.paths:
@@ -103,12 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shapecheck-mutants-") as tmp:
         for repo in paths:
+            in_repo = collections.Counter()
             for f in python_files(repo):
                 try:
                     text = f.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue
-                sites = [m for m in mutants(text) if made[m[0]] < args.max_per_kind]
+                sites = [m for m in mutants(text) if in_repo[m[0]] < args.max_per_kind]
                 if not sites:
                     continue
                 base = lint(f)
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 base_keys = collections.Counter((d["code"], d["message"]) for d in base)
                 for kind, line, mutated in sites:
-                    if made[kind] >= args.max_per_kind:
+                    if in_repo[kind] >= args.max_per_kind:
                         continue
                     target = Path(tmp) / f.name
                     target.write_text(mutated, encoding="utf-8")
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                     if diags is None:
                         continue
                     made[kind] += 1
+                    in_repo[kind] += 1
                     remaining = base_keys.copy()
                     new = []
                     for d in diags:

@@ -5,16 +5,21 @@ Every file under ``fixtures/`` starts with ``# shapecheck-fixture: <kind>``:
 * ``correct``: realistic, correct model code; the linter must report nothing at all.
 * ``reveal``: like ``correct``, plus ``shapecheck.reveal_shape(...)`` calls; the line of each call
   carries ``# reveal: <shape>`` and the linter must report exactly that inferred shape there.
-* ``bugs``: realistic modules with seeded bugs; each bug line carries ``# error: <codes>``.
+* ``bugs`` (in ``fixtures/bugs/`` and ``fixtures/rules/``): realistic modules with seeded bugs; each
+  bug line carries ``# error: <codes>``.
+* ``package`` (in ``fixtures/packages/<name>/``): linted in one run over the directory, so that calls
+  reach annotated code in sibling modules; each file is compared with its markers as for ``bugs``.
 
 Grammar of ``# error:`` (codes match by prefix, so ``SHP2`` is any attention rule):
 ``SHP101, SHP102`` both required; ``SHP3|SHP107`` one of them required; ``SHP105?`` allowed, not
-required (a line marked with optional codes only may report a follow-on error of a bug above it). Every diagnostic on a marked line must match one of the listed codes; a diagnostic on an
-unmarked line fails the test. Internal errors (``SHP9xx``) fail every kind.
+required (a line marked with optional codes only may report a follow-on error of a bug above it).
+Every diagnostic on a marked line must match one of the listed codes; a diagnostic on an unmarked
+line fails the test. Internal errors (``SHP9xx``) fail every kind.
 
 The correct and reveal fixtures also define ``_smoke()``, which builds the modules with small sizes
 and runs them on random tensors with jaxtyping + beartype checking every annotation: that proves with
-PyTorch itself that the "correct" code and its annotations are correct.
+PyTorch itself that the "correct" code and its annotations are correct. A bug fixture may define
+``_crashes()``, calls that run its seeded bugs, each of which must raise a shape error.
 """
 
 from __future__ import annotations
