@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch
-from test_differential_gen import GENERATORS, Case, Ten, Z
+from test_differential_gen import GENERATORS, Case, Mod, Ten, Z
 
 from shapecheck._algebra import Expr, Sym, const, sym
 from shapecheck._ops import lookup
@@ -69,6 +69,11 @@ def materialize(v, mode: str, sizes: dict):
         return shape.with_meta(dtype=v.dtype) if v.dtype else shape
     if isinstance(v, Z):
         return _dim(v, mode, sizes) if mode == "named" else _eval(v, sizes)
+    if isinstance(v, Mod):  # a module passed to a constructor (nn.TransformerEncoder(layer, n))
+        args, kwargs = materialize(v.args, mode, sizes), materialize(v.kwargs, mode, sizes)
+        if mode in ("torch", "cpu"):
+            return v.cls(*args, **kwargs)
+        return _ModuleValue(lookup(v.name).bind_init(tuple(args), kwargs))
     if v == "meta" and mode == "cpu" and isinstance(v, str):
         return "cpu"
     if isinstance(v, tuple):
@@ -81,6 +86,13 @@ def materialize(v, mode: str, sizes: dict):
     if isinstance(v, dict):
         return {k: materialize(x, mode, sizes) for k, x in v.items()}
     return v
+
+
+class _ModuleValue:
+    """What the engine passes for a module object: its bound constructor arguments (``init_dict``)."""
+
+    def __init__(self, init_dict):
+        self.init_dict = init_dict or {}
 
 
 def _eval(z, sizes: dict):
@@ -132,9 +144,9 @@ def _run(case: Case, sizes: dict, mode: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if case.module is not None:
-                iargs = materialize(case.init_args, mode, sizes)
-                ikw = materialize(case.init_kwargs, mode, sizes)
                 with torch.device("meta" if mode == "torch" else "cpu"):
+                    iargs = materialize(case.init_args, mode, sizes)
+                    ikw = materialize(case.init_kwargs, mode, sizes)
                     mod = case.module(*iargs, **ikw)
                 out = mod(*args, **kwargs)
             else:

@@ -28,6 +28,16 @@ class Ten:
 
 
 @dataclass
+class Mod:
+    """A module object as a constructor argument: built for torch, its bound arguments for the rule."""
+
+    cls: object
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
 class Case:
     label: str
     name: str
@@ -948,3 +958,45 @@ def g_recurrent(rng):
         kw["proj_size"] = 2
     return Case(f"nn.{cls.__name__}", f"torch.nn.{cls.__name__}", module=cls,
                 init_args=(Z(P.other(F_, 0.15)), Z(P.name())), init_kwargs=kw, args=(Ten(x),)), P.sizes
+
+
+@gen
+def g_transformer(rng):
+    from shapecheck._ops import lookup
+    if lookup("torch.nn.TransformerEncoderLayer") is None:
+        return None, {}
+    P = Pool(rng)
+    h = rng.choice([1, 2, 4])
+    e = h * rng.randint(1, 3)
+    bf = rng.random() < 0.5
+    N, S, T_ = P.name(), P.name(), P.name()
+    def lay(seq, feat, unbatched=False):
+        if unbatched:
+            return (seq, feat)
+        return (N, seq, feat) if bf else (seq, N, feat)
+    un = rng.random() < 0.15
+    feat = e if rng.random() < 0.85 else e + 1
+    layer_kw = {"dim_feedforward": 8, "batch_first": bf, "dropout": 0.0}
+    kind = rng.choice(["enc_layer", "dec_layer", "encoder", "decoder", "transformer"])
+    src = Ten(lay(S, feat, un))
+    tgt = Ten(lay(T_, e, un))
+    if kind == "enc_layer":
+        return Case("nn.TransformerEncoderLayer", "torch.nn.TransformerEncoderLayer", module=nn.TransformerEncoderLayer,
+                    init_args=(e, h), init_kwargs=layer_kw, args=(src,)), P.sizes
+    if kind == "dec_layer":
+        if rng.random() < 0.1 and not un:
+            src = Ten((P.name(), S, feat) if bf else (S, P.name(), feat))
+        return Case("nn.TransformerDecoderLayer", "torch.nn.TransformerDecoderLayer", module=nn.TransformerDecoderLayer,
+                    init_args=(e, h), init_kwargs=layer_kw, args=(tgt, src)), P.sizes
+    if kind == "encoder":
+        layer = Mod(nn.TransformerEncoderLayer, "torch.nn.TransformerEncoderLayer", (e, h), layer_kw)
+        return Case("nn.TransformerEncoder", "torch.nn.TransformerEncoder", module=nn.TransformerEncoder,
+                    init_args=(layer, 1), init_kwargs={"enable_nested_tensor": False}, args=(src,)), P.sizes
+    if kind == "decoder":
+        layer = Mod(nn.TransformerDecoderLayer, "torch.nn.TransformerDecoderLayer", (e, h), layer_kw)
+        return Case("nn.TransformerDecoder", "torch.nn.TransformerDecoder", module=nn.TransformerDecoder,
+                    init_args=(layer, 1), args=(tgt, src)), P.sizes
+    return Case("nn.Transformer", "torch.nn.Transformer", module=nn.Transformer,
+                init_args=(e, h), init_kwargs={"num_encoder_layers": 1, "num_decoder_layers": 1, "dim_feedforward": 8,
+                                               "dropout": 0.0, "batch_first": bf},
+                args=(src, tgt)), P.sizes
