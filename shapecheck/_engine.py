@@ -524,7 +524,7 @@ class FunctionAnalysis:
         if name in info.constants:
             return info.constants[name]
         if name in ("len", "range", "int", "min", "max", "isinstance", "print", "list", "tuple", "super",
-                    "getattr", "reveal_shape", "float", "sum", "abs", "round", "enumerate", "zip"):
+                    "getattr", "reveal_shape", "float", "sum", "abs", "round", "enumerate", "zip", "map"):
             return QualRef(f"builtins.{name}")
         return OPAQUE
 
@@ -869,6 +869,9 @@ class FunctionAnalysis:
             return OPAQUE
         if name == "reveal_shape":
             return self.call_qual("shapecheck.reveal_shape", args, kwargs, node, state)
+        if name == "map" and len(args) == 2 and isinstance(args[1], tuple) and len(args[1]) <= 16:
+            # q, k, v = map(lambda t: rearrange(t, ...), qkv)
+            return tuple(self.call_value(args[0], [x], {}, node, state) for x in args[1])
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
         return OPAQUE

@@ -41,10 +41,30 @@ def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
         batch = [input.dims[0] if batch_first else input.dims[1]]
     n = layers * directions if hasattr(layers, "terms") else UNKNOWN
     h = Shape(tuple([n] + batch + [out_h]))
+    states = hx if isinstance(hx, tuple) and lstm else ((hx,) if isinstance(hx, Shape) else ())
+    for which, state in zip(("h_0", "c_0"), states):
+        _check_state(site, which, state, batch, input)
     if lstm:
         c = Shape(tuple([n] + batch + [hidden]))
         return (out, (h, c))
     return (out, h)
+
+
+def _check_state(site: Site, which: str, state, batch: list, input: Shape) -> None:
+    """The initial state is ``(num_layers * directions, batch, hidden)`` — batch second even with
+    ``batch_first=True``. A state whose first axis is the input's batch axis has it in the wrong place."""
+    if not isinstance(state, Shape) or state.rank is None or not batch:
+        return
+    if state.rank != 3:
+        site.error("SHP104", f"{site.op} expects {which} of 3 axes (num_layers * directions, batch, hidden) "
+                             f"for a batched input, got {state.rank}")
+        return
+    b = batch[0]
+    if site.compare(state.dims[0], b) == "eq" and site.compare(state.dims[1], b) != "eq":
+        site.error("SHP110", f"{site.op} reads {which} as (num_layers * directions, batch, hidden), but its first "
+                             f"axis is the batch axis {qd(site.resolve(b))} of the input",
+                   notes=(site.axis_note(state, 0), site.axis_note(input, 0 if input.dims[0] == b else 1)),
+                   help="build the state with the batch axis second, even when batch_first=True")
 
 
 def _unknown_rank(site: Site, init: dict, input: Shape):
@@ -74,7 +94,8 @@ def rnn(site: Site, init: dict, input, hx=None):
 @module_rule("torch.nn.LSTM", init=_INIT.replace("nonlinearity='tanh', ", ""),
              ok=["init: 8, 16 | s b 8 -> s b 16; 1 b 16; 1 b 16",
                  "init: 8, 16, batch_first=True, bidirectional=True | b s 8 -> b s 32; 2 b 16; 2 b 16"],
-             bad=["init: 8, 16 | s b 9 ! SHP107", "init: 8, 16 | 8 ! SHP104"])
+             bad=["init: 8, 16 | s b 9 ! SHP107", "init: 8, 16 | 8 ! SHP104",
+                  "init: 8, 16, 2, batch_first=True | b s 8 | (shape('b 2 16'), shape('b 2 16')) ! SHP110"])
 def lstm(site: Site, init: dict, input, hx=None):
     """``nn.LSTM``: as ``nn.RNN``, returning ``(output, (h_n, c_n))``."""
     return _recurrent(site, init, input, hx, lstm=True)
