@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from shapecheck._algebra import sym
+from shapecheck._algebra import const, sym
 from shapecheck._ops import OPAQUE, all_rules, lookup
 from shapecheck._ops._examples import _kwargs, _shapes
 from shapecheck._ops._registry import Site
@@ -196,3 +196,28 @@ def test_tuple_results_for_value_index_pairs():
     assert isinstance(out, Shape) and out.dims == ()
     q, _, _ = lookup("torch.Tensor.chunk").apply(site, (shape_of("b 3*c"), 3, -1), {})
     assert q.dims == shape_of("b c").dims
+
+
+def test_attention_head_split_round_trip_is_consistent():
+    """``x.view(B, T, nh, C // nh).transpose(1, 2)`` and back with ``.view(B, T, C)``: no false alarm."""
+    from shapecheck._algebra import sym as s
+    site = Site("view")
+    B, T, C, nh = s("B", "dim:x"), s("T", "dim:x"), s("C", "dim:x"), s("n_head", "code")
+    x = Shape((B, T, C))
+    q = lookup("torch.Tensor.view").apply(site, (x, B, T, nh, C // nh), {})
+    q = lookup("torch.Tensor.transpose").apply(site, (q, 1, 2), {})
+    att = lookup("torch.matmul").apply(site, (q, lookup("torch.Tensor.transpose").apply(site, (q, -2, -1), {})), {})
+    y = lookup("torch.matmul").apply(site, (att, q), {})
+    y = lookup("torch.Tensor.transpose").apply(site, (y, 1, 2), {})
+    out = lookup("torch.Tensor.view").apply(site, (lookup("torch.Tensor.contiguous").apply(site, (y,), {}), B, T, C), {})
+    assert not site.problems, site.problems
+    assert out.dims == (B, T, C)
+    assert site.resolve(y.dims[2] * y.dims[3]) == C
+
+
+def test_layer_size_message_shows_the_bound_name():
+    site = Site("linear")
+    site.env.bind(sym("d_model").as_sym(), const(512))
+    lookup("torch.nn.Linear").apply(site, (shape_of("b n 256").with_label("`h`"),), {},
+                                    {"in_features": sym("d_model"), "out_features": 8})
+    assert site.problems[0].message == 'linear expects 512 ("d_model") input features, got 256'

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .._shape import Shape
-from ._registry import Site, qd, shape_rule
+from .._shape import ANY_SHAPE, Shape
+from ._registry import OPAQUE, Site, qd, shape_rule
 
 _BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
            "remainder", "pow", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
@@ -31,7 +31,9 @@ def _names():
                 "b n | 2 -> b n"],
             bad=["b n, b m ! SHP102", "3, 4 ! SHP102"])
 def binary(site: Site, input, other, *args, **kwargs) -> Shape | None:
-    """Elementwise binary op: shapes broadcast from the right; a number broadcasts everywhere."""
+    """Elementwise binary op: shapes broadcast from the right; a number broadcasts everywhere; an
+    operand the analysis could not evaluate may be a tensor of any shape."""
+    input, other = (ANY_SHAPE if v is OPAQUE else v for v in (input, other))
     shapes = [s for s in (input, other) if isinstance(s, Shape)]
     if not shapes:
         return None
