@@ -889,8 +889,15 @@ class FunctionAnalysis:
             # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
             return ANY_SHAPE
         site = Site(_display(q, rule) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
+        if q in _EINOPS_PATTERN_OPS and len(args) >= 2:
+            args = (_expand_for_pattern(args[0], args[1]),) + tuple(args[1:])
+        lead = _leading_variadic_call(rule, args, kwargs) if init is None else None
+        if lead is not None:
+            args = (lead,) + tuple(args[1:])
         try:
             result = rule.apply(site, args, kwargs, init)
+            if lead is not None:
+                result = _restore_variadic(result, args[0])
         except Exception:  # a rule must never take the analysis down; unknown instead
             if self.mod.strict:
                 raise
@@ -1136,6 +1143,76 @@ def _display(q: str, rule) -> str:
 
 
 _DUNDER_NAMES = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor"}
+
+
+_EINOPS_PATTERN_OPS = {"einops.rearrange", "einops.reduce", "einops.repeat"}
+
+
+def _expand_for_pattern(x, pattern):
+    """``rearrange(t, "b n (h d) -> ...")`` on ``"... e"``: a pattern without ``...`` fixes the rank."""
+    if not isinstance(x, Shape) or not isinstance(pattern, str) or x.variadic_index != 0 or "->" not in pattern:
+        return x
+    lhs = pattern.split("->", 1)[0]
+    if "..." in lhs:
+        return x
+    depth = 0
+    count = 0
+    for tok in lhs.replace("(", " ( ").replace(")", " ) ").split():
+        if tok == "(":
+            if depth == 0:
+                count += 1
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+        elif depth == 0:
+            count += 1
+    k = count - (len(x.dims) - 1)
+    if k < 0:
+        return x
+    origins = ((None,) * k + tuple(x.origins[1:])) if x.origins else ()
+    return Shape((UNKNOWN,) * k + tuple(x.dims[1:]), origins, x.label, x.meta)
+
+
+_LEAD = Sym("__leading_axes__", "code")
+_DIM_PARAMS = {"dim", "dim0", "dim1", "dims", "source", "destination", "start_dim", "end_dim"}
+
+
+def _leading_variadic_call(rule, args, kwargs):
+    """``x.chunk(3, dim=-1)`` on ``"... d"``: when every dim argument counts from the end, the op only
+    touches the known trailing axes, so the leading ``...`` can stand in as one placeholder axis."""
+    if not args or not isinstance(args[0], Shape):
+        return None
+    x = args[0]
+    if x.variadic_index != 0 or len(x.dims) < 2 or x.dims[0] != Variadic(None):
+        return None
+    bound = rule.bind(args, kwargs)
+    if bound is None:
+        return None
+    dims = [v for k, v in bound.arguments.items() if k in _DIM_PARAMS]
+    if not dims:
+        return None
+    flat = []
+    for v in dims:
+        flat.extend(v if isinstance(v, tuple) else [v])
+    m = len(x.dims) - 1
+    for v in flat:
+        iv = v.value if isinstance(v, Expr) else (v if isinstance(v, int) and not isinstance(v, bool) else None)
+        if iv is None or not -m <= iv < 0:
+            return None
+    placeholder = Expr(((((_LEAD, 1),), 1),))
+    return Shape((placeholder,) + x.dims[1:], x.origins, x.label, x.meta)
+
+
+def _restore_variadic(result, lead: Shape):
+    if isinstance(result, tuple):
+        out = tuple(_restore_variadic(r, lead) for r in result)
+        return None if any(r is None and o is not None for r, o in zip(out, result)) else out
+    if not isinstance(result, Shape):
+        return result
+    dims = list(result.dims)
+    if not dims or dims[0] != lead.dims[0] or any(_LEAD in d.symbols() for d in dims[1:] if isinstance(d, Expr)):
+        return None
+    return Shape((Variadic(None),) + tuple(dims[1:]), result.origins, result.label, result.meta)
 
 
 def _freeze_value(v):
