@@ -95,6 +95,18 @@ class AttentionSoftmaxWrongAxis(LintRule):
 
     VALID = [
         '''
+import torch
+from einops import rearrange
+from torch import Tensor
+from jaxtyping import Float
+
+def talking_heads(dots: Float[Tensor, "b h i j"], mix: Float[Tensor, "h g"], v: Float[Tensor, "b g j d"]):
+    # vit-pytorch cait.py: heads are mixed after the softmax; the keys are contracted with the values later
+    attn = dots.softmax(dim=-1)
+    attn = torch.einsum("b h i j, h g -> b g i j", attn, mix)
+    return torch.einsum("b h i j, b h j d -> b h i d", attn, v)
+''',
+        '''
 import torch.nn.functional as F
 from torch import Tensor
 from jaxtyping import Float
@@ -245,6 +257,9 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             t = tag(v, SOFTMAX_AXIS)
             if t is None or not isinstance(v, Shape) or v.rank != len(sub):
                 continue
+            others = [o for o in subs if o is not sub]
+            if not any(len(o) >= min(3, len(sub)) for o in others):
+                continue  # mixing heads with a matrix ("b h i j, h g -> b g i j"), not a product with values
             label = sub[t[0]]
             contracted = [i - len(sub) for i, ch in enumerate(sub) if ch not in out and sub.count(ch) == 1]
             if label in out and contracted:

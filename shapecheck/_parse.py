@@ -208,6 +208,12 @@ def parse_shape(text: str) -> ShapeSpec:
         tok = next(t for t in text.split() if "," in t)
         raise _bad(f'dimension string "{text}" contains ","; separate axes with spaces: "{hint}"', tok,
                    text.index(","))
+    group = re.search(r"\(([^()]*\s[^()]*)\)", text)
+    if group and all(_NAME.match(t) or _INT.match(t) for t in group.group(1).split()):
+        merged = "*".join(group.group(1).split())
+        hint = text[: group.start()] + merged + text[group.end():]
+        raise _bad(f'dimension string "{text}" groups axes with parentheses as einops does; jaxtyping has no '
+                   f'grouping: write "{hint}"', "(" + group.group(1).split()[0], group.start())
     for m in re.finditer(r"\S+", text):
         tok = m.group(0)
         spec = _parse_token(tok, m.start())

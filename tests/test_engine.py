@@ -454,3 +454,12 @@ def test_binding_conflict_names_where_the_first_binding_was_made():
     """)
     assert [d.code for d in out] == ["SHP101"]
     assert any("`n` was bound to 64" in note for note in out[0].notes), out[0].notes
+
+
+def test_einops_style_group_in_annotation_gets_a_jaxtyping_spelling():
+    out = errors("""
+        def f(x: Float[Tensor, "(bs context_size) d_in"]):
+            return x
+    """)
+    assert [d.code for d in out] == ["SHP001"]
+    assert '"bs*context_size d_in"' in out[0].message
