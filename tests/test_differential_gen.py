@@ -377,8 +377,11 @@ def g_view_heads(rng):
     P = Pool(rng, 2, 6)
     b, t = P.name(), P.name()
     h = rng.choice([2, 3, 4])
-    C = rng.choice([12, 16, 18, 20, 24])
+    C = rng.choice([12, 16, 18, 20, 24]) if rng.random() < 0.5 else P.name(exclude=(b, t))
     x = Ten((b, t, C))
+    if rng.random() < 0.3:  # merge the heads back: x.view(B, T, h, C // h) viewed as (B, T, C)
+        y = Ten((b, t, h, Z(f"{C}//{h}")))
+        return Case("view", "torch.Tensor.view", torch.Tensor.view, (y, Z(b), Z(t), Z(str(C)))), P.sizes
     return Case("view", "torch.Tensor.view", torch.Tensor.view, (x, Z(b), Z(t), h, Z(f"{C}//{h}"))), P.sizes
 
 

@@ -126,8 +126,6 @@ def reshape_dims(site: Site, input: Shape, sizes: list, what: str):
     if len(neg) > 1:
         site.error("SHP103", f"{what} infers more than one size (-1 appears {len(neg)} times)")
         return None
-    if any(isinstance(v, Expr) and v.value == 0 for v in sizes):
-        return None
     total = prod(input.dims) if input.rank is not None else UNKNOWN
     shown = " ".join(str(site.resolve(d)) for d in input.dims)
     if not neg:
@@ -145,6 +143,10 @@ def reshape_dims(site: Site, input: Shape, sizes: list, what: str):
         return [UNKNOWN if i == k else s for i, s in enumerate(sizes)]
     total, known_part = site.resolve(total), site.resolve(known_part)
     tv, kv = total.value, known_part.value
+    if kv == 0:  # a zero size beside -1: nothing to infer from (tensors here have positive sizes)
+        site.error("SHP103", f"{what} cannot infer a size next to a zero-sized axis",
+                   notes=(f"{input.label or 'the input'} has shape ({shown})",))
+        return None
     if tv is not None and kv is not None:
         if kv == 0 or tv % kv:
             site.error("SHP103", f"{what} cannot split {tv} elements into ({', '.join(str(s) for s in sizes)})",
