@@ -1003,3 +1003,95 @@ def g_transformer(rng):
                 init_args=(e, h), init_kwargs={"num_encoder_layers": 1, "num_decoder_layers": 1, "dim_feedforward": 8,
                                                "dropout": 0.0, "batch_first": bf},
                 args=(src, tgt)), P.sizes
+
+
+@gen
+def g_resample(rng):
+    P = Pool(rng, 2, 12)
+    n = rng.randint(1, 3)
+    lead, c, sp = _spatial_input(rng, P, n)
+    op = rng.choice(["interpolate", "Upsample", "pixel_shuffle", "pixel_unshuffle", "PixelShuffle", "unfold", "pad_module"])
+    if op in ("interpolate", "Upsample"):
+        x = Ten((P.name(), c) + sp if rng.random() < 0.9 else (c,) + sp)
+        kw = {}
+        r = rng.random()
+        if r < 0.45:
+            kw["scale_factor"] = rng.choice([2, 0.5, 1.5, 3]) if rng.random() < 0.7 else \
+                tuple(rng.choice([2, 0.5, 1.5]) for _ in range(n + (1 if rng.random() < 0.1 else 0)))
+        elif r < 0.9:
+            kw["size"] = rng.randint(1, 9) if rng.random() < 0.5 else tuple(
+                Z(P.name()) for _ in range(n + (1 if rng.random() < 0.1 else 0)))
+        else:
+            kw = {"size": 4, "scale_factor": 2} if rng.random() < 0.5 else {}
+        if op == "interpolate":
+            return Case(op, "torch.nn.functional.interpolate", F.interpolate, (x,), kw), P.sizes
+        return Case("nn.Upsample", "torch.nn.Upsample", module=nn.Upsample, init_kwargs=kw, args=(x,)), P.sizes
+    if op in ("pixel_shuffle", "PixelShuffle"):
+        r = rng.choice([2, 3])
+        ch = Z(f"{c}*{r * r}") if rng.random() < 0.7 else c
+        x = Ten((P.name(), ch, P.name(), P.name()))
+        if op == "PixelShuffle":
+            return Case("nn.PixelShuffle", "torch.nn.PixelShuffle", module=nn.PixelShuffle, init_args=(r,), args=(x,)), P.sizes
+        return Case(op, "torch.nn.functional.pixel_shuffle", F.pixel_shuffle, (x, r)), P.sizes
+    if op == "pixel_unshuffle":
+        r = 2
+        h = Z(f"{P.name()}*2") if rng.random() < 0.7 else P.name()
+        return Case(op, "torch.nn.functional.pixel_unshuffle", F.pixel_unshuffle,
+                    (Ten((P.name(), c, h, Z(f"{P.name()}*2"))), r)), P.sizes
+    if op == "unfold":
+        x = Ten((P.name(), c, P.name(), P.name()) if rng.random() < 0.85 else (c, P.name(), P.name()))
+        kw = {"padding": rng.randint(0, 1), "stride": rng.randint(1, 2), "dilation": rng.randint(1, 2)}
+        return Case(op, "torch.nn.functional.unfold", F.unfold, (x, rng.randint(1, 4)), kw), P.sizes
+    kind = rng.choice(["Zero", "Constant", "Reflection", "Replication"])
+    cls = getattr(nn, f"{kind}Pad{n}d")
+    pad = rng.randint(0, 2) if rng.random() < 0.5 else tuple(rng.randint(0, 2) for _ in range(2 * n))
+    init = (pad, 0.0) if kind == "Constant" else (pad,)
+    return Case(f"nn.{kind}Pad{n}d", f"torch.nn.{kind}Pad{n}d", module=cls, init_args=init,
+                args=(Ten(lead + (c,) + sp),)), P.sizes
+
+
+@gen
+def g_misc_ops(rng):
+    P = Pool(rng)
+    op = rng.choice(["one_hot", "cosine_similarity", "pairwise_distance", "cdist", "addmm", "baddbmm", "unfold_t",
+                     "glu", "GLU", "CosineSimilarity"])
+    if op == "one_hot":
+        return Case(op, "torch.nn.functional.one_hot", F.one_hot, (Ten(P.shape(rng.randint(0, 2)), "long"),),
+                    {"num_classes": rng.randint(1, 5)}), P.sizes
+    if op in ("cosine_similarity", "pairwise_distance", "CosineSimilarity"):
+        x = P.shape(rng.randint(1, 3), 0.0)
+        y = tuple(P.other(d, 0.1) if rng.random() < 0.9 else 1 for d in x)
+        if op == "pairwise_distance":
+            return Case(op, "torch.nn.functional.pairwise_distance", F.pairwise_distance, (Ten(x), Ten(y)),
+                        {"keepdim": rng.random() < 0.3}), P.sizes
+        dim = rng.randint(-len(x) - 1, len(x))
+        if op == "CosineSimilarity":
+            return Case("nn.CosineSimilarity", "torch.nn.CosineSimilarity", module=nn.CosineSimilarity,
+                        init_kwargs={"dim": dim}, args=(Ten(x), Ten(y))), P.sizes
+        return Case(op, "torch.nn.functional.cosine_similarity", F.cosine_similarity, (Ten(x), Ten(y)),
+                    {"dim": dim}), P.sizes
+    if op == "cdist":
+        b = P.shape(rng.randint(0, 1), 0.0)
+        m = P.name()
+        return Case(op, "torch.cdist", torch.cdist, (Ten(b + (P.name(), m)), Ten(b + (P.name(), P.other(m, 0.15))))), P.sizes
+    if op == "addmm":
+        n, k, m = P.name(), P.name(), P.name()
+        bias = rng.choice([(m,), (n, m), (1, m), (P.name(),), (n, 1)])
+        return Case(op, "torch.addmm", torch.addmm, (Ten(bias), Ten((n, k)), Ten((P.other(k, 0.15), m)))), P.sizes
+    if op == "baddbmm":
+        b, n, k, m = P.name(), P.name(), P.name(), P.name()
+        bias = rng.choice([(b, n, m), (1, n, m), (m,), (P.name(), n, m)])
+        return Case(op, "torch.baddbmm", torch.baddbmm, (Ten(bias), Ten((b, n, k)), Ten((b, P.other(k, 0.15), m)))), P.sizes
+    if op == "unfold_t":
+        rank = rng.randint(1, 3)
+        x = P.shape(rank, 0.0)
+        return Case("Tensor.unfold", "torch.Tensor.unfold", torch.Tensor.unfold,
+                    (Ten(x), rng.randint(-rank - 1, rank), rng.randint(1, 5), rng.randint(1, 3))), P.sizes
+    x = list(P.shape(rng.randint(1, 3), 0.0))
+    d = rng.randrange(len(x))
+    if rng.random() < 0.7:
+        x[d] = Z(f"2*{x[d]}")
+    dim = d if rng.random() < 0.8 else rng.randint(-len(x) - 1, len(x))
+    if op == "GLU":
+        return Case("nn.GLU", "torch.nn.GLU", module=nn.GLU, init_kwargs={"dim": dim}, args=(Ten(tuple(x)),)), P.sizes
+    return Case(op, "torch.nn.functional.glu", F.glu, (Ten(tuple(x)),), {"dim": dim}), P.sizes

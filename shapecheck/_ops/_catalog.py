@@ -1,3 +1,3 @@
 """Imports every rule module so that each registers its rules."""
 
-from . import activations, attention, conv, create, einsum, elementwise, index, join, layout, linalg, loss, norm, recurrent, reduce, transformer  # noqa: F401
+from . import activations, attention, conv, create, einsum, elementwise, index, join, layout, linalg, loss, misc, norm, recurrent, reduce, spatial, transformer  # noqa: F401
