@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from mypy.types import Instance, ProperType, TupleType, Type, get_proper_type
+from mypy.types import Instance, ProperType, TupleType, Type, TypeVarType, get_proper_type
 
 from shapecheck._algebra import Expr, Sym, sym
 from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
@@ -43,16 +43,22 @@ class Carried:
         return s.with_origins(self.origins) if self.origins else s
 
 
-def is_tensor(t: Type | None) -> bool:
+def _proper(t: Type | None) -> ProperType | None:
+    """The type itself, or a type variable's bound (``T = TypeVar("T", bound=Float[Tensor, "n"])``)."""
     p = get_proper_type(t) if t is not None else None
+    if isinstance(p, TypeVarType):
+        p = get_proper_type(p.upper_bound)
+    return p
+
+
+def is_tensor(t: Type | None) -> bool:
+    p = _proper(t)
     return isinstance(p, Instance) and p.type.has_base(TENSOR)
 
 
 def carried(t: Type | None) -> Carried | None:
     """The shape carried by a tensor type, or None."""
-    if t is None:
-        return None
-    p = get_proper_type(t)
+    p = _proper(t)
     if not isinstance(p, Instance):
         return None
     raw = _compat.get_extra(p, KEY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mypy.nodes import CallExpr, IndexExpr, MemberExpr, MypyFile, OpExpr, TypeInfo
+from mypy.nodes import CallExpr, IndexExpr, MemberExpr, MypyFile, OpExpr, TypeAlias, TypeInfo
 from mypy.options import Options
 from mypy.plugin import (
     AttributeContext,
@@ -20,6 +20,7 @@ from mypy.types import AnyType, FunctionLike, Instance, Type, get_proper_type
 from . import _annot, _calls, _carrier, _modules, _ops, _report, _session, _values
 
 REVEAL = ("shapecheck.reveal_shape",)
+_NOT_ALIASES = ("builtins.", "typing.", "typing_extensions.", "collections.", "torch.", "jaxtyping.", "numpy.")
 CACHE_VERSION = "1"
 
 
@@ -36,6 +37,14 @@ class ShapecheckPlugin(Plugin):
     def get_type_analyze_hook(self, fullname: str):
         if fullname in _annot.ANNOTATED:
             return self._session.annotation_hook
+        if fullname == _carrier.TENSOR:
+            return self._session.tensor_hook
+        if fullname.startswith(_NOT_ALIASES):
+            return None
+        node = self._node(fullname)
+        if isinstance(node, TypeAlias) and _carrier.carried(node.target) is not None:
+            # mypy expands an alias of a bare class to a fresh instance, dropping the carrier
+            return lambda ctx: _alias_type(node)
         return None
 
     # -- type checking ----------------------------------------------------------------------
@@ -136,6 +145,11 @@ class ShapecheckPlugin(Plugin):
 
     def _guard_sig(self, fn: Callable[[Any], FunctionLike]) -> Callable[[Any], FunctionLike]:
         return self._session.guard_signature(fn)
+
+
+def _alias_type(alias: TypeAlias) -> Type:
+    t = get_proper_type(alias.target)
+    return t.copy_modified() if isinstance(t, Instance) else alias.target
 
 
 def _receiver(ctx: MethodContext, method: str, counts: dict | None) -> Any:

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from mypy.options import Options
+from mypy.types import Instance
 
 import shapecheck
 
-from . import _carrier, _report, _returns, _scope
+from . import _carrier, _compat, _report, _returns, _scope
 
 _THIRD_PARTY = ("site-packages", "dist-packages", "typeshed")
 _CORE = ("_algebra.py", "_shape.py", "_parse.py", "_unify.py")
@@ -37,11 +38,18 @@ def _source_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def _annot_file(ctx: Any) -> Any:
+    from . import _annot
+
+    return _annot.annotation_file(ctx)
+
+
 class Session:
     def __init__(self) -> None:
         self.errors: Any = None
         self.inferred: dict = {}  # path -> {(line, column, end_line, end_column): Shape}
         self.declared: dict = {}  # path -> [(Instance, ExtraAttrs)] made by the annotation hook
+        self.str_type: Any = None  # builtins.str, for literals made outside a hook
         self.counts: dict = {}  # id(function) -> (function, {Var: assignments}) of the module being checked
 
         self.digest = _source_digest()
@@ -67,6 +75,8 @@ class Session:
     def annotation_hook(self, ctx: Any) -> Any:
         from . import _annot
 
+        if self.errors is None:
+            self.errors = _compat.checker_errors(ctx.api)
         return _annot.hook(ctx, self.declared)
 
     def assign_counts(self, api: Any) -> Any:
@@ -83,12 +93,27 @@ class Session:
             self.counts[id(fn)] = hit
         return hit[1]
 
+    def tensor_hook(self, ctx: Any) -> Any:
+        """``Tensor`` in an annotation; see ``_aliases`` (aliases, ``cast``, TypeVar bounds)."""
+        from . import _aliases
+
+        try:
+            if self.errors is None:
+                self.errors = _compat.checker_errors(ctx.api)
+            t = _aliases.analyze_tensor(ctx)
+            if isinstance(t, Instance) and t.extra_attrs is not None:
+                self.declared.setdefault(_annot_file(ctx), []).append((t, t.extra_attrs))
+            return t
+        except Exception as e:  # noqa: BLE001 - never crash mypy
+            _report.internal(ctx.api, e, ctx.context, "a `Tensor` annotation")
+            return ctx.api.named_type("torch._tensor.Tensor", [])
+
     # -- hooks ----------------------------------------------------------------------------------
     def _seen(self, api: Any) -> None:
         if self.errors is None:
-            from . import _compat
-
             self.errors = _compat.checker_errors(api)
+        if self.str_type is None:
+            self.str_type = api.named_generic_type("builtins.str", [])
 
     def _record(self, ctx: Any, t: Any) -> None:
         c = _carrier.carried(t)
@@ -140,9 +165,9 @@ class Session:
         self.restore(tree.path)
         self.counts.clear()
         inferred = self.inferred.pop(tree.path, {})
-        if self.errors is None:
-            return
         try:
+            if self.errors is None:
+                return
             _returns.post_pass(tree, self.errors, inferred)
         except Exception as e:  # noqa: BLE001 - never crash mypy
             try:

@@ -151,6 +151,9 @@ def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> A
             return d
         # the name bridge: `d_model`, `self.d_model` and `cfg.d_model` are the axis "d_model"
         return sym(e.name, "code")
+    if _is_number(t):
+        # a float whose value is unknown (`math.sqrt(d)`): certainly a scalar, unlike OPAQUE
+        return 1.0
     return OPAQUE
 
 
@@ -161,6 +164,11 @@ def _literal(t: Type | None) -> Any:
     if isinstance(p, LiteralType) and isinstance(p.value, (int, str)):
         return p.value
     return OPAQUE
+
+
+def _is_number(t: Type | None) -> bool:
+    p = get_proper_type(t) if t is not None else None
+    return isinstance(p, Instance) and p.type.fullname in ("builtins.float", "builtins.complex")
 
 
 def _is_int(t: Type | None) -> bool:
