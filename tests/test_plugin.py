@@ -66,6 +66,33 @@ def test_dmypy_reports_the_same(cold, workdir):
     assert sorted(H.parse(again)) == sorted(H.parse(out))
 
 
+def test_dmypy_fine_grained_update_matches_mypy(cold, workdir):
+    """After edits (an annotation of an imported function, a new `return` mismatch found by the
+    post-pass), a dmypy update reports what a fresh mypy run on the edited files reports."""
+    _, cfg, _ = cold
+    proj = workdir / "fine"
+    shutil.copytree(H.CASES / "pkg", proj / "pkg")
+    files = sorted(str(p.relative_to(proj)) for p in (proj / "pkg").glob("*.py"))
+    status = workdir / "dmypy-fine.json"
+    try:
+        H.run_mypy(files, workdir / "cache", cfg, cwd=proj, dmypy_status=status)
+        layers = proj / "pkg" / "layers.py"
+        text = layers.read_text().replace('w: Float[Tensor, "d_in d_out"]', 'w: Float[Tensor, "d_out d_in"]')
+        text += (
+            "\n\ndef flipped(x: Float[Tensor, \"a b\"]) -> Float[Tensor, \"b a\"]:\n"
+            "    return x\n"
+        )
+        layers.write_text(text)
+        updated = H.parse(H.run_mypy(files, workdir / "cache", cfg, cwd=proj, dmypy_status=status))
+    finally:
+        subprocess.run([sys.executable, "-m", "mypy.dmypy", "--status-file", str(status), "stop"],
+                       capture_output=True, timeout=120, check=False)
+    fresh = H.parse(H.run_mypy(files, workdir / "cache", cfg, cwd=proj))
+    assert any(r[0] == "pkg/use.py" and r[2] == "error" for r in fresh)
+    assert any(r[0] == "pkg/layers.py" and "return value" in r[4] for r in fresh)
+    assert sorted(updated) == sorted(fresh)
+
+
 def test_changed_annotation_rechecks_dependents(cold, workdir):
     """Editing a callee's annotation in one module changes the errors reported in its caller."""
     _, cfg, _ = cold
