@@ -182,7 +182,7 @@ def _names(groups) -> list:
 
 def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
     what = f"einops.{op}"
-    if not known(x) or not isinstance(pattern, str):
+    if not isinstance(x, Shape) or not isinstance(pattern, str):
         return None
     lhs, arrow, rhs = pattern.partition("->")
     if not arrow:
@@ -226,6 +226,18 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
             site.error("SHP108", f"{what} gets {k}=..., but \"{k}\" is not in the pattern \"{pattern}\"")
             return None
     n_left = len(left) - (1 if l_ell else 0)
+    if x.rank is None:  # a variadic segment: without "..." in the pattern it stands for the missing axes
+        fixed = len(x.dims) - 1
+        if l_ell or fixed > n_left:
+            if fixed > n_left:
+                site.error("SHP108", f"{what} pattern \"{lhs.strip()}\" has {n_left} axes, the tensor has at "
+                                     f"least {fixed}", notes=(f"{x.label or 'the tensor'} has shape ({x})",))
+            return None
+        v = x.variadic_index
+        origins = x.origins or (None,) * len(x.dims)
+        pad = n_left - fixed
+        x = Shape(x.dims[:v] + (UNKNOWN,) * pad + x.dims[v + 1:], origins[:v] + (None,) * pad + origins[v + 1:],
+                  x.label)
     if (not l_ell and x.rank != n_left) or (l_ell and x.rank < n_left):
         site.error("SHP108", f"{what} pattern \"{lhs.strip()}\" has {n_left} axes, the tensor has {x.rank}",
                    notes=(f"{x.label or 'the tensor'} has shape ({x})",))
@@ -302,6 +314,7 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
 
 @shape_rule("einops.rearrange",
             ok=["b n h*d | 'b n (h d) -> b h n d', h=h -> b h n d", "b c h w | 'b c h w -> b (h w) c' -> b h*w c",
+                "... h*d | 'b n (h d) -> b h n d', h=h -> _ h _ d",
                 "b 12 | 'b (h d) -> b h d', h=3 -> b 3 4", "b c h w | '... h w -> ... (h w)' -> b c h*w",
                 "b n | 'b n -> b n 1' -> b n 1"],
             bad=["b c h w | 'b c h -> b c h' ! SHP108", "b 10 | 'b (h d) -> b h d', h=3 ! SHP108",

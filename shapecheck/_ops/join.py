@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import Site, as_int, as_size, qd, shape_rule
-from ._util import axes, build, known
+from ._util import axes, build, known, locate
 
 
 def _tensors(tensors):
@@ -140,9 +140,9 @@ def _split_count(site: Site, n, size):
 def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
     """``split(x, size, dim=0)``: pieces of ``size`` (the last may be smaller), or of the listed
     sizes, which must add up to the axis. Unknown when the number of pieces is not known."""
-    if not known(tensor) or tensor.rank == 0:
+    if not isinstance(tensor, Shape) or tensor.is_any or tensor.rank == 0:
         return None
-    d = site.normalize_dim(dim, tensor.rank, tensor)
+    d = locate(site, tensor, dim)
     if d is None:
         return None
     n = tensor.dims[d]
@@ -174,9 +174,9 @@ def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
 def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     """``chunk(x, chunks, dim=0)``: pieces of ``ceil(n / chunks)`` (torch may return fewer than
     ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``."""
-    if not known(input) or input.rank == 0:
+    if not isinstance(input, Shape) or input.is_any or input.rank == 0:
         return None
-    d = site.normalize_dim(dim, input.rank, input)
+    d = locate(site, input, dim)
     c = as_int(chunks)
     if d is None or c is None or c <= 0:
         return None
@@ -199,9 +199,9 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
 def unbind(site: Site, input, dim=0) -> tuple | None:
     """``unbind(x, dim=0)``: a tuple of ``x.shape[dim]`` tensors without that axis; unknown unless the
     axis is a literal."""
-    if not known(input) or input.rank == 0:
+    if not isinstance(input, Shape) or input.is_any or input.rank == 0:
         return None
-    d = site.normalize_dim(dim, input.rank, input)
+    d = locate(site, input, dim)
     if d is None:
         return None
     n = as_int(input.dims[d])
