@@ -186,7 +186,7 @@ def _with_origins(input: Shape, dims: list) -> Shape:
 
 
 @shape_rule("torch.reshape", "torch.Tensor.reshape", "torch.Tensor.view",
-            ok=["b t n*h | b, t, n, h -> b t n h", "b t c | (b, t, c) -> b t c", "b t c | -1 -> b*t*c",
+            ok=["b t n*h | b, t, n, h -> b t n h", "... h*d | shape('... h d') -> ... h d", "b t c | (b, t, c) -> b t c", "b t c | -1 -> b*t*c",
                 "b t c | b, -1 -> b t*c", "6 4 | 3, -1 -> 3 8", "b t c | shape=(b*t, c) -> b*t c"],
             bad=["6 4 | 5, -1 ! SHP103", "b t c | b, t, c, 2 ! SHP103", "b t c | -1, -1 ! SHP103", "6 4 | 5, 4 ! SHP103"])
 def reshape(site: Site, input, *shape, **kwargs) -> Shape | None:
@@ -201,6 +201,9 @@ def reshape(site: Site, input, *shape, **kwargs) -> Shape | None:
         shape = (kwargs["size"],)
     if not isinstance(input, Shape):
         return None
+    if len(shape) == 1 and isinstance(shape[0], Shape) and shape[0].rank is None:
+        # a torch.Size of unknown rank (``x.size()[:-1] + (h, d)``): the result has those sizes
+        return None if shape[0].is_any else Shape(shape[0].dims)
     sizes = sizes_arg(shape)
     if sizes is None or not shape:
         return None
