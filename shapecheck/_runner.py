@@ -221,20 +221,31 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
 # -- many files ------------------------------------------------------------------------------------
 
 _JOB: Job | None = None
-_STARTED = None  # a queue: workers announce the file they start, to find the one that kills a worker
+_SLOTS = None  # shared array: the index of the file each worker is checking now, -1 when idle
+_SLOT = -1  # this worker's place in _SLOTS
 
 
-def _init_worker(job: Job, started) -> None:
-    global _JOB, _STARTED
-    _JOB, _STARTED = job, started
+def _init_worker(job: Job, slots=None, counter=None) -> None:
+    global _JOB, _SLOTS, _SLOT
+    _JOB, _SLOTS = job, slots
+    if counter is not None:
+        with counter.get_lock():
+            _SLOT = counter.value
+            counter.value += 1
 
 
 def _work(items: list) -> list:
+    """Lint a chunk of (index, target, expected); the slot says which file is in hand, so that
+    when a worker dies the parent knows which file to blame (a shared array cannot block, as a
+    queue nobody reads would)."""
     out = []
-    for target, expected in items:
-        if _STARTED is not None:
-            _STARTED.put(target.path)
+    mark = _SLOTS is not None and 0 <= _SLOT < len(_SLOTS)
+    for index, target, expected in items:
+        if mark:
+            _SLOTS[_SLOT] = index
         out.append(lint_path(target, _JOB, expected))
+        if mark:
+            _SLOTS[_SLOT] = -1
     return out
 
 
@@ -259,31 +270,31 @@ def run_files(items: list, job: Job, jobs: int) -> list:
     pending = list(items)
     ctx = _context()
     while pending:
-        started = ctx.Queue()
         workers = min(jobs, len(pending))
+        slots = ctx.Array("q", [-1] * workers, lock=False)
+        counter = ctx.Value("i", 0)
+        indexed = [(i, t, h) for i, (t, h) in enumerate(pending)]
         broken: list = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(job, started)) as pool:
-            futures = {pool.submit(_work, c): c for c in _chunks(pending, workers)}
+                                 initargs=(job, slots, counter)) as pool:
+            futures = {pool.submit(_work, c): c for c in _chunks(indexed, workers)}
             for fut in as_completed(futures):
                 try:
                     results.update((r.path, r) for r in fut.result())
                 except BrokenProcessPool:
                     broken.extend(futures[fut])
                 except Exception as e:  # noqa: BLE001 - e.g. a result that cannot be pickled
-                    for t, _ in futures[fut]:
+                    for _, t, _ in futures[fut]:
                         results[t.path] = _crashed(t, f"{e.__class__.__name__}: {e}")
-        # a worker died: the files started but not finished are the suspects; check them one by
+        if not broken:
+            break
+        # a worker died: the files in hand at that moment are the suspects; check them one by
         # one in a separate worker, and the others in parallel again
-        suspects = set()
-        while broken:
-            try:
-                suspects.add(started.get(timeout=0.05))
-            except Exception:  # noqa: BLE001 - queue.Empty
-                break
-        first = [x for x in broken if x[0].path in suspects and x[0].path not in results] or broken
+        suspects = {i for i in slots[:] if i >= 0}
+        first = [(t, h) for i, t, h in broken if i in suspects] or [(t, h) for _, t, h in broken]
         results.update((r.path, r) for r in _run_isolated(first, job, ctx))
-        pending = [x for x in broken if x not in first]
+        done = {t.path for t, _ in first}
+        pending = [(t, h) for _, t, h in broken if t.path not in done]
     return [results[t.path] for t, _ in items]
 
 
@@ -297,8 +308,8 @@ def _run_isolated(items: list, job: Job, ctx) -> list:
     while items:
         broken = []
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(job, None)) as pool:
-            futures = [(pool.submit(_work, [x]), x) for x in items]
+                                 initargs=(job,)) as pool:
+            futures = [(pool.submit(_work, [(0, *x)]), x) for x in items]
             for fut, x in futures:
                 try:
                     out.extend(fut.result())

@@ -177,3 +177,34 @@ def test_internal_error_exit_code_is_two_even_with_exit_zero(tmp_path, capsys):
         fmt = args.output_format or "concise"
         assert _report(args, fmt, diags, 0, [], internal, config, {}, __import__("sys").stdout) == expected
     assert "shapecheck failed internally" in capsys.readouterr().err
+
+
+def test_many_files_across_workers_do_not_deadlock(tmp_path):
+    # a regression: bookkeeping through a queue nobody drained hung runs of some hundred files
+    import subprocess
+    import sys
+    import textwrap
+
+    from _cli_support import REPO
+
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {REPO!r})
+        from shapecheck._files import Target
+        from shapecheck._runner import Job, run_files
+        from shapecheck._settings import Settings
+
+        def check(source, path, settings, project=None):
+            return []
+
+        root = {str(tmp_path)!r}
+        names = [f"{{'d' * 120}}_{{i:05d}}.py" for i in range(3000)]
+        for n in names:
+            open(os.path.join(root, n), "w").close()
+        items = [(Target(os.path.join(root, n), n), None) for n in names]
+        results = run_files(items, Job(Settings(), root, check=check), jobs=3)
+        print(len(results), sum(len(r.diagnostics) for r in results))
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["3000", "0"]
