@@ -8,7 +8,8 @@ Each PATH is one repository (a directory) or a single file; without PATH, every 
 ``$SHAPECHECK_REALCODE`` (default ``/work/realcode``) is one repository. The code there is fetched
 from public repositories and is never committed to this one.
 
-For each repository it prints the Python files and lines it holds, the wall time of one
+For each repository it prints the Python files and lines the linter analyses there (its own file
+discovery, so excluded directories do not count), the wall time of one
 ``shapecheck check --format json --no-cache --isolated`` run over it, the diagnostics per code,
 and the internal errors (SHP9xx); ``--show`` lists every diagnostic, for judging each one as a
 real bug or a false alarm. Nothing is asserted: this is a measurement, not a test.
@@ -31,13 +32,25 @@ _SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".tox", "b
 
 
 def python_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path] if path.suffix == ".py" else []
-    out = []
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".py"))
-    return out
+    """The files one ``check --isolated`` run over ``path`` analyses (its own file discovery: default
+    excludes such as ``site-packages`` and ``build``, .gitignore files)."""
+    try:
+        sys.path.insert(0, str(ROOT))
+        from shapecheck._config import load_config
+        from shapecheck._files import collect_files
+
+        config = load_config(str(path), None, True)
+        return [Path(t.path) for t in collect_files((str(path),), config.settings, config.root, cwd=str(ROOT))]
+    except Exception:  # the linter's internals moved: count every .py file instead
+        if path.is_file():
+            return [path] if path.suffix == ".py" else []
+        out = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+            out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".py"))
+        return out
+    finally:
+        sys.path.remove(str(ROOT))
 
 
 def count_lines(files: list[Path]) -> int:
