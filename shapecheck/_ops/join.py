@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, FloorDiv, const
-from .._shape import UNKNOWN, Shape, Unknown
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import Site, as_int, as_size, qd, shape_rule
 from ._util import axes, build, known, locate
 
@@ -15,7 +15,7 @@ def _tensors(tensors):
 
 
 @shape_rule("torch.cat", "torch.concat", "torch.concatenate",
-            ok=["b n d, b m d | dim=1 -> b n+m d", "b d, b e | -1 -> b d+e", "n, m -> n+m"],
+            ok=["b n d, b m d | dim=1 -> b n+m d", "b d, b e | -1 -> b d+e", "n, m -> n+m", "*B d, *B e | -1 -> *B d+e"],
             bad=["b n d, b n e | dim=1 ! SHP110", "b n, b n d | 0 ! SHP104", "b n, b n | 2 ! SHP106"])
 def cat(site: Site, *args, **kwargs) -> Shape | None:
     """``torch.cat(tensors, dim=0)``: sizes along ``dim`` add up; every other axis must agree.
@@ -29,6 +29,8 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
         rest = tuple(a for a in args if not isinstance(a, Shape))
     dim = kwargs.get("dim", kwargs.get("axis", rest[0] if rest else 0))
     shapes = _tensors(tensors)
+    if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.rank is None for s in shapes):
+        return _join_variadic(site, shapes, dim, "cat")
     if not shapes or not all(known(s) for s in shapes):
         return None
     rank = shapes[0].rank
@@ -65,12 +67,45 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
     return build(ax)
 
 
+def _join_variadic(site: Site, shapes: list, dim, op: str):
+    """cat/stack of shapes with a variadic segment in the same place (``*B n d`` with ``*B m d``)."""
+    first = shapes[0]
+    v = first.variadic_index
+    if v is None or any(s.variadic_index != v or len(s.dims) != len(first.dims) for s in shapes):
+        return None
+    d = locate(site, first, dim, allow_end=(op == "stack"))
+    if d is None:
+        return None
+    for s in shapes[1:]:
+        for i, (a, b) in enumerate(zip(first.dims, s.dims)):
+            if i == v or (op == "cat" and i == d):
+                continue
+            if site.unify(a, b) is False:
+                site.error("SHP110", f"{op} needs equal axes apart from the joined one, got {qd(site.resolve(a))} "
+                                     f"and {qd(site.resolve(b))}", notes=(site.axis_note(first, i), site.axis_note(s, i)))
+                return None
+    lead = first.dims[v] if all(s.dims[v] == first.dims[v] for s in shapes) else Variadic(None)
+    ax = axes(first)
+    ax[v] = (lead, None)
+    if op == "stack":
+        ax.insert(d, (const(len(shapes)), None))
+        return build(ax)
+    total = const(0)
+    for s in shapes:
+        if not isinstance(s.dims[d], Expr):
+            total = UNKNOWN
+            break
+        total = total + s.dims[d]
+    ax[d] = (total, None)
+    return build(ax)
+
+
 def axis_word(i: int, rank: int) -> str:
     return "last axes" if i == rank - 1 else f"axes {i}"
 
 
 @shape_rule("torch.stack",
-            ok=["b d, b d | dim=0 -> 2 b d", "b d, b d | -1 -> b d 2", "n, n, n | 1 -> n 3"],
+            ok=["b d, b d | dim=0 -> 2 b d", "b d, b d | -1 -> b d 2", "n, n, n | 1 -> n 3", "*B d, *B d | -1 -> *B d 2"],
             bad=["b d, b e ! SHP110", "b d, b d | 3 ! SHP106", "b d, d ! SHP104"])
 def stack(site: Site, *args, **kwargs) -> Shape | None:
     """``torch.stack(tensors, dim=0)``: equal shapes joined along a new axis of size ``len(tensors)``."""
@@ -81,6 +116,8 @@ def stack(site: Site, *args, **kwargs) -> Shape | None:
         rest = tuple(a for a in args if not isinstance(a, Shape))
     dim = kwargs.get("dim", rest[0] if rest else 0)
     shapes = _tensors(tensors)
+    if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.rank is None for s in shapes):
+        return _join_variadic(site, shapes, dim, "stack")
     if not shapes or not all(known(s) for s in shapes):
         return None
     first = shapes[0]
