@@ -25,9 +25,10 @@ from mypy.nodes import (
     ReturnStmt,
     StrExpr,
     TupleExpr,
+    TypeAlias,
 )
 from mypy.plugin import AnalyzeTypeContext
-from mypy.types import Type
+from mypy.types import Instance, Type, get_proper_type
 
 from shapecheck._parse import AnnotationSyntaxError, parse_shape
 
@@ -76,7 +77,7 @@ def _find(e: Expression | None, line: int, column: int, depth: int = 0) -> tuple
 def analyze_tensor(ctx: AnalyzeTypeContext) -> Type:
     """The hook for ``torch._tensor.Tensor``: plain ``Tensor``, with a carrier inside a stripped subscript."""
     t = ctx.type
-    tensor = ctx.api.named_type(_carrier.TENSOR, [])
+    tensor = ctx.api.named_type(_carrier.TENSOR, [], line=t.line, column=t.column)
     if t.args:
         return tensor  # `Tensor` is not generic; mypy would report the arguments and use it bare
     stmt = getattr(getattr(ctx.api, "api", None), "statement", None)
@@ -98,3 +99,9 @@ def analyze_tensor(ctx: AnalyzeTypeContext) -> Type:
     where = f"annotation, {path.rsplit('/', 1)[-1]}:{t.line}"
     return _carrier.attach_text(tensor, text, tuple(where for _ in spec.axes),
                                 ctx.api.named_type("builtins.str", []))
+
+
+def alias_type(alias: TypeAlias) -> Type:
+    """A use of a shaped alias: its target with the carrier (mypy would make a fresh instance)."""
+    t = get_proper_type(alias.target)
+    return t.copy_modified() if isinstance(t, Instance) else alias.target

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
-from mypy.types import CallableType, Type, get_proper_type
+from mypy.types import CallableType, Instance, Type, get_proper_type
 
 from shapecheck._ops._registry import axis_position, qd
 from shapecheck._shape import Shape
@@ -103,3 +103,13 @@ def _mismatch(ctx: Any, fname: str, pname: str | None, lab: str, c: Any, shape: 
                      e, notes)
 
 
+
+
+def module_signature(ctx: Any) -> Any:
+    """``Module.__call__`` of a module whose ``forward`` has shape annotations: ``forward``'s signature."""
+    t = get_proper_type(ctx.type)
+    if isinstance(t, Instance):
+        fwd = forward_of(t.type)
+        if fwd is not None:
+            return bound(fwd).copy_modified(fallback=ctx.default_signature.fallback, name="forward")
+    return ctx.default_signature

@@ -157,3 +157,22 @@ def check_context(ctx: Any, result: Shape) -> None:
 
 def match_problems(spec, shape: Shape) -> list:
     return match_spec(spec, shape, Env())
+
+
+def reveal(ctx: Any, scope: Any) -> Type:
+    """``shapecheck.reveal_shape(expr)``: a note with the shape in jaxtyping syntax."""
+    if not (ctx.arg_types and ctx.arg_types[0]):
+        return ctx.default_return_type
+    from mypy.types import AnyType
+
+    t = ctx.arg_types[0][0]
+    e = ctx.args[0][0] if ctx.args and ctx.args[0] else None
+    shape = _values.tensor_shape(e, t, scope)
+    c = _carrier.carried(t)
+    if isinstance(get_proper_type(t), AnyType):
+        _report.reveal(ctx.api, "...", ctx.context)
+    elif shape is None:
+        _report.reveal(ctx.api, "not a tensor", ctx.context)
+    else:
+        _report.reveal(ctx.api, c.text if c is not None and not shape.is_any else "...", ctx.context)
+    return t

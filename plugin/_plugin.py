@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mypy.nodes import CallExpr, IndexExpr, MemberExpr, MypyFile, OpExpr, TypeAlias, TypeInfo
+from mypy.nodes import MypyFile, TypeAlias, TypeInfo
 from mypy.options import Options
 from mypy.plugin import (
     AttributeContext,
@@ -15,9 +15,9 @@ from mypy.plugin import (
     Plugin,
     ReportConfigContext,
 )
-from mypy.types import AnyType, FunctionLike, Instance, Type, get_proper_type
+from mypy.types import FunctionLike, Type
 
-from . import _annot, _calls, _carrier, _modules, _ops, _report, _session, _values
+from . import _aliases, _annot, _calls, _carrier, _modules, _ops, _session, _values
 
 REVEAL = ("shapecheck.reveal_shape",)
 _NOT_ALIASES = ("builtins.", "typing.", "typing_extensions.", "collections.", "torch.", "jaxtyping.", "numpy.")
@@ -44,13 +44,13 @@ class ShapecheckPlugin(Plugin):
         node = self._node(fullname)
         if isinstance(node, TypeAlias) and _carrier.carried(node.target) is not None:
             # mypy expands an alias of a bare class to a fresh instance, dropping the carrier
-            return lambda ctx: _alias_type(node)
+            return lambda ctx: _aliases.alias_type(node)
         return None
 
     # -- type checking ----------------------------------------------------------------------
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname in REVEAL:
-            return self._guard(lambda ctx: _reveal(ctx, self._counts(ctx)), "`reveal_shape`")
+            return self._guard(lambda ctx: _ops.reveal(ctx, self._counts(ctx)), "`reveal_shape`")
         core = _ops.function_core_name(fullname)
         if core is not None:
             return self._guard(lambda ctx: _ops.run_rule(core, ctx, None, self._counts(ctx)), f"`{core}`")
@@ -74,7 +74,7 @@ class ShapecheckPlugin(Plugin):
         info = self._info(cls)
         if info is None or _calls.forward_of(info) is None:
             return None
-        return self._guard_sig(_module_signature)
+        return self._guard_sig(_calls.module_signature)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         cls, _, method = fullname.rpartition(".")
@@ -88,7 +88,7 @@ class ShapecheckPlugin(Plugin):
 
             def tensor_method(ctx: MethodContext) -> Type:
                 counts = self._counts(ctx)
-                return _ops.run_rule(core, ctx, _receiver(ctx, method, counts), counts)
+                return _ops.run_rule(core, ctx, _values.receiver(ctx, method, counts), counts)
 
             return self._guard(tensor_method, f"`{core}`")
         if method == "__call__":
@@ -145,51 +145,3 @@ class ShapecheckPlugin(Plugin):
 
     def _guard_sig(self, fn: Callable[[Any], FunctionLike]) -> Callable[[Any], FunctionLike]:
         return self._session.guard_signature(fn)
-
-
-def _alias_type(alias: TypeAlias) -> Type:
-    t = get_proper_type(alias.target)
-    return t.copy_modified() if isinstance(t, Instance) else alias.target
-
-
-def _receiver(ctx: MethodContext, method: str, counts: dict | None) -> Any:
-    """The tensor a method is called on, as a core value labelled with its spelling."""
-    node = ctx.context
-    if isinstance(node, CallExpr) and isinstance(node.callee, MemberExpr):
-        expr = node.callee.expr
-    elif isinstance(node, OpExpr):
-        reverse = method.startswith("__r") and method[3:] != "shift__"
-        expr = node.right if reverse else node.left
-    elif isinstance(node, IndexExpr):
-        expr = node.base
-    else:
-        expr = None
-    return _values.value(expr, ctx.type, counts)
-
-
-def _module_signature(ctx: MethodSigContext) -> FunctionLike:
-    t = get_proper_type(ctx.type)
-    if isinstance(t, Instance):
-        fwd = _calls.forward_of(t.type)
-        if fwd is not None:
-            sig = _calls.bound(fwd)
-            return sig.copy_modified(fallback=ctx.default_signature.fallback, name="forward")
-    return ctx.default_signature
-
-
-def _reveal(ctx: FunctionContext, counts: dict | None) -> Type:
-    if ctx.arg_types and ctx.arg_types[0]:
-        t = ctx.arg_types[0][0]
-        e = ctx.args[0][0] if ctx.args and ctx.args[0] else None
-        shape = _values.tensor_shape(e, t, counts)
-        c = _carrier.carried(t)
-        if isinstance(get_proper_type(t), AnyType):
-            _report.reveal(ctx.api, "...", ctx.context)
-        elif shape is None:
-            _report.reveal(ctx.api, "not a tensor", ctx.context)
-        else:
-            _report.reveal(ctx.api, c.text if c is not None and not shape.is_any else "...", ctx.context)
-        return t
-    return ctx.default_return_type
-
-

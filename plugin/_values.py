@@ -16,6 +16,7 @@ from mypy.nodes import (
     ListExpr,
     MemberExpr,
     NameExpr,
+    OpExpr,
     SliceExpr,
     StrExpr,
     TupleExpr,
@@ -206,3 +207,18 @@ def call_arguments(ctx: Any, receiver: Any = None, counts: dict | None = None) -
         args.append(value(e, types.get(id(e)), counts))
     return tuple(args), kwargs
 
+
+
+def receiver(ctx: Any, method: str, scope: Any) -> Any:
+    """The tensor a method is called on, as a core value labelled with its spelling."""
+    node = ctx.context
+    if isinstance(node, CallExpr) and isinstance(node.callee, MemberExpr):
+        expr = node.callee.expr
+    elif isinstance(node, OpExpr):
+        reverse = method.startswith("__r") and method != "__rshift__"
+        expr = node.right if reverse else node.left
+    elif isinstance(node, IndexExpr):
+        expr = node.base
+    else:
+        expr = None
+    return value(expr, ctx.type, scope)
