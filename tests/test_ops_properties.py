@@ -221,3 +221,26 @@ def test_layer_size_message_shows_the_bound_name():
     lookup("torch.nn.Linear").apply(site, (shape_of("b n 256").with_label("`h`"),), {},
                                     {"in_features": sym("d_model"), "out_features": 8})
     assert site.problems[0].message == 'linear expects 512 ("d_model") input features, got 256'
+
+
+_ODD = (None, "x", 1.5, (), [], True, -1, 0, 10**6, (1, "a"), sym("q"), ANY_SHAPE, Shape(()))
+
+
+@pytest.mark.parametrize("rule,example", OK_CASES)
+def test_odd_static_arguments_never_raise(rule, example):
+    """Whatever the analysis passes for a static argument, a rule returns (an answer, unknown or a
+    recorded problem); it never raises."""
+    args, kwargs, init = _example_call(rule, example)
+    for i, a in enumerate(args):
+        if isinstance(a, Shape) and i == 0:
+            continue
+        for odd in _ODD:
+            b = list(args)
+            b[i] = odd
+            rule.apply(Site(rule.display), tuple(b), kwargs, init)
+    for k in kwargs:
+        for odd in _ODD:
+            rule.apply(Site(rule.display), tuple(args), {**kwargs, k: odd}, init)
+    for k in (init or {}):
+        for odd in _ODD:
+            rule.apply(Site(rule.display), tuple(args), kwargs, {**init, k: odd})

@@ -243,6 +243,8 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
                    notes=(f"{x.label or 'the tensor'} has shape ({x})",))
         return None
     known_sizes = {k: as_size(v) for k, v in axes_lengths.items()}
+    if any(isinstance(v, Expr) and v.value is not None and v.value <= 0 for v in known_sizes.values()):
+        return None  # not a positive size: einops rejects it itself
     origin: dict = {}
     xa = axes(x)
     ell_axes = []

@@ -159,7 +159,7 @@ def _split_count(site: Site, n, size):
             return None
         full, rem = divmod(nv, sv)
         return [const(sv)] * full + ([const(rem)] if rem else [])
-    if not isinstance(n, Expr) or not isinstance(size, Expr):
+    if not isinstance(n, Expr) or not isinstance(size, Expr) or (sv is not None and sv <= 0):
         return None
     q = site.resolve(n) // site.resolve(size)
     if any(isinstance(a, FloorDiv) for m, _ in q.terms for a, _p in m):

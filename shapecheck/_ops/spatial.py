@@ -170,7 +170,7 @@ def _unfold(site: Site, input, kernel_size, dilation, padding, stride, what: str
     ax = axes_any(input)
     blocks = const(1)
     for i, ((L, _), k, d, p, s) in enumerate(zip(ax[-2:], ks, ds, ps, ss)):
-        if isinstance(L, Unknown):
+        if any(isinstance(v, Unknown) for v in (L, k, d, p, s)) or (s.value is not None and s.value <= 0):
             blocks = UNKNOWN
             continue
         num = L + 2 * p - d * (k - 1) - 1
