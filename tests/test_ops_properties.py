@@ -244,3 +244,19 @@ def test_odd_static_arguments_never_raise(rule, example):
     for k in (init or {}):
         for odd in _ODD:
             rule.apply(Site(rule.display), tuple(args), kwargs, {**init, k: odd})
+
+
+_ODD_TENSORS = (Shape(()), ANY_SHAPE, shape_of("a *B b"), shape_of("*B"), Shape((UNKNOWN,)), shape_of("1 1 1 1 1 1"),
+                None, 2.0, "x", OPAQUE)
+
+
+@pytest.mark.parametrize("rule,example", OK_CASES)
+def test_odd_tensor_arguments_never_raise(rule, example):
+    args, kwargs, init = _example_call(rule, example)
+    for i, a in enumerate(args):
+        if not isinstance(a, Shape):
+            continue
+        for odd in _ODD_TENSORS:
+            b = list(args)
+            b[i] = odd
+            rule.apply(Site(rule.display), tuple(b), kwargs, init)
