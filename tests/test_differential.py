@@ -30,6 +30,7 @@ from collections import defaultdict
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import test_differential_gen_layers  # noqa: F401  (registers the layer generators)
 import torch
 from test_differential_gen import GENERATORS, Case, Mod, Ten, Z
 
