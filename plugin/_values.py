@@ -25,7 +25,7 @@ from mypy.nodes import (
 )
 from mypy.types import Instance, LiteralType, Type, get_proper_type
 
-from shapecheck._algebra import Expr, sym
+from shapecheck._algebra import Expr, const, floordiv, sym
 from shapecheck._ops import OPAQUE
 from shapecheck._shape import ANY_SHAPE
 
@@ -99,6 +99,43 @@ def size_of(e: Expression, scope: Any) -> Any:
     return d if isinstance(d, Expr) else None
 
 
+_ARITH = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+
+
+def int_value(e: Expression | None, scope: Any) -> Any:
+    """An int expression as an int or a size expression (``4 * d_model``, ``d // n_heads``), or None.
+
+    Names are sizes from code: one bound from a tensor's shape is that axis, any other int name is
+    the symbol of its name (the name bridge: ``d_model``, ``self.d_model`` and ``cfg.d_model`` are
+    the axis "d_model").
+    """
+    if isinstance(e, IntExpr):
+        return e.value
+    if isinstance(e, UnaryExpr) and e.op == "-":
+        v = int_value(e.expr, scope)
+        return -v if v is not None else None
+    if isinstance(e, (NameExpr, MemberExpr)):
+        t = e.node.type if isinstance(e.node, Var) else None
+        lit = _literal(t)
+        if isinstance(lit, int) and not isinstance(lit, bool):
+            return lit
+        if isinstance(e.node, Var) and not _is_int(t):
+            return None
+        d = size_of(e, scope)
+        return d if d is not None else sym(e.name, "code")
+    if isinstance(e, OpExpr) and e.op in ("+", "-", "*", "//"):
+        a, b = int_value(e.left, scope), int_value(e.right, scope)
+        if a is None or b is None:
+            return None
+        if e.op == "//":
+            if isinstance(a, int) and isinstance(b, int):
+                return a // b if b else None
+            return floordiv(a if isinstance(a, Expr) else const(a), b if isinstance(b, Expr) else const(b))
+        out = _ARITH[e.op](a, b)
+        return out
+    return None
+
+
 def _int_of(e: Expression) -> int | None:
     if isinstance(e, IntExpr):
         return e.value
@@ -146,12 +183,10 @@ def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> A
     lit = _literal(t)
     if lit is not OPAQUE:
         return lit
-    if isinstance(e, (NameExpr, MemberExpr)) and _is_int(t):
-        d = size_of(e, counts)
-        if d is not None:
-            return d
-        # the name bridge: `d_model`, `self.d_model` and `cfg.d_model` are the axis "d_model"
-        return sym(e.name, "code")
+    if _is_int(t) or isinstance(e, OpExpr):
+        n = int_value(e, counts)
+        if n is not None:
+            return n
     if _is_number(t):
         # a float whose value is unknown (`math.sqrt(d)`): certainly a scalar, unlike OPAQUE
         return 1.0
