@@ -444,7 +444,8 @@ def g_resample(rng):
     P = Pool(rng, 2, 12)
     n = rng.randint(1, 3)
     lead, c, sp = _spatial_input(rng, P, n)
-    op = rng.choice(["interpolate", "Upsample", "pixel_shuffle", "pixel_unshuffle", "PixelShuffle", "unfold", "pad_module"])
+    op = rng.choice(["interpolate", "Upsample", "pixel_shuffle", "pixel_unshuffle", "PixelShuffle", "unfold", "pad_module",
+                     "PixelUnshuffle", "Unfold"])
     if op in ("interpolate", "Upsample"):
         x = Ten((P.name(), c) + sp if rng.random() < 0.9 else (c,) + sp)
         kw = {}
@@ -467,14 +468,20 @@ def g_resample(rng):
         if op == "PixelShuffle":
             return Case("nn.PixelShuffle", "torch.nn.PixelShuffle", module=nn.PixelShuffle, init_args=(r,), args=(x,)), P.sizes
         return Case(op, "torch.nn.functional.pixel_shuffle", F.pixel_shuffle, (x, r)), P.sizes
-    if op == "pixel_unshuffle":
+    if op in ("pixel_unshuffle", "PixelUnshuffle"):
         r = 2
         h = Z(f"{P.name()}*2") if rng.random() < 0.7 else P.name()
-        return Case(op, "torch.nn.functional.pixel_unshuffle", F.pixel_unshuffle,
-                    (Ten((P.name(), c, h, Z(f"{P.name()}*2"))), r)), P.sizes
-    if op == "unfold":
+        x = Ten((P.name(), c, h, Z(f"{P.name()}*2")))
+        if op == "PixelUnshuffle":
+            return Case("nn.PixelUnshuffle", "torch.nn.PixelUnshuffle", module=nn.PixelUnshuffle, init_args=(r,),
+                        args=(x,)), P.sizes
+        return Case(op, "torch.nn.functional.pixel_unshuffle", F.pixel_unshuffle, (x, r)), P.sizes
+    if op in ("unfold", "Unfold"):
         x = Ten((P.name(), c, P.name(), P.name()) if rng.random() < 0.85 else (c, P.name(), P.name()))
         kw = {"padding": rng.randint(0, 1), "stride": rng.randint(1, 2), "dilation": rng.randint(1, 2)}
+        if op == "Unfold":
+            return Case("nn.Unfold", "torch.nn.Unfold", module=nn.Unfold, init_args=(rng.randint(1, 4),), init_kwargs=kw,
+                        args=(x,)), P.sizes
         return Case(op, "torch.nn.functional.unfold", F.unfold, (x, rng.randint(1, 4)), kw), P.sizes
     kind = rng.choice(["Zero", "Constant", "Reflection", "Replication"])
     cls = getattr(nn, f"{kind}Pad{n}d")
