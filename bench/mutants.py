@@ -42,14 +42,21 @@ _SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "build", "dist", "tests", 
 _SCORE_NAMES = r"(?:att|attn|attention|attn_weights|attention_scores|attention_probs|scores|dots|sim|weights|qk|w)"
 
 # (kind, compiled pattern, replacement, applies to this file's text?)
+def _always(text: str) -> bool:
+    return True
+
+
 MUTATORS = [
-    ("untransposed-key", re.compile(r"(@\s*|matmul\([^,()]+,\s*)(\w+)\.transpose\((?:-2,\s*-1|-1,\s*-2|2,\s*3)\)"),
-     r"\1\2", lambda text: True),
-    ("softmax-axis", re.compile(rf"(softmax\(\s*{_SCORE_NAMES}(?:\.float\(\))?,\s*dim\s*=\s*)-1"), r"\g<1>1", lambda text: True),
-    ("softmax-axis", re.compile(rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)"), r"\g<1>1)", lambda text: True),
-    ("merge-heads", re.compile(r"\.transpose\(1,\s*2\)(\.contiguous\(\)\.(?:view|reshape)\()"), r"\1", lambda text: True),
-    ("cat-axis", re.compile(r"(torch\.cat\(\s*[\[(][^\])]*[\])],\s*dim\s*=\s*)1\)"), r"\g<1>2)", lambda text: "Conv2d" in text),
-    ("permute-swap", re.compile(r"permute\(0,\s*3,\s*1,\s*2\)"), "permute(0, 3, 2, 1)", lambda text: True),
+    ("untransposed-key",
+     re.compile(r"(@\s*|matmul\([^,()]+,\s*)(\w+)\.transpose\((?:-2,\s*-1|-1,\s*-2|2,\s*3)\)"),
+     r"\1\2", _always),
+    ("softmax-axis", re.compile(rf"(softmax\(\s*{_SCORE_NAMES}(?:\.float\(\))?,\s*dim\s*=\s*)-1"),
+     r"\g<1>1", _always),
+    ("softmax-axis", re.compile(rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)"), r"\g<1>1)", _always),
+    ("merge-heads", re.compile(r"\.transpose\(1,\s*2\)(\.contiguous\(\)\.(?:view|reshape)\()"), r"\1", _always),
+    ("cat-axis", re.compile(r"(torch\.cat\(\s*[\[(][^\])]*[\])],\s*dim\s*=\s*)1\)"), r"\g<1>2)",
+     lambda text: "Conv2d" in text),
+    ("permute-swap", re.compile(r"permute\(0,\s*3,\s*1,\s*2\)"), "permute(0, 3, 2, 1)", _always),
 ]
 
 

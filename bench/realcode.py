@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             listing.append((path.name, d))
 
     print(f"shapecheck on real code ({len(rows)} repositories, --jobs {args.jobs})")
-    print(f"{'repository':<24} {'files':>6} {'lines':>8} {'wall s':>8} {'lines/s':>8} {'diags':>6} {'SHP9xx':>6}  per code")
+    print(f"{'repository':<24} {'files':>6} {'lines':>8} {'wall s':>8} {'lines/s':>8} {'diags':>6} "
+          f"{'SHP9xx':>6}  per code")
     for name, nfiles, lines, wall, n, internal, codes, note in rows:
         per_code = ", ".join(f"{c} {k}" for c, k in sorted(codes.items())) or "-"
         rate = lines / wall if wall > 0 else 0.0

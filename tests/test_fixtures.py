@@ -175,7 +175,8 @@ def run_check(path: Path) -> list[dict]:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert "Traceback (most recent call last)" not in proc.stderr, proc.stderr[-3000:]
-    assert proc.returncode in (0, 1), f"exit {proc.returncode}\nstdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
+    assert proc.returncode in (0, 1), \
+        f"exit {proc.returncode}\nstdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
     try:
         data = json.loads(proc.stdout)
     except json.JSONDecodeError as e:  # pragma: no cover - reported as a failure
@@ -214,7 +215,8 @@ def test_fixture_is_well_formed(path: Path):
     kind = fixture_kind(path)
     assert kind in KINDS, f"{path.name}: first line must be '# shapecheck-fixture: {'|'.join(KINDS)}'"
     if kind == "package":
-        assert path.parent.parent == FIXTURES / "packages", f"{path}: package fixtures live in fixtures/packages/<name>/"
+        assert path.parent.parent == FIXTURES / "packages", \
+            f"{path}: package fixtures live in fixtures/packages/<name>/"
     else:
         assert path.parent.name == kind or (kind, path.parent.name) == ("bugs", "rules"), \
             f"{path.name}: a {kind} fixture belongs in fixtures/{kind}/ (or fixtures/rules/ for the lint rules' bugs)"
@@ -349,7 +351,7 @@ def test_bug_fixture_diagnostics(path: Path):
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-PACKAGES = sorted(p for p in (FIXTURES / "packages").iterdir() if p.is_dir()) if (FIXTURES / "packages").is_dir() else []
+PACKAGES = sorted(p for p in (FIXTURES / "packages").glob("*") if p.is_dir())
 
 
 @pytest.mark.parametrize("pkg", PACKAGES, ids=[p.name for p in PACKAGES])
@@ -362,7 +364,8 @@ def test_package_fixture_diagnostics(pkg: Path):
         mine = [d for d in diags if Path(d["path"]).resolve() == f.resolve()]
         problems += [f"{f.name}{p}" for p in compare_with_markers(mine, error_markers(f))]
     known = {f.resolve() for f in files}
-    problems += [f"  diagnostic outside the package files: {d}" for d in diags if Path(d["path"]).resolve() not in known]
+    problems += [f"  diagnostic outside the package files: {d}"
+                 for d in diags if Path(d["path"]).resolve() not in known]
     assert not problems, f"{pkg.name}:\n" + "\n".join(problems)
 
 
