@@ -1,4 +1,14 @@
-"""Runs a rule's worked examples (the mini-language described in ``_registry``)."""
+"""Runs a rule's worked examples (the mini-language described in ``_registry``).
+
+Beyond the basics there:
+
+* ``()`` spells a scalar tensor (``"() | 0 -> ()"``); a result may be several shapes joined by ``;``;
+* static arguments are Python expressions: literals, size names (``b, t, n, c // n``: symbols, so
+  ``x.view(B, T, n_head, C // n_head)`` is written as it reads), ``+ - * //`` over them, tuples and
+  lists, ``...``, ``slice(start, stop, step)``, and ``shape("k", "long")`` for a tensor argument
+  inside a static one (an index tensor of dtype ``long``, a ``"bool"`` mask);
+* the output side is split at the last ``->``, so einops patterns may contain ``->``.
+"""
 
 from __future__ import annotations
 
