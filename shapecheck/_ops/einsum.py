@@ -7,7 +7,7 @@ import re
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, known, prod
+from ._util import axes, build, prod
 
 ELL = "..."
 
@@ -22,8 +22,25 @@ def contract(site: Site, terms: list, output: list | None, shapes: list, what: s
     if len(terms) != len(shapes):
         site.error("SHP108", f"{what} has {len(terms)} operand subscripts for {len(shapes)} tensors")
         return None
-    if not all(known(s) for s in shapes):
+    if not all(isinstance(s, Shape) for s in shapes):
         return None
+    shapes = list(shapes)
+    for j, (term, s) in enumerate(zip(terms, shapes)):
+        if s.rank is not None:
+            continue
+        if ELL in term:
+            return None
+        # a variadic segment and a subscript without "...": the subscript fixes the rank
+        fixed = len(s.dims) - 1
+        if fixed > len(term):
+            site.error("SHP108", f"{what} subscript \"{_join(term)}\" names {len(term)} axes, the tensor has at "
+                                 f"least {fixed}", notes=(f"{s.label or 'the operand'} has shape ({s})",))
+            return None
+        v = s.variadic_index
+        origins = s.origins or (None,) * len(s.dims)
+        pad = len(term) - fixed
+        shapes[j] = Shape(s.dims[:v] + (UNKNOWN,) * pad + s.dims[v + 1:],
+                          origins[:v] + (None,) * pad + origins[v + 1:], s.label)
     sizes: dict = {}  # label -> (dim, shape, index)
     ell_parts = []
     for term, s in zip(terms, shapes):
@@ -49,9 +66,9 @@ def contract(site: Site, terms: list, output: list | None, shapes: list, what: s
                 sizes[lab] = (d, s, i)
                 continue
             prev, ps, pi = sizes[lab]
-            if _is_one(d):
+            if _is_one(d) or isinstance(d, Unknown):
                 continue
-            if _is_one(prev):
+            if _is_one(prev) or isinstance(prev, Unknown):
                 sizes[lab] = (d, s, i)
                 continue
             if site.unify(prev, d) is False:
@@ -122,9 +139,11 @@ def _torch_terms(eq: str):
             ok=["| 'bhnd,bhmd->bhnm', shape('b h n d'), shape('b h m d') -> b h n m",
                 "| 'ij,jk', shape('n k'), shape('k m') -> n m", "| '...ij,...jk', shape('b n k'), shape('k m') -> b n m",
                 "| 'ii->i', shape('n n') -> n", "| 'i,i->', shape('n'), shape('n') -> ()",
-                "| 'ij,jk->ik', [shape('n k'), shape('k m')] -> n m"],
+                "| 'ij,jk->ik', [shape('n k'), shape('k m')] -> n m",
+                "| 'bhid,bhjd->bhij', shape('...'), shape('b h m d') -> b h _ m"],
             bad=["| 'bhnd,bhmd->bhnm', shape('b h n d'), shape('b h d m') ! SHP101",
-                 "| 'ij,jk->ik', shape('n k 2'), shape('k m') ! SHP108", "| 'ij->ik', shape('n k') ! SHP108"])
+                 "| 'ij,jk->ik', shape('n k 2'), shape('k m') ! SHP108", "| 'ij->ik', shape('n k') ! SHP108",
+                 "| 'ij,jk->ik', shape('a b c *B'), shape('k m') ! SHP108"])
 def einsum(site: Site, equation, *operands) -> Shape | None:
     """``torch.einsum(eq, *operands)`` (or a list of operands): one letter per axis, ``...`` for broadcast
     axes; the same letter must have one size (1 broadcasts); without ``->`` the output is the letters seen
