@@ -20,6 +20,9 @@ The correct and reveal fixtures also define ``_smoke()``, which builds the modul
 and runs them on random tensors with jaxtyping + beartype checking every annotation: that proves with
 PyTorch itself that the "correct" code and its annotations are correct. A bug fixture may define
 ``_crashes()``, calls that run its seeded bugs, each of which must raise a shape error.
+
+Each correct, reveal and bugs fixture is also linted respelled with exactly equivalent PyTorch
+(``x.size(1)`` as ``x.shape[1]``, ``torch.matmul(a, b)`` as ``a @ b``, ...): the verdict must not change.
 """
 
 from __future__ import annotations
@@ -391,3 +394,61 @@ def compare_with_markers(diags: list[dict], markers: dict[int, Expectation]) -> 
         for d in by_line[line]:
             problems.append(f"  line {line}: false alarm {d['code']} {d['message']}")
     return problems
+
+
+# -- the same fixtures spelled differently: the verdict must not change -----------------------------
+
+# Rewrites that keep the meaning and the line numbers of PyTorch code exactly.
+EQUIVALENT_SPELLINGS = {
+    # ``x.size(1)`` is ``x.shape[1]``, ``transpose(a, b)`` is ``transpose(b, a)``,
+    # ``contiguous().view(...)`` is ``reshape(...)``
+    "methods": (
+        (re.compile(r"\.size\((-?\d+)\)"), r".shape[\1]"),
+        (re.compile(r"\.size\(\)"), ".shape"),
+        (re.compile(r"\.transpose\((-?\d+), (-?\d+)\)"), r".transpose(\2, \1)"),
+        (re.compile(r"\.contiguous\(\)\.view\("), ".reshape("),
+    ),
+    # functions and their method or operator forms; ``permute(0, 2, 1)`` (3 axes) and
+    # ``permute(0, 2, 1, 3)`` (4 axes) are ``transpose(1, 2)``
+    "functions": (
+        (re.compile(r"\bF\.softmax\((\w+), dim=(-?\d+)\)"), r"\1.softmax(dim=\2)"),
+        (re.compile(r"\btorch\.matmul\((\w+), (\w+)\)"), r"(\1 @ \2)"),
+        (re.compile(r"\btorch\.flatten\((\w+), 1\)"), r"\1.flatten(1)"),
+        (re.compile(r"\.permute\(0, 2, 1(, 3)?\)"), ".transpose(1, 2)"),
+    ),
+}
+
+RESPELLABLE = [p for p in ALL if fixture_kind(p) in ("correct", "reveal", "bugs")]
+RESPELL_CASES = [(p, name) for p in RESPELLABLE for name in EQUIVALENT_SPELLINGS]
+
+
+@pytest.mark.parametrize("path, spelling", RESPELL_CASES,
+                         ids=[f"{i}-{name}" for i, name in zip(_ids(p for p, _ in RESPELL_CASES),
+                                                                (n for _, n in RESPELL_CASES))])
+def test_equivalent_spelling_keeps_the_verdict(path: Path, spelling: str, tmp_path: Path):
+    text = path.read_text(encoding="utf-8")
+    new = text
+    for pattern, repl in EQUIVALENT_SPELLINGS[spelling]:
+        new = pattern.sub(repl, new)
+    if new == text:
+        pytest.skip("nothing to respell")
+    assert new.count("\n") == text.count("\n")
+    variant = tmp_path / path.name
+    variant.write_text(new, encoding="utf-8")
+    diags = run_check(variant)
+    kind = fixture_kind(path)
+    if kind == "correct":
+        assert not diags, f"false alarms on {path.name} respelled:\n{_fmt(diags)}"
+    elif kind == "reveal":
+        others = [d for d in diags if d["code"] != "reveal"]
+        assert not others, f"diagnostics other than reveal in {path.name} respelled:\n{_fmt(others)}"
+        got = {}
+        for d in diags:
+            got.setdefault(d["line"], []).append(normalize_shape(d["message"]))
+        bad = [line for line, shapes in reveal_markers(path).items()
+               if len(got.get(line, [])) != 1 or not any(same_shape(got[line][0], s) for s in shapes)]
+        assert not bad, f"{path.name} respelled: reveals differ on lines {bad}: {got}"
+    else:
+        problems = compare_with_markers(diags, error_markers(path))
+        assert not problems, f"{path.name} respelled:\n" + "\n".join(problems)
+
