@@ -260,3 +260,18 @@ def test_odd_tensor_arguments_never_raise(rule, example):
             b = list(args)
             b[i] = odd
             rule.apply(Site(rule.display), tuple(b), kwargs, init)
+
+
+@pytest.mark.parametrize("index", [
+    slice(OPAQUE, None), slice(None, OPAQUE), slice(None, None, OPAQUE), (slice(None), OPAQUE), (OPAQUE, Ellipsis),
+    (Ellipsis, Ellipsis), (None, None, None), True, False, sym("t"), (slice(sym("a"), sym("b")), 0), ANY_SHAPE,
+    (shape_of("k").with_meta(dtype="long"), shape_of("j").with_meta(dtype="long")),
+])
+def test_getitem_with_indices_the_engine_may_build(index):
+    for x in (shape_of("b n d"), shape_of("*B n d"), ANY_SHAPE, shape_of("3 4 5")):
+        site = Site("indexing")
+        out = lookup("torch.Tensor.__getitem__").apply(site, (x, index), {})
+        assert out is None or isinstance(out, Shape)
+        assert all(p.code.startswith("SHP1") for p in site.problems)
+        if x.is_any:
+            assert not site.problems  # nothing is known about the tensor, so nothing can be wrong
