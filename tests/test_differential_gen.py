@@ -137,6 +137,10 @@ def g_masked_fill(rng):
     P = Pool(rng)
     base = P.shape(rng.randint(1, 4))
     mask = tuple(x if rng.random() < 0.7 else (1 if rng.random() < 0.6 else P.name()) for x in base[rng.randint(0, 1):])
+    if rng.random() < 0.3:
+        mask = tuple(P.name() for _ in range(rng.randint(0, 1))) + mask
+        return Case("masked_fill_", "torch.Tensor.masked_fill_", torch.Tensor.masked_fill_,
+                    (Ten(base), Ten(mask, "bool"), 0.0)), P.sizes
     return Case("masked_fill", "torch.Tensor.masked_fill", torch.Tensor.masked_fill,
                 (Ten(base), Ten(mask, "bool"), 0.0)), P.sizes
 

@@ -80,7 +80,14 @@ def where(site: Site, condition, input=None, other=None) -> Shape | None:
     return site.broadcast(*shapes)
 
 
-@shape_rule("torch.masked_fill", "torch.Tensor.masked_fill", "torch.Tensor.masked_fill_",
+@shape_rule("torch.Tensor.masked_fill_", ok=["b h n n, n n | 0.0 -> b h n n"],
+            bad=["b h n n, n m | 0.0 ! SHP102", "n n, b n n | 0.0 ! SHP102"])
+def masked_fill_(site: Site, input, mask, value=None) -> Shape | None:
+    """``x.masked_fill_(mask, v)`` (in place): the mask must broadcast to ``x``'s shape."""
+    return binary_inplace(site, input, mask)
+
+
+@shape_rule("torch.masked_fill", "torch.Tensor.masked_fill",
             ok=["b h n n, n n | 0.0 -> b h n n", "b n, b 1 | value=1.0 -> b n"],
             bad=["b h n n, n m | 0.0 ! SHP102"])
 def masked_fill(site: Site, input, mask, value=None) -> Shape | None:
