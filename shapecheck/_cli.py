@@ -139,7 +139,8 @@ def _rules(fmt: str) -> int:
                  "family": c.family, "fixable": c.fixable} for c in codes]
         write(sys.stdout, json.dumps(data, indent=2) + "\n")
     else:
-        write(sys.stdout, "".join(f"{c.code}  {c.name:<28} {c.summary}\n" for c in codes))
+        width = max((len(c.name) for c in codes), default=0)
+        write(sys.stdout, "".join(f"{c.code}  {c.name:<{width}}  {c.summary}\n" for c in codes))
     return 0
 
 
