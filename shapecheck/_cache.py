@@ -20,7 +20,7 @@ from ._fixes import write_atomic
 __all__ = ["Cache", "settings_fingerprint", "content_hash", "diag_from_json"]
 
 CACHE_DIR = ".shapecheck_cache"
-FORMAT = 1
+FORMAT = 2
 _RACY_NS = 2_000_000_000  # an mtime this close to the write time is not trusted
 
 
@@ -65,22 +65,22 @@ class Cache:
                               digest_size=8).hexdigest()
         self.file = os.path.join(self.dir, f"results-{key}.json")
         self.entries: dict = {}
-        self.stamps: list = []  # tree stamps of recent runs whose files were all stored
         self.dirty = False
         try:
             with open(self.file, encoding="utf-8") as fh:
                 data = json.load(fh)
             if data.get("format") == FORMAT:
                 self.entries = data.get("files", {})
-                self.stamps = list(data.get("stamps", []))
         except (OSError, ValueError, AttributeError):
             self.entries = {}
 
-    def lookup_stat(self, path: str, st: os.stat_result) -> list | None:
-        """The cached diagnostics when the file's size and mtime are those of the entry."""
+    def lookup_stat(self, path: str, st: os.stat_result, stamp: str | None = None) -> list | None:
+        """The cached diagnostics when the file's size and mtime are those of the entry (and, with
+        a project, when the entry was validated under the same tree stamp)."""
         e = self.entries.get(path)
         if (e is None or e["size"] != st.st_size or e["mtime"] != st.st_mtime_ns
-                or st.st_mtime_ns + _RACY_NS > e["written"]):
+                or st.st_mtime_ns + _RACY_NS > e["written"]
+                or (stamp is not None and e.get("stamp") != stamp)):
             return None
         return e["diags"]
 
@@ -91,7 +91,7 @@ class Cache:
 
     @staticmethod
     def tree_stamp(stats) -> str:
-        """A hash of every checked file's (path, size, mtime): equal stamps, equal project digests."""
+        """A hash of every project file's (path, size, mtime): equal stamps, equal project digests."""
         h = hashlib.blake2b(digest_size=16)
         for path, size, mtime in sorted(stats):
             h.update(f"{path}\0{size}\0{mtime}\n".encode())
@@ -101,16 +101,11 @@ class Cache:
         e = self.entries.get(path)
         return e["diags"] if e else None
 
-    def store(self, path: str, st: tuple, chash: str, digest: str, diags) -> None:
+    def store(self, path: str, st: tuple, chash: str, digest: str, diags, stamp: str = "") -> None:
         size, mtime = st
-        self.entries[path] = {"size": size, "mtime": mtime, "hash": chash, "digest": digest,
+        self.entries[path] = {"size": size, "mtime": mtime, "hash": chash, "digest": digest, "stamp": stamp,
                               "written": time.time_ns(), "diags": [d.to_json() for d in diags]}
         self.dirty = True
-
-    def add_stamp(self, stamp: str) -> None:
-        if stamp not in self.stamps:
-            self.stamps.append(stamp)
-            self.dirty = True
 
     def save(self, checked=()) -> None:
         """Write the index (entries of files that no longer exist are dropped)."""
@@ -127,8 +122,7 @@ class Cache:
                              "# This file is a cache directory tag created by shapecheck.\n")
                 with open(os.path.join(self.dir, ".gitignore"), "w", encoding="ascii") as fh:
                     fh.write("# Created by shapecheck automatically.\n*\n")
-            data = json.dumps({"format": FORMAT, "stamps": self.stamps[-8:], "files": self.entries},
-                              separators=(",", ":"))
+            data = json.dumps({"format": FORMAT, "files": self.entries}, separators=(",", ":"))
             write_atomic(self.file, data.encode("utf-8"))
         except OSError:
             pass  # a read-only tree: run without a cache

@@ -17,7 +17,7 @@ import sys
 from . import __version__
 from ._config import ConfigError, load_codes, load_config
 from ._diag import CODES
-from ._files import PathError, collect_files, is_excluded
+from ._files import PathError, TooManyFiles, collect_files, is_excluded
 from ._output import FORMATS, HUMAN, Style, line_source, render, render_statistics, use_color, write
 
 __all__ = ["main"]
@@ -177,13 +177,33 @@ def _engine_stamp() -> str:
     return h.hexdigest()
 
 
-def _build_project(targets):
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+MAX_PROJECT_FILES = 20000
+
+
+def _project_files(targets, paths, settings, root, respect_gitignore) -> list[str]:
+    """The files the project index holds: the checked files, and when the root is a Python project
+    every file of it, so that checking a few files (a pre-commit run) still follows their imports
+    into the rest of the project."""
+    files = [t.path for t in targets]
+    if any(os.path.abspath(p) == root for p in paths) or \
+            not any(os.path.isfile(os.path.join(root, m)) for m in PROJECT_MARKERS):
+        return files
+    try:
+        tree = collect_files([root], settings, root, respect_gitignore=respect_gitignore, limit=MAX_PROJECT_FILES)
+    except (TooManyFiles, PathError):
+        return files
+    seen = set(files)
+    return files + [t.path for t in tree if t.path not in seen]
+
+
+def _build_project(files):
     try:
         from ._project import Project
     except ImportError:
         return None, None
     try:
-        return Project.from_files([t.path for t in targets]), None
+        return Project.from_files(files), None
     except Exception as e:  # noqa: BLE001
         return None, f"{e.__class__.__name__}: {e}"
 
@@ -249,7 +269,8 @@ def _check(args) -> int:
                                 respect_gitignore=args.respect_gitignore, cwd=cwd)
         if not targets:
             print("shapecheck: warning: no Python files found under the given paths", file=sys.stderr)
-        project, perr = _build_project(targets)
+        universe = _project_files(targets, paths or ["."], settings, config.root, args.respect_gitignore)
+        project, perr = _build_project(universe)
         if perr:
             internal.append(f"the cross-module analysis failed ({perr}); files were checked one by one")
         cache = None
@@ -257,7 +278,8 @@ def _check(args) -> int:
             from ._cache import Cache
 
             cache = Cache(config.root, settings, __version__, _engine_stamp())
-        all_diags, fixed_total, diffs = _check_files(targets, job, cache, project, args.jobs or _default_jobs())
+        all_diags, fixed_total, diffs = _check_files(targets, job, cache, project, args.jobs or _default_jobs(),
+                                                     universe)
         if cache is not None:
             cache.save(t.path for t in targets)
 
@@ -279,12 +301,12 @@ def _unified(display: str, old: str, new: str) -> str:
                                         fromfile=f"a/{display}", tofile=f"b/{display}"))
 
 
-def _check_files(targets, job, cache, project, jobs):
+def _check_files(targets, job, cache, project, jobs, universe=()):
     """Diagnostics for ``targets``: from the cache where nothing changed, from workers otherwise.
 
     Without a project, a file whose size and mtime are unchanged is not even read. With one, its
-    result also depends on the files it imports, so the stat fast path is taken only when every
-    file of the run is unchanged (the tree stamp of an earlier, fully stored run); otherwise the
+    result also depends on the files it imports, so the stat fast path is taken only for entries
+    stored under the same tree stamp (every project file in ``universe`` unchanged); otherwise the
     workers compare content hash and project digest before analysing.
     """
     from ._cache import Cache, diag_from_json
@@ -295,27 +317,27 @@ def _check_files(targets, job, cache, project, jobs):
     job.digests = cache is not None
     diags, items, fixed_total, diffs = [], [], 0, []
     stats = {}
-    for t in targets:
-        try:
-            stats[t.path] = os.stat(t.path)
-        except OSError:
-            stats[t.path] = None
+    for path in [t.path for t in targets] + ([p for p in universe] if project is not None else []):
+        if path not in stats:
+            try:
+                stats[path] = os.stat(path)
+            except OSError:
+                stats[path] = None
     stamp = Cache.tree_stamp((p, st.st_size, st.st_mtime_ns) for p, st in stats.items() if st is not None)
-    trust_stat = cache is not None and (project is None or stamp in cache.stamps)
+    need = None if project is None else stamp  # with a project, an entry holds for one tree state
     for t in targets:
         st = stats[t.path]
-        hit = cache.lookup_stat(t.path, st) if trust_stat and st is not None else None
+        hit = cache.lookup_stat(t.path, st, need) if cache is not None and st is not None else None
         if hit is not None:
             cached = [diag_from_json(o, t.display) for o in hit]
             if not (job.fix and any(fixable(d, job.unsafe) for d in cached)):
                 diags.extend(cached)
                 continue
         items.append((t, cache.expected(t.path) if cache is not None and not job.fix else None))
-    complete = True
     for r in run_files(items, job, jobs):
         if r.unchanged and cache is not None:
             res = [diag_from_json(o, r.display) for o in cache.raw(r.path) or ()]
-            cache.store(r.path, r.stat, r.chash, r.digest, res)
+            cache.store(r.path, r.stat, r.chash, r.digest, res, stamp)
             diags.extend(res)
             continue
         diags.extend(r.diagnostics)
@@ -326,11 +348,7 @@ def _check_files(targets, job, cache, project, jobs):
             diffs.append(_unified(r.display, r.original, r.fixed_text))
         if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
                 and not any(d.code == "SHP900" for d in r.diagnostics):
-            cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics)
-        else:
-            complete = False
-    if cache is not None and complete and not fixed_total:
-        cache.add_stamp(stamp)
+            cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics, stamp)
     return diags, fixed_total, diffs
 
 

@@ -17,7 +17,7 @@ import pathspec
 
 from ._settings import Settings
 
-__all__ = ["Target", "collect_files", "PathError", "per_file_ignored", "relative_to_root", "display_path", "is_excluded"]
+__all__ = ["Target", "TooManyFiles", "collect_files", "PathError", "per_file_ignored", "relative_to_root", "display_path", "is_excluded"]
 
 PY_SUFFIXES = (".py", ".pyi")
 
@@ -129,8 +129,12 @@ def _ignored(specs: list, path: str, is_dir: bool) -> bool:
     return False
 
 
+class TooManyFiles(Exception):
+    """More files than the ``limit`` given to :func:`collect_files`."""
+
+
 def collect_files(paths, settings: Settings, root: str, force_exclude: bool = False,
-                  respect_gitignore: bool = True, cwd: str | None = None) -> list[Target]:
+                  respect_gitignore: bool = True, cwd: str | None = None, limit: int | None = None) -> list[Target]:
     """The Python files to check under ``paths`` (files and directories), sorted and deduplicated."""
     cwd = cwd or os.getcwd()
     seen: set[str] = set()
@@ -140,6 +144,8 @@ def collect_files(paths, settings: Settings, root: str, force_exclude: bool = Fa
         if p not in seen:
             seen.add(p)
             out.append(Target(p, display_path(p, cwd)))
+            if limit is not None and len(out) > limit:
+                raise TooManyFiles(limit)
 
     for given in paths:
         ap = os.path.abspath(given)

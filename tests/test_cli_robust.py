@@ -208,3 +208,39 @@ def test_many_files_across_workers_do_not_deadlock(tmp_path):
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["3000", "0"]
+
+
+CALLEE = '''\
+from jaxtyping import Float
+from torch import Tensor
+
+
+def proj(x: Float[Tensor, "n d"], w: Float[Tensor, "d k"]) -> Float[Tensor, "n k"]:
+    return x @ w
+'''
+
+CALLER = '''\
+from jaxtyping import Float
+from torch import Tensor
+
+from pkg.b import proj
+
+
+def f(x: Float[Tensor, "n d"], w: Float[Tensor, "k d"]):
+    return proj(x, w)
+'''
+
+
+def test_checking_one_file_follows_its_imports_and_the_cache_follows_them_too(tmp_path):
+    # a pre-commit run names a.py alone: the project index still holds pkg/b.py
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "pkg/__init__.py": "",
+                     "pkg/b.py": CALLEE, "pkg/a.py": CALLER})
+    first = shapecheck("check", "--format", "json", "pkg/a.py", cwd=tmp_path)
+    assert first.code == 1 and [d["path"] for d in first.json()] == [os.path.join("pkg", "a.py")]
+    assert shapecheck("check", "pkg/a.py", cwd=tmp_path).code == 1  # warm: same answer
+    # the callee changes, the caller does not: the caller's cached result must not be reused
+    write(tmp_path, {"pkg/b.py": CALLEE.replace('w: Float[Tensor, "d k"]', 'w: Float[Tensor, "k d"]')
+                                        .replace("x @ w", "x @ w.transpose(0, 1)")})
+    r = shapecheck("check", "--format", "json", "pkg/a.py", cwd=tmp_path)
+    assert r.code == 0 and r.json() == []
+    assert shapecheck("check", cwd=tmp_path).code == 0
