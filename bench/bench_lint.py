@@ -101,19 +101,20 @@ def main(argv=None) -> int:
     tools = set(args.tools.split(","))
     scratch = tempfile.mkdtemp(prefix="shapecheck-bench-")
     try:
-        lines = copy_corpus(corpus, files, scratch)
-        print(f"corpus: {corpus}  ({len(files)} files, {lines} lines; copied to {scratch})")
+        work = os.path.join(scratch, "project")  # the project the tools run in; the engine copy sits beside it
+        lines = copy_corpus(corpus, files, work)
+        print(f"corpus: {corpus}  ({len(files)} files, {lines} lines; copied to {work})")
         print(f"cores for 'all': {args.jobs}")
         env_sc = {"PYTHONPATH": snapshot(scratch) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         sc = [sys.executable, "-m", "shapecheck", "check", "--isolated", "--exit-zero", "--format", "json",
               "-o", os.devnull, "corpus"]
-        cache = os.path.join(scratch, ".shapecheck_cache")
+        cache = os.path.join(work, ".shapecheck_cache")
         rows = []
 
         def run(tool, jobs, mode, cmd, env=None, before=None):
             if before:
                 before()
-            dt, cpu, rc, err = timed(cmd, scratch, env)
+            dt, cpu, rc, err = timed(cmd, work, env)
             note = "" if rc in (0, 1) else f"exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ''}"
             rows.append((tool, jobs, mode, dt, cpu, note))
             print(f"  {tool:<11} j={jobs:<3} {mode:<14} {dt:8.2f} s wall {cpu:8.2f} s cpu  {note}", flush=True)
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
             shutil.rmtree(cache, ignore_errors=True)
 
         def touch_one():
-            first = os.path.join(scratch, "corpus", files[0])
+            first = os.path.join(work, "corpus", files[0])
             os.utime(first, None)
             with open(first, "a") as fh:
                 fh.write("\n")
