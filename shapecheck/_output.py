@@ -208,6 +208,8 @@ def render(fmt: str, diags, *, sources=lambda p: None, style: Style | None = Non
 
 
 def render_statistics(fmt: str, diags) -> str:
+    """Counts per code of the findings (notes such as ``reveal`` are not findings)."""
+    diags = [d for d in diags if d.severity in ("error", "warning")]
     counts = Counter(d.code for d in diags)
     fixable = {d.code for d in diags if d.fix is not None}
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
