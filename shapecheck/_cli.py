@@ -40,7 +40,8 @@ def _split(values) -> list[str] | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shapecheck", description="Find tensor shape and axis-order bugs in PyTorch code")
+    p = argparse.ArgumentParser(prog="shapecheck",
+                                description="Find tensor shape and axis-order bugs in PyTorch code")
     p.add_argument("--version", action="version", version=f"shapecheck {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -17,7 +17,8 @@ import pathspec
 
 from ._settings import Settings
 
-__all__ = ["Target", "TooManyFiles", "collect_files", "PathError", "per_file_ignored", "relative_to_root", "display_path", "is_excluded"]
+__all__ = ["PathError", "Target", "TooManyFiles", "collect_files", "display_path", "is_excluded", "per_file_ignored",
+           "relative_to_root"]
 
 PY_SUFFIXES = (".py", ".pyi")
 

@@ -123,7 +123,8 @@ def test_github_escapes_properties_and_data():
 
     d = Diagnostic("a,b:c.py", 3, 4, "SHP110", "50% off\nsecond line", notes=("n",))
     out = render("github", [d])
-    assert out == "::error file=a%2Cb%3Ac.py,line=3,col=4,title=SHP110 [size-mismatch]::50%25 off%0Asecond line%0Anote: n\n"
+    assert out == ("::error file=a%2Cb%3Ac.py,line=3,col=4,title=SHP110 [size-mismatch]"
+                   "::50%25 off%0Asecond line%0Anote: n\n")
 
 
 def _sarif(project):
