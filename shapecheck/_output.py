@@ -242,8 +242,10 @@ def write(stream, text: str) -> None:
     try:
         stream.write(text)
         stream.flush()
-    except BrokenPipeError:  # `shapecheck check | head`
+    except BrokenPipeError:  # `shapecheck check | head`: stop writing, and stay quiet at exit
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
             pass
