@@ -7,8 +7,6 @@ rules, carries them in mypy's types, and reports mismatches with error codes tha
 
 from __future__ import annotations
 
-
-
 from mypy.plugin import Plugin as _Plugin
 
 from ._compat import MIN_MYPY, UnsupportedMypy, check_version

@@ -32,9 +32,9 @@ from mypy.types import Instance, Type, get_proper_type
 
 from shapecheck._parse import AnnotationSyntaxError, parse_shape
 
-from . import _carrier, _report
+from . import _annot, _carrier, _report
 
-ANNOTATED = ("typing.Annotated", "typing_extensions.Annotated")
+ANNOTATED = _annot.ANNOTATED
 
 
 def _expressions(stmt: Any):

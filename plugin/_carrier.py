@@ -12,7 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from mypy.types import Instance, ProperType, TupleType, Type, TypeVarType, get_proper_type
+from mypy.types import (
+    Instance,
+    ProperType,
+    TupleType,
+    Type,
+    TypeVarType,
+    get_proper_type,
+)
 
 from shapecheck._algebra import Expr, Sym, sym
 from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape

@@ -37,6 +37,26 @@ def error_code(code: str, description: str) -> ErrorCode:
     return ErrorCode(code, description, "shapecheck")
 
 
+def has_post_pass() -> bool:
+    """Whether mypy calls a plugin after each module is type checked (mypy >= 2.4)."""
+    from mypy.plugin import Plugin
+
+    return hasattr(Plugin, "get_additional_indirect_deps")
+
+
+def apply_disabled_codes(options: Any, codes) -> None:
+    """``disable_error_code = shape-rank`` in the config, for mypy releases that read the config
+    before the plugin's codes exist (they drop unknown codes; mypy 2.x keeps them)."""
+    wanted = set(getattr(options, "disable_error_code", None) or ()) | _codes_in_config(options, "disable_error_code")
+    enabled = set(getattr(options, "enable_error_code", None) or ()) | _codes_in_config(options, "enable_error_code")
+    disabled = getattr(options, "disabled_error_codes", None)
+    if disabled is None:
+        return
+    for c in codes:
+        if c.code in wanted and c.code not in enabled:
+            disabled.add(c)
+
+
 def get_extra(inst: Instance, key: str) -> Any:
     """The str value stored under ``key`` in the instance's extra attributes, or None."""
     extra = inst.extra_attrs
@@ -105,3 +125,33 @@ def current_function(api: Any) -> Any:
     scope = getattr(api, "scope", None)
     fn = getattr(scope, "current_function", None)
     return fn() if callable(fn) else None
+
+
+def _codes_in_config(options: Any, key: str) -> set:
+    """``shape-*`` codes listed under ``key`` in the config file's global section (mypy < 2 drops
+    codes it does not know yet while reading the file, before plugins are loaded)."""
+    path = getattr(options, "config_file", None)
+    if not path:
+        return set()
+    try:
+        if str(path).endswith(".toml"):
+            import tomllib
+
+            with open(path, "rb") as f:
+                value = tomllib.load(f).get("tool", {}).get("mypy", {}).get(key, [])
+        else:
+            import configparser
+
+            cp = configparser.ConfigParser()
+            cp.read(path)
+            value = cp.get("mypy", key, fallback="")
+    except (OSError, ValueError, configparser_error()):
+        return set()
+    items = value if isinstance(value, list) else str(value).split(",")
+    return {str(v).strip() for v in items if str(v).strip().startswith("shape-")}
+
+
+def configparser_error() -> type:
+    import configparser
+
+    return configparser.Error

@@ -21,10 +21,10 @@ from shapecheck._parse import AnnotationSyntaxError, parse_shape
 from shapecheck._shape import Shape
 from shapecheck._unify import Env
 
-from . import _carrier, _compat, _ops, _report, _values
+from . import _calls, _carrier, _compat, _ops, _report, _values
 
 INIT_KEY = "__shapecheck_init__"
-MODULE = "torch.nn.modules.module.Module"
+MODULE = _calls.MODULE
 
 
 def core_name(info: TypeInfo) -> str | None:

@@ -17,7 +17,7 @@ from mypy.plugin import (
 )
 from mypy.types import FunctionLike, Type
 
-from . import _aliases, _annot, _calls, _carrier, _modules, _ops, _session, _values
+from . import _aliases, _annot, _calls, _carrier, _compat, _modules, _ops, _report, _session, _values
 
 REVEAL = ("shapecheck.reveal_shape",)
 _NOT_ALIASES = ("builtins.", "typing.", "typing_extensions.", "collections.", "torch.", "jaxtyping.", "numpy.")
@@ -27,6 +27,7 @@ CACHE_VERSION = "1"
 class ShapecheckPlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
+        _compat.apply_disabled_codes(options, _report.CODES)
         self._session = _session.Session.from_options(options)
 
     # -- configuration ----------------------------------------------------------------------

@@ -58,6 +58,8 @@ def reveal(api: Any, text: str, context: Any) -> None:
     _compat.note(api, f'Revealed shape is "{text}"', context, SHAPE_REVEAL)
 
 
+CODES = (SHAPE_MISMATCH, SHAPE_RANK, SHAPE_ANNOTATION, SHAPE_INTERNAL, SHAPE_REVEAL)
+
 _RANK_CODES = frozenset({"SHP104", "SHP106"})
 
 

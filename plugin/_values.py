@@ -99,9 +99,6 @@ def size_of(e: Expression, scope: Any) -> Any:
     return d if isinstance(d, Expr) else None
 
 
-_ARITH = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
-
-
 def int_value(e: Expression | None, scope: Any) -> Any:
     """An int expression as an int or a size expression (``4 * d_model``, ``d // n_heads``), or None.
 
@@ -131,8 +128,7 @@ def int_value(e: Expression | None, scope: Any) -> Any:
             if isinstance(a, int) and isinstance(b, int):
                 return a // b if b else None
             return floordiv(a if isinstance(a, Expr) else const(a), b if isinstance(b, Expr) else const(b))
-        out = _ARITH[e.op](a, b)
-        return out
+        return a + b if e.op == "+" else (a - b if e.op == "-" else a * b)
     return None
 
 
