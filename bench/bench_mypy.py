@@ -1,10 +1,11 @@
 """mypy with and without shapecheck's plugin on the same annotated code: cold and warm cache.
 
-    python bench/bench_mypy.py [files or dirs ...] [--repeat N]
+    python bench/bench_mypy.py [files or dirs ...] [--repeat N] [--check-untyped-defs]
 
 Defaults to fixtures/correct (realistic annotated models). Prints wall-clock seconds per
-configuration (best of --repeat), the plugin's overhead, and the shape diagnostics the plugin
-reported on that code (on fixtures/correct there should be none).
+configuration (best of --repeat; cold: a fresh cache, warm: the same files again with that cache),
+the plugin's overhead, and the shape diagnostics the plugin reported on that code (on
+fixtures/correct there should be none).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ CONFIG = """[mypy]
 {plugins}
 mypy_path = {repo}
 ignore_missing_imports = True
+check_untyped_defs = {untyped}
 [mypy-shapecheck.*]
 follow_imports = silent
 """
@@ -38,9 +40,10 @@ def run(files, cfg: Path, cache: Path) -> tuple:
     return dt, proc.stdout
 
 
-def measure(files, with_plugin: bool, repeat: int, tmp: Path) -> dict:
+def measure(files, with_plugin: bool, repeat: int, tmp: Path, untyped: bool) -> dict:
     cfg = tmp / ("plugin.ini" if with_plugin else "plain.ini")
-    cfg.write_text(CONFIG.format(plugins="plugins = shapecheck.plugin" if with_plugin else "", repo=REPO))
+    cfg.write_text(CONFIG.format(plugins="plugins = shapecheck.plugin" if with_plugin else "", repo=REPO,
+                                 untyped=str(untyped)))
     cold, warm, out = [], [], ""
     for i in range(repeat):
         cache = tmp / f"cache-{with_plugin}-{i}"
@@ -56,6 +59,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*", default=[str(REPO / "fixtures" / "correct")])
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--check-untyped-defs", action="store_true",
+                    help="check bodies of unannotated functions too (where torch layers are usually built)")
     ns = ap.parse_args(argv)
     files = []
     for p in map(Path, ns.paths):
@@ -68,9 +73,10 @@ def main(argv=None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="bench_mypy_") as d:
         tmp = Path(d)
-        plain = measure(files, False, ns.repeat, tmp)
-        plug = measure(files, True, ns.repeat, tmp)
-    print(f"mypy on {len(files)} files (best of {ns.repeat}), seconds")
+        plain = measure(files, False, ns.repeat, tmp, ns.check_untyped_defs)
+        plug = measure(files, True, ns.repeat, tmp, ns.check_untyped_defs)
+    extra = ", check_untyped_defs" if ns.check_untyped_defs else ""
+    print(f"mypy on {len(files)} files (best of {ns.repeat}{extra}), seconds")
     print(f"{'':12}{'plain mypy':>12}{'with plugin':>13}{'overhead':>10}")
     for k in ("cold", "warm"):
         over = (plug[k] / plain[k] - 1) * 100 if plain[k] else 0.0

@@ -47,3 +47,34 @@ def test_error_codes_start_with_shape():
     codes = [v.code for k, v in vars(_report).items() if k.startswith("SHAPE_")]
     assert codes and all(c.startswith("shape-") for c in codes)
     assert {"shape-mismatch", "shape-rank", "shape-annotation", "shape-internal"} <= set(codes)
+
+
+def test_cache_digest_only_for_user_modules():
+    """Installed packages (torch) keep their cache when the plugin's sources change."""
+    from mypy.options import Options
+
+    from shapecheck.plugin._session import Session
+
+    s = Session.from_options(Options())
+    torch_data = s.config_data("1", "/usr/lib/python3.11/site-packages/torch/__init__.pyi")
+    user_data = s.config_data("1", "model.py")
+    assert "sources" not in torch_data and user_data["sources"] == s.digest
+    assert torch_data["shapecheck"] == user_data["shapecheck"]
+
+
+@pytest.mark.parametrize("name,text", [
+    ("mypy.ini", "[mypy]\nplugins = shapecheck.plugin\ndisable_error_code = shape-rank, misc\n"),
+    ("pyproject.toml", '[tool.mypy]\nplugins = ["shapecheck.plugin"]\ndisable_error_code = ["shape-rank"]\n'),
+])
+def test_disabled_codes_are_read_from_the_config_file(tmp_path, name, text):
+    from mypy.options import Options
+
+    from shapecheck.plugin import _compat, _report
+
+    cfg = tmp_path / name
+    cfg.write_text(text)
+    options = Options()
+    options.config_file = str(cfg)
+    _compat.apply_disabled_codes(options, _report.CODES)
+    assert _report.SHAPE_RANK in options.disabled_error_codes
+    assert _report.SHAPE_MISMATCH not in options.disabled_error_codes
