@@ -275,3 +275,28 @@ def test_getitem_with_indices_the_engine_may_build(index):
         assert all(p.code.startswith("SHP1") for p in site.problems)
         if x.is_any:
             assert not site.problems  # nothing is known about the tensor, so nothing can be wrong
+
+
+def test_regressions_from_real_code():
+    """False alarms seen on real code (fixtures/correct/regressions.py), at the rule level."""
+    from shapecheck._shape import Variadic
+    site = Site("rearrange")
+    x = Shape((Variadic(None), const(1), UNKNOWN, UNKNOWN))  # a conv output of unknown rank
+    assert lookup("einops.rearrange").apply(site, (x, "b n ... -> b n (...)"), {}) is None
+    assert not site.problems
+    site = Site("reduce")
+    out = lookup("einops.reduce").apply(site, (shape_of("b n c d"), "... c d -> c d", "mean"), {})
+    assert not site.problems and out.dims == shape_of("c d").dims
+    # squeeze of a size from code may or may not remove the axis
+    B, S, H = sym("B", "dim:x"), sym("S", "dim:x"), sym("H", "dim:x")
+    site = Site("squeeze")
+    out = lookup("torch.Tensor.squeeze").apply(site, (Shape((B, S, H)), 1), {})
+    assert out.rank is None and out.dims[0] == B and out.dims[-1] == H
+    site.env.bind(S.as_sym(), const(1))  # after `assert S == 1`
+    out = lookup("torch.Tensor.squeeze").apply(site, (Shape((B, S, H)), 1), {})
+    assert out.dims == (B, H)
+    # X[:, :-M] keeps n - M columns
+    n, M = sym("n", "dim:x"), sym("M", "code")
+    site = Site("indexing")
+    out = lookup("torch.Tensor.__getitem__").apply(site, (Shape((B, n)), (slice(None), slice(None, -M))), {})
+    assert out.dims == (B, n - M)

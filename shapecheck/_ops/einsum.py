@@ -220,7 +220,9 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
             return None
     l_ell = [i for i, (_, g) in enumerate(left) if ELL in g]
     r_ell = [i for i, (_, g) in enumerate(right) if ELL in g]
-    if any(p for p, g in left if ELL in g) or len(l_ell) > 1 or len(r_ell) > 1 or bool(l_ell) != bool(r_ell):
+    ell_dropped = op == "reduce" and l_ell and not r_ell  # reduce may reduce the "..." axes away
+    if any(p for p, g in left if ELL in g) or len(l_ell) > 1 or len(r_ell) > 1 or \
+            (bool(l_ell) != bool(r_ell) and not ell_dropped):
         site.error("SHP108", f"{what} pattern \"{pattern}\" uses \"...\" where einops does not allow it")
         return None
     for side in ((left if op != "reduce" else []), (right if op != "repeat" else [])):
@@ -247,10 +249,11 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
     n_left = len(left) - (1 if l_ell else 0)
     if x.rank is None:  # a variadic segment: without "..." in the pattern it stands for the missing axes
         fixed = len(x.dims) - 1
-        if l_ell or fixed > n_left:
-            if fixed > n_left:
-                site.error("SHP108", f"{what} pattern \"{lhs.strip()}\" has {n_left} axes, the tensor has at "
-                                     f"least {fixed}", notes=(f"{x.label or 'the tensor'} has shape ({x})",))
+        if l_ell:
+            return None  # "..." in the pattern and a variadic segment in the shape: not aligned here
+        if fixed > n_left:
+            site.error("SHP108", f"{what} pattern \"{lhs.strip()}\" has {n_left} axes, the tensor has at "
+                                 f"least {fixed}", notes=(f"{x.label or 'the tensor'} has shape ({x})",))
             return None
         v = x.variadic_index
         origins = x.origins or (None,) * len(x.dims)
@@ -348,6 +351,7 @@ def rearrange(site: Site, tensor, pattern, **axes_lengths) -> Shape | None:
 
 @shape_rule("einops.reduce",
             ok=["b n d | 'b n d -> b d', 'mean' -> b d", "b c h w | 'b c (h 2) (w 2) -> b c h w', 'max' -> b c h//2 w//2",
+                "b n c d | '... c d -> c d', 'mean' -> c d",
                 "b n d | 'b n d -> b 1 d', reduction='sum' -> b 1 d"],
             bad=["b n d | 'b n d -> b e', 'mean' ! SHP108", "b n | 'b n d -> b', 'mean' ! SHP108"])
 def reduce(site: Site, tensor, pattern, reduction=None, **axes_lengths) -> Shape | None:

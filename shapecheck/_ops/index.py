@@ -41,35 +41,38 @@ def _slice_len(site: Site, n, sl: slice):
                                       None if stop is None else as_int(stop), st).indices(nv))))
     if isinstance(n, Unknown):
         return UNKNOWN
-    # symbolic axis: non-negative literal / symbolic parts only
-    if start is None and stop is None:
-        lo, hi = const(0), n
-    else:
-        sv = as_int(start) if start is not None else 0
-        lo = const(0) if start is None else (const(sv) if sv is not None and sv >= 0 else
-                                            (n + sv if sv is not None else as_size(start)))
-        if stop is None:
-            hi = n
-        else:
-            ev = as_int(stop)
-            if ev is not None:
-                hi = n + ev if ev < 0 else const(ev)
-            else:
-                hi = as_size(stop)
-        if isinstance(lo, Unknown) or isinstance(hi, Unknown):
-            return UNKNOWN
-        if hi.value is None and hi != n and (start is None or as_int(start) == 0) and st == 1 and \
-                not any(isinstance(p, int) and p < 0 for p in (start, stop)):
-            # x[:T] with a symbolic T: taken to lie within the axis (documented assumption)
-            if site.compare(hi, n) == "eq":
-                return n
-            return hi
-        if not (_nonneg(lo) and _nonneg(hi - lo) and _nonneg(n - hi)):
-            return UNKNOWN
+    # a symbolic axis: literal parts must be provably in bounds; symbolic parts (``x[:T]``,
+    # ``x[:-M]``, ``x[-T:]``) are taken to lie within the axis (documented assumption)
+    lo = _bound(start, n, const(0))
+    hi = _bound(stop, n, n)
+    if isinstance(lo, Unknown) or isinstance(hi, Unknown):
+        return UNKNOWN
+    has_sym = any(isinstance(p, Expr) and p.value is None for p in (start, stop))
+    if not has_sym and not (_nonneg(lo) and _nonneg(hi - lo) and _nonneg(n - hi)):
+        return UNKNOWN
+    if site.compare(hi, n) == "eq":
+        hi = n
     length = hi - lo
     if st != 1:
         length = (length + st - 1) // st
     return length
+
+
+def _bound(part, n, default):
+    """A slice bound as a position in an axis of size ``n``: negative ints and provably negative
+    expressions count from the end; UNKNOWN when the sign of an expression is not known."""
+    if part is None:
+        return default
+    v = as_int(part)
+    if v is not None:
+        return n + v if v < 0 else const(v)
+    if not isinstance(part, Expr):
+        return UNKNOWN
+    if provably_positive(-part):
+        return n + part
+    if provably_positive(part + 1):
+        return part
+    return UNKNOWN
 
 
 def _full(it) -> bool:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from .._algebra import Expr, FloorDiv, const
-from .._shape import UNKNOWN, Shape, Unknown
-from ._registry import OPAQUE, Site, as_size, module_rule, qd, shape_rule
-from ._util import axes, axes_any, build, dims_arg, int_tuple, known, locate, prod, sizes_arg
+from .._algebra import Expr, FloorDiv, const, provably_positive
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
+from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
+from ._util import (
+    axes,
+    axes_any,
+    build,
+    dims_arg,
+    int_tuple,
+    known,
+    locate,
+    prod,
+    sizes_arg,
+)
 
 
 def _nd(site: Site, d, x: Shape, allow_end: bool = False):
@@ -291,12 +301,24 @@ def Unflatten(site: Site, init: dict, input) -> Shape | None:
     return unflatten(site, input, init.get("dim"), init.get("unflattened_size"))
 
 
+def _may_be_one(site: Site, d) -> bool:
+    if not isinstance(d, Expr):
+        return True
+    r = site.resolve(d)
+    if provably_positive(r - 1):
+        return False
+    return any((s.kind or "axis") != "axis" for s in r.symbols())
+
+
 @shape_rule("torch.squeeze", "torch.Tensor.squeeze", "torch.Tensor.squeeze_",
-            ok=["b 1 d -> b d", "b 1 d | 1 -> b d", "b n d | 1 -> b n d", "1 n 1 | (0, 2) -> n"],
+            ok=["b 1 d -> b d", "b 1 d | 1 -> b d", "b 3 d | 1 -> b 3 d", "1 n 1 | (0, 2) -> n", "b n d | 1 -> b n d",
+                "b n+1 d | 1 -> b n+1 d"],
             bad=["b 1 d | 3 ! SHP106"])
 def squeeze(site: Site, input, dim=None) -> Shape | None:
-    """``squeeze(x, dim=None)``: axes of size 1 removed (only those in ``dim`` when given). A named or
-    symbolic axis is taken to be greater than 1; an unknown one makes the result unknown."""
+    """``squeeze(x, dim=None)``: axes of size 1 removed (only those in ``dim`` when given). Annotation
+    names are taken at their word (not 1, as in broadcasting); an axis whose size comes from code
+    (``b, s, h = x.shape``) or is unknown may or may not be 1: it becomes a variadic segment (zero or
+    one axes), so the rank afterwards is unknown; several such axes merge into one segment."""
     if not known(input):
         return None
     if dim is None:
@@ -308,13 +330,17 @@ def squeeze(site: Site, input, dim=None) -> Shape | None:
         if input.rank == 0:
             return input
     out = []
+    maybe = []  # positions in ``out`` of axes that may be 1
     for i, (d, o) in enumerate(axes(input)):
         if i in idx:
-            if isinstance(d, Unknown):
-                return None
-            if d.value == 1:
+            v = as_int(site.resolve(d)) if isinstance(d, Expr) else None
+            if v == 1:
                 continue
+            if v is None and _may_be_one(site, d):
+                maybe.append(len(out))
         out.append((d, o))
+    if maybe:
+        out = out[:maybe[0]] + [(Variadic(None), None)] + out[maybe[-1] + 1:]
     return build(out)
 
 
