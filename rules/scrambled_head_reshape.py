@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from shapecheck._algebra import Expr
+
 from shapecheck._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._shape import Shape
 
 from ._common import axis_note, dims_text, eq, is_heads_axis, is_literal, qd, register, who
 
 _VIEWS = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
+
+
+def _is_factor(t, s) -> bool:
+    """``t`` divides ``s`` as polynomials (``num_heads`` in ``num_heads*qk + num_heads*v``)."""
+    if not isinstance(t, Expr) or not isinstance(s, Expr) or t.value is not None:
+        return False
+    q = s.exact_div(t)
+    return all(p > 0 and type(a).__name__ != "FloorDiv" for mono, _ in q.terms for a, p in mono)
 
 
 @register
@@ -112,6 +122,8 @@ class Attn(nn.Module):
         s = src.dims[i]
         if is_heads_axis(ctx, src, i) or eq(ctx, s, t):
             return
+        if _is_factor(ctx.resolve(t), ctx.resolve(s)):
+            return  # "heads * head_dim" split into (heads, head_dim): a weight's output features, not a sequence
         # a head axis the source already has is a plain reorder of existing axes, and a sequence axis
         # that reappears further right in the target is a provable move: both are the core's SHP109
         if any(eq(ctx, t, d) for d in src.dims):

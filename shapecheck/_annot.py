@@ -67,9 +67,23 @@ class Imports:
         return None
 
 
+def import_statements(tree: ast.Module):
+    """Every import statement, at any depth, without walking into expressions (imports are statements)."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+            continue
+        for attr in ("body", "orelse", "finalbody", "handlers", "cases"):
+            sub = getattr(node, attr, None)
+            if sub:
+                stack.extend(sub)
+
+
 def collect_imports(tree: ast.Module, shape_modules=(), tensor_types=()) -> Imports:
     names: dict = {}
-    for node in ast.walk(tree):
+    for node in import_statements(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:

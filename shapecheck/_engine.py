@@ -80,6 +80,7 @@ class FunctionAnalysis:
         self.ret_annot: TensorAnnot | None = None
         self.given_args = args or {}
         self.axis_names: set = set()
+        self.dim_names: set = set()
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
 
     # -- diagnostics ---------------------------------------------------------------------------
@@ -343,11 +344,12 @@ class FunctionAnalysis:
             return None
         if isinstance(value, SizeOf) and not has_star:
             # B, T, C = x.size(): name the axes after the targets, and learn x's rank
-            names = [e.id if isinstance(e, ast.Name) else f"d{i}" for i, e in enumerate(target.elts)]
+            names = [self.fresh_dim_name(e.id if isinstance(e, ast.Name) else f"d{i}")
+                     for i, e in enumerate(target.elts)]
             group = f"dim:{value.var}@{st.lineno}"
             origin = f"`{value.var}.size()`, {self.mod.short}:{st.lineno}" if value.var else None
             if value.shape.rank == n:
-                dims = [d if not isinstance(d, Unknown) else sym(names[i], group)
+                dims = [d if not isinstance(d, Unknown) else _dim_sym(names[i], group)
                         for i, d in enumerate(value.shape.dims)]
             elif value.shape.is_any or value.shape.rank is None:
                 dims = self.fill_variadic(value.shape, n, names, group)
@@ -374,6 +376,16 @@ class FunctionAnalysis:
             return [value.elem] * n
         return None
 
+    def fresh_dim_name(self, name: str) -> str | None:
+        """The name of an axis learnt by unpacking; a name unpacked again from another tensor is another
+        size (``channels'``), and ``_`` names nothing."""
+        if name == "_" or name.startswith("_") and name.strip("_") == "":
+            return None
+        while name in self.dim_names:
+            name += "'"
+        self.dim_names.add(name)
+        return name
+
     def fill_variadic(self, shape: Shape, n: int, names, group):
         v = shape.variadic_index
         known_pre = list(shape.dims[:v])
@@ -381,9 +393,9 @@ class FunctionAnalysis:
         k = n - len(known_pre) - len(known_post)
         if k < 0:
             return None
-        mid = [sym(names[len(known_pre) + i], group) for i in range(k)]
+        mid = [_dim_sym(names[len(known_pre) + i], group) for i in range(k)]
         dims = known_pre + mid + known_post
-        return [d if not isinstance(d, Unknown) else sym(names[i], group) for i, d in enumerate(dims)]
+        return [d if not isinstance(d, Unknown) else _dim_sym(names[i], group) for i, d in enumerate(dims)]
 
     def iter_elem(self, it):
         if isinstance(it, ListOf):
@@ -764,7 +776,7 @@ class FunctionAnalysis:
             return OPAQUE
         known = isinstance(recv, Shape)
         shape = recv if known else ANY_SHAPE
-        if name in _SIZE_LIST_OPS:
+        if name in _SIZE_LIST_OPS and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
             args = [self.as_size_sym(a) for a in args]
         if name == "item" and known:
             return SCALAR
@@ -907,7 +919,11 @@ class FunctionAnalysis:
                 self.diag(node, p.code, p.message, p.notes, p.help)
         if known and q in _VIEW_OPS and isinstance(result, Shape) and args and isinstance(args[0], Shape) \
                 and not site.problems:
-            self.check_reshape_order(args[0], result, node)
+            if self.check_reshape_order(args[0], result, node):
+                result = result.with_meta(reinterpreted=True)
+        elif q == "torch.Tensor.__getitem__" and isinstance(result, Shape) and args \
+                and isinstance(args[0], Shape) and args[0].get_meta("reinterpreted"):
+            result = result.with_meta(reinterpreted=True)  # a slice of reinterpreted memory stays so
         if result is None:
             result = OPAQUE
         return self.run_rules(module_q or q, node, args, kwargs, result, init)
@@ -930,14 +946,22 @@ class FunctionAnalysis:
             result = result.with_meta(**ctx.result_tags)
         return result
 
-    def check_reshape_order(self, src: Shape, out: Shape, node) -> None:
-        """A view/reshape that moves a symbolic axis across others reorders data: SHP109."""
+    def check_reshape_order(self, src: Shape, out: Shape, node) -> bool:
+        """A view/reshape that moves a symbolic axis across others reorders data: SHP109.
+
+        Returns True when the view is not a clean split/merge of adjacent axes and no error was
+        reported: its result's axes are a reinterpretation (the Transformer-XL relative shift views
+        memory on purpose), and later views of it are not judged by axis identity."""
         if src.rank is None or out.rank is None:
-            return
+            return False
         sdims = [self.env.resolve(d) for d in src.dims]
         odims = [self.env.resolve(d) for d in out.dims]
         if any(isinstance(d, Unknown) for d in sdims + odims):
-            return
+            return False
+        if self.clean_view(sdims, odims):
+            return False
+        if src.get_meta("reinterpreted"):
+            return True
         for j, d in enumerate(odims):
             s = d.as_sym()
             if s is None or sdims.count(d) != 1 or odims.count(d) != 1:
@@ -962,7 +986,39 @@ class FunctionAnalysis:
                       f'"{src}" cannot become "{out}" without reordering data',
                       notes=(_axis_origin_note(src, i, src.label or "the input", self.env),),
                       help="permute or transpose the axes into the target order first, then reshape")
-            return
+            return False
+        return True
+
+    def clean_view(self, sdims, odims) -> bool:
+        """Each target axis is a source axis, a product of adjacent source axes, or part of a split of one."""
+        def eq(a, b):
+            return self.env.resolve(a) == self.env.resolve(b)
+
+        s = [d for d in sdims if d.value != 1]
+        o = [d for d in odims if d.value != 1]
+        i = j = 0
+        while i < len(s) and j < len(o):
+            if eq(s[i], o[j]):
+                i, j = i + 1, j + 1
+                continue
+            done = False
+            acc = s[i]
+            for k in range(i + 1, min(len(s), i + 8)):  # merge s[i..k] into o[j]
+                acc = acc * s[k]
+                if eq(acc, o[j]):
+                    i, j, done = k + 1, j + 1, True
+                    break
+            if done:
+                continue
+            acc = o[j]
+            for k in range(j + 1, min(len(o), j + 8)):  # split s[i] into o[j..k]
+                acc = acc * o[k]
+                if eq(acc, s[i]):
+                    i, j, done = i + 1, k + 1, True
+                    break
+            if not done:
+                return False
+        return i == len(s) and j == len(o)
 
     # -- user code ---------------------------------------------------------------------------------
     def construct_user(self, ref: ClassRef, args, kwargs, node):
@@ -1129,6 +1185,10 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     if not all(isinstance(a, Sym) for a in extra):
         return None
     return list(extra)
+
+
+def _dim_sym(name: str | None, group: str):
+    return UNKNOWN if name is None else sym(name, group)
 
 
 def _display(q: str, rule) -> str:

@@ -10,7 +10,7 @@ import ast
 import re
 
 from ._algebra import Expr, const, sym
-from ._annot import AnnotError, Imports, TensorAnnot, collect_imports, read_annotation
+from ._annot import AnnotError, Imports, TensorAnnot, collect_imports, import_statements, read_annotation
 from ._diag import Diagnostic, Edit, Fix
 from ._engine import FunctionAnalysis
 from ._settings import Settings
@@ -126,8 +126,8 @@ class ModuleInfo:
 
     def resolve_import(self, q: str):
         """A function or class of another analysed file that ``q`` names, else None."""
-        if self.project is None:
-            return None
+        if self.project is None or q.startswith("shapecheck."):
+            return None  # shapecheck's own helpers (reveal_shape) keep their meaning, even inside its repo
         mod, _, name = q.rpartition(".")
         other = self.project.module_info(mod, self.settings)
         if other is None or other is self:
@@ -199,7 +199,7 @@ def _freeze(v):
 
 def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str) -> None:
     pkg_parts = modname.split(".")
-    for node in ast.walk(tree):
+    for node in import_statements(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
             base = pkg_parts[: len(pkg_parts) - node.level]
             mod = ".".join(base + ([node.module] if node.module else []))
@@ -216,15 +216,27 @@ def _char_col(lines, lineno: int, byte_col: int) -> int:
     return byte_col
 
 
+_ANNOTATION_STRING = re.compile(r"\s*[A-Za-z_][\w.]*\[[^\n]*\]\s*\Z")
+
+
+def _uses_dtypes(imp: Imports) -> bool:
+    return any(imp.is_dtype(q) or q == "jaxtyping" or q.startswith("jaxtyping.")
+               or q.split(".")[0] in {m.split(".")[0] for m in imp.shape_modules}
+               for q in imp.names.values())
+
+
 def annotation_diagnostics(info: ModuleInfo, lines) -> list:
     out = []
     imp = info.imports
+    if not _uses_dtypes(imp):
+        return out  # no jaxtyping dtype is in scope: no dimension string to check
     seen = set()
     for node in ast.walk(info.tree):
         strings = []
         if isinstance(node, ast.Subscript):
             strings.append(node)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "[" in node.value:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "[" in node.value \
+                and len(node.value) < 300 and _ANNOTATION_STRING.match(node.value):
             if any(d in node.value for d in ("Float", "Int", "Bool", "Shaped", "Num", "Real", "Integer")):
                 try:
                     inner = ast.parse(node.value.strip(), mode="eval").body
