@@ -82,6 +82,8 @@ class FunctionAnalysis:
         self.axis_names: set = set()
         self.dim_names: set = set()
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
+        if self_val is not None and self_val.facts:
+            self.env.divisible |= self_val.facts
 
     # -- diagnostics ---------------------------------------------------------------------------
     def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None) -> None:
@@ -216,6 +218,8 @@ class FunctionAnalysis:
             self.learn_test(st.test, state)
             a = self.block(st.body, dict(state))
             b = self.block(st.orelse, dict(state))
+            if a is None and not st.orelse:
+                self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
             return join_states([a, b])
         if isinstance(st, (ast.For, ast.AsyncFor)):
             it = self.ev(st.iter, state)
@@ -290,11 +294,18 @@ class FunctionAnalysis:
             return join_states(outs + [state])
         return state  # pass, break, continue, global, nonlocal: no effect on shapes we track
 
-    def learn_test(self, test, state) -> None:
-        """``assert C % n == 0`` (and ``if`` tests of the same form) make ``C // n`` exact."""
+    def learn_test(self, test, state, negated: bool = False) -> None:
+        """``assert C % n == 0`` (and ``if`` tests of the same form, or ``if C % n != 0: raise``) make
+        ``C // n`` exact."""
+        if negated:
+            if isinstance(test, ast.BoolOp):
+                return
+            want = ast.NotEq
+        else:
+            want = ast.Eq
         tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
         for t in tests:
-            if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Eq)
+            if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], want)
                     and isinstance(t.left, ast.BinOp) and isinstance(t.left.op, ast.Mod)
                     and isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == 0):
                 num = self.ev(t.left.left, state)
@@ -619,6 +630,8 @@ class FunctionAnalysis:
                     return seq[i] if -len(seq) <= i < len(seq) else OPAQUE
                 d = base.shape.axis(i)
                 return d if isinstance(d, Expr) else OPAQUE
+            if isinstance(node.slice, ast.Slice) and seq is None:
+                return self.slice_size_of(base, node.slice, state)
             if isinstance(node.slice, ast.Slice) and seq is not None:
                 lo, hi, step = (self.ev(x, state) if x is not None else None
                                 for x in (node.slice.lower, node.slice.upper, node.slice.step))
@@ -644,6 +657,18 @@ class FunctionAnalysis:
             if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
                 return base.children[idx.value]
         return OPAQUE
+
+    def slice_size_of(self, base: SizeOf, sl: ast.Slice, state):
+        """``x.size()[:-1]`` of a tensor of unknown rank: drop known trailing axes."""
+        if sl.lower is not None or sl.step is not None or sl.upper is None:
+            return OPAQUE
+        k = self.ev(sl.upper, state)
+        kv = k.value if isinstance(k, Expr) else None
+        dims = base.shape.dims
+        v = base.shape.variadic_index
+        if kv is None or kv >= 0 or v is None or -kv > len(dims) - v - 1:
+            return OPAQUE
+        return SizeOf(None, Shape(dims[:kv]))
 
     def index_value(self, sl, state):
         """The index representation of the ``__getitem__`` rule: ints, slices, None, Ellipsis, Shape, tuples."""
@@ -692,7 +717,7 @@ class FunctionAnalysis:
                     return left - right
                 if isinstance(op, ast.Mult):
                     return left * right
-                if isinstance(op, ast.FloorDiv):
+                if isinstance(op, (ast.FloorDiv, ast.Div)):  # int(a / b) is a // b for sizes
                     if right.value is not None and right.value <= 0:
                         return OPAQUE
                     return left // right
@@ -706,6 +731,10 @@ class FunctionAnalysis:
             return OPAQUE
         if isinstance(left, tuple) and isinstance(right, tuple) and isinstance(op, ast.Add):
             return left + right
+        if isinstance(op, ast.Add) and isinstance(left, SizeOf) and isinstance(right, tuple):
+            return SizeOf(None, Shape(left.shape.dims + tuple(_size_item(v) for v in right)))
+        if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, SizeOf):
+            return SizeOf(None, Shape(tuple(_size_item(v) for v in left) + right.shape.dims))
         if _is_number(left) and _is_number(right):
             return SCALAR
         if isinstance(left, Shape) or isinstance(right, Shape):
@@ -1295,7 +1324,13 @@ def _sanitize(v):
         return v
     if isinstance(v, tuple):
         return tuple(_sanitize(x) for x in v)
+    if isinstance(v, SizeOf):
+        return v.shape  # a torch.Size: the rules take a Shape for it
     return OPAQUE
+
+
+def _size_item(v):
+    return v if isinstance(v, Expr) else UNKNOWN
 
 
 _SIZE_LIST_OPS = {"view", "reshape", "expand", "repeat", "permute", "tile", "new_zeros", "new_ones", "new_empty",

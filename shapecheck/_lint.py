@@ -168,6 +168,7 @@ class ModuleInfo:
             except Exception:
                 if self.strict:
                     raise
+            sv.facts = set(fa.env.divisible)
         self._instances[key] = sv
         return sv
 
@@ -181,6 +182,7 @@ class ModuleInfo:
             fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules)
             fa.run()
             diags = fa.diags
+            sv.facts = set(fa.env.divisible)
         return sv, diags
 
 

@@ -76,6 +76,7 @@ class SelfVal:
 
     cls: Any
     attrs: dict
+    facts: set = field(default_factory=set)  # divisibility learnt in __init__ (assert d % n == 0)
 
     def __hash__(self) -> int:
         return id(self)
