@@ -11,6 +11,15 @@ _SDPA = {"torch.nn.functional.scaled_dot_product_attention"}
 _FLASH = {"flash_attn.flash_attn_func", "flash_attn.flash_attn_interface.flash_attn_func"}
 
 
+def _batched(v) -> bool:
+    """At least three axes, or a leading batch of unknown rank before two known axes."""
+    if not isinstance(v, Shape):
+        return False
+    if v.rank is not None:
+        return v.rank >= 3
+    return v.variadic_index == 0 and len(v.dims) >= 3
+
+
 @register
 class AttentionOverHeads(LintRule):
     """Attention applied to `(batch, seq, heads, d_head)` tensors: it attends over the heads.
@@ -139,12 +148,11 @@ def attend(q: Float[Tensor, "b t h d"], k: Float[Tensor, "b t h d"], v: Float[Te
                 )
         elif q in MATMUL:
             a, b = arg(ev, 0, "input"), arg(ev, 1, "other")
-            if not isinstance(a, Shape) or not isinstance(b, Shape) or a.rank is None or b.rank is None:
+            if not (_batched(a) and _batched(b)):
                 return
-            if a.rank < 3 or b.rank < 3:
-                return
-            # scores: (..., heads, d) @ (..., d, heads)
-            if self._heads_at_seq(ctx, a) and b.rank == a.rank and ctx.compare(a.dims[-2], b.dims[-1]) == "eq":
+            # scores: (..., heads, d) @ (..., d, heads); "... heads d" (a leading batch of unknown rank) too
+            if self._heads_at_seq(ctx, a) and (b.rank == a.rank or a.rank is None or b.rank is None) \
+                    and ctx.compare(a.dims[-2], b.dims[-1]) == "eq":
                 ctx.report(
                     self.code, ev.node,
                     f"attention scores over the head axis {qd(ctx.resolve(a.dims[-2]))}: {who(a)} is laid out "
@@ -155,7 +163,9 @@ def attend(q: Float[Tensor, "b t h d"], k: Float[Tensor, "b t h d"], v: Float[Te
 
     @staticmethod
     def _heads_at_seq(ctx, v) -> bool:
-        if not isinstance(v, Shape) or v.rank is None or v.rank < 3:
+        if not _batched(v):
             return False
         allow_h = not any(looks_like(d, "width") for d in v.dims)  # "h" is a height next to a "w"
+        if v.rank is None:  # "... heads d": axis -3 lies in the unknown leading part
+            return is_heads_axis(ctx, v, -2, allow_h=allow_h) and len(v.dims) == 3
         return is_heads_axis(ctx, v, -2, allow_h=allow_h) and not is_heads_axis(ctx, v, -3, allow_h=allow_h)

@@ -926,7 +926,8 @@ class FunctionAnalysis:
         kwargs = {k: _sanitize(v) for k, v in kwargs.items()}
         if q.rsplit(".", 1)[-1] in _SIZE_LIST_OPS and any(
                 v is OPAQUE or (isinstance(v, tuple) and any(x is OPAQUE for x in v))
-                for v in list(args[1 if q.startswith("torch.Tensor.") else 0:]) + list(kwargs.values())):
+                for v in list(args[1 if q.startswith("torch.Tensor.") else 0:])
+                + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
             # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
             return ANY_SHAPE
         site = Site(_display(q, rule) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))

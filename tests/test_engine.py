@@ -463,3 +463,11 @@ def test_einops_style_group_in_annotation_gets_a_jaxtyping_spelling():
     """)
     assert [d.code for d in out] == ["SHP001"]
     assert '"bs*context_size d_in"' in out[0].message
+
+
+def test_factories_with_dtype_and_device_keywords():
+    assert reveals("""
+        def f(idx: Int[Tensor, "b t"]):
+            pos = torch.zeros(idx.shape[0], idx.shape[1], dtype=torch.long, device=idx.device)
+            reveal_shape(pos)
+    """) == ["b t"]
