@@ -803,8 +803,8 @@ class FunctionAnalysis:
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
-        known = isinstance(recv, Shape)
-        shape = recv if known else ANY_SHAPE
+        known = isinstance(recv, Shape) and not recv.get_meta("unverified")
+        shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if name in _SIZE_LIST_OPS and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
             args = [self.as_size_sym(a) for a in args]
         if name == "item" and known:
@@ -825,7 +825,12 @@ class FunctionAnalysis:
             return OPAQUE
         if not known and not _TENSOR_METHOD_HINT(name):
             return OPAQUE
-        return self.apply_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
+        result = self.apply_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
+        if (recv is OPAQUE or not known) and not isinstance(recv, Obj) and isinstance(result, Shape):
+            # the receiver may not be a tensor at all (a NumPy array from an unknown call): what follows
+            # from it is inferred, never reported
+            result = result.with_meta(unverified=True)
+        return result
 
     def call_value(self, callee, args, kwargs, node, state):
         if isinstance(callee, QualRef):
@@ -1207,14 +1212,13 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
         return None
     ps = dict(ms)
     po = dict(mo)
-    extra_s = {a: p - po.get(a, 0) for a, p in ps.items() if p - po.get(a, 0) > 0}
-    extra_o = {a: p - ps.get(a, 0) for a, p in po.items() if p - ps.get(a, 0) > 0}
-    if bool(extra_s) == bool(extra_o):
-        return None  # both sides have factors of their own (or none): cannot tell
-    extra = extra_s or extra_o
-    if not all(isinstance(a, Sym) for a in extra):
+    diff = {a: po.get(a, 0) - ps.get(a, 0) for a in set(ps) | set(po)}
+    diff = {a: d for a, d in diff.items() if d}
+    if not diff or not (all(d > 0 for d in diff.values()) or all(d < 0 for d in diff.values())):
+        return None  # both sides have factors of their own (or a division is involved): cannot tell
+    if not all(isinstance(a, Sym) for a in diff):
         return None
-    return list(extra)
+    return list(diff)
 
 
 def _dim_sym(name: str | None, group: str):
