@@ -32,7 +32,7 @@ def callable_of(node: Any) -> CallableType | None:
 def is_annotated(sig: CallableType | None) -> bool:
     if sig is None:
         return False
-    return any(_carrier.carried(t) is not None for t in (*sig.arg_types, sig.ret_type))
+    return any(_carrier.has_carrier(t) for t in (*sig.arg_types, sig.ret_type))
 
 
 def forward_of(info: TypeInfo) -> CallableType | None:

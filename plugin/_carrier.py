@@ -63,6 +63,12 @@ def is_tensor(t: Type | None) -> bool:
     return isinstance(p, Instance) and p.type.has_base(TENSOR)
 
 
+def has_carrier(t: Type | None) -> bool:
+    """Whether ``t`` carries a shape (cheap: no parsing)."""
+    p = _proper(t)
+    return isinstance(p, Instance) and p.extra_attrs is not None and KEY in p.extra_attrs.attrs
+
+
 def carried(t: Type | None) -> Carried | None:
     """The shape carried by a tensor type, or None."""
     p = _proper(t)
@@ -153,10 +159,10 @@ def attach_many(t: Type, shapes: tuple, str_type: Instance, tuple_fallback: Inst
     if isinstance(p, TupleType) and len(p.items) == len(shapes):
         items = [attach(it, s, str_type) if isinstance(s, Shape) else it for it, s in zip(p.items, shapes)]
         return p.copy_modified(items=items)
-    if isinstance(p, Instance) and p.type.fullname == "builtins.tuple" and p.args and is_tensor(p.args[0]):
-        if all(isinstance(s, Shape) for s in shapes):
-            items = [attach(p.args[0], s, str_type) for s in shapes]
-            return TupleType(items, tuple_fallback)
+    if (isinstance(p, Instance) and p.type.fullname == "builtins.tuple" and p.args and is_tensor(p.args[0])
+            and all(isinstance(s, Shape) for s in shapes)):
+        # `tuple[Tensor, ...]` becomes a fixed-length tuple: `a, b = x.chunk(2)` gets both shapes
+        return TupleType([attach(p.args[0], s, str_type) for s in shapes], tuple_fallback)
     return t
 
 

@@ -17,7 +17,18 @@ from mypy.plugin import (
 )
 from mypy.types import FunctionLike, Type
 
-from . import _aliases, _annot, _calls, _carrier, _compat, _modules, _ops, _report, _session, _values
+from . import (
+    _aliases,
+    _annot,
+    _calls,
+    _carrier,
+    _compat,
+    _modules,
+    _ops,
+    _report,
+    _session,
+    _values,
+)
 
 REVEAL = ("shapecheck.reveal_shape",)
 _NOT_ALIASES = ("builtins.", "typing.", "typing_extensions.", "collections.", "torch.", "jaxtyping.", "numpy.")
@@ -43,7 +54,7 @@ class ShapecheckPlugin(Plugin):
         if fullname.startswith(_NOT_ALIASES):
             return None
         node = self._node(fullname)
-        if isinstance(node, TypeAlias) and _carrier.carried(node.target) is not None:
+        if isinstance(node, TypeAlias) and _carrier.has_carrier(node.target):
             # mypy expands an alias of a bare class to a fresh instance, dropping the carrier
             return lambda ctx: _aliases.alias_type(node)
         return None
@@ -52,7 +63,7 @@ class ShapecheckPlugin(Plugin):
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname in REVEAL:
             return self._guard(lambda ctx: _ops.reveal(ctx, self._counts(ctx)), "`reveal_shape`")
-        core = _ops.function_core_name(fullname)
+        core = self._session.core_name(fullname, _ops.function_core_name)
         if core is not None:
             return self._guard(lambda ctx: _ops.run_rule(core, ctx, None, self._counts(ctx)), f"`{core}`")
         node = self._node(fullname)
@@ -83,7 +94,7 @@ class ShapecheckPlugin(Plugin):
         if info is None:
             return None
         if info.has_base(_carrier.TENSOR):
-            core = _ops.method_core_name(method)
+            core = self._session.core_name("torch.Tensor." + method, lambda _: _ops.method_core_name(method))
             if core is None:
                 return None
 

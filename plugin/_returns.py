@@ -12,11 +12,9 @@ from typing import Any
 
 from mypy.nodes import (
     AssignmentStmt,
-    Block,
     ClassDef,
     Decorator,
     Expression,
-    ForStmt,
     FuncDef,
     IfStmt,
     MemberExpr,
@@ -25,10 +23,7 @@ from mypy.nodes import (
     OverloadedFuncDef,
     ReturnStmt,
     Statement,
-    TryStmt,
     Var,
-    WhileStmt,
-    WithStmt,
 )
 
 from shapecheck._ops._registry import axis_position, qd
@@ -92,26 +87,9 @@ def _visit_top(stmt: Statement, errors: Any, inferred: dict) -> None:
                     _visit_top(s, errors, inferred)
 
 
-def _statements(block: Block | None):
+def _statements(block: Any):
     """Every statement of a function body, nested blocks included, nested functions excluded."""
-    if block is None:
-        return
-    for s in block.body:
-        yield s
-        if isinstance(s, IfStmt):
-            for b in (*s.body, s.else_body):
-                yield from _statements(b)
-        elif isinstance(s, (WhileStmt, ForStmt)):
-            yield from _statements(s.body)
-            yield from _statements(s.else_body)
-        elif isinstance(s, WithStmt):
-            yield from _statements(s.body)
-        elif isinstance(s, TryStmt):
-            yield from _statements(s.body)
-            for h in s.handlers:
-                yield from _statements(h)
-            yield from _statements(s.else_body)
-            yield from _statements(s.finally_body)
+    return (s for s, _ in _scope.statements(block))
 
 
 def returned_expressions(fn: Any) -> list:
@@ -133,8 +111,12 @@ def _shape_of(e: Expression, counts: dict, inferred: dict):
 def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
     t = fn.type
     ret = _carrier.carried(getattr(t, "ret_type", None))
-    counts = _scope.bindings(fn)
+    counts: dict = {}
+    computed = False
     for s in _statements(fn.body):
+        if not computed and (isinstance(s, ReturnStmt) and ret is not None or
+                             isinstance(s, AssignmentStmt) and s.type is not None):
+            counts, computed = _scope.bindings(fn), True
         if isinstance(s, (FuncDef, Decorator, ClassDef)):
             _visit_top(s, errors, inferred)
         elif isinstance(s, ReturnStmt) and s.expr is not None and ret is not None:

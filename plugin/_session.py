@@ -49,6 +49,8 @@ class Session:
         self.errors: Any = None
         self.inferred: dict = {}  # path -> {(line, column, end_line, end_column): Shape}
         self.declared: dict = {}  # path -> [(Instance, ExtraAttrs)] made by the annotation hook
+        self.third_party: dict = {}  # path -> whether it is an installed package
+        self.core_names: dict = {}  # mypy full name -> the rule table's name (or None)
         self.str_type: Any = None  # builtins.str, for literals made outside a hook
         self.counts: dict = {}  # id(function) -> (function, {Var: assignments}) of the module being checked
 
@@ -109,6 +111,23 @@ class Session:
             return ctx.api.named_type("torch._tensor.Tensor", [])
 
     # -- hooks ----------------------------------------------------------------------------------
+    def core_name(self, fullname: str, find: Callable[[str], Any]) -> Any:
+        """``find(fullname)`` remembered: the rule table does not change during a process."""
+        try:
+            return self.core_names[fullname]
+        except KeyError:
+            out = self.core_names[fullname] = find(fullname)
+            return out
+
+    def _installed(self, api: Any) -> bool:
+        path = getattr(api, "path", None)
+        if path is None:
+            return False
+        hit = self.third_party.get(path)
+        if hit is None:
+            hit = self.third_party[path] = _third_party(path)
+        return hit
+
     def _seen(self, api: Any) -> None:
         if self.errors is None:
             self.errors = _compat.checker_errors(api)
@@ -129,6 +148,10 @@ class Session:
 
         def hook(ctx: Any) -> Any:
             try:
+                if self._installed(ctx.api):
+                    # torch's own code (or any installed package): mypy silences its errors, and
+                    # shapes there are not annotated; skipping it keeps cold runs fast
+                    return default(ctx) if default is not None else ctx.default_return_type
                 self._seen(ctx.api)
                 t = fn(ctx)
                 self._record(ctx, t)
@@ -165,6 +188,8 @@ class Session:
         self.restore(tree.path)
         self.counts.clear()
         inferred = self.inferred.pop(tree.path, {})
+        if tree.path is None or _third_party(tree.path):
+            return
         try:
             if self.errors is None:
                 return
