@@ -65,9 +65,14 @@ def rank(v) -> int | None:
 
 
 def axis(v, i: int):
-    """The axis at ``i`` of a known-rank shape, or None."""
-    if not isinstance(v, Shape) or v.rank is None:
+    """The axis at ``i`` of a known-rank shape (or a trailing axis after a leading ``...``), or None."""
+    if not isinstance(v, Shape):
         return None
+    if v.rank is None:
+        if i >= 0 or v.variadic_index is None or -i > len(v.dims) - v.variadic_index - 1:
+            return None
+        d = v.dims[i]
+        return None if isinstance(d, (Unknown, Variadic)) else d
     n = v.rank
     if not -n <= i < n:
         return None
@@ -237,7 +242,8 @@ def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
     if d is None or is_literal(d):
         return False
     last = axis(v, -1)
-    if last is not None and i % v.rank != v.rank - 1:
+    is_last = i == -1 if v.rank is None else i % v.rank == v.rank - 1
+    if last is not None and not is_last:
         rl, rd = ctx.resolve(last), ctx.resolve(d)
         if isinstance(rl, Expr) and isinstance(rd, Expr) and (_has_divisor(rl, rd) or _has_divisor(last, d)):
             return True
