@@ -20,7 +20,7 @@ from ._ops._registry import OPAQUE, Opaque, Site, qd
 from ._rulebase import CallEvent, RuleContext
 from ._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._unify import Env, instantiate, match_spec
-from ._values import (ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join,
+from ._values import (Choice, ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join,
                       join_states)
 
 _MAX_DEPTH = 3
@@ -843,6 +843,17 @@ class FunctionAnalysis:
             return self.call_user(callee, args, kwargs, node)
         if isinstance(callee, ListOf) and isinstance(callee.elem, ModuleVal):
             return self.call_module(callee.elem, args, kwargs, node)
+        if isinstance(callee, Choice):
+            quiet = self.reporting
+            self.reporting = False  # a diagnostic must hold whichever option runs: report none
+            try:
+                results = [self.call_value(c, args, kwargs, node, state) for c in callee.options]
+            finally:
+                self.reporting = quiet
+            v = results[0]
+            for w in results[1:]:
+                v = join(v, w)
+            return v
         return OPAQUE
 
     def call_qual(self, q: str, args, kwargs, node, state):
@@ -949,9 +960,11 @@ class FunctionAnalysis:
             if self.mod.strict:
                 raise
             result = None
+        upstream = _after_error(args) | _after_error(tuple(kwargs.values()))
         if known and self.reporting:
             for p in site.problems:
-                self.diag(node, p.code, p.message, p.notes, p.help)
+                if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
+                    self.diag(node, p.code, p.message, p.notes, p.help)
         if known and q in _VIEW_OPS and isinstance(result, Shape) and args and isinstance(args[0], Shape) \
                 and not site.problems:
             if self.check_reshape_order(args[0], result, node):
@@ -961,9 +974,13 @@ class FunctionAnalysis:
             result = result.with_meta(reinterpreted=True)  # a slice of reinterpreted memory stays so
         if result is None:
             result = OPAQUE
-        return self.run_rules(module_q or q, node, args, kwargs, result, init)
+        return self.run_rules(module_q or q, node, args, kwargs, result, init,
+                              problems=frozenset(p.code for p in site.problems) if known else frozenset())
 
-    def run_rules(self, q, node, args, kwargs, result, init=None):
+    def run_rules(self, q, node, args, kwargs, result, init=None, problems: frozenset = frozenset()):
+        upstream = _after_error(args) | _after_error(tuple(kwargs.values())) | problems
+        if upstream and isinstance(result, Shape):
+            result = result.with_meta(after_error=upstream)
         if not self.rules or not self.reporting:
             return result
         ctx = RuleContext(self.mod.path, self.env, function=self.qualname)
@@ -975,10 +992,17 @@ class FunctionAnalysis:
             except Exception:
                 if self.mod.strict:
                     raise
+        reported = set()
         for code, rnode, message, notes, help in ctx.reports:
+            if code in upstream:
+                continue  # the same finding again downstream of the first one
             self.diag(rnode, code, message, notes, help)
+            if rnode is node:
+                reported.add(code)
         if ctx.result_tags and isinstance(result, Shape):
             result = result.with_meta(**ctx.result_tags)
+        if reported and isinstance(result, Shape):
+            result = result.with_meta(after_error=upstream | frozenset(reported))
         return result
 
     def check_reshape_order(self, src: Shape, out: Shape, node) -> bool:
@@ -1219,6 +1243,17 @@ def _moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     if not all(isinstance(a, Sym) for a in diff):
         return None
     return list(diff)
+
+
+def _after_error(values) -> frozenset:
+    """The codes already reported upstream of these values (the same code is not reported again)."""
+    out = frozenset()
+    for v in values:
+        if isinstance(v, Shape) and v.get_meta("after_error"):
+            out |= v.get_meta("after_error")
+        elif isinstance(v, tuple):
+            out |= _after_error(v)
+    return out
 
 
 def _dim_sym(name: str | None, group: str):

@@ -14,7 +14,7 @@ from ._algebra import Expr
 from ._ops._registry import OPAQUE, Opaque, Rule
 from ._shape import UNKNOWN, Shape, Variadic
 
-__all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf",
+__all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "Choice",
            "ListOf", "join", "join_states", "is_tensor"]
 
 
@@ -98,6 +98,13 @@ class ListOf:
     length: Any = None
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One of several callables (``nn.LayerNorm(d) if qk_norm else nn.Identity()``): a call joins them."""
+
+    options: tuple
+
+
 def is_tensor(v) -> bool:
     return isinstance(v, Shape)
 
@@ -128,6 +135,10 @@ def join(a, b):
             return a
     except Exception:  # values with odd equality
         return OPAQUE
+    callables = (ModuleVal, FuncRef, ClassRef, Choice)
+    if isinstance(a, callables) and isinstance(b, callables):
+        opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
+        return Choice(opts[:8])
     if isinstance(a, Shape) and b is None or a is None and isinstance(b, Shape):
         return a if b is None else b  # an optional tensor: wherever it is used as a tensor, it is this one
     if isinstance(a, Shape) or isinstance(b, Shape):
