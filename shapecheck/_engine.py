@@ -736,6 +736,13 @@ class FunctionAnalysis:
         if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, SizeOf):
             return SizeOf(None, Shape(tuple(_size_item(v) for v in left) + right.shape.dims))
         if _is_number(left) and _is_number(right):
+            a, b = _number(left), _number(right)
+            if a is not None and b is not None:  # 3 + 1.0: a known number, kept
+                try:
+                    return {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                            ast.Div: lambda: a / b, ast.FloorDiv: lambda: a // b}.get(type(op), lambda: SCALAR)()
+                except (ZeroDivisionError, OverflowError, TypeError):
+                    return SCALAR
             return SCALAR
         if isinstance(left, Shape) or isinstance(right, Shape):
             name = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
@@ -915,6 +922,8 @@ class FunctionAnalysis:
             return OPAQUE
         if name == "int" and args and isinstance(args[0], Expr):
             return args[0]
+        if name == "float" and args and _number(args[0]) is not None:
+            return float(_number(args[0]))
         if name in ("float", "abs", "round", "sum") and args and not isinstance(args[0], Shape):
             return SCALAR
         if name == "super":
@@ -1356,10 +1365,19 @@ def _is_number(v) -> bool:
     return v is SCALAR or isinstance(v, (Expr, float)) or (isinstance(v, int) and not isinstance(v, bool))
 
 
+def _number(v):
+    """The value of a number known exactly (a literal size, an int or a float), else None."""
+    if isinstance(v, Expr):
+        return v.value
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    return None
+
+
 def _sanitize(v):
     """Values the op rules understand; anything else is OPAQUE."""
     if v is SCALAR:
-        return 1.0
+        return OPAQUE  # a number of unknown value (an arange bound, a size): not a value to compute with
     if v is None or isinstance(v, (Shape, Expr, bool, int, float, str, slice)) or v is Ellipsis:
         return v
     if isinstance(v, tuple):
