@@ -20,7 +20,7 @@ _CORE = ("_algebra.py", "_shape.py", "_parse.py", "_unify.py")
 
 
 def _third_party(path: str) -> bool:
-    parts = Path(path).parts
+    parts = path.replace("\\", "/").split("/")
     return any(p in parts for p in _THIRD_PARTY)
 
 
@@ -69,8 +69,9 @@ class Session:
         only get the version: their results do not depend on shapecheck's code, and re-reading
         torch costs seconds.
         """
+        installed = path is not None and self._is_installed_path(path)
         data = {"shapecheck": shapecheck.__version__, "carrier": cache_version}
-        if path is None or not _third_party(path):
+        if not installed:
             data["sources"] = self.digest
         return data
 
@@ -121,8 +122,9 @@ class Session:
 
     def _installed(self, api: Any) -> bool:
         path = getattr(api, "path", None)
-        if path is None:
-            return False
+        return path is not None and self._is_installed_path(path)
+
+    def _is_installed_path(self, path: str) -> bool:
         hit = self.third_party.get(path)
         if hit is None:
             hit = self.third_party[path] = _third_party(path)
@@ -188,7 +190,7 @@ class Session:
         self.restore(tree.path)
         self.counts.clear()
         inferred = self.inferred.pop(tree.path, {})
-        if tree.path is None or _third_party(tree.path):
+        if tree.path is None or self._is_installed_path(tree.path):
             return
         try:
             if self.errors is None:
