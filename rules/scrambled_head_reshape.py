@@ -122,6 +122,9 @@ class Attn(nn.Module):
         s = src.dims[i]
         if is_heads_axis(ctx, src, i) or eq(ctx, s, t):
             return
+        if i + 1 < out.rank and ctx.compare(out.dims[i] * out.dims[i + 1], s) == "eq" \
+                if isinstance(out.dims[i], Expr) and isinstance(out.dims[i + 1], Expr) else False:
+            return  # the axis is split in place ((h) -> (num_splits, h // num_splits)): nothing moves
         if _is_factor(ctx.resolve(t), ctx.resolve(s)):
             return  # "heads * head_dim" split into (heads, head_dim): a weight's output features, not a sequence
         # a head axis the source already has is a plain reorder of existing axes, and a sequence axis

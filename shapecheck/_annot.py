@@ -124,13 +124,8 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
             if hasattr(n, "lineno"):
                 n.lineno, n.col_offset = node.lineno, node.col_offset
         return read_annotation(inner, imp, depth + 1)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
-        for side in (node.left, node.right):
-            if not (isinstance(side, ast.Constant) and side.value is None):
-                r = read_annotation(side, imp, depth + 1)
-                if r is not None:
-                    return r
-        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None, X | Y
+        return _union([node.left, node.right], imp, depth)
     if isinstance(node, ast.Subscript):
         q = imp.qualify(node.value)
         dtype = imp.is_dtype(q)
@@ -150,6 +145,9 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
             return None
         if q in ("typing.Optional", "typing_extensions.Optional"):
             return read_annotation(node.slice, imp, depth + 1)
+        if q in ("typing.Union", "typing_extensions.Union"):
+            members = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            return _union(members, imp, depth)
         if q in ("typing.Annotated", "typing_extensions.Annotated") and isinstance(node.slice, ast.Tuple):
             return read_annotation(node.slice.elts[0], imp, depth + 1)
         return None
@@ -158,6 +156,23 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
     if _is_tensor_type(node, imp):
         return TensorAnnot(None, None, node.lineno, node.col_offset)
     return None
+
+
+def _union(members, imp: Imports, depth: int):
+    """A union of tensor annotations: the shape when all agree, else a tensor of unknown shape."""
+    found = []
+    for side in members:
+        if isinstance(side, ast.Constant) and side.value is None:
+            continue
+        r = read_annotation(side, imp, depth + 1)
+        if r is not None:
+            found.append(r)
+    if not found:
+        return None
+    first = found[0]
+    if all(r.spec == first.spec for r in found[1:]):
+        return first
+    return TensorAnnot(None, first.dtype, first.line, first.col)
 
 
 def _is_tensor_type(node: ast.AST, imp: Imports) -> bool:

@@ -80,6 +80,8 @@ class FunctionAnalysis:
         self.ret_annot: TensorAnnot | None = None
         self.given_args = args or {}
         self.axis_names: set = set()
+        self.param_names: set = set()  # names the parameters' annotations bind
+        self.free: dict = {}  # names first met in a return or local annotation -> what they were bound to
         self.dim_names: set = set()
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
         if self_val is not None and self_val.facts:
@@ -116,6 +118,8 @@ class FunctionAnalysis:
                 ann = None
             if ann is not None and ann.spec is not None:
                 self.axis_names |= ann.spec.names()
+                self.param_names |= ann.spec.names() | {
+                    x.name for x in ann.spec.axes if x.variadic and x.name}
         params = list(a.posonlyargs) + list(a.args)
         defaults = [None] * (len(params) - len(a.defaults)) + list(a.defaults)
         allp = [(p, d) for p, d in zip(params, defaults)] + [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
@@ -190,8 +194,12 @@ class FunctionAnalysis:
             if ann is not None and ann.spec is not None and isinstance(st.target, ast.Name):
                 declared = _spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}")
                 if isinstance(value, Shape):
-                    self.check_spec(ann.spec, value, st, f"`{st.target.id}`", "annotation of local")
-                    declared = Shape(declared.dims, declared.origins, None, value.meta)
+                    bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", "annotation of local")
+                    if bound.rank == declared.rank:
+                        declared = Shape(tuple(b if isinstance(b, Expr) else d for b, d in zip(bound.dims, declared.dims)),
+                                         declared.origins, None, value.meta)
+                    else:
+                        declared = Shape(declared.dims, declared.origins, None, value.meta)
                 if st.value is not None:
                     state[st.target.id] = declared
                 return state
@@ -211,13 +219,22 @@ class FunctionAnalysis:
             value = self.ev(st.value, state) if st.value is not None else None
             self.returns.append(value)
             if self.ret_annot is not None and self.ret_annot.spec is not None and isinstance(value, Shape):
-                self.check_spec(self.ret_annot.spec, value, st, "the return value", "return annotation")
+                self.check_spec(self.ret_annot.spec, value, st, "the return value", "return annotation",
+                                persist=False)
             return None
         if isinstance(st, ast.If):
             self.ev(st.test, state)
+            before = self.env
+            self.env = before.copy()
             self.learn_test(st.test, state)
             a = self.block(st.body, dict(state))
+            env_a = self.env
+            self.env = before.copy()
             b = self.block(st.orelse, dict(state))
+            env_b = self.env
+            # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
+            # after the if only when the other branch made them too, or returned
+            self.env = env_b if a is None else env_a if b is None else env_a.meet(env_b)
             if a is None and not st.orelse:
                 self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
             return join_states([a, b])
@@ -424,8 +441,22 @@ class FunctionAnalysis:
         return OPAQUE
 
     # -- checks -------------------------------------------------------------------------------------
-    def check_spec(self, spec, value: Shape, node, who: str, what: str) -> None:
-        problems = match_spec(spec, value, self.env, None, self.where(node))
+    def check_spec(self, spec, value: Shape, node, who: str, what: str, persist: bool = True) -> Shape:
+        """Check a value against a return or local annotation; returns the annotation's shape.
+
+        Names the parameters bind are the function's own axes. A name first met in a return or
+        local annotation (``"*bs output_dim"`` where only ``input_dim`` comes in; ``scores: "b q k"``)
+        is bound by that value, as jaxtyping binds it, and means that size from then on."""
+        inst = {n: Expr(((((Sym(n, "axis"), 1),), 1),)) for n in spec.names() if n in self.param_names}
+        for n, v in self.free.items():
+            inst.setdefault(n, v)
+        for ax in spec.axes:
+            if ax.variadic and ax.name and ax.name in self.param_names:
+                inst.pop(ax.name, None)  # a parameter's variadic: matched by position, not bound here
+        problems = match_spec(spec, value, self.env, inst, self.where(node))
+        for n, v in inst.items():
+            if persist and not n.startswith("@") and n not in self.param_names and n not in self.free:
+                self.free[n] = v  # each return is its own path: only local annotations bind for later
         for p in problems[:1]:
             if p.kind == "rank":
                 self.diag(node, "SHP105", f'{who} has {p.actual} axes where its {what} "{spec.text}" '
@@ -438,6 +469,8 @@ class FunctionAnalysis:
                 self.diag(node, "SHP105", f"{who} has {qd(p.actual)} at axis {p.index} where its {what} "
                                           f'"{spec.text}" says {qd(p.expected)}',
                           notes=(note,))
+        shape = instantiate(spec, {k: v for k, v in inst.items() if not k.startswith("@")})
+        return shape
 
     # -- expressions ----------------------------------------------------------------------------------
     def ev(self, node, state):

@@ -161,6 +161,8 @@ def _parse_token(tok: str, offset: int) -> AxisSpec:
                    f'e.g. "{hint}"', tok, offset)
     if "=" in body and "==" not in body:
         name, _, value = body.partition("=")
+        if _NAME.match(name) and value == "_":  # "height=_": any size, named for the reader
+            return AxisSpec("anon", tok, variadic=variadic, broadcast=broadcast)
         if not _NAME.match(name) or not _INT.match(value):
             raise _bad(f'dimension "{tok}" is not of the form "name=size"; write e.g. "channels=3"', tok, offset)
         if variadic:

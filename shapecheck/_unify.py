@@ -35,6 +35,16 @@ class Env:
     def copy(self) -> "Env":
         return Env(dict(self.bindings), set(self.divisible))
 
+    def meet(self, other: "Env") -> "Env":
+        """What both of two branches know: the bindings and facts they share."""
+        out = Env()
+        for s, (e, prov) in self.bindings.items():
+            o = other.bindings.get(s)
+            if o is not None and o[0] == e:
+                out.bindings[s] = (e, prov)
+        out.divisible = self.divisible & other.divisible
+        return out
+
     def resolve(self, d):
         if not isinstance(d, Expr):
             return d

@@ -471,3 +471,49 @@ def test_factories_with_dtype_and_device_keywords():
             pos = torch.zeros(idx.shape[0], idx.shape[1], dtype=torch.long, device=idx.device)
             reveal_shape(pos)
     """) == ["b t"]
+
+
+def test_a_name_only_in_the_return_annotation_is_bound_by_the_return():
+    assert codes("""
+        def identity(x: Float[Tensor, "*bs input_dim"]) -> Float[Tensor, "*bs output_dim"]:
+            return x
+    """) == []
+    # but a name the parameters bind is that axis
+    assert codes("""
+        def swap(x: Float[Tensor, "b n d"]) -> Float[Tensor, "b n d"]:
+            return x.transpose(1, 2)
+    """) == ["SHP105"]
+
+
+def test_each_return_binds_free_names_on_its_own_path():
+    assert codes("""
+        def window(x: Float[Tensor, "batch seq"], buffer: int) -> Float[Tensor, "batch width"]:
+            if buffer == 0:
+                return x
+            return x[:, :3]
+    """) == []
+
+
+def test_a_binding_made_inside_a_branch_that_returns_does_not_leak():
+    assert codes("""
+        def f(image: Float[Tensor, "c h w"], color: Float[Tensor, "3 h w"]):
+            c, h, w = image.shape
+            if c == 3:
+                return image * color
+            return image.split((3, 1), dim=0)
+    """) == []
+
+
+def test_a_union_of_different_shapes_is_either():
+    assert reveals("""
+        def f(x: Float[Tensor, "3 h w"] | Float[Tensor, "4 h w"], y: Float[Tensor, "b n"] | None):
+            reveal_shape(x)
+            reveal_shape(y)
+    """) == ["...", "b n"]
+
+
+def test_named_anonymous_axis():
+    assert reveals("""
+        def f(v: Float[Tensor, "batch frame 3 height=_ width=_"]):
+            reveal_shape(v[:, 0])
+    """) == ["batch 3 ? ?"]
