@@ -10,7 +10,6 @@ from typing import Any
 
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
 from mypy.types import CallableType, Instance, Type, get_proper_type
-
 from shapecheck._ops._registry import axis_position, qd
 from shapecheck._shape import Shape
 from shapecheck._unify import Env, instantiate, match_spec
@@ -52,6 +51,13 @@ def bound(sig: CallableType) -> CallableType:
                              arg_names=sig.arg_names[1:])
 
 
+_LOOSE = ()  # marks a broadcastable variadic: matched per argument, unknown in the result
+
+
+def _broadcast_variadics(spec) -> frozenset:
+    return frozenset("*" + a.name for a in spec.axes if a.variadic and a.broadcast and a.name)
+
+
 def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = None) -> Type:
     """Match the actual tensors against ``sig``'s annotations; the instantiated return shape."""
     default = ctx.default_return_type
@@ -68,14 +74,18 @@ def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = Non
             if shape is None or shape.is_any:
                 continue
             lab = _values.label(e) or f"argument `{pname}`"
-            for m in match_spec(c.spec, shape, env, inst, provenance=f"{lab} (line {e.line})")[:1]:
+            loose = _broadcast_variadics(c.spec)
+            problems = match_spec(c.spec, shape, env, inst, provenance=f"{lab} (line {e.line})")
+            for m in [m for m in problems if not (m.name and m.name in loose)][:1]:
                 reported = True
                 _mismatch(ctx, name, pname, lab, c, shape, m, e)
+            for n in loose:
+                inst[n] = _LOOSE  # `*#batch` broadcasts between arguments: its size is not one binding
     ret = _carrier.carried(sig.ret_type)
     if ret is None:
         return default
     # the declared return type carries the callee's own names: never let them reach the caller
-    result = instantiate(ret.spec, inst)
+    result = instantiate(ret.spec, {k: v for k, v in inst.items() if v is not _LOOSE})
     return _ops.with_result(ctx, None if reported or result.is_any else result)
 
 

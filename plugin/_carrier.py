@@ -18,9 +18,9 @@ from mypy.types import (
     TupleType,
     Type,
     TypeVarType,
+    UnionType,
     get_proper_type,
 )
-
 from shapecheck._algebra import Expr, Sym, sym
 from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
 from shapecheck._shape import ANY_SHAPE, Shape, Unknown, Variadic
@@ -60,6 +60,8 @@ def _proper(t: Type | None) -> ProperType | None:
 
 def is_tensor(t: Type | None) -> bool:
     p = _proper(t)
+    if isinstance(p, UnionType):
+        return bool(p.items) and all(is_tensor(it) for it in p.items)
     return isinstance(p, Instance) and p.type.has_base(TENSOR)
 
 
@@ -89,9 +91,18 @@ def carried(t: Type | None) -> Carried | None:
 
 
 def shape_of_type(t: Type | None) -> Shape | None:
-    """A tensor type's shape (``ANY_SHAPE`` when unknown); None when ``t`` is not a tensor."""
+    """A tensor type's shape (``ANY_SHAPE`` when unknown); None when ``t`` is not a tensor.
+
+    A union of tensors (``Float[Tensor, "3 h w"] | Float[Tensor, "4 h w"]``) is either one: its
+    shape is known only when every member carries the same one.
+    """
     if not is_tensor(t):
         return None
+    p = _proper(t)
+    if isinstance(p, UnionType):
+        shapes = {shape_of_type(it) for it in p.items}
+        one = shapes.pop() if len(shapes) == 1 else None
+        return one if one is not None else ANY_SHAPE
     c = carried(t)
     return c.shape if c is not None else ANY_SHAPE
 

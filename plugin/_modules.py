@@ -13,7 +13,6 @@ from typing import Any
 
 from mypy.nodes import TypeInfo
 from mypy.types import AnyType, Instance, Type, get_proper_type
-
 from shapecheck._algebra import Expr, Sym, sym
 from shapecheck._ops import OPAQUE, lookup
 from shapecheck._ops._registry import Site

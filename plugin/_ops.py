@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from mypy.types import Instance, Type, get_proper_type
-
 from shapecheck._ops import lookup
 from shapecheck._ops._registry import Site
 from shapecheck._shape import Shape
@@ -152,7 +151,7 @@ def check_context(ctx: Any, result: Shape) -> None:
     fn = _compat.current_function(ctx.api)
     if fn is None or not any(ctx.context is e for e in _returns.returned_expressions(fn)):
         return
-    _returns.check_against(ctx.api, c, result, ctx.context, "return value")
+    _returns.check_against(ctx.api, c, result, ctx.context, "return value", _returns.own_names(fn))
 
 
 def match_problems(spec, shape: Shape) -> list:

@@ -25,7 +25,7 @@ from mypy.nodes import (
     Statement,
     Var,
 )
-
+from shapecheck._algebra import sym
 from shapecheck._ops._registry import axis_position, qd
 from shapecheck._shape import Shape
 from shapecheck._unify import Env, match_spec
@@ -33,10 +33,32 @@ from shapecheck._unify import Env, match_spec
 from . import _carrier, _compat, _report, _scope
 
 
-def describe(what: str, c: _carrier.Carried, shape: Shape) -> list:
-    """The first way (message, notes, is_rank) ``shape`` contradicts the annotation ``c``, if any."""
+def own_names(fn: Any, with_return: bool = False) -> frozenset:
+    """The axis names of ``fn``'s parameter annotations (and its return annotation)."""
+    t = getattr(fn, "type", None)
+    types = list(getattr(t, "arg_types", None) or ())
+    if with_return and t is not None:
+        types.append(t.ret_type)
+    names: set = set()
+    for a in types:
+        c = _carrier.carried(a)
+        if c is not None:
+            names |= c.spec.names()
+    return frozenset(names)
+
+
+def describe(what: str, c: _carrier.Carried, shape: Shape, rigid: frozenset | None = None) -> list:
+    """The first way (message, notes, is_rank) ``shape`` contradicts the annotation ``c``, if any.
+
+    ``rigid`` are the function's own axis names (its parameters'). A name of ``c`` outside them
+    (``-> Float[Tensor, "*bs output_dim"]`` over ``"*bs input_dim"``) is bound by the value, as
+    jaxtyping binds it; None makes every name rigid.
+    """
     out: list = []
-    for m in match_spec(c.spec, shape, Env())[:1]:
+    inst = None
+    if rigid is not None:
+        inst = {n: sym(n) for n in rigid}
+    for m in match_spec(c.spec, shape, Env(), inst)[:1]:
         if m.kind == "rank":
             out.append((f'{what} has {m.actual} axes, but the annotation "{c.text}" has {m.expected}',
                         (), True))
@@ -55,9 +77,10 @@ def describe(what: str, c: _carrier.Carried, shape: Shape) -> list:
     return out
 
 
-def check_against(api: Any, c: _carrier.Carried, shape: Shape, context: Any, what: str) -> None:
+def check_against(api: Any, c: _carrier.Carried, shape: Shape, context: Any, what: str,
+                  rigid: frozenset | None = None) -> None:
     """Report (through a checker API) every way ``shape`` contradicts the annotation ``c``."""
-    for message, notes, is_rank in describe(what, c, shape):
+    for message, notes, is_rank in describe(what, c, shape, rigid):
         (_report.rank if is_rank else _report.mismatch)(api, message, context, notes)
 
 
@@ -123,7 +146,8 @@ def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
             if isinstance(s.expr, (NameExpr, MemberExpr)):
                 shape = _shape_of(s.expr, counts, inferred)
                 if shape is not None:
-                    _report_all(errors, "return value", ret, shape.with_label(f"`{s.expr.name}`"), s.expr)
+                    _report_all(errors, "return value", ret, shape.with_label(f"`{s.expr.name}`"), s.expr,
+                                own_names(fn))
         elif isinstance(s, AssignmentStmt) and s.type is not None and len(s.lvalues) == 1:
             declared = _carrier.carried(s.type)
             if declared is None:
@@ -132,11 +156,13 @@ def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
             if shape is not None:
                 lv = s.lvalues[0]
                 name = getattr(lv, "name", "the target")
-                _report_all(errors, f"the value assigned to `{name}`", declared, shape, s.rvalue)
+                _report_all(errors, f"the value assigned to `{name}`", declared, shape, s.rvalue,
+                            own_names(fn, with_return=True))
 
 
-def _report_all(errors: Any, what: str, c: _carrier.Carried, shape: Shape, node: Expression) -> None:
-    for message, notes, is_rank in describe(what, c, shape):
+def _report_all(errors: Any, what: str, c: _carrier.Carried, shape: Shape, node: Expression,
+                rigid: frozenset) -> None:
+    for message, notes, is_rank in describe(what, c, shape, rigid):
         code = _report.SHAPE_RANK if is_rank else _report.SHAPE_MISMATCH
         _compat.report_error(errors, node.line, node.column, message, code)
         for n in notes:

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shapecheck
 from mypy.options import Options
 from mypy.types import Instance
-
-import shapecheck
 
 from . import _carrier, _compat, _report, _returns, _scope
 

@@ -23,8 +23,7 @@ from mypy.nodes import (
     UnaryExpr,
     Var,
 )
-from mypy.types import Instance, LiteralType, Type, get_proper_type
-
+from mypy.types import Instance, LiteralType, Type, UnionType, get_proper_type
 from shapecheck._algebra import Expr, const, floordiv, sym
 from shapecheck._ops import OPAQUE
 from shapecheck._shape import ANY_SHAPE
@@ -252,4 +251,9 @@ def receiver(ctx: Any, method: str, scope: Any) -> Any:
         expr = node.base
     else:
         expr = None
-    return value(expr, ctx.type, scope)
+    t = ctx.type
+    if isinstance(expr, (NameExpr, MemberExpr)) and isinstance(expr.node, Var) \
+            and isinstance(get_proper_type(expr.node.type), UnionType) and _carrier.is_tensor(expr.node.type):
+        # mypy calls the hook once per member of a union: the receiver is any of them
+        t = expr.node.type
+    return value(expr, t, scope)

@@ -43,3 +43,21 @@ def annotated_local(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> None:
     good: Float[Tensor, "a c"] = x @ y
     bad: Float[Tensor, "a b"] = x @ y  # E(post): shape-mismatch "the value assigned to `bad`"
     also_bad: Float[Tensor, "b a"] = x  # E(post): shape-mismatch
+
+
+def renamed(x: Float[Tensor, "*bs input_dim"]) -> Float[Tensor, "*bs output_dim"]:
+    return x  # a name only in the return annotation is bound by the value, as jaxtyping does
+
+
+def union_of_shapes(image: Float[Tensor, "3 h w"] | Float[Tensor, "4 h w"]) -> None:
+    rgb, alpha = image.split((3, 1), dim=0)  # either member: no alarm from the "3 h w" one
+    shapecheck.reveal_shape(image)  # reveal: ...
+
+
+def transform(t: Float[Tensor, "*#batch dim dim"], p: Float[Tensor, "*#batch dim"]) -> Float[Tensor, "*batch dim"]:
+    return t[..., 0]
+
+
+def one_pose(points: Float[Tensor, "5 4"], pose: Float[Tensor, "1 4 4"]) -> None:
+    transform(pose, points)  # "*#batch" broadcasts: (1,) with (5,)
+    shapecheck.reveal_shape(transform(pose, points))  # reveal: ... 4
