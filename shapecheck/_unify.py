@@ -283,8 +283,8 @@ def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None
         post_s = len(axes) - (sv + 1) if sv is not None else len(axes) - pre
         post_v = len(dims) - (vv + 1) if vv is not None else len(dims) - pre
         post = min(post_s, post_v)
-        for k in range(1, post + 1):
-            pairs.append((axes[-k], dims[-k], len(dims) - k))
+        for k in range(1, post + 1):  # counted from the end when the value's rank is unknown
+            pairs.append((axes[-k], dims[-k], len(dims) - k if vv is None else -k))
         if sv is not None and vv is None and inst is not None:
             name = axes[sv].name if axes[sv].kind != "anon" else None
             if name:
