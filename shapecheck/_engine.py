@@ -928,8 +928,11 @@ class FunctionAnalysis:
             rule = lookup(alt) if alt else None
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
+                mod, _, fname = q.rpartition(".")
+                tensor_out = mod in _TENSOR_NAMESPACES and fname[:1].islower() and fname not in _NOT_TENSOR_FUNCS \
+                    and not fname.startswith(("is_", "get_", "set_", "_"))
                 return self.run_rules(q, node, tuple(_sanitize(a) for a in args),
-                                      {k: _sanitize(v) for k, v in kwargs.items()}, OPAQUE)
+                                      {k: _sanitize(v) for k, v in kwargs.items()}, ANY_SHAPE if tensor_out else OPAQUE)
             return OPAQUE
         if rule.module:
             args = [self.as_size_sym(a) for a in args]
@@ -980,6 +983,7 @@ class FunctionAnalysis:
         rule = rule or lookup(q)
         if rule is None:
             return ANY_SHAPE if q.startswith("torch.Tensor.") and q[13:] in _SHAPE_PRESERVING_UNKNOWN else OPAQUE
+        args, kwargs = self.size_arguments(rule, args, kwargs)
         args = tuple(_sanitize(a) for a in args)
         kwargs = {k: _sanitize(v) for k, v in kwargs.items()}
         if q.rsplit(".", 1)[-1] in _SIZE_LIST_OPS and any(
@@ -1003,6 +1007,11 @@ class FunctionAnalysis:
                 raise
             result = None
         upstream = _after_error(args) | _after_error(tuple(kwargs.values()))
+        unverified = any(isinstance(a, Shape) and a.get_meta("unverified") for a in args)
+        if unverified:
+            known = False  # inferred from a value that may not be a tensor: never reported
+            if isinstance(result, Shape):
+                result = result.with_meta(unverified=True)
         if known and self.reporting:
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
@@ -1018,6 +1027,22 @@ class FunctionAnalysis:
             result = OPAQUE
         return self.run_rules(module_q or q, node, args, kwargs, result, init,
                               problems=frozenset(p.code for p in site.problems) if known else frozenset())
+
+    def size_arguments(self, rule, args, kwargs):
+        """Unknown objects passed where the op takes a size (``split(self.n_embd)`` with ``n_embd`` an
+        unannotated constructor argument) are sizes from code."""
+        if not any(isinstance(a, Obj) for a in list(args[1:]) + list(kwargs.values())):
+            return args, kwargs
+        bound = rule.bind(tuple(args), kwargs)
+        if bound is None:
+            return args, kwargs
+        names = list(bound.arguments)
+        args = list(args)
+        for i, a in enumerate(args):
+            if i > 0 and isinstance(a, Obj) and i < len(names) and names[i] in _SIZE_PARAMS:
+                args[i] = self.as_size_sym(a)
+        kwargs = {k: self.as_size_sym(v) if isinstance(v, Obj) and k in _SIZE_PARAMS else v for k, v in kwargs.items()}
+        return tuple(args), kwargs
 
     def run_rules(self, q, node, args, kwargs, result, init=None, problems: frozenset = frozenset()):
         upstream = _after_error(args) | _after_error(tuple(kwargs.values())) | problems
@@ -1063,6 +1088,7 @@ class FunctionAnalysis:
             return False
         if src.get_meta("reinterpreted"):
             return True
+        unclear = False
         for j, d in enumerate(odims):
             s = d.as_sym()
             if s is None or sdims.count(d) != 1 or odims.count(d) != 1:
@@ -1078,6 +1104,7 @@ class FunctionAnalysis:
                 continue
             moved_axes = _moved_factor(pre_s, pre_o, sdims)
             if moved_axes is None:
+                unclear = True  # an axis moved by a factor we cannot name: memory reinterpreted on purpose?
                 continue
             moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
             other = moved[0] if moved else None
@@ -1088,7 +1115,7 @@ class FunctionAnalysis:
                       notes=(_axis_origin_note(src, i, src.label or "the input", self.env),),
                       help="permute or transpose the axes into the target order first, then reshape")
             return False
-        return True
+        return unclear
 
     def clean_view(self, sdims, odims) -> bool:
         """Each target axis is a source axis, a product of adjacent source axes, or part of a split of one."""
@@ -1216,8 +1243,9 @@ class FunctionAnalysis:
                               notes=(f"inferred shape: {v}",))
                 else:
                     where = f" (bound by {pr.bound_at})" if pr.bound_at else ""
+                    at = f"at axis {pr.index}" if pr.index is not None else f'in "{pr.name}"'
                     self.diag(node, "SHP105",
-                              f"argument `{p.arg}` of `{display}` has {qd(pr.actual)} at axis {pr.index} "
+                              f"argument `{p.arg}` of `{display}` has {qd(pr.actual)} {at} "
                               f'where "{pr.name}" is {qd(pr.expected)}{where}',
                               notes=(_axis_origin_note(v, pr.index, f"`{p.arg}`", self.env)
                                      if pr.index is not None else None,))
@@ -1455,6 +1483,12 @@ def _reveal_text(v, env: Env) -> str:
     return "..."
 
 
+_SIZE_PARAMS = {"split_size_or_sections", "split_size", "chunks", "sections", "repeats", "num_classes",
+                "out_features", "in_features", "num_embeddings", "embedding_dim", "upscale_factor"}
+_NOT_TENSOR_FUNCS = {"is_tensor", "numel", "is_floating_point", "is_complex", "device", "no_grad", "enable_grad",
+                     "set_grad_enabled", "manual_seed", "get_default_dtype", "set_default_dtype", "compile", "load",
+                     "save", "jit", "dtype", "Size", "is_grad_enabled", "inference_mode", "autocast", "finfo", "iinfo"}
+_TENSOR_NAMESPACES = {"torch", "torch.nn.functional", "torch.linalg", "torch.fft", "torch.special"}
 _VIEW_OPS = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
 _SHAPE_PRESERVING_UNKNOWN = set()
 _ALIASES = {

@@ -292,6 +292,11 @@ def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None
                 prev = inst.get("*" + name)
                 if prev is None:
                     inst["*" + name] = seg
+                elif axes[sv].broadcast:  # "*#batch": the segments broadcast together
+                    merged, errs = broadcast_shapes([Shape(tuple(prev)), Shape(seg)], env)
+                    inst["*" + name] = tuple(merged.dims)
+                    for _k, a, b in errs[:1]:
+                        out.append(SpecMismatch("axis", None, a, b, name="*" + name))
                 elif len(prev) != len(seg):
                     out.append(SpecMismatch("rank", None, f"*{name} of {len(prev)} axes", f"{len(seg)} axes",
                                             name="*" + name))
