@@ -77,8 +77,7 @@ class Session:
     def annotation_hook(self, ctx: Any) -> Any:
         from . import _annot
 
-        if self.errors is None:
-            self.errors = _compat.checker_errors(ctx.api)
+        self.errors = _compat.checker_errors(ctx.api) or self.errors  # the current build's (dmypy)
         return _annot.hook(ctx, self.declared)
 
     def assign_counts(self, api: Any) -> Any:
@@ -100,8 +99,7 @@ class Session:
         from . import _aliases
 
         try:
-            if self.errors is None:
-                self.errors = _compat.checker_errors(ctx.api)
+            self.errors = _compat.checker_errors(ctx.api) or self.errors
             t = _aliases.analyze_tensor(ctx)
             if isinstance(t, Instance) and t.extra_attrs is not None:
                 self.declared.setdefault(_annot_file(ctx), []).append((t, t.extra_attrs))
@@ -130,8 +128,9 @@ class Session:
         return hit
 
     def _seen(self, api: Any) -> None:
-        if self.errors is None:
-            self.errors = _compat.checker_errors(api)
+        errors = _compat.checker_errors(api)
+        if errors is not None and errors is not self.errors:  # a new build (dmypy): fresh lookups
+            self.errors, self.str_type = errors, None
         if self.str_type is None:
             self.str_type = api.named_generic_type("builtins.str", [])
 
