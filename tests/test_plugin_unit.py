@@ -52,7 +52,6 @@ def test_error_codes_start_with_shape():
 def test_cache_digest_only_for_user_modules():
     """Installed packages (torch) keep their cache when the plugin's sources change."""
     from mypy.options import Options
-
     from shapecheck.plugin._session import Session
 
     s = Session.from_options(Options())
@@ -68,7 +67,6 @@ def test_cache_digest_only_for_user_modules():
 ])
 def test_disabled_codes_are_read_from_the_config_file(tmp_path, name, text):
     from mypy.options import Options
-
     from shapecheck.plugin import _compat, _report
 
     cfg = tmp_path / name
