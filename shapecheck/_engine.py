@@ -928,11 +928,9 @@ class FunctionAnalysis:
             rule = lookup(alt) if alt else None
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
-                mod, _, fname = q.rpartition(".")
-                tensor_out = mod in _TENSOR_NAMESPACES and fname[:1].islower() and fname not in _NOT_TENSOR_FUNCS \
-                    and not fname.startswith(("is_", "get_", "set_", "_"))
+                # what it returns is unknown (a tensor, a tuple of them like meshgrid's, or no tensor)
                 return self.run_rules(q, node, tuple(_sanitize(a) for a in args),
-                                      {k: _sanitize(v) for k, v in kwargs.items()}, ANY_SHAPE if tensor_out else OPAQUE)
+                                      {k: _sanitize(v) for k, v in kwargs.items()}, OPAQUE)
             return OPAQUE
         if rule.module:
             args = [self.as_size_sym(a) for a in args]
@@ -1485,10 +1483,6 @@ def _reveal_text(v, env: Env) -> str:
 
 _SIZE_PARAMS = {"split_size_or_sections", "split_size", "chunks", "sections", "repeats", "num_classes",
                 "out_features", "in_features", "num_embeddings", "embedding_dim", "upscale_factor"}
-_NOT_TENSOR_FUNCS = {"is_tensor", "numel", "is_floating_point", "is_complex", "device", "no_grad", "enable_grad",
-                     "set_grad_enabled", "manual_seed", "get_default_dtype", "set_default_dtype", "compile", "load",
-                     "save", "jit", "dtype", "Size", "is_grad_enabled", "inference_mode", "autocast", "finfo", "iinfo"}
-_TENSOR_NAMESPACES = {"torch", "torch.nn.functional", "torch.linalg", "torch.fft", "torch.special"}
 _VIEW_OPS = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
 _SHAPE_PRESERVING_UNKNOWN = set()
 _ALIASES = {
