@@ -10,7 +10,7 @@ also re-exported from the configured ``shape-modules``), string annotations (``"
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
 
@@ -43,6 +43,7 @@ class Imports:
     shape_modules: tuple = ()
     tensor_types: frozenset = TENSOR_TYPES
     aliases: dict = None  # module-level alias name -> TensorAnnot (or an error)
+    axis_aliases: dict = None  # axis name -> the canonical name it stands for (config ``axis-aliases``)
 
     def qualify(self, node: ast.AST) -> str | None:
         """The qualified name an expression refers to through imports (``F.softmax``), or None."""
@@ -81,7 +82,24 @@ def import_statements(tree: ast.Module):
                 stack.extend(sub)
 
 
-def collect_imports(tree: ast.Module, shape_modules=(), tensor_types=()) -> Imports:
+def rename_axes(spec: ShapeSpec, names: dict) -> ShapeSpec:
+    """The spec with axis names replaced (``seq`` -> ``pos`` under ``axis-aliases``)."""
+    if not names or not (spec.names() & names.keys()):
+        return spec
+    from ._algebra import Sym, sym
+
+    mapping = {Sym(a): sym(c) for a, c in names.items()}
+    axes = []
+    for ax in spec.axes:
+        if ax.name in names:
+            ax = replace(ax, name=names[ax.name])
+        if ax.expr is not None:
+            ax = replace(ax, expr=ax.expr.subst(mapping))
+        axes.append(ax)
+    return ShapeSpec(spec.text, tuple(axes))
+
+
+def collect_imports(tree: ast.Module, shape_modules=(), tensor_types=(), axis_aliases=()) -> Imports:
     names: dict = {}
     for node in import_statements(tree):
         if isinstance(node, ast.Import):
@@ -99,7 +117,7 @@ def collect_imports(tree: ast.Module, shape_modules=(), tensor_types=()) -> Impo
                                                            or node.module in shape_modules):
                 for d in DTYPES:
                     names.setdefault(d, f"{node.module}.{d}")
-    imp = Imports(names, tuple(shape_modules), TENSOR_TYPES | frozenset(tensor_types), {})
+    imp = Imports(names, tuple(shape_modules), TENSOR_TYPES | frozenset(tensor_types), {}, dict(axis_aliases))
     return imp
 
 
@@ -140,7 +158,7 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
                         spec = parse_shape(dims.value)
                     except AnnotationSyntaxError as e:
                         raise AnnotError(e, dims, True) from None
-                    return TensorAnnot(spec, dtype, node.lineno, node.col_offset)
+                    return TensorAnnot(rename_axes(spec, imp.axis_aliases), dtype, node.lineno, node.col_offset)
                 return None
             return None
         if q in ("typing.Optional", "typing_extensions.Optional"):

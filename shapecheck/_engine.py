@@ -106,6 +106,7 @@ class FunctionAnalysis:
     # -- entry -----------------------------------------------------------------------------------
     def code_sym(self, name: str) -> Expr:
         """A size from code; an axis of the signature when its name is one (the name bridge)."""
+        name = (self.mod.imports.axis_aliases or {}).get(name, name)
         return sym(name, "axis" if name in self.axis_names else "code")
 
     def run(self):

@@ -90,7 +90,8 @@ class ModuleInfo:
         self.project = project
         self.modname = modname
         self.strict = strict
-        self.imports: Imports = collect_imports(tree, settings.shape_modules, settings.tensor_types)
+        self.imports: Imports = collect_imports(tree, settings.shape_modules, settings.tensor_types,
+                                                settings.axis_aliases)
         if modname:
             _add_relative_imports(tree, self.imports, modname)
         self.functions = {}

@@ -517,3 +517,17 @@ def test_named_anonymous_axis():
         def f(v: Float[Tensor, "batch frame 3 height=_ width=_"]):
             reveal_shape(v[:, 0])
     """) == ["batch 3 ? ?"]
+
+
+def test_axis_aliases_from_the_config_name_one_axis():
+    from shapecheck._settings import Settings
+
+    src = HEADER + textwrap.dedent("""
+        def f(x: Float[Tensor, "batch seq d"], y: Float[Tensor, "batch pos d"], cfg):
+            reveal_shape(x + y)
+            return torch.zeros(cfg.seq)
+    """)
+    plain = check_source(src, "m.py", strict=True)
+    assert [d.code for d in plain if d.code != "reveal"] == ["SHP102"]
+    aliased = check_source(src, "m.py", Settings(axis_aliases=(("seq", "pos"),)), strict=True)
+    assert [(d.code, d.message) for d in aliased] == [("reveal", "batch pos d")]
