@@ -17,18 +17,7 @@ from mypy.plugin import (
 )
 from mypy.types import FunctionLike, Type
 
-from . import (
-    _aliases,
-    _annot,
-    _calls,
-    _carrier,
-    _compat,
-    _modules,
-    _ops,
-    _report,
-    _session,
-    _values,
-)
+from . import _compat, _report, _session
 
 REVEAL = ("shapecheck.reveal_shape",)
 _NOT_ALIASES = ("builtins.", "typing.", "typing_extensions.", "collections.", "torch.", "jaxtyping.", "numpy.")
@@ -40,6 +29,7 @@ class ShapecheckPlugin(Plugin):
         super().__init__(options)
         _compat.apply_disabled_codes(options, _report.CODES)
         self._session = _session.Session.from_options(options)
+        self._modules_cache: tuple | None = None
 
     # -- configuration ----------------------------------------------------------------------
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
@@ -47,6 +37,7 @@ class ShapecheckPlugin(Plugin):
 
     # -- semantic analysis --------------------------------------------------------------------
     def get_type_analyze_hook(self, fullname: str):
+        _aliases, _annot, _calls, _carrier, _modules, _ops, _values = self._heavy()
         if fullname in _annot.ANNOTATED:
             return self._session.annotation_hook
         if fullname == _carrier.TENSOR:
@@ -61,6 +52,7 @@ class ShapecheckPlugin(Plugin):
 
     # -- type checking ----------------------------------------------------------------------
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        _aliases, _annot, _calls, _carrier, _modules, _ops, _values = self._heavy()
         if fullname in REVEAL:
             return self._guard(lambda ctx: _ops.reveal(ctx, self._counts(ctx)), "`reveal_shape`")
         core = self._session.core_name(fullname, _ops.function_core_name)
@@ -80,6 +72,7 @@ class ShapecheckPlugin(Plugin):
         return None
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
+        _aliases, _annot, _calls, _carrier, _modules, _ops, _values = self._heavy()
         cls, _, method = fullname.rpartition(".")
         if method != "__call__":
             return None
@@ -89,6 +82,7 @@ class ShapecheckPlugin(Plugin):
         return self._guard_sig(_calls.module_signature)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        _aliases, _annot, _calls, _carrier, _modules, _ops, _values = self._heavy()
         cls, _, method = fullname.rpartition(".")
         info = self._info(cls)
         if info is None:
@@ -121,6 +115,7 @@ class ShapecheckPlugin(Plugin):
         return None
 
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        _aliases, _annot, _calls, _carrier, _modules, _ops, _values = self._heavy()
         cls, _, attr = fullname.rpartition(".")
         info = self._info(cls)
         # attributes are named by the class that declares them (`torch._C.TensorBase.T`)
@@ -148,6 +143,15 @@ class ShapecheckPlugin(Plugin):
     def _info(self, fullname: str) -> TypeInfo | None:
         node = self._node(fullname)
         return node if isinstance(node, TypeInfo) else None
+
+    def _heavy(self) -> tuple:
+        """The modules behind the hooks, imported on first use: a warm run that re-checks nothing
+        never asks for a hook and only pays for the cache configuration."""
+        if self._modules_cache is None:
+            from . import _aliases, _annot, _calls, _carrier, _modules, _ops, _values
+
+            self._modules_cache = (_aliases, _annot, _calls, _carrier, _modules, _ops, _values)
+        return self._modules_cache
 
     def _counts(self, ctx: Any) -> dict | None:
         return self._session.assign_counts(ctx.api)

@@ -12,7 +12,7 @@ import shapecheck
 from mypy.options import Options
 from mypy.types import Instance
 
-from . import _carrier, _compat, _report, _returns, _scope
+from . import _compat, _report
 
 _THIRD_PARTY = ("site-packages", "dist-packages", "typeshed")
 _CORE = ("_algebra.py", "_shape.py", "_parse.py", "_unify.py")
@@ -84,6 +84,8 @@ class Session:
         """The :class:`~._scope.Scope` of the function being checked (None outside functions)."""
         from . import _compat
 
+        from . import _scope
+
         fn = _compat.current_function(api)
         if fn is None:
             return None
@@ -135,6 +137,8 @@ class Session:
             self.str_type = api.named_generic_type("builtins.str", [])
 
     def _record(self, ctx: Any, t: Any) -> None:
+        from . import _carrier, _scope
+
         c = _carrier.carried(t)
         node = ctx.context
         path = getattr(ctx.api, "path", None)
@@ -193,6 +197,8 @@ class Session:
         try:
             if self.errors is None:
                 return
+            from . import _returns
+
             _returns.post_pass(tree, self.errors, inferred)
         except Exception as e:  # noqa: BLE001 - never crash mypy
             try:
