@@ -16,7 +16,13 @@ __all__ = ["MIN_MYPY", "UnsupportedMypy", "plugin"]
 
 def plugin(version: str) -> type[_Plugin]:
     """mypy's entry point: the plugin class for this mypy ``version`` (refuses mypy < 1.18)."""
-    check_version(version)
+    try:
+        check_version(version)
+    except UnsupportedMypy as e:  # a clear line and exit 2, not a traceback through mypy's loader
+        import sys
+
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     from ._plugin import ShapecheckPlugin
 
     return ShapecheckPlugin

@@ -46,10 +46,10 @@ def case_files() -> list:
     return sorted(str(p.relative_to(CASES)) for p in CASES.rglob("*.py"))
 
 
-def expectations(files) -> list:
+def expectations(files, post_pass: bool | None = None) -> list:
     from shapecheck.plugin._compat import has_post_pass
 
-    post_pass = has_post_pass()
+    post_pass = has_post_pass() if post_pass is None else post_pass
     out = []
     for rel in files:
         for i, line in enumerate((CASES / rel).read_text().splitlines(), 1):
@@ -70,11 +70,12 @@ def write_config(dirpath: Path, extra: str = "") -> Path:
     return cfg
 
 
-def run_mypy(files, cache_dir: Path, config: Path, cwd: Path = CASES, dmypy_status: Path | None = None) -> str:
+def run_mypy(files, cache_dir: Path, config: Path, cwd: Path = CASES, dmypy_status: Path | None = None,
+             python: str = sys.executable) -> str:
     args = ["--config-file", str(config), "--cache-dir", str(cache_dir), "--no-error-summary",
             "--hide-error-context", "--no-pretty", *files]
     if dmypy_status is None:
-        cmd = [sys.executable, "-m", "mypy", *args]
+        cmd = [python, "-m", "mypy", *args]
     else:
         cmd = [sys.executable, "-m", "mypy.dmypy", "--status-file", str(dmypy_status), "run", "--", *args]
     proc = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True, timeout=600)

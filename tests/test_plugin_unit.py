@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.importorskip("mypy")
 
 from shapecheck.plugin import MIN_MYPY, UnsupportedMypy, plugin
+from shapecheck.plugin._compat import check_version
 from shapecheck.plugin._compat import parse_version
 
 
@@ -19,9 +22,14 @@ def test_current_mypy_gets_the_plugin_class():
 
 
 @pytest.mark.parametrize("version", ["1.17.1", "1.9.0", "0.991"])
-def test_old_mypy_is_refused_with_a_clear_message(version):
-    with pytest.raises(UnsupportedMypy, match=r"needs mypy >= 1\.18.*upgrade mypy"):
+def test_old_mypy_is_refused_with_a_clear_message(version, capsys):
+    with pytest.raises(SystemExit) as exit_:
         plugin(version)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert re.search(r"needs mypy >= 1\.18.*upgrade mypy", err), err
+    with pytest.raises(UnsupportedMypy):
+        check_version(version)
 
 
 @pytest.mark.parametrize("version,expected", [("1.18.0", (1, 18)), ("2.4.1+dev.abc", (2, 4)), ("2.0", (2, 0))])
