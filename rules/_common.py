@@ -388,15 +388,10 @@ def _display(q: str) -> str:
 
 def size_of(v):
     """An int-like constructor argument as an Expr, else None."""
-    from shapecheck._algebra import const
+    from shapecheck._ops._registry import as_size
 
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int):
-        return const(v)
-    if isinstance(v, Expr):
-        return v
-    return None
+    e = as_size(v)
+    return e if isinstance(e, Expr) else None
 
 
 def softmax_call(ev):

@@ -511,16 +511,8 @@ class FunctionAnalysis:
                 return v
             return OPAQUE
         if isinstance(node, (ast.Tuple, ast.List)):
-            out = []
-            for e in node.elts:
-                if isinstance(e, ast.Starred):
-                    v = self.ev(e.value, state)
-                    if isinstance(v, tuple):
-                        out.extend(v)
-                        continue
-                    return OPAQUE
-                out.append(self.ev(e, state))
-            return tuple(out)
+            out = self.spliced(node.elts, state)
+            return OPAQUE if out is None else tuple(out)
         if isinstance(node, ast.Subscript):
             return self.subscript(node, state)
         if isinstance(node, ast.IfExp):
@@ -803,16 +795,23 @@ class FunctionAnalysis:
         return ANY_SHAPE
 
     # -- calls ------------------------------------------------------------------------------------------
+    def spliced(self, nodes, state) -> list | None:
+        """Values of a list of expressions with ``*tuple`` spliced in; None when a starred value is unknown."""
+        out = []
+        for e in nodes:
+            if isinstance(e, ast.Starred):
+                v = self.ev(e.value, state)
+                if not isinstance(v, tuple):
+                    return None
+                out.extend(v)
+            else:
+                out.append(self.ev(e, state))
+        return out
+
     def call_args(self, node, state):
-        args = []
-        for a in node.args:
-            if isinstance(a, ast.Starred):
-                v = self.ev(a.value, state)
-                if isinstance(v, tuple):
-                    args.extend(v)
-                    continue
-                return None, None
-            args.append(self.ev(a, state))
+        args = self.spliced(node.args, state)
+        if args is None:
+            return None, None
         kwargs = {}
         for k in node.keywords:
             if k.arg is None:

@@ -61,12 +61,17 @@ def TransformerDecoderLayer(site: Site, init: dict, tgt, memory, tgt_mask=None, 
                             memory_is_causal=False):
     """``nn.TransformerDecoderLayer(d_model, nhead)``: target and memory both end in ``d_model`` and agree
     on the batch axis; the output has the target's shape."""
+    return _decode(site, tgt, memory, init)
+
+
+def _decode(site: Site, tgt, memory, layer: dict):
+    """A decoder's checks: target and memory end in ``d_model`` and agree on the batch axis."""
     if not isinstance(tgt, Shape):
         return None
-    ok = _features(site, tgt, init.get("d_model"), "the target") and \
-        _features(site, memory, init.get("d_model"), "the memory")
+    ok = _features(site, tgt, layer.get("d_model"), "the target") and \
+        _features(site, memory, layer.get("d_model"), "the memory")
     if ok:
-        _batch_agrees(site, tgt, memory, init.get("batch_first"))
+        _batch_agrees(site, tgt, memory, layer.get("batch_first"))
     return tgt if ok else None
 
 
@@ -87,14 +92,7 @@ def TransformerDecoder(site: Site, init: dict, tgt, memory, tgt_mask=None, memor
                        tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=None,
                        memory_is_causal=False):
     """``nn.TransformerDecoder(layer, num_layers)``: as the decoder layer; the output has the target's shape."""
-    if not isinstance(tgt, Shape):
-        return None
-    layer = _layer_init(init.get("decoder_layer"))
-    ok = _features(site, tgt, layer.get("d_model"), "the target") and \
-        _features(site, memory, layer.get("d_model"), "the memory")
-    if ok:
-        _batch_agrees(site, tgt, memory, layer.get("batch_first"))
-    return tgt if ok else None
+    return _decode(site, tgt, memory, _layer_init(init.get("decoder_layer")))
 
 
 @module_rule("torch.nn.Transformer",
