@@ -267,11 +267,23 @@ class FunctionAnalysis:
             after = join_states([widened, s2]) if s2 is not None else widened
             return self.block(st.orelse, after) if st.orelse else after
         if isinstance(st, (ast.With, ast.AsyncWith)):
+            expects_error = False
             for item in st.items:
                 v = self.ev(item.context_expr, state)
+                if isinstance(item.context_expr, ast.Call) and \
+                        self.mod.imports.qualify(item.context_expr.func) in _EXPECTS_ERROR:
+                    expects_error = True
                 if item.optional_vars is not None:
                     self.assign(item.optional_vars, OPAQUE if not isinstance(v, Shape) else v, state, st)
-            return self.block(st.body, state)
+            if not expects_error:
+                return self.block(st.body, state)
+            quiet = self.reporting
+            self.reporting = False  # `with pytest.raises(...)`: the error is the point of the test
+            try:
+                out = self.block(st.body, state)
+            finally:
+                self.reporting = quiet
+            return out if out is not None else dict(state)
         if isinstance(st, ast.Try) or type(st).__name__ == "TryStar":
             body = self.block(st.body, dict(state))
             outs = [self.block(st.orelse, body) if (st.orelse and body is not None) else body]
@@ -1481,6 +1493,7 @@ def _reveal_text(v, env: Env) -> str:
     return "..."
 
 
+_EXPECTS_ERROR = {"pytest.raises", "unittest.TestCase.assertRaises"}
 _SIZE_PARAMS = {"split_size_or_sections", "split_size", "chunks", "sections", "repeats", "num_classes",
                 "out_features", "in_features", "num_embeddings", "embedding_dim", "upscale_factor"}
 _VIEW_OPS = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}

@@ -531,3 +531,14 @@ def test_axis_aliases_from_the_config_name_one_axis():
     assert [d.code for d in plain if d.code != "reveal"] == ["SHP102"]
     aliased = check_source(src, "m.py", Settings(axis_aliases=(("seq", "pos"),)), strict=True)
     assert [(d.code, d.message) for d in aliased] == [("reveal", "batch pos d")]
+
+
+def test_code_expected_to_fail_under_pytest_raises_is_not_reported():
+    src = HEADER + "import pytest\n" + textwrap.dedent("""
+        def test_bad_shapes(a: Float[Tensor, "n 128"], b: Float[Tensor, "k 6 128"]):
+            with pytest.raises(RuntimeError):
+                a @ b
+            return a @ b
+    """)
+    out = check_source(src, "test_m.py", strict=True)
+    assert [(d.code, d.line) for d in out] == [("SHP101", 12)]  # the return, not the line under raises
