@@ -80,14 +80,7 @@ def axis(v, i: int):
     return None if isinstance(d, (Unknown, Variadic)) else d
 
 
-def as_int(v) -> int | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int):
-        return v
-    if isinstance(v, Expr):
-        return v.value
-    return None
+from shapecheck._ops._registry import as_int as as_int  # noqa: E402  (one definition, shared with the op rules)
 
 
 def neg_dim(dim, v) -> int | None:
