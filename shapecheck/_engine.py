@@ -470,18 +470,20 @@ class FunctionAnalysis:
         for n, v in inst.items():
             if persist and not n.startswith("@") and n not in self.param_names and n not in self.free:
                 self.free[n] = v  # each return is its own path: only local annotations bind for later
+        zero = any(ax.kind == "fixed" and ax.value == 0 for ax in spec.axes)
+        hint = 'a scalar is written "" (an empty string); "0" is one axis of size 0' if zero else None
         for p in problems[:1]:
             if p.kind == "rank":
                 self.diag(node, "SHP105", f'{who} has {p.actual} axes where its {what} "{spec.text}" '
                                           f"has {p.expected}",
-                          notes=(f"inferred shape: {value}",))
+                          notes=(f"inferred shape: {value}",), help=hint)
             else:
                 note = None
                 if p.index is not None:
                     note = _axis_origin_note(value, p.index, who, self.env)
                 self.diag(node, "SHP105", f"{who} has {qd(p.actual)} at axis {p.index} where its {what} "
                                           f'"{spec.text}" says {qd(p.expected)}',
-                          notes=(note,))
+                          notes=(note,), help=hint)
         shape = instantiate(spec, {k: v for k, v in inst.items() if not k.startswith("@")})
         return shape
 

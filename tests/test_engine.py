@@ -542,3 +542,12 @@ def test_code_expected_to_fail_under_pytest_raises_is_not_reported():
     """)
     out = check_source(src, "test_m.py", strict=True)
     assert [(d.code, d.line) for d in out] == [("SHP101", 12)]  # the return, not the line under raises
+
+
+def test_a_zero_sized_axis_meant_as_a_scalar_gets_a_hint():
+    out = errors("""
+        def loss(x: Float[Tensor, "n 3"]) -> Float[Tensor, "0"]:
+            return x.abs().sum(dim=-1).mean()
+    """)
+    assert [d.code for d in out] == ["SHP105"]
+    assert out[0].help and '""' in out[0].help
