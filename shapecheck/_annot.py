@@ -82,6 +82,14 @@ def import_statements(tree: ast.Module):
                 stack.extend(sub)
 
 
+def from_module(node: ast.ImportFrom, modname: str) -> str:
+    """The absolute module an ``ImportFrom`` names, relative imports resolved against ``modname``."""
+    if not node.level:
+        return node.module or ""
+    parts = modname.split(".")
+    return ".".join(parts[: len(parts) - node.level] + ([node.module] if node.module else []))
+
+
 def rename_axes(spec: ShapeSpec, names: dict) -> ShapeSpec:
     """The spec with axis names replaced (``seq`` -> ``pos`` under ``axis-aliases``)."""
     if not names or not (spec.names() & names.keys()):

@@ -10,7 +10,8 @@ import ast
 import re
 
 from ._algebra import Expr, const, sym
-from ._annot import AnnotError, Imports, TensorAnnot, collect_imports, import_statements, read_annotation
+from ._annot import (AnnotError, Imports, TensorAnnot, collect_imports, from_module, import_statements,
+                     read_annotation)
 from ._diag import Diagnostic, Edit, Fix
 from ._engine import FunctionAnalysis
 from ._settings import Settings
@@ -201,11 +202,9 @@ def _freeze(v):
 
 
 def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str) -> None:
-    pkg_parts = modname.split(".")
     for node in import_statements(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
-            base = pkg_parts[: len(pkg_parts) - node.level]
-            mod = ".".join(base + ([node.module] if node.module else []))
+            mod = from_module(node, modname)
             for a in node.names:
                 if a.name != "*":
                     imp.names[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name

@@ -11,6 +11,7 @@ import ast
 import hashlib
 import os
 
+from ._annot import from_module, import_statements
 from ._settings import Settings
 
 
@@ -38,13 +39,14 @@ class Project:
             self.by_module.setdefault(name, ap)
         self._infos: dict = {}
         self._digests: dict = {}
+        self._hashes: dict = {}
 
     @classmethod
     def from_files(cls, paths) -> "Project":
         return cls(paths)
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}, "_hashes": {}}
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
@@ -69,36 +71,46 @@ class Project:
         self._infos[modname] = info
         return info
 
-    def digest_for(self, path: str) -> str:
-        """A hash of the project modules ``path`` imports (so a cached result is redone when they change)."""
+    def digest_for(self, path: str, data: bytes | None = None) -> str:
+        """A hash of the project modules ``path`` imports (so a cached result is redone when they change).
+
+        ``data`` is the file's content when the caller has already read it."""
         ap = os.path.abspath(path)
         if ap in self._digests:
             return self._digests[ap]
-        h = hashlib.sha256()
         try:
-            with open(ap, "rb") as fh:
-                tree = ast.parse(fh.read())
+            if data is None:
+                with open(ap, "rb") as fh:
+                    data = fh.read()
+            tree = ast.parse(data)
         except (OSError, SyntaxError, ValueError):
             self._digests[ap] = ""
             return ""
-        me = self.module_name(ap).split(".")
+        me = self.module_name(ap)
         names = set()
-        for node in ast.walk(tree):
+        for node in import_statements(tree):
             if isinstance(node, ast.Import):
                 names |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    base = ".".join(me[: len(me) - node.level] + ([base] if base else []))
+            else:
+                base = from_module(node, me)
                 names.add(base)
                 names |= {f"{base}.{a.name}" for a in node.names}
+        h = hashlib.sha256()
         for n in sorted(names):
             p = self.by_module.get(n)
             if p and p != ap:
-                try:
-                    with open(p, "rb") as fh:
-                        h.update(n.encode() + b"\0" + hashlib.sha256(fh.read()).digest())
-                except OSError:
-                    pass
+                fh_hash = self._file_hash(p)
+                if fh_hash is not None:
+                    h.update(n.encode() + b"\0" + fh_hash)
         self._digests[ap] = h.hexdigest()
         return self._digests[ap]
+
+    def _file_hash(self, path: str) -> bytes | None:
+        """The content hash of a project file, read once per run however many files import it."""
+        if path not in self._hashes:
+            try:
+                with open(path, "rb") as fh:
+                    self._hashes[path] = hashlib.sha256(fh.read()).digest()
+            except OSError:
+                self._hashes[path] = None
+        return self._hashes[path]

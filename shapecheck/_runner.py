@@ -166,11 +166,11 @@ def fix_loop(text: str, path: str, display: str, job: Job) -> tuple[str, list, i
     return text, diags, total
 
 
-def _digest(job: Job, path: str) -> str:
+def _digest(job: Job, path: str, data: bytes | None = None) -> str:
     if job.project is None or not job.digests:
         return ""
     try:
-        return str(job.project.digest_for(path))
+        return str(job.project.digest_for(path, data))
     except Exception:  # noqa: BLE001 - no digest: the entry simply never matches
         return "?"
 
@@ -193,7 +193,7 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
                           cacheable=False)
     stat = (st.st_size, st.st_mtime_ns)
     chash = content_hash(data)
-    digest = _digest(job, path) if len(data) <= MAX_BYTES else ""
+    digest = _digest(job, path, data) if len(data) <= MAX_BYTES else ""
     if expected is not None and (chash, digest) == tuple(expected) and not job.fix:
         return FileResult(path, display, [], stat=stat, chash=chash, digest=digest, unchanged=True)
     try:
