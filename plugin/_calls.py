@@ -1,7 +1,7 @@
 """Calls of annotated functions, methods and ``nn.Module`` instances (to their ``forward``).
 
 The callee's axis names are instantiated afresh at every call, bound to the caller's axes
-(``match_spec`` with an ``inst`` dict), and its return annotation is instantiated with them.
+(``match_spec`` filling a ``Bindings``), and its return annotation is instantiated with them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
 from mypy.types import CallableType, Instance, Type, get_proper_type
 from shapecheck._ops._registry import axis_position, qd
 from shapecheck._shape import Shape
-from shapecheck._unify import Env, instantiate, match_spec
+from shapecheck._unify import Bindings, Env, instantiate, match_spec
 
 from . import _carrier, _ops, _report, _values
 
@@ -61,7 +61,7 @@ def _broadcast_variadics(spec) -> frozenset:
 def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = None) -> Type:
     """Match the actual tensors against ``sig``'s annotations; the instantiated return shape."""
     default = ctx.default_return_type
-    inst: dict = {}
+    inst = Bindings()
     env = Env()
     reported = False
     for i, (formal_t, actual_ts, actual_es) in enumerate(zip(sig.arg_types, ctx.arg_types, ctx.args)):
@@ -80,12 +80,12 @@ def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = Non
                 reported = True
                 _mismatch(ctx, name, pname, lab, c, shape, m, e)
             for n in loose:
-                inst[n] = _LOOSE  # `*#batch` broadcasts between arguments: its size is not one binding
+                inst.segments[n[1:]] = _LOOSE  # `*#batch` broadcasts between arguments: its size is not one binding
     ret = _carrier.carried(sig.ret_type)
     if ret is None:
         return default
     # the declared return type carries the callee's own names: never let them reach the caller
-    result = instantiate(ret.spec, {k: v for k, v in inst.items() if v is not _LOOSE})
+    result = instantiate(ret.spec, Bindings(inst.sizes, {k: v for k, v in inst.segments.items() if v is not _LOOSE}))
     return _ops.with_result(ctx, None if reported or result.is_any else result)
 
 

@@ -28,7 +28,7 @@ from mypy.nodes import (
 from shapecheck._algebra import sym
 from shapecheck._ops._registry import axis_position, qd
 from shapecheck._shape import Shape
-from shapecheck._unify import Env, match_spec
+from shapecheck._unify import Bindings, Env, match_spec
 
 from . import _carrier, _compat, _report, _scope
 
@@ -57,7 +57,7 @@ def describe(what: str, c: _carrier.Carried, shape: Shape, rigid: frozenset | No
     out: list = []
     inst = None
     if rigid is not None:
-        inst = {n: sym(n) for n in rigid}
+        inst = Bindings({n: sym(n) for n in rigid})
     for m in match_spec(c.spec, shape, Env(), inst)[:1]:
         if m.kind == "rank":
             out.append((f'{what} has {m.actual} axes, but the annotation "{c.text}" has {m.expected}',

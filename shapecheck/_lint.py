@@ -13,7 +13,7 @@ from ._algebra import Expr, const, sym
 from ._annot import (AnnotError, Imports, TensorAnnot, collect_imports, from_module, import_statements,
                      read_annotation)
 from ._diag import Diagnostic, Edit, Fix
-from ._engine import FunctionAnalysis
+from ._engine import FunctionAnalysis, ModuleMemo
 from ._settings import Settings
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, SelfVal
 
@@ -99,6 +99,7 @@ class ModuleInfo:
         self.classes = {}
         self.constants = {}
         self._instances: dict = {}
+        self.memo = ModuleMemo()  # the engine's: signatures read and calls analysed in this file
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[node.name] = node

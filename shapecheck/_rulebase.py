@@ -30,11 +30,22 @@ class CallEvent:
     receiver: Any = None  # for methods: the value the method was called on (also args[0])
 
 
+@dataclass(frozen=True)
+class LintReport:
+    """One finding of a lint rule, to become a diagnostic at ``node``."""
+
+    code: str
+    node: ast.AST
+    message: str
+    notes: tuple = ()
+    help: str | None = None
+
+
 @dataclass
 class RuleContext:
     path: str
     env: Env
-    reports: list = field(default_factory=list)  # filled with (code, node, message, notes, help)
+    reports: list = field(default_factory=list)  # LintReport, in the order reported
     result_tags: dict = field(default_factory=dict)
     function: str | None = None  # qualified name of the function being analysed
     source_lines: tuple = ()
@@ -47,7 +58,7 @@ class RuleContext:
         return self.env.resolve(d)
 
     def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None) -> None:
-        self.reports.append((code, node, message, tuple(n for n in notes if n), help))
+        self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help))
 
     def tag_result(self, key: str, value: Any) -> None:
         self.result_tags[key] = value

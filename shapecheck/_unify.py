@@ -20,7 +20,8 @@ from ._algebra import Expr, Sym, const, provably_distinct
 from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
-__all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch"]
+__all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
+           "instantiate"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
 
@@ -240,6 +241,21 @@ def _broadcast2(a: Shape, b: Shape, env: Env):
 # -- matching a value against an annotation ---------------------------------------------------
 
 @dataclass(frozen=True)
+class Bindings:
+    """A callee's axis names instantiated at one call, filled in as its arguments are matched.
+
+    ``sizes`` maps a name to the caller's size it stands for, ``segments`` a variadic name
+    (``*batch``) to the tuple of sizes it covers, ``where`` a name to what bound it (for notes)."""
+
+    sizes: dict = field(default_factory=dict)
+    segments: dict = field(default_factory=dict)
+    where: dict = field(default_factory=dict)
+
+    def copy(self) -> "Bindings":
+        return Bindings(dict(self.sizes), dict(self.segments), dict(self.where))
+
+
+@dataclass(frozen=True)
 class SpecMismatch:
     kind: str  # "rank" | "axis"
     index: int | None  # axis position in the value (from the left), or None for rank
@@ -249,14 +265,13 @@ class SpecMismatch:
     bound_at: str | None = None  # where the expected size was bound
 
 
-def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None,
+def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: Bindings | None = None,
                provenance: str | None = None) -> list:
     """Check ``shape`` against ``spec``.
 
     With ``inst is None`` the spec's names are the current function's own axes (symbols of kind
-    ``axis``). With a dict, they are the callee's names instantiated for this call: the dict maps
-    each name to the caller's size it was bound to (and a variadic name to a tuple of sizes) and is
-    filled in as names are met; ``inst["@where"]`` maps names to the argument that bound them.
+    ``axis``). With :class:`Bindings`, they are the callee's names instantiated for this call, filled
+    in as names are met.
     """
     out = []
     if shape.is_any:
@@ -289,12 +304,12 @@ def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None
             name = axes[sv].name if axes[sv].kind != "anon" else None
             if name:
                 seg = tuple(dims[sv: len(dims) - post_s])
-                prev = inst.get("*" + name)
+                prev = inst.segments.get(name)
                 if prev is None:
-                    inst["*" + name] = seg
+                    inst.segments[name] = seg
                 elif axes[sv].broadcast:  # "*#batch": the segments broadcast together
                     merged, errs = broadcast_shapes([Shape(tuple(prev)), Shape(seg)], env)
-                    inst["*" + name] = tuple(merged.dims)
+                    inst.segments[name] = tuple(merged.dims)
                     for _k, a, b in errs[:1]:
                         out.append(SpecMismatch("axis", None, a, b, name="*" + name))
                 elif len(prev) != len(seg):
@@ -318,23 +333,23 @@ def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None
             if inst is None:
                 expected = Expr(((((Sym(ax.name, "axis"), 1),), 1),))
             else:
-                if ax.name not in inst:
+                if ax.name not in inst.sizes:
                     if isinstance(d, Unknown):
                         continue
-                    inst[ax.name] = d
-                    inst.setdefault("@where", {})[ax.name] = provenance
+                    inst.sizes[ax.name] = d
+                    inst.where[ax.name] = provenance
                     continue
-                expected = inst[ax.name]
+                expected = inst.sizes[ax.name]
         else:  # expression over names
             if inst is None:
                 expected = ax.expr
             else:
                 mapping = {}
                 for s in ax.expr.symbols():
-                    if s.name not in inst:
+                    if s.name not in inst.sizes:
                         mapping = None
                         break
-                    mapping[s] = inst[s.name]
+                    mapping[s] = inst.sizes[s.name]
                 if mapping is None:
                     continue
                 expected = ax.expr.subst(mapping)
@@ -343,19 +358,19 @@ def match_spec(spec: ShapeSpec, shape: Shape, env: Env, inst: dict | None = None
         if unify_dim(expected, d, env, provenance) is False:
             where = None
             if inst is not None and ax.name:
-                where = inst.get("@where", {}).get(ax.name)
+                where = inst.where.get(ax.name)
             out.append(SpecMismatch("axis", idx, env.resolve(expected), env.resolve(d), name=ax.text,
                                     bound_at=where))
     return out
 
 
-def instantiate(spec: ShapeSpec, inst: dict) -> Shape:
+def instantiate(spec: ShapeSpec, inst: Bindings) -> Shape:
     """The shape a callee's annotation denotes under the bindings of one call."""
     items = []
     for ax in spec.axes:
         if ax.variadic:
             name = ax.name if ax.kind != "anon" else None
-            seg = inst.get("*" + name) if name else None
+            seg = inst.segments.get(name) if name else None
             if seg is not None:
                 items.extend(seg)
             else:
@@ -364,15 +379,15 @@ def instantiate(spec: ShapeSpec, inst: dict) -> Shape:
         if ax.kind == "fixed":
             items.append(const(ax.value))
         elif ax.kind == "named":
-            items.append(inst.get(ax.name, UNKNOWN))
+            items.append(inst.sizes.get(ax.name, UNKNOWN))
         elif ax.kind == "expr":
             mapping = {}
             ok = True
             for s in ax.expr.symbols():
-                if s.name not in inst or not isinstance(inst[s.name], Expr):
+                if s.name not in inst.sizes or not isinstance(inst.sizes[s.name], Expr):
                     ok = False
                     break
-                mapping[s] = inst[s.name]
+                mapping[s] = inst.sizes[s.name]
             items.append(ax.expr.subst(mapping) if ok else UNKNOWN)
         else:
             items.append(UNKNOWN)

@@ -551,3 +551,60 @@ def test_a_zero_sized_axis_meant_as_a_scalar_gets_a_hint():
     """)
     assert [d.code for d in out] == ["SHP105"]
     assert out[0].help and '""' in out[0].help
+
+
+# -- the engine's rooms ------------------------------------------------------------------------------
+
+def test_a_function_signature_is_read_once_however_often_it_is_called(monkeypatch):
+    from shapecheck._engine import _signature
+
+    reads = []
+    real = _signature.read_annotation
+
+    def counting(node, imports, *a):
+        if node is not None:
+            reads.append(node.lineno)
+        return real(node, imports, *a)
+
+    monkeypatch.setattr(_signature, "read_annotation", counting)
+    out = reveals("""
+        def head(x: Float[Tensor, "b d"], w: Float[Tensor, "d c"]) -> Float[Tensor, "b c"]:
+            return x @ w
+
+        def f(x: Float[Tensor, "b 8"], w: Float[Tensor, "8 3"]):
+            reveal_shape(head(x, w))
+            reveal_shape(head(x, w))
+            reveal_shape(head(head(x, w), torch.randn(3, 5)))
+    """)
+    assert out == ["b 3", "b 3", "b 5"]
+    assert len(reads) == 5  # head: two parameters and the return; f: two parameters
+
+
+def test_nothing_is_reported_while_silenced_and_reporting_comes_back_after_an_error():
+    import ast
+
+    from shapecheck._engine import FunctionAnalysis
+    from shapecheck._lint import ModuleInfo
+    from shapecheck._settings import Settings
+
+    tree = ast.parse("def f():\n    pass\n")
+    fa = FunctionAnalysis(ModuleInfo("m.py", tree, Settings()), tree.body[0])
+    with pytest.raises(ValueError):
+        with fa.silenced():
+            fa.diag(tree.body[0], "SHP101", "hidden")
+            raise ValueError
+    fa.diag(tree.body[0], "SHP101", "shown")
+    assert [d.message for d in fa.diags] == ["shown"]
+
+
+def test_callee_bindings_are_a_typed_value():
+    from shapecheck._parse import parse_shape
+    from shapecheck._shape import Shape
+    from shapecheck._algebra import const
+    from shapecheck._unify import Bindings, Env, instantiate, match_spec
+
+    inst = Bindings()
+    assert match_spec(parse_shape("*batch d"), Shape((const(2), const(3), const(4))), Env(), inst, "argument `x`") == []
+    assert inst.sizes == {"d": const(4)} and inst.segments == {"batch": (const(2), const(3))}
+    assert inst.where == {"d": "argument `x`"}
+    assert str(instantiate(parse_shape("*batch d d"), inst)) == "2 3 4 4"

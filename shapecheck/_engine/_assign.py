@@ -1,0 +1,126 @@
+"""Assignment: binding values to targets, unpacking tuples and sizes (``B, T, C = x.size()``)."""
+
+from __future__ import annotations
+
+import ast
+
+from .._algebra import Expr
+from .._ops._registry import OPAQUE
+from .._shape import ANY_SHAPE, Shape, Unknown
+from .._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
+from ._common import dim_sym
+
+
+class Assignment:
+    """The assignment room of :class:`~._walk.FunctionAnalysis`."""
+
+    def assign(self, target, value, state, st) -> None:
+        if isinstance(target, ast.Name):
+            if isinstance(value, Shape):
+                value = value.with_label(None)
+            state[target.id] = value
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            elts = target.elts
+            star = next((i for i, e in enumerate(elts) if isinstance(e, ast.Starred)), None)
+            values = self.unpack(value, len(elts), target, st, state, star is not None)
+            if values is None:
+                for e in elts:
+                    self.assign(e.value if isinstance(e, ast.Starred) else e, OPAQUE, state, st)
+                return
+            if star is None:
+                for e, v in zip(elts, values):
+                    self.assign(e, v, state, st)
+            else:
+                n_after = len(elts) - star - 1
+                for e, v in zip(elts[:star], values[:star]):
+                    self.assign(e, v, state, st)
+                rest = values[star: len(values) - n_after]
+                self.assign(elts[star].value, tuple(rest), state, st)
+                for e, v in zip(elts[star + 1:], values[len(values) - n_after:]):
+                    self.assign(e, v, state, st)
+            return
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            owner = state.get(target.value.id)
+            if isinstance(owner, SelfVal):
+                owner.attrs[target.attr] = value
+            return
+        if isinstance(target, ast.Starred):
+            self.assign(target.value, value, state, st)
+
+    def unpack(self, value, n, target, st, state, has_star):
+        if isinstance(value, tuple):
+            if (len(value) == n) or (has_star and len(value) >= n - 1):
+                return list(value)
+            return None
+        if isinstance(value, SizeOf) and not has_star:
+            # B, T, C = x.size(): name the axes after the targets, and learn x's rank
+            names = [self.fresh_dim_name(e.id if isinstance(e, ast.Name) else f"d{i}")
+                     for i, e in enumerate(target.elts)]
+            group = f"dim:{value.var}@{st.lineno}"
+            origin = f"`{value.var}.size()`, {self.mod.short}:{st.lineno}" if value.var else None
+            if value.shape.rank == n:
+                dims = [d if not isinstance(d, Unknown) else dim_sym(names[i], group)
+                        for i, d in enumerate(value.shape.dims)]
+            elif value.shape.is_any or value.shape.rank is None:
+                dims = self.fill_variadic(value.shape, n, names, group)
+                if dims is None:
+                    return None
+            else:
+                return None
+            if value.var and value.var in state and isinstance(state[value.var], (Shape, Obj)):
+                old = state[value.var] if isinstance(state[value.var], Shape) else ANY_SHAPE
+                origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n else origin
+                                for i in range(n))
+                state[value.var] = Shape(tuple(dims), origins, None, old.meta)
+            return dims
+        if isinstance(value, Shape) and value.rank is not None:
+            if value.rank == 0:
+                return None
+            first = value.dims[0]
+            if isinstance(first, Expr) and first.value is not None and (first.value == n or has_star):
+                count = first.value
+                return [Shape(value.dims[1:], value.origins[1:] if value.origins else ())] * count \
+                    if (count == n or has_star) else None
+            return None
+        if isinstance(value, ListOf) and not has_star:
+            return [value.elem] * n
+        return None
+
+    def fresh_dim_name(self, name: str) -> str | None:
+        """The name of an axis learnt by unpacking; a name unpacked again from another tensor is another
+        size (``channels'``), and ``_`` names nothing."""
+        if name == "_" or name.startswith("_") and name.strip("_") == "":
+            return None
+        while name in self.dim_names:
+            name += "'"
+        self.dim_names.add(name)
+        return name
+
+    def fill_variadic(self, shape: Shape, n: int, names, group):
+        v = shape.variadic_index
+        known_pre = list(shape.dims[:v])
+        known_post = list(shape.dims[v + 1:])
+        k = n - len(known_pre) - len(known_post)
+        if k < 0:
+            return None
+        mid = [dim_sym(names[len(known_pre) + i], group) for i in range(k)]
+        dims = known_pre + mid + known_post
+        return [d if not isinstance(d, Unknown) else dim_sym(names[i], group) for i, d in enumerate(dims)]
+
+    def iter_elem(self, it):
+        if isinstance(it, ListOf):
+            return it.elem
+        if isinstance(it, ModuleVal) and it.children:
+            first = it.children[0]
+            return first if all(c == first for c in it.children) else OPAQUE
+        if isinstance(it, tuple) and it:
+            v = it[0]
+            for w in it[1:]:
+                v = join(v, w)
+            return v
+        if isinstance(it, Shape) and it.rank:
+            return Shape(it.dims[1:], it.origins[1:] if it.origins else ())
+        return OPAQUE
+
+    # -- checks -------------------------------------------------------------------------------------

@@ -1,0 +1,195 @@
+"""Calls: receivers and callees resolved, arguments evaluated, each call sent to its kind of callee.
+
+A tensor method or a library function goes to its shape rule (``_shape_rules``), a user function,
+class or module to the user-code room (``_user``); builtins and ``reveal_shape`` are answered here.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .._algebra import Expr, const
+from .._diag import Diagnostic
+from .._ops._facts import is_tensor_method, lookup_op, takes_size_list
+from .._ops._registry import OPAQUE
+from .._shape import ANY_SHAPE, Shape
+from .._values import Choice, ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
+
+
+class Calls:
+    """The call room of :class:`~._walk.FunctionAnalysis`."""
+
+    def spliced(self, nodes, state) -> list | None:
+        """Values of a list of expressions with ``*tuple`` spliced in; None when a starred value is unknown."""
+        out = []
+        for e in nodes:
+            if isinstance(e, ast.Starred):
+                v = self.ev(e.value, state)
+                if not isinstance(v, tuple):
+                    return None
+                out.extend(v)
+            else:
+                out.append(self.ev(e, state))
+        return out
+
+    def call_args(self, node, state):
+        args = self.spliced(node.args, state)
+        if args is None:
+            return None, None
+        kwargs = {}
+        for k in node.keywords:
+            if k.arg is None:
+                return None, None
+            kwargs[k.arg] = self.ev(k.value, state)
+        return args, kwargs
+
+    def call(self, node, state):
+        func = node.func
+        # methods on values
+        if isinstance(func, ast.Attribute) and (self.mod.imports.qualify(func) is None or self.shadowed(func, state)):
+            recv = self.ev(func.value, state)
+            if isinstance(recv, Shape) or isinstance(recv, Obj) or recv is OPAQUE:
+                return self.tensor_method(recv, func, node, state)
+            if isinstance(recv, SelfVal):
+                if func.attr == "register_buffer" or func.attr == "register_parameter":
+                    args, kwargs = self.call_args(node, state)
+                    if args and len(args) >= 2 and isinstance(args[0], str):
+                        recv.attrs[args[0]] = args[1]
+                    return None
+        callee = self.ev(func, state)
+        args, kwargs = self.call_args(node, state)
+        if args is None:
+            return OPAQUE
+        return self.call_value(callee, args, kwargs, node, state)
+
+    def tensor_method(self, recv, func, node, state):
+        name = func.attr
+        args, kwargs = self.call_args(node, state)
+        if args is None:
+            return OPAQUE
+        known = isinstance(recv, Shape) and not recv.get_meta("unverified")
+        shape = recv if isinstance(recv, Shape) else ANY_SHAPE
+        if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
+            args = [self.as_size_sym(a) for a in args]
+        if name == "item" and known:
+            return SCALAR
+        if name in SIZE_METHODS:
+            if name == "size":
+                if not args and not kwargs:
+                    if not known and isinstance(recv, Obj):
+                        return SizeOf(recv.name, ANY_SHAPE)
+                    return self.size_tuple(shape, func.value) if known else SizeOf(None, shape)
+                i = args[0] if args else kwargs.get("dim")
+                if isinstance(i, Expr) and i.value is not None:
+                    d = shape.axis(i.value)
+                    return d if isinstance(d, Expr) else OPAQUE
+                return OPAQUE
+            if name in ("dim", "ndimension"):
+                return const(shape.rank) if shape.rank is not None else OPAQUE
+            return OPAQUE
+        if not known and not is_tensor_method(name):
+            return OPAQUE
+        result = self.apply_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
+        if (recv is OPAQUE or not known) and not isinstance(recv, Obj) and isinstance(result, Shape):
+            # the receiver may not be a tensor at all (a NumPy array from an unknown call): what follows
+            # from it is inferred, never reported
+            result = result.with_meta(unverified=True)
+        return result
+
+    def call_value(self, callee, args, kwargs, node, state):
+        if isinstance(callee, QualRef):
+            return self.call_qual(callee.qualname, args, kwargs, node, state)
+        if isinstance(callee, ModuleVal):
+            return self.call_module(callee, args, kwargs, node)
+        if isinstance(callee, ClassRef):
+            return self.construct_user(callee, args, kwargs, node)
+        if isinstance(callee, FuncRef):
+            return self.call_user(callee, args, kwargs, node)
+        if isinstance(callee, ListOf) and isinstance(callee.elem, ModuleVal):
+            return self.call_module(callee.elem, args, kwargs, node)
+        if isinstance(callee, Choice):
+            with self.silenced():  # a diagnostic must hold whichever option runs: report none
+                results = [self.call_value(c, args, kwargs, node, state) for c in callee.options]
+            v = results[0]
+            for w in results[1:]:
+                v = join(v, w)
+            return v
+        return OPAQUE
+
+    def call_qual(self, q: str, args, kwargs, node, state):
+        if q.startswith("math.") or q in SCALAR_FUNCS:
+            return self.run_lint_rules(q, node, tuple(sanitize(a) for a in args),
+                                  {k: sanitize(v) for k, v in kwargs.items()}, SCALAR)
+        if q.startswith("builtins."):
+            return self.builtin(q[9:], args, kwargs, node, state)
+        if q in ("shapecheck.reveal_shape",) or q.endswith(".reveal_shape"):
+            v = args[0] if args else None
+            text = reveal_text(v, self.env)
+            if self.reporting:
+                self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
+            return v
+        if q in ("torch.nn.Sequential",):
+            return ModuleVal(q, children=tuple(a for a in args if isinstance(a, ModuleVal)))
+        if q in CONTAINERS:
+            elem = args[0] if args else None
+            if isinstance(elem, ListOf):
+                return ListOf(elem.elem, elem.length)
+            if isinstance(elem, tuple) and elem:
+                v = elem[0]
+                for w in elem[1:]:
+                    v = v if v == w else OPAQUE
+                return ListOf(v, const(len(elem)))
+            return ListOf(OPAQUE)
+        if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"):
+            return args[0] if args and isinstance(args[0], Shape) else ANY_SHAPE
+        rule = lookup_op(q)
+        if rule is None:
+            if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
+                # what it returns is unknown (a tensor, a tuple of them like meshgrid's, or no tensor)
+                return self.run_lint_rules(q, node, tuple(sanitize(a) for a in args),
+                                      {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE)
+            return OPAQUE
+        if rule.module:
+            args = [self.as_size_sym(a) for a in args]
+            kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
+            init = rule.bind_init(tuple(args), kwargs)
+            if init is None:
+                return OPAQUE
+            return ModuleVal(q, rule, tuple(init.items()))
+        if q.startswith("torch.nn.functional.") and args and isinstance(args[0], Obj):
+            args = [ANY_SHAPE] + list(args[1:])  # F.op(input, ...): the input is a tensor
+        return self.apply_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
+
+    def builtin(self, name, args, kwargs, node, state):
+        if name == "len" and args:
+            v = args[0]
+            if isinstance(v, tuple):
+                return const(len(v))
+            if isinstance(v, Shape):
+                d = v.axis(0)
+                return d if isinstance(d, Expr) else OPAQUE
+            if isinstance(v, ListOf) and isinstance(v.length, Expr):
+                return v.length
+            return OPAQUE
+        if name == "int" and args and isinstance(args[0], Expr):
+            return args[0]
+        if name == "float" and args and number(args[0]) is not None:
+            return float(number(args[0]))
+        if name in ("float", "abs", "round", "sum") and args and not isinstance(args[0], Shape):
+            return SCALAR
+        if name == "super":
+            return OPAQUE
+        if name in ("min", "max") and len(args) == 2 and all(isinstance(a, Expr) for a in args):
+            a, b = args
+            if a == b:
+                return a
+            return OPAQUE
+        if name == "reveal_shape":
+            return self.call_qual("shapecheck.reveal_shape", args, kwargs, node, state)
+        if name == "map" and len(args) == 2 and isinstance(args[1], tuple) and len(args[1]) <= 16:
+            # q, k, v = map(lambda t: rearrange(t, ...), qkv)
+            return tuple(self.call_value(args[0], [x], {}, node, state) for x in args[1])
+        if name in ("tuple", "list") and args and isinstance(args[0], tuple):
+            return args[0]
+        return OPAQUE

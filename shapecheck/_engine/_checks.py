@@ -1,0 +1,181 @@
+"""Post-checks: values against annotations (SHP105) and views that reorder data (SHP109)."""
+
+from __future__ import annotations
+
+from .._algebra import Expr, Sym, const
+from .._ops._registry import qd
+from .._shape import Shape, Unknown, Variadic
+from .._unify import Bindings, Env, instantiate, match_spec
+
+_ZERO_HINT = 'a scalar is written "" (an empty string); "0" is one axis of size 0'
+
+
+def spec_shape(spec, origin: str) -> Shape:
+    """An annotation's shape, each axis noted as coming from ``origin``."""
+    shape = spec.to_shape()
+    return Shape(shape.dims, (origin,) * len(shape.dims))
+
+
+class Checks:
+    """The post-check room of :class:`~._walk.FunctionAnalysis`."""
+
+    def check_spec(self, spec, value: Shape, node, who: str, what: str, persist: bool = True) -> Shape:
+        """Check a value against a return or local annotation; returns the annotation's shape.
+
+        Names the parameters bind are the function's own axes. A name first met in a return or
+        local annotation (``"*bs output_dim"`` where only ``input_dim`` comes in; ``scores: "b q k"``)
+        is bound by that value, as jaxtyping binds it, and means that size from then on."""
+        inst = Bindings({n: Expr(((((Sym(n, "axis"), 1),), 1),)) for n in spec.names() if n in self.param_names})
+        for n, v in self.free.sizes.items():
+            inst.sizes.setdefault(n, v)
+        for n, v in self.free.segments.items():
+            inst.segments.setdefault(n, v)
+        for ax in spec.axes:
+            if ax.variadic and ax.name and ax.name in self.param_names:
+                inst.sizes.pop(ax.name, None)  # a parameter's variadic: matched by position, not bound here
+        problems = match_spec(spec, value, self.env, inst, self.where(node))
+        if persist:  # each return is its own path: only local annotations bind for later
+            for n, v in inst.sizes.items():
+                if n not in self.param_names and n not in self.free.sizes:
+                    self.free.sizes[n] = v
+            for n, v in inst.segments.items():
+                if n not in self.free.segments:
+                    self.free.segments[n] = v
+        zero = any(ax.kind == "fixed" and ax.value == 0 for ax in spec.axes)
+        hint = _ZERO_HINT if zero else None
+        for p in problems[:1]:
+            if p.kind == "rank":
+                self.diag(node, "SHP105", f'{who} has {p.actual} axes where its {what} "{spec.text}" '
+                                          f"has {p.expected}",
+                          notes=(f"inferred shape: {value}",), help=hint)
+            else:
+                note = None
+                if p.index is not None:
+                    note = axis_origin_note(value, p.index, who, self.env)
+                self.diag(node, "SHP105", f"{who} has {qd(p.actual)} at axis {p.index} where its {what} "
+                                          f'"{spec.text}" says {qd(p.expected)}',
+                          notes=(note,), help=hint)
+        return instantiate(spec, inst)
+
+    def report_argument(self, node, display: str, pname: str, spec, value: Shape, problem) -> None:
+        """SHP105 at a call: an argument contradicts the callee's annotation of its parameter."""
+        if problem.kind == "rank":
+            self.diag(node, "SHP105", f"argument `{pname}` of `{display}` has {problem.actual} axes where "
+                                      f'its annotation "{spec.text}" has {problem.expected}',
+                      notes=(f"inferred shape: {value}",))
+            return
+        where = f" (bound by {problem.bound_at})" if problem.bound_at else ""
+        at = f"at axis {problem.index}" if problem.index is not None else f'in "{problem.name}"'
+        self.diag(node, "SHP105",
+                  f"argument `{pname}` of `{display}` has {qd(problem.actual)} {at} "
+                  f'where "{problem.name}" is {qd(problem.expected)}{where}',
+                  notes=(axis_origin_note(value, problem.index, f"`{pname}`", self.env)
+                         if problem.index is not None else None,))
+
+    def check_reshape_order(self, src: Shape, out: Shape, node) -> bool:
+        """A view/reshape that moves a symbolic axis across others reorders data: SHP109.
+
+        Returns True when the view is not a clean split/merge of adjacent axes and no error was
+        reported: its result's axes are a reinterpretation (the Transformer-XL relative shift views
+        memory on purpose), and later views of it are not judged by axis identity."""
+        if src.rank is None or out.rank is None:
+            return False
+        sdims = [self.env.resolve(d) for d in src.dims]
+        odims = [self.env.resolve(d) for d in out.dims]
+        if any(isinstance(d, Unknown) for d in sdims + odims):
+            return False
+        if self.clean_view(sdims, odims):
+            return False
+        if src.get_meta("reinterpreted"):
+            return True
+        unclear = False
+        for j, d in enumerate(odims):
+            s = d.as_sym()
+            if s is None or sdims.count(d) != 1 or odims.count(d) != 1:
+                continue
+            i = sdims.index(d)
+            pre_s = const(1)
+            for x in sdims[:i]:
+                pre_s = pre_s * x
+            pre_o = const(1)
+            for x in odims[:j]:
+                pre_o = pre_o * x
+            if pre_s == pre_o or self.env.resolve(pre_s) == self.env.resolve(pre_o):
+                continue
+            moved_axes = moved_factor(pre_s, pre_o, sdims)
+            if moved_axes is None:
+                unclear = True  # an axis moved by a factor we cannot name: memory reinterpreted on purpose?
+                continue
+            moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
+            other = moved[0] if moved else None
+            self.diag(node, "SHP109",
+                      f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves axis "
+                      f"{qd(d)} across {qd(other) if other is not None else 'other axes'}: "
+                      f'"{src}" cannot become "{out}" without reordering data',
+                      notes=(axis_origin_note(src, i, src.label or "the input", self.env),),
+                      help="permute or transpose the axes into the target order first, then reshape")
+            return False
+        return unclear
+
+    def clean_view(self, sdims, odims) -> bool:
+        """Each target axis is a source axis, a product of adjacent source axes, or part of a split of one."""
+        def eq(a, b):
+            return self.env.resolve(a) == self.env.resolve(b)
+
+        s = [d for d in sdims if d.value != 1]
+        o = [d for d in odims if d.value != 1]
+        i = j = 0
+        while i < len(s) and j < len(o):
+            if eq(s[i], o[j]):
+                i, j = i + 1, j + 1
+                continue
+            done = False
+            acc = s[i]
+            for k in range(i + 1, min(len(s), i + 8)):  # merge s[i..k] into o[j]
+                acc = acc * s[k]
+                if eq(acc, o[j]):
+                    i, j, done = k + 1, j + 1, True
+                    break
+            if done:
+                continue
+            acc = o[j]
+            for k in range(j + 1, min(len(o), j + 8)):  # split s[i] into o[j..k]
+                acc = acc * o[k]
+                if eq(acc, s[i]):
+                    i, j, done = i + 1, k + 1, True
+                    break
+            if not done:
+                return False
+        return i == len(s) and j == len(o)
+
+    # -- user code ---------------------------------------------------------------------------------
+
+def moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
+    """The source axes by which the two prefixes differ, when one prefix is the other times
+    whole symbolic axes of the source (an axis moved across them); None when undecidable."""
+    if len(pre_s.terms) != 1 or len(pre_o.terms) != 1:
+        return None
+    (ms, cs), (mo, co) = pre_s.terms[0], pre_o.terms[0]
+    if cs != co:
+        return None
+    ps = dict(ms)
+    po = dict(mo)
+    diff = {a: po.get(a, 0) - ps.get(a, 0) for a in set(ps) | set(po)}
+    diff = {a: d for a, d in diff.items() if d}
+    if not diff or not (all(d > 0 for d in diff.values()) or all(d < 0 for d in diff.values())):
+        return None  # both sides have factors of their own (or a division is involved): cannot tell
+    if not all(isinstance(a, Sym) for a in diff):
+        return None
+    return list(diff)
+
+
+def axis_origin_note(shape: Shape, i: int, who: str, env: Env) -> str | None:
+    if not isinstance(shape, Shape) or i is None:
+        return None
+    d = shape.axis(i)
+    if d is None or isinstance(d, (Unknown, Variadic)):
+        return None
+    origin = shape.origin(i)
+    text = f"{qd(env.resolve(d))} is axis {i} of {who}"
+    return text + (f" ({origin})" if origin else "")
+

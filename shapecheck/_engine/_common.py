@@ -1,0 +1,96 @@
+"""Values and conversions shared by the engine's rooms (no analysis state here)."""
+
+from __future__ import annotations
+
+from .._algebra import Expr, const, sym
+from .._ops._registry import OPAQUE
+from .._shape import UNKNOWN, Shape
+from .._unify import Env
+from .._values import ListOf, SelfVal, SizeOf
+
+MAX_DEPTH = 3  # how deep calls into unannotated user code are followed
+SIZE_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement"})
+CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.ParameterList"})
+SCALAR_FUNCS = frozenset({"math", "builtins.float", "builtins.abs", "numpy.sqrt", "numpy.log", "numpy.exp"})
+EXPECTS_ERROR = frozenset({"pytest.raises", "unittest.TestCase.assertRaises"})
+BUILTIN_NAMES = frozenset({"len", "range", "int", "min", "max", "isinstance", "print", "list", "tuple", "super",
+                           "getattr", "reveal_shape", "float", "sum", "abs", "round", "enumerate", "zip", "map"})
+
+
+class _Scalar:
+    """A Python number whose value is unknown (``math.sqrt(d)``, ``float(x)``, ``t.item()``)."""
+
+    def __repr__(self) -> str:
+        return "SCALAR"
+
+
+SCALAR = _Scalar()
+
+
+def is_number(v) -> bool:
+    return v is SCALAR or isinstance(v, (Expr, float)) or (isinstance(v, int) and not isinstance(v, bool))
+
+
+def number(v):
+    """The value of a number known exactly (a literal size, an int or a float), else None."""
+    if isinstance(v, Expr):
+        return v.value
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    return None
+
+
+def sanitize(v):
+    """Values the shape rules understand; anything else is OPAQUE."""
+    if v is SCALAR:
+        return OPAQUE  # a number of unknown value (an arange bound, a size): not a value to compute with
+    if v is None or isinstance(v, (Shape, Expr, bool, int, float, str, slice)) or v is Ellipsis:
+        return v
+    if isinstance(v, tuple):
+        return tuple(sanitize(x) for x in v)
+    if isinstance(v, SizeOf):
+        return v.shape  # a torch.Size: the rules take a Shape for it
+    return OPAQUE
+
+
+def size_item(v):
+    return v if isinstance(v, Expr) else UNKNOWN
+
+
+def size(v):
+    if isinstance(v, Expr):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return const(v)
+    return UNKNOWN
+
+
+def dim_sym(name: str | None, group: str):
+    return UNKNOWN if name is None else sym(name, group)
+
+
+def freeze_value(v):
+    if isinstance(v, Shape):
+        return ("shape", v.dims)
+    if isinstance(v, (SelfVal, ListOf, dict, list)):
+        return ("id", id(v))
+    return v
+
+
+def after_error(values) -> frozenset:
+    """The codes already reported upstream of these values (the same code is not reported again)."""
+    out = frozenset()
+    for v in values:
+        if isinstance(v, Shape) and v.get_meta("after_error"):
+            out |= v.get_meta("after_error")
+        elif isinstance(v, tuple):
+            out |= after_error(v)
+    return out
+
+
+def reveal_text(v, env: Env) -> str:
+    if isinstance(v, Shape):
+        return " ".join(str(env.resolve(d)) if isinstance(d, Expr) else str(d) for d in v.dims)
+    if isinstance(v, tuple) and all(isinstance(x, Shape) for x in v) and v:
+        return ", ".join(reveal_text(x, env) for x in v)
+    return "..."

@@ -1,0 +1,336 @@
+"""Expressions: names, attributes, subscripts and operators evaluated to abstract values."""
+
+from __future__ import annotations
+
+import ast
+
+from .._algebra import Expr, const
+from .._ops._registry import OPAQUE
+from .._shape import ANY_SHAPE, Shape, Unknown
+from .._values import ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
+
+
+class Expressions:
+    """The expression room of :class:`~._walk.FunctionAnalysis`: ``ev`` evaluates an expression in a
+    state (calls go to the call room)."""
+
+    def ev(self, node, state):
+        try:
+            return self._ev(node, state)
+        except RecursionError:
+            return OPAQUE
+
+    def _ev(self, node, state):
+        if node is None:
+            return None
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if type(v) is int:
+                return const(v)
+            return v
+        if isinstance(node, ast.Name):
+            if node.id in state:
+                v = state[node.id]
+                return v.with_label(f"`{node.id}`") if isinstance(v, Shape) else v
+            return self.global_value(node.id)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node, state)
+        if isinstance(node, ast.Call):
+            return self.call(node, state)
+        if isinstance(node, ast.BinOp):
+            left = self.ev(node.left, state)
+            right = self.ev(node.right, state)
+            return self.binop(node.op, left, right, node, node.left, node.right)
+        if isinstance(node, ast.UnaryOp):
+            v = self.ev(node.operand, state)
+            if isinstance(node.op, ast.USub) and isinstance(v, Expr):
+                return -v
+            if isinstance(node.op, ast.USub) and isinstance(v, (int, float)) and not isinstance(v, bool):
+                return -v
+            if isinstance(v, Shape) and not isinstance(node.op, ast.Not):
+                return v
+            return OPAQUE
+        if isinstance(node, (ast.Tuple, ast.List)):
+            out = self.spliced(node.elts, state)
+            return OPAQUE if out is None else tuple(out)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node, state)
+        if isinstance(node, ast.IfExp):
+            self.ev(node.test, state)
+            return join(self.ev(node.body, state), self.ev(node.orelse, state))
+        if isinstance(node, ast.Compare):
+            vals = [self.ev(node.left, state)] + [self.ev(c, state) for c in node.comparators]
+            if isinstance(vals[0], Shape) and len(vals) == 2 and isinstance(node.ops[0], (ast.Eq, ast.NotEq, ast.Lt,
+                                                                                             ast.LtE, ast.Gt, ast.GtE)):
+                name = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
+                        ast.Gt: "__gt__", ast.GtE: "__ge__"}[type(node.ops[0])]
+                return self.apply_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
+            return OPAQUE
+        if isinstance(node, ast.BoolOp):
+            for v in node.values:
+                self.ev(v, state)
+            return OPAQUE
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return self.comprehension(node, state)
+        if isinstance(node, ast.NamedExpr):
+            v = self.ev(node.value, state)
+            self.assign(node.target, v, state, node)
+            return v
+        if isinstance(node, ast.Starred):
+            return self.ev(node.value, state)
+        if isinstance(node, ast.Lambda):
+            return FuncRef("<lambda>", node, self.mod, closure=dict(state))
+        return OPAQUE
+
+    def comprehension(self, node, state):
+        if len(node.generators) != 1:
+            return OPAQUE
+        gen = node.generators[0]
+        it = self.ev(gen.iter, state)
+        inner = dict(state)
+        length = None
+        if isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) and gen.iter.func.id == "range" \
+                and len(gen.iter.args) == 1:
+            length = self.ev(gen.iter.args[0], state)
+            self.assign(gen.target, OPAQUE, inner, node)
+        else:
+            self.assign(gen.target, self.iter_elem(it), inner, node)
+        elem = self.ev(node.elt, inner)
+        return ListOf(elem, length)
+
+    def global_value(self, name: str):
+        info = self.mod
+        if name in info.functions:
+            return FuncRef(name, info.functions[name], info)
+        if name in info.classes:
+            return ClassRef(name, info.classes[name])
+        q = info.imports.names.get(name)
+        if q is not None:
+            target = info.resolve_import(q)
+            if target is not None:
+                return target
+            return QualRef(q)
+        if name in info.constants:
+            return info.constants[name]
+        if name in BUILTIN_NAMES:
+            return QualRef(f"builtins.{name}")
+        return OPAQUE
+
+    def attribute(self, node, state):
+        q = self.mod.imports.qualify(node)
+        if q is not None and not self.shadowed(node, state):
+            return self.mod.resolve_import(q) or QualRef(q)
+        base = self.ev(node.value, state)
+        attr = node.attr
+        if isinstance(base, Shape):
+            if attr == "shape":
+                return self.size_tuple(base, node.value)
+            if attr == "ndim":
+                return const(base.rank) if base.rank is not None else OPAQUE
+            if attr in ("T", "mT", "mH", "H"):
+                return self.apply_rule(f"torch.Tensor.{attr}", (base,), {}, node, known=True)
+            if attr in ("data", "real", "imag"):
+                return base
+            if attr in ("dtype", "device", "is_cuda", "requires_grad", "grad_fn"):
+                return OPAQUE
+            return OPAQUE
+        if isinstance(base, SelfVal):
+            if attr in base.attrs:
+                v = base.attrs[attr]
+                return v.with_label(f"`self.{attr}`") if isinstance(v, Shape) else v
+            meth = base.cls.find_method(attr)
+            if meth is not None:
+                return FuncRef(attr, meth[0], meth[1], bound_self=base)
+            return self.code_sym(attr) if self.looks_like_size(attr) else OPAQUE
+        if isinstance(base, Obj):
+            if attr in ("shape",):
+                return SizeOf(base.name, ANY_SHAPE)
+            return self.code_sym(attr) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
+        if isinstance(base, ModuleVal):
+            return self.module_attr(base, attr)
+        if isinstance(base, QualRef):
+            return QualRef(f"{base.qualname}.{attr}")
+        return OPAQUE
+
+    @staticmethod
+    def looks_like_size(attr: str) -> bool:
+        return not attr.startswith("_") and not attr[:1].isupper()
+
+    def module_attr(self, m: ModuleVal, attr: str):
+        init = m.init_dict
+        if m.rule is not None:
+            if attr == "weight" and m.qualname.endswith("Linear") and "in_features" in init:
+                return Shape((size(init["out_features"]), size(init["in_features"])))
+            if attr == "weight" and m.qualname.endswith("Embedding") and "num_embeddings" in init:
+                return Shape((size(init["num_embeddings"]), size(init["embedding_dim"])))
+            if attr in init:
+                v = init[attr]
+                return v if isinstance(v, (Expr, tuple, str, bool)) else OPAQUE
+            return OPAQUE
+        if m.cls is not None:
+            sv = self.mod.instance_of(m, self.depth)
+            if sv is not None and attr in sv.attrs:
+                return sv.attrs[attr]
+        return OPAQUE
+
+    def shadowed(self, node, state) -> bool:
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id in state
+
+    def size_tuple(self, shape: Shape, of_node):
+        if shape.rank is not None and not any(isinstance(d, Unknown) for d in shape.dims):
+            return tuple(shape.dims)
+        var = of_node.id if isinstance(of_node, ast.Name) else None
+        return SizeOf(var, shape)
+
+    def subscript(self, node, state):
+        base = self.ev(node.value, state)
+        if isinstance(base, (tuple, SizeOf)):
+            idx = self.ev(node.slice, state)
+            seq = base if isinstance(base, tuple) else None
+            if isinstance(idx, Expr) and idx.value is not None:
+                i = idx.value
+                if seq is not None:
+                    return seq[i] if -len(seq) <= i < len(seq) else OPAQUE
+                d = base.shape.axis(i)
+                return d if isinstance(d, Expr) else OPAQUE
+            if isinstance(node.slice, ast.Slice) and seq is None:
+                return self.slice_size_of(base, node.slice, state)
+            if isinstance(node.slice, ast.Slice) and seq is not None:
+                lo, hi, step = (self.ev(x, state) if x is not None else None
+                                for x in (node.slice.lower, node.slice.upper, node.slice.step))
+                parts = []
+                for x in (lo, hi, step):
+                    if x is None:
+                        parts.append(None)
+                    elif isinstance(x, Expr) and x.value is not None:
+                        parts.append(x.value)
+                    else:
+                        return OPAQUE
+                return seq[slice(*parts)]
+            return OPAQUE
+        if isinstance(base, Shape):
+            idx = self.index_value(node.slice, state)
+            if idx is OPAQUE:
+                return ANY_SHAPE if base.rank is None else OPAQUE
+            return self.apply_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
+        if isinstance(base, ListOf):
+            return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
+        if isinstance(base, ModuleVal) and base.children:
+            idx = self.ev(node.slice, state)
+            if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
+                return base.children[idx.value]
+        return OPAQUE
+
+    def slice_size_of(self, base: SizeOf, sl: ast.Slice, state):
+        """``x.size()[:-1]`` of a tensor of unknown rank: drop known trailing axes."""
+        if sl.lower is not None or sl.step is not None or sl.upper is None:
+            return OPAQUE
+        k = self.ev(sl.upper, state)
+        kv = k.value if isinstance(k, Expr) else None
+        dims = base.shape.dims
+        v = base.shape.variadic_index
+        if kv is None or kv >= 0 or v is None or -kv > len(dims) - v - 1:
+            return OPAQUE
+        return SizeOf(None, Shape(dims[:kv]))
+
+    def index_value(self, sl, state):
+        """The index representation of the ``__getitem__`` rule: ints, slices, None, Ellipsis, Shape, tuples."""
+        if isinstance(sl, ast.Tuple):
+            out = []
+            for e in sl.elts:
+                v = self.index_value(e, state)
+                if v is OPAQUE:
+                    return OPAQUE
+                out.append(v)
+            return tuple(out)
+        if isinstance(sl, ast.Slice):
+            parts = []
+            for x in (sl.lower, sl.upper, sl.step):
+                if x is None:
+                    parts.append(None)
+                    continue
+                v = self.ev(x, state)
+                parts.append(v if isinstance(v, Expr) else OPAQUE)
+            return slice(*parts)
+        if isinstance(sl, ast.Constant) and sl.value is None:
+            return None
+        if isinstance(sl, ast.Constant) and sl.value is Ellipsis:
+            return Ellipsis
+        v = self.ev(sl, state)
+        if isinstance(v, (Expr, Shape)):
+            return v
+        return OPAQUE
+
+    # -- operators ----------------------------------------------------------------------------------
+    def as_size_sym(self, v):
+        """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
+        if isinstance(v, Obj):
+            return self.code_sym(v.name.rsplit(".", 1)[-1])
+        return v
+
+    def binop(self, op, left, right, node, lnode, rnode):
+        if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
+            if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+                left, right = self.as_size_sym(left), self.as_size_sym(right)
+        if isinstance(left, Expr) and isinstance(right, Expr):
+            try:
+                if isinstance(op, ast.Add):
+                    return left + right
+                if isinstance(op, ast.Sub):
+                    return left - right
+                if isinstance(op, ast.Mult):
+                    return left * right
+                if isinstance(op, (ast.FloorDiv, ast.Div)):  # int(a / b) is a // b for sizes
+                    if right.value is not None and right.value <= 0:
+                        return OPAQUE
+                    return left // right
+                if isinstance(op, ast.Pow) and right.value is not None and 0 <= right.value <= 4:
+                    out = const(1)
+                    for _ in range(right.value):
+                        out = out * left
+                    return out
+            except (ZeroDivisionError, TypeError):
+                return OPAQUE
+            return OPAQUE
+        if isinstance(left, tuple) and isinstance(right, tuple) and isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Add) and isinstance(left, SizeOf) and isinstance(right, tuple):
+            return SizeOf(None, Shape(left.shape.dims + tuple(size_item(v) for v in right)))
+        if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, SizeOf):
+            return SizeOf(None, Shape(tuple(size_item(v) for v in left) + right.shape.dims))
+        if is_number(left) and is_number(right):
+            a, b = number(left), number(right)
+            if a is not None and b is not None:  # 3 + 1.0: a known number, kept
+                try:
+                    return {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                            ast.Div: lambda: a / b, ast.FloorDiv: lambda: a // b}.get(type(op), lambda: SCALAR)()
+                except (ZeroDivisionError, OverflowError, TypeError):
+                    return SCALAR
+            return SCALAR
+        if isinstance(left, Shape) or isinstance(right, Shape):
+            name = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
+                    ast.Mod: "mod", ast.Pow: "pow", ast.MatMult: "matmul", ast.BitAnd: "and", ast.BitOr: "or",
+                    ast.BitXor: "xor"}.get(type(op))
+            if name is None:
+                return OPAQUE
+            if isinstance(left, Shape):
+                return self.apply_rule(f"torch.Tensor.__{name}__", (left, self.operand(right)), {}, node,
+                                       known=True)
+            if left is OPAQUE or isinstance(left, Obj):
+                return ANY_SHAPE if name != "matmul" else OPAQUE
+            return self.apply_rule(f"torch.Tensor.__r{name}__", (right, self.operand(left)), {}, node, known=True)
+        return OPAQUE
+
+    @staticmethod
+    def operand(v):
+        if v is SCALAR:
+            return 1.0
+        if isinstance(v, (Shape, Expr, float, int)) and not isinstance(v, bool):
+            return v
+        if isinstance(v, bool):
+            return v
+        return ANY_SHAPE
+

@@ -1,0 +1,40 @@
+"""The hand-off to the lint rules: every evaluated call becomes a ``CallEvent`` for each enabled rule."""
+
+from __future__ import annotations
+
+from .._rulebase import CallEvent, RuleContext
+from .._shape import Shape
+from ._common import after_error
+
+
+class LintRuleHandoff:
+    """The lint-rule room of :class:`~._walk.FunctionAnalysis`."""
+
+    def run_lint_rules(self, q, node, args, kwargs, result, init=None, problems: frozenset = frozenset()):
+        """Give the call to the lint rules; returns ``result`` with what they and the shape rule noted."""
+        upstream = after_error(args) | after_error(tuple(kwargs.values())) | problems
+        if upstream and isinstance(result, Shape):
+            result = result.with_meta(after_error=upstream)
+        if not self.rules or not self.reporting:
+            return result
+        ctx = RuleContext(self.mod.path, self.env, function=self.qualname)
+        ev = CallEvent(q, node, tuple(args), dict(kwargs), result, init,
+                       args[0] if args and q.startswith("torch.Tensor.") else None)
+        for r in self.rules:
+            try:
+                r.on_call(ev, ctx)
+            except Exception:
+                if self.mod.strict:
+                    raise
+        reported = set()
+        for rep in ctx.reports:
+            if rep.code in upstream:
+                continue  # the same finding again downstream of the first one
+            self.diag(rep.node, rep.code, rep.message, rep.notes, rep.help)
+            if rep.node is node:
+                reported.add(rep.code)
+        if ctx.result_tags and isinstance(result, Shape):
+            result = result.with_meta(**ctx.result_tags)
+        if reported and isinstance(result, Shape):
+            result = result.with_meta(after_error=upstream | frozenset(reported))
+        return result

@@ -1,0 +1,26 @@
+"""What the engine remembers per analysed file: signatures read once, calls analysed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CallKey:
+    """One call into unannotated user code: the function, the receiver and the argument values."""
+
+    function: int  # id of the function's node
+    receiver: int  # id of the bound ``self`` (id(None) for a plain function)
+    arguments: tuple  # (name, frozen value) pairs, sorted
+
+
+@dataclass(frozen=True)
+class ModuleMemo:
+    """The engine's memo for one file (one per ``ModuleInfo``).
+
+    ``signatures`` maps a function node's id to its :class:`~._signature.Signature`; ``calls`` maps
+    a :class:`CallKey` to the value that call returned (``OPAQUE`` while it is being analysed, which
+    stops recursion)."""
+
+    signatures: dict = field(default_factory=dict)
+    calls: dict = field(default_factory=dict)

@@ -1,0 +1,152 @@
+"""Shape rules applied at a call: arguments prepared, the op's rule run, its findings reported.
+
+The rules themselves live in ``shapecheck._ops`` (pure functions over shapes); this room adapts
+the engine's values to them (sizes from code, size lists, einops patterns, a leading ``...``) and
+turns what a rule records on its ``Site`` into diagnostics.
+"""
+
+from __future__ import annotations
+
+from .._algebra import Expr, Sym
+from .._ops import lookup
+from .._ops._facts import DIM_PARAMS, SIZE_PARAMS, display_name, is_pattern_op, is_view, takes_size_list
+from .._ops._registry import OPAQUE, Site
+from .._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
+from .._values import Obj
+from ._common import after_error, sanitize
+
+
+class ShapeRules:
+    """The shape-rule room of :class:`~._walk.FunctionAnalysis`."""
+
+    def apply_rule(self, q: str, args: tuple, kwargs: dict, node, known: bool = True, rule=None, init=None,
+                   module_q=None):
+        rule = rule or lookup(q)
+        if rule is None:
+            return OPAQUE
+        args, kwargs = self.size_arguments(rule, args, kwargs)
+        args = tuple(sanitize(a) for a in args)
+        kwargs = {k: sanitize(v) for k, v in kwargs.items()}
+        if takes_size_list(q) and any(
+                v is OPAQUE or (isinstance(v, tuple) and any(x is OPAQUE for x in v))
+                for v in list(args[1 if q.startswith("torch.Tensor.") else 0:])
+                + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
+            # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
+            return ANY_SHAPE
+        site = Site(display_name(q, rule) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
+        if is_pattern_op(q) and len(args) >= 2:
+            args = (_expand_for_pattern(args[0], args[1]),) + tuple(args[1:])
+        lead = _leading_variadic_call(rule, args, kwargs) if init is None else None
+        if lead is not None:
+            args = (lead,) + tuple(args[1:])
+        try:
+            result = rule.apply(site, args, kwargs, init)
+            if lead is not None:
+                result = _restore_variadic(result, args[0])
+        except Exception:  # a rule must never take the analysis down; unknown instead
+            if self.mod.strict:
+                raise
+            result = None
+        upstream = after_error(args) | after_error(tuple(kwargs.values()))
+        unverified = any(isinstance(a, Shape) and a.get_meta("unverified") for a in args)
+        if unverified:
+            known = False  # inferred from a value that may not be a tensor: never reported
+            if isinstance(result, Shape):
+                result = result.with_meta(unverified=True)
+        if known and self.reporting:
+            for p in site.problems:
+                if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
+                    self.diag(node, p.code, p.message, p.notes, p.help)
+        if known and is_view(q) and isinstance(result, Shape) and args and isinstance(args[0], Shape) \
+                and not site.problems:
+            if self.check_reshape_order(args[0], result, node):
+                result = result.with_meta(reinterpreted=True)
+        elif q == "torch.Tensor.__getitem__" and isinstance(result, Shape) and args \
+                and isinstance(args[0], Shape) and args[0].get_meta("reinterpreted"):
+            result = result.with_meta(reinterpreted=True)  # a slice of reinterpreted memory stays so
+        if result is None:
+            result = OPAQUE
+        return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,
+                              problems=frozenset(p.code for p in site.problems) if known else frozenset())
+
+    def size_arguments(self, rule, args, kwargs):
+        """Unknown objects passed where the op takes a size (``split(self.n_embd)`` with ``n_embd`` an
+        unannotated constructor argument) are sizes from code."""
+        if not any(isinstance(a, Obj) for a in list(args[1:]) + list(kwargs.values())):
+            return args, kwargs
+        bound = rule.bind(tuple(args), kwargs)
+        if bound is None:
+            return args, kwargs
+        names = list(bound.arguments)
+        args = list(args)
+        for i, a in enumerate(args):
+            if i > 0 and isinstance(a, Obj) and i < len(names) and names[i] in SIZE_PARAMS:
+                args[i] = self.as_size_sym(a)
+        kwargs = {k: self.as_size_sym(v) if isinstance(v, Obj) and k in SIZE_PARAMS else v for k, v in kwargs.items()}
+        return tuple(args), kwargs
+
+
+def _expand_for_pattern(x, pattern):
+    """``rearrange(t, "b n (h d) -> ...")`` on ``"... e"``: a pattern without ``...`` fixes the rank."""
+    if not isinstance(x, Shape) or not isinstance(pattern, str) or x.variadic_index != 0 or "->" not in pattern:
+        return x
+    lhs = pattern.split("->", 1)[0]
+    if "..." in lhs:
+        return x
+    depth = 0
+    count = 0
+    for tok in lhs.replace("(", " ( ").replace(")", " ) ").split():
+        if tok == "(":
+            if depth == 0:
+                count += 1
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+        elif depth == 0:
+            count += 1
+    k = count - (len(x.dims) - 1)
+    if k < 0:
+        return x
+    origins = ((None,) * k + tuple(x.origins[1:])) if x.origins else ()
+    return Shape((UNKNOWN,) * k + tuple(x.dims[1:]), origins, x.label, x.meta)
+
+
+_LEAD = Sym("__leading_axes__", "code")
+
+
+def _leading_variadic_call(rule, args, kwargs):
+    """``x.chunk(3, dim=-1)`` on ``"... d"``: when every dim argument counts from the end, the op only
+    touches the known trailing axes, so the leading ``...`` can stand in as one placeholder axis."""
+    if not args or not isinstance(args[0], Shape):
+        return None
+    x = args[0]
+    if x.variadic_index != 0 or len(x.dims) < 2 or x.dims[0] != Variadic(None):
+        return None
+    bound = rule.bind(args, kwargs)
+    if bound is None:
+        return None
+    dims = [v for k, v in bound.arguments.items() if k in DIM_PARAMS]
+    if not dims:
+        return None
+    flat = []
+    for v in dims:
+        flat.extend(v if isinstance(v, tuple) else [v])
+    m = len(x.dims) - 1
+    for v in flat:
+        iv = v.value if isinstance(v, Expr) else (v if isinstance(v, int) and not isinstance(v, bool) else None)
+        if iv is None or not -m <= iv < 0:
+            return None
+    placeholder = Expr(((((_LEAD, 1),), 1),))
+    return Shape((placeholder,) + x.dims[1:], x.origins, x.label, x.meta)
+
+
+def _restore_variadic(result, lead: Shape):
+    if isinstance(result, tuple):
+        out = tuple(_restore_variadic(r, lead) for r in result)
+        return None if any(r is None and o is not None for r, o in zip(out, result)) else out
+    if not isinstance(result, Shape):
+        return result
+    dims = list(result.dims)
+    if not dims or dims[0] != lead.dims[0] or any(_LEAD in d.symbols() for d in dims[1:] if isinstance(d, Expr)):
+        return None
+    return Shape((Variadic(None),) + tuple(dims[1:]), result.origins, result.label, result.meta)

@@ -1,0 +1,215 @@
+"""Statements: the flow of states through a function body (branches join, loops widen)."""
+
+from __future__ import annotations
+
+import ast
+
+from .._algebra import Expr
+from .._ops._registry import OPAQUE
+from .._shape import Shape
+from .._values import FuncRef, join_states
+from ._checks import spec_shape
+from ._common import EXPECTS_ERROR
+
+
+class Statements:
+    """The statement room of :class:`~._walk.FunctionAnalysis`.
+
+    A state maps local names to abstract values; every statement takes a state and returns the
+    state after it, or None when no path goes on (a return or a raise)."""
+
+    def block(self, stmts, state):
+        """Run statements; returns the state after them, or None when every path returned/raised."""
+        for st in stmts:
+            if state is None:
+                return None
+            state = self.stmt(st, state)
+        return state
+
+    def stmt(self, st, state):
+        handler = _HANDLERS.get(type(st).__name__)
+        if handler is None:
+            return state  # pass, break, continue, global, nonlocal: no effect on shapes we track
+        return getattr(self, handler)(st, state)
+
+    # -- assignments -----------------------------------------------------------------------------
+    def stmt_assign(self, st, state):
+        value = self.ev(st.value, state)
+        for t in st.targets:
+            self.assign(t, value, state, st)
+        return state
+
+    def stmt_annassign(self, st, state):
+        value = self.ev(st.value, state) if st.value is not None else None
+        ann = self.annotation(st.annotation)
+        if ann is not None and ann.spec is not None and isinstance(st.target, ast.Name):
+            declared = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}")
+            if isinstance(value, Shape):
+                bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", "annotation of local")
+                if bound.rank == declared.rank:
+                    declared = Shape(tuple(b if isinstance(b, Expr) else d for b, d in zip(bound.dims, declared.dims)),
+                                     declared.origins, None, value.meta)
+                else:
+                    declared = Shape(declared.dims, declared.origins, None, value.meta)
+            if st.value is not None:
+                state[st.target.id] = declared
+            return state
+        if value is not None:
+            self.assign(st.target, value, state, st)
+        return state
+
+    def stmt_augassign(self, st, state):
+        cur = self.ev(st.target, state)
+        rhs = self.ev(st.value, state)
+        value = self.binop(st.op, cur, rhs, st, st.target, st.value)
+        self.assign(st.target, value, state, st)
+        return state
+
+    def stmt_expr(self, st, state):
+        self.ev(st.value, state)
+        return state
+
+    def stmt_return(self, st, state):
+        value = self.ev(st.value, state) if st.value is not None else None
+        self.returns.append(value)
+        if self.ret_annot is not None and self.ret_annot.spec is not None and isinstance(value, Shape):
+            self.check_spec(self.ret_annot.spec, value, st, "the return value", "return annotation",
+                            persist=False)
+        return None
+
+    # -- branches and loops ----------------------------------------------------------------------
+    def stmt_if(self, st, state):
+        self.ev(st.test, state)
+        before = self.env
+        self.env = before.copy()
+        self.learn_test(st.test, state)
+        a = self.block(st.body, dict(state))
+        env_a = self.env
+        self.env = before.copy()
+        b = self.block(st.orelse, dict(state))
+        env_b = self.env
+        # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
+        # after the if only when the other branch made them too, or returned
+        self.env = env_b if a is None else env_a if b is None else env_a.meet(env_b)
+        if a is None and not st.orelse:
+            self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
+        return join_states([a, b])
+
+    def stmt_for(self, st, state):
+        it = self.ev(st.iter, state)
+        elem = self.iter_elem(it)
+        pre = dict(state)
+        with self.silenced():  # the first pass only widens: what it would report, the second reports
+            s1 = dict(state)
+            self.assign(st.target, elem, s1, st)
+            s1 = self.block(st.body, s1)
+        widened = join_states([pre, s1]) if s1 is not None else pre
+        s2 = dict(widened)
+        self.assign(st.target, elem, s2, st)
+        s2 = self.block(st.body, s2)
+        after = join_states([widened, s2]) if s2 is not None else widened
+        return self.block(st.orelse, after) if st.orelse else after
+
+    def stmt_while(self, st, state):
+        self.ev(st.test, state)
+        pre = dict(state)
+        with self.silenced():
+            s1 = self.block(st.body, dict(state))
+        widened = join_states([pre, s1]) if s1 is not None else pre
+        s2 = self.block(st.body, dict(widened))
+        after = join_states([widened, s2]) if s2 is not None else widened
+        return self.block(st.orelse, after) if st.orelse else after
+
+    def stmt_with(self, st, state):
+        expects_error = False
+        for item in st.items:
+            v = self.ev(item.context_expr, state)
+            if isinstance(item.context_expr, ast.Call) and \
+                    self.mod.imports.qualify(item.context_expr.func) in EXPECTS_ERROR:
+                expects_error = True
+            if item.optional_vars is not None:
+                self.assign(item.optional_vars, OPAQUE if not isinstance(v, Shape) else v, state, st)
+        if not expects_error:
+            return self.block(st.body, state)
+        with self.silenced():  # `with pytest.raises(...)`: the error is the point of the test
+            out = self.block(st.body, state)
+        return out if out is not None else dict(state)
+
+    def stmt_try(self, st, state):
+        body = self.block(st.body, dict(state))
+        outs = [self.block(st.orelse, body) if (st.orelse and body is not None) else body]
+        for h in st.handlers:
+            hs = join_states([state, body]) if body is not None else dict(state)
+            if h.name:
+                hs[h.name] = OPAQUE
+            outs.append(self.block(h.body, hs))
+        joined = join_states(outs)
+        if st.finalbody:
+            return self.block(st.finalbody, joined if joined is not None else dict(state)) \
+                if joined is not None else (self.block(st.finalbody, dict(state)) and None)
+        return joined
+
+    def stmt_match(self, st, state):
+        self.ev(st.subject, state)
+        outs = [self.block(c.body, dict(state)) for c in st.cases]
+        return join_states(outs + [state])
+
+    # -- facts and names -------------------------------------------------------------------------
+    def stmt_assert(self, st, state):
+        self.ev(st.test, state)
+        self.learn_test(st.test, state)
+        return state
+
+    def stmt_raise(self, st, state):
+        return None
+
+    def stmt_def(self, st, state):
+        state[st.name] = FuncRef(st.name, st, self.mod)
+        return state
+
+    def stmt_class(self, st, state):
+        state[st.name] = OPAQUE
+        return state
+
+    def stmt_delete(self, st, state):
+        for t in st.targets:
+            if isinstance(t, ast.Name):
+                state.pop(t.id, None)
+        return state
+
+    def stmt_import(self, st, state):
+        for a in st.names:
+            state[(a.asname or a.name).split(".")[0]] = OPAQUE
+        return state
+
+    def learn_test(self, test, state, negated: bool = False) -> None:
+        """``assert C % n == 0`` (and ``if`` tests of the same form, or ``if C % n != 0: raise``) make
+        ``C // n`` exact."""
+        if negated:
+            if isinstance(test, ast.BoolOp):
+                return
+            want = ast.NotEq
+        else:
+            want = ast.Eq
+        tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+        for t in tests:
+            if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], want)
+                    and isinstance(t.left, ast.BinOp) and isinstance(t.left.op, ast.Mod)
+                    and isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == 0):
+                num = self.ev(t.left.left, state)
+                den = self.ev(t.left.right, state)
+                if isinstance(num, Expr) and isinstance(den, Expr) and den.value != 0:
+                    self.env.add_divisible(num, den)
+
+
+_HANDLERS = {  # statement type -> the method that runs it
+    "Assign": "stmt_assign", "AnnAssign": "stmt_annassign",
+    "AugAssign": "stmt_augassign", "Expr": "stmt_expr", "Return": "stmt_return",
+    "If": "stmt_if", "For": "stmt_for", "AsyncFor": "stmt_for",
+    "While": "stmt_while", "With": "stmt_with", "AsyncWith": "stmt_with",
+    "Try": "stmt_try", "TryStar": "stmt_try", "Match": "stmt_match",
+    "Assert": "stmt_assert", "Raise": "stmt_raise",
+    "FunctionDef": "stmt_def", "AsyncFunctionDef": "stmt_def",
+    "ClassDef": "stmt_class", "Delete": "stmt_delete",
+    "Import": "stmt_import", "ImportFrom": "stmt_import",
+}

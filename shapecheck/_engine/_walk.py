@@ -1,0 +1,138 @@
+"""The function walk: one :class:`FunctionAnalysis` runs one function (or method) from its signature.
+
+The analysis is assembled from rooms, one concern each: statements (``_statements``), assignment
+(``_assign``), expressions (``_expressions``), calls (``_calls``), shape rules applied to library
+calls (``_shape_rules``), the hand-off to the lint rules (``_lint_rules``), calls into user code
+(``_user``) and the checks against annotations (``_checks``). This module holds the state they
+share: the function, its signature, the scope's bindings, the diagnostics and whether they are kept.
+"""
+
+from __future__ import annotations
+
+import ast
+from contextlib import contextmanager
+
+from .._algebra import Expr, sym
+from .._annot import AnnotError, TensorAnnot, read_annotation
+from .._diag import CODES, Diagnostic
+from .._ops._registry import OPAQUE
+from .._shape import ANY_SHAPE
+from .._unify import Bindings, Env
+from .._values import Obj, SelfVal
+from ._assign import Assignment
+from ._calls import Calls
+from ._checks import Checks, spec_shape
+from ._common import SCALAR
+from ._expressions import Expressions
+from ._lint_rules import LintRuleHandoff
+from ._shape_rules import ShapeRules
+from ._signature import signature_of
+from ._statements import Statements
+from ._user import UserCalls
+
+
+class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks):
+    """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
+    parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
+
+    def __init__(self, mod, node: ast.FunctionDef, *, self_val: SelfVal | None = None, args: dict | None = None,
+                 depth: int = 0, report: bool = True, rules=()):
+        self.mod = mod
+        self.node = node
+        self.self_val = self_val
+        self.env = Env()
+        self.depth = depth
+        self.reporting = report
+        self.diags: list = []
+        self.returns: list = []
+        self.rules = rules
+        self.signature = signature_of(node, mod)
+        self.ret_annot: TensorAnnot | None = None
+        self.given_args = args or {}
+        self.axis_names: set = set()
+        self.param_names: set = set()  # names the parameters' annotations bind
+        self.free = Bindings()  # names first met in a return or local annotation -> what they were bound to
+        self.dim_names: set = set()
+        self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
+        if self_val is not None and self_val.facts:
+            self.env.divisible |= self_val.facts
+
+    # -- diagnostics ---------------------------------------------------------------------------
+    def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None) -> None:
+        if not self.reporting:
+            return
+        sev = severity or (CODES[code].severity if code in CODES else "error")
+        self.diags.append(Diagnostic(self.mod.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1,
+                                     code, message, sev, tuple(n for n in notes if n), help,
+                                     getattr(node, "end_lineno", None),
+                                     (getattr(node, "end_col_offset", None) or 0) + 1
+                                     if getattr(node, "end_col_offset", None) is not None else None))
+
+    @contextmanager
+    def silenced(self):
+        """Nothing is reported inside: a loop's first pass, code expected to raise, a call whose callee
+        is one of several (a diagnostic must hold whichever runs)."""
+        kept = self.reporting
+        self.reporting = False
+        try:
+            yield
+        finally:
+            self.reporting = kept
+
+    def where(self, node: ast.AST) -> str:
+        return f"{self.mod.short}:{getattr(node, 'lineno', 0)}"
+
+    # -- entry -----------------------------------------------------------------------------------
+    def code_sym(self, name: str) -> Expr:
+        """A size from code; an axis of the signature when its name is one (the name bridge)."""
+        name = (self.mod.imports.axis_aliases or {}).get(name, name)
+        return sym(name, "axis" if name in self.axis_names else "code")
+
+    def run(self) -> list:
+        """Analyse the body; returns the values of its return statements."""
+        sig = self.signature
+        self.axis_names |= sig.param_axes
+        self.param_names |= sig.param_bound
+        state: dict = {}
+        for i, p in enumerate(sig.params):
+            name = p.arg.arg
+            if i == 0 and self.self_val is not None and name in ("self", "cls"):
+                state[name] = self.self_val
+            elif name in self.given_args:
+                state[name] = self.given_args[name]
+            else:
+                state[name] = self.param_value(p.arg, p.default, p.annot)
+        a = self.node.args
+        if a.vararg:
+            state[a.vararg.arg] = OPAQUE
+        if a.kwarg:
+            state[a.kwarg.arg] = OPAQUE
+        self.ret_annot = sig.returns
+        self.axis_names |= sig.return_axes
+        self.block(self.node.body, state)
+        return self.returns
+
+    def annotation(self, node) -> TensorAnnot | None:
+        """A local annotation (a syntax error in it is reported by the annotation check, not here)."""
+        try:
+            return read_annotation(node, self.mod.imports)
+        except AnnotError:
+            return None
+
+    def param_value(self, p: ast.arg, default, ann: TensorAnnot | None):
+        """The value a parameter starts with: its annotation's shape, a size, a number or an object."""
+        if ann is not None:
+            if ann.spec is None:
+                return ANY_SHAPE.with_label(f"`{p.arg}`")
+            return spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
+        q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
+        if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
+            return self.code_sym(p.arg)
+        if p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is int:
+            return self.code_sym(p.arg)
+        if isinstance(p.annotation, ast.Name) and p.annotation.id == "float" or \
+                p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is float:
+            return SCALAR
+        if isinstance(p.annotation, ast.Name) and p.annotation.id in ("bool", "str"):
+            return OPAQUE
+        return Obj(p.arg)
