@@ -105,7 +105,15 @@ def compare(a, b, env: Env | None = None) -> str:
     sa, sb = a.as_sym(), b.as_sym()
     if sa is not None and sb is not None and _rigid_pair(sa, sb) and _rigid_origin(a0) and _rigid_origin(b0):
         return NE
+    if _siblings(a0, b0):
+        return NE  # two axes of one tensor (``rows, cols = x.size()``) are distinct axes
     return UNK
+
+
+def _siblings(a: Expr, b: Expr) -> bool:
+    sa, sb = a.as_sym(), b.as_sym()
+    return sa is not None and sb is not None and sa != sb and _kind(sa).startswith("dim:") \
+        and _kind(sa) == _kind(sb)
 
 
 def _rigid_origin(e: Expr) -> bool:

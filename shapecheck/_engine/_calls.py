@@ -82,7 +82,9 @@ class Calls:
                     return self.size_tuple(shape, func.value) if known else SizeOf(None, shape)
                 i = args[0] if args else kwargs.get("dim")
                 if isinstance(i, Expr) and i.value is not None:
-                    d = shape.axis(i.value)
+                    var = func.value.id if isinstance(func.value, ast.Name) else None
+                    d = self.read_axis(var, shape, i.value, state, node) if known or isinstance(recv, Obj) \
+                        else shape.axis(i.value)
                     return d if isinstance(d, Expr) else OPAQUE
                 return OPAQUE
             if name in ("dim", "ndimension"):

@@ -194,7 +194,7 @@ class Expressions:
                 i = idx.value
                 if seq is not None:
                     return seq[i] if -len(seq) <= i < len(seq) else OPAQUE
-                d = base.shape.axis(i)
+                d = self.read_axis(base.var, base.shape, i, state, node)
                 return d if isinstance(d, Expr) else OPAQUE
             if isinstance(node.slice, ast.Slice) and seq is None:
                 return self.slice_size_of(base, node.slice, state)

@@ -7,7 +7,7 @@ import ast
 from .._algebra import Expr
 from .._ops._registry import OPAQUE
 from .._shape import Shape
-from .._values import FuncRef, join_states
+from .._values import FuncRef, QualRef, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 
@@ -34,7 +34,12 @@ class Statements:
 
     # -- assignments -----------------------------------------------------------------------------
     def stmt_assign(self, st, state):
-        value = self.ev(st.value, state)
+        if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and _reads_one_axis(st.value):
+            self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
+        try:
+            value = self.ev(st.value, state)
+        finally:
+            self.axis_name_hint = None
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
@@ -178,8 +183,15 @@ class Statements:
         return state
 
     def stmt_import(self, st, state):
+        """A function-local ``import torch`` (or ``from torch import nn``) binds the library, as at module level."""
         for a in st.names:
-            state[(a.asname or a.name).split(".")[0]] = OPAQUE
+            if isinstance(st, ast.Import):
+                q = a.name if a.asname else a.name.split(".")[0]
+            elif st.level == 0 and st.module and a.name != "*":
+                q = f"{st.module}.{a.name}"
+            else:
+                q = None
+            state[(a.asname or a.name).split(".")[0]] = QualRef(q) if q else OPAQUE
         return state
 
     def learn_test(self, test, state, negated: bool = False) -> None:
@@ -193,6 +205,9 @@ class Statements:
             want = ast.Eq
         tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
         for t in tests:
+            if isinstance(t, ast.Compare) and all(isinstance(op, want) for op in t.ops) and \
+                    (want is ast.Eq or len(t.ops) == 1):
+                self.learn_equal([t.left] + list(t.comparators), state)
             if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], want)
                     and isinstance(t.left, ast.BinOp) and isinstance(t.left.op, ast.Mod)
                     and isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == 0):
@@ -200,6 +215,19 @@ class Statements:
                 den = self.ev(t.left.right, state)
                 if isinstance(num, Expr) and isinstance(den, Expr) and den.value != 0:
                     self.env.add_divisible(num, den)
+
+    def learn_equal(self, nodes, state) -> None:
+        """``assert C == C_`` (or ``if C != C_: raise``): two sizes the code says are equal are one size."""
+        sizes = [self.env.resolve(v) for v in (self.ev(n, state) for n in nodes) if isinstance(v, Expr)]
+        if len(sizes) != len(nodes):
+            return
+        first = sizes[0]
+        for other in sizes[1:]:
+            s = other.as_sym()
+            if s is not None and other != first:
+                self.env.bind(s, first, self.where(nodes[0]))
+            elif first.as_sym() is not None and other != first:
+                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
 
 
 _HANDLERS = {  # statement type -> the method that runs it
@@ -213,3 +241,13 @@ _HANDLERS = {  # statement type -> the method that runs it
     "ClassDef": "stmt_class", "Delete": "stmt_delete",
     "Import": "stmt_import", "ImportFrom": "stmt_import",
 }
+
+
+def _reads_one_axis(node) -> bool:
+    """``x.shape[i]``, ``x.size(i)`` or ``x.size()[i]`` with a constant ``i``."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, (ast.Constant, ast.UnaryOp)):
+        base = node.value
+        return isinstance(base, ast.Attribute) and base.attr == "shape" or \
+            isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size"
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" \
+        and len(node.args) == 1 and isinstance(node.args[0], (ast.Constant, ast.UnaryOp))
