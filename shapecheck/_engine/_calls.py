@@ -13,7 +13,8 @@ from .._diag import Diagnostic
 from .._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._ops._registry import OPAQUE
 from .._shape import ANY_SHAPE, Shape
-from .._values import Choice, ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from .._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._containers import sum_of
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -46,6 +47,8 @@ class Calls:
 
     def call(self, node, state):
         func = node.func
+        if self.grow_list(node, state):
+            return None
         # methods on values
         if isinstance(func, ast.Attribute) and (self.mod.imports.qualify(func) is None or self.shadowed(func, state)):
             recv = self.ev(func.value, state)
@@ -58,6 +61,14 @@ class Calls:
                         recv.attrs[args[0]] = args[1]
                     return None
         callee = self.ev(func, state)
+        if callee == QualRef("torch.nn.Sequential"):
+            seq = self.sequential_of(node, state)
+            if seq is not None:
+                return seq
+        if isinstance(func, ast.Name) and func.id == "dict":
+            d = self.dict_value(node, state)
+            if d is not None:
+                return d
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
@@ -135,6 +146,8 @@ class Calls:
             return ModuleVal(q, children=tuple(a for a in args if isinstance(a, ModuleVal)))
         if q in CONTAINERS:
             elem = args[0] if args else None
+            if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
+                return ModuleVal(q, init=elem.items)
             if isinstance(elem, ListOf):
                 return ListOf(elem.elem, elem.length)
             if isinstance(elem, tuple) and elem:
@@ -145,6 +158,9 @@ class Calls:
             return ListOf(OPAQUE)
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"):
             return args[0] if args and isinstance(args[0], Shape) else ANY_SHAPE
+        joined = self.join_list(q, args, kwargs, node)
+        if joined is not None:
+            return joined
         rule = lookup_op(q)
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
@@ -178,6 +194,8 @@ class Calls:
             return args[0]
         if name == "float" and args and number(args[0]) is not None:
             return float(number(args[0]))
+        if name == "sum" and args and sum_of(args[0]) is not None:
+            return sum_of(args[0])
         if name in ("float", "abs", "round", "sum") and args and not isinstance(args[0], Shape):
             return SCALAR
         if name == "super":

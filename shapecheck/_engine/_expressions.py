@@ -7,7 +7,7 @@ import ast
 from .._algebra import Expr, const
 from .._ops._registry import OPAQUE
 from .._shape import ANY_SHAPE, Shape, Unknown
-from .._values import ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from .._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
 
@@ -68,9 +68,10 @@ class Expressions:
                 return self.apply_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
             return OPAQUE
         if isinstance(node, ast.BoolOp):
-            for v in node.values:
-                self.ev(v, state)
-            return OPAQUE
+            return self.bool_op(node, state)
+        if isinstance(node, ast.Dict):
+            d = self.dict_value(node, state)
+            return OPAQUE if d is None else d
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self.comprehension(node, state)
         if isinstance(node, ast.NamedExpr):
@@ -81,6 +82,16 @@ class Expressions:
             return self.ev(node.value, state)
         if isinstance(node, ast.Lambda):
             return FuncRef("<lambda>", node, self.mod, closure=dict(state))
+        return OPAQUE
+
+    def bool_op(self, node, state):
+        """``qk_scale or head_dim ** -0.5``: a number when every operand that is not None is a number or an
+        unknown object (a tensor in ``or`` must have one element, which broadcasts like a number)."""
+        values = [self.ev(v, state) for v in node.values]
+        if isinstance(node.op, ast.Or):
+            rest = [v for v in values if v is not None]
+            if rest and any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
+                return SCALAR
         return OPAQUE
 
     def comprehension(self, node, state):
@@ -159,6 +170,9 @@ class Expressions:
 
     def module_attr(self, m: ModuleVal, attr: str):
         init = m.init_dict
+        if m.qualname.endswith("ModuleDict"):
+            v = init.get(attr)
+            return OPAQUE if v is None else v
         if m.rule is not None:
             if attr == "weight" and m.qualname.endswith("Linear") and "in_features" in init:
                 return Shape((size(init["out_features"]), size(init["in_features"])))
@@ -218,6 +232,10 @@ class Expressions:
             return self.apply_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
         if isinstance(base, ListOf):
             return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
+        if isinstance(base, (DictOf, ModuleVal)) and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.slice.value, str):
+            v = _item(base, node.slice.value)
+            return OPAQUE if v is None else v
         if isinstance(base, ModuleVal) and base.children:
             idx = self.ev(node.slice, state)
             if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
@@ -334,3 +352,12 @@ class Expressions:
             return v
         return ANY_SHAPE
 
+
+
+def _item(container, key: str):
+    """``d["key"]`` of a dict or an ``nn.ModuleDict`` known statically."""
+    if isinstance(container, DictOf):
+        return container.get(key)
+    if container.qualname.endswith("ModuleDict"):
+        return container.init_dict.get(key)
+    return None

@@ -67,6 +67,9 @@ class Statements:
         cur = self.ev(st.target, state)
         rhs = self.ev(st.value, state)
         value = self.binop(st.op, cur, rhs, st, st.target, st.value)
+        if isinstance(cur, Shape) and isinstance(value, Shape) and not isinstance(st.op, ast.MatMult):
+            # in place: ``acc += y`` keeps ``acc``'s shape (or raises), whatever is known of ``y``
+            value = Shape(cur.dims, cur.origins, None, value.meta)
         self.assign(st.target, value, state, st)
         return state
 
