@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ._diag import CODES, Diagnostic, Edit, Fix, register_code
 
-__all__ = ["Directive", "Suppressions", "parse_suppressions", "apply_suppressions"]
+__all__ = ["Directive", "Suppressions", "add_noqa", "parse_suppressions", "apply_suppressions"]
 
 # only a file that names a shapecheck code in a noqa, or has a shapecheck comment, is tokenized
 _QUICK = re.compile(r"noqa\s*:[^\r\n]*?\bSHP|shapecheck\s*:\s*ignore", re.IGNORECASE)
@@ -186,3 +186,113 @@ def apply_suppressions(diags, supp: Suppressions, path: str, enabled) -> list:
 _info = CODES.get("SHP003")
 if _info is not None and not _info.fixable:
     register_code(_info.code, _info.name, _info.summary, _info.severity, _info.family, _info.doc, fixable=True)
+
+
+# -- adding suppressions (--add-noqa) --------------------------------------------------------------
+
+_PHYSICAL = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_NO_PLACE = "no comment can be placed on it"
+
+
+def _physical_lines(source: str) -> list[str]:
+    return _PHYSICAL.findall(source)
+
+
+def _ending(line: str) -> tuple[str, str]:
+    body = line.rstrip("\r\n")
+    return body, line[len(body):]
+
+
+def _with_codes(body: str, comment_col: int | None, codes: list) -> str:
+    """``body`` (a line without its ending) with ``codes`` in a ``# noqa`` comment at its end."""
+    if comment_col is not None:
+        comment = body[comment_col:]
+        for m in _NOQA.finditer(comment):
+            if not m.group("codes"):
+                continue  # a bare noqa belongs to other tools: leave it as it is
+            have = {c.upper() for c in _ITEM_SPLIT.split(m.group("codes")) if c}
+            new = [c for c in codes if c.upper() not in have]
+            if not new:
+                return body
+            at = comment_col + m.end("codes")
+            return body[:at] + ", " + ", ".join(new) + body[at:]
+    return body.rstrip() + "  # noqa: " + ", ".join(codes)
+
+
+def _layout(lines: list[str]):
+    """Which lines can end in a comment, where their comments start, and why the others cannot."""
+    ends, comments, in_string = set(), {}, {}
+    source_lines = iter(lines)
+    try:
+        for tok in tokenize.generate_tokens(lambda: next(source_lines, "")):
+            if tok.type in (tokenize.NEWLINE, tokenize.NL):
+                ends.add(tok.start[0])
+            elif tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.start[1]
+            if tok.end[0] > tok.start[0] and tok.type not in (tokenize.NEWLINE, tokenize.NL):
+                for row in range(tok.start[0], tok.end[0]):
+                    in_string[row] = True
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+    return ends, comments, in_string
+
+
+def add_noqa(source: str, wanted: dict) -> tuple[str, dict, dict]:
+    """``source`` with ``# noqa: CODES`` on each line of ``wanted`` ({line: codes}).
+
+    A line's existing comment is kept: a ``# noqa: X`` list gets the new codes merged in, any other
+    comment (``# type: ignore``, a bare ``# noqa``, prose) is followed by a new ``# noqa: CODES``.
+    A line that cannot end in a comment (it ends inside a multi-line string, or continues with a
+    backslash) is left alone. Returns the new source, {line: codes added} and {line: why not}.
+    """
+    lines = _physical_lines(source)
+    layout = _layout(lines)
+    if layout is None:
+        return source, {}, {line: "the file cannot be tokenized" for line in wanted}
+    ends, comments, in_string = layout
+    skipped: dict = {}
+    edits: dict = {}
+    for line, codes in sorted(wanted.items()):
+        codes = sorted(set(codes))
+        if not 1 <= line <= len(lines):
+            skipped[line] = "the line is past the end of the file"
+            continue
+        body, end = _ending(lines[line - 1])
+        if line not in ends:
+            if in_string.get(line):
+                skipped[line] = "it ends inside a multi-line string"
+            elif body.rstrip().endswith("\\"):
+                skipped[line] = "it continues with a backslash"
+            else:
+                skipped[line] = _NO_PLACE
+            continue
+        new_body = _with_codes(body, comments.get(line), codes)
+        if new_body != body:
+            edits[line] = (new_body + end, codes)
+    for _ in range(2):  # check the result; a line that did not come out as meant is left alone
+        new_lines = list(lines)
+        for line, (text, _codes) in edits.items():
+            new_lines[line - 1] = text
+        new = "".join(new_lines)
+        if not edits:
+            return source, {}, skipped
+        supp = parse_suppressions(new)
+        bad = [line for line, (_t, codes) in edits.items()
+               if not all(any(_matches(e, c) for x in supp.by_line.get(line, ()) for e in x.entries) for c in codes)]
+        for line in bad:
+            skipped[line] = _NO_PLACE
+            del edits[line]
+        if not bad:
+            break
+    if not edits:
+        return source, {}, skipped
+    try:
+        compile(new, "<add-noqa>", "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+    except (SyntaxError, ValueError):
+        try:
+            compile(source, "<add-noqa>", "exec", flags=0x400, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            pass  # it did not parse before either: the comments changed nothing about that
+        else:
+            return source, {}, {**skipped, **{line: "the comment would break the file" for line in edits}}
+    return new, {line: tuple(codes) for line, (_t, codes) in edits.items()}, skipped
