@@ -624,7 +624,7 @@ def _show_fixes(counted, fixed: dict, args) -> str:
     if available:
         n = sum(sum(c.values()) for c in available.values())
         star = any(c.endswith("*") for counts in available.values() for c in counts)
-        lines += [f"{_plural(n, 'fix')} available with `shapecheck check --fix`"
+        lines += [f"{n} {'fix' if n == 1 else 'fixes'} available with `shapecheck check --fix`"
                   + (" (* marks an unsafe one, which needs --unsafe-fixes as well):" if star else ":")]
         lines += _fix_table(available)
     if not lines:
