@@ -338,12 +338,14 @@ def _check(args) -> int:
         progress = _Progress(sys.stderr, len(targets),
                              enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
         try:
-            all_diags, fixed, diffs = _check_files(targets, job, cache, project, args.jobs or _default_jobs(),
-                                                   universe, progress)
+            all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
+                                                                 args.jobs or _default_jobs(), universe, progress)
         finally:
             progress.close()
         if cache is not None:
             cache.save(t.path for t in targets)
+        if write_errors:
+            internal.append(f"the fixes to {_plural(len(write_errors), 'file')} could not be written (see above)")
         all_diags += [Diagnostic(m, 1, 1, "SHP902", "No such file or directory", severity="error") for m in missing]
         if args.add_noqa:
             return _add_noqa(targets, all_diags, missing, internal, args)
@@ -471,7 +473,8 @@ def _check_files(targets, job, cache, project, jobs, universe=(), progress=None)
     result also depends on the files it imports, so the stat fast path is taken only for entries
     stored under the same tree stamp (every project file in ``universe`` unchanged); otherwise the
     workers compare content hash and project digest before analysing. Returns the diagnostics,
-    {display path: Counter of the codes that fixes resolved} and the diffs.
+    {display path: Counter of the codes that fixes resolved}, the diffs and the files whose fixes
+    could not be written.
     """
     from ._cache import Cache, diag_from_json
     from ._fixes import fixable
@@ -480,6 +483,7 @@ def _check_files(targets, job, cache, project, jobs, universe=(), progress=None)
     job.project = project
     job.digests = cache is not None
     diags, items, fixed, diffs = [], [], {}, []
+    write_errors: list = []
     tick = progress or (lambda n: None)
     stats = {}
     for path in [t.path for t in targets] + ([p for p in universe] if project is not None else []):
@@ -511,12 +515,13 @@ def _check_files(targets, job, cache, project, jobs, universe=(), progress=None)
             fixed[r.display] = Counter(r.fixed_codes)
         for err in r.errors:
             print(f"shapecheck: error: {err}", file=sys.stderr)
+            write_errors.append(err)
         if r.fixed_text is not None and job.fix == "diff":
             diffs.append(_unified(r.display, r.original, r.fixed_text))
         if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
                 and not any(d.code == "SHP900" for d in r.diagnostics):
             cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics, stamp)
-    return diags, fixed, diffs
+    return diags, fixed, diffs, write_errors
 
 
 def _report(args, fmt, diags, fixed, diffs, internal, config, sources, out_stream, checked=0, missing=()) -> int:

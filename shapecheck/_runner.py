@@ -223,7 +223,9 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
             try:
                 write_atomic(path, new.encode(encoding))
             except (OSError, UnicodeEncodeError) as e:
+                # nothing was fixed: the file's findings are those of the text it still holds
                 result.fixed, result.fixed_codes = 0, ()
+                result.diagnostics = lint_text(text, path, display, job)
                 why = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
                 result.errors.append(f"{display}: could not write the fixes: {why}")
     return result
