@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import sys
-import time
 from collections import Counter
 
 from . import __version__
@@ -22,6 +21,7 @@ from ._config import ConfigError, load_codes, load_config
 from ._diag import CODES, Diagnostic
 from ._files import PathError, TooManyFiles, collect_files, is_excluded
 from ._output import FORMATS, HUMAN, Style, line_source, render, render_statistics, use_color, write
+from ._summary import Progress, plural as _plural, show_fixes as _show_fixes, summary as _summary
 
 __all__ = ["main"]
 
@@ -335,7 +335,7 @@ def _check(args) -> int:
             from ._cache import Cache
 
             cache = Cache(config.root, settings, __version__, _engine_stamp(), directory=args.cache_dir)
-        progress = _Progress(sys.stderr, len(targets),
+        progress = Progress(sys.stderr, len(targets),
                              enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
         try:
             all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
@@ -356,100 +356,22 @@ def _check(args) -> int:
     return _report(args, fmt, all_diags, fixed, diffs, internal, config, sources, out_stream, checked, missing)
 
 
-class _Progress:
-    """``checked N of M files`` on one self-erasing line of a terminal (stderr), at most ten times a
-    second; the first and the last state are always drawn."""
-
-    def __init__(self, stream, total: int, enabled: bool):
-        self.stream, self.total, self.enabled = stream, total, enabled
-        self.done = 0
-        self.last = 0.0
-        self.width = 0
-
-    def __call__(self, n: int) -> None:
-        if not self.enabled:
-            return
-        self.done += n
-        now = time.monotonic()
-        if self.width and self.done < self.total and now - self.last < 0.1:
-            return
-        self.last = now
-        text = f"shapecheck: checked {self.done} of {self.total} files"
-        pad = " " * max(0, self.width - len(text))
-        self.width = len(text)
-        try:
-            self.stream.write("\r" + text + pad)
-            self.stream.flush()
-        except (OSError, ValueError):
-            self.enabled = False
-
-    def close(self) -> None:
-        if self.enabled and self.width:
-            try:
-                self.stream.write("\r" + " " * self.width + "\r")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
-        self.width = 0
-
-
 def _add_noqa(targets, diags, missing, internal, args) -> int:
-    """Add ``# noqa: CODES`` to every line with a finding, file by file, each written atomically.
+    """--add-noqa. Exit status: 0 when every finding now has its comment (a re-run passes), 1 when
+    some could not get one (a re-run reports them), 2 when a file could not be written, a path does
+    not exist or shapecheck failed internally."""
+    from ._noqa import add_noqa_to_files
 
-    Exit status: 0 when every finding now has its comment, 1 when some could not get one (the
-    line ends inside a multi-line string, a file was skipped), 2 when a file could not be written,
-    a path does not exist or shapecheck failed internally.
-    """
-    from ._fixes import write_atomic
-    from ._runner import SkipFile, decode_source
-    from ._suppress import add_noqa
-
-    where = {t.display: t.path for t in targets}
-    wanted: dict = {}
-    left = 0
-    for d in diags:
-        if d.severity not in COUNTED:
-            continue
-        if d.code in NOT_LINTED or d.path not in where:
-            left += d.code == "SHP901"
-            continue
-        wanted.setdefault(d.path, {}).setdefault(d.line, set()).add(d.code)
-    added = files = errors = 0
-    for display in sorted(wanted):
-        path = where[display]
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-            text, encoding = decode_source(data)
-        except (OSError, SkipFile) as e:
-            why = e.message if isinstance(e, SkipFile) else (e.strerror or str(e))
-            print(f"shapecheck: error: {display}: cannot add noqa comments: {why}", file=sys.stderr)
-            errors += 1
-            continue
-        new, done, skipped = add_noqa(text, wanted[display])
-        for line, why in sorted(skipped.items()):
-            codes = ", ".join(sorted(wanted[display][line]))
-            print(f"{display}:{line}: could not add `# noqa: {codes}`: {why}; suppress it by hand or with "
-                  "per-file-ignores", file=sys.stderr)
-            left += len(wanted[display][line])
-        if new == text:
-            continue
-        try:
-            write_atomic(path, new.encode(encoding))
-        except (OSError, UnicodeEncodeError) as e:
-            why = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
-            print(f"shapecheck: error: {display}: cannot write the noqa comments: {why}", file=sys.stderr)
-            errors += 1
-            continue
-        added += len(done)
-        files += 1
+    added, files, left, errors = add_noqa_to_files(targets, diags, COUNTED, NOT_LINTED)
     if not args.quiet:
         print(f"Added noqa codes to {_plural(added, 'line')} in {_plural(files, 'file')}", file=sys.stderr)
     for m in missing:
         print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
+    if any(d.code == "SHP900" for d in diags):
+        internal.append("shapecheck failed internally on some files; they got no noqa comments")
     for msg in internal:
         print(f"shapecheck: error: {msg}", file=sys.stderr)
-    if errors or missing or internal or any(d.code == "SHP900" for d in diags):
+    if errors or missing or internal:
         return 2
     return 1 if left and not args.exit_zero else 0
 
@@ -572,66 +494,3 @@ def _report(args, fmt, diags, fixed, diffs, internal, config, sources, out_strea
     for msg in internal:
         print(f"shapecheck: error: {msg}", file=sys.stderr)
     return 2 if internal or missing else exit_code
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-def _summary(diags, counted, fixed_total, args, checked: int = 0) -> str:
-    from ._fixes import fixable
-
-    fixed = _plural(fixed_total, "problem")
-    files = f"{_plural(checked, 'file')} checked"
-    reveals = sum(d.code == "reveal" for d in diags)
-    tail = f"; {_plural(reveals, 'reveal note')}" if reveals else ""
-    if not counted:
-        text = f"Fixed {fixed}; all checks passed" if fixed_total else "All checks passed"
-        return f"{text} ({files}){tail}"
-    errors = sum(d.severity == "error" for d in counted)
-    warnings = len(counted) - errors
-    detail = ", ".join(x for x in (_plural(errors, "error") if errors else "",
-                                   _plural(warnings, "warning") if warnings else "") if x)
-    where = f" in {_plural(len({d.path for d in counted}), 'file')} ({files})"
-    if fixed_total:
-        text = f"Fixed {fixed}, {len(counted)} remaining ({detail}){where}"
-    else:
-        text = f"Found {_plural(len(counted), 'problem')} ({detail}){where}"
-    n_fix = 0 if args.fix else sum(fixable(d, False) for d in counted)
-    if n_fix:
-        text += f"; {n_fix} fixable with `shapecheck check --fix`"
-    return text + tail
-
-
-def _fix_table(by_file: dict) -> list[str]:
-    out = []
-    for display in sorted(by_file):
-        out.append(f"- {display}:")
-        for code, n in sorted(by_file[display].items(), key=lambda kv: (-kv[1], kv[0])):
-            info = CODES.get(code.rstrip("*"))
-            out.append(f"    {n} × {code} ({info.name if info else code.lower()})")
-    return out
-
-
-def _show_fixes(counted, fixed: dict, args) -> str:
-    """--show-fixes: the fixes applied (with --fix), then those still available, per file and code."""
-    from ._fixes import fixable
-
-    lines = []
-    total = sum(sum(c.values()) for c in fixed.values())
-    if total:
-        lines += [f"Fixed {_plural(total, 'problem')}:"] + _fix_table(fixed)
-    unsafe = args.unsafe_fixes
-    available: dict = {}
-    for d in counted:
-        if fixable(d, True) and not (args.fix and fixable(d, unsafe)):
-            available.setdefault(d.path, Counter())[d.code if d.fix.safe or unsafe else f"{d.code}*"] += 1
-    if available:
-        n = sum(sum(c.values()) for c in available.values())
-        star = any(c.endswith("*") for counts in available.values() for c in counts)
-        lines += [f"{n} {'fix' if n == 1 else 'fixes'} available with `shapecheck check --fix`"
-                  + (" (* marks an unsafe one, which needs --unsafe-fixes as well):" if star else ":")]
-        lines += _fix_table(available)
-    if not lines:
-        lines = ["No fixes applied or available"]
-    return "\n".join(lines) + "\n"

@@ -96,7 +96,7 @@ def test_fix_on_a_read_only_file_is_an_error_for_that_file(tmp_path):
 
 
 def test_add_noqa_text_transform():
-    from shapecheck._suppress import add_noqa
+    from shapecheck._noqa import add_noqa
 
     src = ('x = f(a)  # type: ignore\n'
            'y = g(b)  # noqa: F722\n'
