@@ -24,7 +24,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     except ModuleNotFoundError:
         _toml = None
 
-__all__ = ["ConfigError", "Config", "load_config", "find_config", "load_codes", "resolve_selectors",
+__all__ = ["ConfigError", "Config", "load_config", "parse_per_file_ignores", "find_config", "load_codes", "resolve_selectors",
            "DEFAULT_EXCLUDE", "KEYS"]
 
 # Directories nobody wants linted; ``exclude`` replaces this list, ``extend-exclude`` adds to it.
@@ -202,12 +202,46 @@ def _parse_table(table: dict, path: str) -> dict:
     return out
 
 
-def load_config(start: str, config_path: str | None = None, isolated: bool = False, *,
-                select=None, ignore=None, extend_select=None, per_file_ignores=None) -> Config:
-    """Settings for a run: the config file (found or given) overlaid with command-line selectors.
+def parse_per_file_ignores(items, where: str) -> tuple:
+    """``PATTERN:CODES`` items from the command line as (pattern, codes) pairs.
 
-    ``select``/``ignore``/``extend_select`` are lists of selector strings from the command line:
-    ``select`` replaces the file's, ``ignore`` and ``extend_select`` add to it.
+    An item is ``tests/**:SHP1`` or, after splitting on commas, a bare code that continues the
+    previous pattern's list, so ``"tests/**:SHP101,SHP102"`` and ``"a.py:SHP1,b.py:SHP2"`` both read
+    as meant. The last colon separates the pattern from the codes.
+    """
+    pairs: list = []
+    for item in items:
+        pattern, colon, codes = item.rpartition(":")
+        if colon:
+            pattern = pattern.strip()
+            if not pattern:
+                raise ConfigError(f"{where}: `{item}` has no file pattern before the `:` (write PATTERN:CODES)")
+            pairs.append((pattern, [codes.strip()] if codes.strip() else []))
+        elif pairs:
+            pairs[-1][1].append(item.strip())
+        else:
+            raise ConfigError(f"{where}: `{item}` is not PATTERN:CODES (for example `tests/**:SHP101`)")
+    out = []
+    for pattern, codes in pairs:
+        sub = f"{where} {pattern!r}"
+        if not codes:
+            raise ConfigError(f"{sub}: no codes after the `:` (write PATTERN:CODES)")
+        out.append((pattern, resolve_selectors(codes, sub)))
+    return tuple(out)
+
+
+def load_config(start: str, config_path: str | None = None, isolated: bool = False, *,
+                select=None, ignore=None, extend_select=None, extend_ignore=None, per_file_ignores=None,
+                extend_per_file_ignores=None, exclude=None, extend_exclude=None) -> Config:
+    """Settings for a run: the config file (found or given) overlaid with the command line.
+
+    The keyword arguments come from the command line, with the semantics of the config keys of the
+    same names. ``select``/``ignore``/``extend_select``/``extend_ignore`` are lists of selector
+    strings: ``select`` replaces the file's, the others add to it. ``per_file_ignores`` and
+    ``extend_per_file_ignores`` are lists of ``PATTERN:CODES`` strings (see
+    :func:`parse_per_file_ignores`): the first replaces the file's table, the second adds to it.
+    ``exclude`` replaces the file's ``exclude`` (or the default list), ``extend_exclude`` adds
+    to its ``extend-exclude``.
     """
     load_codes()
     source = None
@@ -231,15 +265,25 @@ def load_config(start: str, config_path: str | None = None, isolated: bool = Fal
     ign = set(values.get("ignore", ())) | set(values.get("extend-ignore", ()))
     if ignore:
         ign |= resolve_selectors(ignore, "--ignore")
+    if extend_ignore:
+        ign |= resolve_selectors(extend_ignore, "--extend-ignore")
     pfi = tuple(values.get("per-file-ignores", ()))
-    if per_file_ignores:
-        pfi += tuple(per_file_ignores)
+    if per_file_ignores is not None:
+        pfi = parse_per_file_ignores(per_file_ignores, "--per-file-ignores")
+    if extend_per_file_ignores:
+        pfi += parse_per_file_ignores(extend_per_file_ignores, "--extend-per-file-ignores")
+    excl = tuple(values.get("exclude", DEFAULT_EXCLUDE))
+    if exclude is not None:
+        excl = tuple(exclude)
+    ext_excl = tuple(values.get("extend-exclude", ()))
+    if extend_exclude:
+        ext_excl += tuple(extend_exclude)
     settings = Settings(
         select=frozenset(sel),
         ignore=frozenset(ign),
         per_file_ignores=pfi,
-        exclude=tuple(values.get("exclude", DEFAULT_EXCLUDE)),
-        extend_exclude=tuple(values.get("extend-exclude", ())),
+        exclude=excl,
+        extend_exclude=ext_excl,
         shape_modules=tuple(values.get("shape-modules", ())),
         tensor_types=tuple(values.get("tensor-types", ())),
         axis_aliases=tuple(values.get("axis-aliases", ())),

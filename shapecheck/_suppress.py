@@ -186,3 +186,4 @@ def apply_suppressions(diags, supp: Suppressions, path: str, enabled) -> list:
 _info = CODES.get("SHP003")
 if _info is not None and not _info.fixable:
     register_code(_info.code, _info.name, _info.summary, _info.severity, _info.family, _info.doc, fixable=True)
+

@@ -77,7 +77,7 @@ def test_usage_errors_exit_two(tmp_path):
     assert shapecheck("check", "--jobs", "0", cwd=tmp_path).code == 2
     assert shapecheck("check", "--unsafe-fixes", cwd=tmp_path).code == 2
     r = shapecheck("check", "missing.py", cwd=tmp_path)
-    assert "missing.py" in r.err and "Traceback" not in r.err
+    assert "missing.py:1:1: SHP902 [path-not-found]" in r.out and "Traceback" not in r.err
 
 
 def test_gitignore_and_default_excludes(tmp_path):

@@ -175,7 +175,7 @@ def test_internal_error_exit_code_is_two_even_with_exit_zero(tmp_path, capsys):
     ]:
         args = _parser().parse_args(argv)
         fmt = args.output_format or "concise"
-        assert _report(args, fmt, diags, 0, [], internal, config, {}, __import__("sys").stdout) == expected
+        assert _report(args, fmt, diags, {}, [], internal, config, {}, __import__("sys").stdout) == expected
     assert "shapecheck failed internally" in capsys.readouterr().err
 
 
