@@ -119,6 +119,18 @@ register_code("SHP901", "file-skipped", "A file could not be analysed (syntax er
               severity="warning", family="internal")
 
 
+def _attach_core_docs() -> None:
+    from ._codedocs import CODE_DOCS, render
+
+    for code, page in CODE_DOCS.items():
+        info = CODES[code]
+        CODES[code] = Code(info.code, info.name, info.summary, info.severity, info.family, render(page),
+                           info.fixable, info.default)
+
+
+_attach_core_docs()
+
+
 @dataclass(frozen=True)
 class Edit:
     """Replace the text from (line, col) to (end_line, end_col), 1-based columns, with ``text``."""
