@@ -13,7 +13,7 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from ._diag import CODES, resolve_selector
+from ._diag import CODES, default_codes, resolve_selector
 from ._settings import Settings
 
 try:  # Python 3.11+
@@ -81,15 +81,17 @@ def _did_you_mean(word: str, options) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
-def resolve_selectors(selectors, where: str) -> frozenset:
-    """Codes named by a list of selectors (codes, prefixes or rule names); a dud is an error."""
+def resolve_selectors(selectors, where: str, selecting: bool = False) -> frozenset:
+    """Codes named by a list of selectors (codes, prefixes or rule names); a dud is an error.
+
+    ``selecting``: a prefix leaves out the opt-in codes (see ``resolve_selector``)."""
     load_codes()
     out: set[str] = set()
     for sel in selectors:
         if not isinstance(sel, str):
             raise ConfigError(f"{where}: expected a code, a code prefix or a rule name, got {sel!r}")
-        codes = resolve_selector(sel)
-        if not codes:
+        codes = resolve_selector(sel, selecting)
+        if not codes and not resolve_selector(sel):
             names = list(CODES) + [c.name for c in CODES.values()]
             raise ConfigError(f"{where}: `{sel}` is not a shapecheck code, code prefix or rule name"
                               f"{_did_you_mean(sel.strip(), names)}")
@@ -179,7 +181,7 @@ def _parse_table(table: dict, path: str) -> dict:
             raise ConfigError(f"{where0}: unknown key `{key}`{hint}; known keys: {', '.join(KEYS)}")
         where = f"{where0} {key}"
         if kind == "codes":
-            out[key] = resolve_selectors(_str_list(value, where), where)
+            out[key] = resolve_selectors(_str_list(value, where), where, key in ("select", "extend-select"))
         elif kind == "strings":
             out[key] = _str_list(value, where)
         elif kind == "per-file":
@@ -256,12 +258,12 @@ def load_config(start: str, config_path: str | None = None, isolated: bool = Fal
 
     sel = set(values.get("select", ()))
     if select is not None:
-        sel = set(resolve_selectors(select, "--select"))
+        sel = set(resolve_selectors(select, "--select", selecting=True))
     ext = set(values.get("extend-select", ()))
     if extend_select:
-        ext |= resolve_selectors(extend_select, "--extend-select")
-    if sel:
-        sel |= ext
+        ext |= resolve_selectors(extend_select, "--extend-select", selecting=True)
+    if ext:
+        sel = (sel or set(default_codes())) | ext  # extending the default selection (opt-in codes)
     ign = set(values.get("ignore", ())) | set(values.get("extend-ignore", ()))
     if ignore:
         ign |= resolve_selectors(ignore, "--ignore")

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from ._diag import CODES, Diagnostic
+from ._diag import CODES, Diagnostic, is_selected
 from ._files import Target, per_file_ignored
 from ._fixes import apply_fixes, fixable, write_atomic
 from ._suppress import apply_suppressions, parse_suppressions
@@ -111,7 +111,7 @@ def _enabled_fn(job: Job, path: str):
     def enabled(code: str) -> bool:
         if code in ("SHP900", "reveal"):
             return True
-        if select and code not in select:
+        if not is_selected(code, select):  # an opt-in code is on only when selected
             return False
         return code not in ignored
 
