@@ -569,3 +569,24 @@ Files written for a newer Python than the one running shapecheck can be reported
 run shapecheck under the Python version the project targets.
 """,
 )
+
+CODE_DOCS["SHP902"] = CodeDoc(
+    what="""
+Reports a file or directory named on the command line that does not exist. The other paths are
+still checked, and the run exits with status 2 at the end (even with `--exit-zero`).
+""",
+    why="""
+A misspelt path in a CI job or a pre-commit configuration would otherwise check nothing and pass.
+""",
+    example="",
+    example_text="""
+No source reports SHP902: it is about the command line. The diagnostic reads:
+
+    $ shapecheck check src/ tset/
+    tset:1:1: SHP902 [path-not-found] No such file or directory
+""",
+    use_instead="",
+    use_instead_text="""
+Name paths that exist (`shapecheck check src/ test/`), or remove the stale one from the command.
+""",
+)

@@ -117,23 +117,7 @@ register_code("SHP110", "size-mismatch", "Two sizes that must agree cannot be eq
 register_code("SHP900", "internal-error", "shapecheck failed internally on this file", family="internal")
 register_code("SHP901", "file-skipped", "A file could not be analysed (syntax error, encoding)",
               severity="warning", family="internal")
-register_code("SHP902", "path-not-found", "A path named on the command line does not exist", family="internal",
-              doc="""## What it does
-Reports a file or directory named on the command line that does not exist. The other paths are
-still checked, and the run exits with status 2 at the end.
-
-## Why is this bad?
-A misspelt path in a CI job or a pre-commit configuration would otherwise check nothing and pass.
-
-## Example
-```console
-$ shapecheck check src/ tset/
-tset:1:1: SHP902 [path-not-found] No such file or directory
-```
-
-## Use instead
-Name paths that exist (`shapecheck check src/ test/`), or remove the stale one from the command.
-""")
+register_code("SHP902", "path-not-found", "A path named on the command line does not exist", family="internal")
 
 
 def _attach_core_docs() -> None:

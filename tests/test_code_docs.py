@@ -45,11 +45,12 @@ def test_every_code_page_has_the_fixed_sections(code):
     assert positions == sorted(positions), f"{code}: sections out of order"
 
 
-def test_only_the_internal_error_has_no_source_example():
-    assert sorted(c for c, d in CODE_DOCS.items() if not d.example) == ["SHP900"]
+def test_only_the_internal_error_and_the_missing_path_have_no_source_example():
+    assert sorted(c for c, d in CODE_DOCS.items() if not d.example) == ["SHP900", "SHP902"]
     assert all(d.use_instead for d in CODE_DOCS.values() if d.example)
-    page = CODE_DOCS["SHP900"]
-    assert "SHP900 [internal-error]" in page.example_text and page.use_instead_text.strip()
+    for code, name in (("SHP900", "internal-error"), ("SHP902", "path-not-found")):
+        page = CODE_DOCS[code]
+        assert f"{code} [{name}]" in page.example_text and page.use_instead_text.strip()
 
 
 EXAMPLES = sorted(c for c, d in CODE_DOCS.items() if d.example)
