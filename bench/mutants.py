@@ -149,9 +149,10 @@ def _call_sites(tree: ast.AST) -> dict[str, set[tuple[int, int]]]:
 
 def _applied_layers(tree: ast.AST, names: set[str]):
     """``(call, spans)`` for each call ``nn.<name>(a, b, ...)`` whose layer is applied in the file: the
-    statement holding it (directly or inside ``nn.Sequential``) assigns a name that is called;
-    ``spans`` are the functions that call it."""
+    statement holding it (directly or inside ``nn.Sequential``) assigns a name that is called (for
+    ``self.<name>``, in a method of the same class); ``spans`` are the functions that call it."""
     sites = _call_sites(tree)
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
     for stmt in ast.walk(tree):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target, value = stmt.targets[0], stmt.value
@@ -168,8 +169,16 @@ def _applied_layers(tree: ast.AST, names: set[str]):
             layers = [a for a in value.args if isinstance(a, ast.Call) and _callee(a) in names]
         else:
             continue
+        spans = sites[name]
+        if name.startswith("self."):  # the methods of the class that assigns it, not a namesake elsewhere
+            owner = [c for c in classes if c.lineno <= stmt.lineno <= c.end_lineno]
+            if owner:
+                lo, hi = max((c.lineno, c.end_lineno) for c in owner)
+                spans = {s for s in spans if lo <= s[0] <= hi}
+        if not spans:
+            continue
         for layer in layers:
-            yield layer, tuple(sorted(sites[name]))
+            yield layer, tuple(sorted(spans))
 
 
 def _size_swap(kind: str, layer_names: set[str]):
