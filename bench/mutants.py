@@ -7,8 +7,9 @@ Usage::
 ``--max-per-kind`` caps the mutants of each kind in each repository (default 10), so that one large
 repository does not fill the sample. ``--kind`` (repeatable) keeps only the named kinds.
 ``--by-repo`` adds a table per repository; ``--json FILE`` writes every mutant (repository, file,
-line, kind, seen, the diagnostic codes near the line, the codes away from it) so that two engine
-versions can be compared mutant by mutant.
+line, kind, seen, the new diagnostic codes at the edit, those away from it with their lines, the line
+ranges that count as the edit, the messages) so that two engine versions can be compared mutant by
+mutant.
 
 PATH is a repository (directory) or a file; without PATH, every directory under
 ``$SHAPECHECK_REALCODE`` (default ``/work/realcode``, fetched public code that is never committed).
@@ -303,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         paths = sorted(p for p in DEFAULT_DIR.iterdir() if p.is_dir())
     else:
         print(f"no code: pass paths, or put repositories under {DEFAULT_DIR}", file=sys.stderr)
+        return 2
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     kinds = set(args.kind) if args.kind else None
 
