@@ -7,14 +7,17 @@ suppressions, caching and output). It never executes or imports the code it chec
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 
 from ._algebra import Expr, const, sym
 from ._annot import (AnnotError, Imports, TensorAnnot, collect_imports, from_module, import_statements,
                      read_annotation)
-from ._diag import Diagnostic, Edit, Fix
+from ._diag import Diagnostic, Edit, Fix, is_selected
 from ._engine import FunctionAnalysis, ModuleMemo
+from ._scopes import AnnotationScopes
 from ._settings import Settings
+from ._suppress import lines_silencing
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, SelfVal
 
 __all__ = ["check_source", "ModuleInfo", "ClassInfo", "needs_analysis"]
@@ -234,6 +237,7 @@ def annotation_diagnostics(info: ModuleInfo, lines) -> list:
     if not _uses_dtypes(imp):
         return out  # no jaxtyping dtype is in scope: no dimension string to check
     seen = set()
+    single = []  # one-axis dimension strings: the candidates of the opt-in SHP002
     for node in ast.walk(info.tree):
         strings = []
         if isinstance(node, ast.Subscript):
@@ -266,8 +270,23 @@ def annotation_diagnostics(info: ModuleInfo, lines) -> list:
             except AnnotError as e:
                 out.append(_syntax_diag(info, dims, e, lines))
                 continue
-            if _SINGLE.match(dims.value) and dims.value != "_":
-                out.append(_single_axis(info, dims, lines))
+            if _SINGLE.match(dims.value) and dims.value != "_" and not keyword.iskeyword(dims.value):
+                single.append(dims)
+    if single and is_selected("SHP002", info.settings.select):
+        out += _forward_references(info, single, lines)
+    return out
+
+
+def _forward_references(info, candidates, lines) -> list:
+    """SHP002 where pyflakes/ruff really report F821: the string is in an annotation, its name is bound
+    in no scope the annotation sees, and the line carries no ``# noqa`` that silences F821."""
+    scopes = AnnotationScopes(info.tree, info.path)
+    silenced = lines_silencing("\n".join(lines), "F821")
+    out = []
+    for dims in candidates:
+        if dims.lineno in silenced or scopes.resolves(dims, dims.value):
+            continue
+        out.append(_single_axis(info, dims, lines))
     return out
 
 
