@@ -175,6 +175,7 @@ class ModuleInfo:
                 if self.strict:
                     raise
             sv.facts = set(fa.env.divisible)
+            sv.fields = frozenset(fa.env.fields)
         self._instances[key] = sv
         return sv
 
@@ -189,6 +190,7 @@ class ModuleInfo:
             fa.run()
             diags = fa.diags
             sv.facts = set(fa.env.divisible)
+            sv.fields = frozenset(fa.env.fields)
         return sv, diags
 
 

@@ -32,13 +32,16 @@ class Env:
 
     bindings: dict = field(default_factory=dict)  # Sym -> (Expr, provenance str | None)
     divisible: set = field(default_factory=set)  # {(num Expr, den Expr)}
+    # sizes named in code that are distinct axes from one another: int parameters, constructor
+    # arguments and config fields (``d_src`` and ``d_tgt``, ``cfg.hidden`` and ``cfg.rank``)
+    fields: frozenset = frozenset()
 
     def copy(self) -> "Env":
-        return Env(dict(self.bindings), set(self.divisible))
+        return Env(dict(self.bindings), set(self.divisible), self.fields)
 
     def meet(self, other: "Env") -> "Env":
         """What both of two branches know: the bindings and facts they share."""
-        out = Env()
+        out = Env(fields=self.fields & other.fields)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:
@@ -107,7 +110,16 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE
     if _siblings(a0, b0):
         return NE  # two axes of one tensor (``rows, cols = x.size()``) are distinct axes
+    if env is not None and env.fields and _distinct_fields(a0, b0, env):
+        return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     return UNK
+
+
+def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
+    """Two different names of sizes from code, neither bound to anything: distinct axes."""
+    sa, sb = a.as_sym(), b.as_sym()
+    return sa is not None and sb is not None and sa != sb and sa.name in env.fields \
+        and sb.name in env.fields and sa not in env.bindings and sb not in env.bindings
 
 
 def _siblings(a: Expr, b: Expr) -> bool:

@@ -78,6 +78,7 @@ class SelfVal:
     cls: Any
     attrs: dict
     facts: set = field(default_factory=set)  # divisibility learnt in __init__ (assert d % n == 0)
+    fields: frozenset = frozenset()  # the sizes __init__ named (constructor arguments, config fields)
 
     def __hash__(self) -> int:
         return id(self)

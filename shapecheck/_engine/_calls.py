@@ -40,8 +40,12 @@ class Calls:
             return None, None
         kwargs = {}
         for k in node.keywords:
-            if k.arg is None:
-                return None, None
+            if k.arg is None:  # **dd: a dict whose keys are known (timm's device/dtype) is spliced in
+                d = self.ev(k.value, state)
+                if not isinstance(d, DictOf):
+                    return None, None
+                kwargs.update(d.items)
+                continue
             kwargs[k.arg] = self.ev(k.value, state)
         return args, kwargs
 

@@ -286,7 +286,7 @@ class Expressions:
     def as_size_sym(self, v):
         """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
         if isinstance(v, Obj):
-            return self.code_sym(v.name.rsplit(".", 1)[-1])
+            return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params)
         return v
 
     def binop(self, op, left, right, node, lnode, rnode):
