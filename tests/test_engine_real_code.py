@@ -262,3 +262,22 @@ def test_module_containers_are_followed():
                 reveal_shape(x)
                 reveal_shape(self.up(img))
     """) == ["b t d", "... d", "b t d", "... d//2 ? ?"]
+
+
+# -- false alarms met on real code ----------------------------------------------------------------------
+
+def test_an_attribute_of_an_unknown_object_is_not_an_integer_index():
+    assert reveals("""
+        def pick(y: Float[Tensor, "b n d"], data):
+            reveal_shape(y[:, data.flags])
+            reveal_shape(y[:, 0])
+    """) == ["...", "b d"]
+
+
+def test_a_local_annotation_names_a_size_variable_of_the_function():
+    assert codes("""
+        def solve(rays: Float[Tensor, "n 3"], A):
+            NR = rays.size(0)
+            x: Float[Tensor, "NR 3 3"] = torch.linalg.solve(A, A)
+            return rays[:, :, None] * x
+    """) == []

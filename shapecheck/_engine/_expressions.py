@@ -278,6 +278,8 @@ class Expressions:
         if isinstance(sl, ast.Constant) and sl.value is Ellipsis:
             return Ellipsis
         v = self.ev(sl, state)
+        if isinstance(sl, ast.Attribute) and isinstance(v, Expr) and v.value is None:
+            return OPAQUE  # ``y[:, data.flags]``: an unknown attribute may be a mask or an index tensor
         if isinstance(v, (Expr, Shape)):
             return v
         return OPAQUE

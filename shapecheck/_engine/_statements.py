@@ -49,6 +49,7 @@ class Statements:
         ann = self.annotation(st.annotation)
         if ann is not None and ann.spec is not None and isinstance(st.target, ast.Name):
             declared = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}")
+            declared = _with_local_sizes(declared, state)
             if isinstance(value, Shape):
                 bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", "annotation of local")
                 if bound.rank == declared.rank:
@@ -254,3 +255,18 @@ def _reads_one_axis(node) -> bool:
             isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size"
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" \
         and len(node.args) == 1 and isinstance(node.args[0], (ast.Constant, ast.UnaryOp))
+
+
+def _with_local_sizes(declared: Shape, state) -> Shape:
+    """A name in a local annotation that is a size variable of the function (``NR = rays.size(0)`` then
+    ``x: Float[Tensor, "NR 3 3"]``) is that size, not a new axis."""
+    mapping = {}
+    for d in declared.dims:
+        for s in d.symbols() if isinstance(d, Expr) else ():
+            v = state.get(s.name)
+            if isinstance(v, Expr) and s not in v.symbols():
+                mapping[s] = v
+    if not mapping:
+        return declared
+    dims = tuple(d.subst(mapping) if isinstance(d, Expr) else d for d in declared.dims)
+    return Shape(dims, declared.origins, declared.label, declared.meta)
