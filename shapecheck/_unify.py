@@ -211,6 +211,16 @@ def broadcast_shapes(shapes, env: Env):
     return result, errors
 
 
+def _without_prefix(s: Shape) -> Shape:
+    """``b *rest d`` as ``... d``: the axes before the variadic segment, whose positions from the right
+    are unknown, dropped."""
+    v = s.variadic_index
+    if not v:
+        return s
+    origins = (None,) + tuple(s.origins[v + 1:]) if s.origins else ()
+    return Shape((Variadic(None),) + s.dims[v + 1:], origins)
+
+
 def _split(s: Shape):
     v = s.variadic_index
     if v is None:
@@ -220,6 +230,17 @@ def _split(s: Shape):
 
 
 def _broadcast2(a: Shape, b: Shape, env: Env):
+    ia, ib = a.variadic_index, b.variadic_index
+    if ia or ib:  # axes before a variadic segment (``b *rest``): aligned from the right, so only known
+        # when both operands start the same way
+        same = ia == ib and a.dims[:ia + 1] == b.dims[:ib + 1]
+        out, errors = _broadcast2(_without_prefix(a), _without_prefix(b), env)
+        if same and out.dims[:1] == (Variadic(None),):
+            prefix = a.dims[:ia + 1]
+            origins = (list(a.origins[:ia + 1]) if a.origins else [None] * (ia + 1)) + \
+                (list(out.origins[1:]) if out.origins else [None] * (len(out.dims) - 1))
+            out = Shape(prefix + out.dims[1:], tuple(origins))
+        return out, errors
     va, da, oa = _split(a)
     vb, db, ob = _split(b)
     n = max(len(da), len(db))

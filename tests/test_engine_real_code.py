@@ -281,3 +281,43 @@ def test_a_local_annotation_names_a_size_variable_of_the_function():
             x: Float[Tensor, "NR 3 3"] = torch.linalg.solve(A, A)
             return rays[:, :, None] * x
     """) == []
+
+
+def test_axes_before_a_variadic_segment_survive_broadcasting_only_when_both_sides_share_them():
+    assert reveals("""
+        def f(x: Float[Tensor, "b *rest"], y: Float[Tensor, "b *rest"], z: Float[Tensor, "*rest"]):
+            reveal_shape(F.gelu(x) + y)
+            reveal_shape(x + z)
+    """) == ["b *rest", "..."]
+
+
+def test_a_layer_on_an_input_with_a_trailing_variadic_replaces_an_unknown_last_axis():
+    assert reveals("""
+        class M(nn.Module):
+            def __init__(self, d: int, e: int):
+                super().__init__()
+                self.lin = nn.Linear(d, e)
+
+            def forward(self, x):
+                b = x.shape[0]
+                reveal_shape(self.lin(x))
+    """) == ["... e"]
+
+
+def test_attributes_set_in_either_branch_of_init_are_joined():
+    # regression (diffusers): the last branch's value used to overwrite the first
+    assert reveals("""
+        class Tokens(nn.Module):
+            def __init__(self, mode: str, in_channels: int, out_channels: int):
+                super().__init__()
+                if mode == "encoder":
+                    self.new = nn.Parameter(torch.randn(1, 1, out_channels))
+                else:
+                    self.new = nn.Parameter(torch.randn(1, 1, in_channels))
+                self.kept = nn.Parameter(torch.randn(1, in_channels))
+
+            def forward(self, x: Float[Tensor, "n s out_channels"]):
+                reveal_shape(self.new)
+                reveal_shape(self.kept)
+                return torch.cat([x, self.new.expand(x.shape[0], 1, -1)], dim=1)
+    """) == ["1 1 ?", "1 in_channels"]

@@ -7,7 +7,7 @@ import ast
 from .._algebra import Expr
 from .._ops._registry import OPAQUE
 from .._shape import Shape
-from .._values import FuncRef, QualRef, join_states
+from .._values import FuncRef, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 
@@ -92,14 +92,25 @@ class Statements:
         before = self.env
         self.env = before.copy()
         self.learn_test(st.test, state)
+        receiver = self.self_val
+        attrs = dict(receiver.attrs) if receiver is not None else None
         a = self.block(st.body, dict(state))
         env_a = self.env
+        attrs_a = dict(receiver.attrs) if receiver is not None else None
+        if receiver is not None:
+            receiver.attrs.clear()
+            receiver.attrs.update(attrs)
         self.env = before.copy()
         b = self.block(st.orelse, dict(state))
         env_b = self.env
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
         # after the if only when the other branch made them too, or returned
         self.env = env_b if a is None else env_a if b is None else env_a.meet(env_b)
+        if receiver is not None and a is not None:
+            # ``if mode == "encoder": self.t = ... else: self.t = ...``: what both branches agree on
+            attrs_b = dict(receiver.attrs) if b is not None else {}
+            receiver.attrs.clear()
+            receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
         if a is None and not st.orelse:
             self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
         return join_states([a, b])
@@ -270,3 +281,12 @@ def _with_local_sizes(declared: Shape, state) -> Shape:
         return declared
     dims = tuple(d.subst(mapping) if isinstance(d, Expr) else d for d in declared.dims)
     return Shape(dims, declared.origins, declared.label, declared.meta)
+
+
+def _join_attrs(a: dict, b: dict) -> dict:
+    """Attributes after two branches: an attribute set in one branch only keeps that value (it is read
+    where that branch ran); one set in both is what the two values agree on."""
+    out = dict(b)
+    for k, v in a.items():
+        out[k] = join(v, b[k]) if k in b else v
+    return out
