@@ -28,7 +28,7 @@ def _guard_module(module, first, every) -> int:
         if getattr(fn, "__module__", None) != modname or not shape_annotated(fn):
             return None
         try:
-            g = guard_function(fn, first, every)
+            g = guard_function(fn, first, every, lenient=True)  # a bad annotation skips that value only
         except AnnotationSyntaxError as e:
             warnings.warn(f"shapecheck: not guarding {modname}.{fn.__qualname__}: {e}", stacklevel=2)
             return None
