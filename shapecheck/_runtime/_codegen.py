@@ -15,6 +15,8 @@ import linecache
 
 from beartype.roar import BeartypeCallHintViolation
 
+from torch.compiler import is_compiling as _is_compiling
+
 from ._interp import EMPTY, MISSING, LocalChecker, Plan, return_checked, seeded_env
 from ._spec import TensorSpec, TupleSpec, TypeSpec, checker
 
@@ -325,7 +327,21 @@ def _signature_text(plan: Plan, gen: _Gen) -> tuple:
         parts.append(txt)
     if had_posonly:
         parts.append("/")
-    return ", ".join(parts), ", ".join(call)
+    return ", ".join(parts), ", ".join(call), ", ".join(_raw_call(plan))
+
+
+def _raw_call(plan: Plan) -> list:
+    out = []
+    for p in plan.params:
+        if p.kind == _P.VAR_POSITIONAL:
+            out.append("*" + p.name)
+        elif p.kind == _P.VAR_KEYWORD:
+            out.append("**" + p.name)
+        elif p.kind == _P.KEYWORD_ONLY:
+            out.append(f"{p.name}={p.name}")
+        else:
+            out.append(p.name)
+    return out
 
 
 def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_sampling: bool, interpreted: bool):
@@ -335,7 +351,7 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
     g.ns.update({f"{pre}fn": plan.fn, f"{pre}S": state, f"{pre}decide": decide, f"{pre}ctr": counter,
                  f"{pre}slow": slow, f"{pre}slow_ret": slow_ret, f"{pre}bcast": bcast,
                  f"{pre}BTV": BeartypeCallHintViolation})
-    sig, call = _signature_text(plan, g)
+    sig, call, raw = _signature_text(plan, g)
     argdict = "{" + ", ".join(f"{p.name!r}: {p.name}" for p in plan.params) + "}"
     head = [f"def {pre}wrapper({sig}):"]
     if own_sampling:
@@ -389,7 +405,25 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     g.ns["__builtins__"] = __builtins__
     exec(compile(src, filename, "exec"), g.ns)  # our own generated source
+    real = g.ns[f"{pre}wrapper"]
+    # What is returned first runs a bootstrap: on its first call outside torch.compile it puts the
+    # checking code in place, or a plain pass-through when ``@typing.no_type_check`` was applied
+    # above the guard (as jaxtyping honours it); later calls cost nothing extra.
+    boot = (f"def {pre}wrapper({sig}):\n"
+            f"    if {pre}compiling(): return {pre}real({raw})\n"
+            f"    return {pre}install()({raw})\n"
+            f"def {pre}pass({sig}):\n"
+            f"    return {pre}fn({call})\n")
+    exec(compile(boot, filename, "exec"), g.ns)  # our own generated source
     wrapper = g.ns[f"{pre}wrapper"]
+    passthrough = g.ns[f"{pre}pass"]
+
+    def install():
+        chosen = passthrough if wrapper.__dict__.get("__no_type_check__") else real
+        wrapper.__code__ = chosen.__code__
+        return chosen
+
+    g.ns.update({f"{pre}real": real, f"{pre}install": install, f"{pre}compiling": _is_compiling})
     wrapper.__shapecheck_source__ = src
     wrapper.__shapecheck_sites__ = tuple(g.sites)
     return wrapper
