@@ -64,6 +64,14 @@ class AxisSpec:
     fstring: bool = False
     names: tuple = ()  # the axis names ``deferred`` reads
 
+    @property
+    def body(self) -> str:
+        """The token without its prefixes and without a documenting ``name=``: ``n+1`` of ``#s=n+1``."""
+        t = self.text.lstrip("*#?")
+        if t.count("=") == 1 and "{" not in t.partition("=")[0]:
+            t = t.partition("=")[2].lstrip("*#?")
+        return t
+
     def to_item(self):
         if self.variadic:
             return Variadic(None if self.kind == "anon" or not self.name else self.name)

@@ -193,7 +193,7 @@ class _Gen:
 
     def flush(self) -> None:
         for a, cap, cap_maybe, fail in self.deferred:
-            tree = ast.parse(a.text.lstrip("*#?"), mode="eval")
+            tree = ast.parse(a.body, mode="eval")
             names = sorted({nd.id for nd in ast.walk(tree) if isinstance(nd, ast.Name)})
             dvars = [self.dimvar(nm) for nm in names]
             unbound = [v for v in dvars if self.state.get(v) is None]

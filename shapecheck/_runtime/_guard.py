@@ -45,7 +45,7 @@ def _warm_expressions(spec) -> None:
     if isinstance(spec, TensorSpec):
         for a in spec.shape.axes:
             if a.kind == "expr":
-                _interp.expr_function(a.text.lstrip("*#?"), a.names)
+                _interp.expr_function(a.body, a.names)
     for sub in getattr(spec, "items", ()) + getattr(spec, "alternatives", ()):
         _warm_expressions(sub)
     if isinstance(spec, ListSpec):

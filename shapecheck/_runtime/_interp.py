@@ -302,9 +302,9 @@ def flush_deferred(env: Env) -> None:
         names = list(a.names)
         missing = [nm for nm in names if nm not in env.values]
         if missing:
-            raise _unbound(a.text, missing, where, env)
+            raise _unbound(a.body, missing, where, env)
         try:
-            want = expr_function(_body(a.text), tuple(names))(*[env.values[nm] for nm in names])
+            want = expr_function(a.body, tuple(names))(*[env.values[nm] for nm in names])
         except ArithmeticError:
             continue
         if size != want:
@@ -313,14 +313,14 @@ def flush_deferred(env: Env) -> None:
             why = ", ".join(f"{nm}={env.values[nm]} bound by {env.where(nm)}" for nm in names)
             if env.quiet:
                 raise _Mismatch("", where)
-            raise _Mismatch(f'{where} axis "{_body(a.text)}" (axis {j}) is {size}, expected {want} ({why})', where)
+            raise _Mismatch(f'{where} axis "{a.body}" (axis {j}) is {size}, expected {want} ({why})', where)
 
 
 def _unbound(text: str, missing: list, where: str, env: Env) -> _Mismatch:
     if env.quiet:
         return _Mismatch("", where)
     names = ", ".join(f'"{m}"' for m in missing)
-    return _Mismatch(f'{where} axis "{_body(text)}" uses {names}, which no annotation checked before it '
+    return _Mismatch(f'{where} axis "{text}" uses {names}, which no annotation checked before it '
                      "binds (bind it in an argument's annotation)", where)
 
 
