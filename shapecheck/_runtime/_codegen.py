@@ -233,6 +233,16 @@ class _Gen:
         self.emit(f"    {c}({val})")
         self.emit(f"except {self.pre}BTV: {fail}")
 
+    def shape_guard(self, start: int, text: str) -> None:
+        """Put the checks emitted since ``start`` in a ``try``: reading ``.shape`` of a strided
+        nested tensor raises RuntimeError, which hands the call to the interpreter (a try block
+        costs nothing when nothing is raised)."""
+        if start == len(self.lines):
+            return
+        body = ["    " + ln for ln in self.lines[start:]]
+        pad = "    " * self.depth
+        self.lines[start:] = [pad + "try:"] + body + [pad + f"except RuntimeError: {self.site(text)}"]
+
     def gated(self, cond: str | None, body) -> None:
         if cond is None:
             body()
@@ -363,12 +373,14 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
         g.emit(f"return {pre}slow(-1, {argdict})")
     else:
         g.fail = f"return {pre}slow(@SITE@, {argdict})"
+        start = len(g.lines)
         for p in plan.params:
             if p.spec is None:
                 continue
             dv = g.const(MISSING, "M") if p.default is not EMPTY else None
             g.check_spec(p.spec, p.name, f"argument {p.name}", dv)
         g.flush()
+        g.shape_guard(start, "an argument has no fixed shape")
 
         r = f"{pre}r"
         ret = plan.ret
@@ -388,6 +400,7 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
         if ret is not None:
             g.fail = f"return {pre}slow_ret(@SITE@, {argdict}, {r})"
             if isinstance(ret, TupleSpec):
+                start = len(g.lines)
                 fail = g.site("return value does not match its tuple annotation")
                 g.emit(f"if not isinstance({r}, tuple) or len({r}) != {len(ret.items)}: {fail}")
                 for k, item in enumerate(ret.items):
@@ -395,8 +408,10 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
                     g.emit(f"{iv} = {r}[{k}]")
                     g.check_spec(item, iv, f"return value [{k}]", None)
             else:
+                start = len(g.lines)
                 g.check_spec(ret, r, "return value", None)
             g.flush()
+            g.shape_guard(start, "the return value has no fixed shape")
         if r is not None:
             g.emit(f"return {r}")
     init = ["    " + f"{v} = None" for v in sorted(g.maybe_vars)]

@@ -126,13 +126,26 @@ def _type_text(t) -> str:
     return repr(t).replace("typing.", "")
 
 
+class _SafeInstanceCheck(type):
+    def __instancecheck__(cls, obj) -> bool:
+        try:
+            return isinstance(obj, cls.checked)
+        except Exception:  # jaxtyping reads .dtype: torch.Size and other non-arrays have none
+            return False
+
+
+def _safe_type(t) -> type:
+    """A class whose isinstance is jaxtyping's, with a failure read as "no"."""
+    return _SafeInstanceCheck(getattr(t, "__name__", "Array"), (), {"checked": t})
+
+
 def _tensor_spec(h, optional: bool):
     array_type = getattr(h, "array_type", None)
     if not (isinstance(array_type, type) and issubclass(array_type, torch.Tensor)):
         # numpy, jax, Any, a TypeVar, a duck type: jaxtyping's own isinstance over "..." checks the
         # type and dtype (it binds nothing), the guard checks and binds the shape
         kind = getattr(getattr(h, "dtype", None), "__name__", None) or "Shaped"
-        anyshape = h.dtype[array_type, "..."]
+        anyshape = _safe_type(h.dtype[array_type, "..."])
         return TensorSpec(anyshape, None, kind, parse_shape(h.dim_str), optional, _type_text(array_type))
     dtypes = h.dtypes
     kind = getattr(getattr(h, "dtype", None), "__name__", None) or "Shaped"
