@@ -91,12 +91,13 @@ class ShapeSpec:
     text: str
     axes: tuple
 
+    def __post_init__(self) -> None:
+        vi = next((i for i, a in enumerate(self.axes) if a.variadic), None)
+        object.__setattr__(self, "_variadic_index", vi)  # read on every guarded call
+
     @property
     def variadic_index(self) -> int | None:
-        for i, a in enumerate(self.axes):
-            if a.variadic:
-                return i
-        return None
+        return self._variadic_index
 
     def names(self) -> frozenset:
         out = set()

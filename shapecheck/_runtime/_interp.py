@@ -65,6 +65,7 @@ class Plan:
     locals_specs: tuple = ()  # ((variable, spec), ...)
     env_param: str | None = None  # hidden keyword of the rewritten function
     simple: bool = True
+    defaulted: tuple = ()  # annotated parameters with a default (left out: MISSING, unchecked)
 
 
 class _Mismatch(Exception):
@@ -88,11 +89,11 @@ class Env:
     deferred: list = field(default_factory=list)
     quiet: bool = False  # while torch.compile traces: fail without writing a message
     args: dict | None = None  # the call's arguments (defaults filled in), for f-string axes
-    vbcast: dict = field(default_factory=dict)  # "*name" -> whether its last binding was "*#name"
+    vbcast: dict | None = None  # "*name" -> whether its last binding was "*#name"
 
     def copy(self) -> "Env":
         return Env(dict(self.values), self.prov.copy(), list(self.deferred), args=self.args,
-                   vbcast=dict(self.vbcast))
+                   vbcast=dict(self.vbcast or {}))
 
     def where(self, key) -> str:
         """Where ``key`` was bound, as text (kept as a tuple until a message needs it)."""
@@ -165,15 +166,8 @@ def _range(lo: int, n: int) -> str:
     return f"axes {lo}..{lo + n - 1}"
 
 
-def _is_instance(value, t) -> bool:
-    try:
-        return isinstance(value, t)
-    except Exception:  # a jaxtyping array type over a class without .shape/.dtype
-        return False
-
-
 def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
-    if not _is_instance(value, spec.array_type):
+    if not isinstance(value, spec.array_type):  # non-torch array types never raise (_spec)
         if env.quiet:
             raise _Mismatch("", where)
         raise _Mismatch(f"{where} is {type_name(value)}, expected {spec.text}", where)
@@ -209,25 +203,26 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
             key = "*" + a.name
             if key in env.values:
                 bound = env.values[key]
-                merged = _merge_variadic(got, bound, a.broadcast, env.vbcast.get(key, False))
+                prev_b = bool(env.vbcast and env.vbcast.get(key))
+                merged = _merge_variadic(got, bound, a.broadcast, prev_b)
                 if merged is None:
                     if env.quiet:
                         raise _Mismatch("", where)
-                    how = "do not broadcast with" if a.broadcast or env.vbcast.get(key) else "expected"
+                    how = "do not broadcast with" if a.broadcast or prev_b else "expected"
                     raise _Mismatch(f'{where} axes "*{a.name}" ({_range(lo, cnt)}) are {fmt_shape(got)}, '
                                     f"{how} {fmt_shape(bound)} (bound by {env.where(key)})", where)
                 env.values[key] = merged
             else:
                 env.bind(key, got, (where, lo, cnt))
+            if env.vbcast is None:
+                env.vbcast = {}
             env.vbcast[key] = a.broadcast
             continue
         j = i if (vi is None or i < vi) else r - (n - i)
         size = shape[j]
-        if a.deferred is not None:
-            if not (a.broadcast and size == 1):
-                env.deferred.append((a, size, j, where))
-            continue
         if a.kind == "anon":
+            if a.deferred is not None and not (a.broadcast and size == 1):  # f-string or min(...)
+                env.deferred.append((a, size, j, where))
             continue
         if a.kind == "fixed":
             if size != a.value and not (a.broadcast and size == 1):
@@ -418,7 +413,10 @@ def _raise(plan: Plan, m: _Mismatch, env: Env):
 
 def full_args(plan: Plan, args: dict) -> dict:
     """The arguments with every left-out default filled in (what f-string axes are formatted with)."""
-    if not any(v is MISSING for v in args.values()):
+    for name in plan.defaulted:
+        if args[name] is MISSING:
+            break
+    else:
         return args
     return {p.name: (p.default if args[p.name] is MISSING else args[p.name]) for p in plan.params}
 
