@@ -97,7 +97,7 @@ def build_plan(fn, check_locals: bool = True, lenient: bool = False) -> Plan:
     for spec in [p.spec for p in params] + [ret] + [sp for _, sp in locals_specs]:
         _warm_expressions(spec)
     defaulted = tuple(p.name for p in params if p.spec is not None and p.default is not EMPTY)
-    plan = Plan(call_fn, name, tuple(params), ret, (), locals_specs, env_param, defaulted=defaulted)
+    plan = Plan(call_fn, name, tuple(params), ret, locals_specs, env_param, defaulted=defaulted)
     plan.simple = is_simple(plan)
     return plan
 
@@ -131,7 +131,7 @@ def _async_guard(plan: Plan, counter, fn):
             ret_spec = _spec_for(hints["return"], getattr(fn, "__module__", None))
     except AnnotationSyntaxError:
         ret_spec = None
-    ret_plan = Plan(plan.fn, plan.name, plan.params, ret_spec, (), (), None, False, plan.defaulted)
+    ret_plan = Plan(plan.fn, plan.name, plan.params, ret_spec, (), None, False, plan.defaulted)
 
     @functools.wraps(fn)
     async def wrapper(*args, **kwargs):

@@ -61,7 +61,6 @@ class Plan:
     name: str  # "attention" or "Block.forward"
     params: tuple
     ret: object  # spec or None
-    bridge: tuple = ()  # unused: at run time only annotations bind axes (as in jaxtyping)
     locals_specs: tuple = ()  # ((variable, spec), ...)
     env_param: str | None = None  # hidden keyword of the rewritten function
     simple: bool = True
@@ -152,10 +151,6 @@ def seeded_env(plan: Plan, args: dict, values: dict) -> Env:
     """An env for the locals of a call whose arguments the fast path has checked."""
     return Env({k: v for k, v in values.items() if v is not None}, LazyProv(plan, args),
                args=full_args(plan, args))
-
-
-def _body(tok: str) -> str:
-    return tok.lstrip("*#?")
 
 
 def _range(lo: int, n: int) -> str:

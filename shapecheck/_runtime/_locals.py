@@ -118,10 +118,6 @@ def has_checked_locals(fn) -> bool:
         return False
 
 
-class _SourceChanged(Exception):
-    pass
-
-
 def _source_def(fn):
     code = getattr(fn, "__code__", None)
     if code is None or fn.__name__ == "<lambda>":

@@ -21,7 +21,6 @@ __all__ = [
     "UnionSpec",
     "has_shape",
     "resolve_hints",
-    "spec_names",
     "to_spec",
     "type_check",
 ]
@@ -247,19 +246,6 @@ def has_shape(spec) -> bool:
     if isinstance(spec, UnionSpec):
         return any(has_shape(a) for a in spec.alternatives)
     return False
-
-
-def spec_names(spec) -> set:
-    """Single-axis names used by ``spec`` (for the int bridge)."""
-    if isinstance(spec, TensorSpec):
-        return {a.name for a in spec.shape.axes if a.name and not a.variadic and a.kind == "named"} | {
-            n for a in spec.shape.axes if a.kind == "expr" for n in a.names}
-    out: set = set()
-    for sub in (getattr(spec, "items", ()) or ()) + (getattr(spec, "alternatives", ()) or ()):
-        out |= spec_names(sub)
-    if isinstance(spec, (ListSpec, DictSpec)):
-        out |= spec_names(spec.item)
-    return out
 
 
 def local_namespace(fn) -> dict:
