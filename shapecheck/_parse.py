@@ -208,8 +208,8 @@ def _parse_token(tok: str, offset: int, body: str | None = None, variadic: bool 
     if tok == "...":
         return AxisSpec("anon", tok, variadic=True)
     if body == "":
-        if variadic and not broadcast:  # a bare "*": jaxtyping binds it under the empty name
-            return AxisSpec("anon", tok, name="", variadic=True)
+        if variadic:  # a bare "*" (or "*#"): jaxtyping binds it under the empty name
+            return AxisSpec("anon", tok, name="", variadic=True, broadcast=broadcast)
         raise _bad(f'dimension "{tok}" has no name after its prefix; write e.g. "*batch" or "#channels"',
                    tok, offset)
     if body.count("=") == 1 and "{" not in body.partition("=")[0]:

@@ -222,6 +222,8 @@ CASES = [
          (c((2, 3), (4,)), c((2, 2), (2,)))),
     Case("bare_star", 'x: Float[Tensor, "*"], y: Float[Tensor, "*"]', None,
          (c((2, 3), (2, 3)), c((2, 3), (3,)), c((), ()))),
+    Case("bare_star_broadcast", 'x: Float[Tensor, "#*"], y: Float[Tensor, "#*"]', None,
+         (c((1, 6), (5, 6)), c((5, 6), (1, 6)), c((3,), (4,)), c((2, 3), (4, 2, 3)))),
     Case("extension", "a: X1, b: Y1", None, (c((4,), (3, 4)), c((3,), (3, 4)), c((3, 4), (3, 4)))),
     Case("scalar", 'x: Float[Tensor, ""]', 'Float[Tensor, ""]', (c((), ret=()), c((1,), ret=()), c((), ret=(1,)))),
     Case("numpy", 'x: Float[np.ndarray, "n"], y: Float[np.ndarray, "n"]', None,

@@ -236,7 +236,10 @@ def _guard_property(prop: property, first, every, check_locals) -> property:
             return fn
         return guard_function(fn, first, every, check_locals)
 
-    return property(one(prop.fget), one(prop.fset), one(prop.fdel), prop.__doc__)
+    parts = (one(prop.fget), one(prop.fset), one(prop.fdel))
+    if parts == (prop.fget, prop.fset, prop.fdel):
+        return prop
+    return property(*parts, prop.__doc__)
 
 
 _NO_OBJECT = object()
