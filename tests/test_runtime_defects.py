@@ -131,17 +131,26 @@ def test_import_hook_guards_the_well_formed_annotations_of_a_function(tmp_path, 
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "m.py").write_text(textwrap.dedent('''
+        import dataclasses
         from torch import Tensor
         from jaxtyping import Float
 
         def f(x: Float[Tensor, "n d"], y: Float[Tensor, "(b n) d"], z: Float[Tensor, "bar qux foo=bar+qux"]):
             return x
+
+        @dataclasses.dataclass
+        class Pair:
+            a: Float[Tensor, "n"]
+            b: Float[Tensor, "n"]
     '''))
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.warns(UserWarning, match=r"f\(\): argument y is not checked: .*groups axes with parentheses"):
         with shapecheck.install_import_hook("sc_hook_bad") as hook:
             m = importlib.import_module("sc_hook_bad.m")
-    assert hook.guarded["sc_hook_bad.m"] == 1
+    assert hook.guarded["sc_hook_bad.m"] == 2
+    m.Pair(torch.zeros(2), torch.zeros(2))
+    with pytest.raises(ShapeError, match="Pair.__init__"):
+        m.Pair(torch.zeros(2), torch.zeros(3))
     m.f(torch.zeros(2, 3), "anything", torch.zeros(1, 2, 3))
     with pytest.raises(ShapeError, match="argument x"):
         m.f(torch.zeros(2), "anything", torch.zeros(1, 2, 3))
