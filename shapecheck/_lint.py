@@ -168,6 +168,8 @@ class ModuleInfo:
                     d = defaults[p.arg]
                     if isinstance(d, ast.Constant) and type(d.value) is int:
                         given[p.arg] = const(d.value)
+                    elif isinstance(d, ast.Constant) and d.value is None:
+                        given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()

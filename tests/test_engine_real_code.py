@@ -321,3 +321,16 @@ def test_attributes_set_in_either_branch_of_init_are_joined():
                 reveal_shape(self.kept)
                 return torch.cat([x, self.new.expand(x.shape[0], 1, -1)], dim=1)
     """) == ["1 1 ?", "1 in_channels"]
+
+
+def test_a_branch_on_a_rank_the_annotation_rules_out_is_not_analysed():
+    # regression (perceiver-pytorch, once annotated): `queries` has 3 axes, the 2-axis branch never runs
+    assert codes("""
+        from einops import repeat
+
+        def forward(data: Float[Tensor, "b n d"], queries: Float[Tensor, "b m d"]):
+            b = data.shape[0]
+            if queries.ndim == 2:
+                queries = repeat(queries, "n d -> b n d", b=b)
+            return queries
+    """) == []

@@ -179,8 +179,8 @@ class Calls:
             if init is None:
                 return OPAQUE
             return ModuleVal(q, rule, tuple(init.items()))
-        if q.startswith("torch.nn.functional.") and args and isinstance(args[0], Obj):
-            args = [ANY_SHAPE] + list(args[1:])  # F.op(input, ...): the input is a tensor
+        if q.startswith("torch.") and args:
+            args = _tensor_operands(q, rule, args)
         return self.apply_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
@@ -217,3 +217,24 @@ class Calls:
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
         return OPAQUE
+
+
+_ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
+                          "torch.baddbmm", "torch.addmm"})
+
+
+_INPUT_PARAMS = frozenset({"input", "tensor", "x", "self", "a", "A", "x1", "query"})
+
+
+def _tensor_operands(q: str, rule, args: list) -> list:
+    """``F.softmax(x, ...)``, ``torch.matmul(q, k)``, ``torch.einsum(eq, q, k)``: an unknown object passed
+    as a torch function's tensor input is a tensor (of unknown shape), or the call would raise."""
+    if q in _ALL_TENSORS:
+        return [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
+    if not isinstance(args[0], Obj):
+        return args
+    params = list(rule.signature.parameters) if rule.signature is not None else []
+    first = params[1] if len(params) > 1 and params[0] == "site" else (params[0] if params else None)
+    if q.startswith("torch.nn.functional.") or first in _INPUT_PARAMS:
+        return [ANY_SHAPE] + list(args[1:])
+    return args

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr, const
-from .._ops._registry import OPAQUE
+from .._algebra import Expr, const, sym
+from .._ops._registry import OPAQUE, Opaque
 from .._shape import ANY_SHAPE, Shape, Unknown
 from .._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
@@ -66,7 +66,7 @@ class Expressions:
                 name = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
                         ast.Gt: "__gt__", ast.GtE: "__ge__"}[type(node.ops[0])]
                 return self.apply_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
-            return OPAQUE
+            return _decided(node, vals)
         if isinstance(node, ast.BoolOp):
             return self.bool_op(node, state)
         if isinstance(node, ast.Dict):
@@ -90,7 +90,15 @@ class Expressions:
         values = [self.ev(v, state) for v in node.values]
         if isinstance(node.op, ast.Or):
             rest = [v for v in values if v is not None]
-            if rest and any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
+            if len(rest) == 1:
+                return rest[0]  # ``None or dim``
+            sizes = all(isinstance(v, (Expr, Obj)) for v in rest) and any(isinstance(v, Expr) for v in rest)
+            if sizes and all(v == rest[0] for v in rest):
+                return rest[0]
+            if sizes and isinstance(rest[0], Obj):
+                # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
+                return sym(rest[0].name.rsplit(".", 1)[-1], "code")
+            if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
         return OPAQUE
 
@@ -363,3 +371,13 @@ def _item(container, key: str):
     if container.qualname.endswith("ModuleDict"):
         return container.init_dict.get(key)
     return None
+
+
+def _decided(node: ast.Compare, vals) -> bool | Opaque:
+    """A comparison of ranks or sizes known exactly (``x.ndim == 2`` of a 3-axis tensor): True or False."""
+    if len(vals) != 2 or not all(isinstance(v, Expr) and v.value is not None for v in vals):
+        return OPAQUE
+    a, b = vals[0].value, vals[1].value
+    op = node.ops[0]
+    table = {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}
+    return table.get(type(op), OPAQUE)

@@ -88,7 +88,9 @@ class Statements:
 
     # -- branches and loops ----------------------------------------------------------------------
     def stmt_if(self, st, state):
-        self.ev(st.test, state)
+        known = self.ev(st.test, state)
+        if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
+            return self.block(st.body if known else st.orelse, state)
         before = self.env
         self.env = before.copy()
         self.learn_test(st.test, state)
