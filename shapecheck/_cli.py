@@ -22,7 +22,7 @@ from ._output import FORMATS, HUMAN, Style, line_source, render, render_statisti
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "explain", "rules")
+COMMANDS = ("check", "explain", "rules", "trace", "annotate")
 COUNTED = ("error", "warning")
 
 
@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("rule", metavar="CODE|NAME")
     r = sub.add_parser("rules", help="list every code with its name")
     r.add_argument("--output-format", "--format", dest="output_format", choices=("text", "json"), default="text")
+    from ._annotate._command import add_subparsers  # trace, annotate (docs/annotate.md)
+    add_subparsers(sub)
     return p
 
 
@@ -90,6 +92,8 @@ def main(argv=None) -> int:
             return _explain(args.rule)
         if args.command == "rules":
             return _rules(args.output_format)
+        if args.command in ("trace", "annotate"):
+            return args.run(args)
         return _check(args)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else 2
