@@ -217,7 +217,7 @@ def _prepare(fn: _Fn):
         descs = [(ci, (c.get("args") or {}).get(p)) for ci, c in enumerate(fn.calls)]
         t = _build(p, p, descs)
         if t is not None and t[0] != "none":
-            if p in facts.defaults_none and any(d is None for _, d in descs) and t[0] != "none":
+            if p in facts.defaults_none:  # a default of None: the annotation says so
                 t = (t[0], t[1], True)
             fn.types[p] = t
     descs = [(ci, c.get("return")) for ci, c in enumerate(fn.calls) if not c.get("raised")]
@@ -239,7 +239,8 @@ def _prepare(fn: _Fn):
 
 def _first_pass(fn: _Fn):
     referenced = fn.facts.referenced if fn.facts else set()
-    used = referenced | fn.used
+    # the function's own int parameters, and what its class passes to calls (``nn.Linear(d, vocab)``)
+    used = referenced | fn.used | (set(fn.facts.params) if fn.facts else set())
     scope = fn.scope_names()
     for s in fn.slots:
         values = [v for _, v in s.vector]
@@ -312,18 +313,24 @@ def _settle(fn: _Fn):
         if s.kind != "literal" and s.name is not None and not fits(s.name, s.vector):
             s.name = None
         if s.name is None:
-            key = tuple(s.vector)
             vs = {v for _, v in s.vector}
             if len(vs) == 1:
                 s.name, s.kind = str(vs.pop()), "literal"
-            else:
-                if key not in placeholders:
+            else:  # the placeholder of an axis with the same size in every call both were seen in
+                mine = dict(s.vector)
+                for name, theirs in placeholders.items():
+                    common = mine.keys() & theirs.keys()
+                    if common and all(mine[c] == theirs[c] for c in common):
+                        theirs.update(mine)
+                        break
+                else:
                     n = len(placeholders)
                     while f"dim{n}" in used:
                         n += 1
-                    placeholders[key] = f"dim{n}"
-                    used.add(placeholders[key])
-                s.name, s.kind = placeholders[key], "placeholder"
+                    name = f"dim{n}"
+                    placeholders[name] = mine
+                    used.add(name)
+                s.name, s.kind = name, "placeholder"
         if s.kind != "literal":
             for ci, v in s.vector:
                 bound[ci][s.name] = v
@@ -352,15 +359,21 @@ def _category(leaf: Leaf) -> str:
     return cats.pop() if len(cats) == 1 else "Shaped"
 
 
+def _dims(leaf: Leaf) -> str:
+    text = " ".join(leaf.tokens)
+    # one name alone is read as a forward reference by pyflakes/ruff: a leading space keeps it dims
+    return " " + text if text.isidentifier() else text
+
+
 def render(t, tensor: str = "Tensor") -> str:
     if t[0] == "none":
         return "None"
     if t[0] == "tensor":
         leaf = t[1]
-        text = f'{_category(leaf)}[{tensor}, "{" ".join(leaf.tokens)}"]'
+        text = f'{_category(leaf)}[{tensor}, "{_dims(leaf)}"]'
     elif t[0] == "list":
         leaf = t[1]
-        text = f'list[{_category(leaf)}[{tensor}, "{" ".join(leaf.tokens)}"]]'
+        text = f'list[{_category(leaf)}[{tensor}, "{_dims(leaf)}"]]'
     else:
         text = "tuple[" + ", ".join(render(e, tensor) for e in t[1]) + "]"
     return text + " | None" if t[2] else text
@@ -453,10 +466,11 @@ def _check_existing(fn: _Fn, path: str):
                 break
 
 
-def plan_project(files: dict) -> dict:
+def plan_project(files: dict, every_param: bool = False) -> dict:
     """Plans for every recorded function: ``files`` maps a path to (its recorded functions, the
     ``_static.analyse`` facts of its source). Names are chosen across all files together, so a
-    callee in one file agrees with its caller in another."""
+    callee in one file agrees with its caller in another. With ``every_param`` the plans hold the
+    recorded signature of annotated parameters and returns too (entry shapes for the analysis)."""
     fns = {}
     for path, (records, facts) in files.items():
         used = class_size_args(facts)
@@ -475,10 +489,10 @@ def plan_project(files: dict) -> dict:
             facts = fn.facts
             for p, t in fn.types.items():
                 if p == "return":
-                    if facts is None or facts.returns is not None:
+                    if facts is None or (facts.returns is not None and not every_param):
                         continue
                     fn.plan.returns = render(t)
-                elif facts is not None and p not in facts.annotations:
+                elif facts is not None and (every_param or p not in facts.annotations):
                     fn.plan.params[p] = render(t)
                 else:
                     continue
