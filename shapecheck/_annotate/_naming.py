@@ -4,14 +4,19 @@ How an axis (one position of one tensor in one signature, seen across the record
 first rule that applies:
 
 1. always size 1 (or 0): the literal;
-2. an int in scope with the same size in every call (an int argument, ``self.n_embd``,
-   ``self.config.vocab_size``) takes its name; when several ints fit, the one the body mentions,
-   and when that does not settle it, none of them;
+2. an int in scope with the same size in every call (an int argument whose value varied across
+   the calls, ``self.n_embd``, ``self.config.vocab_size``, ``self.conv.in_channels``) takes its
+   name if the function mentions it, or its class passes it to a call (``nn.Linear(n_embd,
+   vocab_size)``); when several ints fit, the one the body mentions, and when that does not settle
+   it, none of them;
 3. a local that holds the size (``B, T, C = x.size()``, ``n = x.shape[0]``), as a word
    (``B`` -> ``batch``, ``T`` -> ``seq``, ``H, W`` beside each other -> ``height``, ``width``);
+3b. a size that varied: the int local that held it, in every call, in the calling function of
+   the project (``for b, h, w in sizes: net(torch.randn(b, 3, h, w))``), as a word;
 4. after every function had rules 1-3: the one name the rest of the project gave to all the sizes
    this axis took (so a callee agrees with its caller: ``Block.forward`` gets ``batch seq n_embd``
-   from the attention's ``B, T`` and ``self.n_embd``); two or more names for one size are
+   from the attention's ``B, T`` and ``self.n_embd``); a size that varied takes only a name that
+   varied, a fixed size only a name that was always that size; two or more names that fit are
    ambiguous and give none, unless the body mentions exactly one of them;
 5. the literal size when it never varied, otherwise a placeholder ``dimN``.
 
@@ -82,7 +87,7 @@ class Slot:
     vector: list  # (call index, size)
     local: str | None
     name: str | None = None
-    kind: str = ""  # literal | int | local | global | placeholder
+    kind: str = ""  # literal | int | local | caller | global | placeholder
     cands: set = field(default_factory=set)
 
 
@@ -195,6 +200,9 @@ class _Fn:
         self.facts = facts
         self.calls = [c for c in record.get("calls", []) if isinstance(c, dict)]
         self.ints = [_call_ints(c) for c in self.calls]
+        self.callers = [c.get("caller") or {} for c in self.calls]
+        self.int_params = {n for c in self.calls for n, d in (c.get("args") or {}).items()
+                           if isinstance(d, dict) and "int" in d}
         self.types: dict = {}
         self.slots: list[Slot] = []
         self.plan = FunctionPlan(qualname, facts.line if facts else record.get("line", 0))
@@ -249,6 +257,8 @@ def _first_pass(fn: _Fn):
             continue
         if min(values) > 1:
             cands = {n for n in scope if all(fn.ints[ci].get(n) == v for ci, v in s.vector)}
+            if len(set(values)) == 1:  # an argument equal to a size in every call may be a coincidence
+                cands -= fn.int_params
         else:
             cands = set()
         mentioned = cands & referenced
@@ -265,31 +275,44 @@ def _first_pass(fn: _Fn):
         s.cands = cands & used if not mentioned else set()
         if len(s.cands) == 1 and len(cands) == 1:
             s.name, s.kind = next(iter(s.cands)), "int"
+            continue
+        # a size that varied: the one int local of the callers that held it in every call
+        if len(set(values)) > 1:
+            held = None
+            for ci, v in s.vector:
+                here = {n for n, x in fn.callers[ci].items() if x == v}
+                held = here if held is None else held & here
+            conv = any({"h", "w"} <= {n.lower() for n in c} for c in fn.callers)
+            words = {_CONV[n.lower()] if conv and n.lower() in _CONV else _word(n, None) for n in held or ()}
+            words = {w for w in words if w.isidentifier() and not fn.clashes(w, s.vector)}
+            if len(words) == 1:
+                s.name, s.kind = words.pop(), "caller"
 
 
 def _global_map(fns) -> dict:
-    by_value: dict = defaultdict(Counter)
+    """Name -> every size it was given by rules 2 and 3, anywhere in the project."""
+    sizes: dict = defaultdict(set)
     for fn in fns:
         for s in fn.slots:
-            if s.kind in ("int", "local"):
-                for _, v in s.vector:
-                    if v > 1:
-                        by_value[v][s.name] += 1
-    return by_value
+            if s.kind in ("int", "local", "caller"):
+                sizes[s.name].update(v for _, v in s.vector if v > 1)
+    return sizes
 
 
-def _second_pass(fn: _Fn, by_value: dict):
+def _second_pass(fn: _Fn, sizes: dict):
     referenced = fn.facts.referenced if fn.facts else set()
     for s in fn.slots:
         if s.name is not None:
             continue
         values = {v for _, v in s.vector if v > 1}
         if values:
-            names = None
-            for v in values:
-                here = set(by_value.get(v, ()))
-                names = here if names is None else names & here
-            names = {n for n in (names or set()) | s.cands if not fn.clashes(n, s.vector)}
+            # a size that varied takes a name that varied over at least these sizes; a fixed size
+            # takes a name that only ever had this one size (never ``batch`` for a fixed 2)
+            if len(values) > 1:
+                names = {n for n, vs in sizes.items() if len(vs) > 1 and values <= vs}
+            else:
+                names = {n for n, vs in sizes.items() if vs == values}
+            names = {n for n in names | s.cands if not fn.clashes(n, s.vector)}
             if len(names) > 1 and len(names & referenced) == 1:
                 names &= referenced
             if len(names) == 1:
@@ -479,11 +502,11 @@ def plan_project(files: dict, every_param: bool = False) -> dict:
     for fn in everything:
         _prepare(fn)
         _first_pass(fn)
-    by_value = _global_map(everything)
+    sizes = _global_map(everything)
     out = {}
     for path, group in fns.items():
         for fn in group:
-            _second_pass(fn, by_value)
+            _second_pass(fn, sizes)
             _settle(fn)
             _check_existing(fn, path)
             facts = fn.facts

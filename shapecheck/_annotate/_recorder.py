@@ -12,7 +12,9 @@ A wrapper records the first ``max_calls`` distinct calls (calls whose record equ
 are counted, not kept; a function is watched for at most ``max_calls * CAP_FACTOR`` calls): for
 every argument and the return value, the
 shape and dtype of tensors (in tuples, lists and dicts too) and the value of ints, and for a method
-the ints held by the instance (``self.n_embd``, ``self.config.n_embd``). It reads ``.shape`` and
+the ints held by the instance (``self.n_embd``, ``self.config.n_embd``, ``self.conv.in_channels``)
+and the int arguments its constructor was given (``Attention(dim=64)``), and the int locals of the
+nearest calling function of the project (``b, t = idx.size()`` in the caller). It reads ``.shape`` and
 ``.dtype`` only, never tensor data, so it forces no device sync. After its last recorded call a
 method wrapper puts the original function back on its class, and module functions are put back in
 their module, so a long run pays nothing once every function has been seen.
@@ -30,10 +32,12 @@ import json
 import os
 import sys
 import types
+import weakref
 
 SELF_KEY = "_shapecheck_trace_recorder"
 MAX_ITEMS = 16  # elements of a tuple, list or dict that are described
 MAX_DEPTH = 3
+MAX_INSTANCES = 10000  # instances per class whose constructor ints are recorded
 CAP_FACTOR = 20  # a function is watched for at most max_calls * CAP_FACTOR calls
 
 
@@ -44,6 +48,8 @@ class Recorder:
         self.max_calls = max_calls
         self.exclude = tuple(os.path.normcase(os.path.realpath(p)) + os.sep for p in exclude)
         self.functions = {}
+        self.project_codes = {}
+        self.init_ints = weakref.WeakKeyDictionary()  # instance -> int arguments of its __init__
         self.written = False
         self._torch_tensor = None
 
@@ -100,26 +106,56 @@ class Recorder:
 
     @staticmethod
     def instance_ints(obj):
-        """Int attributes of ``obj`` and of the plain objects it holds (``self.config.n_embd``)."""
+        """Int attributes of ``obj``, of the plain objects it holds (``self.config.n_embd``) and of
+        its submodules (``self.conv.in_channels``)."""
         out = {}
         try:
             items = list(vars(obj).items())
         except TypeError:
             return out
+        held = []
         for name, v in items:
-            if name.startswith("_"):
+            if name == "_modules" and type(v) is dict:
+                held.extend(list(v.items())[:64])
+            elif name.startswith("_"):
                 continue
-            if type(v) is int:
+            elif type(v) is int:
                 out["self." + name] = v
             elif hasattr(v, "__dict__") and not callable(v) and not isinstance(v, type):
-                try:
-                    sub = list(vars(v).items())
-                except TypeError:
-                    continue
-                for sname, sv in sub[:64]:
-                    if type(sv) is int and not sname.startswith("_"):
-                        out["self." + name + "." + sname] = sv
+                held.append((name, v))
+        try:
+            for name, v in (RECORDER.init_ints.get(obj) or {}).items():
+                out["init." + name] = v
+        except TypeError:
+            pass
+        for name, v in held:
+            try:
+                sub = list(vars(v).items())
+            except TypeError:
+                continue
+            for sname, sv in sub[:64]:
+                if type(sv) is int and not sname.startswith("_"):
+                    out["self." + name + "." + sname] = sv
         return out
+
+    def caller_ints(self, frame):
+        """The int locals of the nearest caller in the project (``b, t = idx.size()`` in the
+        function that calls this one, through ``nn.Module.__call__``)."""
+        for _ in range(8):
+            if frame is None:
+                return None
+            code = frame.f_code
+            ok = self.project_codes.get(code)
+            if ok is None:
+                ok = self.project_codes[code] = self.is_project_file(code.co_filename)
+            if ok:
+                out = {}
+                for name, v in list(frame.f_locals.items())[:256]:
+                    if type(v) is int and v > 1 and not name.startswith("_"):
+                        out[name] = v
+                return out
+            frame = frame.f_back
+        return None
 
     # -- wrapping ----------------------------------------------------------------------------
     def wrap(self, fn, owner, attr, rebuild=None):
@@ -192,6 +228,9 @@ class Recorder:
                     ints = recorder.instance_ints(args[0])
                     if ints:
                         call["ints"] = ints
+                caller = recorder.caller_ints(sys._getframe(1))
+                if caller:
+                    call["caller"] = caller
             except Exception:  # a recorder never breaks the command
                 pass
             done = False
@@ -233,7 +272,54 @@ class Recorder:
         elif isinstance(value, type) and value.__module__ == modname:
             self.wrap_class(value)
 
+    def wrap_init(self, cls):
+        """Record the int arguments of ``cls.__init__`` per instance (``Attention(dim=64)``)."""
+        init = vars(cls).get("__init__")
+        if not isinstance(init, types.FunctionType) or getattr(init, "__shapecheck_trace__", False) \
+                or not self.is_project_file(init.__code__.co_filename):
+            return
+        code = init.__code__
+        names = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
+        store = self.init_ints
+        count = [0]
+
+        @functools.wraps(init)
+        def __init__(self_, *args, **kwargs):
+            count[0] += 1
+            if count[0] > MAX_INSTANCES:
+                if cls.__dict__.get("__init__") is __init__:
+                    try:
+                        setattr(cls, "__init__", init)
+                    except (AttributeError, TypeError):
+                        pass
+                return init(self_, *args, **kwargs)
+            try:
+                ints = {}
+                for name, value in list(zip(names, args)) + list(kwargs.items()):
+                    if type(value) is int:
+                        ints[name] = value
+                    elif hasattr(value, "__dict__") and not callable(value) and not isinstance(value, type):
+                        for sname, sv in list(vars(value).items())[:64]:
+                            if type(sv) is int and not sname.startswith("_"):
+                                ints.setdefault(name + "." + sname, sv)
+                have = store.get(self_)
+                if have is None:
+                    store[self_] = ints
+                else:
+                    for k, v in ints.items():
+                        have.setdefault(k, v)
+            except Exception:  # not weak-referenceable, or anything else: nothing recorded
+                pass
+            return init(self_, *args, **kwargs)
+
+        __init__.__shapecheck_trace__ = True
+        try:
+            setattr(cls, "__init__", __init__)
+        except (AttributeError, TypeError):
+            pass
+
     def wrap_class(self, cls):
+        self.wrap_init(cls)
         for attr, m in list(vars(cls).items()):
             if attr.startswith("__") and attr.endswith("__") and attr != "__call__":
                 continue

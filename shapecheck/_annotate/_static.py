@@ -117,6 +117,9 @@ class _Collector(ast.NodeVisitor):
 
     @staticmethod
     def _sizes(target, value, params, facts):
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+            _Collector._paired(target.elts, value.elts, params, facts)
+            return
         if isinstance(target, ast.Tuple) and all(isinstance(e, (ast.Name, ast.Starred)) for e in target.elts):
             src = _shape_source(value)
             if src not in params:
@@ -136,6 +139,29 @@ class _Collector(ast.NodeVisitor):
             one = _one_size(value)
             if one is not None and one[0] in params:
                 facts.axis_locals.setdefault(one, target.id)
+
+    @staticmethod
+    def _paired(targets, values, params, facts):
+        """``n, d = x.shape[1], x.device`` and ``b, *axis, _, dev = *x.shape, x.device``."""
+        if values and isinstance(values[0], ast.Starred) and _shape_source(values[0].value) in params \
+                and not any(isinstance(v, ast.Starred) for v in values[1:]):
+            src = _shape_source(values[0].value)
+            star = next((i for i, e in enumerate(targets) if isinstance(e, ast.Starred)), None)
+            tail = len(values) - 1  # targets at the end that take the other values
+            shape_targets = targets[:len(targets) - tail] if tail else targets
+            for i, e in enumerate(shape_targets):
+                if not isinstance(e, ast.Name) or e.id == "_":
+                    continue
+                index = i if star is None or i < star else i - len(shape_targets)
+                facts.axis_locals.setdefault((src, index), e.id)
+            return
+        if len(targets) != len(values) or any(isinstance(e, ast.Starred) for e in targets + values):
+            return
+        for t, v in zip(targets, values):
+            if isinstance(t, ast.Name):
+                one = _one_size(v)
+                if one is not None and one[0] in params:
+                    facts.axis_locals.setdefault(one, t.id)
 
 
 def _walk_body(fn):
