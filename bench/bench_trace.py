@@ -6,21 +6,22 @@ with RightTyper (`righttyper run --infer-shapes`) when it is installed, and with
     python bench/bench_trace.py --repeat 5 --steps 20 200
     python bench/bench_trace.py --command "python train.py" --cwd /path/to/repo
 
-Each figure is the median wall time of --repeat runs (process start and imports included, as a
-user sees them); overhead is (traced - plain) / plain.
+Each figure is the median CPU time (user + system, of the command and all it started) of --repeat
+runs, process start and imports included; overhead is (traced - plain) / plain. torch runs on one
+thread (OMP_NUM_THREADS=1, set_num_threads(1)) so that the figures do not depend on the cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,11 +51,15 @@ SETPROFILE = ("import runpy, sys; sys.setprofile(lambda frame, event, arg: None)
 
 
 def timed(cmd, cwd, repeat):
+    """Median CPU time (user + system, the command and everything it started) of ``repeat`` runs:
+    on a machine that other work shares, CPU time moves far less than wall time."""
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        times.append(time.perf_counter() - t0)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, OMP_NUM_THREADS="1"))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
         if r.returncode != 0:
             raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr[-2000:]}")
     return statistics.median(times)
@@ -90,7 +95,7 @@ def main():
     ap.add_argument("--command", help="a Python command to time instead, e.g. 'python train.py'")
     ap.add_argument("--cwd", default=".", help="where --command runs")
     args = ap.parse_args()
-    print(f"python {sys.version.split()[0]}, median of {args.repeat} runs, wall time including start-up")
+    print(f"python {sys.version.split()[0]}, median CPU seconds of {args.repeat} runs, start-up included")
     print(f"{'command':<28} {'plain':>8}   {'shapecheck trace':>15}   {'setprofile (no-op)':>15}   "
           "RightTyper --infer-shapes")
     if shutil.which("righttyper") is None:

@@ -24,12 +24,14 @@ def T(*shape, dtype="float32"):
     return {"dtype": dtype, "shape": list(shape)}
 
 
-def call(ret=None, ints=None, **args):
+def call(ret=None, ints=None, caller=None, **args):
     c = {"args": args}
     if ret is not None:
         c["return"] = ret
     if ints:
         c["ints"] = ints
+    if caller:
+        c["caller"] = caller
     return c
 
 
@@ -330,3 +332,26 @@ def test_recorded_signatures_for_the_analysis(project):
                          "returns": 'Float[Tensor, "dim0 7 16"]'}
     (project / "pkg" / "model.py").write_text(MODEL + "\n")
     assert recorded_signatures(str(project / ".shapecheck" / "shapes.json")) == {}  # changed: left out
+
+
+def test_a_size_that_varied_takes_the_name_of_the_callers_local_and_a_fixed_one_never_takes_it():
+    src = "class Net(nn.Module):\n    def forward(self, img):\n        return img\n"
+    calls = [call(img=T(b, 3, h, w), ret=T(b, 3, h, w), caller={"b": b, "h": h, "w": w, "steps": 9})
+             for b, h, w in ((2, 32, 48), (3, 40, 24))]
+    helper = [call(x=T(2, 5), ret=T(2, 5))]  # a fixed 2 is not the batch that varied over 2 and 3
+    plans = plans_for({"m.py": (src, {"Net.forward": calls}),
+                       "h.py": ("def helper(x):\n    return x\n", {"helper": helper})})
+    assert plans["Net.forward"].params == {"img": 'Float[Tensor, "batch 3 height width"]'}
+    assert plans["helper"].params == {"x": 'Float[Tensor, "2 5"]'}
+    # a caller local that held the size in one call only is no name
+    calls[1]["caller"] = {"n": 3, "h": 40, "w": 24}
+    plans = plans_for({"m.py": (src, {"Net.forward": calls})})
+    assert plans["Net.forward"].params == {"img": 'Float[Tensor, "dim0 3 height width"]'}
+
+
+def test_constructor_ints_name_the_axes_of_their_instance():
+    src = "class LayerNorm(nn.Module):\n    def __init__(self, ndim):\n        self.w = nn.Parameter(torch.ones(ndim))\n" \
+          "\n    def forward(self, input):\n        return input\n"
+    calls = [call(input=T(b, 7, 48), ret=T(b, 7, 48), ints={"init.ndim": 48}) for b in (2, 3)]
+    plans = plans_for({"m.py": (src, {"LayerNorm.forward": calls})})
+    assert plans["LayerNorm.forward"].params == {"input": 'Float[Tensor, "dim0 7 ndim"]'}

@@ -93,6 +93,9 @@ def test_trace_records_shapes_dtypes_and_containers_on_meta_tensors(project):
     fwd = fns["model.py::Net.forward"]["calls"]
     assert [c["args"]["x"]["shape"] for c in fwd] == [[2, 6], [3, 6], [4, 6]]
     assert fwd[0]["ints"]["self.d_out"] == 3
+    # the constructor's int arguments, the submodules' ints, and the caller's int locals
+    assert fwd[0]["ints"]["init.d_in"] == 6 and fwd[0]["ints"]["self.lin.out_features"] == 3
+    assert [c["caller"]["b"] for c in fwd] == [2, 3, 4]
     ret = fwd[1]["return"]
     assert ret["kind"] == "tuple" and ret["items"][0] == {"dtype": "float32", "shape": [3, 3]}
     assert ret["items"][1] == {"dict": {"mean": {"dtype": "float32", "shape": [6]}}}
