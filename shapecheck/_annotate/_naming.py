@@ -5,7 +5,7 @@ first rule that applies:
 
 1. always size 1 (or 0): the literal;
 2. an int in scope with the same size in every call (an int argument whose value varied across
-   the calls, ``self.n_embd``, ``self.config.vocab_size``, ``self.conv.in_channels``) takes its
+   the calls or that the function passes to a call as a size, ``self.n_embd``, ``self.config.vocab_size``, ``self.conv.in_channels``) takes its
    name if the function mentions it, or its class passes it to a call (``nn.Linear(n_embd,
    vocab_size)``); when several ints fit, the one the body mentions, and when that does not settle
    it, none of them;
@@ -257,8 +257,9 @@ def _first_pass(fn: _Fn):
             continue
         if min(values) > 1:
             cands = {n for n in scope if all(fn.ints[ci].get(n) == v for ci, v in s.vector)}
-            if len(set(values)) == 1:  # an argument equal to a size in every call may be a coincidence
-                cands -= fn.int_params
+            if len(set(values)) == 1:  # an argument equal to a fixed size may be a coincidence,
+                own = fn.facts.size_args if fn.facts else set()  # unless the function uses it as a size
+                cands -= fn.int_params - own
         else:
             cands = set()
         mentioned = cands & referenced

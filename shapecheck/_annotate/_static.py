@@ -27,7 +27,9 @@ class FunctionFacts:
     size_args: set = field(default_factory=set)  # names passed to a call (``nn.Linear(d, cfg.vocab)``)
 
 
-_NOT_SIZES = {"range", "len", "print", "isinstance", "getattr", "setattr", "hasattr", "enumerate", "zip"}
+# calls whose arguments are not sizes of what they make (``min(top_k, n)`` computes one)
+_NOT_SIZES = {"range", "len", "print", "isinstance", "getattr", "setattr", "hasattr", "enumerate", "zip",
+              "min", "max", "abs", "int", "float", "round", "str", "bool"}
 
 
 def _shape_source(node: ast.AST) -> str | None:
