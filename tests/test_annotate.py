@@ -355,3 +355,20 @@ def test_constructor_ints_name_the_axes_of_their_instance():
     calls = [call(input=T(b, 7, 48), ret=T(b, 7, 48), ints={"init.ndim": 48}) for b in (2, 3)]
     plans = plans_for({"m.py": (src, {"LayerNorm.forward": calls})})
     assert plans["LayerNorm.forward"].params == {"input": 'Float[Tensor, "dim0 7 ndim"]'}
+
+
+def test_without_libcst_annotate_says_what_to_install_and_the_linter_does_not_need_it(monkeypatch, project):
+    from shapecheck._annotate._writer import WriterError
+
+    monkeypatch.setitem(sys.modules, "libcst", None)  # `import libcst` now raises ImportError
+    with pytest.raises(WriterError, match=r"annotate needs libcst: pip install 'shapecheck\[annotate\]'"):
+        annotate_files(str(project / ".shapecheck" / "shapes.json"))
+    code = ("import sys; sys.modules['libcst'] = None\n"
+            "from shapecheck._cli import main\n"
+            "rc = main(['check', '--isolated', '--no-cache', 'pkg'])\n"
+            "assert 'libcst' not in sys.modules or sys.modules['libcst'] is None\n"
+            "rc2 = main(['annotate'])\n"
+            "print(rc, rc2)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=120)
+    assert r.stdout.splitlines()[-1] == "0 2", r.stdout + r.stderr
+    assert "annotate needs libcst" in r.stderr and "Traceback" not in r.stderr
