@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import hashlib
 import os
 import shutil
 import sys
@@ -19,10 +20,6 @@ from . import _shapesfile
 from ._shapesfile import ShapesFileError
 
 __all__ = ["add_subparsers", "annotate_files", "AnnotateResult"]
-
-
-class AnnotateError(Exception):
-    pass
 
 
 def add_subparsers(sub) -> None:
@@ -101,8 +98,6 @@ def annotate_files(shapes_path: str, paths=(), write: bool = False) -> AnnotateR
         except OSError as e:
             res.errors.append(f"{rel}: cannot read it ({e.strerror or e})")
             continue
-        import hashlib
-
         if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
             if _selected(real, paths):
                 res.errors.append(f"{rel} changed since the run recorded in {shapes_path}; not annotated "
@@ -126,7 +121,7 @@ def annotate_files(shapes_path: str, paths=(), write: bool = False) -> AnnotateR
             res.findings.extend(f"{rel}:{f.line}: {f.message}" for f in plan.findings)
         try:
             new, conflicts = apply_plans(sources[rel], file_plans, trees[rel])
-        except WriterError:
+        except WriterError:  # libcst missing: the command says what to install
             raise
         except Exception as e:  # noqa: BLE001 - libcst may reject what ast accepted
             res.errors.append(f"{rel}: cannot rewrite it ({e.__class__.__name__}: {e})")

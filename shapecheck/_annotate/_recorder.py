@@ -470,11 +470,14 @@ def main():
         code = c if isinstance(c, int) else (0 if c is None else 1)
         if c is not None and not isinstance(c, int):
             print(c, file=sys.stderr)
-    except BaseException:
+    except BaseException as e:  # reported as python would, without the recorder's own frames
         import traceback
 
-        traceback.print_exc()
-        code = 1
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, "<recorder>"):
+            tb = tb.tb_next
+        traceback.print_exception(type(e), e, tb)
+        code = 130 if isinstance(e, KeyboardInterrupt) else 1
     try:
         sys.stdout.flush()
     except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,7 +10,6 @@ import sys
 import tempfile
 
 from . import _shapesfile
-from ._shapesfile import ShapesFileError
 
 __all__ = ["TraceError", "trace", "split_command"]
 
@@ -94,8 +94,6 @@ def trace(command: list[str], output: str, max_calls: int = 10, root: str | None
         code = 130 if proc is None else (proc.returncode if proc.returncode >= 0 else 128 - proc.returncode)
         raw = None
         try:
-            import json
-
             with open(raw_path, encoding="utf-8") as f:
                 raw = json.load(f)
         except (OSError, ValueError):
@@ -118,9 +116,13 @@ def trace(command: list[str], output: str, max_calls: int = 10, root: str | None
     n_fn = sum(len(f["functions"]) for f in data["files"].values())
     n_calls = sum(len(fn["calls"]) for f in data["files"].values() for fn in f["functions"].values())
     note = "" if code == 0 else f"; the command exited with status {code}"
-    print(f"shapecheck trace: {n_calls} calls of {n_fn} functions in {len(data['files'])} files recorded "
-          f"in {output}{note}", file=stderr)
+    print(f"shapecheck trace: {_n(n_calls, 'call')} of {_n(n_fn, 'function')} in {_n(len(data['files']), 'file')} "
+          f"recorded in {output}{note}", file=stderr)
     return code
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def build(raw: dict, command: list[str], code: int, max_calls: int, root: str) -> dict:
@@ -143,6 +145,3 @@ def build(raw: dict, command: list[str], code: int, max_calls: int, root: str) -
     return {"format": _shapesfile.FORMAT, "version": _shapesfile.VERSION, "root": root,
             "command": list(command), "exit_code": code, "max_calls": max_calls,
             "files": dict(sorted(files.items()))}
-
-
-__all__ += ["ShapesFileError"]
