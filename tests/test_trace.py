@@ -209,3 +209,28 @@ def test_trace_does_not_touch_sys_path_semantics(project):
     r = _trace(project, "python", "where.py")
     assert r.returncode == 0 and r.stdout.strip() == "where.py True __main__", r.stdout + r.stderr
     assert os.path.isfile(project / ".shapecheck" / "shapes.json")
+
+
+def test_wrappers_put_the_original_back_after_the_last_recorded_call(project):
+    (project / "restore.py").write_text(textwrap.dedent('''
+        import torch
+        import model
+        from model import Net
+
+        net = Net(6, 3)
+        wrapped = getattr(Net.forward, "__shapecheck_trace__", False)
+        for b in range(2, 10):
+            net(torch.ones(b, 6))
+        for _ in range(3):
+            model.helper([torch.ones(2)], 1)
+        print(wrapped, getattr(Net.forward, "__shapecheck_trace__", False),
+              getattr(model.helper, "__shapecheck_trace__", False))
+    '''))
+    r = _trace(project, "python", "restore.py", extra=("--max-calls", "3"))
+    assert r.returncode == 0, r.stderr
+    # wrapped while recording; the plain method after 3 distinct calls; helper is watched for
+    # at most 3 * 20 calls, so after 3 identical calls it is still wrapped
+    assert r.stdout.split() == ["True", "False", "True"], r.stdout
+    fns, _ = _functions(project / ".shapecheck" / "shapes.json")
+    assert len(fns["model.py::Net.forward"]["calls"]) == 3
+    assert len(fns["model.py::helper"]["calls"]) == 1
