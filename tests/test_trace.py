@@ -196,6 +196,12 @@ def test_shapes_file_of_another_version_is_a_clear_error(tmp_path):
     p.write_text(json.dumps({"format": "shapecheck-shapes", "version": 1, "files": {"a.py": {"sha256": "x"}}}))
     with pytest.raises(_shapesfile.ShapesFileError, match="damaged"):
         _shapesfile.load(str(p))
+    for bad_call in ({"args": {"x": {"dtype": "float32", "shape": "3x4"}}}, {"args": [1]},
+                     {"args": {}, "return": {"kind": "set", "items": []}}, {"ints": {"self.n": "8"}}):
+        p.write_text(json.dumps({"format": "shapecheck-shapes", "version": 1, "files": {"a.py": {
+            "sha256": "x", "functions": {"f": {"line": 1, "calls": [bad_call]}}}}}))
+        with pytest.raises(_shapesfile.ShapesFileError, match=r"damaged shapes file \(calls of a.py:f\)"):
+            _shapesfile.load(str(p))
     with pytest.raises(_shapesfile.ShapesFileError, match="no shapes file"):
         _shapesfile.load(str(tmp_path / "none.json"))
     r = subprocess.run(SHAPECHECK + ["annotate", "--shapes", str(p)], capture_output=True, text=True)

@@ -61,9 +61,48 @@ def load(path: str) -> dict:
     for rel, entry in files.items():
         for qual, fn in entry["functions"].items():
             if not isinstance(fn, dict) or not isinstance(fn.get("calls"), list) or \
-                    not all(isinstance(c, dict) for c in fn["calls"]):
+                    not all(_valid_call(c) for c in fn["calls"]):
                 raise ShapesFileError(f"{path} is a damaged shapes file (calls of {rel}:{qual})")
     return data
+
+
+def _is_int(v) -> bool:
+    return type(v) is int
+
+
+def _valid_value(v, depth: int = 0) -> bool:
+    if v is None:
+        return True
+    if not isinstance(v, dict) or depth > 8:
+        return False
+    if "dtype" in v:
+        return isinstance(v["dtype"], str) and isinstance(v.get("shape"), list) and \
+            all(_is_int(x) and x >= 0 for x in v["shape"])
+    if "int" in v:
+        return _is_int(v["int"])
+    if "none" in v:
+        return True
+    if "items" in v:
+        return v.get("kind") in ("tuple", "list") and isinstance(v["items"], list) and \
+            all(_valid_value(i, depth + 1) for i in v["items"])
+    if "dict" in v:
+        return isinstance(v["dict"], dict) and all(_valid_value(i, depth + 1) for i in v["dict"].values())
+    return False
+
+
+def _valid_call(c) -> bool:
+    if not isinstance(c, dict):
+        return False
+    args = c.get("args", {})
+    if not isinstance(args, dict) or not all(_valid_value(v) for v in args.values()):
+        return False
+    if "return" in c and not _valid_value(c["return"]):
+        return False
+    for key in ("ints", "caller"):
+        ints = c.get(key, {})
+        if not isinstance(ints, dict) or not all(_is_int(v) for v in ints.values()):
+            return False
+    return True
 
 
 def dump(data: dict, path: str) -> None:
