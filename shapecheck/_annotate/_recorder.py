@@ -373,7 +373,12 @@ class _Finder:
         self.recorder = recorder
 
     def find_spec(self, name, path=None, target=None):
-        for finder in sys.meta_path:
+        finders = sys.meta_path
+        try:  # the finders before this one have already said no
+            finders = finders[finders.index(self) + 1:]
+        except ValueError:
+            pass
+        for finder in finders:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(name, path, target)
