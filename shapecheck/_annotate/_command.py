@@ -181,7 +181,9 @@ def _run_annotate(args) -> int:
         print(f"shapecheck: error: {e}", file=sys.stderr)
     if args.write:
         n = sum(len(p.params) + bool(p.returns) for plans in res.plans.values() for p in plans)
-        print(f"shapecheck annotate: {n} annotations written in {len(res.written)} files", file=sys.stderr)
+        files = len(res.written)
+        print(f"shapecheck annotate: {n} annotation{'s' if n != 1 else ''} written in {files} "
+              f"file{'s' if files != 1 else ''}", file=sys.stderr)
     if res.errors:
         return 2
     return 1 if res.findings else 0
