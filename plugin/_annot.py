@@ -17,7 +17,7 @@ from mypy.types import (
     UnboundType,
     get_proper_type,
 )
-from shapecheck._parse import AnnotationSyntaxError, parse_shape
+from shapecheck._core._parse import AnnotationSyntaxError, parse_shape
 
 from . import _carrier, _report
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
 from mypy.types import CallableType, Instance, Type, get_proper_type
-from shapecheck._ops._registry import axis_position, qd
-from shapecheck._shape import Shape
-from shapecheck._unify import Bindings, Env, instantiate, match_spec
+from shapecheck._core._ops._registry import axis_position, qd
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Bindings, Env, instantiate, match_spec
 
 from . import _carrier, _ops, _report, _values
 

@@ -21,9 +21,9 @@ from mypy.types import (
     UnionType,
     get_proper_type,
 )
-from shapecheck._algebra import Expr, Sym, sym
-from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
-from shapecheck._shape import ANY_SHAPE, Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, Sym, sym
+from shapecheck._core._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
+from shapecheck._core._shape import ANY_SHAPE, Shape, Unknown, Variadic
 
 from . import _compat
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from mypy.nodes import TypeInfo
 from mypy.types import AnyType, Instance, Type, get_proper_type
-from shapecheck._algebra import Expr, Sym, sym
-from shapecheck._ops import OPAQUE, lookup
-from shapecheck._ops._registry import Site
-from shapecheck._parse import AnnotationSyntaxError, parse_shape
-from shapecheck._shape import Shape
-from shapecheck._unify import Env
+from shapecheck._core._algebra import Expr, Sym, sym
+from shapecheck._core._ops import OPAQUE, lookup
+from shapecheck._core._ops._registry import Site
+from shapecheck._core._parse import AnnotationSyntaxError, parse_shape
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Env
 
 from . import _calls, _carrier, _compat, _ops, _report, _values
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from mypy.types import Instance, Type, get_proper_type
-from shapecheck._ops import lookup
-from shapecheck._ops._registry import Site
-from shapecheck._shape import Shape
-from shapecheck._unify import Env, match_spec
+from shapecheck._core._ops import lookup
+from shapecheck._core._ops._registry import Site
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Env, match_spec
 
 from . import _carrier, _report, _values
 

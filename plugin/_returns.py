@@ -25,10 +25,10 @@ from mypy.nodes import (
     Statement,
     Var,
 )
-from shapecheck._algebra import sym
-from shapecheck._ops._registry import axis_position, qd
-from shapecheck._shape import Shape
-from shapecheck._unify import Bindings, Env, match_spec
+from shapecheck._core._algebra import sym
+from shapecheck._core._ops._registry import axis_position, qd
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Bindings, Env, match_spec
 
 from . import _carrier, _compat, _report, _scope
 

@@ -24,9 +24,9 @@ from mypy.nodes import (
     Var,
 )
 from mypy.types import Instance, LiteralType, Type, UnionType, get_proper_type
-from shapecheck._algebra import Expr, const, floordiv, sym
-from shapecheck._ops import OPAQUE
-from shapecheck._shape import ANY_SHAPE
+from shapecheck._core._algebra import Expr, const, floordiv, sym
+from shapecheck._core._ops import OPAQUE
+from shapecheck._core._shape import ANY_SHAPE
 
 from . import _carrier, _scope
 

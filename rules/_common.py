@@ -9,9 +9,9 @@ from __future__ import annotations
 import ast
 import re
 
-from shapecheck._algebra import Expr, FloorDiv, Sym
-from shapecheck._diag import register_code
-from shapecheck._shape import Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, FloorDiv, Sym
+from shapecheck._core._diag import register_code
+from shapecheck._core._shape import Shape, Unknown, Variadic
 
 __all__ = [
     "arg", "is_shape", "rank", "axis", "norm_dim", "as_int", "eq", "ne", "unknown", "qd", "axis_note",
@@ -80,7 +80,7 @@ def axis(v, i: int):
     return None if isinstance(d, (Unknown, Variadic)) else d
 
 
-from shapecheck._ops._registry import as_int as as_int  # noqa: E402  (one definition, shared with the op rules)
+from shapecheck._core._ops._registry import as_int as as_int  # noqa: E402  (one definition, shared with the op rules)
 
 
 def neg_dim(dim, v) -> int | None:
@@ -327,7 +327,7 @@ def env_before(ctx, node):
     ``q @ k``), so after the call they compare equal; the rules need to know whether they were equal
     before it. Bindings carry the ``file:line`` where they were made.
     """
-    from shapecheck._unify import Env
+    from shapecheck._core._unify import Env
 
     line = getattr(node, "lineno", None)
     if line is None:
@@ -340,7 +340,7 @@ def env_before(ctx, node):
 
 
 def compare_before(ctx, node, a, b) -> str:
-    from shapecheck._unify import compare
+    from shapecheck._core._unify import compare
 
     if a is None or b is None:
         return "unknown"
@@ -381,7 +381,7 @@ def _display(q: str) -> str:
 
 def size_of(v):
     """An int-like constructor argument as an Expr, else None."""
-    from shapecheck._ops._registry import as_size
+    from shapecheck._core._ops._registry import as_size
 
     e = as_size(v)
     return e if isinstance(e, Expr) else None

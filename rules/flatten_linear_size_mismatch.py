@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from shapecheck._algebra import Expr, FloorDiv, const
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, FloorDiv, const
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape, Unknown, Variadic
 
 from ._common import arg, as_int, carry, compare_before, qd, register, size_of, who
 

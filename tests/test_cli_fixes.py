@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from shapecheck._diag import Diagnostic, Edit, Fix
-from shapecheck._fixes import apply_fixes, write_atomic
+from shapecheck._core._diag import Diagnostic, Edit, Fix
+from shapecheck._lint._fixes import apply_fixes, write_atomic
 
 
 def _d(line, col, edits, safe=True, code="SHP002"):

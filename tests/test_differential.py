@@ -34,10 +34,10 @@ import test_differential_gen_layers  # noqa: F401  (registers the layer generato
 import torch
 from test_differential_gen import GENERATORS, Case, Mod, Ten, Z
 
-from shapecheck._algebra import Expr, Sym, const, sym
-from shapecheck._ops import lookup
-from shapecheck._ops._registry import Site
-from shapecheck._shape import Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, Sym, const, sym
+from shapecheck._core._ops import lookup
+from shapecheck._core._ops._registry import Site
+from shapecheck._core._shape import Shape, Unknown, Variadic
 
 SEED = 0
 CASES_PER_GENERATOR = 150
@@ -368,7 +368,7 @@ def test_every_generated_op_has_a_rule_and_cases():
 
 def test_every_rule_is_exercised():
     """Each registered rule (under one of its names) is called by some generator."""
-    from shapecheck._ops import all_rules
+    from shapecheck._core._ops import all_rules
     _results()
     covered = {id(lookup(n)) for n in COVERED}
     missing = [r.names[0] for r in all_rules() if id(r) not in covered]

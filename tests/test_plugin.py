@@ -166,7 +166,7 @@ def test_bugs_are_reported_only_on_marked_lines(on_fixtures):
 def _same_size(a, b) -> bool:
     """Equal sizes: the same canonical form, or the same value for many positive symbol values
     (`(h-1)//2+1` and `(h+1)//2`)."""
-    from shapecheck._algebra import Expr, const
+    from shapecheck._core._algebra import Expr, const
 
     if a == b:
         return True
@@ -183,7 +183,7 @@ def _same_size(a, b) -> bool:
 
 def test_revealed_shapes_match_the_fixtures(on_fixtures):
     """Every revealed shape is the expected one; unknown axes ("_", "...") are allowed, wrong ones not."""
-    from shapecheck._shape import UNKNOWN, Variadic, shape_of
+    from shapecheck._core._shape import UNKNOWN, Variadic, shape_of
 
     root, reported, _ = on_fixtures
     expected = {}

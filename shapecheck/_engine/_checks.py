@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .._algebra import Expr, Sym, const
-from .._ops._registry import qd
-from .._shape import Shape, Unknown, Variadic
-from .._unify import Bindings, Env, instantiate, match_spec
+from .._core._algebra import Expr, Sym, const
+from .._core._ops._registry import qd
+from .._core._shape import Shape, Unknown, Variadic
+from .._core._unify import Bindings, Env, instantiate, match_spec
 
 _ZERO_HINT = 'a scalar is written "" (an empty string); "0" is one axis of size 0'
 

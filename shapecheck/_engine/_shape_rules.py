@@ -1,18 +1,18 @@
 """Shape rules applied at a call: arguments prepared, the op's rule run, its findings reported.
 
-The rules themselves live in ``shapecheck._ops`` (pure functions over shapes); this room adapts
+The rules themselves live in ``shapecheck._core._ops`` (pure functions over shapes); this room adapts
 the engine's values to them (sizes from code, size lists, einops patterns, a leading ``...``) and
 turns what a rule records on its ``Site`` into diagnostics.
 """
 
 from __future__ import annotations
 
-from .._algebra import Expr, Sym
-from .._ops import lookup
-from .._ops._facts import DIM_PARAMS, SIZE_PARAMS, display_name, is_pattern_op, is_view, takes_size_list
-from .._ops._registry import OPAQUE, Site
-from .._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
-from .._values import Obj
+from .._core._algebra import Expr, Sym
+from .._core._ops import lookup
+from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, display_name, is_pattern_op, is_view, takes_size_list
+from .._core._ops._registry import OPAQUE, Site
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
+from ._values import Obj
 from ._common import after_error, sanitize
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr
-from .._ops._registry import OPAQUE
-from .._shape import Shape
-from .._values import FuncRef, join_states
+from .._core._algebra import Expr
+from .._core._ops._registry import OPAQUE
+from .._core._shape import Shape
+from ._values import FuncRef, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 

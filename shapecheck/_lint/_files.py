@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import pathspec
 
-from ._settings import Settings
+from .._core._settings import Settings
 
 __all__ = ["PathError", "Target", "TooManyFiles", "collect_files", "display_path", "is_excluded", "per_file_ignored",
            "relative_to_root"]

@@ -14,9 +14,9 @@ import textwrap
 
 import pytest
 
-from shapecheck._diag import CODES
+from shapecheck._core._diag import CODES
 from shapecheck._lint import check_source
-from shapecheck._settings import Settings
+from shapecheck._core._settings import Settings
 from shapecheck.rules import all_rules
 from shapecheck.rules._gendocs import render
 

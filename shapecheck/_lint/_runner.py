@@ -1,7 +1,7 @@
 """Linting files: one file's pipeline, and many files across processes with the cache.
 
 One file: read the bytes, decode (PEP 263, BOM), find the suppressions, call the engine
-(``shapecheck._lint.check_source``), keep the enabled codes, apply suppressions, optionally apply
+(``shapecheck._lint._driver.check_source``), keep the enabled codes, apply suppressions, optionally apply
 fixes and re-lint. Nothing a file contains can stop the run: a file that cannot be read, decoded or
 parsed gets one SHP901 file-skipped warning; an exception in the engine becomes one SHP900
 internal-error diagnostic for that file, and so does a worker process that dies on it.
@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from ._diag import CODES, Diagnostic
+from .._core._diag import CODES, Diagnostic
 from ._files import Target, per_file_ignored
 from ._fixes import apply_fixes, fixable, write_atomic
 from ._suppress import apply_suppressions, parse_suppressions
@@ -51,7 +51,7 @@ class Job:
     fix: str = ""  # "" | "apply" | "diff"
     unsafe: bool = False
     digests: bool = True  # compute project digests (only the cache needs them)
-    check: object = None  # the engine entry point; None means shapecheck._lint.check_source
+    check: object = None  # the engine entry point; None means shapecheck._lint._driver.check_source
 
 
 @dataclass
@@ -120,7 +120,7 @@ def _enabled_fn(job: Job, path: str):
 def _engine(job: Job):
     if job.check is not None:
         return job.check
-    from ._lint import check_source
+    from ._driver import check_source
 
     return check_source
 

@@ -11,8 +11,8 @@ import ast
 import hashlib
 import os
 
-from ._annot import from_module, import_statements
-from ._settings import Settings
+from .._core._annot import from_module, import_statements
+from .._core._settings import Settings
 
 
 def module_name_of(path: str) -> str:
@@ -65,7 +65,7 @@ class Project:
             tree = ast.parse(source, filename=path)
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
             return None
-        from ._lint import ModuleInfo
+        from ._module import ModuleInfo
 
         info = ModuleInfo(path, tree, settings, self, modname)
         self._infos[modname] = info

@@ -1,6 +1,6 @@
 """The operator reference (docs/ops.md), rendered from the rule table: names, docstrings, examples.
 
-``python -m shapecheck._ops._doc > docs/ops.md`` regenerates it.
+``python -m shapecheck._core._ops._doc > docs/ops.md`` regenerates it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from . import all_rules
 
 _HEAD = """# Operator shape rules
 
-Generated from the rule table by `python -m shapecheck._ops._doc > docs/ops.md`; do not edit by hand.
+Generated from the rule table by `python -m shapecheck._core._ops._doc > docs/ops.md`; do not edit by hand.
 
 Each rule computes an operation's result shape from its input shapes and static arguments, or
 records a mismatch; an operation it cannot decide is unknown, never an error. The examples are

@@ -1,6 +1,6 @@
 """Applying the fixes that diagnostics carry, and writing files back atomically.
 
-An :class:`~shapecheck._diag.Edit` replaces the text from (line, column) to (end_line,
+An :class:`~shapecheck._core._diag.Edit` replaces the text from (line, column) to (end_line,
 end_column); lines are 1-based and columns are 1-based character offsets within the line, the end
 exclusive. Fixes are applied together when they do not overlap; an overlapping one waits for the
 next round (the CLI re-lints after each round).

@@ -19,7 +19,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from ._diag import CODES, Diagnostic, Edit, Fix, register_code
+from .._core._diag import CODES, Diagnostic, Edit, Fix, register_code
 
 __all__ = ["Directive", "Suppressions", "parse_suppressions", "apply_suppressions"]
 

@@ -1,8 +1,8 @@
 """The operator shape-rule table: one registry keyed by qualified name.
 
 A rule is a pure function ``fn(site, *args, **kwargs)`` whose parameters mirror PyTorch's own
-signature. Tensor arguments arrive as :class:`~shapecheck._shape.Shape` (``ANY_SHAPE`` when the
-tensor's shape is unknown); ints as ``int`` or :class:`~shapecheck._algebra.Expr`; anything the
+signature. Tensor arguments arrive as :class:`~shapecheck._core._shape.Shape` (``ANY_SHAPE`` when the
+tensor's shape is unknown); ints as ``int`` or :class:`~shapecheck._core._algebra.Expr`; anything the
 analysis could not evaluate as :data:`OPAQUE`. A rule returns a ``Shape``, a tuple of shapes (for
 ``chunk``/``split``/``max(dim=...)``...), or ``None`` when the result cannot be known. It never
 raises for the user's mistake: it records the mismatch on ``site`` and returns its best answer.

@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from ._diag import Diagnostic, Edit, Fix
+from .._core._diag import Diagnostic, Edit, Fix
 from ._fixes import write_atomic
 
 __all__ = ["Cache", "settings_fingerprint", "content_hash", "diag_from_json"]

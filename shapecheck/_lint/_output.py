@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from urllib.parse import quote
 
-from ._diag import CODES
+from .._core._diag import CODES
 
 __all__ = ["FORMATS", "render", "render_statistics", "use_color", "Style"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from shapecheck._algebra import const, sym
-from shapecheck._rulebase import RuleContext
-from shapecheck._shape import Shape, Variadic, shape_of
-from shapecheck._unify import Env
+from shapecheck._core._algebra import const, sym
+from shapecheck._engine._rulebase import RuleContext
+from shapecheck._core._shape import Shape, Variadic, shape_of
+from shapecheck._core._unify import Env
 from shapecheck.rules._common import (compare_before, env_before, is_heads_axis, looks_like, name_of, neg_dim,
                                       norm_dim)
 from shapecheck.rules.attention_scale_not_head_size import _numerators, _sqrt_argument
@@ -83,8 +83,8 @@ def test_rearrange_patterns_with_groups_are_not_read():
 
 def test_transformer_encoder_reads_batch_first_from_its_layer():
     """nn.TransformerEncoder has no `batch_first` of its own: the rule reads its layer's."""
-    from shapecheck._rulebase import CallEvent
-    from shapecheck._values import ModuleVal
+    from shapecheck._engine._rulebase import CallEvent
+    from shapecheck._engine._values import ModuleVal
     from shapecheck.rules.multihead_attention_batch_order import MultiheadAttentionBatchOrder
 
     tokens = shape_of("batch seq d_model").with_label("`tokens`")

@@ -14,9 +14,9 @@ import json
 import os
 import sys
 
-from . import __version__
+from .. import __version__
 from ._config import ConfigError, load_codes, load_config
-from ._diag import CODES
+from .._core._diag import CODES
 from ._files import PathError, TooManyFiles, collect_files, is_excluded
 from ._output import FORMATS, HUMAN, Style, line_source, render, render_statistics, use_color, write
 
@@ -200,7 +200,7 @@ def _project_files(targets, paths, settings, root, respect_gitignore) -> list[st
 
 def _build_project(files):
     try:
-        from ._project import Project
+        from .._engine._project import Project
     except ImportError:
         return None, None
     try:

@@ -1,6 +1,6 @@
 """Axes and shapes as immutable values.
 
-A :class:`Shape` is a tuple of dimensions. A dimension is an :class:`~shapecheck._algebra.Expr`
+A :class:`Shape` is a tuple of dimensions. A dimension is an :class:`~shapecheck._core._algebra.Expr`
 (literal, symbol or expression), :data:`UNKNOWN`, or — at most once per shape — a
 :class:`Variadic` segment (``*batch`` or ``...``) that stands for zero or more axes. A shape with
 one anonymous variadic and nothing else is a shape of unknown rank (:data:`ANY_SHAPE`).

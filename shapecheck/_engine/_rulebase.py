@@ -14,8 +14,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._shape import Shape
-from ._unify import Env, compare
+from .._core._shape import Shape
+from .._core._unify import Env, compare
 
 
 @dataclass

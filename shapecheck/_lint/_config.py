@@ -13,8 +13,8 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from ._diag import CODES, resolve_selector
-from ._settings import Settings
+from .._core._diag import CODES, resolve_selector
+from .._core._settings import Settings
 
 try:  # Python 3.11+
     import tomllib as _toml
@@ -69,7 +69,7 @@ def load_codes() -> None:
     if _codes_loaded:
         return
     _codes_loaded = True
-    for mod in ("shapecheck._lint", "shapecheck.rules"):
+    for mod in ("shapecheck._lint._driver", "shapecheck.rules"):
         try:
             importlib.import_module(mod)
         except ImportError:

@@ -1,6 +1,6 @@
 """The abstract values of the inference engine, and how branches join them.
 
-A value is one of: a :class:`~shapecheck._shape.Shape` (a tensor), an ``Expr`` (an int size),
+A value is one of: a :class:`~shapecheck._core._shape.Shape` (a tensor), an ``Expr`` (an int size),
 a plain Python constant (bool, float, str, None), a tuple of values, :data:`OPAQUE`, or one of the
 reference records below (objects whose attributes are sizes from code, modules, functions, classes).
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._algebra import Expr
-from ._ops._registry import OPAQUE, Opaque, Rule
-from ._shape import UNKNOWN, Shape, Variadic
+from .._core._algebra import Expr
+from .._core._ops._registry import OPAQUE, Opaque, Rule
+from .._core._shape import UNKNOWN, Shape, Variadic
 
 __all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "Choice",
            "ListOf", "join", "join_states", "is_tensor"]
