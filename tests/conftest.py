@@ -11,3 +11,9 @@ def pytest_collection_finish(session):
         return
     if len(session.items) < MIN_TESTS:
         raise SystemExit(f"only {len(session.items)} tests collected; expected at least {MIN_TESTS}")
+
+
+def pytest_configure(config):
+    # the fast lane while working: python -m pytest -n 2 -q -m "not slow"; a plain run (CI) runs everything
+    config.addinivalue_line("markers", "slow: minutes of work (torch differential, mypy end-to-end, fresh "
+                                       "environments); skipped by the fast lane -m \"not slow\"")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves these to CI
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

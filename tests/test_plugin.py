@@ -19,6 +19,8 @@ pytest.importorskip("jaxtyping")
 
 import _mypy_harness as H
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves these to CI
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
