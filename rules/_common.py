@@ -6,7 +6,6 @@ Names (``n_head``, ``seq``, ``height``...) are only a tie-breaker where shapes c
 
 from __future__ import annotations
 
-import ast
 import re
 
 from shapecheck._core._algebra import Expr, FloorDiv, Sym
@@ -49,11 +48,6 @@ def arg(ev, pos: int | None, name: str | None = None, default=None):
     if pos is not None and 0 <= pos < len(ev.args):
         return ev.args[pos]
     return default
-
-
-def init_arg(ev, name: str, default=None):
-    init = ev.init or {}
-    return init.get(name, default)
 
 
 def is_shape(v) -> bool:
@@ -244,32 +238,6 @@ def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
     return n is not None and n.lower() in _WORDS["heads"] and (n.lower() != "h" or allow_h)
 
 
-def source_segment(ctx, node) -> str | None:
-    """The source text of an AST node (for messages), or None."""
-    lines = ctx.source_lines
-    if not lines or not hasattr(node, "lineno") or getattr(node, "end_lineno", None) != node.lineno:
-        return None
-    try:
-        return lines[node.lineno - 1][node.col_offset:node.end_col_offset]
-    except (IndexError, TypeError):
-        return None
-
-
-def call_name(node) -> str | None:
-    """``math.sqrt`` for ``math.sqrt(x)``; the dotted spelling of a call's function, or None."""
-    if not isinstance(node, ast.Call):
-        return None
-    parts = []
-    f = node.func
-    while isinstance(f, ast.Attribute):
-        parts.append(f.attr)
-        f = f.value
-    if isinstance(f, ast.Name):
-        parts.append(f.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 # -- metadata carried by the rules themselves -------------------------------------------------------
 
 ELEMENTWISE = {
@@ -282,16 +250,6 @@ ELEMENTWISE = {
     "torch.Tensor.half", "torch.Tensor.to", "torch.Tensor.type_as", "torch.Tensor.clone", "torch.Tensor.detach",
     "torch.nn.Dropout", "torch.Tensor.clamp", "torch.clamp", "torch.Tensor.clamp_min", "torch.Tensor.nan_to_num",
 }
-
-
-def first_tensor(ev):
-    for v in ev.args:
-        if isinstance(v, Shape):
-            return v
-    for v in ev.kwargs.values():
-        if isinstance(v, Shape):
-            return v
-    return None
 
 
 def carry(ev, ctx, keys) -> None:

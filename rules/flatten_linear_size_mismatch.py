@@ -179,8 +179,8 @@ class Net(nn.Module):
             _plain, divided = _plain_and_divided(factors)
             stale = sorted(s.name for s in in_f.symbols() & divided)
             if stale:
-                problem = (f"the input size {', '.join(qd(Expr(((((s, 1),), 1),))) for s in in_f.symbols() & divided)} "
-                           f"that the layers before have changed")
+                names = ", ".join(f'"{n}"' for n in stale)  # sorted: the same text in every run
+                problem = f"the input size {names} that the layers before have changed"
         if problem is None:
             return
         ctx.report(

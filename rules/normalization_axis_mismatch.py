@@ -16,10 +16,6 @@ _COMBINE = {"torch.Tensor.__mul__", "torch.Tensor.__rmul__", "torch.mul", "torch
             "torch.Tensor.__add__", "torch.sub", "torch.add"}
 
 
-def _axis_text(t) -> str:
-    return f"axis {t[0]}"
-
-
 @register
 class NormalizationAxisMismatch(LintRule):
     """Distributions normalised over different axes are combined, or fed to a loss over another axis.

@@ -107,3 +107,30 @@ def test_import_shapecheck_loads_no_torch_and_no_mypy():
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'mypy'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_the_result_cache_stamp_covers_every_folder_of_the_analysis():
+    import os
+
+    import shapecheck
+    from shapecheck._lint._cli import _engine_stamp
+
+    pkg = Path(shapecheck.__file__).parent
+    for sub in ("_core", "_core/_ops", "_engine", "_lint"):
+        f = pkg / sub / "__init__.py"
+        st = f.stat()
+        before = _engine_stamp()
+        try:
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+            assert _engine_stamp() != before, sub
+        finally:
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_the_plugin_cache_version_reads_the_core_files():
+    pytest.importorskip("mypy")
+    import shapecheck
+    from shapecheck.plugin import _session
+
+    core = Path(shapecheck.__file__).parent / "_core"
+    assert all((core / name).is_file() for name in _session._CORE)

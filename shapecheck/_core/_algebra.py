@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Mapping
 
 __all__ = [
     "Sym",
@@ -60,8 +60,7 @@ class FloorDiv:
         return f"{_paren(self.num)}//{_paren(self.den)}"
 
 
-Atom = Union[Sym, FloorDiv]
-Mono = tuple  # tuple[tuple[Atom, int], ...], sorted by atom sort key, powers non-zero
+Mono = tuple  # tuple[tuple[Sym | FloorDiv, int], ...], sorted by atom sort key, powers non-zero
 
 
 def _mono_key(m: Mono) -> tuple:

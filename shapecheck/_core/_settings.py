@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,3 @@ class Settings:
     shape_modules: tuple = ()  # modules that re-export jaxtyping's dtypes (``myproj.typing``)
     tensor_types: tuple = ()  # extra qualified names that mean torch.Tensor
     axis_aliases: tuple = ()  # ((alias, canonical axis name), ...)
-
-    def fingerprint(self) -> str:
-        return repr(self)

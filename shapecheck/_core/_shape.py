@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from ._algebra import Expr, const, sym
+from ._algebra import Expr
 
 __all__ = ["Unknown", "UNKNOWN", "Variadic", "Dim", "Shape", "ANY_SHAPE", "format_dim", "shape_of"]
 
@@ -67,11 +67,6 @@ class Shape:
     def __post_init__(self):
         if self.origins and len(self.origins) != len(self.dims):
             object.__setattr__(self, "origins", ())
-
-    # -- construction -----------------------------------------------------------------------
-    @staticmethod
-    def of(*dims, origins: tuple = ()) -> "Shape":
-        return Shape(tuple(_as_dim(d) for d in dims), origins)
 
     # -- inspection -------------------------------------------------------------------------
     @property
@@ -150,24 +145,6 @@ class Shape:
 
 
 ANY_SHAPE = Shape((Variadic(None),))
-
-
-def _as_dim(d) -> Item:
-    if isinstance(d, (Expr, Unknown, Variadic)):
-        return d
-    if isinstance(d, bool):
-        raise TypeError("bool is not a size")
-    if isinstance(d, int):
-        return const(d)
-    if isinstance(d, str):
-        if d == "?":
-            return UNKNOWN
-        if d == "...":
-            return Variadic(None)
-        if d.startswith("*"):
-            return Variadic(d[1:])
-        return sym(d)
-    raise TypeError(f"not a dimension: {d!r}")
 
 
 def shape_of(text: str) -> Shape:

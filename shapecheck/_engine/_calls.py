@@ -90,7 +90,7 @@ class Calls:
             return OPAQUE
         if not known and not is_tensor_method(name):
             return OPAQUE
-        result = self.apply_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
+        result = self.apply_shape_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
         if (recv is OPAQUE or not known) and not isinstance(recv, Obj) and isinstance(result, Shape):
             # the receiver may not be a tensor at all (a NumPy array from an unknown call): what follows
             # from it is inferred, never reported
@@ -159,7 +159,7 @@ class Calls:
             return ModuleVal(q, rule, tuple(init.items()))
         if q.startswith("torch.nn.functional.") and args and isinstance(args[0], Obj):
             args = [ANY_SHAPE] + list(args[1:])  # F.op(input, ...): the input is a tensor
-        return self.apply_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
+        return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
         if name == "len" and args:

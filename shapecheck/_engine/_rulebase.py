@@ -48,7 +48,6 @@ class RuleContext:
     reports: list = field(default_factory=list)  # LintReport, in the order reported
     result_tags: dict = field(default_factory=dict)
     function: str | None = None  # qualified name of the function being analysed
-    source_lines: tuple = ()
 
     def compare(self, a, b) -> str:
         """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
@@ -62,11 +61,6 @@ class RuleContext:
 
     def tag_result(self, key: str, value: Any) -> None:
         self.result_tags[key] = value
-
-
-def tags_of(value) -> dict:
-    """Metadata the engine carries with a tensor value (empty for anything else)."""
-    return dict(value.meta) if isinstance(value, Shape) else {}
 
 
 class LintRule:
@@ -85,8 +79,4 @@ class LintRule:
     INVALID: ClassVar[list] = []
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:  # pragma: no cover - default
-        return None
-
-    def on_function(self, node: ast.AST, ctx: RuleContext) -> None:  # pragma: no cover - default
-        """Called once per analysed function after its body (optional)."""
         return None

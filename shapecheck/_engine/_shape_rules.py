@@ -19,7 +19,7 @@ from ._common import after_error, sanitize
 class ShapeRules:
     """The shape-rule room of :class:`~._walk.FunctionAnalysis`."""
 
-    def apply_rule(self, q: str, args: tuple, kwargs: dict, node, known: bool = True, rule=None, init=None,
+    def apply_shape_rule(self, q: str, args: tuple, kwargs: dict, node, known: bool = True, rule=None, init=None,
                    module_q=None):
         rule = rule or lookup(q)
         if rule is None:

@@ -61,7 +61,7 @@ class Statements:
     def stmt_augassign(self, st, state):
         cur = self.ev(st.target, state)
         rhs = self.ev(st.value, state)
-        value = self.binop(st.op, cur, rhs, st, st.target, st.value)
+        value = self.binop(st.op, cur, rhs, st)
         self.assign(st.target, value, state, st)
         return state
 

@@ -37,7 +37,7 @@ class UserCalls:
         if m.rule is not None:
             # what a module is called with is a tensor, even when we know nothing else about it
             args = [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
-            return self.apply_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
+            return self.apply_shape_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
                                    init=m.init_dict, module_q=m.qualname)
         if m.cls is not None:
             fwd = m.cls.find_method("forward")

@@ -155,8 +155,9 @@ def _default_jobs() -> int:
 def _engine_stamp() -> str:
     """Identifies the analysis code, so a development checkout never reuses stale results."""
     h = hashlib.blake2b(digest_size=8)
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (here, os.path.join(here, "_ops"), os.path.join(here, "rules")):
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the shapecheck package
+    for d in (here, *(os.path.join(here, *sub) for sub in (("_core",), ("_core", "_ops"), ("_engine",), ("_lint",))),
+              os.path.join(here, "rules")):
         try:
             names = sorted(os.listdir(d))
         except OSError:

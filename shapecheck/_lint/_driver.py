@@ -69,7 +69,7 @@ def annotation_diagnostics(info: ModuleInfo, lines) -> list:
                     try:
                         read_annotation(inner, imp)
                     except AnnotError as e:
-                        out.append(_syntax_diag(info, node, e, lines, in_string_annotation=True))
+                        out.append(_syntax_diag(info, node, e, lines))
                 continue
         for sub in strings:
             if imp.is_dtype(imp.qualify(sub.value)) is None:
@@ -91,7 +91,7 @@ def annotation_diagnostics(info: ModuleInfo, lines) -> list:
     return out
 
 
-def _syntax_diag(info, node, e: AnnotError, lines, in_string_annotation=False) -> Diagnostic:
+def _syntax_diag(info, node, e: AnnotError, lines) -> Diagnostic:
     col = _char_col(lines, node.lineno, node.col_offset) + 1
     err = e.err
     return Diagnostic(info.path, node.lineno, col, "SHP001", f"invalid dimension string: {err.message}",

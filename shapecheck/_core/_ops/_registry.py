@@ -21,7 +21,7 @@ Each rule carries worked examples in a tiny language that the tests run::
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .._algebra import Expr, const

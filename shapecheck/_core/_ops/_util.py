@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, const
-from .._shape import UNKNOWN, Shape, Unknown, Variadic
+from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import OPAQUE, Site, as_int, as_size, qd
 
 __all__ = [
@@ -115,16 +115,8 @@ def passthrough(x):
     return x if isinstance(x, Shape) else None
 
 
-def size_text(d) -> str:
-    return qd(d)
-
-
 def is_literal(d, n: int | None = None) -> bool:
     return isinstance(d, Expr) and d.value is not None and (n is None or d.value == n)
-
-
-def has_variadic(s) -> bool:
-    return isinstance(s, Shape) and any(isinstance(d, Variadic) for d in s.dims)
 
 
 def locate(site: Site, shape: Shape, dim, allow_end: bool = False):

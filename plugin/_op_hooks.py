@@ -14,9 +14,9 @@ from mypy.types import Instance, Type, get_proper_type
 from shapecheck._core._ops import lookup
 from shapecheck._core._ops._registry import Site
 from shapecheck._core._shape import Shape
-from shapecheck._core._unify import Env, match_spec
+from shapecheck._core._unify import Env
 
-from . import _carrier, _report, _values
+from . import _arguments, _carrier, _report
 
 _FUNCTION_PREFIXES = (
     ("torch._C._VariableFunctions.", "torch."),
@@ -61,13 +61,13 @@ def where(ctx: Any) -> str:
     return f"{path.rsplit('/', 1)[-1]}:{ctx.context.line}"
 
 
-def run_rule(qualname: str, ctx: Any, receiver: Any = None, counts: dict | None = None) -> Type:
+def run_rule(qualname: str, ctx: Any, receiver: Any = None, scope: Any = None) -> Type:
     """Apply the rule for ``qualname`` to the call in ``ctx``; report its problems; attach the result."""
     rule = lookup(qualname)
     default = ctx.default_return_type
     if rule is None:
         return default
-    bound = _values.call_arguments(ctx, receiver, counts)
+    bound = _arguments.call_arguments(ctx, receiver, scope)
     if bound is None:
         return default
     args, kwargs = bound
@@ -90,12 +90,12 @@ def _has_shape(v: Any) -> bool:
     return False
 
 
-def run_attribute(qualname: str, ctx: Any, counts: dict | None = None) -> Type:
+def run_attribute(qualname: str, ctx: Any, scope: Any = None) -> Type:
     """A shape-valued property (``x.T``, ``x.mT``): the rule with the receiver as its only input."""
-    from . import _values
+    from . import _arguments
 
     rule = lookup(qualname)
-    receiver = _values.value(getattr(ctx.context, "expr", None), ctx.type, counts)
+    receiver = _arguments.value(getattr(ctx.context, "expr", None), ctx.type, scope)
     if rule is None or not _has_shape(receiver):
         return ctx.default_attr_type
     site = Site(op_display(qualname), Env(), where(ctx))
@@ -154,10 +154,6 @@ def check_context(ctx: Any, result: Shape) -> None:
     _returns.check_against(ctx.api, c, result, ctx.context, "return value", _returns.own_names(fn))
 
 
-def match_problems(spec, shape: Shape) -> list:
-    return match_spec(spec, shape, Env())
-
-
 def reveal(ctx: Any, scope: Any) -> Type:
     """``shapecheck.reveal_shape(expr)``: a note with the shape in jaxtyping syntax."""
     if not (ctx.arg_types and ctx.arg_types[0]):
@@ -166,7 +162,7 @@ def reveal(ctx: Any, scope: Any) -> Type:
 
     t = ctx.arg_types[0][0]
     e = ctx.args[0][0] if ctx.args and ctx.args[0] else None
-    shape = _values.tensor_shape(e, t, scope)
+    shape = _arguments.tensor_shape(e, t, scope)
     c = _carrier.carried(t)
     if isinstance(get_proper_type(t), AnyType):
         _report.reveal(ctx.api, "...", ctx.context)

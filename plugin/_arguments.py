@@ -139,19 +139,19 @@ def _int_of(e: Expression) -> int | None:
     return None
 
 
-def tensor_shape(e: Expression | None, t: Type | None, counts: dict | None):
+def tensor_shape(e: Expression | None, t: Type | None, scope: Any):
     """The shape of a tensor operand (``ANY_SHAPE`` when unknown or stale), None if not a tensor."""
     shape = _carrier.shape_of_type(t)
-    if shape is not None and not shape.is_any and is_stale(e, t, counts):
+    if shape is not None and not shape.is_any and is_stale(e, t, scope):
         return ANY_SHAPE
     return shape
 
 
-def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> Any:
+def value(e: Expression | None, t: Type | None, scope: Any = None) -> Any:
     """The core's value for one argument expression of type ``t``."""
     if t is None and isinstance(e, (NameExpr, MemberExpr)) and isinstance(e.node, Var):
         t = e.node.type  # items of a list or tuple display (`torch.cat([a, b])`)
-    shape = tensor_shape(e, t, counts)
+    shape = tensor_shape(e, t, scope)
     if shape is not None:
         lab = label(e)
         return shape.with_label(lab) if lab else shape
@@ -170,7 +170,7 @@ def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> A
     if isinstance(e, NameExpr) and e.fullname in ("builtins.True", "builtins.False", "builtins.None"):
         return {"builtins.True": True, "builtins.False": False, "builtins.None": None}[e.fullname]
     if isinstance(e, (TupleExpr, ListExpr)):
-        items = tuple(value(it, None, counts) for it in e.items)
+        items = tuple(value(it, None, scope) for it in e.items)
         return items if isinstance(e, TupleExpr) else list(items)
     if isinstance(e, SliceExpr):
         parts = [value(p, None) if p is not None else None for p in (e.begin_index, e.end_index, e.stride)]
@@ -179,7 +179,7 @@ def value(e: Expression | None, t: Type | None, counts: dict | None = None) -> A
     if lit is not OPAQUE:
         return lit
     if _is_int(t) or isinstance(e, OpExpr):
-        n = int_value(e, counts)
+        n = int_value(e, scope)
         if n is not None:
             return n
     if _is_number(t):
@@ -207,7 +207,7 @@ def _is_int(t: Type | None) -> bool:
     return isinstance(p, Instance) and p.type.fullname == "builtins.int"
 
 
-def call_arguments(ctx: Any, receiver: Any = None, counts: dict | None = None) -> tuple | None:
+def call_arguments(ctx: Any, receiver: Any = None, scope: Any = None) -> tuple | None:
     """(args, kwargs) in the order of the call's source, the receiver first for methods.
 
     None when the call spreads ``*args``/``**kwargs`` (the binding is not static).
@@ -221,7 +221,7 @@ def call_arguments(ctx: Any, receiver: Any = None, counts: dict | None = None) -
     kwargs: dict = {}
     if isinstance(node, CallExpr):
         for e, kind, name in zip(node.args, node.arg_kinds, node.arg_names):
-            v = value(e, types.get(id(e)), counts)
+            v = value(e, types.get(id(e)), scope)
             if kind == ARG_POS:
                 args.append(v)
             elif kind == ARG_NAMED and name is not None:
@@ -230,11 +230,11 @@ def call_arguments(ctx: Any, receiver: Any = None, counts: dict | None = None) -
                 return None
         return tuple(args), kwargs
     if isinstance(node, IndexExpr):
-        args.append(value(node.index, types.get(id(node.index)), counts))
+        args.append(value(node.index, types.get(id(node.index)), scope))
         return tuple(args), kwargs
     # operators (`a @ b` is a.__matmul__(b), or b.__rmatmul__(a)): the other operand
     for e in (e for exprs in ctx.args for e in exprs):
-        args.append(value(e, types.get(id(e)), counts))
+        args.append(value(e, types.get(id(e)), scope))
     return tuple(args), kwargs
 
 
