@@ -10,7 +10,7 @@ from typing import Any
 
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
 from mypy.types import CallableType, Instance, Type, get_proper_type
-from shapecheck._core._ops._registry import axis_position, qd
+from shapecheck._core._wording import axis_position, qd
 from shapecheck._core._shape import Shape
 from shapecheck._core._unify import Bindings, Env, instantiate, match_spec
 

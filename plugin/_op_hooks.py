@@ -15,6 +15,7 @@ from shapecheck._core._ops import lookup
 from shapecheck._core._ops._registry import Site
 from shapecheck._core._shape import Shape
 from shapecheck._core._unify import Env
+from shapecheck._core._wording import RETURN, op_name
 
 from . import _arguments, _carrier, _report
 
@@ -47,15 +48,6 @@ def method_core_name(method: str) -> str | None:
     return name if lookup(name) is not None else None
 
 
-def op_display(qualname: str) -> str:
-    last = qualname.rsplit(".", 1)[-1]
-    if last.startswith("__") and last.endswith("__"):
-        last = last[2:-2]
-        if last.startswith("r") and lookup(f"torch.Tensor.__{last[1:]}__") is not None:
-            last = last[1:]
-    return last
-
-
 def where(ctx: Any) -> str:
     path = getattr(ctx.api, "path", "?")
     return f"{path.rsplit('/', 1)[-1]}:{ctx.context.line}"
@@ -73,7 +65,7 @@ def run_rule(qualname: str, ctx: Any, receiver: Any = None, scope: Any = None) -
     args, kwargs = bound
     if not any(_has_shape(a) for a in (*args, *kwargs.values())):
         return default
-    site = Site(op_display(qualname), Env(), where(ctx))
+    site = Site(op_name(qualname), Env(), where(ctx))
     result = rule.apply(site, args, kwargs)
     for p in site.problems:
         _report.problem(ctx.api, p, ctx.context)
@@ -98,7 +90,7 @@ def run_attribute(qualname: str, ctx: Any, scope: Any = None) -> Type:
     receiver = _arguments.value(getattr(ctx.context, "expr", None), ctx.type, scope)
     if rule is None or not _has_shape(receiver):
         return ctx.default_attr_type
-    site = Site(op_display(qualname), Env(), where(ctx))
+    site = Site(op_name(qualname), Env(), where(ctx))
     result = rule.apply(site, (receiver,), {})
     for p in site.problems:
         _report.problem(ctx.api, p, ctx.context)
@@ -151,7 +143,7 @@ def check_context(ctx: Any, result: Shape) -> None:
     fn = _compat.current_function(ctx.api)
     if fn is None or not any(ctx.context is e for e in _returns.returned_expressions(fn)):
         return
-    _returns.check_against(ctx.api, c, result, ctx.context, "return value", _returns.own_names(fn))
+    _returns.check_against(ctx.api, c, result, ctx.context, "the return value", RETURN, _returns.own_names(fn))
 
 
 def reveal(ctx: Any, scope: Any) -> Type:

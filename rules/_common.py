@@ -10,6 +10,8 @@ import re
 
 from shapecheck._core._algebra import Expr, FloorDiv, Sym
 from shapecheck._core._diag import register_code
+from shapecheck._core._wording import axis_note as note_text
+from shapecheck._core._wording import qd
 from shapecheck._core._shape import Shape, Unknown, Variadic
 
 __all__ = [
@@ -114,24 +116,8 @@ def is_literal(d) -> bool:
 
 # -- messages -----------------------------------------------------------------------------------
 
-def qd(d) -> str:
-    if isinstance(d, Expr) and d.value is not None:
-        return str(d.value)
-    if d is None or isinstance(d, Unknown):
-        return "an unknown axis"
-    return f'"{d}"'
-
-
 def who(v, default: str = "the tensor") -> str:
     return v.label if isinstance(v, Shape) and v.label else default
-
-
-def _position(i: int, n: int | None) -> str:
-    if i == -1 or (n is not None and i == n - 1):
-        return "the last axis"
-    if i == 0:
-        return "the first axis"
-    return f"axis {i}"
 
 
 def axis_note(ctx, v, i: int, node=None) -> str | None:
@@ -140,11 +126,7 @@ def axis_note(ctx, v, i: int, node=None) -> str | None:
     if d is None:
         return None
     env = env_before(ctx, node) if node is not None else ctx.env
-    text = f"{qd(env.resolve(d))} is {_position(i, v.rank)} of {who(v)}"
-    origin = v.origin(i)
-    if origin:
-        text += f" ({origin})"
-    return text
+    return note_text(env.resolve(d), i, v.rank, who(v), v.origin(i))
 
 
 def dims_text(ctx, v, node=None) -> str:

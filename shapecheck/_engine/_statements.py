@@ -6,6 +6,7 @@ import ast
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
+from .._core._wording import LOCAL, RETURN
 from .._core._shape import Shape
 from ._values import FuncRef, join_states
 from ._checks import spec_shape
@@ -45,7 +46,7 @@ class Statements:
         if ann is not None and ann.spec is not None and isinstance(st.target, ast.Name):
             declared = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}")
             if isinstance(value, Shape):
-                bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", "annotation of local")
+                bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", LOCAL)
                 if bound.rank == declared.rank:
                     declared = Shape(tuple(b if isinstance(b, Expr) else d for b, d in zip(bound.dims, declared.dims)),
                                      declared.origins, None, value.meta)
@@ -73,7 +74,7 @@ class Statements:
         value = self.ev(st.value, state) if st.value is not None else None
         self.returns.append(value)
         if self.ret_annot is not None and self.ret_annot.spec is not None and isinstance(value, Shape):
-            self.check_spec(self.ret_annot.spec, value, st, "the return value", "return annotation",
+            self.check_spec(self.ret_annot.spec, value, st, "the return value", RETURN,
                             persist=False)
         return None
 

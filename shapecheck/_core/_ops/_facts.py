@@ -1,9 +1,9 @@
 """Facts about operators that the analysis needs beyond each op's shape rule.
 
 Which ops take a list of sizes (``x.view(b, -1)``), which reinterpret memory (views), which
-parameters are sizes or dim indices, which names are aliases of a registered op, and how an op
-is named in a message. They sit beside the shape rules so that the engine keeps no op knowledge
-of its own.
+parameters are sizes or dim indices, which names are aliases of a registered op. They sit beside
+the shape rules so that the engine keeps no op knowledge of its own (how an op is named in a
+message is wording: ``shapecheck._core._wording.op_name``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._registry import RULES, Rule, lookup
 
 __all__ = ["takes_size_list", "is_view", "is_pattern_op", "SIZE_PARAMS", "DIM_PARAMS", "lookup_op",
-           "display_name", "is_tensor_method"]
+           "is_tensor_method"]
 
 # the last part of an op's name: these take their sizes as one list or as separate arguments
 _SIZE_LIST_NAMES = frozenset({
@@ -52,21 +52,6 @@ def lookup_op(q: str) -> Rule | None:
         alt = _ALIASES.get(q)
         rule = lookup(alt) if alt else None
     return rule
-
-
-_DUNDER_NAMES = frozenset({"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor"})
-_DUNDER_DISPLAY = {"truediv": "div", "floordiv": "floor_divide", "getitem": "indexing"}
-
-
-def display_name(q: str, rule: Rule | None = None) -> str:
-    """The operation's name in messages: ``mul`` for ``torch.Tensor.__rmul__``, ``softmax`` for ``F.softmax``."""
-    name = q.rsplit(".", 1)[-1]
-    if name.startswith("__") and name.endswith("__"):
-        name = name[2:-2]
-        if name.startswith("r") and name[1:] in _DUNDER_NAMES:
-            name = name[1:]
-        return _DUNDER_DISPLAY.get(name, name)
-    return name or (rule.display if rule is not None else q)
 
 
 _tensor_methods: frozenset | None = None

@@ -27,6 +27,7 @@ from typing import Callable
 from .._algebra import Expr, const
 from .._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from .._unify import Env, broadcast_shapes, compare, unify_dim
+from .._wording import axis_note, axis_position, qd
 
 __all__ = ["Rule", "Site", "Opaque", "OPAQUE", "shape_rule", "module_rule", "lookup", "RULES", "qd",
            "as_size", "as_int", "axis_position"]
@@ -47,23 +48,6 @@ class Opaque:
 
 
 OPAQUE = Opaque()
-
-
-def qd(d) -> str:
-    """An axis for a message: names and expressions in double quotes, literal sizes bare."""
-    if isinstance(d, Expr) and d.value is not None:
-        return str(d.value)
-    if isinstance(d, Unknown):
-        return "an unknown axis"
-    return f'"{d}"'
-
-
-def axis_position(i: int, rank: int | None) -> str:
-    if i == -1 or (rank is not None and i == rank - 1):
-        return "the last axis"
-    if i == 0:
-        return "the first axis"
-    return f"axis {i}"
 
 
 def as_size(v):
@@ -121,12 +105,8 @@ class Site:
         d = shape.axis(i) if -len(shape.dims) <= i < len(shape.dims) else None
         if d is None or isinstance(d, (Unknown, Variadic)):
             return None
-        who = shape.label or "the operand"
-        origin = shape.origin(i)
         resolved = self.env.resolve(d)
-        text = f"{qd(resolved)} is {axis_position(i, shape.rank)} of {who}"
-        if origin:
-            text += f" ({origin})"
+        text = axis_note(resolved, i, shape.rank, shape.label or "the operand", shape.origin(i))
         s = d.as_sym() if isinstance(d, Expr) else None
         if s is not None and resolved != d and s in self.env.bindings:
             where = self.env.provenance(s)
