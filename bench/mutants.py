@@ -2,10 +2,14 @@
 
 Usage::
 
-    python bench/mutants.py [PATH ...] [--max-per-kind N] [--show]
+    python bench/mutants.py [PATH ...] [--max-per-kind N] [--kind KIND] [--by-repo] [--json FILE] [--show]
 
 ``--max-per-kind`` caps the mutants of each kind in each repository (default 10), so that one large
-repository does not fill the sample.
+repository does not fill the sample. ``--kind`` (repeatable) keeps only the named kinds.
+``--by-repo`` adds a table per repository; ``--json FILE`` writes every mutant (repository, file,
+line, kind, seen, the new diagnostic codes at the edit, those away from it with their lines, the line
+ranges that count as the edit, the messages) so that two engine versions can be compared mutant by
+mutant.
 
 PATH is a repository (directory) or a file; without PATH, every directory under
 ``$SHAPECHECK_REALCODE`` (default ``/work/realcode``, fetched public code that is never committed).
@@ -13,19 +17,34 @@ Each mutator is a textual edit that turns correct attention/convolution code int
 
 * ``untransposed-key``: ``q @ k.transpose(-2, -1)`` -> ``q @ k``
 * ``softmax-axis``: a softmax over ``dim=-1`` of attention scores -> ``dim=1``
+* ``softmax-dim0``: the same softmax -> ``dim=0`` (normalises over the batch)
+* ``log-softmax-axis``: ``log_softmax(..., dim=-1)`` (or ``-1`` as the positional axis) -> ``dim=0``;
+  over the batch at any rank of at least 2, where ``dim=1`` would be correct on ``(batch, classes)``
+  logits
 * ``merge-heads``: ``y.transpose(1, 2).contiguous().view(...)`` -> ``y.contiguous().view(...)``
 * ``cat-axis``: ``torch.cat([...], dim=1)`` in a file with ``Conv2d`` -> ``dim=2``
 * ``permute-swap``: ``permute(0, 3, 1, 2)`` -> ``permute(0, 3, 2, 1)``
+* ``linear-swap``: ``nn.Linear(a, b, ...)`` -> ``nn.Linear(b, a, ...)`` where ``a`` and ``b`` differ
+  as text, and only where the layer is applied in the file (the name it is assigned to, or the
+  ``nn.Sequential`` holding it, is called)
+* ``conv-swap``: the same for ``nn.Conv1d`` / ``nn.Conv2d`` channel counts
+* ``einsum-swap``: ``einsum("xy,yz->xz", A, B)`` -> ``einsum("xy,yz->xz", B, A)``, only where the
+  two operand subscripts differ
 
-Each mutant file is linted alone (``--no-cache --isolated``) and compared with the unmutated file:
-a mutant is *seen* when a new diagnostic appears within two lines of the edit. A mutant is not
-always a bug (a key may already be transposed), so the figure is a lower bound on what a reader would
-call recall, not recall itself. Nothing is asserted: this is a measurement.
+Each mutant file is linted alone (``--no-cache --isolated``, its own directory) and compared with the
+unmutated file: a mutant is *seen* when a new diagnostic appears within two lines of the edit (the
+edited call's lines included) or, for ``linear-swap`` and ``conv-swap``, anywhere in a function that
+applies the layer (a wrong size shows where the layer meets its input or where its output meets the
+next layer); a new diagnostic only away from these counts as *elsewhere*, the false-alarm signal,
+which should stay 0. A mutant is not always a bug (a key may already be
+transposed, ``a`` and ``b`` may be equal at run time), so the figure is a lower bound on what a reader
+would call recall, not recall itself. Nothing is asserted: this is a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import json
 import os
@@ -40,24 +59,184 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = Path(os.environ.get("SHAPECHECK_REALCODE", "/work/realcode"))
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "build", "dist", "tests", "test", "docs"}
 _SCORE_NAMES = r"(?:att|attn|attention|attn_weights|attention_scores|attention_probs|scores|dots|sim|weights|qk|w)"
+_NOT_TORCH = {"np", "numpy", "jnp", "jax.numpy", "tf"}  # einsum of another library
+_NEAR = 2  # lines either side of the edit that count as "at the edit"
 
-# (kind, compiled pattern, replacement, applies to this file's text?)
-def _always(text: str) -> bool:
-    return True
+
+class Mutant:
+    """One seeded bug: its kind, the first and last line of the edited code, the mutated text, and the
+    line ranges where a new diagnostic counts as reporting it (the edit, two lines either side; for a
+    layer, also every function that applies the layer, where a wrong size shows)."""
+
+    __slots__ = ("kind", "line", "end", "text", "regions")
+
+    def __init__(self, kind: str, line: int, end: int, text: str,
+                 uses: tuple[tuple[int, int], ...] = ()) -> None:
+        self.kind, self.line, self.end, self.text = kind, line, end, text
+        self.regions = ((line - _NEAR, end + _NEAR), *uses)
+
+    def at(self, line: int) -> bool:
+        return any(lo <= line <= hi for lo, hi in self.regions)
+
+
+def _regex(kind: str, pattern: str, repl: str, applies=lambda text: True):
+    compiled = re.compile(pattern)
+
+    def mutate(text: str, tree: ast.AST | None):
+        if not applies(text):
+            return
+        for m in compiled.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            end = line + m.group(0).count("\n")
+            yield Mutant(kind, line, end, text[: m.start()] + m.expand(repl) + text[m.end():])
+
+    return mutate
+
+
+class _Source:
+    """Character offsets of ``ast`` positions (which count UTF-8 bytes within a line)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self.starts = [0]
+        for ln in self.lines:
+            self.starts.append(self.starts[-1] + len(ln))
+
+    def offset(self, lineno: int, col: int) -> int:
+        line = self.lines[lineno - 1]
+        return self.starts[lineno - 1] + len(line.encode("utf-8")[:col].decode("utf-8", "replace"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
+
+    def swap(self, a: ast.AST, b: ast.AST) -> str:
+        """The text with the source of ``a`` and ``b`` (``a`` before ``b``, disjoint) exchanged."""
+        (a0, a1), (b0, b1) = self.span(a), self.span(b)
+        t = self.text
+        return t[:a0] + t[b0:b1] + t[a1:b0] + t[a0:a1] + t[b1:]
+
+
+def _callee(node: ast.Call) -> str:
+    f = node.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def _target_text(target: ast.AST) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+        return f"{target.value.id}.{target.attr}"
+    return None
+
+
+def _call_sites(tree: ast.AST) -> dict[str, set[tuple[int, int]]]:
+    """For each callee spelled as a name or ``obj.attr``, the line spans of the innermost functions
+    that call it (of the call itself, two lines either side, at module level)."""
+    innermost: dict[int, tuple[ast.Call, tuple[int, int] | None]] = {}
+    scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for scope in scopes:  # outer scopes come first, so inner ones overwrite
+        span = (scope.lineno, scope.end_lineno) if scope is not tree else None
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Call):
+                innermost[id(node)] = (node, span)
+    sites: dict[str, set[tuple[int, int]]] = collections.defaultdict(set)
+    for call, span in innermost.values():
+        name = _target_text(call.func)
+        if name is not None:
+            sites[name].add(span or (call.lineno - _NEAR, call.end_lineno + _NEAR))
+    return sites
+
+
+def _applied_layers(tree: ast.AST, names: set[str]):
+    """``(call, spans)`` for each call ``nn.<name>(a, b, ...)`` whose layer is applied in the file: the
+    statement holding it (directly or inside ``nn.Sequential``) assigns a name that is called (for
+    ``self.<name>``, in a method of the same class); ``spans`` are the functions that call it."""
+    sites = _call_sites(tree)
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        name = _target_text(target)
+        if name is None or not isinstance(value, ast.Call) or not sites.get(name):
+            continue
+        if _callee(value) in names:
+            layers = [value]
+        elif _callee(value) == "Sequential":
+            layers = [a for a in value.args if isinstance(a, ast.Call) and _callee(a) in names]
+        else:
+            continue
+        spans = sites[name]
+        if name.startswith("self."):  # the methods of the class that assigns it, not a namesake elsewhere
+            owner = [c for c in classes if c.lineno <= stmt.lineno <= c.end_lineno]
+            if owner:
+                lo, hi = max((c.lineno, c.end_lineno) for c in owner)
+                spans = {s for s in spans if lo <= s[0] <= hi}
+        if not spans:
+            continue
+        for layer in layers:
+            yield layer, tuple(sorted(spans))
+
+
+def _size_swap(kind: str, layer_names: set[str]):
+    def mutate(text: str, tree: ast.AST | None):
+        if tree is None:
+            return
+        src = _Source(text)
+        for call, uses in _applied_layers(tree, layer_names):
+            if len(call.args) < 2 or any(isinstance(a, ast.Starred) for a in call.args[:2]):
+                continue
+            a, b = call.args[0], call.args[1]
+            if ast.dump(a) == ast.dump(b):
+                continue
+            yield Mutant(kind, call.lineno, call.end_lineno, src.swap(a, b), uses)
+
+    return mutate
+
+
+def _einsum_swap(text: str, tree: ast.AST | None):
+    if tree is None:
+        return
+    src = _Source(text)
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and _callee(call) == "einsum" and len(call.args) == 3):
+            continue
+        if isinstance(call.func, ast.Attribute) and ast.unparse(call.func.value) in _NOT_TORCH:
+            continue
+        spec, a, b = call.args
+        if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or "->" not in spec.value:
+            continue
+        inputs = [s.replace(" ", "") for s in spec.value.split("->")[0].split(",")]
+        if len(inputs) != 2 or inputs[0] == inputs[1] or any(isinstance(x, ast.Starred) for x in (a, b)):
+            continue
+        yield Mutant("einsum-swap", call.lineno, call.end_lineno, src.swap(a, b))
+
+
+def _uses_conv2d(text: str) -> bool:
+    return "Conv2d" in text
 
 
 MUTATORS = [
-    ("untransposed-key",
-     re.compile(r"(@\s*|matmul\([^,()]+,\s*)(\w+)\.transpose\((?:-2,\s*-1|-1,\s*-2|2,\s*3)\)"),
-     r"\1\2", _always),
-    ("softmax-axis", re.compile(rf"(softmax\(\s*{_SCORE_NAMES}(?:\.float\(\))?,\s*dim\s*=\s*)-1"),
-     r"\g<1>1", _always),
-    ("softmax-axis", re.compile(rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)"), r"\g<1>1)", _always),
-    ("merge-heads", re.compile(r"\.transpose\(1,\s*2\)(\.contiguous\(\)\.(?:view|reshape)\()"), r"\1", _always),
-    ("cat-axis", re.compile(r"(torch\.cat\(\s*[\[(][^\])]*[\])],\s*dim\s*=\s*)1\)"), r"\g<1>2)",
-     lambda text: "Conv2d" in text),
-    ("permute-swap", re.compile(r"permute\(0,\s*3,\s*1,\s*2\)"), "permute(0, 3, 2, 1)", _always),
+    _regex("untransposed-key", r"(@\s*|matmul\([^,()]+,\s*)(\w+)\.transpose\((?:-2,\s*-1|-1,\s*-2|2,\s*3)\)", r"\1\2"),
+    _regex("softmax-axis", rf"(softmax\(\s*{_SCORE_NAMES}(?:\.float\(\))?,\s*dim\s*=\s*)-1", r"\g<1>1"),
+    _regex("softmax-axis", rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)", r"\g<1>1)"),
+    _regex("softmax-dim0", rf"((?<!log_)softmax\(\s*{_SCORE_NAMES}(?:\.float\(\))?,\s*dim\s*=\s*)-1", r"\g<1>0"),
+    _regex("softmax-dim0", rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)", r"\g<1>0)"),
+    _regex("log-softmax-axis", r"(\blog_softmax\((?:(?:[^()]|\([^()]*\))*?(?:,\s*|dim\s*=\s*))?)-1(\s*[,)])",
+           r"\g<1>0\2"),
+    _regex("merge-heads", r"\.transpose\(1,\s*2\)(\.contiguous\(\)\.(?:view|reshape)\()", r"\1"),
+    _regex("cat-axis", r"(torch\.cat\(\s*[\[(][^\])]*[\])],\s*dim\s*=\s*)1\)", r"\g<1>2)", _uses_conv2d),
+    _regex("permute-swap", r"permute\(0,\s*3,\s*1,\s*2\)", "permute(0, 3, 2, 1)"),
+    _size_swap("linear-swap", {"Linear"}),
+    _size_swap("conv-swap", {"Conv1d", "Conv2d"}),
+    _einsum_swap,
 ]
+KINDS = ["untransposed-key", "softmax-axis", "softmax-dim0", "log-softmax-axis", "merge-heads", "cat-axis",
+         "permute-swap", "linear-swap", "conv-swap", "einsum-swap"]
 
 
 def python_files(path: Path) -> list[Path]:
@@ -70,32 +249,53 @@ def python_files(path: Path) -> list[Path]:
     return out
 
 
-def lint(path: Path) -> list[dict] | None:
+def lint(paths: list[Path]) -> dict[str, list[dict]] | None:
+    """Diagnostics per file path of one ``check`` run over ``paths``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "shapecheck", "check", "--format", "json", "--no-cache",
-                           "--isolated", "--exit-zero", str(path)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
     try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
+        proc = subprocess.run([sys.executable, "-m", "shapecheck", "check", "--format", "json", "--no-cache",
+                               "--isolated", "--exit-zero", "-j", "1", *map(str, paths)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        diags = json.loads(proc.stdout)
+    except (subprocess.TimeoutExpired, json.JSONDecodeError):
         return None
+    out: dict[str, list[dict]] = {str(p): [] for p in paths}
+    for d in diags:
+        out.setdefault(str(Path(d["path"]).resolve()), []).append(d)
+    return {str(p): out.get(str(p.resolve()), []) for p in paths}
 
 
-def mutants(text: str):
-    """(kind, 1-based line, mutated text) for every site of every mutator."""
-    for kind, pattern, repl, applies in MUTATORS:
-        if not applies(text):
-            continue
-        for m in pattern.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1
-            yield kind, line, text[: m.start()] + m.expand(repl) + text[m.end():]
+def mutants(text: str, kinds: set[str] | None = None):
+    """Every site of every mutator (of ``kinds``, when given), in file order within a kind."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    for mutate in MUTATORS:
+        for m in mutate(text, tree):
+            if kinds is None or m.kind in kinds:
+                yield m
+
+
+def _table(title: str, made, seen, noisy) -> None:
+    print(title)
+    print(f"{'mutator':<18} {'mutants':>8} {'seen':>6} {'seen %':>7} {'elsewhere':>10}")
+    for kind in [k for k in KINDS if made[k]]:
+        pct = 100.0 * seen[kind] / made[kind]
+        print(f"{kind:<18} {made[kind]:>8} {seen[kind]:>6} {pct:>6.0f}% {noisy[kind]:>10}")
+    total, total_seen = sum(made.values()), sum(seen.values())
+    pct = 100.0 * total_seen / total if total else 0.0
+    print(f"{'total':<18} {total:>8} {total_seen:>6} {pct:>6.0f}% {sum(noisy.values()):>10}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*", type=Path)
     ap.add_argument("--max-per-kind", type=int, default=10, help="mutants per kind and repository (default 10)")
+    ap.add_argument("--kind", action="append", choices=KINDS, help="only this kind (repeatable)")
+    ap.add_argument("--by-repo", action="store_true", help="print a table per repository")
+    ap.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its outcome to FILE")
     ap.add_argument("--show", action="store_true", help="list every mutant and what was reported")
     args = ap.parse_args(argv)
     if args.paths:
@@ -105,64 +305,92 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"no code: pass paths, or put repositories under {DEFAULT_DIR}", file=sys.stderr)
         return 2
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    kinds = set(args.kind) if args.kind else None
 
     made = collections.Counter()
     seen = collections.Counter()
-    noisy = collections.Counter()  # new diagnostics away from the edit
-    rows = []
+    noisy = collections.Counter()  # new diagnostics only away from the edit
+    per_repo: dict[str, tuple] = {}
+    records = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shapecheck-mutants-") as tmp:
         for repo in paths:
-            in_repo = collections.Counter()
+            repo_name = repo.name if repo.is_dir() else str(repo)
+            r_made, r_seen, r_noisy = collections.Counter(), collections.Counter(), collections.Counter()
+            per_repo[repo_name] = (r_made, r_seen, r_noisy)
+            taken = collections.Counter()
             for f in python_files(repo):
                 try:
                     text = f.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue
-                sites = [m for m in mutants(text) if in_repo[m[0]] < args.max_per_kind]
+                sites = []
+                for m in mutants(text, kinds):
+                    if taken[m.kind] < args.max_per_kind:
+                        taken[m.kind] += 1
+                        sites.append(m)
                 if not sites:
                     continue
-                base = lint(f)
-                if base is None:
+                # the unmutated file and each mutant, each alone in its own directory, in one run
+                targets = []
+                for i in range(len(sites) + 1):
+                    d = Path(tmp) / f"m{i}"
+                    d.mkdir(exist_ok=True)
+                    target = d / f.name
+                    target.write_text(text if i == 0 else sites[i - 1].text, encoding="utf-8")
+                    targets.append(target)
+                results = lint(targets)
+                for target in targets:
+                    target.unlink()
+                if results is None:
                     continue
-                base_keys = collections.Counter((d["code"], d["message"]) for d in base)
-                for kind, line, mutated in sites:
-                    if in_repo[kind] >= args.max_per_kind:
-                        continue
-                    target = Path(tmp) / f.name
-                    target.write_text(mutated, encoding="utf-8")
-                    diags = lint(target)
-                    if diags is None:
-                        continue
-                    made[kind] += 1
-                    in_repo[kind] += 1
+                base_keys = collections.Counter((d["code"], d["message"]) for d in results[str(targets[0])])
+                for m, target in zip(sites, targets[1:]):
                     remaining = base_keys.copy()
                     new = []
-                    for d in diags:
+                    for d in results[str(target)]:
                         key = (d["code"], d["message"])
                         if remaining[key] > 0:
                             remaining[key] -= 1
                         else:
                             new.append(d)
-                    near = [d for d in new if abs(d["line"] - line) <= 2]
-                    seen[kind] += bool(near)
-                    noisy[kind] += bool(new) and not near
-                    rows.append((kind, f"{f.relative_to(repo.parent) if repo.is_dir() else f}:{line}", near or new))
+                    near = [d for d in new if m.at(d["line"])]
+                    away = [d for d in new if d not in near]
+                    for counters in ((made, seen, noisy), (r_made, r_seen, r_noisy)):
+                        counters[0][m.kind] += 1
+                        counters[1][m.kind] += bool(near)
+                        counters[2][m.kind] += bool(away) and not near
+                    rel = f.relative_to(repo) if repo.is_dir() else f
+                    records.append({
+                        "repo": repo_name, "file": str(rel), "line": m.line, "kind": m.kind,
+                        "seen": bool(near), "codes": [d["code"] for d in near],
+                        "elsewhere": [f"{d['line']}:{d['code']}" for d in away], "regions": [list(r) for r in m.regions],
+                        "messages": [f"{d['line']} {d['code']} {d['message']}" for d in near or away],
+                    })
     wall = time.perf_counter() - start
 
-    print(f"mutants of real code ({len(paths)} paths, {wall:.0f} s)")
-    print(f"{'mutator':<18} {'mutants':>8} {'seen':>6} {'seen %':>7} {'elsewhere':>10}")
-    for kind in sorted(made):
-        pct = 100.0 * seen[kind] / made[kind] if made[kind] else 0.0
-        print(f"{kind:<18} {made[kind]:>8} {seen[kind]:>6} {pct:>6.0f}% {noisy[kind]:>10}")
-    total, total_seen = sum(made.values()), sum(seen.values())
-    pct = 100.0 * total_seen / total if total else 0.0
-    print(f"{'total':<18} {total:>8} {total_seen:>6} {pct:>6.0f}% {sum(noisy.values()):>10}")
+    _table(f"mutants of real code ({len(paths)} paths, {wall:.0f} s)", made, seen, noisy)
+    if args.by_repo:
+        print()
+        print(f"{'repository':<40} {'mutants':>8} {'seen':>6} {'seen %':>7} {'elsewhere':>10}  kinds seen/made")
+        for name, (r_made, r_seen, r_noisy) in per_repo.items():
+            total = sum(r_made.values())
+            pct = 100.0 * sum(r_seen.values()) / total if total else 0.0
+            detail = " ".join(f"{k}={r_seen[k]}/{r_made[k]}" for k in KINDS if r_made[k])
+            print(f"{name[:40]:<40} {total:>8} {sum(r_seen.values()):>6} {pct:>6.0f}% "
+                  f"{sum(r_noisy.values()):>10}  {detail}")
+    if args.json:
+        args.json.write_text(json.dumps({"paths": [str(p) for p in paths], "max_per_kind": args.max_per_kind,
+                                         "mutants": records}, indent=1) + "\n", encoding="utf-8")
     if args.show:
         print()
-        for kind, where, diags in rows:
-            what = "; ".join(f"{d['line']} {d['code']} {d['message'][:80]}" for d in diags) or "-"
-            print(f"[{kind}] {where}: {what}")
+        for r in records:
+            what = "; ".join(msg[:100] for msg in r["messages"]) or "-"
+            print(f"[{r['kind']}] {r['repo']}/{r['file']}:{r['line']}: {'seen' if r['seen'] else 'missed'}: {what}")
     return 0
 
 

@@ -22,7 +22,9 @@ def f(x: Float[Tensor, "b, n"]) -> Float[Tensor, "b n"]:
 '''
 BAD_LINE = 5
 
-# A one-axis string without its leading space: SHP002 single-axis-string, with a safe fix
+# A one-axis string without its leading space: SHP002 single-axis-string (opt-in: selected by
+# SELECT_SHP002), with a safe fix
+SELECT_SHP002 = '[tool.shapecheck]\nextend-select = ["SHP002"]\n'
 SINGLE = '''\
 from jaxtyping import Float
 from torch import Tensor

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from _cli_support import BAD, BAD_LINE, CLEAN, REPO, SINGLE, codes, shapecheck, write
+from _cli_support import BAD, BAD_LINE, CLEAN, REPO, SELECT_SHP002, SINGLE, codes, shapecheck, write
 
 
 def test_version(tmp_path):
@@ -77,7 +77,7 @@ def test_usage_errors_exit_two(tmp_path):
     assert shapecheck("check", "--jobs", "0", cwd=tmp_path).code == 2
     assert shapecheck("check", "--unsafe-fixes", cwd=tmp_path).code == 2
     r = shapecheck("check", "missing.py", cwd=tmp_path)
-    assert "missing.py" in r.err and "Traceback" not in r.err
+    assert "missing.py:1:1: SHP902 [path-not-found]" in r.out and "Traceback" not in r.err
 
 
 def test_gitignore_and_default_excludes(tmp_path):
@@ -122,7 +122,8 @@ def test_stdin(tmp_path):
 
 
 def test_stdin_fix_writes_fixed_source_to_stdout(tmp_path):
-    r = shapecheck("check", "--fix", "--stdin-filename", "m.py", cwd=tmp_path, stdin=SINGLE)
+    r = shapecheck("check", "--fix", "--extend-select", "SHP002", "--stdin-filename", "m.py", cwd=tmp_path,
+                   stdin=SINGLE)
     assert '" batch"]' in r.out and '"batch"' not in r.out
     assert r.code == 0, r.err
 
@@ -140,7 +141,7 @@ def test_parallel_results_equal_serial(tmp_path):
 
 
 def test_statistics(tmp_path):
-    write(tmp_path, {"a.py": BAD, "b.py": BAD, "c.py": SINGLE})
+    write(tmp_path, {"a.py": BAD, "b.py": BAD, "c.py": SINGLE, "pyproject.toml": SELECT_SHP002})
     r = shapecheck("check", "--statistics", cwd=tmp_path)
     assert r.code == 1
     rows = [line.split() for line in r.out.splitlines() if line.strip() and not line.startswith(("Found", "All"))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from _cli_support import BAD, CLEAN, SINGLE, codes, shapecheck, write
+from _cli_support import BAD, CLEAN, SELECT_SHP002, SINGLE, codes, shapecheck, write
 
 from shapecheck._core._diag import Diagnostic
 from shapecheck._lint._files import Target
@@ -99,7 +99,7 @@ def test_no_cache_writes_nothing(tmp_path):
 
 
 def test_fix_rewrites_only_with_fix(tmp_path):
-    write(tmp_path, {"m.py": SINGLE})
+    write(tmp_path, {"m.py": SINGLE, "pyproject.toml": SELECT_SHP002})
     r = shapecheck("check", cwd=tmp_path)
     assert r.code == 1 and "SHP002" in r.out and "fixable" in r.out
     assert (tmp_path / "m.py").read_text() == SINGLE
@@ -117,6 +117,7 @@ def test_fix_rewrites_only_with_fix(tmp_path):
 def test_fix_keeps_bom_crlf_and_other_findings(tmp_path):
     src = ("\ufeff" + SINGLE + BAD.split("\n\n\n")[1]).replace("\n", "\r\n")
     (tmp_path / "m.py").write_bytes(src.encode("utf-8"))
+    write(tmp_path, {"pyproject.toml": SELECT_SHP002})
     r = shapecheck("check", "--fix", "--format", "json", cwd=tmp_path)
     assert [d["code"] for d in r.json()] == ["SHP001"]
     data = (tmp_path / "m.py").read_bytes()
@@ -175,7 +176,7 @@ def test_internal_error_exit_code_is_two_even_with_exit_zero(tmp_path, capsys):
     ]:
         args = _parser().parse_args(argv)
         fmt = args.output_format or "concise"
-        assert _report(args, fmt, diags, 0, [], internal, config, {}, __import__("sys").stdout) == expected
+        assert _report(args, fmt, diags, {}, [], internal, config, {}, __import__("sys").stdout) == expected
     assert "shapecheck failed internally" in capsys.readouterr().err
 
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from _cli_support import BAD, BAD_LINE, REPO, SINGLE, shapecheck, write
+from _cli_support import BAD, BAD_LINE, REPO, SELECT_SHP002, SINGLE, shapecheck, write
 
 # The OASIS SARIF 2.1.0 schema (sarif-2.1/schema/sarif-schema-2.1.0.json in oasis-tcs/sarif-spec).
 # It is not shipped by any installed package, so it is looked up beside the checkout (shared/) or
@@ -33,7 +33,7 @@ def _schema():
 
 @pytest.fixture()
 def project(tmp_path):
-    write(tmp_path, {"pkg/bad.py": BAD, "pkg/single.py": SINGLE})
+    write(tmp_path, {"pkg/bad.py": BAD, "pkg/single.py": SINGLE, "pyproject.toml": SELECT_SHP002})
     return tmp_path
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Code", "Diagnostic", "Fix", "Edit", "CODES", "register_code", "code_info", "resolve_selector"]
+__all__ = ["Code", "Diagnostic", "Fix", "Edit", "CODES", "register_code", "code_info", "resolve_selector",
+           "default_codes", "is_selected"]
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,23 @@ class Code:
     family: str = "shape"
     doc: str = ""  # full documentation (rules fill it from their docstring)
     fixable: bool = False
+    default: bool = True  # in the default selection; an opt-in code is selected only by its code or name
 
 
 CODES: dict[str, Code] = {}
 
 
 def register_code(code: str, name: str, summary: str, severity: str = "error", family: str | None = None,
-                  doc: str = "", fixable: bool = False) -> Code:
+                  doc: str = "", fixable: bool = False, default: bool | None = None) -> Code:
     """Register (or re-register, idempotently) a diagnostic code."""
     if family is None:
         family = _family(code)
     existing = CODES.get(code)
     if existing is not None and existing.name != name:
         raise ValueError(f"code {code} registered twice: {existing.name} and {name}")
-    c = Code(code, name, summary, severity, family, doc or (existing.doc if existing else ""), fixable)
+    if default is None:
+        default = existing.default if existing else True
+    c = Code(code, name, summary, severity, family, doc or (existing.doc if existing else ""), fixable, default)
     CODES[code] = c
     return c
 
@@ -61,25 +65,44 @@ def code_info(code: str) -> Code | None:
     return CODES.get(code)
 
 
-def resolve_selector(sel: str) -> set[str]:
-    """Codes matched by a selector: a code (``SHP101``), a prefix (``SHP1``, ``SHP``) or a name."""
+def resolve_selector(sel: str, selecting: bool = False) -> set[str]:
+    """Codes matched by a selector: a code (``SHP101``), a prefix (``SHP1``, ``SHP``) or a name.
+
+    When ``selecting`` (``select``, ``extend-select``), a prefix or ``ALL`` leaves out the opt-in
+    codes: those are selected only by their own code or name. Ignoring by prefix ignores them too.
+    """
     sel = sel.strip()
     if not sel:
         return set()
     up = sel.upper()
-    if up.startswith("SHP"):
-        return {c for c in CODES if c.startswith(up)}
-    if up == "ALL":
-        return set(CODES)
+    if up in CODES:
+        return {up}
+    if up.startswith("SHP") or up == "ALL":
+        prefix = "" if up == "ALL" else up
+        return {c for c, info in CODES.items() if c.startswith(prefix) and (info.default or not selecting)}
     return {c for c, info in CODES.items() if info.name == sel.lower()}
+
+
+def default_codes() -> frozenset:
+    """The codes reported when nothing is selected."""
+    return frozenset(c for c, info in CODES.items() if info.default)
+
+
+def is_selected(code: str, select) -> bool:
+    """Is ``code`` reported under ``select`` (a set of codes; empty means the default selection)?"""
+    if select:
+        return code in select
+    info = CODES.get(code)
+    return info is None or info.default
 
 
 # -- the core's own codes -------------------------------------------------------------------------
 register_code("SHP001", "annotation-syntax", "A dimension string is not valid jaxtyping syntax")
 register_code("SHP002", "single-axis-string",
-              "A one-axis dimension string without a leading space is read as a forward reference",
-              severity="warning", fixable=True)
-register_code("SHP003", "unused-suppression", "A suppression comment silences nothing", severity="warning")
+              "A one-axis dimension string that pyflakes/ruff read as an undefined forward reference (F821)",
+              severity="warning", fixable=True, default=False)
+register_code("SHP003", "unused-suppression", "A suppression comment silences nothing", severity="warning",
+              fixable=True)  # the fix removes what silences nothing
 register_code("SHP101", "contraction-mismatch", "A matrix product or einsum contracts two different axes")
 register_code("SHP102", "broadcast-mismatch", "Elementwise operands whose axes cannot broadcast")
 register_code("SHP103", "reshape-mismatch", "A reshape or view changes the number of elements")
@@ -95,6 +118,19 @@ register_code("SHP110", "size-mismatch", "Two sizes that must agree cannot be eq
 register_code("SHP900", "internal-error", "shapecheck failed internally on this file", family="internal")
 register_code("SHP901", "file-skipped", "A file could not be analysed (syntax error, encoding)",
               severity="warning", family="internal")
+register_code("SHP902", "path-not-found", "A path named on the command line does not exist", family="internal")
+
+
+def _attach_core_docs() -> None:
+    from ._codedocs import CODE_DOCS, render
+
+    for code, page in CODE_DOCS.items():
+        info = CODES[code]
+        CODES[code] = Code(info.code, info.name, info.summary, info.severity, info.family, render(page),
+                           info.fixable, info.default)
+
+
+_attach_core_docs()
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,14 @@ def _parse_token(tok: str, offset: int) -> AxisSpec:
     return AxisSpec("expr", tok, expr=e, broadcast=broadcast)
 
 
+_GROUP = re.compile(r"\(([^()]*\s[^()]*)\)")
+
+
+def _mergeable(group) -> bool:
+    """An einops group of plain names and sizes (``(h p)``), which a product spells in jaxtyping."""
+    return all(_NAME.match(t) or _INT.match(t) for t in group.group(1).split())
+
+
 @lru_cache(maxsize=4096)
 def parse_shape(text: str) -> ShapeSpec:
     """Parse a jaxtyping dimension string; raises :class:`AnnotationSyntaxError`."""
@@ -210,12 +218,14 @@ def parse_shape(text: str) -> ShapeSpec:
         tok = next(t for t in text.split() if "," in t)
         raise _bad(f'dimension string "{text}" contains ","; separate axes with spaces: "{hint}"', tok,
                    text.index(","))
-    group = re.search(r"\(([^()]*\s[^()]*)\)", text)
-    if group and all(_NAME.match(t) or _INT.match(t) for t in group.group(1).split()):
-        merged = "*".join(group.group(1).split())
-        hint = text[: group.start()] + merged + text[group.end():]
+    group = next((g for g in _GROUP.finditer(text) if _mergeable(g)), None)
+    if group:
+        # every group is spelled as a product, so the suggested string is itself valid
+        hint = _GROUP.sub(lambda g: "*".join(g.group(1).split()), text)
+        fix = f'write "{hint}"' if all(_mergeable(g) for g in _GROUP.finditer(text)) else \
+            f'write each group as a product, e.g. "{"*".join(group.group(1).split())}"'
         raise _bad(f'dimension string "{text}" groups axes with parentheses as einops does; jaxtyping has no '
-                   f'grouping: write "{hint}"', "(" + group.group(1).split()[0], group.start())
+                   f'grouping: {fix}', "(" + group.group(1).split()[0], group.start())
     for m in re.finditer(r"\S+", text):
         tok = m.group(0)
         spec = _parse_token(tok, m.start())

@@ -65,6 +65,9 @@ class ShapeRules:
         elif q == "torch.Tensor.__getitem__" and isinstance(result, Shape) and args \
                 and isinstance(args[0], Shape) and args[0].get_meta("reinterpreted"):
             result = result.with_meta(reinterpreted=True)  # a slice of reinterpreted memory stays so
+        if site.problems and isinstance(result, Shape):
+            # the operation failed: its value is unknown downstream, so the one bug is reported once
+            result = ANY_SHAPE.with_label(result.label)
         if result is None:
             result = OPAQUE
         return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,

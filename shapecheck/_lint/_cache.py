@@ -59,8 +59,8 @@ def diag_from_json(obj: dict, path: str) -> Diagnostic:
 
 
 class Cache:
-    def __init__(self, root: str, settings, version: str, extra: str = ""):
-        self.dir = os.path.join(root, CACHE_DIR)
+    def __init__(self, root: str, settings, version: str, extra: str = "", directory: str | None = None):
+        self.dir = os.path.abspath(directory) if directory else os.path.join(root, CACHE_DIR)
         key = hashlib.blake2b(f"{FORMAT}|{version}|{extra}|{settings_fingerprint(settings)}".encode(),
                               digest_size=8).hexdigest()
         self.file = os.path.join(self.dir, f"results-{key}.json")

@@ -1,8 +1,9 @@
-"""The ``shapecheck`` command: ``check``, ``explain``, ``rules``.
+"""The ``shapecheck`` command: ``check``, ``explain`` (alias ``rule``), ``rules``.
 
 Exit status: 0 nothing found, 1 findings (errors or warnings, skipped files included; notes such as
-``reveal`` do not count), 2 usage, configuration or internal error. An internal error always wins
-over findings, so a crash never passes for a lint result.
+``reveal`` do not count), 2 usage, configuration or internal error, or a path that does not exist
+(reported as SHP902, after every other path was checked). An internal error always wins over
+findings, so a crash never passes for a lint result.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 
 from .. import __version__
 from ._config import ConfigError, load_codes, load_config
-from .._core._diag import CODES
+from .._core._diag import CODES, Diagnostic
 from ._files import PathError, TooManyFiles, collect_files, is_excluded
 from ._output import FORMATS, HUMAN, Style, line_source, render, render_statistics, use_color, write
+from ._summary import Progress, plural as _plural, show_fixes as _show_fixes, summary as _summary
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "explain", "rules")
+COMMANDS = ("check", "explain", "rule", "rules")
+TOP_FLAGS = ("-h", "--help", "-V", "--version")
+NOT_LINTED = ("SHP900", "SHP901", "SHP902")  # no comment on a line can answer these
+PROGRESS_MIN_FILES = 50  # fewer files than this: no progress line
 COUNTED = ("error", "warning")
 
 
@@ -42,7 +48,7 @@ def _split(values) -> list[str] | None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shapecheck",
                                 description="Find tensor shape and axis-order bugs in PyTorch code")
-    p.add_argument("--version", action="version", version=f"shapecheck {__version__}")
+    p.add_argument("-V", "--version", action="version", version=f"shapecheck {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("check", help="check files and directories (the default command)")
@@ -51,20 +57,34 @@ def _parser() -> argparse.ArgumentParser:
     sel.add_argument("--select", action="append", metavar="CODES", help="report only these codes")
     sel.add_argument("--extend-select", action="append", metavar="CODES", help="add to the selected codes")
     sel.add_argument("--ignore", action="append", metavar="CODES", help="do not report these codes")
+    sel.add_argument("--extend-ignore", action="append", metavar="CODES",
+                     help="do not report these codes either (as the config key)")
+    sel.add_argument("--per-file-ignores", action="append", metavar="PATTERN:CODES",
+                     help="ignore codes in files matching PATTERN (replaces the config's table)")
+    sel.add_argument("--extend-per-file-ignores", action="append", metavar="PATTERN:CODES",
+                     help="like --per-file-ignores, added to the config's table")
     out = c.add_argument_group("output")
     out.add_argument("--output-format", "--format", dest="output_format", choices=FORMATS,
                      help="full (default on a terminal), concise (default otherwise), json, sarif, github")
     out.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE")
     out.add_argument("--statistics", action="store_true", help="count diagnostics per code instead")
+    out.add_argument("--show-fixes", action="store_true",
+                     help="list the fixes applied (with --fix) or available, per file and code")
     out.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only, no summary")
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
     fx = c.add_argument_group("fixes")
     fx.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
     fx.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
     fx.add_argument("--diff", action="store_true", help="print the fixes as a diff instead of writing them")
+    fx.add_argument("--add-noqa", action="store_true",
+                    help="add `# noqa: CODE` to every line with a finding, keeping existing comments")
     cf = c.add_argument_group("configuration")
     cf.add_argument("--config", metavar="FILE", help="read settings from FILE instead of the nearest pyproject.toml")
     cf.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    cf.add_argument("--exclude", action="append", metavar="PATTERNS",
+                    help="files and directories to leave out (replaces the config's and the default list)")
+    cf.add_argument("--extend-exclude", action="append", metavar="PATTERNS",
+                    help="files and directories to leave out as well")
     cf.add_argument("--force-exclude", action="store_true", help="apply exclude patterns to files named explicitly")
     cf.add_argument("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
                     help="check files that .gitignore excludes")
@@ -72,9 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     rn = c.add_argument_group("running")
     rn.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
     rn.add_argument("--no-cache", action="store_true", help="do not read or write .shapecheck_cache/")
+    rn.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("SHAPECHECK_CACHE_DIR") or None,
+                    help="where to keep the cache (default: .shapecheck_cache/ at the project root; "
+                         "env SHAPECHECK_CACHE_DIR)")
 
     e = sub.add_parser("explain", help="show a rule's documentation")
     e.add_argument("rule", metavar="CODE|NAME")
+    ru = sub.add_parser("rule", help="show a rule's documentation (as `explain`); --all shows every rule's")
+    ru.add_argument("rule", nargs="?", metavar="CODE|NAME")
+    ru.add_argument("--all", action="store_true", help="every rule, one after another")
     r = sub.add_parser("rules", help="list every code with its name")
     r.add_argument("--output-format", "--format", dest="output_format", choices=("text", "json"), default="text")
     return p
@@ -82,12 +108,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in TOP_FLAGS):
         argv.insert(0, "check")  # `check` is the default command
     try:
         args = _parser().parse_args(argv)
         if args.command == "explain":
             return _explain(args.rule)
+        if args.command == "rule":
+            return _rule(args)
         if args.command == "rules":
             return _rules(args.output_format)
         return _check(args)
@@ -130,6 +158,21 @@ def _explain(rule: str) -> int:
         lines += ["", info.doc.strip()]
     write(sys.stdout, "\n".join(lines) + "\n")
     return 0
+
+
+def _rule(args) -> int:
+    """``shapecheck rule CODE`` is ``explain CODE``; ``rule --all`` explains every code in turn."""
+    if args.all == (args.rule is not None):
+        raise UsageError("`shapecheck rule` takes a code or rule name, or --all")
+    if args.rule is not None:
+        return _explain(args.rule)
+    load_codes()
+    status = 0
+    for i, code in enumerate(sorted(CODES)):
+        if i:
+            write(sys.stdout, "\n" + "-" * 72 + "\n\n")
+        status = max(status, _explain(code))
+    return status
 
 
 def _rules(fmt: str) -> int:
@@ -222,26 +265,35 @@ def _check(args) -> int:
         raise UsageError("--jobs must be at least 1")
     if args.unsafe_fixes and not (args.fix or args.diff):
         raise UsageError("--unsafe-fixes only makes sense with --fix or --diff")
+    if args.add_noqa and (args.fix or args.diff):
+        raise UsageError("--add-noqa cannot be combined with --fix or --diff (fix first, then add noqa comments)")
+    if args.add_noqa and stdin_mode:
+        raise UsageError("--add-noqa edits files: it cannot read stdin")
     start = args.stdin_filename if stdin_mode and args.stdin_filename else (paths[0] if paths else cwd)
     if not os.path.exists(start):
         start = os.path.dirname(os.path.abspath(start)) or cwd
         if not os.path.isdir(start):
             start = cwd
     config = load_config(start, args.config, args.isolated, select=_split(args.select),
-                         ignore=_split(args.ignore), extend_select=_split(args.extend_select))
+                         ignore=_split(args.ignore), extend_select=_split(args.extend_select),
+                         extend_ignore=_split(args.extend_ignore), per_file_ignores=_split(args.per_file_ignores),
+                         extend_per_file_ignores=_split(args.extend_per_file_ignores),
+                         exclude=_split(args.exclude), extend_exclude=_split(args.extend_exclude))
     settings = config.settings
     fix_mode = "diff" if args.diff else ("apply" if args.fix else "")
     job = Job(settings=settings, root=config.root, fix=fix_mode, unsafe=args.unsafe_fixes)
     out_stream = sys.stdout
     fmt = args.output_format or ("full" if not args.output_file and _isatty(sys.stdout) else "concise")
     internal: list[str] = []
-    fixed_total = 0
+    fixed: dict = {}  # display path -> Counter of the codes the fixes resolved
     diffs: list[str] = []
     sources: dict[str, str] = {}
+    missing: list[str] = []
 
     if stdin_mode:
         display = args.stdin_filename or "-"
         abspath = os.path.abspath(display)
+        checked = 1
         if args.stdin_filename and args.force_exclude and is_excluded(settings, config.root, abspath):
             return 0
         data = sys.stdin.buffer.read()
@@ -257,7 +309,10 @@ def _check(args) -> int:
         if text is not None:
             sources[display] = text
             if fix_mode:
-                new, diags, fixed_total = fix_loop(text, abspath, display, job)
+                applied: list = []
+                new, diags, _n = fix_loop(text, abspath, display, job, applied)
+                if applied:
+                    fixed[display] = Counter(d.code for d in applied)
                 if fix_mode == "apply":
                     write(sys.stdout, new)  # the fixed source goes to stdout, the report to stderr
                     out_stream = sys.stderr
@@ -268,8 +323,9 @@ def _check(args) -> int:
         all_diags = diags
     else:
         targets = collect_files(paths or ["."], settings, config.root, force_exclude=args.force_exclude,
-                                respect_gitignore=args.respect_gitignore, cwd=cwd)
-        if not targets:
+                                respect_gitignore=args.respect_gitignore, cwd=cwd, missing=missing)
+        checked = len(targets)
+        if not targets and not missing:
             print("shapecheck: warning: no Python files found under the given paths", file=sys.stderr)
         universe = _project_files(targets, paths or ["."], settings, config.root, args.respect_gitignore)
         project, perr = _build_project(universe)
@@ -279,16 +335,46 @@ def _check(args) -> int:
         if not args.no_cache:
             from ._cache import Cache
 
-            cache = Cache(config.root, settings, __version__, _engine_stamp())
-        all_diags, fixed_total, diffs = _check_files(targets, job, cache, project, args.jobs or _default_jobs(),
-                                                     universe)
+            cache = Cache(config.root, settings, __version__, _engine_stamp(), directory=args.cache_dir)
+        progress = Progress(sys.stderr, len(targets),
+                             enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
+        try:
+            all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
+                                                                 args.jobs or _default_jobs(), universe, progress)
+        finally:
+            progress.close()
         if cache is not None:
             cache.save(t.path for t in targets)
+        if write_errors:
+            internal.append(f"the fixes to {_plural(len(write_errors), 'file')} could not be written (see above)")
+        all_diags += [Diagnostic(m, 1, 1, "SHP902", "No such file or directory", severity="error") for m in missing]
+        if args.add_noqa:
+            return _add_noqa(targets, all_diags, missing, internal, args)
 
     all_diags = sorted(all_diags, key=lambda d: (d.sort_key(), d.message))
     if any(d.code == "SHP900" for d in all_diags):
         internal.append("shapecheck failed internally on some files (see the SHP900 diagnostics)")
-    return _report(args, fmt, all_diags, fixed_total, diffs, internal, config, sources, out_stream)
+    return _report(args, fmt, all_diags, fixed, diffs, internal, config, sources, out_stream, checked, missing)
+
+
+def _add_noqa(targets, diags, missing, internal, args) -> int:
+    """--add-noqa. Exit status: 0 when every finding now has its comment (a re-run passes), 1 when
+    some could not get one (a re-run reports them), 2 when a file could not be written, a path does
+    not exist or shapecheck failed internally."""
+    from ._noqa import add_noqa_to_files
+
+    added, files, left, errors = add_noqa_to_files(targets, diags, COUNTED, NOT_LINTED)
+    if not args.quiet:
+        print(f"Added noqa codes to {_plural(added, 'line')} in {_plural(files, 'file')}", file=sys.stderr)
+    for m in missing:
+        print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
+    if any(d.code == "SHP900" for d in diags):
+        internal.append("shapecheck failed internally on some files; they got no noqa comments")
+    for msg in internal:
+        print(f"shapecheck: error: {msg}", file=sys.stderr)
+    if errors or missing or internal:
+        return 2
+    return 1 if left and not args.exit_zero else 0
 
 
 def _isatty(stream) -> bool:
@@ -303,13 +389,15 @@ def _unified(display: str, old: str, new: str) -> str:
                                         fromfile=f"a/{display}", tofile=f"b/{display}"))
 
 
-def _check_files(targets, job, cache, project, jobs, universe=()):
+def _check_files(targets, job, cache, project, jobs, universe=(), progress=None):
     """Diagnostics for ``targets``: from the cache where nothing changed, from workers otherwise.
 
     Without a project, a file whose size and mtime are unchanged is not even read. With one, its
     result also depends on the files it imports, so the stat fast path is taken only for entries
     stored under the same tree stamp (every project file in ``universe`` unchanged); otherwise the
-    workers compare content hash and project digest before analysing.
+    workers compare content hash and project digest before analysing. Returns the diagnostics,
+    {display path: Counter of the codes that fixes resolved}, the diffs and the files whose fixes
+    could not be written.
     """
     from ._cache import Cache, diag_from_json
     from ._fixes import fixable
@@ -317,7 +405,9 @@ def _check_files(targets, job, cache, project, jobs, universe=()):
 
     job.project = project
     job.digests = cache is not None
-    diags, items, fixed_total, diffs = [], [], 0, []
+    diags, items, fixed, diffs = [], [], {}, []
+    write_errors: list = []
+    tick = progress or (lambda n: None)
     stats = {}
     for path in [t.path for t in targets] + ([p for p in universe] if project is not None else []):
         if path not in stats:
@@ -334,35 +424,41 @@ def _check_files(targets, job, cache, project, jobs, universe=()):
             cached = [diag_from_json(o, t.display) for o in hit]
             if not (job.fix and any(fixable(d, job.unsafe) for d in cached)):
                 diags.extend(cached)
+                tick(1)
                 continue
         items.append((t, cache.expected(t.path) if cache is not None and not job.fix else None))
-    for r in run_files(items, job, jobs):
+    for r in run_files(items, job, jobs, tick):
         if r.unchanged and cache is not None:
             res = [diag_from_json(o, r.display) for o in cache.raw(r.path) or ()]
             cache.store(r.path, r.stat, r.chash, r.digest, res, stamp)
             diags.extend(res)
             continue
         diags.extend(r.diagnostics)
-        fixed_total += r.fixed
+        if r.fixed and r.fixed_codes:
+            fixed[r.display] = Counter(r.fixed_codes)
         for err in r.errors:
             print(f"shapecheck: error: {err}", file=sys.stderr)
+            write_errors.append(err)
         if r.fixed_text is not None and job.fix == "diff":
             diffs.append(_unified(r.display, r.original, r.fixed_text))
         if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
                 and not any(d.code == "SHP900" for d in r.diagnostics):
             cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics, stamp)
-    return diags, fixed_total, diffs
+    return diags, fixed, diffs, write_errors
 
 
-def _report(args, fmt, diags, fixed_total, diffs, internal, config, sources, out_stream) -> int:
+def _report(args, fmt, diags, fixed, diffs, internal, config, sources, out_stream, checked=0, missing=()) -> int:
     counted = [d for d in diags if d.severity in COUNTED]
     exit_code = 1 if counted and not args.exit_zero else 0
+    fixed_total = sum(sum(c.values()) for c in fixed.values())
 
     if args.diff:
         write(sys.stdout, "".join(diffs))
+        for m in missing:
+            print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
         for msg in internal:
             print(f"shapecheck: error: {msg}", file=sys.stderr)
-        if internal:
+        if internal or missing:
             return 2
         return 1 if diffs and not args.exit_zero else 0
 
@@ -382,36 +478,20 @@ def _report(args, fmt, diags, fixed_total, diffs, internal, config, sources, out
                           root=config.root, version=__version__, successful=not internal)
         write(stream, text)
         if fmt in HUMAN and not args.quiet:
-            write(stream, _summary(diags, counted, fixed_total, args) + "\n")
+            write(stream, _summary(diags, counted, fixed_total, args, checked) + "\n")
+            if args.show_fixes:
+                write(stream, _show_fixes(counted, fixed, args))
     finally:
         if close is not None:
             close.close()
-    if fmt not in HUMAN and fixed_total and not args.quiet:
-        print(f"Fixed {fixed_total} problem{'s' if fixed_total != 1 else ''}", file=sys.stderr)
+    if fmt not in HUMAN and not args.quiet:
+        if fixed_total:
+            print(f"Fixed {fixed_total} problem{'s' if fixed_total != 1 else ''}", file=sys.stderr)
+        if args.show_fixes:
+            write(sys.stderr, _show_fixes(counted, fixed, args))
+    if fmt not in HUMAN or args.output_file or args.statistics:  # the report does not show them here
+        for m in missing:
+            print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
     for msg in internal:
         print(f"shapecheck: error: {msg}", file=sys.stderr)
-    return 2 if internal else exit_code
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-def _summary(diags, counted, fixed_total, args) -> str:
-    from ._fixes import fixable
-
-    fixed = _plural(fixed_total, "problem")
-    if not counted:
-        return f"Fixed {fixed}; all checks passed" if fixed_total else "All checks passed"
-    errors = sum(d.severity == "error" for d in counted)
-    warnings = len(counted) - errors
-    detail = ", ".join(x for x in (_plural(errors, "error") if errors else "",
-                                   _plural(warnings, "warning") if warnings else "") if x)
-    if fixed_total:
-        text = f"Fixed {fixed}, {len(counted)} remaining ({detail})"
-    else:
-        text = f"Found {_plural(len(counted), 'problem')} ({detail})"
-    n_fix = 0 if args.fix else sum(fixable(d, False) for d in counted)
-    if n_fix:
-        text += f"; {n_fix} fixable with `shapecheck check --fix`"
-    return text
+    return 2 if internal or missing else exit_code

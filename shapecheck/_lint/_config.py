@@ -13,7 +13,7 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from .._core._diag import CODES, resolve_selector
+from .._core._diag import CODES, default_codes, resolve_selector
 from .._core._settings import Settings
 
 try:  # Python 3.11+
@@ -24,7 +24,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     except ModuleNotFoundError:
         _toml = None
 
-__all__ = ["ConfigError", "Config", "load_config", "find_config", "load_codes", "resolve_selectors",
+__all__ = ["ConfigError", "Config", "load_config", "parse_per_file_ignores", "find_config", "load_codes", "resolve_selectors",
            "DEFAULT_EXCLUDE", "KEYS"]
 
 # Directories nobody wants linted; ``exclude`` replaces this list, ``extend-exclude`` adds to it.
@@ -81,15 +81,17 @@ def _did_you_mean(word: str, options) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
-def resolve_selectors(selectors, where: str) -> frozenset:
-    """Codes named by a list of selectors (codes, prefixes or rule names); a dud is an error."""
+def resolve_selectors(selectors, where: str, selecting: bool = False) -> frozenset:
+    """Codes named by a list of selectors (codes, prefixes or rule names); a dud is an error.
+
+    ``selecting``: a prefix leaves out the opt-in codes (see ``resolve_selector``)."""
     load_codes()
     out: set[str] = set()
     for sel in selectors:
         if not isinstance(sel, str):
             raise ConfigError(f"{where}: expected a code, a code prefix or a rule name, got {sel!r}")
-        codes = resolve_selector(sel)
-        if not codes:
+        codes = resolve_selector(sel, selecting)
+        if not codes and not resolve_selector(sel):
             names = list(CODES) + [c.name for c in CODES.values()]
             raise ConfigError(f"{where}: `{sel}` is not a shapecheck code, code prefix or rule name"
                               f"{_did_you_mean(sel.strip(), names)}")
@@ -179,7 +181,7 @@ def _parse_table(table: dict, path: str) -> dict:
             raise ConfigError(f"{where0}: unknown key `{key}`{hint}; known keys: {', '.join(KEYS)}")
         where = f"{where0} {key}"
         if kind == "codes":
-            out[key] = resolve_selectors(_str_list(value, where), where)
+            out[key] = resolve_selectors(_str_list(value, where), where, key in ("select", "extend-select"))
         elif kind == "strings":
             out[key] = _str_list(value, where)
         elif kind == "per-file":
@@ -202,12 +204,46 @@ def _parse_table(table: dict, path: str) -> dict:
     return out
 
 
-def load_config(start: str, config_path: str | None = None, isolated: bool = False, *,
-                select=None, ignore=None, extend_select=None, per_file_ignores=None) -> Config:
-    """Settings for a run: the config file (found or given) overlaid with command-line selectors.
+def parse_per_file_ignores(items, where: str) -> tuple:
+    """``PATTERN:CODES`` items from the command line as (pattern, codes) pairs.
 
-    ``select``/``ignore``/``extend_select`` are lists of selector strings from the command line:
-    ``select`` replaces the file's, ``ignore`` and ``extend_select`` add to it.
+    An item is ``tests/**:SHP1`` or, after splitting on commas, a bare code that continues the
+    previous pattern's list, so ``"tests/**:SHP101,SHP102"`` and ``"a.py:SHP1,b.py:SHP2"`` both read
+    as meant. The last colon separates the pattern from the codes.
+    """
+    pairs: list = []
+    for item in items:
+        pattern, colon, codes = item.rpartition(":")
+        if colon:
+            pattern = pattern.strip()
+            if not pattern:
+                raise ConfigError(f"{where}: `{item}` has no file pattern before the `:` (write PATTERN:CODES)")
+            pairs.append((pattern, [codes.strip()] if codes.strip() else []))
+        elif pairs:
+            pairs[-1][1].append(item.strip())
+        else:
+            raise ConfigError(f"{where}: `{item}` is not PATTERN:CODES (for example `tests/**:SHP101`)")
+    out = []
+    for pattern, codes in pairs:
+        sub = f"{where} {pattern!r}"
+        if not codes:
+            raise ConfigError(f"{sub}: no codes after the `:` (write PATTERN:CODES)")
+        out.append((pattern, resolve_selectors(codes, sub)))
+    return tuple(out)
+
+
+def load_config(start: str, config_path: str | None = None, isolated: bool = False, *,
+                select=None, ignore=None, extend_select=None, extend_ignore=None, per_file_ignores=None,
+                extend_per_file_ignores=None, exclude=None, extend_exclude=None) -> Config:
+    """Settings for a run: the config file (found or given) overlaid with the command line.
+
+    The keyword arguments come from the command line, with the semantics of the config keys of the
+    same names. ``select``/``ignore``/``extend_select``/``extend_ignore`` are lists of selector
+    strings: ``select`` replaces the file's, the others add to it. ``per_file_ignores`` and
+    ``extend_per_file_ignores`` are lists of ``PATTERN:CODES`` strings (see
+    :func:`parse_per_file_ignores`): the first replaces the file's table, the second adds to it.
+    ``exclude`` replaces the file's ``exclude`` (or the default list), ``extend_exclude`` adds
+    to its ``extend-exclude``.
     """
     load_codes()
     source = None
@@ -222,24 +258,34 @@ def load_config(start: str, config_path: str | None = None, isolated: bool = Fal
 
     sel = set(values.get("select", ()))
     if select is not None:
-        sel = set(resolve_selectors(select, "--select"))
+        sel = set(resolve_selectors(select, "--select", selecting=True))
     ext = set(values.get("extend-select", ()))
     if extend_select:
-        ext |= resolve_selectors(extend_select, "--extend-select")
-    if sel:
-        sel |= ext
+        ext |= resolve_selectors(extend_select, "--extend-select", selecting=True)
+    if ext:
+        sel = (sel or set(default_codes())) | ext  # extending the default selection (opt-in codes)
     ign = set(values.get("ignore", ())) | set(values.get("extend-ignore", ()))
     if ignore:
         ign |= resolve_selectors(ignore, "--ignore")
+    if extend_ignore:
+        ign |= resolve_selectors(extend_ignore, "--extend-ignore")
     pfi = tuple(values.get("per-file-ignores", ()))
-    if per_file_ignores:
-        pfi += tuple(per_file_ignores)
+    if per_file_ignores is not None:
+        pfi = parse_per_file_ignores(per_file_ignores, "--per-file-ignores")
+    if extend_per_file_ignores:
+        pfi += parse_per_file_ignores(extend_per_file_ignores, "--extend-per-file-ignores")
+    excl = tuple(values.get("exclude", DEFAULT_EXCLUDE))
+    if exclude is not None:
+        excl = tuple(exclude)
+    ext_excl = tuple(values.get("extend-exclude", ()))
+    if extend_exclude:
+        ext_excl += tuple(extend_exclude)
     settings = Settings(
         select=frozenset(sel),
         ignore=frozenset(ign),
         per_file_ignores=pfi,
-        exclude=tuple(values.get("exclude", DEFAULT_EXCLUDE)),
-        extend_exclude=tuple(values.get("extend-exclude", ())),
+        exclude=excl,
+        extend_exclude=ext_excl,
         shape_modules=tuple(values.get("shape-modules", ())),
         tensor_types=tuple(values.get("tensor-types", ())),
         axis_aliases=tuple(values.get("axis-aliases", ())),

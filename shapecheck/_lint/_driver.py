@@ -7,14 +7,17 @@ suppressions, caching and output). It never executes or imports the code it chec
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 
 from .._core._annot import AnnotError, Imports, read_annotation
-from .._core._diag import Diagnostic, Edit, Fix
+from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._engine._module import ModuleInfo
 from .._engine._values import SelfVal
+from ._scopes import AnnotationScopes
+from ._suppress import lines_silencing
 
 __all__ = ["check_source", "needs_analysis"]
 
@@ -54,6 +57,7 @@ def annotation_diagnostics(info: ModuleInfo, lines) -> list:
     if not _uses_dtypes(imp):
         return out  # no jaxtyping dtype is in scope: no dimension string to check
     seen = set()
+    single = []  # one-axis dimension strings: the candidates of the opt-in SHP002
     for node in ast.walk(info.tree):
         strings = []
         if isinstance(node, ast.Subscript):
@@ -86,8 +90,23 @@ def annotation_diagnostics(info: ModuleInfo, lines) -> list:
             except AnnotError as e:
                 out.append(_syntax_diag(info, dims, e, lines))
                 continue
-            if _SINGLE.match(dims.value) and dims.value != "_":
-                out.append(_single_axis(info, dims, lines))
+            if _SINGLE.match(dims.value) and dims.value != "_" and not keyword.iskeyword(dims.value):
+                single.append(dims)
+    if single and is_selected("SHP002", info.settings.select):
+        out += _forward_references(info, single, lines)
+    return out
+
+
+def _forward_references(info, candidates, lines) -> list:
+    """SHP002 where pyflakes/ruff really report F821: the string is in an annotation, its name is bound
+    in no scope the annotation sees, and the line carries no ``# noqa`` that silences F821."""
+    scopes = AnnotationScopes(info.tree, info.path)
+    silenced = lines_silencing("\n".join(lines), "F821")
+    out = []
+    for dims in candidates:
+        if dims.lineno in silenced or scopes.resolves(dims, dims.value):
+            continue
+        out.append(_single_axis(info, dims, lines))
     return out
 
 

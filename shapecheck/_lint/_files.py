@@ -135,8 +135,13 @@ class TooManyFiles(Exception):
 
 
 def collect_files(paths, settings: Settings, root: str, force_exclude: bool = False,
-                  respect_gitignore: bool = True, cwd: str | None = None, limit: int | None = None) -> list[Target]:
-    """The Python files to check under ``paths`` (files and directories), sorted and deduplicated."""
+                  respect_gitignore: bool = True, cwd: str | None = None, limit: int | None = None,
+                  missing: list | None = None) -> list[Target]:
+    """The Python files to check under ``paths`` (files and directories), sorted and deduplicated.
+
+    A path that does not exist raises :class:`PathError`, or, when a ``missing`` list is given, is
+    appended to it and the other paths are still collected.
+    """
     cwd = cwd or os.getcwd()
     seen: set[str] = set()
     out: list[Target] = []
@@ -151,7 +156,10 @@ def collect_files(paths, settings: Settings, root: str, force_exclude: bool = Fa
     for given in paths:
         ap = os.path.abspath(given)
         if not os.path.exists(ap):
-            raise PathError(f"{given}: no such file or directory")
+            if missing is None:
+                raise PathError(f"{given}: no such file or directory")
+            missing.append(given)
+            continue
         if not os.path.isdir(ap):
             if force_exclude and (_excluded(settings, root, ap, False)
                                   or (respect_gitignore and _ignored(_ancestor_ignores(ap, root), ap, False))):

@@ -8,6 +8,7 @@ next round (the CLI re-lints after each round).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -42,15 +43,18 @@ def _offset(starts: list[int], text: str, line: int, column: int) -> int | None:
     return start + column - 1
 
 
-def apply_fixes(text: str, diags, unsafe: bool = False) -> tuple[str, int]:
-    """``text`` with the applicable, non-overlapping fixes applied, and how many diagnostics they fix."""
+def apply_fixes(text: str, diags, unsafe: bool = False, applied: list | None = None) -> tuple[str, int]:
+    """``text`` with the applicable, non-overlapping fixes applied, and how many diagnostics they fix.
+
+    When ``applied`` is a list, the diagnostics the applied fixes resolve are appended to it.
+    """
     starts = _line_starts(text)
     planned = []  # (start, end, replacement) for every edit of accepted fixes
     count = 0
     users: dict = {}  # a fix shared by several diagnostics resolves all of them
     for d in diags:
         if fixable(d, unsafe):
-            users[id(d.fix)] = users.get(id(d.fix), 0) + 1
+            users.setdefault(id(d.fix), []).append(d)
     seen = set()
     for d in sorted(diags, key=lambda x: x.sort_key()):
         if not fixable(d, unsafe) or id(d.fix) in seen:
@@ -69,15 +73,28 @@ def apply_fixes(text: str, diags, unsafe: bool = False) -> tuple[str, int]:
         if any(a < pb and pa < b or (a == b == pa == pb) for a, b, _ in spans for pa, pb, _ in planned):
             continue
         planned.extend(spans)
-        count += users[id(d.fix)]
+        count += len(users[id(d.fix)])
+        if applied is not None:
+            applied.extend(users[id(d.fix)])
     for a, b, t in sorted(planned, key=lambda s: (s[0], s[1]), reverse=True):
         text = text[:a] + t + text[b:]
     return text, count
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` through a temporary file in the same directory."""
+    """Replace ``path`` with ``data`` through a temporary file in the same directory.
+
+    A file whose mode has no write bit is read-only by the owner's choice (a vendored file, a
+    version-control checkout not opened for edit): it raises PermissionError rather than being
+    replaced, which renaming over it would otherwise do (and would do for root in any case).
+    """
     directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not mode & 0o222:
+        raise PermissionError(errno.EACCES, "the file is read-only", path)
     fd, tmp = tempfile.mkstemp(prefix=".shapecheck-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:

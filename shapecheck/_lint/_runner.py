@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from .._core._diag import CODES, Diagnostic
+from .._core._diag import CODES, Diagnostic, is_selected
 from ._files import Target, per_file_ignored
 from ._fixes import apply_fixes, fixable, write_atomic
 from ._suppress import apply_suppressions, parse_suppressions
@@ -68,6 +68,7 @@ class FileResult:
     unchanged: bool = False  # the content hash matched the cache: diagnostics come from there
     cacheable: bool = True
     errors: list = field(default_factory=list)
+    fixed_codes: tuple = ()  # the codes of the diagnostics the fixes resolved, one per diagnostic
 
 
 def skipped(path: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
@@ -110,7 +111,7 @@ def _enabled_fn(job: Job, path: str):
     def enabled(code: str) -> bool:
         if code in ("SHP900", "reveal"):
             return True
-        if select and code not in select:
+        if not is_selected(code, select):  # an opt-in code is on only when selected
             return False
         return code not in ignored
 
@@ -152,16 +153,23 @@ def lint_text(text: str, path: str, display: str, job: Job) -> list:
     return out
 
 
-def fix_loop(text: str, path: str, display: str, job: Job) -> tuple[str, list, int]:
+def fix_loop(text: str, path: str, display: str, job: Job, applied: list | None = None) -> tuple[str, list, int]:
+    """Fix ``text`` round by round; the fixed text, what remains, and how many were fixed.
+
+    ``applied`` (a list) receives the diagnostics that the applied fixes resolved.
+    """
     total = 0
     diags = lint_text(text, path, display, job)
     for _ in range(MAX_FIX_ROUNDS):
         if not any(fixable(d, job.unsafe) for d in diags):
             break
-        new, n = apply_fixes(text, diags, job.unsafe)
+        round_applied: list = []
+        new, n = apply_fixes(text, diags, job.unsafe, round_applied)
         if n == 0 or new == text:
             break
         text, total = new, total + n
+        if applied is not None:
+            applied.extend(round_applied)
         diags = lint_text(text, path, display, job)
     return text, diags, total
 
@@ -204,8 +212,10 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
     if not job.fix:
         return FileResult(path, display, lint_text(text, path, display, job), stat=stat, chash=chash,
                           digest=digest)
-    new, diags, total = fix_loop(text, path, display, job)
-    result = FileResult(path, display, diags, fixed=total, stat=stat, chash=chash, digest=digest)
+    applied: list = []
+    new, diags, total = fix_loop(text, path, display, job, applied)
+    result = FileResult(path, display, diags, fixed=total, stat=stat, chash=chash, digest=digest,
+                        fixed_codes=tuple(d.code for d in applied))
     if new != text:
         result.cacheable = False
         result.original, result.fixed_text = text, new
@@ -213,8 +223,11 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
             try:
                 write_atomic(path, new.encode(encoding))
             except (OSError, UnicodeEncodeError) as e:
-                result.fixed = 0
-                result.errors.append(f"{display}: could not write the fixes: {e}")
+                # nothing was fixed: the file's findings are those of the text it still holds
+                result.fixed, result.fixed_codes = 0, ()
+                result.diagnostics = lint_text(text, path, display, job)
+                why = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
+                result.errors.append(f"{display}: could not write the fixes: {why}")
     return result
 
 
@@ -262,10 +275,18 @@ def _chunks(items: list, jobs: int) -> list:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def run_files(items: list, job: Job, jobs: int) -> list:
-    """Lint ``items`` ([(Target, expected or None)]) with ``jobs`` processes."""
+def run_files(items: list, job: Job, jobs: int, progress=None) -> list:
+    """Lint ``items`` ([(Target, expected or None)]) with ``jobs`` processes.
+
+    ``progress(n)``, when given, is called in this process as each batch of ``n`` files is done.
+    """
+    tick = progress or (lambda n: None)
     if jobs <= 1 or len(items) < 4:
-        return [lint_path(t, job, h) for t, h in items]
+        out = []
+        for t, h in items:
+            out.append(lint_path(t, job, h))
+            tick(1)
+        return out
     results: dict[str, FileResult] = {}
     pending = list(items)
     ctx = _context()
@@ -280,19 +301,24 @@ def run_files(items: list, job: Job, jobs: int) -> list:
             futures = {pool.submit(_work, c): c for c in _chunks(indexed, workers)}
             for fut in as_completed(futures):
                 try:
-                    results.update((r.path, r) for r in fut.result())
+                    done = fut.result()
+                    results.update((r.path, r) for r in done)
+                    tick(len(done))
                 except BrokenProcessPool:
                     broken.extend(futures[fut])
                 except Exception as e:  # noqa: BLE001 - e.g. a result that cannot be pickled
                     for _, t, _ in futures[fut]:
                         results[t.path] = _crashed(t, f"{e.__class__.__name__}: {e}")
+                    tick(len(futures[fut]))
         if not broken:
             break
         # a worker died: the files in hand at that moment are the suspects; check them one by
         # one in a separate worker, and the others in parallel again
         suspects = {i for i in slots[:] if i >= 0}
         first = [(t, h) for i, t, h in broken if i in suspects] or [(t, h) for _, t, h in broken]
-        results.update((r.path, r) for r in _run_isolated(first, job, ctx))
+        isolated = _run_isolated(first, job, ctx)
+        results.update((r.path, r) for r in isolated)
+        tick(len(isolated))
         done = {t.path for t, _ in first}
         pending = [(t, h) for _, t, h in broken if t.path not in done]
     return [results[t.path] for t, _ in items]

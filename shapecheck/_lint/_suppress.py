@@ -19,9 +19,9 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .._core._diag import CODES, Diagnostic, Edit, Fix, register_code
+from .._core._diag import CODES, Diagnostic, Edit, Fix
 
-__all__ = ["Directive", "Suppressions", "parse_suppressions", "apply_suppressions"]
+__all__ = ["Directive", "Suppressions", "parse_suppressions", "apply_suppressions", "lines_silencing"]
 
 # only a file that names a shapecheck code in a noqa, or has a shapecheck comment, is tokenized
 _QUICK = re.compile(r"noqa\s*:[^\r\n]*?\bSHP|shapecheck\s*:\s*ignore", re.IGNORECASE)
@@ -129,6 +129,20 @@ def parse_suppressions(source: str) -> Suppressions:
     return out
 
 
+def lines_silencing(source: str, code: str) -> set:
+    """Lines whose ``# noqa`` keeps flake8 and ruff from reporting another tool's ``code`` there
+    (``# noqa: F821``, a list naming it, or a bare ``# noqa``)."""
+    if "noqa" not in source.lower():
+        return set()
+    out = set()
+    for line, _col, text, _line_text in _comments(source):
+        for m in _NOQA.finditer(text):
+            codes = m.group("codes")
+            if not codes or code.upper() in (c.upper() for c in _ITEM_SPLIT.split(codes) if c):
+                out.add(line)
+    return out
+
+
 def _silenced(d: Diagnostic, directives) -> bool:
     hit = False
     for directive in directives:
@@ -182,7 +196,3 @@ def apply_suppressions(diags, supp: Suppressions, path: str, enabled) -> list:
     return kept
 
 
-# SHP003 carries a fix (removing what silences nothing): say so in `shapecheck rules`
-_info = CODES.get("SHP003")
-if _info is not None and not _info.fixable:
-    register_code(_info.code, _info.name, _info.summary, _info.severity, _info.family, _info.doc, fixable=True)

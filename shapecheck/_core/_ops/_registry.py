@@ -124,8 +124,11 @@ class Site:
     def resolve(self, d):
         return self.env.resolve(d)
 
-    def broadcast(self, *shapes: Shape, what: str | None = None) -> Shape:
-        """Broadcast shapes, recording SHP102 for axes that cannot broadcast."""
+    def broadcast(self, *shapes: Shape, what: str | None = None, operands: tuple = ()) -> Shape:
+        """Broadcast shapes, recording SHP102 for axes that cannot broadcast.
+
+        ``operands`` are the whole tensors when ``shapes`` are their leading (batch) axes, as in a
+        matrix product: the notes then name each axis by its position in the whole operand."""
         shapes = [s if isinstance(s, Shape) else ANY_SHAPE for s in shapes]
         out, errors = broadcast_shapes(shapes, self.env)
         for k, a, b in errors[:1]:
@@ -134,9 +137,17 @@ class Site:
             self.error(
                 "SHP102",
                 f"{what or self.op} cannot broadcast {qd(self.resolve(a))} with {qd(self.resolve(b))}",
-                notes=(self.axis_note(sa, k) if sa else None, self.axis_note(sb, k) if sb else None),
+                notes=(self._broadcast_note(shapes, operands, sa, k), self._broadcast_note(shapes, operands, sb, k)),
             )
         return out
+
+    def _broadcast_note(self, shapes, operands, s, k: int) -> str | None:
+        if s is None:
+            return None
+        whole = next((o for p, o in zip(shapes, operands) if p is s), None)
+        if isinstance(whole, Shape) and whole.rank is not None and s.rank is not None:
+            return self.axis_note(whole, s.rank + k)  # a batch axis, counted from the left of the operand
+        return self.axis_note(s, k)
 
     def normalize_dim(self, dim, rank: int | None, shape: Shape | None = None, allow_end: bool = False):
         """A dim index in range, made non-negative; records SHP106 and returns None when out of range."""

@@ -39,7 +39,7 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
     if b.rank == 1:
         return Shape(a.dims[:-1], a.origins[:-1] if a.origins else ())
     batch = site.broadcast(Shape(a.dims[:-2], a.origins[:-2] if a.origins else ()),
-                           Shape(b.dims[:-2], b.origins[:-2] if b.origins else ()))
+                           Shape(b.dims[:-2], b.origins[:-2] if b.origins else ()), operands=(a, b))
     oa = a.origins[-2:-1] if a.origins else (None,)
     ob = b.origins[-1:] if b.origins else (None,)
     origins = (batch.origins or (None,) * len(batch.dims)) + oa + ob
