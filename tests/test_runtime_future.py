@@ -46,7 +46,7 @@ def test_unresolvable_annotation_is_skipped_not_an_error():
 # -- the fast path and the interpreter agree ----------------------------------------------------
 
 _TOKENS = ["a", "b", "a", "b", "2", "_", "#a", "#b", "a+1", "2*b", "c=3", "c"]
-_VARIADIC = ["*batch", "...", "*#batch"]
+_VARIADIC = ["*batch", "..."]  # "*#batch" merges across arguments: the interpreter checks it
 
 
 @st.composite
@@ -90,7 +90,7 @@ def test_fast_path_agrees_with_interpreter(case, optional, pass_none, bridge):
     g.__annotations__ = {n: (Optional[Float[Tensor, s]] if optional else Float[Tensor, s])
                          for n, s in zip(tensors + ["return"], specs)}
     if bridge is not False:
-        g.__annotations__["a"] = Optional[int]  # the int argument "a" binds the axis "a"
+        g.__annotations__["a"] = Optional[int]  # an int argument named like an axis binds nothing
     wrapper = guard(g)
     plan = wrapper.__shapecheck_plan__
     assert plan.simple

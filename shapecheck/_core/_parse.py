@@ -2,12 +2,19 @@
 
 The grammar, token by token (tokens are separated by spaces):
 
-* ``3`` — a fixed size; ``name=3`` — a fixed size with a name for documentation;
-* ``name`` — a named axis; ``_`` — an anonymous axis (any size);
+* ``3`` — a fixed size; ``name=3``, ``name=other``, ``name=n+1`` — the part after ``=``, the name
+  before it documents the axis only;
+* ``name`` — a named axis; ``_`` and ``_name`` — an anonymous axis (any size);
 * an arithmetic expression without spaces over names and ints (``n+1``, ``2*d``, ``(h-3)//2+1``);
 * prefixes: ``*`` variadic (zero or more axes; at most one per string), ``#`` broadcastable (may
   be 1), ``?`` (a name that may change between calls; checked like a name here); ``...`` is ``*_``;
+  a bare ``*`` is a variadic without a name (jaxtyping binds it like a name);
 * the empty string is a scalar.
+
+Two spellings are only known at run time: an f-string axis (``{size}``, ``{self.n}-1``, formatted
+with the call's arguments) and an expression calling a builtin (``min(foo,bar)``). Their
+``AxisSpec`` has kind ``anon`` (static analysis knows nothing of their size) and keeps the text to
+evaluate in ``deferred``.
 
 ``parse_shape`` is cached; a malformed string raises :class:`AnnotationSyntaxError`, whose message
 quotes the bad token and shows a valid spelling.
@@ -53,10 +60,21 @@ class AxisSpec:
     expr: Expr | None = None
     variadic: bool = False
     broadcast: bool = False
+    deferred: str | None = None  # run-time text: an f-string (``fstring``) or a builtin call
+    fstring: bool = False
+    names: tuple = ()  # the axis names ``deferred`` reads
+
+    @property
+    def body(self) -> str:
+        """The token without its prefixes and without a documenting ``name=``: ``n+1`` of ``#s=n+1``."""
+        t = self.text.lstrip("*#?")
+        if t.count("=") == 1 and "{" not in t.partition("=")[0]:
+            t = t.partition("=")[2].lstrip("*#?")
+        return t
 
     def to_item(self):
         if self.variadic:
-            return Variadic(None if self.kind == "anon" else self.name)
+            return Variadic(None if self.kind == "anon" or not self.name else self.name)
         if self.kind == "fixed":
             return const(self.value)
         if self.kind == "named":
@@ -73,12 +91,13 @@ class ShapeSpec:
     text: str
     axes: tuple
 
+    def __post_init__(self) -> None:
+        vi = next((i for i, a in enumerate(self.axes) if a.variadic), None)
+        object.__setattr__(self, "_variadic_index", vi)  # read on every guarded call
+
     @property
     def variadic_index(self) -> int | None:
-        for i, a in enumerate(self.axes):
-            if a.variadic:
-                return i
-        return None
+        return self._variadic_index
 
     def names(self) -> frozenset:
         out = set()
@@ -138,9 +157,45 @@ def _expr_of(node: ast.AST, token: str, offset: int) -> Expr:
     )
 
 
-def _parse_token(tok: str, offset: int) -> AxisSpec:
-    body = tok
-    variadic = broadcast = False
+_BUILTIN_CALLS = frozenset({"min", "max", "abs", "int", "round", "len", "sum", "pow", "divmod"})
+
+
+def _deferred(body: str, tok: str, offset: int, broadcast: bool) -> AxisSpec | None:
+    """An f-string axis or an expression calling a builtin: checked at run time only."""
+    if "{" in body:
+        try:
+            tree = ast.parse("f" + repr(body), mode="eval")
+        except SyntaxError:
+            raise _bad(f'dimension "{tok}" is not a valid f-string axis; write e.g. "{{size}}" or '
+                       '"{self.n}-1"', tok, offset) from None
+        return AxisSpec("anon", tok, broadcast=broadcast, deferred=body, fstring=True,
+                        names=_free_names(tree))
+    try:
+        tree = ast.parse(body, mode="eval")
+    except SyntaxError:
+        return None
+    for nd in ast.walk(tree):
+        if isinstance(nd, ast.Call):
+            if not (isinstance(nd.func, ast.Name) and nd.func.id in _BUILTIN_CALLS and not nd.keywords):
+                return None
+        elif isinstance(nd, ast.Constant):
+            if type(nd.value) is not int:
+                return None
+        elif not isinstance(nd, (ast.Expression, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.operator,
+                                 ast.unaryop)):
+            return None
+    return AxisSpec("anon", tok, broadcast=broadcast, deferred=body, names=_free_names(tree))
+
+
+def _free_names(tree: ast.AST) -> tuple:
+    called = {id(nd.func) for nd in ast.walk(tree) if isinstance(nd, ast.Call)}
+    return tuple(sorted({nd.id for nd in ast.walk(tree) if isinstance(nd, ast.Name) and id(nd) not in called}))
+
+
+def _parse_token(tok: str, offset: int, body: str | None = None, variadic: bool = False,
+                 broadcast: bool = False) -> AxisSpec:
+    if body is None:
+        body = tok
     while body[:1] in ("*", "#", "?") and body != "":
         mark = body[0]
         if mark == "*":
@@ -153,27 +208,36 @@ def _parse_token(tok: str, offset: int) -> AxisSpec:
     if tok == "...":
         return AxisSpec("anon", tok, variadic=True)
     if body == "":
+        if variadic:  # a bare "*" (or "*#"): jaxtyping binds it under the empty name
+            return AxisSpec("anon", tok, name="", variadic=True, broadcast=broadcast)
         raise _bad(f'dimension "{tok}" has no name after its prefix; write e.g. "*batch" or "#channels"',
                    tok, offset)
-    if "," in body or "[" in body or "]" in body:
+    if body.count("=") == 1 and "{" not in body.partition("=")[0]:
+        name, _, value = body.partition("=")
+        if not (_NAME.match(name) or _INT.match(name)) or value == "":
+            raise _bad(f'dimension "{tok}" is not of the form "name=size"; write e.g. "channels=3" or '
+                       '"total=n+m"', tok, offset)
+        # jaxtyping reads the part after "=" (prefixes may stand on either side); the name documents
+        out = _parse_token(tok, offset, value, variadic, broadcast)
+        if out.kind == "fixed":
+            if out.variadic:
+                raise _bad(f'variadic dimension "{tok}" cannot have a fixed size; write "*{name}"', tok, offset)
+            return AxisSpec("fixed", tok, name=name, value=out.value, broadcast=out.broadcast)
+        return out
+    if "{" in body:
+        if variadic:
+            raise _bad(f'variadic dimension "{tok}" must be a name; write e.g. "*batch"', tok, offset)
+        return _deferred(body, tok, offset, broadcast)
+    if ("," in body and "(" not in body) or "[" in body or "]" in body:
         hint = " ".join(p for p in re.split(r"[\s,\[\]]+", body) if p) or "batch seq"
         raise _bad(f'dimension "{tok}" contains "{"," if "," in body else "["}"; separate axes with spaces, '
                    f'e.g. "{hint}"', tok, offset)
-    if "=" in body and "==" not in body:
-        name, _, value = body.partition("=")
-        if _NAME.match(name) and value == "_":  # "height=_": any size, named for the reader
-            return AxisSpec("anon", tok, variadic=variadic, broadcast=broadcast)
-        if not _NAME.match(name) or not _INT.match(value):
-            raise _bad(f'dimension "{tok}" is not of the form "name=size"; write e.g. "channels=3"', tok, offset)
-        if variadic:
-            raise _bad(f'variadic dimension "{tok}" cannot have a fixed size; write "*{name}"', tok, offset)
-        return AxisSpec("fixed", tok, name=name, value=int(value), broadcast=broadcast)
     if _INT.match(body):
         if variadic:
             raise _bad(f'variadic dimension "{tok}" cannot be a number; write "*batch" or "..."', tok, offset)
         return AxisSpec("fixed", tok, value=int(body), broadcast=broadcast)
     if _NAME.match(body):
-        if body == "_":
+        if body.startswith("_"):  # "_" and "_name": any size, the name documents only
             return AxisSpec("anon", tok, variadic=variadic, broadcast=broadcast)
         return AxisSpec("named", tok, name=body, variadic=variadic, broadcast=broadcast)
     if variadic:
@@ -187,7 +251,13 @@ def _parse_token(tok: str, offset: int) -> AxisSpec:
             tok,
             offset,
         ) from None
-    e = _expr_of(node, tok, offset)
+    try:
+        e = _expr_of(node, tok, offset)
+    except AnnotationSyntaxError:
+        out = _deferred(body, tok, offset, broadcast)
+        if out is None:
+            raise
+        return out
     s = e.as_sym()
     if s is not None:
         return AxisSpec("named", tok, name=s.name, broadcast=broadcast)
@@ -195,7 +265,8 @@ def _parse_token(tok: str, offset: int) -> AxisSpec:
         if e.value <= 0:
             raise _bad(f'dimension "{tok}" is {e.value}; sizes in annotations are positive', tok, offset)
         return AxisSpec("fixed", tok, value=e.value, broadcast=broadcast)
-    return AxisSpec("expr", tok, expr=e, broadcast=broadcast)
+    names = tuple(sorted(x.name for x in e.symbols()))
+    return AxisSpec("expr", tok, expr=e, broadcast=broadcast, names=names)
 
 
 _GROUP = re.compile(r"\(([^()]*\s[^()]*)\)")
@@ -213,11 +284,11 @@ def parse_shape(text: str) -> ShapeSpec:
         raise TypeError("a dimension string must be a str")
     axes = []
     seen_variadic = None
-    if "," in text:
+    if any("," in t and "(" not in t for t in text.split()):
         hint = " ".join(p for p in re.split(r"[\s,]+", text) if p)
-        tok = next(t for t in text.split() if "," in t)
+        tok = next(t for t in text.split() if "," in t and "(" not in t)
         raise _bad(f'dimension string "{text}" contains ","; separate axes with spaces: "{hint}"', tok,
-                   text.index(","))
+                   text.index(tok) + tok.index(","))
     group = next((g for g in _GROUP.finditer(text) if _mergeable(g)), None)
     if group:
         # every group is spelled as a product, so the suggested string is itself valid

@@ -13,19 +13,30 @@ import ast
 import inspect
 import linecache
 
-from beartype import beartype
 from beartype.roar import BeartypeCallHintViolation
 
-from ._interp import EMPTY, LocalChecker, Plan, return_checked, seeded_env
-from ._spec import TensorSpec, TupleSpec, TypeSpec
+from torch.compiler import is_compiling as _is_compiling
+
+from ._interp import EMPTY, MISSING, LocalChecker, Plan, return_checked, seeded_env
+from ._spec import TensorSpec, TupleSpec, TypeSpec, checker
 
 __all__ = ["generate", "is_simple"]
 
 _P = inspect.Parameter
 
 
+def _straight(spec: TensorSpec) -> bool:
+    """False for the axes the generated code leaves to the interpreter: run-time-only axes
+    (f-strings, builtin calls), the bare ``*`` and broadcast variadics (which merge across
+    arguments)."""
+    return not any(a.deferred is not None or (a.variadic and (a.broadcast or a.name == ""))
+                   for a in spec.shape.axes)
+
+
 def _plain_or_tensor(spec) -> bool:
-    return spec is None or isinstance(spec, (TensorSpec, TypeSpec))
+    if isinstance(spec, TensorSpec):
+        return _straight(spec)
+    return spec is None or isinstance(spec, TypeSpec)
 
 
 def is_simple(plan: Plan) -> bool:
@@ -38,7 +49,8 @@ def is_simple(plan: Plan) -> bool:
     r = plan.ret
     if isinstance(r, TupleSpec):
         return not r.variable and not r.optional and all(
-            isinstance(i, TensorSpec) or (isinstance(i, TypeSpec) and i.plain_class and not i.optional)
+            (isinstance(i, TensorSpec) and _straight(i)) or (isinstance(i, TypeSpec) and i.plain_class
+                                                             and not i.optional)
             for i in r.items)
     return _plain_or_tensor(r)
 
@@ -181,16 +193,22 @@ class _Gen:
 
     def flush(self) -> None:
         for a, cap, cap_maybe, fail in self.deferred:
-            tree = ast.parse(a.text.lstrip("*#?"), mode="eval")
+            tree = ast.parse(a.body, mode="eval")
             names = sorted({nd.id for nd in ast.walk(tree) if isinstance(nd, ast.Name)})
             dvars = [self.dimvar(nm) for nm in names]
-            if any(self.state.get(v) is None for v in dvars):
+            unbound = [v for v in dvars if self.state.get(v) is None]
+            if unbound:  # never bound: the interpreter raises (as jaxtyping does)
+                self.emit(f"if {cap} is not None: {fail}" if cap_maybe else fail)
                 continue
             for nd in ast.walk(tree):
                 if isinstance(nd, ast.Name):
                     nd.id = self.dimvar(nd.id)
             expr = ast.unparse(tree)
-            guards = [f"{v} is not None" for v in dvars if self.state[v] == "maybe"]
+            maybe = [v for v in dvars if self.state[v] == "maybe"]
+            if maybe:  # a name that may be unbound at run time: the interpreter decides
+                test = " or ".join(f"{v} is None" for v in maybe)
+                self.emit(f"if {cap} is not None and ({test}): {fail}" if cap_maybe else f"if {test}: {fail}")
+            guards = [f"{v} is not None" for v in maybe]
             if cap_maybe:
                 guards.append(f"{cap} is not None")
             risky = any(isinstance(nd, ast.BinOp) and isinstance(nd.op, (ast.Div, ast.FloorDiv, ast.Mod))
@@ -210,11 +228,20 @@ class _Gen:
         if spec.plain_class:
             self.emit(f"if not isinstance({val}, {self.const(spec.hint, 'C')}): {fail}")
             return
-        checker = beartype(_one_arg_checker(spec.hint))
-        c = self.const(checker, "bt")
+        c = self.const(checker(spec), "bt")
         self.emit("try:")
         self.emit(f"    {c}({val})")
         self.emit(f"except {self.pre}BTV: {fail}")
+
+    def shape_guard(self, start: int, text: str) -> None:
+        """Put the checks emitted since ``start`` in a ``try``: reading ``.shape`` of a strided
+        nested tensor raises RuntimeError, which hands the call to the interpreter (a try block
+        costs nothing when nothing is raised)."""
+        if start == len(self.lines):
+            return
+        body = ["    " + ln for ln in self.lines[start:]]
+        pad = "    " * self.depth
+        self.lines[start:] = [pad + "try:"] + body + [pad + f"except RuntimeError: {self.site(text)}"]
 
     def gated(self, cond: str | None, body) -> None:
         if cond is None:
@@ -230,7 +257,7 @@ class _Gen:
 
     def check_spec(self, spec, val: str, what: str, default_var: str | None) -> None:
         conds = []
-        if default_var is not None:
+        if default_var is not None:  # an argument left out keeps its default, unchecked
             conds.append(f"{val} is not {default_var}")
         if spec.optional:
             conds.append(f"{val} is not None")
@@ -242,14 +269,6 @@ class _Gen:
                 self.typecheck(spec, val, what)
 
         self.gated(" and ".join(conds) or None, body)
-
-
-def _one_arg_checker(hint):
-    def check(value):
-        return None
-
-    check.__annotations__ = {"value": hint}
-    return check
 
 
 def _key_of(var: str, pre: str) -> str:
@@ -272,6 +291,12 @@ def _dim_vars(spec, g: _Gen) -> set:
     return out
 
 
+def _filled(p, gen: _Gen) -> str:
+    if p.spec is None or p.default is EMPTY:
+        return p.name
+    return f"({gen.const(p.default, 'D')} if {p.name} is {gen.const(MISSING, 'M')} else {p.name})"
+
+
 def _prefix(plan: Plan) -> str:
     k = 0
     while True:
@@ -282,6 +307,7 @@ def _prefix(plan: Plan) -> str:
 
 
 def _signature_text(plan: Plan, gen: _Gen) -> tuple:
+    """The wrapper's parameter list and the call of the function (left-out defaults filled in)."""
     parts, call = [], []
     seen_kwonly = False
     had_posonly = False
@@ -298,20 +324,34 @@ def _signature_text(plan: Plan, gen: _Gen) -> tuple:
             if not seen_kwonly:
                 parts.append("*")
                 seen_kwonly = True
-            call.append(f"{p.name}={p.name}")
+            call.append(f"{p.name}={_filled(p, gen)}")
         else:
-            call.append(p.name)
+            call.append(_filled(p, gen))
         if p.kind != _P.POSITIONAL_ONLY and had_posonly:
             parts.append("/")
             had_posonly = False
         if p.kind == _P.POSITIONAL_ONLY:
             had_posonly = True
         if p.default is not EMPTY:
-            txt += "=" + gen.const(p.default, "D")
+            txt += "=" + (gen.const(MISSING, "M") if p.spec is not None else gen.const(p.default, "D"))
         parts.append(txt)
     if had_posonly:
         parts.append("/")
-    return ", ".join(parts), ", ".join(call)
+    return ", ".join(parts), ", ".join(call), ", ".join(_raw_call(plan))
+
+
+def _raw_call(plan: Plan) -> list:
+    out = []
+    for p in plan.params:
+        if p.kind == _P.VAR_POSITIONAL:
+            out.append("*" + p.name)
+        elif p.kind == _P.VAR_KEYWORD:
+            out.append("**" + p.name)
+        elif p.kind == _P.KEYWORD_ONLY:
+            out.append(f"{p.name}={p.name}")
+        else:
+            out.append(p.name)
+    return out
 
 
 def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_sampling: bool, interpreted: bool):
@@ -321,7 +361,7 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
     g.ns.update({f"{pre}fn": plan.fn, f"{pre}S": state, f"{pre}decide": decide, f"{pre}ctr": counter,
                  f"{pre}slow": slow, f"{pre}slow_ret": slow_ret, f"{pre}bcast": bcast,
                  f"{pre}BTV": BeartypeCallHintViolation})
-    sig, call = _signature_text(plan, g)
+    sig, call, raw = _signature_text(plan, g)
     argdict = "{" + ", ".join(f"{p.name!r}: {p.name}" for p in plan.params) + "}"
     head = [f"def {pre}wrapper({sig}):"]
     if own_sampling:
@@ -333,32 +373,15 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
         g.emit(f"return {pre}slow(-1, {argdict})")
     else:
         g.fail = f"return {pre}slow(@SITE@, {argdict})"
-        for dim, (src, pname) in plan.bridge:
-            var = g.dimvar(dim)
-            if src == "arg":
-                g.emit(f"{var} = {pname} if type({pname}) is int and {pname} >= 0 else None")
-            g.state[var] = "maybe"
-        selfs = sorted({pname for _, (src, pname) in plan.bridge if src == "self"})
-        for pname in selfs:
-            sd = f"{pre}sd"
-            g.emit(f"{sd} = getattr({pname}, '__dict__', None)")
-            g.emit(f"if {sd} is None: {sd} = {{}}")
-            g.emit(f"{pre}cfg = {sd}.get('cfg')")
-            g.emit(f"{pre}conf = {sd}.get('config')")
-            for dim, (src, p2) in plan.bridge:
-                if src != "self" or p2 != pname:
-                    continue
-                x = f"{pre}x"
-                g.emit(f"{x} = {sd}.get({dim!r})")
-                g.emit(f"if type({x}) is not int and {pre}cfg is not None: {x} = getattr({pre}cfg, {dim!r}, None)")
-                g.emit(f"if type({x}) is not int and {pre}conf is not None: {x} = getattr({pre}conf, {dim!r}, None)")
-                g.emit(f"{g.dimvar(dim)} = {x} if type({x}) is int and {x} >= 0 else None")
+        start = len(g.lines)
         for p in plan.params:
             if p.spec is None:
                 continue
-            dv = g.const(p.default, "D") if p.default is not EMPTY else None
+            dv = g.const(MISSING, "M") if p.default is not EMPTY else None
             g.check_spec(p.spec, p.name, f"argument {p.name}", dv)
         g.flush()
+        g.shape_guard(start, "an argument has no fixed shape")
+
         r = f"{pre}r"
         ret = plan.ret
         if plan.env_param is not None:
@@ -377,6 +400,7 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
         if ret is not None:
             g.fail = f"return {pre}slow_ret(@SITE@, {argdict}, {r})"
             if isinstance(ret, TupleSpec):
+                start = len(g.lines)
                 fail = g.site("return value does not match its tuple annotation")
                 g.emit(f"if not isinstance({r}, tuple) or len({r}) != {len(ret.items)}: {fail}")
                 for k, item in enumerate(ret.items):
@@ -384,8 +408,10 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
                     g.emit(f"{iv} = {r}[{k}]")
                     g.check_spec(item, iv, f"return value [{k}]", None)
             else:
+                start = len(g.lines)
                 g.check_spec(ret, r, "return value", None)
             g.flush()
+            g.shape_guard(start, "the return value has no fixed shape")
         if r is not None:
             g.emit(f"return {r}")
     init = ["    " + f"{v} = None" for v in sorted(g.maybe_vars)]
@@ -394,7 +420,25 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     g.ns["__builtins__"] = __builtins__
     exec(compile(src, filename, "exec"), g.ns)  # our own generated source
+    real = g.ns[f"{pre}wrapper"]
+    # What is returned first runs a bootstrap: on its first call outside torch.compile it puts the
+    # checking code in place, or a plain pass-through when ``@typing.no_type_check`` was applied
+    # above the guard (as jaxtyping honours it); later calls cost nothing extra.
+    boot = (f"def {pre}wrapper({sig}):\n"
+            f"    if {pre}compiling(): return {pre}real({raw})\n"
+            f"    return {pre}install()({raw})\n"
+            f"def {pre}pass({sig}):\n"
+            f"    return {pre}fn({call})\n")
+    exec(compile(boot, filename, "exec"), g.ns)  # our own generated source
     wrapper = g.ns[f"{pre}wrapper"]
+    passthrough = g.ns[f"{pre}pass"]
+
+    def install():
+        chosen = passthrough if wrapper.__dict__.get("__no_type_check__") else real
+        wrapper.__code__ = chosen.__code__
+        return chosen
+
+    g.ns.update({f"{pre}real": real, f"{pre}install": install, f"{pre}compiling": _is_compiling})
     wrapper.__shapecheck_source__ = src
     wrapper.__shapecheck_sites__ = tuple(g.sites)
     return wrapper

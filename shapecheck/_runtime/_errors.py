@@ -5,6 +5,8 @@ Messages read sizes from ``.shape`` only: a tensor's data is never read, formatt
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["ShapeError", "fmt_shape", "hint_text", "make_error", "type_name"]
 
 
@@ -43,7 +45,7 @@ def type_name(value) -> str:
 def hint_text(hint) -> str:
     if isinstance(hint, type):
         return hint.__qualname__
-    return repr(hint).replace("typing.", "")
+    return re.sub(r"(?<![\w.])typing\.", "", repr(hint))
 
 
 def fmt_bindings(values: dict) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import typing
+import warnings
 
 from torch.compiler import is_compiling
 
@@ -13,8 +15,8 @@ from . import _interp
 from ._codegen import generate, is_simple
 from ._errors import ShapeError
 from ._interp import EMPTY, Param, Plan
-from ._locals import ENV_PARAM, rewrite_locals
-from ._spec import ListSpec, TensorSpec, _is_jax_array, resolve_hints, spec_names, to_spec
+from ._locals import ENV_PARAM, has_checked_locals, rewrite_locals
+from ._spec import ListSpec, TensorSpec, _is_jax_array, resolve_hints, to_spec
 from ._state import STATE, Counter, env_disabled, make_decide
 
 __all__ = ["guard", "guard_function", "shape_annotated"]
@@ -27,10 +29,10 @@ def _bcast(got: tuple, bound: tuple) -> bool:
     return _interp._broadcast_ok(got, bound)
 
 
-def _spec_for(hint, default):
+def _spec_for(hint, module):
     if hint in _SKIP_HINTS or repr(hint) == "typing.Any":
         return None
-    return to_spec(hint, optional=default is None)
+    return to_spec(hint, module=module)
 
 
 def _display_name(fn) -> str:
@@ -42,56 +44,60 @@ def _warm_expressions(spec) -> None:
     traces) only calls a cached function."""
     if isinstance(spec, TensorSpec):
         for a in spec.shape.axes:
-            if a.expr is not None:
-                _interp.expr_function(a.text.lstrip("*#?"), tuple(sorted(s.name for s in a.expr.symbols())))
+            if a.kind == "expr":
+                _interp.expr_function(a.body, a.names)
     for sub in getattr(spec, "items", ()) + getattr(spec, "alternatives", ()):
         _warm_expressions(sub)
     if isinstance(spec, ListSpec):
         _warm_expressions(spec.item)
 
 
-def build_plan(fn, check_locals: bool = True) -> Plan:
+def _lenient_spec(hint, module, name: str, what: str):
+    """The import hook's spec: a malformed annotation leaves that one value unchecked, with a warning."""
+    try:
+        return _spec_for(hint, module)
+    except AnnotationSyntaxError as e:
+        warnings.warn(f"shapecheck: {name}(): {what} is not checked: {e.message}", stacklevel=4)
+        return None
+
+
+def build_plan(fn, check_locals: bool = True, lenient: bool = False) -> Plan:
     name = _display_name(fn)
     hints = resolve_hints(fn)
+    module = getattr(fn, "__module__", None)
     # a pass-through decorator below the guard (``@torch.no_grad()``) keeps the inner signature
     sig = inspect.signature(fn)
     params = []
-    try:
+    if lenient:
         for p in sig.parameters.values():
-            spec = _spec_for(hints[p.name], p.default) if p.name in hints else None
+            spec = _lenient_spec(hints[p.name], module, name, f"argument {p.name}") if p.name in hints else None
             params.append(Param(p.name, p.kind, p.default, spec))
-        ret = _spec_for(hints["return"], EMPTY) if "return" in hints else None
-    except AnnotationSyntaxError as e:
-        raise AnnotationSyntaxError(f"{name}(): {e.message}", e.token, e.offset) from None
+        ret = _lenient_spec(hints["return"], module, name, "the return value") if "return" in hints else None
+    else:
+        try:
+            for p in sig.parameters.values():
+                spec = _spec_for(hints[p.name], module) if p.name in hints else None
+                params.append(Param(p.name, p.kind, p.default, spec))
+            ret = _spec_for(hints["return"], module) if "return" in hints else None
+        except AnnotationSyntaxError as e:
+            raise AnnotationSyntaxError(f"{name}(): {e.message}", e.token, e.offset) from None
     if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        ret = None  # the call returns a generator or coroutine, not the annotated value
+        ret = None  # the call returns a generator or coroutine (an async guard checks its result)
     call_fn, locals_specs, env_param = fn, (), None
-    if check_locals and getattr(fn, "__wrapped__", None) is None:  # never bypass another decorator
-        rewritten = rewrite_locals(fn)
-        if rewritten is not None:
-            call_fn, locals_specs = rewritten
-            env_param = ENV_PARAM
-    names: set = set()
-    for p in params:
-        if p.spec is not None:
-            names |= spec_names(p.spec)
-    if ret is not None:
-        names |= spec_names(ret)
-    for _, s in locals_specs:
-        names |= spec_names(s)
-    var_kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    plain = {p.name for p in params if p.kind not in var_kinds}
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    first = params[0].name if params and params[0].kind in positional else None
-    bridge = []
-    for dim in sorted(names):
-        if dim in plain and dim != first:
-            bridge.append((dim, ("arg", dim)))
-        elif first == "self":
-            bridge.append((dim, ("self", "self")))
+    if check_locals:
+        if getattr(fn, "__wrapped__", None) is None:
+            rewritten = rewrite_locals(fn)
+            if rewritten is not None:
+                call_fn, locals_specs = rewritten
+                env_param = ENV_PARAM
+        elif has_checked_locals(inspect.unwrap(fn)):  # never bypass another decorator: say so
+            warnings.warn(f"shapecheck: the annotated locals of {name}() are not checked: @guard sits above "
+                          "another decorator; put @guard directly above the function to check them",
+                          stacklevel=4)
     for spec in [p.spec for p in params] + [ret] + [sp for _, sp in locals_specs]:
         _warm_expressions(spec)
-    plan = Plan(call_fn, name, tuple(params), ret, tuple(bridge), locals_specs, env_param)
+    defaulted = tuple(p.name for p in params if p.spec is not None and p.default is not EMPTY)
+    plan = Plan(call_fn, name, tuple(params), ret, locals_specs, env_param, defaulted=defaulted)
     plan.simple = is_simple(plan)
     return plan
 
@@ -114,10 +120,53 @@ def shape_annotated(fn) -> bool:
     return any(_mentions_array(h) for h in hints.values())
 
 
-def guard_function(fn, first=None, every=None, check_locals: bool = True):
+def _async_guard(plan: Plan, counter, fn):
+    """The guard of an ``async def``: arguments checked at the call, the awaited result against the
+    return annotation."""
+    sig = inspect.signature(fn)
+    ret_spec = None
+    try:
+        hints = resolve_hints(fn)
+        if "return" in hints:
+            ret_spec = _spec_for(hints["return"], getattr(fn, "__module__", None))
+    except AnnotationSyntaxError:
+        ret_spec = None
+    ret_plan = Plan(plan.fn, plan.name, plan.params, ret_spec, (), None, False, plan.defaulted)
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        if STATE.mode == "off" or _decide(counter):
+            return await plan.fn(*args, **kwargs)
+        bound = sig.bind(*args, **kwargs)
+        given = dict(bound.arguments)
+        full = {}
+        for p in plan.params:
+            if p.name in given:
+                full[p.name] = given[p.name]
+            elif p.kind == inspect.Parameter.VAR_POSITIONAL:
+                full[p.name] = ()
+            elif p.kind == inspect.Parameter.VAR_KEYWORD:
+                full[p.name] = {}
+            else:
+                full[p.name] = _interp.MISSING
+        env = _interp.check_args(plan, full)
+        pos, kw = _interp.call_args(plan, full)
+        result = await plan.fn(*pos, **kw)
+        _interp.check_return(ret_plan, env, result)
+        return result
+
+    wrapper.__shapecheck_plan__ = plan
+    return wrapper
+
+
+def guard_function(fn, first=None, every=None, check_locals: bool = True, lenient: bool = False):
     if getattr(fn, "__shapecheck_plan__", None) is not None:
         return fn
-    plan = build_plan(fn, check_locals)
+    if getattr(fn, "__no_type_check__", False):  # typing.no_type_check, as beartype honours it
+        return fn
+    plan = build_plan(fn, check_locals, lenient)
+    if inspect.iscoroutinefunction(fn):
+        return _async_guard(plan, Counter(first, every), fn)
     counter = Counter(first, every)
     holder: list = []
 
@@ -163,7 +212,15 @@ def _sampling(first, every, sample):
 
 def _guard_class(cls, first, every, check_locals):
     for attr, val in list(vars(cls).items()):
+        if attr == "__init__" and dataclasses.is_dataclass(cls) and inspect.isfunction(val):
+            # a dataclass's fields are the parameters of its generated __init__
+            if shape_annotated(val):
+                setattr(cls, attr, guard_function(val, first, every, False))
+            continue
         if attr.startswith("__") and attr.endswith("__"):
+            continue
+        if isinstance(val, property):
+            setattr(cls, attr, _guard_property(val, first, every, check_locals))
             continue
         fn = val.__func__ if isinstance(val, (staticmethod, classmethod)) else val
         if not inspect.isfunction(fn) or not shape_annotated(fn):
@@ -173,7 +230,22 @@ def _guard_class(cls, first, every, check_locals):
     return cls
 
 
-def guard(obj=None, *, first: int | None = None, every: int | None = None, sample=None,
+def _guard_property(prop: property, first, every, check_locals) -> property:
+    def one(fn):
+        if fn is None or not inspect.isfunction(fn) or not shape_annotated(fn):
+            return fn
+        return guard_function(fn, first, every, check_locals)
+
+    parts = (one(prop.fget), one(prop.fset), one(prop.fdel))
+    if parts == (prop.fget, prop.fset, prop.fdel):
+        return prop
+    return property(*parts, prop.__doc__)
+
+
+_NO_OBJECT = object()
+
+
+def guard(obj=_NO_OBJECT, *, first: int | None = None, every: int | None = None, sample=None,
           check_locals: bool = True):
     """Check a function's (or every shape-annotated method's) annotations on each call.
 
@@ -181,12 +253,16 @@ def guard(obj=None, *, first: int | None = None, every: int | None = None, sampl
     With the guards off (``SHAPECHECK_RUNTIME=0`` or ``set_mode("off")``) it returns ``obj``.
     """
     first, every = _sampling(first, every, sample)
-    if obj is None:
+    if obj is _NO_OBJECT:
         return lambda o: guard(o, first=first, every=every, check_locals=check_locals)
+    if obj is None:
+        raise TypeError("guard() takes a function, a method or a class, not None")
     if env_disabled() or STATE.mode == "off":
         return obj
     if isinstance(obj, type):
         return _guard_class(obj, first, every, check_locals)
+    if isinstance(obj, property):
+        return _guard_property(obj, first, every, check_locals)
     if isinstance(obj, (staticmethod, classmethod)):
         return type(obj)(guard_function(obj.__func__, first, every, check_locals))
     if not callable(obj) or not hasattr(obj, "__code__"):

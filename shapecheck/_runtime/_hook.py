@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.abc
 import inspect
 import sys
@@ -28,7 +29,7 @@ def _guard_module(module, first, every) -> int:
         if getattr(fn, "__module__", None) != modname or not shape_annotated(fn):
             return None
         try:
-            g = guard_function(fn, first, every)
+            g = guard_function(fn, first, every, lenient=True)  # a bad annotation skips that value only
         except AnnotationSyntaxError as e:
             warnings.warn(f"shapecheck: not guarding {modname}.{fn.__qualname__}: {e}", stacklevel=2)
             return None
@@ -46,6 +47,11 @@ def _guard_module(module, first, every) -> int:
                 setattr(module, attr, g)
         elif isinstance(val, type) and val.__module__ == modname:
             for mattr, m in list(vars(val).items()):
+                if mattr == "__init__" and dataclasses.is_dataclass(val) and inspect.isfunction(m):
+                    g = wrap(m)  # a dataclass's fields, checked as its __init__'s parameters
+                    if g is not None:
+                        setattr(val, mattr, g)
+                    continue
                 if mattr.startswith("__") and mattr.endswith("__"):
                     continue
                 fn = m.__func__ if isinstance(m, (staticmethod, classmethod)) else m

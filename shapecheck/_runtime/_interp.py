@@ -11,11 +11,11 @@ import ast
 import inspect
 from dataclasses import dataclass, field
 
-from beartype.door import is_bearable
 from torch.compiler import is_compiling
 
 from ._errors import ShapeError, fmt_bindings, fmt_shape, hint_text, make_error, type_name
-from ._spec import ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec
+from .._core._parse import AnnotationSyntaxError, parse_shape
+from ._spec import DictSpec, ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec, type_check
 
 __all__ = [
     "Env",
@@ -29,6 +29,19 @@ __all__ = [
 ]
 
 EMPTY = inspect.Parameter.empty
+
+
+class _Missing:
+    """The default the wrapper's signature shows for a defaulted, annotated parameter: an argument
+    left out is not checked (as beartype does), one passed explicitly is, even the default object."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+MISSING = _Missing()
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -48,10 +61,10 @@ class Plan:
     name: str  # "attention" or "Block.forward"
     params: tuple
     ret: object  # spec or None
-    bridge: tuple  # ((dim name, ("arg", param) | ("self", param)), ...)
     locals_specs: tuple = ()  # ((variable, spec), ...)
     env_param: str | None = None  # hidden keyword of the rewritten function
     simple: bool = True
+    defaulted: tuple = ()  # annotated parameters with a default (left out: MISSING, unchecked)
 
 
 class _Mismatch(Exception):
@@ -74,9 +87,12 @@ class Env:
     prov: dict = field(default_factory=dict)
     deferred: list = field(default_factory=list)
     quiet: bool = False  # while torch.compile traces: fail without writing a message
+    args: dict | None = None  # the call's arguments (defaults filled in), for f-string axes
+    vbcast: dict | None = None  # "*name" -> whether its last binding was "*#name"
 
     def copy(self) -> "Env":
-        return Env(dict(self.values), self.prov.copy(), list(self.deferred))
+        return Env(dict(self.values), self.prov.copy(), list(self.deferred), args=self.args,
+                   vbcast=dict(self.vbcast or {}))
 
     def where(self, key) -> str:
         """Where ``key`` was bound, as text (kept as a tuple until a message needs it)."""
@@ -133,11 +149,8 @@ def expr_function(text: str, names: tuple):
 
 def seeded_env(plan: Plan, args: dict, values: dict) -> Env:
     """An env for the locals of a call whose arguments the fast path has checked."""
-    return Env({k: v for k, v in values.items() if v is not None}, LazyProv(plan, args))
-
-
-def _body(tok: str) -> str:
-    return tok.lstrip("*#?")
+    return Env({k: v for k, v in values.items() if v is not None}, LazyProv(plan, args),
+               args=full_args(plan, args))
 
 
 def _range(lo: int, n: int) -> str:
@@ -149,7 +162,7 @@ def _range(lo: int, n: int) -> str:
 
 
 def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
-    if not isinstance(value, spec.array_type):
+    if not isinstance(value, spec.array_type):  # non-torch array types never raise (_spec)
         if env.quiet:
             raise _Mismatch("", where)
         raise _Mismatch(f"{where} is {type_name(value)}, expected {spec.text}", where)
@@ -158,7 +171,10 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
             raise _Mismatch("", where)
         raise _Mismatch(f"{where} has dtype {str(value.dtype).replace('torch.', '')}, expected {spec.kind}",
                         where)
-    shape = tuple(value.shape)
+    try:
+        shape = tuple(value.shape)
+    except RuntimeError:  # a strided nested tensor has no single shape
+        raise _Mismatch(f"{where} has no fixed shape (a nested tensor?), expected {spec.text}", where) from None
     axes = spec.shape.axes
     vi = spec.shape.variadic_index
     n, r = len(axes), len(shape)
@@ -177,26 +193,31 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
         if a.variadic:
             lo, cnt = i, r - (n - 1)
             got = shape[lo:lo + cnt]
-            if a.kind == "anon":
+            if a.kind == "anon" and a.name is None:
                 continue
             key = "*" + a.name
             if key in env.values:
                 bound = env.values[key]
-                if a.broadcast:
-                    ok = _broadcast_ok(got, bound)
-                else:
-                    ok = got == bound
-                if not ok:
+                prev_b = bool(env.vbcast and env.vbcast.get(key))
+                merged = _merge_variadic(got, bound, a.broadcast, prev_b)
+                if merged is None:
                     if env.quiet:
                         raise _Mismatch("", where)
+                    how = "do not broadcast with" if a.broadcast or prev_b else "expected"
                     raise _Mismatch(f'{where} axes "*{a.name}" ({_range(lo, cnt)}) are {fmt_shape(got)}, '
-                                    f"expected {fmt_shape(bound)} (bound by {env.where(key)})", where)
+                                    f"{how} {fmt_shape(bound)} (bound by {env.where(key)})", where)
+                env.values[key] = merged
             else:
                 env.bind(key, got, (where, lo, cnt))
+            if env.vbcast is None:
+                env.vbcast = {}
+            env.vbcast[key] = a.broadcast
             continue
         j = i if (vi is None or i < vi) else r - (n - i)
         size = shape[j]
         if a.kind == "anon":
+            if a.deferred is not None and not (a.broadcast and size == 1):  # f-string or min(...)
+                env.deferred.append((a, size, j, where))
             continue
         if a.kind == "fixed":
             if size != a.value and not (a.broadcast and size == 1):
@@ -223,6 +244,35 @@ def _check_tensor(spec: TensorSpec, value, where: str, env: Env) -> None:
             env.bind(a.name, size, (where, j))
 
 
+def broadcast_shapes(a: tuple, b: tuple):
+    """numpy's broadcast of two shapes, or None when they do not broadcast."""
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _merge_variadic(new: tuple, prev: tuple, bcast: bool, prev_bcast: bool):
+    """jaxtyping's rule for a variadic seen again: the new binding, or None on a mismatch."""
+    if prev_bcast:
+        merged = broadcast_shapes(new, prev)
+        if merged is None or (not bcast and merged != new):
+            return None
+        return merged
+    if bcast:
+        merged = broadcast_shapes(new, prev)
+        return prev if merged == prev else None
+    return prev if new == prev else None
+
+
 def _broadcast_ok(got: tuple, bound: tuple) -> bool:
     if len(got) > len(bound):
         return False
@@ -236,11 +286,15 @@ def flush_deferred(env: Env) -> None:
     """Check the arithmetic axes whose names are all bound by now; the others stay unknown."""
     pending, env.deferred = env.deferred, []
     for a, size, j, where in pending:
-        names = sorted(s.name for s in a.expr.symbols())
-        if not all(nm in env.values for nm in names):
+        if a.deferred is not None:
+            _check_deferred(a, size, j, where, env)
             continue
+        names = list(a.names)
+        missing = [nm for nm in names if nm not in env.values]
+        if missing:
+            raise _unbound(a.body, missing, where, env)
         try:
-            want = expr_function(_body(a.text), tuple(names))(*[env.values[nm] for nm in names])
+            want = expr_function(a.body, tuple(names))(*[env.values[nm] for nm in names])
         except ArithmeticError:
             continue
         if size != want:
@@ -249,7 +303,56 @@ def flush_deferred(env: Env) -> None:
             why = ", ".join(f"{nm}={env.values[nm]} bound by {env.where(nm)}" for nm in names)
             if env.quiet:
                 raise _Mismatch("", where)
-            raise _Mismatch(f'{where} axis "{_body(a.text)}" (axis {j}) is {size}, expected {want} ({why})', where)
+            raise _Mismatch(f'{where} axis "{a.body}" (axis {j}) is {size}, expected {want} ({why})', where)
+
+
+def _unbound(text: str, missing: list, where: str, env: Env) -> _Mismatch:
+    if env.quiet:
+        return _Mismatch("", where)
+    names = ", ".join(f'"{m}"' for m in missing)
+    return _Mismatch(f'{where} axis "{text}" uses {names}, which no annotation checked before it '
+                     "binds (bind it in an argument's annotation)", where)
+
+
+_SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "int": int, "round": round, "len": len, "sum": sum,
+                  "pow": pow, "divmod": divmod}
+
+
+def _check_deferred(a, size: int, j: int, where: str, env: Env) -> None:
+    """An f-string axis (formatted with the call's arguments) or a builtin call over the bindings."""
+    text = a.deferred
+    if a.fstring:
+        try:
+            text = eval("f" + repr(text), {"__builtins__": _SAFE_BUILTINS}, dict(env.args or {}))
+        except Exception as e:
+            raise _Mismatch(f'{where} axis "{a.deferred}" cannot be formatted with the arguments: '
+                            f"{type(e).__name__}: {e}", where) from None
+        text = str(text).strip()
+    try:
+        tok = parse_shape(text).axes
+    except AnnotationSyntaxError as e:
+        raise _Mismatch(f'{where} axis "{a.deferred}" reads "{text}": {e.message}', where) from None
+    if len(tok) != 1 or tok[0].variadic:
+        raise _Mismatch(f'{where} axis "{a.deferred}" reads "{text}", which is not one axis', where)
+    ax = tok[0]
+    if ax.kind == "fixed":
+        want = ax.value
+    elif ax.kind == "anon" and ax.deferred is None:
+        return
+    else:
+        names = ax.names if ax.kind != "named" else (ax.name,)
+        missing = [nm for nm in names if nm not in env.values]
+        if missing:
+            raise _unbound(a.deferred, missing, where, env)
+        scope = {nm: env.values[nm] for nm in names}
+        try:
+            want = eval(ax.deferred or ax.text, {"__builtins__": _SAFE_BUILTINS}, scope)  # the user's axis
+        except ArithmeticError:
+            return
+    if size != want:
+        if env.quiet:
+            raise _Mismatch("", where)
+        raise _Mismatch(f'{where} axis "{a.deferred}" (axis {j}) is {size}, expected {want}', where)
 
 
 def check_value(spec, value, where: str, env: Env) -> None:
@@ -259,7 +362,7 @@ def check_value(spec, value, where: str, env: Env) -> None:
     if isinstance(spec, TensorSpec):
         _check_tensor(spec, value, where, env)
     elif isinstance(spec, TypeSpec):
-        if not is_bearable(value, spec.hint):
+        if not type_check(spec, value):
             raise _Mismatch(f"{where} is {type_name(value)}, expected {hint_text(spec.hint)}", where)
     elif isinstance(spec, TupleSpec):
         if not isinstance(value, tuple):
@@ -272,6 +375,11 @@ def check_value(spec, value, where: str, env: Env) -> None:
                 raise _Mismatch(f"{where} has {len(value)} elements, expected {len(spec.items)}", where)
             for k, (s, item) in enumerate(zip(spec.items, value)):
                 check_value(s, item, f"{where} [{k}]", env)
+    elif isinstance(spec, DictSpec):
+        if not isinstance(value, dict):
+            raise _Mismatch(f"{where} is {type_name(value)}, expected a dict", where)
+        for k, item in value.items():
+            check_value(spec.item, item, f"{where} [{k!r}]", env)
     elif isinstance(spec, ListSpec):
         if not isinstance(value, list):
             raise _Mismatch(f"{where} is {type_name(value)}, expected a list", where)
@@ -287,7 +395,7 @@ def check_value(spec, value, where: str, env: Env) -> None:
             except _Mismatch as m:
                 reasons.append(m.text)
                 continue
-            env.values, env.prov, env.deferred = trial.values, trial.prov, trial.deferred
+            env.values, env.prov, env.deferred, env.vbcast = trial.values, trial.prov, trial.deferred, trial.vbcast
             return
         raise _Mismatch(f"{where} matches no alternative of its annotation: " + "; ".join(reasons), where)
 
@@ -298,39 +406,25 @@ def _raise(plan: Plan, m: _Mismatch, env: Env):
     raise make_error(msg, plan.name, m.where, env.values) from None
 
 
-def _bridge(plan: Plan, args: dict, env: Env) -> None:
-    for dim, (src, pname) in plan.bridge:
-        if src == "arg":
-            v = args.get(pname)
-            if type(v) is int and v >= 0:  # a negative int is an axis index (dim=-1), not a size
-                env.bind(dim, v, f"argument {pname}")
-            continue
-        d = getattr(args.get(pname), "__dict__", None)
-        if d is None:
-            continue
-        v = d.get(dim)
-        if type(v) is int and v >= 0:
-            env.bind(dim, v, f"`{pname}.{dim}`")
-            continue
-        for holder in ("cfg", "config"):
-            c = d.get(holder)
-            if c is not None:
-                v = getattr(c, dim, None)
-                if type(v) is int and v >= 0:
-                    env.bind(dim, v, f"`{pname}.{holder}.{dim}`")
-                    break
+def full_args(plan: Plan, args: dict) -> dict:
+    """The arguments with every left-out default filled in (what f-string axes are formatted with)."""
+    for name in plan.defaulted:
+        if args[name] is MISSING:
+            break
+    else:
+        return args
+    return {p.name: (p.default if args[p.name] is MISSING else args[p.name]) for p in plan.params}
 
 
 def check_args(plan: Plan, args: dict) -> Env:
     """Check the arguments (``args``: parameter name -> value); returns the bindings."""
-    env = Env()
-    _bridge(plan, args, env)
+    env = Env(args=full_args(plan, args))
     try:
         for p in plan.params:
             if p.spec is None:
                 continue
             v = args[p.name]
-            if p.default is not EMPTY and v is p.default:
+            if v is MISSING:
                 continue
             if p.kind == inspect.Parameter.VAR_POSITIONAL:
                 for k, item in enumerate(v):
@@ -408,6 +502,8 @@ def call_args(plan: Plan, args: dict) -> tuple:
     pos, kw = [], {}
     for p in plan.params:
         v = args[p.name]
+        if v is MISSING:
+            v = p.default
         if p.kind in _POSITIONAL:
             pos.append(v)
         elif p.kind == inspect.Parameter.VAR_POSITIONAL:

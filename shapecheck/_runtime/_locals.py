@@ -5,18 +5,26 @@ or classes) we insert ``if <env> is not None: <env>.check(i, name)``, where ``<e
 keyword-only parameter the wrapper fills in. Line numbers are kept; the new code object gets the
 original closure cells. When the source is unavailable or anything does not fit, the function is
 left as it is (no local checks, no error).
+
+The source is what ``inspect.getsource`` reads now, which may differ from what was imported (the
+file was edited since). So the unmodified source is compiled the same way too, and its bytecode
+compared with the function's own: when they differ, the locals are left unchecked with a warning,
+and the function that runs is always the imported one.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import dis
 import inspect
 import textwrap
 import types
+import warnings
 
 from ._spec import eval_annotation, has_shape, to_spec
 
-__all__ = ["rewrite_locals"]
+__all__ = ["has_checked_locals", "rewrite_locals"]
 
 ENV_PARAM = "_shapecheck_env_"
 
@@ -77,12 +85,12 @@ class _Inserter(ast.NodeTransformer):
         return node
 
 
-def _find_code(code: types.CodeType, name: str):
+def _find_code(code: types.CodeType, name: str, marker: bool = True):
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
-            if c.co_name == name and ENV_PARAM in c.co_varnames:
+            if c.co_name == name and (ENV_PARAM in c.co_varnames) == marker:
                 return c
-            found = _find_code(c, name)
+            found = _find_code(c, name, marker)
             if found is not None:
                 return found
     return None
@@ -97,7 +105,20 @@ def rewrite_locals(fn):
         return None
 
 
-def _rewrite(fn):
+def has_checked_locals(fn) -> bool:
+    """True when ``fn`` has annotated locals that a guard directly on it would check."""
+    try:
+        fdef = _source_def(fn)
+        if fdef is None:
+            return False
+        ins = _Inserter(fn)
+        ins._block(fdef.body)
+        return bool(ins.specs)
+    except Exception:
+        return False
+
+
+def _source_def(fn):
     code = getattr(fn, "__code__", None)
     if code is None or fn.__name__ == "<lambda>":
         return None
@@ -113,13 +134,39 @@ def _rewrite(fn):
     fdef = tree.body[0]
     if fdef.name != fn.__name__:
         return None
-    ins = _Inserter(fn)
-    fdef.body = ins._block(fdef.body)
-    if not ins.specs:
-        return None
+    return fdef
+
+
+_SKIP_OPS = frozenset({"PRECALL", "CACHE", "PUSH_NULL", "NOP", "RESUME", "EXTENDED_ARG", "KW_NAMES"})
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _fingerprint(code: types.CodeType) -> tuple:
+    """What a code object does, line by line, up to the compiler's choices that depend on the rest
+    of the module (a method call on an imported name is ``LOAD_ATTR``, on another ``LOAD_METHOD``)."""
+    out = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _SKIP_OPS:
+            continue
+        name = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
+        arg = ins.argval
+        if ins.opcode in _JUMPS or isinstance(arg, types.CodeType):
+            arg = None
+        line = ins.positions.lineno if ins.positions is not None else None
+        out.append((name, repr(arg), line))
+    return tuple(out), code.co_varnames, code.co_freevars
+
+
+def _compile_def(fn, fdef, marker: bool):
+    """Compile ``fdef`` as ``fn`` was compiled (inside its class, with its free variables) and
+    return the code object of the function."""
+    code = fn.__code__
+    fdef = copy.deepcopy(fdef)
     fdef.decorator_list = []
-    fdef.args.kwonlyargs.append(ast.arg(ENV_PARAM))
-    fdef.args.kw_defaults.append(ast.Constant(None))
+    if marker:
+        fdef.args.kwonlyargs.append(ast.arg(ENV_PARAM))
+        fdef.args.kw_defaults.append(ast.Constant(None))
+    tree = ast.Module([fdef], [])
     ast.increment_lineno(tree, code.co_firstlineno - 1)
     node: ast.stmt = fdef
     qual = fn.__qualname__.split(".")
@@ -132,7 +179,25 @@ def _rewrite(fn):
     mod = ast.Module([factory], [])
     ast.fix_missing_locations(mod)
     compiled = compile(mod, code.co_filename, "exec", dont_inherit=True)
-    new_code = _find_code(compiled, fn.__name__)
+    return _find_code(compiled, fn.__name__, marker)
+
+
+def _rewrite(fn):
+    fdef = _source_def(fn)
+    if fdef is None:
+        return None
+    code = fn.__code__
+    ins = _Inserter(fn)
+    body = ins._block(copy.deepcopy(fdef).body)
+    if not ins.specs:
+        return None
+    same = _compile_def(fn, fdef, False)
+    if same is None or _fingerprint(same) != _fingerprint(code):
+        warnings.warn(f"shapecheck: the annotated locals of {fn.__qualname__}() are not checked: its source "
+                      "file changed since it was imported (re-import it to check them)", stacklevel=5)
+        return None
+    fdef.body = body
+    new_code = _compile_def(fn, fdef, True)
     if new_code is None:
         return None
     cells = dict(zip(code.co_freevars, fn.__closure__ or ()))

@@ -13,6 +13,7 @@ import torch
 from .._core._parse import ShapeSpec, parse_shape
 
 __all__ = [
+    "DictSpec",
     "ListSpec",
     "TensorSpec",
     "TupleSpec",
@@ -20,8 +21,8 @@ __all__ = [
     "UnionSpec",
     "has_shape",
     "resolve_hints",
-    "spec_names",
     "to_spec",
+    "type_check",
 ]
 
 try:  # jaxtyping is needed to read the annotations, but only once a guard is made
@@ -34,15 +35,16 @@ except ImportError:  # pragma: no cover - jaxtyping is a dependency of the runti
 class TensorSpec:
     """``Float[Tensor, "b n"]``: ``dtypes`` is None for any dtype (``Shaped``)."""
 
-    array_type: type
+    array_type: type  # torch.Tensor (or a subclass); else jaxtyping's own ``Dtype[A, "..."]`` class
     dtypes: frozenset | None
     kind: str  # "Float", "Int", ... (for messages)
     shape: ShapeSpec
     optional: bool = False
+    type_text: str = ""
 
     @property
     def text(self) -> str:
-        return f'{self.kind}[{self.array_type.__name__}, "{self.shape.text}"]'
+        return f'{self.kind}[{self.type_text or self.array_type.__name__}, "{self.shape.text}"]'
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,15 @@ class TupleSpec:
 
     items: tuple
     variable: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class DictSpec:
+    """``dict[K, A]``: every value is checked against ``item`` (the keys by beartype's rules are
+    not checked)."""
+
+    item: object
     optional: bool = False
 
 
@@ -76,6 +87,7 @@ class TypeSpec:
 
     hint: object
     optional: bool = False
+    module: str | None = None  # where forward references in ``hint`` resolve
 
     @property
     def plain_class(self) -> bool:
@@ -107,10 +119,33 @@ def _torch_dtypes(names) -> frozenset:
     return out
 
 
+def _type_text(t) -> str:
+    if isinstance(t, type):
+        return t.__name__
+    return repr(t).replace("typing.", "")
+
+
+class _SafeInstanceCheck(type):
+    def __instancecheck__(cls, obj) -> bool:
+        try:
+            return isinstance(obj, cls.checked)
+        except Exception:  # jaxtyping reads .dtype: torch.Size and other non-arrays have none
+            return False
+
+
+def _safe_type(t) -> type:
+    """A class whose isinstance is jaxtyping's, with a failure read as "no"."""
+    return _SafeInstanceCheck(getattr(t, "__name__", "Array"), (), {"checked": t})
+
+
 def _tensor_spec(h, optional: bool):
     array_type = getattr(h, "array_type", None)
     if not (isinstance(array_type, type) and issubclass(array_type, torch.Tensor)):
-        return TypeSpec(h, optional)  # a numpy/jax array: beartype and jaxtyping check it
+        # numpy, jax, Any, a TypeVar, a duck type: jaxtyping's own isinstance over "..." checks the
+        # type and dtype (it binds nothing), the guard checks and binds the shape
+        kind = getattr(getattr(h, "dtype", None), "__name__", None) or "Shaped"
+        anyshape = _safe_type(h.dtype[array_type, "..."])
+        return TensorSpec(anyshape, None, kind, parse_shape(h.dim_str), optional, _type_text(array_type))
     dtypes = h.dtypes
     kind = getattr(getattr(h, "dtype", None), "__name__", None) or "Shaped"
     if isinstance(dtypes, (tuple, list)):
@@ -124,8 +159,9 @@ def _tensor_spec(h, optional: bool):
 _UNION_TYPES = (typing.Union, types.UnionType)
 
 
-def to_spec(hint, optional: bool = False):
-    """The spec of ``hint``; ``optional`` adds None as an accepted value."""
+def to_spec(hint, optional: bool = False, module: str | None = None):
+    """The spec of ``hint``; ``optional`` adds None as an accepted value; ``module`` is where the
+    forward references of ``hint`` resolve."""
     if hint is None or hint is type(None):
         return TypeSpec(type(None), optional)
     if _is_jax_array(hint):
@@ -136,28 +172,68 @@ def to_spec(hint, optional: bool = False):
         rest = [a for a in args if a is not type(None)]
         opt = optional or len(rest) < len(args)
         if len(rest) == 1:
-            return to_spec(rest[0], opt)
-        alts = tuple(to_spec(a) for a in rest)
+            return to_spec(rest[0], opt, module)
+        alts = tuple(to_spec(a, False, module) for a in rest)
         if any(has_shape(a) for a in alts):
             return UnionSpec(alts, opt)
-        return TypeSpec(hint, optional)
+        return TypeSpec(hint, optional, module)
     if origin is tuple and args:
         if len(args) == 2 and args[1] is Ellipsis:
-            item = to_spec(args[0])
+            item = to_spec(args[0], False, module)
             if has_shape(item):
                 return TupleSpec((item,), True, optional)
         elif args != ((),):
-            items = tuple(to_spec(a) for a in args)
+            items = tuple(to_spec(a, False, module) for a in args)
             if any(has_shape(i) for i in items):
                 return TupleSpec(items, False, optional)
-        return TypeSpec(hint, optional)
+        return TypeSpec(hint, optional, module)
     if origin is list and len(args) == 1:
-        item = to_spec(args[0])
+        item = to_spec(args[0], False, module)
         if has_shape(item):
             return ListSpec(item, optional)
+    if origin is dict and len(args) == 2:
+        item = to_spec(args[1], False, module)
+        if has_shape(item):
+            return DictSpec(item, optional)
     if origin is typing.Annotated:
-        return to_spec(args[0], optional)
-    return TypeSpec(hint, optional)
+        return to_spec(args[0], optional, module)
+    if isinstance(hint, str):
+        hint = typing.ForwardRef(hint)
+    return TypeSpec(hint, optional, module)
+
+
+_CHECKERS: dict = {}
+
+
+def checker(spec: TypeSpec):
+    """A beartype-decorated one-argument function checking ``spec.hint``, made in ``spec.module``
+    so that its forward references (``"Node"``) resolve where the user wrote them."""
+    key = (id(spec.hint), spec.module)
+    hit = _CHECKERS.get(key)
+    if hit is not None and hit[0] is spec.hint:
+        return hit[1]
+    from beartype import beartype
+
+    def check(value):
+        return None
+
+    check.__annotations__ = {"value": spec.hint}
+    if spec.module:
+        check.__module__ = spec.module
+    fn = beartype(check)
+    _CHECKERS[key] = (spec.hint, fn)
+    return fn
+
+
+def type_check(spec: TypeSpec, value) -> bool:
+    """True when ``value`` satisfies the plain hint ``spec.hint`` (beartype's rules)."""
+    from beartype.roar import BeartypeCallHintViolation
+
+    try:
+        checker(spec)(value)
+    except BeartypeCallHintViolation:
+        return False
+    return True
 
 
 def has_shape(spec) -> bool:
@@ -165,24 +241,11 @@ def has_shape(spec) -> bool:
         return True
     if isinstance(spec, TupleSpec):
         return any(has_shape(i) for i in spec.items)
-    if isinstance(spec, ListSpec):
+    if isinstance(spec, (ListSpec, DictSpec)):
         return has_shape(spec.item)
     if isinstance(spec, UnionSpec):
         return any(has_shape(a) for a in spec.alternatives)
     return False
-
-
-def spec_names(spec) -> set:
-    """Single-axis names used by ``spec`` (for the int bridge)."""
-    if isinstance(spec, TensorSpec):
-        return {a.name for a in spec.shape.axes if a.name and not a.variadic and a.kind == "named"} | {
-            s.name for a in spec.shape.axes if a.expr is not None for s in a.expr.symbols()}
-    out: set = set()
-    for sub in (getattr(spec, "items", ()) or ()) + (getattr(spec, "alternatives", ()) or ()):
-        out |= spec_names(sub)
-    if isinstance(spec, ListSpec):
-        out |= spec_names(spec.item)
-    return out
 
 
 def local_namespace(fn) -> dict:
