@@ -58,6 +58,9 @@ get_additional_deps
 # ast.NodeTransformer / NodeVisitor protocol
 generic_visit
 
+# isinstance() protocol of a class's metaclass (the runtime's array-type checks)
+__instancecheck__
+
 # read by the runtime's generated wrappers (``S.fast`` in shapecheck/_runtime/_codegen.py)
 fast
 
