@@ -36,8 +36,8 @@ def python_files(path: Path) -> list[Path]:
     excludes such as ``site-packages`` and ``build``, .gitignore files)."""
     try:
         sys.path.insert(0, str(ROOT))
-        from shapecheck._config import load_config
-        from shapecheck._files import collect_files
+        from shapecheck._lint._config import load_config
+        from shapecheck._lint._files import collect_files
 
         config = load_config(str(path), None, True)
         return [Path(t.path) for t in collect_files((str(path),), config.settings, config.root, cwd=str(ROOT))]

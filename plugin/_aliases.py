@@ -29,11 +29,11 @@ from mypy.nodes import (
 )
 from mypy.plugin import AnalyzeTypeContext
 from mypy.types import Instance, Type, get_proper_type
-from shapecheck._parse import AnnotationSyntaxError, parse_shape
+from shapecheck._core._parse import AnnotationSyntaxError, parse_shape
 
-from . import _annot, _carrier, _report
+from . import _annotations, _carrier, _report
 
-ANNOTATED = _annot.ANNOTATED
+ANNOTATED = _annotations.ANNOTATED
 
 
 def _expressions(stmt: Any):

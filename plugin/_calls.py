@@ -10,11 +10,11 @@ from typing import Any
 
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
 from mypy.types import CallableType, Instance, Type, get_proper_type
-from shapecheck._ops._registry import axis_position, qd
-from shapecheck._shape import Shape
-from shapecheck._unify import Bindings, Env, instantiate, match_spec
+from shapecheck._core._wording import axis_position, qd
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Bindings, Env, instantiate, match_spec
 
-from . import _carrier, _ops, _report, _values
+from . import _arguments, _carrier, _op_hooks, _report
 
 MODULE = "torch.nn.modules.module.Module"
 
@@ -58,7 +58,7 @@ def _broadcast_variadics(spec) -> frozenset:
     return frozenset("*" + a.name for a in spec.axes if a.variadic and a.broadcast and a.name)
 
 
-def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = None) -> Type:
+def check_call(ctx: Any, sig: CallableType, name: str, scope: Any = None) -> Type:
     """Match the actual tensors against ``sig``'s annotations; the instantiated return shape."""
     default = ctx.default_return_type
     inst = Bindings()
@@ -70,10 +70,10 @@ def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = Non
             continue
         pname = sig.arg_names[i] if i < len(sig.arg_names) else None
         for t, e in zip(actual_ts, actual_es):
-            shape = _values.tensor_shape(e, t, counts)
+            shape = _arguments.tensor_shape(e, t, scope)
             if shape is None or shape.is_any:
                 continue
-            lab = _values.label(e) or f"argument `{pname}`"
+            lab = _arguments.label(e) or f"argument `{pname}`"
             loose = _broadcast_variadics(c.spec)
             problems = match_spec(c.spec, shape, env, inst, provenance=f"{lab} (line {e.line})")
             for m in [m for m in problems if not (m.name and m.name in loose)][:1]:
@@ -86,7 +86,7 @@ def check_call(ctx: Any, sig: CallableType, name: str, counts: dict | None = Non
         return default
     # the declared return type carries the callee's own names: never let them reach the caller
     result = instantiate(ret.spec, Bindings(inst.sizes, {k: v for k, v in inst.segments.items() if v is not _LOOSE}))
-    return _ops.with_result(ctx, None if reported or result.is_any else result)
+    return _op_hooks.with_result(ctx, None if reported or result.is_any else result)
 
 
 def _mismatch(ctx: Any, fname: str, pname: str | None, lab: str, c: Any, shape: Shape, m: Any, e: Any) -> None:

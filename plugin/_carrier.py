@@ -21,9 +21,9 @@ from mypy.types import (
     UnionType,
     get_proper_type,
 )
-from shapecheck._algebra import Expr, Sym, sym
-from shapecheck._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
-from shapecheck._shape import ANY_SHAPE, Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, Sym, sym
+from shapecheck._core._parse import AnnotationSyntaxError, ShapeSpec, parse_shape
+from shapecheck._core._shape import ANY_SHAPE, Shape, Variadic
 
 from . import _compat
 
@@ -176,6 +176,3 @@ def attach_many(t: Type, shapes: tuple, str_type: Instance, tuple_fallback: Inst
         return TupleType([attach(p.args[0], s, str_type) for s in shapes], tuple_fallback)
     return t
 
-
-def is_unknown(d) -> bool:
-    return isinstance(d, Unknown)

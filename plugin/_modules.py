@@ -13,14 +13,14 @@ from typing import Any
 
 from mypy.nodes import TypeInfo
 from mypy.types import AnyType, Instance, Type, get_proper_type
-from shapecheck._algebra import Expr, Sym, sym
-from shapecheck._ops import OPAQUE, lookup
-from shapecheck._ops._registry import Site
-from shapecheck._parse import AnnotationSyntaxError, parse_shape
-from shapecheck._shape import Shape
-from shapecheck._unify import Env
+from shapecheck._core._algebra import Expr, Sym, sym
+from shapecheck._core._ops import OPAQUE, lookup
+from shapecheck._core._ops._registry import Site
+from shapecheck._core._parse import AnnotationSyntaxError, parse_shape
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Env
 
-from . import _calls, _carrier, _compat, _ops, _report, _values
+from . import _arguments, _calls, _carrier, _compat, _op_hooks, _report
 
 INIT_KEY = "__shapecheck_init__"
 MODULE = _calls.MODULE
@@ -74,7 +74,7 @@ def construct(ctx: Any, name: str) -> Type:
     default = ctx.default_return_type
     p = get_proper_type(default)
     rule = lookup(name)
-    bound = _values.call_arguments(ctx, None, None)
+    bound = _arguments.call_arguments(ctx, None, None)
     if rule is None or bound is None or not isinstance(p, Instance):
         return default
     init = rule.bind_init(*bound)
@@ -104,13 +104,13 @@ def call(ctx: Any, name: str, scope: Any) -> Type:
     default = ctx.default_return_type
     init = init_of(ctx.type)
     rule = lookup(name)
-    bound = _values.call_arguments(ctx, None, scope)
+    bound = _arguments.call_arguments(ctx, None, scope)
     if init is None or rule is None or bound is None:
         return default
     args, kwargs = bound
     if not any(isinstance(a, Shape) and not a.is_any for a in (*args, *kwargs.values())):
         return default
-    site = Site(name.rsplit(".", 1)[-1], Env(), _ops.where(ctx))
+    site = Site(name.rsplit(".", 1)[-1], Env(), _op_hooks.where(ctx))
     result = rule.apply(site, args, kwargs, init=init)
     for prob in site.problems:
         _report.problem(ctx.api, prob, ctx.context)
@@ -120,7 +120,7 @@ def call(ctx: Any, name: str, scope: Any) -> Type:
     if template is None:
         return default
     out = _carrier.attach(template, result, ctx.api.named_generic_type("builtins.str", []))
-    _ops.check_context(ctx, result)
+    _op_hooks.check_context(ctx, result)
     return out
 
 

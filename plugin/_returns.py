@@ -25,10 +25,10 @@ from mypy.nodes import (
     Statement,
     Var,
 )
-from shapecheck._algebra import sym
-from shapecheck._ops._registry import axis_position, qd
-from shapecheck._shape import Shape
-from shapecheck._unify import Bindings, Env, match_spec
+from shapecheck._core._algebra import sym
+from shapecheck._core._wording import LOCAL, RETURN, qd, spec_axis_mismatch, spec_rank_mismatch
+from shapecheck._core._shape import Shape
+from shapecheck._core._unify import Bindings, Env, match_spec
 
 from . import _carrier, _compat, _report, _scope
 
@@ -47,8 +47,9 @@ def own_names(fn: Any, with_return: bool = False) -> frozenset:
     return frozenset(names)
 
 
-def describe(what: str, c: _carrier.Carried, shape: Shape, rigid: frozenset | None = None) -> list:
-    """The first way (message, notes, is_rank) ``shape`` contradicts the annotation ``c``, if any.
+def describe(who: str, kind: str, c: _carrier.Carried, shape: Shape, rigid: frozenset | None = None) -> list:
+    """The first way (message, notes, is_rank) ``shape`` contradicts the annotation ``c``, if any, in the
+    linter's words (``who``: "the return value" or a variable; ``kind``: ``RETURN`` or ``LOCAL``).
 
     ``rigid`` are the function's own axis names (its parameters'). A name of ``c`` outside them
     (``-> Float[Tensor, "*bs output_dim"]`` over ``"*bs input_dim"``) is bound by the value, as
@@ -60,11 +61,9 @@ def describe(what: str, c: _carrier.Carried, shape: Shape, rigid: frozenset | No
         inst = Bindings({n: sym(n) for n in rigid})
     for m in match_spec(c.spec, shape, Env(), inst)[:1]:
         if m.kind == "rank":
-            out.append((f'{what} has {m.actual} axes, but the annotation "{c.text}" has {m.expected}',
-                        (), True))
+            out.append((spec_rank_mismatch(who, kind, c.text, m.actual, m.expected), (), True))
             continue
         idx = m.index if m.index is not None else 0
-        pos = axis_position(idx, shape.rank)
         notes = []
         origin = shape.origin(idx)
         if origin:
@@ -72,15 +71,14 @@ def describe(what: str, c: _carrier.Carried, shape: Shape, rigid: frozenset | No
         ann = c.origins[0] if c.origins else None
         if ann:
             notes.append(f'"{c.text}" is the {ann}')
-        out.append((f'{what} has {qd(m.actual)} at {pos}, but the annotation "{c.text}" says {qd(m.expected)}',
-                    tuple(notes), False))
+        out.append((spec_axis_mismatch(who, kind, c.text, m.actual, m.expected, idx, shape.rank), tuple(notes), False))
     return out
 
 
-def check_against(api: Any, c: _carrier.Carried, shape: Shape, context: Any, what: str,
+def check_against(api: Any, c: _carrier.Carried, shape: Shape, context: Any, who: str, kind: str,
                   rigid: frozenset | None = None) -> None:
     """Report (through a checker API) every way ``shape`` contradicts the annotation ``c``."""
-    for message, notes, is_rank in describe(what, c, shape, rigid):
+    for message, notes, is_rank in describe(who, kind, c, shape, rigid):
         (_report.rank if is_rank else _report.mismatch)(api, message, context, notes)
 
 
@@ -146,7 +144,7 @@ def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
             if isinstance(s.expr, (NameExpr, MemberExpr)):
                 shape = _shape_of(s.expr, counts, inferred)
                 if shape is not None:
-                    _report_all(errors, "return value", ret, shape.with_label(f"`{s.expr.name}`"), s.expr,
+                    _report_all(errors, "the return value", RETURN, ret, shape.with_label(f"`{s.expr.name}`"), s.expr,
                                 own_names(fn))
         elif isinstance(s, AssignmentStmt) and s.type is not None and len(s.lvalues) == 1:
             declared = _carrier.carried(s.type)
@@ -156,13 +154,13 @@ def _check_function(fn: FuncDef, errors: Any, inferred: dict) -> None:
             if shape is not None:
                 lv = s.lvalues[0]
                 name = getattr(lv, "name", "the target")
-                _report_all(errors, f"the value assigned to `{name}`", declared, shape, s.rvalue,
+                _report_all(errors, f"`{name}`", LOCAL, declared, shape, s.rvalue,
                             own_names(fn, with_return=True))
 
 
-def _report_all(errors: Any, what: str, c: _carrier.Carried, shape: Shape, node: Expression,
+def _report_all(errors: Any, who: str, kind: str, c: _carrier.Carried, shape: Shape, node: Expression,
                 rigid: frozenset) -> None:
-    for message, notes, is_rank in describe(what, c, shape, rigid):
+    for message, notes, is_rank in describe(who, kind, c, shape, rigid):
         code = _report.SHAPE_RANK if is_rank else _report.SHAPE_MISMATCH
         _compat.report_error(errors, node.line, node.column, message, code)
         for n in notes:

@@ -25,7 +25,7 @@ def _third_party(path: str) -> bool:
 
 def _source_digest() -> str:
     h = hashlib.sha256()
-    core = Path(shapecheck.__file__).parent
+    core = Path(shapecheck.__file__).parent / "_core"
     files = [core / name for name in _CORE]
     files += sorted((core / "_ops").rglob("*.py")) + sorted(Path(__file__).parent.glob("*.py"))
     for p in files:
@@ -38,9 +38,9 @@ def _source_digest() -> str:
 
 
 def _annot_file(ctx: Any) -> Any:
-    from . import _annot
+    from . import _annotations
 
-    return _annot.annotation_file(ctx)
+    return _annotations.annotation_file(ctx)
 
 
 class Session:
@@ -75,12 +75,12 @@ class Session:
         return data
 
     def annotation_hook(self, ctx: Any) -> Any:
-        from . import _annot
+        from . import _annotations
 
         self.errors = _compat.checker_errors(ctx.api) or self.errors  # the current build's (dmypy)
-        return _annot.hook(ctx, self.declared)
+        return _annotations.hook(ctx, self.declared)
 
-    def assign_counts(self, api: Any) -> Any:
+    def scope_of(self, api: Any) -> Any:
         """The :class:`~._scope.Scope` of the function being checked (None outside functions)."""
         from . import _compat
 

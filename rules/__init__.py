@@ -1,6 +1,6 @@
 """Axis-order lint rules (``shapecheck.rules``): attention (SHP2xx), convolution (SHP3xx), loss (SHP4xx).
 
-One rule per file; each module defines one :class:`~shapecheck._rulebase.LintRule` subclass and
+One rule per file; each module defines one :class:`~shapecheck._engine._rulebase.LintRule` subclass and
 registers its code (with its documentation) when imported. :func:`all_rules` returns one instance of
 every rule, in code order.
 """
@@ -23,7 +23,7 @@ RULE_MODULES = tuple(sorted(
 
 @functools.lru_cache(maxsize=None)
 def _classes() -> tuple:
-    from shapecheck._rulebase import LintRule
+    from shapecheck._engine._rulebase import LintRule
 
     out = []
     for name in RULE_MODULES:

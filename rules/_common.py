@@ -6,12 +6,13 @@ Names (``n_head``, ``seq``, ``height``...) are only a tie-breaker where shapes c
 
 from __future__ import annotations
 
-import ast
 import re
 
-from shapecheck._algebra import Expr, FloorDiv, Sym
-from shapecheck._diag import register_code
-from shapecheck._shape import Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, FloorDiv, Sym
+from shapecheck._core._diag import register_code
+from shapecheck._core._wording import axis_note as note_text
+from shapecheck._core._wording import qd
+from shapecheck._core._shape import Shape, Unknown, Variadic
 
 __all__ = [
     "arg", "is_shape", "rank", "axis", "norm_dim", "as_int", "eq", "ne", "unknown", "qd", "axis_note",
@@ -51,11 +52,6 @@ def arg(ev, pos: int | None, name: str | None = None, default=None):
     return default
 
 
-def init_arg(ev, name: str, default=None):
-    init = ev.init or {}
-    return init.get(name, default)
-
-
 def is_shape(v) -> bool:
     return isinstance(v, Shape) and not v.is_any
 
@@ -80,7 +76,7 @@ def axis(v, i: int):
     return None if isinstance(d, (Unknown, Variadic)) else d
 
 
-from shapecheck._ops._registry import as_int as as_int  # noqa: E402  (one definition, shared with the op rules)
+from shapecheck._core._ops._registry import as_int as as_int  # noqa: E402  (one definition, shared with the op rules)
 
 
 def neg_dim(dim, v) -> int | None:
@@ -120,24 +116,8 @@ def is_literal(d) -> bool:
 
 # -- messages -----------------------------------------------------------------------------------
 
-def qd(d) -> str:
-    if isinstance(d, Expr) and d.value is not None:
-        return str(d.value)
-    if d is None or isinstance(d, Unknown):
-        return "an unknown axis"
-    return f'"{d}"'
-
-
 def who(v, default: str = "the tensor") -> str:
     return v.label if isinstance(v, Shape) and v.label else default
-
-
-def _position(i: int, n: int | None) -> str:
-    if i == -1 or (n is not None and i == n - 1):
-        return "the last axis"
-    if i == 0:
-        return "the first axis"
-    return f"axis {i}"
 
 
 def axis_note(ctx, v, i: int, node=None) -> str | None:
@@ -146,11 +126,7 @@ def axis_note(ctx, v, i: int, node=None) -> str | None:
     if d is None:
         return None
     env = env_before(ctx, node) if node is not None else ctx.env
-    text = f"{qd(env.resolve(d))} is {_position(i, v.rank)} of {who(v)}"
-    origin = v.origin(i)
-    if origin:
-        text += f" ({origin})"
-    return text
+    return note_text(env.resolve(d), i, v.rank, who(v), v.origin(i))
 
 
 def dims_text(ctx, v, node=None) -> str:
@@ -244,32 +220,6 @@ def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
     return n is not None and n.lower() in _WORDS["heads"] and (n.lower() != "h" or allow_h)
 
 
-def source_segment(ctx, node) -> str | None:
-    """The source text of an AST node (for messages), or None."""
-    lines = ctx.source_lines
-    if not lines or not hasattr(node, "lineno") or getattr(node, "end_lineno", None) != node.lineno:
-        return None
-    try:
-        return lines[node.lineno - 1][node.col_offset:node.end_col_offset]
-    except (IndexError, TypeError):
-        return None
-
-
-def call_name(node) -> str | None:
-    """``math.sqrt`` for ``math.sqrt(x)``; the dotted spelling of a call's function, or None."""
-    if not isinstance(node, ast.Call):
-        return None
-    parts = []
-    f = node.func
-    while isinstance(f, ast.Attribute):
-        parts.append(f.attr)
-        f = f.value
-    if isinstance(f, ast.Name):
-        parts.append(f.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 # -- metadata carried by the rules themselves -------------------------------------------------------
 
 ELEMENTWISE = {
@@ -282,16 +232,6 @@ ELEMENTWISE = {
     "torch.Tensor.half", "torch.Tensor.to", "torch.Tensor.type_as", "torch.Tensor.clone", "torch.Tensor.detach",
     "torch.nn.Dropout", "torch.Tensor.clamp", "torch.clamp", "torch.Tensor.clamp_min", "torch.Tensor.nan_to_num",
 }
-
-
-def first_tensor(ev):
-    for v in ev.args:
-        if isinstance(v, Shape):
-            return v
-    for v in ev.kwargs.values():
-        if isinstance(v, Shape):
-            return v
-    return None
 
 
 def carry(ev, ctx, keys) -> None:
@@ -327,7 +267,7 @@ def env_before(ctx, node):
     ``q @ k``), so after the call they compare equal; the rules need to know whether they were equal
     before it. Bindings carry the ``file:line`` where they were made.
     """
-    from shapecheck._unify import Env
+    from shapecheck._core._unify import Env
 
     line = getattr(node, "lineno", None)
     if line is None:
@@ -340,7 +280,7 @@ def env_before(ctx, node):
 
 
 def compare_before(ctx, node, a, b) -> str:
-    from shapecheck._unify import compare
+    from shapecheck._core._unify import compare
 
     if a is None or b is None:
         return "unknown"
@@ -381,7 +321,7 @@ def _display(q: str) -> str:
 
 def size_of(v):
     """An int-like constructor argument as an Expr, else None."""
-    from shapecheck._ops._registry import as_size
+    from shapecheck._core._ops._registry import as_size
 
     e = as_size(v)
     return e if isinstance(e, Expr) else None

@@ -1,6 +1,6 @@
 """Generate docs/rules.md, every diagnostic code: ``python -m shapecheck.rules._gendocs``.
 
-The core's codes (SHP0xx, SHP1xx, SHP9xx) are documented in ``shapecheck/_codedocs.py``, the
+The core's codes (SHP0xx, SHP1xx, SHP9xx) are documented in ``shapecheck/_core/_codedocs.py``, the
 axis-order rules (SHP2xx-SHP4xx) in their docstrings; both reach ``CODES`` when registered, and
 ``shapecheck explain CODE`` prints the same pages.
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from shapecheck._config import load_codes
-from shapecheck._diag import CODES
+from shapecheck._core._diag import CODES
 
 from . import rule_classes
 from ._common import clean_doc
@@ -27,11 +26,10 @@ _FAMILIES = (
 
 
 def render() -> str:
-    load_codes()
-    rules = {c.code: c for c in rule_classes()}
+    rules = {c.code: c for c in rule_classes()}  # importing the rules registers their codes
     codes = sorted(CODES.values(), key=lambda c: c.code)
     out = ["# Diagnostic codes", "",
-           "Generated from `shapecheck/_codedocs.py` and the rules' docstrings by "
+           "Generated from `shapecheck/_core/_codedocs.py` and the rules' docstrings by "
            "`python -m shapecheck.rules._gendocs`; do not edit.",
            "`shapecheck explain CODE` prints the same text. A code marked *opt-in* is reported only when",
            "selected by its code or name (`--select`, `--extend-select`, or `select`/`extend-select` in",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 
-from shapecheck._algebra import Expr, FloorDiv, const
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._core._algebra import Expr, FloorDiv, const
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import MATMUL, arg, axis, carry, compare_before, env_before, name_of, qd, register, tag
 

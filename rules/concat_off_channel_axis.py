@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shapecheck._algebra import Expr, const
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._core._algebra import Expr, const
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import arg, as_int, carry, channel_layer, compare_before, qd, register, size_of
 

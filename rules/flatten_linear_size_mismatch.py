@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from shapecheck._algebra import Expr, FloorDiv, const
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, FloorDiv, const
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape, Unknown, Variadic
 
 from ._common import arg, as_int, carry, compare_before, qd, register, size_of, who
 
@@ -179,8 +179,8 @@ class Net(nn.Module):
             _plain, divided = _plain_and_divided(factors)
             stale = sorted(s.name for s in in_f.symbols() & divided)
             if stale:
-                problem = (f"the input size {', '.join(qd(Expr(((((s, 1),), 1),))) for s in in_f.symbols() & divided)} "
-                           f"that the layers before have changed")
+                names = ", ".join(f'"{n}"' for n in stale)  # sorted: the same text in every run
+                problem = f"the input size {names} that the layers before have changed"
         if problem is None:
             return
         ctx.report(

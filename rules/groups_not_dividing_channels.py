@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
 from ._common import is_literal, register, size_of
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import arg, as_int, axis, dims_text, looks_like, qd, register, who
 

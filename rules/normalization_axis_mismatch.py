@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import arg, carry, compare_before, loss_args, neg_dim, register, softmax_call, who
 
@@ -14,10 +14,6 @@ _LOG = {"torch.log", "torch.Tensor.log", "torch.Tensor.log_", "torch.clamp", "to
 _KL = {"torch.nn.functional.kl_div", "torch.nn.KLDivLoss"}
 _COMBINE = {"torch.Tensor.__mul__", "torch.Tensor.__rmul__", "torch.mul", "torch.Tensor.mul", "torch.Tensor.__sub__",
             "torch.Tensor.__add__", "torch.sub", "torch.add"}
-
-
-def _axis_text(t) -> str:
-    return f"axis {t[0]}"
 
 
 @register

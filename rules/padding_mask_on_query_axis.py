@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import (MATMUL, arg, axis, carry, dims_text, eq, is_literal, neg_dim, register, softmax_call,
                       tag, who)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shapecheck._algebra import Expr
+from shapecheck._core._algebra import Expr
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import axis_note, dims_text, eq, is_heads_axis, is_literal, qd, register, who
 

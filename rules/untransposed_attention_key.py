@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape, Unknown
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape, Unknown
 
 from ._common import MATMUL, arg, axis, axis_note, compare_before, env_before, label_name, qd, register
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shapecheck._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._shape import Shape
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape
 
 from ._common import axis, axis_note, channel_layer, compare_before, dims_text, qd, register, size_of, who
 

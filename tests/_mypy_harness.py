@@ -107,8 +107,8 @@ def _same(e: Expect, reported: str) -> bool:
         return True
     if e.kind != "reveal":
         return False
-    from shapecheck._parse import AnnotationSyntaxError
-    from shapecheck._shape import shape_of
+    from shapecheck._core._parse import AnnotationSyntaxError
+    from shapecheck._core._shape import shape_of
 
     try:
         return shape_of(e.code).dims == shape_of(reported).dims

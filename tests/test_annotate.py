@@ -364,7 +364,7 @@ def test_without_libcst_annotate_says_what_to_install_and_the_linter_does_not_ne
     with pytest.raises(WriterError, match=r"annotate needs libcst: pip install 'shapecheck\[annotate\]'"):
         annotate_files(str(project / ".shapecheck" / "shapes.json"))
     code = ("import sys; sys.modules['libcst'] = None\n"
-            "from shapecheck._cli import main\n"
+            "from shapecheck._lint._cli import main\n"
             "rc = main(['check', '--isolated', '--no-cache', 'pkg'])\n"
             "assert 'libcst' not in sys.modules or sys.modules['libcst'] is None\n"
             "rc2 = main(['annotate'])\n"

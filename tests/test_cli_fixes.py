@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from shapecheck._diag import Diagnostic, Edit, Fix
-from shapecheck._fixes import apply_fixes, write_atomic
+from shapecheck._core._diag import Diagnostic, Edit, Fix
+from shapecheck._lint._fixes import apply_fixes, write_atomic
 
 
 def _d(line, col, edits, safe=True, code="SHP002"):
@@ -96,7 +96,7 @@ def test_fix_on_a_read_only_file_is_an_error_for_that_file(tmp_path):
 
 
 def test_add_noqa_text_transform():
-    from shapecheck._noqa import add_noqa
+    from shapecheck._lint._noqa import add_noqa
 
     src = ('x = f(a)  # type: ignore\n'
            'y = g(b)  # noqa: F722\n'

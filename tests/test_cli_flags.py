@@ -267,7 +267,7 @@ def test_add_noqa_when_the_rename_fails(tmp_path, monkeypatch, capsys):
     # places), so the operating system's refusal is simulated: os.replace, the last step of the
     # atomic write, fails for one file. The file must stay as it was, its temporary file must be
     # gone, and the other file must still be written.
-    from shapecheck._cli import main
+    from shapecheck._lint._cli import main
 
     write(tmp_path, {"a.py": BAD, "b.py": BAD})
     monkeypatch.chdir(tmp_path)
@@ -278,7 +278,7 @@ def test_add_noqa_when_the_rename_fails(tmp_path, monkeypatch, capsys):
             raise PermissionError(errno.EACCES, "Permission denied", str(dst))
         return real(src, dst, *a, **k)
 
-    with mock.patch("shapecheck._fixes.os.replace", side_effect=refuse):
+    with mock.patch("shapecheck._lint._fixes.os.replace", side_effect=refuse):
         status = main(["check", "--add-noqa", "--no-cache", "-j", "1"])
     err = capsys.readouterr().err
     assert status == 2

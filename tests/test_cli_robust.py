@@ -7,10 +7,10 @@ import os
 
 from _cli_support import BAD, CLEAN, SELECT_SHP002, SINGLE, codes, shapecheck, write
 
-from shapecheck._diag import Diagnostic
-from shapecheck._files import Target
-from shapecheck._runner import Job, lint_path, lint_text, run_files
-from shapecheck._settings import Settings
+from shapecheck._core._diag import Diagnostic
+from shapecheck._lint._files import Target
+from shapecheck._lint._runner import Job, lint_path, lint_text, run_files
+from shapecheck._core._settings import Settings
 
 AWKWARD = {
     "py2.py": "print 'hello'\nexec 'x = 1'\n",
@@ -160,9 +160,9 @@ def test_worker_crash_costs_only_its_file(tmp_path):
 
 def test_internal_error_exit_code_is_two_even_with_exit_zero(tmp_path, capsys):
     # a file the engine cannot handle must never look like a lint finding (1) or a pass (0)
-    from shapecheck._cli import _parser, _report
-    from shapecheck._config import Config
-    from shapecheck._runner import internal_error
+    from shapecheck._lint._cli import _parser, _report
+    from shapecheck._lint._config import Config
+    from shapecheck._lint._runner import internal_error
 
     config = Config(Settings(), str(tmp_path))
     finding = Diagnostic("a.py", 1, 1, "SHP110", "Two sizes differ")
@@ -191,9 +191,9 @@ def test_many_files_across_workers_do_not_deadlock(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {REPO!r})
-        from shapecheck._files import Target
-        from shapecheck._runner import Job, run_files
-        from shapecheck._settings import Settings
+        from shapecheck._lint._files import Target
+        from shapecheck._lint._runner import Job, run_files
+        from shapecheck._core._settings import Settings
 
         def check(source, path, settings, project=None):
             return []

@@ -1,6 +1,6 @@
 """Every diagnostic code has a real page, and the core codes' examples are tests.
 
-A core code's *Example* (``shapecheck/_codedocs.py``) must make the linter report that code and no
+A core code's *Example* (``shapecheck/_core/_codedocs.py``) must make the linter report that code and no
 other; its *Use instead* must make it report nothing. ``shapecheck explain CODE`` prints the page,
 and docs/rules.md and docs/ops.md are generated and current.
 """
@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from shapecheck._codedocs import CODE_DOCS
-from shapecheck._config import load_codes
-from shapecheck._diag import CODES, default_codes
-from shapecheck._runner import Job, lint_text
-from shapecheck._settings import Settings
+from shapecheck._core._codedocs import CODE_DOCS
+from shapecheck._lint._config import load_codes
+from shapecheck._core._diag import CODES, default_codes
+from shapecheck._lint._runner import Job, lint_text
+from shapecheck._core._settings import Settings
 from shapecheck.rules import rule_classes
 
 load_codes()
@@ -98,7 +98,7 @@ def test_rules_md_is_current_and_covers_every_code():
 
 
 def test_ops_md_is_current():
-    from shapecheck._ops._doc import render
+    from shapecheck._core._ops._doc import render
 
     text = (ROOT / "docs" / "ops.md").read_text(encoding="utf-8")
-    assert text == render(), "docs/ops.md is stale: run `python -m shapecheck._ops._doc > docs/ops.md`"
+    assert text == render(), "docs/ops.md is stale: run `python -m shapecheck._core._ops._doc > docs/ops.md`"

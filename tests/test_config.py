@@ -8,7 +8,7 @@ import pytest
 
 from _cli_support import BAD, BAD_LINE, CLEAN, codes, shapecheck, write
 
-from shapecheck._config import ConfigError, load_config
+from shapecheck._lint._config import ConfigError, load_config
 
 
 def _project(tmp_path, table: str, files=None):

@@ -31,13 +31,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import test_differential_gen_layers  # noqa: F401  (registers the layer generators)
+import pytest
 import torch
 from test_differential_gen import GENERATORS, Case, Mod, Ten, Z
 
-from shapecheck._algebra import Expr, Sym, const, sym
-from shapecheck._ops import lookup
-from shapecheck._ops._registry import Site
-from shapecheck._shape import Shape, Unknown, Variadic
+from shapecheck._core._algebra import Expr, Sym, const, sym
+from shapecheck._core._ops import lookup
+from shapecheck._core._ops._registry import Site
+from shapecheck._core._shape import Shape, Unknown, Variadic
 
 SEED = 0
 CASES_PER_GENERATOR = 150
@@ -270,16 +271,34 @@ def classify(rule_res, torch_res) -> str:
     return "agree" if _same(rv, tv) else "wrong"
 
 
-def run_all(seed: int = SEED, per_generator: int = CASES_PER_GENERATOR):
-    """Runs every generator; returns (table, failures) where table[op][mode][outcome] counts."""
+# the generators by op family: each family is one test, so the families run in parallel
+FAMILIES = {
+    "elementwise": ("g_binary", "g_inplace", "g_where", "g_masked_fill", "g_unary", "g_unary_module", "g_clamp"),
+    "linalg": ("g_matmul", "g_mm_bmm", "g_transpose_attr", "g_einsum", "g_einops_einsum"),
+    "reduce": ("g_reduction", "g_softmax", "g_topk", "g_softmax_module", "g_along"),
+    "layout": ("g_transpose", "g_reshape", "g_view_heads", "g_flatten", "g_expand", "g_rearrange"),
+    "join_index": ("g_join", "g_split", "g_chunk_symbolic", "g_getitem", "g_select", "g_factory"),
+    "layers": ("g_linear", "g_embedding", "g_conv", "g_conv_transpose", "g_pool", "g_pad", "g_norm", "g_sdpa",
+               "g_mha", "g_recurrent", "g_transformer", "g_resample"),
+    "loss_misc": ("g_loss", "g_loss_more", "g_misc", "g_misc_ops"),
+}
+
+
+def _new_table():
+    return defaultdict(lambda: {**{m: defaultdict(int) for m in MODES}, "torch_err": 0})
+
+
+def run_all(seed: int = SEED, per_generator: int = CASES_PER_GENERATOR, only=None):
+    """Runs the generators (those named in ``only``, every one by default); returns (table, failures)
+    where table[op][mode][outcome] counts. The draws are one seeded stream over every generator, so a
+    family run sees exactly the cases it sees in a full run."""
     rng = random.Random(seed)
-    table = defaultdict(lambda: {**{m: defaultdict(int) for m in MODES}, "torch_err": 0})
+    table = _new_table()
     failures = []
-    COVERED.clear()
     for gen in GENERATORS:
         for _ in range(per_generator):
             case, sizes = gen(rng)
-            if case is None:
+            if case is None or (only is not None and gen.__name__ not in only):
                 continue
             COVERED.add(case.name)
             t = torch_outcome(case, sizes)
@@ -345,19 +364,43 @@ def format_table(table) -> str:
 _RESULT = {}
 
 
+def _family_results(family: str):
+    if family not in _RESULT:
+        _RESULT[family] = run_all(only=FAMILIES[family])
+    return _RESULT[family]
+
+
 def _results():
-    if "r" not in _RESULT:
-        _RESULT["r"] = run_all()
-    return _RESULT["r"]
+    """Every family's results, merged."""
+    table, failures = _new_table(), []
+    for family in FAMILIES:
+        t, f = _family_results(family)
+        failures += f
+        for op, row in t.items():
+            table[op]["torch_err"] += row["torch_err"]
+            for m in MODES:
+                for o, n in row[m].items():
+                    table[op][m][o] += n
+    return table, failures
 
 
-def test_rules_agree_with_torch():
-    table, failures = _results()
+def test_every_generator_belongs_to_one_family():
+    names = [g.__name__ for g in GENERATORS]
+    in_families = [n for members in FAMILIES.values() for n in members]
+    assert sorted(in_families) == sorted(names)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_rules_agree_with_torch(family):
+    table, failures = _family_results(family)
     print()
     print(format_table(table))
+    assert table, family
     assert not failures, f"{len(failures)} disagreements:\n" + "\n".join(failures[:40])
 
 
+@pytest.mark.slow
 def test_every_generated_op_has_a_rule_and_cases():
     table, _ = _results()
     assert len(table) >= 60, sorted(table)
@@ -366,15 +409,17 @@ def test_every_generated_op_has_a_rule_and_cases():
         assert n > 0, op
 
 
+@pytest.mark.slow
 def test_every_rule_is_exercised():
     """Each registered rule (under one of its names) is called by some generator."""
-    from shapecheck._ops import all_rules
+    from shapecheck._core._ops import all_rules
     _results()
     covered = {id(lookup(n)) for n in COVERED}
     missing = [r.names[0] for r in all_rules() if id(r) not in covered]
     assert not missing, f"rules without differential cases: {missing}"
 
 
+@pytest.mark.slow
 def test_generators_exercise_rejections():
     """The draws include invalid calls: torch rejects a fair share, and the rules see most of them."""
     table, _ = _results()
@@ -385,6 +430,7 @@ def test_generators_exercise_rejections():
     assert both_reject_or_missed < torch_errors
 
 
+@pytest.mark.slow
 def test_unknown_is_rare():
     table, _ = _results()
     total = sum(sum(row["literal"].values()) for row in table.values())

@@ -399,7 +399,7 @@ def g_recurrent(rng):
 
 @gen
 def g_transformer(rng):
-    from shapecheck._ops import lookup
+    from shapecheck._core._ops import lookup
     if lookup("torch.nn.TransformerEncoderLayer") is None:
         return None, {}
     P = Pool(rng)

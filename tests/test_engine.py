@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from shapecheck._lint import check_source
-from shapecheck._project import Project
+from shapecheck._engine._project import Project
 
 HEADER = """\
 import torch
@@ -526,7 +526,7 @@ def test_named_anonymous_axis():
 
 
 def test_axis_aliases_from_the_config_name_one_axis():
-    from shapecheck._settings import Settings
+    from shapecheck._core._settings import Settings
 
     src = HEADER + textwrap.dedent("""
         def f(x: Float[Tensor, "batch seq d"], y: Float[Tensor, "batch pos d"], cfg):
@@ -590,8 +590,8 @@ def test_nothing_is_reported_while_silenced_and_reporting_comes_back_after_an_er
     import ast
 
     from shapecheck._engine import FunctionAnalysis
-    from shapecheck._lint import ModuleInfo
-    from shapecheck._settings import Settings
+    from shapecheck._engine._module import ModuleInfo
+    from shapecheck._core._settings import Settings
 
     tree = ast.parse("def f():\n    pass\n")
     fa = FunctionAnalysis(ModuleInfo("m.py", tree, Settings()), tree.body[0])
@@ -604,10 +604,10 @@ def test_nothing_is_reported_while_silenced_and_reporting_comes_back_after_an_er
 
 
 def test_callee_bindings_are_a_typed_value():
-    from shapecheck._parse import parse_shape
-    from shapecheck._shape import Shape
-    from shapecheck._algebra import const
-    from shapecheck._unify import Bindings, Env, instantiate, match_spec
+    from shapecheck._core._parse import parse_shape
+    from shapecheck._core._shape import Shape
+    from shapecheck._core._algebra import const
+    from shapecheck._core._unify import Bindings, Env, instantiate, match_spec
 
     inst = Bindings()
     assert match_spec(parse_shape("*batch d"), Shape((const(2), const(3), const(4))), Env(), inst, "argument `x`") == []

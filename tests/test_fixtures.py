@@ -127,7 +127,7 @@ def normalize_shape(text: str) -> str:
         text = m.group(1) if m.group(1) is not None else m.group(2)
     text = " ".join(text.split())
     try:
-        from shapecheck._shape import shape_of
+        from shapecheck._core._shape import shape_of
 
         return " ".join(str(shape_of(text)).split())
     except Exception:
@@ -143,8 +143,8 @@ def same_shape(got: str, expected: str) -> bool:
     if got == expected:
         return True
     try:
-        from shapecheck._algebra import Expr, const
-        from shapecheck._shape import shape_of
+        from shapecheck._core._algebra import Expr, const
+        from shapecheck._core._shape import shape_of
 
         a, b = shape_of(got).dims, shape_of(expected).dims
     except Exception:

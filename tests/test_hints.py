@@ -8,7 +8,7 @@ import re
 import pytest
 
 from shapecheck._lint import check_source
-from shapecheck._parse import AnnotationSyntaxError, parse_shape
+from shapecheck._core._parse import AnnotationSyntaxError, parse_shape
 
 SRC = '''\
 from jaxtyping import Float

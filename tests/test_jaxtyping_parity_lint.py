@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from shapecheck._lint import check_source
-from shapecheck._parse import AnnotationSyntaxError, parse_shape
+from shapecheck._core._parse import AnnotationSyntaxError, parse_shape
 
 HEADER = """\
 import torch

@@ -7,7 +7,7 @@ import textwrap
 
 
 def test_import_shapecheck_does_not_import_torch():
-    code = "import sys, shapecheck, shapecheck._lint, shapecheck._ops; shapecheck._ops.all_rules(); " \
+    code = "import sys, shapecheck, shapecheck._lint, shapecheck._core._ops; shapecheck._core._ops.all_rules(); " \
            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'jaxtyping', 'beartype'))))"
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []

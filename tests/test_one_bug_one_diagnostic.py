@@ -12,8 +12,8 @@ import textwrap
 import pytest
 
 from shapecheck._lint import check_source
-from shapecheck._runner import Job, lint_text
-from shapecheck._settings import Settings
+from shapecheck._lint._runner import Job, lint_text
+from shapecheck._core._settings import Settings
 
 HEADER = """\
 import torch

@@ -2,8 +2,8 @@
 
 import pytest
 
-from shapecheck._ops import all_rules
-from shapecheck._ops._examples import run_example
+from shapecheck._core._ops import all_rules
+from shapecheck._core._ops._examples import run_example
 
 CASES = [
     pytest.param(rule, ex, ok, id=f"{rule.names[0]}:{'ok' if ok else 'bad'}:{ex}")
@@ -25,5 +25,5 @@ def test_every_rule_has_examples():
 
 
 def test_unknown_call_is_unknown():
-    from shapecheck._ops import lookup
+    from shapecheck._core._ops import lookup
     assert lookup("torch.some_op_that_does_not_exist") is None

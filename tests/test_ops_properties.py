@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from shapecheck._algebra import const, sym
-from shapecheck._ops import OPAQUE, all_rules, lookup
-from shapecheck._ops._examples import _kwargs, _shapes
-from shapecheck._ops._registry import Site
-from shapecheck._shape import ANY_SHAPE, UNKNOWN, Shape, shape_of
+from shapecheck._core._algebra import const, sym
+from shapecheck._core._ops import OPAQUE, all_rules, lookup
+from shapecheck._core._ops._examples import _kwargs, _shapes
+from shapecheck._core._ops._registry import Site
+from shapecheck._core._shape import ANY_SHAPE, UNKNOWN, Shape, shape_of
 
 
 def test_rules_load_without_torch_or_einops():
-    code = ("import sys; import shapecheck._ops as o; n = len(o.all_rules()); "
+    code = ("import sys; import shapecheck._core._ops as o; n = len(o.all_rules()); "
             "bad = [m for m in ('torch', 'einops', 'numpy') if m in sys.modules]; "
             "print(n, bad); sys.exit(1 if bad or n < 100 else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=_root(), check=False)
@@ -166,7 +166,7 @@ def test_messages_name_the_op_and_both_axes():
 
 def test_messages_follow_house_style():
     """One line, no trailing period, over every bad example."""
-    from shapecheck._ops._examples import run_example  # noqa: F401
+    from shapecheck._core._ops._examples import run_example  # noqa: F401
     seen = 0
     for rule in all_rules():
         for ex in rule.bad:
@@ -200,7 +200,7 @@ def test_tuple_results_for_value_index_pairs():
 
 def test_attention_head_split_round_trip_is_consistent():
     """``x.view(B, T, nh, C // nh).transpose(1, 2)`` and back with ``.view(B, T, C)``: no false alarm."""
-    from shapecheck._algebra import sym as s
+    from shapecheck._core._algebra import sym as s
     site = Site("view")
     B, T, C, nh = s("B", "dim:x"), s("T", "dim:x"), s("C", "dim:x"), s("n_head", "code")
     x = Shape((B, T, C))
@@ -279,7 +279,7 @@ def test_getitem_with_indices_the_engine_may_build(index):
 
 def test_regressions_from_real_code():
     """False alarms seen on real code (fixtures/correct/regressions.py), at the rule level."""
-    from shapecheck._shape import Variadic
+    from shapecheck._core._shape import Variadic
     site = Site("rearrange")
     x = Shape((Variadic(None), const(1), UNKNOWN, UNKNOWN))  # a conv output of unknown rank
     assert lookup("einops.rearrange").apply(site, (x, "b n ... -> b n (...)"), {}) is None

@@ -118,8 +118,8 @@ def test_github_annotations(project):
 
 
 def test_github_escapes_properties_and_data():
-    from shapecheck._diag import Diagnostic
-    from shapecheck._output import render
+    from shapecheck._core._diag import Diagnostic
+    from shapecheck._lint._output import render
 
     d = Diagnostic("a,b:c.py", 3, 4, "SHP110", "50% off\nsecond line", notes=("n",))
     out = render("github", [d])

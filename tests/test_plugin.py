@@ -19,6 +19,8 @@ pytest.importorskip("jaxtyping")
 
 import _mypy_harness as H
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves these to CI
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
@@ -166,7 +168,7 @@ def test_bugs_are_reported_only_on_marked_lines(on_fixtures):
 def _same_size(a, b) -> bool:
     """Equal sizes: the same canonical form, or the same value for many positive symbol values
     (`(h-1)//2+1` and `(h+1)//2`)."""
-    from shapecheck._algebra import Expr, const
+    from shapecheck._core._algebra import Expr, const
 
     if a == b:
         return True
@@ -183,7 +185,7 @@ def _same_size(a, b) -> bool:
 
 def test_revealed_shapes_match_the_fixtures(on_fixtures):
     """Every revealed shape is the expected one; unknown axes ("_", "...") are allowed, wrong ones not."""
-    from shapecheck._shape import UNKNOWN, Variadic, shape_of
+    from shapecheck._core._shape import UNKNOWN, Variadic, shape_of
 
     root, reported, _ = on_fixtures
     expected = {}
@@ -220,3 +222,32 @@ def test_an_internal_failure_is_one_error_not_a_crash(cold, workdir):
     assert [(r[1], r[2]) for r in internal] == [(10, "error")], out
     assert "ZeroDivisionError" in internal[0][4] and "please report" in internal[0][4]
     assert any(r[1] == 11 and r[3] == "shape-mismatch" for r in out), out
+
+
+# what the plugin says about a shape problem, the linter says in the same words (shapecheck._core._wording);
+# lines where the two report different problems (not different words), each with why
+_OTHER_PROBLEM = {
+    ("fixtures/bugs/attention_annotated.py", 85): "the linter reports the broadcast upstream (SHP102), not the return",
+}
+
+
+def test_linter_and_plugin_word_a_mismatch_the_same(on_fixtures):
+    from shapecheck._lint import check_source
+
+    root, reported, out = on_fixtures
+    linted = {}
+    for p in (root / "bugs").rglob("*.py"):
+        rel = str(p.relative_to(H.REPO))
+        for d in check_source(p.read_text(), rel):
+            linted.setdefault((rel, d.line), []).append(d.message)
+    compared, different = 0, []
+    for path, line, kind, code, message in reported:
+        if kind != "error" or code not in ("shape-mismatch", "shape-rank") or not path.startswith("fixtures/bugs/"):
+            continue
+        if (path, line) in _OTHER_PROBLEM or " parameter `" in message:
+            continue  # a call-site argument mismatch still has two wordings (linter SHP105, plugin/_calls.py)
+        compared += 1
+        if message not in linted.get((path, line), []):
+            different.append(f"{path}:{line}: plugin {message!r}, linter {linted.get((path, line))!r}")
+    assert compared >= 20
+    assert not different, "\n".join(different)

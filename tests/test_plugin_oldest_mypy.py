@@ -20,6 +20,8 @@ pytest.importorskip("jaxtyping")
 
 import _mypy_harness as H
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves these to CI
+
 OLDEST = "1.18.2"
 
 

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 import shapecheck
 from shapecheck import ShapeError, guard
-from shapecheck._parse import AnnotationSyntaxError
+from shapecheck._core._parse import AnnotationSyntaxError
 
 Batch = Float[Tensor, "b ..."]  # a user alias
 

@@ -13,9 +13,9 @@ import textwrap
 
 import pytest
 
-from shapecheck._config import load_config
+from shapecheck._lint._config import load_config
 from shapecheck._lint import check_source
-from shapecheck._settings import Settings
+from shapecheck._core._settings import Settings
 
 from _cli_support import shapecheck, write
 

@@ -6,8 +6,8 @@ import pytest
 
 from _cli_support import BAD, BAD_LINE, shapecheck, write
 
-from shapecheck._diag import Diagnostic
-from shapecheck._suppress import apply_suppressions, parse_suppressions
+from shapecheck._core._diag import Diagnostic
+from shapecheck._lint._suppress import apply_suppressions, parse_suppressions
 
 SIG = 'def f(x: Float[Tensor, "b, n"]) -> Float[Tensor, "b n"]:'
 

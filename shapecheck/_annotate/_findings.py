@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .._parse import AnnotationSyntaxError, parse_shape
+from .._core._parse import AnnotationSyntaxError, parse_shape
 
 __all__ = ["Finding", "contradictions", "dtype_category"]
 

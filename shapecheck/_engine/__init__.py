@@ -1,8 +1,8 @@
 """The inference engine: flow-sensitive abstract interpretation of function bodies over shapes.
 
 One :class:`FunctionAnalysis` runs one function (or method) from its annotations: it evaluates
-expressions to abstract values (``shapecheck._values``), applies the operator shape rules of
-``shapecheck._ops`` to library calls, instantiates annotated user functions and modules at their call
+expressions to abstract values (``shapecheck._engine._values``), applies the operator shape rules of
+``shapecheck._core._ops`` to library calls, instantiates annotated user functions and modules at their call
 sites, checks returns and annotated locals, learns divisibility facts from asserts and splits, and
 hands every call to the lint rules. It never executes the code it reads.
 

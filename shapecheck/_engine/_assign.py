@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr
-from .._ops._registry import OPAQUE
-from .._shape import ANY_SHAPE, Shape, Unknown
-from .._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
+from .._core._algebra import Expr
+from .._core._ops._registry import OPAQUE
+from .._core._shape import ANY_SHAPE, Shape, Unknown
+from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
 from ._common import dim_sym
 
 

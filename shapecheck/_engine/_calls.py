@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr, const
-from .._diag import Diagnostic
-from .._ops._facts import is_tensor_method, lookup_op, takes_size_list
-from .._ops._registry import OPAQUE
-from .._shape import ANY_SHAPE, Shape
-from .._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from .._core._algebra import Expr, const
+from .._core._diag import Diagnostic
+from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
+from .._core._ops._registry import OPAQUE
+from .._core._shape import ANY_SHAPE, Shape
+from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._containers import sum_of
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
@@ -107,7 +107,7 @@ class Calls:
             return OPAQUE
         if not known and not is_tensor_method(name):
             return OPAQUE
-        result = self.apply_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
+        result = self.apply_shape_rule(f"torch.Tensor.{name}", (shape,) + tuple(args), kwargs, node, known=known)
         if (recv is OPAQUE or not known) and not isinstance(recv, Obj) and isinstance(result, Shape):
             # the receiver may not be a tensor at all (a NumPy array from an unknown call): what follows
             # from it is inferred, never reported
@@ -181,7 +181,7 @@ class Calls:
             return ModuleVal(q, rule, tuple(init.items()))
         if q.startswith("torch.") and args:
             args = _tensor_operands(q, rule, args)
-        return self.apply_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
+        return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
         if name == "len" and args:

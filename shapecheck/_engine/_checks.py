@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .._algebra import Expr, Sym, const
-from .._ops._registry import qd
-from .._shape import Shape, Unknown, Variadic
-from .._unify import Bindings, Env, instantiate, match_spec
+from .._core._algebra import Expr, Sym, const
+from .._core._wording import axis_note, qd, spec_axis_mismatch, spec_rank_mismatch
+from .._core._shape import Shape, Unknown, Variadic
+from .._core._unify import Bindings, Env, instantiate, match_spec
 
 _ZERO_HINT = 'a scalar is written "" (an empty string); "0" is one axis of size 0'
 
@@ -45,15 +45,14 @@ class Checks:
         hint = _ZERO_HINT if zero else None
         for p in problems[:1]:
             if p.kind == "rank":
-                self.diag(node, "SHP105", f'{who} has {p.actual} axes where its {what} "{spec.text}" '
-                                          f"has {p.expected}",
+                self.diag(node, "SHP105", spec_rank_mismatch(who, what, spec.text, p.actual, p.expected),
                           notes=(f"inferred shape: {value}",), help=hint)
             else:
                 note = None
                 if p.index is not None:
                     note = axis_origin_note(value, p.index, who, self.env)
-                self.diag(node, "SHP105", f"{who} has {qd(p.actual)} at axis {p.index} where its {what} "
-                                          f'"{spec.text}" says {qd(p.expected)}',
+                self.diag(node, "SHP105", spec_axis_mismatch(who, what, spec.text, p.actual, p.expected, p.index,
+                                                             value.rank),
                           notes=(note,), help=hint)
         return instantiate(spec, inst)
 
@@ -175,7 +174,5 @@ def axis_origin_note(shape: Shape, i: int, who: str, env: Env) -> str | None:
     d = shape.axis(i)
     if d is None or isinstance(d, (Unknown, Variadic)):
         return None
-    origin = shape.origin(i)
-    text = f"{qd(env.resolve(d))} is axis {i} of {who}"
-    return text + (f" ({origin})" if origin else "")
+    return axis_note(env.resolve(d), i, shape.rank, who, shape.origin(i))
 

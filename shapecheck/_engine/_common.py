@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .._algebra import Expr, const, sym
-from .._ops._registry import OPAQUE
-from .._shape import UNKNOWN, Shape
-from .._unify import Env
-from .._values import ListOf, SelfVal, SizeOf
+from .._core._algebra import Expr, const, sym
+from .._core._ops._registry import OPAQUE
+from .._core._shape import UNKNOWN, Shape
+from .._core._unify import Env
+from ._values import ListOf, SelfVal, SizeOf
 
 MAX_DEPTH = 3  # how deep calls into unannotated user code are followed
 SIZE_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement"})

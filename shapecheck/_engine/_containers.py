@@ -2,7 +2,7 @@
 unknown length, ``nn.Sequential(*layers)`` and ``nn.ModuleDict``.
 
 A list whose length is known is a tuple of values; one whose length is not (grown in a loop, a list
-comprehension) is a :class:`~shapecheck._values.ListOf` its elements all fit. Partial knowledge is
+comprehension) is a :class:`~shapecheck._engine._values.ListOf` its elements all fit. Partial knowledge is
 kept: ``torch.stack`` of a list of ``"b c"`` tensors is ``"? b c"``.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr, const
-from .._ops._registry import OPAQUE, as_int
-from .._shape import UNKNOWN, Shape
-from .._values import DictOf, ListOf, ModuleVal, join, list_join
+from .._core._algebra import Expr, const
+from .._core._ops._registry import OPAQUE, as_int
+from .._core._shape import UNKNOWN, Shape
+from ._values import DictOf, ListOf, ModuleVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _JOINERS = {"torch.cat": "cat", "torch.concat": "cat", "torch.concatenate": "cat", "torch.stack": "stack"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr, const, sym
-from .._ops._registry import OPAQUE, Opaque
-from .._shape import ANY_SHAPE, Shape, Unknown
-from .._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from .._core._algebra import Expr, const, sym
+from .._core._ops._registry import OPAQUE, Opaque
+from .._core._shape import ANY_SHAPE, Shape, Unknown
+from ._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
 
@@ -41,7 +41,7 @@ class Expressions:
         if isinstance(node, ast.BinOp):
             left = self.ev(node.left, state)
             right = self.ev(node.right, state)
-            return self.binop(node.op, left, right, node, node.left, node.right)
+            return self.binop(node.op, left, right, node)
         if isinstance(node, ast.UnaryOp):
             v = self.ev(node.operand, state)
             if isinstance(node.op, ast.USub) and isinstance(v, Expr):
@@ -65,7 +65,7 @@ class Expressions:
                                                                                              ast.LtE, ast.Gt, ast.GtE)):
                 name = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
                         ast.Gt: "__gt__", ast.GtE: "__ge__"}[type(node.ops[0])]
-                return self.apply_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
+                return self.apply_shape_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
             return _decided(node, vals)
         if isinstance(node, ast.BoolOp):
             return self.bool_op(node, state)
@@ -148,7 +148,7 @@ class Expressions:
             if attr == "ndim":
                 return const(base.rank) if base.rank is not None else OPAQUE
             if attr in ("T", "mT", "mH", "H"):
-                return self.apply_rule(f"torch.Tensor.{attr}", (base,), {}, node, known=True)
+                return self.apply_shape_rule(f"torch.Tensor.{attr}", (base,), {}, node, known=True)
             if attr in ("data", "real", "imag"):
                 return base
             if attr in ("dtype", "device", "is_cuda", "requires_grad", "grad_fn"):
@@ -237,7 +237,7 @@ class Expressions:
             idx = self.index_value(node.slice, state)
             if idx is OPAQUE:
                 return ANY_SHAPE if base.rank is None else OPAQUE
-            return self.apply_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
+            return self.apply_shape_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
         if isinstance(base, ListOf):
             return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
         if isinstance(base, (DictOf, ModuleVal)) and isinstance(node.slice, ast.Constant) \
@@ -299,7 +299,7 @@ class Expressions:
             return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params)
         return v
 
-    def binop(self, op, left, right, node, lnode, rnode):
+    def binop(self, op, left, right, node):
         if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
             if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
                 left, right = self.as_size_sym(left), self.as_size_sym(right)
@@ -345,11 +345,11 @@ class Expressions:
             if name is None:
                 return OPAQUE
             if isinstance(left, Shape):
-                return self.apply_rule(f"torch.Tensor.__{name}__", (left, self.operand(right)), {}, node,
+                return self.apply_shape_rule(f"torch.Tensor.__{name}__", (left, self.operand(right)), {}, node,
                                        known=True)
             if left is OPAQUE or isinstance(left, Obj):
                 return ANY_SHAPE if name != "matmul" else OPAQUE
-            return self.apply_rule(f"torch.Tensor.__r{name}__", (right, self.operand(left)), {}, node, known=True)
+            return self.apply_shape_rule(f"torch.Tensor.__r{name}__", (right, self.operand(left)), {}, node, known=True)
         return OPAQUE
 
     @staticmethod

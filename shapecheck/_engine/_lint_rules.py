@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .._rulebase import CallEvent, RuleContext
-from .._shape import Shape
+from ._rulebase import CallEvent, RuleContext
+from .._core._shape import Shape
 from ._common import after_error
 
 

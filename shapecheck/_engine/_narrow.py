@@ -12,9 +12,9 @@ directions are two groups: only axes read in the same direction are siblings.
 
 from __future__ import annotations
 
-from .._algebra import Expr, sym
-from .._shape import UNKNOWN, Shape, Unknown, Variadic
-from .._values import Obj
+from .._core._algebra import Expr, sym
+from .._core._shape import UNKNOWN, Shape, Unknown, Variadic
+from ._values import Obj
 
 _GROUP = "svar"  # meta key: the group name of the variable's axes
 

@@ -1,25 +1,26 @@
 """Shape rules applied at a call: arguments prepared, the op's rule run, its findings reported.
 
-The rules themselves live in ``shapecheck._ops`` (pure functions over shapes); this room adapts
+The rules themselves live in ``shapecheck._core._ops`` (pure functions over shapes); this room adapts
 the engine's values to them (sizes from code, size lists, einops patterns, a leading ``...``) and
 turns what a rule records on its ``Site`` into diagnostics.
 """
 
 from __future__ import annotations
 
-from .._algebra import Expr, Sym
-from .._ops import lookup
-from .._ops._facts import DIM_PARAMS, SIZE_PARAMS, display_name, is_pattern_op, is_view, takes_size_list
-from .._ops._registry import OPAQUE, Site
-from .._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
-from .._values import Obj
+from .._core._algebra import Expr, Sym
+from .._core._ops import lookup
+from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
+from .._core._ops._registry import OPAQUE, Site
+from .._core._wording import op_name
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
+from ._values import Obj
 from ._common import after_error, sanitize
 
 
 class ShapeRules:
     """The shape-rule room of :class:`~._walk.FunctionAnalysis`."""
 
-    def apply_rule(self, q: str, args: tuple, kwargs: dict, node, known: bool = True, rule=None, init=None,
+    def apply_shape_rule(self, q: str, args: tuple, kwargs: dict, node, known: bool = True, rule=None, init=None,
                    module_q=None):
         rule = rule or lookup(q)
         if rule is None:
@@ -33,7 +34,7 @@ class ShapeRules:
                 + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
             # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
             return ANY_SHAPE
-        site = Site(display_name(q, rule) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
+        site = Site((op_name(q) or rule.display) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
         if is_pattern_op(q) and len(args) >= 2:
             args = (_expand_for_pattern(args[0], args[1]),) + tuple(args[1:])
         lead = _leading_variadic_call(rule, args, kwargs) if init is None else None

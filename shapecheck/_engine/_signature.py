@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .._annot import AnnotError, TensorAnnot, read_annotation
+from .._core._annot import AnnotError, TensorAnnot, read_annotation
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr
-from .._ops._registry import OPAQUE
-from .._shape import Shape
-from .._values import FuncRef, QualRef, join, join_states
+from .._core._algebra import Expr
+from .._core._ops._registry import OPAQUE
+from .._core._wording import LOCAL, RETURN
+from .._core._shape import Shape
+from ._values import FuncRef, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 
@@ -51,7 +52,7 @@ class Statements:
             declared = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}")
             declared = _with_local_sizes(declared, state)
             if isinstance(value, Shape):
-                bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", "annotation of local")
+                bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", LOCAL)
                 if bound.rank == declared.rank:
                     declared = Shape(tuple(b if isinstance(b, Expr) else d for b, d in zip(bound.dims, declared.dims)),
                                      declared.origins, None, value.meta)
@@ -67,7 +68,7 @@ class Statements:
     def stmt_augassign(self, st, state):
         cur = self.ev(st.target, state)
         rhs = self.ev(st.value, state)
-        value = self.binop(st.op, cur, rhs, st, st.target, st.value)
+        value = self.binop(st.op, cur, rhs, st)
         if isinstance(cur, Shape) and isinstance(value, Shape) and not isinstance(st.op, ast.MatMult):
             # in place: ``acc += y`` keeps ``acc``'s shape (or raises), whatever is known of ``y``
             value = Shape(cur.dims, cur.origins, None, value.meta)
@@ -82,7 +83,7 @@ class Statements:
         value = self.ev(st.value, state) if st.value is not None else None
         self.returns.append(value)
         if self.ret_annot is not None and self.ret_annot.spec is not None and isinstance(value, Shape):
-            self.check_spec(self.ret_annot.spec, value, st, "the return value", "return annotation",
+            self.check_spec(self.ret_annot.spec, value, st, "the return value", RETURN,
                             persist=False)
         return None
 

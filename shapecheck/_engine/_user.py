@@ -1,6 +1,6 @@
 """Calls into user code: annotated functions instantiated at the call, unannotated ones analysed.
 
-An annotated callee's axis names are bound afresh at every call (:class:`~shapecheck._unify.Bindings`)
+An annotated callee's axis names are bound afresh at every call (:class:`~shapecheck._core._unify.Bindings`)
 and its return annotation instantiated with them. An unannotated callee's body is analysed with the
 argument values, silently, depth-limited and remembered per file (:class:`~._memo.ModuleMemo`).
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import ast
 
-from .._algebra import Expr
-from .._ops._registry import OPAQUE
-from .._shape import ANY_SHAPE, Shape
-from .._unify import Bindings, instantiate, match_spec
-from .._values import ClassRef, FuncRef, ModuleVal, Obj, join
+from .._core._algebra import Expr
+from .._core._ops._registry import OPAQUE
+from .._core._shape import ANY_SHAPE, Shape
+from .._core._unify import Bindings, instantiate, match_spec
+from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
 from ._common import MAX_DEPTH, freeze_value
 from ._memo import CallKey
 from ._signature import signature_of
@@ -41,7 +41,7 @@ class UserCalls:
         if m.rule is not None:
             # what a module is called with is a tensor, even when we know nothing else about it
             args = [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
-            return self.apply_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
+            return self.apply_shape_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
                                    init=m.init_dict, module_q=m.qualname)
         if m.cls is not None:
             fwd = m.cls.find_method("forward")

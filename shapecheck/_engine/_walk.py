@@ -12,13 +12,13 @@ from __future__ import annotations
 import ast
 from contextlib import contextmanager
 
-from .._algebra import Expr, sym
-from .._annot import AnnotError, TensorAnnot, read_annotation
-from .._diag import CODES, Diagnostic
-from .._ops._registry import OPAQUE
-from .._shape import ANY_SHAPE
-from .._unify import Bindings, Env
-from .._values import Obj, SelfVal
+from .._core._algebra import Expr, sym
+from .._core._annot import AnnotError, TensorAnnot, read_annotation
+from .._core._diag import CODES, Diagnostic
+from .._core._ops._registry import OPAQUE
+from .._core._shape import ANY_SHAPE
+from .._core._unify import Bindings, Env
+from ._values import Obj, SelfVal
 from ._assign import Assignment
 from ._calls import Calls
 from ._checks import Checks, spec_shape

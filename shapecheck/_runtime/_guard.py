@@ -10,7 +10,7 @@ import warnings
 
 from torch.compiler import is_compiling
 
-from .._parse import AnnotationSyntaxError
+from .._core._parse import AnnotationSyntaxError
 from . import _interp
 from ._codegen import generate, is_simple
 from ._errors import ShapeError

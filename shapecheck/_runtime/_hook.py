@@ -8,7 +8,7 @@ import inspect
 import sys
 import warnings
 
-from .._parse import AnnotationSyntaxError
+from .._core._parse import AnnotationSyntaxError
 from ._guard import guard_function, shape_annotated
 from ._state import STATE, env_disabled
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from torch.compiler import is_compiling
 
 from ._errors import ShapeError, fmt_bindings, fmt_shape, hint_text, make_error, type_name
-from .._parse import AnnotationSyntaxError, parse_shape
+from .._core._parse import AnnotationSyntaxError, parse_shape
 from ._spec import DictSpec, ListSpec, TensorSpec, TupleSpec, TypeSpec, UnionSpec, type_check
 
 __all__ = [

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .._parse import ShapeSpec, parse_shape
+from .._core._parse import ShapeSpec, parse_shape
 
 __all__ = [
     "DictSpec",

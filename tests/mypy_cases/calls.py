@@ -27,7 +27,7 @@ def caller(p: Float[Tensor, "rows cols"], q: Float[Tensor, "cols rows"], r: Floa
 
 
 def returns(x: Float[Tensor, "a b"]) -> Float[Tensor, "b a"]:
-    return x  # E(post): shape-mismatch "return value has \"a\" at the first axis"
+    return x  # E(post): shape-mismatch "the return value has \"a\" at the first axis where its return annotation"
 
 
 def returns_op(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> Float[Tensor, "a b"]:
@@ -41,7 +41,7 @@ def returns_ok(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> Float[Tensor
 
 def annotated_local(x: Float[Tensor, "a b"], y: Float[Tensor, "b c"]) -> None:
     good: Float[Tensor, "a c"] = x @ y
-    bad: Float[Tensor, "a b"] = x @ y  # E(post): shape-mismatch "the value assigned to `bad`"
+    bad: Float[Tensor, "a b"] = x @ y  # E(post): shape-mismatch "`bad` has \"c\" at the last axis where its annotation of local"
     also_bad: Float[Tensor, "b a"] = x  # E(post): shape-mismatch
 
 

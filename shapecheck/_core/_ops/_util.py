@@ -1,0 +1,154 @@
+"""Small helpers shared by the rule modules (no torch import)."""
+
+from __future__ import annotations
+
+from .._algebra import Expr, const
+from .._shape import UNKNOWN, Shape, Unknown
+from ._registry import OPAQUE, Site, as_int, as_size, qd
+
+__all__ = [
+    "axes",
+    "build",
+    "dims_arg",
+    "fixed_rank",
+    "int_tuple",
+    "is_shape",
+    "known",
+    "names",
+    "passthrough",
+    "prod",
+    "sizes_arg",
+]
+
+
+def is_shape(x) -> bool:
+    return isinstance(x, Shape)
+
+
+def known(x) -> bool:
+    """A tensor shape whose rank is known (no variadic segment)."""
+    return isinstance(x, Shape) and x.rank is not None
+
+
+def fixed_rank(x) -> int | None:
+    return x.rank if isinstance(x, Shape) else None
+
+
+def axes(s: Shape) -> list:
+    """``[(dim, origin), ...]`` of a shape of known rank."""
+    origins = s.origins if s.origins else (None,) * len(s.dims)
+    return list(zip(s.dims, origins))
+
+
+def build(pairs) -> Shape:
+    """A shape from ``(dim, origin)`` pairs (origins dropped when none is known)."""
+    pairs = list(pairs)
+    dims = tuple(d for d, _ in pairs)
+    origins = tuple(o for _, o in pairs)
+    return Shape(dims, origins if any(o is not None for o in origins) else ())
+
+
+def prod(dims):
+    """The product of sizes, or UNKNOWN when one is unknown."""
+    out = const(1)
+    for d in dims:
+        if not isinstance(d, Expr):
+            return UNKNOWN
+        out = out * d
+    return out
+
+
+def sizes_arg(args: tuple):
+    """Sizes given as varargs (``view(B, T, C)``) or one sequence (``view((B, T, C))``).
+
+    Returns a list of ``Expr``/UNKNOWN (``-1`` stays the int -1), or None when not static.
+    """
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    if len(args) == 1 and isinstance(args[0], Shape):  # torch.Size of a known shape
+        return list(args[0].dims) if args[0].rank is not None else None
+    out = []
+    for a in args:
+        v = as_int(a)
+        if v is not None and v < 0:
+            out.append(v)
+            continue
+        s = as_size(a)
+        if isinstance(s, Unknown) and a is not OPAQUE and not isinstance(a, Expr):
+            return None  # a float, a string...: not a size list
+        out.append(s)
+    return out
+
+
+def int_tuple(v) -> tuple | None:
+    """An int or a sequence of ints as a tuple of ints; None when not static."""
+    if isinstance(v, (tuple, list)):
+        out = tuple(as_int(x) for x in v)
+        return None if any(x is None for x in out) else out
+    i = as_int(v)
+    return None if i is None else (i,)
+
+
+def dims_arg(site: Site, dim, shape: Shape, allow_end: bool = False):
+    """Normalised dim indices from an int or a tuple; None when undecidable or out of range."""
+    t = int_tuple(dim)
+    if t is None:
+        return None
+    out = []
+    for d in t:
+        n = site.normalize_dim(d, shape.rank, shape, allow_end=allow_end)
+        if n is None:
+            return None
+        out.append(n)
+    if len(set(out)) != len(out):
+        site.error("SHP106", f"{site.op} names the same dim twice ({', '.join(str(d) for d in t)})")
+        return None
+    return out
+
+
+def names(*ns: str, prefixes=("torch.", "torch.Tensor.")) -> list:
+    return [p + n for n in ns for p in prefixes]
+
+
+def passthrough(x):
+    """The input shape itself, for shape-preserving ops (meta, label and origins kept)."""
+    return x if isinstance(x, Shape) else None
+
+
+def is_literal(d, n: int | None = None) -> bool:
+    return isinstance(d, Expr) and d.value is not None and (n is None or d.value == n)
+
+
+def locate(site: Site, shape: Shape, dim, allow_end: bool = False):
+    """The index into ``shape.dims`` of a dim argument, also for a shape with a variadic segment
+    (a negative dim inside the fixed suffix, a non-negative one inside the fixed prefix); None when
+    undecidable. SHP106 is recorded only when the rank is known (or the dim is out of range anyway)."""
+    if shape.rank is not None:
+        return site.normalize_dim(dim, shape.rank, shape, allow_end=allow_end)
+    d = as_int(dim)
+    v = shape.variadic_index
+    if d is None:
+        return None
+    if d >= 0:
+        return d if d < v else None
+    suffix = len(shape.dims) - v - 1 + (1 if allow_end else 0)
+    if -d <= suffix:
+        return len(shape.dims) + d + (1 if allow_end else 0)
+    return None
+
+
+def axes_any(s: Shape) -> list:
+    """``[(dim, origin), ...]`` including a variadic item (for shapes of unknown rank)."""
+    origins = s.origins if s.origins else (None,) * len(s.dims)
+    return list(zip(s.dims, origins))
+
+
+def count_text(site: Site, e) -> str:
+    """A size for a message: ``512``, ``"d_model"``, or ``512 ("d_model")`` when a name is bound to a literal."""
+    r = site.resolve(e)
+    v = as_int(r)
+    if v is None:
+        return qd(r)
+    if isinstance(e, Expr) and e.value is None:
+        return f"{v} ({qd(e)})"
+    return str(v)

@@ -1,0 +1,201 @@
+"""One analysed file as the engine sees it: its imports, functions, classes, constants and aliases.
+
+A :class:`ModuleInfo` also builds the ``self`` of user modules (their ``__init__`` analysed) and
+resolves names imported from other analysed files through the project.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .._core._algebra import const
+from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
+from .._core._settings import Settings
+from ._memo import ModuleMemo
+from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
+from ._walk import FunctionAnalysis
+
+__all__ = ["ModuleInfo", "ClassInfo"]
+
+
+class ClassInfo:
+    def __init__(self, node: ast.ClassDef, info: "ModuleInfo"):
+        self.node = node
+        self.info = info
+        self.name = node.name
+        self.qualname = f"{info.modname}.{node.name}" if info.modname else node.name
+        self.methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.base_nodes = node.bases
+        self._module: bool | None = None
+
+    def bases(self):
+        for b in self.base_nodes:
+            if isinstance(b, ast.Name) and b.id in self.info.classes and b.id != self.name:
+                yield self.info.classes[b.id]
+                continue
+            q = self.info.imports.qualify(b)
+            if q:
+                target = self.info.resolve_import(q)
+                if isinstance(target, ClassRef):
+                    yield target.cls
+
+    @property
+    def is_module(self) -> bool:
+        if self._module is None:
+            self._module = False
+            for b in self.base_nodes:
+                q = self.info.imports.qualify(b) or ""
+                if q.startswith("torch.nn") and q.endswith("Module") or q.endswith("nn.Module"):
+                    self._module = True
+            if not self._module:
+                self._module = any(c.is_module for c in self.bases())
+        return self._module
+
+    def find_method(self, name: str, depth: int = 0):
+        if name in self.methods:
+            return self.methods[name], self.info
+        if depth > 5:
+            return None
+        for base in self.bases():
+            if base is self:
+                continue
+            r = base.find_method(name, depth + 1)
+            if r is not None:
+                return r
+        return None
+
+
+class ModuleInfo:
+    """One analysed file: its imports, functions, classes, constants and aliases."""
+
+    def __init__(self, path: str, tree: ast.Module, settings: Settings, project=None, modname: str = "",
+                 strict: bool = False):
+        self.path = path
+        self.short = path.replace("\\", "/").rsplit("/", 1)[-1]
+        self.tree = tree
+        self.settings = settings
+        self.project = project
+        self.modname = modname
+        self.strict = strict
+        self.imports: Imports = collect_imports(tree, settings.shape_modules, settings.tensor_types,
+                                                settings.axis_aliases)
+        if modname:
+            _add_relative_imports(tree, self.imports, modname)
+        self.functions = {}
+        self.classes = {}
+        self.constants = {}
+        self._instances: dict = {}
+        self.memo = ModuleMemo()  # the engine's: signatures read and calls analysed in this file
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = ClassInfo(node, self)
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                v = node.value
+                if isinstance(v, ast.Constant) and type(v.value) is int:
+                    self.constants[node.targets[0].id] = const(v.value)
+                else:
+                    try:
+                        ann = read_annotation(v, self.imports)
+                    except AnnotError:
+                        ann = None
+                    if ann is not None and ann.spec is not None and isinstance(v, ast.Subscript):
+                        self.imports.aliases[node.targets[0].id] = ann
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                if isinstance(node.value, ast.Constant) and type(node.value.value) is int:
+                    self.constants[node.target.id] = const(node.value.value)
+                elif _is_type_alias(node.annotation):
+                    try:
+                        ann = read_annotation(node.value, self.imports)
+                    except AnnotError:
+                        ann = None
+                    if ann is not None:
+                        self.imports.aliases[node.target.id] = ann
+
+    def resolve_import(self, q: str):
+        """A function or class of another analysed file that ``q`` names, else None."""
+        if self.project is None or q.startswith("shapecheck."):
+            return None  # shapecheck's own helpers (reveal_shape) keep their meaning, even inside its repo
+        mod, _, name = q.rpartition(".")
+        other = self.project.module_info(mod, self.settings)
+        if other is None or other is self:
+            return None
+        if name in other.functions:
+            return FuncRef(name, other.functions[name], other)
+        if name in other.classes:
+            return ClassRef(name, other.classes[name])
+        return None
+
+    def instance_of(self, m: ModuleVal, depth: int):
+        """``self`` of a user module built with these constructor arguments (its ``__init__`` analysed)."""
+        key = (m.cls.qualname, _freeze(m.args), _freeze(m.kwargs))
+        if key in self._instances:
+            return self._instances[key]
+        self._instances[key] = None  # recursion guard
+        sv = SelfVal(m.cls, {})
+        init = m.cls.find_method("__init__")
+        if init is not None and depth < 4:
+            fn, info = init
+            a = fn.args
+            params = (list(a.posonlyargs) + list(a.args))[1:]
+            given = {}
+            for p, v in zip(params, m.args):
+                given[p.arg] = v
+            for k, v in m.kwargs:
+                given[k] = v
+            defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
+            defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+            for p in params + list(a.kwonlyargs):
+                if p.arg not in given and p.arg in defaults:
+                    d = defaults[p.arg]
+                    if isinstance(d, ast.Constant) and type(d.value) is int:
+                        given[p.arg] = const(d.value)
+                    elif isinstance(d, ast.Constant) and d.value is None:
+                        given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
+            fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
+            try:
+                fa.run()
+            except Exception:
+                if self.strict:
+                    raise
+            sv.facts = set(fa.env.divisible)
+            sv.fields = frozenset(fa.env.fields)
+        self._instances[key] = sv
+        return sv
+
+    def generic_instance(self, cls: ClassInfo, rules):
+        """``self`` for analysing a class's methods on their own: constructor arguments symbolic."""
+        sv = SelfVal(cls, {})
+        diags = []
+        init = cls.find_method("__init__")
+        if init is not None:
+            fn, info = init
+            fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules)
+            fa.run()
+            diags = fa.diags
+            sv.facts = set(fa.env.divisible)
+            sv.fields = frozenset(fa.env.fields)
+        return sv, diags
+
+
+def _is_type_alias(node) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "TypeAlias") or \
+        (isinstance(node, ast.Attribute) and node.attr == "TypeAlias")
+
+
+def _freeze(v):
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str) -> None:
+    for node in import_statements(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            mod = from_module(node, modname)
+            for a in node.names:
+                if a.name != "*":
+                    imp.names[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name

@@ -1,0 +1,82 @@
+"""The interface between the inference engine and the lint rules in ``shapecheck.rules``.
+
+The engine analyses each function and, for every call it evaluates (functions, methods, operators,
+module calls), gives each enabled rule a :class:`CallEvent`. A rule inspects the argument shapes
+(with their per-axis provenance in ``Shape.origins`` and their labels), compares axes through
+``ctx`` (which knows the scope's bindings), reports through ``ctx.report`` and may attach metadata
+to the call's result through ``ctx.tag_result`` (e.g. "this tensor is a softmax over axis k"), which
+the engine carries along with the value through assignments and shape-preserving ops.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .._core._shape import Shape
+from .._core._unify import Env, compare
+
+
+@dataclass
+class CallEvent:
+    qualname: str | None  # "torch.nn.functional.softmax", "torch.Tensor.softmax", "torch.Tensor.__matmul__",
+    #                       module classes as "torch.nn.Conv2d" (with ``init``), user classes as "<module>.Class"
+    node: ast.AST  # the ast.Call / ast.BinOp
+    args: tuple  # positional values: Shape for tensors, int/Expr, str, bool, None, OPAQUE
+    kwargs: dict
+    result: Any  # what the engine inferred (Shape, tuple of Shape, or None)
+    init: dict | None = None  # bound constructor arguments for a module call
+    receiver: Any = None  # for methods: the value the method was called on (also args[0])
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """One finding of a lint rule, to become a diagnostic at ``node``."""
+
+    code: str
+    node: ast.AST
+    message: str
+    notes: tuple = ()
+    help: str | None = None
+
+
+@dataclass
+class RuleContext:
+    path: str
+    env: Env
+    reports: list = field(default_factory=list)  # LintReport, in the order reported
+    result_tags: dict = field(default_factory=dict)
+    function: str | None = None  # qualified name of the function being analysed
+
+    def compare(self, a, b) -> str:
+        """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
+        return compare(a, b, self.env)
+
+    def resolve(self, d):
+        return self.env.resolve(d)
+
+    def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None) -> None:
+        self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help))
+
+    def tag_result(self, key: str, value: Any) -> None:
+        self.result_tags[key] = value
+
+
+class LintRule:
+    """Base class of a rule: one per file in ``rules/``.
+
+    Subclasses set ``code``, ``name`` (kebab-case), the docstring (sections *What it does*,
+    *Why is this bad?*, *Example*, *Use instead*, *Known problems*), and ``VALID``/``INVALID``
+    source snippets (every INVALID snippet must yield ``code``; VALID ones nothing).
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    severity: ClassVar[str] = "error"
+    VALID: ClassVar[list] = []
+    INVALID: ClassVar[list] = []
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:  # pragma: no cover - default
+        return None

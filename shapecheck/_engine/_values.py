@@ -1,0 +1,197 @@
+"""The abstract values of the inference engine, and how branches join them.
+
+A value is one of: a :class:`~shapecheck._core._shape.Shape` (a tensor), an ``Expr`` (an int size),
+a plain Python constant (bool, float, str, None), a tuple of values, :data:`OPAQUE`, or one of the
+reference records below (objects whose attributes are sizes from code, modules, functions, classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core._algebra import Expr
+from .._core._ops._registry import OPAQUE, Opaque, Rule
+from .._core._shape import UNKNOWN, Shape, Variadic
+
+__all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "DictOf", "Choice",
+           "ListOf", "join", "join_states", "list_join", "is_tensor"]
+
+
+@dataclass(frozen=True)
+class Obj:
+    """An object we know nothing about except its name (a config, an unannotated argument).
+
+    Its int attributes are symbols from code named after the attribute (``cfg.d_model`` is
+    ``d_model``); used as a tensor it has an unknown shape.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True)
+class QualRef:
+    """A library name not yet called: ``torch.nn.functional.softmax``, ``torch.nn.Linear``."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ModuleVal:
+    """An ``nn.Module`` instance: a library module with a rule, or a class defined in analysed code."""
+
+    qualname: str
+    rule: Rule | None = None
+    init: Any = None  # bound constructor arguments (dict) — frozen as a tuple of items
+    cls: Any = None  # ClassInfo for user classes
+    args: tuple = ()  # constructor call: positional values
+    kwargs: tuple = ()  # constructor call: ((name, value), ...)
+    children: tuple = ()  # nn.Sequential: the modules in order
+    repeated: bool = False  # nn.Sequential(*layers): its one child repeated an unknown number of times
+
+    @property
+    def init_dict(self) -> dict:
+        return dict(self.init or ())
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    """A function defined in analysed code (``info`` is the module it lives in)."""
+
+    name: str
+    node: Any = field(compare=False)
+    info: Any = field(compare=False)
+    bound_self: Any = field(default=None, compare=False)
+    closure: Any = field(default=None, compare=False)  # the variables a lambda saw
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    name: str
+    cls: Any = field(compare=False)
+
+
+@dataclass
+class SelfVal:
+    """``self`` inside a method: the attributes learnt from ``__init__``."""
+
+    cls: Any
+    attrs: dict
+    facts: set = field(default_factory=set)  # divisibility learnt in __init__ (assert d % n == 0)
+    fields: frozenset = frozenset()  # the sizes __init__ named (constructor arguments, config fields)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@dataclass(frozen=True)
+class SizeOf:
+    """``x.shape`` / ``x.size()`` of a tensor of unknown rank (unpacking it names the axes)."""
+
+    var: str | None
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A homogeneous container (``nn.ModuleList``, a list comprehension): element value, length."""
+
+    elem: Any
+    length: Any = None
+
+
+@dataclass(frozen=True)
+class DictOf:
+    """A dict with string keys known statically (``dict(wte=..., h=...)``): ``((key, value), ...)``."""
+
+    items: tuple
+
+    def get(self, key: str):
+        for k, v in self.items:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of several callables (``nn.LayerNorm(d) if qk_norm else nn.Identity()``): a call joins them."""
+
+    options: tuple
+
+
+def is_tensor(v) -> bool:
+    return isinstance(v, Shape)
+
+
+def _join_dim(a, b):
+    if a == b:
+        return a
+    return UNKNOWN
+
+
+def join(a, b):
+    """The value both branches agree on."""
+    if a is b:
+        return a
+    if isinstance(a, Shape) and isinstance(b, Shape):
+        if a == b:
+            return a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
+        if a.rank is not None and a.rank == b.rank:
+            dims = tuple(_join_dim(x, y) for x, y in zip(a.dims, b.dims))
+            return Shape(dims)
+        return Shape((Variadic(None),))
+    if isinstance(a, Expr) and isinstance(b, Expr):
+        return a if a == b else OPAQUE
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, (tuple, ListOf)) and isinstance(b, (tuple, ListOf)):
+        # a list grown in a loop: its length is unknown, its elements fit each
+        return a if a == b else list_join(a, b)
+    try:
+        if type(a) is type(b) and a == b:
+            return a
+    except Exception:  # values with odd equality
+        return OPAQUE
+    callables = (ModuleVal, FuncRef, ClassRef, Choice)
+    if isinstance(a, callables) and isinstance(b, callables):
+        opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
+        return Choice(opts[:8])
+    if isinstance(a, Shape) and b is None or a is None and isinstance(b, Shape):
+        return a if b is None else b  # an optional tensor: wherever it is used as a tensor, it is this one
+    if isinstance(a, Shape) or isinstance(b, Shape):
+        return Shape((Variadic(None),))
+    return OPAQUE
+
+
+def join_states(states: list) -> dict:
+    """Join variable maps of branches that fall through (a missing variable becomes opaque)."""
+    states = [s for s in states if s is not None]
+    if not states:
+        return None
+    if len(states) == 1:
+        return dict(states[0])
+    keys = set()
+    for s in states:
+        keys |= s.keys()
+    out = {}
+    for k in keys:
+        vals = [s.get(k, OPAQUE) for s in states]
+        v = vals[0]
+        for w in vals[1:]:
+            v = join(v, w)
+        out[k] = v
+    return out
+
+
+def list_join(a, b) -> "ListOf":
+    """A list of unknown length holding the elements of both (a ListOf or a tuple each)."""
+    elems = []
+    for x in (a, b):
+        elems.extend((x.elem,) if isinstance(x, ListOf) else x)
+    if not elems:
+        return ListOf(OPAQUE)
+    v = elems[0]
+    for w in elems[1:]:
+        v = join(v, w)
+    return ListOf(v)

@@ -1,0 +1,128 @@
+"""The result cache: an unchanged file is not parsed again.
+
+One JSON index per (shapecheck version, settings fingerprint) under ``.shapecheck_cache/`` at the
+project root. An entry remembers a file's size, modification time, content hash, project digest
+and its final diagnostics. Lookup has two steps: a stat fast path (same size and mtime, and the
+mtime older than the moment the entry was written, so an edit within the same clock tick is not
+missed) that does not even read the file, then a content-hash path for touched-but-unchanged files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+from .._core._diag import Diagnostic, Edit, Fix
+from ._fixes import write_atomic
+
+__all__ = ["Cache", "settings_fingerprint", "content_hash", "diag_from_json"]
+
+CACHE_DIR = ".shapecheck_cache"
+FORMAT = 2
+_RACY_NS = 2_000_000_000  # an mtime this close to the write time is not trusted
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _canon(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(_canon(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_canon(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canon(v) for k, v in sorted(value.items())}
+    return value
+
+
+def settings_fingerprint(settings) -> str:
+    """A fingerprint that is stable across processes (sets sorted, not hash-ordered)."""
+    from dataclasses import fields
+
+    data = {f.name: _canon(getattr(settings, f.name)) for f in fields(settings)}
+    return json.dumps(data, sort_keys=True, default=repr)
+
+
+def diag_from_json(obj: dict, path: str) -> Diagnostic:
+    fix = None
+    if obj.get("fix"):
+        f = obj["fix"]
+        fix = Fix(f["message"], tuple(Edit(**e) for e in f["edits"]), f.get("safe", True))
+    return Diagnostic(
+        path=path, line=obj["line"], column=obj["column"], code=obj["code"], message=obj["message"],
+        severity=obj.get("severity", "error"), notes=tuple(obj.get("notes", ())), help=obj.get("help"),
+        end_line=obj.get("end_line"), end_column=obj.get("end_column"), fix=fix,
+    )
+
+
+class Cache:
+    def __init__(self, root: str, settings, version: str, extra: str = "", directory: str | None = None):
+        self.dir = os.path.abspath(directory) if directory else os.path.join(root, CACHE_DIR)
+        key = hashlib.blake2b(f"{FORMAT}|{version}|{extra}|{settings_fingerprint(settings)}".encode(),
+                              digest_size=8).hexdigest()
+        self.file = os.path.join(self.dir, f"results-{key}.json")
+        self.entries: dict = {}
+        self.dirty = False
+        try:
+            with open(self.file, encoding="utf-8") as fh:
+                data = json.load(fh)
+            if data.get("format") == FORMAT:
+                self.entries = data.get("files", {})
+        except (OSError, ValueError, AttributeError):
+            self.entries = {}
+
+    def lookup_stat(self, path: str, st: os.stat_result, stamp: str | None = None) -> list | None:
+        """The cached diagnostics when the file's size and mtime are those of the entry (and, with
+        a project, when the entry was validated under the same tree stamp)."""
+        e = self.entries.get(path)
+        if (e is None or e["size"] != st.st_size or e["mtime"] != st.st_mtime_ns
+                or st.st_mtime_ns + _RACY_NS > e["written"]
+                or (stamp is not None and e.get("stamp") != stamp)):
+            return None
+        return e["diags"]
+
+    def expected(self, path: str) -> tuple | None:
+        """(content hash, project digest) of the entry, for a worker to compare."""
+        e = self.entries.get(path)
+        return (e["hash"], e.get("digest", "")) if e else None
+
+    @staticmethod
+    def tree_stamp(stats) -> str:
+        """A hash of every project file's (path, size, mtime): equal stamps, equal project digests."""
+        h = hashlib.blake2b(digest_size=16)
+        for path, size, mtime in sorted(stats):
+            h.update(f"{path}\0{size}\0{mtime}\n".encode())
+        return h.hexdigest()
+
+    def raw(self, path: str) -> list | None:
+        e = self.entries.get(path)
+        return e["diags"] if e else None
+
+    def store(self, path: str, st: tuple, chash: str, digest: str, diags, stamp: str = "") -> None:
+        size, mtime = st
+        self.entries[path] = {"size": size, "mtime": mtime, "hash": chash, "digest": digest, "stamp": stamp,
+                              "written": time.time_ns(), "diags": [d.to_json() for d in diags]}
+        self.dirty = True
+
+    def save(self, checked=()) -> None:
+        """Write the index (entries of files that no longer exist are dropped)."""
+        if not self.dirty:
+            return
+        checked = set(checked)
+        self.entries = {p: e for p, e in self.entries.items() if p in checked or os.path.exists(p)}
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            tag = os.path.join(self.dir, "CACHEDIR.TAG")
+            if not os.path.exists(tag):
+                with open(tag, "w", encoding="ascii") as fh:
+                    fh.write("Signature: 8a477f597d28d172789f06886806bc55\n"
+                             "# This file is a cache directory tag created by shapecheck.\n")
+                with open(os.path.join(self.dir, ".gitignore"), "w", encoding="ascii") as fh:
+                    fh.write("# Created by shapecheck automatically.\n*\n")
+            data = json.dumps({"format": FORMAT, "files": self.entries}, separators=(",", ":"))
+            write_atomic(self.file, data.encode("utf-8"))
+        except OSError:
+            pass  # a read-only tree: run without a cache

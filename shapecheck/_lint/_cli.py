@@ -1,0 +1,501 @@
+"""The ``shapecheck`` command: ``check``, ``explain`` (alias ``rule``), ``rules``.
+
+Exit status: 0 nothing found, 1 findings (errors or warnings, skipped files included; notes such as
+``reveal`` do not count), 2 usage, configuration or internal error, or a path that does not exist
+(reported as SHP902, after every other path was checked). An internal error always wins over
+findings, so a crash never passes for a lint result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import os
+import sys
+from collections import Counter
+
+from .. import __version__
+from ._config import ConfigError, load_codes, load_config
+from .._core._diag import CODES, Diagnostic
+from ._files import PathError, TooManyFiles, collect_files, is_excluded
+from ._output import FORMATS, HUMAN, Style, line_source, render, render_statistics, use_color, write
+from ._summary import Progress, plural as _plural, show_fixes as _show_fixes, summary as _summary
+
+__all__ = ["main"]
+
+COMMANDS = ("check", "explain", "rule", "rules", "trace", "annotate")
+TOP_FLAGS = ("-h", "--help", "-V", "--version")
+NOT_LINTED = ("SHP900", "SHP901", "SHP902")  # no comment on a line can answer these
+PROGRESS_MIN_FILES = 50  # fewer files than this: no progress line
+COUNTED = ("error", "warning")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _split(values) -> list[str] | None:
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shapecheck",
+                                description="Find tensor shape and axis-order bugs in PyTorch code")
+    p.add_argument("-V", "--version", action="version", version=f"shapecheck {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="check files and directories (the default command)")
+    c.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .); `-` reads stdin")
+    sel = c.add_argument_group("rule selection (codes, code prefixes or rule names, comma separated)")
+    sel.add_argument("--select", action="append", metavar="CODES", help="report only these codes")
+    sel.add_argument("--extend-select", action="append", metavar="CODES", help="add to the selected codes")
+    sel.add_argument("--ignore", action="append", metavar="CODES", help="do not report these codes")
+    sel.add_argument("--extend-ignore", action="append", metavar="CODES",
+                     help="do not report these codes either (as the config key)")
+    sel.add_argument("--per-file-ignores", action="append", metavar="PATTERN:CODES",
+                     help="ignore codes in files matching PATTERN (replaces the config's table)")
+    sel.add_argument("--extend-per-file-ignores", action="append", metavar="PATTERN:CODES",
+                     help="like --per-file-ignores, added to the config's table")
+    out = c.add_argument_group("output")
+    out.add_argument("--output-format", "--format", dest="output_format", choices=FORMATS,
+                     help="full (default on a terminal), concise (default otherwise), json, sarif, github")
+    out.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE")
+    out.add_argument("--statistics", action="store_true", help="count diagnostics per code instead")
+    out.add_argument("--show-fixes", action="store_true",
+                     help="list the fixes applied (with --fix) or available, per file and code")
+    out.add_argument("-q", "--quiet", action="store_true", help="print diagnostics only, no summary")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    fx = c.add_argument_group("fixes")
+    fx.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    fx.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
+    fx.add_argument("--diff", action="store_true", help="print the fixes as a diff instead of writing them")
+    fx.add_argument("--add-noqa", action="store_true",
+                    help="add `# noqa: CODE` to every line with a finding, keeping existing comments")
+    cf = c.add_argument_group("configuration")
+    cf.add_argument("--config", metavar="FILE", help="read settings from FILE instead of the nearest pyproject.toml")
+    cf.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    cf.add_argument("--exclude", action="append", metavar="PATTERNS",
+                    help="files and directories to leave out (replaces the config's and the default list)")
+    cf.add_argument("--extend-exclude", action="append", metavar="PATTERNS",
+                    help="files and directories to leave out as well")
+    cf.add_argument("--force-exclude", action="store_true", help="apply exclude patterns to files named explicitly")
+    cf.add_argument("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
+                    help="check files that .gitignore excludes")
+    cf.add_argument("--stdin-filename", metavar="NAME", help="the name of the file read from stdin")
+    rn = c.add_argument_group("running")
+    rn.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
+    rn.add_argument("--no-cache", action="store_true", help="do not read or write .shapecheck_cache/")
+    rn.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("SHAPECHECK_CACHE_DIR") or None,
+                    help="where to keep the cache (default: .shapecheck_cache/ at the project root; "
+                         "env SHAPECHECK_CACHE_DIR)")
+
+    e = sub.add_parser("explain", help="show a rule's documentation")
+    e.add_argument("rule", metavar="CODE|NAME")
+    ru = sub.add_parser("rule", help="show a rule's documentation (as `explain`); --all shows every rule's")
+    ru.add_argument("rule", nargs="?", metavar="CODE|NAME")
+    ru.add_argument("--all", action="store_true", help="every rule, one after another")
+    r = sub.add_parser("rules", help="list every code with its name")
+    r.add_argument("--output-format", "--format", dest="output_format", choices=("text", "json"), default="text")
+    from .._annotate._command import add_subparsers  # trace, annotate (docs/annotate.md)
+    add_subparsers(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in TOP_FLAGS):
+        argv.insert(0, "check")  # `check` is the default command
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "explain":
+            return _explain(args.rule)
+        if args.command == "rule":
+            return _rule(args)
+        if args.command == "rules":
+            return _rules(args.output_format)
+        if args.command in ("trace", "annotate"):
+            return args.run(args)
+        return _check(args)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 2
+    except (UsageError, ConfigError, PathError) as e:
+        print(f"shapecheck: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shapecheck: interrupted", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - a crash must never look like findings
+        print(f"shapecheck: internal error: {e.__class__.__name__}: {e}\n"
+              "please report it with the command line you ran", file=sys.stderr)
+        return 2
+
+
+def _lookup(rule: str):
+    load_codes()
+    key = rule.strip()
+    if key.upper() in CODES:
+        return CODES[key.upper()]
+    for info in CODES.values():
+        if info.name == key.lower():
+            return info
+    return None
+
+
+def _explain(rule: str) -> int:
+    info = _lookup(rule)
+    if info is None:
+        names = list(CODES) + [c.name for c in CODES.values()]
+        close = difflib.get_close_matches(rule, names, n=1, cutoff=0.6)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        print(f"shapecheck: error: no rule `{rule}`{hint}; `shapecheck rules` lists them", file=sys.stderr)
+        return 2
+    lines = [f"{info.code} [{info.name}]", "", info.summary, "",
+             f"Severity: {info.severity}. Family: {info.family}." + (" A fix is available." if info.fixable else "")]
+    if info.doc.strip():
+        lines += ["", info.doc.strip()]
+    write(sys.stdout, "\n".join(lines) + "\n")
+    return 0
+
+
+def _rule(args) -> int:
+    """``shapecheck rule CODE`` is ``explain CODE``; ``rule --all`` explains every code in turn."""
+    if args.all == (args.rule is not None):
+        raise UsageError("`shapecheck rule` takes a code or rule name, or --all")
+    if args.rule is not None:
+        return _explain(args.rule)
+    load_codes()
+    status = 0
+    for i, code in enumerate(sorted(CODES)):
+        if i:
+            write(sys.stdout, "\n" + "-" * 72 + "\n\n")
+        status = max(status, _explain(code))
+    return status
+
+
+def _rules(fmt: str) -> int:
+    load_codes()
+    codes = sorted(CODES.values(), key=lambda c: c.code)
+    if fmt == "json":
+        data = [{"code": c.code, "name": c.name, "summary": c.summary, "severity": c.severity,
+                 "family": c.family, "fixable": c.fixable} for c in codes]
+        write(sys.stdout, json.dumps(data, indent=2) + "\n")
+    else:
+        width = max((len(c.name) for c in codes), default=0)
+        write(sys.stdout, "".join(f"{c.code}  {c.name:<{width}}  {c.summary}\n" for c in codes))
+    return 0
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _engine_stamp() -> str:
+    """Identifies the analysis code, so a development checkout never reuses stale results."""
+    h = hashlib.blake2b(digest_size=8)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the shapecheck package
+    for d in (here, *(os.path.join(here, *sub) for sub in (("_core",), ("_core", "_ops"), ("_engine",), ("_lint",))),
+              os.path.join(here, "rules")):
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith(".py"):
+                st = os.stat(os.path.join(d, n))
+                h.update(f"{d}/{n}:{st.st_size}:{st.st_mtime_ns};".encode())
+    try:
+        import shapecheck.rules as rules_pkg  # noqa: F401 - its files count too, wherever they live
+
+        for d in getattr(rules_pkg, "__path__", []):
+            for n in sorted(os.listdir(d)):
+                if n.endswith(".py"):
+                    st = os.stat(os.path.join(d, n))
+                    h.update(f"{d}/{n}:{st.st_size}:{st.st_mtime_ns};".encode())
+    except Exception:  # noqa: BLE001
+        pass
+    return h.hexdigest()
+
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+MAX_PROJECT_FILES = 20000
+
+
+def _project_files(targets, paths, settings, root, respect_gitignore) -> list[str]:
+    """The files the project index holds: the checked files, and when the root is a Python project
+    every file of it, so that checking a few files (a pre-commit run) still follows their imports
+    into the rest of the project."""
+    files = [t.path for t in targets]
+    if any(os.path.abspath(p) == root for p in paths) or \
+            not any(os.path.isfile(os.path.join(root, m)) for m in PROJECT_MARKERS):
+        return files
+    try:
+        tree = collect_files([root], settings, root, respect_gitignore=respect_gitignore, limit=MAX_PROJECT_FILES)
+    except (TooManyFiles, PathError):
+        return files
+    seen = set(files)
+    return files + [t.path for t in tree if t.path not in seen]
+
+
+def _build_project(files):
+    try:
+        from .._engine._project import Project
+    except ImportError:
+        return None, None
+    try:
+        return Project.from_files(files), None
+    except Exception as e:  # noqa: BLE001
+        return None, f"{e.__class__.__name__}: {e}"
+
+
+def _check(args) -> int:
+    from ._runner import Job, fix_loop, SkipFile, decode_source, lint_text, skipped
+
+    cwd = os.getcwd()
+    paths = args.paths
+    stdin_mode = paths == ["-"] or (args.stdin_filename is not None and not paths)
+    if "-" in paths and not stdin_mode:
+        raise UsageError("`-` (stdin) cannot be combined with other paths")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        raise UsageError("--unsafe-fixes only makes sense with --fix or --diff")
+    if args.add_noqa and (args.fix or args.diff):
+        raise UsageError("--add-noqa cannot be combined with --fix or --diff (fix first, then add noqa comments)")
+    if args.add_noqa and stdin_mode:
+        raise UsageError("--add-noqa edits files: it cannot read stdin")
+    start = args.stdin_filename if stdin_mode and args.stdin_filename else (paths[0] if paths else cwd)
+    if not os.path.exists(start):
+        start = os.path.dirname(os.path.abspath(start)) or cwd
+        if not os.path.isdir(start):
+            start = cwd
+    config = load_config(start, args.config, args.isolated, select=_split(args.select),
+                         ignore=_split(args.ignore), extend_select=_split(args.extend_select),
+                         extend_ignore=_split(args.extend_ignore), per_file_ignores=_split(args.per_file_ignores),
+                         extend_per_file_ignores=_split(args.extend_per_file_ignores),
+                         exclude=_split(args.exclude), extend_exclude=_split(args.extend_exclude))
+    settings = config.settings
+    fix_mode = "diff" if args.diff else ("apply" if args.fix else "")
+    job = Job(settings=settings, root=config.root, fix=fix_mode, unsafe=args.unsafe_fixes)
+    out_stream = sys.stdout
+    fmt = args.output_format or ("full" if not args.output_file and _isatty(sys.stdout) else "concise")
+    internal: list[str] = []
+    fixed: dict = {}  # display path -> Counter of the codes the fixes resolved
+    diffs: list[str] = []
+    sources: dict[str, str] = {}
+    missing: list[str] = []
+
+    if stdin_mode:
+        display = args.stdin_filename or "-"
+        abspath = os.path.abspath(display)
+        checked = 1
+        if args.stdin_filename and args.force_exclude and is_excluded(settings, config.root, abspath):
+            return 0
+        data = sys.stdin.buffer.read()
+        try:
+            text, _enc = decode_source(data)
+        except SkipFile as s:
+            diags = [skipped(display, s.message, s.line, s.column)]
+            text = None
+            if fix_mode == "apply":  # an editor pipes the file through --fix: give it back unchanged
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+                out_stream = sys.stderr
+        if text is not None:
+            sources[display] = text
+            if fix_mode:
+                applied: list = []
+                new, diags, _n = fix_loop(text, abspath, display, job, applied)
+                if applied:
+                    fixed[display] = Counter(d.code for d in applied)
+                if fix_mode == "apply":
+                    write(sys.stdout, new)  # the fixed source goes to stdout, the report to stderr
+                    out_stream = sys.stderr
+                elif new != text:
+                    diffs.append(_unified(display, text, new))
+            else:
+                diags = lint_text(text, abspath, display, job)
+        all_diags = diags
+    else:
+        targets = collect_files(paths or ["."], settings, config.root, force_exclude=args.force_exclude,
+                                respect_gitignore=args.respect_gitignore, cwd=cwd, missing=missing)
+        checked = len(targets)
+        if not targets and not missing:
+            print("shapecheck: warning: no Python files found under the given paths", file=sys.stderr)
+        universe = _project_files(targets, paths or ["."], settings, config.root, args.respect_gitignore)
+        project, perr = _build_project(universe)
+        if perr:
+            internal.append(f"the cross-module analysis failed ({perr}); files were checked one by one")
+        cache = None
+        if not args.no_cache:
+            from ._cache import Cache
+
+            cache = Cache(config.root, settings, __version__, _engine_stamp(), directory=args.cache_dir)
+        progress = Progress(sys.stderr, len(targets),
+                             enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
+        try:
+            all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
+                                                                 args.jobs or _default_jobs(), universe, progress)
+        finally:
+            progress.close()
+        if cache is not None:
+            cache.save(t.path for t in targets)
+        if write_errors:
+            internal.append(f"the fixes to {_plural(len(write_errors), 'file')} could not be written (see above)")
+        all_diags += [Diagnostic(m, 1, 1, "SHP902", "No such file or directory", severity="error") for m in missing]
+        if args.add_noqa:
+            return _add_noqa(targets, all_diags, missing, internal, args)
+
+    all_diags = sorted(all_diags, key=lambda d: (d.sort_key(), d.message))
+    if any(d.code == "SHP900" for d in all_diags):
+        internal.append("shapecheck failed internally on some files (see the SHP900 diagnostics)")
+    return _report(args, fmt, all_diags, fixed, diffs, internal, config, sources, out_stream, checked, missing)
+
+
+def _add_noqa(targets, diags, missing, internal, args) -> int:
+    """--add-noqa. Exit status: 0 when every finding now has its comment (a re-run passes), 1 when
+    some could not get one (a re-run reports them), 2 when a file could not be written, a path does
+    not exist or shapecheck failed internally."""
+    from ._noqa import add_noqa_to_files
+
+    added, files, left, errors = add_noqa_to_files(targets, diags, COUNTED, NOT_LINTED)
+    if not args.quiet:
+        print(f"Added noqa codes to {_plural(added, 'line')} in {_plural(files, 'file')}", file=sys.stderr)
+    for m in missing:
+        print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
+    if any(d.code == "SHP900" for d in diags):
+        internal.append("shapecheck failed internally on some files; they got no noqa comments")
+    for msg in internal:
+        print(f"shapecheck: error: {msg}", file=sys.stderr)
+    if errors or missing or internal:
+        return 2
+    return 1 if left and not args.exit_zero else 0
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _unified(display: str, old: str, new: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/{display}", tofile=f"b/{display}"))
+
+
+def _check_files(targets, job, cache, project, jobs, universe=(), progress=None):
+    """Diagnostics for ``targets``: from the cache where nothing changed, from workers otherwise.
+
+    Without a project, a file whose size and mtime are unchanged is not even read. With one, its
+    result also depends on the files it imports, so the stat fast path is taken only for entries
+    stored under the same tree stamp (every project file in ``universe`` unchanged); otherwise the
+    workers compare content hash and project digest before analysing. Returns the diagnostics,
+    {display path: Counter of the codes that fixes resolved}, the diffs and the files whose fixes
+    could not be written.
+    """
+    from ._cache import Cache, diag_from_json
+    from ._fixes import fixable
+    from ._runner import run_files
+
+    job.project = project
+    job.digests = cache is not None
+    diags, items, fixed, diffs = [], [], {}, []
+    write_errors: list = []
+    tick = progress or (lambda n: None)
+    stats = {}
+    for path in [t.path for t in targets] + ([p for p in universe] if project is not None else []):
+        if path not in stats:
+            try:
+                stats[path] = os.stat(path)
+            except OSError:
+                stats[path] = None
+    stamp = Cache.tree_stamp((p, st.st_size, st.st_mtime_ns) for p, st in stats.items() if st is not None)
+    need = None if project is None else stamp  # with a project, an entry holds for one tree state
+    for t in targets:
+        st = stats[t.path]
+        hit = cache.lookup_stat(t.path, st, need) if cache is not None and st is not None else None
+        if hit is not None:
+            cached = [diag_from_json(o, t.display) for o in hit]
+            if not (job.fix and any(fixable(d, job.unsafe) for d in cached)):
+                diags.extend(cached)
+                tick(1)
+                continue
+        items.append((t, cache.expected(t.path) if cache is not None and not job.fix else None))
+    for r in run_files(items, job, jobs, tick):
+        if r.unchanged and cache is not None:
+            res = [diag_from_json(o, r.display) for o in cache.raw(r.path) or ()]
+            cache.store(r.path, r.stat, r.chash, r.digest, res, stamp)
+            diags.extend(res)
+            continue
+        diags.extend(r.diagnostics)
+        if r.fixed and r.fixed_codes:
+            fixed[r.display] = Counter(r.fixed_codes)
+        for err in r.errors:
+            print(f"shapecheck: error: {err}", file=sys.stderr)
+            write_errors.append(err)
+        if r.fixed_text is not None and job.fix == "diff":
+            diffs.append(_unified(r.display, r.original, r.fixed_text))
+        if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
+                and not any(d.code == "SHP900" for d in r.diagnostics):
+            cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics, stamp)
+    return diags, fixed, diffs, write_errors
+
+
+def _report(args, fmt, diags, fixed, diffs, internal, config, sources, out_stream, checked=0, missing=()) -> int:
+    counted = [d for d in diags if d.severity in COUNTED]
+    exit_code = 1 if counted and not args.exit_zero else 0
+    fixed_total = sum(sum(c.values()) for c in fixed.values())
+
+    if args.diff:
+        write(sys.stdout, "".join(diffs))
+        for m in missing:
+            print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
+        for msg in internal:
+            print(f"shapecheck: error: {msg}", file=sys.stderr)
+        if internal or missing:
+            return 2
+        return 1 if diffs and not args.exit_zero else 0
+
+    stream = out_stream
+    close = None
+    if args.output_file:
+        try:
+            close = stream = open(args.output_file, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output_file}: {e.strerror or e}") from None
+    try:
+        if args.statistics:
+            text = render_statistics(fmt, diags)
+        else:
+            style = Style(fmt in HUMAN and not args.output_file and use_color(stream))
+            text = render(fmt, diags, sources=lambda p: line_source(p, sources.get(p)), style=style,
+                          root=config.root, version=__version__, successful=not internal)
+        write(stream, text)
+        if fmt in HUMAN and not args.quiet:
+            write(stream, _summary(diags, counted, fixed_total, args, checked) + "\n")
+            if args.show_fixes:
+                write(stream, _show_fixes(counted, fixed, args))
+    finally:
+        if close is not None:
+            close.close()
+    if fmt not in HUMAN and not args.quiet:
+        if fixed_total:
+            print(f"Fixed {fixed_total} problem{'s' if fixed_total != 1 else ''}", file=sys.stderr)
+        if args.show_fixes:
+            write(sys.stderr, _show_fixes(counted, fixed, args))
+    if fmt not in HUMAN or args.output_file or args.statistics:  # the report does not show them here
+        for m in missing:
+            print(f"shapecheck: error: {m}: no such file or directory", file=sys.stderr)
+    for msg in internal:
+        print(f"shapecheck: error: {msg}", file=sys.stderr)
+    return 2 if internal or missing else exit_code

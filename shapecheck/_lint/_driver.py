@@ -1,0 +1,212 @@
+"""Linting one file: parse, read annotations, analyse every function and method, run the rules.
+
+``check_source`` is the entry point of the linter's analysis (the CLI adds files, config,
+suppressions, caching and output). It never executes or imports the code it checks.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+
+from .._core._annot import AnnotError, Imports, read_annotation
+from .._core._diag import Diagnostic, Edit, Fix, is_selected
+from .._core._settings import Settings
+from .._engine import FunctionAnalysis
+from .._engine._module import ModuleInfo
+from .._engine._values import SelfVal
+from ._scopes import AnnotationScopes
+from ._suppress import lines_silencing
+
+__all__ = ["check_source", "needs_analysis"]
+
+_HINT = re.compile(r"\b(torch|jaxtyping|einops|Tensor|reveal_shape)\b")
+_SINGLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def needs_analysis(source: str, settings: Settings | None = None) -> bool:
+    """A cheap test: does this file mention anything shapecheck analyses?"""
+    if _HINT.search(source):
+        return True
+    if settings is not None:
+        return any(m.split(".")[-1] in source for m in settings.shape_modules)
+    return False
+
+
+# -- annotation hygiene ---------------------------------------------------------------------------
+
+def _char_col(lines, lineno: int, byte_col: int) -> int:
+    if 1 <= lineno <= len(lines):
+        return len(lines[lineno - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+    return byte_col
+
+
+_ANNOTATION_STRING = re.compile(r"\s*[A-Za-z_][\w.]*\[[^\n]*\]\s*\Z")
+
+
+def _uses_dtypes(imp: Imports) -> bool:
+    return any(imp.is_dtype(q) or q == "jaxtyping" or q.startswith("jaxtyping.")
+               or q.split(".")[0] in {m.split(".")[0] for m in imp.shape_modules}
+               for q in imp.names.values())
+
+
+def annotation_diagnostics(info: ModuleInfo, lines) -> list:
+    out = []
+    imp = info.imports
+    if not _uses_dtypes(imp):
+        return out  # no jaxtyping dtype is in scope: no dimension string to check
+    seen = set()
+    single = []  # one-axis dimension strings: the candidates of the opt-in SHP002
+    for node in ast.walk(info.tree):
+        strings = []
+        if isinstance(node, ast.Subscript):
+            strings.append(node)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "[" in node.value \
+                and len(node.value) < 300 and _ANNOTATION_STRING.match(node.value):
+            if any(d in node.value for d in ("Float", "Int", "Bool", "Shaped", "Num", "Real", "Integer")):
+                try:
+                    inner = ast.parse(node.value.strip(), mode="eval").body
+                except SyntaxError:
+                    continue
+                if isinstance(inner, ast.Subscript):
+                    try:
+                        read_annotation(inner, imp)
+                    except AnnotError as e:
+                        out.append(_syntax_diag(info, node, e, lines))
+                continue
+        for sub in strings:
+            if imp.is_dtype(imp.qualify(sub.value)) is None:
+                continue
+            sl = sub.slice
+            if not (isinstance(sl, ast.Tuple) and len(sl.elts) == 2):
+                continue
+            dims = sl.elts[1]
+            if not (isinstance(dims, ast.Constant) and isinstance(dims.value, str)) or id(dims) in seen:
+                continue
+            seen.add(id(dims))
+            try:
+                read_annotation(sub, imp)
+            except AnnotError as e:
+                out.append(_syntax_diag(info, dims, e, lines))
+                continue
+            if _SINGLE.match(dims.value) and dims.value != "_" and not keyword.iskeyword(dims.value):
+                single.append(dims)
+    if single and is_selected("SHP002", info.settings.select):
+        out += _forward_references(info, single, lines)
+    return out
+
+
+def _forward_references(info, candidates, lines) -> list:
+    """SHP002 where pyflakes/ruff really report F821: the string is in an annotation, its name is bound
+    in no scope the annotation sees, and the line carries no ``# noqa`` that silences F821."""
+    scopes = AnnotationScopes(info.tree, info.path)
+    silenced = lines_silencing("\n".join(lines), "F821")
+    out = []
+    for dims in candidates:
+        if dims.lineno in silenced or scopes.resolves(dims, dims.value):
+            continue
+        out.append(_single_axis(info, dims, lines))
+    return out
+
+
+def _syntax_diag(info, node, e: AnnotError, lines) -> Diagnostic:
+    col = _char_col(lines, node.lineno, node.col_offset) + 1
+    err = e.err
+    return Diagnostic(info.path, node.lineno, col, "SHP001", f"invalid dimension string: {err.message}",
+                      "error", (), None, getattr(node, "end_lineno", None),
+                      _char_col(lines, node.end_lineno, node.end_col_offset) + 1
+                      if getattr(node, "end_col_offset", None) is not None else None)
+
+
+def _single_axis(info, node, lines) -> Diagnostic:
+    col = _char_col(lines, node.lineno, node.col_offset)
+    line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+    k = col
+    while k < len(line) and line[k] in "rRuUbB":
+        k += 1
+    quote = line[k:k + 3] if line[k:k + 3] in ('"""', "'''") else line[k:k + 1]
+    ins = k + len(quote)
+    fix = None
+    if quote in ('"', "'", '"""', "'''") and node.lineno == node.end_lineno:
+        fix = Fix(f'add a leading space: " {node.value}"',
+                  (Edit(node.lineno, ins + 1, node.lineno, ins + 1, " "),), safe=True)
+    return Diagnostic(info.path, node.lineno, col + 1, "SHP002",
+                      f'one-axis dimension string "{node.value}" is read as a forward reference to a name '
+                      f"`{node.value}` by pyflakes/ruff (F821)", "warning", (),
+                      f'write " {node.value}" (a leading space keeps it a dimension string)', fix=fix)
+
+
+# -- entry --------------------------------------------------------------------------------------------
+
+def _load_rules(settings: Settings):
+    try:
+        from shapecheck.rules import all_rules
+    except ImportError:
+        return []
+    rules = []
+    for r in all_rules():
+        code = getattr(r, "code", "")
+        if settings.select and code not in settings.select:
+            continue
+        if code in settings.ignore:
+            continue
+        rules.append(r)
+    return rules
+
+
+def check_source(source: str, path: str, settings: Settings | None = None, project=None,
+                 strict: bool = False) -> list:
+    """Diagnostics for one file's source. Raises SyntaxError (and ValueError for NUL bytes) when the
+    source is not Python; any other exception is an internal error for the caller to report."""
+    settings = settings or Settings()
+    try:
+        tree = ast.parse(source, filename=path)
+    except (RecursionError, MemoryError):
+        raise SyntaxError("too deeply nested for the parser") from None
+    if not needs_analysis(source, settings):
+        return []
+    lines = source.splitlines()
+    modname = project.module_name(path) if project is not None else ""
+    info = ModuleInfo(path, tree, settings, project, modname, strict=strict)
+    diags = annotation_diagnostics(info, lines)
+    rules = _load_rules(settings)
+    for name, fn in info.functions.items():
+        fa = FunctionAnalysis(info, fn, rules=rules)
+        _run(fa, diags, strict)
+    for cls in info.classes.values():
+        sv = None
+        if cls.is_module or cls.methods:
+            try:
+                sv, init_diags = info.generic_instance(cls, rules)
+                diags.extend(init_diags)
+            except Exception:
+                if strict:
+                    raise
+                sv = SelfVal(cls, {})
+        for mname, fn in cls.methods.items():
+            if mname == "__init__":
+                continue
+            is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+            fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
+            _run(fa, diags, strict)
+    # one diagnostic per (line, column, code): a method analysed twice must not report twice
+    uniq = {}
+    for d in diags:
+        uniq.setdefault((d.line, d.column, d.code, d.message), d)
+    return sorted(uniq.values(), key=lambda d: d.sort_key())
+
+
+def _run(fa: FunctionAnalysis, diags: list, strict: bool) -> None:
+    try:
+        fa.run()
+    except Exception as e:  # one function's failure must not hide the others' findings
+        if strict:
+            raise
+        node = fa.node
+        if not any(d.code == "SHP900" for d in diags):
+            diags.append(Diagnostic(fa.mod.path, node.lineno, node.col_offset + 1, "SHP900",
+                                    f"internal error while analysing `{fa.qualname}`: "
+                                    f"{type(e).__name__}: {e}; please report this with the file",
+                                    "error"))
+    diags.extend(fa.diags)
