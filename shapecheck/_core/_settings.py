@@ -16,3 +16,6 @@ class Settings:
     shape_modules: tuple = ()  # modules that re-export jaxtyping's dtypes (``myproj.typing``)
     tensor_types: tuple = ()  # extra qualified names that mean torch.Tensor
     axis_aliases: tuple = ()  # ((alias, canonical axis name), ...)
+    # ``check --shapes FILE``: annotations recorded by ``shapecheck trace`` for parameters and returns
+    # left unannotated: ((absolute path, qualname, parameter name or "return", annotation text), ...)
+    entry_shapes: tuple = ()

@@ -7,6 +7,8 @@ read here the first time and kept in the file's :class:`~._memo.ModuleMemo`.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import os
 from dataclasses import dataclass
 
 from .._core._annot import AnnotError, TensorAnnot, read_annotation
@@ -25,6 +27,7 @@ class Signature:
     params: tuple  # Param, positional ones first, then keyword-only
     returns: TensorAnnot | None
     returns_written: bool  # the function has a return annotation (of any type)
+    recorded: bool = False  # some annotations are shapes recorded by ``shapecheck trace`` (``--shapes``)
 
     @property
     def param_axes(self) -> frozenset:
@@ -57,13 +60,44 @@ def _read(node, imports) -> TensorAnnot | None:
         return None
 
 
-def read_signature(fn: ast.FunctionDef, imports) -> Signature:
+def read_signature(fn: ast.FunctionDef, imports, recorded: dict | None = None) -> Signature:
+    """``recorded``: annotation texts recorded by a run for what the source leaves unannotated
+    (parameter name or ``"return"`` -> ``'Float[Tensor, "batch seq"]'``)."""
     a = fn.args
     positional = list(a.posonlyargs) + list(a.args)
     defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
-    params = [Param(p, _read(p.annotation, imports), d, False) for p, d in zip(positional, defaults)]
-    params += [Param(p, _read(p.annotation, imports), d, True) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
-    return Signature(tuple(params), _read(fn.returns, imports), fn.returns is not None)
+    used = []
+
+    def read(node, name):
+        if node is None and recorded and name in recorded:
+            ann = _read_recorded(recorded[name], fn.lineno, imports)
+            if ann is not None:
+                used.append(name)
+            return ann
+        return _read(node, imports)
+
+    params = [Param(p, read(p.annotation, p.arg), d, False) for p, d in zip(positional, defaults)]
+    params += [Param(p, read(p.annotation, p.arg), d, True) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
+    returns = read(fn.returns, "return")
+    return Signature(tuple(params), returns, fn.returns is not None or "return" in used, bool(used))
+
+
+_RECORDED_NAMES = {"Float": "jaxtyping.Float", "Int": "jaxtyping.Int", "Bool": "jaxtyping.Bool",
+                   "Shaped": "jaxtyping.Shaped", "Tensor": "torch.Tensor"}
+
+
+def _read_recorded(text: str, line: int, imports) -> TensorAnnot | None:
+    """A recorded annotation's text read as if written on the function's line (the names it uses are
+    jaxtyping's and torch's, whatever the file imports)."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    for n in ast.walk(node):
+        n.lineno, n.col_offset = line, 0
+    names = dict(imports.names)
+    names.update(_RECORDED_NAMES)
+    return _read(node, dataclasses.replace(imports, names=names))
 
 
 def signature_of(fn: ast.FunctionDef, info) -> Signature:
@@ -72,6 +106,22 @@ def signature_of(fn: ast.FunctionDef, info) -> Signature:
     hit = memo.get(id(fn))
     if hit is not None and hit[0] is fn:
         return hit[1]
-    sig = read_signature(fn, info.imports)
+    sig = read_signature(fn, info.imports, _recorded_for(fn, info))
     memo[id(fn)] = (fn, sig)
     return sig
+
+
+def _recorded_for(fn: ast.FunctionDef, info) -> dict | None:
+    """The annotations ``check --shapes`` recorded for ``fn`` (a function or a method of a class)."""
+    entries = getattr(info.settings, "entry_shapes", ())
+    if not entries:
+        return None
+    path = os.path.abspath(info.path)
+    qualname = fn.name
+    if info.functions.get(fn.name) is not fn:
+        owner = next((c for c in info.classes.values() if c.methods.get(fn.name) is fn), None)
+        if owner is None:
+            return None
+        qualname = f"{owner.name}.{fn.name}"
+    found = {name: text for p, q, name, text in entries if q == qualname and p == path}
+    return found or None

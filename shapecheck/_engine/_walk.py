@@ -71,6 +71,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         if not self.reporting:
             return
         sev = severity or (CODES[code].severity if code in CODES else "error")
+        if self.signature.recorded:  # proven under the shapes a run recorded (check --shapes)
+            notes = tuple(notes) + (f"the shapes of `{self.qualname}`'s unannotated parameters are the ones "
+                                    f"recorded by `shapecheck trace`",)
         self.diags.append(Diagnostic(self.mod.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1,
                                      code, message, sev, tuple(n for n in notes if n), help,
                                      getattr(node, "end_lineno", None),

@@ -9,6 +9,7 @@ findings, so a crash never passes for a lint result.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -92,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     rn = c.add_argument_group("running")
     rn.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
     rn.add_argument("--no-cache", action="store_true", help="do not read or write .shapecheck_cache/")
+    rn.add_argument("--shapes", metavar="FILE",
+                    help="entry shapes recorded by `shapecheck trace` for functions left unannotated "
+                         "(implies --no-cache)")
     rn.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("SHAPECHECK_CACHE_DIR") or None,
                     help="where to keep the cache (default: .shapecheck_cache/ at the project root; "
                          "env SHAPECHECK_CACHE_DIR)")
@@ -284,6 +288,13 @@ def _check(args) -> int:
                          extend_per_file_ignores=_split(args.extend_per_file_ignores),
                          exclude=_split(args.exclude), extend_exclude=_split(args.extend_exclude))
     settings = config.settings
+    if args.shapes:
+        entries = _entry_shapes(args.shapes)
+        if isinstance(entries, str):
+            print(f"shapecheck: error: --shapes {args.shapes}: {entries}", file=sys.stderr)
+            return 2
+        settings = dataclasses.replace(settings, entry_shapes=entries)
+        args.no_cache = True  # the cache is keyed by the files, not by the recorded shapes
     fix_mode = "diff" if args.diff else ("apply" if args.fix else "")
     job = Job(settings=settings, root=config.root, fix=fix_mode, unsafe=args.unsafe_fixes)
     out_stream = sys.stdout
@@ -499,3 +510,23 @@ def _report(args, fmt, diags, fixed, diffs, internal, config, sources, out_strea
     for msg in internal:
         print(f"shapecheck: error: {msg}", file=sys.stderr)
     return 2 if internal or missing else exit_code
+
+
+def _entry_shapes(path: str):
+    """The recorded signatures of a shapes file as settings entries, or an error message."""
+    from .._annotate._shapesfile import ShapesFileError
+    from .._annotate._signatures import recorded_signatures
+
+    try:
+        sigs = recorded_signatures(path)
+    except ShapesFileError as e:
+        return str(e)
+    except OSError as e:
+        return e.strerror or str(e)
+    out = []
+    for (file, qualname), sig in sorted(sigs.items()):
+        for name, text in sorted(sig["params"].items()):
+            out.append((file, qualname, name, text))
+        if sig.get("returns"):
+            out.append((file, qualname, "return", sig["returns"]))
+    return tuple(out)

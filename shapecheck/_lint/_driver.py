@@ -7,6 +7,7 @@ suppressions, caching and output). It never executes or imports the code it chec
 from __future__ import annotations
 
 import ast
+import os
 import keyword
 import re
 
@@ -32,6 +33,14 @@ def needs_analysis(source: str, settings: Settings | None = None) -> bool:
     if settings is not None:
         return any(m.split(".")[-1] in source for m in settings.shape_modules)
     return False
+
+
+def _recorded(path: str, settings: Settings) -> bool:
+    """A run recorded shapes for this file (``check --shapes``): it is analysed, whatever it imports."""
+    if not settings.entry_shapes:
+        return False
+    path = os.path.abspath(path)
+    return any(p == path for p, _q, _n, _t in settings.entry_shapes)
 
 
 # -- annotation hygiene ---------------------------------------------------------------------------
@@ -164,7 +173,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
         tree = ast.parse(source, filename=path)
     except (RecursionError, MemoryError):
         raise SyntaxError("too deeply nested for the parser") from None
-    if not needs_analysis(source, settings):
+    if not needs_analysis(source, settings) and not _recorded(path, settings):
         return []
     lines = source.splitlines()
     modname = project.module_name(path) if project is not None else ""
