@@ -60,6 +60,21 @@ class ScrambledHeadReshape(LintRule):
     summary = "A view or reshape cuts the head axis out of the sequence axis instead of the features"
 
     VALID = [
+        # near miss: the sequence axis has one position (a class token), so heads can go either side of it
+        '''
+import torch
+
+
+class ClassTokenQuery(torch.nn.Module):
+    def __init__(self, dim: int, n_heads: int, d_head: int):
+        super().__init__()
+        self.n_heads, self.d_head = n_heads, d_head
+        self.q = torch.nn.Linear(dim, n_heads * d_head)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        return self.q(x[:, :1, :]).reshape(B, self.n_heads, 1, self.d_head)
+''',
         '''
 import torch
 
@@ -122,6 +137,8 @@ class Attn(nn.Module):
         s = src.dims[i]
         if is_heads_axis(ctx, src, i) or eq(ctx, s, t):
             return
+        if is_literal(s) and ctx.resolve(s).value == 1:
+            return  # a sequence of one position (a class token): nothing is cut out of it
         if i + 1 < out.rank and ctx.compare(out.dims[i] * out.dims[i + 1], s) == "eq" \
                 if isinstance(out.dims[i], Expr) and isinstance(out.dims[i + 1], Expr) else False:
             return  # the axis is split in place ((h) -> (num_splits, h // num_splits)): nothing moves

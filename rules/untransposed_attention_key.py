@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._shape import Shape, Unknown
 
 from ._common import MATMUL, arg, axis, axis_note, compare_before, env_before, label_name, qd, register
 
@@ -53,6 +54,24 @@ class UntransposedAttentionKey(LintRule):
     summary = "Attention scores contract the keys' sequence axis: the keys were not transposed"
 
     VALID = [
+        # near miss: the same einops split, keys transposed
+        '''
+import torch
+from einops import rearrange
+
+
+class Attention(torch.nn.Module):
+    def __init__(self, dim: int, heads: int, dim_head: int):
+        super().__init__()
+        self.heads = heads
+        self.to_qkv = torch.nn.Linear(dim, heads * dim_head * 3, bias=False)
+
+    def forward(self, x):
+        qkv = self.to_qkv(x).chunk(3, dim=-1)
+        q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), qkv)
+        dots = torch.matmul(q, k.transpose(-1, -2))
+        return torch.matmul(dots.softmax(dim=-1), v)
+''',
         # the textbook form
         '''
 import torch
@@ -96,6 +115,24 @@ def scores(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"]):
 ''',
     ]
     INVALID = [
+        # vit-pytorch style: heads split by einops from an input of unknown shape
+        '''
+import torch
+from einops import rearrange
+
+
+class Attention(torch.nn.Module):
+    def __init__(self, dim: int, heads: int, dim_head: int):
+        super().__init__()
+        self.heads = heads
+        self.to_qkv = torch.nn.Linear(dim, heads * dim_head * 3, bias=False)
+
+    def forward(self, x):
+        qkv = self.to_qkv(x).chunk(3, dim=-1)
+        q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), qkv)
+        dots = torch.matmul(q, k)
+        return torch.matmul(dots.softmax(dim=-1), v)
+''',
         '''
 import torch
 
@@ -127,9 +164,21 @@ def scores(x: Float[Tensor, "b t c"], n_head: int):
             b = ev.kwargs["mat2"]
         qd_, kd = axis(a, -1), axis(b, -1)
         ks, qs = axis(b, -2), axis(a, -2)
+        c = lambda x, y: compare_before(ctx, ev.node, x, y)  # noqa: E731
+        if qd_ is not None and kd is not None and ks is None and _unknown_axis(b, -2) \
+                and label_name(b) in _KEY_LABELS and label_name(a) in _QUERY_LABELS and c(qd_, kd) == "eq":
+            # the keys' sequence axis is unknown, but their last axis is the queries' head size: not transposed
+            env = env_before(ctx, ev.node)
+            ctx.report(
+                self.code, ev.node,
+                f"attention scores contract {qd(env.resolve(qd_))} of the queries with axis -2 of the keys, "
+                f"whose last axis is {qd(env.resolve(kd))}: the keys are not transposed",
+                notes=(axis_note(ctx, a, -1, ev.node), axis_note(ctx, b, -1, ev.node)),
+                help="use `k.transpose(-2, -1)` as the right operand",
+            )
+            return
         if qd_ is None or kd is None or ks is None or qs is None:
             return
-        c = lambda x, y: compare_before(ctx, ev.node, x, y)  # noqa: E731
         if c(qd_, kd) != "eq":
             return  # the two operands do not share their feature axis
         if c(qd_, ks) != "unknown":
@@ -148,3 +197,10 @@ def scores(x: Float[Tensor, "b t c"], n_head: int):
             notes=(axis_note(ctx, a, -1, ev.node), axis_note(ctx, b, -2, ev.node), axis_note(ctx, b, -1, ev.node)),
             help="use `k.transpose(-2, -1)` as the right operand",
         )
+
+
+def _unknown_axis(v, i: int) -> bool:
+    """The axis at ``i`` exists and is unknown (``?``), as after a pattern over an input of unknown shape."""
+    if not isinstance(v, Shape) or v.rank is None:
+        return False
+    return -v.rank <= i < v.rank and isinstance(v.dims[i], Unknown)

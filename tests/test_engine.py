@@ -182,12 +182,18 @@ def test_config_attributes_bridge_to_annotation_names():
             w = torch.randn(cfg.d_model, cfg.d_ff)
             return x @ w
     """) == []
-    # a size from code meeting an axis binds to it (the first binding wins) ...
+    # a size from code meeting a data axis binds to it (the first binding wins) ...
+    assert codes("""
+        def f(x: Float[Tensor, "b channels"], cfg):
+            w = torch.randn(cfg.d_ff, cfg.d_model)
+            return x @ w
+    """) == []
+    # ... but two config fields are distinct axes unless the code relates them
     assert codes("""
         def f(x: Float[Tensor, "b d_model"], cfg):
             w = torch.randn(cfg.d_ff, cfg.d_model)
             return x @ w
-    """) == []
+    """) == ["SHP101"]
     # ... but a name of the signature is that axis wherever it is spelt
     assert codes("""
         def f(x: Float[Tensor, "b d_model"], h: Float[Tensor, "b d_ff"], cfg):

@@ -32,13 +32,16 @@ class Env:
 
     bindings: dict = field(default_factory=dict)  # Sym -> (Expr, provenance str | None)
     divisible: set = field(default_factory=set)  # {(num Expr, den Expr)}
+    # sizes named in code that are distinct axes from one another: int parameters, constructor
+    # arguments and config fields (``d_src`` and ``d_tgt``, ``cfg.hidden`` and ``cfg.rank``)
+    fields: frozenset = frozenset()
 
     def copy(self) -> "Env":
-        return Env(dict(self.bindings), set(self.divisible))
+        return Env(dict(self.bindings), set(self.divisible), self.fields)
 
     def meet(self, other: "Env") -> "Env":
         """What both of two branches know: the bindings and facts they share."""
-        out = Env()
+        out = Env(fields=self.fields & other.fields)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:
@@ -105,7 +108,24 @@ def compare(a, b, env: Env | None = None) -> str:
     sa, sb = a.as_sym(), b.as_sym()
     if sa is not None and sb is not None and _rigid_pair(sa, sb) and _rigid_origin(a0) and _rigid_origin(b0):
         return NE
+    if _siblings(a0, b0):
+        return NE  # two axes of one tensor (``rows, cols = x.size()``) are distinct axes
+    if env is not None and env.fields and _distinct_fields(a0, b0, env):
+        return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     return UNK
+
+
+def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
+    """Two different names of sizes from code, neither bound to anything: distinct axes."""
+    sa, sb = a.as_sym(), b.as_sym()
+    return sa is not None and sb is not None and sa != sb and sa.name in env.fields \
+        and sb.name in env.fields and sa not in env.bindings and sb not in env.bindings
+
+
+def _siblings(a: Expr, b: Expr) -> bool:
+    sa, sb = a.as_sym(), b.as_sym()
+    return sa is not None and sb is not None and sa != sb and _kind(sa).startswith("dim:") \
+        and _kind(sa) == _kind(sb)
 
 
 def _rigid_origin(e: Expr) -> bool:
@@ -191,6 +211,16 @@ def broadcast_shapes(shapes, env: Env):
     return result, errors
 
 
+def _without_prefix(s: Shape) -> Shape:
+    """``b *rest d`` as ``... d``: the axes before the variadic segment, whose positions from the right
+    are unknown, dropped."""
+    v = s.variadic_index
+    if not v:
+        return s
+    origins = (None,) + tuple(s.origins[v + 1:]) if s.origins else ()
+    return Shape((Variadic(None),) + s.dims[v + 1:], origins)
+
+
 def _split(s: Shape):
     v = s.variadic_index
     if v is None:
@@ -200,6 +230,17 @@ def _split(s: Shape):
 
 
 def _broadcast2(a: Shape, b: Shape, env: Env):
+    ia, ib = a.variadic_index, b.variadic_index
+    if ia or ib:  # axes before a variadic segment (``b *rest``): aligned from the right, so only known
+        # when both operands start the same way
+        same = ia == ib and a.dims[:ia + 1] == b.dims[:ib + 1]
+        out, errors = _broadcast2(_without_prefix(a), _without_prefix(b), env)
+        if same and out.dims[:1] == (Variadic(None),):
+            prefix = a.dims[:ia + 1]
+            origins = (list(a.origins[:ia + 1]) if a.origins else [None] * (ia + 1)) + \
+                (list(out.origins[1:]) if out.origins else [None] * (len(out.dims) - 1))
+            out = Shape(prefix + out.dims[1:], tuple(origins))
+        return out, errors
     va, da, oa = _split(a)
     vb, db, ob = _split(b)
     n = max(len(da), len(db))

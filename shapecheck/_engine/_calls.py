@@ -13,7 +13,8 @@ from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
-from ._values import Choice, ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._containers import sum_of
+from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -39,13 +40,19 @@ class Calls:
             return None, None
         kwargs = {}
         for k in node.keywords:
-            if k.arg is None:
-                return None, None
+            if k.arg is None:  # **dd: a dict whose keys are known (timm's device/dtype) is spliced in
+                d = self.ev(k.value, state)
+                if not isinstance(d, DictOf):
+                    return None, None
+                kwargs.update(d.items)
+                continue
             kwargs[k.arg] = self.ev(k.value, state)
         return args, kwargs
 
     def call(self, node, state):
         func = node.func
+        if self.grow_list(node, state):
+            return None
         # methods on values
         if isinstance(func, ast.Attribute) and (self.mod.imports.qualify(func) is None or self.shadowed(func, state)):
             recv = self.ev(func.value, state)
@@ -58,6 +65,14 @@ class Calls:
                         recv.attrs[args[0]] = args[1]
                     return None
         callee = self.ev(func, state)
+        if callee == QualRef("torch.nn.Sequential"):
+            seq = self.sequential_of(node, state)
+            if seq is not None:
+                return seq
+        if isinstance(func, ast.Name) and func.id == "dict":
+            d = self.dict_value(node, state)
+            if d is not None:
+                return d
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
@@ -82,7 +97,9 @@ class Calls:
                     return self.size_tuple(shape, func.value) if known else SizeOf(None, shape)
                 i = args[0] if args else kwargs.get("dim")
                 if isinstance(i, Expr) and i.value is not None:
-                    d = shape.axis(i.value)
+                    var = func.value.id if isinstance(func.value, ast.Name) else None
+                    d = self.read_axis(var, shape, i.value, state, node) if known or isinstance(recv, Obj) \
+                        else shape.axis(i.value)
                     return d if isinstance(d, Expr) else OPAQUE
                 return OPAQUE
             if name in ("dim", "ndimension"):
@@ -133,6 +150,8 @@ class Calls:
             return ModuleVal(q, children=tuple(a for a in args if isinstance(a, ModuleVal)))
         if q in CONTAINERS:
             elem = args[0] if args else None
+            if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
+                return ModuleVal(q, init=elem.items)
             if isinstance(elem, ListOf):
                 return ListOf(elem.elem, elem.length)
             if isinstance(elem, tuple) and elem:
@@ -143,6 +162,9 @@ class Calls:
             return ListOf(OPAQUE)
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"):
             return args[0] if args and isinstance(args[0], Shape) else ANY_SHAPE
+        joined = self.join_list(q, args, kwargs, node)
+        if joined is not None:
+            return joined
         rule = lookup_op(q)
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
@@ -157,8 +179,8 @@ class Calls:
             if init is None:
                 return OPAQUE
             return ModuleVal(q, rule, tuple(init.items()))
-        if q.startswith("torch.nn.functional.") and args and isinstance(args[0], Obj):
-            args = [ANY_SHAPE] + list(args[1:])  # F.op(input, ...): the input is a tensor
+        if q.startswith("torch.") and args:
+            args = _tensor_operands(q, rule, args)
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
@@ -176,6 +198,8 @@ class Calls:
             return args[0]
         if name == "float" and args and number(args[0]) is not None:
             return float(number(args[0]))
+        if name == "sum" and args and sum_of(args[0]) is not None:
+            return sum_of(args[0])
         if name in ("float", "abs", "round", "sum") and args and not isinstance(args[0], Shape):
             return SCALAR
         if name == "super":
@@ -193,3 +217,24 @@ class Calls:
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
         return OPAQUE
+
+
+_ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
+                          "torch.baddbmm", "torch.addmm"})
+
+
+_INPUT_PARAMS = frozenset({"input", "tensor", "x", "self", "a", "A", "x1", "query"})
+
+
+def _tensor_operands(q: str, rule, args: list) -> list:
+    """``F.softmax(x, ...)``, ``torch.matmul(q, k)``, ``torch.einsum(eq, q, k)``: an unknown object passed
+    as a torch function's tensor input is a tensor (of unknown shape), or the call would raise."""
+    if q in _ALL_TENSORS:
+        return [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
+    if not isinstance(args[0], Obj):
+        return args
+    params = list(rule.signature.parameters) if rule.signature is not None else []
+    first = params[1] if len(params) > 1 and params[0] == "site" else (params[0] if params else None)
+    if q.startswith("torch.nn.functional.") or first in _INPUT_PARAMS:
+        return [ANY_SHAPE] + list(args[1:])
+    return args

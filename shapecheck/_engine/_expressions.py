@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr, const
-from .._core._ops._registry import OPAQUE
+from .._core._algebra import Expr, const, sym
+from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
-from ._values import ClassRef, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
 
@@ -66,11 +66,12 @@ class Expressions:
                 name = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
                         ast.Gt: "__gt__", ast.GtE: "__ge__"}[type(node.ops[0])]
                 return self.apply_shape_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
-            return OPAQUE
+            return _decided(node, vals)
         if isinstance(node, ast.BoolOp):
-            for v in node.values:
-                self.ev(v, state)
-            return OPAQUE
+            return self.bool_op(node, state)
+        if isinstance(node, ast.Dict):
+            d = self.dict_value(node, state)
+            return OPAQUE if d is None else d
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self.comprehension(node, state)
         if isinstance(node, ast.NamedExpr):
@@ -81,6 +82,24 @@ class Expressions:
             return self.ev(node.value, state)
         if isinstance(node, ast.Lambda):
             return FuncRef("<lambda>", node, self.mod, closure=dict(state))
+        return OPAQUE
+
+    def bool_op(self, node, state):
+        """``qk_scale or head_dim ** -0.5``: a number when every operand that is not None is a number or an
+        unknown object (a tensor in ``or`` must have one element, which broadcasts like a number)."""
+        values = [self.ev(v, state) for v in node.values]
+        if isinstance(node.op, ast.Or):
+            rest = [v for v in values if v is not None]
+            if len(rest) == 1:
+                return rest[0]  # ``None or dim``
+            sizes = all(isinstance(v, (Expr, Obj)) for v in rest) and any(isinstance(v, Expr) for v in rest)
+            if sizes and all(v == rest[0] for v in rest):
+                return rest[0]
+            if sizes and isinstance(rest[0], Obj):
+                # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
+                return sym(rest[0].name.rsplit(".", 1)[-1], "code")
+            if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
+                return SCALAR
         return OPAQUE
 
     def comprehension(self, node, state):
@@ -159,6 +178,9 @@ class Expressions:
 
     def module_attr(self, m: ModuleVal, attr: str):
         init = m.init_dict
+        if m.qualname.endswith("ModuleDict"):
+            v = init.get(attr)
+            return OPAQUE if v is None else v
         if m.rule is not None:
             if attr == "weight" and m.qualname.endswith("Linear") and "in_features" in init:
                 return Shape((size(init["out_features"]), size(init["in_features"])))
@@ -194,7 +216,7 @@ class Expressions:
                 i = idx.value
                 if seq is not None:
                     return seq[i] if -len(seq) <= i < len(seq) else OPAQUE
-                d = base.shape.axis(i)
+                d = self.read_axis(base.var, base.shape, i, state, node)
                 return d if isinstance(d, Expr) else OPAQUE
             if isinstance(node.slice, ast.Slice) and seq is None:
                 return self.slice_size_of(base, node.slice, state)
@@ -218,6 +240,10 @@ class Expressions:
             return self.apply_shape_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
         if isinstance(base, ListOf):
             return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
+        if isinstance(base, (DictOf, ModuleVal)) and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.slice.value, str):
+            v = _item(base, node.slice.value)
+            return OPAQUE if v is None else v
         if isinstance(base, ModuleVal) and base.children:
             idx = self.ev(node.slice, state)
             if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
@@ -260,6 +286,8 @@ class Expressions:
         if isinstance(sl, ast.Constant) and sl.value is Ellipsis:
             return Ellipsis
         v = self.ev(sl, state)
+        if isinstance(sl, ast.Attribute) and isinstance(v, Expr) and v.value is None:
+            return OPAQUE  # ``y[:, data.flags]``: an unknown attribute may be a mask or an index tensor
         if isinstance(v, (Expr, Shape)):
             return v
         return OPAQUE
@@ -268,7 +296,7 @@ class Expressions:
     def as_size_sym(self, v):
         """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
         if isinstance(v, Obj):
-            return self.code_sym(v.name.rsplit(".", 1)[-1])
+            return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params)
         return v
 
     def binop(self, op, left, right, node):
@@ -334,3 +362,22 @@ class Expressions:
             return v
         return ANY_SHAPE
 
+
+
+def _item(container, key: str):
+    """``d["key"]`` of a dict or an ``nn.ModuleDict`` known statically."""
+    if isinstance(container, DictOf):
+        return container.get(key)
+    if container.qualname.endswith("ModuleDict"):
+        return container.init_dict.get(key)
+    return None
+
+
+def _decided(node: ast.Compare, vals) -> bool | Opaque:
+    """A comparison of ranks or sizes known exactly (``x.ndim == 2`` of a 3-axis tensor): True or False."""
+    if len(vals) != 2 or not all(isinstance(v, Expr) and v.value is not None for v in vals):
+        return OPAQUE
+    a, b = vals[0].value, vals[1].value
+    op = node.ops[0]
+    table = {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}
+    return table.get(type(op), OPAQUE)

@@ -151,6 +151,8 @@ class ModuleInfo:
                     d = defaults[p.arg]
                     if isinstance(d, ast.Constant) and type(d.value) is int:
                         given[p.arg] = const(d.value)
+                    elif isinstance(d, ast.Constant) and d.value is None:
+                        given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()
@@ -158,6 +160,7 @@ class ModuleInfo:
                 if self.strict:
                     raise
             sv.facts = set(fa.env.divisible)
+            sv.fields = frozenset(fa.env.fields)
         self._instances[key] = sv
         return sv
 
@@ -172,6 +175,7 @@ class ModuleInfo:
             fa.run()
             diags = fa.diags
             sv.facts = set(fa.env.divisible)
+            sv.fields = frozenset(fa.env.fields)
         return sv, diags
 
 

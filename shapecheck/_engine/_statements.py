@@ -6,9 +6,9 @@ import ast
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
-from .._core._wording import LOCAL, RETURN
 from .._core._shape import Shape
-from ._values import FuncRef, join_states
+from .._core._wording import LOCAL, RETURN
+from ._values import FuncRef, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 
@@ -35,7 +35,12 @@ class Statements:
 
     # -- assignments -----------------------------------------------------------------------------
     def stmt_assign(self, st, state):
-        value = self.ev(st.value, state)
+        if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and _reads_one_axis(st.value):
+            self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
+        try:
+            value = self.ev(st.value, state)
+        finally:
+            self.axis_name_hint = None
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
@@ -45,6 +50,7 @@ class Statements:
         ann = self.annotation(st.annotation)
         if ann is not None and ann.spec is not None and isinstance(st.target, ast.Name):
             declared = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}")
+            declared = _with_local_sizes(declared, state)
             if isinstance(value, Shape):
                 bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", LOCAL)
                 if bound.rank == declared.rank:
@@ -63,6 +69,9 @@ class Statements:
         cur = self.ev(st.target, state)
         rhs = self.ev(st.value, state)
         value = self.binop(st.op, cur, rhs, st)
+        if isinstance(cur, Shape) and isinstance(value, Shape) and not isinstance(st.op, ast.MatMult):
+            # in place: ``acc += y`` keeps ``acc``'s shape (or raises), whatever is known of ``y``
+            value = Shape(cur.dims, cur.origins, None, value.meta)
         self.assign(st.target, value, state, st)
         return state
 
@@ -80,18 +89,31 @@ class Statements:
 
     # -- branches and loops ----------------------------------------------------------------------
     def stmt_if(self, st, state):
-        self.ev(st.test, state)
+        known = self.ev(st.test, state)
+        if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
+            return self.block(st.body if known else st.orelse, state)
         before = self.env
         self.env = before.copy()
         self.learn_test(st.test, state)
+        receiver = self.self_val
+        attrs = dict(receiver.attrs) if receiver is not None else None
         a = self.block(st.body, dict(state))
         env_a = self.env
+        attrs_a = dict(receiver.attrs) if receiver is not None else None
+        if receiver is not None:
+            receiver.attrs.clear()
+            receiver.attrs.update(attrs)
         self.env = before.copy()
         b = self.block(st.orelse, dict(state))
         env_b = self.env
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
         # after the if only when the other branch made them too, or returned
         self.env = env_b if a is None else env_a if b is None else env_a.meet(env_b)
+        if receiver is not None and a is not None:
+            # ``if mode == "encoder": self.t = ... else: self.t = ...``: what both branches agree on
+            attrs_b = dict(receiver.attrs) if b is not None else {}
+            receiver.attrs.clear()
+            receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
         if a is None and not st.orelse:
             self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
         return join_states([a, b])
@@ -179,8 +201,15 @@ class Statements:
         return state
 
     def stmt_import(self, st, state):
+        """A function-local ``import torch`` (or ``from torch import nn``) binds the library, as at module level."""
         for a in st.names:
-            state[(a.asname or a.name).split(".")[0]] = OPAQUE
+            if isinstance(st, ast.Import):
+                q = a.name if a.asname else a.name.split(".")[0]
+            elif st.level == 0 and st.module and a.name != "*":
+                q = f"{st.module}.{a.name}"
+            else:
+                q = None
+            state[(a.asname or a.name).split(".")[0]] = QualRef(q) if q else OPAQUE
         return state
 
     def learn_test(self, test, state, negated: bool = False) -> None:
@@ -194,6 +223,9 @@ class Statements:
             want = ast.Eq
         tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
         for t in tests:
+            if isinstance(t, ast.Compare) and all(isinstance(op, want) for op in t.ops) and \
+                    (want is ast.Eq or len(t.ops) == 1):
+                self.learn_equal([t.left] + list(t.comparators), state)
             if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], want)
                     and isinstance(t.left, ast.BinOp) and isinstance(t.left.op, ast.Mod)
                     and isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == 0):
@@ -201,6 +233,19 @@ class Statements:
                 den = self.ev(t.left.right, state)
                 if isinstance(num, Expr) and isinstance(den, Expr) and den.value != 0:
                     self.env.add_divisible(num, den)
+
+    def learn_equal(self, nodes, state) -> None:
+        """``assert C == C_`` (or ``if C != C_: raise``): two sizes the code says are equal are one size."""
+        sizes = [self.env.resolve(v) for v in (self.ev(n, state) for n in nodes) if isinstance(v, Expr)]
+        if len(sizes) != len(nodes):
+            return
+        first = sizes[0]
+        for other in sizes[1:]:
+            s = other.as_sym()
+            if s is not None and other != first:
+                self.env.bind(s, first, self.where(nodes[0]))
+            elif first.as_sym() is not None and other != first:
+                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
 
 
 _HANDLERS = {  # statement type -> the method that runs it
@@ -214,3 +259,37 @@ _HANDLERS = {  # statement type -> the method that runs it
     "ClassDef": "stmt_class", "Delete": "stmt_delete",
     "Import": "stmt_import", "ImportFrom": "stmt_import",
 }
+
+
+def _reads_one_axis(node) -> bool:
+    """``x.shape[i]``, ``x.size(i)`` or ``x.size()[i]`` with a constant ``i``."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, (ast.Constant, ast.UnaryOp)):
+        base = node.value
+        return isinstance(base, ast.Attribute) and base.attr == "shape" or \
+            isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size"
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" \
+        and len(node.args) == 1 and isinstance(node.args[0], (ast.Constant, ast.UnaryOp))
+
+
+def _with_local_sizes(declared: Shape, state) -> Shape:
+    """A name in a local annotation that is a size variable of the function (``NR = rays.size(0)`` then
+    ``x: Float[Tensor, "NR 3 3"]``) is that size, not a new axis."""
+    mapping = {}
+    for d in declared.dims:
+        for s in d.symbols() if isinstance(d, Expr) else ():
+            v = state.get(s.name)
+            if isinstance(v, Expr) and s not in v.symbols():
+                mapping[s] = v
+    if not mapping:
+        return declared
+    dims = tuple(d.subst(mapping) if isinstance(d, Expr) else d for d in declared.dims)
+    return Shape(dims, declared.origins, declared.label, declared.meta)
+
+
+def _join_attrs(a: dict, b: dict) -> dict:
+    """Attributes after two branches: an attribute set in one branch only keeps that value (it is read
+    where that branch ran); one set in both is what the two values agree on."""
+    out = dict(b)
+    for k, v in a.items():
+        out[k] = join(v, b[k]) if k in b else v
+    return out

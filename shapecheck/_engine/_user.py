@@ -33,6 +33,10 @@ class UserCalls:
             v = args[0] if args else OPAQUE
             for child in m.children:
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
+            if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
+                with self.silenced():
+                    again = self.call_module(m.children[0], [v], {}, node)
+                v = join(v, again)
             return v
         if m.rule is not None:
             # what a module is called with is a tensor, even when we know nothing else about it

@@ -14,8 +14,8 @@ from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE, Opaque, Rule
 from .._core._shape import UNKNOWN, Shape, Variadic
 
-__all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "Choice",
-           "ListOf", "join", "join_states", "is_tensor"]
+__all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "DictOf", "Choice",
+           "ListOf", "join", "join_states", "list_join", "is_tensor"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class ModuleVal:
     args: tuple = ()  # constructor call: positional values
     kwargs: tuple = ()  # constructor call: ((name, value), ...)
     children: tuple = ()  # nn.Sequential: the modules in order
+    repeated: bool = False  # nn.Sequential(*layers): its one child repeated an unknown number of times
 
     @property
     def init_dict(self) -> dict:
@@ -77,6 +78,7 @@ class SelfVal:
     cls: Any
     attrs: dict
     facts: set = field(default_factory=set)  # divisibility learnt in __init__ (assert d % n == 0)
+    fields: frozenset = frozenset()  # the sizes __init__ named (constructor arguments, config fields)
 
     def __hash__(self) -> int:
         return id(self)
@@ -96,6 +98,19 @@ class ListOf:
 
     elem: Any
     length: Any = None
+
+
+@dataclass(frozen=True)
+class DictOf:
+    """A dict with string keys known statically (``dict(wte=..., h=...)``): ``((key, value), ...)``."""
+
+    items: tuple
+
+    def get(self, key: str):
+        for k, v in self.items:
+            if k == key:
+                return v
+        return None
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,9 @@ def join(a, b):
         return a if a == b else OPAQUE
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, (tuple, ListOf)) and isinstance(b, (tuple, ListOf)):
+        # a list grown in a loop: its length is unknown, its elements fit each
+        return a if a == b else list_join(a, b)
     try:
         if type(a) is type(b) and a == b:
             return a
@@ -164,3 +182,16 @@ def join_states(states: list) -> dict:
             v = join(v, w)
         out[k] = v
     return out
+
+
+def list_join(a, b) -> "ListOf":
+    """A list of unknown length holding the elements of both (a ListOf or a tuple each)."""
+    elems = []
+    for x in (a, b):
+        elems.extend((x.elem,) if isinstance(x, ListOf) else x)
+    if not elems:
+        return ListOf(OPAQUE)
+    v = elems[0]
+    for w in elems[1:]:
+        v = join(v, w)
+    return ListOf(v)

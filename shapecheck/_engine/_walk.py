@@ -25,13 +25,16 @@ from ._checks import Checks, spec_shape
 from ._common import SCALAR
 from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
+from ._narrow import Narrowing
+from ._containers import Containers
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
 from ._statements import Statements
 from ._user import UserCalls
 
 
-class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks):
+class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks,
+                       Narrowing, Containers):
     """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
@@ -56,6 +59,12 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
         if self_val is not None and self_val.facts:
             self.env.divisible |= self_val.facts
+        if self_val is not None:
+            self.env.fields = self_val.fields
+        # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
+        self.size_params = frozenset(p.arg.arg for p in self.signature.params
+                                     if p.default is None or isinstance(p.default, ast.Constant)
+                                     and type(p.default.value) is int)
 
     # -- diagnostics ---------------------------------------------------------------------------
     def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None) -> None:
@@ -83,9 +92,13 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         return f"{self.mod.short}:{getattr(node, 'lineno', 0)}"
 
     # -- entry -----------------------------------------------------------------------------------
-    def code_sym(self, name: str) -> Expr:
-        """A size from code; an axis of the signature when its name is one (the name bridge)."""
+    def code_sym(self, name: str, named: bool = True) -> Expr:
+        """A size from code; an axis of the signature when its name is one (the name bridge). A ``named``
+        size (an int parameter, a constructor argument, a config field) is a distinct axis from the other
+        named sizes unless the code relates them."""
         name = (self.mod.imports.axis_aliases or {}).get(name, name)
+        if named and name not in self.env.fields:
+            self.env.fields = self.env.fields | {name}
         return sym(name, "axis" if name in self.axis_names else "code")
 
     def run(self) -> list:

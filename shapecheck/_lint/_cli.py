@@ -25,7 +25,7 @@ from ._summary import Progress, plural as _plural, show_fixes as _show_fixes, su
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "explain", "rule", "rules")
+COMMANDS = ("check", "explain", "rule", "rules", "trace", "annotate")
 TOP_FLAGS = ("-h", "--help", "-V", "--version")
 NOT_LINTED = ("SHP900", "SHP901", "SHP902")  # no comment on a line can answer these
 PROGRESS_MIN_FILES = 50  # fewer files than this: no progress line
@@ -103,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     ru.add_argument("--all", action="store_true", help="every rule, one after another")
     r = sub.add_parser("rules", help="list every code with its name")
     r.add_argument("--output-format", "--format", dest="output_format", choices=("text", "json"), default="text")
+    from .._annotate._command import add_subparsers  # trace, annotate (docs/annotate.md)
+    add_subparsers(sub)
     return p
 
 
@@ -118,6 +120,8 @@ def main(argv=None) -> int:
             return _rule(args)
         if args.command == "rules":
             return _rules(args.output_format)
+        if args.command in ("trace", "annotate"):
+            return args.run(args)
         return _check(args)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else 2

@@ -169,6 +169,9 @@ def _register_conv(n: int) -> None:
 
 def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padding, groups, dilation,
            what: str):
+    if isinstance(x, Shape) and x.is_any and isinstance(as_size(out_ch), Expr):
+        # rank unknown (batched or not): if the call runs, the channels axis is ``out_channels``
+        return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
     if not isinstance(x, Shape) or x.is_any:
         return None
     parts = _spatial(site, x, n, what)

@@ -229,6 +229,8 @@ def linear(site: Site, input, weight, bias=None) -> Shape | None:
         return None
     if input.min_rank == 0:
         return None
+    if isinstance(input.dims[-1], Variadic):  # ``b *rest``: the last axis is unknown, and so is its position
+        return Shape((Variadic(None), weight.dims[0])) if weight.rank == 2 else None
     k = weight.dims[-1]
     if site.unify(input.dims[-1], k) is False:
         site.error("SHP107", f"linear expects {_count(site, k)} input features, got "
@@ -241,7 +243,8 @@ def linear(site: Site, input, weight, bias=None) -> Shape | None:
 
 
 @module_rule("torch.nn.Linear", init="in_features, out_features, bias=True, device=None, dtype=None",
-             ok=["init: 4, 8 | b 4 -> b 8", "init: d, f | b n d -> b n f", "init: d, f | *B d -> *B f"],
+             ok=["init: 4, 8 | b 4 -> b 8", "init: d, f | b n d -> b n f", "init: d, f | *B d -> *B f",
+                 "init: d, f | b *rest -> ... f"],
              bad=["init: d, f | b n e ! SHP107", "init: 4, 8 | b 5 ! SHP107", "init: 4, 8 | () ! SHP104"])
 def Linear(site: Site, init: dict, input) -> Shape | None:
     """``nn.Linear(in_features, out_features)``: the last axis must be ``in_features``; it becomes
@@ -255,6 +258,8 @@ def Linear(site: Site, init: dict, input) -> Shape | None:
     if input.min_rank == 0:
         # a tensor of unknown rank: if the call runs, its last axis becomes ``out_features``
         return Shape((Variadic(None), out_f)) if input.variadic_index == 0 and len(input.dims) == 1 else None
+    if isinstance(input.dims[-1], Variadic):  # ``b *rest``: the last axis is unknown, and so is its position
+        return Shape((Variadic(None), out_f))
     in_f = as_size(init.get("in_features"))
     if site.unify(input.dims[-1], in_f) is False:
         site.error("SHP107", f"linear expects {_count(site, in_f)} input features, got "
@@ -276,6 +281,8 @@ def LazyLinear(site: Site, init: dict, input) -> Shape | None:
         return None
     if input.min_rank == 0:
         return None
+    if isinstance(input.dims[-1], Variadic):
+        return Shape((Variadic(None), as_size(init.get("out_features"))))
     head = list(zip(input.dims[:-1], (input.origins or (None,) * len(input.dims))[:-1]))
     return build(head + [(as_size(init.get("out_features")), None)])
 

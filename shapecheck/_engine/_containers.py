@@ -1,0 +1,128 @@
+"""Containers: lists grown with ``append`` and ``+=``, ``sum`` of tensors, ``cat``/``stack`` of a list of
+unknown length, ``nn.Sequential(*layers)`` and ``nn.ModuleDict``.
+
+A list whose length is known is a tuple of values; one whose length is not (grown in a loop, a list
+comprehension) is a :class:`~shapecheck._engine._values.ListOf` its elements all fit. Partial knowledge is
+kept: ``torch.stack`` of a list of ``"b c"`` tensors is ``"? b c"``.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .._core._algebra import Expr, const
+from .._core._ops._registry import OPAQUE, as_int
+from .._core._shape import UNKNOWN, Shape
+from ._values import DictOf, ListOf, ModuleVal, join, list_join
+
+_GROWERS = frozenset({"append", "extend", "insert"})
+_JOINERS = {"torch.cat": "cat", "torch.concat": "cat", "torch.concatenate": "cat", "torch.stack": "stack"}
+
+
+def grown(current, method: str, args: list):
+    """The value of a list after ``current.append(v)`` (``extend``, ``insert``), or None when unknown."""
+    if method == "append" and len(args) == 1:
+        new = (args[0],)
+    elif method == "insert" and len(args) == 2:
+        new = (args[1],)
+    elif method == "extend" and len(args) == 1 and isinstance(args[0], (tuple, ListOf)):
+        new = args[0]
+    else:
+        return None
+    if isinstance(current, tuple):
+        if isinstance(new, ListOf):
+            return list_join(ListOf(new.elem), current)
+        return current + new if method != "insert" else None if not current else list_join(ListOf(new[0]), current)
+    if isinstance(current, ListOf):
+        return list_join(current, new)
+    return None
+
+
+def sum_of(items):
+    """``sum(tensors)``: the elements' common shape when they agree, else unknown; None for numbers."""
+    elems = items.elem if isinstance(items, ListOf) else items
+    elems = elems if isinstance(elems, tuple) else (elems,)
+    if not elems or not all(isinstance(e, Shape) for e in elems):
+        return None
+    v = elems[0]
+    for w in elems[1:]:
+        v = join(v, w)
+    return v
+
+
+class Containers:
+    """The container room of :class:`~._walk.FunctionAnalysis`."""
+
+    def grow_list(self, node: ast.Call, state) -> bool:
+        """``outs.append(v)`` on a list variable: the variable holds the longer list. True when handled."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
+            return False
+        current = state.get(func.value.id)
+        if not isinstance(current, (tuple, ListOf)) or isinstance(current, ListOf) and isinstance(current.elem,
+                                                                                                    ModuleVal):
+            return False
+        args, kwargs = self.call_args(node, state)
+        new = grown(current, func.attr, args) if args is not None and not kwargs else None
+        state[func.value.id] = new if new is not None else ListOf(OPAQUE)
+        return True
+
+    def join_list(self, q: str, args, kwargs, node):
+        """``torch.cat(outs, dim)`` / ``torch.stack(outs, dim)`` of a list of unknown length: the op on one
+        element, with the joined axis of unknown size. None when the call is not of that form."""
+        op = _JOINERS.get(q)
+        if op is None or not args:
+            return None
+        parts = args[0]
+        if isinstance(parts, tuple) and len(parts) > 1 and not all(_known(p) for p in parts) \
+                and any(_known(p) for p in parts):
+            # some operands unknown: the op on the known ones, the joined axis of unknown size
+            # (or, for stack, of the list's length)
+            known = [p for p in parts if _known(p)]
+            elem = known[0]
+            for other in known[1:]:
+                elem = join(elem, other)
+            parts = ListOf(elem, const(len(parts)))
+        if not isinstance(parts, ListOf) or not isinstance(parts.elem, Shape):
+            return None
+        args = [parts] + list(args[1:])
+        elem = parts.elem
+        result = self.call_qual(q, [(elem,)] + list(args[1:]), kwargs, node, {})
+        dim = as_int(args[1] if len(args) > 1 else kwargs.get("dim", 0))
+        if not isinstance(result, Shape) or result.rank is None:
+            return OPAQUE
+        if dim is None:
+            return Shape((UNKNOWN,) * result.rank)
+        i = dim + result.rank if dim < 0 else dim
+        if not 0 <= i < result.rank:
+            return OPAQUE
+        size = args[0].length if op == "stack" and isinstance(args[0].length, Expr) else UNKNOWN
+        dims = list(result.dims)
+        dims[i] = size
+        origins = list(result.origins) if result.origins else [None] * len(dims)
+        origins[i] = None
+        return Shape(tuple(dims), tuple(origins), None, result.meta)
+
+    def sequential_of(self, node: ast.Call, state):
+        """``nn.Sequential(*layers)`` with ``layers`` a list of one kind of module; None when not of that form."""
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Starred) or node.keywords:
+            return None
+        layers = self.ev(node.args[0].value, state)
+        if isinstance(layers, ListOf) and isinstance(layers.elem, ModuleVal):
+            return ModuleVal("torch.nn.Sequential", children=(layers.elem,), repeated=True)
+        return None
+
+    def dict_value(self, node, state):
+        """``{"wte": ..., "h": ...}`` or ``dict(wte=..., h=...)`` with string keys: a DictOf; else None."""
+        if isinstance(node, ast.Dict):
+            if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+                return None
+            return DictOf(tuple((k.value, self.ev(v, state)) for k, v in zip(node.keys, node.values)))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" \
+                and "dict" not in state and not node.args and all(k.arg for k in node.keywords):
+            return DictOf(tuple((k.arg, self.ev(k.value, state)) for k in node.keywords))
+        return None
+
+
+def _known(v) -> bool:
+    return isinstance(v, Shape) and v.rank is not None

@@ -1,0 +1,336 @@
+"""The engine on code as it is written: unannotated inputs, sizes that keep their names, containers.
+
+Each case is a form met in public model code that the engine used to know nothing about; the
+reveals show what it knows now, and the bugs are the classic ones seeded into such code.
+"""
+
+from __future__ import annotations
+
+from test_engine import codes, errors, reveals
+
+
+# -- unannotated inputs learn their axes ------------------------------------------------------------
+
+def test_axes_read_one_at_a_time_name_the_input():
+    out = errors("""
+        def merge(x, n_heads: int, d: int):
+            b = x.shape[0]
+            t = x.shape[1]
+            h = torch.zeros(n_heads, b, t, d)
+            return h.view(b, t, -1)
+    """)
+    assert [d.code for d in out] == ["SHP109"]
+    assert '"b"' in out[0].message and '"n_heads"' in out[0].message
+
+
+def test_axes_read_without_a_name_are_named_by_position():
+    assert reveals("""
+        def f(x):
+            y = torch.zeros(x.size(0), x.shape[1])
+            reveal_shape(y)
+            reveal_shape(x)
+
+        def g(x):
+            reveal_shape(torch.zeros(x.size(-1), x.shape[-3]))
+            reveal_shape(x)
+    """) == ["x[0] x[1]", "x[0] x[1] ...", "x[-1] x[-3]", "... x[-3] ? x[-1]"]
+
+
+def test_an_input_of_unknown_rank_learns_axes_from_one_end_only():
+    # once the front is known, an axis counted from the end could be one of them (rank unknown)
+    assert reveals("""
+        def f(x):
+            reveal_shape(torch.zeros(x.size(0), x.shape[-1]))
+    """) == ["..."]
+
+
+def test_an_axis_read_twice_is_the_same_axis():
+    assert codes("""
+        def f(x):
+            a = torch.zeros(x.shape[1])
+            b = torch.zeros(x.size(1))
+            return a + b
+    """) == []
+
+
+def test_axes_of_one_tensor_are_distinct():
+    out = errors("""
+        def tile_bias(x):
+            rows, cols = x.size()
+            return torch.zeros(rows, cols, 5) + torch.zeros(rows, 5)
+    """)
+    assert [d.code for d in out] == ["SHP102"]
+    assert '"rows"' in out[0].message and '"cols"' in out[0].message
+
+
+def test_axes_counted_from_both_ends_may_be_one_axis():
+    # x may have one axis: x.shape[0] and x.shape[-1] are then the same
+    assert codes("""
+        def f(x):
+            return torch.zeros(x.shape[0]) + torch.zeros(x.shape[-1])
+    """) == []
+
+
+def test_an_assert_makes_two_axes_one():
+    assert codes("""
+        def f(m, chunk: int):
+            B, C, C_ = m.shape
+            assert C == chunk == C_
+            return m.transpose(1, 2) * torch.ones(C, C)
+    """) == []
+    assert codes("""
+        def g(m):
+            R, Cc = m.shape
+            if R != Cc:
+                raise ValueError("square matrices only")
+            return m @ m
+    """) == []
+
+
+def test_a_function_local_import_binds_the_library():
+    assert codes("""
+        def f():
+            import torch
+            import torch.nn.functional as F
+            return F.softmax(torch.zeros(3, 4) @ torch.zeros(5, 6), dim=-1)
+    """) == ["SHP101"]
+
+
+# -- sizes from constructors and configs keep their names -----------------------------------------
+
+def test_constructor_arguments_are_distinct_axes():
+    out = errors("""
+        class Mixer(nn.Module):
+            def __init__(self, d_src: int, d_tgt: int):
+                super().__init__()
+                self.proj = nn.Linear(d_src, d_tgt)
+
+            def forward(self, a: Float[Tensor, "n d_src"], b: Float[Tensor, "n d_tgt"]) -> Float[Tensor, "n d_tgt"]:
+                return self.proj(b)
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+
+
+def test_config_fields_are_distinct_axes():
+    out = errors("""
+        class Mix(nn.Module):
+            def __init__(self, s):
+                super().__init__()
+                self.a = nn.Parameter(torch.randn(s.width, s.hidden))
+                self.c = nn.Parameter(torch.randn(s.rank, s.hidden))
+
+            def forward(self, x: Float[Tensor, "n width"]):
+                return (x @ self.a) @ self.c
+    """)
+    assert [d.code for d in out] == ["SHP101"]
+    assert '"hidden"' in out[0].message and '"rank"' in out[0].message
+
+
+def test_swapped_conv_sizes_on_an_unannotated_input():
+    assert codes("""
+        class Stem(nn.Module):
+            def __init__(self, n_mels: int, n_state: int):
+                super().__init__()
+                self.conv1 = nn.Conv1d(n_state, n_mels, kernel_size=3, padding=1)
+                self.conv2 = nn.Conv1d(n_state, n_state, kernel_size=3, padding=1)
+
+            def forward(self, x):
+                return self.conv2(F.gelu(self.conv1(x)))
+    """) == ["SHP107"]
+
+
+def test_a_size_from_code_still_binds_to_a_data_axis():
+    # ConvNeXt-style: the layer's width meets the data's channels axis; no contradiction
+    assert codes("""
+        class Block(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+                self.norm = nn.LayerNorm(dim)
+
+            def forward(self, x: Float[Tensor, "b channels h w"]):
+                y = self.dw(x)
+                return x + y
+    """) == []
+
+
+def test_related_sizes_are_not_distinct():
+    assert codes("""
+        class Up(nn.Module):
+            def __init__(self, dim: int, dim_out: int):
+                super().__init__()
+                self.skip = nn.Conv2d(dim, dim_out, 1) if dim != dim_out else nn.Identity()
+                self.conv = nn.Conv2d(dim, dim_out, 3, padding=1)
+
+            def forward(self, x):
+                return self.conv(x) + self.skip(x)
+    """) == []
+
+
+def test_device_and_dtype_keyword_dicts_are_spliced():
+    assert codes("""
+        class Mlp(nn.Module):
+            def __init__(self, dim: int, device=None, dtype=None):
+                super().__init__()
+                dd = {"device": device, "dtype": dtype}
+                self.fc1 = nn.Linear(dim, 4 * dim, **dd)
+                self.fc2 = nn.Linear(dim, 4 * dim, **dd)
+
+            def forward(self, x: Float[Tensor, "b n dim"]):
+                return self.fc2(self.fc1(x))
+    """) == ["SHP107"]
+
+
+# -- values that are not tensors keep the tensor's rank ----------------------------------------------
+
+def test_an_optional_scale_keeps_the_scores_rank():
+    assert reveals("""
+        class Attention(nn.Module):
+            def __init__(self, dim, num_heads=8, qk_scale=None):
+                super().__init__()
+                self.num_heads = num_heads
+                self.scale = qk_scale or (dim // num_heads) ** -0.5
+                self.qkv = nn.Linear(dim, dim * 3)
+
+            def forward(self, x):
+                B, N, C = x.shape
+                qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+                q, k, v = qkv[0], qkv[1], qkv[2]
+                attn = (q @ k.transpose(-2, -1)) * self.scale
+                reveal_shape(attn)
+                return attn
+    """) == ["B num_heads N N"]
+
+
+# -- partial shapes survive containers ----------------------------------------------------------------
+
+def test_a_list_grown_in_a_loop_is_stacked():
+    assert reveals("""
+        def branches(x: Float[Tensor, "b c"], n: int):
+            outs = []
+            for _ in range(n):
+                outs.append(x * 2)
+            reveal_shape(torch.stack(outs, 0))
+    """) == ["? b c"]
+
+
+def test_append_and_augmented_add_grow_a_list():
+    assert reveals("""
+        def f(x: Float[Tensor, "b c"]):
+            outs = [x]
+            outs.append(x + 1)
+            outs += [x * 3]
+            reveal_shape(torch.cat(outs, -1))
+            reveal_shape(sum(outs))
+    """) == ["b c*3", "b c"]
+
+
+def test_in_place_add_of_an_unknown_keeps_the_target():
+    assert reveals("""
+        def f(x: Float[Tensor, "b c"], ys):
+            acc = x * 1
+            for y in ys:
+                acc += y
+            reveal_shape(acc)
+            reveal_shape(torch.cat([x, ys], dim=0))
+    """) == ["b c", "? c"]
+
+
+def test_module_containers_are_followed():
+    assert reveals("""
+        class Block(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.fc = nn.Linear(d, d)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        class Net(nn.Module):
+            def __init__(self, d: int, n: int, vocab: int):
+                super().__init__()
+                self.seq = nn.Sequential(*[nn.Linear(d, d) for _ in range(n)])
+                self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(vocab, d),
+                                                      h=nn.ModuleList([Block(d) for _ in range(n)])))
+                self.up = nn.ConvTranspose2d(d, d // 2, 2, stride=2)
+
+            def forward(self, x: Float[Tensor, "b t d"], idx, img):
+                reveal_shape(self.seq(x))
+                reveal_shape(self.transformer.wte(idx))
+                for blk in self.transformer["h"]:
+                    x = blk(x)
+                reveal_shape(x)
+                reveal_shape(self.up(img))
+    """) == ["b t d", "... d", "b t d", "... d//2 ? ?"]
+
+
+# -- false alarms met on real code ----------------------------------------------------------------------
+
+def test_an_attribute_of_an_unknown_object_is_not_an_integer_index():
+    assert reveals("""
+        def pick(y: Float[Tensor, "b n d"], data):
+            reveal_shape(y[:, data.flags])
+            reveal_shape(y[:, 0])
+    """) == ["...", "b d"]
+
+
+def test_a_local_annotation_names_a_size_variable_of_the_function():
+    assert codes("""
+        def solve(rays: Float[Tensor, "n 3"], A):
+            NR = rays.size(0)
+            x: Float[Tensor, "NR 3 3"] = torch.linalg.solve(A, A)
+            return rays[:, :, None] * x
+    """) == []
+
+
+def test_axes_before_a_variadic_segment_survive_broadcasting_only_when_both_sides_share_them():
+    assert reveals("""
+        def f(x: Float[Tensor, "b *rest"], y: Float[Tensor, "b *rest"], z: Float[Tensor, "*rest"]):
+            reveal_shape(F.gelu(x) + y)
+            reveal_shape(x + z)
+    """) == ["b *rest", "..."]
+
+
+def test_a_layer_on_an_input_with_a_trailing_variadic_replaces_an_unknown_last_axis():
+    assert reveals("""
+        class M(nn.Module):
+            def __init__(self, d: int, e: int):
+                super().__init__()
+                self.lin = nn.Linear(d, e)
+
+            def forward(self, x):
+                b = x.shape[0]
+                reveal_shape(self.lin(x))
+    """) == ["... e"]
+
+
+def test_attributes_set_in_either_branch_of_init_are_joined():
+    # regression (diffusers): the last branch's value used to overwrite the first
+    assert reveals("""
+        class Tokens(nn.Module):
+            def __init__(self, mode: str, in_channels: int, out_channels: int):
+                super().__init__()
+                if mode == "encoder":
+                    self.new = nn.Parameter(torch.randn(1, 1, out_channels))
+                else:
+                    self.new = nn.Parameter(torch.randn(1, 1, in_channels))
+                self.kept = nn.Parameter(torch.randn(1, in_channels))
+
+            def forward(self, x: Float[Tensor, "n s out_channels"]):
+                reveal_shape(self.new)
+                reveal_shape(self.kept)
+                return torch.cat([x, self.new.expand(x.shape[0], 1, -1)], dim=1)
+    """) == ["1 1 ?", "1 in_channels"]
+
+
+def test_a_branch_on_a_rank_the_annotation_rules_out_is_not_analysed():
+    # regression (perceiver-pytorch, once annotated): `queries` has 3 axes, the 2-axis branch never runs
+    assert codes("""
+        from einops import repeat
+
+        def forward(data: Float[Tensor, "b n d"], queries: Float[Tensor, "b m d"]):
+            b = data.shape[0]
+            if queries.ndim == 2:
+                queries = repeat(queries, "n d -> b n d", b=b)
+            return queries
+    """) == []
