@@ -10,7 +10,7 @@ from typing import Any
 
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, TypeInfo
 from mypy.types import CallableType, Instance, Type, get_proper_type
-from shapecheck._core._wording import axis_position, qd
+from shapecheck._core._wording import argument_axis_mismatch, argument_rank_mismatch, binding_note, qd
 from shapecheck._core._shape import Shape
 from shapecheck._core._unify import Bindings, Env, instantiate, match_spec
 
@@ -90,27 +90,20 @@ def check_call(ctx: Any, sig: CallableType, name: str, scope: Any = None) -> Typ
 
 
 def _mismatch(ctx: Any, fname: str, pname: str | None, lab: str, c: Any, shape: Shape, m: Any, e: Any) -> None:
-    param = f"parameter `{pname}`" if pname else "a parameter"
+    """The first argument that contradicts the callee's annotation, in the linter's words (SHP105)."""
     if m.kind == "rank":
-        _report.rank(ctx.api, f'`{fname}` expects {m.expected} axes for {param} ("{c.text}"), '
-                              f"but {lab} has {m.actual}", e)
+        _report.rank(ctx.api, argument_rank_mismatch(fname, pname, c.text, m.actual, m.expected), e)
         return
-    if m.name and m.name.startswith("*"):
-        _report.mismatch(ctx.api, f'`{fname}` binds "{m.name}" of {param} to {qd(m.expected)} '
-                                  f"and to {qd(m.actual)} in {lab}", e)
-        return
-    idx = m.index if m.index is not None else 0
-    pos = axis_position(idx, shape.rank)
+    variadic = bool(m.name and m.name.startswith("*"))
+    idx = None if variadic or m.index is None else m.index
     notes = []
     if m.bound_at:
-        notes.append(f'"{m.name}" of `{fname}` was bound to {qd(m.expected)} by {m.bound_at}')
-    origin = shape.origin(idx)
+        notes.append(binding_note(m.name, fname, m.expected, m.bound_at))
+    origin = shape.origin(idx) if idx is not None else None
     if origin:
-        notes.append(f"{qd(m.actual)} comes from {origin}")
-    _report.mismatch(ctx.api, f'`{fname}` expects "{m.name}" at {pos} of {param} ("{c.text}"), '
-                              f"but {lab} has {qd(m.actual)} there"
-                              + (f" and \"{m.name}\" is {qd(m.expected)}" if m.bound_at else ""),
-                     e, notes)
+        notes.append(f"{qd(m.actual)} comes from {origin} (in {lab})")
+    _report.mismatch(ctx.api, argument_axis_mismatch(fname, pname, m.name, m.actual, m.expected,
+                                                     idx if not variadic else None, shape.rank), e, notes)
 
 
 

@@ -58,6 +58,15 @@ get_additional_deps
 # ast.NodeTransformer / NodeVisitor protocol
 generic_visit
 
+# libcst's transformer protocol (shapecheck/_annotate/_writer.py), called by libcst
+leave_ClassDef
+leave_FunctionDef
+
+# module attributes the import system reads (shapecheck/_annotate/_recorder.py runs a script as __main__)
+__spec__
+__loader__
+__package__
+
 # isinstance() protocol of a class's metaclass (the runtime's array-type checks)
 __instancecheck__
 

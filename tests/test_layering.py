@@ -22,6 +22,7 @@ LINT = "shapecheck._lint"
 RUNTIME = "shapecheck._runtime"
 PLUGIN = "shapecheck.plugin"
 RULES = "shapecheck.rules"
+ANNOTATE = "shapecheck._annotate"
 
 
 def _modules():
@@ -84,8 +85,8 @@ def test_the_scan_sees_the_layers():
 
 
 @pytest.mark.parametrize("layer, forbidden", [
-    (CORE, [ENGINE, LINT, PLUGIN, RULES, RUNTIME]),
-    (ENGINE, [LINT, PLUGIN, RULES, RUNTIME]),
+    (CORE, [ENGINE, LINT, PLUGIN, RULES, RUNTIME, ANNOTATE]),
+    (ENGINE, [LINT, PLUGIN, RULES, RUNTIME, ANNOTATE]),
     (LINT, [PLUGIN, RUNTIME]),
     (PLUGIN, [ENGINE, LINT, RULES, RUNTIME]),  # the plugin reuses the core's shape rules, not the lint rules
     (RULES, [LINT, PLUGIN, RUNTIME]),

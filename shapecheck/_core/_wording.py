@@ -12,7 +12,7 @@ from ._algebra import Expr
 from ._shape import Unknown
 
 __all__ = ["qd", "axis_position", "axis_note", "op_name", "spec_rank_mismatch", "spec_axis_mismatch", "RETURN",
-           "LOCAL"]
+           "LOCAL", "argument_rank_mismatch", "argument_axis_mismatch", "binding_note"]
 
 
 def qd(d) -> str:
@@ -69,3 +69,25 @@ def spec_axis_mismatch(who: str, kind: str, spec_text: str, actual, expected, in
     """A value whose axis contradicts its own function's annotation (SHP105 / shape-mismatch)."""
     return (f"{who} has {qd(actual)} at {axis_position(index, rank)} where its {kind} "
             f'"{spec_text}" says {qd(expected)}')
+
+
+def _argument(param: str | None, fn: str) -> str:
+    return f"argument `{param}` of `{fn}`" if param else f"an argument of `{fn}`"
+
+
+def argument_rank_mismatch(fn: str, param: str | None, spec_text: str, actual, expected) -> str:
+    """A call passes a tensor with the wrong number of axes for the callee's annotation (SHP105)."""
+    return f'{_argument(param, fn)} has {actual} axes where its annotation "{spec_text}" has {expected}'
+
+
+def argument_axis_mismatch(fn: str, param: str | None, name: str, actual, expected, index: int | None,
+                           rank: int | None) -> str:
+    """A call passes a tensor whose axis contradicts what the callee's name ``name`` is bound to at
+    this call (SHP105); ``index`` None: the variadic ``name`` covers different sizes."""
+    at = f"at {axis_position(index, rank)}" if index is not None else f'in "{name}"'
+    return f'{_argument(param, fn)} has {qd(actual)} {at} where "{name}" is {qd(expected)}'
+
+
+def binding_note(name: str, fn: str, value, where: str) -> str:
+    """Where a callee's name got its size at this call."""
+    return f'"{name}" of `{fn}` was bound to {qd(value)} by {where}'

@@ -13,8 +13,8 @@ from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
-from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._containers import sum_of
+from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 

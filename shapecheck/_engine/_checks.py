@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .._core._algebra import Expr, Sym, const
-from .._core._wording import axis_note, qd, spec_axis_mismatch, spec_rank_mismatch
+from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, axis_note, binding_note, qd,
+                              spec_axis_mismatch, spec_rank_mismatch)
 from .._core._shape import Shape, Unknown, Variadic
 from .._core._unify import Bindings, Env, instantiate, match_spec
 
@@ -59,17 +60,17 @@ class Checks:
     def report_argument(self, node, display: str, pname: str, spec, value: Shape, problem) -> None:
         """SHP105 at a call: an argument contradicts the callee's annotation of its parameter."""
         if problem.kind == "rank":
-            self.diag(node, "SHP105", f"argument `{pname}` of `{display}` has {problem.actual} axes where "
-                                      f'its annotation "{spec.text}" has {problem.expected}',
+            self.diag(node, "SHP105", argument_rank_mismatch(display, pname, spec.text, problem.actual,
+                                                             problem.expected),
                       notes=(f"inferred shape: {value}",))
             return
-        where = f" (bound by {problem.bound_at})" if problem.bound_at else ""
-        at = f"at axis {problem.index}" if problem.index is not None else f'in "{problem.name}"'
         self.diag(node, "SHP105",
-                  f"argument `{pname}` of `{display}` has {qd(problem.actual)} {at} "
-                  f'where "{problem.name}" is {qd(problem.expected)}{where}',
-                  notes=(axis_origin_note(value, problem.index, f"`{pname}`", self.env)
-                         if problem.index is not None else None,))
+                  argument_axis_mismatch(display, pname, problem.name, problem.actual, problem.expected,
+                                         problem.index, value.rank),
+                  notes=(binding_note(problem.name, display, problem.expected, problem.bound_at)
+                         if problem.bound_at else None,
+                         axis_origin_note(value, problem.index, f"`{pname}`", self.env)
+                         if problem.index is not None else None))
 
     def check_reshape_order(self, src: Shape, out: Shape, node) -> bool:
         """A view/reshape that moves a symbolic axis across others reorders data: SHP109.

@@ -6,8 +6,8 @@ import ast
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
-from .._core._wording import LOCAL, RETURN
 from .._core._shape import Shape
+from .._core._wording import LOCAL, RETURN
 from ._values import FuncRef, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR

@@ -21,7 +21,7 @@ def caller(p: Float[Tensor, "rows cols"], q: Float[Tensor, "cols rows"], r: Floa
     shapecheck.reveal_shape(swap(p))  # reveal: cols rows
     shapecheck.reveal_shape(swap(swap(p)))  # reveal: rows cols
     shapecheck.reveal_shape(pair(p, p))  # reveal: rows
-    pair(p, q)  # E: shape-mismatch "`pair` expects \"n\""
+    pair(p, q)  # E: shape-mismatch "argument `y` of `pair` has \"cols\" at the first axis where \"n\" is \"rows\""
     swap(r)  # E: shape-rank
     shapecheck.reveal_shape(batched(r))  # reveal: i j
 
