@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
@@ -14,6 +16,8 @@ _SAMPLES = {"n", "N", "samples", "n_samples", "num_samples", "nsamples", "n_obs"
             "n_observations", "num_observations", "points", "n_points", "num_points"}
 _FEATURES = {"d", "D", "dim", "features", "feature", "n_features", "num_features", "feature_dim", "feat",
              "feat_dim", "f", "F", "n_feat", "variables", "n_vars", "num_vars", "vars", "p"}
+
+_SAMPLE_SIMILARITY = re.compile(r"rdm|rsa|similarit|dissimilar|gram")
 
 
 def _is_samples(d) -> bool:
@@ -58,7 +62,10 @@ class CovOnSamplesByFeatures(LintRule):
 
     ## Known problems
     The samples and features are recognised by the axis names only; a matrix with other names
-    (`"a b"`) or sizes from code without telling names is not checked.
+    (`"a b"`) or sizes from code without telling names is not checked. Representational similarity
+    analysis correlates samples on purpose (`corrcoef` of `(stimuli, features)`); the rule stays
+    silent in functions whose name says so (`rdm`, `rsa`, `similarity`), elsewhere silence it with
+    `# noqa: SHP404`.
     """
 
     code = "SHP404"
@@ -95,6 +102,16 @@ from jaxtyping import Float
 def feature_cov(x: Float[Tensor, "batch features"]):
     return x.transpose(0, 1).cov()
 ''',
+        # near miss: a representational dissimilarity matrix correlates the samples on purpose
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def compute_rdm(x: Float[Tensor, "n d"]):
+    return 1 - torch.corrcoef(x)
+''',
     ]
     INVALID = [
         '''
@@ -119,7 +136,7 @@ def decorrelation_loss(z):
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         fn = _COV.get(ev.qualname or "")
-        if fn is None:
+        if fn is None or _SAMPLE_SIMILARITY.search((ctx.function or "").lower()):
             return
         x = arg(ev, 0, "input")
         if not isinstance(x, Shape) or x.is_any or x.rank != 2:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import as_int, axis, dims_text, neg_dim, register, softmax_call, who
+from ._common import arg, as_int, axis, dims_text, neg_dim, register, softmax_call, who
+
+_GUMBEL = "torch.nn.functional.gumbel_softmax"
 
 
 def _literal_one(ctx, d) -> bool:
@@ -18,7 +20,7 @@ class SoftmaxOverSizeOneAxis(LintRule):
 
     ## What it does
     Flags `softmax` / `log_softmax` (the functions, the tensor methods and `nn.Softmax` /
-    `nn.LogSoftmax`) whose normalised axis has the literal size 1: an axis made by `keepdim=True`,
+    `nn.LogSoftmax`, and `F.gumbel_softmax`) whose normalised axis has the literal size 1: an axis made by `keepdim=True`,
     `unsqueeze`, a `(d, 1)` weight in a product, an `nn.Linear(d, 1)` head or a `1` in an
     annotation. Axes whose size is a name or comes from code are never reported.
 
@@ -122,13 +124,25 @@ def normalised(x: Float[Tensor, "b n"]):
     s = x.sum(dim=-1, keepdim=True)
     return torch.log_softmax(s, dim=1)
 ''',
+        '''
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def pick(logits: Float[Tensor, "b k"]):
+    return F.gumbel_softmax(logits.unsqueeze(-1), tau=0.5, hard=True)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
-        call = softmax_call(ev)
-        if call is None:
-            return
-        x, dim, log = call
+        if ev.qualname == _GUMBEL:
+            x, dim, log = arg(ev, 0, "logits"), arg(ev, 4, "dim", -1), False
+        else:
+            call = softmax_call(ev)
+            if call is None:
+                return
+            x, dim, log = call
         if not isinstance(x, Shape) or x.is_any:
             return
         d = neg_dim(dim, x)
@@ -136,7 +150,7 @@ def normalised(x: Float[Tensor, "b n"]):
             return
         if x.rank is not None and all(_literal_one(ctx, axis(x, i)) for i in range(x.rank)):
             return  # a tensor of ones everywhere: nothing else to normalise over either
-        fn = "log_softmax" if log else "softmax"
+        fn = "log_softmax" if log else "gumbel_softmax" if ev.qualname == _GUMBEL else "softmax"
         value = "0.0" if log else "1.0"
         others = [] if x.rank is None else [i - x.rank for i in range(x.rank) if not _literal_one(ctx, axis(x, i))]
         others.sort(key=lambda i: abs(i - d))  # the nearest axis that holds more than one score
