@@ -27,6 +27,8 @@ class MaskBroadcastOntoHeads(LintRule):
     `masked_fill`, added to the scores, or passed as `attn_mask` to
     `scaled_dot_product_attention`) whose axis 0 is the scores' batch axis (the same size symbol)
     while the scores' axis 1 is a different axis, and whose last two axes fit the scores' last two.
+    The same holds one axis further in: a `(1, windows, n, n)` shifted-window mask added to
+    `(batch, windows, heads, n, n)` scores meets the heads with its windows axis.
 
     ## Why is this bad?
     When the head count equals the batch size (or either is 1) the product broadcasts without error
@@ -83,6 +85,26 @@ def causal(scores: Float[Tensor, "b h t t"]):
     mask = torch.ones(t, t, dtype=torch.bool).triu(1)
     return scores.masked_fill(mask, float("-inf"))
 ''',
+        # Swin's shifted-window mask (windows, n, n) on (batch, windows, heads, n, n) scores, heads inserted
+        '''
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class WindowAttention(nn.Module):
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3)
+
+    def forward(self, x: Float[Tensor, "bw n c"], mask: Float[Tensor, "nw n n"]):
+        B_, N, C = x.shape
+        q, k, v = self.qkv(x).reshape(B_, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        attn = q @ k.transpose(-2, -1)
+        nW = mask.shape[0]
+        attn = attn.view(B_ // nW, nW, self.num_heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+        return attn.view(-1, self.num_heads, N, N).softmax(dim=-1)
+''',
     ]
     INVALID = [
         '''
@@ -127,18 +149,40 @@ def attend(x: Float[Tensor, "b t c"], pad: Float[Tensor, "b t"], n_head: int):
     att = att + pad[:, None, :]
     return att.softmax(dim=-1)
 ''',
+        # the same without the heads axis: the windows meet the heads
+        '''
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class WindowAttention(nn.Module):
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3)
+
+    def forward(self, x: Float[Tensor, "bw n c"], mask: Float[Tensor, "nw n n"]):
+        B_, N, C = x.shape
+        q, k, v = self.qkv(x).reshape(B_, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        attn = q @ k.transpose(-2, -1)
+        nW = mask.shape[0]
+        attn = attn.view(B_ // nW, nW, self.num_heads, N, N) + mask.unsqueeze(0)
+        return attn.view(-1, self.num_heads, N, N).softmax(dim=-1)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         q = ev.qualname
         if q in _MASKING or q in _ADD:
             scores, mask = arg(ev, 0), arg(ev, 1, "mask" if q in _MASKING else "other")
-            if isinstance(scores, Shape) and isinstance(mask, Shape) and scores.rank == 3 and mask.rank == 4 \
-                    and q in _ADD:
+            if not isinstance(scores, Shape) or not isinstance(mask, Shape) or scores.is_any or mask.is_any \
+                    or scores.rank is None or mask.rank is None:
+                return
+            if q in _ADD and mask.rank == scores.rank + 1:
                 scores, mask = mask, scores
-            if isinstance(scores, Shape) and isinstance(mask, Shape):
-                self._check(ctx, ev, scores.dims if scores.rank == 4 else None, mask, f"{who(scores, 'the scores')} "
-                            f"{dims_text(ctx, scores, ev.node) if scores.rank == 4 else ''}")
+            if scores.rank >= 4:
+                self._check(ctx, ev, scores.dims, mask,
+                            f"{who(scores, 'the scores')} {dims_text(ctx, scores, ev.node)}")
         elif q in _SDPA:
             query, key, mask = arg(ev, 0, "query"), arg(ev, 1, "key"), arg(ev, 3, "attn_mask")
             if not all(isinstance(v, Shape) for v in (query, key, mask)) or query.rank != 4 or key.rank != 4:
@@ -147,21 +191,29 @@ def attend(x: Float[Tensor, "b t c"], pad: Float[Tensor, "b t"], n_head: int):
             self._check(ctx, ev, dims, mask, "the attention scores of `scaled_dot_product_attention`")
 
     def _check(self, ctx, ev, dims, mask: Shape, scores_text: str) -> None:
-        if dims is None or mask.is_any or mask.rank != 3 or any(d is None for d in dims):
+        """``mask`` has one axis fewer than the scores ``dims``: right-aligned, its axis ``k`` meets the
+        scores' axis ``k + 1``. Reported when a leading mask axis is the scores' axis ``k`` itself."""
+        if mask.is_any or mask.rank is None or mask.rank != len(dims) - 1 or any(d is None for d in dims):
             return
-        b, h, i, j = dims
-        m0, mi, mj = axis(mask, 0), axis(mask, 1), axis(mask, 2)
-        if m0 is None or mi is None or mj is None or _one(ctx, m0) or _one(ctx, b):
+        mdims = [axis(mask, i) for i in range(mask.rank)]
+        if any(d is None for d in mdims):
             return
-        if compare_before(ctx, ev.node, m0, b) != "eq" or compare_before(ctx, ev.node, h, b) != "unknown":
-            return  # heads equal to the batch: nothing to tell; provably different: SHP102 reports it
-        for m, s in ((mi, i), (mj, j)):
+        for m, s in ((mdims[-2], dims[-2]), (mdims[-1], dims[-1])):
             if not _one(ctx, m) and compare_before(ctx, ev.node, m, s) != "eq":
                 return  # the mask's last axes are not the queries and keys: some other layout
-        ctx.report(
-            self.code, ev.node,
-            f"mask {(who(mask, '') + ' ').lstrip()}{dims_text(ctx, mask, ev.node)} has the batch axis first, but broadcasting "
-            f"aligns it with the heads of {scores_text.strip()}",
-            notes=("shapes broadcast from the right: the mask's axis 0 meets the scores' axis 1",),
-            help="insert the heads axis: `mask.unsqueeze(1)` (batch, 1, queries, keys)",
-        )
+        for k in range(mask.rank - 2):
+            m, own, met = mdims[k], dims[k], dims[k + 1]
+            if _one(ctx, m) or _one(ctx, own):
+                continue
+            if compare_before(ctx, ev.node, m, own) != "eq" or compare_before(ctx, ev.node, met, own) != "unknown":
+                continue  # the axis it meets is the same size (nothing to tell) or provably not (SHP102 says so)
+            if compare_before(ctx, ev.node, m, met) == "eq":
+                continue
+            ctx.report(
+                self.code, ev.node,
+                f"mask {(who(mask, '') + ' ').lstrip()}{dims_text(ctx, mask, ev.node)} lacks the heads axis: "
+                f"broadcasting aligns its axis {k} with axis {k + 1} of {scores_text.strip()}",
+                notes=(f"shapes broadcast from the right: the mask's axis {k} meets the scores' axis {k + 1}",),
+                help=f"insert the heads axis: `mask.unsqueeze({k + 1})`",
+            )
+            return
