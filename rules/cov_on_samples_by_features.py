@@ -148,8 +148,8 @@ def decorrelation_loss(z):
             return
         ctx.report(
             self.code, ev.node,
-            f"{fn} reads the rows of {who(x)} {dims_text(ctx, x, ev.node)} as variables, but axis 0 holds the "
-            f"samples: the result relates the samples to each other, not the features",
-            notes=("torch.cov and torch.corrcoef take variables in rows and observations in columns",),
+            f"{fn} reads the rows of {who(x)} {dims_text(ctx, x, ev.node)} as variables, but axis 0 holds the samples",
+            notes=("torch.cov and torch.corrcoef take variables in rows and observations in columns",
+                   "the result relates the samples to each other, not the features"),
             help=f"transpose the input first: `{fn + '(x.T)' if fn.startswith('torch.') else 'x.T.' + fn + '()'}`",
         )

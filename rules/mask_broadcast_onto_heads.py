@@ -24,9 +24,10 @@ class MaskBroadcastOntoHeads(LintRule):
     ## What it does
     Broadcasting aligns shapes from the right, so a 3-axis mask applied to 4-axis attention
     scores lines up its axis 0 with the scores' axis 1, the heads. The rule flags a mask (in
-    `masked_fill`, added to the scores, or passed as `attn_mask` to
-    `scaled_dot_product_attention`) whose axis 0 is the scores' batch axis (the same size symbol)
-    while the scores' axis 1 is a different axis, and whose last two axes fit the scores' last two.
+    `masked_fill`, added to the scores, the condition of `torch.where`, or passed as `attn_mask`
+    to `scaled_dot_product_attention`) whose axis 0 is the scores' batch axis (the same size
+    symbol) while the scores' axis 1 is a different axis, and whose last two axes fit the scores'
+    last two.
     The same holds one axis further in: a `(1, windows, n, n)` shifted-window mask added to
     `(batch, windows, heads, n, n)` scores meets the heads with its windows axis.
 
@@ -149,6 +150,17 @@ def attend(x: Float[Tensor, "b t c"], pad: Float[Tensor, "b t"], n_head: int):
     att = att + pad[:, None, :]
     return att.softmax(dim=-1)
 ''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Bool
+
+
+def masked(scores: Tensor, keep: Bool[Tensor, "b t t"], heads: int):
+    b, t, _ = keep.shape
+    scores = scores.view(b, heads, t, t)
+    return torch.where(keep, scores, torch.finfo(scores.dtype).min).softmax(dim=-1)
+''',
         # the same without the heads axis: the windows meet the heads
         '''
 from torch import Tensor, nn
@@ -183,6 +195,12 @@ class WindowAttention(nn.Module):
             if scores.rank >= 4:
                 self._check(ctx, ev, scores.dims, mask,
                             f"{who(scores, 'the scores')} {dims_text(ctx, scores, ev.node)}")
+        elif q == "torch.where":
+            cond, a, b = arg(ev, 0, "condition"), arg(ev, 1, "input"), arg(ev, 2, "other")
+            scores = next((v for v in (a, b) if isinstance(v, Shape) and v.rank is not None and v.rank >= 4), None)
+            if scores is not None and isinstance(cond, Shape) and not cond.is_any:
+                self._check(ctx, ev, scores.dims, cond,
+                            f"{who(scores, 'the scores')} {dims_text(ctx, scores, ev.node)}")
         elif q in _SDPA:
             query, key, mask = arg(ev, 0, "query"), arg(ev, 1, "key"), arg(ev, 3, "attn_mask")
             if not all(isinstance(v, Shape) for v in (query, key, mask)) or query.rank != 4 or key.rank != 4:
@@ -212,7 +230,7 @@ class WindowAttention(nn.Module):
             ctx.report(
                 self.code, ev.node,
                 f"mask {(who(mask, '') + ' ').lstrip()}{dims_text(ctx, mask, ev.node)} lacks the heads axis: "
-                f"broadcasting aligns its axis {k} with axis {k + 1} of {scores_text.strip()}",
+                f"its axis {k} meets axis {k + 1} of {scores_text.strip()}",
                 notes=(f"shapes broadcast from the right: the mask's axis {k} meets the scores' axis {k + 1}",),
                 help=f"insert the heads axis: `mask.unsqueeze({k + 1})`",
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import arg, as_int, axis, dims_text, neg_dim, register, softmax_call, who
+from ._common import arg, as_int, axis, axis_note, dims_text, neg_dim, register, softmax_call, who
 
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 
@@ -19,9 +19,9 @@ class SoftmaxOverSizeOneAxis(LintRule):
     """A softmax or log_softmax over an axis of size one.
 
     ## What it does
-    Flags `softmax` / `log_softmax` (the functions, the tensor methods and `nn.Softmax` /
-    `nn.LogSoftmax`, and `F.gumbel_softmax`) whose normalised axis has the literal size 1: an axis made by `keepdim=True`,
-    `unsqueeze`, a `(d, 1)` weight in a product, an `nn.Linear(d, 1)` head or a `1` in an
+    Flags `softmax` / `log_softmax` (the functions, the tensor methods, `nn.Softmax` /
+    `nn.LogSoftmax`) and `F.gumbel_softmax` whose normalised axis has the literal size 1: an axis
+    made by `keepdim=True`, `unsqueeze`, a `(d, 1)` weight in a product, an `nn.Linear(d, 1)` head or a `1` in an
     annotation. Axes whose size is a name or comes from code are never reported.
 
     ## Why is this bad?
@@ -159,8 +159,8 @@ def pick(logits: Float[Tensor, "b k"]):
         shown = as_int(dim)
         ctx.report(
             self.code, ev.node,
-            f"{fn} over axis {shown} of {who(x)} {dims_text(ctx, x, ev.node)}, which has size 1: "
-            f"the result is {value} everywhere",
-            notes=(f"{fn} over a single element does not depend on the scores",),
+            f"{fn} over axis {shown} of {who(x)} {dims_text(ctx, x, ev.node)}, which has size 1",
+            notes=(f"the result is {value} everywhere: {fn} over one element does not depend on the scores",
+                   axis_note(ctx, x, d, ev.node)),
             help=hint,
         )
