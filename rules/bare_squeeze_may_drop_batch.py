@@ -34,7 +34,7 @@ def _rewritten(ev, dim_text: str) -> str:
     node = ev.node
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         if ev.receiver is not None:
-            text = f"{ast.unparse(node.func.value)}.squeeze({dim_text})"
+            text = f"{ast.unparse(node.func.value)}.{node.func.attr}({dim_text})"  # squeeze or squeeze_
         elif node.args:
             text = f"{ast.unparse(node.func)}({ast.unparse(node.args[0])}, {dim_text})"
         else:
