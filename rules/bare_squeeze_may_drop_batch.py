@@ -1,0 +1,169 @@
+"""SHP209 bare-squeeze-may-drop-batch."""
+
+from __future__ import annotations
+
+import ast
+
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._algebra import Expr, provably_positive
+from shapecheck._core._shape import Shape, Unknown, Variadic
+
+from ._common import arg, as_int, dims_text, qd, register, who
+
+_SQUEEZE = {"torch.squeeze", "torch.Tensor.squeeze", "torch.Tensor.squeeze_"}
+
+
+def _size_one(ctx, d) -> bool:
+    return isinstance(d, Expr) and as_int(ctx.resolve(d)) == 1
+
+
+def _may_be_one(ctx, d) -> bool:
+    """An axis that is not a literal 1 but may be 1 at run time: a name, a size from code, unknown."""
+    if isinstance(d, Unknown):
+        return True
+    if not isinstance(d, Expr):
+        return False
+    r = ctx.resolve(d)
+    if not isinstance(r, Expr) or r.value is not None:
+        return False  # a literal: 1 is the axis meant to go, any other number stays
+    return not provably_positive(r - 1)  # `n + 1` (n >= 1) is never 1
+
+
+def _rewritten(ev, dim_text: str) -> str:
+    """The call with the size-one axis named: `h.squeeze(-1)`, `torch.squeeze(m, 1)`."""
+    node = ev.node
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if ev.receiver is not None:
+            text = f"{ast.unparse(node.func.value)}.{node.func.attr}({dim_text})"  # squeeze or squeeze_
+        elif node.args:
+            text = f"{ast.unparse(node.func)}({ast.unparse(node.args[0])}, {dim_text})"
+        else:
+            text = ""
+        if text and len(text) <= 60:
+            return text
+    return f"squeeze({dim_text})"
+
+
+@register
+class BareSqueezeMayDropBatch(LintRule):
+    """A `squeeze()` without `dim` on a tensor that has an axis which may be 1 at run time.
+
+    ## What it does
+    Flags `x.squeeze()` and `torch.squeeze(x)` without a `dim` when the tensor has an axis of
+    literal size 1 (the one the call is meant to drop: a `keepdim=True` reduction, an
+    `nn.Linear(d, 1)` head, an `unsqueeze`) *and* an axis whose size is not a literal (a name such
+    as the batch size, a size taken from code, an unknown size). The help names the `dim` of the
+    size-one axis to pass.
+
+    ## Why is this bad?
+    A bare `squeeze()` drops *every* axis of size 1. It works while the batch (or sequence, or
+    head count) is larger than one, and silently changes the rank the day it is 1: a batch of one
+    at inference, a last incomplete batch, a single-token prompt. `(b, 1)` logits become `()`
+    instead of `(b,)`, and the next loss, `cat` or index fails or, worse, broadcasts.
+
+    ## Example
+    ```python
+    logits = self.head(h)         # (b, 1)
+    return logits.squeeze()       # () when b == 1
+    ```
+
+    ## Use instead
+    ```python
+    return logits.squeeze(-1)     # (b,) for every b
+    ```
+
+    ## Known problems
+    A size that the surrounding code guarantees to be larger than one (checked with an `assert`, or
+    a literal configuration read from another module) is still taken as possibly 1. This is a
+    warning: silence it with `# noqa: SHP209` where the axis can never be 1.
+    """
+
+    code = "SHP209"
+    name = "bare-squeeze-may-drop-batch"
+    summary = "A squeeze() without dim on a tensor whose batch or another non-literal axis may also be 1"
+    severity = "warning"
+
+    VALID = [
+        # near miss: the size-one axis is named
+        '''
+from torch import Tensor, nn
+
+
+class Scorer(nn.Module):
+    def __init__(self, d: int):
+        super().__init__()
+        self.head = nn.Linear(d, 1)
+
+    def forward(self, h: Tensor):
+        b, d = h.shape
+        return self.head(h).squeeze(-1)
+''',
+        # every axis is a literal: nothing else can vanish
+        '''
+import torch
+
+
+def constant():
+    w = torch.zeros(3, 1, 4)
+    return w.squeeze()
+''',
+        # near miss: no axis is known to be 1, the squeeze is a guard against one the code does not show
+        '''
+from torch import Tensor
+from jaxtyping import Float
+
+
+def flat(x: Float[Tensor, "b n"]):
+    return x.squeeze()
+''',
+    ]
+    INVALID = [
+        '''
+from torch import Tensor, nn
+
+
+class Scorer(nn.Module):
+    def __init__(self, d: int):
+        super().__init__()
+        self.head = nn.Linear(d, 1)
+
+    def forward(self, h: Tensor):
+        b, d = h.shape
+        return self.head(h).squeeze()
+''',
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def pooled(x: Float[Tensor, "batch seq d"]):
+    m = x.mean(dim=1, keepdim=True)
+    return torch.squeeze(m)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        if ev.qualname not in _SQUEEZE:
+            return
+        x = arg(ev, 0, "input")
+        if arg(ev, 1, "dim") is not None or not isinstance(x, Shape) or x.is_any or x.rank is None:
+            return
+        if any(isinstance(d, Variadic) for d in x.dims):
+            return
+        ones = [i for i, d in enumerate(x.dims) if _size_one(ctx, d)]
+        maybe = [i for i, d in enumerate(x.dims) if _may_be_one(ctx, d)]
+        if not ones or not maybe:
+            return
+        n = x.rank
+        shown = ", ".join(qd(ctx.resolve(x.dims[i])) if isinstance(x.dims[i], Expr) else f"axis {i}" for i in maybe)
+        dims = [i - n if i == n - 1 else i for i in ones]
+        dim_text = str(dims[0]) if len(dims) == 1 else "(" + ", ".join(map(str, dims)) + ")"
+        call = _rewritten(ev, dim_text)
+        ctx.report(
+            self.code, ev.node,
+            f"squeeze() without dim on {who(x)} {dims_text(ctx, x, ev.node)} also drops {shown} "
+            f"when {'it is' if len(maybe) == 1 else 'they are'} 1 at run time",
+            notes=("a bare squeeze removes every axis of size 1, not only the one meant",),
+            help=f"name the size-one axis: `{call}`",
+        )
