@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     rn = c.add_argument_group("running")
     rn.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
     rn.add_argument("--no-cache", action="store_true", help="do not read or write .shapecheck_cache/")
+    rn.add_argument("-w", "--watch", action="store_true",
+                    help="check again whenever a file changes (needs the watchfiles package: the watch extra)")
     rn.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("SHAPECHECK_CACHE_DIR") or None,
                     help="where to keep the cache (default: .shapecheck_cache/ at the project root; "
                          "env SHAPECHECK_CACHE_DIR)")
@@ -122,6 +124,8 @@ def main(argv=None) -> int:
             return _rules(args.output_format)
         if args.command in ("trace", "annotate"):
             return args.run(args)
+        if args.watch:
+            return _watch(args)
         return _check(args)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else 2
@@ -135,6 +139,16 @@ def main(argv=None) -> int:
         print(f"shapecheck: internal error: {e.__class__.__name__}: {e}\n"
               "please report it with the command line you ran", file=sys.stderr)
         return 2
+
+
+def _watch(args) -> int:
+    from ._watch import watch
+
+    if args.paths == ["-"] or args.stdin_filename is not None:
+        raise UsageError("--watch checks files: it cannot read stdin")
+    if args.diff or args.add_noqa:
+        raise UsageError("--watch cannot be combined with --diff or --add-noqa")
+    return watch(args, _check)
 
 
 def _lookup(rule: str):
