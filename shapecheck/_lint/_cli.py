@@ -455,6 +455,9 @@ def _check_files(targets, job, cache, project, jobs, progress=None):
         modname = project.module_name(path) if project is not None else ""
         return e.get("mod", "") == modname and all(interface(m) == d for m, d in e.get("deps", {}).items())
 
+    if cache is not None and project is not None:
+        for path in project.by_module.values():
+            stat(path)  # before any file is read: a digest stored under this stat is never newer than it
     for t in targets:
         st = stat(t.path)
         e = cache.entry(t.path) if cache is not None and st is not None else None
@@ -487,6 +490,12 @@ def _check_files(targets, job, cache, project, jobs, progress=None):
         if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
                 and not any(d.code == "SHP900" for d in r.diagnostics):
             cache.store(r.path, r.stat, r.chash, r.modname, r.deps, r.diagnostics)
+            for mod, d in r.deps.items():  # the workers' interface digests spare the next run a parse
+                path = project.by_module.get(mod)
+                st = stats.get(path) if path is not None else None
+                if st is not None and mod not in interfaces and cache.interface(path, mod, st) is None:
+                    interfaces[mod] = d
+                    cache.store_interface(path, mod, st, d)
     if os.environ.get("SHAPECHECK_DEBUG_CACHE") == "1":
         print(f"shapecheck: debug: analysed {len(analysed)} of {len(targets)} files: "
               + " ".join(sorted(analysed)), file=sys.stderr)
