@@ -216,3 +216,48 @@ def test_workers_record_dependencies_too(tree):
     tree.check(analysed={"layers"}, jobs=2)
     tree.edit("layers", '-> Float[Tensor, "b c"]', '-> Float[Tensor, "b d"]')
     tree.check(analysed={"layers", "top", "model"}, jobs=2)
+
+
+BLOCKS = '''\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 8)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+class Other(nn.Module):
+    def helper(self, x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:
+        return x
+'''
+
+NET = '''\
+from jaxtyping import Float
+from torch import Tensor
+from shapecheck import reveal_shape
+from pkg.blocks import Block
+
+
+def f(x: Float[Tensor, "b 4"]):
+    reveal_shape(Block()(x))
+'''
+
+
+def test_a_class_interface_includes_what_its_users_read(tree):
+    """A module's ``self`` is built from its ``__init__`` and an unannotated ``forward`` is analysed at
+    the call: both bodies are part of the class's interface; an annotated method's body is not."""
+    tree.write("blocks", "from jaxtyping import Float\nfrom torch import Tensor\n" + BLOCKS)
+    tree.write("net", NET)
+    first = tree.check(analysed=ALL | {"blocks", "net"})
+    assert _codes(first, "net") == [("reveal", "b 8")]
+    tree.edit("blocks", "nn.Linear(4, 8)", "nn.Linear(4, 16)")
+    assert _codes(tree.check(analysed={"blocks", "net"}), "net") == [("reveal", "b 16")]
+    tree.edit("blocks", "return self.lin(x)", "return self.lin(x).relu()")
+    assert _codes(tree.check(analysed={"blocks", "net"}), "net") == [("reveal", "b 16")]
+    tree.edit("blocks", "        return x\n", "        y = x\n        return y\n")
+    tree.check(analysed={"blocks"})
