@@ -118,6 +118,7 @@ class ModuleInfo:
         if self.project is None or q.startswith("shapecheck."):
             return None  # shapecheck's own helpers (reveal_shape) keep their meaning, even inside its repo
         mod, _, name = q.rpartition(".")
+        self.project.note_read(self.modname, mod)
         other = self.project.module_info(mod, self.settings)
         if other is None or other is self:
             return None

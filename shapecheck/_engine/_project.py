@@ -11,8 +11,8 @@ import ast
 import hashlib
 import os
 
-from .._core._annot import from_module, import_statements
 from .._core._settings import Settings
+from ._interface import ABSENT, interface_digest
 
 
 def module_name_of(path: str) -> str:
@@ -38,15 +38,15 @@ class Project:
             self.by_path[ap] = name
             self.by_module.setdefault(name, ap)
         self._infos: dict = {}
-        self._digests: dict = {}
-        self._hashes: dict = {}
+        self._digests: dict = {}  # module name -> interface digest
+        self._reads: dict = {}  # module name -> the module names its analyses asked for
 
     @classmethod
     def from_files(cls, paths) -> "Project":
         return cls(paths)
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}, "_hashes": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}, "_reads": {}}
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
@@ -71,46 +71,42 @@ class Project:
         self._infos[modname] = info
         return info
 
-    def digest_for(self, path: str, data: bytes | None = None) -> str:
-        """A hash of the project modules ``path`` imports (so a cached result is redone when they change).
+    def note_read(self, reader: str, modname: str) -> None:
+        """``reader``'s analysis asked for module ``modname`` (found or not): an edge of the graph a
+        cached result's dependencies are read from."""
+        self._reads.setdefault(reader, set()).add(modname)
 
-        ``data`` is the file's content when the caller has already read it."""
-        ap = os.path.abspath(path)
-        if ap in self._digests:
-            return self._digests[ap]
-        try:
-            if data is None:
-                with open(ap, "rb") as fh:
-                    data = fh.read()
-            tree = ast.parse(data)
-        except (OSError, SyntaxError, ValueError):
-            self._digests[ap] = ""
-            return ""
-        me = self.module_name(ap)
-        names = set()
-        for node in import_statements(tree):
-            if isinstance(node, ast.Import):
-                names |= {a.name for a in node.names}
+    def dependencies(self, modname: str) -> set:
+        """Every module the analyses in this process reached from ``modname``, directly or through
+        the modules it reached (a superset of what one file's analysis used: memoised results of
+        other modules carry the reads that computed them)."""
+        seen: set = set()
+        todo = [modname]
+        while todo:
+            for m in self._reads.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        seen.discard(modname)
+        return seen
+
+    def interface_digest(self, modname: str, settings: Settings) -> str:
+        """The digest of what other files can read of ``modname`` ("absent" when it is not a project
+        module; a hash of its bytes when it cannot be parsed)."""
+        if modname in self._digests:
+            return self._digests[modname]
+        path = self.by_module.get(modname)
+        if path is None:
+            d = ABSENT
+        else:
+            info = self.module_info(modname, settings)
+            if info is not None:
+                d = interface_digest(info)
             else:
-                base = from_module(node, me)
-                names.add(base)
-                names |= {f"{base}.{a.name}" for a in node.names}
-        h = hashlib.sha256()
-        for n in sorted(names):
-            p = self.by_module.get(n)
-            if p and p != ap:
-                fh_hash = self._file_hash(p)
-                if fh_hash is not None:
-                    h.update(n.encode() + b"\0" + fh_hash)
-        self._digests[ap] = h.hexdigest()
-        return self._digests[ap]
-
-    def _file_hash(self, path: str) -> bytes | None:
-        """The content hash of a project file, read once per run however many files import it."""
-        if path not in self._hashes:
-            try:
-                with open(path, "rb") as fh:
-                    self._hashes[path] = hashlib.sha256(fh.read()).digest()
-            except OSError:
-                self._hashes[path] = None
-        return self._hashes[path]
+                try:
+                    with open(path, "rb") as fh:
+                        d = "bytes:" + hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+                except OSError:
+                    d = ABSENT
+        self._digests[modname] = d
+        return d

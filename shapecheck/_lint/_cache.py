@@ -1,10 +1,16 @@
 """The result cache: an unchanged file is not parsed again.
 
 One JSON index per (shapecheck version, settings fingerprint) under ``.shapecheck_cache/`` at the
-project root. An entry remembers a file's size, modification time, content hash, project digest
-and its final diagnostics. Lookup has two steps: a stat fast path (same size and mtime, and the
-mtime older than the moment the entry was written, so an edit within the same clock tick is not
-missed) that does not even read the file, then a content-hash path for touched-but-unchanged files.
+project root. An entry remembers a file's size, modification time, content hash, module name, its
+dependencies and its final diagnostics. The dependencies are the project modules its analysis
+reached (directly or through them), each with the digest of its *interface*
+(``shapecheck._engine._interface``): an entry holds while the file's own text and every
+dependency's interface are unchanged, so an edit inside one function body re-analyses that file
+only. Lookup has two steps: a stat fast path (same size and mtime, and the mtime older than the
+moment the entry was written, so an edit within the same clock tick is not missed) that does not
+even read the file, then a content-hash path for touched-but-unchanged files. The interface digests
+of the project's modules are kept too, by the same stat rule, so a warm run parses only the
+modules that changed.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ._fixes import write_atomic
 __all__ = ["Cache", "settings_fingerprint", "content_hash", "diag_from_json"]
 
 CACHE_DIR = ".shapecheck_cache"
-FORMAT = 2
+FORMAT = 3
 _RACY_NS = 2_000_000_000  # an mtime this close to the write time is not trusted
 
 
@@ -65,45 +71,40 @@ class Cache:
                               digest_size=8).hexdigest()
         self.file = os.path.join(self.dir, f"results-{key}.json")
         self.entries: dict = {}
+        self.modules: dict = {}  # path -> the interface digest of that module, by stat
         self.dirty = False
         try:
             with open(self.file, encoding="utf-8") as fh:
                 data = json.load(fh)
             if data.get("format") == FORMAT:
                 self.entries = data.get("files", {})
+                self.modules = data.get("modules", {})
         except (OSError, ValueError, AttributeError):
-            self.entries = {}
+            self.entries, self.modules = {}, {}
 
-    def lookup_stat(self, path: str, st: os.stat_result, stamp: str | None = None) -> list | None:
-        """The cached diagnostics when the file's size and mtime are those of the entry (and, with
-        a project, when the entry was validated under the same tree stamp)."""
-        e = self.entries.get(path)
-        if (e is None or e["size"] != st.st_size or e["mtime"] != st.st_mtime_ns
-                or st.st_mtime_ns + _RACY_NS > e["written"]
-                or (stamp is not None and e.get("stamp") != stamp)):
-            return None
-        return e["diags"]
-
-    def expected(self, path: str) -> tuple | None:
-        """(content hash, project digest) of the entry, for a worker to compare."""
-        e = self.entries.get(path)
-        return (e["hash"], e.get("digest", "")) if e else None
+    def entry(self, path: str) -> dict | None:
+        return self.entries.get(path)
 
     @staticmethod
-    def tree_stamp(stats) -> str:
-        """A hash of every project file's (path, size, mtime): equal stamps, equal project digests."""
-        h = hashlib.blake2b(digest_size=16)
-        for path, size, mtime in sorted(stats):
-            h.update(f"{path}\0{size}\0{mtime}\n".encode())
-        return h.hexdigest()
+    def stat_holds(e: dict, st: os.stat_result) -> bool:
+        """The entry's file is unchanged by size and mtime (and the mtime is not too recent to trust)."""
+        return e["size"] == st.st_size and e["mtime"] == st.st_mtime_ns and st.st_mtime_ns + _RACY_NS <= e["written"]
 
-    def raw(self, path: str) -> list | None:
-        e = self.entries.get(path)
-        return e["diags"] if e else None
+    def interface(self, path: str, modname: str, st: os.stat_result) -> str | None:
+        """The interface digest remembered for ``path`` under ``modname``, when the file is unchanged."""
+        e = self.modules.get(path)
+        if e is None or e["mod"] != modname or not self.stat_holds(e, st):
+            return None
+        return e["digest"]
 
-    def store(self, path: str, st: tuple, chash: str, digest: str, diags, stamp: str = "") -> None:
+    def store_interface(self, path: str, modname: str, st: os.stat_result, digest: str) -> None:
+        self.modules[path] = {"mod": modname, "size": st.st_size, "mtime": st.st_mtime_ns,
+                              "written": time.time_ns(), "digest": digest}
+        self.dirty = True
+
+    def store(self, path: str, st: tuple, chash: str, modname: str, deps: dict, diags) -> None:
         size, mtime = st
-        self.entries[path] = {"size": size, "mtime": mtime, "hash": chash, "digest": digest, "stamp": stamp,
+        self.entries[path] = {"size": size, "mtime": mtime, "hash": chash, "mod": modname, "deps": deps,
                               "written": time.time_ns(), "diags": [d.to_json() for d in diags]}
         self.dirty = True
 
@@ -113,6 +114,7 @@ class Cache:
             return
         checked = set(checked)
         self.entries = {p: e for p, e in self.entries.items() if p in checked or os.path.exists(p)}
+        self.modules = {p: e for p, e in self.modules.items() if os.path.exists(p)}
         try:
             os.makedirs(self.dir, exist_ok=True)
             tag = os.path.join(self.dir, "CACHEDIR.TAG")
@@ -122,7 +124,7 @@ class Cache:
                              "# This file is a cache directory tag created by shapecheck.\n")
                 with open(os.path.join(self.dir, ".gitignore"), "w", encoding="ascii") as fh:
                     fh.write("# Created by shapecheck automatically.\n*\n")
-            data = json.dumps({"format": FORMAT, "files": self.entries}, separators=(",", ":"))
+            data = json.dumps({"format": FORMAT, "files": self.entries, "modules": self.modules}, separators=(",", ":"))
             write_atomic(self.file, data.encode("utf-8"))
         except OSError:
             pass  # a read-only tree: run without a cache

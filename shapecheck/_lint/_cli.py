@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--shapes", metavar="FILE",
                     help="entry shapes recorded by `shapecheck trace` for functions left unannotated "
                          "(implies --no-cache)")
+    rn.add_argument("-w", "--watch", action="store_true",
+                    help="check again whenever a file changes (needs the watchfiles package: the watch extra)")
     rn.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("SHAPECHECK_CACHE_DIR") or None,
                     help="where to keep the cache (default: .shapecheck_cache/ at the project root; "
                          "env SHAPECHECK_CACHE_DIR)")
@@ -126,6 +128,8 @@ def main(argv=None) -> int:
             return _rules(args.output_format)
         if args.command in ("trace", "annotate"):
             return args.run(args)
+        if args.watch:
+            return _watch(args)
         return _check(args)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else 2
@@ -139,6 +143,16 @@ def main(argv=None) -> int:
         print(f"shapecheck: internal error: {e.__class__.__name__}: {e}\n"
               "please report it with the command line you ran", file=sys.stderr)
         return 2
+
+
+def _watch(args) -> int:
+    from ._watch import watch
+
+    if args.paths == ["-"] or args.stdin_filename is not None:
+        raise UsageError("--watch checks files: it cannot read stdin")
+    if args.diff or args.add_noqa:
+        raise UsageError("--watch cannot be combined with --diff or --add-noqa")
+    return watch(args, _check)
 
 
 def _lookup(rule: str):
@@ -355,7 +369,7 @@ def _check(args) -> int:
                              enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
         try:
             all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
-                                                                 args.jobs or _default_jobs(), universe, progress)
+                                                                 args.jobs or _default_jobs(), progress)
         finally:
             progress.close()
         if cache is not None:
@@ -404,17 +418,18 @@ def _unified(display: str, old: str, new: str) -> str:
                                         fromfile=f"a/{display}", tofile=f"b/{display}"))
 
 
-def _check_files(targets, job, cache, project, jobs, universe=(), progress=None):
-    """Diagnostics for ``targets``: from the cache where nothing changed, from workers otherwise.
+def _check_files(targets, job, cache, project, jobs, progress=None):
+    """Diagnostics for ``targets``: from the cache where nothing they depend on changed, from workers
+    otherwise.
 
-    Without a project, a file whose size and mtime are unchanged is not even read. With one, its
-    result also depends on the files it imports, so the stat fast path is taken only for entries
-    stored under the same tree stamp (every project file in ``universe`` unchanged); otherwise the
-    workers compare content hash and project digest before analysing. Returns the diagnostics,
-    {display path: Counter of the codes that fixes resolved}, the diffs and the files whose fixes
-    could not be written.
+    A cached entry holds while the file's module name and the interface of every module it
+    depends on are unchanged; then a file whose size and mtime are unchanged is not even read, and
+    another one is sent to a worker with its expected content hash (analysed only when that differs).
+    Returns the diagnostics, {display path: Counter of the codes that fixes resolved}, the diffs and
+    the files whose fixes could not be written. ``SHAPECHECK_DEBUG_CACHE=1`` in the environment names
+    the files analysed (on stderr).
     """
-    from ._cache import Cache, diag_from_json
+    from ._cache import diag_from_json
     from ._fixes import fixable
     from ._runner import run_files
 
@@ -423,31 +438,58 @@ def _check_files(targets, job, cache, project, jobs, universe=(), progress=None)
     diags, items, fixed, diffs = [], [], {}, []
     write_errors: list = []
     tick = progress or (lambda n: None)
-    stats = {}
-    for path in [t.path for t in targets] + ([p for p in universe] if project is not None else []):
+    stats: dict = {}
+
+    def stat(path):
         if path not in stats:
             try:
                 stats[path] = os.stat(path)
             except OSError:
                 stats[path] = None
-    stamp = Cache.tree_stamp((p, st.st_size, st.st_mtime_ns) for p, st in stats.items() if st is not None)
-    need = None if project is None else stamp  # with a project, an entry holds for one tree state
+        return stats[path]
+
+    interfaces: dict = {}
+
+    def interface(mod: str) -> str:
+        if mod not in interfaces:
+            path = project.by_module.get(mod) if project is not None else None
+            st = stat(path) if path is not None else None
+            d = cache.interface(path, mod, st) if st is not None else None
+            if d is None:
+                d = project.interface_digest(mod, job.settings) if project is not None else "absent"
+                if st is not None:
+                    cache.store_interface(path, mod, st, d)
+            interfaces[mod] = d
+        return interfaces[mod]
+
+    def deps_hold(e: dict, path: str) -> bool:
+        modname = project.module_name(path) if project is not None else ""
+        return e.get("mod", "") == modname and all(interface(m) == d for m, d in e.get("deps", {}).items())
+
+    if cache is not None and project is not None:
+        for path in project.by_module.values():
+            stat(path)  # before any file is read: a digest stored under this stat is never newer than it
     for t in targets:
-        st = stats[t.path]
-        hit = cache.lookup_stat(t.path, st, need) if cache is not None and st is not None else None
-        if hit is not None:
-            cached = [diag_from_json(o, t.display) for o in hit]
+        st = stat(t.path)
+        e = cache.entry(t.path) if cache is not None and st is not None else None
+        if e is not None and not deps_hold(e, t.path):
+            e = None
+        if e is not None and cache.stat_holds(e, st):
+            cached = [diag_from_json(o, t.display) for o in e["diags"]]
             if not (job.fix and any(fixable(d, job.unsafe) for d in cached)):
                 diags.extend(cached)
                 tick(1)
                 continue
-        items.append((t, cache.expected(t.path) if cache is not None and not job.fix else None))
+        items.append((t, e["hash"] if e is not None and not job.fix else None))
+    analysed = []
     for r in run_files(items, job, jobs, tick):
         if r.unchanged and cache is not None:
-            res = [diag_from_json(o, r.display) for o in cache.raw(r.path) or ()]
-            cache.store(r.path, r.stat, r.chash, r.digest, res, stamp)
+            e = cache.entry(r.path)
+            res = [diag_from_json(o, r.display) for o in e["diags"]]
+            cache.store(r.path, r.stat, r.chash, e.get("mod", ""), e.get("deps", {}), res)
             diags.extend(res)
             continue
+        analysed.append(r.display)
         diags.extend(r.diagnostics)
         if r.fixed and r.fixed_codes:
             fixed[r.display] = Counter(r.fixed_codes)
@@ -458,7 +500,16 @@ def _check_files(targets, job, cache, project, jobs, universe=(), progress=None)
             diffs.append(_unified(r.display, r.original, r.fixed_text))
         if cache is not None and r.cacheable and r.stat is not None and r.chash is not None \
                 and not any(d.code == "SHP900" for d in r.diagnostics):
-            cache.store(r.path, r.stat, r.chash, r.digest, r.diagnostics, stamp)
+            cache.store(r.path, r.stat, r.chash, r.modname, r.deps, r.diagnostics)
+            for mod, d in r.deps.items():  # the workers' interface digests spare the next run a parse
+                path = project.by_module.get(mod)
+                st = stats.get(path) if path is not None else None
+                if st is not None and mod not in interfaces and cache.interface(path, mod, st) is None:
+                    interfaces[mod] = d
+                    cache.store_interface(path, mod, st, d)
+    if os.environ.get("SHAPECHECK_DEBUG_CACHE") == "1":
+        print(f"shapecheck: debug: analysed {len(analysed)} of {len(targets)} files: "
+              + " ".join(sorted(analysed)), file=sys.stderr)
     return diags, fixed, diffs, write_errors
 
 

@@ -50,7 +50,7 @@ class Job:
     project: object = None
     fix: str = ""  # "" | "apply" | "diff"
     unsafe: bool = False
-    digests: bool = True  # compute project digests (only the cache needs them)
+    digests: bool = True  # record each file's dependencies (only the cache needs them)
     check: object = None  # the engine entry point; None means shapecheck._lint._driver.check_source
 
 
@@ -64,7 +64,8 @@ class FileResult:
     fixed_text: str | None = None
     stat: tuple | None = None  # (size, mtime_ns) before reading
     chash: str | None = None
-    digest: str = ""
+    modname: str = ""
+    deps: dict = field(default_factory=dict)  # module name -> interface digest, of what the analysis reached
     unchanged: bool = False  # the content hash matched the cache: diagnostics come from there
     cacheable: bool = True
     errors: list = field(default_factory=list)
@@ -174,20 +175,24 @@ def fix_loop(text: str, path: str, display: str, job: Job, applied: list | None 
     return text, diags, total
 
 
-def _digest(job: Job, path: str, data: bytes | None = None) -> str:
+def _dependencies(job: Job, path: str, result: FileResult) -> FileResult:
+    """Record on ``result`` the project modules the file's analysis reached, with their interfaces."""
     if job.project is None or not job.digests:
-        return ""
+        return result
     try:
-        return str(job.project.digest_for(path, data))
-    except Exception:  # noqa: BLE001 - no digest: the entry simply never matches
-        return "?"
+        result.modname = job.project.module_name(path)
+        result.deps = {m: job.project.interface_digest(m, job.settings)
+                       for m in sorted(job.project.dependencies(result.modname))}
+    except Exception:  # noqa: BLE001 - no dependencies known: the result is not cached
+        result.cacheable = False
+    return result
 
 
 def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileResult:
     """Lint one file on disk (and fix it when the job says so).
 
-    ``expected`` is the cache's (content hash, project digest) for the file: when both still hold,
-    the result says ``unchanged`` and the file is not analysed.
+    ``expected`` is the cache's content hash for the file, given when its dependencies are known to be
+    unchanged: when the hash still holds, the result says ``unchanged`` and the file is not analysed.
     """
     from ._cache import content_hash
 
@@ -201,21 +206,19 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
                           cacheable=False)
     stat = (st.st_size, st.st_mtime_ns)
     chash = content_hash(data)
-    digest = _digest(job, path, data) if len(data) <= MAX_BYTES else ""
-    if expected is not None and (chash, digest) == tuple(expected) and not job.fix:
-        return FileResult(path, display, [], stat=stat, chash=chash, digest=digest, unchanged=True)
+    if expected is not None and chash == expected and not job.fix:
+        return FileResult(path, display, [], stat=stat, chash=chash, unchanged=True)
     try:
         text, encoding = decode_source(data)
     except SkipFile as s:
-        return FileResult(path, display, [skipped(display, s.message, s.line, s.column)], stat=stat, chash=chash,
-                          digest=digest)
+        return FileResult(path, display, [skipped(display, s.message, s.line, s.column)], stat=stat, chash=chash)
     if not job.fix:
-        return FileResult(path, display, lint_text(text, path, display, job), stat=stat, chash=chash,
-                          digest=digest)
+        return _dependencies(job, path, FileResult(path, display, lint_text(text, path, display, job), stat=stat,
+                                                   chash=chash))
     applied: list = []
     new, diags, total = fix_loop(text, path, display, job, applied)
-    result = FileResult(path, display, diags, fixed=total, stat=stat, chash=chash, digest=digest,
-                        fixed_codes=tuple(d.code for d in applied))
+    result = _dependencies(job, path, FileResult(path, display, diags, fixed=total, stat=stat, chash=chash,
+                                                 fixed_codes=tuple(d.code for d in applied)))
     if new != text:
         result.cacheable = False
         result.original, result.fixed_text = text, new
