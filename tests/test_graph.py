@@ -271,3 +271,13 @@ def test_nothing_to_draw_and_png_to_stdout(tmp_path, capsys):
     assert "no module with a forward" in capsys.readouterr().err
     assert main(["graph", f"{NANOGPT}::Block", "--format", "png"]) == 2
     assert "-o FILE" in capsys.readouterr().err
+
+
+def test_docs_graph_md_is_current():
+    from shapecheck._graph._doc import render
+
+    text = (ROOT / "docs" / "graph.md").read_text(encoding="utf-8")
+    assert text == render(), "docs/graph.md is stale: run `python -m shapecheck._graph._doc > docs/graph.md`"
+    for block in re.findall(r"```mermaid\n(.*?)```", text, re.S):
+        parse_mermaid(block)
+    assert text.count("```mermaid") == 5 and "class n" in text  # the bug examples are drawn red

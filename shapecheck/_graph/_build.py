@@ -116,7 +116,14 @@ def _is_tensor_expr(e, drawn: set, tensor_names: set) -> bool:
 
 
 def contracted_axis(ev, env) -> str | None:
-    """The axis a contraction joins (its name on the first operand), or None."""
+    """The axis a contraction joins (its name on the first operand), or None (also when unknown)."""
+    text = _contracted(ev, env)
+    if text is None or "?" in text or "..." in text or text.startswith("*"):
+        return None
+    return text
+
+
+def _contracted(ev, env) -> str | None:
     name = ev.name
     shapes = [a for a in ev.args if isinstance(a, Shape)]
     if name in ("matmul", "bmm", "mm") and len(shapes) >= 2:
@@ -182,8 +189,10 @@ class _Builder:
             ev = an.events.get(id(n))
             if ev is None:
                 continue
-            # a failed op (its value unknown) on tensors is drawn too: that is where its diagnostic goes
-            if is_tensor(ev.result) or ev.result is OPAQUE and any(is_tensor(a) for a in ev.args):
+            # a call into user code is drawn; so is an op whose value is unknown (it failed: that is
+            # where its diagnostic goes; or its operands are unknown) when it takes a tensor or an unknown
+            if is_tensor(ev.result) or ev.ref is not None \
+                    or ev.result is OPAQUE and any(is_tensor(a) or a is OPAQUE for a in ev.args):
                 self.drawn[id(n)] = (n, ev)
         self.ids = {}
         self.tensor_names = {p.arg for p in params} | _assigned_names(fn, self.drawn)
