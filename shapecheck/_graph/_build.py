@@ -225,17 +225,23 @@ class _Builder:
                                        prefix=node.id + "_")
             g.nodes.append(node)
         for srcs, expr, dst, ev in self.pending:
-            for src in sorted(srcs, key=str):
+            for src in sorted(srcs, key=self.src_order):
                 g.edges.append(Edge(self.src_id(src), dst, self.edge_label(src, expr, ev)))
         if self.returns:
             out = Node(self.nid(("out",)), "return", "output")
             g.nodes.append(out)
             for srcs, expr in self.returns:
-                for src in sorted(srcs, key=str):
+                for src in sorted(srcs, key=self.src_order):
                     g.edges.append(Edge(self.src_id(src), out.id, self.edge_label(src, expr, None)))
         self.place_diagnostics()
         _dedupe_edges(g)
         return g
+
+    def src_order(self, src) -> tuple:
+        """Sources in a stable order: the parameters in theirs, then ops where they end in the code."""
+        if src[0] == "in":
+            return (0, [p.arg for p in self.params].index(src[1]), (), -1)
+        return (1, 0, _pos(self.drawn[src[1]][0]), -1 if src[2] is None else src[2])
 
     def src_id(self, src) -> str:
         return self.nid(("in", src[1])) if src[0] == "in" else self.nid(src[1])
