@@ -87,6 +87,18 @@ def test_contractions_show_the_axis_they_join():
     assert contracted == ["k_pos", "n_heads d_head"]
 
 
+def test_broadcasting_shows_the_axes_it_added():
+    g = graph_of(NANOGPT, "CausalSelfAttention")
+    fill = by_label(g, 'att.masked_fill(float("-inf"))')
+    assert edges_into(g, fill)["self.bias[:, :, :T, :T] == 0"] == "1 1 T T"
+    assert fill.broadcast == "B n_head"
+    assert by_label(g, "softmax(dim=-1)").broadcast is None
+    assert by_label(g, "q @ k.transpose(-2, -1)").broadcast is None  # a contraction, not elementwise
+    scaled = [n for n in g.nodes if n.label.startswith("(q @ k.transpose(-2, -1)) * ")]
+    assert len(scaled) == 1 and scaled[0].broadcast is None  # times a number: no axis added
+    assert "broadcasts over B n_head" in to_dot([g])
+
+
 def test_a_correct_module_has_no_red_node():
     g = graph_of(NANOGPT, "CausalSelfAttention")
     assert not [n for n in g.nodes if n.error]

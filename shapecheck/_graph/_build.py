@@ -19,6 +19,8 @@ from ._record import Analysed
 MAX_LABEL = 48
 CONTRACTIONS = {"matmul", "bmm", "mm", "einsum", "linear", "Linear", "Bilinear"}
 CONV_PREFIXES = ("conv", "Conv")
+ELEMENTWISE = {"add", "sub", "mul", "div", "floordiv", "mod", "pow", "masked_fill", "where", "maximum",
+               "minimum", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"}
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Node:
     kind: str  # "input" | "output" | "op" | "call" | "problem"
     error: str | None = None  # a diagnostic on this op: drawn red, its message as the label
     contracted: str | None = None  # the axis a contraction joins
+    broadcast: str | None = None  # the result's axes some operand lacked (added, or size 1 there)
     sub: "Graph | None" = None  # an expanded call's own graph
 
 
@@ -143,6 +146,29 @@ def _contracted(ev, env) -> str | None:
     return None
 
 
+def broadcast_axes(ev, env) -> str | None:
+    """An elementwise op on tensors of different shapes: the result's axes that some operand had no
+    axis for (a leading axis added) or had size 1 at; None when nothing was broadcast or it is unknown."""
+    if ev.name not in ELEMENTWISE or not isinstance(ev.result, Shape):
+        return None
+    shapes = [a for a in ev.args if isinstance(a, Shape)]
+    out = ev.result.dims
+    if len(shapes) < 2 or any(_has_variadic(x.dims) for x in shapes + [ev.result]):
+        return None
+    added = []
+    for i in range(1, len(out) + 1):
+        d = _dim(out[-i], env)
+        for x in shapes:
+            if i > len(x.dims) or _dim(x.dims[-i], env) == "1" and d != "1":
+                added.append(d)
+                break
+    return " ".join(reversed(added)) or None
+
+
+def _has_variadic(dims) -> bool:
+    return any(not isinstance(d, Expr) and str(d).startswith(("*", "...")) for d in dims)
+
+
 def _einsum_contracted(ev, shapes, env) -> str | None:
     eq = next((a for a in list(ev.args) + list(ev.kwargs.values()) if isinstance(a, str) and "->" in a), None)
     if eq is None or "..." in eq:
@@ -218,7 +244,7 @@ class _Builder:
         for nkey, (n, ev) in sorted(self.drawn.items(), key=lambda kv: _pos(kv[1][0])):
             kind = "call" if ev.ref is not None else "op"
             node = Node(self.nid(nkey), op_label(n, self.source, set(self.drawn), self.tensor_names), kind,
-                        contracted=contracted_axis(ev, self.env))
+                        contracted=contracted_axis(ev, self.env), broadcast=broadcast_axes(ev, self.env))
             child = self.an.children.get(nkey)
             if child is not None:
                 node.sub = build_graph(child, self.source if child.info is self.an.info else _source_of(child),

@@ -22,6 +22,8 @@ def _lines(n: Node) -> list:
     lines = [n.label]
     if n.contracted:
         lines.append(f"contracts {n.contracted}")
+    if n.broadcast:
+        lines.append(f"broadcasts over {n.broadcast}")
     if n.error:
         lines.extend(n.error.split("\n"))
     return lines
