@@ -47,7 +47,8 @@ shapecheck graph PATH[::QUALNAME] [-o FILE] [--format mermaid|dot|svg|png] [--de
   is drawn, each in its own box. An unknown name lists the candidates (exit 2).
 - Inputs and the return value are rounded boxes at the borders. A contraction (matmul, `@`, einsum,
   linear, convolution) shows the axis it joins (`contracts d_head`, or `d_head ≠ k_len` when the two
-  sides disagree). A call into the file's own modules and functions is a double box; `--depth N`
+  sides disagree). An elementwise op that broadcasts names the axes an operand lacked
+  (`broadcasts over B n_head`: a mask of shape `1 1 T T` filled into `B n_head T T`). A call into the file's own modules and functions is a double box; `--depth N`
   draws its body (analysed with the call's arguments) in a cluster beside it, N levels deep.
 - A diagnostic is drawn in place: the op is red and the message is written under its code. A
   finding on the return annotation is drawn on the output.
