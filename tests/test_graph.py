@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from shapecheck._engine import FunctionAnalysis
-from shapecheck._graph._build import build_graph
+from shapecheck._graph._dataflow import build_graph
 from shapecheck._graph._record import analyse, module_info, resolve
 from shapecheck._graph._render import ERROR_COLOR, to_dot, to_mermaid
 from shapecheck._lint._cli import main

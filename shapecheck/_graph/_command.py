@@ -51,11 +51,11 @@ def _format(args) -> str:
 
 def _run(args) -> int:
     from .._lint._runner import SkipFile, decode_source
-    from ._build import build_graph
+    from ._dataflow import build_graph
     from ._record import analyse, candidates, module_info, resolve, targets
     from ._render import RenderError, to_dot, to_image, to_mermaid
 
-    path, sep, qualname = args.target.partition("::")
+    path, _, qualname = args.target.partition("::")
     if args.depth < 0:
         raise GraphError("--depth must be 0 or more")
     fmt = _format(args)

@@ -68,7 +68,7 @@ docs/graph.md`) and tested current.
 
 
 def diagram(path: str, qualname: str) -> str:
-    from ._build import build_graph
+    from ._dataflow import build_graph
     from ._record import analyse, module_info, resolve
     from ._render import to_mermaid
 

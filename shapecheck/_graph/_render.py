@@ -7,7 +7,7 @@ joins, an op with a diagnostic is red with the message below its code.
 
 from __future__ import annotations
 
-from ._build import Graph, Node
+from ._dataflow import Graph, Node
 
 ERROR_COLOR = "#c62828"
 INPUT_COLOR = "#e3f2fd"
