@@ -20,6 +20,8 @@ from ._common import after_error, sanitize
 class ShapeRules:
     """The shape-rule room of :class:`~._walk.FunctionAnalysis`."""
 
+    recorder = None  # an observer (``shapecheck graph``): ``op(node, name, args, kwargs, result, problems)``
+
     def apply_shape_rule(self, q: str, args: tuple, kwargs: dict, node, known: bool = True, rule=None, init=None,
                    module_q=None):
         rule = rule or lookup(q)
@@ -70,6 +72,8 @@ class ShapeRules:
             result = ANY_SHAPE.with_label(result.label)
         if result is None:
             result = OPAQUE
+        if self.recorder is not None:
+            self.recorder.op(node, site.op, args, kwargs, result, tuple(site.problems) if known else ())
         return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,
                               problems=frozenset(p.code for p in site.problems) if known else frozenset())
 

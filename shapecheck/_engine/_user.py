@@ -67,6 +67,12 @@ class UserCalls:
             state[k] = v
         return self.ev(lam.body, state)
     def call_user(self, ref: FuncRef, args, kwargs, node, display=None):
+        out = self.call_user_body(ref, args, kwargs, node, display)
+        if self.recorder is not None:  # the observer of the shape-rule room sees user calls too
+            self.recorder.user_call(node, ref, args, kwargs, out)
+        return out
+
+    def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None):
         fn = ref.node
         if isinstance(fn, ast.Lambda):
             return self.call_lambda(ref, args, kwargs, node)

@@ -26,7 +26,7 @@ from ._summary import Progress, plural as _plural, show_fixes as _show_fixes, su
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "explain", "rule", "rules", "trace", "annotate")
+COMMANDS = ("check", "explain", "rule", "rules", "trace", "annotate", "graph")
 TOP_FLAGS = ("-h", "--help", "-V", "--version")
 NOT_LINTED = ("SHP900", "SHP901", "SHP902")  # no comment on a line can answer these
 PROGRESS_MIN_FILES = 50  # fewer files than this: no progress line
@@ -111,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output-format", "--format", dest="output_format", choices=("text", "json"), default="text")
     from .._annotate._command import add_subparsers  # trace, annotate (docs/annotate.md)
     add_subparsers(sub)
+    from .._graph._command import add_subparsers as add_graph  # graph (docs/graph.md)
+    add_graph(sub)
     return p
 
 
@@ -126,7 +128,7 @@ def main(argv=None) -> int:
             return _rule(args)
         if args.command == "rules":
             return _rules(args.output_format)
-        if args.command in ("trace", "annotate"):
+        if args.command in ("trace", "annotate", "graph"):
             return args.run(args)
         if args.watch:
             return _watch(args)
