@@ -12,12 +12,11 @@ import ast
 import difflib
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
 
 from . import _shapesfile
 from ._shapesfile import ShapesFileError
+from .._lint._fixes import write_atomic
 
 __all__ = ["add_subparsers", "annotate_files", "AnnotateResult"]
 
@@ -138,28 +137,9 @@ def annotate_files(shapes_path: str, paths=(), write: bool = False) -> AnnotateR
                                                       new.splitlines(keepends=True),
                                                       fromfile=f"a/{display}", tofile=f"b/{display}")))
         if write:
-            _write_atomic(path, new)
+            write_atomic(path, new.encode("utf-8"))  # the linter's writer: atomic, refuses read-only files
             res.written.append(display)
     return res
-
-
-def _write_atomic(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".annotate-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        try:
-            shutil.copymode(path, tmp)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _run_annotate(args) -> int:

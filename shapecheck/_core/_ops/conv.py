@@ -61,12 +61,19 @@ def _out_len(site: Site, what: str, L, k, s, p, d, i: int):
     return out
 
 
+def _of_unknown_rank(n: int, out_ch) -> Shape | None:
+    """A convolution of an input of unknown rank (batched or not): if the call runs, the channels axis
+    is ``out_channels``, followed by ``n`` spatial axes."""
+    if not isinstance(as_size(out_ch), Expr):
+        return None
+    return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
+
+
 def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, groups, what: str,
           weight: Shape | None = None):
-    if isinstance(x, Shape) and x.is_any and isinstance(as_size(out_ch), Expr):
-        # rank unknown (batched or not): if the call runs, the channels axis is ``out_channels``
-        return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
-    if not isinstance(x, Shape) or x.is_any:
+    if isinstance(x, Shape) and x.is_any:
+        return _of_unknown_rank(n, out_ch)
+    if not isinstance(x, Shape):
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
@@ -169,10 +176,9 @@ def _register_conv(n: int) -> None:
 
 def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padding, groups, dilation,
            what: str):
-    if isinstance(x, Shape) and x.is_any and isinstance(as_size(out_ch), Expr):
-        # rank unknown (batched or not): if the call runs, the channels axis is ``out_channels``
-        return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
-    if not isinstance(x, Shape) or x.is_any:
+    if isinstance(x, Shape) and x.is_any:
+        return _of_unknown_rank(n, out_ch)
+    if not isinstance(x, Shape):
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
