@@ -334,3 +334,13 @@ def test_a_branch_on_a_rank_the_annotation_rules_out_is_not_analysed():
                 queries = repeat(queries, "n d -> b n d", b=b)
             return queries
     """) == []
+
+
+def test_attributes_a_parent_class_sets_are_not_known_to_be_distinct():
+    # `hidden_size` and `embed_dim` may be one value set by a base class this file does not show
+    assert codes("""
+        class Layer(Base):
+            def forward(self, x):
+                h = torch.randn(3, self.embed_dim)
+                return h @ torch.randn(self.hidden_size, 4)
+    """) == []

@@ -161,7 +161,9 @@ class Expressions:
             meth = base.cls.find_method(attr)
             if meth is not None:
                 return FuncRef(attr, meth[0], meth[1], bound_self=base)
-            return self.code_sym(attr) if self.looks_like_size(attr) else OPAQUE
+            # an attribute __init__ did not set (a parent class's): a size, but not one known to be
+            # distinct from the others (a parent may set two names to one value)
+            return self.code_sym(attr, named=False) if self.looks_like_size(attr) else OPAQUE
         if isinstance(base, Obj):
             if attr in ("shape",):
                 return SizeOf(base.name, ANY_SHAPE)
