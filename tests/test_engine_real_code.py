@@ -344,3 +344,41 @@ def test_attributes_a_parent_class_sets_are_not_known_to_be_distinct():
                 h = torch.randn(3, self.embed_dim)
                 return h @ torch.randn(self.hidden_size, 4)
     """) == []
+
+
+def test_a_normalization_layer_passed_as_a_class_keeps_the_shape():
+    # timm: `self.q_norm = norm_layer(head_dim) if qk_norm else nn.Identity()`
+    assert reveals("""
+        class Attention(nn.Module):
+            def __init__(self, dim, num_heads=8, qk_norm=False, norm_layer=None):
+                super().__init__()
+                self.num_heads = num_heads
+                self.head_dim = dim // num_heads
+                self.qkv = nn.Linear(dim, dim * 3)
+                self.q_norm = norm_layer(self.head_dim) if qk_norm else nn.Identity()
+
+            def forward(self, x):
+                B, N, C = x.shape
+                qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+                q, k, v = qkv.unbind(0)
+                reveal_shape(self.q_norm(q))
+    """) == ["B num_heads N C//num_heads"]
+
+
+def test_an_optional_size_filled_in_when_none_is_a_size():
+    # timm: `head_dim = attn_head_dim; if head_dim is None: head_dim = dim // num_heads`
+    assert reveals("""
+        class Attention(nn.Module):
+            def __init__(self, dim: int, num_heads: int = 8, attn_head_dim=None):
+                super().__init__()
+                head_dim = attn_head_dim
+                if head_dim is None:
+                    head_dim = dim // num_heads
+                self.num_heads, self.head_dim = num_heads, head_dim
+                self.qkv = nn.Linear(dim, num_heads * head_dim * 3)
+
+            def forward(self, x):
+                B, N, C = x.shape
+                qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+                reveal_shape(qkv)
+    """) == ["3 B num_heads N attn_head_dim"]

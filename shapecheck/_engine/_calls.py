@@ -115,6 +115,9 @@ class Calls:
         return result
 
     def call_value(self, callee, args, kwargs, node, state):
+        if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
+            # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape
+            return self.call_qual("torch.nn.Identity", [], {}, node, state)
         if isinstance(callee, QualRef):
             return self.call_qual(callee.qualname, args, kwargs, node, state)
         if isinstance(callee, ModuleVal):
@@ -218,6 +221,9 @@ class Calls:
             return args[0]
         return OPAQUE
 
+
+# parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
+NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
 
 _ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
                           "torch.baddbmm", "torch.addmm"})

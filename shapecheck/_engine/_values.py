@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core._algebra import Expr
+from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE, Opaque, Rule
 from .._core._shape import UNKNOWN, Shape, Variadic
 
@@ -143,6 +143,11 @@ def join(a, b):
         return Shape((Variadic(None),))
     if isinstance(a, Expr) and isinstance(b, Expr):
         return a if a == b else OPAQUE
+    if isinstance(a, Obj) and isinstance(b, Expr) or isinstance(a, Expr) and isinstance(b, Obj):
+        # ``head_dim = attn_head_dim`` then ``if head_dim is None: head_dim = dim // num_heads``: a size,
+        # one of the two, named after the object but not distinct from other names
+        obj = a if isinstance(a, Obj) else b
+        return sym(obj.name.rsplit(".", 1)[-1], "code")
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
     if isinstance(a, (tuple, ListOf)) and isinstance(b, (tuple, ListOf)):
