@@ -382,3 +382,18 @@ def test_an_optional_size_filled_in_when_none_is_a_size():
                 qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
                 reveal_shape(qkv)
     """) == ["3 B num_heads N attn_head_dim"]
+
+
+def test_a_parameter_typed_with_a_module_class_is_an_instance_of_it():
+    assert reveals("""
+        class Block(nn.Module):
+            def __init__(self, d: int, e: int):
+                super().__init__()
+                self.fc = nn.Linear(d, e)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        def run(block: Block, x: Float[Tensor, "b d"]):
+            reveal_shape(block(x))
+    """) == ["b e"]

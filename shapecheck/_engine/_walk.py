@@ -18,7 +18,7 @@ from .._core._diag import CODES, Diagnostic
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE
 from .._core._unify import Bindings, Env
-from ._values import Obj, SelfVal
+from ._values import ClassRef, Obj, SelfVal
 from ._assign import Assignment
 from ._calls import Calls
 from ._checks import Checks, spec_shape
@@ -151,4 +151,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return SCALAR
         if isinstance(p.annotation, ast.Name) and p.annotation.id in ("bool", "str"):
             return OPAQUE
+        if isinstance(p.annotation, (ast.Name, ast.Attribute)):
+            cls = self.ev(p.annotation, {})
+            if isinstance(cls, ClassRef) and cls.cls.is_module:  # ``block: Block``: an instance of it
+                return self.construct_user(cls, [], {}, p)
         return Obj(p.arg)
