@@ -239,8 +239,7 @@ def _tensor_operands(q: str, rule, args: list) -> list:
         return [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
     if not isinstance(args[0], Obj):
         return args
-    params = list(rule.signature.parameters) if rule.signature is not None else []
-    first = params[1] if len(params) > 1 and params[0] == "site" else (params[0] if params else None)
+    first = next(iter(rule.signature.parameters), None) if rule.signature is not None else None
     if q.startswith("torch.nn.functional.") or first in _INPUT_PARAMS:
         return [ANY_SHAPE] + list(args[1:])
     return args

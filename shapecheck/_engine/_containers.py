@@ -85,9 +85,7 @@ class Containers:
             parts = ListOf(elem, const(len(parts)))
         if not isinstance(parts, ListOf) or not isinstance(parts.elem, Shape):
             return None
-        args = [parts] + list(args[1:])
-        elem = parts.elem
-        result = self.call_qual(q, [(elem,)] + list(args[1:]), kwargs, node, {})
+        result = self.call_qual(q, [(parts.elem,)] + list(args[1:]), kwargs, node, {})
         dim = as_int(args[1] if len(args) > 1 else kwargs.get("dim", 0))
         if not isinstance(result, Shape) or result.rank is None:
             return OPAQUE
@@ -96,7 +94,7 @@ class Containers:
         i = dim + result.rank if dim < 0 else dim
         if not 0 <= i < result.rank:
             return OPAQUE
-        size = args[0].length if op == "stack" and isinstance(args[0].length, Expr) else UNKNOWN
+        size = parts.length if op == "stack" and isinstance(parts.length, Expr) else UNKNOWN
         dims = list(result.dims)
         dims[i] = size
         origins = list(result.origins) if result.origins else [None] * len(dims)

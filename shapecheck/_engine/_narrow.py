@@ -85,10 +85,4 @@ class Narrowing:
     def _axis_name(self, var: str, i: int) -> str | None:
         hint = self.axis_name_hint
         self.axis_name_hint = None
-        if hint is not None:
-            return self.fresh_dim_name(hint)
-        name = f"{var}[{i}]"
-        while name in self.dim_names:
-            name += "'"
-        self.dim_names.add(name)
-        return name
+        return self.fresh_dim_name(hint if hint is not None else f"{var}[{i}]")
