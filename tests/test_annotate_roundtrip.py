@@ -86,7 +86,7 @@ def test_the_annotated_code_passes_the_guard_on_the_same_command(annotated):
     assert "guarded: 8" in r.stdout  # rms_norm, causal_mask, five forward methods and generate
     # and the guard does check them: a call the annotations exclude is rejected
     r = _run(work, sys.executable, "-c", BAD_CALL)
-    assert "rejected: Block.forward(): argument mask has dtype float32, expected Bool" in r.stdout, \
+    assert "rejected: argument `mask` of `Block.forward` has dtype float32 where its annotation is Bool" in r.stdout, \
         r.stdout + r.stderr
 
 

@@ -178,7 +178,7 @@ def test_installed_guard_rejects_a_bad_call(full_env, tmp_path):
             raise SystemExit("the guard let a bad call through")
     ''')
     out = _ok(_run([full_env / "python", "-c", script], cwd=tmp_path))
-    assert 'argument k axis "d"' in out and "is 5, expected 4" in out, out
+    assert 'argument `k` of `scores` has 5 at the last axis where "d" is 4' in out, out
 
 
 MYPY_CASE = textwrap.dedent('''\

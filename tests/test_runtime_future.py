@@ -29,8 +29,10 @@ def test_string_annotations_resolve_and_check():
     assert out is x and pooled.shape == (2, 4)
     with pytest.raises(ShapeError) as info:
         encode(x, torch.zeros(3, dtype=torch.long))
-    assert str(info.value) == ('encode(): argument lengths axis "b" (axis 0) is 3, expected 2 '
-                               "(bound by argument x, axis 0)\nbindings: b=2 s=3 d=4")
+    assert str(info.value) == ('argument `lengths` of `encode` has 3 at the last axis where "b" is 2\n'
+                               '  note: "b" of `encode` was bound to 2 by argument `x` at the first axis\n'
+                               "  note: argument `lengths` has shape (3,)\n"
+                               "  bindings: b=2 s=3 d=4")
 
 
 def test_unresolvable_annotation_is_skipped_not_an_error():

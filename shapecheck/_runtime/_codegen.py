@@ -17,6 +17,7 @@ from beartype.roar import BeartypeCallHintViolation
 
 from torch.compiler import is_compiling as _is_compiling
 
+from ._errors import Place, compiled_message
 from ._interp import EMPTY, MISSING, LocalChecker, Plan, return_checked, seeded_env
 from ._spec import TensorSpec, TupleSpec, TypeSpec, checker
 
@@ -116,8 +117,8 @@ class _Gen:
             self.depth -= 1
 
     # -- checks -------------------------------------------------------------------------------
-    def tensor(self, spec: TensorSpec, val: str, what: str) -> None:
-        fail = self.site(f"{what} does not match {spec.text}")
+    def tensor(self, spec: TensorSpec, val: str, what: Place) -> None:
+        fail = self.site(compiled_message(self.plan.name, what))
         t = self.const(spec.array_type, "T")
         self.emit(f"if not isinstance({val}, {t}): {fail}")
         if spec.dtypes is not None:
@@ -223,8 +224,8 @@ class _Gen:
                 self.emit(f"if {test}: {fail}")
         self.deferred = []
 
-    def typecheck(self, spec: TypeSpec, val: str, what: str) -> None:
-        fail = self.site(f"{what} is not {spec.hint!r}")
+    def typecheck(self, spec: TypeSpec, val: str, what: Place) -> None:
+        fail = self.site(compiled_message(self.plan.name, what))
         if spec.plain_class:
             self.emit(f"if not isinstance({val}, {self.const(spec.hint, 'C')}): {fail}")
             return
@@ -255,7 +256,7 @@ class _Gen:
         self.cond = saved
         self.depth -= 1
 
-    def check_spec(self, spec, val: str, what: str, default_var: str | None) -> None:
+    def check_spec(self, spec, val: str, what: Place, default_var: str | None) -> None:
         conds = []
         if default_var is not None:  # an argument left out keeps its default, unchecked
             conds.append(f"{val} is not {default_var}")
@@ -378,9 +379,9 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
             if p.spec is None:
                 continue
             dv = g.const(MISSING, "M") if p.default is not EMPTY else None
-            g.check_spec(p.spec, p.name, f"argument {p.name}", dv)
+            g.check_spec(p.spec, p.name, Place("argument", p.name), dv)
         g.flush()
-        g.shape_guard(start, "an argument has no fixed shape")
+        g.shape_guard(start, compiled_message(plan.name, None, "has no fixed shape"))
 
         r = f"{pre}r"
         ret = plan.ret
@@ -401,17 +402,17 @@ def generate(plan: Plan, counter, state, decide, slow, slow_ret, bcast, own_samp
             g.fail = f"return {pre}slow_ret(@SITE@, {argdict}, {r})"
             if isinstance(ret, TupleSpec):
                 start = len(g.lines)
-                fail = g.site("return value does not match its tuple annotation")
+                fail = g.site(compiled_message(plan.name, Place("return")))
                 g.emit(f"if not isinstance({r}, tuple) or len({r}) != {len(ret.items)}: {fail}")
                 for k, item in enumerate(ret.items):
                     iv = g.fresh("ri")
                     g.emit(f"{iv} = {r}[{k}]")
-                    g.check_spec(item, iv, f"return value [{k}]", None)
+                    g.check_spec(item, iv, Place("return", None, (str(k),)), None)
             else:
                 start = len(g.lines)
-                g.check_spec(ret, r, "return value", None)
+                g.check_spec(ret, r, Place("return"), None)
             g.flush()
-            g.shape_guard(start, "the return value has no fixed shape")
+            g.shape_guard(start, compiled_message(plan.name, Place("return"), "has no fixed shape"))
         if r is not None:
             g.emit(f"return {r}")
     init = ["    " + f"{v} = None" for v in sorted(g.maybe_vars)]

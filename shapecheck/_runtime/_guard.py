@@ -11,7 +11,7 @@ import warnings
 from torch.compiler import is_compiling
 
 from .._core._parse import AnnotationSyntaxError
-from . import _interp
+from . import _interp, _match
 from ._codegen import generate, is_simple
 from ._errors import ShapeError
 from ._interp import EMPTY, Param, Plan
@@ -26,7 +26,7 @@ _SKIP_HINTS = (object, inspect.Parameter.empty)
 
 
 def _bcast(got: tuple, bound: tuple) -> bool:
-    return _interp._broadcast_ok(got, bound)
+    return _match.broadcast_ok(got, bound)
 
 
 def _spec_for(hint, module):
@@ -45,7 +45,7 @@ def _warm_expressions(spec) -> None:
     if isinstance(spec, TensorSpec):
         for a in spec.shape.axes:
             if a.kind == "expr":
-                _interp.expr_function(a.body, a.names)
+                _match.expr_function(a.body, a.names)
     for sub in getattr(spec, "items", ()) + getattr(spec, "alternatives", ()):
         _warm_expressions(sub)
     if isinstance(spec, ListSpec):
@@ -175,12 +175,12 @@ def guard_function(fn, first=None, every=None, check_locals: bool = True, lenien
             if site < 0:  # the interpreter does not trace: step aside under torch.compile
                 pos, kw = _interp.call_args(plan, args)
                 return plan.fn(*pos, **kw)
-            raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)")
+            raise ShapeError(holder[0][site])
         return _interp.call_checked(plan, args)
 
     def slow_ret(site, args, result):
         if is_compiling():
-            raise ShapeError(f"{plan.name}(): {holder[0][site]} (under torch.compile; run eagerly for details)")
+            raise ShapeError(holder[0][site])
         env = _interp.check_args(plan, args)
         _interp.check_return(plan, env, result)
         return result
