@@ -64,6 +64,12 @@ def op_name(q: str) -> str:
     return name
 
 
+def _dims(spec_text: str) -> str:
+    """A dimension string in quotes as jaxtyping reads it: the leading space written for ruff's F722
+    (``" d_vocab"``) is not part of it (and the runtime never sees it)."""
+    return f'"{spec_text.strip()}"'
+
+
 # what kind of annotation a value is checked against (the ``kind`` of the two messages below)
 RETURN = "return annotation"
 LOCAL = "annotation of local"
@@ -71,7 +77,7 @@ LOCAL = "annotation of local"
 
 def spec_rank_mismatch(who: str, kind: str, spec_text: str, actual, expected) -> str:
     """A value with the wrong number of axes for its own function's annotation (SHP105 / shape-rank)."""
-    return f'{who} has {actual} axes where its {kind} "{spec_text}" has {expected}'
+    return f"{who} has {actual} axes where its {kind} {_dims(spec_text)} has {expected}"
 
 
 def _at(index: int | None, rank: int | None, name: str | None) -> str:
@@ -83,7 +89,7 @@ def spec_axis_mismatch(who: str, kind: str, spec_text: str, actual, expected, in
                        name: str | None = None) -> str:
     """A value whose axis contradicts its own function's annotation (SHP105 / shape-mismatch);
     ``index`` None: the axes of the variadic ``name``."""
-    return f'{who} has {qd(actual)} {_at(index, rank, name)} where its {kind} "{spec_text}" says {qd(expected)}'
+    return f"{who} has {qd(actual)} {_at(index, rank, name)} where its {kind} {_dims(spec_text)} says {qd(expected)}"
 
 
 def argument_subject(param: str | None, fn: str) -> str:
@@ -93,7 +99,7 @@ def argument_subject(param: str | None, fn: str) -> str:
 
 def argument_rank_mismatch(fn: str, param: str | None, spec_text: str, actual, expected) -> str:
     """A call passes a tensor with the wrong number of axes for the callee's annotation (SHP105)."""
-    return f'{argument_subject(param, fn)} has {actual} axes where its annotation "{spec_text}" has {expected}'
+    return f"{argument_subject(param, fn)} has {actual} axes where its annotation {_dims(spec_text)} has {expected}"
 
 
 def argument_axis_mismatch(fn: str, param: str | None, name: str, actual, expected, index: int | None,
@@ -164,7 +170,7 @@ def length_mismatch(who: str, actual: int, expected: int) -> str:
 
 
 def no_fixed_shape(who: str, spec_text: str) -> str:
-    return f'{who} has no fixed shape (a nested tensor?) where its annotation is "{spec_text}"'
+    return f"{who} has no fixed shape (a nested tensor?) where its annotation is {_dims(spec_text)}"
 
 
 def unbound_names(who: str, axis: str, missing) -> str:

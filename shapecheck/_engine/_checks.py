@@ -53,7 +53,7 @@ class Checks:
                 if p.index is not None:
                     note = axis_origin_note(value, p.index, who, self.env)
                 self.diag(node, "SHP105", spec_axis_mismatch(who, what, spec.text, p.actual, p.expected, p.index,
-                                                             value.rank),
+                                                             value.rank, name=p.name),
                           notes=(note,), help=hint)
         return instantiate(spec, inst)
 
