@@ -24,7 +24,8 @@ from mypy.nodes import (
     Var,
 )
 from mypy.types import Instance, LiteralType, Type, UnionType, get_proper_type
-from shapecheck._core._algebra import Expr, const, floordiv, sym
+from shapecheck._core._algebra import Expr, const, floordiv
+from shapecheck._core._unify import code_size
 from shapecheck._core._ops import OPAQUE
 from shapecheck._core._shape import ANY_SHAPE
 
@@ -118,7 +119,7 @@ def int_value(e: Expression | None, scope: Any) -> Any:
         if isinstance(e.node, Var) and not _is_int(t):
             return None
         d = size_of(e, scope)
-        return d if d is not None else sym(e.name, "code")
+        return d if d is not None else code_size(e.name)
     if isinstance(e, OpExpr) and e.op in ("+", "-", "*", "//"):
         a, b = int_value(e.left, scope), int_value(e.right, scope)
         if a is None or b is None:

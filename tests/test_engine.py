@@ -539,6 +539,24 @@ def test_axis_aliases_from_the_config_name_one_axis():
     assert [(d.code, d.message) for d in aliased] == [("reveal", "batch pos d")]
 
 
+def test_an_int_argument_binds_the_callee_axis_of_its_name_through_the_aliases():
+    """The name bridge is one rule (``_core._unify.code_size``): an int argument named ``seq`` binds the
+    callee's axis ``"seq"``, which the config's aliases spell ``"pos"``, at the call as in the body."""
+    from shapecheck._core._settings import Settings
+
+    src = HEADER + textwrap.dedent("""
+        def head(x: Float[Tensor, "b pos"], seq: int) -> Float[Tensor, "b pos"]:
+            return x
+
+        def f(x: Float[Tensor, "b 8"]):
+            return head(x, 16)
+    """)
+    assert [d.code for d in check_source(src, "m.py", strict=True)] == []
+    aliased = check_source(src, "m.py", Settings(axis_aliases=(("seq", "pos"),)), strict=True)
+    assert [(d.code, d.message) for d in aliased] == [
+        ("SHP105", 'argument `x` of `head` has 8 at the last axis where "pos" is 16')]
+
+
 def test_code_expected_to_fail_under_pytest_raises_is_not_reported():
     src = HEADER + "import pytest\n" + textwrap.dedent("""
         def test_bad_shapes(a: Float[Tensor, "n 128"], b: Float[Tensor, "k 6 128"]):

@@ -8,6 +8,8 @@
   a name meeting a literal binds to it. The first binding wins; a later conflict is a mismatch.
 * Sizes are positive integers: ``4*n`` is never ``n``. When two sizes merely cannot be proven
   equal, nothing is reported.
+* The name bridge (``code_size``): an int the code calls ``d_model`` (``self.d_model``,
+  ``cfg.d_model``) is the axis ``"d_model"``.
 
 :class:`Env` holds the bindings and divisibility facts of one analysis scope.
 """
@@ -16,14 +18,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._algebra import Expr, Sym, const, provably_distinct
+from ._algebra import Expr, Sym, const, provably_distinct, sym
 from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
 __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
-           "instantiate"]
+           "instantiate", "bridged_name", "code_size"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
+
+
+def bridged_name(name: str, aliases: dict | None = None) -> str:
+    """The axis name an int of the code stands for: the last part of a dotted name (``cfg.d_model``
+    -> ``d_model``), through the configured axis aliases (``axis-aliases``)."""
+    short = name.rsplit(".", 1)[-1]
+    return (aliases or {}).get(short, short)
+
+
+def code_size(name: str, axis_names=frozenset(), aliases: dict | None = None) -> Expr:
+    """The name bridge, for every face that reads sizes from code (the engine, the mypy plugin): an int
+    named ``d_model``, ``self.d_model`` or ``cfg.d_model`` is the symbol ``d_model``, the same symbol
+    as the annotation name ``"d_model"`` (a symbol's kind is not part of its identity). The kind says
+    where it came from: ``axis`` when it names an axis of the annotations in scope (``axis_names``),
+    else ``code``. The runtime does not bridge: as in jaxtyping, only annotations bind axes there."""
+    short = bridged_name(name, aliases)
+    return sym(short, "axis" if short in axis_names else "code")
 
 
 @dataclass

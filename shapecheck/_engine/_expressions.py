@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr, const, sym
+from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
+from .._core._unify import code_size
 from ._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
@@ -97,7 +98,7 @@ class Expressions:
                 return rest[0]
             if sizes and isinstance(rest[0], Obj):
                 # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
-                return sym(rest[0].name.rsplit(".", 1)[-1], "code")
+                return code_size(rest[0].name)
             if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
         return OPAQUE

@@ -12,7 +12,7 @@ import ast
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
-from .._core._unify import Bindings, instantiate, match_spec
+from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
 from ._common import MAX_DEPTH, freeze_value
 from ._memo import CallKey
@@ -168,13 +168,16 @@ def _callee_bindings(ref: FuncRef, bound: dict) -> Bindings:
     """The callee's names bound before its annotations are read: its int parameters and the int
     attributes of its module bridge to axis names of the same spelling."""
     inst = Bindings()
+    aliases = ref.info.imports.axis_aliases
     for k, v in bound.items():
         if isinstance(v, Expr):
-            inst.sizes[k] = v
-            inst.where[k] = f"argument `{k}`"
+            name = bridged_name(k, aliases)
+            inst.sizes[name] = v
+            inst.where[name] = f"argument `{k}`"
     if ref.bound_self is not None:
         for k, v in ref.bound_self.attrs.items():
-            if isinstance(v, Expr) and k not in inst.sizes:
-                inst.sizes[k] = v
-                inst.where[k] = f"`self.{k}`"
+            name = bridged_name(k, aliases)
+            if isinstance(v, Expr) and name not in inst.sizes:
+                inst.sizes[name] = v
+                inst.where[name] = f"`self.{k}`"
     return inst

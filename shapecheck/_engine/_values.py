@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core._algebra import Expr, sym
+from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE, Opaque, Rule
 from .._core._shape import UNKNOWN, Shape, Variadic
+from .._core._unify import code_size
 
 __all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "DictOf", "Choice",
            "ListOf", "join", "join_states", "list_join", "is_tensor"]
@@ -147,7 +148,7 @@ def join(a, b):
         # ``head_dim = attn_head_dim`` then ``if head_dim is None: head_dim = dim // num_heads``: a size,
         # one of the two, named after the object but not distinct from other names
         obj = a if isinstance(a, Obj) else b
-        return sym(obj.name.rsplit(".", 1)[-1], "code")
+        return code_size(obj.name)
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
     if isinstance(a, (tuple, ListOf)) and isinstance(b, (tuple, ListOf)):

@@ -12,12 +12,12 @@ from __future__ import annotations
 import ast
 from contextlib import contextmanager
 
-from .._core._algebra import Expr, sym
+from .._core._algebra import Expr
 from .._core._annot import AnnotError, TensorAnnot, read_annotation
 from .._core._diag import CODES, Diagnostic
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE
-from .._core._unify import Bindings, Env
+from .._core._unify import Bindings, Env, code_size
 from ._values import ClassRef, Obj, SelfVal
 from ._assign import Assignment
 from ._calls import Calls
@@ -99,10 +99,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         """A size from code; an axis of the signature when its name is one (the name bridge). A ``named``
         size (an int parameter, a constructor argument, a config field) is a distinct axis from the other
         named sizes unless the code relates them."""
-        name = (self.mod.imports.axis_aliases or {}).get(name, name)
+        size = code_size(name, self.axis_names, self.mod.imports.axis_aliases)
+        name = size.as_sym().name
         if named and name not in self.env.fields:
             self.env.fields = self.env.fields | {name}
-        return sym(name, "axis" if name in self.axis_names else "code")
+        return size
 
     def run(self) -> list:
         """Analyse the body; returns the values of its return statements."""
