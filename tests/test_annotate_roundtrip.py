@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trace, annotate and guard a real program end to end, in subprocesses
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "annotate"
 SHAPECHECK = [sys.executable, "-m", "shapecheck"]
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 MODEL = textwrap.dedent("""\
     def attend(q, k, v):
         scores = q @ k.transpose(-2, -1)
@@ -35,6 +37,7 @@ def _traced(tmp_path):
     return tmp_path / ".shapecheck" / "shapes.json"
 
 
+@pytest.mark.slow  # traces a torch program in a subprocess
 def test_recorded_shapes_reveal_a_bug_the_source_alone_hides(tmp_path):
     shapes = _traced(tmp_path)
     alone = _shapecheck(tmp_path, "check", "--no-cache", "--output-format", "json", "model.py")
@@ -46,6 +49,7 @@ def test_recorded_shapes_reveal_a_bug_the_source_alone_hides(tmp_path):
     assert any("recorded by `shapecheck trace`" in n for n in found[0]["notes"])
 
 
+@pytest.mark.slow  # traces a torch program in a subprocess
 def test_a_file_changed_since_the_run_takes_no_recorded_shapes(tmp_path):
     shapes = _traced(tmp_path)
     (tmp_path / "model.py").write_text(MODEL + "\n# edited after the run\n")

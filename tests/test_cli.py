@@ -8,6 +8,7 @@ import re
 import pytest
 
 from _cli_support import BAD, BAD_LINE, CLEAN, REPO, SELECT_SHP002, SINGLE, codes, shapecheck, write
+from _lanes import fast_sample
 
 
 def test_version(tmp_path):
@@ -47,7 +48,7 @@ def test_exit_zero(tmp_path):
     assert "SHP001" in r.out
 
 
-@pytest.mark.parametrize("args, expected", [
+@pytest.mark.parametrize("args, expected", fast_sample([
     (["--ignore", "SHP001"], 0),
     (["--ignore", "annotation-syntax"], 0),
     (["--ignore", "SHP0"], 0),
@@ -55,7 +56,7 @@ def test_exit_zero(tmp_path):
     (["--select", "annotation-syntax"], 1),
     (["--select", "SHP101,SHP001"], 1),
     (["--select", "SHP1", "--extend-select", "SHP001"], 1),
-])
+], keep=3))
 def test_select_and_ignore(tmp_path, args, expected):
     write(tmp_path, {"m.py": BAD})
     r = shapecheck("check", *args, cwd=tmp_path)

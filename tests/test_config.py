@@ -7,6 +7,7 @@ import os
 import pytest
 
 from _cli_support import BAD, BAD_LINE, CLEAN, codes, shapecheck, write
+from _lanes import fast_sample
 
 from shapecheck._lint._config import ConfigError, load_config
 
@@ -16,7 +17,7 @@ def _project(tmp_path, table: str, files=None):
                      **(files or {"m.py": BAD})})
 
 
-@pytest.mark.parametrize("table, needle", [
+@pytest.mark.parametrize("table, needle", fast_sample([
     ('selec = ["SHP1"]\n', "unknown key `selec` (did you mean `select`?)"),
     ('per_file_ignores = {}\n', "did you mean `per-file-ignores`?"),
     ('select = "SHP101"\n', "expected a list of strings, got the string 'SHP101'"),
@@ -28,7 +29,7 @@ def _project(tmp_path, table: str, files=None):
     ('axis-aliases = {seq = 3}\n', "expected an axis name"),
     ('exclude = "build"\n', "expected a list of strings"),
     ('select = [\n', "invalid TOML"),
-])
+], keep=3))
 def test_bad_config_is_a_clear_error(tmp_path, table, needle):
     _project(tmp_path, table)
     r = shapecheck("check", cwd=tmp_path)

@@ -49,6 +49,7 @@ def _python_blocks() -> list:
     return out
 
 
+@pytest.mark.slow  # runs Python or pytest in a subprocess
 @pytest.mark.parametrize("code, next_plain_block", _python_blocks())
 def test_readme_python_example_runs_as_shown(code, next_plain_block, tmp_path):
     """Every Python block runs as written. One whose last line says `# raises NAME` stops there with
@@ -73,6 +74,7 @@ def test_readme_python_example_runs_as_shown(code, next_plain_block, tmp_path):
     assert re.sub(rf"^(\w+\.)*{name}: ", "", shown) == message, proc.stderr
 
 
+@pytest.mark.slow  # runs Python or pytest in a subprocess
 def test_bundled_examples_exit_as_the_readme_says(tmp_path):
     text = README.read_text(encoding="utf-8")
     assert "python -m pip install . && shapecheck check fixtures/" in text
@@ -102,6 +104,7 @@ def _pytest_with_the_guard(where: Path, tests: str, *args: str) -> subprocess.Co
     pytest.param("import pytest\n\n\n@pytest.mark.skip\ndef test_one():\n    pass\n", ["-n", "2"], id="all-skipped-xdist"),
     pytest.param("", [], id="none-collected"),
 ])
+@pytest.mark.slow  # runs Python or pytest in a subprocess
 def test_a_run_of_no_test_fails(tests, args, tmp_path):
     if "-n" in args:
         pytest.importorskip("xdist")
@@ -110,6 +113,7 @@ def test_a_run_of_no_test_fails(tests, args, tmp_path):
     assert "no test ran" in proc.stdout, proc.stdout
 
 
+@pytest.mark.slow  # runs Python or pytest in a subprocess
 def test_a_run_of_some_tests_passes(tmp_path):
     proc = _pytest_with_the_guard(tmp_path, "import pytest\n\n\ndef test_one():\n    pass\n\n\n"
                                             "@pytest.mark.skip\ndef test_two():\n    pass\n", "-n", "2")

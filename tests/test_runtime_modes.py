@@ -47,6 +47,7 @@ def test_env_var_is_read_at_decoration_time(monkeypatch):
     assert guard(plain) is not plain
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 def test_env_var_switches_off_a_fresh_process():
     code = ("import shapecheck, torch\n"
             "def f(x: 'jaxtyping.Float[torch.Tensor, \"n\"]'): return x\n"
@@ -120,6 +121,7 @@ class Mix(nn.Module):
         return h + y
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 @pytest.mark.parametrize("mode", ["check", "skip"])
 @pytest.mark.parametrize("dynamic", [False, True])
 def test_compile_fullgraph_passes_correct_calls(mode, dynamic):
@@ -136,6 +138,7 @@ def test_compile_fullgraph_passes_correct_calls(mode, dynamic):
     assert cm(torch.ones(3, 4), torch.ones(3, 4)).shape == (3, 4)
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 @pytest.mark.parametrize("dynamic", [False, True])
 def test_compile_traces_tensor_locals_with_arithmetic_and_variadic_axes(dynamic):
     @guard
@@ -150,6 +153,7 @@ def test_compile_traces_tensor_locals_with_arithmetic_and_variadic_axes(dynamic)
     assert c(z(5, 6)).shape == (5, 7)
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 def test_compile_reports_a_bad_local():
     @guard
     def f(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
@@ -166,6 +170,7 @@ def test_compile_reports_a_bad_local():
         torch.compile(f, backend="eager")(z(2, 3))
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 def test_compile_interpreted_signatures_step_aside_while_tracing():
     @guard
     def f(xs: list[Float[Tensor, "b n"]], y: Float[Tensor, "b n"] | Float[Tensor, "n"]) -> Float[Tensor, "b n"]:
@@ -179,6 +184,7 @@ def test_compile_interpreted_signatures_step_aside_while_tracing():
         f([z(2, 3), z(2, 4)], z(3))
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 def test_compile_check_mode_rejects_a_bad_call():
     torch._dynamo.reset()
     c = torch.compile(guard(plain), fullgraph=True, backend="eager")
@@ -190,6 +196,7 @@ def test_compile_check_mode_rejects_a_bad_call():
         lenient(z(2, 3), z(2, 4))
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 def test_compile_skip_mode_steps_aside():
     set_compile_mode("skip")
     torch._dynamo.reset()
@@ -310,6 +317,7 @@ def test_guards_never_touch_data(make):
         interpreted([x, make((2, 5))])
 
 
+@pytest.mark.slow  # torch.compile, or a fresh interpreter importing torch
 def test_import_shapecheck_leaves_torch_alone_until_guard_is_used():
     code = ("import sys, shapecheck\n"
             "before = 'torch' in sys.modules\n"

@@ -83,6 +83,7 @@ def _functions(path):
     return {f"{rel}::{q}": fn for rel, e in data["files"].items() for q, fn in e["functions"].items()}, data
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_trace_records_shapes_dtypes_and_containers_on_meta_tensors(project):
     # meta tensors hold no data: reading anything but shape and dtype would raise
     r = _trace(project, "python", "run.py", "meta", "3")
@@ -112,6 +113,7 @@ def test_trace_records_shapes_dtypes_and_containers_on_meta_tensors(project):
     assert all(not k.startswith("..") and "site-packages" not in k for k in fns)
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_trace_keeps_distinct_calls_up_to_max_calls(project, tmp_path):
     out = tmp_path / "s.json"
     r = _trace(project, "python", "run.py", "cpu", "6", out=out, extra=("--max-calls", "2"))
@@ -121,6 +123,7 @@ def test_trace_keeps_distinct_calls_up_to_max_calls(project, tmp_path):
     assert [c["args"]["x"]["shape"] for c in fns["model.py::Net.forward"]["calls"]] == [[2, 6], [3, 6]]
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_failing_command_passes_its_exit_code_and_still_writes(project):
     r = _trace(project, "python", "run.py", "cpu", "2", "--fail")
     assert r.returncode == 3
@@ -130,6 +133,7 @@ def test_failing_command_passes_its_exit_code_and_still_writes(project):
     assert "exited with status 3" in r.stderr
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_uncaught_exception_gives_status_1_and_a_record(project):
     (project / "boom.py").write_text("import torch\nfrom model import helper\n"
                                      "helper([torch.ones(2)], 1)\nraise ValueError('boom')\n")
@@ -140,6 +144,7 @@ def test_uncaught_exception_gives_status_1_and_a_record(project):
     assert "model.py::helper" in fns
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_python_dash_m_runs_a_project_module_as_main(project):
     (project / "pkg").mkdir()
     (project / "pkg" / "__init__.py").write_text("")
@@ -151,6 +156,7 @@ def test_python_dash_m_runs_a_project_module_as_main(project):
     assert fns["pkg/__main__.py::twice"]["calls"][0]["return"]["shape"] == [3, 4]
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_python_dash_m_pytest(project):
     (project / "test_model.py").write_text(
         "import torch\nfrom model import Net\n\ndef test_net():\n    Net(6, 2)(torch.ones(5, 6))\n")
@@ -208,6 +214,7 @@ def test_shapes_file_of_another_version_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and "damaged shapes file" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_trace_does_not_touch_sys_path_semantics(project):
     # the script sees its own folder first on sys.path and its own name in argv, as under python
     (project / "where.py").write_text("import sys, os\nprint(os.path.basename(sys.argv[0]), "
@@ -217,6 +224,7 @@ def test_trace_does_not_touch_sys_path_semantics(project):
     assert os.path.isfile(project / ".shapecheck" / "shapes.json")
 
 
+@pytest.mark.slow  # a traced torch program in a subprocess
 def test_wrappers_put_the_original_back_after_the_last_recorded_call(project):
     (project / "restore.py").write_text(textwrap.dedent('''
         import torch
