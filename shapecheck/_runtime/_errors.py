@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .._core import _wording as w
 
-__all__ = ["Place", "ShapeError", "fmt_shape", "hint_text", "make_error", "type_name", "message", "who",
+__all__ = ["Place", "ShapeError", "hint_text", "make_error", "type_name", "message", "who",
            "rank_text", "axis_text", "compiled_message"]
 
 
@@ -110,11 +110,6 @@ def compiled_message(fn: str, place, what: str = "does not match its annotation"
     """The message raised under ``torch.compile`` (``place`` None: ``an argument``)."""
     subject = who(place, fn) if place is not None else "an argument"
     return message(fn, place, w.compiled_mismatch(subject, what))
-
-
-def fmt_shape(shape) -> str:
-    """``(8, 64)``, ``(8,)`` or ``()``, from the sizes (ints) of a shape."""
-    return w.sizes(shape)
 
 
 def type_name(value) -> str:
