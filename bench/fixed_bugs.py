@@ -10,7 +10,8 @@ the repository, the buggy commit (the fix's parent) and the fixed commit, the fi
 bug in the buggy commit (``lines`` for further lines of the same bug), its kind, a description, a split
 (``tuning`` or ``heldout``, chosen by repository before any measurement) and a fresh minimal
 reproduction (``repro``, written anew; its fixed version ``repro_fixed``, by default beside it as
-``<name>_fixed.py``). Reproductions the linter finds are fixtures (fixtures/bugs/fixed_*.py); the
+``<name>_fixed.py``). Reproductions the linter finds are fixtures (fixtures/bugs/fixed_*.py, their
+fixed versions in fixtures/correct/real_fixed_bugs.py); the
 others wait under bench/fixed_bugs/repro/ with the diagnostic they should get.
 
 For each bug the repository's ``*.py`` files at the buggy commit and at the fixed commit are
