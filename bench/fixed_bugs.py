@@ -20,7 +20,9 @@ directory per repository as ``owner+name/repo``; never committed here) into temp
 and ``shapecheck check --format json --no-cache --isolated --exit-zero`` runs over each whole tree
 (only the folder ``scope`` where the data file names one, for repositories too large for one run).
 A bug is *found* when the buggy tree has a diagnostic in the bug's file on its line(s) or within
-the lines the fix changed; the fixed commit is *clean* when the fixed tree has none on the fixed
+the lines the fix changed (``line`` in the table), or elsewhere in the function around the bug when
+that diagnostic is gone from the fixed tree (``fn``: the bug's effect, as a return annotation
+contradicted by the wrong size computed above it); the fixed commit is *clean* when the fixed tree has none on the fixed
 lines (the fix's changed lines and the bug's lines carried over). Diagnostics elsewhere are counted:
 ``other`` in the whole buggy tree, ``gone`` those of the buggy tree absent from the fixed tree (same
 file, code and message) away from the bug.
@@ -33,6 +35,7 @@ Nothing is asserted: this is a measurement.
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import json
 import os
@@ -59,11 +62,12 @@ class Outcome:
     found: bool | None = None
     clean: bool | None = None
     at_bug: list[str] = field(default_factory=list)  # "line:CODE" on the bug in the buggy tree
+    in_function: list[str] = field(default_factory=list)  # "line:CODE" elsewhere in its function, gone at the fix
     at_fix: list[str] = field(default_factory=list)  # "line:CODE" on the fixed lines of the fixed tree
     other: int = 0
     gone: int = 0
     gone_list: list[str] = field(default_factory=list)  # "path:line:CODE message" of the gone ones
-    internal: int = 0
+    internal: list[str] = field(default_factory=list)  # "side path:line:CODE message" of SHP9xx
     files: int = 0
     seconds: float = 0.0
     repro_found: bool | None = None
@@ -143,6 +147,23 @@ def rel(diag: dict, root: Path) -> str:
         return diag["path"]
 
 
+def enclosing_functions(source: str, lines: set[int]) -> set[int]:
+    """The lines of the innermost function around each of ``lines`` (none at module level)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    spans = [(n.lineno, n.end_lineno or n.lineno) for n in ast.walk(tree)
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    out: set[int] = set()
+    for line in lines:
+        around = [s for s in spans if s[0] <= line <= s[1]]
+        if around:
+            first, last = max(around)  # the innermost starts last
+            out.update(range(first, last + 1))
+    return out
+
+
 def measure_repo(bug: dict, timeout: float, out: Outcome) -> None:
     gitdir = MIRROR / bug["repo"].replace("/", "+") / "repo"
     if not gitdir.is_dir():
@@ -173,8 +194,11 @@ def measure_repo(bug: dict, timeout: float, out: Outcome) -> None:
         out.seconds = time.perf_counter() - start
         broot, bdiags = trees["buggy"]
         froot, fdiags = trees["fixed"]
-        out.internal = sum(1 for d in bdiags + fdiags if d["code"].startswith("SHP9"))
+        out.internal = [f'{side} {rel(d, root)}:{d["line"]}:{d["code"]} {d["message"][:100]}'
+                        for side, (root, diags) in trees.items() for d in diags if d["code"].startswith("SHP9")]
         fixed_keys = collections.Counter((rel(d, froot), d["code"], d["message"]) for d in fdiags)
+        buggy_file = broot / bug["file"]
+        function = enclosing_functions(buggy_file.read_text(errors="replace"), bug_lines) if buggy_file.is_file() else set()
         for d in bdiags:
             path = rel(d, broot)
             if path == bug["file"] and d["line"] in at_buggy:
@@ -187,9 +211,11 @@ def measure_repo(bug: dict, timeout: float, out: Outcome) -> None:
             else:
                 out.gone += 1
                 out.gone_list.append(f'{path}:{d["line"]}:{d["code"]} {d["message"]}')
+                if path == bug["file"] and d["line"] in function:
+                    out.in_function.append(f'{d["line"]}:{d["code"]}')
         out.at_fix = [f'{d["line"]}:{d["code"]}' for d in fdiags
                       if rel(d, froot) == bug["file"] and d["line"] in at_fixed]
-        out.found = bool(out.at_bug)
+        out.found = bool(out.at_bug or out.in_function)
         out.clean = not out.at_fix
 
 
@@ -222,6 +248,12 @@ def measure_repro(bug: dict, timeout: float, out: Outcome) -> None:
         out.repro_clean = not lint(fixed, timeout)
 
 
+def found_mark(out: Outcome) -> str:
+    if out.found is None:
+        return "-"
+    return "line" if out.at_bug else ("fn" if out.in_function else "no")
+
+
 def mark(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
@@ -230,17 +262,18 @@ def table(title: str, outcomes: list[Outcome], key) -> None:
     groups: dict[str, list[Outcome]] = collections.defaultdict(list)
     for o in outcomes:
         groups[key(o)].append(o)
-    print(f"\n{title:<16} {'bugs':>5} {'found':>6} {'clean':>6} {'both':>5} {'repro':>6} {'r.clean':>8}")
+    print(f"\n{title:<16} {'bugs':>5} {'found':>6} {'on line':>7} {'clean':>6} {'both':>5} {'repro':>6} {'r.clean':>8}")
     for name in sorted(groups):
         g = groups[name]
         ran = [o for o in g if o.found is not None]
         found = sum(1 for o in ran if o.found)
+        on_line = sum(1 for o in ran if o.at_bug)
         clean = sum(1 for o in ran if o.clean)
         both = sum(1 for o in ran if o.found and o.clean)
         rf = sum(1 for o in g if o.repro_found)
         rc = sum(1 for o in g if o.repro_clean)
         tried = [o for o in g if o.repro_found is not None]
-        print(f"{name:<16} {len(g):>5} {found:>3}/{len(ran):<2} {clean:>3}/{len(ran):<2} {both:>5} "
+        print(f"{name:<16} {len(g):>5} {found:>3}/{len(ran):<2} {on_line:>7} {clean:>3}/{len(ran):<2} {both:>5} "
               f"{rf:>3}/{len(tried):<2} {rc:>5}/{len(tried):<2}")
 
 
@@ -264,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     bugs = [b for b in bugs if (not args.id or b["id"] in args.id) and (not args.split or b["split"] == args.split)]
     outcomes = []
     print(f"{'bug':<24} {'split':<8} {'kind':<15} {'files':>5} {'s':>5} {'found':>5} {'clean':>5} "
-          f"{'other':>5} {'gone':>4} {'repro':>5} {'r.clean':>7}  at the bug")
+          f"{'other':>5} {'gone':>4} {'SHP9':>4} {'repro':>5} {'r.clean':>7}  at the bug")
     for bug in bugs:
         out = Outcome(bug)
         if not args.no_repo:
@@ -274,16 +307,19 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.append(out)
         status = "" if out.status == "ok" else f"  [{out.status}]"
         print(f"{bug['id']:<24} {bug['split']:<8} {bug['kind']:<15} {out.files:>5} {out.seconds:>5.0f} "
-              f"{mark(out.found):>5} {mark(out.clean):>5} {out.other:>5} {out.gone:>4} "
-              f"{mark(out.repro_found):>5} {mark(out.repro_clean):>7}  {' '.join(out.at_bug)}{status}", flush=True)
+              f"{found_mark(out):>5} {mark(out.clean):>5} {out.other:>5} {out.gone:>4} {len(out.internal):>4} "
+              f"{mark(out.repro_found):>5} {mark(out.repro_clean):>7}  {' '.join(out.at_bug + out.in_function)}{status}", flush=True)
         if args.show:
             print(f"    fixed lines: {' '.join(out.at_fix) or '-'}   repro: {' '.join(out.repro_codes) or '-'}"
                   f"   expected: {' '.join(out.repro_expected) or '-'}")
             for gone in out.gone_list:
                 print(f"    gone at the fix: {gone}")
+            for internal in out.internal:
+                print(f"    internal: {internal}")
     if not args.no_repo:
-        internal = sum(o.internal for o in outcomes)
-        print(f"\ninternal errors (SHP9xx) in the repository runs: {internal}")
+        internal = collections.Counter(i.split(":")[2].split()[0] for o in outcomes for i in o.internal)
+        print(f"\ninternal errors and skipped files (SHP9xx) in the repository runs, both commits: "
+              f"{', '.join(f'{c} {n}' for c, n in sorted(internal.items())) or 'none'}")
     table("split", outcomes, lambda o: o.bug["split"])
     table("kind", outcomes, lambda o: o.bug["kind"])
     table("all", outcomes, lambda o: "all")
