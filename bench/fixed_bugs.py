@@ -65,6 +65,7 @@ class Outcome:
     in_function: list[str] = field(default_factory=list)  # "line:CODE" elsewhere in its function, gone at the fix
     at_fix: list[str] = field(default_factory=list)  # "line:CODE" on the fixed lines of the fixed tree
     other: int = 0
+    other_codes: dict[str, int] = field(default_factory=dict)  # code -> count, away from the bug
     gone: int = 0
     gone_list: list[str] = field(default_factory=list)  # "path:line:CODE message" of the gone ones
     internal: list[str] = field(default_factory=list)  # "side path:line:CODE message" of SHP9xx
@@ -205,6 +206,7 @@ def measure_repo(bug: dict, timeout: float, out: Outcome) -> None:
                 out.at_bug.append(f'{d["line"]}:{d["code"]}')
                 continue
             out.other += 1
+            out.other_codes[d["code"]] = out.other_codes.get(d["code"], 0) + 1
             key = (path, d["code"], d["message"])
             if fixed_keys[key]:
                 fixed_keys[key] -= 1
@@ -312,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.show:
             print(f"    fixed lines: {' '.join(out.at_fix) or '-'}   repro: {' '.join(out.repro_codes) or '-'}"
                   f"   expected: {' '.join(out.repro_expected) or '-'}")
+            if out.other_codes:
+                print(f"    other: {', '.join(f'{c} {n}' for c, n in sorted(out.other_codes.items()))}")
             for gone in out.gone_list:
                 print(f"    gone at the fix: {gone}")
             for internal in out.internal:
