@@ -7,6 +7,7 @@ import re
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
+from .softmax_over_batch_axis import over_batch
 from ._common import MATMUL, arg, axis, carry, eq, neg_dim, register, softmax_call, tag
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
@@ -217,7 +218,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             if tag(x, SCORES) is None and not square:
                 return  # neither a product of two activations nor square (..., seq, seq) scores
             d = neg_dim(dim, x)
-            if d is not None:
+            if d is not None and over_batch(ev, ctx) is None:  # over the batch axis: SHP211 reports it
                 ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
         elif q in _SUM:
             x = arg(ev, 0, "input")

@@ -12,12 +12,13 @@ class LintRuleHandoff:
 
     def run_lint_rules(self, q, node, args, kwargs, result, init=None, problems: frozenset = frozenset()):
         """Give the call to the lint rules; returns ``result`` with what they and the shape rule noted."""
+        result = self.infer_roles(q, args, kwargs, result, init)
         upstream = after_error(args) | after_error(tuple(kwargs.values())) | problems
         if upstream and isinstance(result, Shape):
             result = result.with_meta(after_error=upstream)
         if not self.rules or not self.reporting:
             return result
-        ctx = RuleContext(self.mod.path, self.env, function=self.qualname)
+        ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {})
         ev = CallEvent(q, node, tuple(args), dict(kwargs), result, init,
                        args[0] if args and q.startswith("torch.Tensor.") else None)
         for r in self.rules:

@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._core._roles import role_of
 from .._core._shape import Shape
 from .._core._unify import Env, compare
 
@@ -48,6 +49,7 @@ class RuleContext:
     reports: list = field(default_factory=list)  # LintReport, in the order reported
     result_tags: dict = field(default_factory=dict)
     function: str | None = None  # qualified name of the function being analysed
+    symbol_roles: dict = field(default_factory=dict)  # sizes whose role the function established (Sym -> role)
 
     def compare(self, a, b) -> str:
         """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
@@ -55,6 +57,10 @@ class RuleContext:
 
     def resolve(self, d):
         return self.env.resolve(d)
+
+    def role(self, v, i: int):
+        """The role of axis ``i`` of ``v`` (``shapecheck._core._roles``), or None when unknown."""
+        return role_of(v, i, self.symbol_roles, self.env.resolve)
 
     def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None) -> None:
         self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help))

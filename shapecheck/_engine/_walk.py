@@ -26,6 +26,7 @@ from ._common import SCALAR
 from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
 from ._narrow import Narrowing
+from ._roles import RoleInference
 from ._containers import Containers
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
@@ -34,7 +35,7 @@ from ._user import UserCalls
 
 
 class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks,
-                       Narrowing, Containers):
+                       Narrowing, Containers, RoleInference):
     """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
