@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._roles import HEAD
 from shapecheck._core._shape import Shape
 
 from .softmax_over_batch_axis import over_batch
-from ._common import MATMUL, arg, axis, carry, eq, neg_dim, register, softmax_call, tag
+from ._common import MATMUL, arg, axis, carry, dims_text, eq, neg_dim, register, softmax_call, tag, who
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -95,6 +96,25 @@ class AttentionSoftmaxWrongAxis(LintRule):
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
     VALID = [
+        # near miss: a gate over the heads from a Linear layer is not attention scores
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class HeadGate(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.to_gates = nn.Linear(dim, heads)
+        self.to_v = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        v = rearrange(self.to_v(x), "b n (h d) -> b h n d", h=self.heads)
+        gates = rearrange(self.to_gates(x), "b n h -> b h n").softmax(dim=1)
+        return v * gates.unsqueeze(-1)
+''',
         '''
 import torch
 from einops import rearrange
@@ -153,6 +173,26 @@ def efficient_attention(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h n d"]
 ''',
     ]
     INVALID = [
+        # the heads split by an einops pattern: normalising over them, whatever follows
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+
+    def forward(self, x):
+        q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (q, k, v))
+        dots = torch.einsum("b h i d, b h j d -> b h i j", q, k)
+        attn = dots.softmax(dim=1)
+        return attn
+''',
         '''
 import math
 import torch.nn.functional as F
@@ -218,8 +258,13 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             if tag(x, SCORES) is None and not square:
                 return  # neither a product of two activations nor square (..., seq, seq) scores
             d = neg_dim(dim, x)
-            if d is not None and over_batch(ev, ctx) is None:  # over the batch axis: SHP211 reports it
-                ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
+            if d is None or over_batch(ev, ctx) is not None:  # over the batch axis: SHP211 reports it
+                return
+            if d < -2 and ctx.role(x, d) == HEAD:
+                # over the heads of the scores: no product can make that right, report it here
+                self._report_heads(ctx, ev, x, d)
+                return
+            ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
         elif q in _SUM:
             x = arg(ev, 0, "input")
             keep = arg(ev, 2, "keepdim", False)
@@ -242,6 +287,15 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             notes=(f"{who} is multiplied with the values at line {getattr(ev.node, 'lineno', '?')}",
                    "the weights summed over the contracted axis must add up to one"),
             help=f"normalise over the contracted axis: `softmax(..., dim={contracted_axis})`",
+        )
+
+    def _report_heads(self, ctx, ev, x, d):
+        ctx.report(
+            self.code, ev.node,
+            f"softmax normalises the attention weights of {who(x, 'the scores')} {dims_text(ctx, x, ev.node)} over "
+            f"axis {d}, the head axis",
+            notes=("each query's weights over the keys must add up to one; across heads they are unrelated",),
+            help="normalise over the keys: `softmax(..., dim=-1)`",
         )
 
     def _check_matmul(self, ev, ctx, a, b):
