@@ -29,7 +29,7 @@ LOG_SOFTMAX = {"torch.nn.functional.log_softmax", "torch.log_softmax", "torch.Te
 def register(rule_cls):
     """Class decorator: register the rule's code with its documentation (for `explain` and SARIF)."""
     register_code(rule_cls.code, rule_cls.name, rule_cls.summary, rule_cls.severity,
-                  doc=clean_doc(rule_cls.__doc__ or ""))
+                  doc=clean_doc(rule_cls.__doc__ or ""), fixable=getattr(rule_cls, "fixable", False))
     return rule_cls
 
 

@@ -144,3 +144,31 @@ def test_a_size_named_for_its_role(name, index, role):
     dims = ["x"] * 3
     dims[index] = name
     assert role_of(shape_of(" ".join(dims)), index) == role
+
+
+GRU = '''
+import torch
+from torch import nn
+
+
+class Encoder(nn.Module):
+    def __init__(self, d: int, hidden: int):
+        super().__init__()
+        self.rnn = nn.GRU(d, hidden, batch_first=True, bidirectional=True)
+
+    def forward(self, x):
+        n, t, _ = x.shape
+        out, last = self.rnn(x)
+        return %s
+'''
+
+
+def _codes(src: str) -> list:
+    return [d.code for d in _driver.check_source(textwrap.dedent(src), "m.py", Settings(), strict=True)]
+
+
+def test_view_moves_the_batch_across_a_literal_factor():
+    # a bidirectional GRU's states (2, batch, hidden): viewing them (batch, -1) mixes examples
+    assert _codes(GRU % "last.view(n, -1)") == ["SHP109"]
+    assert _codes(GRU % "last.transpose(0, 1).reshape(n, -1)") == []  # near miss: the batch moved first
+    assert _codes(GRU % "last.view(2 * n, -1)") == []  # a clean merge of the leading axes

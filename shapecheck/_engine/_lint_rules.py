@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._rulebase import CallEvent, RuleContext
+from .._core._diag import Edit, Fix
 from .._core._shape import Shape
 from ._common import after_error
 
@@ -31,7 +32,7 @@ class LintRuleHandoff:
         for rep in ctx.reports:
             if rep.code in upstream:
                 continue  # the same finding again downstream of the first one
-            self.diag(rep.node, rep.code, rep.message, rep.notes, rep.help)
+            self.diag(rep.node, rep.code, rep.message, rep.notes, rep.help, fix=self.char_columns(rep.fix))
             if rep.node is node:
                 reported.add(rep.code)
         if ctx.result_tags and isinstance(result, Shape):
@@ -39,3 +40,21 @@ class LintRuleHandoff:
         if reported and isinstance(result, Shape):
             result = result.with_meta(after_error=upstream | frozenset(reported))
         return result
+
+    def char_columns(self, fix):
+        """A rule's fix with its columns counted in characters (the fixer's unit); None without the source."""
+        lines = self.mod.lines
+        if fix is None or lines is None:
+            return None
+
+        def col(line: int, byte_col: int) -> int:
+            if not 1 <= line <= len(lines):
+                raise IndexError(line)
+            return len(lines[line - 1].encode("utf-8")[:byte_col - 1].decode("utf-8", "replace")) + 1
+
+        try:
+            edits = tuple(Edit(e.line, col(e.line, e.column), e.end_line, col(e.end_line, e.end_column), e.text)
+                          for e in fix.edits)
+        except IndexError:
+            return None
+        return Fix(fix.message, edits, fix.safe)

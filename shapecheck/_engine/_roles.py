@@ -52,9 +52,8 @@ class RoleInference:
         if not q or not q.startswith(("torch.", "einops.")):
             return result
         try:
-            if isinstance(result, tuple) and q in _RECURRENT and result and isinstance(result[0], Shape):
-                out = self._recurrent(result[0], init or {})
-                return (out,) + tuple(result[1:])
+            if isinstance(result, tuple) and q in _RECURRENT and len(result) == 2:
+                return (self._recurrent(result[0], init or {}), _states(result[1]))
             if not isinstance(result, Shape) or result.is_any:
                 return result
             roles = self._roles_for(q, args, kwargs, result, init or {})
@@ -92,8 +91,8 @@ class RoleInference:
             return _einops_roles(pattern, result)
         return None
 
-    def _recurrent(self, out: Shape, init: dict) -> Shape:
-        if out.rank != 3:
+    def _recurrent(self, out, init: dict):
+        if not isinstance(out, Shape) or out.rank != 3:
             return out
         first = init.get("batch_first") is True
         return with_roles(out, {0: BATCH if first else POSITION, 1: POSITION if first else BATCH, 2: FEATURE})
@@ -155,6 +154,15 @@ class RoleInference:
                 self.symbol_roles = {}
             old = self.symbol_roles.get(s)
             self.symbol_roles[s] = role if old in (None, role) else ""
+
+
+def _states(h):
+    """A recurrent layer's final states ``(layers * directions, batch, hidden)`` (a pair for an LSTM)."""
+    if isinstance(h, tuple):
+        return tuple(_states(x) for x in h)
+    if isinstance(h, Shape) and h.rank == 3:
+        return with_roles(h, {1: BATCH, 2: FEATURE})
+    return h
 
 
 def _nchw(result: Shape, n: int | None, norm1d: bool = False) -> dict | None:

@@ -40,6 +40,7 @@ class LintReport:
     message: str
     notes: tuple = ()
     help: str | None = None
+    fix: Any = None  # a Fix whose edits count columns in UTF-8 bytes from 1, as `ast` does
 
 
 @dataclass
@@ -62,8 +63,8 @@ class RuleContext:
         """The role of axis ``i`` of ``v`` (``shapecheck._core._roles``), or None when unknown."""
         return role_of(v, i, self.symbol_roles, self.env.resolve)
 
-    def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None) -> None:
-        self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help))
+    def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None, fix=None) -> None:
+        self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help, fix))
 
     def tag_result(self, key: str, value: Any) -> None:
         self.result_tags[key] = value
@@ -81,6 +82,7 @@ class LintRule:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     severity: ClassVar[str] = "error"
+    fixable: ClassVar[bool] = False  # some of its reports carry a fix (``ctx.report(..., fix=...)``)
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 

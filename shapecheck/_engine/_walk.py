@@ -68,7 +68,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                                      and type(p.default.value) is int)
 
     # -- diagnostics ---------------------------------------------------------------------------
-    def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None) -> None:
+    def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None, fix=None) -> None:
         if not self.reporting:
             return
         sev = severity or (CODES[code].severity if code in CODES else "error")
@@ -79,7 +79,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                                      code, message, sev, tuple(n for n in notes if n), help,
                                      getattr(node, "end_lineno", None),
                                      (getattr(node, "end_col_offset", None) or 0) + 1
-                                     if getattr(node, "end_col_offset", None) is not None else None))
+                                     if getattr(node, "end_col_offset", None) is not None else None, fix))
 
     @contextmanager
     def silenced(self):
