@@ -113,6 +113,28 @@ def test_layout_conversion_states_roles_of_an_unknown_tensor(monkeypatch):
     assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, channel, width)"]
 
 
+def test_a_permutation_fixes_the_rank_of_a_tensor_of_unknown_rank(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Block(nn.Module):
+        def __init__(self, dim: int):
+            super().__init__()
+            self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+
+        def forward(self, x):
+            y = self.dwconv(x)
+            y.detach()
+            y.permute(0, 2, 3, 1).detach()
+            x.permute(0, 2, 1).detach()
+    '''
+    # the convolution's output is "... dim h w" (batched or not); four permuted axes make it 4-axis
+    assert roles(src, monkeypatch) == ["(..., channel, height, width)", "(?, height, width, channel)",
+                                       "(?, ?, ?)"]
+
+
 def test_unknown_role_is_none_and_roles_need_a_producer(monkeypatch):
     src = '''
     import torch
