@@ -10,6 +10,7 @@ import re
 
 from shapecheck._core._algebra import Expr, FloorDiv, Sym
 from shapecheck._core._diag import register_code
+from shapecheck._core._roles import HEAD
 from shapecheck._core._wording import axis_note as note_text
 from shapecheck._core._wording import qd
 from shapecheck._core._shape import Shape, Unknown, Variadic
@@ -28,7 +29,7 @@ LOG_SOFTMAX = {"torch.nn.functional.log_softmax", "torch.log_softmax", "torch.Te
 def register(rule_cls):
     """Class decorator: register the rule's code with its documentation (for `explain` and SARIF)."""
     register_code(rule_cls.code, rule_cls.name, rule_cls.summary, rule_cls.severity,
-                  doc=clean_doc(rule_cls.__doc__ or ""))
+                  doc=clean_doc(rule_cls.__doc__ or ""), fixable=getattr(rule_cls, "fixable", False))
     return rule_cls
 
 
@@ -204,12 +205,17 @@ def _has_divisor(e: Expr, den: Expr) -> bool:
 def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
     """Is axis ``i`` of ``v`` a head count?
 
-    Structural evidence first: the last axis is ``X // axis_i`` (heads split off a model width, as
-    in ``view(B, T, n_head, C // n_head)``); else the axis's name says so (``heads``, ``n_head``).
+    The axis's role first, when its producer states one (a head split, an einops ``(h d)``; a
+    Linear's output is features, not heads); then structural evidence: the last axis is
+    ``X // axis_i`` (heads split off a model width, as in ``view(B, T, n_head, C // n_head)``);
+    else the axis's name says so (``heads``, ``n_head``).
     """
     d = axis(v, i)
     if d is None or is_literal(d):
         return False
+    role = ctx.role(v, i)
+    if role is not None:  # the axis's producer says (a head split, an einops pattern's `(h d)`)
+        return role == HEAD
     last = axis(v, -1)
     is_last = i == -1 if v.rank is None else i % v.rank == v.rank - 1
     if last is not None and not is_last:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
 from shapecheck._core._shape import Shape
 
-from ._common import MATMUL, arg, axis, carry, eq, neg_dim, register, softmax_call, tag
+from .softmax_over_batch_axis import over_batch
+from ._common import MATMUL, arg, as_int, axis, carry, dims_text, eq, neg_dim, register, softmax_call, tag, who
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
 SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=True)`
 
 _SUM = {"torch.Tensor.sum", "torch.sum"}
+_GUMBEL = "torch.nn.functional.gumbel_softmax"
+_PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
 _EINSUM = {"torch.einsum", "torch.functional.einsum"}
 _EINOPS = {"einops.einsum"}
 
@@ -61,13 +65,21 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product with the values, and checks that the axis the softmax normalised is the axis that the
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
-    The diagnostic points at the softmax, the line to fix.
+    The diagnostic points at the softmax, the line to fix. It also reports a softmax over the
+    heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
+    once, and, beyond attention, a softmax or `gumbel_softmax` over a *spatial* axis (by role: the
+    height or width of a convolution's `(batch, k, height, width)` output) whose result is then
+    contracted over its channel, class or feature axis: a codebook or mixture weighted along the
+    wrong axis.
 
     ## Why is this bad?
     `softmax(scores, dim=-2)` normalises over the *queries*: each key's column sums to one, but
     `att @ v` then mixes the values with rows that do not sum to one. With self-attention the
     scores are square, so nothing fails; the model just learns a different, unnormalised operator
     (and with causal masking it leaks information about future positions through the column sums).
+    Likewise `F.softmax(logits, dim=-1)` on `(batch, k, height, width)` logits normalises each row
+    of pixels, so the codebook mixture `einsum("bkhw,kd->bdhw", probs, book)` weights its `k` codes
+    with numbers that do not sum to one (`gumbel_softmax`'s default `dim=-1` does the same).
 
     ## Example
     ```python
@@ -94,6 +106,59 @@ class AttentionSoftmaxWrongAxis(LintRule):
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
     VALID = [
+        # near miss: the same codebook, normalised over the codes it contracts
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Quantizer(nn.Module):
+    def __init__(self, dim: int, n_codes: int):
+        super().__init__()
+        self.to_logits = nn.Conv2d(dim, n_codes, 1)
+        self.book = nn.Embedding(n_codes, dim)
+
+    def forward(self, img):
+        n, c, y, x = img.shape
+        probs = F.softmax(self.to_logits(img), dim=1)
+        return torch.einsum("bkhw,kd->bdhw", probs, self.book.weight)
+''',
+        # near miss: a spatial softmax (keypoints) contracted over the same spatial axis
+        '''
+import torch
+from torch import nn
+
+
+class Keypoints(nn.Module):
+    def __init__(self, dim: int, k: int):
+        super().__init__()
+        self.heat = nn.Conv2d(dim, k, 1)
+
+    def forward(self, img, xs):
+        n, c, y, x = img.shape
+        w = self.heat(img).softmax(dim=-1)
+        return w @ xs
+''',
+        # near miss: a gate over the heads from a Linear layer is not attention scores
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class HeadGate(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.to_gates = nn.Linear(dim, heads)
+        self.to_v = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        v = rearrange(self.to_v(x), "b n (h d) -> b h n d", h=self.heads)
+        gates = rearrange(self.to_gates(x), "b n h -> b h n").softmax(dim=1)
+        return v * gates.unsqueeze(-1)
+''',
         '''
 import torch
 from einops import rearrange
@@ -152,6 +217,62 @@ def efficient_attention(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h n d"]
 ''',
     ]
     INVALID = [
+        # unannotated: the convolution's output is (batch, k, height, width); the softmax runs over the width
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Quantizer(nn.Module):
+    def __init__(self, dim: int, n_codes: int):
+        super().__init__()
+        self.to_logits = nn.Conv2d(dim, n_codes, 1)
+        self.book = nn.Embedding(n_codes, dim)
+
+    def forward(self, img):
+        n, c, y, x = img.shape
+        probs = F.softmax(self.to_logits(img), dim=-1)
+        return torch.einsum("bkhw,kd->bdhw", probs, self.book.weight)
+''',
+        # gumbel_softmax normalises its last axis by default
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Quantizer(nn.Module):
+    def __init__(self, dim: int, n_codes: int):
+        super().__init__()
+        self.to_logits = nn.Conv2d(dim, n_codes, 1)
+        self.book = nn.Embedding(n_codes, dim)
+
+    def forward(self, img):
+        n, c, y, x = img.shape
+        probs = F.gumbel_softmax(self.to_logits(img), tau=1.0, hard=True)
+        return torch.einsum("bkhw,kd->bdhw", probs, self.book.weight)
+''',
+        # the heads split by an einops pattern: normalising over them, whatever follows
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+
+    def forward(self, x):
+        q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (q, k, v))
+        dots = torch.einsum("b h i d, b h j d -> b h i j", q, k)
+        attn = dots.softmax(dim=1)
+        return attn
+''',
         '''
 import math
 import torch.nn.functional as F
@@ -209,16 +330,26 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             subs, out, ops = parsed
             if len(ops) == 2 and all(isinstance(o, Shape) for o in ops) and len(out) >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
-        elif softmax_call(ev) is not None:
-            x, dim, _log = softmax_call(ev)
+        elif softmax_call(ev) is not None or q == _GUMBEL:
+            x, dim, _log = softmax_call(ev) if q != _GUMBEL else (arg(ev, 0, "logits"), arg(ev, 4, "dim", -1), False)
             if not isinstance(x, Shape):
                 return
             square = x.rank is not None and x.rank >= 3 and eq(ctx, axis(x, -1), axis(x, -2))
             if tag(x, SCORES) is None and not square:
-                return  # neither a product of two activations nor square (..., seq, seq) scores
+                # not attention scores: followed only when the roles say the normalised axis is spatial
+                # (a softmax over the width of (batch, k, height, width) logits)
+                d = neg_dim(dim, x)
+                if d is not None and ctx.role(x, d) in SPATIAL_ROLES:
+                    ctx.tag_result(SOFTMAX_AXIS, (d, ev.node, ctx.role(x, d)))
+                return
             d = neg_dim(dim, x)
-            if d is not None:
-                ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
+            if d is None or over_batch(ev, ctx) is not None:  # over the batch axis: SHP211 reports it
+                return
+            if d < -2 and ctx.role(x, d) == HEAD:
+                # over the heads of the scores: no product can make that right, report it here
+                self._report_heads(ctx, ev, x, dim)
+                return
+            ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
         elif q in _SUM:
             x = arg(ev, 0, "input")
             keep = arg(ev, 2, "keepdim", False)
@@ -229,18 +360,33 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
         elif q in ("torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"):
             a, b = arg(ev, 0), arg(ev, 1)
             sa, sb = tag(a, SOFTMAX_AXIS), tag(b, SUMMED)
-            if sa is not None and sb is not None:
+            if sa is not None and sb is not None and len(sa) == 2:
                 ctx.tag_result(SOFTMAX_AXIS, (sb[0], sa[1]))
 
-    def _report(self, ctx, ev, who, norm_axis, contracted_axis, softmax_node):
-        """Reported at the softmax (the line to fix), with the product as a note."""
+    def _report(self, ctx, ev, who, t, contracted_axis):
+        """Reported at the softmax (the line to fix), with the product as a note; ``t`` is the softmax's
+        tag: (normalised axis, softmax node[, role of the normalised axis])."""
+        norm_axis, softmax_node = t[0], t[1]
+        if len(t) > 2:
+            what = f"the weights over the {t[2]} axis {norm_axis}, but the product contracts axis {contracted_axis}"
+        else:
+            what = (f"the attention weights over axis {norm_axis}, but the product with the values contracts axis "
+                    f"{contracted_axis}")
         ctx.report(
             self.code, softmax_node,
-            f"softmax normalises the attention weights over axis {norm_axis}, but the product with the values "
-            f"contracts axis {contracted_axis}",
+            f"softmax normalises {what}",
             notes=(f"{who} is multiplied with the values at line {getattr(ev.node, 'lineno', '?')}",
                    "the weights summed over the contracted axis must add up to one"),
             help=f"normalise over the contracted axis: `softmax(..., dim={contracted_axis})`",
+        )
+
+    def _report_heads(self, ctx, ev, x, d):
+        ctx.report(
+            self.code, ev.node,
+            f"softmax normalises the attention weights of {who(x, 'the scores')} {dims_text(ctx, x, ev.node)} over "
+            f"axis {as_int(d)}, the head axis",
+            notes=("each query's weights over the keys must add up to one; across heads they are unrelated",),
+            help="normalise over the keys: `softmax(..., dim=-1)`",
         )
 
     def _check_matmul(self, ev, ctx, a, b):
@@ -248,8 +394,10 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             t = tag(v, SOFTMAX_AXIS)
             if t is None or not isinstance(v, Shape) or len(v.dims) < 2:
                 continue
+            if len(t) > 2 and ctx.role(v, contracted) not in _PER_ITEM:
+                continue  # a spatial softmax: reported only when the product contracts channels or classes
             if t[0] != contracted:
-                self._report(ctx, ev, v.label or "the scores", t[0], contracted, t[1])
+                self._report(ctx, ev, v.label or "the scores", t, contracted)
                 return
 
     def _check_einsum(self, ev, ctx, subs, out, ops):
@@ -258,10 +406,12 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             if t is None or not isinstance(v, Shape) or v.rank != len(sub):
                 continue
             others = [o for o in subs if o is not sub]
-            if not any(len(o) >= min(3, len(sub)) for o in others):
-                continue  # mixing heads with a matrix ("b h i j, h g -> b g i j"), not a product with values
             label = sub[t[0]]
             contracted = [i - len(sub) for i, ch in enumerate(sub) if ch not in out and sub.count(ch) == 1]
+            if len(t) > 2:  # a spatial softmax: the codebook or class axis contracted instead
+                contracted = [i for i in contracted if ctx.role(v, i) in _PER_ITEM]
+            elif not any(len(o) >= min(3, len(sub)) for o in others):
+                continue  # mixing heads with a matrix ("b h i j, h g -> b g i j"), not a product with values
             if label in out and contracted:
-                self._report(ctx, ev, v.label or "the scores", t[0], contracted[0], t[1])
+                self._report(ctx, ev, v.label or "the scores", t, contracted[0])
                 return

@@ -6,6 +6,7 @@ import ast
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._algebra import Expr, provably_positive
+from shapecheck._core._diag import Edit, Fix
 from shapecheck._core._shape import Shape, Unknown, Variadic
 
 from ._common import arg, as_int, dims_text, qd, register, who
@@ -44,6 +45,23 @@ def _rewritten(ev, dim_text: str) -> str:
     return f"squeeze({dim_text})"
 
 
+def _fix(ev, dim_text: str):
+    """Insert the dim before the call's closing parenthesis: `h.squeeze()` -> `h.squeeze(-1)`,
+    `torch.squeeze(m)` -> `torch.squeeze(m, 1)`."""
+    node = ev.node
+    if not isinstance(node, ast.Call) or node.keywords or node.end_lineno is None or node.end_col_offset is None:
+        return None
+    if ev.receiver is not None and not node.args:
+        text = dim_text
+    elif ev.receiver is None and len(node.args) == 1:
+        text = f", {dim_text}"
+    else:
+        return None
+    at = node.end_col_offset  # the closing parenthesis, 1-based, in bytes as `ast` counts
+    return Fix(f"squeeze only the size-one axis: `squeeze({dim_text})`",
+               (Edit(node.end_lineno, at, node.end_lineno, at, text),), safe=True)
+
+
 @register
 class BareSqueezeMayDropBatch(LintRule):
     """A `squeeze()` without `dim` on a tensor that has an axis which may be 1 at run time.
@@ -53,7 +71,8 @@ class BareSqueezeMayDropBatch(LintRule):
     literal size 1 (the one the call is meant to drop: a `keepdim=True` reduction, an
     `nn.Linear(d, 1)` head, an `unsqueeze`) *and* an axis whose size is not a literal (a name such
     as the batch size, a size taken from code, an unknown size). The help names the `dim` of the
-    size-one axis to pass.
+    size-one axis to pass; when there is one such axis, the fix (`shapecheck check --fix`) writes it
+    into the call: `h.squeeze()` becomes `h.squeeze(-1)`.
 
     ## Why is this bad?
     A bare `squeeze()` drops *every* axis of size 1. It works while the batch (or sequence, or
@@ -82,6 +101,7 @@ class BareSqueezeMayDropBatch(LintRule):
     name = "bare-squeeze-may-drop-batch"
     summary = "A squeeze() without dim on a tensor whose batch or another non-literal axis may also be 1"
     severity = "warning"
+    fixable = True
 
     VALID = [
         # near miss: the size-one axis is named
@@ -160,10 +180,12 @@ def pooled(x: Float[Tensor, "batch seq d"]):
         dims = [i - n if i == n - 1 else i for i in ones]
         dim_text = str(dims[0]) if len(dims) == 1 else "(" + ", ".join(map(str, dims)) + ")"
         call = _rewritten(ev, dim_text)
+        fix = _fix(ev, dim_text) if len(dims) == 1 else None
         ctx.report(
             self.code, ev.node,
             f"squeeze() without dim on {who(x)} {dims_text(ctx, x, ev.node)} also drops {shown} "
             f"when {'it is' if len(maybe) == 1 else 'they are'} 1 at run time",
             notes=("a bare squeeze removes every axis of size 1, not only the one meant",),
             help=f"name the size-one axis: `{call}`",
+            fix=fix,
         )

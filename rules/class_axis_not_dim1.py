@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._roles import CLASS, FEATURE, POSITION, SPATIAL_ROLES
 from shapecheck._core._shape import Shape
 
 from ._common import axis_note, compare_before, dims_text, looks_like, loss_args, qd, register, who
@@ -38,9 +39,10 @@ class ClassAxisNotDim1(LintRule):
     ```
 
     ## Known problems
-    When the target's shape is unknown, the rule falls back on names: it reports `(B, T, V)`
-    logits only when axis 1 is named like a sequence (`t`, `seq_len`) and the last axis like the
-    classes (`vocab_size`, `n_classes`). Class probabilities as targets (same shape as the logits)
+    When the target's shape is unknown, the rule asks the axes' producers: it reports `(B, T, V)`
+    logits whose last axis is a Linear head's output and whose axis 1 holds time steps (a
+    recurrent layer's output) or rows of a feature map; else it falls back on names: axis 1 named
+    like a sequence (`t`, `seq_len`) and the last axis like the classes (`vocab_size`, `n_classes`). Class probabilities as targets (same shape as the logits)
     are not checked by this rule.
     """
 
@@ -49,6 +51,23 @@ class ClassAxisNotDim1(LintRule):
     summary = "A classification loss gets (batch, seq, classes) logits; the class axis must be axis 1"
 
     VALID = [
+        # near miss: the same head, its classes moved to axis 1
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, d: int, hidden: int, n_out: int):
+        super().__init__()
+        self.rnn = nn.GRU(d, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, n_out)
+
+    def forward(self, x, y):
+        batch, steps, _ = x.shape
+        out, _ = self.rnn(x)
+        return F.cross_entropy(self.head(out).permute(0, 2, 1), y)
+''',
         '''
 import torch
 import torch.nn.functional as F
@@ -93,6 +112,23 @@ def loss(logits: Float[Tensor, "b t v"], targets: Int[Tensor, "b t"]):
 ''',
     ]
     INVALID = [
+        # unannotated: a batch-first GRU's (batch, time, hidden) output through a Linear head
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, d: int, hidden: int, n_out: int):
+        super().__init__()
+        self.rnn = nn.GRU(d, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, n_out)
+
+    def forward(self, x, y):
+        batch, steps, _ = x.shape
+        out, _ = self.rnn(x)
+        return F.cross_entropy(self.head(out), y)
+''',
         '''
 import torch
 import torch.nn.functional as F
@@ -153,6 +189,8 @@ class TinyGPT(nn.Module):
             if x.rank == 3 and looks_like(x.dims[1], "seq") and looks_like(x.dims[-1], "classes") \
                     and not looks_like(x.dims[1], "classes") and not looks_like(x.dims[-1], "seq"):
                 self._report(ev, ctx, x, None)
+            elif x.rank == 3 and self._by_role(ev, ctx, x):
+                self._report(ev, ctx, x, None, by_role=True)
             return
         if t.rank != x.rank - 1:
             return
@@ -163,11 +201,24 @@ class TinyGPT(nn.Module):
             return
         self._report(ev, ctx, x, t)
 
-    def _report(self, ev, ctx, x, t):
+    @staticmethod
+    def _by_role(ev, ctx, x) -> bool:
+        """The producers say it: the last axis is a head's output (classes, or a Linear's features)
+        and axis 1 is positions or space (a recurrent layer's time steps, a feature map's rows)."""
+        last, second = ctx.role(x, -1), ctx.role(x, 1)
+        if last not in (CLASS, FEATURE) or not (second == POSITION or second in SPATIAL_ROLES):
+            return False
+        return compare_before(ctx, ev.node, x.dims[1], x.dims[-1]) != "eq"
+
+    def _report(self, ev, ctx, x, t, by_role: bool = False):
         what = ev.qualname.rsplit(".", 1)[-1]
-        why = (f"its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}"
-               if t is not None else
-               f"axis 1 {qd(x.dims[1])} is a sequence, the last axis {qd(x.dims[-1])} the classes")
+        if t is not None:
+            why = f"its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}"
+        elif by_role:
+            why = (f"axis 1 holds {ctx.role(x, 1)}s, the last axis the {ctx.role(x, -1)}s of a classification head"
+                   .replace("positions", "positions (time steps)"))
+        else:
+            why = f"axis 1 {qd(x.dims[1])} is a sequence, the last axis {qd(x.dims[-1])} the classes"
         ctx.report(
             self.code, ev.node,
             f"`{what}` reads classes from axis 1, but {who(x, 'the logits')} {dims_text(ctx, x, ev.node)} has "

@@ -7,6 +7,8 @@ import re
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
+from shapecheck._core._roles import BATCH, CHANNEL, CLASS, FEATURE
+
 from ._common import arg, axis, dims_text, looks_like, name_of, register, who
 
 _COV = {"torch.cov": "torch.cov", "torch.corrcoef": "torch.corrcoef", "torch.Tensor.cov": "cov",
@@ -40,7 +42,9 @@ class CovOnSamplesByFeatures(LintRule):
     an observation (as `numpy.cov` does by default). The rule flags a 2-axis input whose axis 0 is
     named as the samples (`batch`, `b`, `n`, `n_samples`, `samples`...) and whose axis 1 as the
     features (`d`, `features`, `dim`, `channels`, `hidden_size`...), by the names the shapes carry
-    (annotations, `B, D = x.shape`). Inputs whose axes are not named that way are not checked.
+    (annotations, `B, D = x.shape`), or by the roles their producers give them without names: the
+    batch (`view(-1, k)` of data, a convolution's first axis) in rows and a Linear's features or a
+    convolution's channels in columns. Other inputs are not checked.
 
     ## Why is this bad?
     On `(n, d)` data the result is the `(n, n)` covariance between *samples* across features, not
@@ -73,6 +77,22 @@ class CovOnSamplesByFeatures(LintRule):
     summary = "torch.cov or torch.corrcoef gets (samples, features) data; it wants variables in rows"
 
     VALID = [
+        # near miss: the same features, transposed into rows first
+        '''
+import torch
+from torch import nn
+
+
+class Whitening(nn.Module):
+    def __init__(self, d: int, k: int):
+        super().__init__()
+        self.k = k
+        self.proj = nn.Linear(d, k)
+
+    def forward(self, h):
+        z = self.proj(h).view(-1, self.k)
+        return torch.cov(z.T)
+''',
         # near miss: transposed first, the variables are in rows
         '''
 import torch
@@ -114,6 +134,22 @@ def compute_rdm(x: Float[Tensor, "n d"]):
 ''',
     ]
     INVALID = [
+        # unannotated: a Linear's features, the batch flattened by `view(-1, k)`
+        '''
+import torch
+from torch import nn
+
+
+class Whitening(nn.Module):
+    def __init__(self, d: int, k: int):
+        super().__init__()
+        self.k = k
+        self.proj = nn.Linear(d, k)
+
+    def forward(self, h):
+        z = self.proj(h).view(-1, self.k)
+        return torch.cov(z)
+''',
         '''
 import torch
 from torch import Tensor
@@ -142,9 +178,14 @@ def decorrelation_loss(z):
         if not isinstance(x, Shape) or x.is_any or x.rank != 2:
             return
         rows, cols = axis(x, 0), axis(x, 1)
-        if rows is None or cols is None or rows == cols or ctx.compare(rows, cols) == "eq":
+        if rows is not None and cols is not None and (rows == cols or ctx.compare(rows, cols) == "eq"):
             return
-        if not _is_samples(rows) or _is_samples(cols) or not _is_features(cols):
+        r0, r1 = ctx.role(x, 0), ctx.role(x, 1)
+        by_role = r0 == BATCH and r1 in (FEATURE, CHANNEL, CLASS)  # the producers say (samples, features)
+        by_name = rows is not None and cols is not None and r0 in (None, BATCH) \
+            and r1 in (None, FEATURE, CHANNEL, CLASS) \
+            and _is_samples(rows) and not _is_samples(cols) and _is_features(cols)
+        if not (by_role or by_name):
             return
         ctx.report(
             self.code, ev.node,

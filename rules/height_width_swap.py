@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._roles import HEIGHT, WIDTH
 from shapecheck._core._shape import Shape
 
 from ._common import arg, as_int, axis, dims_text, looks_like, qd, register, who
@@ -45,6 +46,21 @@ def _rearrange_names(pattern: str):
     return lhs, rhs
 
 
+def _find(ctx, x: Shape, role: str, kind: str):
+    """The axis that is height (or width): by the role its producer gave it, else by its name."""
+    by_role = [i for i in range(x.rank) if ctx.role(x, i) == role]
+    if len(by_role) == 1:
+        return by_role[0]
+    if by_role:
+        return None
+    return next((i for i in range(x.rank) if ctx.role(x, i) is None and looks_like(axis(x, i), kind)), None)
+
+
+def _axis_text(x: Shape, i: int) -> str:
+    d = axis(x, i)
+    return qd(d) if d is not None else f"(axis {i})"
+
+
 _H = re.compile(r"^(h|height|img_h|ih|rows)$", re.I)
 _W = re.compile(r"^(w|width|img_w|iw|cols)$", re.I)
 
@@ -57,8 +73,11 @@ class HeightWidthSwap(LintRule):
     Converting between channels-last `(B, H, W, C)` and channels-first `(B, C, H, W)` takes
     `permute(0, 3, 1, 2)` (or `permute(0, 2, 3, 1)` back). `permute(0, 3, 2, 1)` and
     `transpose(1, 3)` also move the channels but reverse the spatial axes, giving `(B, C, W, H)`.
-    The rule flags a permutation that moves the channel axis *and* reverses the order of two axes
-    named like height and width (`B, H, W, C = x.shape`, annotations `"b h w c"`, einops patterns).
+    The rule flags a permutation that moves the channel axis *and* reverses the order of height and
+    width. Height and width are known from the axes' producers without annotations (the output of a
+    convolution or pooling layer is `(batch, channel, height, width)`, and `permute(0, 2, 3, 1)` of a
+    4-axis tensor converts it to channels-last) or from their names (`B, H, W, C = x.shape`,
+    annotations `"b h w c"`, einops patterns).
 
     ## Why is this bad?
     The shapes still fit every following layer when images are square, so the network trains on
@@ -78,7 +97,9 @@ class HeightWidthSwap(LintRule):
     ```
 
     ## Known problems
-    Height and width are recognised by name only (sizes cannot tell them apart). A pure spatial
+    Sizes cannot tell height and width apart: where no producer states them they are recognised by
+    name, and a `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
+    and frequency) is taken for a conversion to channels-last. A pure spatial
     transpose (`transpose(2, 3)`, which does not move the channels) is deliberate and not reported;
     so are spectrogram layouts whose axes are named time and frequency.
     """
@@ -88,6 +109,25 @@ class HeightWidthSwap(LintRule):
     summary = "A permute or transpose that changes the channel layout also swaps height and width"
 
     VALID = [
+        # near miss: the axes' producers (a convolution, then a channels-last permute) say which is which
+        '''
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.fc1(self.norm(y)))
+        return x + y.permute(0, 3, 1, 2)
+''',
         '''
 import torch
 
@@ -126,6 +166,40 @@ def window_partition(x, ws: int):
 ''',
     ]
     INVALID = [
+        # unannotated: the convolution says (batch, channel, height, width), the permute keeps the roles
+        '''
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.fc1(self.norm(y)))
+        return x + y.permute(0, 3, 2, 1)
+''',
+        '''
+import torch
+from torch import nn
+
+
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 64, 4, stride=4)
+        self.norm = nn.LayerNorm(64)
+
+    def forward(self, img):
+        n, k, y, x = img.shape  # names that say nothing to this rule: the roles decide
+        return self.norm(self.conv(img).transpose(1, 3))
+''',
         '''
 import torch
 
@@ -173,8 +247,8 @@ class ToChannelsFirst(nn.Module):
         p = _perm(ev, x)
         if p is None:
             return
-        hi = next((i for i in range(x.rank) if looks_like(axis(x, i), "height")), None)
-        wi = next((i for i in range(x.rank) if looks_like(axis(x, i), "width")), None)
+        hi = _find(ctx, x, HEIGHT, "height")
+        wi = _find(ctx, x, WIDTH, "width")
         if hi is None or wi is None or hi == wi:
             return
         others = [i for i in range(1, x.rank) if i not in (hi, wi)]
@@ -191,7 +265,7 @@ class ToChannelsFirst(nn.Module):
         ctx.report(
             self.code, ev.node,
             f"`{call}` turns {who(x, 'the input')} {dims_text(ctx, x, ev.node)}{into}: "
-            f"height {qd(x.dims[hi])} and width {qd(x.dims[wi])} are swapped",
+            f"height {_axis_text(x, hi)} and width {_axis_text(x, wi)} are swapped",
             notes=("moving the channels must keep height before width",),
             help=f"use `.permute({', '.join(map(str, good))})`",
         )

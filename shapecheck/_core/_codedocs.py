@@ -445,8 +445,10 @@ CODE_DOCS["SHP109"] = CodeDoc(
     what="""
 Flags a `view` or `reshape` that keeps the number of elements but moves a named axis across other
 axes: the result is not a split or a merge of adjacent axes of the input, so the data would have to
-be reordered, which `view` and `reshape` never do. The help says to permute or transpose into the
-target order first.
+be reordered, which `view` and `reshape` never do. The batch axis (known from its producer, such as
+the second axis of a recurrent layer's final states) is also followed across a literal factor: the
+states `(2, batch, hidden)` of a bidirectional GRU viewed as `(batch, -1)` mix the two directions
+of different examples. The help says to permute or transpose into the target order first.
 """,
     why="""
 The call succeeds and every shape downstream is right, but the values are scrambled: merging the
@@ -475,7 +477,8 @@ def merge_heads(x: Float[Tensor, "batch heads seq d_head"]):
 ''',
     known_problems="""
 A view whose moved factor cannot be named (memory reinterpreted on purpose, as in the relative
-position shift of Transformer-XL) is not reported, and neither are later views of its result.
+position shift of Transformer-XL) is not reported, and neither are later views of its result; an
+axis moved across a literal factor is reported only when it is the batch.
 """,
 )
 

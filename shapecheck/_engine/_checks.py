@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .._core._algebra import Expr, Sym, const
 from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, axis_note, binding_note, qd,
                               spec_axis_mismatch, spec_rank_mismatch)
+from .._core._roles import BATCH
 from .._core._shape import Shape, Unknown, Variadic
 from .._core._unify import Bindings, Env, instantiate, match_spec
 
@@ -104,6 +107,18 @@ class Checks:
                 continue
             moved_axes = moved_factor(pre_s, pre_o, sdims)
             if moved_axes is None:
+                factor = literal_factor(pre_s, pre_o)
+                if factor is not None and self.role(src, i) == BATCH:
+                    # the batch moved across a literal factor (a bidirectional RNN's states viewed
+                    # `(batch, -1)`): the examples are mixed, whatever the sizes
+                    self.diag(node, "SHP109",
+                              f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves "
+                              f"the batch axis {qd(d)} across a factor of {factor}: "
+                              f'"{src}" cannot become "{out}" without mixing examples',
+                              notes=(axis_origin_note(src, i, src.label or "the input", self.env),),
+                              help="move the batch axis first (`.transpose(0, 1)` or `.permute(...)`), "
+                                   "then reshape")
+                    return False
                 unclear = True  # an axis moved by a factor we cannot name: memory reinterpreted on purpose?
                 continue
             moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
@@ -149,6 +164,17 @@ class Checks:
         return i == len(s) and j == len(o)
 
     # -- user code ---------------------------------------------------------------------------------
+
+def literal_factor(pre_s: Expr, pre_o: Expr) -> str | None:
+    """``"2"`` when the two prefixes differ by a literal factor only (``2*n`` against ``n``)."""
+    if len(pre_s.terms) != 1 or len(pre_o.terms) != 1:
+        return None
+    (ms, cs), (mo, co) = pre_s.terms[0], pre_o.terms[0]
+    if ms != mo or cs == co or not cs or not co:
+        return None
+    ratio = Fraction(cs) / Fraction(co)
+    return str(ratio if ratio > 1 else 1 / ratio)
+
 
 def moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     """The source axes by which the two prefixes differ, when one prefix is the other times

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._rulebase import CallEvent, RuleContext
+from .._core._diag import Edit, Fix
 from .._core._shape import Shape
 from ._common import after_error
 
@@ -12,12 +13,13 @@ class LintRuleHandoff:
 
     def run_lint_rules(self, q, node, args, kwargs, result, init=None, problems: frozenset = frozenset()):
         """Give the call to the lint rules; returns ``result`` with what they and the shape rule noted."""
+        result = self.infer_roles(q, args, kwargs, result, init)
         upstream = after_error(args) | after_error(tuple(kwargs.values())) | problems
         if upstream and isinstance(result, Shape):
             result = result.with_meta(after_error=upstream)
         if not self.rules or not self.reporting:
             return result
-        ctx = RuleContext(self.mod.path, self.env, function=self.qualname)
+        ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {})
         ev = CallEvent(q, node, tuple(args), dict(kwargs), result, init,
                        args[0] if args and q.startswith("torch.Tensor.") else None)
         for r in self.rules:
@@ -30,7 +32,7 @@ class LintRuleHandoff:
         for rep in ctx.reports:
             if rep.code in upstream:
                 continue  # the same finding again downstream of the first one
-            self.diag(rep.node, rep.code, rep.message, rep.notes, rep.help)
+            self.diag(rep.node, rep.code, rep.message, rep.notes, rep.help, fix=self.char_columns(rep.fix))
             if rep.node is node:
                 reported.add(rep.code)
         if ctx.result_tags and isinstance(result, Shape):
@@ -38,3 +40,21 @@ class LintRuleHandoff:
         if reported and isinstance(result, Shape):
             result = result.with_meta(after_error=upstream | frozenset(reported))
         return result
+
+    def char_columns(self, fix):
+        """A rule's fix with its columns counted in characters (the fixer's unit); None without the source."""
+        lines = self.mod.lines
+        if fix is None or lines is None:
+            return None
+
+        def col(line: int, byte_col: int) -> int:
+            if not 1 <= line <= len(lines):
+                raise IndexError(line)
+            return len(lines[line - 1].encode("utf-8")[:byte_col - 1].decode("utf-8", "replace")) + 1
+
+        try:
+            edits = tuple(Edit(e.line, col(e.line, e.column), e.end_line, col(e.end_line, e.end_column), e.text)
+                          for e in fix.edits)
+        except IndexError:
+            return None
+        return Fix(fix.message, edits, fix.safe)

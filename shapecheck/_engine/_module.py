@@ -77,6 +77,7 @@ class ModuleInfo:
         self.project = project
         self.modname = modname
         self.strict = strict
+        self.lines: list | None = None  # the source's lines, when the caller has them (fixes' columns)
         self.imports: Imports = collect_imports(tree, settings.shape_modules, settings.tensor_types,
                                                 settings.axis_aliases)
         if modname:

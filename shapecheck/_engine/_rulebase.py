@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._core._roles import role_of
 from .._core._shape import Shape
 from .._core._unify import Env, compare
 
@@ -39,6 +40,7 @@ class LintReport:
     message: str
     notes: tuple = ()
     help: str | None = None
+    fix: Any = None  # a Fix whose edits count columns in UTF-8 bytes from 1, as `ast` does
 
 
 @dataclass
@@ -48,6 +50,7 @@ class RuleContext:
     reports: list = field(default_factory=list)  # LintReport, in the order reported
     result_tags: dict = field(default_factory=dict)
     function: str | None = None  # qualified name of the function being analysed
+    symbol_roles: dict = field(default_factory=dict)  # sizes whose role the function established (Sym -> role)
 
     def compare(self, a, b) -> str:
         """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
@@ -56,8 +59,12 @@ class RuleContext:
     def resolve(self, d):
         return self.env.resolve(d)
 
-    def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None) -> None:
-        self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help))
+    def role(self, v, i: int):
+        """The role of axis ``i`` of ``v`` (``shapecheck._core._roles``), or None when unknown."""
+        return role_of(v, i, self.symbol_roles, self.env.resolve)
+
+    def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None, fix=None) -> None:
+        self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help, fix))
 
     def tag_result(self, key: str, value: Any) -> None:
         self.result_tags[key] = value
@@ -75,6 +82,7 @@ class LintRule:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     severity: ClassVar[str] = "error"
+    fixable: ClassVar[bool] = False  # some of its reports carry a fix (``ctx.report(..., fix=...)``)
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 

@@ -26,6 +26,7 @@ from ._common import SCALAR
 from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
 from ._narrow import Narrowing
+from ._roles import RoleInference
 from ._containers import Containers
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
@@ -34,7 +35,7 @@ from ._user import UserCalls
 
 
 class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks,
-                       Narrowing, Containers):
+                       Narrowing, Containers, RoleInference):
     """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
@@ -67,7 +68,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                                      and type(p.default.value) is int)
 
     # -- diagnostics ---------------------------------------------------------------------------
-    def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None) -> None:
+    def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None, fix=None) -> None:
         if not self.reporting:
             return
         sev = severity or (CODES[code].severity if code in CODES else "error")
@@ -78,7 +79,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                                      code, message, sev, tuple(n for n in notes if n), help,
                                      getattr(node, "end_lineno", None),
                                      (getattr(node, "end_col_offset", None) or 0) + 1
-                                     if getattr(node, "end_col_offset", None) is not None else None))
+                                     if getattr(node, "end_col_offset", None) is not None else None, fix))
 
     @contextmanager
     def silenced(self):

@@ -178,6 +178,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     lines = source.splitlines()
     modname = project.module_name(path) if project is not None else ""
     info = ModuleInfo(path, tree, settings, project, modname, strict=strict)
+    info.lines = lines
     diags = annotation_diagnostics(info, lines)
     rules = _load_rules(settings)
     for name, fn in info.functions.items():

@@ -40,6 +40,17 @@ def transpose(site: Site, input, dim0, dim1) -> Shape | None:
     return build(ax)
 
 
+def _fill_leading(input: Shape, rank: int) -> Shape:
+    """``... c h w`` of rank ``rank``: the anonymous ``...`` as that many axes of unknown size (a named
+    ``*batch`` or a rank too small is left alone)."""
+    v = input.variadic_index
+    n = len(input.dims) - 1
+    if input.dims[v] != Variadic(None) or rank < n:
+        return input
+    ax = axes(input)
+    return build(ax[:v] + [(UNKNOWN, None)] * (rank - n) + ax[v + 1:])
+
+
 @shape_rule("torch.permute", "torch.Tensor.permute",
             ok=["b n h d | 0, 2, 1, 3 -> b h n d", "b n d | (2, 0, 1) -> d b n", "b n d | dims=(0, -1, 1) -> b d n"],
             bad=["b n d | 0, 1 ! SHP104", "b n d | 0, 1, 1 ! SHP106", "b n d | 0, 1, 3 ! SHP106"])
@@ -49,9 +60,11 @@ def permute(site: Site, input, *dims, **kwargs) -> Shape | None:
         dims = (kwargs["dims"],)
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
+    t = int_tuple(tuple(dims))
+    if isinstance(input, Shape) and input.rank is None and t is not None:
+        input = _fill_leading(input, len(t))  # the permutation names every axis: it fixes the rank
     if not known(input):
         return None
-    t = int_tuple(tuple(dims))
     if t is None:
         return None
     if len(t) != input.rank:

@@ -1,0 +1,231 @@
+"""SHP211 softmax-over-batch-axis."""
+
+from __future__ import annotations
+
+from shapecheck._core._roles import BATCH, CLASS, FEATURE, ONE
+from shapecheck._core._shape import Shape, Variadic
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+
+from ._common import arg, as_int, axis, compare_before, dims_text, register, softmax_call, who
+
+_GUMBEL = "torch.nn.functional.gumbel_softmax"
+
+
+def _leading(x: Shape, dim) -> bool:
+    """Is ``dim`` the first axis of ``x`` (``0``, or ``-rank`` / ``-2`` of a 2-axis tensor)?"""
+    d = as_int(dim)
+    if d is None:
+        return False
+    if x.rank is not None:
+        return -x.rank <= d < x.rank and d % x.rank == 0
+    return d == 0 and (x.variadic_index or 0) > 0
+
+
+def _others(x: Shape) -> list:
+    """The indices of the other axes that are known (from the front, then from the end)."""
+    n = len(x.dims)
+    v = x.variadic_index
+    out = []
+    for k in range(1, n):
+        if isinstance(x.dims[k], Variadic):
+            continue
+        out.append(k if v is None or k < v else k - n)
+    return out
+
+
+def over_batch(ev: CallEvent, ctx: RuleContext):
+    """``(x, dim, function name, scored axes and roles)`` when the call normalises over the batch axis
+    of per-example scores, else None (SHP202 leaves such a softmax to this rule)."""
+    if ev.qualname == _GUMBEL:
+        x, dim, log = arg(ev, 0, "logits"), arg(ev, 4, "dim", -1), False
+    else:
+        call = softmax_call(ev)
+        if call is None:
+            return None
+        x, dim, log = call
+    if not isinstance(x, Shape) or x.is_any or len(x.dims) < 2 or not _leading(x, dim):
+        return None
+    if ctx.role(x, 0) != BATCH:
+        return None
+    others = _others(x)
+    roles = {i: ctx.role(x, i) for i in others}
+    if any(r == BATCH for r in roles.values()):
+        return None  # a (batch, batch) similarity: normalising over the batch is the point
+    b = axis(x, 0)
+    if b is not None and any(compare_before(ctx, ev.node, b, axis(x, i)) == "eq" for i in others):
+        return None
+    scored = {i: r for i, r in roles.items() if r not in (None, ONE)}
+    if not scored:
+        return None  # no other axis is known to hold per-example scores
+    fn = "log_softmax" if log else "gumbel_softmax" if ev.qualname == _GUMBEL else "softmax"
+    return x, dim, fn, scored
+
+
+@register
+class SoftmaxOverBatchAxis(LintRule):
+    """A softmax or log_softmax over the batch axis of per-example scores.
+
+    ## What it does
+    Flags `softmax` / `log_softmax` (the functions, the tensor methods, `nn.Softmax` /
+    `nn.LogSoftmax`) and `F.gumbel_softmax` that normalise over the *leading* axis of a tensor
+    when that axis is the batch and another axis holds each example's scores: classes or features
+    from a Linear head, heads, positions. The batch axis is known from what produced it, without
+    annotations: the `-1` of `view(-1, K)` over data, the first axis of a convolution's output, a
+    `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis.
+
+    ## Why is this bad?
+    Normalising across the batch makes each example's probabilities depend on the other examples
+    in the batch: they no longer sum to one per example, a loss on them trains the wrong thing, and
+    the results change with the batch size. `dim=0` and `dim=-2` on `(batch, classes)` logits are
+    easy slips (`dim=-2` is right for `(classes, batch)` layouts), and nothing fails at run time.
+
+    ## Example
+    ```python
+    logits = self.head(h).view(-1, self.k)     # (batch, k)
+    return F.log_softmax(logits, dim=-2)       # normalises across the batch
+    ```
+
+    ## Use instead
+    ```python
+    return F.log_softmax(logits, dim=-1)       # over the k classes of each example
+    ```
+
+    ## Known problems
+    Softmax over the batch on purpose (a contrastive loss normalising a `(batch, batch)` similarity
+    matrix, attention pooling over the instances of one bag) is not reported when the other axes are
+    also batch axes or have no known role. A leading axis that is a set of instances rather than a
+    batch, produced by `view(-1, K)`, is taken for the batch: silence the line with
+    `# noqa: SHP211`.
+    """
+
+    code = "SHP211"
+    name = "softmax-over-batch-axis"
+    summary = "A softmax or log_softmax normalises over the batch axis of per-example scores"
+
+    VALID = [
+        # near miss: the same mixture head, normalised over the k components
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Mixture(nn.Module):
+    def __init__(self, d: int, k: int):
+        super().__init__()
+        self.k = k
+        self.head = nn.Linear(d, k)
+
+    def forward(self, h):
+        logits = self.head(h).view(-1, self.k)
+        return F.log_softmax(logits, dim=-1)
+''',
+        # near miss: a contrastive loss normalises a (batch, batch) similarity over the batch on purpose
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Contrastive(nn.Module):
+    def __init__(self, d: int, e: int):
+        super().__init__()
+        self.img = nn.Linear(d, e)
+        self.txt = nn.Linear(d, e)
+
+    def forward(self, a, b):
+        za = self.img(a).view(-1, self.img.out_features)
+        zb = self.txt(b).view(-1, self.txt.out_features)
+        sim = za @ zb.t()
+        return F.log_softmax(sim, dim=0)
+''',
+        # near miss: attention pooling over the instances of one bag, after a transpose
+        '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class BagPool(nn.Module):
+    def __init__(self, d: int, k: int):
+        super().__init__()
+        self.d = d
+        self.attention = nn.Linear(d, k)
+
+    def forward(self, x):
+        h = x.view(-1, self.d)
+        a = torch.transpose(self.attention(h), 1, 0)
+        return F.softmax(a, dim=1) @ h
+''',
+        # near miss: a softmax over the batch axis of a tensor whose other axes have no known role
+        '''
+import torch
+
+
+def weights(scores):
+    b, n = scores.shape
+    return torch.softmax(scores, dim=0)
+''',
+    ]
+    INVALID = [
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Mixture(nn.Module):
+    def __init__(self, d: int, k: int):
+        super().__init__()
+        self.k = k
+        self.head = nn.Linear(d, k)
+
+    def forward(self, h):
+        logits = self.head(h).view(-1, self.k)
+        return F.log_softmax(logits, dim=-2)
+''',
+        '''
+import math
+import torch
+
+
+def attend(x, n_head: int):
+    B, T, C = x.size()
+    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    att = (q @ q.transpose(-2, -1)) * (1.0 / math.sqrt(q.size(-1)))
+    att = att.softmax(dim=0)
+    return att @ q
+''',
+        '''
+from torch import nn
+
+
+class Classifier(nn.Module):
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.features = nn.Conv2d(3, 16, 3)
+        self.fc = nn.Linear(16, num_classes)
+        self.out = nn.LogSoftmax(dim=0)
+
+    def forward(self, img):
+        h = self.features(img).mean(dim=(-2, -1)).view(-1, 16)
+        return self.out(self.fc(h))
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        found = over_batch(ev, ctx)
+        if found is None:
+            return
+        x, dim, fn, scored = found
+        target = next((i for i, r in scored.items() if r in (CLASS, FEATURE)), None)
+        if target is None:
+            target = -1
+        elif target >= 0 and x.rank is not None:
+            target -= x.rank
+        first = next(iter(scored))
+        ctx.report(
+            self.code, ev.node,
+            f"{fn} over axis {as_int(dim)} of {who(x)} {dims_text(ctx, x, ev.node)}, the batch axis",
+            notes=("each example's scores are normalised across the other examples of the batch",
+                   f"axis {first} holds {scored[first]} scores of each example"),
+            help=f"normalise over the scores of each example, e.g. `dim={target}`",
+        )

@@ -1,0 +1,271 @@
+"""Role inference: the producer of an axis says what it is for (see ``shapecheck._core._roles``).
+
+After each call's shape rule has run, this room gives the result's axes the roles the call makes
+unambiguous: a convolution, pooling or batch/instance/group norm makes ``(batch, channel, spatial...)``,
+a Linear makes features (classes when its size is named so), an Embedding features, a recurrent
+layer ``(batch, position, feature)`` in its ``batch_first`` order, ``view(-1, K)`` of data puts the
+flattened batch first, a head split (``view(B, T, n, C // n)``) makes a head axis, and the
+channels-first to channels-last permute ``permute(0, 2, 3, 1)`` states height, width and channel.
+Roles then travel with the axes' provenance through the operator shape rules. A size that received
+a role is remembered by symbol for the rest of the function (``symbol_roles``), unless it received
+two different ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .._core._algebra import Expr, FloorDiv, Sym
+from .._core._ops._registry import as_int
+from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, POSITION, SPATIAL, WIDTH,
+                            name_role, role_of, with_roles)
+from .._core._shape import Shape, Variadic
+
+_SPATIAL = {1: (SPATIAL,), 2: (HEIGHT, WIDTH), 3: (DEPTH, HEIGHT, WIDTH)}
+
+# (batch, channel, n spatial axes) producers, by the last part of their qualified name
+_NCHW = re.compile(
+    r"^(?:Conv|ConvTranspose|LazyConv|LazyConvTranspose|BatchNorm|LazyBatchNorm|InstanceNorm|LazyInstanceNorm|"
+    r"MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool|LPPool|FractionalMaxPool|conv|conv_transpose|"
+    r"max_pool|avg_pool|adaptive_avg_pool|adaptive_max_pool|lp_pool)([123])d$")
+_NCHW_ANY = {"interpolate", "upsample", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "GroupNorm",
+             "group_norm", "batch_norm", "instance_norm", "pixel_shuffle", "pixel_unshuffle", "PixelShuffle",
+             "PixelUnshuffle", "SyncBatchNorm"}
+_LINEAR = {"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.functional.linear", "torch.nn.Bilinear"}
+_EMBEDDING = {"torch.nn.Embedding", "torch.nn.functional.embedding", "torch.nn.EmbeddingBag"}
+_RECURRENT = {"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN"}
+_VIEW = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
+_PERMUTE = {"torch.Tensor.permute", "torch.permute"}
+_EINOPS = {"einops.rearrange", "einops.repeat", "einops.reduce", "einops.layers.torch.Rearrange",
+           "einops.layers.torch.Reduce"}
+_DATA_ROLES = {BATCH, FEATURE, CLASS, CHANNEL, HEIGHT, WIDTH, DEPTH, SPATIAL, POSITION, HEAD}
+_BY_SYMBOL = {BATCH, CHANNEL, HEIGHT, WIDTH, DEPTH, HEAD, CLASS}
+
+
+class RoleInference:
+    """The role room of :class:`~._walk.FunctionAnalysis`."""
+
+    symbol_roles: dict | None = None  # Sym -> role ("" once two producers disagree)
+
+    def infer_roles(self, q, args, kwargs, result, init):
+        """``result`` with the roles the call ``q`` gives its axes."""
+        if not q or not q.startswith(("torch.", "einops.")):
+            return result
+        try:
+            if isinstance(result, tuple) and q in _RECURRENT and len(result) == 2:
+                return (self._recurrent(result[0], init or {}), _states(result[1]))
+            if not isinstance(result, Shape) or result.is_any:
+                return result
+            roles = self._roles_for(q, args, kwargs, result, init or {})
+        except Exception:  # roles are a refinement: never let them take the analysis down
+            if self.mod.strict:
+                raise
+            return result
+        if not roles:
+            return result
+        out = with_roles(result, roles)
+        self._remember(out, roles)
+        return out
+
+    def role(self, v, i: int):
+        return role_of(v, i, self.symbol_roles, self.env.resolve)
+
+    # -- producers ------------------------------------------------------------------------------
+    def _roles_for(self, q, args, kwargs, result: Shape, init: dict) -> dict | None:
+        last = q.rsplit(".", 1)[-1]
+        m = _NCHW.match(last)
+        if m is not None or last in _NCHW_ANY:
+            return _nchw(result, int(m.group(1)) if m else None, norm1d=last.startswith(("BatchNorm", "batch_norm",
+                                                                                         "InstanceNorm")))
+        if q in _LINEAR:
+            size = init.get("out_features") if q != "torch.nn.functional.linear" else _weight_rows(args, kwargs)
+            return {-1: CLASS if name_role(size) == CLASS else FEATURE}
+        if q in _EMBEDDING:
+            return {-1: FEATURE}
+        if q in _VIEW:
+            return self._view(args, kwargs, result)
+        if q in _PERMUTE:
+            return self._permute(args, result)
+        if q in _EINOPS:
+            pattern = init.get("pattern") if q.startswith("einops.layers.") else (args[1] if len(args) > 1 else None)
+            return _einops_roles(pattern, result)
+        return None
+
+    def _recurrent(self, out, init: dict):
+        if not isinstance(out, Shape) or out.rank != 3:
+            return out
+        first = init.get("batch_first") is True
+        return with_roles(out, {0: BATCH if first else POSITION, 1: POSITION if first else BATCH, 2: FEATURE})
+
+    def _view(self, args, kwargs, result: Shape) -> dict | None:
+        if not args or not isinstance(args[0], Shape) or result.rank is None or result.rank < 2:
+            return None
+        src = args[0]
+        sizes = list(args[1:])
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = list(sizes[0])
+        for k in ("shape", "size"):
+            if k in kwargs and isinstance(kwargs[k], (tuple, list)):
+                sizes = list(kwargs[k])
+        roles = {}
+        if sizes and as_int(sizes[0]) == -1 and len(sizes) == result.rank and self._is_data(src):
+            roles[0] = BATCH  # view(-1, K) of data: the flattened leading (batch) axes
+        heads = _head_split(result, self.env.resolve)
+        if heads is not None:
+            roles[heads] = HEAD
+        return roles or None
+
+    def _permute(self, args, result: Shape) -> dict | None:
+        if not args or not isinstance(args[0], Shape) or args[0].rank != 4 or result.rank != 4:
+            return None
+        rest = list(args[1:])
+        if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+            rest = list(rest[0])
+        perm = [as_int(v) for v in rest]
+        if perm != [0, 2, 3, 1] or any(self.role(args[0], i) for i in (1, 2, 3)):
+            return None
+        # channels-first to channels-last on a 4-axis tensor whose roles are not known: the layout
+        # conversion itself states them
+        return {1: HEIGHT, 2: WIDTH, 3: CHANNEL}
+
+    def _is_data(self, v: Shape) -> bool:
+        """Does the tensor hold examples (some axis has the role a layer or the data gave it)?"""
+        n = len(v.dims)
+        for k in range(n):
+            if isinstance(v.dims[k], Variadic):
+                continue
+            i = k if v.variadic_index is None or k < v.variadic_index else k - n
+            if self.role(v, i) in _DATA_ROLES:
+                return True
+        return False
+
+    def _remember(self, out: Shape, roles: dict) -> None:
+        for i, role in roles.items():
+            if role not in _BY_SYMBOL:
+                continue
+            try:
+                d = out.dims[i]
+            except IndexError:
+                continue
+            s = d.as_sym() if isinstance(d, Expr) else None
+            if s is None:
+                continue
+            if self.symbol_roles is None:
+                self.symbol_roles = {}
+            old = self.symbol_roles.get(s)
+            self.symbol_roles[s] = role if old in (None, role) else ""
+
+
+def _states(h):
+    """A recurrent layer's final states ``(layers * directions, batch, hidden)`` (a pair for an LSTM)."""
+    if isinstance(h, tuple):
+        return tuple(_states(x) for x in h)
+    if isinstance(h, Shape) and h.rank == 3:
+        return with_roles(h, {1: BATCH, 2: FEATURE})
+    return h
+
+
+def _nchw(result: Shape, n: int | None, norm1d: bool = False) -> dict | None:
+    rank = result.rank
+    if rank is None:
+        if n is None or len(result.dims) - 1 - (result.variadic_index or 0) < n + 1:
+            return None
+        roles = {-(n + 1): CHANNEL}  # (..., C, H, W): batched or not, the trailing axes are known
+        roles.update({k - n: r for k, r in enumerate(_SPATIAL[n])})
+        return roles
+    if n is None:
+        if not 3 <= rank <= 5:
+            return None
+        n = rank - 2
+    if rank == n + 2:
+        roles = {0: BATCH, 1: CHANNEL}
+        roles.update({2 + k: r for k, r in enumerate(_SPATIAL[n])})
+        return roles
+    if norm1d and n == 1 and rank == 2:
+        return {0: BATCH, 1: CHANNEL}
+    if rank == n + 1 and not norm1d:  # an unbatched input (C, H, W)
+        roles = {0: CHANNEL}
+        roles.update({1 + k: r for k, r in enumerate(_SPATIAL[n])})
+        return roles
+    return None
+
+
+def _weight_rows(args, kwargs):
+    w = kwargs.get("weight", args[1] if len(args) > 1 else None)
+    return w.dims[0] if isinstance(w, Shape) and w.rank == 2 else None
+
+
+def _head_split(result: Shape, resolve) -> int | None:
+    """The axis a head split made: the one that divides the last axis (``view(B, T, n, C // n)``)."""
+    dims = result.dims
+    last = dims[-1]
+    if not isinstance(last, Expr):
+        return None
+    found = None
+    for i, d in enumerate(dims[:-1]):
+        if not isinstance(d, Expr) or d.value is not None:
+            continue
+        if _divides(last, d) or _divides(resolve(last), resolve(d)):
+            if found is not None:
+                return None
+            found = i
+    return found
+
+
+def _divides(e, den) -> bool:
+    if not isinstance(e, Expr) or not isinstance(den, Expr):
+        return False
+    s = den.as_sym()
+    for mono, _coef in e.terms:
+        for atom, power in mono:
+            if isinstance(atom, FloorDiv) and atom.den == den:
+                return True
+            if power < 0 and isinstance(atom, Sym) and s == atom:
+                return True
+    return False
+
+
+_EINOPS_BATCH = {"b", "batch", "bs", "bsz"}
+_EINOPS_HEADS = {"h", "heads", "nh", "num_heads", "n_heads"}
+
+
+def _einops_groups(side: str):
+    """The axes of one side of an einops pattern: a name, or a list of names for a group."""
+    out, group = [], None
+    for tok in side.replace("(", " ( ").replace(")", " ) ").split():
+        if tok == "(":
+            group = []
+        elif tok == ")":
+            out.append(group or [])
+            group = None
+        elif group is not None:
+            group.append(tok)
+        else:
+            out.append(tok)
+    return out
+
+
+def _einops_roles(pattern, result: Shape) -> dict | None:
+    """Roles an einops pattern's names state for the output's axes: a leading ``b`` is the batch,
+    ``h`` split out of a group with other names (``(h d)``) is a head count unless the pattern also
+    has ``w``, and ``h w`` (with ``c``) are height and width (and channels)."""
+    if not isinstance(pattern, str) or "->" not in pattern or "..." in pattern or result.rank is None:
+        return None
+    lhs, rhs = pattern.split("->", 1)
+    left, right = _einops_groups(lhs), _einops_groups(rhs)
+    if len(right) != result.rank:
+        return None
+    names = {n for g in left + right for n in ([g] if isinstance(g, str) else g)}
+    grouped_left = {n for g in left if isinstance(g, list) and len(g) > 1 for n in g}
+    singles = {g: i for i, g in enumerate(right) if isinstance(g, str)}
+    roles = {}
+    for name, i in singles.items():
+        if name in _EINOPS_BATCH and i == 0:
+            roles[i] = BATCH
+        elif name in _EINOPS_HEADS and "w" not in names and (name != "h" or name in grouped_left):
+            roles[i] = HEAD
+    if "h" in singles and "w" in singles and singles["h"] < singles["w"] and "h" not in grouped_left:
+        roles[singles["h"]], roles[singles["w"]] = HEIGHT, WIDTH
+        if "c" in singles:
+            roles[singles["c"]] = CHANNEL
+    return roles or None

@@ -1,0 +1,196 @@
+"""Axis roles inferred from the producers of axes (``_engine/_roles``) and carried by the op rules.
+
+Each case marks the tensors to look at with ``.detach()``; a probe rule records the roles the lint
+rules would see there, written like ``(batch, channel, height, width)`` with ``?`` for an unknown role.
+"""
+
+from __future__ import annotations
+
+import pickle
+import textwrap
+
+import pytest
+
+from shapecheck._core._roles import BATCH, RoleOrigin, role_of, roles_text, with_roles
+from shapecheck._core._settings import Settings
+from shapecheck._core._shape import shape_of
+from shapecheck._engine._rulebase import LintRule
+from shapecheck._lint import _driver
+
+
+class _Probe(LintRule):
+    code = "SHP299"
+    name = "role-probe"
+
+    def __init__(self):
+        self.seen = {}
+
+    def on_call(self, ev, ctx):
+        if ev.qualname != "torch.Tensor.detach":
+            return
+        x = ev.args[0]
+        n = len(x.dims)
+        v = x.variadic_index
+        parts = []
+        for k in range(n):
+            if v is not None and k == v:
+                parts.append("...")
+                continue
+            parts.append(ctx.role(x, k if v is None or k < v else k - n) or "?")
+        self.seen[ev.node.lineno] = "(" + ", ".join(parts) + ")"
+
+
+def roles(src: str, monkeypatch) -> list:
+    probe = _Probe()
+    monkeypatch.setattr(_driver, "_load_rules", lambda settings: [probe])
+    _driver.check_source(textwrap.dedent(src), "m.py", Settings(), strict=True)
+    return [probe.seen[k] for k in sorted(probe.seen)]
+
+
+NET = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, d, k, num_classes, n_head):
+        super().__init__()
+        self.conv = nn.Conv2d(3, d, 3)
+        self.fc = nn.Linear(d, k)
+        self.cls = nn.Linear(d, num_classes)
+        self.k = k
+        self.n_head = n_head
+        self.rnn = nn.GRU(d, d, batch_first=True)
+        self.lstm = nn.LSTM(d, d)
+
+    def forward(self, x, h):
+        B, C, H, W = x.shape
+        y = self.conv(x)
+        y.detach()
+        y.permute(0, 2, 3, 1).detach()
+        self.fc(h).view(-1, self.k).detach()
+        self.cls(h).detach()
+        b, t, c = h.size()
+        q = h.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
+        q.detach()
+        (q @ q.transpose(-2, -1)).sum(dim=-1).detach()
+        o, hn = self.rnn(h)
+        o.detach()
+        o2, _ = self.lstm(h)
+        o2.transpose(0, 1).detach()
+        y.mean(dim=1, keepdim=True).detach()
+        y.flatten(2).detach()
+'''
+
+
+def test_producers_and_propagation(monkeypatch):
+    assert roles(NET, monkeypatch) == [
+        "(batch, channel, height, width)",  # a convolution's output
+        "(batch, height, width, channel)",  # carried through a permute
+        "(batch, feature)",  # view(-1, K) of a Linear's output: the flattened batch first
+        "(..., class)",  # a Linear head whose size is named for classes
+        "(batch, head, ?, ?)",  # a head split, transposed; b unpacked first is the batch
+        "(batch, head, ?)",  # through a product and a reduction
+        "(batch, position, feature)",  # batch_first recurrent output
+        "(batch, position, feature)",  # sequence-first LSTM output, transposed
+        "(batch, one, height, width)",  # keepdim leaves a size-one axis
+        "(batch, channel, ?)",  # a flatten merges the spatial axes into a new one
+    ]
+
+
+def test_layout_conversion_states_roles_of_an_unknown_tensor(monkeypatch):
+    src = '''
+    import torch
+
+
+    def f(x):
+        a, b, c, d = x.shape
+        x.permute(0, 2, 3, 1).detach()
+        x.permute(0, 2, 1, 3).detach()
+    '''
+    # the conversion also says what the source's sizes were: the other permute of the same tensor knows them
+    assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, channel, width)"]
+
+
+def test_a_permutation_fixes_the_rank_of_a_tensor_of_unknown_rank(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Block(nn.Module):
+        def __init__(self, dim: int):
+            super().__init__()
+            self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+
+        def forward(self, x):
+            y = self.dwconv(x)
+            y.detach()
+            y.permute(0, 2, 3, 1).detach()
+            x.permute(0, 2, 1).detach()
+    '''
+    # the convolution's output is "... dim h w" (batched or not); four permuted axes make it 4-axis
+    assert roles(src, monkeypatch) == ["(..., channel, height, width)", "(?, height, width, channel)",
+                                       "(?, ?, ?)"]
+
+
+def test_unknown_role_is_none_and_roles_need_a_producer(monkeypatch):
+    src = '''
+    import torch
+
+
+    def f(x, w):
+        n, m = x.shape
+        (x @ torch.ones(m, 1)).detach()
+        x.view(-1, 4).detach()
+    '''
+    # `view(-1, 4)` of a tensor with no known role is not data: no batch is claimed
+    assert roles(src, monkeypatch) == ["(?, one)", "(?, ?)"]
+
+
+def test_role_origin_reads_as_its_provenance():
+    o = RoleOrigin("annotation, m.py:3", BATCH)
+    assert o == "annotation, m.py:3" and o.role == BATCH
+    back = pickle.loads(pickle.dumps(o))
+    assert back == o and back.role == BATCH
+    s = with_roles(shape_of("n c"), {0: BATCH})
+    assert role_of(s, 0) == BATCH and role_of(s, 1) is None and role_of(s, -2) == BATCH
+    assert s == shape_of("n c")  # roles are provenance: not part of a shape's identity
+    assert roles_text(with_roles(shape_of("b 1 *rest k"), {-1: "class"})) == "(batch, one, ..., class)"
+
+
+@pytest.mark.parametrize("name,index,role", [("num_classes", 1, "class"), ("n_head", 2, "head"),
+                                            ("bsz", 0, "batch"), ("bsz", 1, None), ("d_model", 0, None)])
+def test_a_size_named_for_its_role(name, index, role):
+    dims = ["x"] * 3
+    dims[index] = name
+    assert role_of(shape_of(" ".join(dims)), index) == role
+
+
+GRU = '''
+import torch
+from torch import nn
+
+
+class Encoder(nn.Module):
+    def __init__(self, d: int, hidden: int):
+        super().__init__()
+        self.rnn = nn.GRU(d, hidden, batch_first=True, bidirectional=True)
+
+    def forward(self, x):
+        n, t, _ = x.shape
+        out, last = self.rnn(x)
+        return %s
+'''
+
+
+def _codes(src: str) -> list:
+    return [d.code for d in _driver.check_source(textwrap.dedent(src), "m.py", Settings(), strict=True)]
+
+
+def test_view_moves_the_batch_across_a_literal_factor():
+    # a bidirectional GRU's states (2, batch, hidden): viewing them (batch, -1) mixes examples
+    assert _codes(GRU % "last.view(n, -1)") == ["SHP109"]
+    assert _codes(GRU % "last.transpose(0, 1).reshape(n, -1)") == []  # near miss: the batch moved first
+    assert _codes(GRU % "last.view(2 * n, -1)") == []  # a clean merge of the leading axes
