@@ -12,7 +12,11 @@ directions are two groups: only axes read in the same direction are siblings.
 
 from __future__ import annotations
 
-from .._core._algebra import Expr, sym
+import ast
+import re
+
+from .._core._algebra import Expr, const, sym
+from .._core._ops.einsum import left_groups
 from .._core._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
@@ -86,3 +90,135 @@ class Narrowing:
         hint = self.axis_name_hint
         self.axis_name_hint = None
         return self.fresh_dim_name(hint if hint is not None else f"{var}[{i}]")
+
+    # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
+    def narrowed_by_use(self, required: Shape | None, arg, arg_node, state):
+        """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
+        rank takes the required shape, and a variadic segment is filled from it; a variable holding it is
+        narrowed. ``arg`` unchanged when nothing is learnt."""
+        if required is None:
+            return arg
+        if isinstance(arg, Obj) or isinstance(arg, Shape) and arg.is_any and not arg.get_meta("unverified"):
+            new = required
+        elif isinstance(arg, Shape) and not arg.get_meta("unverified"):
+            new = _refine(arg, required)
+            if new is None:
+                return arg
+        else:
+            return arg
+        new = Shape(new.dims, new.origins, getattr(arg, "label", None), getattr(arg, "meta", None) or ())
+        if isinstance(arg_node, ast.Name):
+            cur = state.get(arg_node.id)
+            if cur is arg or cur == arg or isinstance(cur, Shape) and isinstance(arg, Shape) and cur.dims == arg.dims:
+                state[arg_node.id] = new.with_label(None)
+        return new
+
+    def layer_input(self, m) -> Shape | None:
+        """What a library layer fixes of its input's shape: ``Linear(d, .)`` and ``LayerNorm(d)`` the last
+        axis, ``Conv2d(c, .)`` axis 1 and two spatial axes after it (an optional batch axis before),
+        ``GroupNorm(g, c)`` axis 1, an einops layer its pattern."""
+        q = m.qualname.rsplit(".", 1)[-1]
+        init = m.init_dict
+        where = f"`{q}` input, {self.where(self.node)}"
+        if q in ("Linear",):
+            d = init.get("in_features")
+            return Shape((Variadic(None), d), (None, where)) if _is_size(d) else None
+        if q in ("LayerNorm", "RMSNorm"):
+            d = init.get("normalized_shape")
+            ds = d if isinstance(d, tuple) else (d,)
+            if ds and all(_is_size(x) for x in ds):
+                return Shape((Variadic(None),) + tuple(ds), (None,) + (where,) * len(ds))
+            return None
+        conv = re.fullmatch(r"Conv(\d)d", q)
+        if conv:
+            c = init.get("in_channels")
+            n = int(conv.group(1))
+            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
+        if q == "GroupNorm":
+            c = init.get("num_channels")
+            return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
+        if q in ("Rearrange", "Reduce"):
+            lengths = init.get("axes_lengths")
+            return self.pattern_input(init.get("pattern"), lengths if isinstance(lengths, dict) else {})
+        return None
+
+    def pattern_input(self, pattern, lengths: dict) -> Shape | None:
+        """The input an einops pattern describes: its axes named after the pattern (the same name is the
+        same axis throughout the function, and the names of the patterns are distinct axes), a size given
+        as a keyword taken, a group ``(h d)`` the product of its parts. None when not a pattern."""
+        groups = left_groups(pattern)
+        if groups is None:
+            return None
+        dims, origins = [], []
+        where = f"einops pattern, {self.where(self.node)}"
+        for paren, g in groups:
+            if "..." in g:
+                dims.append(Variadic(None))
+                origins.append(None)
+                continue
+            parts = []
+            unknown = 0
+            for e in g:
+                if isinstance(e, int):
+                    parts.append(const(e))
+                elif isinstance(lengths.get(e), Expr):
+                    parts.append(lengths[e])
+                else:
+                    unknown += 1
+                    parts.append(self.pattern_axis(e))
+            if unknown > 1 and paren:
+                dims.append(UNKNOWN)
+            else:
+                d = const(1)
+                for p in parts:
+                    d = d * p
+                dims.append(d)
+            origins.append(where)
+        return Shape(tuple(dims), tuple(origins))
+
+    def pattern_axis(self, name: str) -> Expr:
+        names = self.__dict__.setdefault("_pattern_axes", {})
+        if name not in names:
+            names[name] = sym(self.fresh_dim_name(name) or name, f"dim:einops@{self.qualname}")
+        return names[name]
+
+
+def _is_size(d) -> bool:
+    return isinstance(d, Expr)
+
+
+def _refine(x: Shape, req: Shape) -> Shape | None:
+    """``x`` with its unknown axes taken from ``req`` where the two line up (same rank, or ``x`` has a
+    variadic segment that ``req``'s fixed rank fills); None when nothing is learnt."""
+    if req.variadic_index is not None:
+        if x.variadic_index is not None or x.rank is None:
+            return None
+        k = len(req.dims) - 1
+        v = req.variadic_index
+        if x.rank < k:
+            return None
+        req = Shape(req.dims[:v] + (UNKNOWN,) * (x.rank - k) + req.dims[v + 1:],
+                    tuple(req.origins[:v]) + (None,) * (x.rank - k) + tuple(req.origins[v + 1:]))
+    v = x.variadic_index
+    if v is not None:
+        fixed = len(x.dims) - 1
+        if fixed > len(req.dims):
+            return None
+        pad = len(req.dims) - fixed
+        origins = list(x.origins) if x.origins else [None] * len(x.dims)
+        x = Shape(x.dims[:v] + (UNKNOWN,) * pad + x.dims[v + 1:], tuple(origins[:v] + [None] * pad + origins[v + 1:]),
+                  x.label, x.meta)
+    if x.rank != req.rank:
+        return None
+    xo = x.origins or (None,) * len(x.dims)
+    ro = req.origins or (None,) * len(req.dims)
+    dims, origins, changed = [], [], False
+    for d, o, r, ro_ in zip(x.dims, xo, req.dims, ro):
+        if isinstance(d, Unknown) and isinstance(r, Expr):
+            dims.append(r)
+            origins.append(ro_)
+            changed = True
+        else:
+            dims.append(d)
+            origins.append(o)
+    return Shape(tuple(dims), tuple(origins), x.label, x.meta) if changed else None

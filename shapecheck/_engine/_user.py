@@ -31,6 +31,8 @@ class UserCalls:
     def call_module(self, m: ModuleVal, args, kwargs, node):
         if m.children:
             v = args[0] if args else OPAQUE
+            if isinstance(v, Obj):  # what a module is called with is a tensor
+                v = ANY_SHAPE
             for child in m.children:
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known

@@ -403,3 +403,14 @@ def einops_einsum(site: Site, *tensors_and_pattern) -> Shape | None:
     if any(not re.match(r"[A-Za-z_]|\.\.\.", tok) for t in terms + [output] for tok in t):
         return None
     return contract(site, terms, output, shapes, "einops.einsum")
+
+
+def left_groups(pattern) -> list | None:
+    """The groups of an einops pattern's left side (``(parenthesized, [names, 1s, "..."])`` each), or None
+    when the pattern is not a well-formed string with ``->``."""
+    if not isinstance(pattern, str) or "->" not in pattern:
+        return None
+    try:
+        return _side(pattern.partition("->")[0])
+    except _PatternError:
+        return None
