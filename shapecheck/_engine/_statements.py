@@ -37,6 +37,8 @@ class Statements:
     def stmt_assign(self, st, state):
         if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and _reads_one_axis(st.value):
             self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
+        if len(st.targets) == 1 and self.unpack_spliced_size(st.targets[0], st.value, state, st):
+            return state
         try:
             value = self.ev(st.value, state)
         finally:
