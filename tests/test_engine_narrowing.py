@@ -170,3 +170,51 @@ def test_narrowing_never_contradicts_a_data_axis():
                 y = self.norm(x)
                 return y.view(b, n, c)
     """) == []
+
+
+def test_axes_named_by_different_patterns_bind_to_each_other():
+    # regression: a padding mask read as "b i" and as "b j" masks scores whose axes a third pattern
+    # named "n"; the names differ, the sizes are one
+    assert errors("""
+        from einops import rearrange
+        class Attention(nn.Module):
+            def __init__(self, dim, heads=8):
+                super().__init__()
+                self.heads = heads
+                self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+            def forward(self, x, mask):
+                q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_qkv(x).chunk(3, dim=-1))
+                dots = q @ k.transpose(-1, -2)
+                pair = rearrange(mask, "b i -> b 1 i 1") * rearrange(mask, "b j -> b 1 1 j")
+                dots = dots.masked_fill(~pair, -1e9)
+                reveal_shape(dots)
+                return dots.softmax(dim=-1) @ v
+    """) == []
+
+
+def test_two_axes_of_one_pattern_may_be_equal():
+    # a square table named "i j" added to square scores: no contradiction
+    assert errors("""
+        from einops import rearrange
+        def biased(scores, table):
+            bias = rearrange(table, "i j h -> h i j")
+            n = scores.shape[-1]
+            return scores + bias[:, :n, :n]
+    """) == []
+
+
+def test_a_layer_norm_over_the_width_of_a_channels_first_map():
+    # found on public code: LayerNorm(dim) applied after rearranging tokens to "b c h w" normalises
+    # the width axis (and fails unless the width happens to equal dim)
+    assert "SHP301" in codes("""
+        import math
+        from einops import rearrange
+        class FeedForward(nn.Module):
+            def __init__(self, dim, hidden):
+                super().__init__()
+                self.net = nn.Sequential(nn.LayerNorm(dim), nn.Conv2d(dim, hidden, 1))
+            def forward(self, x):
+                h = w = int(math.sqrt(x.shape[-2]))
+                x = rearrange(x, "b (h w) c -> b c h w", h=h, w=w)
+                return self.net(x)
+    """)

@@ -143,12 +143,16 @@ class Narrowing:
         return None
 
     def pattern_input(self, pattern, lengths: dict) -> Shape | None:
-        """The input an einops pattern describes: its axes named after the pattern (the same name is the
-        same axis throughout the function, and the names of the patterns are distinct axes), a size given
-        as a keyword taken, a group ``(h d)`` the product of its parts. None when not a pattern."""
+        """The input an einops pattern describes: its axes named after the pattern, a size given as a
+        keyword taken, a group ``(h d)`` the product of its parts. None when not a pattern.
+
+        The same pattern names the same axes wherever it is used in the function (``q, k, v`` split by
+        one pattern share their sequence axis). The axes are not known to be distinct from one another
+        (``"i j"`` is often a square table) nor from other patterns' axes: they bind to what they meet."""
         groups = left_groups(pattern)
         if groups is None:
             return None
+        lhs = pattern.partition("->")[0].strip()
         dims, origins = [], []
         where = f"einops pattern, {self.where(self.node)}"
         for paren, g in groups:
@@ -165,7 +169,7 @@ class Narrowing:
                     parts.append(lengths[e])
                 else:
                     unknown += 1
-                    parts.append(self.pattern_axis(e))
+                    parts.append(self.pattern_axis(lhs, e))
             if unknown > 1 and paren:
                 dims.append(UNKNOWN)
             else:
@@ -176,11 +180,12 @@ class Narrowing:
             origins.append(where)
         return Shape(tuple(dims), tuple(origins))
 
-    def pattern_axis(self, name: str) -> Expr:
-        names = self.__dict__.setdefault("_pattern_axes", {})
-        if name not in names:
-            names[name] = sym(self.fresh_dim_name(name) or name, f"dim:einops@{self.qualname}")
-        return names[name]
+    def pattern_axis(self, lhs: str, name: str) -> Expr:
+        axes = self.__dict__.setdefault("_pattern_axes", {})
+        key = (lhs, name)
+        if key not in axes:
+            axes[key] = sym(self.fresh_dim_name(name) or name, f"dim:einops:{lhs}:{name}@{self.qualname}")
+        return axes[key]
 
 
 def _is_size(d) -> bool:
