@@ -218,3 +218,49 @@ def test_a_layer_norm_over_the_width_of_a_channels_first_map():
                 x = rearrange(x, "b (h w) c -> b c h w", h=h, w=w)
                 return self.net(x)
     """)
+
+
+def test_a_factory_with_one_unknown_size_keeps_the_others():
+    assert reveals("""
+        def f(d: int, cfg):
+            reveal_shape(torch.randn(1, helper(cfg) + 1, d))
+
+        def helper(c):
+            return c.count()
+    """) == ["1 ? d"]
+
+
+def test_a_sequential_goes_on_after_a_layer_it_cannot_shape():
+    # the unfold's output is unknown, the einops layer after it names its axes again
+    assert reveals("""
+        from einops.layers.torch import Rearrange
+        class Patches(nn.Module):
+            def __init__(self, patch_dim, dim):
+                super().__init__()
+                self.embed = nn.Sequential(nn.Unfold(kernel_size=4, stride=2), Rearrange("b c n -> b n c"),
+                                           nn.Linear(patch_dim, dim))
+            def forward(self, img):
+                reveal_shape(self.embed(img))
+    """) == ["b n dim"]
+
+
+def test_a_class_token_concatenated_on_the_wrong_axis():
+    src = """
+        from einops import repeat
+        from einops.layers.torch import Rearrange
+        class ViT(nn.Module):
+            def __init__(self, patch_dim, dim, num_patches):
+                super().__init__()
+                self.embed = nn.Sequential(Rearrange("b c n -> b n c"), nn.Linear(patch_dim, dim))
+                self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+                self.pos = nn.Parameter(torch.randn(1, num_patches + 1, dim))
+            def forward(self, img):
+                x = self.embed(img)
+                b, n, _ = x.shape
+                cls_tokens = repeat(self.cls_token, "() n d -> b n d", b=b)
+                x = torch.cat((cls_tokens, x), dim={axis})
+                x += self.pos[:, :n + 1]
+                return x
+    """
+    assert codes(src.format(axis=1)) == []
+    assert codes(src.format(axis=2)) == ["SHP102"]

@@ -30,7 +30,7 @@ class ShapeRules:
         args, kwargs = self.size_arguments(rule, args, kwargs)
         args = tuple(sanitize(a) for a in args)
         kwargs = {k: sanitize(v) for k, v in kwargs.items()}
-        if takes_size_list(q) and any(
+        if takes_size_list(q) and not (q in _FACTORIES and len(args) > 1) and any(
                 v is OPAQUE or (isinstance(v, tuple) and any(x is OPAQUE for x in v))
                 for v in list(args[1 if q.startswith("torch.Tensor.") else 0:])
                 + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
@@ -92,6 +92,10 @@ class ShapeRules:
                 args[i] = self.as_size_sym(a)
         kwargs = {k: self.as_size_sym(v) if isinstance(v, Obj) and k in SIZE_PARAMS else v for k, v in kwargs.items()}
         return tuple(args), kwargs
+
+
+# ``torch.randn(1, n, d)``: more than one argument, each is one axis (an unknown one an axis of unknown size)
+_FACTORIES = frozenset({"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn"})
 
 
 def _expand_for_pattern(x, pattern):
