@@ -264,3 +264,14 @@ def test_a_class_token_concatenated_on_the_wrong_axis():
     """
     assert codes(src.format(axis=1)) == []
     assert codes(src.format(axis=2)) == ["SHP102"]
+
+
+def test_einsum_subscripts_give_an_unknown_operand_its_rank():
+    src = """
+        def attend(x, w: Float[Tensor, "d k"], m):
+            k = torch.einsum("bmd,dk->bmk", {ops})
+            reveal_shape(k)
+            reveal_shape(m)
+    """
+    assert reveals(src.format(ops="m, w")) == ["b m k", "b m d"]
+    assert codes(src.format(ops="w, m")) == ["SHP108"]  # operands swapped: "bmd" names 3 axes, w has 2

@@ -175,6 +175,8 @@ class Calls:
             arg_node = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
             req = self.pattern_input(args[1], {k: v for k, v in kwargs.items() if isinstance(v, Expr)})
             args = [self.narrowed_by_use(req, args[0], arg_node, state)] + list(args[1:])
+        if q in _EINSUMS:
+            args = self.einsum_operands(q, args, node, state)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
             return joined
@@ -236,6 +238,7 @@ class Calls:
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
+_EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum"})
 
 
 def _first_layer(m):

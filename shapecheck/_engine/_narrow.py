@@ -16,8 +16,9 @@ import ast
 import re
 
 from .._core._algebra import Expr, const, sym
-from .._core._ops.einsum import left_groups
-from .._core._shape import UNKNOWN, Shape, Unknown, Variadic
+from .._core._ops.einsum import left_groups, operand_terms
+from .._core._ops._registry import OPAQUE
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
 _GROUP = "svar"  # meta key: the group name of the variable's axes
@@ -179,6 +180,29 @@ class Narrowing:
                 dims.append(d)
             origins.append(where)
         return Shape(tuple(dims), tuple(origins))
+
+    def einsum_operands(self, q: str, args: list, node, state) -> list:
+        """``torch.einsum("bnd,dk->bnk", x, w)`` with ``x`` of unknown shape: each operand's subscripts give
+        its rank and name its axes (one letter, one axis, through the equation)."""
+        terms = operand_terms(q, tuple(args))
+        if terms is None:
+            return args
+        first = 0 if q == "einops.einsum" else 1
+        ops = args[first:len(args) - 1] if q == "einops.einsum" else args[first:]
+        if len(ops) != len(terms):
+            return args
+        eq = ",".join(" ".join(t) for t in terms)
+        out = list(args)
+        for i, (v, term) in enumerate(zip(ops, terms)):
+            if v is OPAQUE:
+                v = ANY_SHAPE  # an einsum operand is a tensor (or the call raises)
+            if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
+                continue
+            req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t) for t in term))
+            k = first + i
+            arg_node = node.args[k] if k < len(node.args) and not isinstance(node.args[k], ast.Starred) else None
+            out[k] = self.narrowed_by_use(req, v, arg_node, state)
+        return out
 
     def pattern_axis(self, lhs: str, name: str) -> Expr:
         axes = self.__dict__.setdefault("_pattern_axes", {})
