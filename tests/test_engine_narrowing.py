@@ -275,3 +275,21 @@ def test_einsum_subscripts_give_an_unknown_operand_its_rank():
     """
     assert reveals(src.format(ops="m, w")) == ["b m k", "b m d"]
     assert codes(src.format(ops="w, m")) == ["SHP108"]  # operands swapped: "bmd" names 3 axes, w has 2
+
+
+def test_a_module_level_int_is_a_size_of_the_script():
+    src = """
+        import argparse
+        opt = argparse.ArgumentParser().parse_args()
+        ndf = int(opt.ndf)
+
+        class Discriminator(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.main = nn.Sequential(nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+                                          nn.Conv2d({second}, 4, 2, 1))
+            def forward(self, x):
+                return self.main(x)
+    """
+    assert codes(src.format(second="ndf, ndf * 2")) == []
+    assert codes(src.format(second="ndf * 2, ndf")) == ["SHP107"]
