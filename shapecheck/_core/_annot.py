@@ -33,6 +33,7 @@ class TensorAnnot:
     dtype: str | None
     line: int
     col: int
+    members: tuple = ()  # a union of tensor annotations of different shapes: each member's annotation
 
 
 @dataclass
@@ -198,7 +199,8 @@ def _union(members, imp: Imports, depth: int):
     first = found[0]
     if all(r.spec == first.spec for r in found[1:]):
         return first
-    return TensorAnnot(None, first.dtype, first.line, first.col)
+    members = tuple(r for r in found if r.spec is not None)
+    return TensorAnnot(None, first.dtype, first.line, first.col, members if len(members) == len(found) else ())
 
 
 def _is_tensor_type(node: ast.AST, imp: Imports) -> bool:

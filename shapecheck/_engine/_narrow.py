@@ -92,6 +92,41 @@ class Narrowing:
         self.axis_name_hint = None
         return self.fresh_dim_name(hint if hint is not None else f"{var}[{i}]")
 
+    # -- narrowing by a test: ``if x.ndim == 3:``, ``isinstance(x, torch.Tensor)``, ``assert x.dim() == 1`` --
+    def narrowed_branch(self, test, state, holds: bool):
+        """The state of a branch taken when ``test`` is ``holds``: a variable of unknown rank tested for its
+        rank has that rank there; an unknown object tested to be a tensor is a tensor of unknown shape."""
+        r = rank_test(test)
+        if r is not None:
+            var, k, negated = r
+            if holds != negated:
+                new = with_rank(state.get(var), k)
+                if new is not None:
+                    state[var] = new
+            return state
+        if holds and isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
+                and len(test.args) == 2 and isinstance(test.args[0], ast.Name) \
+                and self.mod.imports.qualify(test.args[1]) in ("torch.Tensor", "torch.nn.Parameter"):
+            var = test.args[0].id
+            if isinstance(state.get(var), Obj):
+                state[var] = ANY_SHAPE
+        return state
+
+    def check_rank_assertion(self, st, state) -> None:
+        """``assert x.dim() == 1`` on a tensor known to have another number of axes is reported: the assertion
+        fails whenever the code gets here."""
+        r = rank_test(st.test)
+        if r is None or r[2]:
+            return
+        var, k, _ = r
+        v = state.get(var)
+        if not isinstance(v, Shape) or v.get_meta("unverified"):
+            return
+        if v.rank is not None and v.rank != k or v.rank is None and len(v.dims) - 1 > k:
+            have = f"{v.rank}" if v.rank is not None else f"at least {len(v.dims) - 1}"
+            self.diag(st.test, "SHP104", f"the assertion expects `{var}` to have {k} ax{'is' if k == 1 else 'es'}, "
+                                         f"but it has {have}", notes=(f"`{var}` has shape ({v})",))
+
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
     def narrowed_by_use(self, required: Shape | None, arg, arg_node, state):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
@@ -251,3 +286,44 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
             dims.append(d)
             origins.append(o)
     return Shape(tuple(dims), tuple(origins), x.label, x.meta) if changed else None
+
+
+def rank_test(test):
+    """``x.ndim == 3``, ``x.dim() == 3``, ``len(x.shape) == 3`` (either side): (variable, rank, negated) or
+    None. ``!=`` gives ``negated``."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(left, ast.Constant):
+        left, right = right, left
+    if not (isinstance(right, ast.Constant) and type(right.value) is int):
+        return None
+    var = None
+    if isinstance(left, ast.Attribute) and left.attr == "ndim":
+        var = left.value
+    elif isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr in ("dim", "ndimension") \
+            and not left.args and not left.keywords:
+        var = left.func.value
+    elif isinstance(left, ast.Call) and isinstance(left.func, ast.Name) and left.func.id == "len" \
+            and len(left.args) == 1 and isinstance(left.args[0], ast.Attribute) and left.args[0].attr == "shape":
+        var = left.args[0].value
+    if not isinstance(var, ast.Name):
+        return None
+    return var.id, right.value, isinstance(test.ops[0], ast.NotEq)
+
+
+def with_rank(v, k: int):
+    """A value of unknown rank (an unknown object, a shape with a variadic segment) with exactly ``k`` axes;
+    None when it cannot have them or nothing is learnt."""
+    if isinstance(v, Obj):
+        v = ANY_SHAPE
+    if not isinstance(v, Shape) or v.rank is not None or v.get_meta("unverified") or k < 0:
+        return None
+    i = v.variadic_index
+    fixed = len(v.dims) - 1
+    if fixed > k:
+        return None
+    origins = tuple(v.origins) if v.origins else (None,) * len(v.dims)
+    pad = k - fixed
+    return Shape(v.dims[:i] + (UNKNOWN,) * pad + v.dims[i + 1:], origins[:i] + (None,) * pad + origins[i + 1:],
+                 None, v.meta)

@@ -15,6 +15,7 @@ from .._core._wording import op_name
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._values import Obj
 from ._common import after_error, sanitize
+from ._dtypes import result_dtype
 
 
 class ShapeRules:
@@ -27,6 +28,7 @@ class ShapeRules:
         rule = rule or lookup(q)
         if rule is None:
             return OPAQUE
+        dtype = result_dtype(q, tuple(args), kwargs)
         args, kwargs = self.size_arguments(rule, args, kwargs)
         args = tuple(sanitize(a) for a in args)
         kwargs = {k: sanitize(v) for k, v in kwargs.items()}
@@ -72,6 +74,8 @@ class ShapeRules:
             result = ANY_SHAPE.with_label(result.label)
         if result is None:
             result = OPAQUE
+        elif dtype is not None and isinstance(result, Shape):
+            result = result.with_meta(dtype=dtype)
         if self.recorder is not None:
             self.recorder.op(node, site.op, args, kwargs, result, tuple(site.problems) if known else ())
         return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,

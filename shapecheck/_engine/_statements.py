@@ -99,14 +99,14 @@ class Statements:
         self.learn_test(st.test, state)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
-        a = self.block(st.body, dict(state))
+        a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
         env_a = self.env
         attrs_a = dict(receiver.attrs) if receiver is not None else None
         if receiver is not None:
             receiver.attrs.clear()
             receiver.attrs.update(attrs)
         self.env = before.copy()
-        b = self.block(st.orelse, dict(state))
+        b = self.block(st.orelse, self.narrowed_branch(st.test, dict(state), False))
         env_b = self.env
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
         # after the if only when the other branch made them too, or returned
@@ -181,9 +181,10 @@ class Statements:
 
     # -- facts and names -------------------------------------------------------------------------
     def stmt_assert(self, st, state):
+        self.check_rank_assertion(st, state)
         self.ev(st.test, state)
         self.learn_test(st.test, state)
-        return state
+        return self.narrowed_branch(st.test, state, True)
 
     def stmt_raise(self, st, state):
         return None
