@@ -13,6 +13,7 @@ from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
+from ._callables import known_callable
 from ._containers import sum_of
 from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
@@ -76,6 +77,10 @@ class Calls:
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
+        if not isinstance(callee, (ModuleVal, ClassRef)):
+            known = known_callable(func, args, self.mod.imports.qualify)
+            if known is not None:  # an activation factory, an identity wrapper
+                return known
         return self.call_value(callee, args, kwargs, node, state)
 
     def tensor_method(self, recv, func, node, state):

@@ -24,6 +24,7 @@ from ._calls import Calls
 from ._checks import Checks, spec_shape
 from ._common import SCALAR
 from ._dtypes import annotation_dtype
+from ._callables import activation_default
 from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
 from ._narrow import Narrowing
@@ -168,6 +169,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return SCALAR
         if isinstance(p.annotation, ast.Name) and p.annotation.id in ("bool", "str"):
             return OPAQUE
+        act = activation_default(default, self.mod.imports.qualify)
+        if act is not None:  # ``act_layer=nn.GELU``: an elementwise activation's class
+            return act
         if isinstance(p.annotation, (ast.Name, ast.Attribute)):
             cls = self.ev(p.annotation, {})
             if isinstance(cls, ClassRef) and cls.cls.is_module:  # ``block: Block``: an instance of it
