@@ -55,7 +55,12 @@ class Statements:
             declared = _with_local_sizes(declared, state)
             if isinstance(value, Shape):
                 bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", LOCAL)
-                if bound.rank == declared.rank:
+                if declared.rank is not None and (value.rank is not None and value.rank != declared.rank
+                                                  or value.rank is None and value.min_rank > declared.rank):
+                    # the annotation has another number of axes than the value (reported above): what runs
+                    # is the value, so the code after it is checked with the value's shape
+                    declared = value.with_label(None)
+                elif bound.rank == declared.rank:
                     declared = Shape(tuple(b if isinstance(b, Expr) else d for b, d in zip(bound.dims, declared.dims)),
                                      declared.origins, None, value.meta)
                 else:
@@ -106,6 +111,8 @@ class Statements:
             receiver.attrs.clear()
             receiver.attrs.update(attrs)
         self.env = before.copy()
+        if a is None:  # if d % n != 0: raise / elif a != b: raise: the test is false from here on
+            self.learn_test(st.test, state, negated=True)
         b = self.block(st.orelse, self.narrowed_branch(st.test, dict(state), False))
         env_b = self.env
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
@@ -116,8 +123,6 @@ class Statements:
             attrs_b = dict(receiver.attrs) if b is not None else {}
             receiver.attrs.clear()
             receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
-        if a is None and not st.orelse:
-            self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
         return join_states([a, b])
 
     def stmt_for(self, st, state):
