@@ -147,3 +147,14 @@ def test_a_union_with_members_that_are_not_tensors_is_not_split():
         def g(x: Union[Int[Tensor, "b pos"], Float[Tensor, "b pos d"]]):
             reveal_shape(x)
     """) == ["...", "..."]
+
+
+def test_a_local_annotation_is_no_evidence_under_another_member():
+    # regression: a local annotation written for the 3-axis member; under the 4-axis member the value
+    # (here from a call the engine cannot see) broadcasts fine at run time
+    assert errors("""
+        from typing import Union
+        def norm(x: Union[Float[Tensor, "batch pos d"], Float[Tensor, "batch pos head d"]], hook):
+            scale: Float[Tensor, "batch pos 1"] = hook(x.pow(2).mean(-1, keepdim=True))
+            return x / scale
+    """) == []

@@ -6,7 +6,7 @@ import ast
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
-from .._core._shape import Shape
+from .._core._shape import ANY_SHAPE, Shape
 from .._core._wording import LOCAL, RETURN
 from ._values import FuncRef, QualRef, join, join_states
 from ._checks import spec_shape
@@ -66,7 +66,9 @@ class Statements:
                 else:
                     declared = Shape(declared.dims, declared.origins, None, value.meta)
             if st.value is not None:
-                state[st.target.id] = declared
+                # under one member of a union parameter, an annotation written for another member is no
+                # evidence: a value the engine cannot see takes no shape from it
+                state[st.target.id] = declared if isinstance(value, Shape) or not self.per_member else ANY_SHAPE
             return state
         if value is not None:
             self.assign(st.target, value, state, st)

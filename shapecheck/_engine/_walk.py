@@ -48,6 +48,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.env = Env()
         self.depth = depth
         self.reporting = report
+        self.per_member = False  # analysing under one member of a union parameter
         self.diags: list = []
         self.returns: list = []
         self.rules = rules
@@ -136,6 +137,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         # from the same start (what one member binds says nothing of another)
         env = self.env.copy()
         axis_names, free = set(self.axis_names), self.free.copy()
+        self.per_member = True
         for member in union.annot.members[:4]:
             self.env, self.axis_names, self.free = env.copy(), set(axis_names), free.copy()
             self.axis_names |= member.spec.names()
