@@ -157,4 +157,8 @@ def test_a_local_annotation_is_no_evidence_under_another_member():
         def norm(x: Union[Float[Tensor, "batch pos d"], Float[Tensor, "batch pos head d"]], hook):
             scale: Float[Tensor, "batch pos 1"] = hook(x.pow(2).mean(-1, keepdim=True))
             return x / scale
+
+        def norm2(x: Union[Float[Tensor, "batch pos d"], Float[Tensor, "batch pos head d"]], t: Tensor):
+            scale: Float[Tensor, "batch pos 1"] = t  # a tensor of unknown shape
+            return x / scale
     """) == []

@@ -67,8 +67,10 @@ class Statements:
                     declared = Shape(declared.dims, declared.origins, None, value.meta)
             if st.value is not None:
                 # under one member of a union parameter, an annotation written for another member is no
-                # evidence: a value the engine cannot see takes no shape from it
-                state[st.target.id] = declared if isinstance(value, Shape) or not self.per_member else ANY_SHAPE
+                # evidence: a value the engine cannot see (or of unknown rank) takes no shape from it
+                seen = isinstance(value, Shape) and value.rank is not None
+                state[st.target.id] = declared if seen or not self.per_member else \
+                    value.with_label(None) if isinstance(value, Shape) else ANY_SHAPE
             return state
         if value is not None:
             self.assign(st.target, value, state, st)
