@@ -33,6 +33,7 @@ class TensorAnnot:
     dtype: str | None
     line: int
     col: int
+    members: tuple = ()  # a union of tensor annotations of different shapes: each member's annotation
 
 
 @dataclass
@@ -187,18 +188,25 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
 def _union(members, imp: Imports, depth: int):
     """A union of tensor annotations: the shape when all agree, else a tensor of unknown shape."""
     found = []
+    others = 0  # members that are not tensors (``str``, ``List[str]``)
     for side in members:
         if isinstance(side, ast.Constant) and side.value is None:
             continue
         r = read_annotation(side, imp, depth + 1)
         if r is not None:
             found.append(r)
+        else:
+            others += 1
     if not found:
         return None
     first = found[0]
     if all(r.spec == first.spec for r in found[1:]):
         return first
-    return TensorAnnot(None, first.dtype, first.line, first.col)
+    # per-member analysis only for a union of tensor shapes alone: with other members (a string, a
+    # list) or of other element types, which member arrives is tied to other arguments the analysis
+    # does not relate to it
+    alone = not others and all(r.spec is not None and r.dtype == first.dtype for r in found)
+    return TensorAnnot(None, first.dtype, first.line, first.col, tuple(found) if alone else ())
 
 
 def _is_tensor_type(node: ast.AST, imp: Imports) -> bool:

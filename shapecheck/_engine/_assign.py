@@ -124,3 +124,29 @@ class Assignment:
         return OPAQUE
 
     # -- checks -------------------------------------------------------------------------------------
+    def unpack_spliced_size(self, target, value_node, state, st) -> bool:
+        """``b, n, _, h = *x.shape, self.heads``: the starred size of a tensor of unknown rank takes the
+        targets the other elements leave; it is unpacked as ``b, n, _ = x.shape`` would be. True when
+        handled."""
+        if not (isinstance(target, ast.Tuple) and isinstance(value_node, ast.Tuple)) \
+                or any(isinstance(e, ast.Starred) for e in target.elts):
+            return False
+        stars = [i for i, e in enumerate(value_node.elts) if isinstance(e, ast.Starred)]
+        if len(stars) != 1:
+            return False
+        i = stars[0]
+        sized = self.ev(value_node.elts[i].value, state)
+        if not isinstance(sized, SizeOf):
+            return False
+        after = len(value_node.elts) - i - 1
+        n = len(target.elts) - i - after
+        if n < 1:
+            return False
+        others = [self.ev(e, state) for e in value_node.elts[:i]], [self.ev(e, state) for e in value_node.elts[i + 1:]]
+        mid = ast.Tuple(elts=target.elts[i:i + n], ctx=ast.Store())
+        dims = self.unpack(sized, n, mid, st, state, False)
+        if dims is None:
+            return False
+        for e, v in zip(target.elts, others[0] + list(dims) + others[1]):
+            self.assign(e, v, state, st)
+        return True

@@ -13,6 +13,7 @@ from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
+from ._callables import known_callable
 from ._containers import sum_of
 from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
@@ -76,6 +77,10 @@ class Calls:
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
+        if not isinstance(callee, (ModuleVal, ClassRef)):
+            known = known_callable(func, args, self.mod.imports.qualify)
+            if known is not None:  # an activation factory, an identity wrapper
+                return known
         return self.call_value(callee, args, kwargs, node, state)
 
     def tensor_method(self, recv, func, node, state):
@@ -120,6 +125,10 @@ class Calls:
             return self.call_qual("torch.nn.Identity", [], {}, node, state)
         if isinstance(callee, QualRef):
             return self.call_qual(callee.qualname, args, kwargs, node, state)
+        layer = _first_layer(callee.elem if isinstance(callee, ListOf) else callee)
+        if layer is not None and args and node.args and not isinstance(node.args[0], ast.Starred):
+            # ``self.norm(x)`` with ``x`` of unknown shape: the layer fixes what it can of ``x``
+            args = [self.narrowed_by_use(self.layer_input(layer), args[0], node.args[0], state)] + list(args[1:])
         if isinstance(callee, ModuleVal):
             return self.call_module(callee, args, kwargs, node)
         if isinstance(callee, ClassRef):
@@ -165,6 +174,14 @@ class Calls:
             return ListOf(OPAQUE)
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"):
             return args[0] if args and isinstance(args[0], Shape) else ANY_SHAPE
+        if q in _EINOPS and len(args) >= 2:
+            # a pattern names the axes of an input of unknown shape
+            kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
+            arg_node = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
+            req = self.pattern_input(args[1], {k: v for k, v in kwargs.items() if isinstance(v, Expr)})
+            args = [self.narrowed_by_use(req, args[0], arg_node, state)] + list(args[1:])
+        if q in _EINSUMS:
+            args = self.einsum_operands(q, args, node, state)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
             return joined
@@ -184,6 +201,9 @@ class Calls:
             return ModuleVal(q, rule, tuple(init.items()))
         if q.startswith("torch.") and args:
             args = _tensor_operands(q, rule, args)
+        if takes_size_list(q) and len(args) > 1 and not q.endswith("full"):
+            # ``torch.randn(1, 1, dim)``: more than one argument, so each is one size
+            args = [self.as_size_sym(a) for a in args]
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
@@ -220,6 +240,21 @@ class Calls:
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
         return OPAQUE
+
+
+_EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
+_EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum"})
+
+
+def _first_layer(m):
+    """The library layer a module applies first to its input (itself, or a ``Sequential``'s first child)."""
+    if not isinstance(m, ModuleVal):
+        return None
+    if m.rule is not None:
+        return m
+    if m.children:
+        return _first_layer(m.children[0])
+    return None
 
 
 # parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)

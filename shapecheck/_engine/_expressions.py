@@ -9,6 +9,7 @@ from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import code_size
 from ._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
 
@@ -212,6 +213,10 @@ class Expressions:
 
     def subscript(self, node, state):
         base = self.ev(node.value, state)
+        if not isinstance(base, (Shape, tuple, SizeOf, ListOf, ModuleVal)):
+            act = table_activation(node, self.mod.imports.qualify)
+            if act is not None:  # ``ACT2FN[config.hidden_act]``
+                return act
         if isinstance(base, (tuple, SizeOf)):
             idx = self.ev(node.slice, state)
             seq = base if isinstance(base, tuple) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import const
+from .._core._algebra import const, sym
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._memo import ModuleMemo
@@ -96,6 +96,9 @@ class ModuleInfo:
                 v = node.value
                 if isinstance(v, ast.Constant) and type(v.value) is int:
                     self.constants[node.targets[0].id] = const(v.value)
+                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "int":
+                    # ``ndf = int(opt.ndf)``: a size of the script, named after the variable
+                    self.constants[node.targets[0].id] = sym(node.targets[0].id, "code")
                 else:
                     try:
                         ann = read_annotation(v, self.imports)

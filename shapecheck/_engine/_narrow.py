@@ -12,8 +12,13 @@ directions are two groups: only axes read in the same direction are siblings.
 
 from __future__ import annotations
 
-from .._core._algebra import Expr, sym
-from .._core._shape import UNKNOWN, Shape, Unknown, Variadic
+import ast
+import re
+
+from .._core._algebra import Expr, const, sym
+from .._core._ops.einsum import left_groups, operand_terms
+from .._core._ops._registry import OPAQUE
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
 _GROUP = "svar"  # meta key: the group name of the variable's axes
@@ -86,3 +91,239 @@ class Narrowing:
         hint = self.axis_name_hint
         self.axis_name_hint = None
         return self.fresh_dim_name(hint if hint is not None else f"{var}[{i}]")
+
+    # -- narrowing by a test: ``if x.ndim == 3:``, ``isinstance(x, torch.Tensor)``, ``assert x.dim() == 1`` --
+    def narrowed_branch(self, test, state, holds: bool):
+        """The state of a branch taken when ``test`` is ``holds``: a variable of unknown rank tested for its
+        rank has that rank there; an unknown object tested to be a tensor is a tensor of unknown shape."""
+        r = rank_test(test)
+        if r is not None:
+            var, k, negated = r
+            if holds != negated:
+                new = with_rank(state.get(var), k)
+                if new is not None:
+                    state[var] = new
+            return state
+        if holds and isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
+                and len(test.args) == 2 and isinstance(test.args[0], ast.Name) \
+                and self.mod.imports.qualify(test.args[1]) in ("torch.Tensor", "torch.nn.Parameter"):
+            var = test.args[0].id
+            if isinstance(state.get(var), Obj):
+                state[var] = ANY_SHAPE
+        return state
+
+    def check_rank_assertion(self, st, state) -> None:
+        """``assert x.dim() == 1`` on a tensor known to have another number of axes is reported: the assertion
+        fails whenever the code gets here."""
+        r = rank_test(st.test)
+        if r is None or r[2]:
+            return
+        var, k, _ = r
+        v = state.get(var)
+        if not isinstance(v, Shape) or v.get_meta("unverified"):
+            return
+        if v.rank is not None and v.rank != k or v.rank is None and len(v.dims) - 1 > k:
+            have = f"{v.rank}" if v.rank is not None else f"at least {len(v.dims) - 1}"
+            self.diag(st.test, "SHP104", f"the assertion expects `{var}` to have {k} ax{'is' if k == 1 else 'es'}, "
+                                         f"but it has {have}", notes=(f"`{var}` has shape ({v})",))
+
+    # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
+    def narrowed_by_use(self, required: Shape | None, arg, arg_node, state):
+        """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
+        rank takes the required shape, and a variadic segment is filled from it; a variable holding it is
+        narrowed. ``arg`` unchanged when nothing is learnt."""
+        if required is None:
+            return arg
+        if isinstance(arg, Obj) or isinstance(arg, Shape) and arg.is_any and not arg.get_meta("unverified"):
+            new = required
+        elif isinstance(arg, Shape) and not arg.get_meta("unverified"):
+            new = _refine(arg, required)
+            if new is None:
+                return arg
+        else:
+            return arg
+        new = Shape(new.dims, new.origins, getattr(arg, "label", None), getattr(arg, "meta", None) or ())
+        if isinstance(arg_node, ast.Name):
+            cur = state.get(arg_node.id)
+            if cur is arg or cur == arg or isinstance(cur, Shape) and isinstance(arg, Shape) and cur.dims == arg.dims:
+                state[arg_node.id] = new.with_label(None)
+        return new
+
+    def layer_input(self, m) -> Shape | None:
+        """What a library layer fixes of its input's shape: ``Linear(d, .)`` and ``LayerNorm(d)`` the last
+        axis, ``Conv2d(c, .)`` axis 1 and two spatial axes after it (an optional batch axis before),
+        ``GroupNorm(g, c)`` axis 1, an einops layer its pattern."""
+        q = m.qualname.rsplit(".", 1)[-1]
+        init = m.init_dict
+        where = f"`{q}` input, {self.where(self.node)}"
+        if q in ("Linear",):
+            d = init.get("in_features")
+            return Shape((Variadic(None), d), (None, where)) if _is_size(d) else None
+        if q in ("LayerNorm", "RMSNorm"):
+            d = init.get("normalized_shape")
+            ds = d if isinstance(d, tuple) else (d,)
+            if ds and all(_is_size(x) for x in ds):
+                return Shape((Variadic(None),) + tuple(ds), (None,) + (where,) * len(ds))
+            return None
+        conv = re.fullmatch(r"Conv(\d)d", q)
+        if conv:
+            c = init.get("in_channels")
+            n = int(conv.group(1))
+            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
+        if q == "GroupNorm":
+            c = init.get("num_channels")
+            return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
+        if q in ("Rearrange", "Reduce"):
+            lengths = init.get("axes_lengths")
+            return self.pattern_input(init.get("pattern"), lengths if isinstance(lengths, dict) else {})
+        return None
+
+    def pattern_input(self, pattern, lengths: dict) -> Shape | None:
+        """The input an einops pattern describes: its axes named after the pattern, a size given as a
+        keyword taken, a group ``(h d)`` the product of its parts. None when not a pattern.
+
+        The same pattern names the same axes wherever it is used in the function (``q, k, v`` split by
+        one pattern share their sequence axis). The axes are not known to be distinct from one another
+        (``"i j"`` is often a square table) nor from other patterns' axes: they bind to what they meet."""
+        groups = left_groups(pattern)
+        if groups is None:
+            return None
+        lhs = pattern.partition("->")[0].strip()
+        dims, origins = [], []
+        where = f"einops pattern, {self.where(self.node)}"
+        for paren, g in groups:
+            if "..." in g:
+                dims.append(Variadic(None))
+                origins.append(None)
+                continue
+            parts = []
+            unknown = 0
+            for e in g:
+                if isinstance(e, int):
+                    parts.append(const(e))
+                elif isinstance(lengths.get(e), Expr):
+                    parts.append(lengths[e])
+                else:
+                    unknown += 1
+                    parts.append(self.pattern_axis(lhs, e))
+            if unknown > 1 and paren:
+                dims.append(UNKNOWN)
+            else:
+                d = const(1)
+                for p in parts:
+                    d = d * p
+                dims.append(d)
+            origins.append(where)
+        return Shape(tuple(dims), tuple(origins))
+
+    def einsum_operands(self, q: str, args: list, node, state) -> list:
+        """``torch.einsum("bnd,dk->bnk", x, w)`` with ``x`` of unknown shape: each operand's subscripts give
+        its rank and name its axes (one letter, one axis, through the equation)."""
+        terms = operand_terms(q, tuple(args))
+        if terms is None:
+            return args
+        first = 0 if q == "einops.einsum" else 1
+        ops = args[first:len(args) - 1] if q == "einops.einsum" else args[first:]
+        if len(ops) != len(terms):
+            return args
+        eq = ",".join(" ".join(t) for t in terms)
+        out = list(args)
+        for i, (v, term) in enumerate(zip(ops, terms)):
+            if v is OPAQUE:
+                v = ANY_SHAPE  # an einsum operand is a tensor (or the call raises)
+            if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
+                continue
+            req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t) for t in term))
+            k = first + i
+            arg_node = node.args[k] if k < len(node.args) and not isinstance(node.args[k], ast.Starred) else None
+            out[k] = self.narrowed_by_use(req, v, arg_node, state)
+        return out
+
+    def pattern_axis(self, lhs: str, name: str) -> Expr:
+        axes = self.__dict__.setdefault("_pattern_axes", {})
+        key = (lhs, name)
+        if key not in axes:
+            axes[key] = sym(self.fresh_dim_name(name) or name, f"dim:einops:{lhs}:{name}@{self.qualname}")
+        return axes[key]
+
+
+def _is_size(d) -> bool:
+    return isinstance(d, Expr)
+
+
+def _refine(x: Shape, req: Shape) -> Shape | None:
+    """``x`` with its unknown axes taken from ``req`` where the two line up (same rank, or ``x`` has a
+    variadic segment that ``req``'s fixed rank fills); None when nothing is learnt."""
+    if req.variadic_index is not None:
+        if x.variadic_index is not None or x.rank is None:
+            return None
+        k = len(req.dims) - 1
+        v = req.variadic_index
+        if x.rank < k:
+            return None
+        req = Shape(req.dims[:v] + (UNKNOWN,) * (x.rank - k) + req.dims[v + 1:],
+                    tuple(req.origins[:v]) + (None,) * (x.rank - k) + tuple(req.origins[v + 1:]))
+    v = x.variadic_index
+    if v is not None:
+        fixed = len(x.dims) - 1
+        if fixed > len(req.dims):
+            return None
+        pad = len(req.dims) - fixed
+        origins = list(x.origins) if x.origins else [None] * len(x.dims)
+        x = Shape(x.dims[:v] + (UNKNOWN,) * pad + x.dims[v + 1:], tuple(origins[:v] + [None] * pad + origins[v + 1:]),
+                  x.label, x.meta)
+    if x.rank != req.rank:
+        return None
+    xo = x.origins or (None,) * len(x.dims)
+    ro = req.origins or (None,) * len(req.dims)
+    dims, origins, changed = [], [], False
+    for d, o, r, ro_ in zip(x.dims, xo, req.dims, ro):
+        if isinstance(d, Unknown) and isinstance(r, Expr):
+            dims.append(r)
+            origins.append(ro_)
+            changed = True
+        else:
+            dims.append(d)
+            origins.append(o)
+    return Shape(tuple(dims), tuple(origins), x.label, x.meta) if changed else None
+
+
+def rank_test(test):
+    """``x.ndim == 3``, ``x.dim() == 3``, ``len(x.shape) == 3`` (either side): (variable, rank, negated) or
+    None. ``!=`` gives ``negated``."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(left, ast.Constant):
+        left, right = right, left
+    if not (isinstance(right, ast.Constant) and type(right.value) is int):
+        return None
+    var = None
+    if isinstance(left, ast.Attribute) and left.attr == "ndim":
+        var = left.value
+    elif isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr in ("dim", "ndimension") \
+            and not left.args and not left.keywords:
+        var = left.func.value
+    elif isinstance(left, ast.Call) and isinstance(left.func, ast.Name) and left.func.id == "len" \
+            and len(left.args) == 1 and isinstance(left.args[0], ast.Attribute) and left.args[0].attr == "shape":
+        var = left.args[0].value
+    if not isinstance(var, ast.Name):
+        return None
+    return var.id, right.value, isinstance(test.ops[0], ast.NotEq)
+
+
+def with_rank(v, k: int):
+    """A value of unknown rank (an unknown object, a shape with a variadic segment) with exactly ``k`` axes;
+    None when it cannot have them or nothing is learnt."""
+    if isinstance(v, Obj):
+        v = ANY_SHAPE
+    if not isinstance(v, Shape) or v.rank is not None or v.get_meta("unverified") or k < 0:
+        return None
+    i = v.variadic_index
+    fixed = len(v.dims) - 1
+    if fixed > k:
+        return None
+    origins = tuple(v.origins) if v.origins else (None,) * len(v.dims)
+    pad = k - fixed
+    return Shape(v.dims[:i] + (UNKNOWN,) * pad + v.dims[i + 1:], origins[:i] + (None,) * pad + origins[i + 1:],
+                 None, v.meta)

@@ -15,6 +15,7 @@ from .._core._wording import op_name
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._values import Obj
 from ._common import after_error, sanitize
+from ._dtypes import result_dtype
 
 
 class ShapeRules:
@@ -27,10 +28,11 @@ class ShapeRules:
         rule = rule or lookup(q)
         if rule is None:
             return OPAQUE
+        dtype = result_dtype(q, tuple(args), kwargs)
         args, kwargs = self.size_arguments(rule, args, kwargs)
         args = tuple(sanitize(a) for a in args)
         kwargs = {k: sanitize(v) for k, v in kwargs.items()}
-        if takes_size_list(q) and any(
+        if takes_size_list(q) and not (q in _FACTORIES and len(args) > 1) and any(
                 v is OPAQUE or (isinstance(v, tuple) and any(x is OPAQUE for x in v))
                 for v in list(args[1 if q.startswith("torch.Tensor.") else 0:])
                 + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
@@ -72,6 +74,8 @@ class ShapeRules:
             result = ANY_SHAPE.with_label(result.label)
         if result is None:
             result = OPAQUE
+        elif dtype is not None and isinstance(result, Shape):
+            result = result.with_meta(dtype=dtype)
         if self.recorder is not None:
             self.recorder.op(node, site.op, args, kwargs, result, tuple(site.problems) if known else ())
         return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,
@@ -92,6 +96,10 @@ class ShapeRules:
                 args[i] = self.as_size_sym(a)
         kwargs = {k: self.as_size_sym(v) if isinstance(v, Obj) and k in SIZE_PARAMS else v for k, v in kwargs.items()}
         return tuple(args), kwargs
+
+
+# ``torch.randn(1, n, d)``: more than one argument, each is one axis (an unknown one an axis of unknown size)
+_FACTORIES = frozenset({"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn"})
 
 
 def _expand_for_pattern(x, pattern):

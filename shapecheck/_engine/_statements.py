@@ -6,7 +6,7 @@ import ast
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
-from .._core._shape import Shape
+from .._core._shape import ANY_SHAPE, Shape
 from .._core._wording import LOCAL, RETURN
 from ._values import FuncRef, QualRef, join, join_states
 from ._checks import spec_shape
@@ -37,6 +37,8 @@ class Statements:
     def stmt_assign(self, st, state):
         if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and _reads_one_axis(st.value):
             self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
+        if len(st.targets) == 1 and self.unpack_spliced_size(st.targets[0], st.value, state, st):
+            return state
         try:
             value = self.ev(st.value, state)
         finally:
@@ -53,13 +55,22 @@ class Statements:
             declared = _with_local_sizes(declared, state)
             if isinstance(value, Shape):
                 bound = self.check_spec(ann.spec, value, st, f"`{st.target.id}`", LOCAL)
-                if bound.rank == declared.rank:
+                if declared.rank is not None and (value.rank is not None and value.rank != declared.rank
+                                                  or value.rank is None and value.min_rank > declared.rank):
+                    # the annotation has another number of axes than the value (reported above): what runs
+                    # is the value, so the code after it is checked with the value's shape
+                    declared = value.with_label(None)
+                elif bound.rank == declared.rank:
                     declared = Shape(tuple(b if isinstance(b, Expr) else d for b, d in zip(bound.dims, declared.dims)),
                                      declared.origins, None, value.meta)
                 else:
                     declared = Shape(declared.dims, declared.origins, None, value.meta)
             if st.value is not None:
-                state[st.target.id] = declared
+                # under one member of a union parameter, an annotation written for another member is no
+                # evidence: a value the engine cannot see (or of unknown rank) takes no shape from it
+                seen = isinstance(value, Shape) and value.rank is not None
+                state[st.target.id] = declared if seen or not self.per_member else \
+                    value.with_label(None) if isinstance(value, Shape) else ANY_SHAPE
             return state
         if value is not None:
             self.assign(st.target, value, state, st)
@@ -97,14 +108,16 @@ class Statements:
         self.learn_test(st.test, state)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
-        a = self.block(st.body, dict(state))
+        a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
         env_a = self.env
         attrs_a = dict(receiver.attrs) if receiver is not None else None
         if receiver is not None:
             receiver.attrs.clear()
             receiver.attrs.update(attrs)
         self.env = before.copy()
-        b = self.block(st.orelse, dict(state))
+        if a is None:  # if d % n != 0: raise / elif a != b: raise: the test is false from here on
+            self.learn_test(st.test, state, negated=True)
+        b = self.block(st.orelse, self.narrowed_branch(st.test, dict(state), False))
         env_b = self.env
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
         # after the if only when the other branch made them too, or returned
@@ -114,8 +127,6 @@ class Statements:
             attrs_b = dict(receiver.attrs) if b is not None else {}
             receiver.attrs.clear()
             receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
-        if a is None and not st.orelse:
-            self.learn_test(st.test, state, negated=True)  # if d % n != 0: raise
         return join_states([a, b])
 
     def stmt_for(self, st, state):
@@ -179,9 +190,10 @@ class Statements:
 
     # -- facts and names -------------------------------------------------------------------------
     def stmt_assert(self, st, state):
+        self.check_rank_assertion(st, state)
         self.ev(st.test, state)
         self.learn_test(st.test, state)
-        return state
+        return self.narrowed_branch(st.test, state, True)
 
     def stmt_raise(self, st, state):
         return None

@@ -31,8 +31,14 @@ class UserCalls:
     def call_module(self, m: ModuleVal, args, kwargs, node):
         if m.children:
             v = args[0] if args else OPAQUE
+            if isinstance(v, Obj):  # what a module is called with is a tensor
+                v = ANY_SHAPE
             for child in m.children:
+                if child.rule is not None and isinstance(v, Shape):
+                    v = self.narrowed_by_use(self.layer_input(child), v, None, {})
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
+                if not isinstance(v, Shape) and child.rule is not None and not child.children:
+                    v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
                 with self.silenced():
                     again = self.call_module(m.children[0], [v], {}, node)

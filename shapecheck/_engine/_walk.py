@@ -23,6 +23,8 @@ from ._assign import Assignment
 from ._calls import Calls
 from ._checks import Checks, spec_shape
 from ._common import SCALAR
+from ._dtypes import annotation_dtype
+from ._callables import activation_default
 from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
 from ._narrow import Narrowing
@@ -47,6 +49,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.env = Env()
         self.depth = depth
         self.reporting = report
+        self.per_member = False  # analysing under one member of a union parameter
         self.diags: list = []
         self.returns: list = []
         self.rules = rules
@@ -127,7 +130,22 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             state[a.kwarg.arg] = OPAQUE
         self.ret_annot = sig.returns
         self.axis_names |= sig.return_axes
-        self.block(self.node.body, state)
+        union = next((p for p in sig.params if p.annot is not None and len(p.annot.members) > 1
+                      and p.arg.arg not in self.given_args), None)
+        if union is None:
+            self.block(self.node.body, state)
+            return self.returns
+        # ``x: Union[Int[Tensor, " n"], Int[Tensor, "1 n"]]``: the body analysed once per member, each
+        # from the same start (what one member binds says nothing of another)
+        env = self.env.copy()
+        axis_names, free = set(self.axis_names), self.free.copy()
+        self.per_member = True
+        for member in union.annot.members[:4]:
+            self.env, self.axis_names, self.free = env.copy(), set(axis_names), free.copy()
+            self.axis_names |= member.spec.names()
+            s = dict(state)
+            s[union.arg.arg] = self.param_value(union.arg, union.default, member)
+            self.block(self.node.body, s)
         return self.returns
 
     def annotation(self, node) -> TensorAnnot | None:
@@ -142,7 +160,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         if ann is not None:
             if ann.spec is None:
                 return ANY_SHAPE.with_label(f"`{p.arg}`")
-            return spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
+            shape = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
+            dtype = annotation_dtype(ann.dtype)  # ``Int[Tensor, "n k"]`` indexes as integers
+            return shape.with_meta(dtype=dtype) if dtype else shape
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
             return self.code_sym(p.arg)
@@ -153,6 +173,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return SCALAR
         if isinstance(p.annotation, ast.Name) and p.annotation.id in ("bool", "str"):
             return OPAQUE
+        act = activation_default(default, self.mod.imports.qualify)
+        if act is not None:  # ``act_layer=nn.GELU``: an elementwise activation's class
+            return act
         if isinstance(p.annotation, (ast.Name, ast.Attribute)):
             cls = self.ev(p.annotation, {})
             if isinstance(cls, ClassRef) and cls.cls.is_module:  # ``block: Block``: an instance of it

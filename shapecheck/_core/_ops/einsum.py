@@ -403,3 +403,30 @@ def einops_einsum(site: Site, *tensors_and_pattern) -> Shape | None:
     if any(not re.match(r"[A-Za-z_]|\.\.\.", tok) for t in terms + [output] for tok in t):
         return None
     return contract(site, terms, output, shapes, "einops.einsum")
+
+
+def left_groups(pattern) -> list | None:
+    """The groups of an einops pattern's left side (``(parenthesized, [names, 1s, "..."])`` each), or None
+    when the pattern is not a well-formed string with ``->``."""
+    if not isinstance(pattern, str) or "->" not in pattern:
+        return None
+    try:
+        return _side(pattern.partition("->")[0])
+    except _PatternError:
+        return None
+
+
+def operand_terms(q: str, args: tuple) -> list | None:
+    """The subscripts of each operand of an einsum call (``torch.einsum(eq, *ops)`` or
+    ``einops.einsum(*ops, pattern)``): one list of names (``"..."`` included) per operand, or None."""
+    if q == "einops.einsum":
+        if not args or not isinstance(args[-1], str) or "->" not in args[-1]:
+            return None
+        terms = [_TOKEN.findall(t) for t in args[-1].partition("->")[0].split(",")]
+        if any(not re.match(r"[A-Za-z_]|\.\.\.", tok) for t in terms for tok in t):
+            return None
+        return terms
+    if not args or not isinstance(args[0], str):
+        return None
+    parsed = _torch_terms(args[0])
+    return None if parsed is None else parsed[0]

@@ -1,0 +1,74 @@
+"""Callables the engine cannot see into, kept where their shape behaviour is certain.
+
+* An activation passed as a class (``act_layer=nn.GELU``, then ``self.act = act_layer()``): a
+  parameter whose default is an elementwise activation of torch is taken to be one.
+* Activation factories of the common libraries: ``ACT2FN[name]``, ``get_activation(name)`` (their
+  tables hold elementwise activations only), ``create_act_layer("gelu")`` / ``get_act_layer("silu")``
+  with a literal name of an elementwise activation (these tables also hold GLU, which halves an axis,
+  so a name read from a config is not taken).
+* Identity wrappers of interpretability libraries (``HookPoint()``): the output is the input.
+
+Each yields an ``nn.Identity``-like module value: the shape is kept, nothing else is claimed.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .._core._ops._facts import lookup_op
+from ._values import ModuleVal, QualRef
+
+# torch.nn modules whose output has their input's shape, element by element
+ELEMENTWISE = frozenset(
+    f"torch.nn.{n}" for n in (
+        "ReLU", "ReLU6", "GELU", "SiLU", "Tanh", "Sigmoid", "ELU", "SELU", "CELU", "LeakyReLU", "Softplus",
+        "Softsign", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "LogSigmoid", "Tanhshrink", "Softshrink",
+        "Hardshrink", "PReLU", "Identity"))
+
+# the names of elementwise activations in activation tables (timm, transformers, diffusers)
+_ELEMENTWISE_NAMES = frozenset({
+    "relu", "relu6", "gelu", "gelu_new", "gelu_fast", "gelu_tanh", "gelu_pytorch_tanh", "gelu_accurate",
+    "quick_gelu", "quickgelu", "silu", "swish", "mish", "tanh", "sigmoid", "elu", "selu", "celu", "leaky_relu",
+    "prelu", "softplus", "hard_swish", "hardswish", "hard_sigmoid", "hardsigmoid", "hard_mish", "identity",
+    "linear"})
+# transformers' ACT2FN holds instances, diffusers' ACT2CLS classes: elementwise activations only
+_TABLES = {"ACT2FN": "instance", "ACT2CLS": "class"}
+_FACTORIES_ANY = frozenset({"get_activation"})  # diffusers: its table is elementwise only
+_FACTORIES_NAMED = frozenset({"create_act_layer", "get_act_layer", "get_act_fn"})  # timm: GLU among them
+_IDENTITY_CLASSES = frozenset({"transformer_lens.hook_points.HookPoint"})
+
+_IDENTITY = ModuleVal("torch.nn.Identity", lookup_op("torch.nn.Identity"), ())
+
+
+def activation_default(default, qualify) -> QualRef | None:
+    """``act_layer=nn.GELU``: the activation class a parameter defaults to, when elementwise."""
+    if not isinstance(default, (ast.Name, ast.Attribute)):
+        return None
+    q = qualify(default)
+    return QualRef(q) if q in ELEMENTWISE else None
+
+
+def known_callable(func: ast.AST, args: list, qualify):
+    """The module value a call of an activation factory or an identity wrapper gives, else None."""
+    q = qualify(func) or ""
+    name = q.rsplit(".", 1)[-1] if q else (func.id if isinstance(func, ast.Name) else "")
+    if q in _IDENTITY_CLASSES:
+        return _IDENTITY
+    if name in _FACTORIES_ANY:
+        return _IDENTITY
+    if name in _FACTORIES_NAMED and args:
+        first = args[0]
+        if isinstance(first, str) and first.lower() in _ELEMENTWISE_NAMES \
+                or isinstance(first, QualRef) and first.qualname in ELEMENTWISE:
+            return _IDENTITY if name == "create_act_layer" else QualRef("torch.nn.Identity")
+    return None
+
+
+def table_activation(node: ast.Subscript, qualify):
+    """``ACT2FN[config.hidden_act]``: an elementwise activation."""
+    base = node.value
+    name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+    kind = _TABLES.get(name)
+    if kind is None:
+        return None
+    return _IDENTITY if kind == "instance" else QualRef("torch.nn.Identity")

@@ -1,0 +1,295 @@
+"""Narrowing by use: a tensor of unknown shape learns its axes from what is applied to it.
+
+A layer fixes part of its input (``LayerNorm(d)`` and ``Linear(d, .)`` the last axis, ``Conv2d(c, .)``
+axis 1 and the spatial axes after it), an einops pattern names every axis it describes, and the
+variable holding the tensor keeps what was learnt, as if the user had annotated it.
+"""
+
+from __future__ import annotations
+
+from test_engine import codes, errors, reveals
+
+
+def test_a_layer_fixes_the_last_axis_of_an_unknown_input():
+    assert reveals("""
+        class Block(nn.Module):
+            def __init__(self, dim, hidden):
+                super().__init__()
+                self.norm = nn.LayerNorm(dim)
+                self.fc = nn.Linear(hidden, dim)
+            def forward(self, x, y):
+                reveal_shape(self.norm(x))
+                reveal_shape(x)
+                reveal_shape(self.fc(y))
+                reveal_shape(y)
+    """) == ["... dim", "... dim", "... dim", "... hidden"]
+
+
+def test_a_conv_fixes_the_channel_axis_and_the_spatial_rank():
+    assert reveals("""
+        class Stem(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+            def forward(self, img):
+                y = self.conv(img)
+                reveal_shape(img)
+                reveal_shape(y)
+    """) == ["... c_in ? ?", "... c_out ? ?"]
+
+
+def test_a_narrowed_input_meets_a_second_layer():
+    # the input is normalised over "dim", then projected by a layer that expects "hidden": a swapped
+    # Linear seen although nothing about the input is annotated
+    out = errors("""
+        class Mlp(nn.Module):
+            def __init__(self, dim, hidden):
+                super().__init__()
+                self.norm = nn.LayerNorm(dim)
+                self.fc = nn.Linear(hidden, dim)
+            def forward(self, x):
+                x = self.norm(x)
+                return self.fc(x)
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+    assert '"hidden"' in out[0].message and '"dim"' in out[0].message
+
+
+def test_a_sequential_called_on_an_unknown_input_is_followed():
+    out = errors("""
+        class FeedForward(nn.Module):
+            def __init__(self, dim, hidden_dim):
+                super().__init__()
+                self.net = nn.Sequential(nn.LayerNorm(dim), nn.Linear(hidden_dim, dim), nn.GELU())
+            def forward(self, x):
+                return self.net(x)
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+    # near miss: the right sizes
+    assert errors("""
+        class FeedForward(nn.Module):
+            def __init__(self, dim, hidden_dim):
+                super().__init__()
+                self.net = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden_dim), nn.GELU(),
+                                         nn.Linear(hidden_dim, dim))
+            def forward(self, x):
+                reveal_shape(self.net(x))
+                return self.net(x)
+    """) == []
+
+
+def test_an_einops_pattern_names_the_axes_of_an_unknown_input():
+    assert reveals("""
+        from einops import rearrange
+        def split(t, heads: int):
+            q = rearrange(t, "b n (h d) -> b h n d", h=heads)
+            reveal_shape(q)
+            reveal_shape(t)
+    """) == ["b heads n d", "b n d*heads"]
+
+
+def test_the_same_pattern_name_is_the_same_axis_in_one_function():
+    # q and k split by the same pattern share their sequence axis "n": the untransposed key is seen
+    src = """
+        from einops import rearrange
+        class Attention(nn.Module):
+            def __init__(self, dim, heads):
+                super().__init__()
+                self.heads = heads
+                self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+            def forward(self, x):
+                q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads),
+                              self.to_qkv(x).chunk(3, dim=-1))
+                dots = torch.matmul(q, {key})
+                return torch.matmul(dots.softmax(dim=-1), v)
+    """
+    assert codes(src.format(key="k")) == ["SHP201"]
+    assert codes(src.format(key="k.transpose(-1, -2)")) == []
+
+
+def test_a_pattern_fills_the_unknown_axes_of_a_partly_known_input():
+    assert reveals("""
+        from einops import rearrange
+        class Attention(nn.Module):
+            def __init__(self, dim, heads=8, dim_head=64):
+                super().__init__()
+                self.heads = heads
+                self.to_q = nn.Linear(dim, heads * dim_head)
+            def forward(self, x):
+                q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
+                reveal_shape(q)
+    """) == ["b heads n dim_head"]
+
+
+def test_an_einops_layer_names_the_axes_of_its_input():
+    assert reveals("""
+        from einops.layers.torch import Rearrange
+        class Patches(nn.Module):
+            def __init__(self, dim, patch, channels=3):
+                super().__init__()
+                self.to_patches = nn.Sequential(
+                    Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch, p2=patch),
+                    nn.Linear(channels * patch * patch, dim))
+            def forward(self, img):
+                x = self.to_patches(img)
+                reveal_shape(x)
+    """) == ["b h*w dim"]
+
+
+def test_sizes_given_to_a_factory_by_unannotated_arguments():
+    assert reveals("""
+        class Tokens(nn.Module):
+            def __init__(self, dim, num_patches):
+                super().__init__()
+                self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+                self.pos = nn.Parameter(torch.zeros(1, num_patches + 1, dim))
+            def forward(self):
+                reveal_shape(self.cls_token)
+                reveal_shape(self.pos)
+    """) == ["1 1 dim", "1 num_patches+1 dim"]
+
+
+def test_a_starred_size_in_a_tuple_assignment_is_unpacked():
+    assert reveals("""
+        def f(x, heads: int):
+            b, n, _, h = *x.shape, heads
+            reveal_shape(x)
+            reveal_shape(torch.zeros(b, h, n))
+    """) == ["b n ?", "b heads n"]
+
+
+def test_narrowing_never_contradicts_a_data_axis():
+    # a size from code meeting an axis the input already has binds to it: correct code stays silent
+    assert errors("""
+        class Block(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.norm = nn.LayerNorm(dim)
+            def forward(self, x):
+                b, n, c = x.shape
+                y = self.norm(x)
+                return y.view(b, n, c)
+    """) == []
+
+
+def test_axes_named_by_different_patterns_bind_to_each_other():
+    # regression: a padding mask read as "b i" and as "b j" masks scores whose axes a third pattern
+    # named "n"; the names differ, the sizes are one
+    assert errors("""
+        from einops import rearrange
+        class Attention(nn.Module):
+            def __init__(self, dim, heads=8):
+                super().__init__()
+                self.heads = heads
+                self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+            def forward(self, x, mask):
+                q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_qkv(x).chunk(3, dim=-1))
+                dots = q @ k.transpose(-1, -2)
+                pair = rearrange(mask, "b i -> b 1 i 1") * rearrange(mask, "b j -> b 1 1 j")
+                dots = dots.masked_fill(~pair, -1e9)
+                reveal_shape(dots)
+                return dots.softmax(dim=-1) @ v
+    """) == []
+
+
+def test_two_axes_of_one_pattern_may_be_equal():
+    # a square table named "i j" added to square scores: no contradiction
+    assert errors("""
+        from einops import rearrange
+        def biased(scores, table):
+            bias = rearrange(table, "i j h -> h i j")
+            n = scores.shape[-1]
+            return scores + bias[:, :n, :n]
+    """) == []
+
+
+def test_a_layer_norm_over_the_width_of_a_channels_first_map():
+    # found on public code: LayerNorm(dim) applied after rearranging tokens to "b c h w" normalises
+    # the width axis (and fails unless the width happens to equal dim)
+    assert "SHP301" in codes("""
+        import math
+        from einops import rearrange
+        class FeedForward(nn.Module):
+            def __init__(self, dim, hidden):
+                super().__init__()
+                self.net = nn.Sequential(nn.LayerNorm(dim), nn.Conv2d(dim, hidden, 1))
+            def forward(self, x):
+                h = w = int(math.sqrt(x.shape[-2]))
+                x = rearrange(x, "b (h w) c -> b c h w", h=h, w=w)
+                return self.net(x)
+    """)
+
+
+def test_a_factory_with_one_unknown_size_keeps_the_others():
+    assert reveals("""
+        def f(d: int, cfg):
+            reveal_shape(torch.randn(1, helper(cfg) + 1, d))
+
+        def helper(c):
+            return c.count()
+    """) == ["1 ? d"]
+
+
+def test_a_sequential_goes_on_after_a_layer_it_cannot_shape():
+    # the unfold's output is unknown, the einops layer after it names its axes again
+    assert reveals("""
+        from einops.layers.torch import Rearrange
+        class Patches(nn.Module):
+            def __init__(self, patch_dim, dim):
+                super().__init__()
+                self.embed = nn.Sequential(nn.Unfold(kernel_size=4, stride=2), Rearrange("b c n -> b n c"),
+                                           nn.Linear(patch_dim, dim))
+            def forward(self, img):
+                reveal_shape(self.embed(img))
+    """) == ["b n dim"]
+
+
+def test_a_class_token_concatenated_on_the_wrong_axis():
+    src = """
+        from einops import repeat
+        from einops.layers.torch import Rearrange
+        class ViT(nn.Module):
+            def __init__(self, patch_dim, dim, num_patches):
+                super().__init__()
+                self.embed = nn.Sequential(Rearrange("b c n -> b n c"), nn.Linear(patch_dim, dim))
+                self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+                self.pos = nn.Parameter(torch.randn(1, num_patches + 1, dim))
+            def forward(self, img):
+                x = self.embed(img)
+                b, n, _ = x.shape
+                cls_tokens = repeat(self.cls_token, "() n d -> b n d", b=b)
+                x = torch.cat((cls_tokens, x), dim={axis})
+                x += self.pos[:, :n + 1]
+                return x
+    """
+    assert codes(src.format(axis=1)) == []
+    assert codes(src.format(axis=2)) == ["SHP102"]
+
+
+def test_einsum_subscripts_give_an_unknown_operand_its_rank():
+    src = """
+        def attend(x, w: Float[Tensor, "d k"], m):
+            k = torch.einsum("bmd,dk->bmk", {ops})
+            reveal_shape(k)
+            reveal_shape(m)
+    """
+    assert reveals(src.format(ops="m, w")) == ["b m k", "b m d"]
+    assert codes(src.format(ops="w, m")) == ["SHP108"]  # operands swapped: "bmd" names 3 axes, w has 2
+
+
+def test_a_module_level_int_is_a_size_of_the_script():
+    src = """
+        import argparse
+        opt = argparse.ArgumentParser().parse_args()
+        ndf = int(opt.ndf)
+
+        class Discriminator(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.main = nn.Sequential(nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+                                          nn.Conv2d({second}, 4, 2, 1))
+            def forward(self, x):
+                return self.main(x)
+    """
+    assert codes(src.format(second="ndf, ndf * 2")) == []
+    assert codes(src.format(second="ndf * 2, ndf")) == ["SHP107"]
