@@ -130,9 +130,11 @@ def test_a_permutation_fixes_the_rank_of_a_tensor_of_unknown_rank(monkeypatch):
             y.permute(0, 2, 3, 1).detach()
             x.permute(0, 2, 1).detach()
     '''
-    # the convolution's output is "... dim h w" (batched or not); four permuted axes make it 4-axis
+    # the convolution's output is "... dim h w" (batched or not); four permuted axes make it 4-axis.
+    # The input itself was narrowed by the convolution (axis 1 of 4, or axis 0 of 3, is `dim`), so
+    # three permuted axes make it the unbatched "dim ? ?", whose first axis is the channel
     assert roles(src, monkeypatch) == ["(..., channel, height, width)", "(?, height, width, channel)",
-                                       "(?, ?, ?)"]
+                                       "(channel, ?, ?)"]
 
 
 def test_unknown_role_is_none_and_roles_need_a_producer(monkeypatch):
