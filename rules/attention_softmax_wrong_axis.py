@@ -7,7 +7,7 @@ import re
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import MATMUL, arg, axis, carry, eq, neg_dim, register, softmax_call, tag
+from ._common import ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, axis, carry, eq, neg_dim, register, softmax_call, tag
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -16,6 +16,7 @@ SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=Tr
 _SUM = {"torch.Tensor.sum", "torch.sum"}
 _EINSUM = {"torch.einsum", "torch.functional.einsum"}
 _EINOPS = {"einops.einsum"}
+_DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
 
 
 def _einsum_operands(ev):
@@ -90,6 +91,7 @@ class AttentionSoftmaxWrongAxis(LintRule):
     """
 
     code = "SHP202"
+    calls = frozenset(ELEMENTWISE | MATMUL | _EINSUM | _EINOPS | SOFTMAX_CALLS | _SUM | _DIV)
     name = "attention-softmax-wrong-axis"
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
@@ -226,7 +228,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 d = neg_dim(arg(ev, 1, "dim"), x)
                 if d is not None:
                     ctx.tag_result(SUMMED, (d,))
-        elif q in ("torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"):
+        elif q in _DIV:
             a, b = arg(ev, 0), arg(ev, 1)
             sa, sb = tag(a, SOFTMAX_AXIS), tag(b, SUMMED)
             if sa is not None and sb is not None:
