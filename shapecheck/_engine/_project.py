@@ -1,8 +1,11 @@
 """The files of one run, so that calls can reach annotated code in other files (through imports).
 
 Module names come from the package layout (directories with ``__init__.py``); a file outside a
-package is importable by its stem, as a script's siblings are. Other modules are parsed lazily, once,
-only when an import names them.
+package is importable by its stem, as a script's siblings are. Other modules are parsed lazily, only
+when an import names them, and kept while they are in use: between two files, :meth:`Project.release`
+drops the least recently used parsed modules beyond a budget of source bytes (a dropped module is
+parsed again when a later file reaches it). What the index keeps for the whole run is small: module
+names, the modules each analysis read, and the interface digest of each module.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+from collections import OrderedDict
 
 from .._core._settings import Settings
 from ._interface import ABSENT, interface_digest
@@ -28,8 +32,11 @@ def module_name_of(path: str) -> str:
     return ".".join(parts)
 
 
+SOURCE_BUDGET = 4 * 1024 * 1024  # bytes of source whose parsed modules stay in memory between files
+
+
 class Project:
-    def __init__(self, files):
+    def __init__(self, files, budget: int | None = None):
         self.by_module: dict = {}
         self.by_path: dict = {}
         for f in files:
@@ -37,7 +44,10 @@ class Project:
             name = module_name_of(ap)
             self.by_path[ap] = name
             self.by_module.setdefault(name, ap)
-        self._infos: dict = {}
+        self._infos: OrderedDict = OrderedDict()  # module name -> ModuleInfo (None: not parseable), oldest use first
+        self._sizes: dict = {}  # module name -> bytes of source held in _infos
+        self._held = 0
+        self.budget = SOURCE_BUDGET if budget is None else budget
         self._digests: dict = {}  # module name -> interface digest
         self._reads: dict = {}  # module name -> the module names its analyses asked for
 
@@ -46,7 +56,8 @@ class Project:
         return cls(paths)
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}, "_reads": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": OrderedDict(), "_sizes": {},
+                "_held": 0, "budget": self.budget, "_digests": {}, "_reads": {}}
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
@@ -57,19 +68,46 @@ class Project:
         if path is None:
             return None
         if modname in self._infos:
+            self._infos.move_to_end(modname)
             return self._infos[modname]
         self._infos[modname] = None  # guards import cycles
         try:
             with open(path, "rb") as fh:
                 source = fh.read().decode("utf-8")
             tree = ast.parse(source, filename=path)
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
             return None
         from ._module import ModuleInfo
 
         info = ModuleInfo(path, tree, settings, self, modname)
         self._infos[modname] = info
+        self._sizes[modname] = len(source)
+        self._held += len(source)
         return info
+
+    def release(self) -> None:
+        """Between two files: drop the least recently used parsed modules until what is held fits the
+        budget. The modules kept forget the calls and instances they analysed (their values may hold
+        a dropped module, and the memo keys name functions by the id of their node, which a later
+        parse may reuse); their signatures of dropped functions go too."""
+        if self._held <= self.budget:
+            return
+        dropped: set = set()
+        for modname in [m for m, info in self._infos.items() if info is not None]:
+            if self._held <= self.budget:
+                break
+            info = self._infos.pop(modname)
+            self._held -= self._sizes.pop(modname, 0)
+            dropped.update(id(n) for n in ast.walk(info.tree)
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+        for info in self._infos.values():
+            if info is None:
+                continue
+            info.memo.calls.clear()
+            info.forget_instances()
+            sigs = info.memo.signatures
+            for key in [k for k in sigs if k in dropped]:
+                del sigs[key]
 
     def note_read(self, reader: str, modname: str) -> None:
         """``reader``'s analysis asked for module ``modname`` (found or not): an edge of the graph a
