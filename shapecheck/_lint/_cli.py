@@ -367,8 +367,7 @@ def _check(args) -> int:
             from ._cache import Cache
 
             cache = Cache(config.root, settings, __version__, _engine_stamp(), directory=args.cache_dir)
-        progress = Progress(sys.stderr, len(targets),
-                             enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
+        progress = Progress(sys.stderr, len(targets), enabled=_show_progress(args, fmt, len(targets)))
         try:
             all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
                                                                  args.jobs or _default_jobs(), progress)
@@ -406,6 +405,15 @@ def _add_noqa(targets, diags, missing, internal, args) -> int:
     if errors or missing or internal:
         return 2
     return 1 if left and not args.exit_zero else 0
+
+
+def _show_progress(args, fmt: str, files: int) -> bool:
+    """Progress on stderr only for a person watching a long run: a terminal, human output, not CI."""
+    if args.quiet or files < PROGRESS_MIN_FILES or fmt not in HUMAN:
+        return False
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    return _isatty(sys.stderr)
 
 
 def _isatty(stream) -> bool:
