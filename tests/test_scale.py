@@ -149,3 +149,21 @@ def test_shards_saving_at_the_same_time_keep_each_others_entries(pkg, capsys, mo
     for cache, checked in saves:
         cache.save(checked)
     assert _analysed(capsys, "--cache-dir", "shared", ".") == set()
+
+
+def test_the_code_stamp_is_the_same_wherever_and_whenever_shapecheck_is_installed(tmp_path):
+    """Shards in CI install shapecheck each in their own environment: the cache key reads the code's
+    text, not its path or modification times."""
+    import os
+
+    from shapecheck._lint._cli import code_digest
+
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / "x.py").write_text("X = 1\n")
+        (tmp_path / where / "notes.txt").write_text(where)
+    os.utime(tmp_path / "b" / "x.py", ns=(10 ** 9, 10 ** 9))
+    first = code_digest([("pkg", str(tmp_path / "a"))])
+    assert code_digest([("pkg", str(tmp_path / "b"))]) == first
+    (tmp_path / "b" / "x.py").write_text("X = 2\n")
+    assert code_digest([("pkg", str(tmp_path / "b"))]) != first

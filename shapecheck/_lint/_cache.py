@@ -15,7 +15,7 @@ modules that changed.
 Every entry stands alone (no stamp of the whole run), so runs over parts of a tree share one cache:
 a save merges the index on disk (under a lock where the platform has one), keeping the newer entry
 of each file. Shards of a CI run on one cache directory, one after the other or at the same time,
-leave one index that a full run reuses (docs/ci.md).
+leave one index that a full run reuses (docs/cli.md, "Large trees and CI shards").
 """
 
 from __future__ import annotations
