@@ -87,11 +87,13 @@ def test_a_budget_of_nothing_gives_the_same_results(pkg, capsys, monkeypatch):
 
 def test_release_drops_the_least_recently_used_modules(pkg):
     project = Project([str(pkg / "pkg" / n) for n in ("__init__.py", "layers.py", "blocks.py", "use0.py")],
-                      budget=len(BLOCKS))
+                      budget=max(len(LAYERS), len(BLOCKS)))  # room for one of the two
     settings = Settings()
     layers = project.module_info("pkg.layers", settings)
+    project.release()  # within the budget: kept
+    assert project.module_info("pkg.layers", settings) is layers
     blocks = project.module_info("pkg.blocks", settings)
-    project.module_info("pkg.layers", settings)  # used last: kept
+    assert project.module_info("pkg.layers", settings) is layers  # used last
     gone = weakref.ref(blocks)
     del blocks
     project.release()
@@ -100,6 +102,8 @@ def test_release_drops_the_least_recently_used_modules(pkg):
     assert project.module_info("pkg.layers", settings) is layers
     again = project.module_info("pkg.blocks", settings)  # parsed again when reached again
     assert again is not None and "Block" in again.classes
+    project.release()  # now layers was used longest ago
+    assert project.module_info("pkg.blocks", settings) is again
 
 
 def test_release_within_budget_keeps_everything(pkg):

@@ -14,7 +14,6 @@ import ast
 import gc
 import hashlib
 import os
-from collections import OrderedDict
 
 from .._core._settings import Settings
 from ._interface import ABSENT, interface_digest
@@ -58,10 +57,12 @@ class Project:
             name = module_name_of(ap)
             self.by_path[ap] = name
             self.by_module.setdefault(name, ap)
-        self._infos: OrderedDict = OrderedDict()  # module name -> ModuleInfo (None: not parseable), oldest use first
+        self._infos: dict = {}  # module name -> ModuleInfo (None: not parseable)
         self._sizes: dict = {}  # module name -> bytes of source held in _infos
         self._held = 0
         self.budget = SOURCE_BUDGET if budget is None else budget
+        self._tick = 0  # counts the lookups of modules
+        self._last: dict = {}  # module name -> the tick of its last lookup
         self._digests: dict = {}  # module name -> interface digest
         self._reads: dict = {}  # module name -> the module names its analyses asked for
 
@@ -70,8 +71,8 @@ class Project:
         return cls(paths)
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": OrderedDict(), "_sizes": {},
-                "_held": 0, "budget": self.budget, "_digests": {}, "_reads": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_sizes": {},
+                "_held": 0, "budget": self.budget, "_tick": 0, "_last": {}, "_digests": {}, "_reads": {}}
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
@@ -81,8 +82,9 @@ class Project:
         path = self.by_module.get(modname)
         if path is None:
             return None
+        self._tick += 1
+        self._last[modname] = self._tick
         if modname in self._infos:
-            self._infos.move_to_end(modname)
             return self._infos[modname]
         self._infos[modname] = None  # guards import cycles
         try:
@@ -100,14 +102,15 @@ class Project:
         return info
 
     def release(self) -> None:
-        """Between two files: drop the least recently used parsed modules until what is held fits the
-        budget. The modules kept forget the calls and instances they analysed (their values may hold
-        a dropped module, and the memo keys name functions by the id of their node, which a later
-        parse may reuse); their signatures of dropped functions go too."""
+        """Between two files: drop parsed modules until what is held fits the budget, the least
+        recently reached first. The modules kept forget the calls and instances they analysed (their
+        values may hold a dropped module, and the memo keys name functions by the id of their node,
+        which a later parse may reuse); their signatures of dropped functions go too."""
         if self._held <= self.budget:
             return
         dropped: set = set()
-        for modname in [m for m, info in self._infos.items() if info is not None]:
+        for modname in sorted((m for m, info in self._infos.items() if info is not None),
+                              key=lambda m: self._last.get(m, -1)):
             if self._held <= self.budget:
                 break
             info = self._infos.pop(modname)
