@@ -117,6 +117,11 @@ class Project:
             self._held -= self._sizes.pop(modname, 0)
             dropped.update(id(n) for n in ast.walk(info.tree)
                            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            # its classes point back at it: without them (and its memo) nothing holds it, and it is
+            # freed now rather than at the next full collection
+            info.classes.clear()
+            info.memo.calls.clear()
+            info.forget_instances()
         for info in self._infos.values():
             if info is None:
                 continue
