@@ -210,7 +210,6 @@ def bench_tree(label: str, tree: str, jobs: int, check: bool, flake8: str | None
     rf = [ruff, "check", "--isolated", "--exit-zero", "--quiet", "--cache-dir", os.path.join(tree, ".ruff_cache"),
           "."] if ruff else None
     one = dict(os.environ, RAYON_NUM_THREADS="1")
-    rows = []
 
     def shapecheck_json(name: str, *extra) -> tuple[dict, list]:
         path = os.path.join(out_dir, name + ".json")
@@ -219,7 +218,16 @@ def bench_tree(label: str, tree: str, jobs: int, check: bool, flake8: str | None
 
     print(f"\n== {label}: {len(files)} files, {lines / 1e6:.2f}M lines; -j N = {jobs}", flush=True)
     print(f"   leaf module: {os.path.relpath(leaf, tree)} (imported by none)")
-    print(f"   widely imported: {os.path.relpath(wide, tree)} (imported by {users[wide]} files)", flush=True)
+    print(f"   widely imported: {os.path.relpath(wide, tree)} (imported by {users[wide]} files)")
+    print(f"   {'run':22} {'shapecheck':>18} {'analysed':>14}   {'flake8':>18}   {'ruff':>18}", flush=True)
+
+    class Rows(list):  # each row is printed as soon as it is measured
+        def append(self, row):
+            super().append(row)
+            name, r, a, f, rr = row
+            print(f"   {name:22} {fmt_run(r):>18} {a:>14}   {fmt_run(f):>18}   {fmt_run(rr):>18}", flush=True)
+
+    rows = Rows()
     cold1 = probe(sc(1, "--no-cache"), tree, env)
     f8_1 = probe(f8(1), tree) if f8 else None
     rf_1 = probe([*rf[:-1], "--no-cache", "."], tree, one) if rf else None
@@ -238,9 +246,6 @@ def bench_tree(label: str, tree: str, jobs: int, check: bool, flake8: str | None
         if check:
             _c, cold_now = shapecheck_json(name.replace(" ", "_") + "_cold", "--no-cache")
             identical[name] = diags == cold_now
-    print(f"   {'run':22} {'shapecheck':>18} {'analysed':>14}   {'flake8':>18}   {'ruff':>18}")
-    for name, r, a, f, rr in rows:
-        print(f"   {name:22} {fmt_run(r):>18} {a:>14}   {fmt_run(f):>18}   {fmt_run(rr):>18}")
     print(f"   diagnostics (cold): {len(cold_diags)}")
     leaf_t = rows[3][1]["time"]
     print(f"   leaf body edit / cold -j {jobs}: {leaf_t / coldn['time']:.1%}; / cold -j 1: {leaf_t / cold1['time']:.1%}"
