@@ -50,7 +50,8 @@ t = time.perf_counter()
 r = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.PIPE)
 dt = time.perf_counter() - t
 print(json.dumps({"time": dt, "rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                  "rc": r.returncode, "err": r.stderr.decode("utf-8", "replace")[-4000:]}))
+                  "rc": r.returncode,
+                  "err": "\n".join(x[:300] for x in r.stderr.decode("utf-8", "replace").splitlines())[-4000:]}))
 """
 
 
@@ -67,10 +68,12 @@ def probe(cmd, cwd, env=None, out: str = "-") -> dict:
 
 
 def analysed(stderr: str) -> str:
+    """"N of M files" from the debug line (each stderr line is cut to 300 characters by the probe);
+    "all" for a run without the cache."""
     for line in stderr.splitlines():
         if line.startswith("shapecheck: debug: analysed"):
             return line.split(":", 3)[2].replace("analysed", "").strip()
-    return "?"
+    return "all"
 
 
 # -- the tree: files, imports, the two edits ----------------------------------------------------------
