@@ -18,6 +18,7 @@ from shapecheck._core._shape import Shape, Unknown, Variadic
 __all__ = [
     "arg", "is_shape", "rank", "axis", "norm_dim", "as_int", "eq", "ne", "unknown", "qd", "axis_note",
     "who", "name_of", "looks_like", "is_heads_axis", "register", "MATMUL", "SOFTMAX", "LOG_SOFTMAX",
+    "SOFTMAX_CALLS", "CHANNEL_LAYERS", "CLASS_LOSSES", "ELEMENTWISE",
 ]
 
 MATMUL = {"torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__", "torch.bmm", "torch.Tensor.bmm"}
@@ -298,6 +299,8 @@ def compare_before(ctx, node, a, b) -> str:
 def channel_layer(ev):
     """(expected channels or None, number of spatial axes, display) for layers that read axis 1 as channels."""
     q = ev.qualname or ""
+    if q not in CHANNEL_LAYERS:
+        return None, None, None
     init = ev.init or {}
     for n in (1, 2, 3):
         if q == f"torch.nn.Conv{n}d":
@@ -320,6 +323,15 @@ def channel_layer(ev):
     return None, None, None
 
 
+CHANNEL_LAYERS = frozenset(  # every call channel_layer answers
+    {f"torch.nn.Conv{n}d" for n in (1, 2, 3)}
+    | {f"torch.nn.{k}{n}d" for k in ("BatchNorm", "InstanceNorm", "LazyBatchNorm", "MaxPool", "AvgPool",
+                                      "AdaptiveAvgPool", "AdaptiveMaxPool") for n in (1, 2, 3)}
+    | {f"torch.nn.functional.{k}{n}d" for k in ("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool",
+                                                 "conv") for n in (1, 2, 3)}
+    | {f"torch.conv{n}d" for n in (1, 2, 3)} | {"torch.nn.GroupNorm"})
+
+
 def _display(q: str) -> str:
     head, _, last = q.rpartition(".")
     return f"F.{last}" if head == "torch.nn.functional" else f"nn.{last}" if head == "torch.nn" else last
@@ -331,6 +343,9 @@ def size_of(v):
 
     e = as_size(v)
     return e if isinstance(e, Expr) else None
+
+
+SOFTMAX_CALLS = frozenset(SOFTMAX | LOG_SOFTMAX | {"torch.nn.Softmax", "torch.nn.LogSoftmax"})  # softmax_call's
 
 
 def softmax_call(ev):

@@ -57,6 +57,7 @@ class AttentionOverHeads(LintRule):
     """
 
     code = "SHP204"
+    calls = frozenset(_SDPA | _FLASH | MATMUL)
     name = "attention-over-heads"
     summary = "Attention over (batch, seq, heads, d_head) tensors attends over the heads"
 

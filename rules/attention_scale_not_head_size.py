@@ -8,7 +8,7 @@ from shapecheck._core._algebra import Expr, FloorDiv, const
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import MATMUL, arg, axis, carry, compare_before, env_before, name_of, qd, register, tag
+from ._common import ELEMENTWISE, MATMUL, arg, axis, carry, compare_before, env_before, name_of, qd, register, tag
 
 SCORES = "sc_scores"  # (d_head Expr,) on q @ k^T
 
@@ -105,6 +105,7 @@ class AttentionScaleNotHeadSize(LintRule):
     """
 
     code = "SHP207"
+    calls = frozenset(ELEMENTWISE | MATMUL | _SCALE_OPS)
     name = "attention-scale-not-head-size"
     summary = "Attention scores are scaled by a size other than the head size"
 

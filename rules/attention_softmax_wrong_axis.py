@@ -9,7 +9,8 @@ from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
 from shapecheck._core._shape import Shape
 
 from .softmax_over_batch_axis import over_batch
-from ._common import MATMUL, arg, as_int, axis, carry, dims_text, eq, neg_dim, register, softmax_call, tag, who
+from ._common import (ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry, dims_text, eq, neg_dim, register,
+                      softmax_call, tag, who)
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -20,6 +21,7 @@ _GUMBEL = "torch.nn.functional.gumbel_softmax"
 _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
 _EINSUM = {"torch.einsum", "torch.functional.einsum"}
 _EINOPS = {"einops.einsum"}
+_DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
 
 
 def _einsum_operands(ev):
@@ -102,6 +104,7 @@ class AttentionSoftmaxWrongAxis(LintRule):
     """
 
     code = "SHP202"
+    calls = frozenset(ELEMENTWISE | MATMUL | _EINSUM | _EINOPS | SOFTMAX_CALLS | _SUM | _DIV | {_GUMBEL})
     name = "attention-softmax-wrong-axis"
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
@@ -357,7 +360,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 d = neg_dim(arg(ev, 1, "dim"), x)
                 if d is not None:
                     ctx.tag_result(SUMMED, (d,))
-        elif q in ("torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"):
+        elif q in _DIV:
             a, b = arg(ev, 0), arg(ev, 1)
             sa, sb = tag(a, SOFTMAX_AXIS), tag(b, SUMMED)
             if sa is not None and sb is not None and len(sa) == 2:

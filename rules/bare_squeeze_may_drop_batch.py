@@ -98,6 +98,7 @@ class BareSqueezeMayDropBatch(LintRule):
     """
 
     code = "SHP209"
+    calls = frozenset(_SQUEEZE)
     name = "bare-squeeze-may-drop-batch"
     summary = "A squeeze() without dim on a tensor whose batch or another non-literal axis may also be 1"
     severity = "warning"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import (axis, axis_note, channel_layer, compare_before, dims_text, is_literal, looks_like, qd,
-                      register, size_of, who)
+from ._common import (CHANNEL_LAYERS, axis, axis_note, channel_layer, compare_before, dims_text, is_literal,
+                      looks_like, qd, register, size_of, who)
 
 
 @register
@@ -46,6 +46,7 @@ class ChannelsLastConvInput(LintRule):
     """
 
     code = "SHP301"
+    calls = frozenset(CHANNEL_LAYERS)
     name = "channels-last-conv-input"
     summary = "A channels-last (batch, height, width, channels) tensor is fed to a channels-first layer"
 

@@ -6,7 +6,7 @@ from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import CLASS, FEATURE, POSITION, SPATIAL_ROLES
 from shapecheck._core._shape import Shape
 
-from ._common import axis_note, compare_before, dims_text, looks_like, loss_args, qd, register, who
+from ._common import CLASS_LOSSES, axis_note, compare_before, dims_text, looks_like, loss_args, qd, register, who
 
 
 @register
@@ -47,6 +47,7 @@ class ClassAxisNotDim1(LintRule):
     """
 
     code = "SHP401"
+    calls = frozenset(CLASS_LOSSES)
     name = "class-axis-not-dim1"
     summary = "A classification loss gets (batch, seq, classes) logits; the class axis must be axis 1"
 

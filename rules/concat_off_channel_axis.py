@@ -6,7 +6,8 @@ from shapecheck._core._algebra import Expr, const
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import arg, as_int, carry, channel_layer, compare_before, qd, register, size_of
+from ._common import (CHANNEL_LAYERS, ELEMENTWISE, arg, as_int, carry, channel_layer, compare_before, qd, register,
+                      size_of)
 
 CAT = "cc_cat"  # (node, dim, sum of the parts' channel axes, number of parts)
 
@@ -55,6 +56,7 @@ class ConcatOffChannelAxis(LintRule):
     """
 
     code = "SHP307"
+    calls = frozenset(ELEMENTWISE | _CAT | CHANNEL_LAYERS)
     name = "concat-off-channel-axis"
     summary = "Feature maps are concatenated along a non-channel axis before a layer expecting summed channels"
 

@@ -73,6 +73,7 @@ class CovOnSamplesByFeatures(LintRule):
     """
 
     code = "SHP404"
+    calls = frozenset(_COV.keys())
     name = "cov-on-samples-by-features"
     summary = "torch.cov or torch.corrcoef gets (samples, features) data; it wants variables in rows"
 

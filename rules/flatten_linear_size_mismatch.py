@@ -8,7 +8,7 @@ from shapecheck._core._algebra import Expr, FloorDiv, const
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape, Unknown, Variadic
 
-from ._common import arg, as_int, carry, compare_before, qd, register, size_of, who
+from ._common import ELEMENTWISE, arg, as_int, carry, compare_before, qd, register, size_of, who
 
 FACTORS = "fl_factors"  # (tuple of source axes merged into the last axis, flatten node)
 
@@ -75,6 +75,8 @@ class FlattenLinearSizeMismatch(LintRule):
     """
 
     code = "SHP305"
+    calls = frozenset(ELEMENTWISE | _FLATTEN | _VIEWS
+                      | {"torch.nn.Flatten", "torch.nn.Linear", "torch.nn.functional.linear"})
     name = "flatten-linear-size-mismatch"
     summary = "Linear after flatten has in_features built from sizes the conv stack does not produce"
 

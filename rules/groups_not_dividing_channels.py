@@ -42,6 +42,7 @@ class GroupsNotDividingChannels(LintRule):
     """
 
     code = "SHP306"
+    calls = frozenset(_CONVS)
     name = "groups-not-dividing-channels"
     summary = "A grouped convolution's groups does not divide its channel counts"
 

@@ -105,6 +105,7 @@ class HeightWidthSwap(LintRule):
     """
 
     code = "SHP303"
+    calls = frozenset(_REARRANGE | _PERMUTE | _TRANSPOSE)
     name = "height-width-swap"
     summary = "A permute or transpose that changes the channel layout also swaps height and width"
 

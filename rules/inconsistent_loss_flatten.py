@@ -6,7 +6,7 @@ from shapecheck._core._algebra import Expr
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import arg, as_int, carry, compare_before, loss_args, qd, register, who
+from ._common import CLASS_LOSSES, ELEMENTWISE, arg, as_int, carry, compare_before, loss_args, qd, register, who
 
 FLAT = "lf_factors"  # (source axes merged into axis 0, node)
 
@@ -49,6 +49,7 @@ class InconsistentLossFlatten(LintRule):
     """
 
     code = "SHP402"
+    calls = frozenset(ELEMENTWISE | _VIEWS | CLASS_LOSSES)
     name = "inconsistent-loss-flatten"
     summary = "Logits and targets are flattened for a loss in different axis orders"
 

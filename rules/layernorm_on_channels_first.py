@@ -50,6 +50,7 @@ class LayerNormOnChannelsFirst(LintRule):
     """
 
     code = "SHP304"
+    calls = frozenset(_LN | _F_LN)
     name = "layernorm-on-channels-first"
     summary = "LayerNorm(C) normalises the last axis of a channels-first (batch, C, ...) map"
 

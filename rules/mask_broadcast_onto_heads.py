@@ -53,6 +53,7 @@ class MaskBroadcastOntoHeads(LintRule):
     """
 
     code = "SHP210"
+    calls = frozenset(_MASKING | _ADD | _SDPA | {"torch.where"})
     name = "mask-broadcast-onto-heads"
     summary = "A (batch, queries, keys) mask broadcasts its batch axis onto the heads of (batch, heads, ...) scores"
 

@@ -50,6 +50,7 @@ class MultiheadAttentionBatchOrder(LintRule):
     """
 
     code = "SHP205"
+    calls = frozenset(_MHA)
     name = "multihead-attention-batch-order"
     summary = "nn.MultiheadAttention gets batch-first tensors but was built sequence-first, or the reverse"
 

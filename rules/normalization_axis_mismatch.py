@@ -5,7 +5,8 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import arg, carry, compare_before, loss_args, neg_dim, register, softmax_call, who
+from ._common import (CLASS_LOSSES, ELEMENTWISE, SOFTMAX_CALLS, arg, carry, compare_before, loss_args, neg_dim,
+                      register, softmax_call, who)
 
 NORM = "nz_axis"  # (axis counted from the end, rank or None, node, "softmax" | "log_softmax")
 
@@ -54,6 +55,8 @@ class NormalizationAxisMismatch(LintRule):
     """
 
     code = "SHP403"
+    calls = frozenset(ELEMENTWISE | SOFTMAX_CALLS | CLASS_LOSSES | _KL | _COMBINE
+                      | {"torch.log", "torch.Tensor.log"})
     name = "normalization-axis-mismatch"
     summary = "Distributions normalised over different axes are combined, or a loss reads another axis"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import (MATMUL, arg, axis, carry, dims_text, eq, is_literal, neg_dim, register, softmax_call,
-                      tag, who)
+from ._common import (ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, axis, carry, dims_text, eq, is_literal, neg_dim,
+                      register, softmax_call, tag, who)
 
 SCORES = "pm_scores"
 QUERY_MASKED = "pm_query_masked"  # (node, mask text) where a mask broadcast along the keys was applied
@@ -72,6 +72,7 @@ class PaddingMaskOnQueryAxis(LintRule):
     """
 
     code = "SHP206"
+    calls = frozenset(ELEMENTWISE | MATMUL | _EINSUM | _MASKING | _ADD | SOFTMAX_CALLS | _SDPA)
     name = "padding-mask-on-query-axis"
     summary = "A padding mask broadcasts along the query axis of the attention scores, not the key axis"
 

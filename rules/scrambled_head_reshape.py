@@ -56,6 +56,7 @@ class ScrambledHeadReshape(LintRule):
     """
 
     code = "SHP203"
+    calls = frozenset(_VIEWS)
     name = "scrambled-head-reshape"
     summary = "A view or reshape cuts the head axis out of the sequence axis instead of the features"
 

@@ -6,7 +6,7 @@ from shapecheck._core._roles import BATCH, CLASS, FEATURE, ONE
 from shapecheck._core._shape import Shape, Variadic
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import arg, as_int, axis, compare_before, dims_text, register, softmax_call, who
+from ._common import SOFTMAX_CALLS, arg, as_int, axis, compare_before, dims_text, register, softmax_call, who
 
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 
@@ -99,6 +99,7 @@ class SoftmaxOverBatchAxis(LintRule):
     """
 
     code = "SHP211"
+    calls = frozenset(SOFTMAX_CALLS | {_GUMBEL})
     name = "softmax-over-batch-axis"
     summary = "A softmax or log_softmax normalises over the batch axis of per-example scores"
 

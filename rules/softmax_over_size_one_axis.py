@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import arg, as_int, axis, axis_note, dims_text, neg_dim, register, softmax_call, who
+from ._common import SOFTMAX_CALLS, arg, as_int, axis, axis_note, dims_text, neg_dim, register, softmax_call, who
 
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 
@@ -50,6 +50,7 @@ class SoftmaxOverSizeOneAxis(LintRule):
     """
 
     code = "SHP208"
+    calls = frozenset(SOFTMAX_CALLS | {_GUMBEL})
     name = "softmax-over-size-one-axis"
     summary = "A softmax or log_softmax normalises over an axis of size one (always 1.0 / 0.0)"
 

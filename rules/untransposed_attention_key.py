@@ -50,6 +50,7 @@ class UntransposedAttentionKey(LintRule):
     """
 
     code = "SHP201"
+    calls = frozenset(MATMUL)
     name = "untransposed-attention-key"
     summary = "Attention scores contract the keys' sequence axis: the keys were not transposed"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import axis, axis_note, channel_layer, compare_before, dims_text, qd, register, size_of, who
+from ._common import (CHANNEL_LAYERS, axis, axis_note, channel_layer, compare_before, dims_text, qd, register,
+                      size_of, who)
 
 
 @register
@@ -42,6 +43,7 @@ class UntransposedSequenceConv1d(LintRule):
     """
 
     code = "SHP302"
+    calls = frozenset(CHANNEL_LAYERS)
     name = "untransposed-sequence-conv1d"
     summary = "A 1-D convolution or batch norm gets (batch, time, features) instead of (batch, features, time)"
 

@@ -419,9 +419,11 @@ def test_rule_all_explains_every_code(tmp_path):
 
 # -- progress on a terminal -------------------------------------------------------------------------
 
-def _stderr_on_a_terminal(args, cwd) -> tuple[int, str]:
+def _stderr_on_a_terminal(args, cwd, **extra_env) -> tuple[int, str]:
     master, slave = pty.openpty()
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("CI", None)
+    env.update(extra_env)
     p = subprocess.Popen([sys.executable, "-m", "shapecheck", *args], cwd=cwd, stdout=subprocess.DEVNULL,
                          stderr=slave, env=env)
     os.close(slave)
@@ -453,6 +455,18 @@ def test_progress_on_a_terminal_for_long_runs_only(tmp_path):
     assert code == 0 and "checked" not in err
     code, err = _stderr_on_a_terminal(["check", "-q", "--no-cache", "-j", "1", "pkg"], tmp_path)
     assert code == 0 and "checked" not in err
+
+
+def test_no_progress_in_ci_or_for_machine_readable_output(tmp_path):
+    write(tmp_path, {f"pkg/m{i:02d}.py": CLEAN for i in range(60)})
+    code, err = _stderr_on_a_terminal(["check", "--no-cache", "-j", "1", "pkg"], tmp_path, CI="true")
+    assert code == 0 and "checked" not in err
+    code, err = _stderr_on_a_terminal(["check", "--no-cache", "-j", "1", "pkg"], tmp_path, CI="false")
+    assert code == 0 and "checked 60 of 60 files" in err
+    for fmt in ("json", "sarif", "github"):
+        code, err = _stderr_on_a_terminal(["check", "--no-cache", "-j", "1", "--output-format", fmt, "pkg"],
+                                          tmp_path)
+        assert code == 0 and "checked" not in err, fmt
 
 
 def test_progress_counts_cached_and_parallel_files(tmp_path):

@@ -1,8 +1,8 @@
-"""The hand-off to the lint rules: every evaluated call becomes a ``CallEvent`` for each enabled rule."""
+"""The hand-off to the lint rules: an evaluated call becomes a ``CallEvent`` for each enabled rule that reads it."""
 
 from __future__ import annotations
 
-from ._rulebase import CallEvent, RuleContext
+from ._rulebase import CallEvent, RuleContext, rules_for
 from .._core._diag import Edit, Fix
 from .._core._shape import Shape
 from ._common import after_error
@@ -19,10 +19,13 @@ class LintRuleHandoff:
             result = result.with_meta(after_error=upstream)
         if not self.rules or not self.reporting:
             return result
+        rules = rules_for(self.rules, q)
+        if not rules:
+            return result
         ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {})
         ev = CallEvent(q, node, tuple(args), dict(kwargs), result, init,
                        args[0] if args and q.startswith("torch.Tensor.") else None)
-        for r in self.rules:
+        for r in rules:
             try:
                 r.on_call(ev, ctx)
             except Exception:

@@ -169,6 +169,10 @@ class ModuleInfo:
         self._instances[key] = sv
         return sv
 
+    def forget_instances(self) -> None:
+        """Drop the ``self`` values built so far (the project releases modules they may hold)."""
+        self._instances.clear()
+
     def generic_instance(self, cls: ClassInfo, rules):
         """``self`` for analysing a class's methods on their own: constructor arguments symbolic."""
         sv = SelfVal(cls, {})

@@ -1,18 +1,35 @@
 """The files of one run, so that calls can reach annotated code in other files (through imports).
 
 Module names come from the package layout (directories with ``__init__.py``); a file outside a
-package is importable by its stem, as a script's siblings are. Other modules are parsed lazily, once,
-only when an import names them.
+package is importable by its stem, as a script's siblings are. Other modules are parsed lazily, only
+when an import names them, and kept while they are in use: between two files, :meth:`Project.release`
+drops the least recently used parsed modules beyond a budget of source bytes (a dropped module is
+parsed again when a later file reaches it). What the index keeps for the whole run is small: module
+names, the modules each analysis read, and the interface digest of each module.
 """
 
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import os
 
 from .._core._settings import Settings
 from ._interface import ABSENT, interface_digest
+
+
+def parse_module(source: str, path: str) -> ast.Module:
+    """``ast.parse`` with the cyclic garbage collector paused: a parse allocates hundreds of thousands
+    of nodes, none of them garbage, and each collection they trigger would walk every object alive
+    (the modules held by the project among them) - on large trees, most of the time of a parse."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source, filename=path)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def module_name_of(path: str) -> str:
@@ -28,8 +45,11 @@ def module_name_of(path: str) -> str:
     return ".".join(parts)
 
 
+SOURCE_BUDGET = 4 * 1024 * 1024  # bytes of source whose parsed modules stay in memory between files
+
+
 class Project:
-    def __init__(self, files):
+    def __init__(self, files, budget: int | None = None):
         self.by_module: dict = {}
         self.by_path: dict = {}
         for f in files:
@@ -37,7 +57,12 @@ class Project:
             name = module_name_of(ap)
             self.by_path[ap] = name
             self.by_module.setdefault(name, ap)
-        self._infos: dict = {}
+        self._infos: dict = {}  # module name -> ModuleInfo (None: not parseable)
+        self._sizes: dict = {}  # module name -> bytes of source held in _infos
+        self._held = 0
+        self.budget = SOURCE_BUDGET if budget is None else budget
+        self._tick = 0  # counts the lookups of modules
+        self._last: dict = {}  # module name -> the tick of its last lookup
         self._digests: dict = {}  # module name -> interface digest
         self._reads: dict = {}  # module name -> the module names its analyses asked for
 
@@ -46,7 +71,8 @@ class Project:
         return cls(paths)
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}, "_reads": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_sizes": {},
+                "_held": 0, "budget": self.budget, "_tick": 0, "_last": {}, "_digests": {}, "_reads": {}}
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
@@ -56,20 +82,54 @@ class Project:
         path = self.by_module.get(modname)
         if path is None:
             return None
+        self._tick += 1
+        self._last[modname] = self._tick
         if modname in self._infos:
             return self._infos[modname]
         self._infos[modname] = None  # guards import cycles
         try:
             with open(path, "rb") as fh:
                 source = fh.read().decode("utf-8")
-            tree = ast.parse(source, filename=path)
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            tree = parse_module(source, path)
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
             return None
         from ._module import ModuleInfo
 
         info = ModuleInfo(path, tree, settings, self, modname)
         self._infos[modname] = info
+        self._sizes[modname] = len(source)
+        self._held += len(source)
         return info
+
+    def release(self) -> None:
+        """Between two files: drop parsed modules until what is held fits the budget, the least
+        recently reached first. The modules kept forget the calls and instances they analysed (their
+        values may hold a dropped module, and the memo keys name functions by the id of their node,
+        which a later parse may reuse); their signatures of dropped functions go too."""
+        if self._held <= self.budget:
+            return
+        dropped: set = set()
+        for modname in sorted((m for m, info in self._infos.items() if info is not None),
+                              key=lambda m: self._last.get(m, -1)):
+            if self._held <= self.budget:
+                break
+            info = self._infos.pop(modname)
+            self._held -= self._sizes.pop(modname, 0)
+            dropped.update(id(n) for n in ast.walk(info.tree)
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            # its classes point back at it: without them (and its memo) nothing holds it, and it is
+            # freed now rather than at the next full collection
+            info.classes.clear()
+            info.memo.calls.clear()
+            info.forget_instances()
+        for info in self._infos.values():
+            if info is None:
+                continue
+            info.memo.calls.clear()
+            info.forget_instances()
+            sigs = info.memo.signatures
+            for key in [k for k in sigs if k in dropped]:
+                del sigs[key]
 
     def note_read(self, reader: str, modname: str) -> None:
         """``reader``'s analysis asked for module ``modname`` (found or not): an edge of the graph a

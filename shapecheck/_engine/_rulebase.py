@@ -1,7 +1,8 @@
 """The interface between the inference engine and the lint rules in ``shapecheck.rules``.
 
 The engine analyses each function and, for every call it evaluates (functions, methods, operators,
-module calls), gives each enabled rule a :class:`CallEvent`. A rule inspects the argument shapes
+module calls), gives a :class:`CallEvent` to each enabled rule that can match it: a rule declares the
+qualified names it reads in ``calls`` (:func:`dispatch_table` indexes them once per set of rules). A rule inspects the argument shapes
 (with their per-axis provenance in ``Shape.origins`` and their labels), compares axes through
 ``ctx`` (which knows the scope's bindings), reports through ``ctx.report`` and may attach metadata
 to the call's result through ``ctx.tag_result`` (e.g. "this tensor is a softmax over axis k"), which
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from .._core._roles import role_of
@@ -76,6 +78,9 @@ class LintRule:
     Subclasses set ``code``, ``name`` (kebab-case), the docstring (sections *What it does*,
     *Why is this bad?*, *Example*, *Use instead*, *Known problems*), and ``VALID``/``INVALID``
     source snippets (every INVALID snippet must yield ``code``; VALID ones nothing).
+
+    ``calls`` names every call the rule reads (qualified names, as in ``CallEvent.qualname``): the
+    engine hands the rule only those calls. ``None`` hands it every call.
     """
 
     code: ClassVar[str] = ""
@@ -85,6 +90,33 @@ class LintRule:
     fixable: ClassVar[bool] = False  # some of its reports carry a fix (``ctx.report(..., fix=...)``)
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
+    calls: ClassVar[frozenset | None] = None
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:  # pragma: no cover - default
         return None
+
+
+@lru_cache(maxsize=64)
+def dispatch_table(classes: tuple) -> tuple:
+    """For rules of these classes (in this order): ``(by_name, everywhere)`` where ``by_name`` maps a
+    qualified name to the positions of the rules that declared it and ``everywhere`` holds the
+    positions of the rules that take every call. Built once per set of rule classes."""
+    by_name: dict = {}
+    everywhere = []
+    for i, cls in enumerate(classes):
+        names = getattr(cls, "calls", None)
+        if names is None:
+            everywhere.append(i)
+            continue
+        for q in names:
+            by_name.setdefault(q, []).append(i)
+    if everywhere:
+        by_name = {q: sorted(set(ix) | set(everywhere)) for q, ix in by_name.items()}
+    return {q: tuple(ix) for q, ix in by_name.items()}, tuple(everywhere)
+
+
+def rules_for(rules, qualname: str | None) -> list:
+    """The rules among ``rules`` that read a call to ``qualname``, in their order."""
+    by_name, everywhere = dispatch_table(tuple(type(r) for r in rules))
+    idx = by_name.get(qualname, everywhere) if qualname is not None else everywhere
+    return [rules[i] for i in idx]

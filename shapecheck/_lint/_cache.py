@@ -11,10 +11,16 @@ moment the entry was written, so an edit within the same clock tick is not misse
 even read the file, then a content-hash path for touched-but-unchanged files. The interface digests
 of the project's modules are kept too, by the same stat rule, so a warm run parses only the
 modules that changed.
+
+Every entry stands alone (no stamp of the whole run), so runs over parts of a tree share one cache:
+a save merges the index on disk (under a lock where the platform has one), keeping the newer entry
+of each file. Shards of a CI run on one cache directory, one after the other or at the same time,
+leave one index that a full run reuses (docs/cli.md, "Large trees and CI shards").
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -73,14 +79,19 @@ class Cache:
         self.entries: dict = {}
         self.modules: dict = {}  # path -> the interface digest of that module, by stat
         self.dirty = False
+        self.entries, self.modules = self._read()
+
+    def _read(self) -> tuple[dict, dict]:
         try:
             with open(self.file, encoding="utf-8") as fh:
                 data = json.load(fh)
             if data.get("format") == FORMAT:
-                self.entries = data.get("files", {})
-                self.modules = data.get("modules", {})
+                files, modules = data.get("files", {}), data.get("modules", {})
+                if isinstance(files, dict) and isinstance(modules, dict):
+                    return files, modules
         except (OSError, ValueError, AttributeError):
-            self.entries, self.modules = {}, {}
+            pass
+        return {}, {}
 
     def entry(self, path: str) -> dict | None:
         return self.entries.get(path)
@@ -109,14 +120,25 @@ class Cache:
         self.dirty = True
 
     def save(self, checked=()) -> None:
-        """Write the index (entries of files that no longer exist are dropped)."""
+        """Write the index, merged with what other runs wrote since it was read (the newer entry of
+        each file wins; entries of files that no longer exist are dropped)."""
         if not self.dirty:
             return
         checked = set(checked)
-        self.entries = {p: e for p, e in self.entries.items() if p in checked or os.path.exists(p)}
-        self.modules = {p: e for p, e in self.modules.items() if os.path.exists(p)}
         try:
             os.makedirs(self.dir, exist_ok=True)
+        except OSError:
+            return  # a read-only tree: run without a cache
+        with _locked(os.path.join(self.dir, "index.lock")):
+            files, modules = self._read()
+            self.entries = _merge(files, self.entries)
+            self.modules = _merge(modules, self.modules)
+            self.entries = {p: e for p, e in self.entries.items() if p in checked or os.path.exists(p)}
+            self.modules = {p: e for p, e in self.modules.items() if os.path.exists(p)}
+            self._write()
+
+    def _write(self) -> None:
+        try:
             tag = os.path.join(self.dir, "CACHEDIR.TAG")
             if not os.path.exists(tag):
                 with open(tag, "w", encoding="ascii") as fh:
@@ -128,3 +150,37 @@ class Cache:
             write_atomic(self.file, data.encode("utf-8"))
         except OSError:
             pass  # a read-only tree: run without a cache
+
+
+def _merge(disk: dict, ours: dict) -> dict:
+    """Entries by path: ours, except where the one on disk was written later."""
+    out = dict(disk)
+    for p, e in ours.items():
+        d = out.get(p)
+        if not isinstance(d, dict) or e.get("written", 0) >= d.get("written", 0):
+            out[p] = e
+    return out
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+    """An exclusive lock on ``path`` while the index is read, merged and written (where ``fcntl`` exists;
+    elsewhere the atomic rename alone keeps the index whole)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        fh = open(path, "a+b")
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        fh.close()

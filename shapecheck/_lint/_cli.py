@@ -220,29 +220,38 @@ def _default_jobs() -> int:
 
 
 def _engine_stamp() -> str:
-    """Identifies the analysis code, so a development checkout never reuses stale results."""
-    h = hashlib.blake2b(digest_size=8)
+    """Identifies the analysis code, so a development checkout never reuses stale results. It hashes
+    the code's text, not where it is installed or when: CI jobs that each install the same shapecheck
+    share one cache."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the shapecheck package
-    for d in (here, *(os.path.join(here, *sub) for sub in (("_core",), ("_core", "_ops"), ("_engine",), ("_lint",))),
-              os.path.join(here, "rules")):
+    dirs = [("shapecheck", here), *((".".join(("shapecheck",) + sub), os.path.join(here, *sub))
+                                    for sub in (("_core",), ("_core", "_ops"), ("_engine",), ("_lint",)))]
+    try:
+        import shapecheck.rules as rules_pkg  # noqa: F401 - its files count too, wherever they live
+
+        dirs += [("shapecheck.rules", d) for d in getattr(rules_pkg, "__path__", [])]
+    except Exception:  # noqa: BLE001
+        dirs.append(("shapecheck.rules", os.path.join(here, "rules")))
+    return code_digest(dirs)
+
+
+def code_digest(dirs) -> str:
+    """A digest of the ``.py`` files directly in each ``(name, directory)``, by name and content."""
+    h = hashlib.blake2b(digest_size=8)
+    for label, d in dirs:
         try:
             names = sorted(os.listdir(d))
         except OSError:
             continue
         for n in names:
             if n.endswith(".py"):
-                st = os.stat(os.path.join(d, n))
-                h.update(f"{d}/{n}:{st.st_size}:{st.st_mtime_ns};".encode())
-    try:
-        import shapecheck.rules as rules_pkg  # noqa: F401 - its files count too, wherever they live
-
-        for d in getattr(rules_pkg, "__path__", []):
-            for n in sorted(os.listdir(d)):
-                if n.endswith(".py"):
-                    st = os.stat(os.path.join(d, n))
-                    h.update(f"{d}/{n}:{st.st_size}:{st.st_mtime_ns};".encode())
-    except Exception:  # noqa: BLE001
-        pass
+                try:
+                    with open(os.path.join(d, n), "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+                h.update(f"{label}/{n}:{len(data)}:".encode())
+                h.update(hashlib.blake2b(data, digest_size=16).digest())
     return h.hexdigest()
 
 
@@ -367,8 +376,7 @@ def _check(args) -> int:
             from ._cache import Cache
 
             cache = Cache(config.root, settings, __version__, _engine_stamp(), directory=args.cache_dir)
-        progress = Progress(sys.stderr, len(targets),
-                             enabled=not args.quiet and len(targets) >= PROGRESS_MIN_FILES and _isatty(sys.stderr))
+        progress = Progress(sys.stderr, len(targets), enabled=_show_progress(args, fmt, len(targets)))
         try:
             all_diags, fixed, diffs, write_errors = _check_files(targets, job, cache, project,
                                                                  args.jobs or _default_jobs(), progress)
@@ -406,6 +414,15 @@ def _add_noqa(targets, diags, missing, internal, args) -> int:
     if errors or missing or internal:
         return 2
     return 1 if left and not args.exit_zero else 0
+
+
+def _show_progress(args, fmt: str, files: int) -> bool:
+    """Progress on stderr only for a person watching a long run: a terminal, human output, not CI."""
+    if args.quiet or files < PROGRESS_MIN_FILES or fmt not in HUMAN:
+        return False
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    return _isatty(sys.stderr)
 
 
 def _isatty(stream) -> bool:

@@ -16,6 +16,7 @@ from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._engine._module import ModuleInfo
+from .._engine._project import parse_module
 from .._engine._values import SelfVal
 from ._scopes import AnnotationScopes
 from ._suppress import lines_silencing
@@ -170,7 +171,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     source is not Python; any other exception is an internal error for the caller to report."""
     settings = settings or Settings()
     try:
-        tree = ast.parse(source, filename=path)
+        tree = parse_module(source, path)
     except (RecursionError, MemoryError):
         raise SyntaxError("too deeply nested for the parser") from None
     if not needs_analysis(source, settings) and not _recorded(path, settings):

@@ -236,6 +236,16 @@ def lint_path(target: Target, job: Job, expected: tuple | None = None) -> FileRe
 
 # -- many files ------------------------------------------------------------------------------------
 
+def _lint_one(target: Target, job: Job, expected) -> FileResult:
+    """``lint_path``, then the project lets go of the modules beyond its memory budget."""
+    try:
+        return lint_path(target, job, expected)
+    finally:
+        release = getattr(job.project, "release", None)
+        if release is not None:
+            release()
+
+
 _JOB: Job | None = None
 _SLOTS = None  # shared array: the index of the file each worker is checking now, -1 when idle
 _SLOT = -1  # this worker's place in _SLOTS
@@ -259,7 +269,7 @@ def _work(items: list) -> list:
     for index, target, expected in items:
         if mark:
             _SLOTS[_SLOT] = index
-        out.append(lint_path(target, _JOB, expected))
+        out.append(_lint_one(target, _JOB, expected))
         if mark:
             _SLOTS[_SLOT] = -1
     return out
@@ -287,7 +297,7 @@ def run_files(items: list, job: Job, jobs: int, progress=None) -> list:
     if jobs <= 1 or len(items) < 4:
         out = []
         for t, h in items:
-            out.append(lint_path(t, job, h))
+            out.append(_lint_one(t, job, h))
             tick(1)
         return out
     results: dict[str, FileResult] = {}
