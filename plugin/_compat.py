@@ -59,14 +59,6 @@ class ShapecheckConfigError(Exception):
     """``[tool.shapecheck]`` could not be read (the message says why)."""
 
 
-_HINT = re.compile(rb"\b(torch|jaxtyping|einops|Tensor|reveal_shape)\b")
-
-
-def mentions_shapes(data: bytes) -> bool:
-    """A cheap test: can anything in this file matter to a shape analysis?"""
-    return _HINT.search(data) is not None
-
-
 def stamp(path: str) -> tuple:
     try:
         st = os.stat(path)

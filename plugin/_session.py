@@ -43,12 +43,11 @@ def _source_digest() -> str:
     the lint rules and the plugin."""
     pkg = Path(shapecheck.__file__).parent
     folders = [pkg / "_core", pkg / "_engine", pkg / "_lint", Path(__file__).parent]
-    try:
-        import shapecheck.rules as rules
+    import importlib.util
 
-        folders.append(Path(rules.__file__).parent)
-    except ImportError:
-        pass
+    rules = importlib.util.find_spec("shapecheck.rules")  # found, not imported (the lint rules' folder)
+    if rules is not None and rules.origin:
+        folders.append(Path(rules.origin).parent)
     h = hashlib.sha256()
     for folder in folders:
         for p in sorted(folder.rglob("*.py")):
@@ -126,8 +125,6 @@ class Session:
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
-            if not _compat.mentions_shapes(data):
-                return "none"  # nothing another module's analysis could read
             settings, _root = self.settings_for(path)
             info = ModuleInfo(path, ast.parse(data, filename=path), settings, None, module)
             return interface_digest(info)
