@@ -59,6 +59,84 @@ class ShapecheckConfigError(Exception):
     """``[tool.shapecheck]`` could not be read (the message says why)."""
 
 
+def disables_shape_codes(options: Any) -> bool:
+    """Whether the config names a ``shape-*`` code to disable or enable (then the plugin's codes
+    must exist when mypy reads the config; otherwise they are made at the first finding)."""
+    named = set(getattr(options, "disable_error_code", None) or ()) | set(
+        getattr(options, "enable_error_code", None) or ())
+    named |= _codes_in_config(options, "disable_error_code") | _codes_in_config(options, "enable_error_code")
+    return any(str(c).startswith("shape-") for c in named)
+
+
+class InterfaceMemo:
+    """Interface digests by (path, mtime_ns, size), kept in mypy's cache directory between runs as
+    an append-only file of ``path<TAB>mtime_ns<TAB>size<TAB>digest`` lines (the last line of a path
+    wins; a file that cannot be read or written is only a slower run)."""
+
+    NAME = "shapecheck-interfaces.tsv"
+
+    def __init__(self, options: Any) -> None:
+        cache_dir = getattr(options, "cache_dir", None)
+        usable = cache_dir and cache_dir != os.devnull and getattr(options, "incremental", True)
+        self.file = os.path.join(cache_dir, self.NAME) if usable else None
+        self.entries: dict | None = None
+
+    def key(self, path: str) -> tuple | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (os.path.abspath(path), st.st_mtime_ns, st.st_size)
+
+    def _load(self) -> dict:
+        if self.entries is None:
+            self.entries = {}
+            latest: dict = {}  # path -> its last line's key
+            lines = 0
+            if self.file is not None:
+                try:
+                    with open(self.file, encoding="utf-8") as fh:
+                        for line in fh:
+                            lines += 1
+                            parts = line.rstrip("\n").split("\t")
+                            if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+                                key = (parts[0], int(parts[1]), int(parts[2]))
+                                self.entries[key] = parts[3]
+                                latest[parts[0]] = key
+                except OSError:
+                    pass
+            if lines > 2 * len(latest) + 64:
+                self._compact([(k, self.entries[k]) for k in latest.values()])
+        return self.entries
+
+    def _compact(self, keep: list) -> None:
+        """Rewrite the file with the last line of each path (atomically: a concurrent run reads
+        either file whole)."""
+        tmp = f"{self.file}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.writelines(f"{k[0]}\t{k[1]}\t{k[2]}\t{d}\n" for k, d in keep)
+            os.replace(tmp, self.file)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def get(self, key: tuple) -> str | None:
+        return self._load().get(key)
+
+    def put(self, key: tuple, digest: str) -> None:
+        self._load()[key] = digest
+        if self.file is not None and "\t" not in key[0] and "\n" not in key[0]:
+            try:
+                os.makedirs(os.path.dirname(self.file), exist_ok=True)
+                with open(self.file, "a", encoding="utf-8") as fh:
+                    fh.write(f"{key[0]}\t{key[1]}\t{key[2]}\t{digest}\n")
+            except OSError:
+                pass
+
+
 def stamp(path: str) -> tuple:
     try:
         st = os.stat(path)

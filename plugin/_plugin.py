@@ -15,7 +15,8 @@ class ShapecheckPlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._session = _session.Session(options)
-        _compat.apply_disabled_codes(options, self._session.table.codes())
+        if _compat.disables_shape_codes(options):
+            self._session.table  # the codes exist before mypy reads `disable_error_code`
 
     def set_modules(self, modules: dict) -> None:
         super().set_modules(modules)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ import shapecheck
 from . import _compat, _report
 
 _THIRD_PARTY = ("site-packages", "dist-packages", "typeshed")
-TARGET = "shapecheck:"  # mypy's error target of a finding: no target mypy re-checks (see _emit)
+TARGET = "shapecheck:"
+_SUPPRESSION_HINT = re.compile(r"SHP\d|shapecheck\s*:", re.IGNORECASE)  # SHP003 needs the file read  # mypy's error target of a finding: no target mypy re-checks (see _emit)
 
 
 def _third_party(path: str) -> bool:
@@ -39,8 +41,8 @@ def _third_party(path: str) -> bool:
 
 
 def _source_digest() -> str:
-    """The digest of the sources that decide a finding: the core, the engine, the linter's pipeline,
-    the lint rules and the plugin."""
+    """The digest of the sources that decide a finding (the core, the engine, the linter's pipeline,
+    the lint rules and the plugin): their names, sizes and modification times, read on every run."""
     pkg = Path(shapecheck.__file__).parent
     folders = [pkg / "_core", pkg / "_engine", pkg / "_lint", Path(__file__).parent]
     import importlib.util
@@ -48,14 +50,14 @@ def _source_digest() -> str:
     rules = importlib.util.find_spec("shapecheck.rules")  # found, not imported (the lint rules' folder)
     if rules is not None and rules.origin:
         folders.append(Path(rules.origin).parent)
-    h = hashlib.sha256()
+    h = hashlib.sha256(shapecheck.__version__.encode())
     for folder in folders:
         for p in sorted(folder.rglob("*.py")):
             try:
-                h.update(p.name.encode())
-                h.update(p.read_bytes())
+                st = p.stat()
             except OSError:
                 continue
+            h.update(f"{p.relative_to(folder.parent)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -71,24 +73,41 @@ class Findings:
 class Session:
     def __init__(self, options: Any) -> None:
         self.options = options
-        self.table = _report.CodeTable()
-        self.digest = _source_digest()
+        self._table: Any = None
+        self._digest: str | None = None
+        self.memo = _compat.InterfaceMemo(options)
         self.third_party: dict = {}  # path -> whether it is an installed package
         self.configs: dict = {}  # directory -> (Settings, root) or the config error's message
         self.project: Any = None  # the engine's Project over mypy's modules, rebuilt on a change
         self.stamps: dict = {}  # module -> (mtime_ns, size) of the file the project parsed
         self.findings: dict = {}  # module -> Findings (kept for the daemon)
-        self.interfaces: dict = {}  # (path, mtime_ns, size) -> interface digest
-        self.manager: Any = None  # mypy's BuildManager of the current build
+        self.manager: Any = None  # mypy's BuildManager of the current build, found at its first post-pass
+        self.modules: Any = None  # the modules dict mypy handed over (one per build)
         self.updating = False  # inside a dmypy update, not its first build
 
+    @property
+    def table(self) -> _report.CodeTable:
+        if self._table is None:
+            self._table = _report.CodeTable()
+            _compat.apply_disabled_codes(self.options, self._table.codes())
+        return self._table
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = _source_digest()
+        return self._digest
+
     def set_build(self, modules: dict) -> None:
-        """mypy set the modules of a build: find the build they belong to."""
-        manager = _compat.build_of(modules)
-        # the daemon loads the graph of the same build again for each changed module: an update
-        self.updating = manager is not None and manager is self.manager and bool(
-            manager.options.fine_grained_incremental)
-        self.manager = manager
+        """mypy set the modules of a build. The daemon loads the graph of the same build (the same
+        dict) again for each changed module: that is an update."""
+        self.updating = modules is self.modules and bool(getattr(self.options, "fine_grained_incremental", False))
+        self.modules = modules
+
+    def _build(self) -> Any:
+        if self.manager is None or self.manager.modules is not self.modules:
+            self.manager = _compat.build_of(self.modules) if self.modules is not None else None
+        return self.manager
 
     # -- mypy's cache -------------------------------------------------------------------------
     def config_data(self, module: str | None, path: str | None) -> dict:
@@ -106,15 +125,32 @@ class Session:
         return data
 
     def interface(self, module: str, path: str) -> str:
-        try:
-            st = os.stat(path)
-        except OSError:
+        """The digest, remembered across runs by the file's size and modification time (mypy's
+        cache validation asks for it on every run, for every module)."""
+        key = self.memo.key(path)
+        if key is None:
             return "absent"
-        key = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
-        hit = self.interfaces.get(key)
+        hit = self.memo.get(key)
         if hit is None:
-            hit = self.interfaces[key] = self._interface_of(module, path)
+            hit = self._interface_in_project(module, path) or self._interface_of(module, path)
+            self.memo.put(key, hit)
         return hit
+
+    def _interface_in_project(self, module: str, path: str) -> str | None:
+        """During a build (mypy writes a module's cache before its post-pass), from the tree the
+        project parses once for the module's analysis too."""
+        if self.modules is None or not module:
+            return None
+        try:
+            self._sync_project(self.modules, module, path)
+            if self.project.by_module.get(module) != os.path.abspath(path):
+                return None
+            settings, _root = self.settings_for(path)
+            if self.project.module_info(module, settings) is None:
+                return None
+            return self.project.interface_digest(module, settings)
+        except Exception:  # noqa: BLE001 - the standalone reading decides
+            return None
 
     def _interface_of(self, module: str, path: str) -> str:
         import ast
@@ -162,7 +198,7 @@ class Session:
         path = getattr(tree, "path", None)
         if not path or self.installed(path):
             return set()
-        manager = self.manager
+        manager = self._build()
         if manager is None:
             return set()
         errors = manager.errors
@@ -181,6 +217,7 @@ class Session:
             return set()
 
     def analyse(self, module: str, path: str) -> Findings:
+        from shapecheck._lint._driver import check_source, needs_analysis
         from shapecheck._lint._runner import Job, SkipFile, decode_source, lint_text
 
         try:
@@ -197,12 +234,37 @@ class Session:
                 found = Findings(path, [Diagnostic(path, 1, 1, "SHP900", f"shapecheck's configuration: {e}",
                                                    "note")], frozenset())
             else:
-                job = Job(settings=settings, root=root, project=self.project, digests=False)
+                if not needs_analysis(text, settings) and not _SUPPRESSION_HINT.search(text):
+                    found = Findings(path, [], frozenset())  # nothing the linter would analyse or report
+                    self.findings[module] = found
+                    return found
+                info = self.project.module_info(module, settings) if module in self.project.by_module else None
+                if info is not None and info.path == os.path.abspath(path):
+                    tree = info.tree  # parsed once, for this analysis and for the modules importing it
+
+                    def check(source, p, s, project):
+                        return check_source(source, p, s, project, tree=tree)
+                else:
+                    check = None
+                job = Job(settings=settings, root=root, project=self.project, digests=False, check=check)
                 diags = lint_text(text, path, path, job)
                 reads = frozenset(m for m in self.project.dependencies(module) if m in self.project.by_module)
                 found = Findings(path, diags, reads)
+                self._remember_interface(module, path, settings)
         self.findings[module] = found
         return found
+
+    def _remember_interface(self, module: str, path: str, settings: Any) -> None:
+        """The module's interface digest, from the tree the project parsed, kept for the next run
+        (mypy writes the module's cache right after this post-pass and asks for it then)."""
+        key = self.memo.key(path)
+        if key is None or self.memo.get(key) is not None:
+            return
+        from shapecheck._engine._interface import interface_digest
+
+        info = self.project.module_info(module, settings)
+        if info is not None and _compat.stamp(path) == key[1:]:
+            self.memo.put(key, interface_digest(info))
 
     def _emit(self, errors: Any, found: Findings) -> None:
         target = TARGET + found.path
