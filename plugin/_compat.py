@@ -9,6 +9,7 @@ they are read here, and only here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -135,6 +136,36 @@ class InterfaceMemo:
                     fh.write(f"{key[0]}\t{key[1]}\t{key[2]}\t{digest}\n")
             except OSError:
                 pass
+
+
+    # findings of a module, one small file per (sources, settings, text) key
+    def _findings_file(self, key: str) -> str | None:
+        if self.file is None:
+            return None
+        return os.path.join(os.path.dirname(self.file), "shapecheck-findings", key[:2], key + ".json")
+
+    def findings(self, key: str) -> dict | None:
+        f = self._findings_file(key)
+        if f is None:
+            return None
+        try:
+            with open(f, encoding="utf-8") as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            return None
+
+    def store_findings(self, key: str, entry: dict) -> None:
+        f = self._findings_file(key)
+        if f is None:
+            return
+        tmp = f"{f}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(entry, fh)
+            os.replace(tmp, f)
+        except OSError:
+            pass
 
 
 def stamp(path: str) -> tuple:

@@ -61,6 +61,11 @@ def _source_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def _diag_json(d: Any) -> dict:
+    return {"line": d.line, "column": d.column, "code": d.code, "message": d.message, "severity": d.severity,
+            "notes": list(d.notes), "help": d.help, "end_line": d.end_line, "end_column": d.end_column}
+
+
 @dataclasses.dataclass
 class Findings:
     """One module's last analysis: where it is, what it reported, which modules it read."""
@@ -238,6 +243,10 @@ class Session:
                     found = Findings(path, [], frozenset())  # nothing the linter would analyse or report
                     self.findings[module] = found
                     return found
+                stored = self._stored(module, path, text, settings)
+                if stored is not None:
+                    self.findings[module] = stored
+                    return stored
                 info = self.project.module_info(module, settings) if module in self.project.by_module else None
                 if info is not None and info.path == os.path.abspath(path):
                     tree = info.tree  # parsed once, for this analysis and for the modules importing it
@@ -250,9 +259,52 @@ class Session:
                 diags = lint_text(text, path, path, job)
                 reads = frozenset(m for m in self.project.dependencies(module) if m in self.project.by_module)
                 found = Findings(path, diags, reads)
+                self._store(module, path, text, settings, found)
                 self._remember_interface(module, path, settings)
         self.findings[module] = found
         return found
+
+    # -- findings kept between runs: mypy re-checks a whole import cycle when one file of it changes --
+    def _key(self, module: str, text: str, settings: Any) -> str:
+        from shapecheck._lint._cache import settings_fingerprint
+
+        h = hashlib.blake2b(digest_size=16)
+        for part in (self.digest, module, settings_fingerprint(settings), text):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def _deps_digest(self, reads) -> dict | None:
+        out = {}
+        for m in sorted(reads):
+            p = self.project.by_module.get(m) if self.project is not None else None
+            if p is None:
+                return None
+            out[m] = self.interface(m, p)
+        return out
+
+    def _stored(self, module: str, path: str, text: str, settings: Any) -> Findings | None:
+        """The findings of the last analysis of this very text, when every module it read still has
+        the interface it had then."""
+        from shapecheck._lint._cache import diag_from_json
+
+        entry = self.memo.findings(self._key(module, text, settings))
+        if entry is None:
+            return None
+        try:
+            if self._deps_digest(entry["reads"]) != entry["deps"]:
+                return None
+            return Findings(path, [diag_from_json(d, path) for d in entry["diagnostics"]], frozenset(entry["reads"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _store(self, module: str, path: str, text: str, settings: Any, found: Findings) -> None:
+        deps = self._deps_digest(found.reads)
+        if deps is None or any(d.code == "SHP900" for d in found.diagnostics):
+            return
+        self.memo.store_findings(self._key(module, text, settings), {
+            "reads": sorted(found.reads), "deps": deps,
+            "diagnostics": [_diag_json(d) for d in found.diagnostics]})
 
     def _remember_interface(self, module: str, path: str, settings: Any) -> None:
         """The module's interface digest, from the tree the project parsed, kept for the next run
