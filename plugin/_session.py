@@ -89,6 +89,8 @@ class Session:
         self.manager: Any = None  # mypy's BuildManager of the current build, found at its first post-pass
         self.modules: Any = None  # the modules dict mypy handed over (one per build)
         self.updating = False  # inside a dmypy update, not its first build
+        self.run_interfaces: dict = {}  # path -> interface digest, within one build
+        self.fingerprints: dict = {}  # id(settings) -> (settings, fingerprint)
 
     @property
     def table(self) -> _report.CodeTable:
@@ -108,6 +110,7 @@ class Session:
         dict) again for each changed module: that is an update."""
         self.updating = modules is self.modules and bool(getattr(self.options, "fine_grained_incremental", False))
         self.modules = modules
+        self.run_interfaces = {}  # files do not change within one build; the daemon's next one starts here
 
     def _build(self) -> Any:
         if self.manager is None or self.manager.modules is not self.modules:
@@ -132,6 +135,9 @@ class Session:
     def interface(self, module: str, path: str) -> str:
         """The digest, remembered across runs by the file's size and modification time (mypy's
         cache validation asks for it on every run, for every module)."""
+        hit = self.run_interfaces.get(path)
+        if hit is not None:
+            return hit
         key = self.memo.key(path)
         if key is None:
             return "absent"
@@ -139,6 +145,7 @@ class Session:
         if hit is None:
             hit = self._interface_in_project(module, path) or self._interface_of(module, path)
             self.memo.put(key, hit)
+        self.run_interfaces[path] = hit
         return hit
 
     def _interface_in_project(self, module: str, path: str) -> str | None:
@@ -266,10 +273,13 @@ class Session:
 
     # -- findings kept between runs: mypy re-checks a whole import cycle when one file of it changes --
     def _key(self, module: str, text: str, settings: Any) -> str:
-        from shapecheck._lint._cache import settings_fingerprint
+        hit = self.fingerprints.get(id(settings))
+        if hit is None or hit[0] is not settings:
+            from shapecheck._lint._cache import settings_fingerprint
 
+            hit = self.fingerprints[id(settings)] = (settings, settings_fingerprint(settings))
         h = hashlib.blake2b(digest_size=16)
-        for part in (self.digest, module, settings_fingerprint(settings), text):
+        for part in (self.digest, module, hit[1], text):
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\0")
         return h.hexdigest()
