@@ -47,15 +47,22 @@ def test_config_data_names_the_version_sources_and_interface(tmp_path):
     m = tmp_path / "m.py"
     head = "from jaxtyping import Float\nfrom torch import Tensor\n\n"
     m.write_text(head + 'def f(x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:\n    return x\n')
-    p = plugin("2.4.1")(Options())
-    data = p.report_config_data(ReportConfigContext("m", str(m), True))
+    cache = tmp_path / "cache"
+
+    def config_data():  # one build each: within a build, files do not change
+        options = Options()
+        options.cache_dir = str(cache)
+        return plugin("2.4.1")(options).report_config_data(ReportConfigContext("m", str(m), True))
+
+    data = config_data()
     assert data["shapecheck"] == shapecheck.__version__
     assert len(data["sources"]) == 16
     # the interface changes with a signature, not with a body the engine does not read from elsewhere
     m.write_text(head + 'def f(x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:\n    return x * 2\n')
-    assert p.report_config_data(ReportConfigContext("m", str(m), True)) == data
+    assert config_data() == data
     m.write_text(head + 'def f(x: Float[Tensor, "n"]) -> Float[Tensor, "m"]:\n    return x * 2\n')
-    assert p.report_config_data(ReportConfigContext("m", str(m), True))["interface"] != data["interface"]
+    assert config_data()["interface"] != data["interface"]
+    assert (cache / "shapecheck-interfaces.tsv").read_text().count(str(m)) == 3  # remembered for the next run
 
 
 def test_every_linter_code_has_a_mypy_code_under_its_family():
