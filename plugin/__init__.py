@@ -1,8 +1,8 @@
 """shapecheck's mypy plugin: enable with ``plugins = shapecheck.plugin`` in the mypy config.
 
-It reads jaxtyping annotations of ``torch.Tensor``, infers result shapes through shapecheck's op
-rules, carries them in mypy's types, and reports mismatches with error codes that start with
-``shape`` (see docs/mypy.md).
+After mypy has checked a module, the plugin runs the linter's analysis on it (the same engine, lint
+rules, configuration and ``# noqa`` suppressions) and reports every finding as a mypy error at the
+same line and column, with an error code that starts with ``shape`` (see docs/mypy.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["MIN_MYPY", "UnsupportedMypy", "plugin"]
 
 
 def plugin(version: str) -> type[_Plugin]:
-    """mypy's entry point: the plugin class for this mypy ``version`` (refuses mypy < 1.18)."""
+    """mypy's entry point: the plugin class for this mypy ``version`` (refuses mypy < 2.4)."""
     try:
         check_version(version)
     except UnsupportedMypy as e:  # a clear line and exit 2, not a traceback through mypy's loader

@@ -1,81 +1,117 @@
-"""mypy error codes of the plugin, each beside the one function that emits it.
+"""mypy error codes of the plugin: the table from the linter's codes to mypy's, and the one emitter.
 
-Users silence them like any mypy code (``disable_error_code = shape-rank``). Messages and notes
-are the core rules' own words, so the linter and the plugin read the same.
+Every linter code has its own mypy code, ``shape-`` and the code's name (``SHP101
+contraction-mismatch`` is ``shape-contraction-mismatch``), under a family code that silences a whole
+group at once (``# type: ignore[shape-mismatch]``, ``disable_error_code = shape-rule``):
+
+==========================  ====================================================================
+family                      linter codes
+==========================  ====================================================================
+``shape-annotation``        SHP0xx: malformed dimension strings, one-axis strings (SHP001, SHP002)
+``shape-mismatch``          SHP1xx: shapes that cannot agree (contraction, broadcast, reshape, ...)
+``shape-rank``              SHP104 rank-mismatch, SHP106 dim-out-of-range
+``shape-rule``              SHP2xx-SHP4xx: the lint rules (attention, convolution, loss axis order)
+``shape-suppression``       SHP003 unused-suppression (a ``# noqa: SHPxxx`` that silences nothing)
+``shape-internal``          SHP900 and any failure of the plugin itself (a note; mypy goes on)
+``shape-reveal``            the note of ``reveal_shape(x)``, and beside ``reveal_type(x)`` of a tensor
+==========================  ====================================================================
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mypy.errorcodes import ErrorCode
+
 from . import _compat
 
-SHAPE_MISMATCH = _compat.error_code("shape-mismatch", "Tensor shapes that cannot agree")
-
-
-def mismatch(api: Any, message: str, context: Any, notes=(), help: str | None = None) -> None:
-    """Shapes proven incompatible: contraction, broadcast, argument or return annotation."""
-    _emit(api, message, context, SHAPE_MISMATCH, notes, help)
-
-
-SHAPE_RANK = _compat.error_code("shape-rank", "A tensor has the wrong number of axes for an operation")
-
-
-def rank(api: Any, message: str, context: Any, notes=(), help: str | None = None) -> None:
-    """The wrong number of axes, or a dim index out of range."""
-    _emit(api, message, context, SHAPE_RANK, notes, help)
-
-
 SHAPE_ANNOTATION = _compat.error_code("shape-annotation", "A jaxtyping dimension string is malformed")
-
-
-def annotation(api: Any, message: str, context: Any) -> None:
-    """A malformed dimension string, reported at the annotation (semantic analysis)."""
-    api.fail(message, context, code=SHAPE_ANNOTATION)
-
-
+SHAPE_MISMATCH = _compat.error_code("shape-mismatch", "Tensor shapes that cannot agree")
+SHAPE_RANK = _compat.error_code("shape-rank", "A tensor has the wrong number of axes for an operation")
+SHAPE_RULE = _compat.error_code("shape-rule", "An axis-order rule of shapecheck (attention, convolution, loss)")
+SHAPE_SUPPRESSION = _compat.error_code("shape-suppression", "A shapecheck suppression that silences nothing")
 SHAPE_INTERNAL = _compat.error_code("shape-internal", "shapecheck failed internally; please report it")
+SHAPE_REVEAL = _compat.error_code("shape-reveal", "The shape of `reveal_shape(x)` or `reveal_type(x)`")
+
+FAMILIES = (SHAPE_ANNOTATION, SHAPE_MISMATCH, SHAPE_RANK, SHAPE_RULE, SHAPE_SUPPRESSION, SHAPE_INTERNAL,
+            SHAPE_REVEAL)
+_DIRECT = {"SHP003": SHAPE_SUPPRESSION, "SHP900": SHAPE_INTERNAL, "reveal": SHAPE_REVEAL}
+_RANK = frozenset({"SHP104", "SHP106"})
+# the file could not be read or parsed (mypy reports that itself), or a path on a command line
+NOT_REPORTED = frozenset({"SHP901", "SHP902"})
 
 
-def internal(api: Any, exc: BaseException, context: Any, where: str) -> None:
-    """An exception inside the plugin: one error at the expression instead of a crash."""
+def family_of(code: str) -> ErrorCode:
+    if code in _DIRECT:
+        return _DIRECT[code]
+    if code in _RANK:
+        return SHAPE_RANK
+    if code.startswith("SHP0"):
+        return SHAPE_ANNOTATION
+    if code.startswith("SHP1"):
+        return SHAPE_MISMATCH
+    return SHAPE_RULE
+
+
+class CodeTable:
+    """The mypy code of every linter code (built once per plugin, from the linter's table)."""
+
+    def __init__(self) -> None:
+        from shapecheck._core._diag import CODES
+        from shapecheck._lint._config import load_codes
+
+        load_codes()  # the lint rules' codes join the table
+        self.by_code: dict = {}
+        for code, info in sorted(CODES.items()):
+            if code in NOT_REPORTED:
+                continue
+            fam = family_of(code)
+            if fam in (SHAPE_INTERNAL, SHAPE_SUPPRESSION, SHAPE_REVEAL):
+                self.by_code[code] = fam
+            else:
+                self.by_code[code] = ErrorCode("shape-" + info.name, f"{code}: {info.summary}", "shapecheck",
+                                               sub_code_of=fam)
+        self.by_code["reveal"] = SHAPE_REVEAL
+
+    def codes(self) -> tuple:
+        return FAMILIES + tuple(c for c in self.by_code.values() if c not in FAMILIES)
+
+    def mypy_code(self, code: str) -> ErrorCode | None:
+        """The mypy code of a linter code (a code added later falls into its family)."""
+        if code in NOT_REPORTED:
+            return None
+        return self.by_code.get(code) or family_of(code)
+
+
+def emit(errors: Any, table: CodeTable, d: Any, target: str) -> None:
+    """One linter diagnostic as a mypy error (or note) at its line and column, with its notes."""
+    code = table.mypy_code(d.code)
+    if code is None:
+        return
+    column = max(d.column - 1, 0)
+
+    def report(message: str, severity: str, **kw: Any) -> None:
+        _compat.retarget(errors.report(d.line, column, message, code=code, severity=severity, **kw), target)
+
+    if d.code == "reveal":
+        report(f'Revealed shape is "{d.message}"', "note")
+        return
+    end = {}
+    if d.end_line is not None and d.end_column:
+        end = {"end_line": d.end_line, "end_column": max(d.end_column - 1, 0)}
+    report(d.message, "note" if code is SHAPE_INTERNAL else "error", **end)
+    for n in d.notes:
+        if n:
+            report(n, "note")
+    if d.help:
+        report(f"help: {d.help}", "note")
+
+
+def internal(errors: Any, exc: BaseException) -> None:
+    """A failure of the plugin on a module: one note at its first line; mypy goes on."""
     try:
-        api.fail(
-            f"shapecheck failed internally in {where} ({type(exc).__name__}: {exc}); "
-            "please report this at the shapecheck issue tracker",
-            context,
-            code=SHAPE_INTERNAL,
-        )
+        errors.report(1, 0, f"shapecheck failed internally on this module ({type(exc).__name__}: {exc}); "
+                            "please report this at the shapecheck issue tracker",
+                      code=SHAPE_INTERNAL, severity="note")
     except Exception:  # noqa: BLE001 - never let a report crash mypy
         pass
-
-
-SHAPE_REVEAL = _compat.error_code("shape-reveal", "The shape inferred for `shapecheck.reveal_shape(expr)`")
-
-
-def reveal(api: Any, text: str, context: Any) -> None:
-    """The note of ``shapecheck.reveal_shape(expr)``."""
-    _compat.note(api, f'Revealed shape is "{text}"', context, SHAPE_REVEAL)
-
-
-CODES = (SHAPE_MISMATCH, SHAPE_RANK, SHAPE_ANNOTATION, SHAPE_INTERNAL, SHAPE_REVEAL)
-
-_RANK_CODES = frozenset({"SHP104", "SHP106"})
-
-
-def problem(api: Any, p: Any, context: Any) -> None:
-    """A problem recorded by an op rule on its Site, with the rule's own words."""
-    notes = tuple(p.notes)
-    if p.code in _RANK_CODES:
-        rank(api, p.message, context, notes, p.help)
-    else:
-        mismatch(api, p.message, context, notes, p.help)
-
-
-def _emit(api: Any, message: str, context: Any, code, notes, help) -> None:
-    api.fail(message, context, code=code)
-    for n in notes:
-        if n:
-            _compat.note(api, n, context, code)
-    if help:
-        _compat.note(api, f"help: {help}", context, code)

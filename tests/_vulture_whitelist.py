@@ -54,6 +54,7 @@ get_base_class_hook
 get_dynamic_class_hook
 get_customize_class_mro_hook
 get_additional_deps
+get_additional_indirect_deps
 
 # ast.NodeTransformer / NodeVisitor protocol
 generic_visit

@@ -203,7 +203,7 @@ def test_installed_mypy_plugin_reports_and_reveals(full_env, tmp_path):
     assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert 'scores.py:9: note: Revealed shape is "b s t"' in lines, out.stdout  # reveal_shape is typed: py.typed ships
-    assert any(re.match(r'scores\.py:10: error: matmul contracts "d" with "t"\s+\[shape-mismatch\]$', l)
+    assert any(re.match(r'scores\.py:10: error: matmul contracts "d" with "t"\s+\[shape-contraction-mismatch\]$', l)
                for l in lines), out.stdout
     assert "import-untyped" not in out.stdout and "import-not-found" not in out.stdout, out.stdout
     assert [l for l in lines if ": error:" in l] == [l for l in lines if "scores.py:10: error:" in l], out.stdout

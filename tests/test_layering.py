@@ -88,7 +88,9 @@ def test_the_scan_sees_the_layers():
     (CORE, [ENGINE, LINT, PLUGIN, RULES, RUNTIME, ANNOTATE]),
     (ENGINE, [LINT, PLUGIN, RULES, RUNTIME, ANNOTATE]),
     (LINT, [PLUGIN, RUNTIME]),
-    (PLUGIN, [ENGINE, LINT, RULES, RUNTIME]),  # the plugin reuses the core's shape rules, not the lint rules
+    # the plugin delivers the linter's analysis: one file through the linter's pipeline
+    # (_lint._runner.lint_text, which runs the engine and the lint rules), never the command line
+    (PLUGIN, [LINT + "._cli", LINT + "._output", LINT + "._watch", RULES, RUNTIME, ANNOTATE]),
     (RULES, [LINT, PLUGIN, RUNTIME]),
     (RUNTIME, [ENGINE, LINT, PLUGIN, RULES, "mypy"]),  # the runtime needs no mypy
 ])
@@ -131,10 +133,22 @@ def test_the_result_cache_stamp_covers_every_folder_of_the_analysis():
         assert _engine_stamp() == before, sub  # the text decides, not the modification time
 
 
-def test_the_plugin_cache_version_reads_the_core_files():
+def test_the_plugin_cache_version_covers_every_folder_of_the_analysis():
+    """mypy's cache of a module is stale when any source that decides its findings changes."""
     pytest.importorskip("mypy")
+    import os
+
     import shapecheck
     from shapecheck.plugin import _session
 
-    core = Path(shapecheck.__file__).parent / "_core"
-    assert all((core / name).is_file() for name in _session._CORE)
+    pkg = Path(shapecheck.__file__).parent
+    before = _session._source_digest()
+    for sub in ("_core", "_core/_ops", "_engine", "_lint"):
+        f = pkg / sub / "__init__.py"
+        st = f.stat()
+        try:
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+            assert _session._source_digest() != before, sub
+        finally:
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _session._source_digest() == before

@@ -1,15 +1,16 @@
-"""The mypy plugin, end to end: real mypy over tests/mypy_cases with inline expectations.
+"""The mypy plugin, end to end: real mypy (and dmypy) with the plugin, against the linter.
 
-One mypy run checks every case file (cold cache); the same cache then serves a warm run and a
-dmypy run, which must report exactly the same.
+The plugin runs the linter's engine on every module mypy checks, so the parity test is the heart
+of this file: over every fixture, mypy with the plugin reports exactly the linter's findings (line,
+column, code through the plugin's code table, message). The rest checks mypy's side of the
+delivery: suppressions, the cache (a warm run reports what a cold one reports), dmypy (an edit of
+one module re-checks the modules whose findings depend on it), and failures (never a crash).
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,234 +22,204 @@ import _mypy_harness as H
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves these to CI
 
+FIXTURE_DIRS = ("fixtures/correct", "fixtures/reveal", "fixtures/bugs", "fixtures/rules", "fixtures/packages/attnpkg")
+
+
+def _files(dirs) -> list:
+    return sorted(str(p.relative_to(H.REPO)) for d in dirs for p in (H.REPO / d).rglob("*.py"))
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mypy_plugin")
-    return d
+    return tmp_path_factory.mktemp("mypy_plugin")
 
 
 @pytest.fixture(scope="module")
-def cold(workdir):
-    files = H.case_files()
-    cfg = H.write_config(workdir)
-    out = H.run_mypy(files, workdir / "cache", cfg)
+def on_fixtures(workdir):
+    files = _files(FIXTURE_DIRS)
+    cfg = H.write_config(workdir / "fixtures")
+    out = H.run_mypy(files, workdir / "cache", cfg, cwd=H.REPO)
     return files, cfg, out
 
 
-def test_cases_report_exactly_what_they_expect(cold):
-    files, _, out = cold
-    expected = H.expectations(files)
-    assert len([e for e in expected if e.kind == "error"]) >= 20
-    problems = H.compare(expected, H.parse(out))
-    assert not problems, "\n".join(problems) + "\n--- mypy output ---\n" + out
+def test_plugin_reports_what_the_linter_reports_on_every_fixture(on_fixtures):
+    files, _, out = on_fixtures
+    plugin = H.plugin_findings(out)
+    linter = H.linter_findings(files)
+    assert len([f for f in linter if f.code.startswith("SHP")]) >= 60  # the fixtures are not empty
+    assert {f.path for f in linter} >= {"fixtures/packages/attnpkg/model.py", "fixtures/rules/attention_rules.py"}
+    only_linter = sorted(linter - plugin, key=lambda f: (f.path, f.line))
+    only_plugin = sorted(plugin - linter, key=lambda f: (f.path, f.line))
+    assert not only_linter and not only_plugin, (
+        "linter only:\n" + "\n".join(map(str, only_linter)) + "\nplugin only:\n" + "\n".join(map(str, only_plugin))
+        + "\n--- mypy output ---\n" + out)
 
 
-def test_every_code_appears(cold):
-    codes = {r[3] for r in H.parse(cold[2]) if r[2] == "error"}
-    assert {"shape-mismatch", "shape-rank", "shape-annotation"} <= codes
+def test_plugin_findings_match_the_fixture_markers(on_fixtures):
+    files, _, out = on_fixtures
+    problems = H.compare_with_markers(H.plugin_findings(out), H.REPO, [H.REPO / f for f in files])
+    assert not problems, "\n".join(problems)
 
 
-def test_warm_cache_reports_the_same(cold, workdir):
-    files, cfg, out = cold
-    warm = H.run_mypy(files, workdir / "cache", cfg)
+def test_every_family_of_codes_appears(on_fixtures):
+    from shapecheck.plugin import _report
+
+    table = _report.CodeTable()
+    codes = {r[4] for r in H.parse(on_fixtures[2]) if r[3] == "error" and r[4].startswith("shape-")}
+    families = {table.by_code[shp].sub_code_of.code for shp in table.by_code
+                if table.by_code[shp].code in codes and table.by_code[shp].sub_code_of is not None}
+    assert families >= {"shape-annotation", "shape-mismatch", "shape-rule"}, codes  # no fixture has SHP104/106
+    assert {"shape-contraction-mismatch", "shape-annotation-syntax", "shape-untransposed-attention-key"} <= codes
+
+
+def test_a_finding_carries_its_notes(on_fixtures):
+    lines = on_fixtures[2].splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.endswith("[shape-contraction-mismatch]"))
+    assert lines[i + 1].split(": note: ")[0].rsplit(":", 2)[0] == lines[i].split(": error: ")[0].rsplit(":", 2)[0]
+    assert ": note: " in lines[i + 1]
+
+
+def test_warm_cache_reports_the_same(on_fixtures, workdir):
+    files, cfg, out = on_fixtures
+    warm = H.run_mypy(files, workdir / "cache", cfg, cwd=H.REPO)
     assert sorted(H.parse(warm)) == sorted(H.parse(out))
 
 
-def test_dmypy_reports_the_same(cold, workdir):
-    files, cfg, out = cold
-    status = workdir / "dmypy.json"
-    try:
-        first = H.run_mypy(files, workdir / "cache", cfg, dmypy_status=status)
-        again = H.run_mypy(files, workdir / "cache", cfg, dmypy_status=status)
-    finally:
-        subprocess.run([sys.executable, "-m", "mypy.dmypy", "--status-file", str(status), "stop"],
-                       capture_output=True, timeout=120, check=False)
-    assert sorted(H.parse(first)) == sorted(H.parse(out))
-    assert sorted(H.parse(again)) == sorted(H.parse(out))
+# -- mypy's side: suppressions, codes, reveal_type --------------------------------------------------
+
+_SUPPRESS = '''\
+import torch
 
 
-def test_dmypy_fine_grained_update_matches_mypy(cold, workdir):
-    """After edits (an annotation of an imported function, a new `return` mismatch found by the
-    post-pass), a dmypy update reports what a fresh mypy run on the edited files reports."""
-    _, cfg, _ = cold
-    proj = workdir / "fine"
-    shutil.copytree(H.CASES / "pkg", proj / "pkg")
-    files = sorted(str(p.relative_to(proj)) for p in (proj / "pkg").glob("*.py"))
-    status = workdir / "dmypy-fine.json"
-    try:
-        H.run_mypy(files, workdir / "cache", cfg, cwd=proj, dmypy_status=status)
-        layers = proj / "pkg" / "layers.py"
-        text = layers.read_text().replace('w: Float[Tensor, "d_in d_out"]', 'w: Float[Tensor, "d_out d_in"]')
-        text += (
-            "\n\ndef flipped(x: Float[Tensor, \"a b\"]) -> Float[Tensor, \"b a\"]:\n"
-            "    return x\n"
-        )
-        layers.write_text(text)
-        updated = H.parse(H.run_mypy(files, workdir / "cache", cfg, cwd=proj, dmypy_status=status))
-    finally:
-        subprocess.run([sys.executable, "-m", "mypy.dmypy", "--status-file", str(status), "stop"],
-                       capture_output=True, timeout=120, check=False)
-    fresh = H.parse(H.run_mypy(files, workdir / "cache", cfg, cwd=proj))
-    assert any(r[0] == "pkg/use.py" and r[2] == "error" for r in fresh)
-    from shapecheck.plugin._compat import has_post_pass
-
-    if has_post_pass():
-        assert any(r[0] == "pkg/layers.py" and "return value" in r[4] for r in fresh)
-    assert sorted(updated) == sorted(fresh)
+def f() -> None:
+    a = torch.zeros(3, 4)
+    a @ a  # type: ignore[shape-contraction-mismatch]
+    a @ a  # type: ignore[shape-mismatch]
+    a @ a  # noqa: SHP101
+    a @ a  # shapecheck: ignore[contraction-mismatch]
+    a @ a  # type: ignore[shape-rank]
+    a @ a
 
 
-def test_changed_annotation_rechecks_dependents(cold, workdir):
-    """Editing a callee's annotation in one module changes the errors reported in its caller."""
-    _, cfg, _ = cold
-    proj = workdir / "proj"
-    shutil.copytree(H.CASES / "pkg", proj / "pkg")
-    files = ["pkg/layers.py", "pkg/use.py"]
-    before = H.parse(H.run_mypy(files, workdir / "cache", cfg, cwd=proj))
-    assert not [r for r in before if r[2] == "error" and r[1] == 12]
-    layers = proj / "pkg" / "layers.py"
-    layers.write_text(layers.read_text().replace('w: Float[Tensor, "d_in d_out"]', 'w: Float[Tensor, "d_out d_in"]'))
-    after = H.parse(H.run_mypy(["pkg/use.py"], workdir / "cache", cfg, cwd=proj))
-    assert any(r[2] == "error" and r[1] == 12 and "of `project` has" in r[4] for r in after), after
-    assert (12, "...") in {(r[1], r[3]) for r in after if r[2] == "reveal"}, after
+def g(x):
+    return x @ torch.zeros(3, 4).T  # noqa: SHP101
 
 
-def test_error_codes_can_be_disabled(cold, workdir):
-    files, _, _ = cold
-    cfg = H.write_config(workdir / "..", extra="disable_error_code = shape-mismatch, shape-rank")
-    out = H.parse(H.run_mypy(files, workdir / "cache", cfg))
-    codes = {r[3] for r in out if r[2] == "error"}
-    assert "shape-mismatch" not in codes and "shape-rank" not in codes
-    assert "shape-annotation" in codes
-
-
-# -- fixtures/: realistic annotated models written for every face of shapecheck ----------------------
-
-_MARK = re.compile(r"#\s*error:\s*SHP")
-_REVEAL = re.compile(r"#\s*reveal:(.*)$")
+def h(x: torch.Tensor) -> None:
+    y = torch.zeros(2, 5) @ torch.zeros(5, 7)
+    reveal_type(y)
+'''
 
 
 @pytest.fixture(scope="module")
-def on_fixtures(cold, workdir):
-    root = H.REPO / "fixtures"
-    dirs = [d for d in ("correct", "bugs", "reveal", "packages") if (root / d).is_dir()]
-    if not dirs:
-        pytest.skip("fixtures/ has no scenarios yet")
-    cfg = H.write_config(workdir / "..", extra="check_untyped_defs = True\nignore_missing_imports = True")
-    out = H.run_mypy([f"fixtures/{d}" for d in dirs], workdir / "cache", cfg, cwd=H.REPO)
-    return root, H.parse(out), out
+def suppress_case(workdir):
+    d = workdir / "suppress"
+    d.mkdir()
+    (d / "m.py").write_text(_SUPPRESS)
+    return d, H.write_config(d, extra="warn_unused_ignores = True")
 
 
-def _lines(path, pattern):
-    return {i for i, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)}
+def test_type_ignore_and_noqa_both_silence_a_finding(suppress_case, workdir):
+    d, cfg = suppress_case
+    got = H.parse(H.run_mypy(["m.py"], workdir / "cache-s", cfg, cwd=d))
+    errors = [(r[1], r[4]) for r in got if r[3] == "error"]
+    assert (10, "unused-ignore") in errors  # the wrong code silences nothing
+    assert [e for e in errors if e[1].startswith("shape-")] == [
+        (10, "shape-contraction-mismatch"), (11, "shape-contraction-mismatch"), (15, "shape-suppression")], got
 
 
-def test_no_false_alarm_on_correct_models(on_fixtures):
-    _, reported, out = on_fixtures
-    alarms = [r for r in reported if r[2] == "error" and r[3].startswith("shape-")
-              and r[0].startswith(("fixtures/correct/", "fixtures/reveal/"))]
-    assert not alarms, out
+def test_reveal_type_of_a_tensor_notes_its_shape(suppress_case, workdir):
+    d, cfg = suppress_case
+    got = H.parse(H.run_mypy(["m.py"], workdir / "cache-s", cfg, cwd=d))
+    notes = [r[5] for r in got if r[1] == 20 and r[3] == "note"]
+    assert 'Revealed shape is "2 7"' in notes and any(n.startswith("Revealed type is") for n in notes), got
 
 
-def test_bugs_are_reported_only_on_marked_lines(on_fixtures):
-    root, reported, out = on_fixtures
-    marked = {}
-    for sub in ("bugs", "packages"):
-        for p in (root / sub).rglob("*.py"):
-            marked[str(p.relative_to(H.REPO))] = _lines(p, _MARK)
-    errors = [r for r in reported if r[2] == "error" and r[3].startswith("shape-") and r[0] in marked]
-    stray = [r for r in errors if r[1] not in marked[r[0]]]
-    assert not stray, "\n".join(map(str, stray))
-    hit = {(r[0], r[1]) for r in errors}
-    total = sum(len(v) for v in marked.values())
-    print(f"plugin recall on fixtures/bugs: {len(hit)} of {total} marked lines")
-    assert len(hit) >= 20, out
+def test_error_codes_can_be_disabled_by_family_and_one_by_one(suppress_case, workdir):
+    d, _ = suppress_case
+    cfg = H.write_config(d, extra="disable_error_code = shape-mismatch, shape-suppression", name="off.ini")
+    got = H.parse(H.run_mypy(["m.py"], workdir / "cache-off", cfg, cwd=d))
+    assert not [r for r in got if r[3] == "error" and r[4].startswith("shape-")], got
+    cfg = H.write_config(d, extra="disable_error_code = shape-contraction-mismatch", name="one.ini")
+    got = H.parse(H.run_mypy(["m.py"], workdir / "cache-one", cfg, cwd=d))
+    assert [r[4] for r in got if r[3] == "error" and r[4].startswith("shape-")] == ["shape-suppression"], got
 
 
-def _same_size(a, b) -> bool:
-    """Equal sizes: the same canonical form, or the same value for many positive symbol values
-    (`(h-1)//2+1` and `(h+1)//2`)."""
-    from shapecheck._core._algebra import Expr, const
-
-    if a == b:
-        return True
-    if not (isinstance(a, Expr) and isinstance(b, Expr)):
-        return False
-    names = sorted(a.symbols() | b.symbols(), key=lambda s: s.name)
-    for trial in range(1, 40):
-        mapping = {s: const(1 + (trial * (i + 3) * 7919) % 97) for i, s in enumerate(names)}
-        va, vb = a.subst(mapping).value, b.subst(mapping).value
-        if va is None or vb is None or va != vb:
-            return False
-    return True
-
-
-def test_revealed_shapes_match_the_fixtures(on_fixtures):
-    """Every revealed shape is the expected one; unknown axes ("_", "...") are allowed, wrong ones not."""
-    from shapecheck._core._shape import UNKNOWN, Variadic, shape_of
-
-    root, reported, _ = on_fixtures
-    expected = {}
-    for p in (root / "reveal").rglob("*.py"):
-        for i, line in enumerate(p.read_text().splitlines(), 1):
-            m = _REVEAL.search(line)
-            if m and "reveal_shape(" in line:
-                expected[(str(p.relative_to(H.REPO)), i)] = [a.strip() for a in m.group(1).split("|")]
-    exact = 0
-    for r in reported:
-        if r[2] != "reveal" or (r[0], r[1]) not in expected or r[3] == "...":
-            continue
-        got = shape_of(r[3])
-        ok = False
-        for alt in expected[(r[0], r[1])]:
-            want = shape_of(alt)
-            if len(want.dims) == len(got.dims) and all(
-                    g == UNKNOWN or isinstance(g, Variadic) or _same_size(g, w) for g, w in zip(got.dims, want.dims)):
-                ok = True
-                exact += all(_same_size(g, w) for g, w in zip(got.dims, want.dims))
-        assert ok, f"{r[0]}:{r[1]}: revealed {r[3]!r}, expected {expected[(r[0], r[1])]}"
-    print(f"plugin reveals on fixtures/reveal: {exact} exact of {len(expected)}")
-    assert exact >= 15
-
-
-def test_an_internal_failure_is_one_error_not_a_crash(cold, workdir):
-    """A hook that raises becomes one `shape-internal` error at its expression; checking goes on."""
+def test_an_internal_failure_is_one_note_not_a_crash(workdir):
+    """A failure of the analysis on one module is one `shape-internal` note there; mypy and the other
+    modules' findings go on."""
     here = H.CASES.parent / "mypy_plugin_internal"
     cfg = workdir / "failing.ini"
     cfg.write_text(H.CONFIG.format(repo=H.REPO, extra="").replace(
         "plugins = shapecheck.plugin", f"plugins = {here / 'failing_plugin.py'}"))
-    out = H.parse(H.run_mypy(["explodes.py"], workdir / "cache", cfg, cwd=here))
-    internal = [r for r in out if r[3] == "shape-internal"]
-    assert [(r[1], r[2]) for r in internal] == [(10, "error")], out
-    assert "ZeroDivisionError" in internal[0][4] and "please report" in internal[0][4]
-    assert any(r[1] == 11 and r[3] == "shape-mismatch" for r in out), out
+    out = H.parse(H.run_mypy(["explodes.py", "fine.py"], workdir / "cache-f", cfg, cwd=here))
+    internal = [r for r in out if "shapecheck failed internally" in r[5]]
+    assert [(r[0], r[1], r[3]) for r in internal] == [("explodes.py", 1, "note")], out
+    assert "ZeroDivisionError" in internal[0][5] and "please report" in internal[0][5]
+    assert any(r[0] == "fine.py" and r[4] == "shape-contraction-mismatch" for r in out), out
 
 
-# what the plugin says about a shape problem, the linter says in the same words (shapecheck._core._wording);
-# lines where the two report different problems (not different words), each with why
-_OTHER_PROBLEM = {
-    ("fixtures/bugs/attention_annotated.py", 85): "the linter reports the broadcast upstream (SHP102), not the return",
-}
+# -- the cache and dmypy: a finding that depends on another module ----------------------------------
+
+def _pkg(where: Path) -> list:
+    shutil.copytree(H.CASES / "pkg", where / "pkg")
+    return sorted(str(p.relative_to(where)) for p in (where / "pkg").glob("*.py"))
 
 
-def test_linter_and_plugin_word_a_mismatch_the_same(on_fixtures):
-    from shapecheck._lint import check_source
+def _flip(where: Path) -> None:
+    layers = where / "pkg" / "layers.py"
+    layers.write_text(layers.read_text().replace('w: Float[Tensor, "d_in d_out"]', 'w: Float[Tensor, "d_out d_in"]'))
 
-    root, reported, out = on_fixtures
-    linted = {}
-    for p in (root / "bugs").rglob("*.py"):
-        rel = str(p.relative_to(H.REPO))
-        for d in check_source(p.read_text(), rel):
-            linted.setdefault((rel, d.line), []).append(d.message)
-    compared, different, seen = 0, [], set()
-    for path, line, kind, code, message in reported:
-        if kind != "error" or code not in ("shape-mismatch", "shape-rank") or not path.startswith("fixtures/bugs/"):
-            continue
-        if (path, line) in _OTHER_PROBLEM or (path, line) in seen:
-            continue  # the linter reports one problem per call; the first of the plugin's is that one
-        seen.add((path, line))
-        compared += 1
-        if message not in linted.get((path, line), []):
-            different.append(f"{path}:{line}: plugin {message!r}, linter {linted.get((path, line))!r}")
-    assert compared >= 20
-    assert not different, "\n".join(different)
+
+def _use_errors(parsed) -> list:
+    return sorted({(r[1], r[4]) for r in parsed if r[0] == "pkg/use.py" and r[3] == "error"})
+
+
+def test_the_package_case_reports_its_markers(workdir):
+    proj = workdir / "pkg-markers"
+    files = _pkg(proj)
+    cfg = H.write_config(proj)
+    out = H.run_mypy(files, proj / "cache", cfg, cwd=proj)
+    problems = H.compare_with_markers(H.plugin_findings(out), proj, [proj / f for f in files])
+    assert not problems, "\n".join(problems) + "\n" + out
+    assert H.plugin_findings(out) == H.linter_findings(files, cwd=proj)
+
+
+def test_changed_annotation_rechecks_dependents_through_the_cache(workdir):
+    """Editing a callee's annotation in one module changes the findings of its caller on a warm run,
+    exactly as a cold run reports them."""
+    proj = workdir / "incremental"
+    files = _pkg(proj)
+    cfg = H.write_config(proj)
+    before = _use_errors(H.parse(H.run_mypy(files, proj / "cache", cfg, cwd=proj)))
+    assert before == [(13, "shape-annotation-mismatch")], before
+    _flip(proj)
+    warm = H.parse(H.run_mypy(files, proj / "cache", cfg, cwd=proj))
+    cold = H.parse(H.run_mypy(files, proj / "cache-cold", cfg, cwd=proj))
+    assert sorted(warm) == sorted(cold)
+    assert _use_errors(warm) == [(12, "shape-annotation-mismatch"), (14, "shape-annotation-mismatch")], warm
+
+
+def test_dmypy_update_rechecks_the_dependent_module(workdir):
+    """With dmypy, changing a shape annotation in pkg/layers.py makes the finding in pkg/use.py appear
+    and disappear, and every update reports what a fresh mypy run reports."""
+    proj = workdir / "daemon"
+    files = _pkg(proj)
+    cfg = H.write_config(proj)
+    status = workdir / "dmypy.json"
+    layers = proj / "pkg" / "layers.py"
+    original = layers.read_text()
+    try:
+        first = H.parse(H.run_mypy(files, proj / "cache", cfg, cwd=proj, dmypy_status=status))
+        _flip(proj)
+        flipped = H.parse(H.run_mypy(files, proj / "cache", cfg, cwd=proj, dmypy_status=status))
+        layers.write_text(original)
+        back = H.parse(H.run_mypy(files, proj / "cache", cfg, cwd=proj, dmypy_status=status))
+    finally:
+        H.stop_dmypy(status)
+    assert _use_errors(first) == [(13, "shape-annotation-mismatch")], first
+    assert _use_errors(flipped) == [(12, "shape-annotation-mismatch"), (14, "shape-annotation-mismatch")], flipped
+    assert sorted(back) == sorted(first)
+    _flip(proj)
+    fresh = H.parse(H.run_mypy(files, proj / "cache-fresh", cfg, cwd=proj))
+    assert sorted(flipped) == sorted(fresh)

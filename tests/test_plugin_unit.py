@@ -21,40 +21,67 @@ def test_current_mypy_gets_the_plugin_class():
     assert issubclass(cls, Plugin)
 
 
-@pytest.mark.parametrize("version", ["1.17.1", "1.9.0", "0.991"])
+@pytest.mark.parametrize("version", ["2.3.1", "1.18.2", "0.991"])
 def test_old_mypy_is_refused_with_a_clear_message(version, capsys):
     with pytest.raises(SystemExit) as exit_:
         plugin(version)
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert re.search(r"needs mypy >= 1\.18.*upgrade mypy", err), err
+    assert re.search(r"needs mypy >= 2\.4.*upgrade mypy", err), err
     with pytest.raises(UnsupportedMypy):
         check_version(version)
 
 
-@pytest.mark.parametrize("version,expected", [("1.18.0", (1, 18)), ("2.4.1+dev.abc", (2, 4)), ("2.0", (2, 0))])
+@pytest.mark.parametrize("version,expected", [("2.4.0", (2, 4)), ("2.4.1+dev.abc", (2, 4)), ("3.0", (3, 0))])
 def test_versions_parse(version, expected):
     assert parse_version(version) == expected
     assert parse_version(version) >= MIN_MYPY
 
 
-def test_config_data_names_the_version_and_sources():
+def test_config_data_names_the_version_sources_and_interface(tmp_path):
     from mypy.options import Options
+    from mypy.plugin import ReportConfigContext
 
     import shapecheck
 
-    p = plugin("2.4.1")(Options())
-    data = p.report_config_data(None)
+    m = tmp_path / "m.py"
+    head = "from jaxtyping import Float\nfrom torch import Tensor\n\n"
+    m.write_text(head + 'def f(x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:\n    return x\n')
+    cache = tmp_path / "cache"
+
+    def config_data():  # one build each: within a build, files do not change
+        options = Options()
+        options.cache_dir = str(cache)
+        return plugin("2.4.1")(options).report_config_data(ReportConfigContext("m", str(m), True))
+
+    data = config_data()
     assert data["shapecheck"] == shapecheck.__version__
     assert len(data["sources"]) == 16
+    # the interface changes with a signature, not with a body the engine does not read from elsewhere
+    m.write_text(head + 'def f(x: Float[Tensor, "n"]) -> Float[Tensor, "n"]:\n    return x * 2\n')
+    assert config_data() == data
+    m.write_text(head + 'def f(x: Float[Tensor, "n"]) -> Float[Tensor, "m"]:\n    return x * 2\n')
+    assert config_data()["interface"] != data["interface"]
+    assert (cache / "shapecheck-interfaces.tsv").read_text().count(str(m)) == 3  # remembered for the next run
 
 
-def test_error_codes_start_with_shape():
+def test_every_linter_code_has_a_mypy_code_under_its_family():
+    from shapecheck._core._diag import CODES
     from shapecheck.plugin import _report
 
-    codes = [v.code for k, v in vars(_report).items() if k.startswith("SHAPE_")]
-    assert codes and all(c.startswith("shape-") for c in codes)
-    assert {"shape-mismatch", "shape-rank", "shape-annotation", "shape-internal"} <= set(codes)
+    table = _report.CodeTable()
+    codes = [c.code for c in table.codes()]
+    assert all(c.startswith("shape-") for c in codes) and len(codes) == len(set(codes))
+    assert table.mypy_code("SHP101").code == "shape-contraction-mismatch"
+    assert table.mypy_code("SHP101").sub_code_of is _report.SHAPE_MISMATCH
+    assert table.mypy_code("SHP104").sub_code_of is _report.SHAPE_RANK
+    assert table.mypy_code("SHP001").sub_code_of is _report.SHAPE_ANNOTATION
+    assert table.mypy_code("SHP201").code == "shape-untransposed-attention-key"
+    assert table.mypy_code("SHP201").sub_code_of is _report.SHAPE_RULE
+    assert table.mypy_code("SHP900") is _report.SHAPE_INTERNAL
+    assert table.mypy_code("SHP901") is None  # a file mypy cannot parse: mypy says so itself
+    assert table.mypy_code("SHP499") is _report.SHAPE_RULE  # a later rule falls into its family
+    assert {c for c in CODES if c not in _report.NOT_REPORTED} <= set(table.by_code)
 
 
 def test_cache_digest_only_for_user_modules():
@@ -62,9 +89,9 @@ def test_cache_digest_only_for_user_modules():
     from mypy.options import Options
     from shapecheck.plugin._session import Session
 
-    s = Session.from_options(Options())
-    torch_data = s.config_data("1", "/usr/lib/python3.11/site-packages/torch/__init__.pyi")
-    user_data = s.config_data("1", "model.py")
+    s = Session(Options())
+    torch_data = s.config_data("torch", "/usr/lib/python3.11/site-packages/torch/__init__.pyi")
+    user_data = s.config_data("model", "model.py")
     assert "sources" not in torch_data and user_data["sources"] == s.digest
     assert torch_data["shapecheck"] == user_data["shapecheck"]
 
@@ -81,6 +108,6 @@ def test_disabled_codes_are_read_from_the_config_file(tmp_path, name, text):
     cfg.write_text(text)
     options = Options()
     options.config_file = str(cfg)
-    _compat.apply_disabled_codes(options, _report.CODES)
+    _compat.apply_disabled_codes(options, _report.CodeTable().codes())
     assert _report.SHAPE_RANK in options.disabled_error_codes
     assert _report.SHAPE_MISMATCH not in options.disabled_error_codes

@@ -19,3 +19,5 @@ class Settings:
     # ``check --shapes FILE``: annotations recorded by ``shapecheck trace`` for parameters and returns
     # left unannotated: ((absolute path, qualname, parameter name or "return", annotation text), ...)
     entry_shapes: tuple = ()
+    # ``reveal_type(x)`` of a tensor also reveals its shape (the mypy plugin's note beside mypy's own)
+    reveal_type: bool = False

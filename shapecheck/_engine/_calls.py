@@ -152,6 +152,8 @@ class Calls:
                                   {k: sanitize(v) for k, v in kwargs.items()}, SCALAR)
         if q.startswith("builtins."):
             return self.builtin(q[9:], args, kwargs, node, state)
+        if q in ("typing.reveal_type", "typing_extensions.reveal_type"):
+            return self.builtin("reveal_type", args, kwargs, node, state)
         if q in ("shapecheck.reveal_shape",) or q.endswith(".reveal_shape"):
             v = args[0] if args else None
             text = reveal_text(v, self.env)
@@ -234,6 +236,10 @@ class Calls:
             return OPAQUE
         if name == "reveal_shape":
             return self.call_qual("shapecheck.reveal_shape", args, kwargs, node, state)
+        if name == "reveal_type":  # the type checker's own reveal: a tensor's shape beside it, when asked
+            if self.mod.settings.reveal_type and args and isinstance(args[0], Shape):
+                return self.call_qual("shapecheck.reveal_shape", args, kwargs, node, state)
+            return args[0] if args else OPAQUE
         if name == "map" and len(args) == 2 and isinstance(args[1], tuple) and len(args[1]) <= 16:
             # q, k, v = map(lambda t: rearrange(t, ...), qkv)
             return tuple(self.call_value(args[0], [x], {}, node, state) for x in args[1])

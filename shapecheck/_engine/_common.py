@@ -14,7 +14,7 @@ CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.
 SCALAR_FUNCS = frozenset({"math", "builtins.float", "builtins.abs", "numpy.sqrt", "numpy.log", "numpy.exp"})
 EXPECTS_ERROR = frozenset({"pytest.raises", "unittest.TestCase.assertRaises"})
 BUILTIN_NAMES = frozenset({"len", "range", "int", "min", "max", "isinstance", "print", "list", "tuple", "super",
-                           "getattr", "reveal_shape", "float", "sum", "abs", "round", "enumerate", "zip", "map"})
+                           "getattr", "reveal_shape", "reveal_type", "float", "sum", "abs", "round", "enumerate", "zip", "map"})
 
 
 class _Scalar:

@@ -166,12 +166,13 @@ def _load_rules(settings: Settings):
 
 
 def check_source(source: str, path: str, settings: Settings | None = None, project=None,
-                 strict: bool = False) -> list:
+                 strict: bool = False, tree: ast.Module | None = None) -> list:
     """Diagnostics for one file's source. Raises SyntaxError (and ValueError for NUL bytes) when the
-    source is not Python; any other exception is an internal error for the caller to report."""
+    source is not Python; any other exception is an internal error for the caller to report.
+    ``tree`` is the source already parsed by the caller (the mypy plugin's project has it)."""
     settings = settings or Settings()
     try:
-        tree = parse_module(source, path)
+        tree = tree if tree is not None else parse_module(source, path)
     except (RecursionError, MemoryError):
         raise SyntaxError("too deeply nested for the parser") from None
     if not needs_analysis(source, settings) and not _recorded(path, settings):

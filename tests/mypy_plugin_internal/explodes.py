@@ -1,11 +1,6 @@
-from jaxtyping import Float
-from torch import Tensor
+import torch
 
 
-def explode(x: int) -> int:
-    return x
-
-
-def use(a: Float[Tensor, "n d"], b: Float[Tensor, "d n"]) -> None:
-    explode(1)
+def use() -> None:
+    a = torch.zeros(3, 4)
     a @ a

@@ -1,6 +1,7 @@
-"""shapecheck's plugin with one hook that fails, to test that a failure never crashes mypy.
+"""shapecheck's plugin whose analysis fails on one module, to test that a failure never crashes mypy.
 
-The hook for ``explode`` goes through the plugin's own guard, exactly as every real hook does.
+The failure is raised inside the plugin's own analysis of ``explodes.py``, exactly where a bug of the
+engine would raise.
 """
 
 from shapecheck.plugin import plugin as _shapecheck_plugin
@@ -10,9 +11,15 @@ def plugin(version: str):
     base = _shapecheck_plugin(version)
 
     class FailingPlugin(base):
-        def get_function_hook(self, fullname: str):
-            if fullname == "explodes.explode":
-                return self._guard(lambda ctx: 1 // 0, "`explode`")
-            return super().get_function_hook(fullname)
+        def __init__(self, options):
+            super().__init__(options)
+            analyse = self._session.analyse
+
+            def failing(module, path):
+                if module == "explodes":
+                    return 1 // 0
+                return analyse(module, path)
+
+            self._session.analyse = failing
 
     return FailingPlugin

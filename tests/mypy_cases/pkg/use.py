@@ -10,7 +10,7 @@ from pkg.layers import project, scores
 
 def run(x: Float[Tensor, "n 32"], w: Float[Tensor, "32 8"], v: Float[Tensor, "8 32"]) -> Float[Tensor, "n 8"]:
     shapecheck.reveal_shape(project(x, w))  # reveal: n 8
-    project(x, v)  # E: shape-mismatch
+    project(x, v)  # error: SHP105
     return project(x, w)
 
 
