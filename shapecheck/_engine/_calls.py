@@ -150,7 +150,9 @@ class Calls:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
         if q in ("torch.nn.Sequential",):
-            return ModuleVal(q, children=tuple(a for a in args if isinstance(a, ModuleVal)))
+            if not all(isinstance(a, ModuleVal) for a in args):
+                return OPAQUE  # a layer we cannot follow is unknown, not absent
+            return ModuleVal(q, children=tuple(args))
         if q in CONTAINERS:
             elem = args[0] if args else None
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):

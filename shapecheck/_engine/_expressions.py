@@ -88,6 +88,8 @@ class Expressions:
         """``qk_scale or head_dim ** -0.5``: a number when every operand that is not None is a number or an
         unknown object (a tensor in ``or`` must have one element, which broadcasts like a number)."""
         values = [self.ev(v, state) for v in node.values]
+        if isinstance(node.op, ast.And) and any(v is False for v in values):
+            return False  # ``x.ndim == 2 and flag`` on a tensor of three axes: false whatever the flag
         if isinstance(node.op, ast.Or):
             rest = [v for v in values if v is not None]
             if len(rest) == 1:

@@ -92,7 +92,7 @@ class UserCalls:
             return Shape(out.dims, (f"return annotation of `{display}`",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
-        return self.analyse_callee(ref, bound)
+        return self.analyse_callee(ref, bound, node, display)
 
     def check_arguments(self, node, display: str, params, bound: dict, inst: Bindings) -> bool:
         """Match the arguments against the callee's annotations (binding its names in ``inst``); reports
@@ -115,9 +115,10 @@ class UserCalls:
                 self.report_argument(node, display, p.arg.arg, ann.spec, v, pr)
         return annotated
 
-    def analyse_callee(self, ref: FuncRef, bound: dict):
-        """An unannotated callee: its body analysed with these arguments (depth-limited, silently,
-        memoised), only when a tensor of known shape goes in — otherwise nothing useful comes out."""
+    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = ""):
+        """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
+        them), only when a tensor of known shape goes in — otherwise nothing useful comes out. What it
+        proves wrong under these shapes is reported by the entry-shape room (``_entries``)."""
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
@@ -131,11 +132,13 @@ class UserCalls:
             key = None
         memo = self.mod.memo.calls
         if key is not None and key in memo:
-            return memo[key]
+            v, diags = memo[key]
+            self.report_entry(node, display, diags)
+            return v
         if key is not None:
-            memo[key] = OPAQUE  # recursion guard
+            memo[key] = (OPAQUE, ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
-                         report=False)
+                         rules=self.rules)
         sub.env = self.env.copy()
         try:
             rets = sub.run()
@@ -147,8 +150,10 @@ class UserCalls:
         v = rets[0] if rets else OPAQUE
         for w in rets[1:]:
             v = join(v, w)
+        diags = tuple(sub.diags)
         if key is not None:
-            memo[key] = v
+            memo[key] = (v, diags)
+        self.report_entry(node, display, diags)
         return v
 
 

@@ -27,6 +27,7 @@ from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
 from ._narrow import Narrowing
 from ._containers import Containers
+from ._entries import EntryReports
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
 from ._statements import Statements
@@ -34,7 +35,7 @@ from ._user import UserCalls
 
 
 class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks,
-                       Narrowing, Containers):
+                       Narrowing, Containers, EntryReports):
     """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
@@ -126,6 +127,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.ret_annot = sig.returns
         self.axis_names |= sig.return_axes
         self.block(self.node.body, state)
+        self.after_body()
         return self.returns
 
     def annotation(self, node) -> TensorAnnot | None:
