@@ -1,8 +1,11 @@
-"""The files of one run, so that calls can reach annotated code in other files (through imports).
+"""The project's files, so that calls can reach code in other files (through imports).
 
 Module names come from the package layout (directories with ``__init__.py``); a file outside a
 package is importable by its stem, as a script's siblings are. Other modules are parsed lazily, once,
-only when an import names them.
+only when an import names them. A module that is not among the files the run was given is looked for
+under the project's roots (:func:`project_roots`: the project root, its ``src/``, the folder above
+each checked file's top package, the checked files' own folders), so that checking a few files (a
+pre-commit run) still reaches the rest of the project.
 """
 
 from __future__ import annotations
@@ -28,10 +31,35 @@ def module_name_of(path: str) -> str:
     return ".".join(parts)
 
 
+def project_roots(root: str | None, files) -> list:
+    """Where the project's top-level modules live: ``root`` (the folder with pyproject.toml, setup.cfg
+    or .git) and its ``src/``, then for each file the folder above its top package and its own folder."""
+    out: list = []
+
+    def add(d):
+        d = os.path.abspath(d)
+        if d not in out and os.path.isdir(d):
+            out.append(d)
+
+    if root:
+        add(root)
+        add(os.path.join(root, "src"))
+    for f in files:
+        d = os.path.dirname(os.path.abspath(str(f)))
+        top = d
+        while os.path.isfile(os.path.join(top, "__init__.py")) and os.path.dirname(top) != top:
+            top = os.path.dirname(top)
+        add(top)
+        add(d)
+    return out
+
+
 class Project:
-    def __init__(self, files):
+    def __init__(self, files, roots=()):
         self.by_module: dict = {}
         self.by_path: dict = {}
+        self.roots = list(roots)
+        self._absent: set = set()  # module names looked for under the roots and not found
         for f in files:
             ap = os.path.abspath(str(f))
             name = module_name_of(ap)
@@ -42,18 +70,38 @@ class Project:
         self._reads: dict = {}  # module name -> the module names its analyses asked for
 
     @classmethod
-    def from_files(cls, paths) -> "Project":
-        return cls(paths)
+    def from_files(cls, paths, root: str | None = None) -> "Project":
+        paths = list(paths)
+        return cls(paths, project_roots(root, paths) if root is not None else ())
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_digests": {}, "_reads": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "roots": self.roots, "_absent": set(),
+                "_infos": {}, "_digests": {}, "_reads": {}}
+
+    def path_of(self, modname: str) -> str | None:
+        """The file of project module ``modname``: one of the run's files, else found under the roots."""
+        path = self.by_module.get(modname)
+        if path is not None or not self.roots or not modname or modname in self._absent:
+            return path
+        parts = modname.split(".")
+        if not all(p.isidentifier() for p in parts):
+            self._absent.add(modname)
+            return None
+        for r in self.roots:
+            for cand in (os.path.join(r, *parts) + ".py", os.path.join(r, *parts, "__init__.py")):
+                if os.path.isfile(cand) and module_name_of(cand) == modname:
+                    self.by_module[modname] = cand
+                    self.by_path.setdefault(cand, modname)
+                    return cand
+        self._absent.add(modname)
+        return None
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
         return self.by_path.get(ap) or module_name_of(ap)
 
     def module_info(self, modname: str, settings: Settings):
-        path = self.by_module.get(modname)
+        path = self.path_of(modname)
         if path is None:
             return None
         if modname in self._infos:
@@ -95,7 +143,7 @@ class Project:
         module; a hash of its bytes when it cannot be parsed)."""
         if modname in self._digests:
             return self._digests[modname]
-        path = self.by_module.get(modname)
+        path = self.path_of(modname)
         if path is None:
             d = ABSENT
         else:
