@@ -11,6 +11,7 @@ import ast
 from .._core._algebra import const
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
+from ._dialects import adopt_project_typing
 from ._memo import ModuleMemo
 from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
@@ -81,6 +82,7 @@ class ModuleInfo:
                                                 settings.axis_aliases)
         if modname:
             _add_relative_imports(tree, self.imports, modname)
+        adopt_project_typing(self, tree)  # ``Float``/``Tensor`` re-exported by the project's typing module
         self.functions = {}
         self.classes = {}
         self.constants = {}

@@ -23,7 +23,7 @@ from ._suppress import lines_silencing
 
 __all__ = ["check_source", "needs_analysis"]
 
-_HINT = re.compile(r"\b(torch|jaxtyping|einops|Tensor|reveal_shape)\b")
+_HINT = re.compile(r"\b(torch|jaxtyping|einops|Tensor|TensorType|reveal_shape)\b|\b(Float|Int|Bool|Shaped)\[")
 _SINGLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
