@@ -159,3 +159,36 @@ def test_a_finding_in_another_files_callee_is_reported_on_the_call(tmp_path):
     found = run(src, path=str(user), project=project)
     assert [(d.code, d.line - N, d.path) for d in found] == [("SHP101", 4, str(user))]
     assert entry_notes(found[0]) == [f"{ENTRY_NOTE}this call passes, `scores` fails at layers.py:{N + 3}"]
+
+
+ANNOTATED = """
+from jaxtyping import Float
+from torch import Tensor
+
+def proj(x: Float[Tensor, "b d"], w: Float[Tensor, "d c"]) -> Float[Tensor, "b c"]:
+    return x @ w
+"""
+
+
+def test_a_finding_caused_by_another_files_definition_names_it(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "layers.py").write_text(HEADER + ANNOTATED)
+    user = tmp_path / "train.py"
+    src = "from models.layers import proj\n" + textwrap.dedent("""
+    def bad_argument():
+        return proj(torch.randn(2, 4), torch.randn(5, 8))
+
+    def bad_use_of_the_result():
+        return proj(torch.randn(2, 4), torch.randn(4, 8)) @ torch.randn(4, 8)
+    """)
+    project = Project.from_files([tmp_path / "models" / "layers.py", user])
+    found = run(src, path=str(user), project=project)
+    assert [(d.code, d.line - N) for d in found] == [("SHP105", 4), ("SHP101", 7)]
+    defined = f"models/layers.py:{N + 5}"
+    assert found[0].notes[-1] == f"`proj` is defined at {defined}"
+    assert any(f"(return annotation of `proj`, {defined})" in n for n in found[1].notes)
+    # the same definitions in the checked file itself need no file named
+    local = run(ANNOTATED + src.split("\n", 1)[1])
+    assert [d.code for d in local] == ["SHP105", "SHP101"]
+    assert not any("defined at" in n or "layers.py" in n for d in local for n in d.notes)

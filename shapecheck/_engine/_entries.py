@@ -61,6 +61,19 @@ class EntryReports:
                                          (getattr(node, "end_col_offset", None) or 0) + 1
                                          if getattr(node, "end_col_offset", None) is not None else None))
 
+    def defined_elsewhere(self, ref) -> str | None:
+        """``../models/layers.py:12`` for a callee defined in another file than this one, else None."""
+        info = getattr(ref, "info", None)
+        if info is None or info is self.mod or os.path.abspath(info.path) == os.path.abspath(self.mod.path):
+            return None
+        return f"{_relative(info.path, self.mod.path)}:{getattr(ref.node, 'lineno', 1)}"
+
+    def note_definition(self, start: int, display: str, elsewhere: str) -> None:
+        """The diagnostics from ``start`` on are about a callee of another file: they name it."""
+        for i in range(start, len(self.diags)):
+            d = self.diags[i]
+            self.diags[i] = dataclasses.replace(d, notes=tuple(d.notes) + (f"`{display}` is defined at {elsewhere}",))
+
     def after_body(self) -> None:
         """After ``__init__`` of a module analysed on its own: its ``example_input_array`` goes through
         ``forward`` (as Lightning's summary does)."""

@@ -84,12 +84,17 @@ class UserCalls:
             params = params[1:]
         bound = _bind_arguments(params, args, kwargs)
         inst = _callee_bindings(ref, bound)
+        reported = len(self.diags)
         annotated = self.check_arguments(node, display, params, bound, inst)
+        elsewhere = self.defined_elsewhere(ref)  # ``layers.py:12`` when the callee is in another file
+        if elsewhere and len(self.diags) > reported:
+            self.note_definition(reported, display, elsewhere)
         if sig.returns is not None:
             if sig.returns.spec is None:
                 return ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
-            return Shape(out.dims, (f"return annotation of `{display}`",) * len(out.dims))
+            where = f", {elsewhere}" if elsewhere else ""
+            return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
         return self.analyse_callee(ref, bound, node, display)
