@@ -192,3 +192,32 @@ def test_a_finding_caused_by_another_files_definition_names_it(tmp_path):
     local = run(ANNOTATED + src.split("\n", 1)[1])
     assert [d.code for d in local] == ["SHP105", "SHP101"]
     assert not any("defined at" in n or "layers.py" in n for d in local for n in d.notes)
+
+
+def test_a_conftest_fixture_supplies_a_tests_parameter_and_the_cache_follows_it(tmp_path, monkeypatch, capsys):
+    import json
+
+    from shapecheck._lint._cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHAPECHECK_CACHE_DIR", raising=False)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "tests").mkdir()
+    conftest = tmp_path / "tests" / "conftest.py"
+    conftest.write_text(HEADER + textwrap.dedent("""
+        @pytest.fixture
+        def keys() -> torch.Tensor:
+            return torch.randn(2, 7, 9)
+    """))
+    (tmp_path / "tests" / "test_scores.py").write_text(HEADER + SCORES + textwrap.dedent("""
+        def test_scores(keys):
+            assert scores(torch.randn(2, 5, 8), keys).shape == (2, 5, 9)
+    """))
+
+    def codes():
+        main(["check", "--output-format", "json", "tests/test_scores.py"])
+        return [(d["line"] - N, d["code"]) for d in json.loads(capsys.readouterr().out)]
+
+    assert codes() == [(3, "SHP101")]
+    conftest.write_text(conftest.read_text().replace("2, 7, 9", "2, 8, 9"))  # a body edit of the fixture
+    assert codes() == []

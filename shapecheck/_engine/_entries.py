@@ -14,8 +14,8 @@ callee's file and line: a file's diagnostics depend on the files it reaches, nev
 
 Besides functions and methods, a file's entry points are its module-level code (a script's body or
 its ``__main__`` block, analysed as one more function), its tests (``test_*`` functions, whose
-parameters take the value of the file's simple ``@pytest.fixture`` functions of that name) and a
-module's ``example_input_array``.
+parameters take the value of the simple ``@pytest.fixture`` functions of that name, in the file or
+its ``conftest.py`` files) and a module's ``example_input_array``.
 """
 
 from __future__ import annotations
@@ -135,16 +135,17 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
 
 
 def fixture_arguments(info, fn: ast.FunctionDef, analysis_type) -> dict:
-    """The values a test's parameters take from the file's simple pytest fixtures: a fixture of that
-    name without parameters of its own, whose ``return`` values are analysed (silently)."""
+    """The values a test's parameters take from simple pytest fixtures (the file's, or its
+    ``conftest.py`` files'): a fixture of that name without parameters of its own, whose ``return``
+    values are analysed (silently)."""
     if not fn.name.startswith("test"):
         return {}
     out = {}
     for p in list(fn.args.posonlyargs) + list(fn.args.args):
-        fixture = info.functions.get(p.arg)
-        if fixture is None or fixture is fn or not _is_fixture(fixture, info) or _takes_arguments(fixture):
+        where, fixture = _find_fixture(info, p.arg)
+        if fixture is None or fixture is fn or _takes_arguments(fixture):
             continue
-        fa = analysis_type(info, fixture, depth=1, report=False)
+        fa = analysis_type(where, fixture, depth=1, report=False)
         try:
             rets = [r for r in fa.run() if r is not None]
         except Exception:  # noqa: BLE001 - a fixture we cannot follow gives nothing
@@ -159,6 +160,34 @@ def fixture_arguments(info, fn: ast.FunctionDef, analysis_type) -> dict:
         if v is not OPAQUE:
             out[p.arg] = v
     return out
+
+
+def _find_fixture(info, name: str):
+    """The fixture ``name`` a test of ``info`` sees: the file's own, else one of the ``conftest.py``
+    files of its folder and the folders above it (nearest first). ``(module info, function)``."""
+    fixture = info.functions.get(name)
+    if fixture is not None:
+        return (info, fixture) if _is_fixture(fixture, info) else (None, None)
+    project = info.project
+    if project is None:
+        return None, None
+    d = os.path.dirname(os.path.abspath(info.path))
+    for _ in range(4):
+        path = os.path.join(d, "conftest.py")
+        if os.path.isfile(path) and path != os.path.abspath(info.path):
+            conf = project.info_at(path, info.settings)
+            if conf is not None:
+                project.note_read(info.modname, conf.modname)
+                f = conf.functions.get(name)
+                if f is not None and _is_fixture(f, conf):
+                    return conf, f
+        if not os.path.isfile(os.path.join(d, "__init__.py")) and not os.path.isfile(path):
+            break
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return None, None
 
 
 def _is_fixture(fn: ast.FunctionDef, info) -> bool:

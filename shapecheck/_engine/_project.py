@@ -119,6 +119,16 @@ class Project:
         self._infos[modname] = info
         return info
 
+    def info_at(self, path: str, settings: Settings):
+        """The analysed module of the file at ``path`` (a ``conftest.py`` a test reads its fixtures from),
+        added to the index under its module name when it is not there yet."""
+        ap = os.path.abspath(path)
+        name = self.by_path.get(ap) or module_name_of(ap)
+        if self.by_module.setdefault(name, ap) != ap:
+            return None  # another file has that module name: not this one
+        self.by_path.setdefault(ap, name)
+        return self.module_info(name, settings)
+
     def note_read(self, reader: str, modname: str) -> None:
         """``reader``'s analysis asked for module ``modname`` (found or not): an edge of the graph a
         cached result's dependencies are read from."""
