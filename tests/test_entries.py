@@ -221,3 +221,43 @@ def test_a_conftest_fixture_supplies_a_tests_parameter_and_the_cache_follows_it(
     assert codes() == [(3, "SHP101")]
     conftest.write_text(conftest.read_text().replace("2, 7, 9", "2, 8, 9"))  # a body edit of the fixture
     assert codes() == []
+
+
+def test_a_branch_the_call_may_not_take_proves_nothing_for_it():
+    """Under a call's shapes, a finding must hold on the path that call takes: an undecided branch, or
+    what follows an early return, is analysed but not reported; a flag or a ``None`` the call leaves at
+    its default decides its branch."""
+    flagged = """
+class Norm(nn.Module):
+    def __init__(self, channels: int, channels_last: bool = False):
+        super().__init__()
+        self.channels_last = channels_last
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x, mask=None):
+        if mask is not None:
+            x = x * mask
+        if self.channels_last:
+            return self.norm(x)
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+def main():
+    return Norm(3)(torch.randn(2, 3, 5, 7), torch.ones(2, 3, 5, 6))
+"""
+    found = run(flagged)
+    assert [(d.code, d.line - N) for d in found] == [("SHP102", 10)]  # the mask the call passes is a tensor
+    assert run(flagged.replace("torch.ones(2, 3, 5, 6)", "None")) == []
+    assert [(d.code, d.line - N) for d in run(flagged.replace("Norm(3)(", "Norm(3, True)("))] == [("SHP102", 10)]
+    found = run(flagged.replace("Norm(3)(", "Norm(3, True)(").replace(", torch.ones(2, 3, 5, 6)", ""))
+    assert [(d.code, d.line - N) for d in found] == [("SHP107", 12)]
+    assert run("""
+def scores(q, k, grouped):
+    if grouped:
+        q = q.mean(1)
+    if q.shape[1] > 4:
+        return q.sum()
+    return q @ k
+
+def main(flag):
+    return scores(torch.randn(2, 5, 8), torch.randn(2, 7, 9), flag)
+""") == []

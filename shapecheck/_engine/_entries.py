@@ -34,6 +34,7 @@ __all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_dia
 
 # every note of a diagnostic found under a call's shapes starts so (the driver prefers plain findings)
 ENTRY_NOTE = "under the shapes "
+_ELSEWHERE = f"{ENTRY_NOTE}this call passes, "  # the note of a callee's finding in another file
 _NO_PROPAGATION = frozenset({"reveal"})  # a reveal in a callee belongs to its own analysis, not each call's
 
 
@@ -54,7 +55,7 @@ class EntryReports:
                 continue
             # a finding in another file: on the call, naming where the callee went wrong
             there = _relative(d.path, self.mod.path)
-            note = f"{ENTRY_NOTE}this call passes, `{display}` fails at {there}:{d.line}"
+            note = f"{_ELSEWHERE}`{display}` fails at {there}:{d.line}"
             self.diags.append(Diagnostic(self.mod.path, getattr(node, "lineno", 1),
                                          getattr(node, "col_offset", 0) + 1, d.code, d.message, d.severity,
                                          (note,) + tuple(d.notes), d.help, getattr(node, "end_lineno", None),
@@ -109,6 +110,8 @@ def merge_entry_diagnostics(diags: list) -> list:
         if is_entry_diagnostic(d):
             k = (d.path, d.line, d.column, d.code)
             chain = tuple(n for n in d.notes if n.startswith(ENTRY_NOTE))
+            if chain and chain[0].startswith(_ELSEWHERE):  # found in another file: one per call site
+                chain = (d.path, d.line, d.column)
             if k in plain or k in seen or chain in calls:
                 continue
             seen.add(k)

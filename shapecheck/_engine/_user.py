@@ -130,6 +130,12 @@ class UserCalls:
         if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
             if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
                 return OPAQUE
+        bound = dict(bound)
+        for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
+            name = p.arg.arg
+            if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \
+                    and (p.default.value is None or type(p.default.value) in (bool, str, float)):
+                bound[name] = p.default.value
         try:
             key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items())))
             hash(key)

@@ -142,7 +142,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         if ann is not None:
             if ann.spec is None:
                 return ANY_SHAPE.with_label(f"`{p.arg}`")
-            return spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
+            v = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
+            return v.with_meta(maybe_none=True) if isinstance(default, ast.Constant) and default.value is None else v
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
             return self.code_sym(p.arg)
