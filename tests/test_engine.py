@@ -632,3 +632,20 @@ def test_callee_bindings_are_a_typed_value():
     assert inst.sizes == {"d": const(4)} and inst.segments == {"batch": (const(2), const(3))}
     assert inst.where == {"d": "argument `x`"}
     assert str(instantiate(parse_shape("*batch d d"), inst)) == "2 3 4 4"
+
+
+def test_a_sequential_with_a_layer_it_cannot_follow_is_unknown_but_an_activation_class_keeps_shapes():
+    """``nn.Sequential(Rearrange(pattern_built_at_run_time, **sizes), nn.Linear(...))``: the unknown
+    layer is not dropped (what comes out is unknown); an activation passed in as a class
+    (``activation: Type[nn.Module] = nn.GELU``) keeps its input's shape, as a norm layer's class does."""
+    src = '''
+class Down(nn.Module):
+    def __init__(self, chans: int, dim: int, activation=nn.GELU):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, chans, 2, stride=2), activation(), nn.Conv2d(dim, dim, 1))
+
+    def forward(self, x: Float[Tensor, "b 1 h w"]):
+        return self.body(x)
+'''
+    assert codes(src) == ["SHP107"]
+    assert codes(src.replace("activation()", "make_layer()")) == []

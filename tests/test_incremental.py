@@ -261,3 +261,31 @@ def test_a_class_interface_includes_what_its_users_read(tree):
     assert _codes(tree.check(analysed={"blocks", "net"}), "net") == [("reveal", "b 16")]
     tree.edit("blocks", "        return x\n", "        y = x\n        return y\n")
     tree.check(analysed={"blocks"})
+
+
+def test_one_staged_file_reaches_the_rest_of_a_project_found_by_git(tmp_path, monkeypatch, capsys):
+    """pre-commit passes only the staged files: their imports of the project's other modules still
+    resolve (the root is found by ``.git``; the other modules are located and parsed on demand), and the
+    cache redoes the staged file when a module it reached changes its interface."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHAPECHECK_DEBUG_CACHE", "1")
+    monkeypatch.delenv("SHAPECHECK_CACHE_DIR", raising=False)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "layers.py").write_text(LAYERS)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "train.py").write_text(MODEL.replace("pkg.layers", "models.layers"))
+
+    def run(*extra):
+        main(["check", "--output-format", "json", *extra, "scripts/train.py"])
+        cap = capsys.readouterr()
+        line = next(x for x in cap.err.splitlines() if x.startswith("shapecheck: debug: analysed"))
+        return [d["code"] for d in json.loads(cap.out)], set(line.split(":", 3)[3].split())
+
+    assert run() == (["SHP105"], {"scripts/train.py"})
+    assert run() == (["SHP105"], set())  # warm: nothing it reached changed
+    layers = tmp_path / "models" / "layers.py"
+    layers.write_text(LAYERS.replace('w: Float[Tensor, "d c"]', 'w: Float[Tensor, "e c"]'))
+    assert run() == ([], {"scripts/train.py"})
+    assert run("--no-cache")[0] == []

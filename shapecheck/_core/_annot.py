@@ -3,8 +3,9 @@
 Recognises ``Float[Tensor, "b n"]`` / ``jaxtyping.Float[torch.Tensor, "b n"]`` (any jaxtyping dtype,
 also re-exported from the configured ``shape-modules``), string annotations (``"Float[Tensor, 'b n']"``,
 ``from __future__ import annotations`` needs nothing special with ``ast``), module-level aliases
-(``Batch = Float[Tensor, "batch ..."]``), ``Optional[...]``/``X | None`` around them, and plain
-``Tensor`` (a tensor of unknown shape).
+(``Batch = Float[Tensor, "batch ..."]``), ``Optional[...]``/``X | None`` around them, plain
+``Tensor`` (a tensor of unknown shape), torchtyping's ``TensorType["batch", "pos"]``, and the
+single-string ``Float["b n d"]`` of a project's own typing module (a shape module).
 """
 
 from __future__ import annotations
@@ -155,9 +156,18 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
         return _union([node.left, node.right], imp, depth)
     if isinstance(node, ast.Subscript):
         q = imp.qualify(node.value)
+        if q in TORCHTYPING:
+            return _torchtyping(node, imp)
         dtype = imp.is_dtype(q)
         if dtype is not None:
             sl = node.slice
+            if isinstance(sl, ast.Constant) and isinstance(sl.value, str) and not q.startswith("jaxtyping."):
+                # ``Float["b n d"]``: a project's own typing module fixes the array type
+                try:
+                    spec = parse_shape(sl.value)
+                except AnnotationSyntaxError as e:
+                    raise AnnotError(e, sl, True) from None
+                return TensorAnnot(rename_axes(spec, imp.axis_aliases), dtype, node.lineno, node.col_offset)
             if isinstance(sl, ast.Tuple) and len(sl.elts) == 2:
                 arr, dims = sl.elts
                 if not _is_tensor_type(arr, imp):
@@ -180,9 +190,51 @@ def read_annotation(node: ast.AST | None, imp: Imports, depth: int = 0):
         return None
     if isinstance(node, ast.Name) and imp.aliases and node.id in imp.aliases:
         return imp.aliases[node.id]
-    if _is_tensor_type(node, imp):
+    if _is_tensor_type(node, imp) or imp.qualify(node) in TORCHTYPING:
         return TensorAnnot(None, None, node.lineno, node.col_offset)
     return None
+
+
+TORCHTYPING = frozenset({"torchtyping.TensorType", "torchtyping.tensor_type.TensorType"})
+
+
+def _torchtyping(node: ast.Subscript, imp: Imports) -> TensorAnnot:
+    """torchtyping's ``TensorType["batch", "pos"]``, ``TensorType["b", 3]``, ``TensorType[..., "d"]``,
+    ``TensorType["batch": 8]`` (named and sized), ``TensorType["extra": ...]`` (named variadic); a dtype
+    or detail (``float``, ``is_named``) says nothing of the shape. A form not read here is a tensor of
+    unknown shape."""
+    elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    dims = []
+    for e in elts:
+        if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value.isidentifier():
+            dims.append(e.value)
+        elif isinstance(e, ast.Constant) and type(e.value) is int and e.value >= 0:
+            dims.append(str(e.value))
+        elif isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
+                and e.operand.value == 1:
+            dims.append("_")  # -1: any size
+        elif isinstance(e, ast.Constant) and e.value is Ellipsis:
+            dims.append("...")
+        elif isinstance(e, ast.Slice) and isinstance(e.lower, ast.Constant) and isinstance(e.lower.value, str) \
+                and e.lower.value.isidentifier() and e.step is None:
+            up = e.upper
+            if isinstance(up, ast.Constant) and up.value is Ellipsis:
+                dims.append("*" + e.lower.value)
+            elif isinstance(up, ast.Constant) and type(up.value) is int and up.value >= 0:
+                dims.append(f"{e.lower.value}={up.value}")
+            else:
+                return TensorAnnot(None, None, node.lineno, node.col_offset)
+        elif isinstance(e, (ast.Name, ast.Attribute)):
+            continue  # a dtype or a detail
+        else:
+            return TensorAnnot(None, None, node.lineno, node.col_offset)
+    if not dims and not any(isinstance(e, ast.Constant) and e.value == () for e in elts):
+        return TensorAnnot(None, None, node.lineno, node.col_offset)  # a dtype alone: any shape
+    try:
+        spec = parse_shape(" ".join(dims))
+    except AnnotationSyntaxError:
+        return TensorAnnot(None, None, node.lineno, node.col_offset)  # torchtyping rejects it itself
+    return TensorAnnot(rename_axes(spec, imp.axis_aliases), None, node.lineno, node.col_offset)
 
 
 def _union(members, imp: Imports, depth: int):

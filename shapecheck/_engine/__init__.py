@@ -15,6 +15,7 @@ The rooms, one concern each (``_walk`` assembles them):
 - ``_calls``: calls resolved and dispatched; ``_shape_rules``: the op's shape rule applied;
   ``_lint_rules``: the call handed to the lint rules
 - ``_user``: calls into user code (annotated: instantiated; unannotated: analysed)
+- ``_entries``: findings in unannotated callees under the shapes a call passes, reported with the call
 - ``_checks``: post-checks against annotations (SHP105) and of views (SHP109)
 """
 

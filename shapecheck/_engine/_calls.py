@@ -120,8 +120,9 @@ class Calls:
         return result
 
     def call_value(self, callee, args, kwargs, node, state):
-        if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
-            # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape
+        if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES | ACT_FACTORIES:
+            # ``norm_layer(dim)``, ``activation()``: a normalization or activation layer passed in as a class
+            # keeps its input's shape
             return self.call_qual("torch.nn.Identity", [], {}, node, state)
         if isinstance(callee, QualRef):
             return self.call_qual(callee.qualname, args, kwargs, node, state)
@@ -161,7 +162,9 @@ class Calls:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
         if q in ("torch.nn.Sequential",):
-            return ModuleVal(q, children=tuple(a for a in args if isinstance(a, ModuleVal)))
+            if not all(isinstance(a, ModuleVal) for a in args):
+                return OPAQUE  # a layer we cannot follow is unknown, not absent
+            return ModuleVal(q, children=tuple(args))
         if q in CONTAINERS:
             elem = args[0] if args else None
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
@@ -265,6 +268,8 @@ def _first_layer(m):
 
 # parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
 NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
+# and an activation's class (segment-anything's ``activation: Type[nn.Module] = nn.GELU``, timm's ``act_layer``)
+ACT_FACTORIES = frozenset({"activation", "act_layer", "act_cls", "activation_layer"})
 
 _ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
                           "torch.baddbmm", "torch.addmm"})

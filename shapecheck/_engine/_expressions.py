@@ -52,6 +52,8 @@ class Expressions:
                 return -v
             if isinstance(v, Shape) and not isinstance(node.op, ast.Not):
                 return v
+            if isinstance(node.op, ast.Not) and isinstance(v, bool):
+                return not v  # ``if not self.qk:`` with the flag known
             return OPAQUE
         if isinstance(node, (ast.Tuple, ast.List)):
             out = self.spliced(node.elts, state)
@@ -68,6 +70,14 @@ class Expressions:
                 name = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
                         ast.Gt: "__gt__", ast.GtE: "__ge__"}[type(node.ops[0])]
                 return self.apply_shape_rule(f"torch.Tensor.{name}", (vals[0], vals[1]), {}, node, known=True)
+            if len(vals) == 2 and isinstance(node.comparators[0], ast.Constant) \
+                    and node.comparators[0].value is None and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+                if vals[0] is None:
+                    return isinstance(node.ops[0], ast.Is)  # ``mask is None`` where ``mask`` is known to be None
+                if self.depth > 0 and isinstance(vals[0], (Shape, Expr, ModuleVal)) \
+                        and not (isinstance(vals[0], Shape) and vals[0].get_meta("maybe_none")):
+                    # under a call's shapes: the call passed a tensor (or a size, a module), not None
+                    return isinstance(node.ops[0], ast.IsNot)
             return _decided(node, vals)
         if isinstance(node, ast.BoolOp):
             return self.bool_op(node, state)
@@ -90,6 +100,8 @@ class Expressions:
         """``qk_scale or head_dim ** -0.5``: a number when every operand that is not None is a number or an
         unknown object (a tensor in ``or`` must have one element, which broadcasts like a number)."""
         values = [self.ev(v, state) for v in node.values]
+        if isinstance(node.op, ast.And) and any(v is False for v in values):
+            return False  # ``x.ndim == 2 and flag`` on a tensor of three axes: false whatever the flag
         if isinstance(node.op, ast.Or):
             rest = [v for v in values if v is not None]
             if len(rest) == 1:

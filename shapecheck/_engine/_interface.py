@@ -7,7 +7,8 @@ aliases), each class's name, bases, keywords, decorators and class-level stateme
 function's and method's signature. A body is part of the interface when the engine analyses it at
 a call from another file: ``__init__`` (a module's ``self`` is built from it) and every callee that
 ``call_user`` does not settle from its annotations alone (no tensor return annotation, and not
-"tensor parameters plus a return annotation"). A body edit elsewhere changes nothing here.
+"tensor parameters plus a return annotation"), and a pytest fixture's (a test in another file takes
+its value). A body edit elsewhere changes nothing here.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ ABSENT = "absent"
 
 def _body_read(fn, info) -> bool:
     """Whether a call from another file analyses ``fn``'s body (mirrors ``_user.call_user``)."""
-    if fn.name == "__init__":
-        return True
+    if fn.name == "__init__" or any(_named_fixture(d) for d in fn.decorator_list):
+        return True  # a module's ``self`` is built from ``__init__``; a test's fixture is run for its value
     try:
         sig = signature_of(fn, info)
     except Exception:  # noqa: BLE001 - unreadable annotations: keep the body, to be safe
@@ -34,6 +35,12 @@ def _body_read(fn, info) -> bool:
         return False
     annotated = any(p.annot is not None and p.annot.spec is not None for p in sig.params)
     return not (annotated and sig.returns_written)
+
+
+def _named_fixture(d) -> bool:
+    """``@pytest.fixture`` / ``@fixture(...)``: a test takes the fixture's return value."""
+    d = d.func if isinstance(d, ast.Call) else d
+    return isinstance(d, ast.Attribute) and d.attr == "fixture" or isinstance(d, ast.Name) and d.id == "fixture"
 
 
 def _function(fn, info, out: list) -> None:

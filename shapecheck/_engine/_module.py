@@ -11,6 +11,7 @@ import ast
 from .._core._algebra import const, sym
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
+from ._dialects import adopt_project_typing
 from ._memo import ModuleMemo
 from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
@@ -82,6 +83,7 @@ class ModuleInfo:
                                                 settings.axis_aliases)
         if modname:
             _add_relative_imports(tree, self.imports, modname)
+        adopt_project_typing(self, tree)  # ``Float``/``Tensor`` re-exported by the project's typing module
         self.functions = {}
         self.classes = {}
         self.constants = {}
@@ -158,6 +160,8 @@ class ModuleInfo:
                         given[p.arg] = const(d.value)
                     elif isinstance(d, ast.Constant) and d.value is None:
                         given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
+                    elif isinstance(d, ast.Constant) and type(d.value) is bool:
+                        given[p.arg] = d.value  # ``qk=False``: ``if self.qk:`` does not run
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()

@@ -1,11 +1,15 @@
-"""The files of one run, so that calls can reach annotated code in other files (through imports).
+"""The project's files, so that calls can reach code in other files (through imports).
 
 Module names come from the package layout (directories with ``__init__.py``); a file outside a
 package is importable by its stem, as a script's siblings are. Other modules are parsed lazily, only
-when an import names them, and kept while they are in use: between two files, :meth:`Project.release`
-drops the least recently used parsed modules beyond a budget of source bytes (a dropped module is
-parsed again when a later file reaches it). What the index keeps for the whole run is small: module
-names, the modules each analysis read, and the interface digest of each module.
+when an import names them. A module that is not among the files the run was given is looked for
+under the project's roots (:func:`project_roots`: the project root, its ``src/``, the folder above
+each checked file's top package, the checked files' own folders), so that checking a few files (a
+pre-commit run) still reaches the rest of the project. Parsed modules are kept while they are in
+use: between two files, :meth:`Project.release` drops the least recently used parsed modules beyond
+a budget of source bytes (a dropped module is parsed again when a later file reaches it). What the
+index keeps for the whole run is small: module names, the modules each analysis read, and the
+interface digest of each module.
 """
 
 from __future__ import annotations
@@ -45,13 +49,38 @@ def module_name_of(path: str) -> str:
     return ".".join(parts)
 
 
+def project_roots(root: str | None, files) -> list:
+    """Where the project's top-level modules live: ``root`` (the folder with pyproject.toml, setup.cfg
+    or .git) and its ``src/``, then for each file the folder above its top package and its own folder."""
+    out: list = []
+
+    def add(d):
+        d = os.path.abspath(d)
+        if d not in out and os.path.isdir(d):
+            out.append(d)
+
+    if root:
+        add(root)
+        add(os.path.join(root, "src"))
+    for f in files:
+        d = os.path.dirname(os.path.abspath(str(f)))
+        top = d
+        while os.path.isfile(os.path.join(top, "__init__.py")) and os.path.dirname(top) != top:
+            top = os.path.dirname(top)
+        add(top)
+        add(d)
+    return out
+
+
 SOURCE_BUDGET = 4 * 1024 * 1024  # bytes of source whose parsed modules stay in memory between files
 
 
 class Project:
-    def __init__(self, files, budget: int | None = None):
+    def __init__(self, files, roots=(), budget: int | None = None):
         self.by_module: dict = {}
         self.by_path: dict = {}
+        self.roots = list(roots)
+        self._absent: set = set()  # module names looked for under the roots and not found
         for f in files:
             ap = os.path.abspath(str(f))
             name = module_name_of(ap)
@@ -67,19 +96,39 @@ class Project:
         self._reads: dict = {}  # module name -> the module names its analyses asked for
 
     @classmethod
-    def from_files(cls, paths) -> "Project":
-        return cls(paths)
+    def from_files(cls, paths, root: str | None = None) -> "Project":
+        paths = list(paths)
+        return cls(paths, project_roots(root, paths) if root is not None else ())
 
     def __getstate__(self):  # workers rebuild their own caches
-        return {"by_module": self.by_module, "by_path": self.by_path, "_infos": {}, "_sizes": {},
-                "_held": 0, "budget": self.budget, "_tick": 0, "_last": {}, "_digests": {}, "_reads": {}}
+        return {"by_module": self.by_module, "by_path": self.by_path, "roots": self.roots, "_absent": set(),
+                "_infos": {}, "_sizes": {}, "_held": 0, "budget": self.budget, "_tick": 0, "_last": {},
+                "_digests": {}, "_reads": {}}
+
+    def path_of(self, modname: str) -> str | None:
+        """The file of project module ``modname``: one of the run's files, else found under the roots."""
+        path = self.by_module.get(modname)
+        if path is not None or not self.roots or not modname or modname in self._absent:
+            return path
+        parts = modname.split(".")
+        if not all(p.isidentifier() for p in parts):
+            self._absent.add(modname)
+            return None
+        for r in self.roots:
+            for cand in (os.path.join(r, *parts) + ".py", os.path.join(r, *parts, "__init__.py")):
+                if os.path.isfile(cand) and module_name_of(cand) == modname:
+                    self.by_module[modname] = cand
+                    self.by_path.setdefault(cand, modname)
+                    return cand
+        self._absent.add(modname)
+        return None
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
         return self.by_path.get(ap) or module_name_of(ap)
 
     def module_info(self, modname: str, settings: Settings):
-        path = self.by_module.get(modname)
+        path = self.path_of(modname)
         if path is None:
             return None
         self._tick += 1
@@ -131,6 +180,16 @@ class Project:
             for key in [k for k in sigs if k in dropped]:
                 del sigs[key]
 
+    def info_at(self, path: str, settings: Settings):
+        """The analysed module of the file at ``path`` (a ``conftest.py`` a test reads its fixtures from),
+        added to the index under its module name when it is not there yet."""
+        ap = os.path.abspath(path)
+        name = self.by_path.get(ap) or module_name_of(ap)
+        if self.by_module.setdefault(name, ap) != ap:
+            return None  # another file has that module name: not this one
+        self.by_path.setdefault(ap, name)
+        return self.module_info(name, settings)
+
     def note_read(self, reader: str, modname: str) -> None:
         """``reader``'s analysis asked for module ``modname`` (found or not): an edge of the graph a
         cached result's dependencies are read from."""
@@ -155,7 +214,7 @@ class Project:
         module; a hash of its bytes when it cannot be parsed)."""
         if modname in self._digests:
             return self._digests[modname]
-        path = self.by_module.get(modname)
+        path = self.path_of(modname)
         if path is None:
             d = ABSENT
         else:

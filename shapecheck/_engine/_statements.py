@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from contextlib import nullcontext
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
@@ -108,7 +109,11 @@ class Statements:
         self.learn_test(st.test, state)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
-        a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
+        # under a call's shapes (a callee analysed at depth > 0) a branch the analysis cannot decide may not
+        # be the path that call takes: it proves nothing for the call
+        quiet = self.silenced if self.depth > 0 else nullcontext
+        with quiet():
+            a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
         env_a = self.env
         attrs_a = dict(receiver.attrs) if receiver is not None else None
         if receiver is not None:
@@ -117,7 +122,8 @@ class Statements:
         self.env = before.copy()
         if a is None:  # if d % n != 0: raise / elif a != b: raise: the test is false from here on
             self.learn_test(st.test, state, negated=True)
-        b = self.block(st.orelse, self.narrowed_branch(st.test, dict(state), False))
+        with quiet():
+            b = self.block(st.orelse, self.narrowed_branch(st.test, dict(state), False))
         env_b = self.env
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
         # after the if only when the other branch made them too, or returned
@@ -127,6 +133,8 @@ class Statements:
             attrs_b = dict(receiver.attrs) if b is not None else {}
             receiver.attrs.clear()
             receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
+        if self.depth > 0 and (_returns(st.body) or _returns(st.orelse)):
+            self.reporting = False  # under a call's shapes, what follows an early return runs for some calls only
         return join_states([a, b])
 
     def stmt_for(self, st, state):
@@ -271,6 +279,18 @@ _HANDLERS = {  # statement type -> the method that runs it
     "ClassDef": "stmt_class", "Delete": "stmt_delete",
     "Import": "stmt_import", "ImportFrom": "stmt_import",
 }
+
+
+def _returns(stmts) -> bool:
+    """Whether a branch holds a ``return`` (not only a ``raise``): its test splits the calls in two."""
+    todo = list(stmts)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Return):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
 
 
 def _reads_one_axis(node) -> bool:

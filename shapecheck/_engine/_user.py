@@ -90,15 +90,20 @@ class UserCalls:
             params = params[1:]
         bound = _bind_arguments(params, args, kwargs)
         inst = _callee_bindings(ref, bound)
+        reported = len(self.diags)
         annotated = self.check_arguments(node, display, params, bound, inst)
+        elsewhere = self.defined_elsewhere(ref)  # ``layers.py:12`` when the callee is in another file
+        if elsewhere and len(self.diags) > reported:
+            self.note_definition(reported, display, elsewhere)
         if sig.returns is not None:
             if sig.returns.spec is None:
                 return ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
-            return Shape(out.dims, (f"return annotation of `{display}`",) * len(out.dims))
+            where = f", {elsewhere}" if elsewhere else ""
+            return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
-        return self.analyse_callee(ref, bound)
+        return self.analyse_callee(ref, bound, node, display)
 
     def check_arguments(self, node, display: str, params, bound: dict, inst: Bindings) -> bool:
         """Match the arguments against the callee's annotations (binding its names in ``inst``); reports
@@ -121,15 +126,22 @@ class UserCalls:
                 self.report_argument(node, display, p.arg.arg, ann.spec, v, pr)
         return annotated
 
-    def analyse_callee(self, ref: FuncRef, bound: dict):
-        """An unannotated callee: its body analysed with these arguments (depth-limited, silently,
-        memoised), only when a tensor of known shape goes in — otherwise nothing useful comes out."""
+    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = ""):
+        """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
+        them), only when a tensor of known shape goes in — otherwise nothing useful comes out. What it
+        proves wrong under these shapes is reported by the entry-shape room (``_entries``)."""
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
         if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
             if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
                 return OPAQUE
+        bound = dict(bound)
+        for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
+            name = p.arg.arg
+            if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \
+                    and (p.default.value is None or type(p.default.value) in (bool, str, float)):
+                bound[name] = p.default.value
         try:
             key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items())))
             hash(key)
@@ -137,11 +149,13 @@ class UserCalls:
             key = None
         memo = self.mod.memo.calls
         if key is not None and key in memo:
-            return memo[key]
+            v, diags = memo[key]
+            self.report_entry(node, display, diags)
+            return v
         if key is not None:
-            memo[key] = OPAQUE  # recursion guard
+            memo[key] = (OPAQUE, ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
-                         report=False)
+                         rules=self.rules)
         sub.env = self.env.copy()
         try:
             rets = sub.run()
@@ -153,8 +167,10 @@ class UserCalls:
         v = rets[0] if rets else OPAQUE
         for w in rets[1:]:
             v = join(v, w)
+        diags = tuple(sub.diags)
         if key is not None:
-            memo[key] = v
+            memo[key] = (v, diags)
+        self.report_entry(node, display, diags)
         return v
 
 

@@ -164,7 +164,8 @@ def join(a, b):
         opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
         return Choice(opts[:8])
     if isinstance(a, Shape) and b is None or a is None and isinstance(b, Shape):
-        return a if b is None else b  # an optional tensor: wherever it is used as a tensor, it is this one
+        # an optional tensor: wherever it is used as a tensor, it is this one (but it may be None)
+        return (a if b is None else b).with_meta(maybe_none=True)
     if isinstance(a, Shape) or isinstance(b, Shape):
         return Shape((Variadic(None),))
     return OPAQUE

@@ -30,6 +30,7 @@ from ._lint_rules import LintRuleHandoff
 from ._narrow import Narrowing
 from ._roles import RoleInference
 from ._containers import Containers
+from ._entries import EntryReports
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
 from ._statements import Statements
@@ -37,7 +38,7 @@ from ._user import UserCalls
 
 
 class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks,
-                       Narrowing, Containers, RoleInference):
+                       Narrowing, Containers, RoleInference, EntryReports):
     """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
@@ -134,6 +135,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                       and p.arg.arg not in self.given_args), None)
         if union is None:
             self.block(self.node.body, state)
+            self.after_body()
             return self.returns
         # ``x: Union[Int[Tensor, " n"], Int[Tensor, "1 n"]]``: the body analysed once per member, each
         # from the same start (what one member binds says nothing of another)
@@ -146,6 +148,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             s = dict(state)
             s[union.arg.arg] = self.param_value(union.arg, union.default, member)
             self.block(self.node.body, s)
+        self.after_body()
         return self.returns
 
     def annotation(self, node) -> TensorAnnot | None:
@@ -162,7 +165,10 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                 return ANY_SHAPE.with_label(f"`{p.arg}`")
             shape = spec_shape(ann.spec, f"annotation, {self.mod.short}:{ann.line}").with_label(f"`{p.arg}`")
             dtype = annotation_dtype(ann.dtype)  # ``Int[Tensor, "n k"]`` indexes as integers
-            return shape.with_meta(dtype=dtype) if dtype else shape
+            if dtype:
+                shape = shape.with_meta(dtype=dtype)
+            return shape.with_meta(maybe_none=True) if isinstance(default, ast.Constant) and default.value is None \
+                else shape
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
             return self.code_sym(p.arg)

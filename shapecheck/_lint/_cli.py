@@ -275,13 +275,13 @@ def _project_files(targets, paths, settings, root, respect_gitignore) -> list[st
     return files + [t.path for t in tree if t.path not in seen]
 
 
-def _build_project(files):
+def _build_project(files, root=None):
     try:
         from .._engine._project import Project
     except ImportError:
         return None, None
     try:
-        return Project.from_files(files), None
+        return Project.from_files(files, root), None
     except Exception as e:  # noqa: BLE001
         return None, f"{e.__class__.__name__}: {e}"
 
@@ -368,7 +368,7 @@ def _check(args) -> int:
         if not targets and not missing:
             print("shapecheck: warning: no Python files found under the given paths", file=sys.stderr)
         universe = _project_files(targets, paths or ["."], settings, config.root, args.respect_gitignore)
-        project, perr = _build_project(universe)
+        project, perr = _build_project(universe, config.root)
         if perr:
             internal.append(f"the cross-module analysis failed ({perr}); files were checked one by one")
         cache = None
@@ -471,7 +471,7 @@ def _check_files(targets, job, cache, project, jobs, progress=None):
 
     def interface(mod: str) -> str:
         if mod not in interfaces:
-            path = project.by_module.get(mod) if project is not None else None
+            path = project.path_of(mod) if project is not None else None
             st = stat(path) if path is not None else None
             d = cache.interface(path, mod, st) if st is not None else None
             if d is None:
@@ -521,7 +521,7 @@ def _check_files(targets, job, cache, project, jobs, progress=None):
                 and not any(d.code == "SHP900" for d in r.diagnostics):
             cache.store(r.path, r.stat, r.chash, r.modname, r.deps, r.diagnostics)
             for mod, d in r.deps.items():  # the workers' interface digests spare the next run a parse
-                path = project.by_module.get(mod)
+                path = project.path_of(mod)
                 st = stats.get(path) if path is not None else None
                 if st is not None and mod not in interfaces and cache.interface(path, mod, st) is None:
                     interfaces[mod] = d

@@ -15,6 +15,7 @@ from .._core._annot import AnnotError, Imports, read_annotation
 from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
+from .._engine._entries import fixture_arguments, merge_entry_diagnostics, module_code
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -23,7 +24,7 @@ from ._suppress import lines_silencing
 
 __all__ = ["check_source", "needs_analysis"]
 
-_HINT = re.compile(r"\b(torch|jaxtyping|einops|Tensor|reveal_shape)\b")
+_HINT = re.compile(r"\b(torch|jaxtyping|einops|Tensor|TensorType|reveal_shape)\b|\b(Float|Int|Bool|Shaped)\[")
 _SINGLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -184,7 +185,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     diags = annotation_diagnostics(info, lines)
     rules = _load_rules(settings)
     for name, fn in info.functions.items():
-        fa = FunctionAnalysis(info, fn, rules=rules)
+        fa = FunctionAnalysis(info, fn, args=_fixtures(info, fn, strict), rules=rules)
         _run(fa, diags, strict)
     for cls in info.classes.values():
         sv = None
@@ -202,11 +203,25 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
             fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
             _run(fa, diags, strict)
+    script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
+    if script is not None:
+        _run(FunctionAnalysis(info, script, rules=rules), diags, strict)
+    diags = merge_entry_diagnostics(diags)
     # one diagnostic per (line, column, code): a method analysed twice must not report twice
     uniq = {}
     for d in diags:
         uniq.setdefault((d.line, d.column, d.code, d.message), d)
     return sorted(uniq.values(), key=lambda d: d.sort_key())
+
+
+def _fixtures(info: ModuleInfo, fn, strict: bool) -> dict | None:
+    """A test's parameters that the file's simple pytest fixtures supply."""
+    try:
+        return fixture_arguments(info, fn, FunctionAnalysis) or None
+    except Exception:
+        if strict:
+            raise
+        return None
 
 
 def _run(fa: FunctionAnalysis, diags: list, strict: bool) -> None:

@@ -135,7 +135,7 @@ def _torch_terms(eq: str):
     return terms, output
 
 
-@shape_rule("torch.einsum", "torch.functional.einsum",
+@shape_rule("torch.einsum", "torch.functional.einsum", "opt_einsum.contract",
             ok=["| 'bhnd,bhmd->bhnm', shape('b h n d'), shape('b h m d') -> b h n m",
                 "| 'ij,jk', shape('n k'), shape('k m') -> n m", "| '...ij,...jk', shape('b n k'), shape('k m') -> b n m",
                 "| 'ii->i', shape('n n') -> n", "| 'i,i->', shape('n'), shape('n') -> ()",
@@ -383,26 +383,32 @@ def Reduce(site: Site, init: dict, input) -> Shape | None:
     return einops_apply(site, input, init.get("pattern"), "reduce", lengths if isinstance(lengths, dict) else {})
 
 
-@shape_rule("einops.einsum",
+@shape_rule("einops.einsum", "fancy_einsum.einsum",
             ok=["b n d, b m d | 'b n d, b m d -> b n m' -> b n m", "b n d, d e | 'b n d, d e -> b n e' -> b n e",
-                "b h n d | '... n d -> ... d n' -> b h d n"],
+                "b h n d | '... n d -> ... d n' -> b h d n",
+                "| 'batch pos d_model, d_model n -> batch pos n', shape('b p d'), shape('d n') -> b p n"],
             bad=["b n d, b m e | 'b n d, b m d -> b n m' ! SHP101", "b n d | 'b n -> b' ! SHP108",
-                 "b n d | 'b n d' ! SHP108"])
+                 "b n d | 'b n d' ! SHP108",
+                 "| 'batch pos d_model, d_model n -> batch pos n', shape('b p d') ! SHP108"])
 def einops_einsum(site: Site, *tensors_and_pattern) -> Shape | None:
-    """``einops.einsum(*tensors, pattern)``: axis names separated by spaces, ``->`` required."""
-    if not tensors_and_pattern or not isinstance(tensors_and_pattern[-1], str):
+    """``einops.einsum(*tensors, pattern)``, or ``fancy_einsum.einsum(pattern, *tensors)`` with the
+    pattern first: axis names separated by spaces, ``->`` required by einops."""
+    if tensors_and_pattern and isinstance(tensors_and_pattern[0], str):  # fancy_einsum's order
+        pattern, shapes, what = tensors_and_pattern[0], list(tensors_and_pattern[1:]), "fancy_einsum.einsum"
+    elif tensors_and_pattern and isinstance(tensors_and_pattern[-1], str):
+        pattern, shapes, what = tensors_and_pattern[-1], list(tensors_and_pattern[:-1]), "einops.einsum"
+    else:
         return None
-    pattern = tensors_and_pattern[-1]
-    shapes = list(tensors_and_pattern[:-1])
     lhs, arrow, rhs = pattern.partition("->")
     if not arrow:
-        site.error("SHP108", f"einops.einsum pattern \"{pattern}\" needs \"->\"")
+        if what == "einops.einsum":
+            site.error("SHP108", f"einops.einsum pattern \"{pattern}\" needs \"->\"")
         return None
     terms = [_TOKEN.findall(t) for t in lhs.split(",")]
     output = _TOKEN.findall(rhs)
     if any(not re.match(r"[A-Za-z_]|\.\.\.", tok) for t in terms + [output] for tok in t):
         return None
-    return contract(site, terms, output, shapes, "einops.einsum")
+    return contract(site, terms, output, shapes, what)
 
 
 def left_groups(pattern) -> list | None:

@@ -1,0 +1,229 @@
+"""Entry shapes: what the project's own calls pass into unannotated code, and what that proves.
+
+An unannotated function or module says nothing about the shapes it takes, but the project does: a
+parent's ``forward``, a ``if __name__ == "__main__":`` block, a test, a dry run in ``__init__``
+(``self.forward(torch.zeros(1, self.steps, self.feats))``), an ``example_input_array``. At such a call
+the user-code room (``_user``) analyses the callee's body with the arguments' shapes, memoised by
+those shapes and to a bounded depth; what that analysis proves wrong is reported here, in the callee,
+with a note naming the call that supplied the shapes. The finding holds for that call only, so only a
+call the analysis itself reports from counts: not one under ``pytest.raises``, after a ``return``,
+in a branch known not to run, or in a loop's widening pass.
+
+A callee in another file is reported on the call (the file being checked), with a note naming the
+callee's file and line: a file's diagnostics depend on the files it reaches, never the reverse.
+
+Besides functions and methods, a file's entry points are its module-level code (a script's body or
+its ``__main__`` block, analysed as one more function), its tests (``test_*`` functions, whose
+parameters take the value of the simple ``@pytest.fixture`` functions of that name, in the file or
+its ``conftest.py`` files) and a module's ``example_input_array``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+
+from .._core._diag import Diagnostic
+from .._core._ops._registry import OPAQUE
+from .._core._shape import Shape
+from ._values import FuncRef, join
+
+__all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_diagnostics", "module_code",
+           "fixture_arguments"]
+
+# every note of a diagnostic found under a call's shapes starts so (the driver prefers plain findings)
+ENTRY_NOTE = "under the shapes "
+_ELSEWHERE = f"{ENTRY_NOTE}this call passes, "  # the note of a callee's finding in another file
+_NO_PROPAGATION = frozenset({"reveal"})  # a reveal in a callee belongs to its own analysis, not each call's
+
+
+class EntryReports:
+    """The entry-shape room of :class:`~._walk.FunctionAnalysis`: a callee's findings under this call's
+    shapes, reported with the call named."""
+
+    def report_entry(self, node, display: str, diags) -> None:
+        if not self.reporting or not diags:
+            return
+        where = self.where(node)
+        for d in diags:
+            if d.code in _NO_PROPAGATION:
+                continue
+            if os.path.abspath(d.path) == os.path.abspath(self.mod.path):
+                note = f"{ENTRY_NOTE}the call at {where} passes to `{display}`"
+                self.diags.append(dataclasses.replace(d, notes=tuple(d.notes) + (note,)))
+                continue
+            # a finding in another file: on the call, naming where the callee went wrong
+            there = _relative(d.path, self.mod.path)
+            note = f"{_ELSEWHERE}`{display}` fails at {there}:{d.line}"
+            self.diags.append(Diagnostic(self.mod.path, getattr(node, "lineno", 1),
+                                         getattr(node, "col_offset", 0) + 1, d.code, d.message, d.severity,
+                                         (note,) + tuple(d.notes), d.help, getattr(node, "end_lineno", None),
+                                         (getattr(node, "end_col_offset", None) or 0) + 1
+                                         if getattr(node, "end_col_offset", None) is not None else None))
+
+    def defined_elsewhere(self, ref) -> str | None:
+        """``../models/layers.py:12`` for a callee defined in another file than this one, else None."""
+        info = getattr(ref, "info", None)
+        if info is None or info is self.mod or os.path.abspath(info.path) == os.path.abspath(self.mod.path):
+            return None
+        return f"{_relative(info.path, self.mod.path)}:{getattr(ref.node, 'lineno', 1)}"
+
+    def note_definition(self, start: int, display: str, elsewhere: str) -> None:
+        """The diagnostics from ``start`` on are about a callee of another file: they name it."""
+        for i in range(start, len(self.diags)):
+            d = self.diags[i]
+            self.diags[i] = dataclasses.replace(d, notes=tuple(d.notes) + (f"`{display}` is defined at {elsewhere}",))
+
+    def after_body(self) -> None:
+        """After ``__init__`` of a module analysed on its own: its ``example_input_array`` goes through
+        ``forward`` (as Lightning's summary does)."""
+        sv = self.self_val
+        if not self.reporting or sv is None or self.node.name != "__init__" or self.depth:
+            return
+        example = sv.attrs.get("example_input_array")
+        if not (isinstance(example, Shape) or isinstance(example, tuple) and example
+                and all(isinstance(x, Shape) for x in example)):
+            return
+        site = _assignment_to_self(self.node, "example_input_array")
+        fwd = sv.cls.find_method("forward")
+        if site is None or fwd is None:
+            return
+        args = list(example) if isinstance(example, tuple) else [example]
+        self.call_user(FuncRef("forward", fwd[0], fwd[1], bound_self=sv), args, {}, site,
+                       display=f"{sv.cls.name}.forward")
+
+
+def is_entry_diagnostic(d: Diagnostic) -> bool:
+    return any(n.startswith(ENTRY_NOTE) for n in d.notes)
+
+
+def merge_entry_diagnostics(diags: list) -> list:
+    """One diagnostic per bug: a finding the code proves on its own wins over the same finding under
+    a call's shapes; of several calls' findings on one line the first is kept; and one call's shapes
+    give one finding (the first: what fails after it may be its consequence)."""
+    plain = {(d.path, d.line, d.column, d.code) for d in diags if not is_entry_diagnostic(d)}
+    seen: set = set()
+    calls: set = set()
+    out = []
+    for d in diags:
+        if is_entry_diagnostic(d):
+            k = (d.path, d.line, d.column, d.code)
+            chain = tuple(n for n in d.notes if n.startswith(ENTRY_NOTE))
+            if chain and chain[0].startswith(_ELSEWHERE):  # found in another file: one per call site
+                chain = (d.path, d.line, d.column)
+            if k in plain or k in seen or chain in calls:
+                continue
+            seen.add(k)
+            calls.add(chain)
+        out.append(d)
+    return out
+
+
+def module_code(tree: ast.Module) -> ast.FunctionDef | None:
+    """A file's module-level statements (its ``__main__`` block included) as one function to analyse;
+    definitions and imports are left out (the file's own tables hold them). None when nothing runs."""
+    body = [st for st in tree.body if not isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                                          ast.Import, ast.ImportFrom))
+            and not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))]
+    if not any(_has_call(st) for st in body):
+        return None
+    fn = ast.FunctionDef(name="<module>", args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                                              kw_defaults=[], kwarg=None, defaults=[]),
+                         body=body, decorator_list=[], returns=None,
+                         **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}))
+    fn.lineno, fn.col_offset = body[0].lineno, 0
+    fn.end_lineno, fn.end_col_offset = body[-1].end_lineno, 0
+    return fn
+
+
+def fixture_arguments(info, fn: ast.FunctionDef, analysis_type) -> dict:
+    """The values a test's parameters take from simple pytest fixtures (the file's, or its
+    ``conftest.py`` files'): a fixture of that name without parameters of its own, whose ``return``
+    values are analysed (silently)."""
+    if not fn.name.startswith("test"):
+        return {}
+    out = {}
+    for p in list(fn.args.posonlyargs) + list(fn.args.args):
+        where, fixture = _find_fixture(info, p.arg)
+        if fixture is None or fixture is fn or _takes_arguments(fixture):
+            continue
+        fa = analysis_type(where, fixture, depth=1, report=False)
+        try:
+            rets = [r for r in fa.run() if r is not None]
+        except Exception:  # noqa: BLE001 - a fixture we cannot follow gives nothing
+            if info.strict:
+                raise
+            continue
+        if not rets:
+            continue
+        v = rets[0]
+        for w in rets[1:]:
+            v = join(v, w)
+        if v is not OPAQUE:
+            out[p.arg] = v
+    return out
+
+
+def _find_fixture(info, name: str):
+    """The fixture ``name`` a test of ``info`` sees: the file's own, else one of the ``conftest.py``
+    files of its folder and the folders above it (nearest first). ``(module info, function)``."""
+    fixture = info.functions.get(name)
+    if fixture is not None:
+        return (info, fixture) if _is_fixture(fixture, info) else (None, None)
+    project = info.project
+    if project is None:
+        return None, None
+    d = os.path.dirname(os.path.abspath(info.path))
+    for _ in range(4):
+        path = os.path.join(d, "conftest.py")
+        if os.path.isfile(path) and path != os.path.abspath(info.path):
+            conf = project.info_at(path, info.settings)
+            if conf is not None:
+                project.note_read(info.modname, conf.modname)
+                f = conf.functions.get(name)
+                if f is not None and _is_fixture(f, conf):
+                    return conf, f
+        if not os.path.isfile(os.path.join(d, "__init__.py")) and not os.path.isfile(path):
+            break
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return None, None
+
+
+def _is_fixture(fn: ast.FunctionDef, info) -> bool:
+    for d in fn.decorator_list:
+        target = d.func if isinstance(d, ast.Call) else d
+        q = info.imports.qualify(target) or ""
+        if q in ("pytest.fixture", "_pytest.fixtures.fixture"):
+            return True
+    return False
+
+
+def _takes_arguments(fn: ast.FunctionDef) -> bool:
+    a = fn.args
+    return bool(a.posonlyargs or a.args or a.vararg or a.kwonlyargs or a.kwarg)
+
+
+def _has_call(node) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(node))
+
+
+def _assignment_to_self(fn: ast.FunctionDef, attr: str):
+    for n in ast.walk(fn):
+        if isinstance(n, (ast.Assign, ast.AnnAssign)):
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            for t in targets:
+                if isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name) \
+                        and t.value.id == "self":
+                    return n
+    return None
+
+
+def _relative(path: str, start: str) -> str:
+    try:
+        return os.path.relpath(path, os.path.dirname(os.path.abspath(start))).replace("\\", "/")
+    except ValueError:  # another drive
+        return path.replace("\\", "/")
