@@ -120,9 +120,9 @@ class Calls:
         return result
 
     def call_value(self, callee, args, kwargs, node, state):
-        if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES | ACT_FACTORIES:
-            # ``norm_layer(dim)``, ``activation()``: a normalization or activation layer passed in as a class
-            # keeps its input's shape
+        if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
+            # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape (an
+            # activation's class keeps it only when its default is elementwise: ``_callables``)
             return self.call_qual("torch.nn.Identity", [], {}, node, state)
         if isinstance(callee, QualRef):
             return self.call_qual(callee.qualname, args, kwargs, node, state)
@@ -268,8 +268,6 @@ def _first_layer(m):
 
 # parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
 NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
-# and an activation's class (segment-anything's ``activation: Type[nn.Module] = nn.GELU``, timm's ``act_layer``)
-ACT_FACTORIES = frozenset({"activation", "act_layer", "act_cls", "activation_layer"})
 
 _ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
                           "torch.baddbmm", "torch.addmm"})
