@@ -45,6 +45,9 @@ class Assignment:
             if isinstance(owner, SelfVal):
                 owner.attrs[target.attr] = value
             return
+        if isinstance(target, ast.Subscript):
+            self.set_item(target, value, state)
+            return
         if isinstance(target, ast.Starred):
             self.assign(target.value, value, state, st)
 

@@ -16,6 +16,7 @@ from .._core._shape import UNKNOWN, Shape
 from ._values import DictOf, ListOf, ModuleVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
+_DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
 _JOINERS = {"torch.cat": "cat", "torch.concat": "cat", "torch.concatenate": "cat", "torch.stack": "stack"}
 
 
@@ -54,8 +55,13 @@ class Containers:
     """The container room of :class:`~._walk.FunctionAnalysis`."""
 
     def grow_list(self, node: ast.Call, state) -> bool:
-        """``outs.append(v)`` on a list variable: the variable holds the longer list. True when handled."""
+        """``outs.append(v)`` on a list variable: the variable holds the longer list. True when handled.
+        ``kwargs.update(...)`` (any call that changes a dict) makes a dict variable's items unknown."""
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _DICT_CHANGERS and isinstance(func.value, ast.Name) \
+                and isinstance(state.get(func.value.id), DictOf):
+            state[func.value.id] = OPAQUE
+            return False
         if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
             return False
         current = state.get(func.value.id)
@@ -66,6 +72,18 @@ class Containers:
         new = grown(current, func.attr, args) if args is not None and not kwargs else None
         state[func.value.id] = new if new is not None else ListOf(OPAQUE)
         return True
+
+    def set_item(self, target: ast.Subscript, value, state) -> None:
+        """``kwargs["size"] = v`` on a dict variable: the dict with that item; any other key makes its
+        items unknown (``del d[k]`` too, with ``value`` None)."""
+        if not isinstance(target.value, ast.Name) or not isinstance(state.get(target.value.id), DictOf):
+            return
+        d = state[target.value.id]
+        key = target.slice.value if isinstance(target.slice, ast.Constant) else None
+        if not isinstance(key, str) or value is None:
+            state[target.value.id] = OPAQUE
+            return
+        state[target.value.id] = DictOf(tuple((k, v) for k, v in d.items if k != key) + ((key, value),))
 
     def join_list(self, q: str, args, kwargs, node):
         """``torch.cat(outs, dim)`` / ``torch.stack(outs, dim)`` of a list of unknown length: the op on one

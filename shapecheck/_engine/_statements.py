@@ -218,6 +218,8 @@ class Statements:
         for t in st.targets:
             if isinstance(t, ast.Name):
                 state.pop(t.id, None)
+            elif isinstance(t, ast.Subscript):
+                self.set_item(t, None, state)
         return state
 
     def stmt_import(self, st, state):
