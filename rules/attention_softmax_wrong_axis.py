@@ -22,6 +22,7 @@ _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must
 _EINSUM = {"torch.einsum", "torch.functional.einsum"}
 _EINOPS = {"einops.einsum"}
 _DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
+_NORMALIZE = "torch.nn.functional.normalize"
 
 
 def _einsum_operands(ev):
@@ -104,11 +105,23 @@ class AttentionSoftmaxWrongAxis(LintRule):
     """
 
     code = "SHP202"
-    calls = frozenset(ELEMENTWISE | MATMUL | _EINSUM | _EINOPS | SOFTMAX_CALLS | _SUM | _DIV | {_GUMBEL})
+    calls = frozenset(ELEMENTWISE | MATMUL | _EINSUM | _EINOPS | SOFTMAX_CALLS | _SUM | _DIV | {_GUMBEL, _NORMALIZE})
     name = "attention-softmax-wrong-axis"
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
     VALID = [
+        # NVlabs/SegFormer ema_head.py: an EM step; the responsibilities are normalised over the bases, then
+        # renormalised over the pixels (an L1 norm) before the bases are re-estimated over the pixels
+        '''
+import torch
+import torch.nn.functional as F
+
+def em_step(feats, bases):
+    att = torch.einsum("bcn,bck->bnk", feats, bases)
+    att = F.softmax(att, dim=2)
+    weights = F.normalize(att, dim=1, p=1)
+    return torch.einsum("bcn,bnk->bck", feats, weights)
+''',
         # near miss: the same codebook, normalised over the codes it contracts
         '''
 import torch
@@ -360,6 +373,17 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 d = neg_dim(arg(ev, 1, "dim"), x)
                 if d is not None:
                     ctx.tag_result(SUMMED, (d,))
+        elif q == _NORMALIZE:
+            # ``F.normalize(att, p=1, dim=d)`` renormalises the weights over d (an EM step's responsibilities
+            # over the pixels); another norm leaves weights that are not a distribution over any axis
+            x = arg(ev, 0, "input")
+            t = tag(x, SOFTMAX_AXIS)
+            if t is None:
+                return
+            d = neg_dim(arg(ev, 2, "dim", 1), x)
+            p = arg(ev, 1, "p", 2.0)
+            one = isinstance(p, (int, float)) and not isinstance(p, bool) and p == 1
+            ctx.tag_result(SOFTMAX_AXIS, (d, t[1]) if one and d is not None and len(t) == 2 else None)
         elif q in _DIV:
             a, b = arg(ev, 0), arg(ev, 1)
             sa, sb = tag(a, SOFTMAX_AXIS), tag(b, SUMMED)
