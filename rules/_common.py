@@ -10,7 +10,7 @@ import re
 
 from shapecheck._core._algebra import Expr, FloorDiv, Sym
 from shapecheck._core._diag import register_code
-from shapecheck._core._roles import HEAD
+from shapecheck._core._roles import HEAD, bare_name
 from shapecheck._core._wording import axis_note as note_text
 from shapecheck._core._wording import qd
 from shapecheck._core._shape import Shape, Unknown, Variadic
@@ -161,14 +161,7 @@ _WORDS = {
 }
 
 
-def name_of(d) -> str | None:
-    """The bare name of a one-symbol axis (``self.cfg.n_head`` -> ``n_head``), or None."""
-    if not isinstance(d, Expr):
-        return None
-    s = d.as_sym()
-    if s is None:
-        return None
-    return re.split(r"[.\[]", s.name.strip())[-1].strip("_") or s.name
+name_of = bare_name  # the bare name of a one-symbol axis (``self.cfg.n_head`` -> ``n_head``), or None
 
 
 def looks_like(d, kind: str) -> bool:

@@ -69,13 +69,19 @@ _HEAD_NAMES = {"heads", "nh", "nhead", "nheads", "n_head", "n_heads", "num_heads
                "num_key_value_heads", "n_local_kv_heads"}
 
 
-def _bare_name(d) -> str | None:
+def bare_name(d) -> str | None:
+    """The bare name of a one-symbol axis (``self.cfg.n_head`` -> ``n_head``), or None."""
     if not isinstance(d, Expr):
         return None
     s = d.as_sym()
     if s is None:
         return None
-    return re.split(r"[.\[]", s.name.strip())[-1].strip("_").lower() or None
+    return re.split(r"[.\[]", s.name.strip())[-1].strip("_") or s.name
+
+
+def _bare_name(d) -> str | None:
+    n = bare_name(d)
+    return n.strip("_").lower() or None if n else None
 
 
 def name_role(d, index: int | None = None) -> str | None:
