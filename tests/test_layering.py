@@ -112,25 +112,34 @@ def test_import_shapecheck_loads_no_torch_and_no_mypy():
     assert json.loads(out.stdout) == []
 
 
-def test_the_result_cache_stamp_covers_every_folder_of_the_analysis():
+def test_the_result_cache_stamp_covers_every_folder_of_the_analysis(tmp_path):
+    """On a copy of the analysis code (the installed package is never written: other tests import it
+    in parallel): a change of text in any folder changes the stamp; a new modification time does not."""
     import os
+    import shutil
 
     import shapecheck
+    import shapecheck.rules as rules_pkg
     from shapecheck._lint._cli import _engine_stamp
 
     pkg = Path(shapecheck.__file__).parent
-    for sub in ("_core", "_core/_ops", "_engine", "_lint"):
-        f = pkg / sub / "__init__.py"
+    copy = tmp_path / "shapecheck"
+    for sub in ("", "_core", "_core/_ops", "_engine", "_lint"):
+        (copy / sub).mkdir(parents=True, exist_ok=True)
+        for f in (pkg / sub).glob("*.py"):
+            shutil.copy2(f, copy / sub / f.name)
+    shutil.copytree(Path(list(rules_pkg.__path__)[0]), copy / "rules", ignore=shutil.ignore_patterns("__pycache__"))
+    assert _engine_stamp(str(copy)) == _engine_stamp(str(copy))
+    for sub in ("_core", "_core/_ops", "_engine", "_lint", "rules"):
+        f = copy / sub / "__init__.py"
         st = f.stat()
         text = f.read_bytes()
-        before = _engine_stamp()
-        try:
-            f.write_bytes(text + b"\n# a change to the analysis code\n")
-            assert _engine_stamp() != before, sub
-        finally:
-            f.write_bytes(text)
-            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
-        assert _engine_stamp() == before, sub  # the text decides, not the modification time
+        before = _engine_stamp(str(copy))
+        f.write_bytes(text + b"\n# a change to the analysis code\n")
+        assert _engine_stamp(str(copy)) != before, sub
+        f.write_bytes(text)
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+        assert _engine_stamp(str(copy)) == before, sub  # the text decides, not the modification time
 
 
 def test_the_plugin_cache_version_covers_every_folder_of_the_analysis():

@@ -219,13 +219,16 @@ def _default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _engine_stamp() -> str:
+def _engine_stamp(package: str | None = None) -> str:
     """Identifies the analysis code, so a development checkout never reuses stale results. It hashes
     the code's text, not where it is installed or when: CI jobs that each install the same shapecheck
-    share one cache."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the shapecheck package
+    share one cache. ``package`` is another copy of the shapecheck package to stamp (its lint rules in
+    its ``rules`` folder)."""
+    here = package or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the shapecheck package
     dirs = [("shapecheck", here), *((".".join(("shapecheck",) + sub), os.path.join(here, *sub))
                                     for sub in (("_core",), ("_core", "_ops"), ("_engine",), ("_lint",)))]
+    if package is not None:
+        return code_digest(dirs + [("shapecheck.rules", os.path.join(here, "rules"))])
     try:
         import shapecheck.rules as rules_pkg  # noqa: F401 - its files count too, wherever they live
 
