@@ -91,6 +91,9 @@ class BareSqueezeMayDropBatch(LintRule):
     return logits.squeeze(-1)     # (b,) for every b
     ```
 
+    Code that tests the squeezed tensor's rank afterwards (`t = t.squeeze()` then
+    `if t.dim() == 0: ...`, `t.ndim`, `len(t.shape)`) handles the dropped axes itself and is left alone.
+
     ## Known problems
     A size that the surrounding code guarantees to be larger than one (checked with an `assert`, or
     a literal configuration read from another module) is still taken as possibly 1. This is a
@@ -105,6 +108,18 @@ class BareSqueezeMayDropBatch(LintRule):
     fixable = True
 
     VALID = [
+        # TransformerLens HookedTransformer.py (the fix of a squeeze over the positions): a bare squeeze
+        # whose result's rank is checked next, and a dropped last axis put back
+        '''
+from torch import Tensor
+from jaxtyping import Int
+
+
+def first_prompt(ids: Int[Tensor, "1 pos"]):
+    ids = ids.squeeze()
+    ids = ids.unsqueeze(0) if ids.dim() == 0 else ids
+    return ids
+''',
         # near miss: the size-one axis is named
         '''
 from torch import Tensor, nn
@@ -174,7 +189,7 @@ def pooled(x: Float[Tensor, "batch seq d"]):
             return
         ones = [i for i, d in enumerate(x.dims) if _size_one(ctx, d)]
         maybe = [i for i, d in enumerate(x.dims) if _may_be_one(ctx, d)]
-        if not ones or not maybe:
+        if not ones or not maybe or _rank_checked_after(ctx.scope, ev.node):
             return
         n = x.rank
         shown = ", ".join(qd(ctx.resolve(x.dims[i])) if isinstance(x.dims[i], Expr) else f"axis {i}" for i in maybe)
@@ -190,3 +205,28 @@ def pooled(x: Float[Tensor, "batch seq d"]):
             help=f"name the size-one axis: `{call}`",
             fix=fix,
         )
+
+
+def _rank_checked_after(scope, call) -> bool:
+    """``t = t.squeeze()`` followed by a test of ``t``'s rank (``t.dim() == 0``, ``t.ndim``,
+    ``len(t.shape)``) later in the function: the code handles the axes the squeeze may drop."""
+    if scope is None:
+        return False
+    assign = next((n for n in ast.walk(scope) if isinstance(n, ast.Assign) and n.value is call
+                   and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)), None)
+    if assign is None:
+        return False
+    name = assign.targets[0].id
+
+    def names_rank(e) -> bool:
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "dim" \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id == name:
+            return True
+        if isinstance(e, ast.Attribute) and e.attr == "ndim" and isinstance(e.value, ast.Name) and e.value.id == name:
+            return True
+        return (isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len" and len(e.args) == 1
+                and isinstance(e.args[0], ast.Attribute) and e.args[0].attr == "shape"
+                and isinstance(e.args[0].value, ast.Name) and e.args[0].value.id == name)
+
+    return any(isinstance(n, ast.Compare) and n.lineno >= assign.end_lineno
+               and any(names_rank(e) for e in (n.left, *n.comparators)) for n in ast.walk(scope))

@@ -22,7 +22,8 @@ class LintRuleHandoff:
         rules = rules_for(self.rules, q)
         if not rules:
             return result
-        ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {})
+        ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {},
+                          scope=getattr(self, "node", None))
         ev = CallEvent(q, node, tuple(args), dict(kwargs), result, init,
                        args[0] if args and q.startswith("torch.Tensor.") else None)
         for r in rules:

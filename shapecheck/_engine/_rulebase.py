@@ -53,6 +53,7 @@ class RuleContext:
     result_tags: dict = field(default_factory=dict)
     function: str | None = None  # qualified name of the function being analysed
     symbol_roles: dict = field(default_factory=dict)  # sizes whose role the function established (Sym -> role)
+    scope: ast.AST | None = None  # the function (or module) being analysed, for rules that read the code around a call
 
     def compare(self, a, b) -> str:
         """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
