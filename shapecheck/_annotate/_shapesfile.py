@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 FORMAT = "shapecheck-shapes"
 VERSION = 1
@@ -107,17 +106,7 @@ def _valid_call(c) -> bool:
 
 def dump(data: dict, path: str) -> None:
     """Write ``data`` to ``path`` atomically (a temporary file in the same folder, then a rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".shapes-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"))
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from .._lint._fixes import replace_file
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    replace_file(path, (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8"), prefix=".shapes-")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+
+from .._lint._fixes import replace_file
 
 __all__ = ["add_subparsers"]
 
@@ -114,15 +115,7 @@ def _run(args) -> int:
 
 def _write(path: str, data: bytes) -> None:
     """Atomically: a temporary file beside the target, then renamed over it."""
-    folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".shapecheck-graph-", dir=folder)
+        replace_file(path, data, prefix=".shapecheck-graph-")
     except OSError as e:
-        raise GraphError(f"{path}: cannot write: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        os.unlink(tmp)
         raise GraphError(f"{path}: cannot write: {e.strerror}") from None

@@ -88,21 +88,29 @@ def write_atomic(path: str, data: bytes) -> None:
     version-control checkout not opened for edit): it raises PermissionError rather than being
     replaced, which renaming over it would otherwise do (and would do for root in any case).
     """
-    directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         mode = None
     if mode is not None and not mode & 0o222:
         raise PermissionError(errno.EACCES, "the file is read-only", path)
-    fd, tmp = tempfile.mkstemp(prefix=".shapecheck-", suffix=".tmp", dir=directory)
+    replace_file(path, data, keep_mode=True)
+
+
+def replace_file(path: str, data: bytes, prefix: str = ".shapecheck-", keep_mode: bool = False) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``: a reader sees
+    the old file or the new one, whole, and the temporary file is gone if anything fails. With
+    ``keep_mode`` the new file takes the permission bits of the one it replaces."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        except OSError:
-            pass
+        if keep_mode:
+            try:
+                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            except OSError:
+                pass
         os.replace(tmp, path)
     except BaseException:
         try:
