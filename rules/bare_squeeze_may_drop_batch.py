@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from shapecheck._engine._narrow import rank_test
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._algebra import Expr, provably_positive
 from shapecheck._core._diag import Edit, Fix
@@ -92,7 +93,7 @@ class BareSqueezeMayDropBatch(LintRule):
     ```
 
     Code that tests the squeezed tensor's rank afterwards (`t = t.squeeze()` then
-    `if t.dim() == 0: ...`, `t.ndim`, `len(t.shape)`) handles the dropped axes itself and is left alone.
+    `if t.dim() == 0: ...`, `t.ndim == 1`, `len(t.shape) == 0`) handles the dropped axes itself and is left alone.
 
     ## Known problems
     A size that the surrounding code guarantees to be larger than one (checked with an `assert`, or
@@ -208,8 +209,8 @@ def pooled(x: Float[Tensor, "batch seq d"]):
 
 
 def _rank_checked_after(scope, call) -> bool:
-    """``t = t.squeeze()`` followed by a test of ``t``'s rank (``t.dim() == 0``, ``t.ndim``,
-    ``len(t.shape)``) later in the function: the code handles the axes the squeeze may drop."""
+    """``t = t.squeeze()`` followed by a test of ``t``'s rank (``t.dim() == 0``, ``t.ndim != 1``,
+    ``len(t.shape) == 0``) later in the function: the code handles the axes the squeeze may drop."""
     if scope is None:
         return False
     assign = next((n for n in ast.walk(scope) if isinstance(n, ast.Assign) and n.value is call
@@ -217,16 +218,5 @@ def _rank_checked_after(scope, call) -> bool:
     if assign is None:
         return False
     name = assign.targets[0].id
-
-    def names_rank(e) -> bool:
-        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "dim" \
-                and isinstance(e.func.value, ast.Name) and e.func.value.id == name:
-            return True
-        if isinstance(e, ast.Attribute) and e.attr == "ndim" and isinstance(e.value, ast.Name) and e.value.id == name:
-            return True
-        return (isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len" and len(e.args) == 1
-                and isinstance(e.args[0], ast.Attribute) and e.args[0].attr == "shape"
-                and isinstance(e.args[0].value, ast.Name) and e.args[0].value.id == name)
-
     return any(isinstance(n, ast.Compare) and n.lineno >= assign.end_lineno
-               and any(names_rank(e) for e in (n.left, *n.comparators)) for n in ast.walk(scope))
+               and (rank_test(n) or ("",))[0] == name for n in ast.walk(scope))
