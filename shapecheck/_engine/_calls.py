@@ -52,6 +52,7 @@ class Calls:
 
     def call(self, node, state):
         func = node.func
+        self.change_dict(node, state)
         if self.grow_list(node, state):
             return None
         # methods on values

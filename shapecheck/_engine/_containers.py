@@ -54,14 +54,16 @@ def sum_of(items):
 class Containers:
     """The container room of :class:`~._walk.FunctionAnalysis`."""
 
-    def grow_list(self, node: ast.Call, state) -> bool:
-        """``outs.append(v)`` on a list variable: the variable holds the longer list. True when handled.
-        ``kwargs.update(...)`` (any call that changes a dict) makes a dict variable's items unknown."""
+    def change_dict(self, node: ast.Call, state) -> None:
+        """``kwargs.update(...)`` (any call that changes a dict) on a dict variable: its items are unknown."""
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in _DICT_CHANGERS and isinstance(func.value, ast.Name) \
                 and isinstance(state.get(func.value.id), DictOf):
             state[func.value.id] = OPAQUE
-            return False
+
+    def grow_list(self, node: ast.Call, state) -> bool:
+        """``outs.append(v)`` on a list variable: the variable holds the longer list. True when handled."""
+        func = node.func
         if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
             return False
         current = state.get(func.value.id)
