@@ -229,14 +229,19 @@ def shape_rule(*names: str, ok=(), bad=()):
     def deco(fn):
         rule = Rule(tuple(names), fn, tuple(ok), tuple(bad), signature=_call_signature(fn, 1),
                     doc=inspect.getdoc(fn) or "")
-        for n in names:
-            if n in RULES:
-                raise ValueError(f"shape rule {n} registered twice")
-            RULES[n] = rule
-        fn.rule = rule
-        return fn
+        return _register(rule, fn)
 
     return deco
+
+
+def _register(rule: Rule, fn):
+    """``rule`` under each of its names (a name registered twice is an error); ``fn`` carries it."""
+    for n in rule.names:
+        if n in RULES:
+            raise ValueError(f"shape rule {n} registered twice")
+        RULES[n] = rule
+    fn.rule = rule
+    return fn
 
 
 def module_rule(*names: str, init: str, ok=(), bad=()):
@@ -248,12 +253,7 @@ def module_rule(*names: str, init: str, ok=(), bad=()):
         init_sig = inspect.signature(ns["__init__"])
         rule = Rule(tuple(names), fn, tuple(ok), tuple(bad), module=True, init=init_sig,
                     signature=_call_signature(fn, 2), doc=inspect.getdoc(fn) or "")
-        for n in names:
-            if n in RULES:
-                raise ValueError(f"shape rule {n} registered twice")
-            RULES[n] = rule
-        fn.rule = rule
-        return fn
+        return _register(rule, fn)
 
     return deco
 
