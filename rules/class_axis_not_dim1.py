@@ -213,17 +213,20 @@ class TinyGPT(nn.Module):
 
     def _report(self, ev, ctx, x, t, by_role: bool = False):
         what = ev.qualname.rsplit(".", 1)[-1]
+        subject = who(x, "the logits")
         if t is not None:
             why = f"its target {dims_text(ctx, t, ev.node)} matches every axis but the last {qd(x.dims[-1])}"
         elif by_role:
-            why = (f"axis 1 holds {ctx.role(x, 1)}s, the last axis the {ctx.role(x, -1)}s of a classification head"
-                   .replace("positions", "positions (time steps)"))
+            many = {"class": "classes", "position": "positions (time steps)"}
+            second, last = ctx.role(x, 1), ctx.role(x, -1)
+            why = (f"axis 1 holds {many.get(second, second + 's')}, the last axis the "
+                   f"{many.get(last, last + 's')} of a classification head")
         else:
             why = f"axis 1 {qd(x.dims[1])} is a sequence, the last axis {qd(x.dims[-1])} the classes"
         ctx.report(
             self.code, ev.node,
-            f"`{what}` reads classes from axis 1, but {who(x, 'the logits')} {dims_text(ctx, x, ev.node)} has "
-            f"them last: {why}",
+            f"`{what}` reads classes from axis 1, but {subject} {dims_text(ctx, x, ev.node)} "
+            f"{'have' if subject == 'the logits' else 'has'} them last: {why}",
             notes=(axis_note(ctx, x, 1, ev.node), axis_note(ctx, x, -1, ev.node)),
             help="pass `logits.transpose(1, 2)`, or flatten both: "
                  "`logits.view(-1, logits.size(-1))` and `target.view(-1)`",

@@ -152,7 +152,8 @@ class Narrowing:
     def layer_input(self, m) -> Shape | None:
         """What a library layer fixes of its input's shape: ``Linear(d, .)`` and ``LayerNorm(d)`` the last
         axis, ``Conv2d(c, .)`` axis 1 and two spatial axes after it (an optional batch axis before),
-        ``GroupNorm(g, c)`` axis 1, an einops layer its pattern."""
+        ``GroupNorm(g, c)`` axis 1, a recurrent layer with ``batch_first=True`` a batched
+        ``(batch, seq, input_size)``, an einops layer its pattern."""
         q = m.qualname.rsplit(".", 1)[-1]
         init = m.init_dict
         where = f"`{q}` input, {self.where(self.node)}"
@@ -170,6 +171,10 @@ class Narrowing:
             c = init.get("in_channels")
             n = int(conv.group(1))
             return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
+        if q in ("RNN", "LSTM", "GRU") and init.get("batch_first") is True:
+            # batch_first only means something for a batched input: (batch, seq, features)
+            d = init.get("input_size")
+            return Shape((UNKNOWN, UNKNOWN, d), (None, None, where)) if _is_size(d) else None
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
@@ -264,6 +269,7 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
         req = Shape(req.dims[:v] + (UNKNOWN,) * (x.rank - k) + req.dims[v + 1:],
                     tuple(req.origins[:v]) + (None,) * (x.rank - k) + tuple(req.origins[v + 1:]))
     v = x.variadic_index
+    learnt_rank = False
     if v is not None:
         fixed = len(x.dims) - 1
         if fixed > len(req.dims):
@@ -272,11 +278,12 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
         origins = list(x.origins) if x.origins else [None] * len(x.dims)
         x = Shape(x.dims[:v] + (UNKNOWN,) * pad + x.dims[v + 1:], tuple(origins[:v] + [None] * pad + origins[v + 1:]),
                   x.label, x.meta)
+        learnt_rank = req.variadic_index is None
     if x.rank != req.rank:
         return None
     xo = x.origins or (None,) * len(x.dims)
     ro = req.origins or (None,) * len(req.dims)
-    dims, origins, changed = [], [], False
+    dims, origins, changed = [], [], learnt_rank
     for d, o, r, ro_ in zip(x.dims, xo, req.dims, ro):
         if isinstance(d, Unknown) and isinstance(r, Expr):
             dims.append(r)
