@@ -249,7 +249,19 @@ class Calls:
             return tuple(self.call_value(args[0], [x], {}, node, state) for x in args[1])
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
+        if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:
+            # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
+            return _size_isinstance(node.args[1])
         return OPAQUE
+
+
+def _size_isinstance(cls_node):
+    """``isinstance(size, tuple)``: False for ``tuple`` and ``list`` (and a tuple of those), which no size (nor
+    a None standing in for one) is; OPAQUE for anything else."""
+    names = cls_node.elts if isinstance(cls_node, ast.Tuple) else [cls_node]
+    if not all(isinstance(n, ast.Name) and n.id in ("tuple", "list") for n in names):
+        return OPAQUE
+    return False
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})

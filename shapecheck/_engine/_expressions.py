@@ -61,7 +61,9 @@ class Expressions:
         if isinstance(node, ast.Subscript):
             return self.subscript(node, state)
         if isinstance(node, ast.IfExp):
-            self.ev(node.test, state)
+            known = self.ev(node.test, state)
+            if known is True or known is False:  # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size
+                return self.ev(node.body if known else node.orelse, state)
             return join(self.ev(node.body, state), self.ev(node.orelse, state))
         if isinstance(node, ast.Compare):
             vals = [self.ev(node.left, state)] + [self.ev(c, state) for c in node.comparators]

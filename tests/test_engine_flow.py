@@ -1,0 +1,165 @@
+"""Shapes that survive the flow of real code: calls whose annotation says only ``Tensor``, helpers given
+tensors of unknown shape, branches that disagree on the rank, tests the engine can decide.
+
+Each case is a form met in public model code where the engine used to lose a shape it could keep.
+"""
+
+from __future__ import annotations
+
+from test_engine import codes, errors, reveals
+
+
+# -- ``-> torch.Tensor``: the body says what the annotation does not ---------------------------------
+
+LAYER_NORM_2D = """
+    class ChannelNorm(nn.Module):
+        def __init__(self, channels: int, eps: float = 1e-6) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+            self.eps = eps
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean = x.mean(1, keepdim=True)
+            var = (x - mean).pow(2).mean(1, keepdim=True)
+            x = (x - mean) / torch.sqrt(var + self.eps)
+            return self.weight[:, None, None] * x + self.bias[:, None, None]
+"""
+
+
+def test_a_plain_tensor_return_annotation_takes_the_shape_of_the_body():
+    assert reveals(LAYER_NORM_2D + """
+    def use(x: Float[Tensor, "b 8 h w"]):
+        reveal_shape(ChannelNorm(8)(x))
+    """) == ["b 8 h w"]
+
+
+def test_a_bug_after_a_plain_tensor_return_is_seen():
+    out = errors(LAYER_NORM_2D + """
+    class Stem(nn.Module):
+        def __init__(self, c: int):
+            super().__init__()
+            self.norm = ChannelNorm(c)
+            self.proj = nn.Conv2d(2 * c, c, 1)
+
+        def forward(self, x: Float[Tensor, "b c h w"]):
+            return self.proj(self.norm(x))
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+
+
+def test_a_plain_tensor_return_the_body_cannot_shape_stays_a_tensor():
+    # nothing known of the body's result: a tensor of unknown shape, as before
+    assert reveals("""
+    def load(path: str) -> torch.Tensor:
+        return torch.load(path)
+
+    def use():
+        reveal_shape(load("w.pt"))
+    """) == ["..."]
+
+
+# -- helpers given tensors of unknown shape ------------------------------------------------------------
+
+SPLIT_HEADS = """
+    def split_heads(x, h: int):
+        B, N, C = x.shape
+        return x.view(B, N, h, C // h).transpose(1, 2)
+"""
+
+
+def test_a_helper_names_the_axes_of_an_unknown_input_afresh_at_each_call():
+    assert reveals(SPLIT_HEADS + """
+    def attend(q, k, heads: int):
+        q = split_heads(q, heads)
+        k = split_heads(k, heads)
+        reveal_shape(q)
+        reveal_shape(k)
+        reveal_shape(q @ k.transpose(-2, -1))
+    """) == ["B heads N C//heads", "B' heads N' C'//heads", "? heads N N'"]
+
+
+def test_two_calls_of_a_helper_do_not_share_axes():
+    # the second call's tensor may be the first one's transposed: its axes are not the first call's
+    assert codes("""
+    def rows(x):
+        B, N, C = x.shape
+        return x.reshape(B, N, C)
+
+    def f(p, q):
+        a = rows(p)
+        b = rows(q)
+        return a + b.transpose(1, 2)
+    """) == []
+
+
+def test_a_helper_keeps_the_axes_its_argument_brought():
+    assert reveals(SPLIT_HEADS + """
+    def f(x: Float[Tensor, "b n d"]):
+        reveal_shape(split_heads(x, 4))
+    """) == ["b 4 n d//4"]
+
+
+def test_a_size_helper_is_followed():
+    # vit-pytorch's ``pair``: an int becomes a pair of it
+    assert reveals("""
+    def pair(t):
+        return t if isinstance(t, tuple) else (t, t)
+
+    def patches(x, image_size: int):
+        ih, iw = pair(image_size)
+        reveal_shape(torch.zeros(2, ih, iw))
+    """) == ["2 image_size image_size"]
+
+
+# -- branches -------------------------------------------------------------------------------------------
+
+def test_a_conditional_expression_with_a_decided_test_takes_its_branch():
+    assert reveals("""
+    def add_mask(scores, mask=None):
+        return scores if mask is None else scores + mask
+
+    def f(s: Float[Tensor, "b h n n"]):
+        reveal_shape(add_mask(s))
+    """) == ["b h n n"]
+
+
+def test_branches_of_different_rank_keep_their_common_trailing_axes():
+    assert reveals("""
+    def f(x: Float[Tensor, "b n d"], y: Float[Tensor, "n d"], c: bool):
+        z = x if c else y
+        reveal_shape(z)
+        if c:
+            w = x
+        else:
+            w = y
+        reveal_shape(w)
+        reveal_shape(x if c else y[0])  # right-aligned: ``d`` against ``d``
+    """) == ["... n d", "... n d", "... d"]
+
+
+def test_an_unknown_mask_keeps_at_least_the_scores_axes():
+    # ``scores + mask`` with the mask unknown has at least the scores' axes, with or without the mask
+    assert reveals("""
+    def add_mask(scores, mask):
+        return scores if mask is None else scores + mask
+
+    def f(s: Float[Tensor, "b h n n"], m):
+        reveal_shape(add_mask(s, m))
+    """) == ["... b h n n"]
+
+
+def test_a_join_keeps_an_axis_where_both_branches_agree():
+    assert reveals("""
+    def f(x: Float[Tensor, "b n d"], y: Float[Tensor, "b m d"], c: bool):
+        reveal_shape(x if c else y)
+    """) == ["b ? d"]
+
+
+def test_a_join_of_branches_is_no_evidence_for_a_mismatch():
+    # a shape only one branch has is not held against the code after the join
+    assert codes("""
+    def f(x: Float[Tensor, "b n d"], y: Float[Tensor, "n d"], w: Float[Tensor, "d e"], c: bool):
+        z = x if c else y
+        return (z @ w).sum(0)
+    """) == []
