@@ -163,3 +163,38 @@ def test_a_join_of_branches_is_no_evidence_for_a_mismatch():
         z = x if c else y
         return (z @ w).sum(0)
     """) == []
+
+
+# -- ``x = x + m``: an update written out ----------------------------------------------------------------
+
+def test_adding_an_unknown_mask_to_the_scores_keeps_their_axes():
+    assert reveals("""
+    def f(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h m d"], mask, bias):
+        attn = q @ k.transpose(-2, -1)
+        attn = attn + mask[:, None]
+        reveal_shape(attn)
+        attn = attn * bias
+        reveal_shape(attn)
+    """) == ["b h n m", "b h n m"]
+
+
+def test_a_softmax_over_the_heads_after_an_unknown_mask_is_seen():
+    out = errors("""
+    def attend(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h n d"], v: Float[Tensor, "b h n d"], mask):
+        scores = q @ k.transpose(-2, -1)
+        scores = scores + mask
+        weights = scores.softmax(dim=1)
+        return weights @ v
+    """)
+    assert [d.code for d in out] == ["SHP202"]
+
+
+def test_an_operand_of_known_rank_is_broadcast_as_written():
+    # only an operand of unknown rank is read as an update of the target: a known one may add axes
+    assert reveals("""
+    def f(x: Float[Tensor, "n d"], y: Float[Tensor, "b 1 1 d"], m):
+        x = x + y
+        reveal_shape(x)
+        z = x[0] + m
+        reveal_shape(z)
+    """) == ["b 1 n d", "... ? n d"]  # an unknown operand may have any size where ``x[0]`` has 1

@@ -40,10 +40,15 @@ class Statements:
             self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
         if len(st.targets) == 1 and self.unpack_spliced_size(st.targets[0], st.value, state, st):
             return state
+        before = _updated_in_place(st, state)
         try:
             value = self.ev(st.value, state)
         finally:
             self.axis_name_hint = None
+        if before is not None and isinstance(value, Shape) and value.rank is None and _ends_with(value, before):
+            # ``attn = attn + mask`` with the mask unknown: the update ``attn += mask`` written out, which
+            # keeps ``attn``'s axes (a mask, bias or gate broadcasts into the tensor it updates)
+            value = Shape(before.dims, before.origins, None, value.meta)
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
@@ -293,6 +298,34 @@ def _returns(stmts) -> bool:
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
             todo.extend(ast.iter_child_nodes(n))
     return False
+
+
+_UPDATES = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _updated_in_place(st: ast.Assign, state) -> Shape | None:
+    """``x = x + m`` (or ``m + x``, ``-``, ``*``, ``/``) with ``x`` of three or more known axes (scores,
+    feature maps, batches of tokens): ``x``'s shape, else None (the caller keeps it when ``m`` turns out to
+    be of unknown rank)."""
+    if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name) or not isinstance(st.value, ast.BinOp) \
+            or not isinstance(st.value.op, _UPDATES):
+        return None
+    name = st.targets[0].id
+    sides = (st.value.left, st.value.right)
+    mine = [isinstance(n, ast.Name) and n.id == name for n in sides]
+    if mine.count(True) != 1:
+        return None
+    cur = state.get(name)
+    other = sides[1] if mine[0] else sides[0]
+    if not isinstance(cur, Shape) or cur.rank is None or cur.rank < 3 or isinstance(other, ast.Constant):
+        return None  # a table of fewer axes (``n d``) may well grow a batch axis: ``x = x + batched``
+    return cur
+
+
+def _ends_with(value: Shape, before: Shape) -> bool:
+    """The value is the tensor's axes behind an unknown prefix (what broadcasting with an unknown gives)."""
+    tail = value.dims[value.variadic_index + 1:] if value.variadic_index is not None else ()
+    return value.variadic_index == 0 and len(tail) == before.rank
 
 
 def _reads_one_axis(node) -> bool:
