@@ -198,3 +198,41 @@ def test_an_operand_of_known_rank_is_broadcast_as_written():
         z = x[0] + m
         reveal_shape(z)
     """) == ["b 1 n d", "... ? n d"]  # an unknown operand may have any size where ``x[0]`` has 1
+
+
+def test_a_helper_adding_an_unknown_mask_keeps_the_scores_rank():
+    # timm's ``attn = maybe_add_mask(attn, attn_bias)``
+    assert reveals("""
+    def maybe_add_mask(scores, mask=None):
+        return scores if mask is None else scores + mask
+
+    def f(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h m d"], bias):
+        attn = q @ k.transpose(-2, -1)
+        attn = maybe_add_mask(attn, bias)
+        reveal_shape(attn)
+        other = maybe_add_mask(attn, bias)
+        reveal_shape(other)
+    """) == ["b h n m", "... b h n m"]
+
+
+def test_a_callee_that_fails_returns_an_unknown_value():
+    # one bug, one report: the add after the failing block is not reported again
+    out = errors("""
+    class Block(nn.Module):
+        def __init__(self, dim: int, hidden: int):
+            super().__init__()
+            self.fc1 = nn.Linear(dim, hidden)
+            self.fc2 = nn.Linear(hidden, dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc2(F.gelu(self.fc1(x)))
+
+    class Mixer(nn.Module):
+        def __init__(self, width: int, hidden: int):
+            super().__init__()
+            self.block = Block(hidden, hidden)
+
+        def forward(self, x: Float[Tensor, "b n width"]):
+            return x + self.block(x)
+    """)
+    assert [d.code for d in out] == ["SHP107"]

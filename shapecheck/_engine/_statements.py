@@ -46,9 +46,10 @@ class Statements:
         finally:
             self.axis_name_hint = None
         if before is not None and isinstance(value, Shape) and value.rank is None and _ends_with(value, before):
-            # ``attn = attn + mask`` with the mask unknown: the update ``attn += mask`` written out, which
-            # keeps ``attn``'s axes (a mask, bias or gate broadcasts into the tensor it updates)
-            value = Shape(before.dims, before.origins, None, value.meta)
+            # ``attn = attn + mask`` (or ``attn = add_mask(attn, mask)``) with the mask unknown: the update
+            # ``attn += mask`` written out, which keeps ``attn``'s rank (a mask, bias or gate broadcasts into
+            # the tensor it updates); each axis is what broadcasting made of it
+            value = Shape(value.dims[1:], value.origins[1:] if value.origins else (), None, value.meta)
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
@@ -304,13 +305,19 @@ _UPDATES = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
 def _updated_in_place(st: ast.Assign, state) -> Shape | None:
-    """``x = x + m`` (or ``m + x``, ``-``, ``*``, ``/``) with ``x`` of three or more known axes (scores,
-    feature maps, batches of tokens): ``x``'s shape, else None (the caller keeps it when ``m`` turns out to
-    be of unknown rank)."""
-    if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name) or not isinstance(st.value, ast.BinOp) \
-            or not isinstance(st.value.op, _UPDATES):
+    """``x = x + m`` (or ``m + x``, ``-``, ``*``, ``/``, or ``x = helper(x, m)``) with ``x`` of three or more
+    known axes (scores, feature maps, batches of tokens): ``x``'s shape, else None (the caller keeps its rank
+    when the result is ``x``'s axes behind an unknown prefix, what broadcasting with an unknown gives)."""
+    if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name):
         return None
     name = st.targets[0].id
+    if isinstance(st.value, ast.Call):  # ``attn = maybe_add_mask(attn, bias)``: a helper updating ``attn``
+        if not any(isinstance(a, ast.Name) and a.id == name for a in st.value.args[:1]):
+            return None
+        cur = state.get(name)
+        return cur if isinstance(cur, Shape) and cur.rank is not None and cur.rank >= 3 else None
+    if not isinstance(st.value, ast.BinOp) or not isinstance(st.value.op, _UPDATES):
+        return None
     sides = (st.value.left, st.value.right)
     mine = [isinstance(n, ast.Name) and n.id == name for n in sides]
     if mine.count(True) != 1:
