@@ -236,3 +236,27 @@ def test_a_callee_that_fails_returns_an_unknown_value():
             return x + self.block(x)
     """)
     assert [d.code for d in out] == ["SHP107"]
+
+
+# -- a normalization layer's class, defaulted ---------------------------------------------------------
+
+def test_a_defaulted_norm_layer_still_keeps_the_shape():
+    assert reveals("""
+    from .norm import RmsNorm
+
+    class Attention(nn.Module):
+        def __init__(self, dim: int, norm_layer=None, norm_cls=None, qk_norm: bool = False):
+            super().__init__()
+            if norm_layer is None:
+                norm_layer = RmsNorm
+            self.q_norm = norm_layer(dim // 4) if qk_norm else nn.Identity()
+            k_layer = norm_cls or nn.LayerNorm
+            self.k_norm = k_layer(dim // 4)
+            self.qkv = nn.Linear(dim, dim * 3)
+
+        def forward(self, x):
+            B, N, C = x.shape
+            q, k, v = self.qkv(x).reshape(B, N, 3, 4, C // 4).permute(2, 0, 3, 1, 4).unbind(0)
+            reveal_shape(self.q_norm(q))
+            reveal_shape(self.k_norm(k))
+    """) == ["B 4 N C//4", "B 4 N C//4"]

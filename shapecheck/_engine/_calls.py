@@ -15,7 +15,8 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from ._callables import known_callable
 from ._containers import sum_of
-from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import (NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal,
+                      SizeOf, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -279,8 +280,6 @@ def _first_layer(m):
     return None
 
 
-# parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
-NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
 
 _ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
                           "torch.baddbmm", "torch.addmm"})

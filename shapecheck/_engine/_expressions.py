@@ -8,7 +8,7 @@ from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import code_size
-from ._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
@@ -116,6 +116,9 @@ class Expressions:
                 return code_size(rest[0].name)
             if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
+            if isinstance(rest[0], Obj) and rest[0].name in NORM_FACTORIES \
+                    and not any(isinstance(v, (Shape, Expr)) for v in rest):
+                return rest[0]  # ``norm_layer or nn.LayerNorm``: a normalization layer's class either way
         return OPAQUE
 
     def comprehension(self, node, state):

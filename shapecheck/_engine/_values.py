@@ -193,6 +193,10 @@ def join(a, b):
     return OPAQUE
 
 
+# parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
+NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
+
+
 def join_states(states: list) -> dict:
     """Join variable maps of branches that fall through (a missing variable becomes opaque)."""
     states = [s for s in states if s is not None]
@@ -209,6 +213,9 @@ def join_states(states: list) -> dict:
         v = vals[0]
         for w in vals[1:]:
             v = join(v, w)
+        if k in NORM_FACTORIES and Obj(k) in vals and not any(isinstance(w, (Shape, Expr)) for w in vals):
+            # ``if norm_layer is None: norm_layer = RmsNorm``: still a normalization layer's class
+            v = Obj(k)
         out[k] = v
     return out
 
