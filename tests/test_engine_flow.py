@@ -260,3 +260,20 @@ def test_a_defaulted_norm_layer_still_keeps_the_shape():
             reveal_shape(self.q_norm(q))
             reveal_shape(self.k_norm(k))
     """) == ["B 4 N C//4", "B 4 N C//4"]
+
+
+def test_a_constructor_dividing_two_unannotated_arguments_makes_a_size():
+    assert reveals("""
+    class Pool(nn.Module):
+        def __init__(self, embed_dim, num_heads):
+            super().__init__()
+            self.num_heads = num_heads
+            self.head_dim = embed_dim // num_heads
+
+        def forward(self, x):
+            B, N, C = x.shape
+            reveal_shape(x.reshape(B, N, self.num_heads, self.head_dim))
+
+    def ratio(positions, stride):
+        reveal_shape(positions // stride)  # outside a constructor: tensors, perhaps
+    """) == ["B N num_heads embed_dim//num_heads", "..."]

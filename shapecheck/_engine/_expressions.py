@@ -328,6 +328,11 @@ class Expressions:
         if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
             if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
                 left, right = self.as_size_sym(left), self.as_size_sym(right)
+        elif isinstance(left, Obj) and isinstance(right, Obj) and isinstance(op, ast.FloorDiv) \
+                and getattr(self.node, "name", None) == "__init__":
+            # ``self.head_dim = dim // num_heads`` of two unannotated arguments of a constructor: a size (a
+            # constructor divides sizes; elsewhere, or in a product or a sum, they may be tensors)
+            left, right = self.as_size_sym(left), self.as_size_sym(right)
         if isinstance(left, Expr) and isinstance(right, Expr):
             try:
                 if isinstance(op, ast.Add):
