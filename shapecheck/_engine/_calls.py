@@ -15,7 +15,8 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from ._callables import known_callable
 from ._containers import sum_of
-from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import (NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal,
+                      SizeOf, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -249,7 +250,19 @@ class Calls:
             return tuple(self.call_value(args[0], [x], {}, node, state) for x in args[1])
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
+        if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:
+            # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
+            return _size_isinstance(node.args[1])
         return OPAQUE
+
+
+def _size_isinstance(cls_node):
+    """``isinstance(size, tuple)``: False for ``tuple`` and ``list`` (and a tuple of those), which no size (nor
+    a None standing in for one) is; OPAQUE for anything else."""
+    names = cls_node.elts if isinstance(cls_node, ast.Tuple) else [cls_node]
+    if not all(isinstance(n, ast.Name) and n.id in ("tuple", "list") for n in names):
+        return OPAQUE
+    return False
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
@@ -267,8 +280,6 @@ def _first_layer(m):
     return None
 
 
-# parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
-NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
 
 _ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
                           "torch.baddbmm", "torch.addmm"})

@@ -8,7 +8,7 @@ from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import code_size
-from ._values import ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
 
@@ -61,7 +61,9 @@ class Expressions:
         if isinstance(node, ast.Subscript):
             return self.subscript(node, state)
         if isinstance(node, ast.IfExp):
-            self.ev(node.test, state)
+            known = self.ev(node.test, state)
+            if known is True or known is False:  # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size
+                return self.ev(node.body if known else node.orelse, state)
             return join(self.ev(node.body, state), self.ev(node.orelse, state))
         if isinstance(node, ast.Compare):
             vals = [self.ev(node.left, state)] + [self.ev(c, state) for c in node.comparators]
@@ -114,6 +116,9 @@ class Expressions:
                 return code_size(rest[0].name)
             if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
+            if isinstance(rest[0], Obj) and rest[0].name in NORM_FACTORIES \
+                    and not any(isinstance(v, (Shape, Expr)) for v in rest):
+                return rest[0]  # ``norm_layer or nn.LayerNorm``: a normalization layer's class either way
         return OPAQUE
 
     def comprehension(self, node, state):
@@ -323,6 +328,11 @@ class Expressions:
         if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
             if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
                 left, right = self.as_size_sym(left), self.as_size_sym(right)
+        elif isinstance(left, Obj) and isinstance(right, Obj) and isinstance(op, ast.FloorDiv) \
+                and getattr(self.node, "name", None) == "__init__":
+            # ``self.head_dim = dim // num_heads`` of two unannotated arguments of a constructor: a size (a
+            # constructor divides sizes; elsewhere, or in a product or a sum, they may be tensors)
+            left, right = self.as_size_sym(left), self.as_size_sym(right)
         if isinstance(left, Expr) and isinstance(right, Expr):
             try:
                 if isinstance(op, ast.Add):

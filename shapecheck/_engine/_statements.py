@@ -40,10 +40,16 @@ class Statements:
             self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
         if len(st.targets) == 1 and self.unpack_spliced_size(st.targets[0], st.value, state, st):
             return state
+        before = _updated_in_place(st, state)
         try:
             value = self.ev(st.value, state)
         finally:
             self.axis_name_hint = None
+        if before is not None and isinstance(value, Shape) and value.rank is None and _ends_with(value, before):
+            # ``attn = attn + mask`` (or ``attn = add_mask(attn, mask)``) with the mask unknown: the update
+            # ``attn += mask`` written out, which keeps ``attn``'s rank (a mask, bias or gate broadcasts into
+            # the tensor it updates); each axis is what broadcasting made of it
+            value = Shape(value.dims[1:], value.origins[1:] if value.origins else (), None, value.meta)
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
@@ -293,6 +299,40 @@ def _returns(stmts) -> bool:
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
             todo.extend(ast.iter_child_nodes(n))
     return False
+
+
+_UPDATES = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _updated_in_place(st: ast.Assign, state) -> Shape | None:
+    """``x = x + m`` (or ``m + x``, ``-``, ``*``, ``/``, or ``x = helper(x, m)``) with ``x`` of three or more
+    known axes (scores, feature maps, batches of tokens): ``x``'s shape, else None (the caller keeps its rank
+    when the result is ``x``'s axes behind an unknown prefix, what broadcasting with an unknown gives)."""
+    if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name):
+        return None
+    name = st.targets[0].id
+    if isinstance(st.value, ast.Call):  # ``attn = maybe_add_mask(attn, bias)``: a helper updating ``attn``
+        if not any(isinstance(a, ast.Name) and a.id == name for a in st.value.args[:1]):
+            return None
+        cur = state.get(name)
+        return cur if isinstance(cur, Shape) and cur.rank is not None and cur.rank >= 3 else None
+    if not isinstance(st.value, ast.BinOp) or not isinstance(st.value.op, _UPDATES):
+        return None
+    sides = (st.value.left, st.value.right)
+    mine = [isinstance(n, ast.Name) and n.id == name for n in sides]
+    if mine.count(True) != 1:
+        return None
+    cur = state.get(name)
+    other = sides[1] if mine[0] else sides[0]
+    if not isinstance(cur, Shape) or cur.rank is None or cur.rank < 3 or isinstance(other, ast.Constant):
+        return None  # a table of fewer axes (``n d``) may well grow a batch axis: ``x = x + batched``
+    return cur
+
+
+def _ends_with(value: Shape, before: Shape) -> bool:
+    """The value is the tensor's axes behind an unknown prefix (what broadcasting with an unknown gives)."""
+    tail = value.dims[value.variadic_index + 1:] if value.variadic_index is not None else ()
+    return value.variadic_index == 0 and len(tail) == before.rank
 
 
 def _reads_one_axis(node) -> bool:

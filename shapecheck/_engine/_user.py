@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr
+from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, Shape
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
 from ._common import MAX_DEPTH, freeze_value
@@ -97,7 +97,9 @@ class UserCalls:
             self.note_definition(reported, display, elsewhere)
         if sig.returns is not None:
             if sig.returns.spec is None:
-                return ANY_SHAPE
+                # ``-> torch.Tensor`` says a tensor and no shape: the body may say which
+                out = self.analyse_callee(ref, bound, node, display) if not sig.returns.members else OPAQUE
+                return out if isinstance(out, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
             where = f", {elsewhere}" if elsewhere else ""
             return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
@@ -133,7 +135,9 @@ class UserCalls:
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
-        if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
+        if not any(isinstance(v, (Shape, Expr)) for v in bound.values()):
+            # a tensor goes in, even of unknown shape (the body names its axes: ``B, N, C = x.shape``), or a
+            # size (``pair(image_size)``); else nothing useful comes out
             if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
                 return OPAQUE
         bound = dict(bound)
@@ -151,7 +155,7 @@ class UserCalls:
         if key is not None and key in memo:
             v, diags = memo[key]
             self.report_entry(node, display, diags)
-            return v
+            return self.fresh_axes(v, bound, node)
         if key is not None:
             memo[key] = (OPAQUE, ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
@@ -168,10 +172,66 @@ class UserCalls:
         for w in rets[1:]:
             v = join(v, w)
         diags = tuple(sub.diags)
+        if any(d.code != "reveal" and d.severity == "error" for d in diags) and isinstance(v, Shape):
+            v = ANY_SHAPE  # the call failed under these shapes: what it returns is unknown downstream (one bug, one report)
         if key is not None:
             memo[key] = (v, diags)
         self.report_entry(node, display, diags)
-        return v
+        return self.fresh_axes(v, bound, node)
+
+    def fresh_axes(self, v, bound: dict, node):
+        """The axes a callee named itself (``B, N, C = x.shape`` on a parameter of unknown shape) are this
+        call's own: renamed apart from the caller's names and from other calls' (``B'``), siblings of one
+        another only within this call. Axes the arguments brought in are kept."""
+        found: dict = {}
+        _dim_syms(v, found, 0)
+        if not found:
+            return v
+        keep: dict = {}
+        for x in bound.values():
+            _dim_syms(x, keep, 0)
+        tag = f"#{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
+        mapping = {}
+        for s in found.values():
+            if s.name in keep:
+                continue
+            key = (id(node), s.name, s.kind)
+            new = self.fresh_calls.get(key)
+            if new is None:
+                name = self.fresh_dim_name(s.name)
+                new = self.fresh_calls[key] = sym(name, s.kind + tag) if name else UNKNOWN
+            mapping[s] = new
+        return _renamed(v, mapping, 0) if mapping else v
+
+
+def _dim_syms(v, out: dict, depth: int) -> None:
+    """The symbols of kind ``dim:...`` in a value (a shape, a size, a tuple of them), by name."""
+    if isinstance(v, Shape):
+        for d in v.dims:
+            _dim_syms(d, out, depth)
+    elif isinstance(v, Expr):
+        for s in v.symbols():
+            if (s.kind or "").startswith("dim:"):
+                out.setdefault(s.name, s)
+    elif isinstance(v, tuple) and depth < 4:
+        for x in v:
+            _dim_syms(x, out, depth + 1)
+
+
+def _renamed(v, mapping: dict, depth: int):
+    """The value with its symbols replaced (an axis replaced by UNKNOWN becomes unknown)."""
+    if isinstance(v, Shape):
+        return Shape(tuple(_renamed(d, mapping, depth) for d in v.dims), v.origins, v.label, v.meta)
+    if isinstance(v, Expr):
+        hit = v.symbols() & mapping.keys()
+        if not hit:
+            return v
+        if any(isinstance(mapping[s], Unknown) for s in hit):
+            return UNKNOWN
+        return v.subst(mapping)
+    if isinstance(v, tuple) and depth < 4:
+        return tuple(_renamed(x, mapping, depth + 1) for x in v)
+    return v
 
 
 def _bind_arguments(params, args, kwargs) -> dict:

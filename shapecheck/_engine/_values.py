@@ -131,6 +131,31 @@ def _join_dim(a, b):
     return UNKNOWN
 
 
+def _join_shapes(a: Shape, b: Shape) -> Shape:
+    """What two shapes have in common: an axis both give (with its origin when both agree on it), and
+    when their ranks differ or are unknown, the trailing axes both have behind an unknown prefix (``b t c``
+    and ``t c`` join to ``... t c``: every shape of either branch has at least those last axes)."""
+    if a.rank is not None and a.rank == b.rank:
+        idx = range(len(a.dims))
+        dims = tuple(_join_dim(a.dims[i], b.dims[i]) for i in idx)
+        origins = tuple(a.origin(i) if a.dims[i] == b.dims[i] and a.origin(i) == b.origin(i) else None for i in idx)
+        return Shape(dims, origins if any(o is not None for o in origins) else ())
+    n = min(_fixed_suffix(a), _fixed_suffix(b))
+    if n == 0:
+        return Shape((Variadic(None),))
+    tail_a, tail_b = a.dims[len(a.dims) - n:], b.dims[len(b.dims) - n:]
+    dims = (Variadic(None),) + tuple(_join_dim(x, y) for x, y in zip(tail_a, tail_b))
+    origins = (None,) + tuple(a.origin(i) if x == y and a.origin(i) == b.origin(j) else None
+                              for i, j, x, y in zip(range(-n, 0), range(-n, 0), tail_a, tail_b))
+    return Shape(dims, origins if any(o is not None for o in origins) else ())
+
+
+def _fixed_suffix(s: Shape) -> int:
+    """How many axes a shape has after its variadic part (all of them when it has none)."""
+    v = s.variadic_index
+    return len(s.dims) if v is None else len(s.dims) - v - 1
+
+
 def join(a, b):
     """The value both branches agree on."""
     if a is b:
@@ -138,10 +163,7 @@ def join(a, b):
     if isinstance(a, Shape) and isinstance(b, Shape):
         if a == b:
             return a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
-        if a.rank is not None and a.rank == b.rank:
-            dims = tuple(_join_dim(x, y) for x, y in zip(a.dims, b.dims))
-            return Shape(dims)
-        return Shape((Variadic(None),))
+        return _join_shapes(a, b)
     if isinstance(a, Expr) and isinstance(b, Expr):
         return a if a == b else OPAQUE
     if isinstance(a, Obj) and isinstance(b, Expr) or isinstance(a, Expr) and isinstance(b, Obj):
@@ -171,6 +193,10 @@ def join(a, b):
     return OPAQUE
 
 
+# parameters that conventionally hold a normalization layer's class (timm's ``norm_layer``)
+NORM_FACTORIES = frozenset({"norm_layer", "norm_act_layer", "norm_cls", "norm_class"})
+
+
 def join_states(states: list) -> dict:
     """Join variable maps of branches that fall through (a missing variable becomes opaque)."""
     states = [s for s in states if s is not None]
@@ -187,6 +213,9 @@ def join_states(states: list) -> dict:
         v = vals[0]
         for w in vals[1:]:
             v = join(v, w)
+        if k in NORM_FACTORIES and Obj(k) in vals and not any(isinstance(w, (Shape, Expr)) for w in vals):
+            # ``if norm_layer is None: norm_layer = RmsNorm``: still a normalization layer's class
+            v = Obj(k)
         out[k] = v
     return out
 

@@ -61,6 +61,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.param_names: set = set()  # names the parameters' annotations bind
         self.free = Bindings()  # names first met in a return or local annotation -> what they were bound to
         self.dim_names: set = set()
+        self.fresh_calls: dict = {}  # (call node, callee's axis) -> this function's name for it (``_user``)
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
         if self_val is not None and self_val.facts:
             self.env.divisible |= self_val.facts

@@ -1,0 +1,279 @@
+"""Shapes that survive the flow of real code: calls whose annotation says only ``Tensor``, helpers given
+tensors of unknown shape, branches that disagree on the rank, tests the engine can decide.
+
+Each case is a form met in public model code where the engine used to lose a shape it could keep.
+"""
+
+from __future__ import annotations
+
+from test_engine import codes, errors, reveals
+
+
+# -- ``-> torch.Tensor``: the body says what the annotation does not ---------------------------------
+
+LAYER_NORM_2D = """
+    class ChannelNorm(nn.Module):
+        def __init__(self, channels: int, eps: float = 1e-6) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+            self.eps = eps
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean = x.mean(1, keepdim=True)
+            var = (x - mean).pow(2).mean(1, keepdim=True)
+            x = (x - mean) / torch.sqrt(var + self.eps)
+            return self.weight[:, None, None] * x + self.bias[:, None, None]
+"""
+
+
+def test_a_plain_tensor_return_annotation_takes_the_shape_of_the_body():
+    assert reveals(LAYER_NORM_2D + """
+    def use(x: Float[Tensor, "b 8 h w"]):
+        reveal_shape(ChannelNorm(8)(x))
+    """) == ["b 8 h w"]
+
+
+def test_a_bug_after_a_plain_tensor_return_is_seen():
+    out = errors(LAYER_NORM_2D + """
+    class Stem(nn.Module):
+        def __init__(self, c: int):
+            super().__init__()
+            self.norm = ChannelNorm(c)
+            self.proj = nn.Conv2d(2 * c, c, 1)
+
+        def forward(self, x: Float[Tensor, "b c h w"]):
+            return self.proj(self.norm(x))
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+
+
+def test_a_plain_tensor_return_the_body_cannot_shape_stays_a_tensor():
+    # nothing known of the body's result: a tensor of unknown shape, as before
+    assert reveals("""
+    def load(path: str) -> torch.Tensor:
+        return torch.load(path)
+
+    def use():
+        reveal_shape(load("w.pt"))
+    """) == ["..."]
+
+
+# -- helpers given tensors of unknown shape ------------------------------------------------------------
+
+SPLIT_HEADS = """
+    def split_heads(x, h: int):
+        B, N, C = x.shape
+        return x.view(B, N, h, C // h).transpose(1, 2)
+"""
+
+
+def test_a_helper_names_the_axes_of_an_unknown_input_afresh_at_each_call():
+    assert reveals(SPLIT_HEADS + """
+    def attend(q, k, heads: int):
+        q = split_heads(q, heads)
+        k = split_heads(k, heads)
+        reveal_shape(q)
+        reveal_shape(k)
+        reveal_shape(q @ k.transpose(-2, -1))
+    """) == ["B heads N C//heads", "B' heads N' C'//heads", "? heads N N'"]
+
+
+def test_two_calls_of_a_helper_do_not_share_axes():
+    # the second call's tensor may be the first one's transposed: its axes are not the first call's
+    assert codes("""
+    def rows(x):
+        B, N, C = x.shape
+        return x.reshape(B, N, C)
+
+    def f(p, q):
+        a = rows(p)
+        b = rows(q)
+        return a + b.transpose(1, 2)
+    """) == []
+
+
+def test_a_helper_keeps_the_axes_its_argument_brought():
+    assert reveals(SPLIT_HEADS + """
+    def f(x: Float[Tensor, "b n d"]):
+        reveal_shape(split_heads(x, 4))
+    """) == ["b 4 n d//4"]
+
+
+def test_a_size_helper_is_followed():
+    # vit-pytorch's ``pair``: an int becomes a pair of it
+    assert reveals("""
+    def pair(t):
+        return t if isinstance(t, tuple) else (t, t)
+
+    def patches(x, image_size: int):
+        ih, iw = pair(image_size)
+        reveal_shape(torch.zeros(2, ih, iw))
+    """) == ["2 image_size image_size"]
+
+
+# -- branches -------------------------------------------------------------------------------------------
+
+def test_a_conditional_expression_with_a_decided_test_takes_its_branch():
+    assert reveals("""
+    def add_mask(scores, mask=None):
+        return scores if mask is None else scores + mask
+
+    def f(s: Float[Tensor, "b h n n"]):
+        reveal_shape(add_mask(s))
+    """) == ["b h n n"]
+
+
+def test_branches_of_different_rank_keep_their_common_trailing_axes():
+    assert reveals("""
+    def f(x: Float[Tensor, "b n d"], y: Float[Tensor, "n d"], c: bool):
+        z = x if c else y
+        reveal_shape(z)
+        if c:
+            w = x
+        else:
+            w = y
+        reveal_shape(w)
+        reveal_shape(x if c else y[0])  # right-aligned: ``d`` against ``d``
+    """) == ["... n d", "... n d", "... d"]
+
+
+def test_an_unknown_mask_keeps_at_least_the_scores_axes():
+    # ``scores + mask`` with the mask unknown has at least the scores' axes, with or without the mask
+    assert reveals("""
+    def add_mask(scores, mask):
+        return scores if mask is None else scores + mask
+
+    def f(s: Float[Tensor, "b h n n"], m):
+        reveal_shape(add_mask(s, m))
+    """) == ["... b h n n"]
+
+
+def test_a_join_keeps_an_axis_where_both_branches_agree():
+    assert reveals("""
+    def f(x: Float[Tensor, "b n d"], y: Float[Tensor, "b m d"], c: bool):
+        reveal_shape(x if c else y)
+    """) == ["b ? d"]
+
+
+def test_a_join_of_branches_is_no_evidence_for_a_mismatch():
+    # a shape only one branch has is not held against the code after the join
+    assert codes("""
+    def f(x: Float[Tensor, "b n d"], y: Float[Tensor, "n d"], w: Float[Tensor, "d e"], c: bool):
+        z = x if c else y
+        return (z @ w).sum(0)
+    """) == []
+
+
+# -- ``x = x + m``: an update written out ----------------------------------------------------------------
+
+def test_adding_an_unknown_mask_to_the_scores_keeps_their_axes():
+    assert reveals("""
+    def f(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h m d"], mask, bias):
+        attn = q @ k.transpose(-2, -1)
+        attn = attn + mask[:, None]
+        reveal_shape(attn)
+        attn = attn * bias
+        reveal_shape(attn)
+    """) == ["b h n m", "b h n m"]
+
+
+def test_a_softmax_over_the_heads_after_an_unknown_mask_is_seen():
+    out = errors("""
+    def attend(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h n d"], v: Float[Tensor, "b h n d"], mask):
+        scores = q @ k.transpose(-2, -1)
+        scores = scores + mask
+        weights = scores.softmax(dim=1)
+        return weights @ v
+    """)
+    assert [d.code for d in out] == ["SHP202"]
+
+
+def test_an_operand_of_known_rank_is_broadcast_as_written():
+    # only an operand of unknown rank is read as an update of the target: a known one may add axes
+    assert reveals("""
+    def f(x: Float[Tensor, "n d"], y: Float[Tensor, "b 1 1 d"], m):
+        x = x + y
+        reveal_shape(x)
+        z = x[0] + m
+        reveal_shape(z)
+    """) == ["b 1 n d", "... ? n d"]  # an unknown operand may have any size where ``x[0]`` has 1
+
+
+def test_a_helper_adding_an_unknown_mask_keeps_the_scores_rank():
+    # timm's ``attn = maybe_add_mask(attn, attn_bias)``
+    assert reveals("""
+    def maybe_add_mask(scores, mask=None):
+        return scores if mask is None else scores + mask
+
+    def f(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h m d"], bias):
+        attn = q @ k.transpose(-2, -1)
+        attn = maybe_add_mask(attn, bias)
+        reveal_shape(attn)
+        other = maybe_add_mask(attn, bias)
+        reveal_shape(other)
+    """) == ["b h n m", "... b h n m"]
+
+
+def test_a_callee_that_fails_returns_an_unknown_value():
+    # one bug, one report: the add after the failing block is not reported again
+    out = errors("""
+    class Block(nn.Module):
+        def __init__(self, dim: int, hidden: int):
+            super().__init__()
+            self.fc1 = nn.Linear(dim, hidden)
+            self.fc2 = nn.Linear(hidden, dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc2(F.gelu(self.fc1(x)))
+
+    class Mixer(nn.Module):
+        def __init__(self, width: int, hidden: int):
+            super().__init__()
+            self.block = Block(hidden, hidden)
+
+        def forward(self, x: Float[Tensor, "b n width"]):
+            return x + self.block(x)
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+
+
+# -- a normalization layer's class, defaulted ---------------------------------------------------------
+
+def test_a_defaulted_norm_layer_still_keeps_the_shape():
+    assert reveals("""
+    from .norm import RmsNorm
+
+    class Attention(nn.Module):
+        def __init__(self, dim: int, norm_layer=None, norm_cls=None, qk_norm: bool = False):
+            super().__init__()
+            if norm_layer is None:
+                norm_layer = RmsNorm
+            self.q_norm = norm_layer(dim // 4) if qk_norm else nn.Identity()
+            k_layer = norm_cls or nn.LayerNorm
+            self.k_norm = k_layer(dim // 4)
+            self.qkv = nn.Linear(dim, dim * 3)
+
+        def forward(self, x):
+            B, N, C = x.shape
+            q, k, v = self.qkv(x).reshape(B, N, 3, 4, C // 4).permute(2, 0, 3, 1, 4).unbind(0)
+            reveal_shape(self.q_norm(q))
+            reveal_shape(self.k_norm(k))
+    """) == ["B 4 N C//4", "B 4 N C//4"]
+
+
+def test_a_constructor_dividing_two_unannotated_arguments_makes_a_size():
+    assert reveals("""
+    class Pool(nn.Module):
+        def __init__(self, embed_dim, num_heads):
+            super().__init__()
+            self.num_heads = num_heads
+            self.head_dim = embed_dim // num_heads
+
+        def forward(self, x):
+            B, N, C = x.shape
+            reveal_shape(x.reshape(B, N, self.num_heads, self.head_dim))
+
+    def ratio(positions, stride):
+        reveal_shape(positions // stride)  # outside a constructor: tensors, perhaps
+    """) == ["B N num_heads embed_dim//num_heads", "..."]
