@@ -10,6 +10,7 @@ from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, ax
 from .._core._roles import BATCH
 from .._core._shape import Shape, Unknown, Variadic
 from .._core._unify import Bindings, Env, instantiate, match_spec
+from ._narrow import is_pattern_axis
 
 _ZERO_HINT = 'a scalar is written "" (an empty string); "0" is one axis of size 0'
 
@@ -106,6 +107,8 @@ class Checks:
             if pre_s == pre_o or self.env.resolve(pre_s) == self.env.resolve(pre_o):
                 continue
             moved_axes = moved_factor(pre_s, pre_o, sdims)
+            if moved_axes and is_pattern_axis(s) and all(is_pattern_axis(a) for a in moved_axes):
+                continue  # axes an einsum or einops pattern named on tensors of unknown shape may be one axis
             if moved_axes is None:
                 factor = literal_factor(pre_s, pre_o)
                 if factor is not None and self.role(src, i) == BATCH:

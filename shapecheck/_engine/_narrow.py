@@ -15,13 +15,14 @@ from __future__ import annotations
 import ast
 import re
 
-from .._core._algebra import Expr, const, sym
+from .._core._algebra import Expr, Sym, const, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
-_GROUP = "svar"  # meta key: the group name of the variable's axes
+_GROUP = "svar"
+_PATTERN_KIND = "dim:einops:"  # the kind of an axis a pattern named (``dim:einops:<pattern>:<name>@<function>``)  # meta key: the group name of the variable's axes
 
 
 class Narrowing:
@@ -243,8 +244,14 @@ class Narrowing:
         axes = self.__dict__.setdefault("_pattern_axes", {})
         key = (lhs, name)
         if key not in axes:
-            axes[key] = sym(self.fresh_dim_name(name) or name, f"dim:einops:{lhs}:{name}@{self.qualname}")
+            axes[key] = sym(self.fresh_dim_name(name) or name, f"{_PATTERN_KIND}{lhs}:{name}@{self.qualname}")
         return axes[key]
+
+
+def is_pattern_axis(s) -> bool:
+    """An axis an einops pattern or einsum subscripts named on a tensor of unknown shape: not known to be
+    distinct from the other axes such patterns named (``"i j"`` is often a square table)."""
+    return isinstance(s, Sym) and (s.kind or "").startswith(_PATTERN_KIND)
 
 
 def _is_size(d) -> bool:

@@ -1,0 +1,75 @@
+"""einsum on code as it is written: operands of unknown shape, swapped operands, and one report per bug.
+
+An einsum whose operands were swapped is reported at the einsum when its subscripts pair axes that
+cannot be one axis, and not again downstream (by a lint rule reading the failed product, or by a view
+of its result); axes that einsum subscripts named on operands of unknown shape are guesses that bind to
+what they meet, never evidence of a reordering.
+"""
+
+from __future__ import annotations
+
+from test_engine import codes, reveals
+
+from shapecheck._core._algebra import sym
+from shapecheck._core._unify import NE, UNK, compare
+
+ATTENTION = """
+    from torch import einsum
+    from einops import rearrange
+    class Attention(nn.Module):
+        def __init__(self, dim, num_heads=8):
+            super().__init__()
+            self.heads = num_heads
+            self.qkv = nn.Linear(dim, dim * 3, bias=False)
+            self.proj = nn.Linear(dim, dim)
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).chunk(3, dim=-1)
+            q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), qkv)
+            attn = einsum("b h i d, b h j d -> b h i j", q, k)
+            attn = attn.softmax(dim=-1)
+            x = einsum("b h i j, b h j d -> b h i d", {ops})
+            x = rearrange(x, "b h n d -> b n (h d)")
+            return self.proj(x)
+"""
+
+
+def test_values_and_weights_swapped_are_reported_at_the_product_only():
+    assert codes(ATTENTION.format(ops="attn, v")) == []
+    # the product pairs the head size of `v` with the sequence of `attn`; the softmax before it is not
+    # reported as well (what the failed product contracts is the same bug)
+    assert codes(ATTENTION.format(ops="v, attn")) == ["SHP101"]
+
+
+def test_an_axis_is_not_a_quotient_of_its_sibling():
+    group = "dim:x@1"
+    n, c, h, w = sym("N", group), sym("C", group), sym("heads", "code"), sym("W", group)
+    assert compare(n, c // h) == NE       # the sequence is not the head size
+    assert compare(c // h, n) == NE
+    assert compare(n, 2 * w) == NE
+    assert compare(n, w // 2 + 1) == UNK  # a sum is not judged (a square image's rfft width)
+    assert compare(c, c // h) == UNK      # heads may be 1
+    assert compare(n, sym("M", "dim:y@2") // h) == UNK  # an axis of another tensor
+
+
+def test_axes_named_by_einsum_on_unknown_operands_are_no_evidence_of_a_reordering():
+    # the first axis of `table` and of the einsum's result were named by two letters of one einsum on
+    # operands of unknown shape: they may be one axis, so the reshape is not judged
+    src = """
+        def reindex(table, height: int, width: int, rows, cols):
+            t = torch.einsum("nhw,ixh->nixw", {ops})
+            t = torch.einsum("nixw,jyw->nijxy", t, cols)
+            area = height * width
+            return t.reshape(table.shape[0], area, area)
+    """
+    assert codes(src.format(ops="table, rows")) == []
+    assert codes(src.format(ops="rows, table")) == []
+
+
+def test_an_annotated_axis_moved_across_another_is_still_a_reordering():
+    # near miss: the same reshape with annotated axes moves "i" across "n"
+    assert codes("""
+        def reindex(t: Float[Tensor, "n i j x y"], table: Float[Tensor, "i h w"], height: int, width: int):
+            area = height * width
+            return t.reshape(table.shape[0], area, area)
+    """) == ["SHP109"]
