@@ -73,3 +73,19 @@ def test_an_annotated_axis_moved_across_another_is_still_a_reordering():
             area = height * width
             return t.reshape(table.shape[0], area, area)
     """) == ["SHP109"]
+
+
+def test_a_pattern_applied_to_an_attribute_of_an_unknown_object_names_its_axes():
+    # the weight of a layer passed in: einops and einsum take an array (or raise), so the pattern's axes
+    # are the value's axes, and a later einsum is checked against them
+    src = """
+        import einops
+        def project(layer, x: torch.Tensor, n_heads: int, d_head: int):
+            w = einops.rearrange(layer.weight, "(n_heads d_head) d_model -> n_heads d_model d_head",
+                                 n_heads=n_heads, d_head=d_head)
+            reveal_shape(w)
+            out = torch.einsum("bshd,hde->bshe", {ops})
+            reveal_shape(out)
+    """
+    assert reveals(src.format(ops="x, w")) == ["n_heads d_model d_head", "b s h d_head"]
+    assert codes(src.format(ops="w, x")) == ["SHP108"]  # the weight read as the 4-axis input

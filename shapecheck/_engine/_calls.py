@@ -185,7 +185,7 @@ class Calls:
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
             arg_node = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
             req = self.pattern_input(args[1], {k: v for k, v in kwargs.items() if isinstance(v, Expr)})
-            args = [self.narrowed_by_use(req, args[0], arg_node, state)] + list(args[1:])
+            args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
         joined = self.join_list(q, args, kwargs, node)

@@ -129,12 +129,21 @@ class Narrowing:
                                          f"but it has {have}", notes=(f"`{var}` has shape ({v})",))
 
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
-    def narrowed_by_use(self, required: Shape | None, arg, arg_node, state):
+    def narrowed_by_use(self, required: Shape | None, arg, arg_node, state, tensor_op: bool = False):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
         rank takes the required shape, and a variadic segment is filled from it; a variable holding it is
-        narrowed. ``arg`` unchanged when nothing is learnt."""
+        narrowed. ``arg`` unchanged when nothing is learnt.
+
+        With ``tensor_op`` (an einsum or einops pattern, which takes an array or raises), a value that may
+        not be a tensor (an attribute of an unknown object, the result of an unknown call) and whose shape is
+        unknown is one: it takes the pattern's axes, no longer only inferred."""
         if required is None:
             return arg
+        if tensor_op and (arg is OPAQUE or _guessed_size(arg)):
+            arg = ANY_SHAPE
+        if tensor_op and isinstance(arg, Shape) and arg.get_meta("unverified") and arg.rank is None:
+            arg = Shape(arg.dims, arg.origins, arg.label, tuple((k, v) for k, v in (arg.meta or ())
+                                                                 if k != "unverified"))
         if isinstance(arg, Obj) or isinstance(arg, Shape) and arg.is_any and not arg.get_meta("unverified"):
             new = required
         elif isinstance(arg, Shape) and not arg.get_meta("unverified"):
@@ -230,14 +239,14 @@ class Narrowing:
         eq = ",".join(" ".join(t) for t in terms)
         out = list(args)
         for i, (v, term) in enumerate(zip(ops, terms)):
-            if v is OPAQUE:
+            if v is OPAQUE or _guessed_size(v):
                 v = ANY_SHAPE  # an einsum operand is a tensor (or the call raises)
             if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
                 continue
             req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t) for t in term))
             k = first + i
             arg_node = node.args[k] if k < len(node.args) and not isinstance(node.args[k], ast.Starred) else None
-            out[k] = self.narrowed_by_use(req, v, arg_node, state)
+            out[k] = self.narrowed_by_use(req, v, arg_node, state, tensor_op=True)
         return out
 
     def pattern_axis(self, lhs: str, name: str) -> Expr:
@@ -252,6 +261,13 @@ def is_pattern_axis(s) -> bool:
     """An axis an einops pattern or einsum subscripts named on a tensor of unknown shape: not known to be
     distinct from the other axes such patterns named (``"i j"`` is often a square table)."""
     return isinstance(s, Sym) and (s.kind or "").startswith(_PATTERN_KIND)
+
+
+def _guessed_size(v) -> bool:
+    """An attribute of an unknown object the engine took for a size (``layer.weight`` is the symbol
+    ``weight`` of kind ``code``), here passed where only an array can go."""
+    s = v.as_sym() if isinstance(v, Expr) else None
+    return s is not None and s.kind == "code"
 
 
 def _is_size(d) -> bool:
