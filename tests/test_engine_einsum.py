@@ -89,3 +89,19 @@ def test_a_pattern_applied_to_an_attribute_of_an_unknown_object_names_its_axes()
     """
     assert reveals(src.format(ops="x, w")) == ["n_heads d_model d_head", "b s h d_head"]
     assert codes(src.format(ops="w, x")) == ["SHP108"]  # the weight read as the 4-axis input
+
+
+def test_two_unknown_values_under_one_pattern_keep_their_own_axes():
+    # found on public code: two factors unpacked from a tuple and given a leading axis by the same
+    # pattern are not one square matrix; their product is no attention with untransposed keys
+    assert codes("""
+        from einops import repeat
+        def product(pair):
+            left, right = helper(pair)
+            a = repeat(left, "x y -> b x y", b=2)
+            c = repeat(right, "x y -> b x y", b=2)
+            return a @ c
+
+        def helper(p):
+            return p.factors()
+    """) == []

@@ -22,7 +22,8 @@ from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
 _GROUP = "svar"
-_PATTERN_KIND = "dim:einops:"  # the kind of an axis a pattern named (``dim:einops:<pattern>:<name>@<function>``)  # meta key: the group name of the variable's axes
+# the kind of an axis a pattern named: ``dim:einops:<pattern>:<name>@<function>``
+_PATTERN_KIND = "dim:einops:"  # meta key: the group name of the variable's axes
 
 
 class Narrowing:
@@ -134,16 +135,13 @@ class Narrowing:
         rank takes the required shape, and a variadic segment is filled from it; a variable holding it is
         narrowed. ``arg`` unchanged when nothing is learnt.
 
-        With ``tensor_op`` (an einsum or einops pattern, which takes an array or raises), a value that may
-        not be a tensor (an attribute of an unknown object, the result of an unknown call) and whose shape is
-        unknown is one: it takes the pattern's axes, no longer only inferred."""
+        With ``tensor_op`` (an einsum or einops pattern, which takes an array or raises), a value the engine
+        could not shape (the result of an unknown call, an unknown object's attribute taken for a size) is
+        a tensor: it takes the pattern's axes."""
         if required is None:
             return arg
         if tensor_op and (arg is OPAQUE or _guessed_size(arg)):
             arg = ANY_SHAPE
-        if tensor_op and isinstance(arg, Shape) and arg.get_meta("unverified") and arg.rank is None:
-            arg = Shape(arg.dims, arg.origins, arg.label, tuple((k, v) for k, v in (arg.meta or ())
-                                                                 if k != "unverified"))
         if isinstance(arg, Obj) or isinstance(arg, Shape) and arg.is_any and not arg.get_meta("unverified"):
             new = required
         elif isinstance(arg, Shape) and not arg.get_meta("unverified"):
@@ -188,13 +186,15 @@ class Narrowing:
             return self.pattern_input(init.get("pattern"), lengths if isinstance(lengths, dict) else {})
         return None
 
-    def pattern_input(self, pattern, lengths: dict) -> Shape | None:
+    def pattern_input(self, pattern, lengths: dict, site=None) -> Shape | None:
         """The input an einops pattern describes: its axes named after the pattern, a size given as a
         keyword taken, a group ``(h d)`` the product of its parts. None when not a pattern.
 
         The same pattern names the same axes wherever it is used in the function (``q, k, v`` split by
         one pattern share their sequence axis). The axes are not known to be distinct from one another
-        (``"i j"`` is often a square table) nor from other patterns' axes: they bind to what they meet."""
+        (``"i j"`` is often a square table) nor from other patterns' axes: they bind to what they meet.
+        With ``site`` (a value that is no variable of unknown shape: an unknown call's result, an element of
+        a tuple) the axes are that call's own: two such values under one pattern need not share them."""
         groups = left_groups(pattern)
         if groups is None:
             return None
@@ -215,7 +215,7 @@ class Narrowing:
                     parts.append(lengths[e])
                 else:
                     unknown += 1
-                    parts.append(self.pattern_axis(lhs, e))
+                    parts.append(self.pattern_axis(lhs, e, site))
             if unknown > 1 and paren:
                 dims.append(UNKNOWN)
             else:
@@ -239,19 +239,21 @@ class Narrowing:
         eq = ",".join(" ".join(t) for t in terms)
         out = list(args)
         for i, (v, term) in enumerate(zip(ops, terms)):
+            site = None
             if v is OPAQUE or _guessed_size(v):
-                v = ANY_SHAPE  # an einsum operand is a tensor (or the call raises)
+                # an einsum operand is a tensor (or the call raises), with this call's own axes
+                v, site = ANY_SHAPE, (node.lineno, node.col_offset)
             if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
                 continue
-            req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t) for t in term))
+            req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t, site) for t in term))
             k = first + i
             arg_node = node.args[k] if k < len(node.args) and not isinstance(node.args[k], ast.Starred) else None
             out[k] = self.narrowed_by_use(req, v, arg_node, state, tensor_op=True)
         return out
 
-    def pattern_axis(self, lhs: str, name: str) -> Expr:
+    def pattern_axis(self, lhs: str, name: str, site=None) -> Expr:
         axes = self.__dict__.setdefault("_pattern_axes", {})
-        key = (lhs, name)
+        key = (lhs, name, site)
         if key not in axes:
             axes[key] = sym(self.fresh_dim_name(name) or name, f"{_PATTERN_KIND}{lhs}:{name}@{self.qualname}")
         return axes[key]
