@@ -105,3 +105,42 @@ def test_two_unknown_values_under_one_pattern_keep_their_own_axes():
         def helper(p):
             return p.factors()
     """) == []
+
+
+def test_a_head_size_quotient_moved_across_by_a_reshape_is_a_reordering():
+    # guided-diffusion's legacy QKV attention with the weights and values swapped: the result is
+    # "length ch" per head instead of "ch length", and merging the heads moves "length" across the
+    # head size `ch = width // (3 * n_heads)`, an axis of its own
+    src = """
+        import math
+        class QKVAttention(nn.Module):
+            def __init__(self, n_heads):
+                super().__init__()
+                self.n_heads = n_heads
+            def forward(self, qkv):
+                bs, width, length = qkv.shape
+                assert width % (3 * self.n_heads) == 0
+                ch = width // (3 * self.n_heads)
+                q, k, v = qkv.reshape(bs * self.n_heads, ch * 3, length).split(ch, dim=1)
+                scale = 1 / math.sqrt(math.sqrt(ch))
+                weight = torch.einsum("bct,bcs->bts", q * scale, k * scale)
+                weight = torch.softmax(weight, dim=-1)
+                a = torch.einsum("bts,bcs->bct", {ops})
+                return a.reshape(bs, -1, length)
+    """
+    assert codes(src.format(ops="weight, v")) == []
+    assert codes(src.format(ops="v, weight")) == ["SHP109"]
+
+
+def test_the_own_axes_of_two_einsum_calls_bind_to_each_other():
+    # found on public code: operands the engine could not shape get each call's own axes, which are
+    # not known to differ from the axes another call named after the same letter
+    assert codes("""
+        def f(a, b):
+            u = torch.einsum("b n, n -> b", helper(a), helper(b))
+            v = torch.einsum("b n, n -> b", helper(b), helper(a))
+            return u + v
+
+        def helper(t):
+            return t.values()
+    """) == []

@@ -255,7 +255,9 @@ class Narrowing:
         axes = self.__dict__.setdefault("_pattern_axes", {})
         key = (lhs, name, site)
         if key not in axes:
-            axes[key] = sym(self.fresh_dim_name(name) or name, f"{_PATTERN_KIND}{lhs}:{name}@{self.qualname}")
+            at = f"@{self.qualname}" + (f":{site[0]}:{site[1]}" if site is not None else "")
+            # the kind tells each name (and each call's own axes) apart: never siblings of one another
+            axes[key] = sym(self.fresh_dim_name(name) or name, f"{_PATTERN_KIND}{lhs}:{name}{at}")
         return axes[key]
 
 
