@@ -144,3 +144,19 @@ def test_the_own_axes_of_two_einsum_calls_bind_to_each_other():
         def helper(t):
             return t.values()
     """) == []
+
+
+def test_a_value_that_may_not_be_a_tensor_is_one_when_passed_to_einsum():
+    # the weights come from an unknown call (maybe a NumPy array, so only inferred); as an einsum
+    # operand they are a tensor with the subscripts' axes, and swapped operands show
+    src = """
+        def cope(query: Float[Tensor, "b h n d"], table: Float[Tensor, "p d"], pos):
+            logits = torch.einsum("b h n d, p d -> b h n p", query, table)
+            weights = F.softmax(-helper(pos).abs(), dim=-1)
+            return torch.einsum("b h i j p, b h i p -> b h i j", {ops})
+
+        def helper(t):
+            return t.distances()
+    """
+    assert codes(src.format(ops="weights, logits")) == []
+    assert codes(src.format(ops="logits, weights")) == ["SHP108"]

@@ -3,7 +3,8 @@
 * Inside one function, distinct annotation names are distinct axes: ``"d_model"`` never equals
   ``"d_ff"`` (both symbols of kind ``axis``).
 * Elements of one tensor's shape (``B, T, C = x.size()``) are distinct from one another (kind
-  ``dim:<group>``, same group).
+  ``dim:<group>``, same group), and one of them is distinct from a product or quotient of another
+  (``N`` and ``C // heads``).
 * A symbol from code (kind ``code``) meeting anything binds to it; so does an element of a shape;
   a name meeting a literal binds to it. The first binding wins; a later conflict is a mismatch.
 * Sizes are positive integers: ``4*n`` is never ``n``. When two sizes merely cannot be proven

@@ -240,7 +240,8 @@ class Narrowing:
         out = list(args)
         for i, (v, term) in enumerate(zip(ops, terms)):
             site = None
-            if v is OPAQUE or _guessed_size(v):
+            if v is OPAQUE or _guessed_size(v) \
+                    or isinstance(v, Shape) and v.get_meta("unverified") and v.rank is None:
                 # an einsum operand is a tensor (or the call raises), with this call's own axes
                 v, site = ANY_SHAPE, (node.lineno, node.col_offset)
             if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
