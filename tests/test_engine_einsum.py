@@ -173,3 +173,27 @@ def test_chunks_of_an_axis_known_to_divide_by_a_multiple_of_their_count():
             reveal_shape(q)
             reveal_shape(qkv.chunk(2, dim=1)[0])
     """) == ["bs n_heads*(width//(n_heads*3)) length", "..."]  # near miss: nothing says 2 divides it
+
+
+def test_a_layer_norm_does_not_hide_the_channel_axis_it_meets_first():
+    # found on public code (linear attention on a feature map): the output projection is
+    # `Conv2d(inner, dim)` then `LayerNorm(dim)`; the map's spatial axes are unknown, and the norm must
+    # not fill the last one with "dim" (that would make it look channels-last): axis 1 is "dim"
+    src = """
+        from einops import rearrange
+        class LinearAttention(nn.Module):
+            def __init__(self, dim: int, heads: int, dim_head: int):
+                super().__init__()
+                inner = heads * dim_head
+                self.heads = heads
+                self.to_out = nn.Sequential(nn.Conv2d(inner, dim, 1), {norm})
+            def forward(self, fmap):
+                x, y = fmap.shape[-2:]
+                out = rearrange(helper(fmap), "(b h) (x y) d -> b (h d) x y", h=self.heads, x=x, y=y)
+                return self.to_out(out)
+
+        def helper(t):
+            return t.attend()
+    """
+    assert codes(src.format(norm="nn.GroupNorm(1, dim)")) == []
+    assert codes(src.format(norm="nn.LayerNorm(dim)")) == ["SHP304"]

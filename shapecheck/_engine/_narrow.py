@@ -306,7 +306,12 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
     ro = req.origins or (None,) * len(req.dims)
     dims, origins, changed = [], [], False
     for d, o, r, ro_ in zip(x.dims, xo, req.dims, ro):
-        if isinstance(d, Unknown) and isinstance(r, Expr):
+        if isinstance(d, Unknown) and isinstance(r, Expr) and r.value is None and r in x.dims:
+            # the size is already another axis of the value (``LayerNorm(dim)`` on the channels-first
+            # output of a ``Conv2d(., dim)``): a second such axis is not learnt, the first one is evidence
+            dims.append(d)
+            origins.append(o)
+        elif isinstance(d, Unknown) and isinstance(r, Expr):
             dims.append(r)
             origins.append(ro_)
             changed = True
