@@ -27,14 +27,15 @@ class UntransposedAttentionKey(LintRule):
     When the sequence length happens to equal the head size (a 64-token test batch with 64-wide
     heads, square toy inputs), `q @ k` runs without error and produces garbage scores that mix
     feature channels of the queries with positions of the keys. Training still "works", only worse.
-    When shapes can already prove the contraction wrong, the core reports `SHP101` at the same
-    place and this rule stays silent.
+    When shapes can already prove the contraction wrong (distinct annotated axes, or the head size
+    `C // n_head` of `B, T, C = x.size()` against `T`), the core reports `SHP101` at the same place
+    and this rule stays silent.
 
     ## Example
     ```python
     B, T, C = x.size()
-    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
-    k = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    q = x.view(B, T, n_head, head_size).transpose(1, 2)
+    k = x.view(B, T, n_head, head_size).transpose(1, 2)
     att = q @ k
     ```
 
@@ -138,10 +139,10 @@ class Attention(torch.nn.Module):
 import torch
 
 
-def scores(x, n_head: int):
+def scores(x, n_head: int, head_size: int):
     B, T, C = x.size()
-    q = x.view(B, T, n_head, C // n_head).transpose(1, 2)
-    k = x.view(B, T, n_head, C // n_head).transpose(1, 2)
+    q = x.view(B, T, n_head, head_size).transpose(1, 2)
+    k = x.view(B, T, n_head, head_size).transpose(1, 2)
     return q @ k
 ''',
         '''

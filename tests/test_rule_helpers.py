@@ -30,10 +30,11 @@ def _node(line: int) -> ast.AST:
 
 
 def test_bindings_made_by_the_call_itself_are_ignored():
-    ctx = _ctx({T.as_sym(): (C // NH, "m.py:7")})
-    assert ctx.compare(T, C // NH) == "eq"  # after `q @ k` bound them
-    assert compare_before(ctx, _node(7), T, C // NH) == "unknown"  # before it, nothing said so
-    assert compare_before(ctx, _node(8), T, C // NH) == "eq"  # a binding from another line stands
+    hs = sym("head_size", "code")  # a size from code: it binds to the sequence axis it meets
+    ctx = _ctx({T.as_sym(): (hs, "m.py:7")})
+    assert ctx.compare(T, hs) == "eq"  # after `q @ k` bound them
+    assert compare_before(ctx, _node(7), T, hs) == "unknown"  # before it, nothing said so
+    assert compare_before(ctx, _node(8), T, hs) == "eq"  # a binding from another line stands
     assert env_before(ctx, _node(8)) is ctx.env
 
 

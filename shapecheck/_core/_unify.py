@@ -3,7 +3,8 @@
 * Inside one function, distinct annotation names are distinct axes: ``"d_model"`` never equals
   ``"d_ff"`` (both symbols of kind ``axis``).
 * Elements of one tensor's shape (``B, T, C = x.size()``) are distinct from one another (kind
-  ``dim:<group>``, same group).
+  ``dim:<group>``, same group), and one of them is distinct from a product or quotient of another
+  (``N`` and ``C // heads``).
 * A symbol from code (kind ``code``) meeting anything binds to it; so does an element of a shape;
   a name meeting a literal binds to it. The first binding wins; a later conflict is a mismatch.
 * Sizes are positive integers: ``4*n`` is never ``n``. When two sizes merely cannot be proven
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._algebra import Expr, Sym, const, provably_distinct, sym
+from ._algebra import Expr, FloorDiv, Sym, const, provably_distinct, sym
 from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
@@ -129,6 +130,8 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE
     if _siblings(a0, b0):
         return NE  # two axes of one tensor (``rows, cols = x.size()``) are distinct axes
+    if _sibling_derived(a0, b0) or _sibling_derived(b0, a0):
+        return NE  # ``N`` against ``C // heads`` of ``B, N, C = x.shape``: the sequence is not the head size
     if env is not None and env.fields and _distinct_fields(a0, b0, env):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     return UNK
@@ -145,6 +148,25 @@ def _siblings(a: Expr, b: Expr) -> bool:
     sa, sb = a.as_sym(), b.as_sym()
     return sa is not None and sb is not None and sa != sb and _kind(sa).startswith("dim:") \
         and _kind(sa) == _kind(sb)
+
+
+def _sibling_derived(a: Expr, b: Expr) -> bool:
+    """``a`` is one axis of a tensor and ``b`` a product or quotient of another axis of the same tensor
+    (``N`` and ``C // heads``, ``H`` and ``2*W``): distinct axes, as ``N`` and ``C`` are. A sum
+    (``W // 2 + 1``) is not judged."""
+    sa = a.as_sym()
+    if sa is None or not _kind(sa).startswith("dim:") or len(b.terms) != 1 or sa in b.symbols():
+        return False
+    mono, coef = b.terms[0]
+    if coef <= 0:
+        return False
+    for atom, power in mono:
+        if power <= 0:
+            continue
+        top = atom.num.symbols() if isinstance(atom, FloorDiv) else {atom}
+        if any(t != sa and _kind(t) == _kind(sa) for t in top):
+            return True
+    return False
 
 
 def _rigid_origin(e: Expr) -> bool:

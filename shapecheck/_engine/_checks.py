@@ -10,6 +10,7 @@ from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, ax
 from .._core._roles import BATCH
 from .._core._shape import Shape, Unknown, Variadic
 from .._core._unify import Bindings, Env, instantiate, match_spec
+from ._narrow import is_pattern_axis
 
 _ZERO_HINT = 'a scalar is written "" (an empty string); "0" is one axis of size 0'
 
@@ -106,6 +107,8 @@ class Checks:
             if pre_s == pre_o or self.env.resolve(pre_s) == self.env.resolve(pre_o):
                 continue
             moved_axes = moved_factor(pre_s, pre_o, sdims)
+            if moved_axes and is_pattern_axis(s) and all(is_pattern_axis(a) for a in moved_axes):
+                continue  # axes an einsum or einops pattern named on tensors of unknown shape may be one axis
             if moved_axes is None:
                 factor = literal_factor(pre_s, pre_o)
                 if factor is not None and self.role(src, i) == BATCH:
@@ -122,7 +125,8 @@ class Checks:
                 unclear = True  # an axis moved by a factor we cannot name: memory reinterpreted on purpose?
                 continue
             moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
-            other = moved[0] if moved else None
+            whole = [x for x in sdims if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
+            other = whole[0] if whole else moved[0] if moved else None
             self.diag(node, "SHP109",
                       f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves axis "
                       f"{qd(d)} across {qd(other) if other is not None else 'other axes'}: "
@@ -190,7 +194,9 @@ def moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:
     diff = {a: d for a, d in diff.items() if d}
     if not diff or not (all(d > 0 for d in diff.values()) or all(d < 0 for d in diff.values())):
         return None  # both sides have factors of their own (or a division is involved): cannot tell
-    if not all(isinstance(a, Sym) for a in diff):
+    # each factor a symbol, or a quotient that is itself a whole axis of the source (``ch`` of
+    # ``ch = width // (3 * n_heads)`` viewed as its own axis)
+    if not all(isinstance(a, Sym) or Expr([(((a, 1),), 1)]) in sdims for a in diff):
         return None
     return list(diff)
 

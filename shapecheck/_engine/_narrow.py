@@ -15,13 +15,15 @@ from __future__ import annotations
 import ast
 import re
 
-from .._core._algebra import Expr, const, sym
+from .._core._algebra import Expr, Sym, const, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
-_GROUP = "svar"  # meta key: the group name of the variable's axes
+_GROUP = "svar"
+# the kind of an axis a pattern named: ``dim:einops:<pattern>:<name>@<function>``
+_PATTERN_KIND = "dim:einops:"  # meta key: the group name of the variable's axes
 
 
 class Narrowing:
@@ -128,12 +130,18 @@ class Narrowing:
                                          f"but it has {have}", notes=(f"`{var}` has shape ({v})",))
 
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
-    def narrowed_by_use(self, required: Shape | None, arg, arg_node, state):
+    def narrowed_by_use(self, required: Shape | None, arg, arg_node, state, tensor_op: bool = False):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
         rank takes the required shape, and a variadic segment is filled from it; a variable holding it is
-        narrowed. ``arg`` unchanged when nothing is learnt."""
+        narrowed. ``arg`` unchanged when nothing is learnt.
+
+        With ``tensor_op`` (an einsum or einops pattern, which takes an array or raises), a value the engine
+        could not shape (the result of an unknown call, an unknown object's attribute taken for a size) is
+        a tensor: it takes the pattern's axes."""
         if required is None:
             return arg
+        if tensor_op and (arg is OPAQUE or _guessed_size(arg)):
+            arg = ANY_SHAPE
         if isinstance(arg, Obj) or isinstance(arg, Shape) and arg.is_any and not arg.get_meta("unverified"):
             new = required
         elif isinstance(arg, Shape) and not arg.get_meta("unverified"):
@@ -183,13 +191,15 @@ class Narrowing:
             return self.pattern_input(init.get("pattern"), lengths if isinstance(lengths, dict) else {})
         return None
 
-    def pattern_input(self, pattern, lengths: dict) -> Shape | None:
+    def pattern_input(self, pattern, lengths: dict, site=None) -> Shape | None:
         """The input an einops pattern describes: its axes named after the pattern, a size given as a
         keyword taken, a group ``(h d)`` the product of its parts. None when not a pattern.
 
         The same pattern names the same axes wherever it is used in the function (``q, k, v`` split by
         one pattern share their sequence axis). The axes are not known to be distinct from one another
-        (``"i j"`` is often a square table) nor from other patterns' axes: they bind to what they meet."""
+        (``"i j"`` is often a square table) nor from other patterns' axes: they bind to what they meet.
+        With ``site`` (a value that is no variable of unknown shape: an unknown call's result, an element of
+        a tuple) the axes are that call's own: two such values under one pattern need not share them."""
         groups = left_groups(pattern)
         if groups is None:
             return None
@@ -210,7 +220,7 @@ class Narrowing:
                     parts.append(lengths[e])
                 else:
                     unknown += 1
-                    parts.append(self.pattern_axis(lhs, e))
+                    parts.append(self.pattern_axis(lhs, e, site))
             if unknown > 1 and paren:
                 dims.append(UNKNOWN)
             else:
@@ -234,22 +244,40 @@ class Narrowing:
         eq = ",".join(" ".join(t) for t in terms)
         out = list(args)
         for i, (v, term) in enumerate(zip(ops, terms)):
-            if v is OPAQUE:
-                v = ANY_SHAPE  # an einsum operand is a tensor (or the call raises)
+            site = None
+            if v is OPAQUE or _guessed_size(v) \
+                    or isinstance(v, Shape) and v.get_meta("unverified") and v.rank is None:
+                # an einsum operand is a tensor (or the call raises), with this call's own axes
+                v, site = ANY_SHAPE, (node.lineno, node.col_offset)
             if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
                 continue
-            req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t) for t in term))
+            req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t, site) for t in term))
             k = first + i
             arg_node = node.args[k] if k < len(node.args) and not isinstance(node.args[k], ast.Starred) else None
-            out[k] = self.narrowed_by_use(req, v, arg_node, state)
+            out[k] = self.narrowed_by_use(req, v, arg_node, state, tensor_op=True)
         return out
 
-    def pattern_axis(self, lhs: str, name: str) -> Expr:
+    def pattern_axis(self, lhs: str, name: str, site=None) -> Expr:
         axes = self.__dict__.setdefault("_pattern_axes", {})
-        key = (lhs, name)
+        key = (lhs, name, site)
         if key not in axes:
-            axes[key] = sym(self.fresh_dim_name(name) or name, f"dim:einops:{lhs}:{name}@{self.qualname}")
+            at = f"@{self.qualname}" + (f":{site[0]}:{site[1]}" if site is not None else "")
+            # the kind tells each name (and each call's own axes) apart: never siblings of one another
+            axes[key] = sym(self.fresh_dim_name(name) or name, f"{_PATTERN_KIND}{lhs}:{name}{at}")
         return axes[key]
+
+
+def is_pattern_axis(s) -> bool:
+    """An axis an einops pattern or einsum subscripts named on a tensor of unknown shape: not known to be
+    distinct from the other axes such patterns named (``"i j"`` is often a square table)."""
+    return isinstance(s, Sym) and (s.kind or "").startswith(_PATTERN_KIND)
+
+
+def _guessed_size(v) -> bool:
+    """An attribute of an unknown object the engine took for a size (``layer.weight`` is the symbol
+    ``weight`` of kind ``code``), here passed where only an array can go."""
+    s = v.as_sym() if isinstance(v, Expr) else None
+    return s is not None and s.kind == "code"
 
 
 def _is_size(d) -> bool:
@@ -285,7 +313,12 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
     ro = req.origins or (None,) * len(req.dims)
     dims, origins, changed = [], [], learnt_rank
     for d, o, r, ro_ in zip(x.dims, xo, req.dims, ro):
-        if isinstance(d, Unknown) and isinstance(r, Expr):
+        if isinstance(d, Unknown) and isinstance(r, Expr) and r.value is None and r in x.dims:
+            # the size is already another axis of the value (``LayerNorm(dim)`` on the channels-first
+            # output of a ``Conv2d(., dim)``): a second such axis is not learnt, the first one is evidence
+            dims.append(d)
+            origins.append(o)
+        elif isinstance(d, Unknown) and isinstance(r, Expr):
             dims.append(r)
             origins.append(ro_)
             changed = True

@@ -225,9 +225,29 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     if not isinstance(n, Expr):
         return None
     q = site.resolve(n) // c
-    if any(isinstance(a, FloorDiv) for m, _ in q.terms for a, _p in m):
-        return None
+    if _has_quotient(q):
+        q = _quotient_by_fact(site, site.resolve(n), c)
+        if q is None:
+            return None
     return _pieces(input, d, [q] * c)
+
+
+def _has_quotient(e: Expr) -> bool:
+    return any(isinstance(a, FloorDiv) for m, _ in e.terms for a, _p in m)
+
+
+def _quotient_by_fact(site: Site, n: Expr, c: int) -> Expr | None:
+    """``n // c`` where a known divisibility of ``n`` by a multiple of ``c`` makes it exact: after
+    ``assert width % (3 * heads) == 0``, ``width // 3`` is ``heads * (width // (3 * heads))``."""
+    for num, den in site.env.divisible:
+        if num != n:
+            continue
+        m = den.exact_div(const(c))
+        if _has_quotient(m) or any(p < 0 for mono, _ in m.terms for _a, p in mono) \
+                or any(coef < 0 for _m, coef in m.terms):
+            continue
+        return m * site.resolve(n // den)
+    return None
 
 
 @shape_rule("torch.unbind", "torch.Tensor.unbind",

@@ -1,0 +1,199 @@
+"""einsum on code as it is written: operands of unknown shape, swapped operands, and one report per bug.
+
+An einsum whose operands were swapped is reported at the einsum when its subscripts pair axes that
+cannot be one axis, and not again downstream (by a lint rule reading the failed product, or by a view
+of its result); axes that einsum subscripts named on operands of unknown shape are guesses that bind to
+what they meet, never evidence of a reordering.
+"""
+
+from __future__ import annotations
+
+from test_engine import codes, reveals
+
+from shapecheck._core._algebra import sym
+from shapecheck._core._unify import NE, UNK, compare
+
+ATTENTION = """
+    from torch import einsum
+    from einops import rearrange
+    class Attention(nn.Module):
+        def __init__(self, dim, num_heads=8):
+            super().__init__()
+            self.heads = num_heads
+            self.qkv = nn.Linear(dim, dim * 3, bias=False)
+            self.proj = nn.Linear(dim, dim)
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).chunk(3, dim=-1)
+            q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), qkv)
+            attn = einsum("b h i d, b h j d -> b h i j", q, k)
+            attn = attn.softmax(dim=-1)
+            x = einsum("b h i j, b h j d -> b h i d", {ops})
+            x = rearrange(x, "b h n d -> b n (h d)")
+            return self.proj(x)
+"""
+
+
+def test_values_and_weights_swapped_are_reported_at_the_product_only():
+    assert codes(ATTENTION.format(ops="attn, v")) == []
+    # the product pairs the head size of `v` with the sequence of `attn`; the softmax before it is not
+    # reported as well (what the failed product contracts is the same bug)
+    assert codes(ATTENTION.format(ops="v, attn")) == ["SHP101"]
+
+
+def test_an_axis_is_not_a_quotient_of_its_sibling():
+    group = "dim:x@1"
+    n, c, h, w = sym("N", group), sym("C", group), sym("heads", "code"), sym("W", group)
+    assert compare(n, c // h) == NE       # the sequence is not the head size
+    assert compare(c // h, n) == NE
+    assert compare(n, 2 * w) == NE
+    assert compare(n, w // 2 + 1) == UNK  # a sum is not judged (a square image's rfft width)
+    assert compare(c, c // h) == UNK      # heads may be 1
+    assert compare(n, sym("M", "dim:y@2") // h) == UNK  # an axis of another tensor
+
+
+def test_axes_named_by_einsum_on_unknown_operands_are_no_evidence_of_a_reordering():
+    # the first axis of `table` and of the einsum's result were named by two letters of one einsum on
+    # operands of unknown shape: they may be one axis, so the reshape is not judged
+    src = """
+        def reindex(table, height: int, width: int, rows, cols):
+            t = torch.einsum("nhw,ixh->nixw", {ops})
+            t = torch.einsum("nixw,jyw->nijxy", t, cols)
+            area = height * width
+            return t.reshape(table.shape[0], area, area)
+    """
+    assert codes(src.format(ops="table, rows")) == []
+    assert codes(src.format(ops="rows, table")) == []
+
+
+def test_an_annotated_axis_moved_across_another_is_still_a_reordering():
+    # near miss: the same reshape with annotated axes moves "i" across "n"
+    assert codes("""
+        def reindex(t: Float[Tensor, "n i j x y"], table: Float[Tensor, "i h w"], height: int, width: int):
+            area = height * width
+            return t.reshape(table.shape[0], area, area)
+    """) == ["SHP109"]
+
+
+def test_a_pattern_applied_to_an_attribute_of_an_unknown_object_names_its_axes():
+    # the weight of a layer passed in: einops and einsum take an array (or raise), so the pattern's axes
+    # are the value's axes, and a later einsum is checked against them
+    src = """
+        import einops
+        def project(layer, x: torch.Tensor, n_heads: int, d_head: int):
+            w = einops.rearrange(layer.weight, "(n_heads d_head) d_model -> n_heads d_model d_head",
+                                 n_heads=n_heads, d_head=d_head)
+            reveal_shape(w)
+            out = torch.einsum("bshd,hde->bshe", {ops})
+            reveal_shape(out)
+    """
+    assert reveals(src.format(ops="x, w")) == ["n_heads d_model d_head", "b s h d_head"]
+    assert codes(src.format(ops="w, x")) == ["SHP108"]  # the weight read as the 4-axis input
+
+
+def test_two_unknown_values_under_one_pattern_keep_their_own_axes():
+    # found on public code: two factors unpacked from a tuple and given a leading axis by the same
+    # pattern are not one square matrix; their product is no attention with untransposed keys
+    assert codes("""
+        from einops import repeat
+        def product(pair):
+            left, right = helper(pair)
+            a = repeat(left, "x y -> b x y", b=2)
+            c = repeat(right, "x y -> b x y", b=2)
+            return a @ c
+
+        def helper(p):
+            return p.factors()
+    """) == []
+
+
+def test_a_head_size_quotient_moved_across_by_a_reshape_is_a_reordering():
+    # guided-diffusion's legacy QKV attention with the weights and values swapped: the result is
+    # "length ch" per head instead of "ch length", and merging the heads moves "length" across the
+    # head size `ch = width // (3 * n_heads)`, an axis of its own
+    src = """
+        import math
+        class QKVAttention(nn.Module):
+            def __init__(self, n_heads):
+                super().__init__()
+                self.n_heads = n_heads
+            def forward(self, qkv):
+                bs, width, length = qkv.shape
+                assert width % (3 * self.n_heads) == 0
+                ch = width // (3 * self.n_heads)
+                q, k, v = qkv.reshape(bs * self.n_heads, ch * 3, length).split(ch, dim=1)
+                scale = 1 / math.sqrt(math.sqrt(ch))
+                weight = torch.einsum("bct,bcs->bts", q * scale, k * scale)
+                weight = torch.softmax(weight, dim=-1)
+                a = torch.einsum("bts,bcs->bct", {ops})
+                return a.reshape(bs, -1, length)
+    """
+    assert codes(src.format(ops="weight, v")) == []
+    assert codes(src.format(ops="v, weight")) == ["SHP109"]
+
+
+def test_the_own_axes_of_two_einsum_calls_bind_to_each_other():
+    # found on public code: operands the engine could not shape get each call's own axes, which are
+    # not known to differ from the axes another call named after the same letter
+    assert codes("""
+        def f(a, b):
+            u = torch.einsum("b n, n -> b", helper(a), helper(b))
+            v = torch.einsum("b n, n -> b", helper(b), helper(a))
+            return u + v
+
+        def helper(t):
+            return t.values()
+    """) == []
+
+
+def test_a_value_that_may_not_be_a_tensor_is_one_when_passed_to_einsum():
+    # the weights come from an unknown call (maybe a NumPy array, so only inferred); as an einsum
+    # operand they are a tensor with the subscripts' axes, and swapped operands show
+    src = """
+        def cope(query: Float[Tensor, "b h n d"], table: Float[Tensor, "p d"], pos):
+            logits = torch.einsum("b h n d, p d -> b h n p", query, table)
+            weights = F.softmax(-helper(pos).abs(), dim=-1)
+            return torch.einsum("b h i j p, b h i p -> b h i j", {ops})
+
+        def helper(t):
+            return t.distances()
+    """
+    assert codes(src.format(ops="weights, logits")) == []
+    assert codes(src.format(ops="logits, weights")) == ["SHP108"]
+
+
+def test_chunks_of_an_axis_known_to_divide_by_a_multiple_of_their_count():
+    # guided-diffusion's QKV attention asserts the width divides by 3 * heads, then chunks it in three
+    assert reveals("""
+        def f(qkv, n_heads: int):
+            bs, width, length = qkv.shape
+            assert width % (3 * n_heads) == 0
+            ch = width // (3 * n_heads)
+            q, k, v = qkv.chunk(3, dim=1)
+            reveal_shape(q)
+            reveal_shape(qkv.chunk(2, dim=1)[0])
+    """) == ["bs n_heads*(width//(n_heads*3)) length", "..."]  # near miss: nothing says 2 divides it
+
+
+def test_a_layer_norm_does_not_hide_the_channel_axis_it_meets_first():
+    # found on public code (linear attention on a feature map): the output projection is
+    # `Conv2d(inner, dim)` then `LayerNorm(dim)`; the map's spatial axes are unknown, and the norm must
+    # not fill the last one with "dim" (that would make it look channels-last): axis 1 is "dim"
+    src = """
+        from einops import rearrange
+        class LinearAttention(nn.Module):
+            def __init__(self, dim: int, heads: int, dim_head: int):
+                super().__init__()
+                inner = heads * dim_head
+                self.heads = heads
+                self.to_out = nn.Sequential(nn.Conv2d(inner, dim, 1), {norm})
+            def forward(self, fmap):
+                x, y = fmap.shape[-2:]
+                out = rearrange(helper(fmap), "(b h) (x y) d -> b (h d) x y", h=self.heads, x=x, y=y)
+                return self.to_out(out)
+
+        def helper(t):
+            return t.attend()
+    """
+    assert codes(src.format(norm="nn.GroupNorm(1, dim)")) == []
+    assert codes(src.format(norm="nn.LayerNorm(dim)")) == ["SHP304"]
