@@ -156,6 +156,10 @@ class Expressions:
             return self.mod.resolve_import(q) or QualRef(q)
         base = self.ev(node.value, state)
         attr = node.attr
+        if isinstance(base, Expr) and _unset_self_attribute(node.value, state):
+            # ``self.cfg.d_model`` where a parent class (not seen) set ``self.cfg``: what has attributes is an
+            # object (a config), not the size it was taken for
+            base = Obj(f"self.{node.value.attr}")
         if isinstance(base, Shape):
             if attr == "shape":
                 return self.size_tuple(base, node.value)
@@ -401,3 +405,11 @@ def _decided(node: ast.Compare, vals) -> bool | Opaque:
     op = node.ops[0]
     table = {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}
     return table.get(type(op), OPAQUE)
+
+
+def _unset_self_attribute(node, state) -> bool:
+    """``self.<name>`` where ``self`` is the module analysed and ``__init__`` did not set ``<name>``."""
+    if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+        return False
+    sv = state.get(node.value.id)
+    return isinstance(sv, SelfVal) and node.attr not in sv.attrs and sv.cls.find_method(node.attr) is None

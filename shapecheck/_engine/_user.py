@@ -34,8 +34,8 @@ class UserCalls:
             if isinstance(v, Obj):  # what a module is called with is a tensor
                 v = ANY_SHAPE
             for child in m.children:
-                if child.rule is not None and isinstance(v, Shape):
-                    v = self.narrowed_by_use(self.layer_input(child), v, None, {})
+                if child.rule is not None and (isinstance(v, Shape) or v is OPAQUE):
+                    v = self.layer_argument(child, v, None, {})
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
@@ -134,7 +134,9 @@ class UserCalls:
         if self.depth >= MAX_DEPTH:
             return OPAQUE
         if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
-            if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
+            # a module's own parameters, or the library layers it applies, say what comes out
+            if ref.bound_self is None or not any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
+                                                 for v in ref.bound_self.attrs.values()):
                 return OPAQUE
         bound = dict(bound)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
@@ -172,6 +174,11 @@ class UserCalls:
             memo[key] = (v, diags)
         self.report_entry(node, display, diags)
         return v
+
+
+def _has_layer(m: ModuleVal) -> bool:
+    """A library layer, or a ``Sequential`` holding one."""
+    return m.rule is not None or any(_has_layer(c) for c in m.children)
 
 
 def _bind_arguments(params, args, kwargs) -> dict:
