@@ -10,7 +10,10 @@ call the analysis itself reports from counts: not one under ``pytest.raises``, a
 in a branch known not to run, or in a loop's widening pass.
 
 A callee in another file is reported on the call (the file being checked), with a note naming the
-callee's file and line: a file's diagnostics depend on the files it reaches, never the reverse.
+callee's file and line: a file's diagnostics depend on the files it reaches, never the reverse. So is
+a module called as a layer (``self.norm(x)``) whose finding pairs one of its own tensors (``self.g``)
+with what came in: the module's code holds for the sizes it was built with, and the call gave it an
+input of other sizes (a norm built for ``dim_out`` given the ``dim`` channels of a convolution).
 
 Besides functions and methods, a file's entry points are its module-level code (a script's body or
 its ``__main__`` block, analysed as one more function), its tests (``test_*`` functions, whose
@@ -42,14 +45,16 @@ class EntryReports:
     """The entry-shape room of :class:`~._walk.FunctionAnalysis`: a callee's findings under this call's
     shapes, reported with the call named."""
 
-    def report_entry(self, node, display: str, diags) -> None:
+    def report_entry(self, node, display: str, diags, at_call=()) -> None:
+        """``diags``, found in a callee under this call's shapes; those whose index is in ``at_call``
+        are reported on the call (the call gave a module an input it was not built for)."""
         if not self.reporting or not diags:
             return
         where = self.where(node)
-        for d in diags:
+        for i, d in enumerate(diags):
             if d.code in _NO_PROPAGATION:
                 continue
-            if os.path.abspath(d.path) == os.path.abspath(self.mod.path):
+            if os.path.abspath(d.path) == os.path.abspath(self.mod.path) and i not in at_call:
                 note = f"{ENTRY_NOTE}the call at {where} passes to `{display}`"
                 self.diags.append(dataclasses.replace(d, notes=tuple(d.notes) + (note,)))
                 continue

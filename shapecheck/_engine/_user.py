@@ -57,7 +57,7 @@ class UserCalls:
             if sv is None:
                 return OPAQUE
             return self.call_user(FuncRef("forward", fwd[0], fwd[1], bound_self=sv), args, kwargs, node,
-                                  display=f"{m.cls.name}.forward")
+                                  display=f"{m.cls.name}.forward", layer=True)
         return OPAQUE
 
     def call_lambda(self, ref: FuncRef, args, kwargs, node):
@@ -72,13 +72,14 @@ class UserCalls:
         for k, v in kwargs.items():
             state[k] = v
         return self.ev(lam.body, state)
-    def call_user(self, ref: FuncRef, args, kwargs, node, display=None):
-        out = self.call_user_body(ref, args, kwargs, node, display)
+    def call_user(self, ref: FuncRef, args, kwargs, node, display=None, layer: bool = False):
+        """``layer``: the callee is a module's ``forward``, called as a layer (``self.norm(x)``)."""
+        out = self.call_user_body(ref, args, kwargs, node, display, layer)
         if self.recorder is not None:  # the observer of the shape-rule room sees user calls too
             self.recorder.user_call(node, ref, args, kwargs, out)
         return out
 
-    def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None):
+    def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None, layer: bool = False):
         fn = ref.node
         if isinstance(fn, ast.Lambda):
             return self.call_lambda(ref, args, kwargs, node)
@@ -103,7 +104,7 @@ class UserCalls:
             return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
-        return self.analyse_callee(ref, bound, node, display)
+        return self.analyse_callee(ref, bound, node, display, layer)
 
     def check_arguments(self, node, display: str, params, bound: dict, inst: Bindings) -> bool:
         """Match the arguments against the callee's annotations (binding its names in ``inst``); reports
@@ -126,10 +127,12 @@ class UserCalls:
                 self.report_argument(node, display, p.arg.arg, ann.spec, v, pr)
         return annotated
 
-    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = ""):
+    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = "", layer: bool = False):
         """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
         them), only when a tensor of known shape goes in — otherwise nothing useful comes out. What it
-        proves wrong under these shapes is reported by the entry-shape room (``_entries``)."""
+        proves wrong under these shapes is reported by the entry-shape room (``_entries``); for a
+        module called as a layer, a finding where the module's own tensor met what came in is the
+        call's (the module was given an input it was not built for)."""
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
@@ -151,11 +154,11 @@ class UserCalls:
             key = None
         memo = self.mod.memo.calls
         if key is not None and key in memo:
-            v, diags = memo[key]
-            self.report_entry(node, display, diags)
+            v, diags, fit = memo[key]
+            self.report_entry(node, display, diags, fit if layer else ())
             return v
         if key is not None:
-            memo[key] = (OPAQUE, ())  # recursion guard
+            memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules)
         sub.env = self.env.copy()
@@ -170,9 +173,10 @@ class UserCalls:
         for w in rets[1:]:
             v = join(v, w)
         diags = tuple(sub.diags)
+        fit = tuple(i for i, d in enumerate(sub.diags) if any(d is f for f in sub.module_fit))
         if key is not None:
-            memo[key] = (v, diags)
-        self.report_entry(node, display, diags)
+            memo[key] = (v, diags, fit)
+        self.report_entry(node, display, diags, fit if layer else ())
         return v
 
 
