@@ -71,6 +71,15 @@ class Env:
     def resolve(self, d):
         if not isinstance(d, Expr):
             return d
+        d = self._substituted(d)
+        if self.divisible:
+            facts = frozenset(self.divisible)
+            if self.bindings:  # ``embed_dim % h == 0`` holds of what ``embed_dim`` was bound to since
+                facts |= frozenset((self._substituted(n), self._substituted(m)) for n, m in self.divisible)
+            d = d.with_facts(facts)
+        return d
+
+    def _substituted(self, d: Expr) -> Expr:
         for _ in range(8):
             if not self.bindings:
                 break
@@ -79,8 +88,6 @@ class Env:
             if nd == d:
                 break
             d = nd
-        if self.divisible:
-            d = d.with_facts(frozenset(self.divisible))
         return d
 
     def bind(self, s: Sym, e: Expr, provenance: str | None = None) -> None:

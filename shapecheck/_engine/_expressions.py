@@ -114,6 +114,11 @@ class Expressions:
                 return code_size(rest[0].name)
             if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
+            if rest and all(isinstance(v, Obj) for v in rest):
+                # ``embed_dim or in_features`` (two unannotated parameters): the first when it is set; used
+                # as a size, it is one size throughout (``embed_dim * 2`` is never ``embed_dim``), distinct
+                # from no other name unless the first is a size the caller must give
+                return rest[0]
         return OPAQUE
 
     def comprehension(self, node, state):
