@@ -309,3 +309,20 @@ def main():
     return Attn()(torch.randn(2, 5, 8))
 """)
     assert [(d.code, d.line - N) for d in found] == [("SHP101", 4)]
+
+
+def test_a_module_finding_its_code_proves_alone_is_not_reported_again_on_the_call():
+    found = run("""
+class Proj(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(d, d, d))
+
+    def forward(self, x):
+        return torch.einsum("ij,btj->bti", self.w, x)
+
+def main():
+    return Proj(4)(torch.randn(2, 3, 4))
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP108", 8)]
+    assert entry_notes(found[0]) == []

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 
 from .._core._diag import Diagnostic
 from .._core._ops._registry import OPAQUE
@@ -38,6 +39,7 @@ __all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_dia
 # every note of a diagnostic found under a call's shapes starts so (the driver prefers plain findings)
 ENTRY_NOTE = "under the shapes "
 _ELSEWHERE = f"{ENTRY_NOTE}this call passes, "  # the note of a callee's finding in another file
+_FAILED_AT = re.compile(r"fails at (.+):(\d+)$")  # the callee's line in that note
 _NO_PROPAGATION = frozenset({"reveal"})  # a reveal in a callee belongs to its own analysis, not each call's
 
 
@@ -108,6 +110,7 @@ def merge_entry_diagnostics(diags: list) -> list:
     a call's shapes; of several calls' findings on one line the first is kept; and one call's shapes
     give one finding (the first: what fails after it may be its consequence)."""
     plain = {(d.path, d.line, d.column, d.code) for d in diags if not is_entry_diagnostic(d)}
+    plain_lines = {(os.path.abspath(d.path), d.line, d.code) for d in diags if not is_entry_diagnostic(d)}
     seen: set = set()
     calls: set = set()
     out = []
@@ -115,7 +118,11 @@ def merge_entry_diagnostics(diags: list) -> list:
         if is_entry_diagnostic(d):
             k = (d.path, d.line, d.column, d.code)
             chain = tuple(n for n in d.notes if n.startswith(ENTRY_NOTE))
-            if chain and chain[0].startswith(_ELSEWHERE):  # found in another file: one per call site
+            if chain and chain[0].startswith(_ELSEWHERE):  # reported on the call: one per call site
+                failed = _FAILED_AT.search(chain[0])
+                if failed and (os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(d.path)), failed[1])),
+                               int(failed[2]), d.code) in plain_lines:
+                    continue  # the callee's code proves it on its own, where it is reported
                 chain = (d.path, d.line, d.column)
             if k in plain or k in seen or chain in calls:
                 continue

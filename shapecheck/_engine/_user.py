@@ -136,6 +136,11 @@ class UserCalls:
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
+        kept = _returned_parameter(fn)
+        if kept is not None and isinstance(bound.get(kept), Obj):
+            # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
+            # (having set its fields, perhaps) returns that object
+            return bound[kept]
         if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
             # a module's own parameters, or the library layers it applies, say what comes out
             if ref.bound_self is None or not any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
@@ -178,6 +183,40 @@ class UserCalls:
             memo[key] = (v, diags, fit)
         self.report_entry(node, display, diags, fit if layer else ())
         return v
+
+
+def _returned_parameter(fn) -> str | None:
+    """The parameter that every ``return`` of ``fn`` gives back, never assigned in its body; else None."""
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    names = set()
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Return):
+            if not isinstance(node.value, ast.Name):
+                return None
+            names.add(node.value.id)
+        elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+            return None
+    if len(names) != 1:
+        return None
+    (name,) = names
+    a = fn.args
+    if name not in {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}:
+        return None
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+            return None
+    return name
+
+
+def _own_nodes(fn):
+    """The nodes of ``fn``'s body, not those of the functions and classes defined inside it."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def _has_layer(m: ModuleVal) -> bool:
