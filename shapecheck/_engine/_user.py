@@ -136,7 +136,7 @@ class UserCalls:
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
-        kept = _returned_parameter(fn)
+        kept = _returned_parameter(fn, ref.info) if any(isinstance(v, Obj) for v in bound.values()) else None
         if kept is not None and isinstance(bound.get(kept), Obj):
             # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
             # (having set its fields, perhaps) returns that object
@@ -185,8 +185,19 @@ class UserCalls:
         return v
 
 
-def _returned_parameter(fn) -> str | None:
-    """The parameter that every ``return`` of ``fn`` gives back, never assigned in its body; else None."""
+def _returned_parameter(fn, info) -> str | None:
+    """The parameter that every ``return`` of ``fn`` gives back, never assigned in its body; else None
+    (remembered in the memo of ``fn``'s file)."""
+    memo = info.memo.gives_back
+    hit = memo.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    out = _find_returned_parameter(fn)
+    memo[id(fn)] = (fn, out)
+    return out
+
+
+def _find_returned_parameter(fn) -> str | None:
     if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     names = set()
