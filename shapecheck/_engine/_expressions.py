@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr, const
+from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import code_size
@@ -112,6 +112,11 @@ class Expressions:
             if sizes and isinstance(rest[0], Obj):
                 # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
                 return code_size(rest[0].name)
+            if sizes and isinstance(rest[0], Expr) and values[0] is rest[0] and self.optional_parameter(node.values[0]):
+                # ``embed_dim or in_features`` with ``embed_dim: int = None``: one size, the one given or the
+                # other; named after the expression, so that it is neither ``embed_dim`` (a size the caller
+                # names, distinct from others) nor ``in_features``
+                return sym(f"({ast.unparse(node)})", "code")
             if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
             if rest and all(isinstance(v, Obj) for v in rest):
@@ -196,6 +201,17 @@ class Expressions:
         if isinstance(base, QualRef):
             return QualRef(f"{base.qualname}.{attr}")
         return OPAQUE
+
+    def optional_parameter(self, node) -> bool:
+        """``node`` names a parameter of the function analysed whose default is None."""
+        if not isinstance(node, ast.Name):
+            return False
+        a = self.node.args
+        params = a.posonlyargs + a.args
+        defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
+        defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        d = defaults.get(node.id)
+        return isinstance(d, ast.Constant) and d.value is None
 
     @staticmethod
     def looks_like_size(attr: str) -> bool:
