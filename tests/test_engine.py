@@ -649,3 +649,18 @@ class Down(nn.Module):
 '''
     assert codes(src) == ["SHP107"]
     assert codes(src.replace("activation()", "make_layer()")) == []
+
+
+def test_a_divisibility_fact_holds_of_what_its_symbols_were_bound_to():
+    """``assert embed_dim % h == 0`` then ``embed_dim`` bound to an input's last axis ``C``: ``C % h == 0``
+    too, so ``h * (C // h)`` is ``C``; without the fact nothing simplifies."""
+    from shapecheck._core._algebra import sym
+    from shapecheck._core._unify import Env
+
+    e, h, c = sym("embed_dim", "code"), sym("h", "code"), sym("C", "dim:x")
+    env = Env()
+    env.add_divisible(e, h)
+    env.bind(e.as_sym(), c)
+    assert env.resolve(h * (c // h)) == c
+    assert env.resolve(h * (e // h)) == c
+    assert Env().resolve(h * (c // h)) != c

@@ -261,3 +261,68 @@ def scores(q, k, grouped):
 def main(flag):
     return scores(torch.randn(2, 5, 8), torch.randn(2, 7, 9), flag)
 """) == []
+
+
+CHANNEL_NORM = """
+class ChannelNorm(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.g = nn.Parameter(torch.ones(1, dim, 1, 1))
+
+    def forward(self, x):
+        return x * self.g
+"""
+
+
+def test_a_module_given_an_input_it_was_not_built_for_is_reported_on_the_call():
+    found = run(CHANNEL_NORM + """
+class Block(nn.Module):
+    def __init__(self, dim, dim_out):
+        super().__init__()
+        self.proj = nn.Conv2d(dim_out, dim, 3, padding=1)
+        self.norm = ChannelNorm(dim_out)
+
+    def forward(self, x):
+        x = self.proj(x)
+        return self.norm(x)
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP102", 18)]
+    assert entry_notes(found[0]) == [f"{ENTRY_NOTE}this call passes, `ChannelNorm.forward` fails at m.py:{N + 8}"]
+
+
+def test_a_modules_own_computation_under_a_calls_shapes_stays_in_the_module():
+    # two tensors that both came in: the module's own code combines them wrongly
+    found = run("""
+class Scores(nn.Module):
+    def forward(self, q, k):
+        return q @ k
+
+class Attn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scores = Scores()
+
+    def forward(self, x):
+        return self.scores(x, x)
+
+def main():
+    return Attn()(torch.randn(2, 5, 8))
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP101", 4)]
+
+
+def test_a_module_finding_its_code_proves_alone_is_not_reported_again_on_the_call():
+    found = run("""
+class Proj(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(d, d, d))
+
+    def forward(self, x):
+        return torch.einsum("ij,btj->bti", self.w, x)
+
+def main():
+    return Proj(4)(torch.randn(2, 3, 4))
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP108", 8)]
+    assert entry_notes(found[0]) == []

@@ -72,16 +72,13 @@ class Env:
     def resolve(self, d):
         if not isinstance(d, Expr):
             return d
-        for _ in range(8):
-            if not self.bindings:
-                break
-            mapping = {s: e for s, (e, _) in self.bindings.items()}
-            nd = d.subst(mapping)
-            if nd == d:
-                break
-            d = nd
-        if self.divisible:
-            d = d.with_facts(frozenset(self.divisible))
+        mapping = {s: e for s, (e, _) in self.bindings.items()} if self.bindings else None
+        d = _substituted(d, mapping)
+        if self.divisible and _has_floordiv(d):
+            facts = frozenset(self.divisible)
+            if mapping:  # ``embed_dim % h == 0`` holds of what ``embed_dim`` was bound to since
+                facts |= frozenset((_substituted(n, mapping), _substituted(m, mapping)) for n, m in self.divisible)
+            d = d.with_facts(facts)
         return d
 
     def bind(self, s: Sym, e: Expr, provenance: str | None = None) -> None:
@@ -99,6 +96,22 @@ class Env:
         if den.value == 1:
             return
         self.divisible.add((num, den))
+
+
+def _substituted(d: Expr, mapping: dict | None) -> Expr:
+    """``d`` with its bound symbols replaced by what they are bound to (bindings may chain)."""
+    if not mapping:
+        return d
+    for _ in range(8):
+        nd = d.subst(mapping)
+        if nd == d:
+            break
+        d = nd
+    return d
+
+
+def _has_floordiv(d: Expr) -> bool:
+    return any(isinstance(a, FloorDiv) for m, _ in d.terms for a, _p in m)
 
 
 def _kind(s: Sym) -> str:

@@ -131,10 +131,12 @@ class Calls:
         layer = _first_layer(callee.elem if isinstance(callee, ListOf) else callee)
         if layer is not None and args and node.args and not isinstance(node.args[0], ast.Starred):
             # ``self.norm(x)`` with ``x`` of unknown shape: the layer fixes what it can of ``x``
-            args = [self.narrowed_by_use(self.layer_input(layer), args[0], node.args[0], state)] + list(args[1:])
+            args = [self.layer_argument(layer, args[0], node.args[0], state)] + list(args[1:])
         if isinstance(callee, ModuleVal):
             return self.call_module(callee, args, kwargs, node)
         if isinstance(callee, ClassRef):
+            if callee.cls.library_layer is not None:
+                return self.call_qual(callee.cls.library_layer, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)

@@ -10,7 +10,10 @@ call the analysis itself reports from counts: not one under ``pytest.raises``, a
 in a branch known not to run, or in a loop's widening pass.
 
 A callee in another file is reported on the call (the file being checked), with a note naming the
-callee's file and line: a file's diagnostics depend on the files it reaches, never the reverse.
+callee's file and line: a file's diagnostics depend on the files it reaches, never the reverse. So is
+a module called as a layer (``self.norm(x)``) whose finding pairs one of its own tensors (``self.g``)
+with what came in: the module's code holds for the sizes it was built with, and the call gave it an
+input of other sizes (a norm built for ``dim_out`` given the ``dim`` channels of a convolution).
 
 Besides functions and methods, a file's entry points are its module-level code (a script's body or
 its ``__main__`` block, analysed as one more function), its tests (``test_*`` functions, whose
@@ -23,6 +26,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 
 from .._core._diag import Diagnostic
 from .._core._ops._registry import OPAQUE
@@ -35,6 +39,7 @@ __all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_dia
 # every note of a diagnostic found under a call's shapes starts so (the driver prefers plain findings)
 ENTRY_NOTE = "under the shapes "
 _ELSEWHERE = f"{ENTRY_NOTE}this call passes, "  # the note of a callee's finding in another file
+_FAILED_AT = re.compile(r"fails at (.+):(\d+)$")  # the callee's line in that note
 _NO_PROPAGATION = frozenset({"reveal"})  # a reveal in a callee belongs to its own analysis, not each call's
 
 
@@ -42,14 +47,16 @@ class EntryReports:
     """The entry-shape room of :class:`~._walk.FunctionAnalysis`: a callee's findings under this call's
     shapes, reported with the call named."""
 
-    def report_entry(self, node, display: str, diags) -> None:
+    def report_entry(self, node, display: str, diags, at_call=()) -> None:
+        """``diags``, found in a callee under this call's shapes; those whose index is in ``at_call``
+        are reported on the call (the call gave a module an input it was not built for)."""
         if not self.reporting or not diags:
             return
         where = self.where(node)
-        for d in diags:
+        for i, d in enumerate(diags):
             if d.code in _NO_PROPAGATION:
                 continue
-            if os.path.abspath(d.path) == os.path.abspath(self.mod.path):
+            if os.path.abspath(d.path) == os.path.abspath(self.mod.path) and i not in at_call:
                 note = f"{ENTRY_NOTE}the call at {where} passes to `{display}`"
                 self.diags.append(dataclasses.replace(d, notes=tuple(d.notes) + (note,)))
                 continue
@@ -103,6 +110,7 @@ def merge_entry_diagnostics(diags: list) -> list:
     a call's shapes; of several calls' findings on one line the first is kept; and one call's shapes
     give one finding (the first: what fails after it may be its consequence)."""
     plain = {(d.path, d.line, d.column, d.code) for d in diags if not is_entry_diagnostic(d)}
+    plain_lines = {(os.path.abspath(d.path), d.line, d.code) for d in diags if not is_entry_diagnostic(d)}
     seen: set = set()
     calls: set = set()
     out = []
@@ -110,7 +118,11 @@ def merge_entry_diagnostics(diags: list) -> list:
         if is_entry_diagnostic(d):
             k = (d.path, d.line, d.column, d.code)
             chain = tuple(n for n in d.notes if n.startswith(ENTRY_NOTE))
-            if chain and chain[0].startswith(_ELSEWHERE):  # found in another file: one per call site
+            if chain and chain[0].startswith(_ELSEWHERE):  # reported on the call: one per call site
+                failed = _FAILED_AT.search(chain[0])
+                if failed and (os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(d.path)), failed[1])),
+                               int(failed[2]), d.code) in plain_lines:
+                    continue  # the callee's code proves it on its own, where it is reported
                 chain = (d.path, d.line, d.column)
             if k in plain or k in seen or chain in calls:
                 continue

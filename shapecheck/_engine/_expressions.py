@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr, const
+from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import code_size
@@ -114,11 +114,21 @@ class Expressions:
             if sizes and isinstance(rest[0], Obj):
                 # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
                 return code_size(rest[0].name)
+            if sizes and isinstance(rest[0], Expr) and values[0] is rest[0] and self.optional_parameter(node.values[0]):
+                # ``embed_dim or in_features`` with ``embed_dim: int = None``: one size, the one given or the
+                # other; named after the expression, so that it is neither ``embed_dim`` (a size the caller
+                # names, distinct from others) nor ``in_features``
+                return sym(f"({ast.unparse(node)})", "code")
             if any(is_number(v) for v in rest) and all(is_number(v) or isinstance(v, Obj) for v in rest):
                 return SCALAR
             if isinstance(rest[0], Obj) and rest[0].name in NORM_FACTORIES \
                     and not any(isinstance(v, (Shape, Expr)) for v in rest):
                 return rest[0]  # ``norm_layer or nn.LayerNorm``: a normalization layer's class either way
+            if rest and all(isinstance(v, Obj) for v in rest):
+                # ``embed_dim or in_features`` (two unannotated parameters): the first when it is set; used
+                # as a size, it is one size throughout (``embed_dim * 2`` is never ``embed_dim``), distinct
+                # from no other name unless the first is a size the caller must give
+                return rest[0]
         return OPAQUE
 
     def comprehension(self, node, state):
@@ -161,6 +171,10 @@ class Expressions:
             return self.mod.resolve_import(q) or QualRef(q)
         base = self.ev(node.value, state)
         attr = node.attr
+        if isinstance(base, Expr) and _unset_self_attribute(node.value, state):
+            # ``self.cfg.d_model`` where a parent class (not seen) set ``self.cfg``: what has attributes is an
+            # object (a config), not the size it was taken for
+            base = Obj(f"self.{node.value.attr}")
         if isinstance(base, Shape):
             if attr == "shape":
                 return self.size_tuple(base, node.value)
@@ -192,6 +206,17 @@ class Expressions:
         if isinstance(base, QualRef):
             return QualRef(f"{base.qualname}.{attr}")
         return OPAQUE
+
+    def optional_parameter(self, node) -> bool:
+        """``node`` names a parameter of the function analysed whose default is None."""
+        if not isinstance(node, ast.Name):
+            return False
+        a = self.node.args
+        params = a.posonlyargs + a.args
+        defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
+        defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        d = defaults.get(node.id)
+        return isinstance(d, ast.Constant) and d.value is None
 
     @staticmethod
     def looks_like_size(attr: str) -> bool:
@@ -411,3 +436,11 @@ def _decided(node: ast.Compare, vals) -> bool | Opaque:
     op = node.ops[0]
     table = {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}
     return table.get(type(op), OPAQUE)
+
+
+def _unset_self_attribute(node, state) -> bool:
+    """``self.<name>`` where ``self`` is the module analysed and ``__init__`` did not set ``<name>``."""
+    if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+        return False
+    sv = state.get(node.value.id)
+    return isinstance(sv, SelfVal) and node.attr not in sv.attrs and sv.cls.find_method(node.attr) is None

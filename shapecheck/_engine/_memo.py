@@ -20,7 +20,9 @@ class ModuleMemo:
 
     ``signatures`` maps a function node's id to its :class:`~._signature.Signature`; ``calls`` maps
     a :class:`CallKey` to the value that call returned (``OPAQUE`` while it is being analysed, which
-    stops recursion)."""
+    stops recursion); ``gives_back`` maps a function node's id to the parameter it returns unchanged
+    (or None)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
+    gives_back: dict = field(default_factory=dict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 
 from .._core._algebra import const, sym
+from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._dialects import adopt_project_typing
@@ -51,6 +52,19 @@ class ClassInfo:
             if not self._module:
                 self._module = any(c.is_module for c in self.bases())
         return self._module
+
+    @property
+    def library_layer(self) -> str | None:
+        """``torch.nn.Linear`` for ``class Linear(nn.Linear)`` that keeps the layer's constructor (no
+        ``__init__`` of its own): such a subclass (one that casts the weight's dtype in its ``forward``)
+        takes and gives the shapes of the layer it extends."""
+        if len(self.base_nodes) != 1 or "__init__" in self.methods:
+            return None
+        q = self.info.imports.qualify(self.base_nodes[0]) or ""
+        if not q.startswith("torch.nn.") or q.endswith("Module"):
+            return None
+        rule = lookup_op(q)
+        return q if rule is not None and rule.module else None
 
     def find_method(self, name: str, depth: int = 0):
         if name in self.methods:

@@ -157,6 +157,15 @@ class Narrowing:
                 state[arg_node.id] = new.with_label(None)
         return new
 
+    def layer_argument(self, m, arg, arg_node, state):
+        """The input of library layer ``m`` as far as the layer fixes it (:meth:`narrowed_by_use`). A value
+        the engine could not evaluate is a tensor there: a layer that reads its input's size (``Linear``,
+        ``Conv2d``, a norm) takes nothing else, so its output's shape holds whatever the value was."""
+        required = self.layer_input(m)
+        if required is not None and arg is OPAQUE:
+            arg = ANY_SHAPE
+        return self.narrowed_by_use(required, arg, arg_node, state)
+
     def layer_input(self, m) -> Shape | None:
         """What a library layer fixes of its input's shape: ``Linear(d, .)`` and ``LayerNorm(d)`` the last
         axis, ``Conv2d(c, .)`` axis 1 and two spatial axes after it (an optional batch axis before),

@@ -59,9 +59,13 @@ class ShapeRules:
             if isinstance(result, Shape):
                 result = result.with_meta(unverified=True)
         if known and self.reporting:
+            state_operand = self.depth > 0 and self.self_val is not None and any(
+                isinstance(a, Shape) and (a.label or "").startswith("`self.") for a in args)
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)
+                    if state_operand and self.diags:
+                        self.module_fit.append(self.diags[-1])
         if known and is_view(q) and isinstance(result, Shape) and args and isinstance(args[0], Shape) \
                 and not site.problems:
             if self.check_reshape_order(args[0], result, node):

@@ -257,8 +257,9 @@ class Statements:
             if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], want)
                     and isinstance(t.left, ast.BinOp) and isinstance(t.left.op, ast.Mod)
                     and isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == 0):
-                num = self.ev(t.left.left, state)
-                den = self.ev(t.left.right, state)
+                # ``assert dim % num_heads == 0``: both are sizes, unannotated parameters included
+                num = self.as_size_sym(self.ev(t.left.left, state))
+                den = self.as_size_sym(self.ev(t.left.right, state))
                 if isinstance(num, Expr) and isinstance(den, Expr) and den.value != 0:
                     self.env.add_divisible(num, den)
 

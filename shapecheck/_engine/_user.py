@@ -34,8 +34,8 @@ class UserCalls:
             if isinstance(v, Obj):  # what a module is called with is a tensor
                 v = ANY_SHAPE
             for child in m.children:
-                if child.rule is not None and isinstance(v, Shape):
-                    v = self.narrowed_by_use(self.layer_input(child), v, None, {})
+                if child.rule is not None and (isinstance(v, Shape) or v is OPAQUE):
+                    v = self.layer_argument(child, v, None, {})
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
@@ -57,7 +57,7 @@ class UserCalls:
             if sv is None:
                 return OPAQUE
             return self.call_user(FuncRef("forward", fwd[0], fwd[1], bound_self=sv), args, kwargs, node,
-                                  display=f"{m.cls.name}.forward")
+                                  display=f"{m.cls.name}.forward", layer=True)
         return OPAQUE
 
     def call_lambda(self, ref: FuncRef, args, kwargs, node):
@@ -72,13 +72,14 @@ class UserCalls:
         for k, v in kwargs.items():
             state[k] = v
         return self.ev(lam.body, state)
-    def call_user(self, ref: FuncRef, args, kwargs, node, display=None):
-        out = self.call_user_body(ref, args, kwargs, node, display)
+    def call_user(self, ref: FuncRef, args, kwargs, node, display=None, layer: bool = False):
+        """``layer``: the callee is a module's ``forward``, called as a layer (``self.norm(x)``)."""
+        out = self.call_user_body(ref, args, kwargs, node, display, layer)
         if self.recorder is not None:  # the observer of the shape-rule room sees user calls too
             self.recorder.user_call(node, ref, args, kwargs, out)
         return out
 
-    def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None):
+    def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None, layer: bool = False):
         fn = ref.node
         if isinstance(fn, ast.Lambda):
             return self.call_lambda(ref, args, kwargs, node)
@@ -105,7 +106,7 @@ class UserCalls:
             return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
-        return self.analyse_callee(ref, bound, node, display)
+        return self.analyse_callee(ref, bound, node, display, layer)
 
     def check_arguments(self, node, display: str, params, bound: dict, inst: Bindings) -> bool:
         """Match the arguments against the callee's annotations (binding its names in ``inst``); reports
@@ -128,17 +129,26 @@ class UserCalls:
                 self.report_argument(node, display, p.arg.arg, ann.spec, v, pr)
         return annotated
 
-    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = ""):
+    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = "", layer: bool = False):
         """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
         them), only when a tensor of known shape goes in — otherwise nothing useful comes out. What it
-        proves wrong under these shapes is reported by the entry-shape room (``_entries``)."""
+        proves wrong under these shapes is reported by the entry-shape room (``_entries``); for a
+        module called as a layer, a finding where the module's own tensor met what came in is the
+        call's (the module was given an input it was not built for)."""
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
+        kept = _returned_parameter(fn, ref.info) if any(isinstance(v, Obj) for v in bound.values()) else None
+        if kept is not None and isinstance(bound.get(kept), Obj):
+            # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
+            # (having set its fields, perhaps) returns that object
+            return bound[kept]
         if not any(isinstance(v, (Shape, Expr)) for v in bound.values()):
             # a tensor goes in, even of unknown shape (the body names its axes: ``B, N, C = x.shape``), or a
-            # size (``pair(image_size)``); else nothing useful comes out
-            if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
+            # size (``pair(image_size)``); else the module's own parameters, or the library layers it
+            # applies, say what comes out
+            if ref.bound_self is None or not any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
+                                                 for v in ref.bound_self.attrs.values()):
                 return OPAQUE
         bound = dict(bound)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
@@ -153,11 +163,11 @@ class UserCalls:
             key = None
         memo = self.mod.memo.calls
         if key is not None and key in memo:
-            v, diags = memo[key]
-            self.report_entry(node, display, diags)
+            v, diags, fit = memo[key]
+            self.report_entry(node, display, diags, fit if layer else ())
             return self.fresh_axes(v, bound, node)
         if key is not None:
-            memo[key] = (OPAQUE, ())  # recursion guard
+            memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules)
         sub.env = self.env.copy()
@@ -174,9 +184,10 @@ class UserCalls:
         diags = tuple(sub.diags)
         if any(d.code != "reveal" and d.severity == "error" for d in diags) and isinstance(v, Shape):
             v = ANY_SHAPE  # the call failed under these shapes: what it returns is unknown downstream (one bug, one report)
+        fit = tuple(i for i, d in enumerate(sub.diags) if any(d is f for f in sub.module_fit))
         if key is not None:
-            memo[key] = (v, diags)
-        self.report_entry(node, display, diags)
+            memo[key] = (v, diags, fit)
+        self.report_entry(node, display, diags, fit if layer else ())
         return self.fresh_axes(v, bound, node)
 
     def fresh_axes(self, v, bound: dict, node):
@@ -232,6 +243,56 @@ def _renamed(v, mapping: dict, depth: int):
     if isinstance(v, tuple) and depth < 4:
         return tuple(_renamed(x, mapping, depth + 1) for x in v)
     return v
+
+
+def _returned_parameter(fn, info) -> str | None:
+    """The parameter that every ``return`` of ``fn`` gives back, never assigned in its body; else None
+    (remembered in the memo of ``fn``'s file)."""
+    memo = info.memo.gives_back
+    hit = memo.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    out = _find_returned_parameter(fn)
+    memo[id(fn)] = (fn, out)
+    return out
+
+
+def _find_returned_parameter(fn) -> str | None:
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    names = set()
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Return):
+            if not isinstance(node.value, ast.Name):
+                return None
+            names.add(node.value.id)
+        elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+            return None
+    if len(names) != 1:
+        return None
+    (name,) = names
+    a = fn.args
+    if name not in {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}:
+        return None
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+            return None
+    return name
+
+
+def _own_nodes(fn):
+    """The nodes of ``fn``'s body, not those of the functions and classes defined inside it."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _has_layer(m: ModuleVal) -> bool:
+    """A library layer, or a ``Sequential`` holding one."""
+    return m.rule is not None or any(_has_layer(c) for c in m.children)
 
 
 def _bind_arguments(params, args, kwargs) -> dict:

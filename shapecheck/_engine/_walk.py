@@ -52,6 +52,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.reporting = report
         self.per_member = False  # analysing under one member of a union parameter
         self.diags: list = []
+        # of ``diags``, those where a tensor of the module analysed (``self.g``) met what came in: under a
+        # call's shapes, the call gave the module an input it was not built for (``_entries``)
+        self.module_fit: list = []
         self.returns: list = []
         self.rules = rules
         self.signature = signature_of(node, mod)
