@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from shapecheck._core._roles import BATCH, CLASS, FEATURE, ONE
 from shapecheck._core._shape import Shape, Variadic
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
@@ -33,6 +35,21 @@ def _others(x: Shape) -> list:
     return out
 
 
+def _source(ev) -> str | None:
+    """The normalised operand's source text (`` `logits` ``), for a value the engine has no shape for."""
+    node = ev.node
+    if not isinstance(node, ast.Call):
+        return None
+    if ev.qualname and ev.qualname.startswith("torch.Tensor.") and isinstance(node.func, ast.Attribute):
+        operand = node.func.value
+    elif node.args:
+        operand = node.args[0]
+    else:
+        return None
+    text = ast.unparse(operand)
+    return f"`{text}`" if len(text) <= 40 else None
+
+
 def over_batch(ev: CallEvent, ctx: RuleContext):
     """``(x, dim, function name, scored axes and roles)`` when the call normalises over the batch axis
     of per-example scores, else None (SHP202 leaves such a softmax to this rule)."""
@@ -43,12 +60,21 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
         if call is None:
             return None
         x, dim, log = call
-    if not isinstance(x, Shape) or x.is_any or len(x.dims) < 2 or not _leading(x, dim):
-        return None
-    if ctx.role(x, 0) != BATCH:
+    uses = ctx.use_roles(ev.node)  # what the result's later uses say (they also prove two axes or more)
+    if not isinstance(x, Shape):
+        if not uses:
+            return None
+        x = Shape((Variadic(None),), label=_source(ev))  # a call the engine cannot follow: a tensor all the same
+    if uses.get(0) == BATCH and as_int(dim) == 0:
+        pass
+    elif x.is_any or len(x.dims) < 2 or not _leading(x, dim) or ctx.role(x, 0) != BATCH:
         return None
     others = _others(x)
     roles = {i: ctx.role(x, i) for i in others}
+    for i, r in uses.items():
+        k = i + x.rank if x.rank is not None and i < 0 else i
+        if k != 0 and roles.get(k) is None:
+            roles[k] = r
     if any(r == BATCH for r in roles.values()):
         return None  # a (batch, batch) similarity: normalising over the batch is the point
     b = axis(x, 0)
@@ -58,7 +84,7 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
     if not scored:
         return None  # no other axis is known to hold per-example scores
     fn = "log_softmax" if log else "gumbel_softmax" if ev.qualname == _GUMBEL else "softmax"
-    return x, dim, fn, scored
+    return x, dim, fn, scored, uses.get(0) == BATCH and ctx.role(x, 0) != BATCH
 
 
 @register
@@ -71,7 +97,11 @@ class SoftmaxOverBatchAxis(LintRule):
     when that axis is the batch and another axis holds each example's scores: classes or features
     from a Linear head, heads, positions. The batch axis is known from what produced it, without
     annotations: the `-1` of `view(-1, K)` over data, the first axis of a convolution's output, a
-    `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis.
+    `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis,
+    or a later use of the result that reads it one example per row: `log_probs[torch.arange(n),
+    labels]` (axis 1 then holds each example's classes) and `F.kl_div(..., reduction="batchmean")`,
+    which divides by axis 0 as the batch size. Such a use is read even when the engine has no shape
+    for the logits (the output of a model it cannot follow).
 
     ## Why is this bad?
     Normalising across the batch makes each example's probabilities depend on the other examples
@@ -166,6 +196,39 @@ def weights(scores):
     b, n = scores.shape
     return torch.softmax(scores, dim=0)
 ''',
+        # near miss: a later use reads the log-probabilities one entry per example, normalised per example
+        '''
+import torch.nn.functional as F
+
+
+def selected(classifier, x, y):
+    logits = classifier(x)
+    log_probs = F.log_softmax(logits, dim=-1)
+    return log_probs[range(len(logits)), y.view(-1)]
+''',
+        # near miss: a contrastive loss over a (batch, batch) similarity reads its diagonal: the rows'
+        # own arange is not a label, so axis 1 is not known to hold classes
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def contrastive(a, b):
+    logits = a @ b.t()
+    labels = torch.arange(len(logits))
+    log_probs = F.log_softmax(logits, dim=0)
+    return -log_probs[torch.arange(len(logits)), labels].mean()
+''',
+        # near miss: distillation normalised over the classes of each example
+        '''
+import torch.nn.functional as F
+
+
+def distill(student_logits, teacher_logits, T: float):
+    log_p = F.log_softmax(student_logits / T, dim=-1)
+    log_q = F.log_softmax(teacher_logits / T, dim=-1)
+    return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
+''',
     ]
     INVALID = [
         '''
@@ -210,13 +273,33 @@ class Classifier(nn.Module):
         h = self.features(img).mean(dim=(-2, -1)).view(-1, 16)
         return self.out(self.fc(h))
 ''',
+        # the engine has no shape for the logits; the later use says axis 0 holds the examples
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def chosen(logits, next_tokens):
+    log_probs = F.log_softmax(logits.float(), dim=0)
+    return log_probs[torch.arange(log_probs.shape[0]), next_tokens]
+''',
+        # kl_div's "batchmean" divides by axis 0: the batch, by the function's contract
+        '''
+import torch.nn.functional as F
+
+
+def distill(student_logits, teacher_logits, T: float):
+    log_p = F.log_softmax(student_logits / T, dim=0)
+    log_q = F.log_softmax(teacher_logits / T, dim=-1)
+    return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         found = over_batch(ev, ctx)
         if found is None:
             return
-        x, dim, fn, scored = found
+        x, dim, fn, scored, by_use = found
         target = next((i for i, r in scored.items() if r in (CLASS, FEATURE)), None)
         if target is None:
             target = -1
@@ -225,8 +308,10 @@ class Classifier(nn.Module):
         first = next(iter(scored))
         ctx.report(
             self.code, ev.node,
-            f"{fn} over axis {as_int(dim)} of {who(x)} {dims_text(ctx, x, ev.node)}, the batch axis",
+            f"{fn} over axis {as_int(dim)} of {who(x)}" + (f" {dims_text(ctx, x, ev.node)}" if x.rank else "")
+            + ", the batch axis",
             notes=("each example's scores are normalised across the other examples of the batch",
+                   f"axis 0 is the batch: {ctx.use_why(ev.node)}" if by_use else None,
                    f"axis {first} holds {scored[first]} scores of each example"),
             help=f"normalise over the scores of each example, e.g. `dim={target}`",
         )

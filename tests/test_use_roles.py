@@ -1,0 +1,97 @@
+"""Roles stated by a value's later uses (``shapecheck._engine._uses``): which calls they reach, and when not."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from shapecheck._core._annot import Imports
+from shapecheck._core._roles import BATCH, CLASS
+from shapecheck._engine._uses import use_roles
+
+_IMPORTS = Imports({"torch": "torch", "F": "torch.nn.functional", "np": "numpy"})
+
+
+def _roles(src: str) -> dict:
+    """``{source of the call: roles}`` for the calls of the first function of ``src`` that uses describe."""
+    fn = ast.parse(textwrap.dedent(src)).body[0]
+    found = use_roles(fn, _IMPORTS.qualify)
+    calls = {id(n): ast.unparse(n) for n in ast.walk(fn) if isinstance(n, ast.Call)}
+    return {calls[k]: v.roles for k, v in found.items()}
+
+
+def test_a_row_per_example_read_states_batch_and_classes():
+    got = _roles("""
+        def f(logits, y):
+            lp = F.log_softmax(logits, dim=0)
+            return lp[torch.arange(lp.shape[0]), y]
+    """)
+    assert got == {"F.log_softmax(logits, dim=0)": {0: BATCH, 1: CLASS}}
+
+
+def test_builtin_range_rows_and_a_subscripted_call():
+    got = _roles("""
+        def f(logits, y):
+            return F.log_softmax(logits, dim=0)[range(len(logits)), y]
+    """)
+    assert got == {"F.log_softmax(logits, dim=0)": {0: BATCH, 1: CLASS}}
+
+
+def test_batchmean_kl_div_states_the_batch_of_both_operands():
+    got = _roles("""
+        def f(a, b):
+            p = F.log_softmax(a, dim=-1)
+            return F.kl_div(p, F.softmax(b, dim=-1), reduction="batchmean")
+    """)
+    assert got == {"F.log_softmax(a, dim=-1)": {0: BATCH, -1: CLASS},
+                   "F.softmax(b, dim=-1)": {0: BATCH, -1: CLASS}}
+
+
+def test_other_reductions_state_nothing():
+    assert _roles("""
+        def f(a, b):
+            return F.kl_div(F.log_softmax(a, dim=-1), F.softmax(b, dim=-1), reduction="sum")
+    """) == {}
+
+
+def test_a_name_assigned_twice_is_not_followed():
+    assert _roles("""
+        def f(logits, y):
+            lp = F.log_softmax(logits, dim=0)
+            lp = lp.t()
+            return lp[torch.arange(lp.shape[0]), y]
+    """) == {}
+
+
+def test_a_diagonal_is_not_a_label_read():
+    assert _roles("""
+        def f(sim):
+            labels = torch.arange(sim.shape[0])
+            lp = F.log_softmax(sim, dim=0)
+            return lp[torch.arange(sim.shape[0]), labels] + lp[range(3), 0] + lp[range(3), :]
+    """) == {}
+
+
+def test_uses_inside_a_nested_function_belong_to_it():
+    assert _roles("""
+        def f(logits, y):
+            lp = F.log_softmax(logits, dim=0)
+            def inner(lp):
+                return lp[torch.arange(3), y]
+            return inner
+    """) == {}
+
+
+def test_a_shadowed_range_is_not_the_builtin():
+    imports = Imports({"F": "torch.nn.functional", "range": "mylib.range"})
+    fn = ast.parse("def f(a, y):\n    lp = F.log_softmax(a, dim=0)\n    return lp[range(3), y]\n").body[0]
+    assert use_roles(fn, imports.qualify) == {}
+
+
+def test_vocabulary_sizes_count_classes():
+    from shapecheck._core._algebra import sym
+    from shapecheck._core._roles import name_role
+
+    for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out"):
+        assert name_role(sym(name)) == CLASS, name
+    assert name_role(sym("d_model")) is None
