@@ -99,7 +99,8 @@ class SoftmaxOverBatchAxis(LintRule):
     annotations: the `-1` of `view(-1, K)` over data, the first axis of a convolution's output, a
     `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis,
     or a later use of the result that reads it one example per row: `log_probs[torch.arange(n),
-    labels]` (axis 1 then holds each example's classes) and `F.kl_div(..., reduction="batchmean")`,
+    labels]` (axis 1 then holds each example's classes), `log_probs.gather(-1, labels.unsqueeze(1))`
+    (one class picked per row) and `F.kl_div(..., reduction="batchmean")`,
     which divides by axis 0 as the batch size. Such a use is read even when the engine has no shape
     for the logits (the output of a model it cannot follow).
 
@@ -229,6 +230,16 @@ def distill(student_logits, teacher_logits, T: float):
     log_q = F.log_softmax(teacher_logits / T, dim=-1)
     return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
 ''',
+        # near miss: the pick may come from a single example's 1-D distribution (a 0-d target unsqueezed
+        # at -1), where axis 0 is the class axis
+        '''
+import torch.nn.functional as F
+
+
+def picked(x, target):
+    log_probs = F.log_softmax(x, dim=0)
+    return log_probs.gather(-1, target.unsqueeze(-1))
+''',
     ]
     INVALID = [
         '''
@@ -292,6 +303,17 @@ def distill(student_logits, teacher_logits, T: float):
     log_p = F.log_softmax(student_logits / T, dim=0)
     log_q = F.log_softmax(teacher_logits / T, dim=-1)
     return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
+''',
+        # a label-smoothed cross-entropy picks one class per row along the last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def smoothed(x: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1):
+    log_probs = F.log_softmax(x, dim=0)
+    nll = -log_probs.gather(dim=-1, index=target.unsqueeze(1)).squeeze(1)
+    return ((1 - smoothing) * nll - smoothing * log_probs.mean(dim=-1)).mean()
 ''',
     ]
 

@@ -95,3 +95,24 @@ def test_vocabulary_sizes_count_classes():
     for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out"):
         assert name_role(sym(name)) == CLASS, name
     assert name_role(sym("d_model")) is None
+
+
+def test_a_pick_per_row_along_the_last_axis_states_classes():
+    got = _roles("""
+        def f(x, target):
+            lp = F.log_softmax(x, dim=-1)
+            a = lp.gather(dim=-1, index=target.unsqueeze(1))
+            q = torch.softmax(x, dim=1)
+            return a + torch.gather(q, 1, target[:, None])
+    """)
+    assert got == {"F.log_softmax(x, dim=-1)": {0: BATCH, -1: CLASS}, "torch.softmax(x, dim=1)": {0: BATCH, 1: CLASS}}
+
+
+def test_a_gather_that_may_be_one_dimensional_or_along_axis_0_states_nothing():
+    assert _roles("""
+        def f(x, t, order):
+            a = F.log_softmax(x, dim=0)
+            b = F.log_softmax(x, dim=0)
+            c = F.log_softmax(x, dim=0)
+            return a.gather(-1, t.unsqueeze(-1)), b.gather(0, t.unsqueeze(1)), c.gather(-2, order)
+    """) == {}

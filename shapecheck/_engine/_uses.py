@@ -87,6 +87,10 @@ def use_roles(scope: ast.AST, qualify) -> dict:
             if _is_range(rows, qualify) and _is_label_index(cols, qualify, ranges):
                 state(n.value, {0: BATCH, 1: CLASS},
                       f"line {n.lineno} reads it one entry per row (`{_short(n)}`)")
+        elif isinstance(n, ast.Call) and _gather(n, qualify) is not None:
+            src, g = _gather(n, qualify)
+            state(src, {0: BATCH, g: CLASS},
+                  f"line {n.lineno} picks one entry per row along axis {g} (`{_short(n)}`)")
         elif isinstance(n, ast.Call) and qualify(n.func) in _KL_DIV and _keyword(n, "reduction") == "batchmean":
             operands = list(n.args[:2]) + [k.value for k in n.keywords if k.arg in ("input", "target")]
             for op in operands:
@@ -121,6 +125,51 @@ def _is_label_index(node, qualify, ranges) -> bool:
     if _is_range(node, qualify):
         return False
     return not (isinstance(node, ast.Name) and node.id in ranges)
+
+
+def _gather(call: ast.Call, qualify):
+    """``(source, axis)`` of ``src.gather(g, t.unsqueeze(g))`` / ``torch.gather(src, g, t[:, None])``: one entry
+    picked per row along ``g``, the class axis, when the index proves two axes or more (``g >= 1``, or an
+    index unsqueezed at ``1``/``-2``... or ``t[:, None]``) and ``g`` is not axis 0 (``g`` is ``-1`` or positive)."""
+    f = call.func
+    if qualify(f) == "torch.gather":
+        args = list(call.args)
+    elif isinstance(f, ast.Attribute) and f.attr == "gather" and qualify(f) is None:
+        args = [f.value] + list(call.args)
+    else:
+        return None
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    src = kw.get("input", args[0] if args else None)
+    dim = kw.get("dim", args[1] if len(args) > 1 else None)
+    index = kw.get("index", args[2] if len(args) > 2 else None)
+    g = _int(dim)
+    if src is None or index is None or g is None or g < -1 or g == 0:
+        return None
+    if g >= 1:
+        return src, g
+    return (src, g) if _one_per_row(index) else None
+
+
+def _one_per_row(index) -> bool:
+    """``t.unsqueeze(k)`` with ``k`` not ``0``/``-1``, or ``t[:, None]``: an index of two axes or more whose
+    last axis has size one (one pick per row)."""
+    if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
+        k = _int(index.args[0]) if len(index.args) == 1 else None
+        return k is not None and k not in (0, -1)
+    if isinstance(index, ast.Subscript) and isinstance(index.slice, ast.Tuple) and len(index.slice.elts) >= 2:
+        first, *rest = index.slice.elts
+        return (isinstance(first, ast.Slice) and first.lower is None and first.upper is None
+                and isinstance(rest[-1], ast.Constant) and rest[-1].value is None)
+    return False
+
+
+def _int(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        v = _int(node.operand)
+        return -v if v is not None else None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
 
 
 def _short(node, limit: int = 60) -> str:
