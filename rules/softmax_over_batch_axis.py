@@ -8,9 +8,7 @@ from shapecheck._core._roles import BATCH, CLASS, FEATURE, ONE
 from shapecheck._core._shape import Shape, Variadic
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import SOFTMAX_CALLS, arg, as_int, axis, compare_before, dims_text, register, softmax_call, who
-
-_GUMBEL = "torch.nn.functional.gumbel_softmax"
+from ._common import NORMALISING_CALLS, NORMALIZE, as_int, axis, compare_before, dims_text, normalising_call, register, who
 
 
 def _leading(x: Shape, dim) -> bool:
@@ -53,13 +51,12 @@ def _source(ev) -> str | None:
 def over_batch(ev: CallEvent, ctx: RuleContext):
     """``(x, dim, function name, scored axes and roles)`` when the call normalises over the batch axis
     of per-example scores, else None (SHP202 leaves such a softmax to this rule)."""
-    if ev.qualname == _GUMBEL:
-        x, dim, log = arg(ev, 0, "logits"), arg(ev, 4, "dim", -1), False
-    else:
-        call = softmax_call(ev)
-        if call is None:
-            return None
-        x, dim, log = call
+    call = normalising_call(ev)
+    if call is None or call[2] == "normalize":
+        # an L2 norm over the batch is a deliberate idiom (feature correlations across the batch,
+        # `F.normalize(z, dim=0).T @ F.normalize(w, dim=0)`): only distributions are checked here
+        return None
+    x, dim, fn = call
     uses = ctx.use_roles(ev.node)  # what the result's later uses say (they also prove two axes or more)
     if not isinstance(x, Shape):
         if not uses:
@@ -83,7 +80,6 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
     scored = {i: r for i, r in roles.items() if r not in (None, ONE)}
     if not scored:
         return None  # no other axis is known to hold per-example scores
-    fn = "log_softmax" if log else "gumbel_softmax" if ev.qualname == _GUMBEL else "softmax"
     return x, dim, fn, scored, uses.get(0) == BATCH and ctx.role(x, 0) != BATCH
 
 
@@ -130,7 +126,7 @@ class SoftmaxOverBatchAxis(LintRule):
     """
 
     code = "SHP211"
-    calls = frozenset(SOFTMAX_CALLS | {_GUMBEL})
+    calls = NORMALISING_CALLS - {NORMALIZE}
     name = "softmax-over-batch-axis"
     summary = "A softmax or log_softmax normalises over the batch axis of per-example scores"
 
