@@ -62,6 +62,8 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
         if not uses:
             return None
         x = Shape((Variadic(None),), label=_source(ev))  # a call the engine cannot follow: a tensor all the same
+    elif not x.label and _source(ev):
+        x = x.with_label(_source(ev))
     if uses.get(0) == BATCH and as_int(dim) == 0:
         pass
     elif x.is_any or len(x.dims) < 2 or not _leading(x, dim) or ctx.role(x, 0) != BATCH:
