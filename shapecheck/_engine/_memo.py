@@ -24,4 +24,4 @@ class ModuleMemo:
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
-    uses: dict = field(default_factory=dict)  # id of a scope's node -> the roles its uses state (``_uses``)
+    uses: dict = field(default_factory=dict)  # id of a scope's node -> (the node, the roles its uses state)

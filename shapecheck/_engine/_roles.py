@@ -77,15 +77,16 @@ class RoleInference:
         if scope is None:
             return {}
         memo = self.mod.memo.uses
-        key = id(scope)
-        if key not in memo:
+        kept = memo.get(id(scope))
+        if kept is None or kept[0] is not scope:  # the scope is kept with its map: its id is not reused
             try:
-                memo[key] = use_roles(scope, self.mod.imports.qualify)
+                kept = (scope, use_roles(scope, self.mod.imports.qualify))
             except Exception:  # roles are a refinement: never let them take the analysis down
                 if self.mod.strict:
                     raise
-                memo[key] = {}
-        return memo[key]
+                kept = (scope, {})
+            memo[id(scope)] = kept
+        return kept[1]
 
     # -- producers ------------------------------------------------------------------------------
     def _roles_for(self, q, args, kwargs, result: Shape, init: dict) -> dict | None:
