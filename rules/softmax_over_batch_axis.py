@@ -64,10 +64,13 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
         x = Shape((Variadic(None),), label=_source(ev))  # a call the engine cannot follow: a tensor all the same
     elif not x.label and _source(ev):
         x = x.with_label(_source(ev))
-    if uses.get(0) == BATCH and as_int(dim) == 0:
-        pass
+    by_use = uses.get(0) == BATCH and (x.rank is None or x.rank >= 2)
+    if by_use and (as_int(dim) == 0 if x.rank is None else _leading(x, dim)):
+        by_use = ctx.role(x, 0) != BATCH  # the note says where the batch axis is known from
     elif x.is_any or len(x.dims) < 2 or not _leading(x, dim) or ctx.role(x, 0) != BATCH:
         return None
+    else:
+        by_use = False
     others = _others(x)
     roles = {i: ctx.role(x, i) for i in others}
     for i, r in uses.items():
@@ -82,7 +85,7 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
     scored = {i: r for i, r in roles.items() if r not in (None, ONE)}
     if not scored:
         return None  # no other axis is known to hold per-example scores
-    return x, dim, fn, scored, uses.get(0) == BATCH and ctx.role(x, 0) != BATCH
+    return x, dim, fn, scored, by_use
 
 
 @register
