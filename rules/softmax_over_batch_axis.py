@@ -101,7 +101,8 @@ class SoftmaxOverBatchAxis(LintRule):
     `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis,
     or a later use of the result that reads it one example per row: `log_probs[torch.arange(n),
     labels]` (axis 1 then holds each example's classes), `log_probs.gather(-1, labels.unsqueeze(1))`
-    (one class picked per row) and `F.kl_div(..., reduction="batchmean")`,
+    (one class picked per row), `einx.get_at("b n [l], b n -> b n", log_probs, tokens)` and
+    `F.kl_div(..., reduction="batchmean")`,
     which divides by axis 0 as the batch size. Such a use is read even when the engine has no shape
     for the logits (the output of a model it cannot follow).
 
@@ -315,6 +316,16 @@ def smoothed(x: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1):
     log_probs = F.log_softmax(x, dim=0)
     nll = -log_probs.gather(dim=-1, index=target.unsqueeze(1)).squeeze(1)
     return ((1 - smoothing) * nll - smoothing * log_probs.mean(dim=-1)).mean()
+''',
+        # einx.get_at's brackets name the axis picked from; a leading `b` is the batch
+        '''
+import einx
+
+
+def sequence_log_prob(model, seq):
+    logits = model(seq[:, :-1])
+    log_prob = logits.log_softmax(dim=0)
+    return einx.get_at("b n [l], b n -> b n", log_prob, seq[:, 1:])
 ''',
     ]
 

@@ -116,3 +116,21 @@ def test_a_gather_that_may_be_one_dimensional_or_along_axis_0_states_nothing():
             c = F.log_softmax(x, dim=0)
             return a.gather(-1, t.unsqueeze(-1)), b.gather(0, t.unsqueeze(1)), c.gather(-2, order)
     """) == {}
+
+
+def test_rows_from_a_named_arange_and_einx_get_at():
+    imports = Imports({"torch": "torch", "F": "torch.nn.functional", "einx": "einx"})
+    src = textwrap.dedent("""
+        def f(logits, y, seq):
+            rows = torch.arange(logits.shape[0])
+            a = F.log_softmax(logits, dim=0)
+            b = F.log_softmax(logits, dim=0)
+            c = F.log_softmax(logits, dim=0)
+            return a[rows, y], einx.get_at("b n [l], b n -> b n", b, seq), einx.get_at("... [l], ... -> ...", c, seq)
+    """)
+    fn = ast.parse(src).body[0]
+    found = use_roles(fn, imports.qualify)
+    calls = {id(n): ast.unparse(n) for n in ast.walk(fn) if isinstance(n, ast.Call)}
+    got = sorted((calls[k], sorted(v.roles.items())) for k, v in found.items())
+    assert got == [("F.log_softmax(logits, dim=0)", [(0, BATCH), (1, CLASS)]),
+                   ("F.log_softmax(logits, dim=0)", [(0, BATCH), (2, CLASS)])]

@@ -84,9 +84,15 @@ def use_roles(scope: ast.AST, qualify) -> dict:
     for n in nodes:
         if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple) and len(n.slice.elts) == 2:
             rows, cols = n.slice.elts
-            if _is_range(rows, qualify) and _is_label_index(cols, qualify, ranges):
+            is_rows = _is_range(rows, qualify) or isinstance(rows, ast.Name) and rows.id in ranges
+            if is_rows and _is_label_index(cols, qualify, ranges):
                 state(n.value, {0: BATCH, 1: CLASS},
                       f"line {n.lineno} reads it one entry per row (`{_short(n)}`)")
+        elif isinstance(n, ast.Call) and qualify(n.func) == "einx.get_at" and len(n.args) >= 2:
+            roles = _get_at(n.args[0])
+            if roles:
+                state(n.args[1], roles, f"line {n.lineno} picks one entry per row along its bracketed axis "
+                                        f"(`{_short(n)}`)")
         elif isinstance(n, ast.Call) and _gather(n, qualify) is not None:
             src, g = _gather(n, qualify)
             state(src, {0: BATCH, g: CLASS},
@@ -148,6 +154,30 @@ def _gather(call: ast.Call, qualify):
     if g >= 1:
         return src, g
     return (src, g) if _one_per_row(index) else None
+
+
+def _get_at(pattern) -> dict | None:
+    """Roles ``einx.get_at("b n [l], b n -> b n", x, idx)`` states for ``x``: the bracketed axis is picked
+    from (classes), a leading ``b``/``batch`` is the batch; indices count from the end after a ``...``."""
+    if not isinstance(pattern, ast.Constant) or not isinstance(pattern.value, str):
+        return None
+    first = pattern.value.split("->", 1)[0].split(",", 1)[0]
+    tokens = first.replace("[", " [").replace("]", "] ").split()
+    if not tokens or any(t.startswith("(") or t.endswith(")") for t in tokens):
+        return None
+    ellipsis = tokens.index("...") if "..." in tokens else None
+    picked = [i for i, t in enumerate(tokens) if t.startswith("[")]
+    if len(picked) != 1 or not (tokens[picked[0]].endswith("]") and len(tokens[picked[0]]) > 2):
+        return None
+    k = picked[0]
+    if ellipsis is not None and k < ellipsis:
+        return None
+    roles = {k if ellipsis is None else k - len(tokens): CLASS}
+    if tokens[0] in ("b", "batch") and k != 0:
+        roles[0] = BATCH
+    if len(tokens) < 2 or (ellipsis is not None and len(tokens) < 3) or 0 not in roles:
+        return None  # two axes or more, and a batch axis, or nothing is stated
+    return roles
 
 
 def _one_per_row(index) -> bool:
