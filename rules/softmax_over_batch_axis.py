@@ -320,6 +320,7 @@ def smoothed(x: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1):
         # einx.get_at's brackets name the axis picked from; a leading `b` is the batch
         '''
 import einx
+import torch
 
 
 def sequence_log_prob(model, seq):
