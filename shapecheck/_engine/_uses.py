@@ -124,13 +124,13 @@ class Uses:
 
 
 def _is_label_index(node, qualify, ranges) -> bool:
-    """An index that picks one entry per row (labels, chosen tokens), not a slice, a literal or the
-    rows' own ``arange`` (``x[arange(n), arange(n)]`` is a diagonal)."""
+    """An index that picks one entry per row (labels, chosen tokens), not a slice, a literal or one made
+    from an ``arange`` (``x[arange(n), arange(n)]`` is a diagonal)."""
     if isinstance(node, (ast.Slice, ast.Constant, ast.Starred, ast.Tuple, ast.List)):
         return False
-    if _is_range(node, qualify):
-        return False
-    return not (isinstance(node, ast.Name) and node.id in ranges)
+    # built from the rows' own arange (a diagonal, or a shifted one: `(torch.arange(n) + n) % (2 * n)`
+    # picks the positive pair of a (batch, batch) similarity): not a label
+    return not any(_is_range(n, qualify) or isinstance(n, ast.Name) and n.id in ranges for n in ast.walk(node))
 
 
 def _gather(call: ast.Call, qualify):
