@@ -351,6 +351,27 @@ def softmax_call(ev):
     return None
 
 
+GUMBEL = "torch.nn.functional.gumbel_softmax"
+NORMALIZE = "torch.nn.functional.normalize"
+NORMALISING_CALLS = frozenset(SOFTMAX_CALLS | {GUMBEL, NORMALIZE})  # normalising_call's
+
+
+def normalising_call(ev):
+    """``(x, dim, name)`` for every call that normalises its input along one axis: softmax and log_softmax
+    (functions, methods, modules), ``F.gumbel_softmax`` (``dim=-1`` by default) and ``F.normalize``
+    (``dim=1`` by default); ``name`` is how the message calls it. None for other calls."""
+    q = ev.qualname
+    if q == GUMBEL:
+        return arg(ev, 0, "logits"), arg(ev, 4, "dim", -1), "gumbel_softmax"
+    if q == NORMALIZE:
+        return arg(ev, 0, "input"), arg(ev, 2, "dim", 1), "normalize"
+    call = softmax_call(ev)
+    if call is None:
+        return None
+    x, dim, log = call
+    return x, dim, "log_softmax" if log else "softmax"
+
+
 CLASS_LOSSES = {"torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss", "torch.nn.CrossEntropyLoss",
                 "torch.nn.NLLLoss"}
 

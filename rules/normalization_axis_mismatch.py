@@ -7,6 +7,7 @@ from shapecheck._core._shape import Shape
 
 from ._common import (CLASS_LOSSES, ELEMENTWISE, SOFTMAX_CALLS, arg, carry, compare_before, loss_args, neg_dim,
                       register, softmax_call, who)
+from .softmax_over_batch_axis import over_batch
 
 NORM = "nz_axis"  # (axis counted from the end, rank or None, node, "softmax" | "log_softmax")
 
@@ -126,7 +127,7 @@ def soft_ce(student: Float[Tensor, "b k t"], teacher: Float[Tensor, "b k t"]):
         if sm is not None:
             x, dim, log = sm
             d = neg_dim(dim, x)
-            if d is not None:
+            if d is not None and over_batch(ev, ctx) is None:  # over the batch axis: SHP211 reports it there
                 ctx.tag_result(NORM, (d, x.rank, ev.node, "log_softmax" if log else "softmax"))
             return
         if ev.qualname in ("torch.log", "torch.Tensor.log"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+
 from shapecheck._core._roles import BATCH, CLASS, FEATURE, ONE
 from shapecheck._core._shape import Shape, Variadic
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import SOFTMAX_CALLS, arg, as_int, axis, compare_before, dims_text, register, softmax_call, who
-
-_GUMBEL = "torch.nn.functional.gumbel_softmax"
+from ._common import NORMALISING_CALLS, NORMALIZE, as_int, axis, compare_before, dims_text, normalising_call, register, who
 
 
 def _leading(x: Shape, dim) -> bool:
@@ -33,22 +33,50 @@ def _others(x: Shape) -> list:
     return out
 
 
+def _source(ev) -> str | None:
+    """The normalised operand's source text (`` `logits` ``), for a value the engine has no shape for."""
+    node = ev.node
+    if not isinstance(node, ast.Call):
+        return None
+    if ev.qualname and ev.qualname.startswith("torch.Tensor.") and isinstance(node.func, ast.Attribute):
+        operand = node.func.value
+    elif node.args:
+        operand = node.args[0]
+    else:
+        return None
+    text = ast.unparse(operand)
+    return f"`{text}`" if len(text) <= 40 else None
+
+
 def over_batch(ev: CallEvent, ctx: RuleContext):
     """``(x, dim, function name, scored axes and roles)`` when the call normalises over the batch axis
     of per-example scores, else None (SHP202 leaves such a softmax to this rule)."""
-    if ev.qualname == _GUMBEL:
-        x, dim, log = arg(ev, 0, "logits"), arg(ev, 4, "dim", -1), False
-    else:
-        call = softmax_call(ev)
-        if call is None:
+    call = normalising_call(ev)
+    if call is None or call[2] == "normalize":
+        # an L2 norm over the batch is a deliberate idiom (feature correlations across the batch,
+        # `F.normalize(z, dim=0).T @ F.normalize(w, dim=0)`): only distributions are checked here
+        return None
+    x, dim, fn = call
+    uses = ctx.use_roles(ev.node)  # what the result's later uses say (they also prove two axes or more)
+    if not isinstance(x, Shape):
+        if not uses:
             return None
-        x, dim, log = call
-    if not isinstance(x, Shape) or x.is_any or len(x.dims) < 2 or not _leading(x, dim):
+        x = Shape((Variadic(None),), label=_source(ev))  # a call the engine cannot follow: a tensor all the same
+    elif not x.label and _source(ev):
+        x = x.with_label(_source(ev))
+    by_use = uses.get(0) == BATCH and (x.rank is None or x.rank >= 2)
+    if by_use and (as_int(dim) == 0 if x.rank is None else _leading(x, dim)):
+        by_use = ctx.role(x, 0) != BATCH  # the note says where the batch axis is known from
+    elif x.is_any or len(x.dims) < 2 or not _leading(x, dim) or ctx.role(x, 0) != BATCH:
         return None
-    if ctx.role(x, 0) != BATCH:
-        return None
+    else:
+        by_use = False
     others = _others(x)
     roles = {i: ctx.role(x, i) for i in others}
+    for i, r in uses.items():
+        k = i + x.rank if x.rank is not None and i < 0 else i
+        if k != 0 and roles.get(k) is None:
+            roles[k] = r
     if any(r == BATCH for r in roles.values()):
         return None  # a (batch, batch) similarity: normalising over the batch is the point
     b = axis(x, 0)
@@ -57,8 +85,7 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
     scored = {i: r for i, r in roles.items() if r not in (None, ONE)}
     if not scored:
         return None  # no other axis is known to hold per-example scores
-    fn = "log_softmax" if log else "gumbel_softmax" if ev.qualname == _GUMBEL else "softmax"
-    return x, dim, fn, scored
+    return x, dim, fn, scored, by_use
 
 
 @register
@@ -71,7 +98,13 @@ class SoftmaxOverBatchAxis(LintRule):
     when that axis is the batch and another axis holds each example's scores: classes or features
     from a Linear head, heads, positions. The batch axis is known from what produced it, without
     annotations: the `-1` of `view(-1, K)` over data, the first axis of a convolution's output, a
-    `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis.
+    `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis,
+    or a later use of the result that reads it one example per row: `log_probs[torch.arange(n),
+    labels]` (axis 1 then holds each example's classes), `log_probs.gather(-1, labels.unsqueeze(1))`
+    (one class picked per row), `einx.get_at("b n [l], b n -> b n", log_probs, tokens)` and
+    `F.kl_div(..., reduction="batchmean")`,
+    which divides by axis 0 as the batch size. Such a use is read even when the engine has no shape
+    for the logits (the output of a model it cannot follow).
 
     ## Why is this bad?
     Normalising across the batch makes each example's probabilities depend on the other examples
@@ -99,7 +132,7 @@ class SoftmaxOverBatchAxis(LintRule):
     """
 
     code = "SHP211"
-    calls = frozenset(SOFTMAX_CALLS | {_GUMBEL})
+    calls = NORMALISING_CALLS - {NORMALIZE}
     name = "softmax-over-batch-axis"
     summary = "A softmax or log_softmax normalises over the batch axis of per-example scores"
 
@@ -166,6 +199,49 @@ def weights(scores):
     b, n = scores.shape
     return torch.softmax(scores, dim=0)
 ''',
+        # near miss: a later use reads the log-probabilities one entry per example, normalised per example
+        '''
+import torch.nn.functional as F
+
+
+def selected(classifier, x, y):
+    logits = classifier(x)
+    log_probs = F.log_softmax(logits, dim=-1)
+    return log_probs[range(len(logits)), y.view(-1)]
+''',
+        # near miss: a contrastive loss over a (batch, batch) similarity reads its diagonal: the rows'
+        # own arange is not a label, so axis 1 is not known to hold classes
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def contrastive(a, b):
+    logits = a @ b.t()
+    labels = torch.arange(len(logits))
+    log_probs = F.log_softmax(logits, dim=0)
+    return -log_probs[torch.arange(len(logits)), labels].mean()
+''',
+        # near miss: distillation normalised over the classes of each example
+        '''
+import torch.nn.functional as F
+
+
+def distill(student_logits, teacher_logits, T: float):
+    log_p = F.log_softmax(student_logits / T, dim=-1)
+    log_q = F.log_softmax(teacher_logits / T, dim=-1)
+    return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
+''',
+        # near miss: the pick may come from a single example's 1-D distribution (a 0-d target unsqueezed
+        # at -1), where axis 0 is the class axis
+        '''
+import torch.nn.functional as F
+
+
+def picked(x, target):
+    log_probs = F.log_softmax(x, dim=0)
+    return log_probs.gather(-1, target.unsqueeze(-1))
+''',
     ]
     INVALID = [
         '''
@@ -210,13 +286,55 @@ class Classifier(nn.Module):
         h = self.features(img).mean(dim=(-2, -1)).view(-1, 16)
         return self.out(self.fc(h))
 ''',
+        # the engine has no shape for the logits; the later use says axis 0 holds the examples
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def chosen(logits, next_tokens):
+    log_probs = F.log_softmax(logits.float(), dim=0)
+    return log_probs[torch.arange(log_probs.shape[0]), next_tokens]
+''',
+        # kl_div's "batchmean" divides by axis 0: the batch, by the function's contract
+        '''
+import torch.nn.functional as F
+
+
+def distill(student_logits, teacher_logits, T: float):
+    log_p = F.log_softmax(student_logits / T, dim=0)
+    log_q = F.log_softmax(teacher_logits / T, dim=-1)
+    return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
+''',
+        # a label-smoothed cross-entropy picks one class per row along the last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def smoothed(x: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1):
+    log_probs = F.log_softmax(x, dim=0)
+    nll = -log_probs.gather(dim=-1, index=target.unsqueeze(1)).squeeze(1)
+    return ((1 - smoothing) * nll - smoothing * log_probs.mean(dim=-1)).mean()
+''',
+        # einx.get_at's brackets name the axis picked from; a leading `b` is the batch
+        '''
+import einx
+import torch
+
+
+def sequence_log_prob(model, seq):
+    logits = model(seq[:, :-1])
+    log_prob = logits.log_softmax(dim=0)
+    return einx.get_at("b n [l], b n -> b n", log_prob, seq[:, 1:])
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         found = over_batch(ev, ctx)
         if found is None:
             return
-        x, dim, fn, scored = found
+        x, dim, fn, scored, by_use = found
         target = next((i for i, r in scored.items() if r in (CLASS, FEATURE)), None)
         if target is None:
             target = -1
@@ -225,8 +343,10 @@ class Classifier(nn.Module):
         first = next(iter(scored))
         ctx.report(
             self.code, ev.node,
-            f"{fn} over axis {as_int(dim)} of {who(x)} {dims_text(ctx, x, ev.node)}, the batch axis",
+            f"{fn} over axis {as_int(dim)} of {who(x)}" + (f" {dims_text(ctx, x, ev.node)}" if x.rank else "")
+            + ", the batch axis",
             notes=("each example's scores are normalised across the other examples of the batch",
+                   f"axis 0 is the batch: {ctx.use_why(ev.node)}" if by_use else None,
                    f"axis {first} holds {scored[first]} scores of each example"),
             help=f"normalise over the scores of each example, e.g. `dim={target}`",
         )

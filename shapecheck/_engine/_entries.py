@@ -149,6 +149,39 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
     return fn
 
 
+def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):
+    """The functions defined inside ``fn`` (at any depth, not inside a class or a lambda), each with the
+    names its enclosing functions bind (``(inner, names)``): analysed on their own, an inner function
+    (a callback handed to a sampler, a closure returned) sees those names as values it cannot know, not
+    as the module-level names they shadow."""
+    names = set(outer)
+    a = getattr(fn, "args", None)
+    if a is not None:
+        names |= {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
+        names |= {p.arg for p in (a.vararg, a.kwarg) if p is not None}
+    inner = []
+    stack = list(getattr(fn, "body", []))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+            inner.append(node)
+            continue
+        if isinstance(node, (ast.ClassDef, ast.Lambda)):
+            if isinstance(node, ast.ClassDef):
+                names.add(node.name)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(al.asname or al.name).split(".")[0] for al in node.names}
+        stack.extend(ast.iter_child_nodes(node))
+    frozen = frozenset(names)
+    for node in sorted(inner, key=lambda n: n.lineno):
+        yield node, frozen
+        yield from inner_functions(node, frozen)
+
+
 def fixture_arguments(info, fn: ast.FunctionDef, analysis_type) -> dict:
     """The values a test's parameters take from simple pytest fixtures (the file's, or its
     ``conftest.py`` files'): a fixture of that name without parameters of its own, whose ``return``

@@ -20,6 +20,7 @@ from .._core._ops._registry import as_int
 from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, POSITION, SPATIAL, WIDTH,
                             name_role, role_of, with_roles)
 from .._core._shape import Shape, Variadic
+from ._uses import use_roles
 
 _SPATIAL = {1: (SPATIAL,), 2: (HEIGHT, WIDTH), 3: (DEPTH, HEIGHT, WIDTH)}
 
@@ -69,6 +70,23 @@ class RoleInference:
 
     def role(self, v, i: int):
         return role_of(v, i, self.symbol_roles, self.env.resolve)
+
+    def scope_use_roles(self) -> dict:
+        """The roles the uses of this scope's values state (``_uses.use_roles``), read once per scope."""
+        scope = getattr(self, "node", None)
+        if scope is None:
+            return {}
+        memo = self.mod.memo.uses
+        kept = memo.get(id(scope))
+        if kept is None or kept[0] is not scope:  # the scope is kept with its map: its id is not reused
+            try:
+                kept = (scope, use_roles(scope, self.mod.imports.qualify))
+            except Exception:  # roles are a refinement: never let them take the analysis down
+                if self.mod.strict:
+                    raise
+                kept = (scope, {})
+            memo[id(scope)] = kept
+        return kept[1]
 
     # -- producers ------------------------------------------------------------------------------
     def _roles_for(self, q, args, kwargs, result: Shape, init: dict) -> dict | None:

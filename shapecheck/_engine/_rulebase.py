@@ -54,6 +54,7 @@ class RuleContext:
     function: str | None = None  # qualified name of the function being analysed
     symbol_roles: dict = field(default_factory=dict)  # sizes whose role the function established (Sym -> role)
     scope: ast.AST | None = None  # the function (or module) being analysed, for rules that read the code around a call
+    uses: dict = field(default_factory=dict)  # id(call node) -> what its value's later uses state (``_uses.Uses``)
 
     def compare(self, a, b) -> str:
         """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
@@ -65,6 +66,17 @@ class RuleContext:
     def role(self, v, i: int):
         """The role of axis ``i`` of ``v`` (``shapecheck._core._roles``), or None when unknown."""
         return role_of(v, i, self.symbol_roles, self.env.resolve)
+
+    def use_roles(self, node: ast.AST) -> dict:
+        """``{axis: role}`` that the uses of the value the call at ``node`` makes state (``x[arange(n), labels]``
+        makes axis 0 the batch and axis 1 classes); such a use also proves two axes or more."""
+        u = self.uses.get(id(node))
+        return u.roles if u is not None else {}
+
+    def use_why(self, node: ast.AST) -> str | None:
+        """The use that stated :meth:`use_roles` of the call at ``node``, in words (for a note)."""
+        u = self.uses.get(id(node))
+        return u.why if u is not None else None
 
     def report(self, code: str, node: ast.AST, message: str, notes=(), help: str | None = None, fix=None) -> None:
         self.reports.append(LintReport(code, node, message, tuple(n for n in notes if n), help, fix))

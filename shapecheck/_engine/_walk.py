@@ -43,7 +43,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
     def __init__(self, mod, node: ast.FunctionDef, *, self_val: SelfVal | None = None, args: dict | None = None,
-                 depth: int = 0, report: bool = True, rules=()):
+                 depth: int = 0, report: bool = True, rules=(), closure: dict | None = None):
         self.mod = mod
         self.node = node
         self.self_val = self_val
@@ -60,6 +60,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.signature = signature_of(node, mod)
         self.ret_annot: TensorAnnot | None = None
         self.given_args = args or {}
+        self.closure = closure or {}  # an inner function analysed on its own: its enclosing functions' names
         self.axis_names: set = set()
         self.param_names: set = set()  # names the parameters' annotations bind
         self.free = Bindings()  # names first met in a return or local annotation -> what they were bound to
@@ -119,7 +120,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         sig = self.signature
         self.axis_names |= sig.param_axes
         self.param_names |= sig.param_bound
-        state: dict = {}
+        state: dict = dict(self.closure)
         for i, p in enumerate(sig.params):
             name = p.arg.arg
             if i == 0 and self.self_val is not None and name in ("self", "cls"):

@@ -15,7 +15,8 @@ from .._core._annot import AnnotError, Imports, read_annotation
 from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
-from .._engine._entries import fixture_arguments, merge_entry_diagnostics, module_code
+from .._core._ops._registry import OPAQUE
+from .._engine._entries import fixture_arguments, inner_functions, merge_entry_diagnostics, module_code
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -187,6 +188,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     for name, fn in info.functions.items():
         fa = FunctionAnalysis(info, fn, args=_fixtures(info, fn, strict), rules=rules)
         _run(fa, diags, strict)
+        _run_inner(info, fn, rules, diags, strict)
     for cls in info.classes.values():
         sv = None
         if cls.is_module or cls.methods:
@@ -203,6 +205,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
             fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
             _run(fa, diags, strict)
+            _run_inner(info, fn, rules, diags, strict)
     script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
     if script is not None:
         _run(FunctionAnalysis(info, script, rules=rules), diags, strict)
@@ -222,6 +225,13 @@ def _fixtures(info: ModuleInfo, fn, strict: bool) -> dict | None:
         if strict:
             raise
         return None
+
+
+def _run_inner(info, fn, rules, diags: list, strict: bool) -> None:
+    """The functions defined inside ``fn``, each analysed on its own (a callback is often never called
+    where it is defined); the names its enclosing functions bind are values it cannot know."""
+    for inner, outer in inner_functions(fn):
+        _run(FunctionAnalysis(info, inner, rules=rules, closure=dict.fromkeys(outer, OPAQUE)), diags, strict)
 
 
 def _run(fa: FunctionAnalysis, diags: list, strict: bool) -> None:

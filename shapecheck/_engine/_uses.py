@@ -1,0 +1,214 @@
+"""Roles stated by a value's uses: the consumer of a tensor says what its axes are for.
+
+The roles room (``_roles``) reads roles from an axis's producer, walking forward. Some consumers are
+as unambiguous, and they often come later in the function than the call a rule looks at:
+
+- ``x[torch.arange(n), labels]`` (or ``range(len(x))``) pairs every row of ``x`` with one entry of
+  it: axis 0 holds the examples (batch) and axis 1 each example's scores (classes), and ``x`` has
+  at least two axes;
+- ``F.kl_div(input, target, reduction="batchmean")`` divides by ``input.size(0)``, the batch size
+  by the function's contract: axis 0 of both operands is the batch and the distributions lie along
+  the other axes.
+
+:func:`use_roles` reads one scope's code once (no shapes needed) and maps each call whose value
+reaches such a use to the roles the use states, ``{axis: role}``: the call is the consumer's operand
+itself, or it is assigned to a name that is assigned nowhere else in the scope and used so. A role
+two uses disagree on is dropped. Axis indices count from the front (``0``, ``1``) or the end (``-1``);
+every use here also proves the value has at least two axes, so ``0`` and ``-1`` are distinct.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .._core._roles import BATCH, CLASS
+
+_ARANGE = {"torch.arange", "numpy.arange"}
+_KL_DIV = {"torch.nn.functional.kl_div"}
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _own_nodes(scope: ast.AST):
+    """The nodes of ``scope``'s own body, not those of the functions and classes it defines."""
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_range(node, qualify) -> bool:
+    """``range(...)`` or ``torch.arange(...)``: one index per row."""
+    if not isinstance(node, ast.Call):
+        return False
+    f = node.func
+    if isinstance(f, ast.Name) and f.id == "range" and qualify(f) is None:
+        return True
+    return qualify(f) in _ARANGE
+
+
+def use_roles(scope: ast.AST, qualify) -> dict:
+    """``id(call node) -> Uses`` for the calls of ``scope`` whose value a later use describes."""
+    nodes = list(_own_nodes(scope))
+    stores: dict = {}
+    for n in nodes:
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            stores[n.id] = stores.get(n.id, 0) + 1
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            for name in n.names:
+                stores[name] = 2  # assigned elsewhere too
+    ranges = {n.targets[0].id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
+              and isinstance(n.targets[0], ast.Name) and _is_range(n.value, qualify)}
+
+    by_name: dict = {}
+    by_node: dict = {}
+    why: dict = {}  # key -> the use that stated the roles, in words
+
+    def state(target, roles: dict, text: str) -> None:
+        if isinstance(target, ast.Name):
+            if stores.get(target.id) != 1:
+                return
+            key, table = target.id, by_name
+        elif isinstance(target, ast.Call):
+            key, table = id(target), by_node
+        else:
+            return
+        why.setdefault(key, text)
+        known = table.setdefault(key, {})
+        for axis, role in roles.items():
+            known[axis] = role if known.get(axis, role) == role else None
+
+    for n in nodes:
+        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple) and len(n.slice.elts) == 2:
+            rows, cols = n.slice.elts
+            is_rows = _is_range(rows, qualify) or isinstance(rows, ast.Name) and rows.id in ranges
+            if is_rows and _is_label_index(cols, qualify, ranges):
+                state(n.value, {0: BATCH, 1: CLASS},
+                      f"line {n.lineno} reads it one entry per row (`{_short(n)}`)")
+        elif isinstance(n, ast.Call) and qualify(n.func) == "einx.get_at" and len(n.args) >= 2:
+            roles = _get_at(n.args[0])
+            if roles:
+                state(n.args[1], roles, f"line {n.lineno} picks one entry per row along its bracketed axis "
+                                        f"(`{_short(n)}`)")
+        elif isinstance(n, ast.Call) and _gather(n, qualify) is not None:
+            src, g = _gather(n, qualify)
+            state(src, {0: BATCH, g: CLASS},
+                  f"line {n.lineno} picks one entry per row along axis {g} (`{_short(n)}`)")
+        elif isinstance(n, ast.Call) and qualify(n.func) in _KL_DIV and _keyword(n, "reduction") == "batchmean":
+            operands = list(n.args[:2]) + [k.value for k in n.keywords if k.arg in ("input", "target")]
+            for op in operands:
+                state(op, {0: BATCH, -1: CLASS},
+                      f"line {n.lineno} gives it to `kl_div(..., reduction=\"batchmean\")`, which divides by axis 0")
+
+    out = {k: Uses({a: r for a, r in v.items() if r}, why[k]) for k, v in by_node.items()}
+    for n in nodes:
+        if isinstance(n, (ast.Assign, ast.AnnAssign)) and isinstance(n.value, ast.Call):
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id in by_name:
+                name = targets[0].id
+                roles = {a: r for a, r in by_name[name].items() if r}
+                if roles and id(n.value) not in out:
+                    out[id(n.value)] = Uses(roles, why[name])
+    return {k: v for k, v in out.items() if v.roles}
+
+
+@dataclass(frozen=True)
+class Uses:
+    """What the later uses of one call's value state: ``{axis: role}`` and the use, in words."""
+
+    roles: dict
+    why: str
+
+
+def _is_label_index(node, qualify, ranges) -> bool:
+    """An index that picks one entry per row (labels, chosen tokens), not a slice, a literal or one made
+    from an ``arange`` (``x[arange(n), arange(n)]`` is a diagonal)."""
+    if isinstance(node, (ast.Slice, ast.Constant, ast.Starred, ast.Tuple, ast.List)):
+        return False
+    # built from the rows' own arange (a diagonal, or a shifted one: `(torch.arange(n) + n) % (2 * n)`
+    # picks the positive pair of a (batch, batch) similarity): not a label
+    return not any(_is_range(n, qualify) or isinstance(n, ast.Name) and n.id in ranges for n in ast.walk(node))
+
+
+def _gather(call: ast.Call, qualify):
+    """``(source, axis)`` of ``src.gather(g, t.unsqueeze(g))`` / ``torch.gather(src, g, t[:, None])``: one entry
+    picked per row along ``g``, the class axis, when the index proves two axes or more (``g >= 1``, or an
+    index unsqueezed at ``1``/``-2``... or ``t[:, None]``) and ``g`` is not axis 0 (``g`` is ``-1`` or positive)."""
+    f = call.func
+    if qualify(f) == "torch.gather":
+        args = list(call.args)
+    elif isinstance(f, ast.Attribute) and f.attr == "gather" and qualify(f) is None:
+        args = [f.value] + list(call.args)
+    else:
+        return None
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    src = kw.get("input", args[0] if args else None)
+    dim = kw.get("dim", args[1] if len(args) > 1 else None)
+    index = kw.get("index", args[2] if len(args) > 2 else None)
+    g = _int(dim)
+    if src is None or index is None or g is None or g < -1 or g == 0:
+        return None
+    if g >= 1:
+        return src, g
+    return (src, g) if _one_per_row(index) else None
+
+
+def _get_at(pattern) -> dict | None:
+    """Roles ``einx.get_at("b n [l], b n -> b n", x, idx)`` states for ``x``: the bracketed axis is picked
+    from (classes), a leading ``b``/``batch`` is the batch; indices count from the end after a ``...``."""
+    if not isinstance(pattern, ast.Constant) or not isinstance(pattern.value, str):
+        return None
+    first = pattern.value.split("->", 1)[0].split(",", 1)[0]
+    tokens = first.replace("[", " [").replace("]", "] ").split()
+    if not tokens or any(t.startswith("(") or t.endswith(")") for t in tokens):
+        return None
+    ellipsis = tokens.index("...") if "..." in tokens else None
+    picked = [i for i, t in enumerate(tokens) if t.startswith("[")]
+    if len(picked) != 1 or not (tokens[picked[0]].endswith("]") and len(tokens[picked[0]]) > 2):
+        return None
+    k = picked[0]
+    if ellipsis is not None and k < ellipsis:
+        return None
+    roles = {k if ellipsis is None else k - len(tokens): CLASS}
+    if tokens[0] in ("b", "batch") and k != 0:
+        roles[0] = BATCH
+    if len(tokens) < 2 or (ellipsis is not None and len(tokens) < 3) or 0 not in roles:
+        return None  # two axes or more, and a batch axis, or nothing is stated
+    return roles
+
+
+def _one_per_row(index) -> bool:
+    """``t.unsqueeze(k)`` with ``k`` not ``0``/``-1``, or ``t[:, None]``: an index of two axes or more whose
+    last axis has size one (one pick per row)."""
+    if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
+        k = _int(index.args[0]) if len(index.args) == 1 else None
+        return k is not None and k not in (0, -1)
+    if isinstance(index, ast.Subscript) and isinstance(index.slice, ast.Tuple) and len(index.slice.elts) >= 2:
+        first, *rest = index.slice.elts
+        return (isinstance(first, ast.Slice) and first.lower is None and first.upper is None
+                and isinstance(rest[-1], ast.Constant) and rest[-1].value is None)
+    return False
+
+
+def _int(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        v = _int(node.operand)
+        return -v if v is not None else None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+def _short(node, limit: int = 60) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _keyword(call: ast.Call, name: str):
+    for k in call.keywords:
+        if k.arg == name and isinstance(k.value, ast.Constant):
+            return k.value.value
+    return None

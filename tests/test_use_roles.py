@@ -1,0 +1,138 @@
+"""Roles stated by a value's later uses (``shapecheck._engine._uses``): which calls they reach, and when not."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from shapecheck._core._annot import Imports
+from shapecheck._core._roles import BATCH, CLASS
+from shapecheck._engine._uses import use_roles
+
+_IMPORTS = Imports({"torch": "torch", "F": "torch.nn.functional", "np": "numpy"})
+
+
+def _roles(src: str) -> dict:
+    """``{source of the call: roles}`` for the calls of the first function of ``src`` that uses describe."""
+    fn = ast.parse(textwrap.dedent(src)).body[0]
+    found = use_roles(fn, _IMPORTS.qualify)
+    calls = {id(n): ast.unparse(n) for n in ast.walk(fn) if isinstance(n, ast.Call)}
+    return {calls[k]: v.roles for k, v in found.items()}
+
+
+def test_a_row_per_example_read_states_batch_and_classes():
+    got = _roles("""
+        def f(logits, y):
+            lp = F.log_softmax(logits, dim=0)
+            return lp[torch.arange(lp.shape[0]), y]
+    """)
+    assert got == {"F.log_softmax(logits, dim=0)": {0: BATCH, 1: CLASS}}
+
+
+def test_builtin_range_rows_and_a_subscripted_call():
+    got = _roles("""
+        def f(logits, y):
+            return F.log_softmax(logits, dim=0)[range(len(logits)), y]
+    """)
+    assert got == {"F.log_softmax(logits, dim=0)": {0: BATCH, 1: CLASS}}
+
+
+def test_batchmean_kl_div_states_the_batch_of_both_operands():
+    got = _roles("""
+        def f(a, b):
+            p = F.log_softmax(a, dim=-1)
+            return F.kl_div(p, F.softmax(b, dim=-1), reduction="batchmean")
+    """)
+    assert got == {"F.log_softmax(a, dim=-1)": {0: BATCH, -1: CLASS},
+                   "F.softmax(b, dim=-1)": {0: BATCH, -1: CLASS}}
+
+
+def test_other_reductions_state_nothing():
+    assert _roles("""
+        def f(a, b):
+            return F.kl_div(F.log_softmax(a, dim=-1), F.softmax(b, dim=-1), reduction="sum")
+    """) == {}
+
+
+def test_a_name_assigned_twice_is_not_followed():
+    assert _roles("""
+        def f(logits, y):
+            lp = F.log_softmax(logits, dim=0)
+            lp = lp.t()
+            return lp[torch.arange(lp.shape[0]), y]
+    """) == {}
+
+
+def test_a_diagonal_is_not_a_label_read():
+    assert _roles("""
+        def f(sim):
+            labels = torch.arange(sim.shape[0])
+            lp = F.log_softmax(sim, dim=0)
+            n = sim.shape[0] // 2
+            pos = lp[torch.arange(2 * n), (torch.arange(2 * n) + n) % (2 * n)]
+            return lp[torch.arange(sim.shape[0]), labels] + lp[range(3), 0] + lp[range(3), :] + pos
+    """) == {}
+
+
+def test_uses_inside_a_nested_function_belong_to_it():
+    assert _roles("""
+        def f(logits, y):
+            lp = F.log_softmax(logits, dim=0)
+            def inner(lp):
+                return lp[torch.arange(3), y]
+            return inner
+    """) == {}
+
+
+def test_a_shadowed_range_is_not_the_builtin():
+    imports = Imports({"F": "torch.nn.functional", "range": "mylib.range"})
+    fn = ast.parse("def f(a, y):\n    lp = F.log_softmax(a, dim=0)\n    return lp[range(3), y]\n").body[0]
+    assert use_roles(fn, imports.qualify) == {}
+
+
+def test_vocabulary_sizes_count_classes():
+    from shapecheck._core._algebra import sym
+    from shapecheck._core._roles import name_role
+
+    for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out"):
+        assert name_role(sym(name)) == CLASS, name
+    assert name_role(sym("d_model")) is None
+
+
+def test_a_pick_per_row_along_the_last_axis_states_classes():
+    got = _roles("""
+        def f(x, target):
+            lp = F.log_softmax(x, dim=-1)
+            a = lp.gather(dim=-1, index=target.unsqueeze(1))
+            q = torch.softmax(x, dim=1)
+            return a + torch.gather(q, 1, target[:, None])
+    """)
+    assert got == {"F.log_softmax(x, dim=-1)": {0: BATCH, -1: CLASS}, "torch.softmax(x, dim=1)": {0: BATCH, 1: CLASS}}
+
+
+def test_a_gather_that_may_be_one_dimensional_or_along_axis_0_states_nothing():
+    assert _roles("""
+        def f(x, t, order):
+            a = F.log_softmax(x, dim=0)
+            b = F.log_softmax(x, dim=0)
+            c = F.log_softmax(x, dim=0)
+            return a.gather(-1, t.unsqueeze(-1)), b.gather(0, t.unsqueeze(1)), c.gather(-2, order)
+    """) == {}
+
+
+def test_rows_from_a_named_arange_and_einx_get_at():
+    imports = Imports({"torch": "torch", "F": "torch.nn.functional", "einx": "einx"})
+    src = textwrap.dedent("""
+        def f(logits, y, seq):
+            rows = torch.arange(logits.shape[0])
+            a = F.log_softmax(logits, dim=0)
+            b = F.log_softmax(logits, dim=0)
+            c = F.log_softmax(logits, dim=0)
+            return a[rows, y], einx.get_at("b n [l], b n -> b n", b, seq), einx.get_at("... [l], ... -> ...", c, seq)
+    """)
+    fn = ast.parse(src).body[0]
+    found = use_roles(fn, imports.qualify)
+    calls = {id(n): ast.unparse(n) for n in ast.walk(fn) if isinstance(n, ast.Call)}
+    got = sorted((calls[k], sorted(v.roles.items())) for k, v in found.items())
+    assert got == [("F.log_softmax(logits, dim=0)", [(0, BATCH), (1, CLASS)]),
+                   ("F.log_softmax(logits, dim=0)", [(0, BATCH), (2, CLASS)])]
