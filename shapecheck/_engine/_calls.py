@@ -89,6 +89,8 @@ class Calls:
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
+        if name == "permute":
+            recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
         known = isinstance(recv, Shape) and not recv.get_meta("unverified")
         shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes

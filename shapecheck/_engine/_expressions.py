@@ -395,6 +395,9 @@ def _item(container, key: str):
 
 def _decided(node: ast.Compare, vals) -> bool | Opaque:
     """A comparison of ranks or sizes known exactly (``x.ndim == 2`` of a 3-axis tensor): True or False."""
+    if len(vals) == 2 and all(type(v) is str for v in vals) and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+        # ``self.data_format == "channels_last"`` where the attribute holds a known string
+        return (vals[0] == vals[1]) == isinstance(node.ops[0], ast.Eq)
     if len(vals) != 2 or not all(isinstance(v, Expr) and v.value is not None for v in vals):
         return OPAQUE
     a, b = vals[0].value, vals[1].value

@@ -11,7 +11,7 @@ import ast
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, Shape
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
 from ._common import MAX_DEPTH, freeze_value
@@ -167,11 +167,47 @@ class UserCalls:
         v = rets[0] if rets else OPAQUE
         for w in rets[1:]:
             v = join(v, w)
+        seen = set()
+        for a in list(bound.values()) + (list(ref.bound_self.attrs.values()) if ref.bound_self is not None else []):
+            _symbols(a, seen)
+        v = _forget_callee_axes(v, seen)
         diags = tuple(sub.diags)
         if key is not None:
             memo[key] = (v, diags)
         self.report_entry(node, display, diags)
         return v
+
+
+def _symbols(v, out: set, depth: int = 0) -> None:
+    """The symbols in the sizes of a value (a shape, a size, a tuple of them)."""
+    if depth > 4:
+        return
+    if isinstance(v, Expr):
+        out.update(v.symbols())
+    elif isinstance(v, Shape):
+        for d in v.dims:
+            if isinstance(d, Expr):
+                out.update(d.symbols())
+    elif isinstance(v, (tuple, list)):
+        for x in v[:32]:
+            _symbols(x, out, depth + 1)
+
+
+def _forget_callee_axes(v, known: set, depth: int = 0):
+    """The callee's result without the axes its body named (``B, H, W, C = q.shape`` of an axis the call
+    did not know): those names are the callee's, one set per call, not axes of the caller; such an axis
+    comes back unknown (with its provenance, so its role stays)."""
+    if isinstance(v, Shape) and v.rank is not None:
+        dims = list(v.dims)
+        changed = False
+        for i, d in enumerate(dims):
+            if isinstance(d, Expr) and any(s.kind.startswith("dim:") and s not in known for s in d.symbols()):
+                dims[i] = UNKNOWN
+                changed = True
+        return Shape(tuple(dims), v.origins, v.label, v.meta) if changed else v
+    if isinstance(v, tuple) and depth < 4:
+        return tuple(_forget_callee_axes(x, known, depth + 1) for x in v)
+    return v
 
 
 def _bind_arguments(params, args, kwargs) -> dict:
