@@ -12,16 +12,17 @@ _CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
 
 
 def _parts(ev):
-    """The concatenated tensors of known, equal rank (at least two); None when they cannot be read."""
+    """The concatenated tensors that are known at least in part (two or more); None otherwise."""
     v = arg(ev, 0, "tensors")
     if not isinstance(v, (tuple, list)):
         return None
     parts = [p for p in v if isinstance(p, Shape) and not p.is_any]
-    if len(parts) < 2 or any(p.rank is None for p in parts) or len({p.rank for p in parts}) != 1:
-        return None
-    if any(p.variadic_index is not None for p in parts):
-        return None
-    return parts
+    return parts if len(parts) >= 2 else None
+
+
+def _leading(p: Shape) -> int:
+    """How many leading axes of ``p`` are known by position."""
+    return p.rank if p.rank is not None else p.variadic_index
 
 
 def _one(ctx, d) -> bool:
@@ -180,16 +181,21 @@ class Embed(nn.Module):
         parts = _parts(ev)
         if parts is None:
             return
-        r = parts[0].rank
+        ranks = {p.rank for p in parts if p.rank is not None}
+        if len(ranks) > 1:
+            return  # the core reports parts of different ranks
+        r = ranks.pop() if ranks else None
         d = as_int(arg(ev, 1, "dim", 0))
-        if d is None or not -r <= d < r:
-            return
-        d %= r
-        for j in range(r):
+        if d is None or r is not None and not -r <= d < r or r is None and d < 0:
+            return  # an axis counted from the end of parts of unknown rank cannot be placed
+        if r is not None:
+            d %= r
+        for j in range(max(_leading(p) for p in parts)):
             if j == d:
                 continue
-            single = next((p for p in parts if _one(ctx, p.dims[j])), None)
-            seq = next((p for p in parts if ctx.role(p, j) == POSITION and not _one(ctx, p.dims[j])), None)
+            here = [p for p in parts if j < _leading(p)]
+            single = next((p for p in here if _one(ctx, p.dims[j])), None)
+            seq = next((p for p in here if ctx.role(p, j) == POSITION and not _one(ctx, p.dims[j])), None)
             if single is None or seq is None:
                 continue
             ctx.report(

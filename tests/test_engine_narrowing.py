@@ -375,3 +375,82 @@ def test_axes_a_callee_names_stay_in_the_callee():
             q = x.reshape(B, h, w, -1)
             return tile(q) + tile(q.transpose(1, 2)).transpose(1, 3)
     """) == []
+
+
+def test_a_tuple_of_slices_makes_an_unknown_object_a_tensor():
+    assert reveals("""
+        def f(x):
+            cls_token, rest = x[:, :1], x[:, 1:]
+            reveal_shape(cls_token)
+            reveal_shape(rest)
+    """) == ["x[0] 1 ...", "x[0] x[1]-1 ..."]
+
+
+def test_one_element_sliced_off_an_axis_of_unknown_size():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], g):
+            y = x.reshape(g.batch(), g.tokens(), -1)
+            reveal_shape(y[:, :1])
+            reveal_shape(y[:, -1:])
+            reveal_shape(y[:, 1:])
+    """) == ["? 1 ?", "? 1 ?", "? ? ?"]
+
+
+def test_an_einops_pattern_on_a_value_it_cannot_see_gives_its_rank_not_its_axes():
+    # two unrelated values repeated by one pattern: their "x" and "y" are not the same axes (the pattern's
+    # names are shared by the tensors of unknown shape it narrows, not by values the analysis lost)
+    assert codes("""
+        from einops import repeat
+        def test_product(pair):
+            a_left, a_right = pair
+            left = repeat(a_left, "x y -> b x y", b=2)
+            right = repeat(a_right, "x y -> b x y", b=2)
+            reveal_shape(left)
+            return left @ right
+    """) == []
+    assert reveals("""
+        from einops import repeat
+        def f(pair):
+            a, b = pair
+            reveal_shape(repeat(a, "x y -> b x y", b=2))
+    """) == ["2 ? ?"]
+
+
+def test_a_module_that_returns_a_plain_tensor_is_followed():
+    # `-> torch.Tensor` says nothing of the shape: the body does (and a layer it is called with unknown input)
+    assert reveals("""
+        class Embed(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.proj = nn.Conv2d(3, dim, 16, stride=16)
+            def forward(self, x: Tensor) -> Tensor:
+                x = self.proj(x)
+                return x.permute(0, 2, 3, 1)
+        class Net(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.embed = Embed(dim)
+            def forward(self, img):
+                reveal_shape(self.embed(img))
+    """) == ["? ? ? dim"]
+
+
+def test_a_module_list_filled_in_a_loop_holds_its_modules():
+    assert reveals("""
+        class Block(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.fc = nn.Linear(dim, dim)
+            def forward(self, x):
+                return x + self.fc(x)
+        class Net(nn.Module):
+            def __init__(self, dim: int, depth: int):
+                super().__init__()
+                self.blocks = nn.ModuleList()
+                for _ in range(depth):
+                    self.blocks.append(Block(dim))
+            def forward(self, x: Float[Tensor, "b n dim"]):
+                for blk in self.blocks:
+                    x = blk(x)
+                reveal_shape(x)
+    """) == ["b n dim"]

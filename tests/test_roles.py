@@ -214,9 +214,9 @@ def test_merged_spatial_axes_are_positions(monkeypatch):
         rearrange(t, "b n (h d) -> b h n d", h=4).detach()
     '''
     # only height and width merged are positions: a reshape that also takes the channels is not, nor a
-    # group of heads and features
+    # group of heads and features; an einops "n" is the sequence
     assert roles(src, monkeypatch) == ["(batch, position, channel)", "(batch, ?)", "(batch, position, ?)",
-                                       "(batch, head, ?, ?)"]
+                                       "(batch, head, position, ?)"]
 
 
 def test_an_undecided_broadcast_keeps_the_roles_its_operands_agree_on(monkeypatch):
@@ -251,3 +251,21 @@ def test_a_permutation_of_an_unknown_input_states_a_layout(monkeypatch):
         F.layer_norm(x.float(), (4,), w, b).to(x.dtype).detach()
     '''
     assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]
+
+
+def test_a_join_keeps_the_roles_both_branches_agree_on(monkeypatch):
+    src = '''
+    import torch
+    import torch.nn.functional as F
+    from einops import rearrange
+
+
+    def f(img, n: int, pad: bool):
+        x = rearrange(img, "b c h w -> b (h w) c")
+        if pad:
+            x = x[:, :n]
+        x.detach()
+        x[:, 1:].detach()
+    '''
+    # cut or not, axis 1 holds the positions; so do the positions after the first one
+    assert roles(src, monkeypatch) == ["(batch, position, ?)", "(batch, position, ?)"]

@@ -12,10 +12,10 @@ from .._core._algebra import Expr, const
 from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, Shape
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._callables import known_callable
 from ._containers import sum_of
-from ._values import Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import EMPTY, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -169,6 +169,8 @@ class Calls:
                 return OPAQUE  # a layer we cannot follow is unknown, not absent
             return ModuleVal(q, children=tuple(args))
         if q in CONTAINERS:
+            if not args and not kwargs and q.endswith("ModuleList"):
+                return ListOf(OPAQUE, EMPTY)  # modules appended later (``grow_module_list``)
             elem = args[0] if args else None
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
                 return ModuleVal(q, init=elem.items)
@@ -187,7 +189,12 @@ class Calls:
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
             arg_node = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
             req = self.pattern_input(args[1], {k: v for k, v in kwargs.items() if isinstance(v, Expr)})
-            args = [self.narrowed_by_use(req, args[0], arg_node, state)] + list(args[1:])
+            if args[0] is OPAQUE and req is not None:
+                # a tensor, or a list the pattern describes once stacked: either way it has the rank of the
+                # pattern's left side; its sizes are its own (not the axes the pattern names elsewhere)
+                args[0] = Shape(tuple(d if isinstance(d, Variadic) else UNKNOWN for d in req.dims))
+            else:
+                args = [self.narrowed_by_use(req, args[0], arg_node, state)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
         joined = self.join_list(q, args, kwargs, node)

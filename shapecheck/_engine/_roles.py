@@ -95,6 +95,8 @@ class RoleInference:
             return self._flatten(args, kwargs, result)
         if q in _BINARY:
             return self._broadcast(args, result)
+        if q == "torch.Tensor.__getitem__":
+            return self._sliced(args, result)
         if q in _PERMUTE:
             return self._permute(args, result)
         if q in _EINOPS:
@@ -152,6 +154,29 @@ class RoleInference:
             found = {self.role(x, -i) for x in shapes if x.rank >= i} - {None, ONE}
             if len(found) == 1:
                 roles[-i] = found.pop()
+        return roles or None
+
+    def _sliced(self, args, result: Shape) -> dict | None:
+        """``x[:, 1:]``: a slice keeps what its axis holds (the positions after the class token are still
+        positions), although its size changes."""
+        if len(args) < 2 or not isinstance(args[0], Shape):
+            return None
+        src, index = args[0], args[1]
+        items = list(index) if isinstance(index, tuple) else [index]
+        if not items or any(not (isinstance(it, slice) or it is None) for it in items):
+            return None  # an int, an Ellipsis or a tensor index moves the axes: only plain slices are followed
+        if sum(isinstance(it, slice) for it in items) > _leading_axes(src) \
+                or len(items) > _leading_axes(result):
+            return None
+        roles = {}
+        p = 0
+        for k, it in enumerate(items):
+            if it is None:
+                continue
+            r = self.role(src, p)
+            if r is not None and r != ONE and self.role(result, k) is None:
+                roles[k] = r
+            p += 1
         return roles or None
 
     def _spatial(self, src: Shape, lo: int, hi: int) -> bool:
@@ -214,6 +239,11 @@ class RoleInference:
                 self.symbol_roles = {}
             old = self.symbol_roles.get(s)
             self.symbol_roles[s] = role if old in (None, role) else ""
+
+
+def _leading_axes(v: Shape) -> int:
+    """How many leading axes of ``v`` are known by position."""
+    return v.rank if v.rank is not None else v.variadic_index
 
 
 def _same(a, b) -> bool:
@@ -291,6 +321,7 @@ def _divides(e, den) -> bool:
 
 _EINOPS_BATCH = {"b", "batch", "bs", "bsz"}
 _GRID_NAMES = {"h", "w", "t", "f"}  # a patch grid's axes in einops patterns (``(f h w)`` for video)
+_EINOPS_SEQ = {"n", "seq", "l", "t"}  # the sequence axis in einops patterns (tokens, length, time)
 _EINOPS_HEADS = {"h", "heads", "nh", "num_heads", "n_heads"}
 
 
@@ -329,6 +360,8 @@ def _einops_roles(pattern, result: Shape) -> dict | None:
             roles[i] = BATCH
         elif name in _EINOPS_HEADS and "w" not in names and (name != "h" or name in grouped_left):
             roles[i] = HEAD
+        elif name in _EINOPS_SEQ and i > 0 and name not in grouped_left:
+            roles[i] = POSITION  # ``b n (h d) -> b h n d``: the sequence's positions
     for i, g in enumerate(right):
         if isinstance(g, list) and len(g) >= 2 and set(g) <= _GRID_NAMES and {"h", "w"} <= set(g):
             roles[i] = POSITION  # ``b c h w -> b (h w) c``: the grid's positions, one token each

@@ -96,8 +96,9 @@ class UserCalls:
         if elsewhere and len(self.diags) > reported:
             self.note_definition(reported, display, elsewhere)
         if sig.returns is not None:
-            if sig.returns.spec is None:
-                return ANY_SHAPE
+            if sig.returns.spec is None:  # ``-> torch.Tensor``: a tensor, of the shape its body makes
+                v = self.analyse_callee(ref, bound, node, display) if not annotated else OPAQUE
+                return v if isinstance(v, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
             where = f", {elsewhere}" if elsewhere else ""
             return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
@@ -133,9 +134,12 @@ class UserCalls:
         fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
-        if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
-            if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
-                return OPAQUE
+        informative = any(isinstance(v, Shape) and not v.is_any for v in bound.values()) or \
+            ref.bound_self is not None and any(isinstance(v, Shape) for v in ref.bound_self.attrs.values())
+        if not informative and not any(isinstance(v, (Shape, Obj)) for v in bound.values()):
+            return OPAQUE
+        # with only tensors of unknown shape going in, what the callee proves wrong it proves on its own
+        # (reported there); what comes out may still be known (a convolution, then a permute)
         bound = dict(bound)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
@@ -171,7 +175,7 @@ class UserCalls:
         for a in list(bound.values()) + (list(ref.bound_self.attrs.values()) if ref.bound_self is not None else []):
             _symbols(a, seen)
         v = _forget_callee_axes(v, seen)
-        diags = tuple(sub.diags)
+        diags = tuple(sub.diags) if informative else ()
         if key is not None:
             memo[key] = (v, diags)
         self.report_entry(node, display, diags)

@@ -101,6 +101,9 @@ class ListOf:
     length: Any = None
 
 
+EMPTY = "empty"  # the length of a ``nn.ModuleList()`` built empty, before anything is appended to it
+
+
 @dataclass(frozen=True)
 class DictOf:
     """A dict with string keys known statically (``dict(wte=..., h=...)``): ``((key, value), ...)``."""
@@ -131,6 +134,22 @@ def _join_dim(a, b):
     return UNKNOWN
 
 
+def _join_origins(a: Shape, b: Shape):
+    """Per axis, the provenance both branches share, or one that states the role both agree on (the
+    positions padded in one branch are still positions after the join); None elsewhere."""
+    if not a.origins or not b.origins:
+        return None
+    out = []
+    for x, y, da, db in zip(a.origins, b.origins, a.dims, b.dims):
+        if x == y and da == db and getattr(x, "role", None) == getattr(y, "role", None):
+            out.append(x)
+        elif getattr(x, "role", None) is not None and getattr(x, "role", None) == getattr(y, "role", None):
+            out.append(x)
+        else:
+            out.append(None)
+    return tuple(out) if any(o is not None for o in out) else None
+
+
 def join(a, b):
     """The value both branches agree on."""
     if a is b:
@@ -140,7 +159,7 @@ def join(a, b):
             return a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
         if a.rank is not None and a.rank == b.rank:
             dims = tuple(_join_dim(x, y) for x, y in zip(a.dims, b.dims))
-            return Shape(dims)
+            return Shape(dims, _join_origins(a, b))
         return Shape((Variadic(None),))
     if isinstance(a, Expr) and isinstance(b, Expr):
         return a if a == b else OPAQUE
