@@ -53,7 +53,8 @@ def _find(ctx, x: Shape, role: str, kind: str):
         return by_role[0]
     if by_role:
         return None
-    return next((i for i in range(x.rank) if ctx.role(x, i) is None and looks_like(axis(x, i), kind)), None)
+    named = [i for i in range(x.rank) if ctx.role(x, i) is None and looks_like(axis(x, i), kind)]
+    return named[0] if len(named) == 1 else None
 
 
 def _axis_text(x: Shape, i: int) -> str:
@@ -165,6 +166,28 @@ def window_partition(x, ws: int):
     x = x.view(B, H // ws, ws, W // ws, ws, C)
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, ws, ws, C)
 ''',
+        # a helper called on (B, H, W, d) and on its transpose: its names hold for one call only, and the
+        # tiled relative logits (B, H, H, W, W) are no image
+        '''
+import torch
+from helpers import to_2tuple
+
+
+def rel_logits_1d(q, rel_k, permute_mask):
+    B, H, W, dim = q.shape
+    x = (q @ rel_k.transpose(-1, -2)).reshape(-1, W, 2 * W - 1)[:, :, W - 1:]
+    x = x.reshape(B, H, 1, W, W).expand(-1, -1, H, -1, -1)
+    return x.permute(permute_mask)
+
+
+def rel_logits(q, rel_w, rel_h, feat_size):
+    B, HW, _ = q.shape
+    height, width = to_2tuple(feat_size)
+    q = q.reshape(B, height, width, -1)
+    w = rel_logits_1d(q, rel_w, permute_mask=(0, 1, 3, 2, 4))
+    h = rel_logits_1d(q.transpose(1, 2), rel_h, permute_mask=(0, 3, 1, 4, 2))
+    return w + h
+''',
     ]
     INVALID = [
         # unannotated: the convolution says (batch, channel, height, width), the permute keeps the roles
@@ -250,8 +273,8 @@ class ToChannelsFirst(nn.Module):
             return
         hi = _find(ctx, x, HEIGHT, "height")
         wi = _find(ctx, x, WIDTH, "width")
-        if hi is None or wi is None or hi == wi:
-            return
+        if hi is None or wi is None or wi != hi + 1:
+            return  # an image layout keeps height just before width; other tensors are not images
         others = [i for i in range(1, x.rank) if i not in (hi, wi)]
         moved = any(p.index(i) != i for i in others)
         flipped = (hi < wi) != (p.index(hi) < p.index(wi))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shapecheck._core._algebra import Expr
+from shapecheck._core._algebra import Expr, FloorDiv
+from shapecheck._core._unify import compare
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
@@ -18,6 +19,28 @@ def _is_factor(t, s) -> bool:
         return False
     q = s.exact_div(t)
     return all(p > 0 and type(a).__name__ != "FloorDiv" for mono, _ in q.terms for a, p in mono)
+
+
+def _split_in_place(ctx, dims, s) -> bool:
+    """Do the first two or more of ``dims`` multiply to ``s`` (``C*k*k`` split into ``(heads, C // heads, k*k)``)?"""
+    if not isinstance(s, Expr) or not dims or not isinstance(dims[0], Expr):
+        return False
+    p = dims[0]
+    for d in dims[1:]:
+        if not isinstance(d, Expr):
+            return False
+        p = p * d
+        if ctx.compare(p, s) == "eq":
+            return True
+        # ``heads * (C // heads)``: the split itself says that the divisions are exact
+        trial = ctx.env.copy()
+        for mono, _ in ctx.resolve(p).terms:
+            for atom, _power in mono:
+                if isinstance(atom, FloorDiv):
+                    trial.add_divisible(atom.num, atom.den)
+        if compare(p, s, trial) == "eq":
+            return True
+    return False
 
 
 @register
@@ -93,6 +116,30 @@ def fold(y):
     B, H, T, D = y.shape
     return y.reshape(B * H, T, D)
 ''',
+        # an unfold's (B, C*k*k, L) split in place into (B, heads, C // heads, k*k, L): nothing moves
+        '''
+import math
+
+import torch
+from torch import nn
+
+
+class Outlook(nn.Module):
+    def __init__(self, dim: int, num_heads: int, kernel_size: int = 3, stride: int = 1):
+        super().__init__()
+        self.num_heads = num_heads
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.v = nn.Linear(dim, dim)
+        self.unfold = nn.Unfold(kernel_size=kernel_size, padding=1, stride=stride)
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        v = self.v(x).permute(0, 3, 1, 2)
+        h, w = math.ceil(H / self.stride), math.ceil(W / self.stride)
+        return self.unfold(v).reshape(B, self.num_heads, C // self.num_heads,
+                                      self.kernel_size * self.kernel_size, h * w)
+''',
     ]
     INVALID = [
         '''
@@ -140,8 +187,7 @@ class Attn(nn.Module):
             return
         if is_literal(s) and ctx.resolve(s).value == 1:
             return  # a sequence of one position (a class token): nothing is cut out of it
-        if i + 1 < out.rank and ctx.compare(out.dims[i] * out.dims[i + 1], s) == "eq" \
-                if isinstance(out.dims[i], Expr) and isinstance(out.dims[i + 1], Expr) else False:
+        if _split_in_place(ctx, out.dims[i:], s):
             return  # the axis is split in place ((h) -> (num_splits, h // num_splits)): nothing moves
         if _is_factor(ctx.resolve(t), ctx.resolve(s)):
             return  # "heads * head_dim" split into (heads, head_dim): a weight's output features, not a sequence

@@ -293,3 +293,164 @@ def test_a_module_level_int_is_a_size_of_the_script():
     """
     assert codes(src.format(second="ndf, ndf * 2")) == []
     assert codes(src.format(second="ndf * 2, ndf")) == ["SHP107"]
+
+
+def test_a_permutation_gives_an_unknown_input_its_rank():
+    assert reveals("""
+        def f(x, y: Tensor):
+            z = x.permute(0, 2, 3, 1)
+            reveal_shape(x)
+            reveal_shape(x.mean(dim=1, keepdim=True))
+            y.permute(2, 0, 1)
+            reveal_shape(y)
+            w = x.permute(0, 1)  # not a permutation of the four axes x has by now: nothing learnt
+            reveal_shape(x)
+    """) == ["? ? ? ?", "? 1 ? ?", "? ? ?", "? ? ? ?"]
+
+
+def test_a_tuple_of_ints_parameter_gives_one_size_per_element():
+    assert reveals("""
+        from typing import Tuple
+        def f(x, size: Tuple[int, int], pair: tuple[int, int], many: Tuple[int, ...]):
+            B, N, C = x.shape
+            H, W = size
+            reveal_shape(x[:, 1:].transpose(1, 2).view(B, C, H, W))
+            reveal_shape(torch.zeros(*pair))
+            reveal_shape(torch.zeros(*many))
+    """) == ["B C size[0] size[1]", "pair[0] pair[1]", "..."]
+
+
+def test_a_reshape_with_an_unknown_size_keeps_its_rank():
+    assert reveals("""
+        def f(x, g, shape):
+            B, N, C = x.shape
+            H = W = int(N ** 0.5)
+            reveal_shape(x.transpose(1, 2).reshape(B, C, H, W))
+            reveal_shape(x.reshape((B, g.rows(), -1)))
+            reveal_shape(x.view(shape))  # one unknown argument may be all the sizes
+    """) == ["B C ? ?", "B ? ?", "..."]
+
+
+def test_interpolate_by_an_unknown_factor_keeps_batch_and_channels():
+    assert reveals("""
+        def f(x: Float[Tensor, "b c h w"], scale_factor):
+            reveal_shape(F.interpolate(x, scale_factor=scale_factor, mode="bilinear"))
+    """) == ["b c ? ?"]
+
+
+def test_a_string_default_of_a_constructor_decides_a_branch():
+    # a ConvNeXt-style LayerNorm built with its default data_format takes the channels-last branch only
+    assert reveals("""
+        class LayerNorm(nn.Module):
+            def __init__(self, dim, eps=1e-6, data_format="channels_last"):
+                super().__init__()
+                self.data_format = data_format
+                self.normalized_shape = (dim,)
+            def forward(self, x):
+                if self.data_format == "channels_last":
+                    return F.layer_norm(x, self.normalized_shape)
+                elif self.data_format == "channels_first":
+                    return x.mean(1, keepdim=True)
+        class Block(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.norm = LayerNorm(dim)
+                self.norm_cf = LayerNorm(dim, data_format="channels_first")
+            def forward(self, x: Float[Tensor, "b h w c"], y: Float[Tensor, "b c h w"]):
+                reveal_shape(self.norm(x))
+                reveal_shape(self.norm_cf(y))
+    """) == ["b h w c", "b 1 h w"]
+
+
+def test_axes_a_callee_names_stay_in_the_callee():
+    # the helper names the unknown axes of its argument H and W; called on a tensor and on its transpose,
+    # the two results are not made of the same two axes
+    assert codes("""
+        def tile(q):
+            B, H, W, d = q.shape
+            return q.reshape(B, H, 1, W, d).expand(-1, -1, H, -1, -1)
+        def f(x, height_width):
+            B, HW, _ = x.shape
+            h, w = unknown(height_width)
+            q = x.reshape(B, h, w, -1)
+            return tile(q) + tile(q.transpose(1, 2)).transpose(1, 3)
+    """) == []
+
+
+def test_a_tuple_of_slices_makes_an_unknown_object_a_tensor():
+    assert reveals("""
+        def f(x):
+            cls_token, rest = x[:, :1], x[:, 1:]
+            reveal_shape(cls_token)
+            reveal_shape(rest)
+    """) == ["x[0] 1 ...", "x[0] x[1]-1 ..."]
+
+
+def test_one_element_sliced_off_an_axis_of_unknown_size():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], g):
+            y = x.reshape(g.batch(), g.tokens(), -1)
+            reveal_shape(y[:, :1])
+            reveal_shape(y[:, -1:])
+            reveal_shape(y[:, 1:])
+    """) == ["? 1 ?", "? 1 ?", "? ? ?"]
+
+
+def test_an_einops_pattern_on_a_value_it_cannot_see_gives_its_rank_not_its_axes():
+    # two unrelated values repeated by one pattern: their "x" and "y" are not the same axes (the pattern's
+    # names are shared by the tensors of unknown shape it narrows, not by values the analysis lost)
+    assert codes("""
+        from einops import repeat
+        def test_product(pair):
+            a_left, a_right = pair
+            left = repeat(a_left, "x y -> b x y", b=2)
+            right = repeat(a_right, "x y -> b x y", b=2)
+            reveal_shape(left)
+            return left @ right
+    """) == []
+    assert reveals("""
+        from einops import repeat
+        def f(pair):
+            a, b = pair
+            reveal_shape(repeat(a, "x y -> b x y", b=2))
+    """) == ["2 ? ?"]
+
+
+def test_a_module_that_returns_a_plain_tensor_is_followed():
+    # `-> torch.Tensor` says nothing of the shape: the body does (and a layer it is called with unknown input)
+    assert reveals("""
+        class Embed(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.proj = nn.Conv2d(3, dim, 16, stride=16)
+            def forward(self, x: Tensor) -> Tensor:
+                x = self.proj(x)
+                return x.permute(0, 2, 3, 1)
+        class Net(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.embed = Embed(dim)
+            def forward(self, img):
+                reveal_shape(self.embed(img))
+    """) == ["? ? ? dim"]
+
+
+def test_a_module_list_filled_in_a_loop_holds_its_modules():
+    assert reveals("""
+        class Block(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.fc = nn.Linear(dim, dim)
+            def forward(self, x):
+                return x + self.fc(x)
+        class Net(nn.Module):
+            def __init__(self, dim: int, depth: int):
+                super().__init__()
+                self.blocks = nn.ModuleList()
+                for _ in range(depth):
+                    self.blocks.append(Block(dim))
+            def forward(self, x: Float[Tensor, "b n dim"]):
+                for blk in self.blocks:
+                    x = blk(x)
+                reveal_shape(x)
+    """) == ["b n dim"]

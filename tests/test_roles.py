@@ -95,7 +95,7 @@ def test_producers_and_propagation(monkeypatch):
         "(batch, position, feature)",  # batch_first recurrent output
         "(batch, position, feature)",  # sequence-first LSTM output, transposed
         "(batch, one, height, width)",  # keepdim leaves a size-one axis
-        "(batch, channel, ?)",  # a flatten merges the spatial axes into a new one
+        "(batch, channel, position)",  # a flatten merges the spatial axes into the image's positions
     ]
 
 
@@ -196,3 +196,76 @@ def test_view_moves_the_batch_across_a_literal_factor():
     assert _codes(GRU % "last.view(n, -1)") == ["SHP109"]
     assert _codes(GRU % "last.transpose(0, 1).reshape(n, -1)") == []  # near miss: the batch moved first
     assert _codes(GRU % "last.view(2 * n, -1)") == []  # a clean merge of the leading axes
+
+
+def test_merged_spatial_axes_are_positions(monkeypatch):
+    src = '''
+    import torch
+    import torch.nn.functional as F
+    from einops import rearrange
+
+
+    def f(x, img, t, scale: float):
+        B, C, H, W = x.shape
+        y = F.interpolate(x, scale_factor=scale)
+        y.reshape(B, C, -1).transpose(1, 2).detach()
+        y.reshape(B, -1).detach()
+        rearrange(img, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=4, p2=4).detach()
+        rearrange(t, "b n (h d) -> b h n d", h=4).detach()
+    '''
+    # only height and width merged are positions: a reshape that also takes the channels is not, nor a
+    # group of heads and features; an einops "n" is the sequence
+    assert roles(src, monkeypatch) == ["(batch, position, channel)", "(batch, ?)", "(batch, position, ?)",
+                                       "(batch, head, position, ?)"]
+
+
+def test_an_undecided_broadcast_keeps_the_roles_its_operands_agree_on(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Pos(nn.Module):
+        def __init__(self, dim: int, k: int):
+            super().__init__()
+            self.proj = nn.Conv2d(dim, dim, k, 1, k // 2, groups=dim)
+
+        def forward(self, x):
+            B, C, H, W = x.shape
+            (self.proj(x) + x).detach()
+    '''
+    # the convolution's spatial sizes may differ from its input's (k even): the sum's sizes are unknown,
+    # but each axis is the same axis of both
+    assert roles(src, monkeypatch) == ["(batch, channel, height, width)"]
+
+
+def test_a_permutation_of_an_unknown_input_states_a_layout(monkeypatch):
+    src = '''
+    import torch
+    import torch.nn.functional as F
+
+
+    def norm2d(x: torch.Tensor, w, b):
+        x = x.permute(0, 2, 3, 1)
+        x.detach()
+        F.layer_norm(x.float(), (4,), w, b).to(x.dtype).detach()
+    '''
+    assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]
+
+
+def test_a_join_keeps_the_roles_both_branches_agree_on(monkeypatch):
+    src = '''
+    import torch
+    import torch.nn.functional as F
+    from einops import rearrange
+
+
+    def f(img, n: int, pad: bool):
+        x = rearrange(img, "b c h w -> b (h w) c")
+        if pad:
+            x = x[:, :n]
+        x.detach()
+        x[:, 1:].detach()
+    '''
+    # cut or not, axis 1 holds the positions; so do the positions after the first one
+    assert roles(src, monkeypatch) == ["(batch, position, ?)", "(batch, position, ?)"]

@@ -12,11 +12,11 @@ from .._core._algebra import Expr, const
 from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, Shape
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._callables import known_callable
 from ._containers import sum_of
-from ._values import (NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal,
-                      SizeOf, join)
+from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
+                      SelfVal, SizeOf, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -90,6 +90,8 @@ class Calls:
         args, kwargs = self.call_args(node, state)
         if args is None:
             return OPAQUE
+        if name == "permute":
+            recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
         known = isinstance(recv, Shape) and not recv.get_meta("unverified")
         shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
@@ -170,6 +172,8 @@ class Calls:
                 return OPAQUE  # a layer we cannot follow is unknown, not absent
             return ModuleVal(q, children=tuple(args))
         if q in CONTAINERS:
+            if not args and not kwargs and q.endswith("ModuleList"):
+                return ListOf(OPAQUE, EMPTY)  # modules appended later (``grow_module_list``)
             elem = args[0] if args else None
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
                 return ModuleVal(q, init=elem.items)

@@ -13,7 +13,7 @@ import ast
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
 from .._core._shape import UNKNOWN, Shape
-from ._values import DictOf, ListOf, ModuleVal, join, list_join
+from ._values import EMPTY, DictOf, ListOf, ModuleVal, SelfVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -64,6 +64,8 @@ class Containers:
     def grow_list(self, node: ast.Call, state) -> bool:
         """``outs.append(v)`` on a list variable: the variable holds the longer list. True when handled."""
         func = node.func
+        if self.grow_module_list(node, state):
+            return True
         if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
             return False
         current = state.get(func.value.id)
@@ -73,6 +75,29 @@ class Containers:
         args, kwargs = self.call_args(node, state)
         new = grown(current, func.attr, args) if args is not None and not kwargs else None
         state[func.value.id] = new if new is not None else ListOf(OPAQUE)
+        return True
+
+    def grow_module_list(self, node: ast.Call, state) -> bool:
+        """``self.blocks.append(Block(dim))`` on a ``nn.ModuleList()`` attribute (in a loop, usually): the
+        attribute holds modules that each fit every appended one. True when handled."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Attribute)
+                and isinstance(func.value.value, ast.Name)):
+            return False
+        owner = state.get(func.value.value.id)
+        if not isinstance(owner, SelfVal) or func.value.attr not in owner.attrs:
+            return False
+        current = owner.attrs[func.value.attr]
+        if not isinstance(current, ListOf) or current.length != EMPTY and not isinstance(current.elem, ModuleVal):
+            return False
+        args, kwargs = self.call_args(node, state)
+        new = None
+        if args is not None and not kwargs:
+            new = grown(() if current.length == EMPTY else current, func.attr, args)
+            if isinstance(new, tuple) and new:  # a loop appends as often as it runs: the length is unknown
+                new = list_join(ListOf(new[0]), new)
+        owner.attrs[func.value.attr] = new if isinstance(new, ListOf) and isinstance(new.elem, ModuleVal) \
+            else ListOf(OPAQUE)
         return True
 
     def set_item(self, target: ast.Subscript, value, state) -> None:

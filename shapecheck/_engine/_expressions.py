@@ -283,6 +283,17 @@ class Expressions:
                         return OPAQUE
                 return seq[slice(*parts)]
             return OPAQUE
+        if isinstance(base, Obj) and isinstance(node.value, ast.Name) and base.name == node.value.id \
+                and state.get(node.value.id) is base and _array_index(node.slice):
+            # ``x[:, :1]``: only an array takes a tuple of slices, and it slices a tensor's axes alike
+            base = state[node.value.id] = ANY_SHAPE
+        if isinstance(base, Shape) and base.rank is None and base.variadic_index == len(base.dims) - 1 \
+                and isinstance(node.value, ast.Name) and state.get(node.value.id) == base and _array_index(node.slice):
+            # ``x[:, 1:]`` of a tensor of unknown rank: it has these leading axes, named as ``x.shape[i]`` names them
+            for i in range(len(base.dims) - 1, sum(isinstance(e, ast.Slice) for e in node.slice.elts)):
+                if not isinstance(self.read_axis(node.value.id, state[node.value.id], i, state, node), Expr):
+                    break
+            base = state[node.value.id]
         if isinstance(base, Shape):
             idx = self.index_value(node.slice, state)
             if idx is OPAQUE:
@@ -419,6 +430,15 @@ class Expressions:
 
 
 
+def _array_index(index) -> bool:
+    """A tuple of slices, ``None`` and ``...`` (at least one slice): the index of an array, not of a dict."""
+    if not isinstance(index, ast.Tuple) or len(index.elts) < 2:
+        return False
+    ok = all(isinstance(e, ast.Slice) or isinstance(e, ast.Constant) and e.value in (None, Ellipsis)
+             for e in index.elts)
+    return ok and any(isinstance(e, ast.Slice) for e in index.elts)
+
+
 def _item(container, key: str):
     """``d["key"]`` of a dict or an ``nn.ModuleDict`` known statically."""
     if isinstance(container, DictOf):
@@ -430,6 +450,9 @@ def _item(container, key: str):
 
 def _decided(node: ast.Compare, vals) -> bool | Opaque:
     """A comparison of ranks or sizes known exactly (``x.ndim == 2`` of a 3-axis tensor): True or False."""
+    if len(vals) == 2 and all(type(v) is str for v in vals) and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+        # ``self.data_format == "channels_last"`` where the attribute holds a known string
+        return (vals[0] == vals[1]) == isinstance(node.ops[0], ast.Eq)
     if len(vals) != 2 or not all(isinstance(v, Expr) and v.value is not None for v in vals):
         return OPAQUE
     a, b = vals[0].value, vals[1].value

@@ -174,8 +174,10 @@ class ModuleInfo:
                         given[p.arg] = const(d.value)
                     elif isinstance(d, ast.Constant) and d.value is None:
                         given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
-                    elif isinstance(d, ast.Constant) and type(d.value) is bool:
-                        given[p.arg] = d.value  # ``qk=False``: ``if self.qk:`` does not run
+                    elif isinstance(d, ast.Constant) and type(d.value) in (bool, str):
+                        # ``qk=False``: ``if self.qk:`` does not run; ``data_format="channels_last"``:
+                        # ``if self.data_format == "channels_first":`` does not either
+                        given[p.arg] = d.value
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()

@@ -129,6 +129,30 @@ class Narrowing:
             self.diag(st.test, "SHP104", f"the assertion expects `{var}` to have {k} ax{'is' if k == 1 else 'es'}, "
                                          f"but it has {have}", notes=(f"`{var}` has shape ({v})",))
 
+    def narrowed_by_permute(self, recv, recv_node, args, kwargs, state):
+        """``x.permute(0, 2, 3, 1)`` on a variable of unknown rank: a permutation of ``k`` axes says that ``x``
+        has ``k`` axes (the variable is narrowed, as by ``assert x.dim() == k``). ``recv`` unchanged when
+        the permutation is not a literal one or the rank is already known."""
+        if not isinstance(recv_node, ast.Name) or kwargs:
+            return recv
+        dims = list(args)
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = list(dims[0])
+        ints = [d.value if isinstance(d, Expr) else None for d in dims]
+        k = len(ints)
+        if k < 2 or any(v is None for v in ints) or sorted(v % k for v in ints) != list(range(k)) \
+                or any(not -k <= v < k for v in ints):
+            return recv
+        cur = state.get(recv_node.id)
+        if not (isinstance(cur, Obj) and cur.name == recv_node.id and recv is cur
+                or isinstance(cur, Shape) and cur == recv and cur.rank is None):
+            return recv
+        new = with_rank(cur, k)
+        if new is None:
+            return recv
+        state[recv_node.id] = new
+        return new
+
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
     def narrowed_by_use(self, required: Shape | None, arg, arg_node, state, tensor_op: bool = False):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown

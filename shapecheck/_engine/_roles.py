@@ -17,8 +17,9 @@ import re
 
 from .._core._algebra import Expr, FloorDiv, Sym
 from .._core._ops._registry import as_int
-from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, POSITION, SPATIAL, WIDTH,
-                            name_role, role_of, with_roles)
+from .._core._ops.elementwise import binary_names
+from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, ONE, POSITION, SPATIAL,
+                            SPATIAL_ROLES, WIDTH, name_role, role_of, with_roles)
 from .._core._shape import Shape, Variadic
 from ._uses import use_roles
 
@@ -37,6 +38,8 @@ _EMBEDDING = {"torch.nn.Embedding", "torch.nn.functional.embedding", "torch.nn.E
 _RECURRENT = {"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN"}
 _VIEW = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
+_FLATTEN = {"torch.flatten", "torch.Tensor.flatten"}
+_BINARY = frozenset(binary_names())
 _EINOPS = {"einops.rearrange", "einops.repeat", "einops.reduce", "einops.layers.torch.Rearrange",
            "einops.layers.torch.Reduce"}
 _DATA_ROLES = {BATCH, FEATURE, CLASS, CHANNEL, HEIGHT, WIDTH, DEPTH, SPATIAL, POSITION, HEAD}
@@ -101,7 +104,17 @@ class RoleInference:
         if q in _EMBEDDING:
             return {-1: FEATURE}
         if q in _VIEW:
-            return self._view(args, kwargs, result)
+            roles = self._view(args, kwargs, result) or {}
+            merged = self._merged_grid(args[0] if args else None, result)
+            if merged is not None:
+                roles[merged] = POSITION
+            return roles or None
+        if q in _FLATTEN:
+            return self._flatten(args, kwargs, result)
+        if q in _BINARY:
+            return self._broadcast(args, result)
+        if q == "torch.Tensor.__getitem__":
+            return self._sliced(args, result)
         if q in _PERMUTE:
             return self._permute(args, result)
         if q in _EINOPS:
@@ -146,6 +159,78 @@ class RoleInference:
         # conversion itself states them
         return {1: HEIGHT, 2: WIDTH, 3: CHANNEL}
 
+    def _broadcast(self, args, result: Shape) -> dict | None:
+        """An elementwise op's axes are its operands' axes broadcast together: an axis whose size the op
+        could not decide (a convolution's output added to its input) keeps the role its operands agree on."""
+        if result.rank is None:
+            return None
+        shapes = [a for a in args[:2] if isinstance(a, Shape) and a.rank is not None]
+        roles = {}
+        for i in range(1, result.rank + 1):
+            if self.role(result, -i) is not None:
+                continue
+            found = {self.role(x, -i) for x in shapes if x.rank >= i} - {None, ONE}
+            if len(found) == 1:
+                roles[-i] = found.pop()
+        return roles or None
+
+    def _sliced(self, args, result: Shape) -> dict | None:
+        """``x[:, 1:]``: a slice keeps what its axis holds (the positions after the class token are still
+        positions), although its size changes."""
+        if len(args) < 2 or not isinstance(args[0], Shape):
+            return None
+        src, index = args[0], args[1]
+        items = list(index) if isinstance(index, tuple) else [index]
+        if not items or any(not (isinstance(it, slice) or it is None) for it in items):
+            return None  # an int, an Ellipsis or a tensor index moves the axes: only plain slices are followed
+        if sum(isinstance(it, slice) for it in items) > _leading_axes(src) \
+                or len(items) > _leading_axes(result):
+            return None
+        roles = {}
+        p = 0
+        for k, it in enumerate(items):
+            if it is None:
+                continue
+            r = self.role(src, p)
+            if r is not None and r != ONE and self.role(result, k) is None:
+                roles[k] = r
+            p += 1
+        return roles or None
+
+    def _spatial(self, src: Shape, lo: int, hi: int) -> bool:
+        """Are axes ``lo..hi`` of ``src`` (at least two) all spatial (height, width, depth, a length)?"""
+        return hi > lo and all(self.role(src, i) in SPATIAL_ROLES for i in range(lo, hi + 1))
+
+    def _flatten(self, args, kwargs, result: Shape) -> dict | None:
+        """``x.flatten(2)`` of a ``(batch, channel, height, width)`` map: the merged spatial axes are the
+        positions of the image (its tokens)."""
+        src = args[0] if args else kwargs.get("input")
+        if not isinstance(src, Shape) or src.rank is None or result.rank is None:
+            return None
+        n = src.rank
+        s = as_int(kwargs.get("start_dim", args[1] if len(args) > 1 else 0))
+        e = as_int(kwargs.get("end_dim", args[2] if len(args) > 2 else -1))
+        if s is None or e is None or not (-n <= s < n and -n <= e < n):
+            return None
+        s, e = s % n, e % n
+        return {s: POSITION} if self._spatial(src, s, e) and result.rank == n - (e - s) else None
+
+    def _merged_grid(self, src, result: Shape) -> int | None:
+        """The axis of a ``view``/``reshape`` that merges two or more spatial axes of ``src`` and nothing
+        else (``reshape(B, C, -1)`` of a ``(B, C, H, W)`` map): the axes before and after it are ``src``'s own."""
+        if not isinstance(src, Shape) or src.rank is None or result.rank is None or result.rank >= src.rank:
+            return None
+        n, r = src.rank, result.rank
+        p = 0
+        while p < r - 1 and _same(src.dims[p], result.dims[p]):
+            p += 1
+        t = 0
+        while t < r - 1 - p and _same(src.dims[n - 1 - t], result.dims[r - 1 - t]):
+            t += 1
+        if p + t != r - 1:
+            return None
+        return p if self._spatial(src, p, n - 1 - t) else None
+
     def _is_data(self, v: Shape) -> bool:
         """Does the tensor hold examples (some axis has the role a layer or the data gave it)?"""
         n = len(v.dims)
@@ -172,6 +257,15 @@ class RoleInference:
                 self.symbol_roles = {}
             old = self.symbol_roles.get(s)
             self.symbol_roles[s] = role if old in (None, role) else ""
+
+
+def _leading_axes(v: Shape) -> int:
+    """How many leading axes of ``v`` are known by position."""
+    return v.rank if v.rank is not None else v.variadic_index
+
+
+def _same(a, b) -> bool:
+    return isinstance(a, Expr) and isinstance(b, Expr) and a.value is None and a == b
 
 
 def _states(h):
@@ -244,6 +338,8 @@ def _divides(e, den) -> bool:
 
 
 _EINOPS_BATCH = {"b", "batch", "bs", "bsz"}
+_GRID_NAMES = {"h", "w", "t", "f"}  # a patch grid's axes in einops patterns (``(f h w)`` for video)
+_EINOPS_SEQ = {"n", "seq", "l", "t"}  # the sequence axis in einops patterns (tokens, length, time)
 _EINOPS_HEADS = {"h", "heads", "nh", "num_heads", "n_heads"}
 
 
@@ -282,6 +378,11 @@ def _einops_roles(pattern, result: Shape) -> dict | None:
             roles[i] = BATCH
         elif name in _EINOPS_HEADS and "w" not in names and (name != "h" or name in grouped_left):
             roles[i] = HEAD
+        elif name in _EINOPS_SEQ and i > 0 and name not in grouped_left:
+            roles[i] = POSITION  # ``b n (h d) -> b h n d``: the sequence's positions
+    for i, g in enumerate(right):
+        if isinstance(g, list) and len(g) >= 2 and set(g) <= _GRID_NAMES and {"h", "w"} <= set(g):
+            roles[i] = POSITION  # ``b c h w -> b (h w) c``: the grid's positions, one token each
     if "h" in singles and "w" in singles and singles["h"] < singles["w"] and "h" not in grouped_left:
         roles[singles["h"]], roles[singles["w"]] = HEIGHT, WIDTH
         if "c" in singles:

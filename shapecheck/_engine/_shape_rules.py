@@ -32,10 +32,11 @@ class ShapeRules:
         args, kwargs = self.size_arguments(rule, args, kwargs)
         args = tuple(sanitize(a) for a in args)
         kwargs = {k: sanitize(v) for k, v in kwargs.items()}
-        if takes_size_list(q) and not (q in _FACTORIES and len(args) > 1) and any(
+        sizes = list(args[1 if q.startswith("torch.Tensor.") else 0:])
+        if takes_size_list(q) and not (q in _FACTORIES and len(args) > 1) and not (
+                q in _RESHAPES and _one_size_each(sizes, kwargs)) and any(
                 v is OPAQUE or (isinstance(v, tuple) and any(x is OPAQUE for x in v))
-                for v in list(args[1 if q.startswith("torch.Tensor.") else 0:])
-                + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
+                for v in sizes + [kwargs[k] for k in ("size", "shape", "dims", "sizes") if k in kwargs]):
             # a size list we could not evaluate (``x.view(new_shape)``): the result's shape is unknown
             return ANY_SHAPE
         site = Site((op_name(q) or rule.display) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
@@ -104,6 +105,17 @@ class ShapeRules:
 
 # ``torch.randn(1, n, d)``: more than one argument, each is one axis (an unknown one an axis of unknown size)
 _FACTORIES = frozenset({"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn"})
+_RESHAPES = frozenset({"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"})
+
+
+def _one_size_each(sizes: list, kwargs: dict) -> bool:
+    """Are the sizes of a reshape written one by one (``view(B, C, H, W)``, ``reshape(x, (B, -1))``), so that
+    an unknown one is one unknown size and not a whole sequence of them?"""
+    if kwargs or not sizes:
+        return False
+    if len(sizes) == 1:
+        return isinstance(sizes[0], tuple) and len(sizes[0]) >= 1
+    return not any(isinstance(v, tuple) for v in sizes)
 
 
 def _expand_for_pattern(x, pattern):

@@ -99,7 +99,8 @@ class UserCalls:
         if sig.returns is not None:
             if sig.returns.spec is None:
                 # ``-> torch.Tensor`` says a tensor and no shape: the body may say which
-                out = self.analyse_callee(ref, bound, node, display) if not sig.returns.members else OPAQUE
+                out = self.analyse_callee(ref, bound, node, display) \
+                    if not sig.returns.members and not annotated else OPAQUE
                 return out if isinstance(out, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
             where = f", {elsewhere}" if elsewhere else ""
@@ -131,7 +132,8 @@ class UserCalls:
 
     def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = "", layer: bool = False):
         """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
-        them), only when a tensor of known shape goes in — otherwise nothing useful comes out. What it
+        them), when a tensor (even of unknown shape), a size or an object goes in, or the module's own
+        tensors and layers say what comes out — otherwise nothing useful comes out. What it
         proves wrong under these shapes is reported by the entry-shape room (``_entries``); for a
         module called as a layer, a finding where the module's own tensor met what came in is the
         call's (the module was given an input it was not built for)."""
@@ -143,13 +145,16 @@ class UserCalls:
             # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
             # (having set its fields, perhaps) returns that object
             return bound[kept]
-        if not any(isinstance(v, (Shape, Expr)) for v in bound.values()):
-            # a tensor goes in, even of unknown shape (the body names its axes: ``B, N, C = x.shape``), or a
-            # size (``pair(image_size)``); else the module's own parameters, or the library layers it
-            # applies, say what comes out
-            if ref.bound_self is None or not any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
-                                                 for v in ref.bound_self.attrs.values()):
-                return OPAQUE
+        # a tensor of known shape goes in, or the module's own parameters, or the library layers it applies,
+        # say what comes out
+        informative = any(isinstance(v, Shape) and not v.is_any for v in bound.values()) or \
+            ref.bound_self is not None and any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
+                                               for v in ref.bound_self.attrs.values())
+        if not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values()):
+            return OPAQUE
+        # with only tensors of unknown shape (or sizes) going in, the body may still name axes
+        # (``B, N, C = x.shape``) and say what comes out (a convolution, then a permute); what it proves
+        # wrong it proves on its own, and is reported there
         bound = dict(bound)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
@@ -165,7 +170,7 @@ class UserCalls:
         if key is not None and key in memo:
             v, diags, fit = memo[key]
             self.report_entry(node, display, diags, fit if layer else ())
-            return self.fresh_axes(v, bound, node)
+            return self.fresh_axes(v, bound, node, ref.bound_self)
         if key is not None:
             memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
@@ -181,25 +186,25 @@ class UserCalls:
         v = rets[0] if rets else OPAQUE
         for w in rets[1:]:
             v = join(v, w)
-        diags = tuple(sub.diags)
-        if any(d.code != "reveal" and d.severity == "error" for d in diags) and isinstance(v, Shape):
+        diags = tuple(sub.diags) if informative else ()
+        if any(d.code != "reveal" and d.severity == "error" for d in sub.diags) and isinstance(v, Shape):
             v = ANY_SHAPE  # the call failed under these shapes: what it returns is unknown downstream (one bug, one report)
-        fit = tuple(i for i, d in enumerate(sub.diags) if any(d is f for f in sub.module_fit))
+        fit = tuple(i for i, d in enumerate(diags) if any(d is f for f in sub.module_fit))
         if key is not None:
             memo[key] = (v, diags, fit)
         self.report_entry(node, display, diags, fit if layer else ())
-        return self.fresh_axes(v, bound, node)
+        return self.fresh_axes(v, bound, node, ref.bound_self)
 
-    def fresh_axes(self, v, bound: dict, node):
+    def fresh_axes(self, v, bound: dict, node, self_val=None):
         """The axes a callee named itself (``B, N, C = x.shape`` on a parameter of unknown shape) are this
         call's own: renamed apart from the caller's names and from other calls' (``B'``), siblings of one
-        another only within this call. Axes the arguments brought in are kept."""
+        another only within this call. Axes the arguments (and the module's own tensors) brought in are kept."""
         found: dict = {}
         _dim_syms(v, found, 0)
         if not found:
             return v
         keep: dict = {}
-        for x in bound.values():
+        for x in list(bound.values()) + (list(self_val.attrs.values()) if self_val is not None else []):
             _dim_syms(x, keep, 0)
         tag = f"#{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
         mapping = {}

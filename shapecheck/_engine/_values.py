@@ -101,6 +101,9 @@ class ListOf:
     length: Any = None
 
 
+EMPTY = "empty"  # the length of a ``nn.ModuleList()`` built empty, before anything is appended to it
+
+
 @dataclass(frozen=True)
 class DictOf:
     """A dict with string keys known statically (``dict(wte=..., h=...)``): ``((key, value), ...)``."""
@@ -132,14 +135,14 @@ def _join_dim(a, b):
 
 
 def _join_shapes(a: Shape, b: Shape) -> Shape:
-    """What two shapes have in common: an axis both give (with its origin when both agree on it), and
+    """What two shapes have in common: an axis both give (with its origin when both agree on it, or on
+    its role), and
     when their ranks differ or are unknown, the trailing axes both have behind an unknown prefix (``b t c``
     and ``t c`` join to ``... t c``: every shape of either branch has at least those last axes)."""
     if a.rank is not None and a.rank == b.rank:
         idx = range(len(a.dims))
         dims = tuple(_join_dim(a.dims[i], b.dims[i]) for i in idx)
-        origins = tuple(a.origin(i) if a.dims[i] == b.dims[i] and a.origin(i) == b.origin(i) else None for i in idx)
-        return Shape(dims, origins if any(o is not None for o in origins) else ())
+        return Shape(dims, _join_origins(a, b) or ())
     n = min(_fixed_suffix(a), _fixed_suffix(b))
     if n == 0:
         return Shape((Variadic(None),))
@@ -154,6 +157,22 @@ def _fixed_suffix(s: Shape) -> int:
     """How many axes a shape has after its variadic part (all of them when it has none)."""
     v = s.variadic_index
     return len(s.dims) if v is None else len(s.dims) - v - 1
+
+
+def _join_origins(a: Shape, b: Shape):
+    """Per axis, the provenance both branches share, or one that states the role both agree on (the
+    positions padded in one branch are still positions after the join); None elsewhere."""
+    if not a.origins or not b.origins:
+        return None
+    out = []
+    for x, y, da, db in zip(a.origins, b.origins, a.dims, b.dims):
+        if x == y and da == db and getattr(x, "role", None) == getattr(y, "role", None):
+            out.append(x)
+        elif getattr(x, "role", None) is not None and getattr(x, "role", None) == getattr(y, "role", None):
+            out.append(x)
+        else:
+            out.append(None)
+    return tuple(out) if any(o is not None for o in out) else None
 
 
 def join(a, b):

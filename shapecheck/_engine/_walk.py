@@ -179,6 +179,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return self.code_sym(p.arg)
         if p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is int:
             return self.code_sym(p.arg)
+        n = _int_tuple_length(p.annotation, self.mod.imports.qualify)
+        if n is not None:  # ``size: Tuple[int, int]``: one named size per element, as ``H, W = size`` reads them
+            return tuple(self.code_sym(f"{p.arg}[{i}]") for i in range(n))
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "float" or \
                 p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is float:
             return SCALAR
@@ -192,3 +195,14 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             if isinstance(cls, ClassRef) and cls.cls.is_module:  # ``block: Block``: an instance of it
                 return self.construct_user(cls, [], {}, p)
         return Obj(p.arg)
+
+
+def _int_tuple_length(annotation, qualify) -> int | None:
+    """The length of a ``Tuple[int, int]`` (``tuple[int, int]``) annotation of fixed length, else None."""
+    if not isinstance(annotation, ast.Subscript) or qualify(annotation.value) not in ("typing.Tuple", "builtins.tuple") \
+            and not (isinstance(annotation.value, ast.Name) and annotation.value.id in ("tuple", "Tuple")):
+        return None
+    elts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+    if not 1 <= len(elts) <= 8 or not all(isinstance(e, ast.Name) and e.id == "int" for e in elts):
+        return None
+    return len(elts)

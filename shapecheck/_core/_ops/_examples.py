@@ -6,7 +6,8 @@ Beyond the basics there:
 * static arguments are Python expressions: literals, size names (``b, t, n, c // n``: symbols, so
   ``x.view(B, T, n_head, C // n_head)`` is written as it reads), ``+ - * //`` over them, tuples and
   lists, ``...``, ``slice(start, stop, step)``, and ``shape("k", "long")`` for a tensor argument
-  inside a static one (an index tensor of dtype ``long``, a ``"bool"`` mask);
+  inside a static one (an index tensor of dtype ``long``, a ``"bool"`` mask), ``unknown()`` for an
+  argument the analysis could not evaluate;
 * the output side is split at the last ``->``, so einops patterns may contain ``->``.
 """
 
@@ -17,7 +18,7 @@ import ast
 from .._algebra import sym
 from .._parse import parse_shape
 from .._shape import Shape
-from ._registry import Rule, Site
+from ._registry import OPAQUE, Rule, Site
 
 
 def _value(node: ast.AST):
@@ -36,6 +37,8 @@ def _value(node: ast.AST):
         op = {ast.Add: lambda x, y: x + y, ast.Sub: lambda x, y: x - y, ast.Mult: lambda x, y: x * y,
               ast.FloorDiv: lambda x, y: x // y}[type(node.op)]
         return op(a, b)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "unknown" and not node.args:
+        return OPAQUE
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("slice", "shape"):
         args = [_value(a) for a in node.args]
         if node.func.id == "slice":

@@ -16,7 +16,8 @@ _INPLACE = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "fmo
 _IDUNDER = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor")
 
 
-def _names():
+def binary_names() -> list:
+    """Every qualified name of the broadcasting binary ops (``torch.add``, ``x + y``, ``y * x``...)."""
     out = []
     for n in _BINARY:
         out += [f"torch.{n}", f"torch.Tensor.{n}"]
@@ -26,7 +27,7 @@ def _names():
     return out
 
 
-@shape_rule(*_names(),
+@shape_rule(*binary_names(),
             ok=["b n d, d -> b n d", "b 1 d, b n 1 -> b n d", "*B n, n -> *B n", "b n, -> b n",
                 "b n | 2 -> b n"],
             bad=["b n, b m ! SHP102", "3, 4 ! SHP102"])

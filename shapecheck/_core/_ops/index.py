@@ -40,6 +40,9 @@ def _slice_len(site: Site, n, sl: slice):
         return const(len(range(*slice(None if start is None else as_int(start),
                                       None if stop is None else as_int(stop), st).indices(nv))))
     if isinstance(n, Unknown):
+        a, b = (None if p is None else as_int(p) for p in parts)
+        if st == 1 and (a in (None, 0) and b == 1 or a == -1 and stop is None):
+            return const(1)  # ``x[:1]``, ``x[-1:]``: every axis has a first and a last element
         return UNKNOWN
     # a symbolic axis: literal parts must be provably in bounds; symbolic parts (``x[:T]``,
     # ``x[:-M]``, ``x[-T:]``) are taken to lie within the axis (documented assumption)
@@ -104,7 +107,10 @@ def _getitem_unknown_rank(input, index):
                 "b n d | (0, slice(None, None, None), shape('k', 'long')) -> n k",
                 "b n d | shape('b n', 'bool') -> _ d", "b n d | [0, 2] -> 2 n d",
                 "*B n d | (..., 0) -> *B n", "*B n d | (..., None, slice(None, k, None)) -> *B n 1 k",
-                "b *B n | (0, ..., slice(1, None, None)) -> *B n-1"],
+                "b *B n | (0, ..., slice(1, None, None)) -> *B n-1",
+                "b _ d | (slice(None, None, None), slice(None, 1, None)) -> b 1 d",
+                "b _ d | (slice(None, None, None), slice(-1, None, None)) -> b 1 d",
+                "b _ d | (slice(None, None, None), slice(1, None, None)) -> b _ d"],
             bad=["b n | (0, 0, 0) ! SHP104", "3 n | 5 ! SHP110", "b n d | shape('b m', 'bool') ! SHP110",
                  "b n | slice(None, None, -1) ! SHP110"])
 def getitem(site: Site, input, index) -> Shape | None:

@@ -191,17 +191,18 @@ def reshape_dims(site: Site, input: Shape, sizes: list, what: str):
 
 
 def _with_origins(input: Shape, dims: list) -> Shape:
-    """A new shape; axes that match the input's at the same place from either end keep their origin."""
+    """A new shape; axes that match the input's at the same place from either end keep their origin (an
+    unknown size matches nothing: it may be a merge of several axes)."""
     n = len(dims)
     ins = axes(input)
     origins = [None] * n
     for i in range(min(n, len(ins))):
-        if dims[i] == ins[i][0]:
+        if isinstance(dims[i], Expr) and dims[i] == ins[i][0]:
             origins[i] = ins[i][1]
         else:
             break
     for k in range(1, min(n, len(ins)) + 1):
-        if dims[-k] == ins[-k][0]:
+        if isinstance(dims[-k], Expr) and dims[-k] == ins[-k][0]:
             origins[-k] = origins[-k] or ins[-k][1]
         else:
             break

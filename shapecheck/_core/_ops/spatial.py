@@ -30,9 +30,9 @@ def _interpolate(site: Site, input, size, scale_factor, what: str):
     if (size is None) == (scale_factor is None):
         site.error("SHP110", f"{what} takes either size or scale_factor" + (", not both" if size is not None else ""))
         return None
-    if size is OPAQUE or scale_factor is OPAQUE:
-        return None
     ax = axes_any(input)
+    if size is OPAQUE or scale_factor is OPAQUE:  # sizes unknown, the batch and channel axes kept
+        return build(ax[:2] + [(UNKNOWN, None)] * n)
     if size is not None:
         sizes = list(size) if isinstance(size, (tuple, list)) else [size] * n
         if len(sizes) != n:
@@ -63,7 +63,8 @@ def _interpolate(site: Site, input, size, scale_factor, what: str):
 
 @shape_rule("torch.nn.functional.interpolate", "torch.nn.functional.upsample",
             ok=["b c h w | scale_factor=2 -> b c h*2 w*2", "b c 5 7 | scale_factor=1.5 -> b c 7 10",
-                "b c l | size=9 -> b c 9", "b c h w | size=(s, t) -> b c s t", "b c 5 7 | scale_factor=(2, 0.5) -> b c 10 3"],
+                "b c l | size=9 -> b c 9", "b c h w | size=(s, t) -> b c s t", "b c 5 7 | scale_factor=(2, 0.5) -> b c 10 3",
+                "b c h w | scale_factor=unknown() -> b c _ _"],
             bad=["b c h w ! SHP110", "b c h w | size=4, scale_factor=2 ! SHP110", "b c | size=4 ! SHP104",
                  "b c h w | size=(4, 4, 4) ! SHP110"])
 def interpolate(site: Site, input, size=None, scale_factor=None, mode="nearest", align_corners=None,

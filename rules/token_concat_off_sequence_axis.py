@@ -1,0 +1,209 @@
+"""SHP212 token-concat-off-sequence-axis."""
+
+from __future__ import annotations
+
+from shapecheck._core._roles import POSITION
+from shapecheck._core._shape import Shape, Unknown, Variadic
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+
+from ._common import arg, as_int, dims_text, register, who
+
+_CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
+
+
+def _parts(ev):
+    """The concatenated tensors that are known at least in part (two or more); None otherwise."""
+    v = arg(ev, 0, "tensors")
+    if not isinstance(v, (tuple, list)):
+        return None
+    parts = [p for p in v if isinstance(p, Shape) and not p.is_any]
+    return parts if len(parts) >= 2 else None
+
+
+def _leading(p: Shape) -> int:
+    """How many leading axes of ``p`` are known by position."""
+    return p.rank if p.rank is not None else p.variadic_index
+
+
+def _one(ctx, d) -> bool:
+    return not isinstance(d, (Unknown, Variadic)) and as_int(ctx.resolve(d)) == 1
+
+
+@register
+class TokenConcatOffSequenceAxis(LintRule):
+    """A single token joined to a sequence of tokens along another axis than the sequence.
+
+    ## What it does
+    Vision transformers prepend a class token to the patch tokens with
+    `torch.cat((cls_token, x), dim=1)`, and split it off again with `x[:, :1], x[:, 1:]`. The
+    rule flags a `cat` whose parts differ on an axis other than the joined one in this way: one
+    part holds a single position there (size 1), another holds the positions of a sequence or of
+    an image grid (an axis made by flattening height and width, `x.flatten(2)`,
+    `reshape(B, C, -1)`, einops `(h w)`, or a recurrent layer's time axis). The roles come from
+    the axes' producers, so the rule needs no annotations.
+
+    ## Why is this bad?
+    `cat` needs every axis but the joined one to agree, so the call only runs when the sequence
+    has a single position: the code was written for `dim=1` and `dim=2` (or `-1`) slipped in,
+    joining the token's features to the sequence's instead of adding a position. On real inputs
+    it fails with a size error far from any hint of the cause, or, on a one-position input (a
+    1x1 feature map, a test with one token), silently produces features of twice the width.
+
+    ## Example
+    ```python
+    x = self.conv(img).flatten(2).transpose(1, 2)   # (b, h*w, c)
+    x = torch.cat((cls_token, x), dim=2)            # cls_token: (b, 1, c)
+    ```
+
+    ## Use instead
+    ```python
+    x = torch.cat((cls_token, x), dim=1)            # (b, 1 + h*w, c)
+    ```
+
+    ## Known problems
+    A sequence known only by its size (an unannotated input's axis) has no role and is not
+    reported; a recurrent step that is always fed one position is taken for a sequence.
+    """
+
+    code = "SHP212"
+    calls = frozenset(_CAT)
+    name = "token-concat-off-sequence-axis"
+    summary = "A single token is concatenated to a sequence of tokens along another axis than the positions"
+
+    VALID = [
+        # near miss: the class token joins the patch tokens along the positions
+        '''
+import torch
+from torch import nn
+
+
+class Embed(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 16, stride=16)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, img):
+        B, C, H, W = img.shape
+        x = self.proj(img).flatten(2).transpose(1, 2)
+        cls = self.cls_token.expand(x.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=1)
+''',
+        # near miss: a token broadcast over the positions first may be joined to their features
+        '''
+import torch
+from torch import nn
+
+
+class Cond(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 16, stride=16)
+        self.token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, img):
+        B, C, H, W = img.shape
+        x = self.proj(img).flatten(2).transpose(1, 2)
+        t = self.token.expand(x.shape[0], x.shape[1], -1)
+        return torch.cat((t, x), dim=2)
+''',
+        # near miss: two single positions joined along the features
+        '''
+import torch
+from torch import nn
+
+
+class Pair(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 16, stride=16)
+
+    def forward(self, img):
+        B, C, H, W = img.shape
+        x = self.proj(img).flatten(2).transpose(1, 2)
+        return torch.cat((x[:, :1], x[:, -1:]), dim=2)
+''',
+    ]
+    INVALID = [
+        '''
+import torch
+from torch import nn
+
+
+class Embed(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 16, stride=16)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, img):
+        B, C, H, W = img.shape
+        x = self.proj(img).flatten(2).transpose(1, 2)
+        cls = self.cls_token.expand(x.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=2)
+''',
+        # unannotated: interpolate states (batch, channel, height, width), the reshape merges the grid
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def resize_tokens(x, scale: float):
+    B, N, C = x.shape
+    H = W = int(N ** 0.5)
+    cls_token, img = x[:, :1], x[:, 1:]
+    img = img.transpose(1, 2).reshape(B, C, H, W)
+    img = F.interpolate(img, scale_factor=scale, mode="bilinear")
+    img = img.reshape(B, C, -1).transpose(1, 2)
+    return torch.cat((cls_token, img), dim=-1)
+''',
+        # einops: the patch grid "(h w)" holds the positions
+        '''
+import torch
+from einops import rearrange, repeat
+from torch import nn
+
+
+class Embed(nn.Module):
+    def __init__(self, dim: int, p: int):
+        super().__init__()
+        self.p = p
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+
+    def forward(self, img):
+        x = rearrange(img, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=self.p, p2=self.p)
+        cls = repeat(self.cls_token, "() n d -> b n d", b=x.shape[0])
+        return torch.cat([cls, x], dim=2)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        parts = _parts(ev)
+        if parts is None:
+            return
+        ranks = {p.rank for p in parts if p.rank is not None}
+        if len(ranks) > 1:
+            return  # the core reports parts of different ranks
+        r = ranks.pop() if ranks else None
+        d = as_int(arg(ev, 1, "dim", 0))
+        if d is None or r is not None and not -r <= d < r or r is None and d < 0:
+            return  # an axis counted from the end of parts of unknown rank cannot be placed
+        if r is not None:
+            d %= r
+        for j in range(max(_leading(p) for p in parts)):
+            if j == d:
+                continue
+            here = [p for p in parts if j < _leading(p)]
+            single = next((p for p in here if _one(ctx, p.dims[j])), None)
+            seq = next((p for p in here if ctx.role(p, j) == POSITION and not _one(ctx, p.dims[j])), None)
+            if single is None or seq is None:
+                continue
+            ctx.report(
+                self.code, ev.node,
+                f"`cat` joins along axis {d}, but {who(single, 'one part')} {dims_text(ctx, single, ev.node)} "
+                f"holds one position on axis {j} and {who(seq, 'another part')} {dims_text(ctx, seq, ev.node)} "
+                f"a sequence of them",
+                notes=("the parts fit only when the sequence has a single position",),
+                help=f"join the token to the sequence along its positions: `dim={j}`",
+            )
+            return
