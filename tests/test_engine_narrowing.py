@@ -396,9 +396,10 @@ def test_one_element_sliced_off_an_axis_of_unknown_size():
     """) == ["? 1 ?", "? 1 ?", "? ? ?"]
 
 
-def test_an_einops_pattern_on_a_value_it_cannot_see_gives_its_rank_not_its_axes():
+def test_an_einops_pattern_on_a_value_it_cannot_see_gives_that_call_its_own_axes():
     # two unrelated values repeated by one pattern: their "x" and "y" are not the same axes (the pattern's
-    # names are shared by the tensors of unknown shape it narrows, not by values the analysis lost)
+    # names are shared by the tensors of unknown shape it narrows, not by values the analysis lost: such a
+    # value gets axes of that call alone, named after the pattern)
     assert codes("""
         from einops import repeat
         def test_product(pair):
@@ -413,7 +414,7 @@ def test_an_einops_pattern_on_a_value_it_cannot_see_gives_its_rank_not_its_axes(
         def f(pair):
             a, b = pair
             reveal_shape(repeat(a, "x y -> b x y", b=2))
-    """) == ["2 ? ?"]
+    """) == ["2 x y"]
 
 
 def test_a_module_that_returns_a_plain_tensor_is_followed():
