@@ -23,8 +23,10 @@ class UserCalls:
     """The user-code room of :class:`~._walk.FunctionAnalysis`."""
 
     def construct_user(self, ref: ClassRef, args, kwargs, node):
+        if not ref.is_module:  # answered by a dropped module's summary without parsing it again
+            return OPAQUE
         cls = ref.cls
-        if not cls.is_module:
+        if cls is None:
             return OPAQUE
         return ModuleVal(cls.qualname, None, None, cls, tuple(args), tuple(kwargs.items()))
 
@@ -79,11 +81,12 @@ class UserCalls:
         return out
 
     def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None):
-        fn = ref.node
-        if isinstance(fn, ast.Lambda):
+        if ref.is_lambda:
             return self.call_lambda(ref, args, kwargs, node)
         display = display or (f"{ref.bound_self.cls.name}.{ref.name}" if ref.bound_self else ref.name)
-        sig = signature_of(fn, ref.info)
+        sig = ref.signature()
+        if sig is None:  # its module no longer parses
+            return OPAQUE
         params = list(sig.params)
         if ref.bound_self is not None and params and not params[0].keyword_only \
                 and params[0].arg.arg in ("self", "cls"):
@@ -130,12 +133,14 @@ class UserCalls:
         """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
         them), only when a tensor of known shape goes in — otherwise nothing useful comes out. What it
         proves wrong under these shapes is reported by the entry-shape room (``_entries``)."""
-        fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
         if not any(isinstance(v, Shape) and not v.is_any for v in bound.values()):
             if ref.bound_self is None or not any(isinstance(v, Shape) for v in ref.bound_self.attrs.values()):
                 return OPAQUE
+        fn = ref.node  # the body is needed: a dropped module is parsed again here
+        if fn is None:
+            return OPAQUE
         bound = dict(bound)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
@@ -190,7 +195,7 @@ def _callee_bindings(ref: FuncRef, bound: dict) -> Bindings:
     """The callee's names bound before its annotations are read: its int parameters and the int
     attributes of its module bridge to axis names of the same spelling."""
     inst = Bindings()
-    aliases = ref.info.imports.axis_aliases
+    aliases = ref.axis_aliases
     for k, v in bound.items():
         if isinstance(v, Expr):
             name = bridged_name(k, aliases)

@@ -1,0 +1,82 @@
+"""What other files read of a module, kept after the project lets go of its parsed tree.
+
+When the project drops a parsed module to stay within its memory budget (``Project.release``), it
+keeps a :class:`ModuleSummary`: the names of its top-level functions and classes, each function's
+signature and line, each class's qualified name and whether it is an ``nn.Module``, the annotation
+names it re-exports to its project's typing imports (``_dialects``), and its axis aliases. A later
+file that reaches the module is answered from the summary: a name that is neither a function nor a
+class resolves to nothing; a function or class resolves to a reference that is answered from the
+summary as long as the call needs no body (a call settled by the annotations, an unannotated callee
+given no tensor of known shape, a class that is not an ``nn.Module``, an ``nn.Module`` check), and
+parses the module again only when it does (a body to analyse, a module's ``__init__`` and
+``forward``). A fact the summary did not learn while the module was held (a signature never read)
+is also read by parsing again. The answers are those a fresh parse gives: the summary only repeats
+what was read from the same text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ClassFacts", "Dropped", "FunctionFacts", "ModuleSummary", "summarise"]
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A top-level function: its signature (None when it was never read) and its line."""
+
+    signature: Any
+    lineno: int
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """A top-level class: whether it is an ``nn.Module`` (None when that was never decided)."""
+
+    is_module: bool | None
+
+
+@dataclass(frozen=True, eq=False)
+class ModuleSummary:
+    modname: str
+    path: str
+    functions: dict  # name -> FunctionFacts
+    classes: dict  # name -> ClassFacts
+    exports: dict  # the annotation names it offers a typing import: name -> "dtype" | "tensor"
+    axis_aliases: Any  # its imports' axis aliases (the names its annotations bridge to)
+
+
+class Dropped:
+    """The way back to a dropped module: its summary, and the project that parses it again."""
+
+    __slots__ = ("summary", "project", "settings")
+
+    def __init__(self, summary: ModuleSummary, project, settings):
+        self.summary, self.project, self.settings = summary, project, settings
+
+    def load(self):
+        """The module parsed again (None when it no longer parses)."""
+        return self.project.module_info(self.summary.modname, self.settings)
+
+
+def summarise(info, previous: ModuleSummary | None, exports: dict) -> ModuleSummary:
+    """The summary of the held module ``info`` (a ``ModuleInfo``) as it is dropped: the signatures its
+    memo read, and what an earlier summary of the same text knew beyond them."""
+    sigs = info.memo.signatures
+    old_f = previous.functions if previous is not None else {}
+    old_c = previous.classes if previous is not None else {}
+    functions = {}
+    for name, fn in info.functions.items():
+        hit = sigs.get(id(fn))
+        sig = hit[1] if hit is not None and hit[0] is fn else None
+        if sig is None and name in old_f:
+            sig = old_f[name].signature
+        functions[name] = FunctionFacts(sig, fn.lineno)
+    classes = {}
+    for name, cls in info.classes.items():
+        known = cls.known_module
+        if known is None and name in old_c:
+            known = old_c[name].is_module
+        classes[name] = ClassFacts(known)
+    return ModuleSummary(info.modname, info.path, functions, classes, exports, info.imports.axis_aliases)
