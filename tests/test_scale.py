@@ -227,29 +227,31 @@ def test_summary_keeps_what_other_files_read(api):
     settings = Settings()
     info = project.module_info("pkg.api", settings)
     caller = project.module_info("pkg.caller0", settings)
-    caller.resolve_import("pkg.api.proj").signature()  # read while held: the summary keeps it
     assert caller.resolve_import("pkg.api.Head").is_module
     assert project.dropped("pkg.api", settings) is None  # held
     project.release()
     gone = weakref.ref(info)
     del info
-    dropped = project.dropped("pkg.api", settings)
-    s = dropped.summary
+    s = project.dropped("pkg.api", settings).summary
     assert set(s.functions) == {"proj", "helper"} and set(s.classes) == {"Config", "Head"}
-    assert s.functions["proj"].signature is not None and s.functions["helper"].signature is None
-    assert s.classes["Head"].is_module is True and s.classes["Config"].is_module is None
+    proj = s.functions["proj"].signature
+    assert [p.arg.arg for p in proj.params] == ["x", "w"] and str(proj.returns.spec) == "b c"
+    assert all(p.arg.annotation is None for p in proj.params)  # none of the tree: the annotation was read
+    assert s.classes["Head"].is_module is True and s.classes["Config"].is_module is None  # never asked
     parsed = []
     real = project.module_info
     project.module_info = lambda m, st: parsed.append(m) or real(m, st)
     assert caller.resolve_import("pkg.api.WIDTH") is None  # not a function or class: no parse
     ref = caller.resolve_import("pkg.api.proj")
-    assert ref.signature() is s.functions["proj"].signature and ref.place()[1] == 6
+    assert ref.signature() is proj and ref.place() == (str(api / "pkg" / "api.py"), 6)
+    assert caller.resolve_import("pkg.api.helper").signature().params[0].arg.arg == "n"
     assert caller.resolve_import("pkg.api.Head").is_module
     assert parsed == []
     assert gone() is None  # nothing of the dropped tree is held
-    assert caller.resolve_import("pkg.api.helper").signature().params[0].arg.arg == "n"  # never read: parsed
+    assert not caller.resolve_import("pkg.api.Config").is_module  # not known: parsed again
     assert parsed == ["pkg.api"]
     assert project.dropped("pkg.api", settings) is None  # held again
+    assert ref.node.name == "proj" and ref.info is project.module_info("pkg.api", settings)  # the body
 
 
 # -- shards sharing one cache ----------------------------------------------------------------------
