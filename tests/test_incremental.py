@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from shapecheck._engine import _project
 from shapecheck._lint._cli import main
 
 LAYERS = '''\
@@ -124,8 +125,12 @@ def _codes(diags, name):
     return [(d["code"], d["message"]) for d in diags if d["path"] == f"pkg/{name}.py"]
 
 
-@pytest.fixture
-def tree(tmp_path, monkeypatch, capsys):
+@pytest.fixture(params=["kept", "dropped"])
+def tree(request, tmp_path, monkeypatch, capsys):
+    """The tree, checked with the project's parsed modules kept, or with every one dropped after each
+    file (a budget of nothing: what other files read comes from the dropped modules' summaries)."""
+    if request.param == "dropped":
+        monkeypatch.setattr(_project, "SOURCE_BUDGET", 0)
     return Tree(tmp_path, monkeypatch, capsys)
 
 

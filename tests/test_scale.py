@@ -112,6 +112,148 @@ def test_release_within_budget_keeps_everything(pkg):
     assert project.module_info("pkg.layers", settings) is layers
 
 
+# -- the summaries of dropped modules -----------------------------------------------------------------
+
+API = '''\
+from jaxtyping import Float
+from torch import Tensor
+import torch.nn as nn
+
+
+def proj(x: Float[Tensor, "b d"], w: Float[Tensor, "d c"]) -> Float[Tensor, "b c"]:
+    return x @ w
+
+
+def helper(n):
+    return n
+
+
+class Config:
+    width = 4
+
+
+class Head(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.lin = nn.Linear(d, 3)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+WIDTH = 4
+'''
+
+CALLER = '''\
+from jaxtyping import Float
+from torch import Tensor
+from shapecheck import reveal_shape
+from pkg.api import WIDTH, Config, Head, helper, proj
+
+
+def go{n}(x: Float[Tensor, "b 4"], w: Float[Tensor, "5 8"]):
+    cfg = Config()
+    helper(WIDTH)
+    return proj(x, w)
+'''
+
+HEAD_USER = '''\
+from jaxtyping import Float
+from torch import Tensor
+from shapecheck import reveal_shape
+from pkg.api import Head
+
+
+def go(y: Float[Tensor, "b 7"]):
+    reveal_shape(Head(7)(y))
+'''
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    p = tmp_path / "pkg"
+    p.mkdir()
+    (p / "__init__.py").write_text("")
+    (p / "api.py").write_text(API)
+    for n in range(4):
+        (p / f"caller{n}.py").write_text(CALLER.format(n=n))
+    return tmp_path
+
+
+def _project_parses(monkeypatch) -> list:
+    """The files the project index parses from now on (not the checked files' own parse)."""
+    parsed: list = []
+    real = _project.parse_module
+
+    def counting(source, path):
+        parsed.append(path.replace("\\", "/").rsplit("/", 1)[-1])
+        return real(source, path)
+
+    monkeypatch.setattr(_project, "parse_module", counting)
+    return parsed
+
+
+def test_a_dropped_module_answers_from_its_summary(api, capsys, monkeypatch):
+    """Every module dropped after every file: the callers of an annotated function, of an unannotated
+    one given no tensor, of a class that is no nn.Module and of a constant are answered from the
+    summary, so the module is parsed once, and each caller reports what it reports with nothing dropped."""
+    kept = _json(capsys, "--no-cache", "-j", "1", ".")
+    assert sorted({d["path"] for d in kept if d["code"].startswith("SHP1")}) == \
+        [f"pkg/caller{n}.py" for n in range(4)]  # proj's "d" is 4 against 5 in every caller
+    monkeypatch.setattr(_project, "SOURCE_BUDGET", 0)
+    parsed = _project_parses(monkeypatch)
+    assert _json(capsys, "--no-cache", "-j", "1", ".") == kept
+    assert parsed.count("api.py") == 1
+
+
+def test_a_dropped_module_is_parsed_again_for_a_body(api, capsys, monkeypatch):
+    """An nn.Module of a dropped module called with a tensor needs its ``__init__`` and ``forward``:
+    the module is parsed again, and the result is the one with nothing dropped."""
+    for n in range(3):
+        (api / "pkg" / f"head{n}.py").write_text(HEAD_USER)
+    kept = _json(capsys, "--no-cache", "-j", "1", ".")
+    assert [d["message"] for d in kept if d["code"] == "reveal"] == ["b 3"] * 3
+    monkeypatch.setattr(_project, "SOURCE_BUDGET", 0)
+    parsed = _project_parses(monkeypatch)
+    assert _json(capsys, "--no-cache", "-j", "1", ".") == kept
+    assert parsed.count("api.py") > 1  # each file with a Head call parses it again (the summary has no body)
+    assert parsed.count("api.py") <= 1 + 3
+
+
+def test_summary_keeps_what_other_files_read(api):
+    project = Project([str(api / "pkg" / n) for n in ("__init__.py", "api.py", "caller0.py")], budget=0)
+    settings = Settings()
+    info = project.module_info("pkg.api", settings)
+    caller = project.module_info("pkg.caller0", settings)
+    assert caller.resolve_import("pkg.api.Head").is_module
+    assert project.dropped("pkg.api", settings) is None  # held
+    project.release()
+    gone = weakref.ref(info)
+    del info
+    s = project.dropped("pkg.api", settings).summary
+    assert set(s.functions) == {"proj", "helper"} and set(s.classes) == {"Config", "Head"}
+    proj = s.functions["proj"].signature
+    assert [p.arg.arg for p in proj.params] == ["x", "w"] and str(proj.returns.spec) == "b c"
+    assert all(p.arg.annotation is None for p in proj.params)  # none of the tree: the annotation was read
+    assert s.classes["Head"].is_module is True and s.classes["Config"].is_module is None  # never asked
+    parsed = []
+    real = project.module_info
+    project.module_info = lambda m, st: parsed.append(m) or real(m, st)
+    assert caller.resolve_import("pkg.api.WIDTH") is None  # not a function or class: no parse
+    ref = caller.resolve_import("pkg.api.proj")
+    assert ref.signature() is proj and ref.place() == (str(api / "pkg" / "api.py"), 6)
+    assert caller.resolve_import("pkg.api.helper").signature().params[0].arg.arg == "n"
+    assert caller.resolve_import("pkg.api.Head").is_module
+    assert parsed == []
+    assert gone() is None  # nothing of the dropped tree is held
+    assert not caller.resolve_import("pkg.api.Config").is_module  # not known: parsed again
+    assert parsed == ["pkg.api"]
+    assert project.dropped("pkg.api", settings) is None  # held again
+    assert ref.node.name == "proj" and ref.info is project.module_info("pkg.api", settings)  # the body
+
+
 # -- shards sharing one cache ----------------------------------------------------------------------
 
 def _analysed(capsys, *argv) -> set:

@@ -12,7 +12,7 @@ from .._core._algebra import Expr, const
 from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
+from .._core._shape import ANY_SHAPE, Shape
 from ._callables import known_callable
 from ._containers import sum_of
 from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,

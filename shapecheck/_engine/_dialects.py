@@ -13,7 +13,7 @@ import ast
 
 from .._core._annot import DTYPES, from_module, import_statements
 
-__all__ = ["adopt_project_typing"]
+__all__ = ["adopt_project_typing", "exports_of"]
 
 _NAMES = DTYPES | {"Tensor"}
 
@@ -54,9 +54,17 @@ def adopt_project_typing(info, tree: ast.Module) -> None:
 def _exports(info, mod: str) -> dict:
     """``{name: "dtype" | "tensor"}`` for the annotation names project module ``mod`` offers."""
     info.project.note_read(info.modname, mod)
+    dropped = info.project.dropped(mod, info.settings)
+    if dropped is not None:  # its summary kept what it offers
+        return dict(dropped.summary.exports)
     other = info.project.module_info(mod, info.settings)
     if other is None or other is info:
         return {}
+    return exports_of(other)
+
+
+def exports_of(other) -> dict:
+    """``{name: "dtype" | "tensor"}`` for the annotation names the module ``other`` offers."""
     oimp = other.imports
     uses_jaxtyping = any(q == "jaxtyping" or q.startswith("jaxtyping.") for q in oimp.names.values())
     out = {}

@@ -71,10 +71,10 @@ class EntryReports:
 
     def defined_elsewhere(self, ref) -> str | None:
         """``../models/layers.py:12`` for a callee defined in another file than this one, else None."""
-        info = getattr(ref, "info", None)
-        if info is None or info is self.mod or os.path.abspath(info.path) == os.path.abspath(self.mod.path):
+        path, line = ref.place()  # a dropped module's summary knows it
+        if path is None or os.path.abspath(path) == os.path.abspath(self.mod.path):
             return None
-        return f"{_relative(info.path, self.mod.path)}:{getattr(ref.node, 'lineno', 1)}"
+        return f"{_relative(path, self.mod.path)}:{line}"
 
     def note_definition(self, start: int, display: str, elsewhere: str) -> None:
         """The diagnostics from ``start`` on are about a callee of another file: they name it."""

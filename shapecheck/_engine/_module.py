@@ -30,7 +30,9 @@ class ClassInfo:
         self.base_nodes = node.bases
         self._module: bool | None = None
 
-    def bases(self):
+    def _base_refs(self):
+        """Each base defined in analysed code: a ``ClassInfo`` of this file, or a ``ClassRef`` of
+        another (which a dropped module's summary may answer)."""
         for b in self.base_nodes:
             if isinstance(b, ast.Name) and b.id in self.info.classes and b.id != self.name:
                 yield self.info.classes[b.id]
@@ -39,7 +41,18 @@ class ClassInfo:
             if q:
                 target = self.info.resolve_import(q)
                 if isinstance(target, ClassRef):
-                    yield target.cls
+                    yield target
+
+    def bases(self):
+        for b in self._base_refs():
+            cls = b.cls if isinstance(b, ClassRef) else b
+            if cls is not None:
+                yield cls
+
+    @property
+    def known_module(self) -> bool | None:
+        """Whether it is an ``nn.Module``, when that was decided already (else None)."""
+        return self._module
 
     @property
     def is_module(self) -> bool:
@@ -50,7 +63,7 @@ class ClassInfo:
                 if q.startswith("torch.nn") and q.endswith("Module") or q.endswith("nn.Module"):
                     self._module = True
             if not self._module:
-                self._module = any(c.is_module for c in self.bases())
+                self._module = any(c.is_module for c in self._base_refs())
         return self._module
 
     @property
@@ -139,6 +152,14 @@ class ModuleInfo:
             return None  # shapecheck's own helpers (reveal_shape) keep their meaning, even inside its repo
         mod, _, name = q.rpartition(".")
         self.project.note_read(self.modname, mod)
+        dropped = self.project.dropped(mod, self.settings)
+        if dropped is not None:  # answered by its summary; parsed again only for what needs its text
+            s = dropped.summary
+            if name in s.functions:
+                return FuncRef(name, dropped=dropped)
+            if name in s.classes:
+                return ClassRef(name, dropped=dropped)
+            return None
         other = self.project.module_info(mod, self.settings)
         if other is None or other is self:
             return None

@@ -7,9 +7,11 @@ under the project's roots (:func:`project_roots`: the project root, its ``src/``
 each checked file's top package, the checked files' own folders), so that checking a few files (a
 pre-commit run) still reaches the rest of the project. Parsed modules are kept while they are in
 use: between two files, :meth:`Project.release` drops the least recently used parsed modules beyond
-a budget of source bytes (a dropped module is parsed again when a later file reaches it). What the
-index keeps for the whole run is small: module names, the modules each analysis read, and the
-interface digest of each module.
+a budget of source bytes, and keeps a summary of each (``_summary``: its functions' signatures, its
+classes, what it re-exports), so that a later file reaching a dropped module is answered from the
+summary, and the module is parsed again only when a body is needed. What the index keeps for the
+whole run is small: module names, the summaries, the modules each analysis read, and the interface
+digest of each module.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import hashlib
 import os
 
 from .._core._settings import Settings
+from ._dialects import exports_of
 from ._interface import ABSENT, interface_digest
+from ._summary import Dropped, summarise
 
 
 def parse_module(source: str, path: str) -> ast.Module:
@@ -94,6 +98,7 @@ class Project:
         self._last: dict = {}  # module name -> the tick of its last lookup
         self._digests: dict = {}  # module name -> interface digest
         self._reads: dict = {}  # module name -> the module names its analyses asked for
+        self._summaries: dict = {}  # module name -> ModuleSummary of a dropped module
 
     @classmethod
     def from_files(cls, paths, root: str | None = None) -> "Project":
@@ -103,7 +108,7 @@ class Project:
     def __getstate__(self):  # workers rebuild their own caches
         return {"by_module": self.by_module, "by_path": self.by_path, "roots": self.roots, "_absent": set(),
                 "_infos": {}, "_sizes": {}, "_held": 0, "budget": self.budget, "_tick": 0, "_last": {},
-                "_digests": {}, "_reads": {}}
+                "_digests": {}, "_reads": {}, "_summaries": {}}
 
     def path_of(self, modname: str) -> str | None:
         """The file of project module ``modname``: one of the run's files, else found under the roots."""
@@ -150,11 +155,22 @@ class Project:
         self._held += len(source)
         return info
 
+    def dropped(self, modname: str, settings: Settings):
+        """The way back to ``modname`` when it was parsed and then dropped (a :class:`~._summary.Dropped`
+        whose summary answers what other files read of it), else None (held, never parsed, or not a
+        project module)."""
+        if modname in self._infos:
+            return None
+        summary = self._summaries.get(modname)
+        return Dropped(summary, self, settings) if summary is not None else None
+
     def release(self) -> None:
         """Between two files: drop parsed modules until what is held fits the budget, the least
-        recently reached first. The modules kept forget the calls and instances they analysed (their
-        values may hold a dropped module, and the memo keys name functions by the id of their node,
-        which a later parse may reuse); their signatures of dropped functions go too."""
+        recently reached first, each leaving its summary (``_summary``: what other files read of it,
+        so that reaching it again parses it only for a body). The modules kept forget the calls and
+        instances they analysed (their values may hold a dropped module, and the memo keys name
+        functions by the id of their node, which a later parse may reuse); their signatures of dropped
+        functions go too."""
         if self._held <= self.budget:
             return
         dropped: set = set()
@@ -164,6 +180,7 @@ class Project:
                 break
             info = self._infos.pop(modname)
             self._held -= self._sizes.pop(modname, 0)
+            self._summaries[modname] = summarise(info, self._summaries.get(modname), exports_of(info))
             dropped.update(id(n) for n in ast.walk(info.tree)
                            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
             # its classes point back at it: without them (and its memo) nothing holds it, and it is

@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from .._core._roles import role_of
-from .._core._shape import Shape
 from .._core._unify import Env, compare
 
 

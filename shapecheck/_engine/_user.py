@@ -23,8 +23,10 @@ class UserCalls:
     """The user-code room of :class:`~._walk.FunctionAnalysis`."""
 
     def construct_user(self, ref: ClassRef, args, kwargs, node):
+        if not ref.is_module:  # answered by a dropped module's summary without parsing it again
+            return OPAQUE
         cls = ref.cls
-        if not cls.is_module:
+        if cls is None:
             return OPAQUE
         return ModuleVal(cls.qualname, None, None, cls, tuple(args), tuple(kwargs.items()))
 
@@ -80,11 +82,12 @@ class UserCalls:
         return out
 
     def call_user_body(self, ref: FuncRef, args, kwargs, node, display=None, layer: bool = False):
-        fn = ref.node
-        if isinstance(fn, ast.Lambda):
+        if ref.is_lambda:
             return self.call_lambda(ref, args, kwargs, node)
         display = display or (f"{ref.bound_self.cls.name}.{ref.name}" if ref.bound_self else ref.name)
-        sig = signature_of(fn, ref.info)
+        sig = ref.signature()
+        if sig is None:  # its module no longer parses
+            return OPAQUE
         params = list(sig.params)
         if ref.bound_self is not None and params and not params[0].keyword_only \
                 and params[0].arg.arg in ("self", "cls"):
@@ -137,14 +140,8 @@ class UserCalls:
         proves wrong under these shapes is reported by the entry-shape room (``_entries``); for a
         module called as a layer, a finding where the module's own tensor met what came in is the
         call's (the module was given an input it was not built for)."""
-        fn = ref.node
         if self.depth >= MAX_DEPTH:
             return OPAQUE
-        kept = _returned_parameter(fn, ref.info) if any(isinstance(v, Obj) for v in bound.values()) else None
-        if kept is not None and isinstance(bound.get(kept), Obj):
-            # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
-            # (having set its fields, perhaps) returns that object
-            return bound[kept]
         # a tensor of known shape goes in, or the module's own parameters, or the library layers it applies,
         # say what comes out
         informative = any(isinstance(v, Shape) and not v.is_any for v in bound.values()) or \
@@ -155,6 +152,14 @@ class UserCalls:
         # with only tensors of unknown shape (or sizes) going in, the body may still name axes
         # (``B, N, C = x.shape``) and say what comes out (a convolution, then a permute); what it proves
         # wrong it proves on its own, and is reported there
+        fn = ref.node  # the body is needed: a dropped module is parsed again here
+        if fn is None:
+            return OPAQUE
+        kept = _returned_parameter(fn, ref.info) if any(isinstance(v, Obj) for v in bound.values()) else None
+        if kept is not None and isinstance(bound.get(kept), Obj):
+            # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
+            # (having set its fields, perhaps) returns that object
+            return bound[kept]
         bound = dict(bound)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
@@ -316,7 +321,7 @@ def _callee_bindings(ref: FuncRef, bound: dict) -> Bindings:
     """The callee's names bound before its annotations are read: its int parameters and the int
     attributes of its module bridge to axis names of the same spelling."""
     inst = Bindings()
-    aliases = ref.info.imports.axis_aliases
+    aliases = ref.axis_aliases
     for k, v in bound.items():
         if isinstance(v, Expr):
             name = bridged_name(k, aliases)

@@ -7,6 +7,7 @@ reference records below (objects whose attributes are sizes from code, modules, 
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE, Opaque, Rule
 from .._core._shape import UNKNOWN, Shape, Variadic
 from .._core._unify import code_size
+from ._signature import signature_of
 
 __all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "DictOf", "Choice",
            "ListOf", "join", "join_states", "list_join", "is_tensor"]
@@ -55,21 +57,124 @@ class ModuleVal:
         return dict(self.init or ())
 
 
-@dataclass(frozen=True)
 class FuncRef:
-    """A function defined in analysed code (``info`` is the module it lives in)."""
+    """A function defined in analysed code (``info`` is the module it lives in).
 
-    name: str
-    node: Any = field(compare=False)
-    info: Any = field(compare=False)
-    bound_self: Any = field(default=None, compare=False)
-    closure: Any = field(default=None, compare=False)  # the variables a lambda saw
+    A function of a module the project has dropped is known by the module's summary (``dropped``, a
+    :class:`~._summary.Dropped`): its signature and its place answer a call that needs no body, and
+    ``node`` and ``info`` parse the module again when first read. Two references are equal when
+    they name the same function, wherever they came from."""
+
+    __slots__ = ("name", "_node", "_info", "bound_self", "closure", "_dropped")
+
+    def __init__(self, name: str, node: Any = None, info: Any = None, bound_self: Any = None,
+                 closure: Any = None, dropped: Any = None):
+        self.name = name
+        self._node, self._info = node, info
+        self.bound_self = bound_self
+        self.closure = closure  # the variables a lambda saw
+        self._dropped = dropped
+
+    def _load(self) -> None:
+        d, self._dropped = self._dropped, None
+        info = d.load()
+        fn = info.functions.get(self.name) if info is not None else None
+        if fn is not None:
+            self._node, self._info = fn, info
+
+    @property
+    def node(self):
+        if self._dropped is not None:
+            self._load()
+        return self._node
+
+    @property
+    def info(self):
+        if self._dropped is not None:
+            self._load()
+        return self._info
+
+    def _facts(self):
+        return self._dropped.summary.functions[self.name] if self._dropped is not None else None
+
+    @property
+    def is_lambda(self) -> bool:
+        return self._dropped is None and isinstance(self._node, ast.Lambda)
+
+    def signature(self):
+        """The callee's :class:`~._signature.Signature` (from the summary while that knows it); None
+        when the function is gone (its module no longer parses)."""
+        facts = self._facts()
+        if facts is not None and facts.signature is not None:
+            return facts.signature
+        node = self.node
+        return signature_of(node, self.info) if node is not None else None
+
+    @property
+    def axis_aliases(self):
+        if self._dropped is not None:
+            return self._dropped.summary.axis_aliases
+        return self.info.imports.axis_aliases
+
+    def place(self) -> tuple:
+        """``(path, line)`` of the definition (path None when unknown)."""
+        facts = self._facts()
+        if facts is not None:
+            return self._dropped.summary.path, facts.lineno
+        info = self.info
+        return (info.path if info is not None else None), getattr(self._node, "lineno", 1)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.name == other.name
+
+    def __hash__(self):
+        return hash((self.name,))
+
+    def __repr__(self):
+        return f"FuncRef(name={self.name!r})"
 
 
-@dataclass(frozen=True)
 class ClassRef:
-    name: str
-    cls: Any = field(compare=False)
+    """A class defined in analysed code (``cls`` its ``ClassInfo``). A class of a dropped module is
+    known by the module's summary: whether it is an ``nn.Module`` is answered there while it knows;
+    ``cls`` parses the module again when first read."""
+
+    __slots__ = ("name", "_cls", "_dropped")
+
+    def __init__(self, name: str, cls: Any = None, dropped: Any = None):
+        self.name = name
+        self._cls = cls
+        self._dropped = dropped
+
+    @property
+    def cls(self):
+        if self._dropped is not None:
+            d, self._dropped = self._dropped, None
+            info = d.load()
+            self._cls = info.classes.get(self.name) if info is not None else None
+        return self._cls
+
+    @property
+    def is_module(self) -> bool:
+        if self._dropped is not None:
+            known = self._dropped.summary.classes[self.name].is_module
+            if known is not None:
+                return known
+        cls = self.cls
+        return cls is not None and cls.is_module
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.name == other.name
+
+    def __hash__(self):
+        return hash((self.name,))
+
+    def __repr__(self):
+        return f"ClassRef(name={self.name!r})"
 
 
 @dataclass

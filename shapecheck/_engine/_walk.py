@@ -192,7 +192,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return act
         if isinstance(p.annotation, (ast.Name, ast.Attribute)):
             cls = self.ev(p.annotation, {})
-            if isinstance(cls, ClassRef) and cls.cls.is_module:  # ``block: Block``: an instance of it
+            if isinstance(cls, ClassRef) and cls.is_module:  # ``block: Block``: an instance of it
                 return self.construct_user(cls, [], {}, p)
         return Obj(p.arg)
 
