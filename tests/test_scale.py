@@ -153,8 +153,8 @@ from pkg.api import WIDTH, Config, Head, helper, proj
 
 def go{n}(x: Float[Tensor, "b 4"], w: Float[Tensor, "5 8"]):
     cfg = Config()
-    helper(WIDTH)
-    return proj(x, w)
+    helper("relu")
+    return proj(x, w) * WIDTH
 '''
 
 HEAD_USER = '''\
@@ -197,7 +197,7 @@ def _project_parses(monkeypatch) -> list:
 
 def test_a_dropped_module_answers_from_its_summary(api, capsys, monkeypatch):
     """Every module dropped after every file: the callers of an annotated function, of an unannotated
-    one given no tensor, of a class that is no nn.Module and of a constant are answered from the
+    one given no tensor, size or object (a string: nothing to analyse it for), of a class that is no nn.Module and of a constant are answered from the
     summary, so the module is parsed once, and each caller reports what it reports with nothing dropped."""
     kept = _json(capsys, "--no-cache", "-j", "1", ".")
     assert sorted({d["path"] for d in kept if d["code"].startswith("SHP1")}) == \

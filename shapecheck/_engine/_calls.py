@@ -137,8 +137,8 @@ class Calls:
         if isinstance(callee, ModuleVal):
             return self.call_module(callee, args, kwargs, node)
         if isinstance(callee, ClassRef):
-            if callee.cls.library_layer is not None:
-                return self.call_qual(callee.cls.library_layer, args, kwargs, node, state)
+            if callee.library_layer is not None:
+                return self.call_qual(callee.library_layer, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)

@@ -37,9 +37,11 @@ class FunctionFacts:
 
 @dataclass(frozen=True)
 class ClassFacts:
-    """A top-level class: whether it is an ``nn.Module`` (None when that was never decided)."""
+    """A top-level class: whether it is an ``nn.Module`` (None when that was never decided), and the
+    library layer it is (``ClassInfo.library_layer``: read from its own text, so always known)."""
 
     is_module: bool | None
+    library_layer: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +88,7 @@ def summarise(info, previous: ModuleSummary | None, exports: dict) -> ModuleSumm
         known = cls.known_module
         if known is None and name in old_c:
             known = old_c[name].is_module
-        classes[name] = ClassFacts(known)
+        classes[name] = ClassFacts(known, cls.library_layer)
     return ModuleSummary(info.modname, info.path, functions, classes, exports, info.imports.axis_aliases)
 
 

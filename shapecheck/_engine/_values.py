@@ -138,7 +138,8 @@ class FuncRef:
 
 class ClassRef:
     """A class defined in analysed code (``cls`` its ``ClassInfo``). A class of a dropped module is
-    known by the module's summary: whether it is an ``nn.Module`` is answered there while it knows;
+    known by the module's summary: whether it is an ``nn.Module`` is answered there while it knows,
+    and the library layer it is;
     ``cls`` parses the module again when first read."""
 
     __slots__ = ("name", "_cls", "_dropped")
@@ -164,6 +165,14 @@ class ClassRef:
                 return known
         cls = self.cls
         return cls is not None and cls.is_module
+
+    @property
+    def library_layer(self) -> str | None:
+        """The library layer the class is (``ClassInfo.library_layer``), from the summary of a dropped module."""
+        if self._dropped is not None:
+            return self._dropped.summary.classes[self.name].library_layer
+        cls = self.cls
+        return cls.library_layer if cls is not None else None
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
