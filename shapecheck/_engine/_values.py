@@ -57,7 +57,25 @@ class ModuleVal:
         return dict(self.init or ())
 
 
-class FuncRef:
+class _NamedRef:
+    """A reference equal to another of its class that names the same definition, wherever it came from
+    (a held module's tree or a dropped module's summary)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.name == other.name
+
+    def __hash__(self):
+        return hash((self.name,))
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class FuncRef(_NamedRef):
     """A function defined in analysed code (``info`` is the module it lives in).
 
     A function of a module the project has dropped is known by the module's summary (``dropped``, a
@@ -124,19 +142,8 @@ class FuncRef:
         info = self.info
         return (info.path if info is not None else None), getattr(self._node, "lineno", 1)
 
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self.name == other.name
 
-    def __hash__(self):
-        return hash((self.name,))
-
-    def __repr__(self):
-        return f"FuncRef(name={self.name!r})"
-
-
-class ClassRef:
+class ClassRef(_NamedRef):
     """A class defined in analysed code (``cls`` its ``ClassInfo``). A class of a dropped module is
     known by the module's summary: whether it is an ``nn.Module`` is answered there while it knows,
     and the library layer it is;
@@ -173,17 +180,6 @@ class ClassRef:
             return self._dropped.summary.classes[self.name].library_layer
         cls = self.cls
         return cls.library_layer if cls is not None else None
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self.name == other.name
-
-    def __hash__(self):
-        return hash((self.name,))
-
-    def __repr__(self):
-        return f"ClassRef(name={self.name!r})"
 
 
 @dataclass
