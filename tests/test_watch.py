@@ -22,6 +22,13 @@ def _env():
     return e
 
 
+def _ctrl_c_reaches_it():
+    """In the child before it starts: SIGINT back to its default action. A test run started in the
+    background by a shell (``.ci/run &``, nohup) ignores SIGINT, the child would inherit that, and
+    Python leaves an ignored SIGINT ignored: Ctrl-C could not reach the watch at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(path, needle: str, timeout: float = 60) -> str:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -39,7 +46,7 @@ def test_watch_rechecks_after_an_edit_and_exits_cleanly_on_ctrl_c(tmp_path):
     with open(out, "w") as fo, open(err, "w") as fe:
         proc = subprocess.Popen([sys.executable, "-m", "shapecheck", "check", "--watch", "-j", "1",
                                  "--output-format", "concise", "."],
-                                cwd=tmp_path, stdout=fo, stderr=fe, env=_env())
+                                cwd=tmp_path, stdout=fo, stderr=fe, env=_env(), preexec_fn=_ctrl_c_reaches_it)
         try:
             _wait_for(out, "All checks passed")
             time.sleep(0.5)  # the watcher is set up once the first check is done; give it a moment
