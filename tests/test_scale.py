@@ -4,6 +4,7 @@ results), and shards of one run that share a cache directory leave one cache a f
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 import weakref
 
@@ -311,3 +312,21 @@ def test_the_code_stamp_is_the_same_wherever_and_whenever_shapecheck_is_installe
     assert code_digest([("pkg", str(tmp_path / "b"))]) == first
     (tmp_path / "b" / "x.py").write_text("X = 2\n")
     assert code_digest([("pkg", str(tmp_path / "b"))]) != first
+
+
+def test_module_lookups_under_the_roots_read_each_directory_once(pkg, monkeypatch):
+    """Finding where a module lives under the project's roots reads directory listings, once each: a
+    name that is no project module (``numpy.linalg``) costs no file-system call per candidate file,
+    which on a large tree was most of a warm run."""
+    project = Project.from_files([str(pkg / "pkg" / "layers.py")], str(pkg))
+    calls = []
+    real_isfile, real_listdir = os.path.isfile, os.listdir
+    monkeypatch.setattr(os.path, "isfile", lambda p: calls.append(("isfile", p)) or real_isfile(p))
+    monkeypatch.setattr(os, "listdir", lambda d: calls.append(("listdir", d)) or real_listdir(d))
+    for n in range(50):
+        assert project.path_of(f"numpy.linalg{n}") is None
+        assert project.path_of(f"pkg.missing{n}") is None
+    assert not [c for c in calls if c[0] == "isfile"]
+    listed = [d for kind, d in calls if kind == "listdir"]
+    assert len(listed) == len(set(listed)) <= 2 * len(project.roots)
+    assert project.path_of("pkg.blocks") == os.path.abspath(str(pkg / "pkg" / "blocks.py"))

@@ -85,6 +85,7 @@ class Project:
         self.by_path: dict = {}
         self.roots = list(roots)
         self._absent: set = set()  # module names looked for under the roots and not found
+        self._listings: dict = {}  # directory -> the names in it, read once (module lookups under the roots)
         for f in files:
             ap = os.path.abspath(str(f))
             name = module_name_of(ap)
@@ -107,6 +108,7 @@ class Project:
 
     def __getstate__(self):  # workers rebuild their own caches
         return {"by_module": self.by_module, "by_path": self.by_path, "roots": self.roots, "_absent": set(),
+                "_listings": {},
                 "_infos": {}, "_sizes": {}, "_held": 0, "budget": self.budget, "_tick": 0, "_last": {},
                 "_digests": {}, "_reads": {}, "_summaries": {}}
 
@@ -120,13 +122,41 @@ class Project:
             self._absent.add(modname)
             return None
         for r in self.roots:
-            for cand in (os.path.join(r, *parts) + ".py", os.path.join(r, *parts, "__init__.py")):
+            d = self._directory(r, parts[:-1])
+            if d is None:
+                continue
+            names = self._listing(d)
+            last = parts[-1]
+            cands = ([os.path.join(d, last + ".py")] if last + ".py" in names else []) \
+                + ([os.path.join(d, last, "__init__.py")] if last in names else [])
+            for cand in cands:
                 if os.path.isfile(cand) and module_name_of(cand) == modname:
                     self.by_module[modname] = cand
                     self.by_path.setdefault(cand, modname)
                     return cand
         self._absent.add(modname)
         return None
+
+    def _listing(self, d: str) -> frozenset:
+        names = self._listings.get(d)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(d))
+            except OSError:
+                names = frozenset()
+            self._listings[d] = names
+        return names
+
+    def _directory(self, root: str, parts) -> str | None:
+        """``root/parts...`` when each of its directories is listed in its parent, else None: a module
+        that is not under a root (``numpy.linalg``, ``os``) costs one lookup in a listing per root,
+        not a file-system call per candidate file."""
+        d = root
+        for p in parts:
+            if p not in self._listing(d):
+                return None
+            d = os.path.join(d, p)
+        return d
 
     def module_name(self, path: str) -> str:
         ap = os.path.abspath(path)
