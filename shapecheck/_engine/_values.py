@@ -246,9 +246,9 @@ def _join_dim(a, b):
 
 def _join_shapes(a: Shape, b: Shape) -> Shape:
     """What two shapes have in common: an axis both give (with its origin when both agree on it, or on
-    its role), and
-    when their ranks differ or are unknown, the trailing axes both have behind an unknown prefix (``b t c``
-    and ``t c`` join to ``... t c``: every shape of either branch has at least those last axes)."""
+    its role), and when their ranks differ or are unknown, the trailing axes both have behind an
+    unknown prefix (``b t c`` and ``t c`` join to ``... t c``: every shape of either branch has at least
+    those last axes)."""
     if a.rank is not None and a.rank == b.rank:
         idx = range(len(a.dims))
         dims = tuple(_join_dim(a.dims[i], b.dims[i]) for i in idx)
