@@ -326,3 +326,26 @@ def main():
 """)
     assert [(d.code, d.line - N) for d in found] == [("SHP108", 8)]
     assert entry_notes(found[0]) == []
+
+
+ATTENTION = """
+class Attention(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        w = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        return w @ v
+"""
+
+
+def test_a_size_one_axis_that_a_call_chose_is_that_calls_edge_case_not_a_bug():
+    # a test of one-token input: the softmax over a key axis of size 1 is the case under test; the
+    # softmax-over-a-size-one-axis rule is for a 1 the code itself makes (a (d, 1) weight, keepdim)
+    assert run(ATTENTION + """
+def test_one_token():
+    m = Attention(8)
+    assert m(torch.rand(16, 1, 8)).shape == (16, 1, 8)
+""") == []
