@@ -289,7 +289,6 @@ def _first_layer(m):
     return None
 
 
-
 _ALL_TENSORS = frozenset({"torch.einsum", "torch.functional.einsum", "torch.matmul", "torch.mm", "torch.bmm",
                           "torch.baddbmm", "torch.addmm"})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,15 @@ class ModuleMemo:
     calls: dict = field(default_factory=dict)
     gives_back: dict = field(default_factory=dict)
     uses: dict = field(default_factory=dict)  # id of a scope's node -> (the node, the roles its uses state)
+
+
+def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per syntax node, kept in ``table`` (one of :class:`ModuleMemo`'s maps) by the
+    node's id beside the node itself: an id a later node reuses (a module parsed again after it was
+    dropped) is never taken for the old one."""
+    hit = table.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    value = compute()
+    table[id(node)] = (node, value)
+    return value

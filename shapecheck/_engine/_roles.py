@@ -21,6 +21,7 @@ from .._core._ops.elementwise import binary_names
 from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, ONE, POSITION, SPATIAL,
                             SPATIAL_ROLES, WIDTH, name_role, role_of, with_roles)
 from .._core._shape import Shape, Variadic
+from ._memo import per_node
 from ._uses import use_roles
 
 _SPATIAL = {1: (SPATIAL,), 2: (HEIGHT, WIDTH), 3: (DEPTH, HEIGHT, WIDTH)}
@@ -79,17 +80,15 @@ class RoleInference:
         scope = getattr(self, "node", None)
         if scope is None:
             return {}
-        memo = self.mod.memo.uses
-        kept = memo.get(id(scope))
-        if kept is None or kept[0] is not scope:  # the scope is kept with its map: its id is not reused
+        def read() -> dict:
             try:
-                kept = (scope, use_roles(scope, self.mod.imports.qualify))
+                return use_roles(scope, self.mod.imports.qualify)
             except Exception:  # roles are a refinement: never let them take the analysis down
                 if self.mod.strict:
                     raise
-                kept = (scope, {})
-            memo[id(scope)] = kept
-        return kept[1]
+                return {}
+
+        return per_node(self.mod.memo.uses, scope, read)
 
     # -- producers ------------------------------------------------------------------------------
     def _roles_for(self, q, args, kwargs, result: Shape, init: dict) -> dict | None:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from .._core._annot import AnnotError, TensorAnnot, read_annotation
+from ._memo import per_node
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,7 @@ def _read_recorded(text: str, line: int, imports) -> TensorAnnot | None:
 
 def signature_of(fn: ast.FunctionDef, info) -> Signature:
     """``fn``'s signature, read with the imports of its file ``info`` and remembered there."""
-    memo = info.memo.signatures
-    hit = memo.get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
-    sig = read_signature(fn, info.imports, _recorded_for(fn, info))
-    memo[id(fn)] = (fn, sig)
-    return sig
+    return per_node(info.memo.signatures, fn, lambda: read_signature(fn, info.imports, _recorded_for(fn, info)))
 
 
 def _recorded_for(fn: ast.FunctionDef, info) -> dict | None:

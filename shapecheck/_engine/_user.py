@@ -15,7 +15,7 @@ from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
 from ._common import MAX_DEPTH, freeze_value
-from ._memo import CallKey
+from ._memo import CallKey, per_node
 from ._signature import signature_of
 
 
@@ -258,13 +258,7 @@ def _renamed(v, mapping: dict, depth: int):
 def _returned_parameter(fn, info) -> str | None:
     """The parameter that every ``return`` of ``fn`` gives back, never assigned in its body; else None
     (remembered in the memo of ``fn``'s file)."""
-    memo = info.memo.gives_back
-    hit = memo.get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
-    out = _find_returned_parameter(fn)
-    memo[id(fn)] = (fn, out)
-    return out
+    return per_node(info.memo.gives_back, fn, lambda: _find_returned_parameter(fn))
 
 
 def _find_returned_parameter(fn) -> str | None:
