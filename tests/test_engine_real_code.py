@@ -397,3 +397,18 @@ def test_a_parameter_typed_with_a_module_class_is_an_instance_of_it():
         def run(block: Block, x: Float[Tensor, "b d"]):
             reveal_shape(block(x))
     """) == ["b e"]
+
+
+def test_a_reversed_slice_is_reported_of_a_tensor_but_not_of_what_may_be_a_numpy_array():
+    # an unannotated ``img`` indexed like an array may be a NumPy array, where ``[::-1]`` is fine,
+    # also after a branch that sliced it; a tensor made by torch refuses a negative step
+    assert codes("""
+        def flip(img, rows: bool):
+            if rows:
+                img = img[:, ::-1, :]
+            return img[::-1, :, :]
+
+        def flip_tensor(n: int):
+            x = torch.zeros(n, 3)
+            return x[::-1, :]
+    """) == ["SHP110"]

@@ -285,8 +285,10 @@ class Expressions:
             return OPAQUE
         if isinstance(base, Obj) and isinstance(node.value, ast.Name) and base.name == node.value.id \
                 and state.get(node.value.id) is base and _array_index(node.slice):
-            # ``x[:, :1]``: only an array takes a tuple of slices, and it slices a tensor's axes alike
-            base = state[node.value.id] = ANY_SHAPE
+            # ``x[:, :1]``: only an array takes a tuple of slices, and it slices a tensor's axes alike; it
+            # may as well be a NumPy array, which is marked so that what only a tensor refuses (a
+            # negative step) is not reported of it
+            base = state[node.value.id] = ANY_SHAPE.with_meta(maybe_array=True)
         if isinstance(base, Shape) and base.rank is None and base.variadic_index == len(base.dims) - 1 \
                 and isinstance(node.value, ast.Name) and state.get(node.value.id) == base and _array_index(node.slice):
             # ``x[:, 1:]`` of a tensor of unknown rank: it has these leading axes, named as ``x.shape[i]`` names them
@@ -295,6 +297,9 @@ class Expressions:
                     break
             base = state[node.value.id]
         if isinstance(base, Shape):
+            if base.get_meta("maybe_array") and _stepped(node.slice):
+                # ``img[::-1, :, :]`` of what may be a NumPy array: reversing is fine there
+                return ANY_SHAPE.with_meta(maybe_array=True)
             idx = self.index_value(node.slice, state)
             if idx is OPAQUE:
                 return ANY_SHAPE if base.rank is None else OPAQUE
@@ -437,6 +442,12 @@ def _array_index(index) -> bool:
     ok = all(isinstance(e, ast.Slice) or isinstance(e, ast.Constant) and e.value in (None, Ellipsis)
              for e in index.elts)
     return ok and any(isinstance(e, ast.Slice) for e in index.elts)
+
+
+def _stepped(index) -> bool:
+    """An index with a slice that gives a step (``x[::-1]``, ``x[:, ::s]``)."""
+    elts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return any(isinstance(e, ast.Slice) and e.step is not None for e in elts)
 
 
 def _item(container, key: str):

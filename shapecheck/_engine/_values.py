@@ -291,8 +291,11 @@ def join(a, b):
         return a
     if isinstance(a, Shape) and isinstance(b, Shape):
         if a == b:
-            return a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
-        return _join_shapes(a, b)
+            out = a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
+        else:
+            out = _join_shapes(a, b)
+        # what may be a NumPy array on one path may be one after the join
+        return out.with_meta(maybe_array=True) if a.get_meta("maybe_array") or b.get_meta("maybe_array") else out
     if isinstance(a, Expr) and isinstance(b, Expr):
         return a if a == b else OPAQUE
     if isinstance(a, Obj) and isinstance(b, Expr) or isinstance(a, Expr) and isinstance(b, Obj):
@@ -318,7 +321,10 @@ def join(a, b):
         # an optional tensor: wherever it is used as a tensor, it is this one (but it may be None)
         return (a if b is None else b).with_meta(maybe_none=True)
     if isinstance(a, Shape) or isinstance(b, Shape):
-        return Shape((Variadic(None),))
+        # an array on one path, an object nothing is known of on the other (``if flip: img = img[:, ::-1]``
+        # of an unannotated ``img``): it may be a NumPy array
+        maybe_array = isinstance(a, Obj) or isinstance(b, Obj) or (a if isinstance(a, Shape) else b).get_meta("maybe_array")
+        return Shape((Variadic(None),)).with_meta(maybe_array=True) if maybe_array else Shape((Variadic(None),))
     return OPAQUE
 
 
