@@ -3,6 +3,7 @@
 Usage::
 
     python bench/mutants.py [PATH ...] [--max-per-kind N] [--kind KIND] [--by-repo] [--json FILE] [--show]
+                            [--in-project]
 
 ``--max-per-kind`` caps the mutants of each kind in each repository (default 10), so that one large
 repository does not fill the sample. ``--kind`` (repeatable) keeps only the named kinds.
@@ -32,7 +33,11 @@ Each mutator is a textual edit that turns correct attention/convolution code int
   two operand subscripts differ
 
 Each mutant file is linted alone (``--no-cache --isolated``, its own directory) and compared with the
-unmutated file: a mutant is *seen* when a new diagnostic appears within two lines of the edit (the
+unmutated file. With ``--in-project`` each mutant is linted where its file is, in a copy of its
+repository's Python files (as a sibling of the file it mutates), so the engine reads the modules it
+imports and the callers of its own package: what a user running ``shapecheck check`` on the repository
+(or a pre-commit hook on the changed file) sees. The two figures are reported separately, never mixed.
+In both modes a mutant is *seen* when a new diagnostic appears within two lines of the edit (the
 edited call's lines included) or, for ``linear-swap`` and ``conv-swap``, anywhere in a function that
 applies the layer (a wrong size shows where the layer meets its input or where its output meets the
 next layer); a new diagnostic only away from these counts as *elsewhere*, the false-alarm signal,
@@ -239,12 +244,13 @@ KINDS = ["untransposed-key", "softmax-axis", "softmax-dim0", "log-softmax-axis",
          "permute-swap", "linear-swap", "conv-swap", "einsum-swap"]
 
 
-def python_files(path: Path) -> list[Path]:
+def python_files(path: Path, skip: bool = True) -> list[Path]:
+    """The Python files under ``path``; without the test, docs and build folders unless ``skip`` is False."""
     if path.is_file():
         return [path] if path.suffix == ".py" else []
     out = []
     for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if (d not in _SKIP_DIRS or not skip) and not d.startswith("."))
         out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".py"))
     return out
 
@@ -264,6 +270,15 @@ def lint(paths: list[Path]) -> dict[str, list[dict]] | None:
     for d in diags:
         out.setdefault(str(Path(d["path"]).resolve()), []).append(d)
     return {str(p): out.get(str(p.resolve()), []) for p in paths}
+
+
+def _copy_sources(repo: Path, dest: Path) -> Path:
+    """A copy of the Python files of ``repo`` (the files ``--in-project`` mutants import and sit beside)."""
+    for f in python_files(repo, skip=False):
+        out = dest / f.relative_to(repo)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(f.read_bytes())
+    return dest
 
 
 def mutants(text: str, kinds: set[str] | None = None):
@@ -297,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--by-repo", action="store_true", help="print a table per repository")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its outcome to FILE")
     ap.add_argument("--show", action="store_true", help="list every mutant and what was reported")
+    ap.add_argument("--in-project", action="store_true",
+                    help="lint each mutant beside its file in a copy of its repository, not alone")
     args = ap.parse_args(argv)
     if args.paths:
         paths = args.paths
@@ -318,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shapecheck-mutants-") as tmp:
-        for repo in paths:
+        for n_repo, repo in enumerate(paths):
             repo_name = repo.name if repo.is_dir() else str(repo)
+            project = _copy_sources(repo, Path(tmp) / f"project{n_repo}") if args.in_project and repo.is_dir() else None
             r_made, r_seen, r_noisy = collections.Counter(), collections.Counter(), collections.Counter()
             per_repo[repo_name] = (r_made, r_seen, r_noisy)
             taken = collections.Counter()
@@ -338,9 +356,12 @@ def main(argv: list[str] | None = None) -> int:
                 # the unmutated file and each mutant, each alone in its own directory, in one run
                 targets = []
                 for i in range(len(sites) + 1):
-                    d = Path(tmp) / f"m{i}"
-                    d.mkdir(exist_ok=True)
-                    target = d / f.name
+                    if project is not None:  # beside the file, in the copy of its repository
+                        target = project / f.relative_to(repo).parent / f"{f.stem}__mutant{i}.py"
+                    else:
+                        d = Path(tmp) / f"m{i}"
+                        d.mkdir(exist_ok=True)
+                        target = d / f.name
                     target.write_text(text if i == 0 else sites[i - 1].text, encoding="utf-8")
                     targets.append(target)
                 results = lint(targets)
@@ -373,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
                     })
     wall = time.perf_counter() - start
 
-    _table(f"mutants of real code ({len(paths)} paths, {wall:.0f} s)", made, seen, noisy)
+    where = "each in a copy of its repository" if args.in_project else "each file alone"
+    _table(f"mutants of real code ({len(paths)} paths, {where}, {wall:.0f} s)", made, seen, noisy)
     if args.by_repo:
         print()
         print(f"{'repository':<40} {'mutants':>8} {'seen':>6} {'seen %':>7} {'elsewhere':>10}  kinds seen/made")
