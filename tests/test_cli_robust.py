@@ -160,7 +160,8 @@ def test_worker_crash_costs_only_its_file(tmp_path):
 
 def test_internal_error_exit_code_is_two_even_with_exit_zero(tmp_path, capsys):
     # a file the engine cannot handle must never look like a lint finding (1) or a pass (0)
-    from shapecheck._lint._cli import _parser, _report
+    from shapecheck._lint._check import _report
+    from shapecheck._lint._cli import _parser
     from shapecheck._lint._config import Config
     from shapecheck._lint._runner import internal_error
 

@@ -90,7 +90,7 @@ def test_the_scan_sees_the_layers():
     (LINT, [PLUGIN, RUNTIME]),
     # the plugin delivers the linter's analysis: one file through the linter's pipeline
     # (_lint._runner.lint_text, which runs the engine and the lint rules), never the command line
-    (PLUGIN, [LINT + "._cli", LINT + "._output", LINT + "._watch", RULES, RUNTIME, ANNOTATE]),
+    (PLUGIN, [LINT + "._cli", LINT + "._check", LINT + "._output", LINT + "._watch", RULES, RUNTIME, ANNOTATE]),
     (RULES, [LINT, PLUGIN, RUNTIME]),
     (RUNTIME, [ENGINE, LINT, PLUGIN, RULES, "mypy"]),  # the runtime needs no mypy
 ])
@@ -120,7 +120,7 @@ def test_the_result_cache_stamp_covers_every_folder_of_the_analysis(tmp_path):
 
     import shapecheck
     import shapecheck.rules as rules_pkg
-    from shapecheck._lint._cli import _engine_stamp
+    from shapecheck._lint._check import _engine_stamp
 
     pkg = Path(shapecheck.__file__).parent
     copy = tmp_path / "shapecheck"

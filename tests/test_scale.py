@@ -301,7 +301,7 @@ def test_the_code_stamp_is_the_same_wherever_and_whenever_shapecheck_is_installe
     text, not its path or modification times."""
     import os
 
-    from shapecheck._lint._cli import code_digest
+    from shapecheck._lint._check import code_digest
 
     for where in ("a", "b"):
         (tmp_path / where).mkdir()
