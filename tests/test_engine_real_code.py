@@ -412,3 +412,24 @@ def test_a_reversed_slice_is_reported_of_a_tensor_but_not_of_what_may_be_a_numpy
             x = torch.zeros(n, 3)
             return x[::-1, :]
     """) == ["SHP110"]
+
+
+def test_each_tensor_a_lambda_is_applied_to_has_axes_of_its_own():
+    # ``map(lambda t: (t[:, :-n], t[:, -n:]), (q, k))`` on tensors of unknown shape: the axes the
+    # lambda reads from ``q`` are not siblings of those it reads from ``k`` (they may well be equal)
+    assert codes("""
+        from torch import einsum
+        from einops import rearrange
+
+        class Attend(nn.Module):
+            def __init__(self, dim, heads=8, dim_head=64):
+                super().__init__()
+                self.to_qkv = nn.Linear(dim, dim_head * heads * 3, bias=False)
+
+            def forward(self, x, h: int, n_img: int, rotary=None):
+                q, k, v = map(lambda t: rearrange(t, 'b n (h d) -> (b h) n d', h=h), self.to_qkv(x).chunk(3, dim=-1))
+                if rotary is not None:
+                    q, k, v = rotary_fn(rotary, (q, k, v))
+                (q_text, q_img), (k_text, k_img), (v_text, v_img) = map(lambda t: (t[:, :-n_img], t[:, -n_img:]), (q, k, v))
+                return einsum('b i d, b j d -> b i j', q_img, k_text)
+    """) == []

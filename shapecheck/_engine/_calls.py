@@ -15,6 +15,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from ._callables import known_callable
 from ._containers import sum_of
+from ._narrow import own_tensor
 from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
@@ -255,8 +256,9 @@ class Calls:
                 return self.call_qual("shapecheck.reveal_shape", args, kwargs, node, state)
             return args[0] if args else OPAQUE
         if name == "map" and len(args) == 2 and isinstance(args[1], tuple) and len(args[1]) <= 16:
-            # q, k, v = map(lambda t: rearrange(t, ...), qkv)
-            return tuple(self.call_value(args[0], [x], {}, node, state) for x in args[1])
+            # q, k, v = map(lambda t: rearrange(t, ...), qkv): each element is a tensor of its own
+            return tuple(self.call_value(args[0], [own_tensor(x, f"map@{node.lineno}:{node.col_offset}/{i}")], {}, node, state)
+                         for i, x in enumerate(args[1]))
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
         if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:

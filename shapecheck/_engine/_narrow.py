@@ -22,6 +22,15 @@ from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 
 _GROUP = "svar"
+
+
+def own_tensor(v, group: str):
+    """``v`` as one tensor among others: a tensor not yet known to be one (no axes read from it) passed
+    to a lambda, whose body reads its axes (``lambda t: t[:, :n]``), has axes of its own, siblings of
+    one another but not of another call's (``map(..., (q, k))``: ``q``'s first axis is not ``k``'s)."""
+    if isinstance(v, Shape) and v.get_meta(_GROUP) is None:
+        return v.with_meta(**{_GROUP: group})
+    return v
 # the kind of an axis a pattern named: ``dim:einops:<pattern>:<name>@<function>``
 _PATTERN_KIND = "dim:einops:"  # meta key: the group name of the variable's axes
 

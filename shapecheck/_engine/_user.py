@@ -16,6 +16,7 @@ from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
 from ._common import MAX_DEPTH, freeze_value
 from ._memo import CallKey, per_node
+from ._narrow import own_tensor
 from ._signature import signature_of
 
 
@@ -70,7 +71,7 @@ class UserCalls:
             return OPAQUE
         state = dict(ref.closure or {})
         for p, v in zip(params, args):
-            state[p] = v
+            state[p] = own_tensor(v, f"{p}@{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}")
         for k, v in kwargs.items():
             state[k] = v
         return self.ev(lam.body, state)
