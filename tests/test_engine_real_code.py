@@ -433,3 +433,23 @@ def test_each_tensor_a_lambda_is_applied_to_has_axes_of_its_own():
                 (q_text, q_img), (k_text, k_img), (v_text, v_img) = map(lambda t: (t[:, :-n_img], t[:, -n_img:]), (q, k, v))
                 return einsum('b i d, b j d -> b i j', q_img, k_text)
     """) == []
+
+
+def test_a_flag_set_in_init_from_an_equality_relates_the_sizes_where_it_holds():
+    # ``self.has_skip = stride == 1 and c_in == c_out``: under ``if self.has_skip:`` the two counts are
+    # one; a flag that says nothing of them relates nothing
+    src = """
+        class Block(nn.Module):
+            def __init__(self, c_in, c_out, stride=1):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 3, stride, 1)
+                self.has_skip = FLAG
+
+            def forward(self, x):
+                out = self.conv(x)
+                if self.has_skip:
+                    out = out + x
+                return out
+    """
+    assert codes(src.replace("FLAG", "(stride == 1) and (c_in == c_out)")) == []
+    assert codes(src.replace("FLAG", "stride == 1")) == ["SHP102"]

@@ -250,6 +250,12 @@ class Statements:
         else:
             want = ast.Eq
         tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+        if not negated:
+            flag = self.flag_test(tests)
+            if flag is not None:  # ``if self.use_res_connect:`` set to ``stride == 1 and inp == oup``
+                test_node, state = flag
+                tests = test_node.values if isinstance(test_node, ast.BoolOp) and isinstance(test_node.op, ast.And) \
+                    else [test_node]
         for t in tests:
             if isinstance(t, ast.Compare) and all(isinstance(op, want) for op in t.ops) and \
                     (want is ast.Eq or len(t.ops) == 1):
@@ -262,6 +268,30 @@ class Statements:
                 den = self.as_size_sym(self.ev(t.left.right, state))
                 if isinstance(num, Expr) and isinstance(den, Expr) and den.value != 0:
                     self.env.add_divisible(num, den)
+
+    def flag_test(self, tests):
+        """``if self.has_skip:`` where ``__init__`` set ``self.has_skip = stride == 1 and c_in == c_out``
+        (once, from its own arguments): the test the flag stands for, with a state in which those
+        arguments are the sizes they name (the same sizes the layers built from them have). None
+        when the test is no such flag."""
+        if len(tests) != 1 or self.self_val is None:
+            return None
+        t = tests[0]
+        if not (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"):
+            return None
+        init = getattr(self.self_val.cls, "methods", {}).get("__init__")
+        if init is None:
+            return None
+        found = [n.value for n in ast.walk(init) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                 and isinstance(n.targets[0], ast.Attribute) and n.targets[0].attr == t.attr
+                 and isinstance(n.targets[0].value, ast.Name) and n.targets[0].value.id == "self"]
+        if len(found) != 1 or not isinstance(found[0], (ast.Compare, ast.BoolOp)):
+            return None
+        params = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs}
+        names = {n.id for n in ast.walk(found[0]) if isinstance(n, ast.Name)} - {"self"}
+        if not names <= params:
+            return None
+        return found[0], {"self": self.self_val, **{name: self.code_sym(name) for name in names}}
 
     def learn_equal(self, nodes, state) -> None:
         """``assert C == C_`` (or ``if C != C_: raise``): two sizes the code says are equal are one size."""
