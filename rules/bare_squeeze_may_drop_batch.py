@@ -93,7 +93,8 @@ class BareSqueezeMayDropBatch(LintRule):
     ```
 
     Code that tests the squeezed tensor's rank afterwards (`t = t.squeeze()` then
-    `if t.dim() == 0: ...`, `t.ndim == 1`, `len(t.shape) == 0`) handles the dropped axes itself and is left alone.
+    `if t.dim() == 0: ...`, `t.ndim == 1`, `len(t.shape) == 0`) handles the dropped axes itself and is left alone,
+    and so is a squeeze flattened at once (`.squeeze().view(-1)`, `.reshape(-1)`, `.flatten()`, `.item()`).
 
     ## Known problems
     A size that the surrounding code guarantees to be larger than one (checked with an `assert`, or
@@ -120,6 +121,17 @@ def first_prompt(ids: Int[Tensor, "1 pos"]):
     ids = ids.squeeze()
     ids = ids.unsqueeze(0) if ids.dim() == 0 else ids
     return ids
+''',
+        # fairseq's noisy-channel scorer: the squeezed scores are flattened at once, whatever was dropped
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float, Int
+
+
+def next_word_scores(lprobs: Float[Tensor, "n vocab"], k: int, cand: Int[Tensor, "m 1"]):
+    n = lprobs.size(0)
+    return torch.gather(lprobs.repeat(1, k).view(n * k, -1), 1, cand).squeeze().view(-1)
 ''',
         # near miss: the size-one axis is named
         '''
@@ -190,7 +202,7 @@ def pooled(x: Float[Tensor, "batch seq d"]):
             return
         ones = [i for i, d in enumerate(x.dims) if _size_one(ctx, d)]
         maybe = [i for i, d in enumerate(x.dims) if _may_be_one(ctx, d)]
-        if not ones or not maybe or _rank_checked_after(ctx.scope, ev.node):
+        if not ones or not maybe or _rank_checked_after(ctx.scope, ev.node) or _flattened(ctx.scope, ev.node):
             return
         n = x.rank
         shown = ", ".join(qd(ctx.resolve(x.dims[i])) if isinstance(x.dims[i], Expr) else f"axis {i}" for i in maybe)
@@ -206,6 +218,23 @@ def pooled(x: Float[Tensor, "batch seq d"]):
             help=f"name the size-one axis: `{call}`",
             fix=fix,
         )
+
+
+def _flattened(scope, call) -> bool:
+    """``x.squeeze().view(-1)`` (``.reshape(-1)``, ``.flatten()``, ``.ravel()``, ``.item()``): the result
+    is flattened at once, so which axes the squeeze dropped makes no difference."""
+    if scope is None:
+        return False
+    for n in ast.walk(scope):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.value is call:
+            if n.func.attr in ("flatten", "ravel", "item") and not n.args and not n.keywords:
+                return True
+            if n.func.attr in ("view", "reshape") and len(n.args) == 1 and not n.keywords \
+                    and isinstance(n.args[0], ast.UnaryOp) and isinstance(n.args[0].op, ast.USub) \
+                    and isinstance(n.args[0].operand, ast.Constant) and n.args[0].operand.value == 1:
+                return True
+            return False
+    return False
 
 
 def _rank_checked_after(scope, call) -> bool:
