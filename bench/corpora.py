@@ -46,14 +46,24 @@ def read_list(path: Path = LIST) -> list[tuple[str, str, str]]:
 
 
 def notebook_source(raw: str) -> str:
-    """The code cells of a notebook as one Python source (lines starting with ``!`` or ``%`` dropped)."""
+    """The code cells of a notebook as one Python source: a shell or magic line (``!pip ...``,
+    ``%matplotlib``) is dropped, or becomes ``pass`` where it is the body of a block, and a cell
+    magic (``%%time``) line is dropped."""
     cells = []
     for cell in json.loads(raw).get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
         text = "".join(src) if isinstance(src, list) else str(src)
-        cells.append("\n".join(l for l in text.splitlines() if not l.lstrip().startswith(("!", "%"))))
+        lines = []
+        for line in text.splitlines():
+            stripped = line.lstrip()
+            if stripped.startswith(("!", "%")):
+                if stripped.startswith("%%") or line == stripped:
+                    continue
+                line = line[: len(line) - len(stripped)] + "pass"
+            lines.append(line)
+        cells.append("\n".join(lines))
     return "\n\n".join(cells) + "\n"
 
 

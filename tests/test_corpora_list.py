@@ -32,11 +32,13 @@ def test_each_repository_is_in_one_corpus_at_one_pinned_commit():
 
 
 def test_notebook_code_cells_become_one_source_without_shell_lines(tmp_path):
+    # a shell line that is a block's body becomes ``pass``, so the source still parses
     corpora = _corpora()
     nb = {"cells": [
         {"cell_type": "markdown", "source": ["# title\n"]},
         {"cell_type": "code", "source": ["!pip install x\n", "import torch\n", "%matplotlib inline\n", "x = torch.zeros(2)\n"]},
         {"cell_type": "code", "source": "y = x + 1"},
+        {"cell_type": "code", "source": ["%%time\n", "if y is not None:\n", "    !nvidia-smi\n"]},
     ]}
     checkout = tmp_path / "co"
     (checkout / "sub").mkdir(parents=True)
@@ -45,7 +47,8 @@ def test_notebook_code_cells_become_one_source_without_shell_lines(tmp_path):
     (checkout / "README.md").write_text("text\n", encoding="utf-8")
     assert corpora.keep_sources(checkout, tmp_path / "out") == 2
     assert (tmp_path / "out" / "model.py").read_text() == "import torch\n"
-    assert (tmp_path / "out" / "sub" / "nb_1_Intro.py").read_text() == "import torch\nx = torch.zeros(2)\n\ny = x + 1\n"
+    assert (tmp_path / "out" / "sub" / "nb_1_Intro.py").read_text() == (
+        "import torch\nx = torch.zeros(2)\n\ny = x + 1\n\nif y is not None:\n    pass\n")
     assert not (tmp_path / "out" / "README.md").exists()
 
 
