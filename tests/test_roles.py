@@ -269,3 +269,28 @@ def test_a_join_keeps_the_roles_both_branches_agree_on(monkeypatch):
     '''
     # cut or not, axis 1 holds the positions; so do the positions after the first one
     assert roles(src, monkeypatch) == ["(batch, position, ?)", "(batch, position, ?)"]
+
+
+def test_a_positional_embedding_table_holds_positions(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Embed(nn.Module):
+        def __init__(self, n: int, d: int, patch_embed):
+            super().__init__()
+            self.patch_embed = patch_embed
+            self.pos_embed = nn.Parameter(torch.zeros(1, n, d))
+            self.position_embeddings = nn.Parameter(torch.zeros(n, d))
+            self.pos_conv = nn.Parameter(torch.zeros(1, d, n, n))
+
+        def forward(self, img):
+            x = self.patch_embed(img) + self.pos_embed
+            x.detach()
+            self.position_embeddings.detach()
+            self.pos_conv.detach()
+    '''
+    # an unknown tensor that a (1, positions, d) table is added to shares its positions; a 4-axis table
+    # (a grid of embeddings) states nothing
+    assert roles(src, monkeypatch) == ["(..., ?, position, ?)", "(position, ?)", "(one, ?, ?, ?)"]
