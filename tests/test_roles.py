@@ -294,3 +294,18 @@ def test_a_positional_embedding_table_holds_positions(monkeypatch):
     # an unknown tensor that a (1, positions, d) table is added to shares its positions; a 4-axis table
     # (a grid of embeddings) states nothing
     assert roles(src, monkeypatch) == ["(..., ?, position, ?)", "(position, ?)", "(one, ?, ?, ?)"]
+
+
+def test_the_cells_of_a_window_are_positions(monkeypatch):
+    src = '''
+    from einops import rearrange
+
+
+    def f(x, gray, rgb, p: int):
+        rearrange(x, "b (h p1) (w p2) d -> (b h w) (p1 p2) d", p1=p, p2=p).detach()
+        rearrange(gray, "b (h p1) (w p2) -> b (h w) (p1 p2)", p1=p, p2=p).detach()
+        rearrange(rgb, "b (h p1) (w p2) c -> b (h w) (p1 p2 c)", p1=p, p2=p).detach()
+    '''
+    # cells cut out of two axes and merged are the tokens of a window; merged last (with or without the
+    # channels) they are the features of a patch
+    assert roles(src, monkeypatch) == ["(?, position, ?)", "(batch, position, ?)", "(batch, position, ?)"]
