@@ -70,6 +70,7 @@ class TokenConcatOffSequenceAxis(LintRule):
     """
 
     code = "SHP212"
+    unknown_after = True  # the join ran only by taking the sequence for one position
     calls = frozenset(_CAT)
     name = "token-concat-off-sequence-axis"
     summary = "A single token is concatenated to a sequence of tokens along another axis than the positions"
