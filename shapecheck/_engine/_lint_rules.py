@@ -47,7 +47,7 @@ class LintRuleHandoff:
         if ctx.result_tags and isinstance(result, Shape):
             result = result.with_meta(**ctx.result_tags)
         if reported and isinstance(result, Shape):
-            if any(r.unknown_after and r.code in reported for r in rules):
+            if any(getattr(r, "unknown_after", False) and r.code in reported for r in rules):
                 result = ANY_SHAPE.with_label(result.label)  # one bug, one diagnostic
             result = result.with_meta(after_error=upstream | frozenset(reported))
         return result
