@@ -6,7 +6,7 @@ from shapecheck._core._roles import POSITION
 from shapecheck._core._shape import Shape, Unknown, Variadic
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import arg, as_int, dims_text, register, who
+from ._common import arg, as_int, dims_text, env_before, register, who
 
 _CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
 
@@ -25,8 +25,10 @@ def _leading(p: Shape) -> int:
     return p.rank if p.rank is not None else p.variadic_index
 
 
-def _one(ctx, d) -> bool:
-    return not isinstance(d, (Unknown, Variadic)) and as_int(ctx.resolve(d)) == 1
+def _one(ctx, d, node) -> bool:
+    """Is ``d`` one, by what was known before the call (the ``cat`` itself binds a size from code to the
+    ``1`` it meets on the other part)?"""
+    return not isinstance(d, (Unknown, Variadic)) and as_int(env_before(ctx, node).resolve(d)) == 1
 
 
 @register
@@ -39,8 +41,10 @@ class TokenConcatOffSequenceAxis(LintRule):
     rule flags a `cat` whose parts differ on an axis other than the joined one in this way: one
     part holds a single position there (size 1), another holds the positions of a sequence or of
     an image grid (an axis made by flattening height and width, `x.flatten(2)`,
-    `reshape(B, C, -1)`, einops `(h w)`, or a recurrent layer's time axis). The roles come from
-    the axes' producers, so the rule needs no annotations.
+    `reshape(B, C, -1)`, einops `(h w)`, a recurrent layer's time axis, or the axis a learnt
+    positional table such as `self.pos_embed` of shape `(1, n, d)` is added along). The roles come
+    from the axes' producers, so the rule needs no annotations, and a part of unknown rank takes the
+    rank of the others.
 
     ## Why is this bad?
     `cat` needs every axis but the joined one to agree, so the call only runs when the sequence
@@ -66,11 +70,30 @@ class TokenConcatOffSequenceAxis(LintRule):
     """
 
     code = "SHP212"
+    unknown_after = True  # the join ran only by taking the sequence for one position
     calls = frozenset(_CAT)
     name = "token-concat-off-sequence-axis"
     summary = "A single token is concatenated to a sequence of tokens along another axis than the positions"
 
     VALID = [
+        # near miss: the same unannotated embedding, the class token joined along the positions
+        '''
+import torch
+from torch import nn
+
+
+class Embed(nn.Module):
+    def __init__(self, patch_embed, num_patches: int, dim: int):
+        super().__init__()
+        self.patch_embed = patch_embed
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches, dim))
+
+    def forward(self, img):
+        x = self.patch_embed(img) + self.pos_embed
+        cls = self.cls_token.expand(img.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=1)
+''',
         # near miss: the class token joins the patch tokens along the positions
         '''
 import torch
@@ -125,6 +148,25 @@ class Pair(nn.Module):
 ''',
     ]
     INVALID = [
+        # unannotated, with a patch embedding the engine cannot follow: the positional table added to
+        # the tokens says their axis 1 holds positions, and the cat gives them the class token's rank
+        '''
+import torch
+from torch import nn
+
+
+class Embed(nn.Module):
+    def __init__(self, patch_embed, num_patches: int, dim: int):
+        super().__init__()
+        self.patch_embed = patch_embed
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches, dim))
+
+    def forward(self, img):
+        x = self.patch_embed(img) + self.pos_embed
+        cls = self.cls_token.expand(img.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=2)
+''',
         '''
 import torch
 from torch import nn
@@ -194,8 +236,8 @@ class Embed(nn.Module):
             if j == d:
                 continue
             here = [p for p in parts if j < _leading(p)]
-            single = next((p for p in here if _one(ctx, p.dims[j])), None)
-            seq = next((p for p in here if ctx.role(p, j) == POSITION and not _one(ctx, p.dims[j])), None)
+            single = next((p for p in here if _one(ctx, p.dims[j], ev.node)), None)
+            seq = next((p for p in here if ctx.role(p, j) == POSITION and not _one(ctx, p.dims[j], ev.node)), None)
             if single is None or seq is None:
                 continue
             ctx.report(

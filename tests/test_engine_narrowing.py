@@ -263,7 +263,9 @@ def test_a_class_token_concatenated_on_the_wrong_axis():
                 return x
     """
     assert codes(src.format(axis=1)) == []
-    assert codes(src.format(axis=2)) == ["SHP102"]
+    # reported at the cat, the line to fix (the parts fit only by taking the patches for one position);
+    # its result is then unknown, so the positional table added after it is not that bug again
+    assert codes(src.format(axis=2)) == ["SHP212"]
 
 
 def test_einsum_subscripts_give_an_unknown_operand_its_rank():

@@ -202,6 +202,35 @@ def test_an_optional_scale_keeps_the_scores_rank():
     """) == ["B num_heads N N"]
 
 
+def test_an_unknown_scale_on_the_left_keeps_the_tensors_axes():
+    # `self.scale * attn` is `attn * self.scale` written the other way round; an unknown tensor added to a
+    # positional table keeps the table's trailing axes, as it does on the right of the `+`
+    assert reveals("""
+        class Attention(nn.Module):
+            def __init__(self, scale, n: int, d: int):
+                super().__init__()
+                self.scale = scale
+                self.pos = nn.Parameter(torch.zeros(1, n, d))
+
+            def forward(self, attn: Float[Tensor, "b h i j"], x):
+                reveal_shape(self.scale * attn)
+                reveal_shape(x + self.pos)
+                reveal_shape(self.pos + x)
+                return x
+    """) == ["... b h i j", "... ? n d", "... ? n d"]
+
+
+def test_a_cat_gives_a_part_of_unknown_rank_the_rank_of_the_others():
+    # every part of a cat has one rank: `x` (known at its end) beside a `(b, 1, d)` token is `(?, n, d)`,
+    # and an unevaluated part is three unknown axes
+    assert reveals("""
+        def f(tok: Float[Tensor, "b 1 d"], x, n: int, d: int, enc):
+            x = x + torch.zeros(n, d)
+            reveal_shape(torch.cat((tok, x), dim=1))
+            reveal_shape(torch.cat([tok, enc(x)], dim=1))
+    """) == ["b n+1 d", "b ? d"]
+
+
 # -- partial shapes survive containers ----------------------------------------------------------------
 
 def test_a_list_grown_in_a_loop_is_stacked():

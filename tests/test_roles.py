@@ -269,3 +269,43 @@ def test_a_join_keeps_the_roles_both_branches_agree_on(monkeypatch):
     '''
     # cut or not, axis 1 holds the positions; so do the positions after the first one
     assert roles(src, monkeypatch) == ["(batch, position, ?)", "(batch, position, ?)"]
+
+
+def test_a_positional_embedding_table_holds_positions(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Embed(nn.Module):
+        def __init__(self, n: int, d: int, patch_embed):
+            super().__init__()
+            self.patch_embed = patch_embed
+            self.pos_embed = nn.Parameter(torch.zeros(1, n, d))
+            self.position_embeddings = nn.Parameter(torch.zeros(n, d))
+            self.pos_conv = nn.Parameter(torch.zeros(1, d, n, n))
+
+        def forward(self, img):
+            x = self.patch_embed(img) + self.pos_embed
+            x.detach()
+            self.position_embeddings.detach()
+            self.pos_conv.detach()
+    '''
+    # an unknown tensor that a (1, positions, d) table is added to shares its positions; a 4-axis table
+    # (a grid of embeddings) states nothing
+    assert roles(src, monkeypatch) == ["(..., ?, position, ?)", "(position, ?)", "(one, ?, ?, ?)"]
+
+
+def test_the_cells_of_a_window_are_positions(monkeypatch):
+    src = '''
+    from einops import rearrange
+
+
+    def f(x, gray, rgb, p: int):
+        rearrange(x, "b (h p1) (w p2) d -> (b h w) (p1 p2) d", p1=p, p2=p).detach()
+        rearrange(gray, "b (h p1) (w p2) -> b (h w) (p1 p2)", p1=p, p2=p).detach()
+        rearrange(rgb, "b (h p1) (w p2) c -> b (h w) (p1 p2 c)", p1=p, p2=p).detach()
+    '''
+    # cells cut out of two axes and merged are the tokens of a window; merged last (with or without the
+    # channels) they are the features of a patch
+    assert roles(src, monkeypatch) == ["(?, position, ?)", "(batch, position, ?)", "(batch, position, ?)"]

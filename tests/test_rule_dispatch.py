@@ -49,6 +49,7 @@ def _checked_every_call(strays: _Strays):
             def __init__(self, inner):
                 self.inner = inner
                 self.code = inner.code
+                self.unknown_after = type(inner).unknown_after
 
             def on_call(self, ev, ctx):
                 declared = type(self.inner).calls

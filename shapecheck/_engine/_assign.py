@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
+from .._core._roles import POSITION, with_roles
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
 from ._common import dim_sym
@@ -43,7 +45,7 @@ class Assignment:
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             owner = state.get(target.value.id)
             if isinstance(owner, SelfVal):
-                owner.attrs[target.attr] = value
+                owner.attrs[target.attr] = _positional_table(target.attr, value)
             return
         if isinstance(target, ast.Subscript):
             self.set_item(target, value, state)
@@ -153,3 +155,20 @@ class Assignment:
         for e, v in zip(target.elts, others[0] + list(dims) + others[1]):
             self.assign(e, v, state, st)
         return True
+
+
+# ``self.pos_embed``, ``self.absolute_pos_embed``, ``self.position_embeddings``, ``self.pos_emb``: a learnt
+# table of positional embeddings
+_POSITIONAL = re.compile(r"^_*(?:absolute_|abs_|learned_|learnt_)?(?:pos|position|positional)_?"
+                         r"(?:embed|embeds|embedding|embeddings|emb)$")
+
+
+def _positional_table(attr: str, value):
+    """A positional embedding table assigned to ``self`` (``nn.Parameter(torch.zeros(1, num_patches, dim))``
+    or ``(max_len, dim)``) holds one row per position: its axis -2 is the positions, which an input it is
+    added to then shares."""
+    if not isinstance(value, Shape) or not _POSITIONAL.match(attr):
+        return value
+    if value.rank == 3 and isinstance(value.dims[0], Expr) and value.dims[0].value == 1 or value.rank == 2:
+        return with_roles(value, {-2: POSITION})
+    return value

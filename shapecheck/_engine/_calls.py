@@ -199,6 +199,7 @@ class Calls:
             args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
+        args = self.aligned_parts(q, args)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
             return joined

@@ -12,8 +12,8 @@ import ast
 
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
-from .._core._shape import UNKNOWN, Shape
-from ._values import EMPTY, DictOf, ListOf, ModuleVal, SelfVal, join, list_join
+from .._core._shape import UNKNOWN, Shape, Variadic
+from ._values import EMPTY, DictOf, ListOf, ModuleVal, Obj, SelfVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -112,6 +112,34 @@ class Containers:
             return
         state[target.value.id] = DictOf(tuple((k, v) for k, v in d.items if k != key) + ((key, value),))
 
+    @staticmethod
+    def aligned_parts(q: str, args):
+        """``torch.cat((cls, x), dim=1)`` with ``cls`` of known rank and ``x`` of unknown rank: the parts of a
+        ``cat``/``stack`` all have one rank, so ``x`` has ``cls``'s rank, its known leading and trailing axes
+        in place (``... n d`` beside ``b 1 d`` is ``? n d``); a part the engine could not evaluate is a tensor
+        of that many unknown axes. ``args`` unchanged when no part is of known rank or a part cannot fit."""
+        if q not in _JOINERS or not args or not isinstance(args[0], (tuple, list)) or len(args[0]) < 2:
+            return args
+        parts = list(args[0])
+        ranks = {p.rank for p in parts if isinstance(p, Shape) and p.rank is not None}
+        if len(ranks) != 1 or all(isinstance(p, Shape) and p.rank is not None for p in parts):
+            return args
+        r = ranks.pop()
+        out = []
+        for p in parts:
+            if isinstance(p, Shape) and p.rank is not None:
+                out.append(p)
+            elif isinstance(p, Shape):
+                s = _with_rank(p, r)
+                if s is None:
+                    return args
+                out.append(s)
+            elif p is OPAQUE or isinstance(p, Obj):
+                out.append(Shape((UNKNOWN,) * r))
+            else:
+                return args
+        return [type(args[0])(out)] + list(args[1:])
+
     def join_list(self, q: str, args, kwargs, node):
         """``torch.cat(outs, dim)`` / ``torch.stack(outs, dim)`` of a list of unknown length: the op on one
         element, with the joined axis of unknown size. None when the call is not of that form."""
@@ -169,3 +197,17 @@ class Containers:
 
 def _known(v) -> bool:
     return isinstance(v, Shape) and v.rank is not None
+
+
+def _with_rank(p: Shape, r: int) -> Shape | None:
+    """``p`` (one unnamed variadic segment) with exactly ``r`` axes: its known leading and trailing axes kept
+    with their provenance, the segment filled with unknown axes; None when ``p`` has more known axes."""
+    v = p.variadic_index
+    if v is None or p.dims[v] != Variadic(None):
+        return None
+    pre, post = p.dims[:v], p.dims[v + 1:]
+    k = r - len(pre) - len(post)
+    if k < 0:
+        return None
+    origins = list(p.origins) if p.origins else [None] * len(p.dims)
+    return Shape(pre + (UNKNOWN,) * k + post, tuple(origins[:v] + [None] * k + origins[v + 1:]), p.label, p.meta)

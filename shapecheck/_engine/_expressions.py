@@ -418,8 +418,8 @@ class Expressions:
             if isinstance(left, Shape):
                 return self.apply_shape_rule(f"torch.Tensor.__{name}__", (left, self.operand(right)), {}, node,
                                        known=True)
-            if left is OPAQUE or isinstance(left, Obj):
-                return ANY_SHAPE if name != "matmul" else OPAQUE
+            if (left is OPAQUE or isinstance(left, Obj)) and name == "matmul":
+                return OPAQUE
             return self.apply_shape_rule(f"torch.Tensor.__r{name}__", (right, self.operand(left)), {}, node, known=True)
         return OPAQUE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._rulebase import CallEvent, RuleContext, rules_for
 from .._core._diag import Edit, Fix
-from .._core._shape import Shape
+from .._core._shape import ANY_SHAPE, Shape
 from ._common import after_error
 
 
@@ -47,6 +47,8 @@ class LintRuleHandoff:
         if ctx.result_tags and isinstance(result, Shape):
             result = result.with_meta(**ctx.result_tags)
         if reported and isinstance(result, Shape):
+            if any(getattr(r, "unknown_after", False) and r.code in reported for r in rules):
+                result = ANY_SHAPE.with_label(result.label)  # one bug, one diagnostic
             result = result.with_meta(after_error=upstream | frozenset(reported))
         return result
 

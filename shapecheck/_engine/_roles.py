@@ -379,9 +379,16 @@ def _einops_roles(pattern, result: Shape) -> dict | None:
             roles[i] = HEAD
         elif name in _EINOPS_SEQ and i > 0 and name not in grouped_left:
             roles[i] = POSITION  # ``b n (h d) -> b h n d``: the sequence's positions
+    split_from = {n: k for k, g in enumerate(left) if isinstance(g, list) and len(g) >= 2 for n in g}
     for i, g in enumerate(right):
         if isinstance(g, list) and len(g) >= 2 and set(g) <= _GRID_NAMES and {"h", "w"} <= set(g):
             roles[i] = POSITION  # ``b c h w -> b (h w) c``: the grid's positions, one token each
+        elif isinstance(g, list) and len(g) >= 2 and i < len(right) - 1 and all(n in split_from for n in g) \
+                and len({split_from[n] for n in g}) >= 2:
+            # ``b (h p1) (w p2) d -> (b h w) (p1 p2) d``: the cells of a window, cut out of two axes and
+            # merged into one axis of tokens (not the last axis, where ``(p1 p2)`` would be a patch's pixels
+            # as features)
+            roles[i] = POSITION
     if "h" in singles and "w" in singles and singles["h"] < singles["w"] and "h" not in grouped_left:
         roles[singles["h"]], roles[singles["w"]] = HEIGHT, WIDTH
         if "c" in singles:

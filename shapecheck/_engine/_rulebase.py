@@ -100,6 +100,9 @@ class LintRule:
     summary: ClassVar[str] = ""
     severity: ClassVar[str] = "error"
     fixable: ClassVar[bool] = False  # some of its reports carry a fix (``ctx.report(..., fix=...)``)
+    # a report means the call only runs by making two sizes one that the code means to differ (a sequence
+    # of one position): its result is unknown downstream, like that of an op whose shapes do not fit
+    unknown_after: ClassVar[bool] = False
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
     calls: ClassVar[frozenset | None] = None
