@@ -8,7 +8,7 @@ from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import HEIGHT, WIDTH
 from shapecheck._core._shape import Shape
 
-from ._common import arg, as_int, axis, dims_text, looks_like, qd, register, who
+from ._common import arg, as_int, axis, dims_text, looks_like, name_of, qd, register, who
 
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
@@ -55,6 +55,37 @@ def _find(ctx, x: Shape, role: str, kind: str):
         return None
     named = [i for i in range(x.rank) if ctx.role(x, i) is None and looks_like(axis(x, i), kind)]
     return named[0] if len(named) == 1 else None
+
+
+_HEIGHT_PART = {"h": "w", "height": "width"}
+
+
+def _hw_pair(a: str | None, b: str | None) -> bool:
+    """Do two sizes' names say height and width of one grid: the same name with its height part turned into
+    the width part (``h_px``/``w_px``, ``grid_h``/``grid_w``, ``feat_height``/``feat_width``, ``Hp``/``Wp``)?"""
+    if not a or not b or a == b:
+        return False
+    pa, pb = a.lower().split("_"), b.lower().split("_")
+    if len(pa) == len(pb) > 1:
+        diff = [(u, v) for u, v in zip(pa, pb) if u != v]
+        return len(diff) == 1 and _HEIGHT_PART.get(diff[0][0]) == diff[0][1]
+    if len(pa) == len(pb) == 1 and len(a) == len(b) in (2, 3):
+        # a short name whose first or last letter says which (``Hp``/``Wp``, ``h0``/``w0``, ``Wh``/``Ww``)
+        la, lb = a.lower(), b.lower()
+        if la[1:] == lb[1:] and (la[0], lb[0]) == ("h", "w"):
+            return la[1:].isdigit() or la[1:] in ("p", "o", "i")
+        # ``nh`` counts heads: not a height
+        return la[:-1] == lb[:-1] and (la[-1], lb[-1]) == ("h", "w") and la[:-1] not in ("n", "nu")
+    return False
+
+
+def _named_pair(ctx, x: Shape):
+    """The adjacent axes ``(i, i + 1)`` of ``x`` whose names form a height-and-width pair, when exactly one
+    pair does and no producer stated another role for them; else None."""
+    pairs = [i for i in range(x.rank - 1)
+             if ctx.role(x, i) in (None, HEIGHT) and ctx.role(x, i + 1) in (None, WIDTH)
+             and _hw_pair(name_of(axis(x, i)), name_of(axis(x, i + 1)))]
+    return (pairs[0], pairs[0] + 1) if len(pairs) == 1 else None
 
 
 def _axis_text(x: Shape, i: int) -> str:
@@ -273,6 +304,8 @@ class ToChannelsFirst(nn.Module):
             return
         hi = _find(ctx, x, HEIGHT, "height")
         wi = _find(ctx, x, WIDTH, "width")
+        if hi is None or wi is None:
+            hi, wi = _named_pair(ctx, x) or (hi, wi)
         if hi is None or wi is None or wi != hi + 1:
             return  # an image layout keeps height just before width; other tensors are not images
         others = [i for i in range(1, x.rank) if i not in (hi, wi)]

@@ -73,7 +73,9 @@ class Assignment:
                 return None
             if value.var and value.var in state and isinstance(state[value.var], (Shape, Obj)):
                 old = state[value.var] if isinstance(state[value.var], Shape) else ANY_SHAPE
-                origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n else origin
+                origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n
+                                else self.named_axis_origin(old, _old_index(old, i, n), dims[i], origin)
+                                if _old_index(old, i, n) is not None else origin
                                 for i in range(n))
                 state[value.var] = Shape(tuple(dims), origins, None, old.meta)
             return dims
@@ -153,3 +155,17 @@ class Assignment:
         for e, v in zip(target.elts, others[0] + list(dims) + others[1]):
             self.assign(e, v, state, st)
         return True
+
+
+def _old_index(old: Shape, i: int, n: int) -> int | None:
+    """The index in ``old`` of axis ``i`` of the ``n`` axes it is unpacked into: ``i`` itself, or counted from
+    the end for an axis after ``old``'s variadic part (``... C H W`` unpacked into four names)."""
+    if old.rank == n:
+        return i
+    v = old.variadic_index
+    if v is None:
+        return None
+    if i < v:
+        return i
+    after = len(old.dims) - v - 1
+    return i - n if n - i <= after else None

@@ -13,7 +13,7 @@ from .._core._diag import Diagnostic
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
-from ._callables import known_callable
+from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
@@ -83,6 +83,9 @@ class Calls:
             known = known_callable(func, args, self.mod.imports.qualify)
             if known is not None:  # an activation factory, an identity wrapper
                 return known
+            kept = norm_kernel(func, callee, args, kwargs, self.mod.imports.qualify)
+            if kept is not None:  # a layer-norm kernel of another package
+                return kept
         return self.call_value(callee, args, kwargs, node, state)
 
     def tensor_method(self, recv, func, node, state):
