@@ -107,9 +107,10 @@ class HeightWidthSwap(LintRule):
     `transpose(1, 3)` also move the channels but reverse the spatial axes, giving `(B, C, W, H)`.
     The rule flags a permutation that moves the channel axis *and* reverses the order of height and
     width. Height and width are known from the axes' producers without annotations (the output of a
-    convolution or pooling layer is `(batch, channel, height, width)`, and `permute(0, 2, 3, 1)` of a
-    4-axis tensor converts it to channels-last) or from their names (`B, H, W, C = x.shape`,
-    annotations `"b h w c"`, einops patterns).
+    convolution or pooling layer is `(batch, channel, height, width)`, sizes read off it keep those
+    roles in a later `view(B, H, W, C)`, and `permute(0, 2, 3, 1)` of a 4-axis tensor converts it to
+    channels-last) or from their names (`B, H, W, C = x.shape`, annotations `"b h w c"`, einops
+    patterns).
 
     ## Why is this bad?
     The shapes still fit every following layer when images are square, so the network trains on
@@ -130,7 +131,7 @@ class HeightWidthSwap(LintRule):
 
     ## Known problems
     Sizes cannot tell height and width apart: where no producer states them they are recognised by
-    name, and a `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
+    name (`H`/`W`, or one grid's pair such as `h_px`/`w_px`, `grid_h`/`grid_w`, `Hp`/`Wp`), and a `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
     and frequency) is taken for a conversion to channels-last. A pure spatial
     transpose (`transpose(2, 3)`, which does not move the channels) is deliberate and not reported;
     so are spectrogram layouts whose axes are named time and frequency.
@@ -219,8 +220,66 @@ def rel_logits(q, rel_w, rel_h, feat_size):
     h = rel_logits_1d(q.transpose(1, 2), rel_h, permute_mask=(0, 3, 1, 4, 2))
     return w + h
 ''',
+        # near miss: names of one grid in the right order; and a pair that is no height and width (heads)
+        '''
+import torch
+
+
+def tokens_to_map(x, grid_h: int, grid_w: int, nh: int, nw: int):
+    y = x.reshape(x.shape[0], grid_h, grid_w, -1).permute(0, 3, 1, 2)
+    z = x.reshape(x.shape[0], nh, nw, -1).permute(0, 3, 2, 1)
+    return y, z
+''',
+        # near miss: a norm whose name does not say it keeps the shape (an l2 norm may reduce) hides the layout
+        '''
+import torch
+from kernels import fused_l2_norm
+
+
+def norm2d(x, w):
+    x = x.permute(0, 2, 3, 1)
+    x = fused_l2_norm(x, w)
+    return x.permute(0, 3, 2, 1)
+''',
     ]
     INVALID = [
+        # sizes read off a convolution's output are its height and width, whatever their names
+        '''
+import torch
+from torch import nn
+
+
+class Down(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        x = self.conv(x)
+        n, c, y, z = x.shape
+        x = self.fc(x.flatten(2).transpose(1, 2))
+        return x.view(n, y, z, c).permute(0, 3, 2, 1)
+''',
+        # the names of one grid's height and width
+        '''
+import torch
+
+
+def tokens_to_map(x, h_px: int, w_px: int):
+    return x.reshape(x.shape[0], h_px, w_px, -1).permute(0, 3, 2, 1)
+''',
+        # a fused layer-norm kernel of another package keeps the channels-last layout
+        '''
+import torch
+from apex.normalization.fused_layer_norm import fused_rms_norm_affine
+
+
+def rms_norm2d(x, weight, shape, eps: float):
+    x = x.permute(0, 2, 3, 1)
+    x = fused_rms_norm_affine(x, weight, shape, eps)
+    return x.permute(0, 3, 2, 1)
+''',
         # unannotated: the convolution says (batch, channel, height, width), the permute keeps the roles
         '''
 import torch

@@ -269,3 +269,59 @@ def test_a_join_keeps_the_roles_both_branches_agree_on(monkeypatch):
     '''
     # cut or not, axis 1 holds the positions; so do the positions after the first one
     assert roles(src, monkeypatch) == ["(batch, position, ?)", "(batch, position, ?)"]
+
+
+def test_a_size_read_from_a_convolution_keeps_its_role(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Down(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+
+        def forward(self, x, y):
+            x = self.conv(x)
+            n, c, hp, wp = x.shape
+            x.flatten(2).transpose(1, 2).view(n, hp, wp, c).detach()
+            y = self.conv(y)
+            gh = y.size(-2)
+            gw = y.shape[-1]
+            torch.zeros(n, gh, gw, c).detach()
+    '''
+    # sizes unpacked from, or read off, a convolution's output are its height and width wherever they go
+    # (names that say nothing: the producer decides)
+    assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]
+
+
+def test_roles_known_by_symbol_leave_a_callee_with_its_axes(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Block(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.fc = nn.Linear(dim, dim)
+
+        def forward(self, x):
+            B, H, W, C = x.shape
+            y = self.fc(x.reshape(B, H * W, C)).view(B, H, W, C)
+            return x + y
+
+
+    class Net(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.stem = nn.Conv2d(3, dim, 4, stride=4)
+            self.block = Block(dim)
+
+        def forward(self, img):
+            x = self.stem(img).permute(0, 2, 3, 1)
+            self.block(x).detach()
+    '''
+    # the Block's own view(B, H, W, C) holds height and width only by symbol: stored, they reach the caller
+    assert roles(src, monkeypatch) == ["(batch, height, width, channel)"]
