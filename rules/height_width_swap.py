@@ -261,6 +261,16 @@ class Down(nn.Module):
         x = self.fc(x.flatten(2).transpose(1, 2))
         return x.view(n, y, z, c).permute(0, 3, 2, 1)
 ''',
+        # sizes read by a slice of the shape (``H, W = x.shape[-2:]``) name the axes, as unpacking does
+        '''
+import torch
+
+
+def tokens_to_map(x):
+    H, W = x.shape[-2:]
+    t = x.flatten(2).transpose(1, 2)
+    return t.reshape(-1, H, W, t.shape[-1]).permute(0, 3, 2, 1)
+''',
         # the names of one grid's height and width
         '''
 import torch

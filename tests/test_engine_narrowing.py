@@ -455,3 +455,36 @@ def test_a_module_list_filled_in_a_loop_holds_its_modules():
                     x = blk(x)
                 reveal_shape(x)
     """) == ["b n dim"]
+
+
+def test_a_sliced_size_unpacked_names_the_axes_it_reads():
+    assert reveals("""
+        class Down(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+            def forward(self, x, img, t):
+                x = self.conv(x)
+                H, W = x.shape[-2:]
+                reveal_shape(x)
+                h, w = img.shape[2:]
+                reveal_shape(img)
+                n, c = t.size()[:2]
+                reveal_shape(t)
+                reveal_shape(torch.zeros(n, H, W))
+    """) == ["... dim H W", "? ? h w", "n c ...", "n H W"]
+
+
+def test_a_sliced_size_that_is_ambiguous_names_nothing():
+    # ``x.shape[:2]`` of a map that may be batched or not (``... C H W``) is not known to be (B, C)
+    assert reveals("""
+        class Down(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+            def forward(self, x):
+                x = self.conv(x)
+                B, C = x.shape[:2]
+                reveal_shape(x)
+                reveal_shape(B)
+    """) == ["... dim ? ?", "..."]

@@ -9,6 +9,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
 from ._common import dim_sym
+from ._narrow import with_rank
 
 
 class Assignment:
@@ -155,6 +156,76 @@ class Assignment:
         for e, v in zip(target.elts, others[0] + list(dims) + others[1]):
             self.assign(e, v, state, st)
         return True
+
+    def unpack_sliced_size(self, target, value_node, state, st) -> bool:
+        """``H, W = x.shape[-2:]`` (or ``x.shape[2:]``, ``B, C = x.size()[:2]``): each target names the axis it
+        reads, as ``H = x.shape[-2]`` would (the variable is narrowed). True when handled."""
+        if not isinstance(target, ast.Tuple) or not all(isinstance(e, ast.Name) for e in target.elts):
+            return False
+        idx = _sliced_axes(value_node, len(target.elts))
+        if idx is None:
+            return False
+        var, axes, rank = idx
+        cur = state.get(var)
+        if not isinstance(cur, (Shape, Obj)) or isinstance(cur, Shape) and cur.rank is not None and (any(
+                not -cur.rank <= i < cur.rank for i in axes) or rank is not None and cur.rank != rank):
+            return False
+        if rank is not None and (isinstance(cur, Obj) and cur.name == var or isinstance(cur, Shape) and cur.rank is None):
+            # ``h, w = x.shape[2:]``: x has exactly four axes
+            ranked = with_rank(cur, rank)
+            if ranked is not None:
+                state[var] = ranked
+        values = []
+        for e, i in zip(target.elts, axes):
+            cur = state.get(var)
+            shape = cur if isinstance(cur, Shape) else ANY_SHAPE
+            if isinstance(cur, Shape) and cur.rank is not None and i >= 0 and any(i < 0 for i in axes):
+                return False
+            self.axis_name_hint = e.id if e.id.strip("_") else None
+            try:
+                d = self.read_axis(var, shape, i, state, value_node)
+            finally:
+                self.axis_name_hint = None
+            values.append(d if isinstance(d, Expr) else OPAQUE)
+        for e, v in zip(target.elts, values):
+            self.assign(e, v, state, st)
+        return True
+
+
+def _sliced_axes(node, k: int):
+    """``x.shape[lo:hi]`` / ``x.size()[lo:hi]`` with constant bounds unpacked into ``k`` names: the variable
+    and the indices of the axes read (negative when counted from the end), else None."""
+    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Slice) or node.slice.step is not None:
+        return None
+    base = node.value
+    if isinstance(base, ast.Attribute) and base.attr == "shape":
+        owner = base.value
+    elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size" \
+            and not base.args and not base.keywords:
+        owner = base.func.value
+    else:
+        return None
+    if not isinstance(owner, ast.Name):
+        return None
+    bounds = []
+    for b in (node.slice.lower, node.slice.upper):
+        if b is None:
+            bounds.append(None)
+            continue
+        try:
+            v = ast.literal_eval(b)
+        except ValueError:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool):
+            return None
+        bounds.append(v)
+    lo, hi = bounds
+    if lo is not None and lo < 0 and hi is None and -lo == k:  # x.shape[-2:]
+        return owner.id, list(range(lo, 0)), None
+    lo = lo or 0
+    if lo >= 0 and (hi is None or hi >= 0 and hi - lo == k):  # x.shape[2:], x.shape[:2], x.shape[1:3]
+        return owner.id, list(range(lo, lo + k)), lo + k if hi is None else None
+    return None
 
 
 def _old_index(old: Shape, i: int, n: int) -> int | None:
