@@ -230,6 +230,15 @@ def tokens_to_map(x, grid_h: int, grid_w: int, nh: int, nw: int):
     z = x.reshape(x.shape[0], nh, nw, -1).permute(0, 3, 2, 1)
     return y, z
 ''',
+        # near miss: one size under two names is a square grid, whose axes no permute can tell apart
+        '''
+import torch
+
+
+def to_map(y, n: int):
+    H = W = int(n ** 0.5)
+    return y.reshape(y.shape[0], H, W, -1).permute(0, 3, 2, 1)
+''',
         # near miss: a norm whose name does not say it keeps the shape (an l2 norm may reduce) hides the layout
         '''
 import torch
@@ -270,6 +279,16 @@ def tokens_to_map(x):
     H, W = x.shape[-2:]
     t = x.flatten(2).transpose(1, 2)
     return t.reshape(-1, H, W, t.shape[-1]).permute(0, 3, 2, 1)
+''',
+        # sizes from a call the engine cannot follow keep the names of their variables
+        '''
+import torch
+from helpers import feat_size
+
+
+def to_map(y, img):
+    H, W = feat_size(img)
+    return y.reshape(y.shape[0], H, W, -1).permute(0, 3, 2, 1)
 ''',
         # the names of one grid's height and width
         '''
