@@ -348,8 +348,8 @@ def _maybe_equal_names(fn) -> frozenset:
     out: set = set()
     by_value: dict = {}
     for st in ast.walk(fn):
-        if not isinstance(st, ast.Assign):
-            continue
+        if not isinstance(st, ast.Assign) or isinstance(st.value, ast.Constant) and st.value.value is None:
+            continue  # ``H = W = None``: no size (the view is reached where they are assigned sizes)
         names = [t.id for t in st.targets if isinstance(t, ast.Name)]
         if len(st.targets) > 1:
             out.update(names)

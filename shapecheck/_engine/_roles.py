@@ -154,8 +154,8 @@ class RoleInference:
         return roles or None
 
     def _permute(self, args, result: Shape) -> dict | None:
-        if not args or not isinstance(args[0], Shape) or args[0].rank != 4 or result.rank != 4:
-            return None
+        if not args or not isinstance(args[0], Shape) or args[0].rank not in (4, None) or result.rank != 4:
+            return None  # (a permutation of four axes says that a tensor of unknown rank has four)
         rest = list(args[1:])
         if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
             rest = list(rest[0])
