@@ -325,3 +325,29 @@ def test_roles_known_by_symbol_leave_a_callee_with_its_axes(monkeypatch):
     '''
     # the Block's own view(B, H, W, C) holds height and width only by symbol: stored, they reach the caller
     assert roles(src, monkeypatch) == ["(batch, height, width, channel)"]
+
+
+def test_a_permutation_states_the_layout_of_a_tensor_of_unknown_rank(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+    from layers import create_conv2d
+
+
+    class Aggregate(nn.Module):
+        def __init__(self, cin, cout, norm_layer=nn.LayerNorm, mid_norm=True):
+            super().__init__()
+            self.conv = create_conv2d(cin, cout, 3)
+            self.norm = norm_layer(cout) if mid_norm else None
+
+        def forward(self, x):
+            x = self.conv(x)
+            y = x.permute(0, 2, 3, 1)
+            y.detach()
+            if self.norm is not None:
+                y = self.norm(y)
+            y.detach()
+    '''
+    # a layer the engine cannot follow gives a tensor of unknown rank: the permutation says it has four axes,
+    # and converts them to channels-last; the optional norm is a norm wherever it is called
+    assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]
