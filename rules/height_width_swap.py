@@ -8,7 +8,7 @@ from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import HEIGHT, WIDTH
 from shapecheck._core._shape import Shape
 
-from ._common import arg, as_int, axis, dims_text, looks_like, qd, register, who
+from ._common import arg, as_int, axis, dims_text, looks_like, name_of, qd, register, who
 
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
@@ -57,6 +57,37 @@ def _find(ctx, x: Shape, role: str, kind: str):
     return named[0] if len(named) == 1 else None
 
 
+_HEIGHT_PART = {"h": "w", "height": "width"}
+
+
+def _hw_pair(a: str | None, b: str | None) -> bool:
+    """Do two sizes' names say height and width of one grid: the same name with its height part turned into
+    the width part (``h_px``/``w_px``, ``grid_h``/``grid_w``, ``feat_height``/``feat_width``, ``Hp``/``Wp``)?"""
+    if not a or not b or a == b:
+        return False
+    pa, pb = a.lower().split("_"), b.lower().split("_")
+    if len(pa) == len(pb) > 1:
+        diff = [(u, v) for u, v in zip(pa, pb) if u != v]
+        return len(diff) == 1 and _HEIGHT_PART.get(diff[0][0]) == diff[0][1]
+    if len(pa) == len(pb) == 1 and len(a) == len(b) in (2, 3):
+        # a short name whose first or last letter says which (``Hp``/``Wp``, ``h0``/``w0``, ``Wh``/``Ww``)
+        la, lb = a.lower(), b.lower()
+        if la[1:] == lb[1:] and (la[0], lb[0]) == ("h", "w"):
+            return la[1:].isdigit() or la[1:] in ("p", "o", "i")
+        # ``nh`` counts heads: not a height
+        return la[:-1] == lb[:-1] and (la[-1], lb[-1]) == ("h", "w") and la[:-1] not in ("n", "nu")
+    return False
+
+
+def _named_pair(ctx, x: Shape):
+    """The adjacent axes ``(i, i + 1)`` of ``x`` whose names form a height-and-width pair, when exactly one
+    pair does and no producer stated another role for them; else None."""
+    pairs = [i for i in range(x.rank - 1)
+             if ctx.role(x, i) in (None, HEIGHT) and ctx.role(x, i + 1) in (None, WIDTH)
+             and _hw_pair(name_of(axis(x, i)), name_of(axis(x, i + 1)))]
+    return (pairs[0], pairs[0] + 1) if len(pairs) == 1 else None
+
+
 def _axis_text(x: Shape, i: int) -> str:
     d = axis(x, i)
     return qd(d) if d is not None else f"(axis {i})"
@@ -76,9 +107,10 @@ class HeightWidthSwap(LintRule):
     `transpose(1, 3)` also move the channels but reverse the spatial axes, giving `(B, C, W, H)`.
     The rule flags a permutation that moves the channel axis *and* reverses the order of height and
     width. Height and width are known from the axes' producers without annotations (the output of a
-    convolution or pooling layer is `(batch, channel, height, width)`, and `permute(0, 2, 3, 1)` of a
-    4-axis tensor converts it to channels-last) or from their names (`B, H, W, C = x.shape`,
-    annotations `"b h w c"`, einops patterns).
+    convolution or pooling layer is `(batch, channel, height, width)`, sizes read off it keep those
+    roles in a later `view(B, H, W, C)`, and `permute(0, 2, 3, 1)` of a 4-axis tensor converts it to
+    channels-last) or from their names (`B, H, W, C = x.shape`, annotations `"b h w c"`, einops
+    patterns).
 
     ## Why is this bad?
     The shapes still fit every following layer when images are square, so the network trains on
@@ -99,7 +131,7 @@ class HeightWidthSwap(LintRule):
 
     ## Known problems
     Sizes cannot tell height and width apart: where no producer states them they are recognised by
-    name, and a `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
+    name (`H`/`W`, or one grid's pair such as `h_px`/`w_px`, `grid_h`/`grid_w`, `Hp`/`Wp`), and a `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
     and frequency) is taken for a conversion to channels-last. A pure spatial
     transpose (`transpose(2, 3)`, which does not move the channels) is deliberate and not reported;
     so are spectrogram layouts whose axes are named time and frequency.
@@ -188,8 +220,95 @@ def rel_logits(q, rel_w, rel_h, feat_size):
     h = rel_logits_1d(q.transpose(1, 2), rel_h, permute_mask=(0, 3, 1, 4, 2))
     return w + h
 ''',
+        # near miss: names of one grid in the right order; and a pair that is no height and width (heads)
+        '''
+import torch
+
+
+def tokens_to_map(x, grid_h: int, grid_w: int, nh: int, nw: int):
+    y = x.reshape(x.shape[0], grid_h, grid_w, -1).permute(0, 3, 1, 2)
+    z = x.reshape(x.shape[0], nh, nw, -1).permute(0, 3, 2, 1)
+    return y, z
+''',
+        # near miss: one size under two names is a square grid, whose axes no permute can tell apart
+        '''
+import torch
+
+
+def to_map(y, n: int):
+    H = W = int(n ** 0.5)
+    return y.reshape(y.shape[0], H, W, -1).permute(0, 3, 2, 1)
+''',
+        # near miss: a norm whose name does not say it keeps the shape (an l2 norm may reduce) hides the layout
+        '''
+import torch
+from kernels import fused_l2_norm
+
+
+def norm2d(x, w):
+    x = x.permute(0, 2, 3, 1)
+    x = fused_l2_norm(x, w)
+    return x.permute(0, 3, 2, 1)
+''',
     ]
     INVALID = [
+        # sizes read off a convolution's output are its height and width, whatever their names
+        '''
+import torch
+from torch import nn
+
+
+class Down(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        x = self.conv(x)
+        n, c, y, z = x.shape
+        x = self.fc(x.flatten(2).transpose(1, 2))
+        return x.view(n, y, z, c).permute(0, 3, 2, 1)
+''',
+        # sizes read by a slice of the shape (``H, W = x.shape[-2:]``) name the axes, as unpacking does
+        '''
+import torch
+
+
+def tokens_to_map(x):
+    H, W = x.shape[-2:]
+    t = x.flatten(2).transpose(1, 2)
+    return t.reshape(-1, H, W, t.shape[-1]).permute(0, 3, 2, 1)
+''',
+        # sizes from a call the engine cannot follow keep the names of their variables
+        '''
+import torch
+from helpers import feat_size
+
+
+def to_map(y, img):
+    H, W = feat_size(img)
+    return y.reshape(y.shape[0], H, W, -1).permute(0, 3, 2, 1)
+''',
+        # the names of one grid's height and width
+        '''
+import torch
+
+
+def tokens_to_map(x, h_px: int, w_px: int):
+    return x.reshape(x.shape[0], h_px, w_px, -1).permute(0, 3, 2, 1)
+''',
+        # a fused layer-norm kernel of another package keeps the channels-last layout
+        '''
+import torch
+from apex.normalization.fused_layer_norm import fused_rms_norm_affine
+
+
+def rms_norm2d(x, weight, shape, eps: float):
+    x = x.permute(0, 2, 3, 1)
+    x = fused_rms_norm_affine(x, weight, shape, eps)
+    return x.permute(0, 3, 2, 1)
+''',
         # unannotated: the convolution says (batch, channel, height, width), the permute keeps the roles
         '''
 import torch
@@ -273,6 +392,8 @@ class ToChannelsFirst(nn.Module):
             return
         hi = _find(ctx, x, HEIGHT, "height")
         wi = _find(ctx, x, WIDTH, "width")
+        if hi is None or wi is None:
+            hi, wi = _named_pair(ctx, x) or (hi, wi)
         if hi is None or wi is None or wi != hi + 1:
             return  # an image layout keeps height just before width; other tensors are not images
         others = [i for i in range(1, x.rank) if i not in (hi, wi)]

@@ -47,3 +47,26 @@ def test_a_factory_of_a_shape_changing_activation_is_unknown():
 
 def test_a_parameter_defaulting_to_another_class_is_not_an_activation():
     assert reveals(_MLP.format(act="act_layer()", fc2_in="hidden").replace("nn.GELU", "nn.GLU")) == ["..."]
+
+
+_KERNEL = """
+    from apex.normalization import fused_rms_norm_affine
+    from .fast_norm import fast_layer_norm, fast_simple_norm, fused_layer_norm_fn
+
+    def f(x: Float[Tensor, "b h w c"], w, shape, r):
+        reveal_shape({call})
+"""
+
+
+def test_a_layer_norm_kernel_of_another_package_keeps_the_shape():
+    for call in ("fused_rms_norm_affine(x, w, shape, 1e-6)", "fast_layer_norm(x, shape, w, None, 1e-5)"):
+        assert reveals(_KERNEL.format(call=call)) == ["b h w c"], call
+
+
+def test_a_norm_kernel_that_may_return_a_pair_or_reduce_is_unknown():
+    # a name that is no layer or RMS norm, mamba-style ``*_fn`` kernels and flags that make them return a
+    # pair (``prenorm=True``), and torch's own norm (a reduction) are not taken to keep the shape
+    for call in ("fast_simple_norm(x, shape)", "fused_layer_norm_fn(x, w, None)",
+                 "fast_layer_norm(x, shape, w, None, 1e-5, residual=r, prenorm=True)"):
+        assert reveals(_KERNEL.format(call=call)) == ["..."], call
+    assert reveals(_KERNEL.format(call="torch.norm(x)")) == [""]

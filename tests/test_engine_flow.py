@@ -277,3 +277,18 @@ def test_a_constructor_dividing_two_unannotated_arguments_makes_a_size():
     def ratio(positions, stride):
         reveal_shape(positions // stride)  # outside a constructor: tensors, perhaps
     """) == ["B N num_heads embed_dim//num_heads", "..."]
+
+
+def test_an_optional_layer_is_that_layer_where_it_is_called():
+    assert reveals("""
+        class Stem(nn.Module):
+            def __init__(self, d, use_norm: bool):
+                super().__init__()
+                self.norm = nn.LayerNorm(d) if use_norm else None
+
+            def forward(self, x: Float[Tensor, "b n d"]):
+                if self.norm is not None:
+                    x = self.norm(x)
+                reveal_shape(x)
+                reveal_shape(self.norm(x))
+    """) == ["b n d", "b n d"]

@@ -457,3 +457,70 @@ def test_a_module_list_filled_in_a_loop_holds_its_modules():
                     x = blk(x)
                 reveal_shape(x)
     """) == ["b n dim"]
+
+
+def test_a_sliced_size_unpacked_names_the_axes_it_reads():
+    assert reveals("""
+        class Down(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+            def forward(self, x, img, t):
+                x = self.conv(x)
+                H, W = x.shape[-2:]
+                reveal_shape(x)
+                h, w = img.shape[2:]
+                reveal_shape(img)
+                n, c = t.size()[:2]
+                reveal_shape(t)
+                reveal_shape(torch.zeros(n, H, W))
+    """) == ["... dim H W", "? ? h w", "n c ...", "n H W"]
+
+
+def test_a_sliced_size_that_is_ambiguous_names_nothing():
+    # ``x.shape[:2]`` of a map that may be batched or not (``... C H W``) is not known to be (B, C)
+    assert reveals("""
+        class Down(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+            def forward(self, x):
+                x = self.conv(x)
+                B, C = x.shape[:2]
+                reveal_shape(x)
+                reveal_shape(B)
+    """) == ["... dim ? ?", "..."]
+
+
+def test_an_unknown_size_given_to_a_view_is_named_after_its_variable():
+    assert reveals("""
+        from helpers import feat_size, grid
+
+        def to_map(y, img, x):
+            H, W = feat_size(img)
+            z = y.reshape(y.shape[0], H, W, -1)
+            reveal_shape(z)
+            reveal_shape(torch.zeros(H, W))
+            nh, nw = grid(img)
+            reveal_shape(x.view(2, nh, nw, 3))
+    """) == ["y[0] H W ?", "H W", "2 ? nw 3"]
+
+
+def test_one_variable_is_one_size_across_views():
+    # ``n`` from an unknown call is the same size in both views: the second is a head split of the
+    # features, not of the positions (a per-call name would make them two sizes, and SHP203 would fire)
+    assert codes("""
+        from helpers import count
+
+        class Attn(nn.Module):
+            def __init__(self, dim, num_heads):
+                super().__init__()
+                self.num_heads = num_heads
+                self.q = nn.Linear(dim, dim)
+
+            def forward(self, x, size):
+                B = x.shape[0]
+                n = count(size)
+                q = x.transpose(1, 2).reshape(B, n, -1)
+                return self.q(q).reshape(B, n, self.num_heads, -1).transpose(1, 2)
+    """) == []

@@ -309,3 +309,85 @@ def test_the_cells_of_a_window_are_positions(monkeypatch):
     # cells cut out of two axes and merged are the tokens of a window; merged last (with or without the
     # channels) they are the features of a patch
     assert roles(src, monkeypatch) == ["(?, position, ?)", "(batch, position, ?)", "(batch, position, ?)"]
+
+
+def test_a_size_read_from_a_convolution_keeps_its_role(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Down(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.conv = nn.Conv2d(dim, dim, 3, stride=2)
+
+        def forward(self, x, y):
+            x = self.conv(x)
+            n, c, hp, wp = x.shape
+            x.flatten(2).transpose(1, 2).view(n, hp, wp, c).detach()
+            y = self.conv(y)
+            gh = y.size(-2)
+            gw = y.shape[-1]
+            torch.zeros(n, gh, gw, c).detach()
+    '''
+    # sizes unpacked from, or read off, a convolution's output are its height and width wherever they go
+    # (names that say nothing: the producer decides)
+    assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]
+
+
+def test_roles_known_by_symbol_leave_a_callee_with_its_axes(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+
+
+    class Block(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.fc = nn.Linear(dim, dim)
+
+        def forward(self, x):
+            B, H, W, C = x.shape
+            y = self.fc(x.reshape(B, H * W, C)).view(B, H, W, C)
+            return x + y
+
+
+    class Net(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.stem = nn.Conv2d(3, dim, 4, stride=4)
+            self.block = Block(dim)
+
+        def forward(self, img):
+            x = self.stem(img).permute(0, 2, 3, 1)
+            self.block(x).detach()
+    '''
+    # the Block's own view(B, H, W, C) holds height and width only by symbol: stored, they reach the caller
+    assert roles(src, monkeypatch) == ["(batch, height, width, channel)"]
+
+
+def test_a_permutation_states_the_layout_of_a_tensor_of_unknown_rank(monkeypatch):
+    src = '''
+    import torch
+    from torch import nn
+    from layers import create_conv2d
+
+
+    class Aggregate(nn.Module):
+        def __init__(self, cin, cout, norm_layer=nn.LayerNorm, mid_norm=True):
+            super().__init__()
+            self.conv = create_conv2d(cin, cout, 3)
+            self.norm = norm_layer(cout) if mid_norm else None
+
+        def forward(self, x):
+            x = self.conv(x)
+            y = x.permute(0, 2, 3, 1)
+            y.detach()
+            if self.norm is not None:
+                y = self.norm(y)
+            y.detach()
+    '''
+    # a layer the engine cannot follow gives a tensor of unknown rank: the permutation says it has four axes,
+    # and converts them to channels-last; the optional norm is a norm wherever it is called
+    assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]

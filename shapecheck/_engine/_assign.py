@@ -11,6 +11,7 @@ from .._core._roles import POSITION, with_roles
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
 from ._common import dim_sym
+from ._narrow import with_rank
 
 
 class Assignment:
@@ -75,7 +76,9 @@ class Assignment:
                 return None
             if value.var and value.var in state and isinstance(state[value.var], (Shape, Obj)):
                 old = state[value.var] if isinstance(state[value.var], Shape) else ANY_SHAPE
-                origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n else origin
+                origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n
+                                else self.named_axis_origin(old, _old_index(old, i, n), dims[i], origin)
+                                if _old_index(old, i, n) is not None else origin
                                 for i in range(n))
                 state[value.var] = Shape(tuple(dims), origins, None, old.meta)
             return dims
@@ -156,6 +159,40 @@ class Assignment:
             self.assign(e, v, state, st)
         return True
 
+    def unpack_sliced_size(self, target, value_node, state, st) -> bool:
+        """``H, W = x.shape[-2:]`` (or ``x.shape[2:]``, ``B, C = x.size()[:2]``): each target names the axis it
+        reads, as ``H = x.shape[-2]`` would (the variable is narrowed). True when handled."""
+        if not isinstance(target, ast.Tuple) or not all(isinstance(e, ast.Name) for e in target.elts):
+            return False
+        idx = _sliced_axes(value_node, len(target.elts))
+        if idx is None:
+            return False
+        var, axes, rank = idx
+        cur = state.get(var)
+        if not isinstance(cur, (Shape, Obj)) or isinstance(cur, Shape) and cur.rank is not None and (any(
+                not -cur.rank <= i < cur.rank for i in axes) or rank is not None and cur.rank != rank):
+            return False
+        if rank is not None and (isinstance(cur, Obj) and cur.name == var or isinstance(cur, Shape) and cur.rank is None):
+            # ``h, w = x.shape[2:]``: x has exactly four axes
+            ranked = with_rank(cur, rank)
+            if ranked is not None:
+                state[var] = ranked
+        values = []
+        for e, i in zip(target.elts, axes):
+            cur = state.get(var)
+            shape = cur if isinstance(cur, Shape) else ANY_SHAPE
+            if isinstance(cur, Shape) and cur.rank is not None and i >= 0 and any(i < 0 for i in axes):
+                return False
+            self.axis_name_hint = e.id if e.id.strip("_") else None
+            try:
+                d = self.read_axis(var, shape, i, state, value_node)
+            finally:
+                self.axis_name_hint = None
+            values.append(d if isinstance(d, Expr) else OPAQUE)
+        for e, v in zip(target.elts, values):
+            self.assign(e, v, state, st)
+        return True
+
 
 # ``self.pos_embed``, ``self.absolute_pos_embed``, ``self.position_embeddings``, ``self.pos_emb``: a learnt
 # table of positional embeddings
@@ -172,3 +209,53 @@ def _positional_table(attr: str, value):
     if value.rank == 3 and isinstance(value.dims[0], Expr) and value.dims[0].value == 1 or value.rank == 2:
         return with_roles(value, {-2: POSITION})
     return value
+
+
+def _sliced_axes(node, k: int):
+    """``x.shape[lo:hi]`` / ``x.size()[lo:hi]`` with constant bounds unpacked into ``k`` names: the variable
+    and the indices of the axes read (negative when counted from the end), else None."""
+    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Slice) or node.slice.step is not None:
+        return None
+    base = node.value
+    if isinstance(base, ast.Attribute) and base.attr == "shape":
+        owner = base.value
+    elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size" \
+            and not base.args and not base.keywords:
+        owner = base.func.value
+    else:
+        return None
+    if not isinstance(owner, ast.Name):
+        return None
+    bounds = []
+    for b in (node.slice.lower, node.slice.upper):
+        if b is None:
+            bounds.append(None)
+            continue
+        try:
+            v = ast.literal_eval(b)
+        except ValueError:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool):
+            return None
+        bounds.append(v)
+    lo, hi = bounds
+    if lo is not None and lo < 0 and hi is None and -lo == k:  # x.shape[-2:]
+        return owner.id, list(range(lo, 0)), None
+    lo = lo or 0
+    if lo >= 0 and (hi is None or hi >= 0 and hi - lo == k):  # x.shape[2:], x.shape[:2], x.shape[1:3]
+        return owner.id, list(range(lo, lo + k)), lo + k if hi is None else None
+    return None
+
+
+def _old_index(old: Shape, i: int, n: int) -> int | None:
+    """The index in ``old`` of axis ``i`` of the ``n`` axes it is unpacked into: ``i`` itself, or counted from
+    the end for an axis after ``old``'s variadic part (``... C H W`` unpacked into four names)."""
+    if old.rank == n:
+        return i
+    v = old.variadic_index
+    if v is None:
+        return None
+    if i < v:
+        return i
+    after = len(old.dims) - v - 1
+    return i - n if n - i <= after else None

@@ -7,16 +7,22 @@
   with a literal name of an elementwise activation (these tables also hold GLU, which halves an axis,
   so a name read from a config is not taken).
 * Identity wrappers of interpretability libraries (``HookPoint()``): the output is the input.
+* Layer-norm kernels the engine cannot see (apex's ``fused_rms_norm_affine(x, shape, w, eps)``, a
+  project's ``fast_layer_norm`` imported from a module not analysed): a layer norm gives back its
+  input's shape.
 
-Each yields an ``nn.Identity``-like module value: the shape is kept, nothing else is claimed.
+Each yields an ``nn.Identity``-like module value (or, for a kernel, its input's shape): the shape is
+kept, nothing else is claimed.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 from .._core._ops._facts import lookup_op
-from ._values import ModuleVal, QualRef
+from .._core._shape import Shape
+from ._values import FuncRef, ModuleVal, QualRef
 
 # torch.nn modules whose output has their input's shape, element by element
 ELEMENTWISE = frozenset(
@@ -72,3 +78,21 @@ def table_activation(node: ast.Subscript, qualify):
     if kind is None:
         return None
     return _IDENTITY if kind == "instance" else QualRef("torch.nn.Identity")
+
+
+# a layer or RMS norm function of another package or an unanalysed module, by name: ``fused_rms_norm``,
+# ``fast_layer_norm``, ``rms_norm_affine``; not mamba's ``layer_norm_fn``, which may give back a pair
+_NORM_KERNEL = re.compile(r"^(?:[a-z0-9]+_)*(?:layer|rms)_?norm(?:_affine)?$")
+_PAIR_FLAGS = frozenset({"prenorm", "residual", "return_dropout_mask", "return_rstd", "return_mean"})
+
+
+def norm_kernel(func: ast.AST, callee, args: list, kwargs: dict, qualify):
+    """The shape a call of a layer-norm kernel the engine cannot see gives back (its input's), else None."""
+    if isinstance(callee, FuncRef) or not args or not isinstance(args[0], Shape) or _PAIR_FLAGS & kwargs.keys():
+        return None
+    q = qualify(func) or ""
+    if q.startswith("torch."):
+        return None  # torch's own norms have their shape rules
+    name = q.rsplit(".", 1)[-1] if q else (func.id if isinstance(func, ast.Name) else
+                                           func.attr if isinstance(func, ast.Attribute) else "")
+    return args[0] if _NORM_KERNEL.match(name or "") else None

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr, const
+from .._core._algebra import Expr, const, sym
 from .._core._diag import Diagnostic
+from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
-from ._callables import known_callable
+from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._narrow import own_tensor
 from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
@@ -84,6 +85,9 @@ class Calls:
             known = known_callable(func, args, self.mod.imports.qualify)
             if known is not None:  # an activation factory, an identity wrapper
                 return known
+            kept = norm_kernel(func, callee, args, kwargs, self.mod.imports.qualify)
+            if kept is not None:  # a layer-norm kernel of another package
+                return kept
         return self.call_value(callee, args, kwargs, node, state)
 
     def tensor_method(self, recv, func, node, state):
@@ -96,7 +100,7 @@ class Calls:
         known = isinstance(recv, Shape) and not recv.get_meta("unverified")
         shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
-            args = [self.as_size_sym(a) for a in args]
+            args = self.named_unknown_sizes([self.as_size_sym(a) for a in args], node, state)
         if name == "item" and known:
             return SCALAR
         if name in SIZE_METHODS:
@@ -123,6 +127,35 @@ class Calls:
             # from it is inferred, never reported
             result = result.with_meta(unverified=True)
         return result
+
+    def named_unknown_sizes(self, args: list, node, state) -> list:
+        """``y.reshape(B, H, W, -1)`` with ``H, W`` from a call the engine cannot follow: each is one size (a
+        view of several arguments takes ints), and the variable holding it becomes a size named after it, as
+        a tensor of unknown shape learns its axes from its uses; the name says what it is (height, width).
+        These sizes are not known to be distinct from any other. A name that says heads or classes (``nh``
+        may count patches down an image) is left unknown."""
+        if any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) != len(args):
+            return args
+        out = list(args)
+        for k, (a, n) in enumerate(zip(args, node.args)):
+            if a is not OPAQUE or not isinstance(n, ast.Name) or state.get(n.id) is not OPAQUE:
+                continue
+            if name_role(sym(n.id)) in (HEAD, CLASS) or n.id.lower().strip("_") in ("head", "heads") \
+                    or n.id in self.maybe_equal_sizes():
+                continue
+            fresh = self.fresh_dim_name(n.id)
+            if fresh is None:
+                continue
+            out[k] = state[n.id] = sym(fresh, "code")
+        return out
+
+    def maybe_equal_sizes(self) -> frozenset:
+        """The local names that may hold the same value as another name (``H = W = int(N ** 0.5)``,
+        ``w = h``, or two names assigned the same expression): never named apart (read once per function)."""
+        memo = getattr(self, "_maybe_equal", None)
+        if memo is None:
+            memo = self._maybe_equal = _maybe_equal_names(self.node)
+        return memo
 
     def call_value(self, callee, args, kwargs, node, state):
         if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
@@ -310,3 +343,24 @@ def _tensor_operands(q: str, rule, args: list) -> list:
     if q.startswith("torch.nn.functional.") or first in _INPUT_PARAMS:
         return [ANY_SHAPE] + list(args[1:])
     return args
+
+
+def _maybe_equal_names(fn) -> frozenset:
+    """Names in ``fn`` assigned together with another name (``a = b = v``), from another name (``b = a``), or
+    from the same expression as another name (``h = int(n ** 0.5)`` and ``w = int(n ** 0.5)``)."""
+    out: set = set()
+    by_value: dict = {}
+    for st in ast.walk(fn):
+        if not isinstance(st, ast.Assign) or isinstance(st.value, ast.Constant) and st.value.value is None:
+            continue  # ``H = W = None``: no size (the view is reached where they are assigned sizes)
+        names = [t.id for t in st.targets if isinstance(t, ast.Name)]
+        if len(st.targets) > 1:
+            out.update(names)
+        if isinstance(st.value, ast.Name):
+            out.update(names + [st.value.id])
+        if len(names) == 1:
+            by_value.setdefault(ast.dump(st.value), set()).add(names[0])
+    for group in by_value.values():
+        if len(group) > 1:
+            out.update(group)
+    return frozenset(out)

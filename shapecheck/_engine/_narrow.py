@@ -71,12 +71,12 @@ class Narrowing:
         if v is None:
             if not -len(dims) <= i < len(dims) or not isinstance(dims[i], Unknown):
                 return None
-            dims[i], origins[i] = axis, origin
+            dims[i], origins[i] = axis, self.named_axis_origin(shape, i, axis, origin)
         elif i >= 0:
             if i < v:
                 if not isinstance(dims[i], Unknown):
                     return None
-                dims[i], origins[i] = axis, origin
+                dims[i], origins[i] = axis, self.named_axis_origin(shape, i, axis, origin)
             elif v == len(dims) - 1:  # nothing known after the variadic: its first axes are these
                 pad = i - v
                 dims = dims[:v] + [UNKNOWN] * pad + [axis, Variadic(None)]
@@ -88,7 +88,7 @@ class Narrowing:
             if -i <= after:
                 if not isinstance(dims[i], Unknown):
                     return None
-                dims[i], origins[i] = axis, origin
+                dims[i], origins[i] = axis, self.named_axis_origin(shape, i, axis, origin)
             elif v == 0:  # nothing known before the variadic: its last axes are these
                 pad = -i - after - 1
                 dims = [Variadic(None), axis] + [UNKNOWN] * pad + dims[1:]

@@ -19,7 +19,7 @@ from .._core._algebra import Expr, FloorDiv, Sym
 from .._core._ops._registry import as_int
 from .._core._ops.elementwise import binary_names
 from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, ONE, POSITION, SPATIAL,
-                            SPATIAL_ROLES, WIDTH, name_role, role_of, with_roles)
+                            SPATIAL_ROLES, WIDTH, RoleOrigin, name_role, role_of, with_roles)
 from .._core._shape import Shape, Variadic
 from ._memo import per_node
 from ._uses import use_roles
@@ -143,11 +143,19 @@ class RoleInference:
         heads = _head_split(result, self.env.resolve)
         if heads is not None:
             roles[heads] = HEAD
+        if self.symbol_roles:
+            # ``view(B, H, W, C)`` with sizes read from a convolution's output: the axes hold what those
+            # sizes held there (stored, so that the roles leave the function with the axes)
+            for i, d in enumerate(result.dims):
+                s = d.as_sym() if isinstance(d, Expr) else None
+                r = self.symbol_roles.get(s) if s is not None else None
+                if r and i not in roles and role_of(result, i, None, self.env.resolve) is None:
+                    roles[i] = r
         return roles or None
 
     def _permute(self, args, result: Shape) -> dict | None:
-        if not args or not isinstance(args[0], Shape) or args[0].rank != 4 or result.rank != 4:
-            return None
+        if not args or not isinstance(args[0], Shape) or args[0].rank not in (4, None) or result.rank != 4:
+            return None  # (a permutation of four axes says that a tensor of unknown rank has four)
         rest = list(args[1:])
         if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
             rest = list(rest[0])
@@ -166,8 +174,8 @@ class RoleInference:
         shapes = [a for a in args[:2] if isinstance(a, Shape) and a.rank is not None]
         roles = {}
         for i in range(1, result.rank + 1):
-            if self.role(result, -i) is not None:
-                continue
+            if role_of(result, -i, None, self.env.resolve) is not None:
+                continue  # (a role known only by symbol is stored, so that it leaves the function with the axis)
             found = {self.role(x, -i) for x in shapes if x.rank >= i} - {None, ONE}
             if len(found) == 1:
                 roles[-i] = found.pop()
@@ -240,6 +248,21 @@ class RoleInference:
             if self.role(v, i) in _DATA_ROLES:
                 return True
         return False
+
+    def named_axis_origin(self, old: Shape, i: int, d, origin):
+        """The provenance of axis ``i`` of ``old`` named anew as the size ``d`` (``B, C, H, W = y.shape`` after a
+        convolution, ``h = y.size(2)``): it keeps the role the axis's producer stated, and ``d`` is
+        remembered with that role for the rest of the function (``view(B, H, W, C)`` holds height and width)."""
+        try:
+            r = self.role(old, i)
+        except Exception:  # roles are a refinement: never let them take the analysis down
+            if self.mod.strict:
+                raise
+            return origin
+        if r is None or r == ONE or not isinstance(d, Expr):
+            return origin
+        self._remember(Shape((d,)), {0: r})
+        return RoleOrigin(origin, r)
 
     def _remember(self, out: Shape, roles: dict) -> None:
         for i, role in roles.items():

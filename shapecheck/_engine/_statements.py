@@ -40,6 +40,8 @@ class Statements:
             self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
         if len(st.targets) == 1 and self.unpack_spliced_size(st.targets[0], st.value, state, st):
             return state
+        if len(st.targets) == 1 and self.unpack_sliced_size(st.targets[0], st.value, state, st):
+            return state
         before = _updated_in_place(st, state)
         try:
             value = self.ev(st.value, state)

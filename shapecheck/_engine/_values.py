@@ -317,6 +317,11 @@ def join(a, b):
     if isinstance(a, callables) and isinstance(b, callables):
         opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
         return Choice(opts[:8])
+    if isinstance(a, callables) and b is None or a is None and isinstance(b, callables):
+        # an optional layer (``norm_layer(d) if mid_norm else None``): wherever it is called, it is this one;
+        # a choice of one, so that a test of it against None stays undecided
+        c = a if b is None else b
+        return c if isinstance(c, Choice) else Choice((c,))
     if isinstance(a, Shape) and b is None or a is None and isinstance(b, Shape):
         # an optional tensor: wherever it is used as a tensor, it is this one (but it may be None)
         return (a if b is None else b).with_meta(maybe_none=True)
