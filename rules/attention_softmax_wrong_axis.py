@@ -68,7 +68,8 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product with the values, and checks that the axis the softmax normalised is the axis that the
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
-    The diagnostic points at the softmax, the line to fix. It also reports a softmax over the
+    The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
+    (the keys, as attention code writes it): then the product, its operands in the wrong order, is. It also reports a softmax over the
     heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
     once, and, beyond attention, a softmax or `gumbel_softmax` over a *spatial* axis (by role: the
     height or width of a convolution's `(batch, k, height, width)` output) whose result is then
@@ -392,8 +393,24 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
 
     def _report(self, ctx, ev, who, t, contracted_axis):
         """Reported at the softmax (the line to fix), with the product as a note; ``t`` is the softmax's
-        tag: (normalised axis, softmax node[, role of the normalised axis])."""
+        tag: (normalised axis, softmax node[, role of the normalised axis]).
+
+        Attention code normalises its scores over the last axis, the keys: when a softmax over axis -1
+        meets a product that contracts another axis, the product is the odd one out (its operands in the
+        wrong order: `einsum("bhij,bhjd->bhid", v, attn)`, `v @ attn`), and the diagnostic is placed on
+        the product, naming the softmax."""
         norm_axis, softmax_node = t[0], t[1]
+        if len(t) == 2 and norm_axis == -1:
+            ctx.report(
+                self.code, ev.node,
+                f"the product contracts axis {contracted_axis} of the attention weights {who}, but the softmax "
+                f"normalised them over axis -1",
+                notes=(f"the softmax at line {getattr(softmax_node, 'lineno', '?')} normalises each query's "
+                       "weights over the keys, the last axis",
+                       "the weights summed over the contracted axis must add up to one"),
+                help="contract the last axis of the weights: are the product's operands in the right order?",
+            )
+            return
         if len(t) > 2:
             what = f"the weights over the {t[2]} axis {norm_axis}, but the product contracts axis {contracted_axis}"
         else:
