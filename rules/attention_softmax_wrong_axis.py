@@ -345,6 +345,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 return
             self._check_einsum(ev, ctx, *parsed)
             subs, out, ops = parsed
+            self._carry_einsum(ev, ctx, subs, out, ops)
             if len(ops) == 2 and all(isinstance(o, Shape) for o in ops) and len(out) >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
         elif softmax_call(ev) is not None or q == _GUMBEL:
@@ -401,6 +402,8 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
         the product, naming the softmax."""
         norm_axis, softmax_node = t[0], t[1]
         if len(t) == 2 and norm_axis == -1:
+            if not isinstance(ev.result, Shape):
+                return  # the product failed its own shape rule, reported there: the same bug
             ctx.report(
                 self.code, ev.node,
                 f"the product contracts axis {contracted_axis} of the attention weights {who}, but the softmax "
@@ -443,6 +446,20 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             if t[0] != contracted:
                 self._report(ctx, ev, v.label or "the scores", t, contracted)
                 return
+
+    def _carry_einsum(self, ev, ctx, subs, out, ops):
+        """Heads mixed after the softmax (talking heads: `einsum("b h i j, h g -> b g i j", attn, mix)`)
+        leave each query's weights over the keys where they were: the normalised axis is kept, at the same
+        place from the end, and no other operand has it."""
+        for sub, v in zip(subs, ops):
+            t = tag(v, SOFTMAX_AXIS)
+            if t is None or len(t) != 2 or not isinstance(v, Shape) or v.rank != len(sub) or SOFTMAX_AXIS in ctx.result_tags:
+                continue
+            label = sub[t[0]]
+            if label in out and out.index(label) - len(out) == t[0] \
+                    and not any(label in o for o in subs if o is not sub):
+                ctx.tag_result(SOFTMAX_AXIS, t)
+            return
 
     def _check_einsum(self, ev, ctx, subs, out, ops):
         for sub, v in zip(subs, ops):

@@ -8,7 +8,9 @@ what they meet, never evidence of a reordering.
 
 from __future__ import annotations
 
-from test_engine import codes, reveals
+import textwrap
+
+from test_engine import HEADER, codes, errors, reveals
 
 from shapecheck._core._algebra import sym
 from shapecheck._core._unify import NE, UNK, compare
@@ -197,3 +199,37 @@ def test_a_layer_norm_does_not_hide_the_channel_axis_it_meets_first():
     """
     assert codes(src.format(norm="nn.GroupNorm(1, dim)")) == []
     assert codes(src.format(norm="nn.LayerNorm(dim)")) == ["SHP304"]
+
+
+UNANNOTATED_ATTEND = """
+    from torch import einsum
+    DEFAULT_DIM_HEAD = 64
+    class Attend(nn.Module):
+        def __init__(self, heads: int, dim_head=DEFAULT_DIM_HEAD):
+            super().__init__()
+            self.scale = dim_head ** -0.5
+            self.mix = nn.Parameter(torch.randn(heads, heads))
+        def forward(self, q, k, v, talking_heads: bool):
+            sim = einsum("b h i d, b h j d -> b h i j", q, k) * self.scale
+            reveal_shape(sim)
+            attn = sim.softmax(dim=-1)
+            if talking_heads:
+                attn = einsum("b h i j, h g -> b g i j", attn, self.mix)
+            return einsum("b h i j, b h j d -> b h i d", {ops})
+"""
+
+
+def test_values_and_weights_swapped_after_softmax_over_the_keys_are_reported_at_the_product():
+    # q, k, v of unknown shape: nothing but the softmax over the keys says which axis the product must
+    # contract; heads mixed after the softmax (in one branch) leave the keys on the last axis
+    assert codes(UNANNOTATED_ATTEND.format(ops="attn, v")) == []
+    src = UNANNOTATED_ATTEND.format(ops="v, attn")
+    found = [d for d in errors(src) if d.code == "SHP202"]
+    lines = textwrap.dedent(src).split("\n")
+    product = HEADER.count("\n") + 1 + next(i for i, line in enumerate(lines) if "v, attn)" in line)
+    assert [d.line for d in found] == [product]  # the product, not the softmax
+
+
+def test_a_default_that_is_a_module_constant_is_a_number():
+    # ``dim_head=DEFAULT_DIM_HEAD``: the scale is a number, the scores keep their four axes
+    assert reveals(UNANNOTATED_ATTEND.format(ops="attn, v"))[0] == "b h i j"
