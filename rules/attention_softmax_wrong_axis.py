@@ -19,7 +19,7 @@ SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=Tr
 _SUM = {"torch.Tensor.sum", "torch.sum"}
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
-_EINSUM = {"torch.einsum", "torch.functional.einsum"}
+_EINSUM = {"torch.einsum", "torch.functional.einsum", "opt_einsum.contract"}
 _EINOPS = {"einops.einsum"}
 _DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
 _NORMALIZE = "torch.nn.functional.normalize"

@@ -233,3 +233,22 @@ def test_values_and_weights_swapped_after_softmax_over_the_keys_are_reported_at_
 def test_a_default_that_is_a_module_constant_is_a_number():
     # ``dim_head=DEFAULT_DIM_HEAD``: the scale is a number, the scores keep their four axes
     assert reveals(UNANNOTATED_ATTEND.format(ops="attn, v"))[0] == "b h i j"
+
+
+def test_operands_in_a_list_and_opt_einsum_take_the_subscripts_axes():
+    # ``torch.einsum(eq, [a, b])`` and ``opt_einsum.contract(eq, a, b)``: operands of unknown shape are
+    # named by their subscripts, as with ``torch.einsum(eq, a, b)``
+    src = """
+        from opt_einsum import contract
+        def listed(q, k, v):
+            attn = torch.einsum("bhid,bhjd->bhij", [q, k]).softmax(dim=-1)
+            reveal_shape(attn)
+            return torch.einsum("bhij,bhjd->bhid", [{ops}])
+        def contracted(q, k, v):
+            attn = contract("bhid,bhjd->bhij", q, k).softmax(dim=-1)
+            reveal_shape(attn)
+            return contract("bhij,bhjd->bhid", {ops})
+    """
+    assert reveals(src.format(ops="attn, v")) == ["b h i j", "b h i j"]
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP202", "SHP202"]

@@ -275,7 +275,7 @@ def _size_isinstance(cls_node):
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
-_EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum"})
+_EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
 def _first_layer(m):
