@@ -252,3 +252,22 @@ def test_operands_in_a_list_and_opt_einsum_take_the_subscripts_axes():
     assert reveals(src.format(ops="attn, v")) == ["b h i j", "b h i j"]
     assert codes(src.format(ops="attn, v")) == []
     assert codes(src.format(ops="v, attn")) == ["SHP202", "SHP202"]
+
+
+def test_a_variable_given_to_arange_is_a_number():
+    # rotary code: ``1 / (base ** (arange(0, dim, 2).float() / dim))`` with ``dim`` unannotated; once
+    # ``arange`` took it, ``dim`` is a number and the frequencies keep their one axis
+    src = """
+        from torch import einsum
+        class Polar(nn.Module):
+            def __init__(self, dim, base=10000):
+                super().__init__()
+                inv_freq = 1. / (base ** (torch.arange(0, dim, 2).float() / dim))
+                reveal_shape(inv_freq)
+                self.register_buffer("inv_freq", inv_freq)
+            def forward(self, t):
+                return einsum("b i, j -> b i j", {ops})
+    """
+    assert reveals(src.format(ops="t, self.inv_freq")) == ["(dim+1)//2"]
+    assert codes(src.format(ops="t, self.inv_freq")) == []
+    assert codes(src.format(ops="self.inv_freq, t")) == ["SHP108"]
