@@ -271,3 +271,18 @@ def test_a_variable_given_to_arange_is_a_number():
     assert reveals(src.format(ops="t, self.inv_freq")) == ["(dim+1)//2"]
     assert codes(src.format(ops="t, self.inv_freq")) == []
     assert codes(src.format(ops="self.inv_freq, t")) == ["SHP108"]
+
+
+def test_a_softmax_in_a_helper_with_its_default_axis_normalises_the_keys():
+    # ``def stable_softmax(t, dim=-1)``: called without ``dim``, the helper normalises the last axis
+    src = """
+        from torch import einsum
+        def stable_softmax(t, dim=-1):
+            t = t - t.amax(dim=dim, keepdim=True).detach()
+            return t.softmax(dim=dim)
+        def attend(q, k, v):
+            attn = stable_softmax(einsum("b h i d, b h j d -> b h i j", q, k))
+            return einsum("b h i j, b h j d -> b h i d", {ops})
+    """
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP202"]
