@@ -265,8 +265,10 @@ def _join_shapes(a: Shape, b: Shape) -> Shape:
 
 def _common_meta(a: Shape, b: Shape) -> tuple:
     """The facts the engine carries on a value (``Shape.meta``) that both branches state alike: the
-    softmax that normalised attention weights, whether heads were mixed after it in one branch or not."""
-    return tuple(kv for kv in a.meta if kv in b.meta)
+    softmax that normalised attention weights, whether heads were mixed after it in one branch or not.
+    The doubt ``unverified`` (the value may not be a tensor) is no such fact and is not joined here: it
+    stays as it was, kept only when the branches' values carry the same meta."""
+    return tuple(kv for kv in a.meta if kv in b.meta and kv[0] != "unverified")
 
 
 def _fixed_suffix(s: Shape) -> int:
