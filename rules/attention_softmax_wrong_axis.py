@@ -69,8 +69,8 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
     The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
-    (the keys, as attention code writes it): then the product, its operands in the wrong order, is. It also reports a softmax over the
-    heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
+    (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
+    It also reports a softmax over the heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
     once, and, beyond attention, a softmax or `gumbel_softmax` over a *spatial* axis (by role: the
     height or width of a convolution's `(batch, k, height, width)` output) whose result is then
     contracted over its channel, class or feature axis: a codebook or mixture weighted along the
@@ -453,7 +453,8 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
         place from the end, and no other operand has it."""
         for sub, v in zip(subs, ops):
             t = tag(v, SOFTMAX_AXIS)
-            if t is None or len(t) != 2 or not isinstance(v, Shape) or v.rank != len(sub) or SOFTMAX_AXIS in ctx.result_tags:
+            if t is None or len(t) != 2 or not isinstance(v, Shape) or v.rank != len(sub) \
+                    or SOFTMAX_AXIS in ctx.result_tags:
                 continue
             label = sub[t[0]]
             if label in out and out.index(label) - len(out) == t[0] \
