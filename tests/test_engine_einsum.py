@@ -286,3 +286,19 @@ def test_a_softmax_in_a_helper_with_its_default_axis_normalises_the_keys():
     """
     assert codes(src.format(ops="attn, v")) == []
     assert codes(src.format(ops="v, attn")) == ["SHP202"]
+
+
+def test_ellipsis_subscripts_name_the_last_axes_of_operands_of_unknown_rank():
+    # ``einsum("... i d, ... j d -> ... i j", q, k)`` with q, k of unknown rank: the names are their last
+    # axes, and the weights' softmax over the keys is followed into the product with the values
+    src = """
+        from torch import einsum
+        def attend(q, k, v):
+            sim = einsum("... i d, ... j d -> ... i j", q, k)
+            reveal_shape(sim)
+            attn = sim.softmax(dim=-1)
+            return einsum("... i j, ... j d -> ... i d", {ops})
+    """
+    assert reveals(src.format(ops="attn, v")) == ["... i j"]
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP202"]
