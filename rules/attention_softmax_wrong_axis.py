@@ -19,14 +19,16 @@ SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=Tr
 _SUM = {"torch.Tensor.sum", "torch.sum"}
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
-_EINSUM = {"torch.einsum", "torch.functional.einsum"}
+_EINSUM = {"torch.einsum", "torch.functional.einsum", "opt_einsum.contract"}
 _EINOPS = {"einops.einsum"}
 _DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
 _NORMALIZE = "torch.nn.functional.normalize"
 
 
 def _einsum_operands(ev):
-    """(subscripts per operand as lists of axis names, output names, operands), or None.
+    """(subscripts per operand as lists of axis names, output names, operands, whether each operand's
+    subscripts begin with ``...``), or None. A leading ``...`` is left out of the names: the names are
+    then the operand's last axes.
 
     ``torch.einsum("bhqd,bhkd->bhqk", q, k)`` has one letter per axis; ``einops.einsum(q, k,
     "b h q d, b h k d -> b h q k")`` has space-separated names and the pattern last.
@@ -35,26 +37,39 @@ def _einsum_operands(ev):
         if not ev.args or not isinstance(ev.args[-1], str):
             return None
         eq_, ops = ev.args[-1], list(ev.args[:-1])
-        if "->" not in eq_ or "..." in eq_ or "(" in eq_:
+        if "->" not in eq_ or "(" in eq_:
             return None
         lhs, out = eq_.split("->")
-        subs = [side.split() for side in lhs.split(",")]
-        out = out.split()
+        terms = [side.split() for side in lhs.split(",")] + [out.split()]
     else:
         eq_ = arg(ev, 0, "equation")
         ops = list(ev.args[1:])
         if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
             ops = list(ops[0])
-        if not isinstance(eq_, str) or "->" not in eq_ or "." in eq_:
+        if not isinstance(eq_, str) or "->" not in eq_:
             return None
         lhs, out = eq_.replace(" ", "").split("->")
-        if re.search(r"[^a-zA-Z,]", lhs) or re.search(r"[^a-zA-Z]", out):
+        if any(not re.fullmatch(r"(\.\.\.)?[a-zA-Z]*", t) for t in lhs.split(",") + [out]):
             return None
-        subs = [list(sub) for sub in lhs.split(",")]
-        out = list(out)
+        terms = [(["..."] if t.startswith("...") else []) + list(t.lstrip(".")) for t in lhs.split(",") + [out]]
+    if any("..." in t[1:] for t in terms):
+        return None  # "..." only in front: the names are the last axes
+    ell = tuple(bool(t) and t[0] == "..." for t in terms[:-1])
+    subs = [t[1:] if e else t for t, e in zip(terms[:-1], ell)]
+    out = [n for n in terms[-1] if n != "..."]
     if len(subs) != len(ops):
         return None
-    return subs, out, ops
+    return subs, out, ops, ell
+
+
+def _fits(v, sub, ell: bool) -> bool:
+    """The operand has the axes its subscripts name: as many, or after a leading ``...`` at least as many
+    (its last axes, whatever its rank)."""
+    if not isinstance(v, Shape):
+        return False
+    if ell:
+        return v.rank is None or v.rank >= len(sub)
+    return v.rank == len(sub)
 
 
 @register
@@ -68,8 +83,9 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product with the values, and checks that the axis the softmax normalised is the axis that the
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
-    The diagnostic points at the softmax, the line to fix. It also reports a softmax over the
-    heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
+    The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
+    (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
+    It also reports a softmax over the heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
     once, and, beyond attention, a softmax or `gumbel_softmax` over a *spatial* axis (by role: the
     height or width of a convolution's `(batch, k, height, width)` output) whose result is then
     contracted over its channel, class or feature axis: a codebook or mixture weighted along the
@@ -343,7 +359,8 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             if parsed is None:
                 return
             self._check_einsum(ev, ctx, *parsed)
-            subs, out, ops = parsed
+            subs, out, ops, _ell = parsed
+            self._carry_einsum(ev, ctx, *parsed)
             if len(ops) == 2 and all(isinstance(o, Shape) for o in ops) and len(out) >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
         elif softmax_call(ev) is not None or q == _GUMBEL:
@@ -392,8 +409,24 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
 
     def _report(self, ctx, ev, who, t, contracted_axis):
         """Reported at the softmax (the line to fix), with the product as a note; ``t`` is the softmax's
-        tag: (normalised axis, softmax node[, role of the normalised axis])."""
+        tag: (normalised axis, softmax node[, role of the normalised axis]).
+
+        Attention code normalises its scores over the last axis, the keys: when a softmax over axis -1
+        meets a product that contracts another axis, the product is the odd one out (its operands in the
+        wrong order: `einsum("bhij,bhjd->bhid", v, attn)`, `v @ attn`), and the diagnostic is placed on
+        the product, naming the softmax."""
         norm_axis, softmax_node = t[0], t[1]
+        if len(t) == 2 and norm_axis == -1:
+            ctx.report(
+                self.code, ev.node,
+                f"the product contracts axis {contracted_axis} of the attention weights {who}, but the softmax "
+                f"normalised them over axis -1",
+                notes=(f"the softmax at line {getattr(softmax_node, 'lineno', '?')} normalises each query's "
+                       "weights over the keys, the last axis",
+                       "the weights summed over the contracted axis must add up to one"),
+                help="contract the last axis of the weights: are the product's operands in the right order?",
+            )
+            return
         if len(t) > 2:
             what = f"the weights over the {t[2]} axis {norm_axis}, but the product contracts axis {contracted_axis}"
         else:
@@ -427,10 +460,25 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 self._report(ctx, ev, v.label or "the scores", t, contracted)
                 return
 
-    def _check_einsum(self, ev, ctx, subs, out, ops):
-        for sub, v in zip(subs, ops):
+    def _carry_einsum(self, ev, ctx, subs, out, ops, ell):
+        """Heads mixed after the softmax (talking heads: `einsum("b h i j, h g -> b g i j", attn, mix)`)
+        leave each query's weights over the keys where they were: the normalised axis is kept, at the same
+        place from the end, and no other operand has it."""
+        for sub, v, e in zip(subs, ops, ell):
             t = tag(v, SOFTMAX_AXIS)
-            if t is None or not isinstance(v, Shape) or v.rank != len(sub):
+            if t is None or len(t) != 2 or not _fits(v, sub, e) or -t[0] > len(sub) \
+                    or SOFTMAX_AXIS in ctx.result_tags:
+                continue
+            label = sub[t[0]]
+            if label in out and out.index(label) - len(out) == t[0] \
+                    and not any(label in o for o in subs if o is not sub):
+                ctx.tag_result(SOFTMAX_AXIS, t)
+            return
+
+    def _check_einsum(self, ev, ctx, subs, out, ops, ell):
+        for sub, v, e in zip(subs, ops, ell):
+            t = tag(v, SOFTMAX_AXIS)
+            if t is None or not _fits(v, sub, e) or -t[0] > len(sub):
                 continue
             others = [o for o in subs if o is not sub]
             label = sub[t[0]]

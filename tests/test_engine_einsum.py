@@ -8,7 +8,9 @@ what they meet, never evidence of a reordering.
 
 from __future__ import annotations
 
-from test_engine import codes, reveals
+import textwrap
+
+from test_engine import HEADER, codes, errors, reveals
 
 from shapecheck._core._algebra import sym
 from shapecheck._core._unify import NE, UNK, compare
@@ -197,3 +199,106 @@ def test_a_layer_norm_does_not_hide_the_channel_axis_it_meets_first():
     """
     assert codes(src.format(norm="nn.GroupNorm(1, dim)")) == []
     assert codes(src.format(norm="nn.LayerNorm(dim)")) == ["SHP304"]
+
+
+UNANNOTATED_ATTEND = """
+    from torch import einsum
+    DEFAULT_DIM_HEAD = 64
+    class Attend(nn.Module):
+        def __init__(self, heads: int, dim_head=DEFAULT_DIM_HEAD):
+            super().__init__()
+            self.scale = dim_head ** -0.5
+            self.mix = nn.Parameter(torch.randn(heads, heads))
+        def forward(self, q, k, v, talking_heads: bool):
+            sim = einsum("b h i d, b h j d -> b h i j", q, k) * self.scale
+            reveal_shape(sim)
+            attn = sim.softmax(dim=-1)
+            if talking_heads:
+                attn = einsum("b h i j, h g -> b g i j", attn, self.mix)
+            return einsum("b h i j, b h j d -> b h i d", {ops})
+"""
+
+
+def test_values_and_weights_swapped_after_softmax_over_the_keys_are_reported_at_the_product():
+    # q, k, v of unknown shape: nothing but the softmax over the keys says which axis the product must
+    # contract; heads mixed after the softmax (in one branch) leave the keys on the last axis
+    assert codes(UNANNOTATED_ATTEND.format(ops="attn, v")) == []
+    src = UNANNOTATED_ATTEND.format(ops="v, attn")
+    found = [d for d in errors(src) if d.code == "SHP202"]
+    lines = textwrap.dedent(src).split("\n")
+    product = HEADER.count("\n") + 1 + next(i for i, line in enumerate(lines) if "v, attn)" in line)
+    assert [d.line for d in found] == [product]  # the product, not the softmax
+
+
+def test_a_default_that_is_a_module_constant_is_a_number():
+    # ``dim_head=DEFAULT_DIM_HEAD``: the scale is a number, the scores keep their four axes
+    assert reveals(UNANNOTATED_ATTEND.format(ops="attn, v"))[0] == "b h i j"
+
+
+def test_operands_in_a_list_and_opt_einsum_take_the_subscripts_axes():
+    # ``torch.einsum(eq, [a, b])`` and ``opt_einsum.contract(eq, a, b)``: operands of unknown shape are
+    # named by their subscripts, as with ``torch.einsum(eq, a, b)``
+    src = """
+        from opt_einsum import contract
+        def listed(q, k, v):
+            attn = torch.einsum("bhid,bhjd->bhij", [q, k]).softmax(dim=-1)
+            reveal_shape(attn)
+            return torch.einsum("bhij,bhjd->bhid", [{ops}])
+        def contracted(q, k, v):
+            attn = contract("bhid,bhjd->bhij", q, k).softmax(dim=-1)
+            reveal_shape(attn)
+            return contract("bhij,bhjd->bhid", {ops})
+    """
+    assert reveals(src.format(ops="attn, v")) == ["b h i j", "b h i j"]
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP202", "SHP202"]
+
+
+def test_a_variable_given_to_arange_is_a_number():
+    # rotary code: ``1 / (base ** (arange(0, dim, 2).float() / dim))`` with ``dim`` unannotated; once
+    # ``arange`` took it, ``dim`` is a number and the frequencies keep their one axis
+    src = """
+        from torch import einsum
+        class Polar(nn.Module):
+            def __init__(self, dim, base=10000):
+                super().__init__()
+                inv_freq = 1. / (base ** (torch.arange(0, dim, 2).float() / dim))
+                reveal_shape(inv_freq)
+                self.register_buffer("inv_freq", inv_freq)
+            def forward(self, t):
+                return einsum("b i, j -> b i j", {ops})
+    """
+    assert reveals(src.format(ops="t, self.inv_freq")) == ["(dim+1)//2"]
+    assert codes(src.format(ops="t, self.inv_freq")) == []
+    assert codes(src.format(ops="self.inv_freq, t")) == ["SHP108"]
+
+
+def test_a_softmax_in_a_helper_with_its_default_axis_normalises_the_keys():
+    # ``def stable_softmax(t, dim=-1)``: called without ``dim``, the helper normalises the last axis
+    src = """
+        from torch import einsum
+        def stable_softmax(t, dim=-1):
+            t = t - t.amax(dim=dim, keepdim=True).detach()
+            return t.softmax(dim=dim)
+        def attend(q, k, v):
+            attn = stable_softmax(einsum("b h i d, b h j d -> b h i j", q, k))
+            return einsum("b h i j, b h j d -> b h i d", {ops})
+    """
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP202"]
+
+
+def test_ellipsis_subscripts_name_the_last_axes_of_operands_of_unknown_rank():
+    # ``einsum("... i d, ... j d -> ... i j", q, k)`` with q, k of unknown rank: the names are their last
+    # axes, and the weights' softmax over the keys is followed into the product with the values
+    src = """
+        from torch import einsum
+        def attend(q, k, v):
+            sim = einsum("... i d, ... j d -> ... i j", q, k)
+            reveal_shape(sim)
+            attn = sim.softmax(dim=-1)
+            return einsum("... i j, ... j d -> ... i d", {ops})
+    """
+    assert reveals(src.format(ops="attn, v")) == ["... i j"]
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP202"]

@@ -252,9 +252,13 @@ class Calls:
             return ModuleVal(q, rule, tuple(init.items()))
         if q.startswith("torch.") and args:
             args = _tensor_operands(q, rule, args)
-        if takes_size_list(q) and len(args) > 1 and not q.endswith("full"):
-            # ``torch.randn(1, 1, dim)``: more than one argument, so each is one size
-            args = [self.as_size_sym(a) for a in args]
+        if takes_size_list(q) and len(args) > 1 and not q.endswith("full") or q == "torch.arange":
+            # ``torch.randn(1, 1, dim)``: more than one argument, so each is one size; ``torch.arange``'s
+            # bounds are numbers
+            sized = [self.as_size_sym(a) for a in args]
+            if not q.startswith("torch.Tensor."):
+                _learn_sizes(node, args, sized, state)
+            args = sized
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def builtin(self, name, args, kwargs, node, state):
@@ -311,7 +315,7 @@ def _size_isinstance(cls_node):
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
-_EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum"})
+_EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
 def _first_layer(m):
@@ -364,3 +368,14 @@ def _maybe_equal_names(fn) -> frozenset:
         if len(group) > 1:
             out.update(group)
     return frozenset(out)
+
+
+def _learn_sizes(node, before, after, state) -> None:
+    """An unannotated variable given as a size (``torch.arange(0, dim, 2)``, ``torch.zeros(n, d)``) is a
+    number from there on: ``arange(0, dim, 2).float() / dim`` divides by it and keeps the tensor's axes."""
+    if not isinstance(node, ast.Call):
+        return
+    for a_node, was, now in zip(node.args, before, after):
+        if isinstance(a_node, ast.Name) and isinstance(was, Obj) and isinstance(now, Expr) \
+                and state.get(a_node.id) is was:
+            state[a_node.id] = now

@@ -36,10 +36,10 @@ class LintRuleHandoff:
         for rep in ctx.reports:
             if rep.code in upstream:
                 continue  # the same finding again downstream of the first one
-            if "SHP101" in problems and rep.node is not node:
+            if "SHP101" in problems:
                 # the product pairs axes that cannot be one (reported there by its shape rule): what a
-                # rule reads from it about another line (which axis it contracts, blamed on the softmax
-                # before it) is that one bug again, reported away from the line to fix
+                # rule reads from it (which axis it contracts, blamed on the softmax before it or on the
+                # product itself) is that one bug again
                 continue
             self.diag(rep.node, rep.code, rep.message, rep.notes, rep.help, fix=self.char_columns(rep.fix))
             if rep.node is node:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import const, sym
+from .._core._algebra import Expr, const, sym
 from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
@@ -193,6 +193,9 @@ class ModuleInfo:
                     d = defaults[p.arg]
                     if isinstance(d, ast.Constant) and type(d.value) is int:
                         given[p.arg] = const(d.value)
+                    elif isinstance(d, ast.Name) and isinstance(getattr(info, "constants", {}).get(d.id), Expr) \
+                            and info.constants[d.id].value is not None:
+                        given[p.arg] = info.constants[d.id]  # ``dim_head=DEFAULT_DIM_HEAD``, a module constant
                     elif isinstance(d, ast.Constant) and d.value is None:
                         given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
                     elif isinstance(d, ast.Constant) and type(d.value) in (bool, str):

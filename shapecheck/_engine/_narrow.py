@@ -281,10 +281,15 @@ class Narrowing:
             return args
         first = 0 if q == "einops.einsum" else 1
         ops = args[first:len(args) - 1] if q == "einops.einsum" else args[first:]
+        arg_nodes = [a if not isinstance(a, ast.Starred) else None for a in node.args[first:first + len(ops)]]
+        listed = q != "einops.einsum" and len(ops) == 1 and isinstance(ops[0], (tuple, list)) and len(node.args) == 2 \
+            and isinstance(node.args[1], (ast.List, ast.Tuple)) and len(node.args[1].elts) == len(ops[0])
+        if listed:  # ``torch.einsum("bhid,bhjd->bhij", [q, k])``: the operands in one list
+            ops, arg_nodes = list(ops[0]), list(node.args[1].elts)
         if len(ops) != len(terms):
             return args
         eq = ",".join(" ".join(t) for t in terms)
-        out = list(args)
+        out = list(args) if not listed else [args[0]] + list(ops)
         for i, (v, term) in enumerate(zip(ops, terms)):
             site = None
             if v is OPAQUE or _guessed_size(v) \
@@ -294,10 +299,9 @@ class Narrowing:
             if not (isinstance(v, Obj) or isinstance(v, Shape) and v.rank is None):
                 continue
             req = Shape(tuple(Variadic(None) if t == "..." else self.pattern_axis(eq, t, site) for t in term))
-            k = first + i
-            arg_node = node.args[k] if k < len(node.args) and not isinstance(node.args[k], ast.Starred) else None
-            out[k] = self.narrowed_by_use(req, v, arg_node, state, tensor_op=True)
-        return out
+            arg_node = arg_nodes[i] if i < len(arg_nodes) else None
+            out[first + i] = self.narrowed_by_use(req, v, arg_node, state, tensor_op=True)
+        return out if not listed else [out[0], tuple(out[1:])]
 
     def pattern_axis(self, lhs: str, name: str, site=None) -> Expr:
         axes = self.__dict__.setdefault("_pattern_axes", {})

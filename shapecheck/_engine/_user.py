@@ -167,6 +167,9 @@ class UserCalls:
             if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \
                     and (p.default.value is None or type(p.default.value) in (bool, str, float)):
                 bound[name] = p.default.value
+            elif name not in bound and p.annot is None and _negative_int(p.default) is not None:
+                # ``def stable_softmax(t, dim=-1)``: an axis counted from the end, not a size
+                bound[name] = _negative_int(p.default)
         try:
             key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items())))
             hash(key)
@@ -224,6 +227,14 @@ class UserCalls:
                 new = self.fresh_calls[key] = sym(name, s.kind + tag) if name else UNKNOWN
             mapping[s] = new
         return _renamed(v, mapping, 0) if mapping else v
+
+
+def _negative_int(node) -> int | None:
+    """The value of a literal such as ``-1``, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
 
 
 def _dim_syms(v, out: dict, depth: int) -> None:

@@ -252,7 +252,7 @@ def _join_shapes(a: Shape, b: Shape) -> Shape:
     if a.rank is not None and a.rank == b.rank:
         idx = range(len(a.dims))
         dims = tuple(_join_dim(a.dims[i], b.dims[i]) for i in idx)
-        return Shape(dims, _join_origins(a, b) or ())
+        return Shape(dims, _join_origins(a, b) or (), None, _common_meta(a, b))
     n = min(_fixed_suffix(a), _fixed_suffix(b))
     if n == 0:
         return Shape((Variadic(None),))
@@ -261,6 +261,14 @@ def _join_shapes(a: Shape, b: Shape) -> Shape:
     origins = (None,) + tuple(a.origin(i) if x == y and a.origin(i) == b.origin(j) else None
                               for i, j, x, y in zip(range(-n, 0), range(-n, 0), tail_a, tail_b))
     return Shape(dims, origins if any(o is not None for o in origins) else ())
+
+
+def _common_meta(a: Shape, b: Shape) -> tuple:
+    """The facts the engine carries on a value (``Shape.meta``) that both branches state alike: the
+    softmax that normalised attention weights, whether heads were mixed after it in one branch or not.
+    The doubt ``unverified`` (the value may not be a tensor) is no such fact and is not joined here: it
+    stays as it was, kept only when the branches' values carry the same meta."""
+    return tuple(kv for kv in a.meta if kv in b.meta and kv[0] != "unverified")
 
 
 def _fixed_suffix(s: Shape) -> int:
@@ -291,7 +299,7 @@ def join(a, b):
         return a
     if isinstance(a, Shape) and isinstance(b, Shape):
         if a == b:
-            out = a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
+            out = a if a.meta == b.meta else Shape(a.dims, a.origins, a.label, _common_meta(a, b))
         else:
             out = _join_shapes(a, b)
         # what may be a NumPy array on one path may be one after the join

@@ -73,8 +73,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.env.fields = self_val.fields
         # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
         self.size_params = frozenset(p.arg.arg for p in self.signature.params
-                                     if p.default is None or isinstance(p.default, ast.Constant)
-                                     and type(p.default.value) is int)
+                                     if p.default is None or self._int_default(p.default))
 
     # -- diagnostics ---------------------------------------------------------------------------
     def diag(self, node: ast.AST, code: str, message: str, notes=(), help=None, severity=None, fix=None) -> None:
@@ -163,6 +162,16 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         except AnnotError:
             return None
 
+    def _int_default(self, default) -> bool:
+        """An int default: a literal, or a module constant (``dim_head=DEFAULT_DIM_HEAD`` with
+        ``DEFAULT_DIM_HEAD = 64`` at the top of the file)."""
+        if isinstance(default, ast.Constant):
+            return type(default.value) is int
+        if isinstance(default, ast.Name):
+            c = getattr(self.mod, "constants", {}).get(default.id)
+            return isinstance(c, Expr) and c.value is not None
+        return False
+
     def param_value(self, p: ast.arg, default, ann: TensorAnnot | None):
         """The value a parameter starts with: its annotation's shape, a size, a number or an object."""
         if ann is not None:
@@ -177,7 +186,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
             return self.code_sym(p.arg)
-        if p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is int:
+        if p.annotation is None and self._int_default(default):
             return self.code_sym(p.arg)
         n = _int_tuple_length(p.annotation, self.mod.imports.qualify)
         if n is not None:  # ``size: Tuple[int, int]``: one named size per element, as ``H, W = size`` reads them

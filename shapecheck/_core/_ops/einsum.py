@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .._algebra import Expr, FloorDiv, const
-from .._shape import UNKNOWN, Shape, Unknown
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, prod
 
@@ -29,7 +29,16 @@ def contract(site: Site, terms: list, output: list | None, shapes: list, what: s
         if s.rank is not None:
             continue
         if ELL in term:
-            return None
+            # ``"... i d"`` on a shape of unknown rank: the names are its last axes, the ellipsis the rest
+            labels = term[1:]
+            fixed = len(s.dims) - 1
+            if term[0] != ELL or ELL in labels or s.variadic_index != 0 or fixed > len(labels):
+                return None
+            origins = s.origins or (None,) * len(s.dims)
+            pad = len(labels) - fixed
+            shapes[j] = Shape((s.dims[0],) + (UNKNOWN,) * pad + s.dims[1:], (None,) * (pad + 1) + tuple(origins[1:]),
+                              s.label)
+            continue
         # a variadic segment and a subscript without "...": the subscript fixes the rank
         fixed = len(s.dims) - 1
         if fixed > len(term):
@@ -49,11 +58,14 @@ def contract(site: Site, terms: list, output: list | None, shapes: list, what: s
         if n_ell > 1:
             site.error("SHP108", f"{what} subscript {''.join(term)!r} has more than one ellipsis")
             return None
-        if (n_ell == 0 and len(labels) != s.rank) or (n_ell and len(labels) > s.rank):
+        if s.rank is None:  # a leading ellipsis of unknown rank (above): the names are the last axes
+            ell_parts.append(Shape(s.dims[:1]))
+            idx = list(range(1, len(s.dims)))
+        elif (n_ell == 0 and len(labels) != s.rank) or (n_ell and len(labels) > s.rank):
             site.error("SHP108", f"{what} subscript \"{_join(term)}\" names {len(labels)} axes, the tensor has {s.rank}",
                        notes=(f"{s.label or 'the operand'} has shape ({s})",))
             return None
-        if n_ell:
+        elif n_ell:
             k = term.index(ELL)
             n_e = s.rank - len(labels)
             ell_parts.append(Shape(s.dims[k:k + n_e], s.origins[k:k + n_e] if s.origins else ()))
@@ -90,7 +102,8 @@ def contract(site: Site, terms: list, output: list | None, shapes: list, what: s
     out = []
     for t in output:
         if t == ELL:
-            out.extend(axes(ell) if ell.rank is not None else [(UNKNOWN, None)])
+            out.extend(axes(ell) if ell.rank is not None else [(Variadic(None), None)] + axes(ell)[1:]
+                       if ell.variadic_index == 0 else [(Variadic(None), None)])
             continue
         if t in seen:
             site.error("SHP108", f"{what} output names \"{t}\" twice")
@@ -140,10 +153,13 @@ def _torch_terms(eq: str):
                 "| 'ij,jk', shape('n k'), shape('k m') -> n m", "| '...ij,...jk', shape('b n k'), shape('k m') -> b n m",
                 "| 'ii->i', shape('n n') -> n", "| 'i,i->', shape('n'), shape('n') -> ()",
                 "| 'ij,jk->ik', [shape('n k'), shape('k m')] -> n m",
-                "| 'bhid,bhjd->bhij', shape('...'), shape('b h m d') -> b h _ m"],
+                "| 'bhid,bhjd->bhij', shape('...'), shape('b h m d') -> b h _ m",
+                "| '...id,...jd->...ij', shape('...'), shape('... m d') -> ... _ m",
+                "| '...nd,...md->...nm', shape('*b n d'), shape('*b m d') -> ... n m"],
             bad=["| 'bhnd,bhmd->bhnm', shape('b h n d'), shape('b h d m') ! SHP101",
                  "| 'ij,jk->ik', shape('n k 2'), shape('k m') ! SHP108", "| 'ij->ik', shape('n k') ! SHP108",
-                 "| 'ij,jk->ik', shape('a b c *B'), shape('k m') ! SHP108"])
+                 "| 'ij,jk->ik', shape('a b c *B'), shape('k m') ! SHP108",
+                 "| '...nd,de->...ne', shape('*b n d'), shape('e d') ! SHP101"])
 def einsum(site: Site, equation, *operands) -> Shape | None:
     """``torch.einsum(eq, *operands)`` (or a list of operands): one letter per axis, ``...`` for broadcast
     axes; the same letter must have one size (1 broadcasts); without ``->`` the output is the letters seen
