@@ -235,6 +235,18 @@ class Calls:
             return OPAQUE
         if name == "int" and args and isinstance(args[0], Expr):
             return args[0]
+        if name == "int" and len(node.args) == 1 and isinstance(node.args[0], ast.BinOp) \
+                and isinstance(node.args[0].op, ast.Mult):
+            # ``int(dim * mlp_ratio)`` with ``dim`` an unannotated argument: what ``int`` takes is a number,
+            # so ``dim`` is a size, and ``dim * 4.0`` is ``4*dim``
+            operands = [node.args[0].left, node.args[0].right]
+            if all(isinstance(o, (ast.Name, ast.Attribute, ast.Constant)) for o in operands):
+                values = [self.ev(o, state) for o in operands]
+                if any(isinstance(v, Obj) for v in values) and any(isinstance(v, float) for v in values):
+                    values = [self.as_size_sym(v) for v in values]
+                    v = self.binop(node.args[0].op, values[0], values[1], node.args[0])
+                    if isinstance(v, Expr):
+                        return v
         if name == "float" and args and number(args[0]) is not None:
             return float(number(args[0]))
         if name == "sum" and args and sum_of(args[0]) is not None:
