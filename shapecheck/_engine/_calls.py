@@ -72,7 +72,7 @@ class Calls:
             seq = self.sequential_of(node, state)
             if seq is not None:
                 return seq
-        if isinstance(func, ast.Name) and func.id == "dict":
+        if isinstance(func, ast.Name) and func.id == "dict" or callee == QualRef("collections.OrderedDict"):
             d = self.dict_value(node, state)
             if d is not None:
                 return d
@@ -168,6 +168,12 @@ class Calls:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
         if q in ("torch.nn.Sequential",):
+            if len(args) == 1 and not kwargs and isinstance(args[0], DictOf) and args[0].items:
+                # ``nn.Sequential(OrderedDict([...]))``: its values in order, each reachable by its key
+                layers = tuple(v for _k, v in args[0].items)
+                if not all(isinstance(v, ModuleVal) for v in layers):
+                    return OPAQUE
+                return ModuleVal(q, init=args[0].items, children=layers)
             if not all(isinstance(a, ModuleVal) for a in args):
                 return OPAQUE  # a layer we cannot follow is unknown, not absent
             return ModuleVal(q, children=tuple(args))

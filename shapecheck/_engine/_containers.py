@@ -13,7 +13,7 @@ import ast
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
 from .._core._shape import UNKNOWN, Shape
-from ._values import EMPTY, DictOf, ListOf, ModuleVal, SelfVal, join, list_join
+from ._values import EMPTY, DictOf, ListOf, ModuleVal, QualRef, SelfVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -161,6 +161,13 @@ class Containers:
             if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
                 return None
             return DictOf(tuple((k.value, self.ev(v, state)) for k, v in zip(node.keys, node.values)))
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], (ast.List, ast.Tuple)) and self.ev(node.func, state) == QualRef(
+                    "collections.OrderedDict") and all(
+                    isinstance(e, ast.Tuple) and len(e.elts) == 2 and isinstance(e.elts[0], ast.Constant)
+                    and isinstance(e.elts[0].value, str) for e in node.args[0].elts):
+            # ``OrderedDict([("c_fc", nn.Linear(d, 4 * d)), ("gelu", GELU()), ...])``: keys in order
+            return DictOf(tuple((e.elts[0].value, self.ev(e.elts[1], state)) for e in node.args[0].elts))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" \
                 and "dict" not in state and not node.args and all(k.arg for k in node.keywords):
             return DictOf(tuple((k.arg, self.ev(k.value, state)) for k in node.keywords))

@@ -236,7 +236,7 @@ class Expressions:
 
     def module_attr(self, m: ModuleVal, attr: str):
         init = m.init_dict
-        if m.qualname.endswith("ModuleDict"):
+        if m.qualname.endswith("ModuleDict") or m.qualname.endswith("Sequential") and init:
             v = init.get(attr)
             return OPAQUE if v is None else v
         if m.rule is not None:
