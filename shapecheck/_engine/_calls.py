@@ -178,7 +178,7 @@ class Calls:
                 return OPAQUE  # a layer we cannot follow is unknown, not absent
             return ModuleVal(q, children=tuple(args))
         if q in CONTAINERS:
-            if not args and not kwargs and q.endswith("ModuleList"):
+            if (not args or args == [()]) and not kwargs and q.endswith("ModuleList"):  # ``ModuleList([])`` too
                 return ListOf(OPAQUE, EMPTY)  # modules appended later (``grow_module_list``)
             elem = args[0] if args else None
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):

@@ -69,6 +69,14 @@ class Containers:
         if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
             return False
         current = state.get(func.value.id)
+        if isinstance(current, ListOf) and current.length == EMPTY:
+            # ``layers = nn.ModuleList([])`` then ``layers.append(block)`` in a loop: modules that each fit every
+            # appended one, as for a ``nn.ModuleList()`` attribute
+            args, kwargs = self.call_args(node, state)
+            new = grown((), func.attr, args) if args is not None and not kwargs else None
+            ok = isinstance(new, tuple) and new and all(isinstance(v, ModuleVal) for v in new)
+            state[func.value.id] = list_join(ListOf(new[0]), new) if ok else ListOf(OPAQUE)
+            return True
         if not isinstance(current, (tuple, ListOf)) or isinstance(current, ListOf) and isinstance(current.elem,
                                                                                                     ModuleVal):
             return False

@@ -353,6 +353,8 @@ def list_join(a, b) -> "ListOf":
     """A list of unknown length holding the elements of both (a ListOf or a tuple each)."""
     elems = []
     for x in (a, b):
+        if isinstance(x, ListOf) and x.length == EMPTY:
+            continue  # ``nn.ModuleList([])`` before a loop appends to it: no element yet
         elems.extend((x.elem,) if isinstance(x, ListOf) else x)
     if not elems:
         return ListOf(OPAQUE)
