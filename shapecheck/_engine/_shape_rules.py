@@ -54,7 +54,10 @@ class ShapeRules:
                 raise
             result = None
         upstream = after_error(args) | after_error(tuple(kwargs.values()))
-        unverified = any(isinstance(a, Shape) and a.get_meta("unverified") for a in args)
+        # a torch layer takes only a tensor: what reaches it through an unknown object's methods
+        # (``images.reshape(-1, 784)`` of a data loader's batch) was a tensor all along, if the call runs
+        checked = args[1:] if init is not None and module_q else args
+        unverified = any(isinstance(a, Shape) and a.get_meta("unverified") for a in checked)
         if unverified:
             known = False  # inferred from a value that may not be a tensor: never reported
             if isinstance(result, Shape):
