@@ -61,6 +61,9 @@ class Calls:
             recv = self.ev(func.value, state)
             if isinstance(recv, Shape) or isinstance(recv, Obj) or recv is OPAQUE:
                 return self.tensor_method(recv, func, node, state)
+            if isinstance(recv, ModuleVal) and func.attr in _MODULE_SELF_METHODS:
+                self.call_args(node, state)
+                return recv  # ``model = Net(...).to(device)``: ``nn.Module.to`` (``cuda``, ``eval``...) gives back the module
             if isinstance(recv, SelfVal):
                 if func.attr == "register_buffer" or func.attr == "register_parameter":
                     args, kwargs = self.call_args(node, state)
@@ -325,3 +328,8 @@ def _tensor_operands(q: str, rule, args: list) -> list:
     if q.startswith("torch.nn.functional.") or first in _INPUT_PARAMS:
         return [ANY_SHAPE] + list(args[1:])
     return args
+
+
+# ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)
+_MODULE_SELF_METHODS = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16",
+                                  "requires_grad_", "to_empty", "type"})
