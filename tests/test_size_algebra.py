@@ -56,3 +56,19 @@ def test_a_distinct_claim_holds_at_every_small_assignment(a, b):
 def test_a_negative_term_with_no_multiple_to_cover_it_is_not_positive():
     assert not provably_positive(e * d - h)
     assert provably_positive(e * d * h - d * h + const(1))
+
+
+def test_a_branch_that_mixed_in_an_unchecked_value_keeps_the_join_unchecked():
+    """``if mask is not None: attn = attn + mask`` on scores read through an unknown object: the join of the
+    two branches is the same unchecked value (marked mixed), not a value whose marks are lost."""
+    from shapecheck._core._parse import parse_shape
+    from shapecheck._engine._checks import spec_shape
+    from shapecheck._engine._values import join
+
+    s = spec_shape(parse_shape("b h n m"), "test")
+    plain = s.with_meta(unverified=True)
+    mixed = s.with_meta(unverified=True, mixed=True)
+    for a, b in ((plain, mixed), (mixed, plain)):
+        out = join(a, b)
+        assert out.get_meta("unverified") and out.get_meta("mixed")
+        assert out.dims == s.dims

@@ -285,13 +285,21 @@ def _join_origins(a: Shape, b: Shape):
     return tuple(out) if any(o is not None for o in out) else None
 
 
+def _without_mixed(meta) -> tuple:
+    return tuple((k, v) for k, v in meta if k != "mixed")
+
+
 def join(a, b):
     """The value both branches agree on."""
     if a is b:
         return a
     if isinstance(a, Shape) and isinstance(b, Shape):
         if a == b:
-            return a if a.meta == b.meta else Shape(a.dims, a.origins, a.label)
+            if a.meta == b.meta:
+                return a
+            if _without_mixed(a.meta) == _without_mixed(b.meta):
+                return a if a.get_meta("mixed") else b  # mixed in one branch: mixed after the join
+            return Shape(a.dims, a.origins, a.label)
         return _join_shapes(a, b)
     if isinstance(a, Expr) and isinstance(b, Expr):
         return a if a == b else OPAQUE
