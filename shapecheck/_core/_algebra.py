@@ -400,9 +400,31 @@ def provably_positive(e: Expr) -> bool:
     total = Fraction(0)
     for mono, coef in lo.items():
         if mono and coef < 0:
-            return False
+            return _dominated(lo)
         total += coef
     return total > 0
+
+
+def _dominated(lo: dict) -> bool:
+    """A polynomial over symbols (each at least 1) whose negative terms are each covered by positive terms
+    of multiples of their monomial, with something left over: positive (``2*e*d - d``, ``h*d - d + 1``).
+    A multiple of a monomial is at least the monomial when every symbol is at least 1."""
+    if any(p <= 0 for mono in lo for _a, p in mono):
+        return False
+    budget = {m: c for m, c in lo.items() if c > 0}
+    for m, c in sorted(((m, -c) for m, c in lo.items() if c < 0), key=lambda t: -len(t[0])):
+        need = dict(m)
+        for other in sorted(budget, key=len):
+            if c <= 0:
+                break
+            have = dict(other)
+            if budget[other] > 0 and all(have.get(a, 0) >= p for a, p in need.items()):
+                paid = min(c, budget[other])
+                budget[other] -= paid
+                c -= paid
+        if c > 0:
+            return False
+    return any(v > 0 for v in budget.values())
 
 
 def provably_distinct(a: Expr, b: Expr) -> bool:

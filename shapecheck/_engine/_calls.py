@@ -63,6 +63,9 @@ class Calls:
             recv = self.ev(func.value, state)
             if isinstance(recv, Shape) or isinstance(recv, Obj) or recv is OPAQUE:
                 return self.tensor_method(recv, func, node, state)
+            if isinstance(recv, ModuleVal) and func.attr in _MODULE_SELF_METHODS:
+                self.call_args(node, state)
+                return recv  # ``model = Net(...).to(device)``: ``nn.Module.to`` (``cuda``, ``eval``...) gives back the module
             if isinstance(recv, SelfVal):
                 if func.attr == "register_buffer" or func.attr == "register_parameter":
                     args, kwargs = self.call_args(node, state)
@@ -74,7 +77,7 @@ class Calls:
             seq = self.sequential_of(node, state)
             if seq is not None:
                 return seq
-        if isinstance(func, ast.Name) and func.id == "dict":
+        if isinstance(func, ast.Name) and func.id == "dict" or callee == QualRef("collections.OrderedDict"):
             d = self.dict_value(node, state)
             if d is not None:
                 return d
@@ -202,11 +205,17 @@ class Calls:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
         if q in ("torch.nn.Sequential",):
+            if len(args) == 1 and not kwargs and isinstance(args[0], DictOf) and args[0].items:
+                # ``nn.Sequential(OrderedDict([...]))``: its values in order, each reachable by its key
+                layers = tuple(v for _k, v in args[0].items)
+                if not all(isinstance(v, ModuleVal) for v in layers):
+                    return OPAQUE
+                return ModuleVal(q, init=args[0].items, children=layers)
             if not all(isinstance(a, ModuleVal) for a in args):
                 return OPAQUE  # a layer we cannot follow is unknown, not absent
             return ModuleVal(q, children=tuple(args))
         if q in CONTAINERS:
-            if not args and not kwargs and q.endswith("ModuleList"):
+            if (not args or args == [()]) and not kwargs and q.endswith("ModuleList"):  # ``ModuleList([])`` too
                 return ListOf(OPAQUE, EMPTY)  # modules appended later (``grow_module_list``)
             elem = args[0] if args else None
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
@@ -274,6 +283,18 @@ class Calls:
             return OPAQUE
         if name == "int" and args and isinstance(args[0], Expr):
             return args[0]
+        if name == "int" and len(node.args) == 1 and isinstance(node.args[0], ast.BinOp) \
+                and isinstance(node.args[0].op, ast.Mult):
+            # ``int(dim * mlp_ratio)`` with ``dim`` an unannotated argument: what ``int`` takes is a number,
+            # so ``dim`` is a size, and ``dim * 4.0`` is ``4*dim``
+            operands = [node.args[0].left, node.args[0].right]
+            if all(isinstance(o, (ast.Name, ast.Attribute, ast.Constant)) for o in operands):
+                values = [self.ev(o, state) for o in operands]
+                if any(isinstance(v, Obj) for v in values) and any(isinstance(v, float) for v in values):
+                    values = [self.as_size_sym(v) for v in values]
+                    v = self.binop(node.args[0].op, values[0], values[1], node.args[0])
+                    if isinstance(v, Expr):
+                        return v
         if name == "float" and args and number(args[0]) is not None:
             return float(number(args[0]))
         if name == "sum" and args and sum_of(args[0]) is not None:
@@ -379,3 +400,8 @@ def _learn_sizes(node, before, after, state) -> None:
         if isinstance(a_node, ast.Name) and isinstance(was, Obj) and isinstance(now, Expr) \
                 and state.get(a_node.id) is was:
             state[a_node.id] = now
+
+
+# ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)
+_MODULE_SELF_METHODS = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16",
+                                  "requires_grad_", "to_empty", "type"})

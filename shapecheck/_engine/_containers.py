@@ -13,7 +13,7 @@ import ast
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
 from .._core._shape import UNKNOWN, Shape, Variadic
-from ._values import EMPTY, DictOf, ListOf, ModuleVal, Obj, SelfVal, join, list_join
+from ._values import EMPTY, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -69,6 +69,14 @@ class Containers:
         if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
             return False
         current = state.get(func.value.id)
+        if isinstance(current, ListOf) and current.length == EMPTY:
+            # ``layers = nn.ModuleList([])`` then ``layers.append(block)`` in a loop: modules that each fit every
+            # appended one, as for a ``nn.ModuleList()`` attribute
+            args, kwargs = self.call_args(node, state)
+            new = grown((), func.attr, args) if args is not None and not kwargs else None
+            ok = isinstance(new, tuple) and new and all(isinstance(v, ModuleVal) for v in new)
+            state[func.value.id] = list_join(ListOf(new[0]), new) if ok else ListOf(OPAQUE)
+            return True
         if not isinstance(current, (tuple, ListOf)) or isinstance(current, ListOf) and isinstance(current.elem,
                                                                                                     ModuleVal):
             return False
@@ -189,6 +197,13 @@ class Containers:
             if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
                 return None
             return DictOf(tuple((k.value, self.ev(v, state)) for k, v in zip(node.keys, node.values)))
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], (ast.List, ast.Tuple)) and self.ev(node.func, state) == QualRef(
+                    "collections.OrderedDict") and all(
+                    isinstance(e, ast.Tuple) and len(e.elts) == 2 and isinstance(e.elts[0], ast.Constant)
+                    and isinstance(e.elts[0].value, str) for e in node.args[0].elts):
+            # ``OrderedDict([("c_fc", nn.Linear(d, 4 * d)), ("gelu", GELU()), ...])``: keys in order
+            return DictOf(tuple((e.elts[0].value, self.ev(e.elts[1], state)) for e in node.args[0].elts))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" \
                 and "dict" not in state and not node.args and all(k.arg for k in node.keywords):
             return DictOf(tuple((k.arg, self.ev(k.value, state)) for k in node.keywords))

@@ -111,6 +111,10 @@ class Expressions:
             sizes = all(isinstance(v, (Expr, Obj)) for v in rest) and any(isinstance(v, Expr) for v in rest)
             if sizes and all(v == rest[0] for v in rest):
                 return rest[0]
+            if sizes and isinstance(rest[0], Expr) and values[0] is rest[0] and self.given_size(node.values[0], rest[0]):
+                # ``hidden_features or in_features`` in a module built with ``hidden_features=dim * 4``: the
+                # caller gave the size, and a size is never 0, so it is the one used
+                return rest[0]
             if sizes and isinstance(rest[0], Obj):
                 # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
                 return code_size(rest[0].name)
@@ -218,13 +222,21 @@ class Expressions:
         d = defaults.get(node.id)
         return isinstance(d, ast.Constant) and d.value is None
 
+    def given_size(self, node, value: Expr) -> bool:
+        """``node`` names a parameter whose value at this call is the size ``value`` the caller passed (or
+        an int default), not 0: analysed generically, a parameter is given nothing."""
+        if not isinstance(node, ast.Name) or node.id not in self.given_args:
+            return False
+        given = self.given_args[node.id]
+        return isinstance(given, Expr) and given == value and given.value != 0
+
     @staticmethod
     def looks_like_size(attr: str) -> bool:
         return not attr.startswith("_") and not attr[:1].isupper()
 
     def module_attr(self, m: ModuleVal, attr: str):
         init = m.init_dict
-        if m.qualname.endswith("ModuleDict"):
+        if m.qualname.endswith("ModuleDict") or m.qualname.endswith("Sequential") and init:
             v = init.get(attr)
             return OPAQUE if v is None else v
         if m.rule is not None:
@@ -374,6 +386,9 @@ class Expressions:
             # ``self.head_dim = dim // num_heads`` of two unannotated arguments of a constructor: a size (a
             # constructor divides sizes; elsewhere, or in a product or a sum, they may be tensors)
             left, right = self.as_size_sym(left), self.as_size_sym(right)
+        if isinstance(op, ast.Mult) and (isinstance(left, Expr) and _whole(right) or _whole(left) and isinstance(right, Expr)):
+            # ``int(dim * 4.0)``, ``int(dim * mlp_ratio)`` with ``mlp_ratio=4.``: a whole multiple of a size
+            left, right = (left, const(int(right))) if isinstance(left, Expr) else (const(int(left)), right)
         if isinstance(left, Expr) and isinstance(right, Expr):
             try:
                 if isinstance(op, ast.Add):
@@ -478,3 +493,8 @@ def _unset_self_attribute(node, state) -> bool:
         return False
     sv = state.get(node.value.id)
     return isinstance(sv, SelfVal) and node.attr not in sv.attrs and sv.cls.find_method(node.attr) is None
+
+
+def _whole(v) -> bool:
+    """A float of whole positive value (``4.0``): multiplying a size by it gives a size."""
+    return isinstance(v, float) and v.is_integer() and 0 < v < 2 ** 31

@@ -54,11 +54,20 @@ class ShapeRules:
                 raise
             result = None
         upstream = after_error(args) | after_error(tuple(kwargs.values()))
-        unverified = any(isinstance(a, Shape) and a.get_meta("unverified") for a in args)
+        # a torch layer takes only a tensor: what reaches it through an unknown object's own methods
+        # (``images.reshape(-1, 784)`` of a data loader's batch) was a tensor all along, if the call runs, and
+        # is shaped as torch shapes it; not so a value mixed with such a one (``x + table`` broadcasts to what
+        # the unknown ``table`` really is)
+        layer_input = init is not None and module_q and args and isinstance(args[0], Shape) \
+            and not args[0].get_meta("mixed")
+        checked = args[1:] if layer_input else args
+        unverified = any(isinstance(a, Shape) and a.get_meta("unverified") for a in checked)
         if unverified:
             known = False  # inferred from a value that may not be a tensor: never reported
             if isinstance(result, Shape):
-                result = result.with_meta(unverified=True)
+                mixed = any(isinstance(a, Shape) and (a.get_meta("mixed") or not a.get_meta("unverified"))
+                            for a in args)
+                result = result.with_meta(unverified=True, mixed=True) if mixed else result.with_meta(unverified=True)
         if known and self.reporting:
             state_operand = self.depth > 0 and self.self_val is not None and any(
                 isinstance(a, Shape) and (a.label or "").startswith("`self.") for a in args)

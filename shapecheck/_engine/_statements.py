@@ -150,24 +150,43 @@ class Statements:
         it = self.ev(st.iter, state)
         elem = self.iter_elem(it)
         pre = dict(state)
-        with self.silenced():  # the first pass only widens: what it would report, the second reports
-            s1 = dict(state)
-            self.assign(st.target, elem, s1, st)
-            s1 = self.block(st.body, s1)
+        # the first pass is the first iteration, from the state before the loop: what it finds holds (a
+        # layer applied to ``x`` by the first block); the second, from the widened state, finds what a later
+        # iteration does (one diagnostic per line: the same finding twice is reported once)
+        first = len(self.diags)
+        s1 = dict(state)
+        self.assign(st.target, elem, s1, st)
+        s1 = self.block(st.body, s1)
         widened = join_states([pre, s1]) if s1 is not None else pre
+        second = len(self.diags)
         s2 = dict(widened)
         self.assign(st.target, elem, s2, st)
         s2 = self.block(st.body, s2)
+        self.drop_again(first, second)
         after = join_states([widened, s2]) if s2 is not None else widened
         return self.block(st.orelse, after) if st.orelse else after
+
+    def drop_again(self, first: int, second: int) -> None:
+        """Of what a loop's second pass reported (``diags[second:]``), drop what is on a line its first pass
+        (``diags[first:second]``) reported on: the same bug, or a consequence of it in the widened state."""
+        lines = {d.line for d in self.diags[first:second]}
+        if not lines:
+            return
+        again = [d for d in self.diags[second:] if d.line in lines]
+        if again:
+            gone = {id(d) for d in again}
+            self.diags[second:] = [d for d in self.diags[second:] if id(d) not in gone]
+            self.module_fit[:] = [d for d in self.module_fit if id(d) not in gone]
 
     def stmt_while(self, st, state):
         self.ev(st.test, state)
         pre = dict(state)
-        with self.silenced():
-            s1 = self.block(st.body, dict(state))
+        first = len(self.diags)
+        s1 = self.block(st.body, dict(state))  # the first iteration, as for ``for``
         widened = join_states([pre, s1]) if s1 is not None else pre
+        second = len(self.diags)
         s2 = self.block(st.body, dict(widened))
+        self.drop_again(first, second)
         after = join_states([widened, s2]) if s2 is not None else widened
         return self.block(st.orelse, after) if st.orelse else after
 

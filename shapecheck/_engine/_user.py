@@ -14,7 +14,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
-from ._common import MAX_DEPTH, freeze_value
+from ._common import MAX_DEPTH, after_error, freeze_value
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
 from ._signature import signature_of
@@ -39,7 +39,10 @@ class UserCalls:
             for child in m.children:
                 if child.rule is not None and (isinstance(v, Shape) or v is OPAQUE):
                     v = self.layer_argument(child, v, None, {})
+                before = after_error([v])
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
+                if isinstance(v, Shape) and after_error([v]) - before:
+                    return v  # a layer of the chain failed: what the chain gives is unknown (one bug, one report)
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known

@@ -293,13 +293,22 @@ def _join_origins(a: Shape, b: Shape):
     return tuple(out) if any(o is not None for o in out) else None
 
 
+def _without_mixed(meta) -> tuple:
+    return tuple((k, v) for k, v in meta if k != "mixed")
+
+
 def join(a, b):
     """The value both branches agree on."""
     if a is b:
         return a
     if isinstance(a, Shape) and isinstance(b, Shape):
         if a == b:
-            out = a if a.meta == b.meta else Shape(a.dims, a.origins, a.label, _common_meta(a, b))
+            if a.meta == b.meta:
+                out = a
+            elif _without_mixed(a.meta) == _without_mixed(b.meta):
+                out = a if a.get_meta("mixed") else b  # mixed in one branch: mixed after the join
+            else:
+                out = Shape(a.dims, a.origins, a.label, _common_meta(a, b))
         else:
             out = _join_shapes(a, b)
         # what may be a NumPy array on one path may be one after the join
@@ -372,6 +381,8 @@ def list_join(a, b) -> "ListOf":
     """A list of unknown length holding the elements of both (a ListOf or a tuple each)."""
     elems = []
     for x in (a, b):
+        if isinstance(x, ListOf) and x.length == EMPTY:
+            continue  # ``nn.ModuleList([])`` before a loop appends to it: no element yet
         elems.extend((x.elem,) if isinstance(x, ListOf) else x)
     if not elems:
         return ListOf(OPAQUE)

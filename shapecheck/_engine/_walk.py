@@ -193,6 +193,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return tuple(self.code_sym(f"{p.arg}[{i}]") for i in range(n))
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "float" or \
                 p.annotation is None and isinstance(default, ast.Constant) and type(default.value) is float:
+            if isinstance(default, ast.Constant) and type(default.value) is float and default.value.is_integer() \
+                    and 1 < default.value < 2 ** 31:
+                # ``mlp_ratio=4.``: a whole ratio greater than one is taken at its default, so that
+                # ``int(dim * mlp_ratio)`` is ``4*dim``, a size distinct from ``dim``
+                return default.value
             return SCALAR
         if isinstance(p.annotation, ast.Name) and p.annotation.id in ("bool", "str"):
             return OPAQUE

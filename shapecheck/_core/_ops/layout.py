@@ -326,15 +326,16 @@ def _may_be_one(site: Site, d) -> bool:
 
 @shape_rule("torch.squeeze", "torch.Tensor.squeeze", "torch.Tensor.squeeze_",
             ok=["b 1 d -> b d", "b 1 d | 1 -> b d", "b 3 d | 1 -> b 3 d", "1 n 1 | (0, 2) -> n", "b n d | 1 -> b n d",
-                "b n+1 d | 1 -> b n+1 d"],
+                "b n+1 d | 1 -> b n+1 d", "1 *B d | 0 -> *B d"],
             bad=["b 1 d | 3 ! SHP106"])
 def squeeze(site: Site, input, dim=None) -> Shape | None:
     """``squeeze(x, dim=None)``: axes of size 1 removed (only those in ``dim`` when given). Annotation
     names are taken at their word (not 1, as in broadcasting); an axis whose size comes from code
     (``b, s, h = x.shape``) or is unknown may or may not be 1: it becomes a variadic segment (zero or
-    one axes), so the rank afterwards is unknown; several such axes merge into one segment."""
+    one axes), so the rank afterwards is unknown; several such axes merge into one segment. Axes before a
+    variadic segment are squeezed the same way (``? ... h`` squeezed at 0 is ``... h``)."""
     if not known(input):
-        return None
+        return _squeeze_head(site, input, dim)
     if dim is None:
         idx = list(range(input.rank))
     else:
@@ -358,13 +359,49 @@ def squeeze(site: Site, input, dim=None) -> Shape | None:
     return build(out)
 
 
+def _squeeze_head(site: Site, input, dim) -> Shape | None:
+    """``squeeze`` at non-negative axes that lie before the variadic segment of ``input``: each that may be
+    1 joins the segment, and the axes after it are kept."""
+    v = input.variadic_index if isinstance(input, Shape) else None
+    t = int_tuple(dim) if dim is not None else None
+    if not v or t is None or not all(0 <= i < v for i in t):
+        return None
+    pairs = axes(input)
+    head, cut = [], None
+    for i, (d, o) in enumerate(pairs[:v]):
+        if i in t:
+            n = as_int(site.resolve(d)) if isinstance(d, Expr) else None
+            if n == 1:
+                continue
+            if n is None and _may_be_one(site, d) and cut is None:
+                cut = len(head)  # removed or not: from here on, the head joins the variadic segment
+        head.append((d, o))
+    if cut is not None:
+        head = head[:cut]
+    return build(head + pairs[v:])
+
+
 @shape_rule("torch.unsqueeze", "torch.Tensor.unsqueeze", "torch.Tensor.unsqueeze_",
             ok=["b n | 1 -> b 1 n", "b n | -1 -> b n 1", "b n | 2 -> b n 1", "() | 0 -> 1", "*B n | -1 -> *B n 1",
-                "*B n | -2 -> *B 1 n"],
+                "*B n | -2 -> *B 1 n",
+                "*B n | 0 -> 1 *B n", "b *B | 1 -> b 1 *B", "b *B n | -2 -> b *B 1 n"],
             bad=["b n | 3 ! SHP106", "b n | -4 ! SHP106"])
 def unsqueeze(site: Site, input, dim) -> Shape | None:
-    """``unsqueeze(x, dim)``: a new axis of size 1 at ``dim`` (from ``-rank-1`` to ``rank``)."""
+    """``unsqueeze(x, dim)``: a new axis of size 1 at ``dim`` (from ``-rank-1`` to ``rank``). Of a tensor of
+    unknown rank, an index that does not reach into its variadic segment (``0`` of ``...``: ``1 ...``)."""
     if not isinstance(input, Shape):
+        return None
+    v = input.variadic_index
+    i = as_int(dim)
+    if v is not None and i is not None:
+        ax = axes_any(input) if input.dims else [(Variadic(None), None)]
+        v = v if input.dims else 0
+        if 0 <= i <= v:
+            return build(ax[:i] + [(const(1), None)] + ax[i:])
+        after = len(ax) - v - 1
+        if i < 0 and -i - 1 <= after:
+            at = len(ax) + i + 1
+            return build(ax[:at] + [(const(1), None)] + ax[at:])
         return None
     d = locate(site, input, dim, allow_end=True)
     if d is None:

@@ -12,7 +12,8 @@ _INIT = ("input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
 
 
 def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
-    if isinstance(input, Shape) and input.rank is None and input.variadic_index == 0 and len(input.dims) == 2:
+    if isinstance(input, Shape) and input.rank is None and len(input.dims) >= 2 \
+            and input.variadic_index < len(input.dims) - 1:
         # "... features": batched or not, the features axis is checked and becomes the hidden size
         return _unknown_rank(site, init, input)
     if not isinstance(input, Shape) or input.rank is None:
@@ -76,7 +77,12 @@ def _unknown_rank(site: Site, init: dict, input: Shape):
     proj = as_int(init.get("proj_size"))
     out_h = hidden if not proj else const(proj)
     out_f = out_h * (2 if init.get("bidirectional") is True else 1) if hasattr(out_h, "terms") else UNKNOWN
-    return (Shape((input.dims[0], out_f)), None)
+    # the output has the input's axes, the features replaced; an input of 2 or 3 axes has at least one
+    # axis before the features
+    head = list(input.dims[:-1])
+    if input.variadic_index == 0 and len(head) == 1:
+        head = [UNKNOWN] + head
+    return (Shape(tuple(head) + (out_f,)), None)
 
 
 @module_rule("torch.nn.RNN", "torch.nn.GRU", init=_INIT,
