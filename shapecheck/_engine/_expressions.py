@@ -42,7 +42,13 @@ class Expressions:
             return self.call(node, state)
         if isinstance(node, ast.BinOp):
             left = self.ev(node.left, state)
+            before = state.get(node.left.id) if isinstance(node.left, ast.Name) else None
             right = self.ev(node.right, state)
+            if before is not None and state.get(node.left.id) is not before \
+                    and (isinstance(before, (Shape, Obj)) or before is OPAQUE) and isinstance(state.get(node.left.id), Shape) \
+                    and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(node.right)):
+                # ``x + self.conv(x)``: the layer on the right narrowed ``x`` (the same tensor) to its input
+                left = self.ev(node.left, state)
             return self.binop(node.op, left, right, node)
         if isinstance(node, ast.UnaryOp):
             v = self.ev(node.operand, state)

@@ -206,7 +206,7 @@ class ModuleInfo:
                 if self.strict:
                     raise
             sv.facts = set(fa.env.divisible)
-            sv.fields = frozenset(fa.env.fields)
+            sv.fields = fa.env.unrelated_fields()
         self._instances[key] = sv
         return sv
 
@@ -225,7 +225,7 @@ class ModuleInfo:
             fa.run()
             diags = fa.diags
             sv.facts = set(fa.env.divisible)
-            sv.fields = frozenset(fa.env.fields)
+            sv.fields = fa.env.unrelated_fields()
         return sv, diags
 
 

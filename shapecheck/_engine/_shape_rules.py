@@ -7,6 +7,8 @@ turns what a rule records on its ``Site`` into diagnostics.
 
 from __future__ import annotations
 
+import ast
+
 from .._core._algebra import Expr, Sym
 from .._core._ops import lookup
 from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
@@ -60,8 +62,9 @@ class ShapeRules:
             if isinstance(result, Shape):
                 result = result.with_meta(unverified=True)
         if known and self.reporting:
-            state_operand = self.depth > 0 and self.self_val is not None and any(
+            state_operand = self.depth > 0 and self.self_val is not None and (any(
                 isinstance(a, Shape) and (a.label or "").startswith("`self.") for a in args)
+                or _reads_module_tensor(node))
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)
@@ -141,6 +144,31 @@ def _expand_for_pattern(x, pattern):
         return x
     origins = ((None,) * k + tuple(x.origins[1:])) if x.origins else ()
     return Shape((UNKNOWN,) * k + tuple(x.dims[1:]), origins, x.label, x.meta)
+
+
+def _reads_module_tensor(node) -> bool:
+    """Is an operand of this operation a tensor of the module, seen through an index or a view
+    (``self.weight[:, None, None] * x``, ``x * self.g.view(1, -1, 1, 1)``)?"""
+    if isinstance(node, ast.BinOp):
+        operands = [node.left, node.right]
+    elif isinstance(node, ast.Call):
+        operands = list(node.args) + ([node.func.value] if isinstance(node.func, ast.Attribute) else [])
+    else:
+        return False
+    for e in operands:
+        while True:
+            if isinstance(e, ast.Subscript):
+                e = e.value
+            elif isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _VIEWS:
+                e = e.func.value
+            else:
+                break
+        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
+            return True
+    return False
+
+
+_VIEWS = frozenset({"view", "reshape", "unsqueeze", "expand", "expand_as", "to", "type", "float", "type_as"})
 
 
 _LEAD = Sym("__leading_axes__", "code")

@@ -77,7 +77,9 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
-        return None
+        # ``? c ...`` (what a GroupNorm fixes of an unknown input): the channels cannot be located, but
+        # if the call runs its output ends in the output channels and the spatial axes
+        return None if site.failed else _of_unknown_rank(n, out_ch)
     lead, (c, _), sp = parts
     ks = _tuple(k, n, "kernel_size")
     ss = _tuple(stride, n, "stride")
@@ -182,7 +184,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
-        return None
+        return None if site.failed else _of_unknown_rank(n, out_ch)
     lead, (c, _), sp = parts
     ks, ss, ps = _tuple(k, n, "k"), _tuple(stride, n, "s"), _tuple(padding, n, "p")
     ops, ds = _tuple(output_padding, n, "op"), _tuple(dilation, n, "d")

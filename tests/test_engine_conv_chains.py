@@ -1,0 +1,128 @@
+"""Channel counts through unannotated convolution stacks: what real model code writes, and what the
+engine now follows (sizes an ``int`` parameter receives, residual sums, a module's own weight seen
+through a slice, InstanceNorm, a convolution after a GroupNorm, sizes the constructor relates)."""
+
+from __future__ import annotations
+
+from test_engine import HEADER, errors, reveals
+
+_AT = HEADER.count("\n")  # the lines the test header adds before a snippet
+
+
+def test_an_int_parameter_receives_the_callers_size():
+    # ``num_channels: int`` given an unannotated constructor argument: ``torch.ones(num_channels)`` is
+    # that size, so the norm's output keeps the channels
+    assert reveals("""
+        class ChanNorm(nn.Module):
+            def __init__(self, num_channels: int):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(num_channels))
+            def forward(self, x):
+                return self.weight[:, None, None] * x
+        class Net(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.norm = ChanNorm(c_out)
+            def forward(self, x):
+                B, C, H, W = x.shape
+                reveal_shape(self.norm(self.conv(x)))
+    """) == ["B c_out H W"]
+
+
+def test_a_module_weight_seen_through_a_slice_is_reported_on_the_call():
+    found = errors("""
+        class ChanNorm(nn.Module):
+            def __init__(self, num_channels: int):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(num_channels))
+            def forward(self, x):
+                return self.weight[:, None, None] * x
+        class Net(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.norm = ChanNorm(c_in)
+            def forward(self, x):
+                B, C, H, W = x.shape
+                return self.norm(self.conv(x))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP102", _AT + 15)]  # the call: the module was given an input it was not built for
+
+
+def test_a_residual_sum_narrows_the_input_first():
+    found = errors("""
+        class Res(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+            def forward(self, x):
+                return x + self.conv(x)
+    """)
+    assert [d.code for d in found] == ["SHP102"] and '"c_in"' in found[0].message
+
+
+def test_sizes_a_constructor_asserts_equal_are_one_size_in_forward():
+    assert errors("""
+        class Res(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                assert c_in == c_out
+                self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+            def forward(self, x):
+                return x + self.conv(x)
+    """) == []
+
+
+def test_a_field_bound_to_a_data_axis_stays_distinct_from_other_fields():
+    # ``c_in`` met the channels of ``x`` (bound to them); ``c_out`` is still another size
+    found = errors("""
+        class Net(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.bias = nn.Parameter(torch.zeros(1, c_in, 1, 1))
+            def forward(self, x):
+                B, C, H, W = x.shape
+                return self.conv(x) + self.bias
+    """)
+    assert [d.code for d in found] == ["SHP102"]
+
+
+def test_a_size_from_code_binds_to_an_annotated_data_axis():
+    assert errors("""
+        class Net(nn.Module):
+            def __init__(self, dim, out_dim):
+                super().__init__()
+                self.conv = nn.Conv2d(dim, out_dim, 1)
+                self.norm = nn.GroupNorm(1, out_dim)
+            def forward(self, x: Float[Tensor, "b channels h w"]) -> Float[Tensor, "b out h w"]:
+                return self.norm(self.conv(x))
+    """) == []
+
+
+def test_an_affine_instance_norm_checks_the_channels():
+    found = errors("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 32, 9)
+                self.norm = nn.InstanceNorm2d(16, affine=True)
+                self.plain = nn.InstanceNorm2d(16)
+            def forward(self, x):
+                y = self.plain(self.conv(x))
+                return self.norm(self.conv(x))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 10)]  # not the plain norm, which only warns
+
+
+def test_a_conv_after_a_group_norm_of_an_unknown_input_keeps_its_channels():
+    assert reveals("""
+        class Net(nn.Module):
+            def __init__(self, c, groups):
+                super().__init__()
+                self.norm = nn.GroupNorm(groups, c)
+                self.conv = nn.Conv2d(c, 2 * c, 3)
+            def forward(self, x):
+                reveal_shape(self.conv(self.norm(x)))
+    """) == ["... c*2 ? ?"]
