@@ -126,3 +126,56 @@ def test_a_conv_after_a_group_norm_of_an_unknown_input_keeps_its_channels():
             def forward(self, x):
                 reveal_shape(self.conv(self.norm(x)))
     """) == ["... c*2 ? ?"]
+
+
+def test_a_class_attribute_int_is_read_through_self():
+    found = errors("""
+        class Bottleneck(nn.Module):
+            expansion = 4
+            def __init__(self, planes):
+                super().__init__()
+                self.conv = nn.Conv2d(planes, planes, 3, padding=1)
+                self.bn = nn.BatchNorm2d(planes * self.expansion)
+            def forward(self, x):
+                return self.bn(self.conv(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"] and '"planes*4"' in found[0].message
+
+
+def test_a_group_norm_reads_a_convolution_output_of_unknown_rank_batched():
+    found = errors("""
+        class Block(nn.Module):
+            def __init__(self, dim, dim_out, groups=8):
+                super().__init__()
+                self.proj = nn.Conv2d(dim, dim_out, 3, padding=1)
+                self.norm = nn.GroupNorm(groups, dim)
+            def forward(self, x):
+                return self.norm(self.proj(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_glu_over_the_channels_of_a_convolution_output():
+    assert reveals("""
+        class Gate(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, 2 * c, 3, padding=1)
+                self.glu = nn.GLU(dim=1)
+                self.norm = nn.GroupNorm(4, c)
+            def forward(self, x):
+                reveal_shape(self.norm(self.glu(self.conv(x))))
+    """) == ["... c ? ?"]
+
+
+def test_a_batch_norm_1d_after_a_conv_1d_of_unknown_rank():
+    found = errors("""
+        class Stem(nn.Module):
+            def __init__(self, n_in, n_out):
+                super().__init__()
+                self.conv = nn.Conv1d(n_in, n_out, 3, padding=1)
+                self.bn = nn.BatchNorm1d(n_in)
+            def forward(self, x):
+                return self.bn(self.conv(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]

@@ -200,6 +200,9 @@ class Expressions:
             meth = base.cls.find_method(attr)
             if meth is not None:
                 return FuncRef(attr, meth[0], meth[1], bound_self=base)
+            k = base.cls.class_int(attr) if hasattr(base.cls, "class_int") else None
+            if k is not None:  # ``expansion = 4`` in the class body: ``planes * self.expansion``
+                return const(k)
             # an attribute __init__ did not set (a parent class's): a size, but not one known to be
             # distinct from the others (a parent may set two names to one value)
             return self.code_sym(attr, named=False) if self.looks_like_size(attr) else OPAQUE

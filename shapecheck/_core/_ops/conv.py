@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, count_text, known
+from ._util import CONV_LEAD, axes, build, count_text, known
 
 _CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
               "padding_mode='zeros', device=None, dtype=None")
@@ -66,7 +66,14 @@ def _of_unknown_rank(n: int, out_ch) -> Shape | None:
     is ``out_channels``, followed by ``n`` spatial axes."""
     if not isinstance(as_size(out_ch), Expr):
         return None
-    return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
+    return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n).with_meta(**{CONV_LEAD: True})
+
+
+def _lead_marked(out):
+    """A convolution's output of unknown rank: its leading segment is one batch axis or none."""
+    if isinstance(out, Shape) and out.rank is None:
+        return out.with_meta(**{CONV_LEAD: True})
+    return out
 
 
 def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, groups, what: str,
@@ -122,7 +129,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
         if ln is None:
             return None
         out.append((ln, o if ln == L else None))
-    return build(lead + [(out_ch, None)] + out)
+    return _lead_marked(build(lead + [(out_ch, None)] + out))
 
 
 def _count(site: Site, e) -> str:
@@ -208,7 +215,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
             site.error("SHP110", f"{what} output would have {ln.value} elements along spatial axis {i}")
             return None
         out.append((ln, None))
-    return build(lead + [(out_ch, None)] + out)
+    return _lead_marked(build(lead + [(out_ch, None)] + out))
 
 
 def _register_convT(n: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._shape import UNKNOWN, Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import count_text, known
+from ._util import batched, count_text, known
 
 
 def _count(site: Site, e) -> str:
@@ -81,6 +81,8 @@ def _register_bn(n: int) -> None:
     ranks = {1: (2, 3), 2: (4,), 3: (5,)}[n]
 
     def bn(site: Site, init: dict, input):
+        given = input
+        input = batched(input)
         if isinstance(input, Shape) and len(ranks) == 1 and input.variadic_index == 0 \
                 and len(input.dims) - 1 < ranks[0] and len(input.dims) > 1:
             # "... c h w" into BatchNorm2d, which takes only 4-D input: the variadic is one axis
@@ -93,7 +95,9 @@ def _register_bn(n: int) -> None:
                                  f"ax{'is' if input.rank == 1 else 'es'}",
                        notes=(f"{input.label or 'the input'} has shape ({input})",))
             return None
-        return _channels(site, input, as_size(init.get("num_features")), f"nn.BatchNorm{n}d")
+        if _channels(site, input, as_size(init.get("num_features")), f"nn.BatchNorm{n}d") is None:
+            return None
+        return given if given.rank is None else input
 
     bn.__name__ = f"BatchNorm{n}d"
     bn.__doc__ = (f"``nn.BatchNorm{n}d(num_features)``: a {' or '.join(f'{r}-D' for r in ranks)} input whose axis 1 "
@@ -163,9 +167,10 @@ def _groups(site: Site, x: Shape, num_groups, what: str):
             ok=["b c h w | 1 -> b c h w", "b 32 n | 8 -> b 32 n"], bad=["b 30 n | 8 ! SHP110"])
 def group_norm(site: Site, input, num_groups, weight=None, bias=None, eps=1e-05) -> Shape | None:
     """``F.group_norm(x, num_groups)``: axis 1 (channels) must be divisible by ``num_groups``."""
-    if not known(input) or input.rank < 2:
+    x = batched(input)
+    if not known(x) or x.rank < 2:
         return None
-    return _groups(site, input, num_groups, "group_norm")
+    return input if _groups(site, x, num_groups, "group_norm") is not None else None
 
 
 @module_rule("torch.nn.GroupNorm", init="num_groups, num_channels, eps=1e-05, affine=True, device=None, dtype=None, *, bias=True",
@@ -173,11 +178,13 @@ def group_norm(site: Site, input, num_groups, weight=None, bias=None, eps=1e-05)
              bad=["init: 8, c | b e h w ! SHP107", "init: 8, 30 | b 30 n ! SHP110"])
 def GroupNorm(site: Site, init: dict, input) -> Shape | None:
     """``nn.GroupNorm(num_groups, num_channels)``: axis 1 is ``num_channels``, divisible by ``num_groups``; the
-    shape is kept (also when axis 1 cannot be located: ``... c h w``)."""
-    if isinstance(input, Shape) and not input.is_any and input.rank is None:
+    shape is kept (also when axis 1 cannot be located: ``... c h w``). A convolution's output of unknown
+    rank is read batched."""
+    x = batched(input)
+    if isinstance(x, Shape) and not x.is_any and x.rank is None:
         return input
-    if not known(input) or input.rank < 2:
+    if not known(x) or x.rank < 2:
         return None
-    if _channels(site, input, as_size(init.get("num_channels")), "nn.GroupNorm") is None:
+    if _channels(site, x, as_size(init.get("num_channels")), "nn.GroupNorm") is None:
         return None
-    return _groups(site, input, init.get("num_groups"), "nn.GroupNorm")
+    return input if _groups(site, x, init.get("num_groups"), "nn.GroupNorm") is not None else None
