@@ -179,3 +179,47 @@ def test_a_batch_norm_1d_after_a_conv_1d_of_unknown_rank():
                 return self.bn(self.conv(x))
     """)
     assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_classifier_head_after_pooling_and_flatten():
+    found = errors("""
+        class Head(nn.Module):
+            def __init__(self, c, n_cls):
+                super().__init__()
+                self.conv = nn.Conv2d(c, n_cls, 1)
+                self.pool = nn.AdaptiveAvgPool2d(1)
+                self.fc = nn.Linear(c, n_cls)
+            def forward(self, x):
+                x = self.pool(self.conv(x))
+                x = torch.flatten(x, 1)
+                return self.fc(x)
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+    assert reveals("""
+        class Head(nn.Module):
+            def __init__(self, c, n_cls):
+                super().__init__()
+                self.conv = nn.Conv2d(c, n_cls, 1)
+                self.pool = nn.AdaptiveAvgPool2d((1, 1))
+            def forward(self, x):
+                reveal_shape(self.pool(self.conv(x)))
+                reveal_shape(self.pool(self.conv(x)).flatten(1))
+    """) == ["... n_cls 1 1", "? n_cls"]
+
+
+def test_a_sequential_stops_at_the_layer_that_fails():
+    # the GroupNorm fails; the last convolution's channels are not compared with the input's again
+    found = errors("""
+        class Gated(nn.Module):
+            def __init__(self, ch, groups=4):
+                super().__init__()
+                self.net = nn.Sequential(
+                    nn.Conv2d(ch * 2, ch, 3, padding=1),
+                    nn.GLU(dim=1),
+                    nn.GroupNorm(groups, ch),
+                    nn.Conv2d(ch, ch, 1),
+                )
+            def forward(self, x):
+                return self.net(x) + x
+    """)
+    assert [d.code for d in found] == ["SHP107"]

@@ -13,6 +13,7 @@ from .._core._algebra import Expr, Sym
 from .._core._ops import lookup
 from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
 from .._core._ops._registry import OPAQUE, Site
+from .._core._ops._util import batched
 from .._core._wording import op_name
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._values import Obj
@@ -44,6 +45,9 @@ class ShapeRules:
         site = Site((op_name(q) or rule.display) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
         if is_pattern_op(q) and len(args) >= 2:
             args = (_expand_for_pattern(args[0], args[1]),) + tuple(args[1:])
+        if init is None and args and _nonnegative_dim(rule, args, kwargs) and batched(args[0]) is not args[0]:
+            # ``torch.flatten(y, 1)``, ``y.mean(1)`` on a convolution's output of unknown rank: axis 0 is its batch
+            args = (batched(args[0]),) + tuple(args[1:])
         lead = _leading_variadic_call(rule, args, kwargs) if init is None else None
         if lead is not None:
             args = (lead,) + tuple(args[1:])
@@ -198,6 +202,23 @@ def _leading_variadic_call(rule, args, kwargs):
             return None
     placeholder = Expr(((((_LEAD, 1),), 1),))
     return Shape((placeholder,) + x.dims[1:], x.origins, x.label, x.meta)
+
+
+def _nonnegative_dim(rule, args, kwargs) -> bool:
+    """Does the call name an axis by a non-negative index (``dim=1``, ``start_dim=1``, ``permute(0, 2, 3, 1)``)?"""
+    if not isinstance(args[0], Shape):
+        return False
+    bound = rule.bind(args, kwargs)
+    if bound is None:
+        return False
+    for k, v in bound.arguments.items():
+        if k not in DIM_PARAMS:
+            continue
+        for x in v if isinstance(v, tuple) else (v,):
+            iv = x.value if isinstance(x, Expr) else (x if isinstance(x, int) and not isinstance(x, bool) else None)
+            if iv is not None and iv >= 0:
+                return True
+    return False
 
 
 def _restore_variadic(result, lead: Shape):

@@ -38,7 +38,11 @@ class UserCalls:
             for child in m.children:
                 if child.rule is not None and (isinstance(v, Shape) or v is OPAQUE):
                     v = self.layer_argument(child, v, None, {})
+                reported = len(self.diags)
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
+                if len(self.diags) > reported and any(d.code != "reveal" for d in self.diags[reported:]):
+                    # a layer failed: what the rest makes of its output is unknown (one bug, one report)
+                    return OPAQUE
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known

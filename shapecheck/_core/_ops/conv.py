@@ -309,7 +309,7 @@ def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mo
         if ln is None:
             return None
         out.append((ln, o if ln == L else None))
-    return build(out)
+    return _lead_marked(build(out))
 
 
 def _register_pool(n: int) -> None:
@@ -370,6 +370,14 @@ def _register_pool(n: int) -> None:
                 bad=[f"init: 3, padding=2 | b c {eights} ! SHP110"])(mavg)
 
     def _adaptive(site: Site, input, output_size, what):
+        if isinstance(input, Shape) and not input.is_any and input.rank is None \
+                and len(input.dims) - input.variadic_index - 1 >= n + 1:
+            # ``... c h w`` (a convolution's output): the leading segment and the channels are kept
+            sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * n
+            if len(sizes) != n or any(s is None or as_int(s) is None or as_int(s) < 0 for s in sizes):
+                return None
+            head = list(zip(input.dims, input.origins or (None,) * len(input.dims)))[:len(input.dims) - n]
+            return _lead_marked(build(head + [(as_size(s), None) for s in sizes]))
         if not known(input):
             return None
         if input.rank not in (n + 1, n + 2):
