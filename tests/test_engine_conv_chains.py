@@ -223,3 +223,26 @@ def test_a_sequential_stops_at_the_layer_that_fails():
                 return self.net(x) + x
     """)
     assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_norm_whose_forward_returns_a_tensor_reports_a_wrong_input_on_the_call():
+    # ``-> torch.Tensor`` on ``forward``, the weight cast through a local: still the module's own tensor
+    found = errors("""
+        class RMSNorm(nn.Module):
+            def __init__(self, size: int, eps: float = 1e-6) -> None:
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(size))
+                self.eps = eps
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                normed = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+                weight = self.weight
+                return normed * weight.float()
+        class Proj(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.down = nn.Linear(config.d_model, config.rank)
+                self.norm = RMSNorm(config.d_model)
+            def forward(self, x):
+                return self.norm(self.down(x))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP102", _AT + 17)]  # the call, not the callee's line

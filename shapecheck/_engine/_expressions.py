@@ -196,7 +196,8 @@ class Expressions:
         if isinstance(base, SelfVal):
             if attr in base.attrs:
                 v = base.attrs[attr]
-                return v.with_label(f"`self.{attr}`") if isinstance(v, Shape) else v
+                # ``module_state``: a tensor of the module, also once cast or held by a local (``_shape_rules``)
+                return v.with_label(f"`self.{attr}`").with_meta(module_state=True) if isinstance(v, Shape) else v
             meth = base.cls.find_method(attr)
             if meth is not None:
                 return FuncRef(attr, meth[0], meth[1], bound_self=base)

@@ -67,8 +67,8 @@ class ShapeRules:
                 result = result.with_meta(unverified=True)
         if known and self.reporting:
             state_operand = self.depth > 0 and self.self_val is not None and (any(
-                isinstance(a, Shape) and (a.label or "").startswith("`self.") for a in args)
-                or _reads_module_tensor(node))
+                isinstance(a, Shape) and ((a.label or "").startswith("`self.") or a.get_meta("module_state"))
+                for a in args) or _reads_module_tensor(node))
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)

@@ -106,7 +106,7 @@ class UserCalls:
         if sig.returns is not None:
             if sig.returns.spec is None:
                 # ``-> torch.Tensor`` says a tensor and no shape: the body may say which
-                out = self.analyse_callee(ref, bound, node, display) \
+                out = self.analyse_callee(ref, bound, node, display, layer) \
                     if not sig.returns.members and not annotated else OPAQUE
                 return out if isinstance(out, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
