@@ -536,3 +536,16 @@ def g_misc_ops(rng):
     if op == "GLU":
         return Case("nn.GLU", "torch.nn.GLU", module=nn.GLU, init_kwargs={"dim": dim}, args=(Ten(tuple(x)),)), P.sizes
     return Case(op, "torch.nn.functional.glu", F.glu, (Ten(tuple(x)),), {"dim": dim}), P.sizes
+
+
+@gen
+def g_instance_norm(rng):
+    P = Pool(rng)
+    n = rng.randint(1, 3)
+    rank = rng.choice([n + 1, n + 2]) + (rng.choice([-1, 1]) if rng.random() < 0.1 else 0)
+    x = P.shape(max(rank, 1), 0.0)
+    c = P.other(x[-n - 1] if len(x) > n else x[0], 0.2)
+    affine = rng.random() < 0.7
+    cls = getattr(nn, f"InstanceNorm{n}d")
+    return Case(f"nn.InstanceNorm{n}d", f"torch.nn.InstanceNorm{n}d", module=cls, init_args=(Z(c),),
+                init_kwargs={"affine": affine}, args=(Ten(x),)), P.sizes

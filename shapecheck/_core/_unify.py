@@ -90,6 +90,16 @@ class Env:
         b = self.bindings.get(s)
         return b[1] if b else None
 
+    def unrelated_fields(self) -> frozenset:
+        """The sizes named in code that no binding relates to another such size (``assert in_ch ==
+        out_ch`` in a constructor relates both): what another method may take as distinct axes."""
+        related = set()
+        for s, (e, _) in self.bindings.items():
+            others = {t.name for t in e.symbols() if t.name in self.fields}
+            if s.name in self.fields and others:
+                related |= others | {s.name}
+        return frozenset(self.fields - related)
+
     def add_divisible(self, num: Expr, den: Expr) -> None:
         num = self.resolve(num)
         den = self.resolve(den)
@@ -151,10 +161,20 @@ def compare(a, b, env: Env | None = None) -> str:
 
 
 def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
-    """Two different names of sizes from code, neither bound to anything: distinct axes."""
+    """Two different names of sizes from code that the code does not relate: distinct axes. One bound to
+    a data axis (``out_chans`` met the channels of an unannotated input) is still that size, distinct from
+    the others; one bound to an expression of another size from code (``assert a == b``) is related."""
     sa, sb = a.as_sym(), b.as_sym()
-    return sa is not None and sb is not None and sa != sb and sa.name in env.fields \
-        and sb.name in env.fields and sa not in env.bindings and sb not in env.bindings
+    if sa is None or sb is None or sa == sb or sa.name not in env.fields or sb.name not in env.fields:
+        return False
+    return not _related(sa, env) and not _related(sb, env)
+
+
+def _related(s: Sym, env: Env) -> bool:
+    """Is ``s`` bound to something that mentions a size from code (itself related to other sizes)?"""
+    if s not in env.bindings:
+        return False
+    return any(_kind(t) == "code" or t.name in env.fields for t in env.resolve(env.bindings[s][0]).symbols())
 
 
 def _siblings(a: Expr, b: Expr) -> bool:

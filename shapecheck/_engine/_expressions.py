@@ -42,7 +42,13 @@ class Expressions:
             return self.call(node, state)
         if isinstance(node, ast.BinOp):
             left = self.ev(node.left, state)
+            before = state.get(node.left.id) if isinstance(node.left, ast.Name) else None
             right = self.ev(node.right, state)
+            if before is not None and state.get(node.left.id) is not before \
+                    and (isinstance(before, (Shape, Obj)) or before is OPAQUE) and isinstance(state.get(node.left.id), Shape) \
+                    and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(node.right)):
+                # ``x + self.conv(x)``: the layer on the right narrowed ``x`` (the same tensor) to its input
+                left = self.ev(node.left, state)
             return self.binop(node.op, left, right, node)
         if isinstance(node, ast.UnaryOp):
             v = self.ev(node.operand, state)
@@ -194,10 +200,14 @@ class Expressions:
         if isinstance(base, SelfVal):
             if attr in base.attrs:
                 v = base.attrs[attr]
-                return v.with_label(f"`self.{attr}`") if isinstance(v, Shape) else v
+                # ``module_state``: a tensor of the module, also once cast or held by a local (``_shape_rules``)
+                return v.with_label(f"`self.{attr}`").with_meta(module_state=True) if isinstance(v, Shape) else v
             meth = base.cls.find_method(attr)
             if meth is not None:
                 return FuncRef(attr, meth[0], meth[1], bound_self=base)
+            k = base.cls.class_int(attr) if hasattr(base.cls, "class_int") else None
+            if k is not None:  # ``expansion = 4`` in the class body: ``planes * self.expansion``
+                return const(k)
             # an attribute __init__ did not set (a parent class's): a size, but not one known to be
             # distinct from the others (a parent may set two names to one value)
             return self.code_sym(attr, named=False) if self.looks_like_size(attr) else OPAQUE

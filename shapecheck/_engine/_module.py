@@ -92,6 +92,22 @@ class ClassInfo:
                 return r
         return None
 
+    def class_int(self, name: str, depth: int = 0) -> int | None:
+        """``expansion = 4`` in the class body (or a base's): the int a method reads as ``self.expansion``."""
+        for st in self.node.body:
+            if isinstance(st, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in st.targets) \
+                    or isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name) and st.target.id == name:
+                v = st.value
+                return v.value if isinstance(v, ast.Constant) and type(v.value) is int else None
+        if depth > 5:
+            return None
+        for base in self.bases():
+            if base is not self:
+                r = base.class_int(name, depth + 1)
+                if r is not None:
+                    return r
+        return None
+
 
 class ModuleInfo:
     """One analysed file: its imports, functions, classes, constants and aliases."""
@@ -209,7 +225,7 @@ class ModuleInfo:
                 if self.strict:
                     raise
             sv.facts = set(fa.env.divisible)
-            sv.fields = frozenset(fa.env.fields)
+            sv.fields = fa.env.unrelated_fields()
         self._instances[key] = sv
         return sv
 
@@ -228,7 +244,7 @@ class ModuleInfo:
             fa.run()
             diags = fa.diags
             sv.facts = set(fa.env.divisible)
-            sv.fields = frozenset(fa.env.fields)
+            sv.fields = fa.env.unrelated_fields()
         return sv, diags
 
 

@@ -7,10 +7,13 @@ turns what a rule records on its ``Site`` into diagnostics.
 
 from __future__ import annotations
 
+import ast
+
 from .._core._algebra import Expr, Sym
 from .._core._ops import lookup
 from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
 from .._core._ops._registry import OPAQUE, Site
+from .._core._ops._util import batched
 from .._core._wording import op_name
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._values import Obj
@@ -42,6 +45,9 @@ class ShapeRules:
         site = Site((op_name(q) or rule.display) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
         if is_pattern_op(q) and len(args) >= 2:
             args = (_expand_for_pattern(args[0], args[1]),) + tuple(args[1:])
+        if init is None and args and _nonnegative_dim(rule, args, kwargs) and batched(args[0]) is not args[0]:
+            # ``torch.flatten(y, 1)``, ``y.mean(1)`` on a convolution's output of unknown rank: axis 0 is its batch
+            args = (batched(args[0]),) + tuple(args[1:])
         lead = _leading_variadic_call(rule, args, kwargs) if init is None else None
         if lead is not None:
             args = (lead,) + tuple(args[1:])
@@ -69,8 +75,9 @@ class ShapeRules:
                             for a in args)
                 result = result.with_meta(unverified=True, mixed=True) if mixed else result.with_meta(unverified=True)
         if known and self.reporting:
-            state_operand = self.depth > 0 and self.self_val is not None and any(
-                isinstance(a, Shape) and (a.label or "").startswith("`self.") for a in args)
+            state_operand = self.depth > 0 and self.self_val is not None and (any(
+                isinstance(a, Shape) and ((a.label or "").startswith("`self.") or a.get_meta("module_state"))
+                for a in args) or _reads_module_tensor(node))
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)
@@ -152,6 +159,31 @@ def _expand_for_pattern(x, pattern):
     return Shape((UNKNOWN,) * k + tuple(x.dims[1:]), origins, x.label, x.meta)
 
 
+def _reads_module_tensor(node) -> bool:
+    """Is an operand of this operation a tensor of the module, seen through an index or a view
+    (``self.weight[:, None, None] * x``, ``x * self.g.view(1, -1, 1, 1)``)?"""
+    if isinstance(node, ast.BinOp):
+        operands = [node.left, node.right]
+    elif isinstance(node, ast.Call):
+        operands = list(node.args) + ([node.func.value] if isinstance(node.func, ast.Attribute) else [])
+    else:
+        return False
+    for e in operands:
+        while True:
+            if isinstance(e, ast.Subscript):
+                e = e.value
+            elif isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _VIEWS:
+                e = e.func.value
+            else:
+                break
+        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
+            return True
+    return False
+
+
+_VIEWS = frozenset({"view", "reshape", "unsqueeze", "expand", "expand_as", "to", "type", "float", "type_as"})
+
+
 _LEAD = Sym("__leading_axes__", "code")
 
 
@@ -179,6 +211,23 @@ def _leading_variadic_call(rule, args, kwargs):
             return None
     placeholder = Expr(((((_LEAD, 1),), 1),))
     return Shape((placeholder,) + x.dims[1:], x.origins, x.label, x.meta)
+
+
+def _nonnegative_dim(rule, args, kwargs) -> bool:
+    """Does the call name an axis by a non-negative index (``dim=1``, ``start_dim=1``, ``permute(0, 2, 3, 1)``)?"""
+    if not isinstance(args[0], Shape):
+        return False
+    bound = rule.bind(args, kwargs)
+    if bound is None:
+        return False
+    for k, v in bound.arguments.items():
+        if k not in DIM_PARAMS:
+            continue
+        for x in v if isinstance(v, tuple) else (v,):
+            iv = x.value if isinstance(x, Expr) else (x if isinstance(x, int) and not isinstance(x, bool) else None)
+            if iv is not None and iv >= 0:
+                return True
+    return False
 
 
 def _restore_variadic(result, lead: Shape):

@@ -9,7 +9,7 @@ from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from .._core._wording import LOCAL, RETURN
-from ._values import FuncRef, QualRef, join, join_states
+from ._values import FuncRef, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 
@@ -317,7 +317,10 @@ class Statements:
 
     def learn_equal(self, nodes, state) -> None:
         """``assert C == C_`` (or ``if C != C_: raise``): two sizes the code says are equal are one size."""
-        sizes = [self.env.resolve(v) for v in (self.ev(n, state) for n in nodes) if isinstance(v, Expr)]
+        values = [self.ev(n, state) for n in nodes]
+        if all(isinstance(v, (Expr, Obj)) for v in values):  # ``assert in_ch == out_ch`` of unannotated arguments
+            values = [self.as_size_sym(v) for v in values]
+        sizes = [self.env.resolve(v) for v in values if isinstance(v, Expr)]
         if len(sizes) != len(nodes):
             return
         first = sizes[0]

@@ -40,9 +40,12 @@ class UserCalls:
                 if child.rule is not None and (isinstance(v, Shape) or v is OPAQUE):
                     v = self.layer_argument(child, v, None, {})
                 before = after_error([v])
+                reported = len(self.diags)
                 v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
                 if isinstance(v, Shape) and after_error([v]) - before:
                     return v  # a layer of the chain failed: what the chain gives is unknown (one bug, one report)
+                if len(self.diags) > reported and any(d.code != "reveal" for d in self.diags[reported:]):
+                    return OPAQUE  # a layer failed: what the rest makes of its output is unknown
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
@@ -106,7 +109,7 @@ class UserCalls:
         if sig.returns is not None:
             if sig.returns.spec is None:
                 # ``-> torch.Tensor`` says a tensor and no shape: the body may say which
-                out = self.analyse_callee(ref, bound, node, display) \
+                out = self.analyse_callee(ref, bound, node, display, layer) \
                     if not sig.returns.members and not annotated else OPAQUE
                 return out if isinstance(out, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)

@@ -126,6 +126,10 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                 state[name] = self.self_val
             elif name in self.given_args:
                 state[name] = self.given_args[name]
+                if isinstance(state[name], Obj) and self.int_parameter(p):
+                    # ``LayerNorm2d(out_chans)`` into ``num_channels: int``: the caller's unannotated argument
+                    # is the size it names (``torch.ones(num_channels)`` is then ``"out_chans"``)
+                    state[name] = self.code_sym(state[name].name.rsplit(".", 1)[-1])
             else:
                 state[name] = self.param_value(p.arg, p.default, p.annot)
         a = self.node.args
@@ -171,6 +175,14 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             c = getattr(self.mod, "constants", {}).get(default.id)
             return isinstance(c, Expr) and c.value is not None
         return False
+
+    def int_parameter(self, param) -> bool:
+        """A parameter that holds a size: annotated ``int``, or unannotated with an int default."""
+        p, default = param.arg, param.default
+        if p.annotation is None:
+            return self._int_default(default)
+        return isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or \
+            self.mod.imports.qualify(p.annotation) == "builtins.int"
 
     def param_value(self, p: ast.arg, default, ann: TensorAnnot | None):
         """The value a parameter starts with: its annotation's shape, a size, a number or an object."""

@@ -8,6 +8,7 @@ from ._registry import OPAQUE, Site, as_int, as_size, qd
 
 __all__ = [
     "axes",
+    "batched",
     "build",
     "dims_arg",
     "fixed_rank",
@@ -19,6 +20,21 @@ __all__ = [
     "prod",
     "sizes_arg",
 ]
+
+
+# meta of a convolution's output whose rank is unknown: its leading segment is the batch axis or nothing
+CONV_LEAD = "conv_lead"
+
+
+def batched(x):
+    """A convolution's output of unknown rank (``... c h w``, a leading segment of at most one axis) read
+    as batched, ``? c h w``, by a layer that takes ``(N, C, *)``: unbatched, that layer would take the
+    convolution's first spatial axis for its channels. Anything else is returned as it is."""
+    if not isinstance(x, Shape) or x.rank is not None or x.variadic_index != 0 or len(x.dims) < 3 \
+            or not x.get_meta(CONV_LEAD):
+        return x
+    origins = (None,) + tuple(x.origins[1:]) if x.origins else ()
+    return Shape((UNKNOWN,) + tuple(x.dims[1:]), origins, x.label)
 
 
 def is_shape(x) -> bool:

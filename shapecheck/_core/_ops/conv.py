@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, count_text, known
+from ._util import CONV_LEAD, axes, build, count_text, known
 
 _CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
               "padding_mode='zeros', device=None, dtype=None")
@@ -66,7 +66,14 @@ def _of_unknown_rank(n: int, out_ch) -> Shape | None:
     is ``out_channels``, followed by ``n`` spatial axes."""
     if not isinstance(as_size(out_ch), Expr):
         return None
-    return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n)
+    return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n).with_meta(**{CONV_LEAD: True})
+
+
+def _lead_marked(out):
+    """A convolution's output of unknown rank: its leading segment is one batch axis or none."""
+    if isinstance(out, Shape) and out.rank is None:
+        return out.with_meta(**{CONV_LEAD: True})
+    return out
 
 
 def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, groups, what: str,
@@ -77,7 +84,9 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
-        return None
+        # ``? c ...`` (what a GroupNorm fixes of an unknown input): the channels cannot be located, but
+        # if the call runs its output ends in the output channels and the spatial axes
+        return None if site.failed else _of_unknown_rank(n, out_ch)
     lead, (c, _), sp = parts
     ks = _tuple(k, n, "kernel_size")
     ss = _tuple(stride, n, "stride")
@@ -120,7 +129,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
         if ln is None:
             return None
         out.append((ln, o if ln == L else None))
-    return build(lead + [(out_ch, None)] + out)
+    return _lead_marked(build(lead + [(out_ch, None)] + out))
 
 
 def _count(site: Site, e) -> str:
@@ -182,7 +191,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
         return None
     parts = _spatial(site, x, n, what)
     if parts is None:
-        return None
+        return None if site.failed else _of_unknown_rank(n, out_ch)
     lead, (c, _), sp = parts
     ks, ss, ps = _tuple(k, n, "k"), _tuple(stride, n, "s"), _tuple(padding, n, "p")
     ops, ds = _tuple(output_padding, n, "op"), _tuple(dilation, n, "d")
@@ -206,7 +215,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
             site.error("SHP110", f"{what} output would have {ln.value} elements along spatial axis {i}")
             return None
         out.append((ln, None))
-    return build(lead + [(out_ch, None)] + out)
+    return _lead_marked(build(lead + [(out_ch, None)] + out))
 
 
 def _register_convT(n: int) -> None:
@@ -300,7 +309,7 @@ def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mo
         if ln is None:
             return None
         out.append((ln, o if ln == L else None))
-    return build(out)
+    return _lead_marked(build(out))
 
 
 def _register_pool(n: int) -> None:
@@ -361,6 +370,14 @@ def _register_pool(n: int) -> None:
                 bad=[f"init: 3, padding=2 | b c {eights} ! SHP110"])(mavg)
 
     def _adaptive(site: Site, input, output_size, what):
+        if isinstance(input, Shape) and not input.is_any and input.rank is None \
+                and len(input.dims) - input.variadic_index - 1 >= n + 1:
+            # ``... c h w`` (a convolution's output): the leading segment and the channels are kept
+            sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * n
+            if len(sizes) != n or any(s is None or as_int(s) is None or as_int(s) < 0 for s in sizes):
+                return None
+            head = list(zip(input.dims, input.origins or (None,) * len(input.dims)))[:len(input.dims) - n]
+            return _lead_marked(build(head + [(as_size(s), None) for s in sizes]))
         if not known(input):
             return None
         if input.rank not in (n + 1, n + 2):

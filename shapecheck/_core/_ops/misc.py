@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .._algebra import Expr, const
-from .._shape import UNKNOWN, Shape, Unknown
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes_any, build, known, locate
+from ._util import CONV_LEAD, axes_any, batched, build, known, locate
 from .linalg import bmm, mm
 
 
@@ -142,6 +142,13 @@ def tensor_unfold(site: Site, input, dimension, size, step) -> Shape | None:
 
 
 def _glu(site: Site, input, dim, what: str):
+    if as_int(dim) is not None and as_int(dim) >= 0 and batched(input) is not input:
+        # ``GLU(dim=1)`` after a convolution of unknown rank: its channels, read batched
+        out = _glu(site, batched(input), dim, what)
+        if not isinstance(out, Shape):
+            return out
+        origins = (None,) + tuple(out.origins[1:]) if out.origins else ()
+        return Shape((Variadic(None),) + tuple(out.dims[1:]), origins, out.label).with_meta(**{CONV_LEAD: True})
     if not isinstance(input, Shape) or input.is_any:
         return None
     if input.rank == 0:

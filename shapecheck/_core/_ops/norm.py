@@ -1,10 +1,10 @@
-"""Normalisation layers: layer_norm / rms_norm, batch_norm, group_norm (function and module forms)."""
+"""Normalisation layers: layer_norm / rms_norm, batch_norm, instance norm, group_norm (function and module forms)."""
 
 from __future__ import annotations
 
 from .._shape import UNKNOWN, Shape
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import count_text, known
+from ._util import batched, count_text, known
 
 
 def _count(site: Site, e) -> str:
@@ -81,6 +81,8 @@ def _register_bn(n: int) -> None:
     ranks = {1: (2, 3), 2: (4,), 3: (5,)}[n]
 
     def bn(site: Site, init: dict, input):
+        given = input
+        input = batched(input)
         if isinstance(input, Shape) and len(ranks) == 1 and input.variadic_index == 0 \
                 and len(input.dims) - 1 < ranks[0] and len(input.dims) > 1:
             # "... c h w" into BatchNorm2d, which takes only 4-D input: the variadic is one axis
@@ -93,7 +95,9 @@ def _register_bn(n: int) -> None:
                                  f"ax{'is' if input.rank == 1 else 'es'}",
                        notes=(f"{input.label or 'the input'} has shape ({input})",))
             return None
-        return _channels(site, input, as_size(init.get("num_features")), f"nn.BatchNorm{n}d")
+        if _channels(site, input, as_size(init.get("num_features")), f"nn.BatchNorm{n}d") is None:
+            return None
+        return given if given.rank is None else input
 
     bn.__name__ = f"BatchNorm{n}d"
     bn.__doc__ = (f"``nn.BatchNorm{n}d(num_features)``: a {' or '.join(f'{r}-D' for r in ranks)} input whose axis 1 "
@@ -110,6 +114,46 @@ for _n in (1, 2, 3):
     _register_bn(_n)
 
 
+def _register_instance_norm(n: int) -> None:
+    ranks = (n + 1, n + 2)
+
+    def inorm(site: Site, init: dict, input):
+        if not isinstance(input, Shape) or input.is_any:
+            return None
+        if input.rank is not None and input.rank not in ranks:
+            site.error("SHP104", f"nn.InstanceNorm{n}d expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, "
+                                 f"got {input.rank} ax{'is' if input.rank == 1 else 'es'}",
+                       notes=(f"{input.label or 'the input'} has shape ({input})",))
+            return None
+        tail = len(input.dims) - (input.variadic_index + 1) if input.variadic_index is not None else len(input.dims)
+        if init.get("affine") is True and tail >= n + 1:
+            # the channels are the axis before the n spatial ones, batched or not; only an affine layer
+            # (weights of ``num_features``) rejects another count (otherwise PyTorch warns)
+            c, want = input.dims[-n - 1], as_size(init.get("num_features"))
+            axis = input.rank - n - 1 if input.rank is not None else -n - 1
+            if site.unify(c, want) is False:
+                site.error("SHP107", f"nn.InstanceNorm{n}d expects {_count(site, want)} channels in axis {axis}, "
+                                     f"got {qd(site.resolve(c))}", notes=(site.axis_note(input, -n - 1),))
+                return None
+        return input
+
+    inorm.__name__ = f"InstanceNorm{n}d"
+    inorm.__doc__ = (f"``nn.InstanceNorm{n}d(num_features, affine=False)``: a {n + 2}-D or {n + 1}-D input; with "
+                     f"``affine=True`` its channels (axis {-n - 1}) are ``num_features``; the shape is kept.")
+    sp = {1: "l", 2: "h w", 3: "d h w"}[n]
+    module_rule(f"torch.nn.InstanceNorm{n}d",
+                init="num_features, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False, device=None, "
+                     "dtype=None",
+                ok=[f"init: c, affine=True | b c {sp} -> b c {sp}", f"init: c, affine=True | c {sp} -> c {sp}",
+                    f"init: 16 | b 8 {sp} -> b 8 {sp}", f"init: c, affine=True | *B c {sp} -> *B c {sp}"],
+                bad=[f"init: c, affine=True | b e {sp} ! SHP107", f"init: 16, affine=True | b 8 {sp} ! SHP107",
+                     f"init: c | b b c {sp} ! SHP104"])(inorm)
+
+
+for _n in (1, 2, 3):
+    _register_instance_norm(_n)
+
+
 def _groups(site: Site, x: Shape, num_groups, what: str):
     c = x.dims[1]
     g, cv = as_int(num_groups), as_int(site.resolve(c))
@@ -123,18 +167,24 @@ def _groups(site: Site, x: Shape, num_groups, what: str):
             ok=["b c h w | 1 -> b c h w", "b 32 n | 8 -> b 32 n"], bad=["b 30 n | 8 ! SHP110"])
 def group_norm(site: Site, input, num_groups, weight=None, bias=None, eps=1e-05) -> Shape | None:
     """``F.group_norm(x, num_groups)``: axis 1 (channels) must be divisible by ``num_groups``."""
-    if not known(input) or input.rank < 2:
+    x = batched(input)
+    if not known(x) or x.rank < 2:
         return None
-    return _groups(site, input, num_groups, "group_norm")
+    return input if _groups(site, x, num_groups, "group_norm") is not None else None
 
 
 @module_rule("torch.nn.GroupNorm", init="num_groups, num_channels, eps=1e-05, affine=True, device=None, dtype=None, *, bias=True",
              ok=["init: 8, c | b c h w -> b c h w", "init: 4, 32 | b 32 n -> b 32 n"],
              bad=["init: 8, c | b e h w ! SHP107", "init: 8, 30 | b 30 n ! SHP110"])
 def GroupNorm(site: Site, init: dict, input) -> Shape | None:
-    """``nn.GroupNorm(num_groups, num_channels)``: axis 1 is ``num_channels``, divisible by ``num_groups``."""
-    if not known(input) or input.rank < 2:
+    """``nn.GroupNorm(num_groups, num_channels)``: axis 1 is ``num_channels``, divisible by ``num_groups``; the
+    shape is kept (also when axis 1 cannot be located: ``... c h w``). A convolution's output of unknown
+    rank is read batched."""
+    x = batched(input)
+    if isinstance(x, Shape) and not x.is_any and x.rank is None:
+        return input
+    if not known(x) or x.rank < 2:
         return None
-    if _channels(site, input, as_size(init.get("num_channels")), "nn.GroupNorm") is None:
+    if _channels(site, x, as_size(init.get("num_channels")), "nn.GroupNorm") is None:
         return None
-    return _groups(site, input, init.get("num_groups"), "nn.GroupNorm")
+    return input if _groups(site, x, init.get("num_groups"), "nn.GroupNorm") is not None else None

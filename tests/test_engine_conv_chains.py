@@ -1,0 +1,248 @@
+"""Channel counts through unannotated convolution stacks: what real model code writes, and what the
+engine now follows (sizes an ``int`` parameter receives, residual sums, a module's own weight seen
+through a slice, InstanceNorm, a convolution after a GroupNorm, sizes the constructor relates)."""
+
+from __future__ import annotations
+
+from test_engine import HEADER, errors, reveals
+
+_AT = HEADER.count("\n")  # the lines the test header adds before a snippet
+
+
+def test_an_int_parameter_receives_the_callers_size():
+    # ``num_channels: int`` given an unannotated constructor argument: ``torch.ones(num_channels)`` is
+    # that size, so the norm's output keeps the channels
+    assert reveals("""
+        class ChanNorm(nn.Module):
+            def __init__(self, num_channels: int):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(num_channels))
+            def forward(self, x):
+                return self.weight[:, None, None] * x
+        class Net(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.norm = ChanNorm(c_out)
+            def forward(self, x):
+                B, C, H, W = x.shape
+                reveal_shape(self.norm(self.conv(x)))
+    """) == ["B c_out H W"]
+
+
+def test_a_module_weight_seen_through_a_slice_is_reported_on_the_call():
+    found = errors("""
+        class ChanNorm(nn.Module):
+            def __init__(self, num_channels: int):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(num_channels))
+            def forward(self, x):
+                return self.weight[:, None, None] * x
+        class Net(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.norm = ChanNorm(c_in)
+            def forward(self, x):
+                B, C, H, W = x.shape
+                return self.norm(self.conv(x))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP102", _AT + 15)]  # the call: the module was given an input it was not built for
+
+
+def test_a_residual_sum_narrows_the_input_first():
+    found = errors("""
+        class Res(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+            def forward(self, x):
+                return x + self.conv(x)
+    """)
+    assert [d.code for d in found] == ["SHP102"] and '"c_in"' in found[0].message
+
+
+def test_sizes_a_constructor_asserts_equal_are_one_size_in_forward():
+    assert errors("""
+        class Res(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                assert c_in == c_out
+                self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+            def forward(self, x):
+                return x + self.conv(x)
+    """) == []
+
+
+def test_a_field_bound_to_a_data_axis_stays_distinct_from_other_fields():
+    # ``c_in`` met the channels of ``x`` (bound to them); ``c_out`` is still another size
+    found = errors("""
+        class Net(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 1)
+                self.bias = nn.Parameter(torch.zeros(1, c_in, 1, 1))
+            def forward(self, x):
+                B, C, H, W = x.shape
+                return self.conv(x) + self.bias
+    """)
+    assert [d.code for d in found] == ["SHP102"]
+
+
+def test_a_size_from_code_binds_to_an_annotated_data_axis():
+    assert errors("""
+        class Net(nn.Module):
+            def __init__(self, dim, out_dim):
+                super().__init__()
+                self.conv = nn.Conv2d(dim, out_dim, 1)
+                self.norm = nn.GroupNorm(1, out_dim)
+            def forward(self, x: Float[Tensor, "b channels h w"]) -> Float[Tensor, "b out h w"]:
+                return self.norm(self.conv(x))
+    """) == []
+
+
+def test_an_affine_instance_norm_checks_the_channels():
+    found = errors("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 32, 9)
+                self.norm = nn.InstanceNorm2d(16, affine=True)
+                self.plain = nn.InstanceNorm2d(16)
+            def forward(self, x):
+                y = self.plain(self.conv(x))
+                return self.norm(self.conv(x))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 10)]  # not the plain norm, which only warns
+
+
+def test_a_conv_after_a_group_norm_of_an_unknown_input_keeps_its_channels():
+    assert reveals("""
+        class Net(nn.Module):
+            def __init__(self, c, groups):
+                super().__init__()
+                self.norm = nn.GroupNorm(groups, c)
+                self.conv = nn.Conv2d(c, 2 * c, 3)
+            def forward(self, x):
+                reveal_shape(self.conv(self.norm(x)))
+    """) == ["... c*2 ? ?"]
+
+
+def test_a_class_attribute_int_is_read_through_self():
+    found = errors("""
+        class Bottleneck(nn.Module):
+            expansion = 4
+            def __init__(self, planes):
+                super().__init__()
+                self.conv = nn.Conv2d(planes, planes, 3, padding=1)
+                self.bn = nn.BatchNorm2d(planes * self.expansion)
+            def forward(self, x):
+                return self.bn(self.conv(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"] and '"planes*4"' in found[0].message
+
+
+def test_a_group_norm_reads_a_convolution_output_of_unknown_rank_batched():
+    found = errors("""
+        class Block(nn.Module):
+            def __init__(self, dim, dim_out, groups=8):
+                super().__init__()
+                self.proj = nn.Conv2d(dim, dim_out, 3, padding=1)
+                self.norm = nn.GroupNorm(groups, dim)
+            def forward(self, x):
+                return self.norm(self.proj(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_glu_over_the_channels_of_a_convolution_output():
+    assert reveals("""
+        class Gate(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, 2 * c, 3, padding=1)
+                self.glu = nn.GLU(dim=1)
+                self.norm = nn.GroupNorm(4, c)
+            def forward(self, x):
+                reveal_shape(self.norm(self.glu(self.conv(x))))
+    """) == ["... c ? ?"]
+
+
+def test_a_batch_norm_1d_after_a_conv_1d_of_unknown_rank():
+    found = errors("""
+        class Stem(nn.Module):
+            def __init__(self, n_in, n_out):
+                super().__init__()
+                self.conv = nn.Conv1d(n_in, n_out, 3, padding=1)
+                self.bn = nn.BatchNorm1d(n_in)
+            def forward(self, x):
+                return self.bn(self.conv(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_classifier_head_after_pooling_and_flatten():
+    found = errors("""
+        class Head(nn.Module):
+            def __init__(self, c, n_cls):
+                super().__init__()
+                self.conv = nn.Conv2d(c, n_cls, 1)
+                self.pool = nn.AdaptiveAvgPool2d(1)
+                self.fc = nn.Linear(c, n_cls)
+            def forward(self, x):
+                x = self.pool(self.conv(x))
+                x = torch.flatten(x, 1)
+                return self.fc(x)
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+    assert reveals("""
+        class Head(nn.Module):
+            def __init__(self, c, n_cls):
+                super().__init__()
+                self.conv = nn.Conv2d(c, n_cls, 1)
+                self.pool = nn.AdaptiveAvgPool2d((1, 1))
+            def forward(self, x):
+                reveal_shape(self.pool(self.conv(x)))
+                reveal_shape(self.pool(self.conv(x)).flatten(1))
+    """) == ["... n_cls 1 1", "? n_cls"]
+
+
+def test_a_sequential_stops_at_the_layer_that_fails():
+    # the GroupNorm fails; the last convolution's channels are not compared with the input's again
+    found = errors("""
+        class Gated(nn.Module):
+            def __init__(self, ch, groups=4):
+                super().__init__()
+                self.net = nn.Sequential(
+                    nn.Conv2d(ch * 2, ch, 3, padding=1),
+                    nn.GLU(dim=1),
+                    nn.GroupNorm(groups, ch),
+                    nn.Conv2d(ch, ch, 1),
+                )
+            def forward(self, x):
+                return self.net(x) + x
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_norm_whose_forward_returns_a_tensor_reports_a_wrong_input_on_the_call():
+    # ``-> torch.Tensor`` on ``forward``, the weight cast through a local: still the module's own tensor
+    found = errors("""
+        class RMSNorm(nn.Module):
+            def __init__(self, size: int, eps: float = 1e-6) -> None:
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(size))
+                self.eps = eps
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                normed = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+                weight = self.weight
+                return normed * weight.float()
+        class Proj(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.down = nn.Linear(config.d_model, config.rank)
+                self.norm = RMSNorm(config.d_model)
+            def forward(self, x):
+                return self.norm(self.down(x))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP102", _AT + 17)]  # the call, not the callee's line
