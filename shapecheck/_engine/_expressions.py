@@ -163,6 +163,10 @@ class Expressions:
             return info.constants[name]
         if name in BUILTIN_NAMES:
             return QualRef(f"builtins.{name}")
+        if info.star_modules:
+            target = info.resolve_star(name)
+            if target is not None:
+                return target
         return OPAQUE
 
     def attribute(self, node, state):
