@@ -276,8 +276,8 @@ def test_fixture_is_well_formed(path: Path):
     kind = fixture_kind(path)
     assert kind in KINDS, f"{path.name}: first line must be '# shapecheck-fixture: {'|'.join(KINDS)}'"
     if kind == "package":
-        assert path.parent.parent == FIXTURES / "packages", \
-            f"{path}: package fixtures live in fixtures/packages/<name>/"
+        assert FIXTURES / "packages" in path.parents and path.parent != FIXTURES / "packages", \
+            f"{path}: package fixtures live in fixtures/packages/<name>/ (subpackages included)"
     else:
         assert path.parent.name == kind or (kind, path.parent.name) == ("bugs", "rules"), \
             f"{path.name}: a {kind} fixture belongs in fixtures/{kind}/ (or fixtures/rules/ for the lint rules' bugs)"

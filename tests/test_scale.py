@@ -330,3 +330,35 @@ def test_module_lookups_under_the_roots_read_each_directory_once(pkg, monkeypatc
     listed = [d for kind, d in calls if kind == "listdir"]
     assert len(listed) == len(set(listed)) <= 2 * len(project.roots)
     assert project.path_of("pkg.blocks") == os.path.abspath(str(pkg / "pkg" / "blocks.py"))
+
+
+def test_re_exports_of_a_dropped_package_are_followed(capsys, monkeypatch):
+    """A name re-exported by a package's ``__init__.py`` (by name or through ``from .x import *``) is
+    followed to its class also when the ``__init__`` was dropped and is answered by its summary."""
+    layerpkg = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "packages", "layerpkg")
+    monkeypatch.delenv("SHAPECHECK_CACHE_DIR", raising=False)
+    held = _json(capsys, "--no-cache", "--isolated", "-j", "1", layerpkg)
+    assert len([d for d in held if d["code"] == "SHP106"]) == 4
+    monkeypatch.setattr(_project, "SOURCE_BUDGET", 0)
+    assert _json(capsys, "--no-cache", "--isolated", "-j", "1", layerpkg) == held
+
+
+def test_summary_keeps_re_exports_and_star_imports(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    p = tmp_path / "lib"
+    p.mkdir()
+    (p / "__init__.py").write_text("from .a import Thing as Alias\nfrom .b import *\n")
+    (p / "a.py").write_text("class Thing:\n    pass\n")
+    (p / "b.py").write_text("def helper():\n    return 1\n")
+    (tmp_path / "use.py").write_text("from lib import Alias, helper\n")
+    project = Project.from_files([str(tmp_path / "use.py")], str(tmp_path))
+    info = project.module_info("lib", Settings())
+    assert info.star_modules == ("lib.b",)
+    assert info.imports.names["Alias"] == "lib.a.Thing"  # ``.`` in an ``__init__`` is the package itself
+    project.budget = 0
+    project.release()
+    use = project.module_info("use", Settings())
+    assert project.dropped("lib", Settings()) is not None
+    assert use.resolve_import("lib.Alias").name == "Thing"
+    assert use.resolve_import("lib.helper").name == "helper"
+    assert use.resolve_import("lib.missing") is None

@@ -34,7 +34,8 @@ def adopt_project_typing(info, tree: ast.Module) -> None:
         wanted.setdefault(mod, set()).add(name)
     for node in import_statements(tree):
         if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            mod = from_module(node, info.modname) if node.level else (node.module or "")
+            anchor = f"{info.modname}.__init__" if info.path.endswith(("__init__.py", "__init__.pyi")) else info.modname
+            mod = from_module(node, anchor) if node.level else (node.module or "")
             if mod and mod != "jaxtyping" and not mod.startswith(("jaxtyping.", "torch")) \
                     and mod not in imp.shape_modules:
                 wanted[mod] = None

@@ -124,6 +124,9 @@ class Expressions:
             if sizes and isinstance(rest[0], Obj):
                 # ``out_features or in_features``: a size, one of the two; not a name distinct from the other
                 return code_size(rest[0].name)
+            if sizes and isinstance(rest[0], Expr) and values[0] is rest[0] and isinstance(node.values[0], ast.Name) \
+                    and self.given_args.get(node.values[0].id) is rest[0]:
+                return rest[0]  # ``out_features or in_features`` where the call gave ``out_features``: that size
             if sizes and isinstance(rest[0], Expr) and values[0] is rest[0] and self.optional_parameter(node.values[0]):
                 # ``embed_dim or in_features`` with ``embed_dim: int = None``: one size, the one given or the
                 # other; named after the expression, so that it is neither ``embed_dim`` (a size the caller
@@ -173,6 +176,10 @@ class Expressions:
             return info.constants[name]
         if name in BUILTIN_NAMES:
             return QualRef(f"builtins.{name}")
+        if info.star_modules:
+            target = info.resolve_star(name)
+            if target is not None:
+                return target
         return OPAQUE
 
     def attribute(self, node, state):
@@ -222,8 +229,9 @@ class Expressions:
         return OPAQUE
 
     def optional_parameter(self, node) -> bool:
-        """``node`` names a parameter of the function analysed whose default is None."""
-        if not isinstance(node, ast.Name):
+        """``node`` names a parameter of the function analysed whose default is None, and that the call
+        analysed did not give (``Mlp(2, out_features=num_heads)``: ``out_features`` is ``num_heads``)."""
+        if not isinstance(node, ast.Name) or self.given_args.get(node.id) is not None:
             return False
         a = self.node.args
         params = a.posonlyargs + a.args

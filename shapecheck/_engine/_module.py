@@ -124,8 +124,11 @@ class ModuleInfo:
         self.lines: list | None = None  # the source's lines, when the caller has them (fixes' columns)
         self.imports: Imports = collect_imports(tree, settings.shape_modules, settings.tensor_types,
                                                 settings.axis_aliases)
+        # the modules of ``from m import *`` (in file order): a name this file does not define or import
+        # by name is looked for there
+        self.star_modules: tuple = ()
         if modname:
-            _add_relative_imports(tree, self.imports, modname)
+            self.star_modules = _add_relative_imports(tree, self.imports, modname, _is_package(path))
         adopt_project_typing(self, tree)  # ``Float``/``Tensor`` re-exported by the project's typing module
         self.functions = {}
         self.classes = {}
@@ -162,11 +165,15 @@ class ModuleInfo:
                     if ann is not None:
                         self.imports.aliases[node.target.id] = ann
 
-    def resolve_import(self, q: str):
-        """A function or class of another analysed file that ``q`` names, else None."""
+    def resolve_import(self, q: str, depth: int = 0):
+        """A function or class of another analysed file that ``q`` names, else None. A name the module
+        does not define but imports (a package's ``__init__.py`` re-exporting ``from .mlp import Mlp``,
+        or offering everything of ``from .norm import *``) is followed to where it is defined."""
         if self.project is None or q.startswith("shapecheck."):
             return None  # shapecheck's own helpers (reveal_shape) keep their meaning, even inside its repo
         mod, _, name = q.rpartition(".")
+        if not mod:
+            return None
         self.project.note_read(self.modname, mod)
         dropped = self.project.dropped(mod, self.settings)
         if dropped is not None:  # answered by its summary; parsed again only for what needs its text
@@ -175,14 +182,33 @@ class ModuleInfo:
                 return FuncRef(name, dropped=dropped)
             if name in s.classes:
                 return ClassRef(name, dropped=dropped)
+            reexports, stars = s.reexports, s.star_modules
+        else:
+            other = self.project.module_info(mod, self.settings)
+            if other is None or other is self:
+                return None
+            if name in other.functions:
+                return FuncRef(name, other.functions[name], other)
+            if name in other.classes:
+                return ClassRef(name, other.classes[name])
+            reexports, stars = other.imports.names, other.star_modules
+        if depth >= _REEXPORT_DEPTH:
             return None
-        other = self.project.module_info(mod, self.settings)
-        if other is None or other is self:
-            return None
-        if name in other.functions:
-            return FuncRef(name, other.functions[name], other)
-        if name in other.classes:
-            return ClassRef(name, other.classes[name])
+        target = reexports.get(name)
+        if target is not None:
+            return self.resolve_import(target, depth + 1) if target != q else None
+        for star in stars:
+            found = self.resolve_import(f"{star}.{name}", depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def resolve_star(self, name: str):
+        """A function or class that ``name`` names through this file's ``from m import *``, else None."""
+        for star in self.star_modules:
+            found = self.resolve_import(f"{star}.{name}", 1)
+            if found is not None:
+                return found
         return None
 
     def instance_of(self, m: ModuleVal, depth: int):
@@ -261,10 +287,26 @@ def _freeze(v):
         return repr(v)
 
 
-def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str) -> None:
+_REEXPORT_DEPTH = 4  # re-exports followed from one name (a package re-exporting a subpackage's names)
+
+
+def _is_package(path: str) -> bool:
+    return path.replace("\\", "/").rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")
+
+
+def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str, package: bool = False) -> tuple:
+    """Adds the names of relative imports to ``imp`` (in a package's ``__init__.py``, ``.`` is the
+    package itself); returns the modules of every ``from m import *`` of the file."""
+    anchor = f"{modname}.__init__" if package else modname
+    stars = []
     for node in import_statements(tree):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            mod = from_module(node, modname)
-            for a in node.names:
-                if a.name != "*":
-                    imp.names[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        mod = from_module(node, anchor) if node.level else (node.module or "")
+        for a in node.names:
+            if a.name == "*":
+                if mod and mod not in stars:
+                    stars.append(mod)
+            elif node.level:
+                imp.names[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
+    return tuple(stars)

@@ -3,7 +3,8 @@
 When the project drops a parsed module to stay within its memory budget (``Project.release``), it
 keeps a :class:`ModuleSummary`: the names of its top-level functions and classes, each function's
 signature (as a call reads it) and line, whether each class is an ``nn.Module``, the annotation
-names it re-exports to its project's typing imports (``_dialects``), and its axis aliases. A later
+names it re-exports to its project's typing imports (``_dialects``), its axis aliases, and the
+names it imports (what it re-exports: its imported names and the modules of its star imports). A later
 file that reaches the module is answered from the summary: a name that is neither a function nor a
 class resolves to nothing; a function or class resolves to a reference that is answered from the
 summary as long as the call needs no body (a call settled by the annotations, an unannotated callee
@@ -52,6 +53,8 @@ class ModuleSummary:
     classes: dict  # name -> ClassFacts
     exports: dict  # the annotation names it offers a typing import: name -> "dtype" | "tensor"
     axis_aliases: Any  # its imports' axis aliases (the names its annotations bridge to)
+    reexports: dict = dataclasses.field(default_factory=dict)  # imported name -> the qualified name it names
+    star_modules: tuple = ()  # the modules of its ``from m import *``
 
 
 class Dropped:
@@ -89,7 +92,8 @@ def summarise(info, previous: ModuleSummary | None, exports: dict) -> ModuleSumm
         if known is None and name in old_c:
             known = old_c[name].is_module
         classes[name] = ClassFacts(known, cls.library_layer)
-    return ModuleSummary(info.modname, info.path, functions, classes, exports, info.imports.axis_aliases)
+    return ModuleSummary(info.modname, info.path, functions, classes, exports, info.imports.axis_aliases,
+                         dict(info.imports.names), info.star_modules)
 
 
 def call_signature(sig: Signature) -> Signature:

@@ -216,13 +216,23 @@ class UserCalls:
         another only within this call. Axes the arguments (and the module's own tensors) brought in are kept."""
         found: dict = {}
         _dim_syms(v, found, 0)
-        if not found:
+        own: dict = {}
+        _dim_syms(v, own, 0, "axis")
+        if not found and not own:
             return v
         keep: dict = {}
+        given: dict = {}  # every name the arguments and the module's own values bring in
         for x in list(bound.values()) + (list(self_val.attrs.values()) if self_val is not None else []):
             _dim_syms(x, keep, 0)
-        tag = f"#{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
+            _dim_syms(x, given, 0, "")
         mapping = {}
+        for s in own.values():
+            if s.name not in given:
+                # a name of the callee's own annotations (``scale: Float[Tensor, "batch pos 1"]`` on an input
+                # of unknown shape) that nothing the call gave binds: an axis of the callee's namespace,
+                # unknown in the caller's, where the same spelling may name another axis
+                mapping[s] = UNKNOWN
+        tag = f"#{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
         for s in found.values():
             if s.name in keep:
                 continue
@@ -243,18 +253,19 @@ def _negative_int(node) -> int | None:
     return None
 
 
-def _dim_syms(v, out: dict, depth: int) -> None:
-    """The symbols of kind ``dim:...`` in a value (a shape, a size, a tuple of them), by name."""
+def _dim_syms(v, out: dict, depth: int, kind: str = "dim:") -> None:
+    """The symbols whose kind starts with ``kind`` (``dim:...`` by default; ``""``: all) in a value (a
+    shape, a size, a tuple of them), by name."""
     if isinstance(v, Shape):
         for d in v.dims:
-            _dim_syms(d, out, depth)
+            _dim_syms(d, out, depth, kind)
     elif isinstance(v, Expr):
         for s in v.symbols():
-            if (s.kind or "").startswith("dim:"):
+            if (s.kind or "").startswith(kind):
                 out.setdefault(s.name, s)
     elif isinstance(v, tuple) and depth < 4:
         for x in v:
-            _dim_syms(x, out, depth + 1)
+            _dim_syms(x, out, depth + 1, kind)
 
 
 def _renamed(v, mapping: dict, depth: int):
