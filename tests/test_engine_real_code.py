@@ -482,3 +482,19 @@ def test_a_flag_set_in_init_from_an_equality_relates_the_sizes_where_it_holds():
     """
     assert codes(src.replace("FLAG", "(stride == 1) and (c_in == c_out)")) == []
     assert codes(src.replace("FLAG", "stride == 1")) == ["SHP102"]
+
+
+def test_sizes_with_one_literal_default_may_be_equal_and_different_defaults_are_not():
+    # ``a: int = 2, b: int = 2`` added together: the defaults say they may be one size; 2 and 3 cannot be
+    src = """
+        class TwoPaths(nn.Module):
+            def __init__(self, a: int = 2, b: int = DEFAULT_B):
+                super().__init__()
+                self.c1 = nn.Conv1d(4, a, 1)
+                self.c2 = nn.Conv1d(4, b, 1)
+
+            def forward(self, x):
+                return self.c1(x) + self.c2(x)
+    """
+    assert codes(src.replace("DEFAULT_B", "2")) == []
+    assert codes(src.replace("DEFAULT_B", "3")) == ["SHP102"]

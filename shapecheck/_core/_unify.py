@@ -146,6 +146,8 @@ def compare(a, b, env: Env | None = None) -> str:
         a, b = env.resolve(a), env.resolve(b)
     if a == b:
         return EQ
+    if (a.value == 0) != (b.value == 0) and (a.value is None or b.value is None):
+        return UNK  # an axis of data may be empty: a size the code does not fix may be 0 (``x[:, 1:]`` of one token)
     if provably_distinct(a, b):
         return NE
     sa, sb = a.as_sym(), b.as_sym()

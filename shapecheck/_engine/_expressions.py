@@ -250,7 +250,10 @@ class Expressions:
 
     @staticmethod
     def looks_like_size(attr: str) -> bool:
-        return not attr.startswith("_") and not attr[:1].isupper()
+        """An attribute that may hold one size: not private, not a class, and not named for a whole shape or
+        a list of sizes (``state.latent_shape``, ``cfg.dims``, ``self.sizes``)."""
+        return not attr.startswith("_") and not attr[:1].isupper() \
+            and not attr.lower().endswith(("shape", "shapes", "sizes", "dims"))
 
     def module_attr(self, m: ModuleVal, attr: str):
         init = m.init_dict

@@ -176,6 +176,16 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return isinstance(c, Expr) and c.value is not None
         return False
 
+    def _shared_default(self, name: str, default) -> bool:
+        """Whether another parameter of this function has the same literal int default as ``name``."""
+        if not (isinstance(default, ast.Constant) and type(default.value) is int):
+            return False
+        a = self.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+        return any(arg.arg != name and isinstance(d, ast.Constant) and type(d.value) is int
+                   and d.value == default.value for arg, d in pairs)
+
     def int_parameter(self, param) -> bool:
         """A parameter that holds a size: annotated ``int``, or unannotated with an int default."""
         p, default = param.arg, param.default
@@ -196,10 +206,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return shape.with_meta(maybe_none=True) if isinstance(default, ast.Constant) and default.value is None \
                 else shape
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
-        if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int":
-            return self.code_sym(p.arg)
-        if p.annotation is None and self._int_default(default):
-            return self.code_sym(p.arg)
+        if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int" \
+                or p.annotation is None and self._int_default(default):
+            # a size named by the parameter; one whose literal default another size of the signature shares
+            # (``out_channels: int = 2, bwe_out_channels: int = 2``) may well be that size: not distinct
+            return self.code_sym(p.arg, named=not self._shared_default(p.arg, default))
         n = _int_tuple_length(p.annotation, self.mod.imports.qualify)
         if n is not None:  # ``size: Tuple[int, int]``: one named size per element, as ``H, W = size`` reads them
             return tuple(self.code_sym(f"{p.arg}[{i}]") for i in range(n))
