@@ -330,7 +330,7 @@ def join(a, b):
             return a
     except Exception:  # values with odd equality
         return OPAQUE
-    callables = (ModuleVal, FuncRef, ClassRef, Choice)
+    callables = (ModuleVal, FuncRef, ClassRef, QualRef, Choice)
     if isinstance(a, callables) and isinstance(b, callables):
         opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
         return Choice(opts[:8])
