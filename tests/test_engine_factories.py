@@ -98,3 +98,18 @@ def test_options_passed_through_never_make_a_layer_of_sizes_given_by_name():
             reveal_shape(nn.Linear(8, 4, **kw)(x.permute(0, 2, 3, 1)))
     """
     assert reveals(src) == ["b 4 ? ?", "...", "b h w 4"]
+
+
+def test_a_table_of_many_classes_read_by_an_unknown_name_is_unknown():
+    # the options are not followed past eight: nothing is claimed of a choice among more
+    classes = "".join(f"        class Norm{i}(nn.BatchNorm2d):\n            pass\n" for i in range(8))
+    entries = ", ".join(f'"bn{i}": Norm{i}' for i in range(8)) + ', "ln": nn.LayerNorm'
+    src = "\n" + classes + f"""
+        _MANY = {{{entries}}}
+
+        def f(x: Float[Tensor, "b 8 5 5"], name: str):
+            reveal_shape(_MANY[name](8)(x))
+            _MANY[name](5)(x)  # a BatchNorm2d(5) fails, the LayerNorm(5) runs
+    """
+    assert reveals(src) == ["..."]
+    assert codes(src) == []

@@ -333,7 +333,9 @@ def join(a, b):
     callables = (ModuleVal, FuncRef, ClassRef, QualRef, Choice)
     if isinstance(a, callables) and isinstance(b, callables):
         opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
-        return Choice(opts[:8])
+        opts = tuple(o for i, o in enumerate(opts) if o not in opts[:i])
+        # a choice among more than 8 is unknown: what holds of some options need not hold of the others
+        return Choice(opts) if len(opts) <= 8 else OPAQUE
     if isinstance(a, callables) and b is None or a is None and isinstance(b, callables):
         # an optional layer (``norm_layer(d) if mid_norm else None``): wherever it is called, it is this one;
         # a choice of one, so that a test of it against None stays undecided
