@@ -113,3 +113,20 @@ def test_a_table_of_many_classes_read_by_an_unknown_name_is_unknown():
     """
     assert reveals(src) == ["..."]
     assert codes(src) == []
+
+
+def test_what_may_return_a_layer_is_read_from_the_text():
+    import ast
+    import textwrap
+
+    from shapecheck._engine._callables import may_give_layer
+
+    def gives(src: str) -> bool:
+        return may_give_layer(ast.parse(textwrap.dedent(src)).body[0])
+
+    assert gives("def f(name):\n    return _NORMS[name]")
+    assert gives("def f(c, k):\n    m = nn.Conv2d(c, c, k) if k else Conv2dSame(c, c, k)\n    return m")
+    assert gives("def f(kind):\n    if kind == 'ln':\n        return nn.LayerNorm\n    return None")
+    assert not gives("def f(n):\n    return n")
+    assert not gives("def f(name):\n    return name.upper()")
+    assert not gives("def f(name):\n    def g():\n        return nn.ReLU\n    return g")

@@ -157,7 +157,7 @@ class UserCalls:
         # ``get_norm_layer("layernorm")``: only names and flags go in, and what may come out is a layer (a
         # class or an instance chosen by the name); nothing else such a call gives is kept
         layer_only = not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values())
-        if layer_only and not bound:
+        if layer_only and (not bound or not ref.gives_layer()):
             return OPAQUE
         # with only tensors of unknown shape (or sizes) going in, the body may still name axes
         # (``B, N, C = x.shape``) and say what comes out (a convolution, then a permute); what it proves

@@ -128,6 +128,17 @@ class FuncRef(_NamedRef):
         node = self.node
         return signature_of(node, self.info) if node is not None else None
 
+    def gives_layer(self) -> bool:
+        """Whether the function may return a layer (from the summary while the module is dropped)."""
+        facts = self._facts()
+        if facts is not None:
+            return facts.gives_layer
+        from ._callables import may_give_layer
+        from ._memo import per_node
+        node, info = self.node, self.info
+        return node is not None and info is not None and per_node(info.memo.factories, node,
+                                                                  lambda: may_give_layer(node))
+
     @property
     def axis_aliases(self):
         if self._dropped is not None:
