@@ -96,3 +96,38 @@ def norm_kernel(func: ast.AST, callee, args: list, kwargs: dict, qualify):
     name = q.rsplit(".", 1)[-1] if q else (func.id if isinstance(func, ast.Name) else
                                            func.attr if isinstance(func, ast.Attribute) else "")
     return args[0] if _NORM_KERNEL.match(name or "") else None
+
+
+def may_give_layer(fn) -> bool:
+    """Whether a function may return a layer's class or instance, read from its text: some ``return`` (of its
+    own body, or of a local it returns) gives a name or attribute of a class (``nn.LayerNorm``, ``Conv2dSame``),
+    a call of one (``nn.Conv2d(...)``), an item of a table (``_NORM_MAP[name]``) or a choice of those. Classes
+    are spelt with a capital (PEP 8); a function returning what another function gives is not followed."""
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    assigned: dict = {}
+    returns = []
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            returns.append(node.value)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assigned.setdefault(node.targets[0].id, []).append(node.value)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+
+    def layerish(e, local: bool) -> bool:
+        if isinstance(e, ast.IfExp):
+            return layerish(e.body, local) or layerish(e.orelse, local)
+        if isinstance(e, ast.Call):
+            e = e.func
+        if isinstance(e, ast.Subscript):
+            return True
+        if isinstance(e, ast.Name) and local and e.id in assigned:
+            return any(layerish(v, False) for v in assigned[e.id])
+        name = e.attr if isinstance(e, ast.Attribute) else e.id if isinstance(e, ast.Name) else ""
+        return name[:1].isupper()
+
+    return any(layerish(r, True) for r in returns)
+

@@ -13,7 +13,7 @@ from .._core._diag import Diagnostic
 from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, Shape
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape
 from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._narrow import own_tensor
@@ -63,6 +63,15 @@ class Calls:
             recv = self.ev(func.value, state)
             if isinstance(recv, Shape) or isinstance(recv, Obj) or recv is OPAQUE:
                 return self.tensor_method(recv, func, node, state)
+            if type(recv) is str and func.attr in _STR_METHODS:
+                # ``name.replace("_", "").lower()`` of a known name: the key a table of layers is read with
+                args, kwargs = self.call_args(node, state)
+                if args is not None and not kwargs and all(type(a) is str for a in args) and len(args) <= 2:
+                    try:
+                        return getattr(recv, func.attr)(*args)
+                    except (TypeError, ValueError):
+                        return OPAQUE
+                return OPAQUE
             if isinstance(recv, ModuleVal) and func.attr in _MODULE_SELF_METHODS:
                 self.call_args(node, state)
                 return recv  # ``model = Net(...).to(device)``: ``nn.Module.to`` (``cuda``, ``eval``...) gives back the module
@@ -83,7 +92,7 @@ class Calls:
                 return d
         args, kwargs = self.call_args(node, state)
         if args is None:
-            return OPAQUE
+            return self.layer_with_unknown_options(callee, node, state)
         if not isinstance(callee, (ModuleVal, ClassRef)):
             known = known_callable(func, args, self.mod.imports.qualify)
             if known is not None:  # an activation factory, an identity wrapper
@@ -92,6 +101,28 @@ class Calls:
             if kept is not None:  # a layer-norm kernel of another package
                 return kept
         return self.call_value(callee, args, kwargs, node, state)
+
+    def layer_with_unknown_options(self, callee, node, state):
+        """``nn.Conv2d(in_chs, out_chs, k, padding=padding, **kwargs)``: a convolution or a linear layer built with
+        options the engine cannot read is still that layer, with its channels or features as given and every
+        option left unknown (the options may change the spatial sizes, never the channels). Else unknown."""
+        q = callee.qualname if isinstance(callee, QualRef) else \
+            callee.library_layer if isinstance(callee, ClassRef) else None
+        if q not in _OPTIONS_UNKNOWN or any(isinstance(a, ast.Starred) for a in node.args):
+            return OPAQUE
+        rule = lookup_op(q)
+        if rule is None or not rule.module or rule.init is None:
+            return OPAQUE
+        args = [self.ev(a, state) for a in node.args]
+        kwargs = {k.arg: self.ev(k.value, state) for k in node.keywords if k.arg is not None}
+        names = list(rule.init.parameters)
+        if len(args) < 2 or len(args) > len(names):
+            return OPAQUE  # the sizes that fix the channels are given by name, perhaps in the unknown dict
+        for name in names[len(args):]:
+            if name in _OPTIONS_UNKNOWN[q]:  # the options that change sizes; the others (bias, dtype) change none
+                n = int(q[-2])  # the number of spatial axes: an unknown size for each
+                kwargs.setdefault(name, UNKNOWN if name == "groups" else (UNKNOWN,) * n)
+        return self.call_value(QualRef(q), args, kwargs, node, state)
 
     def tensor_method(self, recv, func, node, state):
         name = func.attr
@@ -182,13 +213,31 @@ class Calls:
         if isinstance(callee, ListOf) and isinstance(callee.elem, ModuleVal):
             return self.call_module(callee.elem, args, kwargs, node)
         if isinstance(callee, Choice):
-            with self.silenced():  # a diagnostic must hold whichever option runs: report none
-                results = [self.call_value(c, args, kwargs, node, state) for c in callee.options]
+            results = self.call_choice(callee, args, kwargs, node, state)
             v = results[0]
             for w in results[1:]:
                 v = join(v, w)
             return v
         return OPAQUE
+
+    def call_choice(self, callee: Choice, args, kwargs, node, state) -> list:
+        """Each option of a choice called with these arguments, the results in order. A diagnostic must hold
+        whichever option runs: one is reported only when every option reports the same code at the same place
+        (``_NORM_MAP[name](c)`` applied to a tensor without ``c`` channels), and then the first option's."""
+        if not self.reporting or any(o is None for o in callee.options):
+            with self.silenced():
+                return [self.call_value(c, args, kwargs, node, state) for c in callee.options]
+        start = len(self.diags)
+        results, found = [], []
+        for c in callee.options:
+            mark = len(self.diags)
+            results.append(self.call_value(c, args, kwargs, node, state))
+            found.append([d for d in self.diags[mark:] if d.code != "reveal"])
+        del self.diags[start:]
+        firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
+        if len(firsts) == 1 and None not in firsts:
+            self.diags.extend(found[0][:1])
+        return results
 
     def call_qual(self, q: str, args, kwargs, node, state):
         if q.startswith("math.") or q in SCALAR_FUNCS:
@@ -324,6 +373,16 @@ class Calls:
             # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
             return _size_isinstance(node.args[1])
         return OPAQUE
+
+
+# methods of a string that give a string, without options beyond strings
+_STR_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstrip", "replace"})
+
+# layers whose first two positional arguments fix the channels or features, however the other options are set:
+# the options that change a size
+_CONV_OPTIONS = frozenset({"stride", "padding", "dilation", "groups"})
+_OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_OPTIONS,
+                    "torch.nn.Conv3d": _CONV_OPTIONS, "torch.nn.Linear": frozenset()}
 
 
 def _size_isinstance(cls_node):

@@ -174,6 +174,8 @@ class Expressions:
             return QualRef(q)
         if name in info.constants:
             return info.constants[name]
+        if name in info.class_tables:  # ``_NORM_MAP``: a table of classes keyed by strings
+            return DictOf(tuple((k, self.ev(v, {})) for k, v in info.class_tables[name]))
         if name in BUILTIN_NAMES:
             return QualRef(f"builtins.{name}")
         if info.star_modules:
@@ -343,6 +345,17 @@ class Expressions:
                 and isinstance(node.slice.value, str):
             v = _item(base, node.slice.value)
             return OPAQUE if v is None else v
+        if isinstance(base, DictOf) and base.items and all(isinstance(v, _CALLABLES) for _k, v in base.items):
+            # ``_NORM_MAP[name]`` of a table of classes: the one its key names, or with the key unknown, one of
+            # them (a call of it gives what every one of them gives)
+            key = self.ev(node.slice, state)
+            if type(key) is str:
+                v = base.get(key)
+                return OPAQUE if v is None else v
+            v = base.items[0][1]
+            for _k, w in base.items[1:]:
+                v = join(v, w)
+            return v
         if isinstance(base, ModuleVal) and base.children:
             idx = self.ev(node.slice, state)
             if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
@@ -484,6 +497,10 @@ def _stepped(index) -> bool:
     """An index with a slice that gives a step (``x[::-1]``, ``x[:, ::s]``)."""
     elts = index.elts if isinstance(index, ast.Tuple) else [index]
     return any(isinstance(e, ast.Slice) and e.step is not None for e in elts)
+
+
+# what a table of layers may hold: classes, functions, library names
+_CALLABLES = (QualRef, ClassRef, FuncRef)
 
 
 def _item(container, key: str):

@@ -133,6 +133,7 @@ class ModuleInfo:
         self.functions = {}
         self.classes = {}
         self.constants = {}
+        self.class_tables: dict = {}  # ``_NORM_MAP = dict(batchnorm=nn.BatchNorm2d, ...)``: name -> ((key, node), ...)
         self._instances: dict = {}
         self.memo = ModuleMemo()  # the engine's: signatures read and calls analysed in this file
         for node in tree.body:
@@ -147,6 +148,8 @@ class ModuleInfo:
                 elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "int":
                     # ``ndf = int(opt.ndf)``: a size of the script, named after the variable
                     self.constants[node.targets[0].id] = sym(node.targets[0].id, "code")
+                elif _class_table(v) is not None:
+                    self.class_tables[node.targets[0].id] = _class_table(v)
                 else:
                     try:
                         ann = read_annotation(v, self.imports)
@@ -310,3 +313,22 @@ def _add_relative_imports(tree: ast.Module, imp: Imports, modname: str, package:
             elif node.level:
                 imp.names[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
     return tuple(stars)
+
+
+def _class_table(node) -> tuple | None:
+    """``{"batchnorm": nn.BatchNorm2d, ...}`` or ``dict(batchnorm=nn.BatchNorm2d, ...)``: a table of classes
+    (or functions) keyed by strings, as ``((key, value node), ...)``; else None. Each value is a plain name
+    or attribute, so reading the table constructs nothing."""
+    if isinstance(node, ast.Dict):
+        if not node.keys or any(not (isinstance(k, ast.Constant) and isinstance(k.value, str)) for k in node.keys):
+            return None
+        items = tuple((k.value, v) for k, v in zip(node.keys, node.values))
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" \
+            and not node.args and node.keywords and all(k.arg is not None for k in node.keywords):
+        items = tuple((k.arg, k.value) for k in node.keywords)
+    else:
+        return None
+    if len(items) > 32 or not all(isinstance(v, (ast.Name, ast.Attribute)) for _k, v in items):
+        return None
+    return items
+

@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ._callables import may_give_layer
 from ._signature import Param, Signature, signature_of
 
 __all__ = ["ClassFacts", "Dropped", "FunctionFacts", "ModuleSummary", "call_signature", "summarise"]
@@ -29,11 +30,12 @@ __all__ = ["ClassFacts", "Dropped", "FunctionFacts", "ModuleSummary", "call_sign
 
 @dataclass(frozen=True)
 class FunctionFacts:
-    """A top-level function: its signature as a call reads it (None when it could not be read) and
-    its line."""
+    """A top-level function: its signature as a call reads it (None when it could not be read), its
+    line, and whether it may return a layer (``_callables.may_give_layer``)."""
 
     signature: Any
     lineno: int
+    gives_layer: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def summarise(info, previous: ModuleSummary | None, exports: dict) -> ModuleSumm
                 sig = call_signature(signature_of(fn, info))
             except Exception:  # noqa: BLE001 - read again (and fail the same way) at the call
                 sig = None
-        functions[name] = FunctionFacts(sig, fn.lineno)
+        functions[name] = FunctionFacts(sig, fn.lineno, may_give_layer(fn))
     classes = {}
     for name, cls in info.classes.items():
         known = cls.known_module

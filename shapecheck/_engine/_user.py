@@ -13,7 +13,7 @@ from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
-from ._values import ClassRef, FuncRef, ModuleVal, Obj, join
+from ._values import Choice, ClassRef, FuncRef, ModuleVal, Obj, QualRef, join
 from ._common import MAX_DEPTH, after_error, freeze_value
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
@@ -154,7 +154,10 @@ class UserCalls:
         informative = any(isinstance(v, Shape) and not v.is_any for v in bound.values()) or \
             ref.bound_self is not None and any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
                                                for v in ref.bound_self.attrs.values())
-        if not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values()):
+        # ``get_norm_layer("layernorm")``: only names and flags go in, and what may come out is a layer (a
+        # class or an instance chosen by the name); nothing else such a call gives is kept
+        layer_only = not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values())
+        if layer_only and (not bound or not ref.gives_layer()):
             return OPAQUE
         # with only tensors of unknown shape (or sizes) going in, the body may still name axes
         # (``B, N, C = x.shape``) and say what comes out (a convolution, then a permute); what it proves
@@ -184,6 +187,8 @@ class UserCalls:
         memo = self.mod.memo.calls
         if key is not None and key in memo:
             v, diags, fit = memo[key]
+            if layer_only:
+                return v if isinstance(v, _LAYERS) else OPAQUE
             self.report_entry(node, display, diags, fit if layer else ())
             return self.fresh_axes(v, bound, node, ref.bound_self)
         if key is not None:
@@ -207,6 +212,8 @@ class UserCalls:
         fit = tuple(i for i, d in enumerate(diags) if any(d is f for f in sub.module_fit))
         if key is not None:
             memo[key] = (v, diags, fit)
+        if layer_only:
+            return v if isinstance(v, _LAYERS) else OPAQUE
         self.report_entry(node, display, diags, fit if layer else ())
         return self.fresh_axes(v, bound, node, ref.bound_self)
 
@@ -243,6 +250,11 @@ class UserCalls:
                 new = self.fresh_calls[key] = sym(name, s.kind + tag) if name else UNKNOWN
             mapping[s] = new
         return _renamed(v, mapping, 0) if mapping else v
+
+
+# what a layer factory gives: a layer's class (a library one, a user one, a function building one), an
+# instance, or one of several
+_LAYERS = (QualRef, ClassRef, FuncRef, ModuleVal, Choice)
 
 
 def _negative_int(node) -> int | None:

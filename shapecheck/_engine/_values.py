@@ -128,6 +128,17 @@ class FuncRef(_NamedRef):
         node = self.node
         return signature_of(node, self.info) if node is not None else None
 
+    def gives_layer(self) -> bool:
+        """Whether the function may return a layer (from the summary while the module is dropped)."""
+        facts = self._facts()
+        if facts is not None:
+            return facts.gives_layer
+        from ._callables import may_give_layer
+        from ._memo import per_node
+        node, info = self.node, self.info
+        return node is not None and info is not None and per_node(info.memo.factories, node,
+                                                                  lambda: may_give_layer(node))
+
     @property
     def axis_aliases(self):
         if self._dropped is not None:
@@ -330,10 +341,12 @@ def join(a, b):
             return a
     except Exception:  # values with odd equality
         return OPAQUE
-    callables = (ModuleVal, FuncRef, ClassRef, Choice)
+    callables = (ModuleVal, FuncRef, ClassRef, QualRef, Choice)
     if isinstance(a, callables) and isinstance(b, callables):
         opts = (a.options if isinstance(a, Choice) else (a,)) + (b.options if isinstance(b, Choice) else (b,))
-        return Choice(opts[:8])
+        opts = tuple(o for i, o in enumerate(opts) if o not in opts[:i])
+        # a choice among more than 8 is unknown: what holds of some options need not hold of the others
+        return Choice(opts) if len(opts) <= 8 else OPAQUE
     if isinstance(a, callables) and b is None or a is None and isinstance(b, callables):
         # an optional layer (``norm_layer(d) if mid_norm else None``): wherever it is called, it is this one;
         # a choice of one, so that a test of it against None stays undecided

@@ -1,0 +1,132 @@
+"""Layer factories: functions and tables that give a layer's class or instance chosen by a string or a flag
+(``get_norm_layer("layernorm")(dim)``, ``_NORM_MAP[name]``, ``create_conv2d(cin, cout, k, **kwargs)``). Where
+every choice has the same shape behaviour the call is that layer; where they differ only what all of them keep
+is known, and a diagnostic is reported only when every choice gives it."""
+
+from __future__ import annotations
+
+from test_engine import codes, reveals
+
+_TABLE = """
+    _PLANE = {{"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d}}
+    _MIXED = dict(batch=nn.BatchNorm2d, layer=nn.LayerNorm)
+
+    def plane(name):
+        return _PLANE[name]
+
+    def f(x: Float[Tensor, "b 8 5 5"], name: str):
+        {body}
+"""
+
+
+def test_a_table_of_classes_read_by_a_known_name_is_that_class():
+    assert reveals(_TABLE.format(body='reveal_shape(_PLANE["batch"](8)(x))')) == ["b 8 5 5"]
+    assert codes(_TABLE.format(body='_PLANE["batch"](4)(x)')) == ["SHP107"]
+    assert reveals(_TABLE.format(body='reveal_shape(_MIXED["layer"](8)(x))')) == ["..."]  # the last axis is not 8
+
+
+def test_a_table_read_by_an_unknown_name_gives_what_every_class_gives():
+    assert reveals(_TABLE.format(body="reveal_shape(_PLANE[name](8)(x))")) == ["b 8 5 5"]
+    # a LayerNorm(8) of "w" fails where a BatchNorm2d(8) runs: nothing is known, nothing reported
+    assert reveals(_TABLE.format(body="reveal_shape(_MIXED[name](8)(x))")) == ["..."]
+    assert codes(_TABLE.format(body="_MIXED[name](8)(x)")) == []
+    # an InstanceNorm2d without weights takes any channels: the call may run
+    assert codes(_TABLE.format(body="_PLANE[name](4)(x)")) == []
+
+
+def test_a_factory_called_with_a_name_only_is_the_layer_it_returns():
+    assert reveals(_TABLE.format(body='reveal_shape(plane("batch")(8)(x))')) == ["b 8 5 5"]
+    assert reveals(_TABLE.format(body='reveal_shape(plane("Batch".lower())(8)(x))')) == ["b 8 5 5"]
+    assert codes(_TABLE.format(body='plane("batch")(4)(x)')) == ["SHP107"]
+    assert reveals(_TABLE.format(body="reveal_shape(plane(name)(8)(x))")) == ["b 8 5 5"]
+
+
+def test_a_choice_reports_only_what_every_option_reports():
+    src = """
+        def pick(kind):
+            if kind == "layer":
+                return nn.LayerNorm
+            return nn.BatchNorm2d
+
+        def f(x: Float[Tensor, "b 8 5 5"], kind: str):
+            {body}
+    """
+    assert codes(src.format(body="pick(kind)(4)(x)")) == ["SHP107"]  # neither takes 8 channels nor a last axis of 4
+    assert codes(src.format(body="pick(kind)(8)(x)")) == []  # BatchNorm2d(8) runs
+    assert codes(src.format(body="pick(kind)(5)(x)")) == []  # LayerNorm(5) runs
+    assert reveals(src.format(body='reveal_shape(pick("layer")(5)(x))')) == ["b 8 5 5"]
+
+
+def test_a_function_given_only_names_keeps_nothing_but_a_layer():
+    src = """
+        def width(kind):
+            return 4 if kind == "small" else 8
+
+        def f(x: Float[Tensor, "b 8"]):
+            reveal_shape(nn.Linear(width("small"), 3)(x))
+    """
+    assert reveals(src) == ["b 3"]  # not "4": only a layer is kept of such a call
+    assert codes(src) == []
+
+
+_CONV = """
+    def make_conv(cin, cout, k, **kw):
+        if kw.pop("separable", False):
+            return nn.Conv2d(cin, cout, k, groups=cin, **kw)
+        return nn.Conv2d(cin, cout, k, padding=k // 2, **kw)
+
+    class Net(nn.Module):
+        def __init__(self, cin: int, cout: int):
+            super().__init__()
+            self.conv = make_conv(cin, cout, 3, stride=2)
+
+        def forward(self, x: Float[Tensor, "b {c} h w"]):
+            reveal_shape(self.conv(x))
+"""
+
+
+def test_a_convolution_built_with_options_passed_through_keeps_its_channels():
+    assert reveals(_CONV.format(c="cin")) == ["b cout ? ?"]
+    assert codes(_CONV.format(c="cout")) == ["SHP107"]
+
+
+def test_options_passed_through_never_make_a_layer_of_sizes_given_by_name():
+    src = """
+        def f(x: Float[Tensor, "b 8 h w"], kw):
+            reveal_shape(nn.Conv2d(8, 4, 3, **kw)(x))
+            reveal_shape(nn.Conv2d(in_channels=8, out_channels=4, kernel_size=3, **kw)(x))
+            reveal_shape(nn.Linear(8, 4, **kw)(x.permute(0, 2, 3, 1)))
+    """
+    assert reveals(src) == ["b 4 ? ?", "...", "b h w 4"]
+
+
+def test_a_table_of_many_classes_read_by_an_unknown_name_is_unknown():
+    # the options are not followed past eight: nothing is claimed of a choice among more
+    classes = "".join(f"        class Norm{i}(nn.BatchNorm2d):\n            pass\n" for i in range(8))
+    entries = ", ".join(f'"bn{i}": Norm{i}' for i in range(8)) + ', "ln": nn.LayerNorm'
+    src = "\n" + classes + f"""
+        _MANY = {{{entries}}}
+
+        def f(x: Float[Tensor, "b 8 5 5"], name: str):
+            reveal_shape(_MANY[name](8)(x))
+            _MANY[name](5)(x)  # a BatchNorm2d(5) fails, the LayerNorm(5) runs
+    """
+    assert reveals(src) == ["..."]
+    assert codes(src) == []
+
+
+def test_what_may_return_a_layer_is_read_from_the_text():
+    import ast
+    import textwrap
+
+    from shapecheck._engine._callables import may_give_layer
+
+    def gives(src: str) -> bool:
+        return may_give_layer(ast.parse(textwrap.dedent(src)).body[0])
+
+    assert gives("def f(name):\n    return _NORMS[name]")
+    assert gives("def f(c, k):\n    m = nn.Conv2d(c, c, k) if k else Conv2dSame(c, c, k)\n    return m")
+    assert gives("def f(kind):\n    if kind == 'ln':\n        return nn.LayerNorm\n    return None")
+    assert not gives("def f(n):\n    return n")
+    assert not gives("def f(name):\n    return name.upper()")
+    assert not gives("def f(name):\n    def g():\n        return nn.ReLU\n    return g")
