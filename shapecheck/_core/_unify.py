@@ -55,13 +55,16 @@ class Env:
     # sizes named in code that are distinct axes from one another: int parameters, constructor
     # arguments and config fields (``d_src`` and ``d_tgt``, ``cfg.hidden`` and ``cfg.rank``)
     fields: frozenset = frozenset()
+    # pairs of those sizes that may be one size all the same: int parameters with the same literal
+    # default (``out_channels: int = 2, bwe_out_channels: int = 2``)
+    alike: frozenset = frozenset()
 
     def copy(self) -> "Env":
-        return Env(dict(self.bindings), set(self.divisible), self.fields)
+        return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike)
 
     def meet(self, other: "Env") -> "Env":
         """What both of two branches know: the bindings and facts they share."""
-        out = Env(fields=self.fields & other.fields)
+        out = Env(fields=self.fields & other.fields, alike=self.alike | other.alike)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:
@@ -168,6 +171,8 @@ def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
     the others; one bound to an expression of another size from code (``assert a == b``) is related."""
     sa, sb = a.as_sym(), b.as_sym()
     if sa is None or sb is None or sa == sb or sa.name not in env.fields or sb.name not in env.fields:
+        return False
+    if frozenset((sa.name, sb.name)) in env.alike:
         return False
     return not _related(sa, env) and not _related(sb, env)
 

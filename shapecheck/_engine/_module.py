@@ -255,6 +255,7 @@ class ModuleInfo:
                     raise
             sv.facts = set(fa.env.divisible)
             sv.fields = fa.env.unrelated_fields()
+            sv.alike = fa.env.alike
         self._instances[key] = sv
         return sv
 
@@ -274,6 +275,7 @@ class ModuleInfo:
             diags = fa.diags
             sv.facts = set(fa.env.divisible)
             sv.fields = fa.env.unrelated_fields()
+            sv.alike = fa.env.alike
         return sv, diags
 
 

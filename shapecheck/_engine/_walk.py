@@ -71,6 +71,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.env.divisible |= self_val.facts
         if self_val is not None:
             self.env.fields = self_val.fields
+            self.env.alike = self_val.alike
         # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
         self.size_params = frozenset(p.arg.arg for p in self.signature.params
                                      if p.default is None or self._int_default(p.default))
@@ -176,15 +177,15 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return isinstance(c, Expr) and c.value is not None
         return False
 
-    def _shared_default(self, name: str, default) -> bool:
-        """Whether another parameter of this function has the same literal int default as ``name``."""
+    def _shared_default(self, name: str, default) -> tuple:
+        """The other parameters of this function with the same literal int default as ``name``."""
         if not (isinstance(default, ast.Constant) and type(default.value) is int):
-            return False
+            return ()
         a = self.node.args
         pos = a.posonlyargs + a.args
         pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-        return any(arg.arg != name and isinstance(d, ast.Constant) and type(d.value) is int
-                   and d.value == default.value for arg, d in pairs)
+        return tuple(arg.arg for arg, d in pairs if arg.arg != name and isinstance(d, ast.Constant)
+                     and type(d.value) is int and d.value == default.value)
 
     def int_parameter(self, param) -> bool:
         """A parameter that holds a size: annotated ``int``, or unannotated with an int default."""
@@ -210,7 +211,10 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                 or p.annotation is None and self._int_default(default):
             # a size named by the parameter; one whose literal default another size of the signature shares
             # (``out_channels: int = 2, bwe_out_channels: int = 2``) may well be that size: not distinct
-            return self.code_sym(p.arg, named=not self._shared_default(p.arg, default))
+            alike = self._shared_default(p.arg, default)
+            if alike:
+                self.env.alike = self.env.alike | {frozenset((p.arg, other)) for other in alike}
+            return self.code_sym(p.arg)
         n = _int_tuple_length(p.annotation, self.mod.imports.qualify)
         if n is not None:  # ``size: Tuple[int, int]``: one named size per element, as ``H, W = size`` reads them
             return tuple(self.code_sym(f"{p.arg}[{i}]") for i in range(n))
