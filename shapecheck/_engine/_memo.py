@@ -22,13 +22,15 @@ class ModuleMemo:
     ``signatures`` maps a function node's id to its :class:`~._signature.Signature`; ``calls`` maps
     a :class:`CallKey` to the value that call returned (``OPAQUE`` while it is being analysed, which
     stops recursion); ``gives_back`` maps a function node's id to the parameter it returns unchanged
-    (or None); ``factories`` whether a function node may return a layer (``_callables.may_give_layer``); ``uses`` maps a scope's node id to :func:`~._uses.use_roles` of it."""
+    (or None); ``factories`` whether a function node may return a layer (``_callables.may_give_layer``); ``uses`` maps a scope's node id to :func:`~._uses.use_roles` of it; ``flags`` an ``__init__``'s id to
+    the flags it sets from tests of its sizes."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
     gives_back: dict = field(default_factory=dict)
     uses: dict = field(default_factory=dict)  # id of a scope's node -> (the node, the roles its uses state)
     factories: dict = field(default_factory=dict)  # id of a function node -> whether it may return a layer
+    flags: dict = field(default_factory=dict)  # id of an __init__ node -> the size flags it sets (_statements)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -12,6 +12,7 @@ from .._core._wording import LOCAL, RETURN
 from ._values import FuncRef, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
+from ._memo import per_node
 
 
 class Statements:
@@ -304,16 +305,11 @@ class Statements:
         init = getattr(self.self_val.cls, "methods", {}).get("__init__")
         if init is None:
             return None
-        found = [n.value for n in ast.walk(init) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                 and isinstance(n.targets[0], ast.Attribute) and n.targets[0].attr == t.attr
-                 and isinstance(n.targets[0].value, ast.Name) and n.targets[0].value.id == "self"]
-        if len(found) != 1 or not isinstance(found[0], (ast.Compare, ast.BoolOp)):
+        flag = per_node(self.mod.memo.flags, init, lambda: _size_flags(init)).get(t.attr)
+        if flag is None:
             return None
-        params = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs}
-        names = {n.id for n in ast.walk(found[0]) if isinstance(n, ast.Name)} - {"self"}
-        if not names <= params:
-            return None
-        return found[0], {"self": self.self_val, **{name: self.code_sym(name) for name in names}}
+        test, names = flag
+        return test, {"self": self.self_val, **{name: self.code_sym(name) for name in names}}
 
     def learn_equal(self, nodes, state) -> None:
         """``assert C == C_`` (or ``if C != C_: raise``): two sizes the code says are equal are one size."""
@@ -330,6 +326,26 @@ class Statements:
                 self.env.bind(s, first, self.where(nodes[0]))
             elif first.as_sym() is not None and other != first:
                 self.env.bind(first.as_sym(), other, self.where(nodes[0]))
+
+
+def _size_flags(init) -> dict:
+    """The flags ``__init__`` sets once, to a test of its own arguments (``self.has_skip = stride == 1 and
+    c_in == c_out``): attribute name -> (the test, the argument names it reads). Read once per
+    ``__init__`` (kept in the memo's ``flags``), not at every ``if self.flag:``."""
+    params = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs}
+    found: dict = {}
+    for n in ast.walk(init):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Attribute) \
+                and isinstance(n.targets[0].value, ast.Name) and n.targets[0].value.id == "self":
+            found.setdefault(n.targets[0].attr, []).append(n.value)
+    out = {}
+    for attr, values in found.items():
+        if len(values) != 1 or not isinstance(values[0], (ast.Compare, ast.BoolOp)):
+            continue
+        names = frozenset(n.id for n in ast.walk(values[0]) if isinstance(n, ast.Name)) - {"self"}
+        if names <= params:
+            out[attr] = (values[0], names)
+    return out
 
 
 _HANDLERS = {  # statement type -> the method that runs it
