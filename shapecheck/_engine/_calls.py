@@ -16,6 +16,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape
 from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
+from ._memo import per_node
 from ._narrow import own_tensor
 from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
@@ -185,11 +186,9 @@ class Calls:
 
     def maybe_equal_sizes(self) -> frozenset:
         """The local names that may hold the same value as another name (``H = W = int(N ** 0.5)``,
-        ``w = h``, or two names assigned the same expression): never named apart (read once per function)."""
-        memo = getattr(self, "_maybe_equal", None)
-        if memo is None:
-            memo = self._maybe_equal = _maybe_equal_names(self.node)
-        return memo
+        ``w = h``, or two names assigned the same expression): never named apart (read once per function
+        node and kept in the memo, whatever shapes it is analysed under)."""
+        return per_node(self.mod.memo.equal_names, self.node, lambda: _maybe_equal_names(self.node))
 
     def call_value(self, callee, args, kwargs, node, state):
         if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
