@@ -249,7 +249,8 @@ def main():
     assert run(flagged.replace("torch.ones(2, 3, 5, 6)", "None")) == []
     assert [(d.code, d.line - N) for d in run(flagged.replace("Norm(3)(", "Norm(3, True)("))] == [("SHP102", 10)]
     found = run(flagged.replace("Norm(3)(", "Norm(3, True)(").replace(", torch.ones(2, 3, 5, 6)", ""))
-    assert [(d.code, d.line - N) for d in found] == [("SHP107", 12)]
+    # the module's own LayerNorm meets what the call gave it: the call's finding, on the call
+    assert [(d.code, d.line - N) for d in found] == [("SHP107", 16)]
     assert run("""
 def scores(q, k, grouped):
     if grouped:
@@ -288,6 +289,36 @@ class Block(nn.Module):
 """)
     assert [(d.code, d.line - N) for d in found] == [("SHP102", 18)]
     assert entry_notes(found[0]) == [f"{ENTRY_NOTE}this call passes, `ChannelNorm.forward` fails at m.py:{N + 8}"]
+
+
+def test_a_modules_own_layer_given_an_input_it_was_not_built_for_is_reported_on_the_call():
+    # the module is right (its layers take the channels it was built with); the caller gives it the output
+    # of a convolution built backwards, and that is where the bug is reported
+    src = """
+class Branches(nn.Module):
+    def __init__(self, in_channels):
+        super().__init__()
+        self.one = nn.Conv2d(in_channels, 16, kernel_size=1)
+        self.pool = nn.Conv2d(in_channels, 24, kernel_size=1)
+
+    def forward(self, x):
+        a = self.one(x)
+        b = self.pool(torch.nn.functional.avg_pool2d(x, 3, 1, 1))
+        return torch.cat([a, b], 1)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(10, 1, kernel_size=5)
+        self.branches = Branches(in_channels=10)
+
+    def forward(self, x):
+        return self.branches(self.conv1(x))
+"""
+    found = run(src)
+    assert [(d.code, d.line - N) for d in found] == [("SHP107", 20)]
+    assert entry_notes(found[0]) == [f"{ENTRY_NOTE}this call passes, `Branches.forward` fails at m.py:{N + 9}"]
+    assert run(src.replace("nn.Conv2d(10, 1, kernel_size=5)", "nn.Conv2d(1, 10, kernel_size=5)")) == []
 
 
 def test_a_modules_own_computation_under_a_calls_shapes_stays_in_the_module():

@@ -77,7 +77,7 @@ class ShapeRules:
         if known and self.reporting:
             state_operand = self.depth > 0 and self.self_val is not None and (any(
                 isinstance(a, Shape) and ((a.label or "").startswith("`self.") or a.get_meta("module_state"))
-                for a in args) or _reads_module_tensor(node))
+                for a in args) or _reads_module_tensor(node) or layer_input and _self_layer(node))
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)
@@ -179,6 +179,15 @@ def _reads_module_tensor(node) -> bool:
         if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
             return True
     return False
+
+
+def _self_layer(node) -> bool:
+    """Is the layer applied here one of the module's own (``self.conv(x)``, ``self.blocks[i](x)``)? Its
+    weights are the module's state: what it finds wrong with its input, the module was given."""
+    f = node.func if isinstance(node, ast.Call) else None
+    while isinstance(f, ast.Subscript):
+        f = f.value
+    return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self"
 
 
 _VIEWS = frozenset({"view", "reshape", "unsqueeze", "expand", "expand_as", "to", "type", "float", "type_as"})
