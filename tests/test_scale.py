@@ -362,3 +362,61 @@ def test_summary_keeps_re_exports_and_star_imports(tmp_path):
     assert use.resolve_import("lib.Alias").name == "Thing"
     assert use.resolve_import("lib.helper").name == "helper"
     assert use.resolve_import("lib.missing") is None
+
+
+SIBLING_MODELS = {
+    "gan_a/models.py": """\
+        import torch.nn as nn
+
+
+        class Generator(nn.Module):
+            def __init__(self, latent_dim):
+                super().__init__()
+                self.fc = nn.Linear(latent_dim, 128)
+
+            def forward(self, z):
+                return self.fc(z)
+        """,
+    "gan_b/models.py": """\
+        import torch.nn as nn
+
+
+        class Generator(nn.Module):
+            def __init__(self, channels=64):
+                super().__init__()
+                self.conv = nn.Conv2d(channels, 3, 3, padding=1)
+
+            def forward(self, x):
+                return self.conv(x)
+        """,
+    "gan_b/train.py": """\
+        import torch
+        from models import *
+
+        generator = Generator(64)
+        images = generator(torch.randn(8, 64, 32, 32))
+        """,
+}
+
+
+@pytest.mark.parametrize("budget", [None, 0])
+def test_a_script_imports_the_module_beside_it(tmp_path, capsys, monkeypatch, budget):
+    """A repository of scripts that each sit beside their own ``models.py``: ``from models import *`` in
+    one is the ``models.py`` of its own folder (Python puts a script's folder first on ``sys.path``),
+    not another folder's module of that name, which would be analysed under shapes it was never
+    given. Also when modules are dropped and answered by their summaries."""
+    for rel, text in SIBLING_MODELS.items():
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_text(textwrap.dedent(text))
+    if budget is not None:
+        monkeypatch.setattr(_project, "SOURCE_BUDGET", budget)
+    monkeypatch.delenv("SHAPECHECK_CACHE_DIR", raising=False)
+    assert _json(capsys, "--no-cache", "--isolated", "-j", "1", str(tmp_path)) == []
+    # the sibling is really followed: built for 3 channels, it is given 64
+    (tmp_path / "gan_b" / "train.py").write_text(textwrap.dedent(SIBLING_MODELS["gan_b/train.py"]).replace(
+        "Generator(64)", "Generator(3)"))
+    found = _json(capsys, "--no-cache", "--isolated", "-j", "1", str(tmp_path))
+    assert [(d["code"], os.path.basename(d["path"]), d["line"]) for d in found] == \
+        [("SHP107", "train.py", 5)]
+    project = Project.from_files([str(tmp_path / "gan_b" / "train.py")])
+    assert project.local_name("models", str(tmp_path / "gan_b" / "train.py")) == "models"  # the only one known

@@ -54,6 +54,7 @@ def adopt_project_typing(info, tree: ast.Module) -> None:
 
 def _exports(info, mod: str) -> dict:
     """``{name: "dtype" | "tensor"}`` for the annotation names project module ``mod`` offers."""
+    mod = info.project.local_name(mod, info.path)
     info.project.note_read(info.modname, mod)
     dropped = info.project.dropped(mod, info.settings)
     if dropped is not None:  # its summary kept what it offers

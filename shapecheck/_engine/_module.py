@@ -177,6 +177,7 @@ class ModuleInfo:
         mod, _, name = q.rpartition(".")
         if not mod:
             return None
+        mod = self.project.local_name(mod, self.path)
         self.project.note_read(self.modname, mod)
         dropped = self.project.dropped(mod, self.settings)
         if dropped is not None:  # answered by its summary; parsed again only for what needs its text

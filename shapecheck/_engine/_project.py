@@ -100,6 +100,7 @@ class Project:
         self._digests: dict = {}  # module name -> interface digest
         self._reads: dict = {}  # module name -> the module names its analyses asked for
         self._summaries: dict = {}  # module name -> ModuleSummary of a dropped module
+        self._scopes: dict = {}  # ``models@<tag>`` -> the script folder whose own ``models`` it names
 
     @classmethod
     def from_files(cls, paths, root: str | None = None) -> "Project":
@@ -110,14 +111,24 @@ class Project:
         return {"by_module": self.by_module, "by_path": self.by_path, "roots": self.roots, "_absent": set(),
                 "_listings": {},
                 "_infos": {}, "_sizes": {}, "_held": 0, "budget": self.budget, "_tick": 0, "_last": {},
-                "_digests": {}, "_reads": {}, "_summaries": {}}
+                "_digests": {}, "_reads": {}, "_summaries": {}, "_scopes": dict(self._scopes)}
 
     def path_of(self, modname: str) -> str | None:
         """The file of project module ``modname``: one of the run's files, else found under the roots."""
         path = self.by_module.get(modname)
-        if path is not None or not self.roots or not modname or modname in self._absent:
+        if path is not None or not modname or modname in self._absent:
             return path
         parts = modname.split(".")
+        if "@" in parts[0]:  # a script's sibling module (``local_name``)
+            home = self._scopes.get(parts[0])
+            path = self._file_under(home, [parts[0].partition("@")[0]] + parts[1:]) if home else None
+            if path is None:
+                self._absent.add(modname)
+                return None
+            self.by_module[modname] = path
+            return path
+        if not self.roots:
+            return None
         if not all(p.isidentifier() for p in parts):
             self._absent.add(modname)
             return None
@@ -135,6 +146,47 @@ class Project:
                     self.by_path.setdefault(cand, modname)
                     return cand
         self._absent.add(modname)
+        return None
+
+    def local_name(self, modname: str, importer: str | None) -> str:
+        """The name under which the file at ``importer`` reaches module ``modname``. A script (a file
+        outside any package) imports its own folder's modules first, as Python puts the script's folder
+        first on ``sys.path``: in a repository of scripts that each sit beside their own ``models.py``,
+        ``from models import *`` is the one beside the importer. When that sibling is not the file the
+        project knows by that name, the name is scoped to the folder (``models@<tag>``)."""
+        if not importer or not modname:
+            return modname
+        first, _, rest = modname.partition(".")
+        d = os.path.dirname(os.path.abspath(importer))
+        if not first.isidentifier() or os.path.isfile(os.path.join(d, "__init__.py")):
+            return modname  # in a package, an absolute import goes by the project's roots
+        names = self._listing(d)
+        if first + ".py" not in names and first not in names:
+            return modname
+        sibling = self._file_under(d, modname.split("."))
+        known = self.path_of(modname)
+        if sibling is None or sibling == known:
+            return modname
+        if known is None:  # the only module of that name: known by it from now on
+            self._absent.discard(modname)
+            self.by_module[modname] = sibling
+            self.by_path.setdefault(sibling, modname)
+            return modname
+        scope = f"{first}@{hashlib.blake2b(d.encode(), digest_size=5).hexdigest()}"
+        self._scopes[scope] = d
+        return f"{scope}.{rest}" if rest else scope
+
+    def _file_under(self, d: str, parts) -> str | None:
+        """The module file ``d/parts...`` (``.py``, or a package's ``__init__.py``), else None."""
+        d = self._directory(d, parts[:-1])
+        if d is None:
+            return None
+        names = self._listing(d)
+        last = parts[-1]
+        for cand in ([os.path.join(d, last + ".py")] if last + ".py" in names else []) \
+                + ([os.path.join(d, last, "__init__.py")] if last in names else []):
+            if os.path.isfile(cand):
+                return cand
         return None
 
     def _listing(self, d: str) -> frozenset:
