@@ -292,3 +292,14 @@ def test_an_optional_layer_is_that_layer_where_it_is_called():
                 reveal_shape(x)
                 reveal_shape(self.norm(x))
     """) == ["b n d", "b n d"]
+
+
+def test_an_or_of_two_nones_is_none():
+    # ``a or b`` where neither was set (flags read from a config that has neither): None, not a crash
+    assert reveals("""
+        def step(x: Float[Tensor, "b d"]):
+            first = None
+            second = None
+            flag = first or second
+            reveal_shape(x @ x.T)
+    """) == ["b b"]
