@@ -420,3 +420,8 @@ def test_a_script_imports_the_module_beside_it(tmp_path, capsys, monkeypatch, bu
         [("SHP107", "train.py", 5)]
     project = Project.from_files([str(tmp_path / "gan_b" / "train.py")])
     assert project.local_name("models", str(tmp_path / "gan_b" / "train.py")) == "models"  # the only one known
+    files = [str(tmp_path / rel) for rel in SIBLING_MODELS]
+    scoped = Project.from_files(files).local_name("models", files[2])
+    assert scoped.startswith("models@")
+    # a later process (a cached result's dependencies) finds the folder of a scoped name again
+    assert Project.from_files(files).path_of(scoped) == os.path.abspath(files[1])

@@ -76,6 +76,10 @@ def project_roots(root: str | None, files) -> list:
     return out
 
 
+def _folder_tag(d: str) -> str:
+    return hashlib.blake2b(d.encode(), digest_size=5).hexdigest()
+
+
 SOURCE_BUDGET = 4 * 1024 * 1024  # bytes of source whose parsed modules stay in memory between files
 
 
@@ -120,7 +124,7 @@ class Project:
             return path
         parts = modname.split(".")
         if "@" in parts[0]:  # a script's sibling module (``local_name``)
-            home = self._scopes.get(parts[0])
+            home = self._scopes.get(parts[0]) or self._scope_home(parts[0])
             path = self._file_under(home, [parts[0].partition("@")[0]] + parts[1:]) if home else None
             if path is None:
                 self._absent.add(modname)
@@ -172,9 +176,19 @@ class Project:
             self.by_module[modname] = sibling
             self.by_path.setdefault(sibling, modname)
             return modname
-        scope = f"{first}@{hashlib.blake2b(d.encode(), digest_size=5).hexdigest()}"
+        scope = f"{first}@{_folder_tag(d)}"
         self._scopes[scope] = d
         return f"{scope}.{rest}" if rest else scope
+
+    def _scope_home(self, scope: str) -> str | None:
+        """The folder of a scoped name met before this process resolved it (a cached result's
+        dependency): one of the run's files' folders."""
+        tag = scope.partition("@")[2]
+        for d in {os.path.dirname(p) for p in self.by_path}:
+            if _folder_tag(d) == tag:
+                self._scopes[scope] = d
+                return d
+        return None
 
     def _file_under(self, d: str, parts) -> str | None:
         """The module file ``d/parts...`` (``.py``, or a package's ``__init__.py``), else None."""
