@@ -8,6 +8,7 @@ turns what a rule records on its ``Site`` into diagnostics.
 from __future__ import annotations
 
 import ast
+import re
 
 from .._core._algebra import Expr, Sym
 from .._core._ops import lookup
@@ -77,7 +78,7 @@ class ShapeRules:
         if known and self.reporting:
             state_operand = self.depth > 0 and self.self_val is not None and (any(
                 isinstance(a, Shape) and ((a.label or "").startswith("`self.") or a.get_meta("module_state"))
-                for a in args) or _reads_module_tensor(node) or layer_input and _self_layer(node))
+                for a in args) or _reads_module_tensor(node) or layer_input and self.layer_given_what_came_in(node))
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)
@@ -101,6 +102,30 @@ class ShapeRules:
             self.recorder.op(node, site.op, args, kwargs, result, tuple(site.problems) if known else ())
         return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,
                               problems=frozenset(p.code for p in site.problems) if known else frozenset())
+
+    def layer_given_what_came_in(self, node) -> bool:
+        """``self.conv(x)`` in a module called as a layer, where ``x`` is what the module was given (a
+        parameter, through views and pools but through none of the module's own layers or methods) and
+        the layer was built for the module's input: its first constructor argument is no size the
+        module computes (``hidden``, ``out_...``, ``planes``). What such a layer finds wrong with its
+        input, the module was given: the module is right and its caller gave it what it was not built
+        for. A layer built from a computed size (``nn.Linear(hidden, dim)`` first) is the module's own
+        mistake, and stays the module's."""
+        attr = _self_layer(node)
+        if attr is None or not node.args or self.self_val is None:
+            return False
+        if not _came_in(self.node, node.args[0], node.lineno):
+            return False
+        init = self.self_val.cls.find_method("__init__")
+        first = _first_constructor_argument(init[0], attr) if init is not None else None
+        if first is None:
+            return False
+        if isinstance(first, ast.Constant):
+            return True
+        if not isinstance(first, (ast.Name, ast.Attribute)):
+            return False
+        words = re.split(r"[^a-z]+", ast.unparse(first).lower())
+        return not any(w.startswith(_COMPUTED_SIZE_WORDS) for w in words if w and w != "self")
 
     def size_arguments(self, rule, args, kwargs):
         """Unknown objects passed where the op takes a size (``split(self.n_embd)`` with ``n_embd`` an
@@ -181,13 +206,66 @@ def _reads_module_tensor(node) -> bool:
     return False
 
 
-def _self_layer(node) -> bool:
-    """Is the layer applied here one of the module's own (``self.conv(x)``, ``self.blocks[i](x)``)? Its
-    weights are the module's state: what it finds wrong with its input, the module was given."""
+_COMPUTED_SIZE_WORDS = ("out", "hidden", "inner", "mid", "planes", "width", "expan", "bottleneck", "reduc",
+                        "squeeze", "ff", "proj", "inter")
+
+
+def _self_layer(node) -> str | None:
+    """The attribute of the module's own layer applied here (``conv`` of ``self.conv(x)``), else None."""
     f = node.func if isinstance(node, ast.Call) else None
-    while isinstance(f, ast.Subscript):
-        f = f.value
-    return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self"
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
+        return f.attr
+    return None
+
+
+def _first_constructor_argument(init: ast.FunctionDef, attr: str):
+    """The first argument of the one construction ``self.<attr> = nn.X(first, ...)`` in ``__init__``,
+    else None (built elsewhere, twice, or without positional arguments)."""
+    found = []
+    for st in ast.walk(init):
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Attribute) \
+                and isinstance(st.targets[0].value, ast.Name) and st.targets[0].value.id == "self" \
+                and st.targets[0].attr == attr:
+            found.append(st.value)
+    if len(found) != 1 or not isinstance(found[0], ast.Call) or not found[0].args \
+            or isinstance(found[0].args[0], ast.Starred):
+        return None
+    return found[0].args[0]
+
+
+def _came_in(fn, expr, line: int) -> bool:
+    """Is ``expr`` (at ``line`` of ``fn``) what ``fn`` was given: its parameters, through local names and
+    operations but through no call on ``self`` (the module's layers and methods)?"""
+    a = fn.args
+    params = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs} - {"self"}
+    stores = [st for st in ast.walk(fn) if isinstance(st, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+              and st.lineno < line]
+    local = set(params) | {n.id for st in ast.walk(fn) for n in ast.walk(st)
+                           if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    fresh = set(params)
+
+    def clean(e) -> bool:
+        for n in ast.walk(e):
+            if isinstance(n, ast.Call):
+                root = n.func
+                while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+                    root = root.func if isinstance(root, ast.Call) else root.value
+                if isinstance(root, ast.Name) and root.id == "self":
+                    return False
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local and n.id not in fresh:
+                return False
+        return True
+
+    for st in sorted(stores, key=lambda s: (s.lineno, s.col_offset)):
+        if st.value is None:
+            continue
+        ok = clean(st.value) and (not isinstance(st, ast.AugAssign) or clean(st.target))
+        targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+        for t in targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name):
+                    (fresh.add if ok else fresh.discard)(n.id)
+    return clean(expr)
 
 
 _VIEWS = frozenset({"view", "reshape", "unsqueeze", "expand", "expand_as", "to", "type", "float", "type_as"})
