@@ -380,3 +380,48 @@ def test_one_token():
     m = Attention(8)
     assert m(torch.rand(16, 1, 8)).shape == (16, 1, 8)
 """) == []
+
+
+def test_a_literal_first_layer_size_in_a_module_built_with_sizes_is_the_modules_own():
+    # the branch is built backwards (16 first, though the module was told its input has in_channels): the
+    # module's mistake, reported in the module, once, whichever caller
+    src = """
+class Branch(nn.Module):
+    def __init__(self, in_channels):
+        super().__init__()
+        self.one = nn.Conv2d(16, in_channels, kernel_size=1)
+
+    def forward(self, x):
+        return self.one(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.first = Branch(in_channels=10)
+        self.second = Branch(in_channels=10)
+
+    def forward(self, x):
+        return self.second(self.first(self.conv1(x)))
+"""
+    assert [(d.code, d.line - N) for d in run(src)] == [("SHP107", 8)]
+    # a module that takes no sizes is built for the input it is given: the call gave it another
+    found = run("""
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, kernel_size=3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.stem = Stem()
+
+    def forward(self, x):
+        return self.stem(self.conv1(x))
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP107", 17)]

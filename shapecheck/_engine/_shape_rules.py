@@ -121,7 +121,10 @@ class ShapeRules:
         if first is None:
             return False
         if isinstance(first, ast.Constant):
-            return True
+            # ``nn.Conv2d(3, 64)`` in a module that takes no sizes is built for its input; in one built
+            # with ``in_channels``, a literal first is the module's own choice (or its mistake)
+            a = init[0].args
+            return len(a.posonlyargs) + len(a.args) <= 1 and not a.kwonlyargs and not a.vararg and not a.kwarg
         if not isinstance(first, (ast.Name, ast.Attribute)):
             return False
         words = re.split(r"[^a-z]+", ast.unparse(first).lower())
