@@ -197,6 +197,14 @@ class UserCalls:
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules)
         sub.env = self.env.copy()
+        sv = ref.bound_self
+        if sv is not None and sv.fields:
+            # a method of a module: the sizes its constructor named are distinct axes there, under this call's
+            # bindings too (``BertOutput(config).dense`` expects ``config.intermediate_size``, which is not
+            # the ``config.hidden_size`` features this call gives it), as are the sizes this function names
+            sub.env.fields = sub.env.fields | sv.fields
+            sub.env.alike = sub.env.alike | sv.alike
+            sub.env.divisible |= sv.facts
         try:
             rets = sub.run()
         except Exception:
