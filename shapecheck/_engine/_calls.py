@@ -306,6 +306,8 @@ class Calls:
             init = rule.bind_init(tuple(args), kwargs)
             if init is None:
                 return OPAQUE
+            if q in _GROUPED_CONVS:
+                self.grouped_channels(init)
             return ModuleVal(q, rule, tuple(init.items()))
         if q.startswith("torch.") and args:
             args = _tensor_operands(q, rule, args)
@@ -317,6 +319,20 @@ class Calls:
                 _learn_sizes(node, args, sized, state)
             args = sized
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
+
+    def grouped_channels(self, init: dict) -> None:
+        """``nn.Conv2d(in_dim, dim, 3, groups=dim)``: both channel counts are multiples of the number of groups
+        (PyTorch builds it only then), so a count named in code and the groups named in code may be one size
+        (``in_dim`` and ``dim`` of a depthwise convolution): never distinct axes of each other."""
+        groups = init.get("groups")
+        g = groups.as_sym() if isinstance(groups, Expr) else None
+        if g is None:
+            return
+        for key in ("in_channels", "out_channels"):
+            c = init.get(key)
+            s = c.as_sym() if isinstance(c, Expr) else None
+            if s is not None and s != g:
+                self.env.alike = self.env.alike | {frozenset((s.name, g.name))}
 
     def builtin(self, name, args, kwargs, node, state):
         if name == "len" and args:
@@ -395,6 +411,10 @@ def _size_isinstance(cls_node):
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
+
+
+_GROUPED_CONVS = frozenset(f"torch.nn.Conv{k}d" for k in (1, 2, 3)) | \
+    frozenset(f"torch.nn.ConvTranspose{k}d" for k in (1, 2, 3))
 
 
 def _first_layer(m):

@@ -168,6 +168,33 @@ class ModuleInfo:
                     if ann is not None:
                         self.imports.aliases[node.target.id] = ann
 
+        self._main_block_constants(tree)
+
+    def _main_block_constants(self, tree: ast.Module) -> None:
+        """``n_hidden = 2`` in the ``if __name__ == "__main__":`` block of a script: a constant of the module
+        when nothing else at module level (nor a ``global`` statement) assigns the name, so the classes
+        above the block, which read it as a global, see that size."""
+        blocks = [n for n in tree.body if isinstance(n, ast.If) and _is_main_test(n.test)]
+        if not blocks:
+            return
+        counts: dict = {}
+        for top in tree.body:
+            if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                for n in ast.walk(top):
+                    if isinstance(n, ast.Global):
+                        for name in n.names:
+                            counts[name] = counts.get(name, 0) + 2
+                continue
+            for n in _walk_module_level(top):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                    counts[n.id] = counts.get(n.id, 0) + 1
+        for block in blocks:
+            for st in block.body:
+                if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
+                        and isinstance(st.value, ast.Constant) and type(st.value.value) is int \
+                        and counts.get(st.targets[0].id) == 1 and st.targets[0].id not in self.constants:
+                    self.constants[st.targets[0].id] = const(st.value.value)
+
     def resolve_import(self, q: str, depth: int = 0):
         """A function or class of another analysed file that ``q`` names, else None. A name the module
         does not define but imports (a package's ``__init__.py`` re-exporting ``from .mlp import Mlp``,
@@ -278,6 +305,26 @@ class ModuleInfo:
             sv.fields = fa.env.unrelated_fields()
             sv.alike = fa.env.alike
         return sv, diags
+
+
+def _is_main_test(test) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
+def _walk_module_level(node):
+    """The nodes of a module-level statement, not entering the functions, lambdas and classes in it."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for child in ast.iter_child_nodes(n):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                stack.append(child)
 
 
 def _is_type_alias(node) -> bool:

@@ -197,6 +197,10 @@ class Narrowing:
         required = self.layer_input(m)
         if required is not None and arg is OPAQUE:
             arg = ANY_SHAPE
+            if isinstance(arg_node, ast.Name) and state.get(arg_node.id) is OPAQUE:
+                # ``xh = torch.cat([xt, h], 1)`` of unknown parts, then ``self.fc(xh)``: the variable held a
+                # tensor all along, and learns what the layer fixes of it for its later uses
+                state[arg_node.id] = ANY_SHAPE
         return self.narrowed_by_use(required, arg, arg_node, state)
 
     def layer_input(self, m) -> Shape | None:

@@ -190,12 +190,21 @@ class UserCalls:
             if layer_only:
                 return v if isinstance(v, _LAYERS) else OPAQUE
             self.report_entry(node, display, diags, fit if layer else ())
+            self.adopt_named_sizes(bound, v)
             return self.fresh_axes(v, bound, node, ref.bound_self)
         if key is not None:
             memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules)
         sub.env = self.env.copy()
+        sv = ref.bound_self
+        if sv is not None and sv.fields:
+            # a method of a module: the sizes its constructor named are distinct axes there, under this call's
+            # bindings too (``BertOutput(config).dense`` expects ``config.intermediate_size``, which is not
+            # the ``config.hidden_size`` features this call gives it), as are the sizes this function names
+            sub.env.fields = sub.env.fields | sv.fields
+            sub.env.alike = sub.env.alike | sv.alike
+            sub.env.divisible |= sv.facts
         try:
             rets = sub.run()
         except Exception:
@@ -215,7 +224,22 @@ class UserCalls:
         if layer_only:
             return v if isinstance(v, _LAYERS) else OPAQUE
         self.report_entry(node, display, diags, fit if layer else ())
+        self.adopt_named_sizes(bound, v)
         return self.fresh_axes(v, bound, node, ref.bound_self)
+
+    def adopt_named_sizes(self, bound: dict, v) -> None:
+        """A size this function names (an argument of its constructor, ``in_dim``) given to a callee as an
+        unknown object and made a size there (``Linear(in_dim, hidden)``, a function building
+        ``nn.Linear(in_features, out_features)``) is the size this function names: distinct from its other
+        named sizes, as if it had built the layer itself."""
+        names = {a.name.rsplit(".", 1)[-1] for a in bound.values()
+                 if isinstance(a, Obj) and ("." in a.name or a.name in self.size_params)}
+        if not names:
+            return
+        found: set = set()
+        _size_names(v, found, 0)
+        for name in sorted(names & found):
+            self.code_sym(name)
 
     def fresh_axes(self, v, bound: dict, node, self_val=None):
         """The axes a callee named itself (``B, N, C = x.shape`` on a parameter of unknown shape) are this
@@ -278,6 +302,27 @@ def _dim_syms(v, out: dict, depth: int, kind: str = "dim:") -> None:
     elif isinstance(v, tuple) and depth < 4:
         for x in v:
             _dim_syms(x, out, depth + 1, kind)
+
+
+def _size_names(v, out: set, depth: int) -> None:
+    """The names of the symbols from code in a value a callee gave: a size, a shape, a layer's
+    constructor arguments (and its children's), the options of a choice."""
+    if depth > 6:
+        return
+    if isinstance(v, Expr):
+        out.update(s.name for s in v.symbols() if (s.kind or "") == "code")
+    elif isinstance(v, Shape):
+        for d in v.dims:
+            _size_names(d, out, depth + 1)
+    elif isinstance(v, ModuleVal):
+        for x in list(v.args) + [x for _k, x in v.kwargs] + [x for _k, x in (v.init or ())] + list(v.children):
+            _size_names(x, out, depth + 1)
+    elif isinstance(v, Choice):
+        for x in v.options:
+            _size_names(x, out, depth + 1)
+    elif isinstance(v, tuple):
+        for x in v:
+            _size_names(x, out, depth + 1)
 
 
 def _renamed(v, mapping: dict, depth: int):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, const, provably_positive
-from .._shape import UNKNOWN, Shape, Unknown
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, qd, shape_rule
 from ._util import axes, axes_any, build, known, locate
 
@@ -84,18 +84,27 @@ def _full(it) -> bool:
 
 def _getitem_unknown_rank(input, index):
     """``x[:, -1, :]`` on ``"... h"``: ints and full slices that cannot reach the known trailing axes
-    keep them (the variadic part absorbs the dropped axes); anything else is unknown."""
-    if not isinstance(input, Shape) or input.variadic_index != 0:
+    keep them (the variadic part absorbs the dropped axes); anything else is unknown. With known leading
+    axes (``h_n[-1, :, :]`` on ``"n ... h"``, a recurrent layer's final state) the items on them apply
+    to them, and the rest as above."""
+    if not isinstance(input, Shape) or input.variadic_index is None:
         return None
     items = list(index) if isinstance(index, tuple) else [index]
     if not all(_full(it) or (isinstance(it, (int, Expr)) and not isinstance(it, bool)) for it in items):
         return None
-    k, m = len(items), len(input.dims) - 1
-    safe = max(k, m) - m  # positions below this index never fall on a trailing known axis
+    p = input.variadic_index
+    k, m = len(items), len(input.dims) - p - 1
+    safe = p + max(k - p, m) - m  # positions below this index never fall on a trailing known axis
     for j, it in enumerate(items):
         if not _full(it) and j >= safe:
             return None
-    return Shape(input.dims, input.origins)
+    if p == 0:
+        return Shape(input.dims, input.origins)
+    origins = input.origins or (None,) * len(input.dims)
+    out = [(input.dims[j], origins[j]) for j in range(p) if j >= k or _full(items[j])]
+    out.append((Variadic(None), None))
+    out.extend(zip(input.dims[p + 1:], origins[p + 1:]))
+    return build(out)
 
 
 @shape_rule("torch.Tensor.__getitem__",
@@ -110,7 +119,8 @@ def _getitem_unknown_rank(input, index):
                 "b *B n | (0, ..., slice(1, None, None)) -> *B n-1",
                 "b _ d | (slice(None, None, None), slice(None, 1, None)) -> b 1 d",
                 "b _ d | (slice(None, None, None), slice(-1, None, None)) -> b 1 d",
-                "b _ d | (slice(None, None, None), slice(1, None, None)) -> b _ d"],
+                "b _ d | (slice(None, None, None), slice(1, None, None)) -> b _ d",
+                "n ... h | (-1, slice(None, None, None), slice(None, None, None)) -> ... h"],
             bad=["b n | (0, 0, 0) ! SHP104", "3 n | 5 ! SHP110", "b n d | shape('b m', 'bool') ! SHP110",
                  "b n | slice(None, None, -1) ! SHP110"])
 def getitem(site: Site, input, index) -> Shape | None:
