@@ -110,10 +110,12 @@ def is_entry_diagnostic(d: Diagnostic) -> bool:
 
 
 def merge_entry_diagnostics(diags: list) -> list:
-    """One diagnostic per bug: a finding the code proves on its own wins over the same finding under
-    a call's shapes; of several calls' findings on one line the first is kept; and one call's shapes
-    give one finding (the first: what fails after it may be its consequence)."""
-    plain = {(d.path, d.line, d.column, d.code) for d in diags if not is_entry_diagnostic(d)}
+    """One diagnostic per bug: a finding the code proves on its own wins over a finding at the same place
+    under a call's shapes (the same bug, whichever code: an untransposed key the attention rule sees
+    alone, a contraction a caller's sizes prove wrong); of several calls' findings at one place the first
+    is kept, whichever code; and one call's shapes give one finding (the first: what fails after it may be its
+    consequence)."""
+    plain = {(d.path, d.line, d.column) for d in diags if not is_entry_diagnostic(d)}
     plain_lines = {(os.path.abspath(d.path), d.line, d.code) for d in diags if not is_entry_diagnostic(d)}
     seen: set = set()
     calls: set = set()
@@ -128,9 +130,9 @@ def merge_entry_diagnostics(diags: list) -> list:
                                int(failed[2]), d.code) in plain_lines:
                     continue  # the callee's code proves it on its own, where it is reported
                 chain = (d.path, d.line, d.column)
-            if k in plain or k in seen or chain in calls:
+            if k[:3] in plain or k[:3] in seen or chain in calls:
                 continue
-            seen.add(k)
+            seen.add(k[:3])
             calls.add(chain)
         out.append(d)
     return out
