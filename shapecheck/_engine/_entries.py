@@ -155,6 +155,29 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
     return fn
 
 
+def defaults_tested(fn) -> tuple:
+    """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
+    None:``, ``x if mask is None else ...``), in signature order; the body's own functions are not read."""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+    optional = [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+    if not optional:
+        return ()
+    tested = set()
+    todo = list(fn.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot)) \
+                and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant) \
+                and n.comparators[0].value is None:
+            tested.add(n.left.id)
+        todo.extend(ast.iter_child_nodes(n))
+    return tuple(p for p in optional if p in tested)
+
+
 def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):
     """The functions defined inside ``fn`` (at any depth, not inside a class or a lambda), each with the
     names its enclosing functions bind (``(inner, names)``): analysed on their own, an inner function
