@@ -143,15 +143,24 @@ class Assignment:
         if len(stars) != 1:
             return False
         i = stars[0]
-        sized = self.ev(value_node.elts[i].value, state)
-        if not isinstance(sized, SizeOf):
-            return False
         after = len(value_node.elts) - i - 1
         n = len(target.elts) - i - after
         if n < 1:
             return False
-        others = [self.ev(e, state) for e in value_node.elts[:i]], [self.ev(e, state) for e in value_node.elts[i + 1:]]
         mid = ast.Tuple(elts=target.elts[i:i + n], ctx=ast.Store())
+        star = value_node.elts[i].value
+        if _sliced_axes(star, n) is not None:
+            # ``height, width, heads = *x.shape[-2:], self.heads``: the slice is unpacked as ``H, W = x.shape[-2:]``
+            others = [self.ev(e, state) for e in value_node.elts[:i]], [self.ev(e, state) for e in value_node.elts[i + 1:]]
+            if not self.unpack_sliced_size(mid, star, state, st):
+                return False
+            for e, v in zip(target.elts[:i] + target.elts[i + n:], others[0] + others[1]):
+                self.assign(e, v, state, st)
+            return True
+        sized = self.ev(star, state)
+        if not isinstance(sized, SizeOf):
+            return False
+        others = [self.ev(e, state) for e in value_node.elts[:i]], [self.ev(e, state) for e in value_node.elts[i + 1:]]
         dims = self.unpack(sized, n, mid, st, state, False)
         if dims is None:
             return False

@@ -110,10 +110,12 @@ def is_entry_diagnostic(d: Diagnostic) -> bool:
 
 
 def merge_entry_diagnostics(diags: list) -> list:
-    """One diagnostic per bug: a finding the code proves on its own wins over the same finding under
-    a call's shapes; of several calls' findings on one line the first is kept; and one call's shapes
-    give one finding (the first: what fails after it may be its consequence)."""
-    plain = {(d.path, d.line, d.column, d.code) for d in diags if not is_entry_diagnostic(d)}
+    """One diagnostic per bug: a finding the code proves on its own wins over a finding at the same place
+    under a call's shapes (the same bug, whichever code: an untransposed key the attention rule sees
+    alone, a contraction a caller's sizes prove wrong); of several calls' findings at one place the first
+    is kept, whichever code; and one call's shapes give one finding (the first: what fails after it may be its
+    consequence)."""
+    plain = {(d.path, d.line, d.column) for d in diags if not is_entry_diagnostic(d)}
     plain_lines = {(os.path.abspath(d.path), d.line, d.code) for d in diags if not is_entry_diagnostic(d)}
     seen: set = set()
     calls: set = set()
@@ -128,9 +130,9 @@ def merge_entry_diagnostics(diags: list) -> list:
                                int(failed[2]), d.code) in plain_lines:
                     continue  # the callee's code proves it on its own, where it is reported
                 chain = (d.path, d.line, d.column)
-            if k in plain or k in seen or chain in calls:
+            if k[:3] in plain or k[:3] in seen or chain in calls:
                 continue
-            seen.add(k)
+            seen.add(k[:3])
             calls.add(chain)
         out.append(d)
     return out
@@ -151,6 +153,29 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
     fn.lineno, fn.col_offset = body[0].lineno, 0
     fn.end_lineno, fn.end_col_offset = body[-1].end_lineno, 0
     return fn
+
+
+def defaults_tested(fn) -> tuple:
+    """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
+    None:``, ``x if mask is None else ...``), in signature order; the body's own functions are not read."""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+    optional = [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+    if not optional:
+        return ()
+    tested = set()
+    todo = list(fn.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot)) \
+                and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant) \
+                and n.comparators[0].value is None:
+            tested.add(n.left.id)
+        todo.extend(ast.iter_child_nodes(n))
+    return tuple(p for p in optional if p in tested)
 
 
 def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):

@@ -167,33 +167,13 @@ class ModuleInfo:
                         ann = None
                     if ann is not None:
                         self.imports.aliases[node.target.id] = ann
-
-        self._main_block_constants(tree)
-
-    def _main_block_constants(self, tree: ast.Module) -> None:
-        """``n_hidden = 2`` in the ``if __name__ == "__main__":`` block of a script: a constant of the module
-        when nothing else at module level (nor a ``global`` statement) assigns the name, so the classes
-        above the block, which read it as a global, see that size."""
-        blocks = [n for n in tree.body if isinstance(n, ast.If) and _is_main_test(n.test)]
-        if not blocks:
-            return
-        counts: dict = {}
-        for top in tree.body:
-            if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                for n in ast.walk(top):
-                    if isinstance(n, ast.Global):
-                        for name in n.names:
-                            counts[name] = counts.get(name, 0) + 2
-                continue
-            for n in _walk_module_level(top):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
-                    counts[n.id] = counts.get(n.id, 0) + 1
-        for block in blocks:
-            for st in block.body:
-                if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
-                        and isinstance(st.value, ast.Constant) and type(st.value.value) is int \
-                        and counts.get(st.targets[0].id) == 1 and st.targets[0].id not in self.constants:
-                    self.constants[st.targets[0].id] = const(st.value.value)
+        if self.constants or any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body):
+            bindings = _module_bindings(tree)
+            # a constant bound again at module level (``N = 4`` at the top, ``N = args.n`` in the script) is
+            # not one value
+            self.constants = {k: v for k, v in self.constants.items() if bindings.get(k, 0) <= 1}
+            for name, value in _main_block_sizes(tree, bindings).items():
+                self.constants.setdefault(name, const(value))
 
     def resolve_import(self, q: str, depth: int = 0):
         """A function or class of another analysed file that ``q`` names, else None. A name the module
@@ -325,6 +305,57 @@ def _walk_module_level(node):
         for child in ast.iter_child_nodes(n):
             if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 stack.append(child)
+
+
+def _module_bindings(tree: ast.Module) -> dict:
+    """How many times the module's own code (not a function's or a class's) binds each name; a name a
+    function declares ``global`` counts as bound again."""
+    count: dict = {}
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.Global):
+                    for name in n.names:
+                        count[name] = count.get(name, 0) + 2
+            continue
+        for n in _walk_module_level(stmt):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                count[n.id] = count.get(n.id, 0) + 1
+    return count
+
+
+def _main_block_sizes(tree: ast.Module, bindings: dict) -> dict:
+    """The int sizes a script sets once in its ``if __name__ == "__main__":`` block (``d_model = 512``,
+    ``d_k = d_v = 64``, ``d_ff = 4 * d_model``): the module's functions read them as globals, so they hold
+    wherever those functions run. A name bound anywhere else at module level (``bindings``, from
+    :func:`_module_bindings`) is left out: its value is not one literal."""
+    blocks = [n for n in tree.body if isinstance(n, ast.If) and _is_main_test(n.test)]
+    sizes: dict = {}
+    for block in blocks:
+        for stmt in block.body:
+            if not (isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets)):
+                continue
+            value = _int_value(stmt.value, sizes)
+            if value is None or value <= 0:
+                continue
+            for t in stmt.targets:
+                if bindings.get(t.id) == 1:
+                    sizes[t.id] = value
+    return sizes
+
+
+def _int_value(node, known: dict) -> int | None:
+    """An int literal, a size set before it, or ``+``/``*``/``//`` of them; else None."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Name):
+        return known.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult, ast.FloorDiv)):
+        a, b = _int_value(node.left, known), _int_value(node.right, known)
+        if a is None or b is None or (isinstance(node.op, ast.FloorDiv) and b == 0):
+            return None
+        return a + b if isinstance(node.op, ast.Add) else a * b if isinstance(node.op, ast.Mult) else a // b
+    return None
 
 
 def _is_type_alias(node) -> bool:

@@ -236,7 +236,13 @@ class Statements:
         return None
 
     def stmt_def(self, st, state):
-        state[st.name] = FuncRef(st.name, st, self.mod)
+        # a helper defined in the body (``def shape(x): return x.view(bs, -1, heads, d).transpose(1, 2)``)
+        # reads the enclosing function's names: those bound once, before the ``def``, are what it sees; the
+        # others are values it cannot know (not the module-level names they shadow)
+        once, bound = per_node(self.mod.memo.bound_once, self.node, lambda: _bindings(self.node))
+        closure = {name: state[name] if name in once and name in state else OPAQUE
+                   for name in bound if name != st.name}
+        state[st.name] = FuncRef(st.name, st, self.mod, closure=closure)
         return state
 
     def stmt_class(self, st, state):
@@ -359,6 +365,35 @@ _HANDLERS = {  # statement type -> the method that runs it
     "ClassDef": "stmt_class", "Delete": "stmt_delete",
     "Import": "stmt_import", "ImportFrom": "stmt_import",
 }
+
+
+def _bindings(fn) -> tuple:
+    """The names a function binds exactly once (a parameter, or one assignment; not in its inner
+    functions, classes or lambdas), whose value a closure reads is then the one bound, and all the names
+    it binds."""
+    count: dict = {}
+    a = fn.args
+    for p in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x is not None]:
+        count[p.arg] = count.get(p.arg, 0) + 1
+    todo = list(fn.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            count[n.name] = count.get(n.name, 0) + 1
+            continue
+        if isinstance(n, ast.Lambda):
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            count[n.id] = count.get(n.id, 0) + 1
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            for name in n.names:
+                count[name] = 2
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            for al in n.names:
+                name = (al.asname or al.name).split(".")[0]
+                count[name] = count.get(name, 0) + 1
+        todo.extend(ast.iter_child_nodes(n))
+    return frozenset(k for k, v in count.items() if v == 1), frozenset(count)
 
 
 def _returns(stmts) -> bool:

@@ -171,6 +171,8 @@ class UserCalls:
             # (having set its fields, perhaps) returns that object
             return bound[kept]
         bound = dict(bound)
+        # a function defined in the caller's body reads the names the caller bound (``_statements.stmt_def``)
+        closure = ref.closure if isinstance(ref.closure, dict) and not ref.is_lambda else None
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
             if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \
@@ -180,7 +182,8 @@ class UserCalls:
                 # ``def stable_softmax(t, dim=-1)``: an axis counted from the end, not a size
                 bound[name] = _negative_int(p.default)
         try:
-            key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items())))
+            key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items()))
+                          + tuple(sorted((f"<closure>{k}", freeze_value(v)) for k, v in (closure or {}).items())))
             hash(key)
         except TypeError:
             key = None
@@ -191,11 +194,11 @@ class UserCalls:
                 return v if isinstance(v, _LAYERS) else OPAQUE
             self.report_entry(node, display, diags, fit if layer else ())
             self.adopt_named_sizes(bound, v)
-            return self.fresh_axes(v, bound, node, ref.bound_self)
+            return self.fresh_axes(v, {**closure, **bound} if closure else bound, node, ref.bound_self)
         if key is not None:
             memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
-                         rules=self.rules)
+                         rules=self.rules, closure=closure)
         sub.env = self.env.copy()
         sv = ref.bound_self
         if sv is not None and sv.fields:
@@ -225,7 +228,7 @@ class UserCalls:
             return v if isinstance(v, _LAYERS) else OPAQUE
         self.report_entry(node, display, diags, fit if layer else ())
         self.adopt_named_sizes(bound, v)
-        return self.fresh_axes(v, bound, node, ref.bound_self)
+        return self.fresh_axes(v, {**closure, **bound} if closure else bound, node, ref.bound_self)
 
     def adopt_named_sizes(self, bound: dict, v) -> None:
         """A size this function names (an argument of its constructor, ``in_dim``) given to a callee as an

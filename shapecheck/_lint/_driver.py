@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+from dataclasses import replace
 import keyword
 import re
 
@@ -16,7 +17,8 @@ from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._core._ops._registry import OPAQUE
-from .._engine._entries import fixture_arguments, inner_functions, merge_entry_diagnostics, module_code
+from .._engine._entries import (ENTRY_NOTE, defaults_tested, fixture_arguments, inner_functions,
+                               merge_entry_diagnostics, module_code)
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -188,6 +190,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     for name, fn in info.functions.items():
         fa = FunctionAnalysis(info, fn, args=_fixtures(info, fn, strict), rules=rules)
         _run(fa, diags, strict)
+        _run_defaults(info, fn, None, rules, diags, strict)
         _run_inner(info, fn, rules, diags, strict)
     for cls in info.classes.values():
         sv = None
@@ -205,6 +208,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
             fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
             _run(fa, diags, strict)
+            _run_defaults(info, fn, None if is_static else sv, rules, diags, strict)
             _run_inner(info, fn, rules, diags, strict)
     script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
     if script is not None:
@@ -225,6 +229,24 @@ def _fixtures(info: ModuleInfo, fn, strict: bool) -> dict | None:
         if strict:
             raise
         return None
+
+
+def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
+    """A function whose optional inputs default to None and are tested (``if cache is not None:``) is
+    analysed once more as a caller that leaves them out calls it: the tests are then decided, and what the
+    main path computes is not joined with what an unknown cache would hold. Its findings are those of that
+    call (a finding the function proves on its own at the same place wins)."""
+    optional = defaults_tested(fn)
+    if not optional:
+        return
+    fa = FunctionAnalysis(info, fn, self_val=self_val, args=dict.fromkeys(optional, None), rules=rules)
+    found: list = []
+    _run(fa, found, strict)
+    left = ", ".join(f"`{p}`" for p in optional)
+    for d in found:
+        if d.code in ("reveal", "SHP900"):
+            continue
+        diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of a call that leaves {left} to None",)))
 
 
 def _run_inner(info, fn, rules, diags: list, strict: bool) -> None:

@@ -31,9 +31,17 @@ def _spatial(site: Site, x: Shape, n: int, what: str):
     """(batch axes, channel (dim, origin), spatial axes) of an input of n+1 or n+2 axes (or of a
     variadic segment followed by at least the channel and spatial axes)."""
     if x.rank is None:
-        if len(x.dims) - x.variadic_index - 1 < n + 1:
+        trailing = len(x.dims) - x.variadic_index - 1
+        anonymous = x.dims[x.variadic_index].name is None  # ``...``, not an annotation's ``*batch``
+        if trailing < n or trailing < n + 1 and not anonymous:
             return None
         ax = list(zip(x.dims, x.origins or (None,) * len(x.dims)))
+        if trailing == n:  # ``... h w`` (``H, W = x.shape[-2:]``): the channels are the axis before them
+            ax.insert(x.variadic_index + 1, (UNKNOWN, None))
+        elif trailing == n + 2 and anonymous:  # ``... b c h w``: at most n + 2 axes, so ``...`` is empty
+            del ax[x.variadic_index]
+        elif trailing > n + 1:
+            return None
         return ax[:len(ax) - n - 1], ax[len(ax) - n - 1], ax[len(ax) - n:]
     if x.rank not in (n + 1, n + 2):
         site.error("SHP104", f"{what} expects a {n + 2}-D (batched) or {n + 1}-D (unbatched) input, got "
@@ -175,7 +183,7 @@ def _register_conv(n: int) -> None:
     mconv.__doc__ = f"``nn.Conv{n}d(in, out, kernel_size, stride, padding, dilation, groups)``; see ``F.{name}``."
     module_rule(f"torch.nn.Conv{n}d", init=_CONV_INIT,
                 ok=[f"init: c, o, 3, padding=1 | b c {sp} -> b o {sp}", f"init: c, o, 1 | *B c {sp} -> *B o {sp}",
-                    
+                    f"init: c, o, 1 | ... {sp} -> ... o {sp}", f"init: c, o, 1 | ... b c {sp} -> b o {sp}",
                     f"init: c, o, 3, padding='same' | b c {sp} -> b o {sp}",
                     f"init: 3, 8, 3, stride=2 | b 3 {ones} -> b 8 {out5}",
                     f"init: c, o, 1 | c {sp} -> o {sp}"],

@@ -7,7 +7,7 @@ import re
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, prod
+from ._util import axes, batched, build, prod
 
 ELL = "..."
 
@@ -263,6 +263,9 @@ def einops_apply(site: Site, x, pattern, op: str, axes_lengths: dict):
             site.error("SHP108", f"{what} gets {k}=..., but \"{k}\" is not in the pattern \"{pattern}\"")
             return None
     n_left = len(left) - (1 if l_ell else 0)
+    if x.rank is None and l_ell and l_ell[0] > 0:
+        # ``"b (h d) ... -> b h (...) d"`` names the first axes: it reads a convolution's output batched
+        x = batched(x)
     if x.rank is None:  # a variadic segment: without "..." in the pattern it stands for the missing axes
         fixed = len(x.dims) - 1
         if l_ell:
