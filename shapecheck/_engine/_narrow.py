@@ -220,11 +220,18 @@ class Narrowing:
         if conv:
             c = init.get("in_channels")
             n = int(conv.group(1))
-            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
+            if not _is_size(c):  # channels the engine cannot read (``encoder_channels[-4]``): still a tensor
+                return Shape((Variadic(None),) + (UNKNOWN,) * (n + 1))
+            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n)
         if q in ("RNN", "LSTM", "GRU") and init.get("batch_first") is True:
             # batch_first only means something for a batched input: (batch, seq, features)
             d = init.get("input_size")
             return Shape((UNKNOWN, UNKNOWN, d), (None, None, where)) if _is_size(d) else None
+        bn = re.fullmatch(r"(?:Sync)?BatchNorm([23])d", q)
+        if bn:  # BatchNorm2d takes only (N, C, H, W), BatchNorm3d only (N, C, D, H, W)
+            c = init.get("num_features")
+            n = int(bn.group(1))
+            return Shape((UNKNOWN, c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
