@@ -180,7 +180,7 @@ class Fuse(nn.Module):
             total = const(0)
             for p in parts:
                 total = total + (p.dims[1] if isinstance(p.dims[1], Expr) else known[0])
-            ctx.tag_result(CAT, (ev.node, d, total, len(parts)))
+            ctx.tag_result(CAT, (ev.node, d, total, len(parts), len(known) < len(parts)))
             return
         expected, n, what = channel_layer(ev)
         if n is None:
@@ -190,8 +190,19 @@ class Fuse(nn.Module):
         expected = size_of(expected)
         if t is None or expected is None or x.rank is None:
             return
-        node, d, total, count = t
+        node, d, total, count, partial = t
         if compare_before(ctx, ev.node, expected, total) != "eq":
+            if partial and compare_before(ctx, ev.node, x.dims[1], expected) == "ne":
+                # a part's channels are unknown (a skip connection passed in): the sum cannot be named, but the
+                # joined map provably has other channels than the layer reads
+                ctx.report(
+                    self.code, node,
+                    f"`cat` joins {count} feature maps along axis {d}, which keeps their {qd(x.dims[1])} channels, "
+                    f"but `{what}` expects {qd(expected)}",
+                    notes=(f"`{what}` at line {getattr(ev.node, 'lineno', '?')} reads {qd(expected)} channels from "
+                           f"axis 1",
+                           "joined along axis 1, the channels of the parts would add up"),
+                )
             return
         if compare_before(ctx, ev.node, x.dims[1], expected) == "eq":
             return

@@ -65,8 +65,10 @@ class EntryReports:
             if same_file and i not in at_call and own is not None and own.lineno <= d.line <= own.end_lineno \
                     and getattr(node, "lineno", 0) > d.line:
                 # placed by a lint rule on this function's own code before the call (the ``cat`` whose result
-                # the callee's first layer reads): this function's finding, with the values it has
-                self.diags.append(d)
+                # the callee's first layer reads): this function's finding, with the values it has (not those
+                # of a call further down that reached it)
+                self.diags.append(dataclasses.replace(d, notes=tuple(n for n in d.notes
+                                                                     if not n.startswith(ENTRY_NOTE))))
                 continue
             if same_file and i not in at_call:
                 note = f"{ENTRY_NOTE}the call at {where} passes to `{display}`"

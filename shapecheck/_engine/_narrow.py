@@ -227,11 +227,6 @@ class Narrowing:
             # batch_first only means something for a batched input: (batch, seq, features)
             d = init.get("input_size")
             return Shape((UNKNOWN, UNKNOWN, d), (None, None, where)) if _is_size(d) else None
-        bn = re.fullmatch(r"(?:Sync)?BatchNorm([23])d", q)
-        if bn:  # BatchNorm2d takes only (N, C, H, W), BatchNorm3d only (N, C, D, H, W)
-            c = init.get("num_features")
-            n = int(bn.group(1))
-            return Shape((UNKNOWN, c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
