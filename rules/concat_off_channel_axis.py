@@ -30,7 +30,8 @@ class ConcatOffChannelAxis(LintRule):
     `torch.cat([a, b], dim=1)`. The rule follows a `cat` of `(batch, channels, ...)` maps along
     any axis other than 1 to the next convolution or normalisation, and reports the `cat` when that
     layer's channel count is the *sum* of the parts' channel counts: the code meant to stack
-    channels.
+    channels. Joined along another axis the parts have one channel count, so a part whose channels
+    are unknown (an unannotated skip connection) counts with the others'.
 
     ## Why is this bad?
     `dim=-1` or `dim=2` is a natural slip (it is right for token sequences). The concatenation
@@ -50,8 +51,9 @@ class ConcatOffChannelAxis(LintRule):
     ```
 
     ## Known problems
-    Only a `cat` that reaches the layer directly or through shape-preserving ops (activations,
-    dropout) is followed. Tiling images side by side and then convolving them with the original
+    Only a `cat` that reaches the layer directly, through shape-preserving ops (activations,
+    dropout) or as the input of a module of the file whose first layer it is (a double convolution
+    block) is followed. Tiling images side by side and then convolving them with the original
     channel count is deliberate and not reported.
     """
 
@@ -90,8 +92,42 @@ class Tiles(nn.Module):
     def forward(self, left: Float[Tensor, "b c h w"], right: Float[Tensor, "b c h w"]):
         return self.conv(torch.cat([left, right], dim=3))
 ''',
+        # near miss: an unannotated skip tiled beside the upsampled map along the width, convolved with
+        # the channels of one of them
+        '''
+import torch
+from torch import nn
+
+
+class Tile(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c, c, 2, stride=2)
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x, skip):
+        return self.conv(torch.cat([self.up(x), skip], dim=3))
+''',
     ]
     INVALID = [
+        # unannotated: the skip connection's channels are unknown, but joined along the height they are
+        # the upsampled map's, so the layer's 2 * c is their sum
+        '''
+import torch
+from torch import nn
+
+
+class Up(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(2 * c, c, 2, stride=2)
+        self.conv = nn.Conv2d(2 * c, c, 3, padding=1)
+
+    def forward(self, x, skip):
+        x = self.up(x)
+        x = torch.cat([x, skip], dim=2)
+        return self.conv(x)
+''',
         '''
 import torch
 from torch import Tensor, nn
@@ -136,12 +172,15 @@ class Fuse(nn.Module):
             d %= rank
             if d in (0, 1):
                 return
+            # joined along another axis, the parts have one channel count (the cat runs only so): a part whose
+            # channels are unknown (a skip connection passed in) has those of the others
+            known = [p.dims[1] for p in parts if isinstance(p.dims[1], Expr)]
+            if not known:
+                return
             total = const(0)
             for p in parts:
-                if not isinstance(p.dims[1], Expr):
-                    return
-                total = total + p.dims[1]
-            ctx.tag_result(CAT, (ev.node, d, total, len(parts)))
+                total = total + (p.dims[1] if isinstance(p.dims[1], Expr) else known[0])
+            ctx.tag_result(CAT, (ev.node, d, total, len(parts), len(known) < len(parts)))
             return
         expected, n, what = channel_layer(ev)
         if n is None:
@@ -151,8 +190,19 @@ class Fuse(nn.Module):
         expected = size_of(expected)
         if t is None or expected is None or x.rank is None:
             return
-        node, d, total, count = t
+        node, d, total, count, partial = t
         if compare_before(ctx, ev.node, expected, total) != "eq":
+            if partial and compare_before(ctx, ev.node, x.dims[1], expected) == "ne":
+                # a part's channels are unknown (a skip connection passed in): the sum cannot be named, but the
+                # joined map provably has other channels than the layer reads
+                ctx.report(
+                    self.code, node,
+                    f"`cat` joins {count} feature maps along axis {d}, which keeps their {qd(x.dims[1])} channels, "
+                    f"but `{what}` expects {qd(expected)}",
+                    notes=(f"`{what}` at line {getattr(ev.node, 'lineno', '?')} reads {qd(expected)} channels from "
+                           f"axis 1",
+                           "joined along axis 1, the channels of the parts would add up"),
+                )
             return
         if compare_before(ctx, ev.node, x.dims[1], expected) == "eq":
             return

@@ -18,7 +18,7 @@ from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
-from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
+from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
@@ -58,6 +58,8 @@ class Calls:
         func = node.func
         self.change_dict(node, state)
         if self.grow_list(node, state):
+            return None
+        if self.sequential_init(node, state):
             return None
         # methods on values
         if isinstance(func, ast.Attribute) and (self.mod.imports.qualify(func) is None or self.shadowed(func, state)):
@@ -102,6 +104,20 @@ class Calls:
             if kept is not None:  # a layer-norm kernel of another package
                 return kept
         return self.call_value(callee, args, kwargs, node, state)
+
+    def sequential_init(self, node, state) -> bool:
+        """``super().__init__(conv, norm, act)`` in the constructor of an ``nn.Sequential`` subclass: ``self``
+        holds those layers in order (when each is a module). True when handled."""
+        func = node.func
+        sv = self.self_val
+        if not (isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call)
+                and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
+                and sv is not None and getattr(sv.cls, "is_sequential", False) and self.node.name == "__init__"):
+            return False
+        args, kwargs = self.call_args(node, state)
+        if args and not kwargs and all(isinstance(a, ModuleVal) for a in args):
+            sv.attrs[SEQUENTIAL_LAYERS] = tuple(args)
+        return True
 
     def layer_with_unknown_options(self, callee, node, state):
         """``nn.Conv2d(in_chs, out_chs, k, padding=padding, **kwargs)``: a convolution or a linear layer built with
@@ -289,7 +305,7 @@ class Calls:
             args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
-        args = self.aligned_parts(q, args)
+        args = self.aligned_parts(q, args, kwargs)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
             return joined

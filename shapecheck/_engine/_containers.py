@@ -12,6 +12,7 @@ import ast
 
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
+from .._core._ops._util import batched
 from .._core._shape import UNKNOWN, Shape, Variadic
 from ._values import EMPTY, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, join, list_join
 
@@ -121,14 +122,20 @@ class Containers:
         state[target.value.id] = DictOf(tuple((k, v) for k, v in d.items if k != key) + ((key, value),))
 
     @staticmethod
-    def aligned_parts(q: str, args):
+    def aligned_parts(q: str, args, kwargs=None):
         """``torch.cat((cls, x), dim=1)`` with ``cls`` of known rank and ``x`` of unknown rank: the parts of a
         ``cat``/``stack`` all have one rank, so ``x`` has ``cls``'s rank, its known leading and trailing axes
         in place (``... n d`` beside ``b 1 d`` is ``? n d``); a part the engine could not evaluate is a tensor
-        of that many unknown axes. ``args`` unchanged when no part is of known rank or a part cannot fit."""
+        of that many unknown axes. A convolution's output of unknown rank (``... c h w``) joined along an axis
+        named by a non-negative index (``torch.cat([up, skip], dim=1)``) is read batched, ``? c h w``, as by
+        every op that names its axes so. ``args`` unchanged when no part is of known rank or a part cannot fit."""
         if q not in _JOINERS or not args or not isinstance(args[0], (tuple, list)) or len(args[0]) < 2:
             return args
         parts = list(args[0])
+        dim = as_int(args[1] if len(args) > 1 else (kwargs or {}).get("dim", 0))
+        if dim is not None and dim >= 0 and any(batched(p) is not p for p in parts):
+            parts = [batched(p) for p in parts]
+            args = [type(args[0])(parts)] + list(args[1:])
         ranks = {p.rank for p in parts if isinstance(p, Shape) and p.rank is not None}
         if len(ranks) != 1 or all(isinstance(p, Shape) and p.rank is not None for p in parts):
             return args

@@ -57,10 +57,20 @@ class EntryReports:
         if not self.reporting or not diags:
             return
         where = self.where(node)
+        own = getattr(self, "node", None)
         for i, d in enumerate(diags):
             if d.code in _NO_PROPAGATION:
                 continue
-            if os.path.abspath(d.path) == os.path.abspath(self.mod.path) and i not in at_call:
+            same_file = os.path.abspath(d.path) == os.path.abspath(self.mod.path)
+            if same_file and i not in at_call and own is not None and own.lineno <= d.line <= own.end_lineno \
+                    and getattr(node, "lineno", 0) > d.line:
+                # placed by a lint rule on this function's own code before the call (the ``cat`` whose result
+                # the callee's first layer reads): this function's finding, with the values it has (not those
+                # of a call further down that reached it)
+                self.diags.append(dataclasses.replace(d, notes=tuple(n for n in d.notes
+                                                                     if not n.startswith(ENTRY_NOTE))))
+                continue
+            if same_file and i not in at_call:
                 note = f"{ENTRY_NOTE}the call at {where} passes to `{display}`"
                 self.diags.append(dataclasses.replace(d, notes=tuple(d.notes) + (note,)))
                 continue

@@ -60,7 +60,8 @@ class ClassInfo:
             self._module = False
             for b in self.base_nodes:
                 q = self.info.imports.qualify(b) or ""
-                if q.startswith("torch.nn") and q.endswith("Module") or q.endswith("nn.Module"):
+                if q.startswith("torch.nn") and q.endswith("Module") or q.endswith("nn.Module") \
+                        or q == "torch.nn.Sequential":
                     self._module = True
             if not self._module:
                 self._module = any(c.is_module for c in self._base_refs())
@@ -78,6 +79,13 @@ class ClassInfo:
             return None
         rule = lookup_op(q)
         return q if rule is not None and rule.module else None
+
+    @property
+    def is_sequential(self) -> bool:
+        """``class ConvBNReLU(nn.Sequential)`` built by ``super().__init__(conv, norm, act)``: a chain of
+        the layers its constructor gives, applied in order (with no ``forward`` of its own)."""
+        return any((self.info.imports.qualify(b) or "") == "torch.nn.Sequential" for b in self.base_nodes) \
+            and self.find_method("forward") is None
 
     def find_method(self, name: str, depth: int = 0):
         if name in self.methods:

@@ -224,7 +224,9 @@ class Narrowing:
         if conv:
             c = init.get("in_channels")
             n = int(conv.group(1))
-            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n) if _is_size(c) else None
+            if not _is_size(c):  # channels the engine cannot read (``encoder_channels[-4]``): still a tensor
+                return Shape((Variadic(None),) + (UNKNOWN,) * (n + 1))
+            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n)
         if q in ("RNN", "LSTM", "GRU") and init.get("batch_first") is True:
             # batch_first only means something for a batched input: (batch, seq, features)
             d = init.get("input_size")

@@ -13,7 +13,7 @@ from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
-from ._values import Choice, ClassRef, FuncRef, ModuleVal, Obj, QualRef, join
+from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, FuncRef, ModuleVal, Obj, QualRef, join
 from ._common import MAX_DEPTH, after_error, freeze_value
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
@@ -61,6 +61,11 @@ class UserCalls:
         if m.cls is not None:
             fwd = m.cls.find_method("forward")
             if fwd is None:
+                if getattr(m.cls, "is_sequential", False):
+                    sv = self.mod.instance_of(m, self.depth)
+                    layers = sv.attrs.get(SEQUENTIAL_LAYERS) if sv is not None else None
+                    if layers:
+                        return self.call_module(ModuleVal("torch.nn.Sequential", children=layers), args, kwargs, node)
                 return OPAQUE
             sv = self.mod.instance_of(m, self.depth)
             if sv is None:

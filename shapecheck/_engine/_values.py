@@ -207,6 +207,9 @@ class SelfVal:
         return id(self)
 
 
+SEQUENTIAL_LAYERS = "<sequential layers>"  # SelfVal.attrs key: the layers ``super().__init__(...)`` gave a Sequential
+
+
 @dataclass(frozen=True)
 class SizeOf:
     """``x.shape`` / ``x.size()`` of a tensor of unknown rank (unpacking it names the axes)."""

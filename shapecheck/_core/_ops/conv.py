@@ -77,9 +77,14 @@ def _of_unknown_rank(n: int, out_ch) -> Shape | None:
     return Shape((Variadic(None), as_size(out_ch)) + (UNKNOWN,) * n).with_meta(**{CONV_LEAD: True})
 
 
-def _lead_marked(out):
-    """A convolution's output of unknown rank: its leading segment is one batch axis or none."""
+def _lead_marked(out, n: int):
+    """A convolution's output of unknown rank: its leading segment is one batch axis or none. With the
+    batch axis known already (``... ? c h w``, an input of at least ``n + 2`` axes), the segment is empty."""
     if isinstance(out, Shape) and out.rank is None:
+        if len(out.dims) - 1 >= n + 2:
+            v = out.variadic_index
+            origins = tuple(out.origins[:v]) + tuple(out.origins[v + 1:]) if out.origins else ()
+            return Shape(out.dims[:v] + out.dims[v + 1:], origins, out.label, out.meta)
         return out.with_meta(**{CONV_LEAD: True})
     return out
 
@@ -137,7 +142,7 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
         if ln is None:
             return None
         out.append((ln, o if ln == L else None))
-    return _lead_marked(build(lead + [(out_ch, None)] + out))
+    return _lead_marked(build(lead + [(out_ch, None)] + out), n)
 
 
 def _count(site: Site, e) -> str:
@@ -223,7 +228,7 @@ def _convT(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, output_padd
             site.error("SHP110", f"{what} output would have {ln.value} elements along spatial axis {i}")
             return None
         out.append((ln, None))
-    return _lead_marked(build(lead + [(out_ch, None)] + out))
+    return _lead_marked(build(lead + [(out_ch, None)] + out), n)
 
 
 def _register_convT(n: int) -> None:
@@ -317,7 +322,7 @@ def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mo
         if ln is None:
             return None
         out.append((ln, o if ln == L else None))
-    return _lead_marked(build(out))
+    return _lead_marked(build(out), n)
 
 
 def _register_pool(n: int) -> None:
@@ -385,7 +390,7 @@ def _register_pool(n: int) -> None:
             if len(sizes) != n or any(s is None or as_int(s) is None or as_int(s) < 0 for s in sizes):
                 return None
             head = list(zip(input.dims, input.origins or (None,) * len(input.dims)))[:len(input.dims) - n]
-            return _lead_marked(build(head + [(as_size(s), None) for s in sizes]))
+            return _lead_marked(build(head + [(as_size(s), None) for s in sizes]), n)
         if not known(input):
             return None
         if input.rank not in (n + 1, n + 2):
@@ -449,10 +454,16 @@ for _n in (1, 2, 3):
 
 
 @shape_rule("torch.nn.functional.pad",
-            ok=["b c h w | (1, 1) -> b c h w+2", "b c h w | (1, 1, 2, 0) -> b c h+2 w+2", "b n | [0, 3] -> b n+3"],
+            ok=["b c h w | (1, 1) -> b c h w+2", "b c h w | (1, 1, 2, 0) -> b c h+2 w+2", "b n | [0, 3] -> b n+3",
+                "*B c h w | (1, 1, 2, 0) -> *B c h+2 w+2"],
             bad=["b n | (1, 1, 1, 1, 1, 1) ! SHP104", "b n | (1, 1, 1) ! SHP110"])
 def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
-    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards."""
+    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards; a shape of unknown
+    rank keeps its leading segment when its known trailing axes are the padded ones (``... c h w``)."""
+    if isinstance(input, Shape) and input.rank is None and input.variadic_index is not None \
+            and isinstance(pad, (tuple, list)) and len(pad) % 2 == 0 \
+            and len(input.dims) - input.variadic_index - 1 >= len(pad) // 2:
+        return _pad_trailing(site, input, pad)
     if not known(input) or not isinstance(pad, (tuple, list)):
         return None
     if len(pad) % 2:
@@ -474,3 +485,23 @@ def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
             return None
         ax[i] = (new, ax[i][1] if new == ax[i][0] else None)
     return build(ax)
+
+
+def _pad_trailing(site: Site, input: Shape, pad) -> Shape | None:
+    """``F.pad`` of the known trailing axes of a shape of unknown rank: the rest, and what is known of
+    it (a convolution's output, ``conv_lead``), kept."""
+    dims = list(input.dims)
+    origins = list(input.origins) if input.origins else [None] * len(dims)
+    for j in range(len(pad) // 2):
+        i = len(dims) - 1 - j
+        a, b = as_size(pad[2 * j]), as_size(pad[2 * j + 1])
+        if isinstance(a, Unknown) or isinstance(b, Unknown) or isinstance(dims[i], Unknown):
+            dims[i], origins[i] = UNKNOWN, None
+            continue
+        new = dims[i] + a + b
+        if new.value is not None and new.value < 0:
+            site.error("SHP110", f"pad makes axis {i - len(dims)} negative")
+            return None
+        if new != dims[i]:
+            dims[i], origins[i] = new, None
+    return Shape(tuple(dims), tuple(origins) if any(o is not None for o in origins) else (), input.label, input.meta)

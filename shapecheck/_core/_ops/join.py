@@ -15,7 +15,8 @@ def _tensors(tensors):
 
 
 @shape_rule("torch.cat", "torch.concat", "torch.concatenate",
-            ok=["b n d, b m d | dim=1 -> b n+m d", "b d, b e | -1 -> b d+e", "n, m -> n+m", "*B d, *B e | -1 -> *B d+e"],
+            ok=["b n d, b m d | dim=1 -> b n+m d", "b d, b e | -1 -> b d+e", "n, m -> n+m", "*B d, *B e | -1 -> *B d+e",
+                "_ c n w, b c m w | dim=2 -> b c n+m w"],
             bad=["b n d, b n e | dim=1 ! SHP110", "b n, b n d | 0 ! SHP104", "b n, b n | 2 ! SHP106"])
 def cat(site: Site, *args, **kwargs) -> Shape | None:
     """``torch.cat(tensors, dim=0)``: sizes along ``dim`` add up; every other axis must agree.
@@ -62,9 +63,22 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
             total = UNKNOWN
             break
         total = total + s.dims[d]
-    ax = axes(first)
+    ax = _agreed_axes(shapes)
     ax[d] = (total, None)
     return build(ax)
+
+
+def _agreed_axes(shapes: list) -> list:
+    """The axes of the first shape, an unknown one taken from another part that knows it (every part of a
+    join has the same size there, or the join fails)."""
+    ax = axes(shapes[0])
+    for i, (dim, _o) in enumerate(ax):
+        if isinstance(dim, Unknown):
+            for s in shapes[1:]:
+                if not isinstance(s.dims[i], Unknown):
+                    ax[i] = axes(s)[i]
+                    break
+    return ax
 
 
 def _join_variadic(site: Site, shapes: list, dim, op: str):
@@ -105,7 +119,8 @@ def axis_word(i: int, rank: int) -> str:
 
 
 @shape_rule("torch.stack",
-            ok=["b d, b d | dim=0 -> 2 b d", "b d, b d | -1 -> b d 2", "n, n, n | 1 -> n 3", "*B d, *B d | -1 -> *B d 2"],
+            ok=["b d, b d | dim=0 -> 2 b d", "b d, b d | -1 -> b d 2", "n, n, n | 1 -> n 3", "*B d, *B d | -1 -> *B d 2",
+                "_ d, b _ | 0 -> 2 b d"],
             bad=["b d, b e ! SHP110", "b d, b d | 3 ! SHP106", "b d, d ! SHP104"])
 def stack(site: Site, *args, **kwargs) -> Shape | None:
     """``torch.stack(tensors, dim=0)``: equal shapes joined along a new axis of size ``len(tensors)``."""
@@ -136,7 +151,7 @@ def stack(site: Site, *args, **kwargs) -> Shape | None:
     d = site.normalize_dim(dim, first.rank, first, allow_end=True)
     if d is None:
         return None
-    ax = axes(first)
+    ax = _agreed_axes(shapes)
     ax.insert(d, (const(len(shapes)), None))
     return build(ax)
 

@@ -7,7 +7,7 @@ import math
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, shape_rule
-from ._util import axes_any, build, known, prod
+from ._util import axes_any, batched, build, known, prod
 
 
 def _n_spatial(site: Site, x: Shape, what: str, ranks=(3, 4, 5)):
@@ -22,6 +22,7 @@ def _n_spatial(site: Site, x: Shape, what: str, ranks=(3, 4, 5)):
 
 
 def _interpolate(site: Site, input, size, scale_factor, what: str):
+    input = batched(input)  # (N, C, *spatial): a convolution's output of unknown rank is batched here
     if not known(input):
         return None
     n = _n_spatial(site, input, what)
