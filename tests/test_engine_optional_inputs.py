@@ -26,8 +26,7 @@ _ATTENTION = """
             else:
                 k = self.k_lin(kv).view(bs, -1, self.n_heads, per_head).transpose(1, 2)
             if cache is not None:
-                k = torch.cat([cache["k"], k], dim=2)
-                cache["k"] = k
+                k = cache.update(k)  # a cache object the engine cannot follow
             return torch.matmul(q, {key}) / math.sqrt(per_head)
 """
 
@@ -36,6 +35,15 @@ def test_an_untransposed_key_behind_an_optional_cache_is_found_on_the_path_witho
     out = errors(_ATTENTION.format(key="k"))
     assert [d.code for d in out] == ["SHP101"]
     assert any("leaves `kv`, `cache` to None" in n for n in out[0].notes)
+
+
+def test_a_cache_joined_along_the_positions_keeps_the_keys_shape_so_the_function_alone_proves_it():
+    # ``torch.cat([cache["k"], k], dim=2)``: the parts agree on every axis but the joined one
+    src = _ATTENTION.format(key="k").replace("k = cache.update(k)  # a cache object the engine cannot follow",
+                                             'k = torch.cat([cache["k"], k], dim=2)')
+    out = errors(src)
+    assert [d.code for d in out] == ["SHP201"]
+    assert not any("to None" in n for n in out[0].notes)
 
 
 def test_the_transposed_key_is_silent_with_and_without_the_cache():
