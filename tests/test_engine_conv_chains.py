@@ -246,3 +246,93 @@ def test_a_norm_whose_forward_returns_a_tensor_reports_a_wrong_input_on_the_call
                 return self.norm(self.down(x))
     """)
     assert [(d.code, d.line) for d in found] == [("SHP102", _AT + 17)]  # the call, not the callee's line
+
+
+_SHORTCUT = """
+    class Block(nn.Module):
+        expansion = 1
+        def __init__(self, in_planes, planes, stride=1):
+            super().__init__()
+            self.conv = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or in_planes != self.expansion * planes:
+                self.shortcut = nn.Sequential(nn.Conv2d({proj}, kernel_size=1, stride=stride))
+            self.res_conv = nn.Conv2d({res}, 1) if in_planes != planes else nn.Identity()
+        def forward(self, x):
+            out = self.conv(x) + self.shortcut(x)
+            return out + self.res_conv(x)
+"""
+
+
+def test_a_shortcut_built_for_sizes_that_differ_is_the_shortcut_applied():
+    # ``if in_planes != planes:`` in a constructor: the two sizes the code names differently are distinct
+    # axes, so the projection built for them is the shortcut that meets the input, not the identity
+    ok = _SHORTCUT.format(proj="in_planes, self.expansion * planes", res="in_planes, planes")
+    assert errors(ok) == []
+    found = errors(_SHORTCUT.format(proj="self.expansion * planes, in_planes", res="in_planes, planes"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 12)]
+    found = errors(_SHORTCUT.format(proj="in_planes, self.expansion * planes", res="planes, in_planes"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 13)]
+
+
+def test_a_size_test_that_guards_a_raise_is_not_decided():
+    # ``if in_ch != out_ch: raise``: the constructor says the sizes are one, and what follows is analysed
+    found = errors("""
+        class Res(nn.Module):
+            def __init__(self, in_ch, out_ch):
+                super().__init__()
+                if in_ch != out_ch:
+                    raise ValueError("a residual block keeps its channels")
+                self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+                self.norm = nn.BatchNorm2d(2 * out_ch)
+            def forward(self, x):
+                return x + self.norm(self.conv(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+_DOUBLE = """
+    class DoubleConv(nn.Module):
+        def __init__(self, in_channels, out_channels, mid_channels=None):
+            super().__init__()
+            {fill}
+            self.double_conv = nn.Sequential(
+                nn.Conv2d({first}, kernel_size=3, padding=1),
+                nn.BatchNorm2d(mid_channels),
+                nn.Conv2d({second}, kernel_size=3, padding=1),
+                nn.BatchNorm2d(out_channels),
+            )
+        def forward(self, x):
+            return self.double_conv(x)
+"""
+
+
+def test_a_parameter_left_to_none_and_filled_from_a_size_is_one_of_two_sizes():
+    # ``if not mid_channels: mid_channels = out_channels``: the size given, or ``out_channels``; distinct from
+    # ``in_channels`` either way, but perhaps ``out_channels`` itself
+    for fill in ("if not mid_channels:\n                mid_channels = out_channels",
+                 "if mid_channels is None:\n                mid_channels = out_channels",
+                 "mid_channels = mid_channels or out_channels"):
+        ok = _DOUBLE.format(fill=fill, first="in_channels, mid_channels", second="mid_channels, out_channels")
+        assert errors(ok) == []
+        found = errors(_DOUBLE.format(fill=fill, first="mid_channels, in_channels",
+                                      second="mid_channels, out_channels"))
+        assert [d.code for d in found] == ["SHP107"], fill
+        # ``mid_channels`` may be ``out_channels``: swapping the second convolution may change nothing
+        same = _DOUBLE.format(fill=fill, first="in_channels, mid_channels", second="out_channels, mid_channels")
+        assert errors(same) == []
+
+
+def test_two_parameters_filled_from_one_size_may_be_one_size():
+    # ``hidden = hidden or dim`` and ``out = out or dim``: both may be ``dim``, so neither is distinct from the other
+    assert errors("""
+        class ConvMlp(nn.Module):
+            def __init__(self, dim, hidden=None, out=None):
+                super().__init__()
+                hidden = hidden or dim
+                out = out or dim
+                self.fc1 = nn.Conv2d(dim, hidden, 1)
+                self.norm = nn.BatchNorm2d(out)
+            def forward(self, x):
+                return self.norm(self.fc1(x))
+    """) == []

@@ -112,6 +112,10 @@ class Statements:
     # -- branches and loops ----------------------------------------------------------------------
     def stmt_if(self, st, state):
         known = self.ev(st.test, state)
+        if known is not True and known is not False and not _stops(st.body) and not _stops(st.orelse):
+            # ``if in_planes != planes: self.shortcut = nn.Conv2d(in_planes, planes, 1)``: decided by sizes the
+            # code names differently (``_expressions.distinct_sizes_test``); not a guard that raises or returns
+            known = self.distinct_sizes_test(st.test, state)
         if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
             return self.block(st.body if known else st.orelse, state)
         before = self.env
@@ -145,7 +149,15 @@ class Statements:
             receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
         if self.depth > 0 and (_returns(st.body) or _returns(st.orelse)):
             self.reporting = False  # under a call's shapes, what follows an early return runs for some calls only
-        return join_states([a, b])
+        out = join_states([a, b])
+        if a is not None and b is not None:
+            for name, v in list(out.items()):
+                # ``if not mid_channels: mid_channels = out_channels``: a size, the one given or the other
+                kept, new = state.get(name), (a.get(name), b.get(name))
+                if v is OPAQUE and kept == Obj(name) and kept in new and self.optional_parameter(ast.Name(id=name)):
+                    other = new[1] if new[0] == kept else new[0]
+                    out[name] = self.fill_optional(name, other) or v
+        return out
 
     def stmt_for(self, st, state):
         it = self.ev(st.iter, state)
@@ -359,6 +371,18 @@ _HANDLERS = {  # statement type -> the method that runs it
     "ClassDef": "stmt_class", "Delete": "stmt_delete",
     "Import": "stmt_import", "ImportFrom": "stmt_import",
 }
+
+
+def _stops(stmts) -> bool:
+    """Whether a branch holds a ``return`` or a ``raise`` (outside nested functions)."""
+    todo = list(stmts)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Return, ast.Raise)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
 
 
 def _returns(stmts) -> bool:
