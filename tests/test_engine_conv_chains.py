@@ -336,3 +336,101 @@ def test_two_parameters_filled_from_one_size_may_be_one_size():
             def forward(self, x):
                 return self.norm(self.fc1(x))
     """) == []
+
+
+_STAGES = """
+    def leaky_relu(p=0.1):
+        return nn.LeakyReLU(p)
+    class Disc(nn.Module):
+        def __init__(self, channels, layers, input_channels):
+            super().__init__()
+            self.init_conv = nn.Conv1d({init}, 15, padding=7)
+            self.conv_layers = nn.ModuleList([])
+            curr = channels
+            for _ in range(layers):
+                chan_out = min(curr * 4, 1024)
+                self.conv_layers.append(nn.Sequential(nn.Conv1d(curr, chan_out, 41, stride=4), leaky_relu()))
+                curr = chan_out
+        def forward(self, x):
+            x = self.init_conv(x)
+            for layer in self.conv_layers:
+                x = layer(x)
+            return x
+"""
+
+
+def test_a_loop_over_modules_appended_in_a_loop_applies_the_first_one_first():
+    # the first block appended is the first a loop over the list applies; the later ones are unknown here
+    assert errors(_STAGES.format(init="input_channels, channels")) == []
+    found = errors(_STAGES.format(init="channels, input_channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+
+
+_BODY = """
+    class Enc(nn.Module):
+        def __init__(self, in_channels, base, mults=(1, 2, 4)):
+            super().__init__()
+            self.stem = nn.Conv2d({stem}, 3, padding=1)
+            layers = []
+            in_ch = base
+            for mult in mults:
+                out_ch = base * mult
+                layers.append(nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1))
+                layers.append(nn.ReLU())
+                in_ch = out_ch
+            self.body = nn.Sequential(*layers)
+        def forward(self, x):
+            B, C, H, W = x.shape
+            return self.body(self.stem(x))
+"""
+
+
+def test_a_sequential_of_layers_appended_in_a_loop_meets_its_input_with_the_first():
+    assert errors(_BODY.format(stem="in_channels, base")) == []
+    found = errors(_BODY.format(stem="base, in_channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 16)]
+    # the later layers (of several kinds) say nothing of what comes out
+    assert reveals(_BODY.format(stem="in_channels, base").replace("return self.body", "reveal_shape(self.body")
+                   .replace("(self.stem(x))", "(self.stem(x)))")) == ["..."]
+
+
+_STAGES_OF_A_LIST = """
+    class Unet(nn.Module):
+        def __init__(self, dim, channels=3, dim_mults=(1, 2, 4, 8)):
+            super().__init__()
+            self.init_conv = nn.Conv2d({init}, 7, padding=3)
+            dims = [dim, *map(lambda m: dim * m, dim_mults)]
+            in_out = list(zip(dims[:-1], dims[1:]))
+            self.downs = nn.ModuleList([])
+            for ind, (dim_in, dim_out) in enumerate(in_out):
+                self.downs.append(nn.ModuleList([
+                    nn.Conv2d(dim_in, dim_in, 3, padding=1),
+                    nn.Conv2d(dim_in, dim_out, 3, padding=1),
+                ]))
+        def forward(self, x):
+            x = self.init_conv(x)
+            for block1, block2 in self.downs:
+                x = block1(x)
+                x = block2(x)
+            return x
+"""
+
+
+def test_stages_built_from_a_list_of_sizes_whose_first_is_known():
+    # ``dims = [dim, *...]``, ``zip(dims[:-1], dims[1:])``, ``enumerate``: the first stage takes ``dim``, and its
+    # ``nn.ModuleList([...])`` unpacks into its layers in order
+    assert errors(_STAGES_OF_A_LIST.format(init="channels, dim")) == []
+    found = errors(_STAGES_OF_A_LIST.format(init="dim, channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+
+
+def test_an_item_of_a_module_list_written_out_is_that_layer():
+    found = errors("""
+        class Two(nn.Module):
+            def __init__(self, c_in, c_mid, c_out):
+                super().__init__()
+                self.convs = nn.ModuleList([nn.Conv2d(c_in, c_mid, 1), nn.Conv2d(c_in, c_out, 1)])
+            def forward(self, x):
+                return self.convs[1](self.convs[0](x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]

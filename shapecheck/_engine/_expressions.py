@@ -63,6 +63,11 @@ class Expressions:
             return OPAQUE
         if isinstance(node, (ast.Tuple, ast.List)):
             out = self.spliced(node.elts, state)
+            if out is None and node.elts and isinstance(node.elts[0], (ast.Name, ast.Attribute)):
+                # ``dims = [init_dim, *map(lambda m: dim * m, dim_mults)]``: a list of sizes of unknown length
+                # whose first one is known (what a loop over it meets first)
+                head = self.ev(node.elts[0], state)
+                return ListOf(OPAQUE, first=head) if isinstance(head, (Expr, Obj)) else OPAQUE
             return OPAQUE if out is None else tuple(out)
         if isinstance(node, ast.Subscript):
             return self.subscript(node, state)
@@ -377,7 +382,16 @@ class Expressions:
                 return ANY_SHAPE if base.rank is None else OPAQUE
             return self.apply_shape_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
         if isinstance(base, ListOf):
-            return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
+            if isinstance(node.slice, ast.Slice):
+                s = node.slice
+                keeps_first = s.lower is None or isinstance(s.lower, ast.Constant) and s.lower.value == 0
+                return ListOf(base.elem, first=base.first if keeps_first and s.step is None else None)
+            i = node.slice.value if isinstance(node.slice, ast.Constant) and type(node.slice.value) is int else None
+            if i is not None and base.items is not None and -len(base.items) <= i < len(base.items):
+                return base.items[i]  # ``self.convs[1]`` of ``nn.ModuleList([a, b])``
+            if i == 0 and base.first is not None:
+                return base.first
+            return base.elem
         if isinstance(base, (DictOf, ModuleVal)) and isinstance(node.slice, ast.Constant) \
                 and isinstance(node.slice.value, str):
             v = _item(base, node.slice.value)

@@ -9,7 +9,7 @@ from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from .._core._wording import LOCAL, RETURN
-from ._values import FuncRef, Obj, QualRef, join, join_states
+from ._values import FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 from ._memo import per_node
@@ -168,7 +168,9 @@ class Statements:
         # iteration does (one diagnostic per line: the same finding twice is reported once)
         first = len(self.diags)
         s1 = dict(state)
-        self.assign(st.target, elem, s1, st)
+        # ``for layer in self.layers:`` over modules appended in order: the first iteration applies the first
+        head = it.first if isinstance(it, ListOf) and it.first is not None else elem
+        self.assign(st.target, head, s1, st)
         s1 = self.block(st.body, s1)
         widened = join_states([pre, s1]) if s1 is not None else pre
         second = len(self.diags)

@@ -49,8 +49,9 @@ class UserCalls:
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
+                later = m.children[0] if m.later is None else m.later
                 with self.silenced():
-                    again = self.call_module(m.children[0], [v], {}, node)
+                    again = self.call_module(later, [v], {}, node) if isinstance(later, ModuleVal) else ANY_SHAPE
                 v = join(v, again)
             return v
         if m.rule is not None:
@@ -157,7 +158,7 @@ class UserCalls:
         # ``get_norm_layer("layernorm")``: only names and flags go in, and what may come out is a layer (a
         # class or an instance chosen by the name); nothing else such a call gives is kept
         layer_only = not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values())
-        if layer_only and (not bound or not ref.gives_layer()):
+        if layer_only and not ref.gives_layer():  # ``leaky_relu()``: a factory called with its defaults too
             return OPAQUE
         # with only tensors of unknown shape (or sizes) going in, the body may still name axes
         # (``B, N, C = x.shape``) and say what comes out (a convolution, then a permute); what it proves
