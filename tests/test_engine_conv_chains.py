@@ -434,3 +434,27 @@ def test_an_item_of_a_module_list_written_out_is_that_layer():
                 return self.convs[1](self.convs[0](x))
     """)
     assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_parameter_filled_by_a_default_helper_is_one_of_two_sizes():
+    # lucidrains' ``default(val, d)``: ``init_dim = default(init_dim, dim)`` is the size given or ``dim``
+    src = """
+        def exists(val):
+            return val is not None
+        def default(val, d):
+            if exists(val):
+                return val
+            return d() if callable(d) else d
+        class Stem(nn.Module):
+            def __init__(self, dim, init_dim=None, channels=3):
+                super().__init__()
+                init_dim = default(init_dim, dim)
+                self.init_conv = nn.Conv2d({conv}, 7, padding=3)
+                self.norm = nn.BatchNorm2d({norm})
+            def forward(self, x):
+                return self.norm(self.init_conv(x))
+    """
+    assert errors(src.format(conv="channels, init_dim", norm="init_dim")) == []
+    assert errors(src.format(conv="channels, init_dim", norm="dim")) == []  # ``init_dim`` may be ``dim``
+    found = errors(src.format(conv="init_dim, channels", norm="init_dim"))
+    assert [d.code for d in found] == ["SHP107"]

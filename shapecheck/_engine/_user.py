@@ -166,6 +166,14 @@ class UserCalls:
         fn = ref.node  # the body is needed: a dropped module is parsed again here
         if fn is None:
             return OPAQUE
+        pair = per_node(ref.info.memo.defaults, fn, lambda: _default_pair(fn)) \
+            if isinstance(node, ast.Call) and len(node.args) >= 2 else None
+        if pair is not None and isinstance(node.args[0], ast.Name) and bound.get(pair[0]) == Obj(node.args[0].id) \
+                and self.optional_parameter(node.args[0]):
+            # ``init_dim = default(init_dim, dim)`` with ``init_dim=None`` a parameter: the size given, or ``dim``
+            filled = self.fill_optional(node.args[0].id, bound.get(pair[1]))
+            if filled is not None:
+                return filled
         kept = _returned_parameter(fn, ref.info) if any(isinstance(v, Obj) for v in bound.values()) else None
         if kept is not None and isinstance(bound.get(kept), Obj):
             # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
@@ -324,6 +332,43 @@ def _find_returned_parameter(fn) -> str | None:
         if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
             return None
     return name
+
+
+def _default_pair(fn) -> tuple | None:
+    """``(val, d)`` for a function that gives back its first parameter or its second, and nothing else
+    (``def default(val, d): return val if exists(val) else d``, with ``d() if callable(d) else d`` for a
+    default that may be a factory); else None."""
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    a = fn.args
+    params = [p.arg for p in a.posonlyargs + a.args]
+    if len(params) < 2:
+        return None
+    pair = params[0], params[1]
+
+    def gives(e) -> set | None:
+        if isinstance(e, ast.Name) and e.id in pair:
+            return {e.id}
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == pair[1] and not e.args \
+                and not e.keywords:
+            return {pair[1]}  # ``d()``: a default given as a factory
+        if isinstance(e, ast.IfExp):
+            x, y = gives(e.body), gives(e.orelse)
+            return None if x is None or y is None else x | y
+        return None
+
+    returned: set = set()
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Return):
+            g = gives(node.value) if node.value is not None else None
+            if g is None:
+                return None
+            returned |= g
+        elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+            return None
+        elif isinstance(node, ast.Name) and node.id in pair and not isinstance(node.ctx, ast.Load):
+            return None
+    return pair if returned == set(pair) else None
 
 
 def _own_nodes(fn):
