@@ -458,3 +458,38 @@ def test_a_parameter_filled_by_a_default_helper_is_one_of_two_sizes():
     assert errors(src.format(conv="channels, init_dim", norm="dim")) == []  # ``init_dim`` may be ``dim``
     found = errors(src.format(conv="init_dim, channels", norm="init_dim"))
     assert [d.code for d in found] == ["SHP107"]
+
+
+def test_padding_keeps_the_channels_of_a_convolution_output_of_unknown_rank():
+    # ``nn.ZeroPad2d`` and ``F.pad`` pad the last axes: the channels of ``... c h w`` go on to the next layer
+    src = """
+        class Disc(nn.Module):
+            def __init__(self, in_channels=3):
+                super().__init__()
+                def block(in_filters, out_filters, normalization=True):
+                    layers = [nn.Conv2d(in_filters, out_filters, 4, stride=2, padding=1)]
+                    if normalization:
+                        layers.append(nn.InstanceNorm2d(out_filters))
+                    layers.append(nn.LeakyReLU(0.2, inplace=True))
+                    return layers
+                self.model = nn.Sequential(
+                    *block(in_channels * 2, 64, normalization=False),
+                    *block(64, 128),
+                    nn.ZeroPad2d((1, 0, 1, 0)),
+                    nn.Conv2d({last}, 4, padding=1, bias=False),
+                )
+            def forward(self, img_A, img_B):
+                return self.model(torch.cat((img_A, img_B), 1))
+        class Causal(nn.Module):
+            def __init__(self, chan_in, chan_out, kernel_size):
+                super().__init__()
+                self.causal_padding = kernel_size - 1
+                self.conv = nn.Conv1d(chan_in, chan_out, kernel_size)
+                self.norm = nn.BatchNorm1d({norm})
+            def forward(self, x):
+                x = F.pad(self.conv(x), (self.causal_padding, 0))
+                return self.norm(x)
+    """
+    assert errors(src.format(last="128, 1", norm="chan_out")) == []
+    found = errors(src.format(last="1, 128", norm="chan_in"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 18), ("SHP107", _AT + 27)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import CONV_LEAD, axes, build, count_text, known
+from ._util import CONV_LEAD, axes, axes_any, build, count_text, known, trailing_known, with_trailing
 
 _CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
               "padding_mode='zeros', device=None, dtype=None")
@@ -441,21 +441,23 @@ for _n in (1, 2, 3):
 
 
 @shape_rule("torch.nn.functional.pad",
-            ok=["b c h w | (1, 1) -> b c h w+2", "b c h w | (1, 1, 2, 0) -> b c h+2 w+2", "b n | [0, 3] -> b n+3"],
+            ok=["b c h w | (1, 1) -> b c h w+2", "b c h w | (1, 1, 2, 0) -> b c h+2 w+2", "b n | [0, 3] -> b n+3",
+                "*B c n | (2, 0) -> *B c n+2"],
             bad=["b n | (1, 1, 1, 1, 1, 1) ! SHP104", "b n | (1, 1, 1) ! SHP110"])
 def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
-    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards."""
-    if not known(input) or not isinstance(pad, (tuple, list)):
+    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards (of a tensor of
+    unknown rank, its known last axes)."""
+    if not isinstance(pad, (tuple, list)) or not known(input) and not trailing_known(input, len(pad) // 2):
         return None
     if len(pad) % 2:
         site.error("SHP110", f"pad gets {len(pad)} values; padding takes (before, after) pairs")
         return None
-    if len(pad) // 2 > input.rank:
+    if input.rank is not None and len(pad) // 2 > input.rank:
         site.error("SHP104", f"pad pads {len(pad) // 2} axes of a tensor of {input.rank}")
         return None
-    ax = axes(input)
+    ax = axes(input) if input.rank is not None else axes_any(input)
     for j in range(len(pad) // 2):
-        i = input.rank - 1 - j
+        i = len(ax) - 1 - j
         a, b = as_size(pad[2 * j]), as_size(pad[2 * j + 1])
         if isinstance(a, Unknown) or isinstance(b, Unknown) or isinstance(ax[i][0], Unknown):
             ax[i] = (UNKNOWN, None)
@@ -465,4 +467,4 @@ def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
             site.error("SHP110", f"pad makes axis {i} negative")
             return None
         ax[i] = (new, ax[i][1] if new == ax[i][0] else None)
-    return build(ax)
+    return build(ax) if input.rank is not None else with_trailing(input, ax)
