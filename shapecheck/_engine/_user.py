@@ -241,6 +241,7 @@ class UserCalls:
         for x in list(bound.values()) + (list(self_val.attrs.values()) if self_val is not None else []):
             _dim_syms(x, keep, 0)
             _dim_syms(x, given, 0, "")
+
         mapping = {}
         for s in own.values():
             if s.name not in given:
@@ -250,12 +251,14 @@ class UserCalls:
                 mapping[s] = UNKNOWN
         tag = f"#{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
         for s in found.values():
-            if s.name in keep:
-                continue
+            if s.name in keep and keep[s.name].kind == s.kind:
+                continue  # brought in by the call (an axis the callee named ``n`` itself is not the caller's ``n``)
             key = (id(node), s.name, s.kind)
             new = self.fresh_calls.get(key)
             if new is None:
                 name = self.fresh_dim_name(s.name)
+                while name is not None and name in given:
+                    name = self.fresh_dim_name(name + "'")
                 new = self.fresh_calls[key] = sym(name, s.kind + tag) if name else UNKNOWN
             mapping[s] = new
         return _renamed(v, mapping, 0) if mapping else v
