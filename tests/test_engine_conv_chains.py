@@ -493,3 +493,17 @@ def test_padding_keeps_the_channels_of_a_convolution_output_of_unknown_rank():
     assert errors(src.format(last="128, 1", norm="chan_out")) == []
     found = errors(src.format(last="1, 128", norm="chan_in"))
     assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 18), ("SHP107", _AT + 27)]
+
+
+def test_a_reflection_pad_of_a_convolution_output_of_unknown_rank_is_no_rank_error():
+    # ``... c h w``: its rank is unknown, so nothing says it is not 3 or 4 axes
+    assert errors("""
+        class Res(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.pad = nn.ReflectionPad2d(1)
+                self.conv1 = nn.Conv2d(channels, channels, 3)
+                self.conv2 = nn.Conv2d(channels, channels, 3)
+            def forward(self, x):
+                return self.conv2(self.pad(self.conv1(self.pad(x))))
+    """) == []

@@ -206,12 +206,11 @@ def _register_pad_modules(n: int, constant: bool) -> None:
     def rule(site: Site, init: dict, input):
         if not known(input) and not trailing_known(input, n):
             return None
-        if input.rank is None:
-            pass  # ``... c h w`` (a convolution's output of unknown rank): its last axes are padded
-        elif constant and input.rank < n:
+        # of ``... c h w`` (a convolution's output of unknown rank) the last axes are padded, its rank unchecked
+        if constant and input.rank is not None and input.rank < n:
             site.error("SHP104", f"padding {n}-D expects an input of at least {n} axes, got {input.rank}")
             return None
-        if not constant and input.rank not in (n + 1, n + 2):
+        if not constant and input.rank is not None and input.rank not in (n + 1, n + 2):
             site.error("SHP104", f"padding {n}-D expects an input of {n + 1} or {n + 2} axes, got {input.rank}")
             return None
         p = init.get("padding")
