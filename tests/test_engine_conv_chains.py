@@ -507,3 +507,24 @@ def test_a_reflection_pad_of_a_convolution_output_of_unknown_rank_is_no_rank_err
             def forward(self, x):
                 return self.conv2(self.pad(self.conv1(self.pad(x))))
     """) == []
+
+
+def test_a_function_defined_in_forward_sees_the_module():
+    # CLIP's ``def stem(x): ...`` inside ``forward``: ``self`` is the module analysed, its layers known
+    src = """
+        class Stem(nn.Module):
+            def __init__(self, width=64):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, width // 2, kernel_size=3, stride=2, padding=1, bias=False)
+                self.bn1 = nn.BatchNorm2d(width // 2)
+                self.conv2 = nn.Conv2d({conv2}, kernel_size=3, padding=1, bias=False)
+                self.bn2 = nn.BatchNorm2d(width)
+            def forward(self, x):
+                def stem(x):
+                    x = self.bn1(self.conv1(x))
+                    return self.bn2(self.conv2(x))
+                return stem(x)
+    """
+    assert errors(src.format(conv2="width // 2, width")) == []
+    found = errors(src.format(conv2="width, width // 2"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 12)]
