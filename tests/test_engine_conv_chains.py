@@ -528,3 +528,28 @@ def test_a_function_defined_in_forward_sees_the_module():
     assert errors(src.format(conv2="width // 2, width")) == []
     found = errors(src.format(conv2="width, width // 2"))
     assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 12)]
+
+
+def test_a_partial_of_a_block_class_builds_that_block():
+    # ``block_klass = partial(ResnetBlock, groups=8)``: ``block_klass(dim * 2, dim)`` is a ResnetBlock giving ``dim``
+    src = """
+        from functools import partial
+        class ResnetBlock(nn.Module):
+            def __init__(self, dim, dim_out, groups=8):
+                super().__init__()
+                self.block1 = nn.Conv2d(dim, dim_out, 3, padding=1)
+                self.norm = nn.GroupNorm(groups, dim_out)
+            def forward(self, x):
+                return self.norm(self.block1(x))
+        class Tail(nn.Module):
+            def __init__(self, dim, out_dim, groups=8):
+                super().__init__()
+                block_klass = partial(ResnetBlock, groups=groups)
+                self.final_res_block = block_klass(dim * 2, dim)
+                self.final_conv = nn.Conv2d({conv}, 1)
+            def forward(self, x):
+                return self.final_conv(self.final_res_block(x))
+    """
+    assert errors(src.format(conv="dim, out_dim")) == []
+    found = errors(src.format(conv="out_dim, dim"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]

@@ -18,8 +18,8 @@ from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
-from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, first_of,
-                      SelfVal, SizeOf, join)
+from ._values import (EMPTY, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef,
+                      SelfVal, SizeOf, first_of, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -191,6 +191,9 @@ class Calls:
         return per_node(self.mod.memo.equal_names, self.node, lambda: _maybe_equal_names(self.node))
 
     def call_value(self, callee, args, kwargs, node, state):
+        if isinstance(callee, Partial):
+            return self.call_value(callee.func, list(callee.args) + list(args), {**dict(callee.kwargs), **kwargs},
+                                   node, state)
         if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
             # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape (an
             # activation's class keeps it only when its default is elementwise: ``_callables``)
@@ -252,6 +255,9 @@ class Calls:
             if self.reporting:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
+        if q == "functools.partial" and args and isinstance(args[0], (ClassRef, QualRef, FuncRef)) \
+                and not (isinstance(args[0], FuncRef) and args[0].is_lambda):
+            return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
         if q in ("torch.nn.Sequential",):
             if len(args) == 1 and not kwargs and isinstance(args[0], DictOf) and args[0].items:
                 # ``nn.Sequential(OrderedDict([...]))``: its values in order, each reachable by its key

@@ -18,7 +18,7 @@ from .._core._unify import code_size
 from ._signature import signature_of
 
 __all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "DictOf", "Choice",
-           "ListOf", "first_of", "join", "join_states", "list_join", "is_tensor"]
+           "ListOf", "Partial", "first_of", "join", "join_states", "list_join", "is_tensor"]
 
 
 @dataclass(frozen=True)
@@ -243,6 +243,16 @@ class DictOf:
             if k == key:
                 return v
         return None
+
+
+@dataclass(frozen=True)
+class Partial:
+    """``functools.partial(ResnetBlock, groups=8)``: a class or function with some arguments given; a call
+    adds its own (``block_klass(dim * 2, dim)`` builds ``ResnetBlock(dim * 2, dim, groups=8)``)."""
+
+    func: Any
+    args: tuple = ()
+    kwargs: tuple = ()  # ((name, value), ...)
 
 
 @dataclass(frozen=True)
