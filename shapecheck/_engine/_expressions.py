@@ -176,6 +176,8 @@ class Expressions:
             return (not stop) if all(v is (not stop) for v in values) else OPAQUE
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
             return OPAQUE
+        if not all(isinstance(n, _SIZE_TEXT) for side in (test.left, test.comparators[0]) for n in ast.walk(side)):
+            return OPAQUE  # sizes written with names and arithmetic only: evaluated again, nothing is called twice
         a, b = (self.ev(test.left, state), self.ev(test.comparators[0], state))
         if not all(isinstance(v, (Expr, Obj)) for v in (a, b)):
             return OPAQUE
@@ -598,6 +600,10 @@ def _decided(node: ast.Compare, vals) -> bool | Opaque:
     op = node.ops[0]
     table = {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}
     return table.get(type(op), OPAQUE)
+
+
+# the nodes of a size written with names and arithmetic (``self.expansion * planes``)
+_SIZE_TEXT = (ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.expr_context)
 
 
 def _unset_self_attribute(node, state) -> bool:
