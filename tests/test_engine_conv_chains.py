@@ -553,3 +553,20 @@ def test_a_partial_of_a_block_class_builds_that_block():
     assert errors(src.format(conv="dim, out_dim")) == []
     found = errors(src.format(conv="out_dim, dim"))
     assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+
+
+def test_an_assertion_of_rank_and_size_together_narrows_the_input():
+    # ``assert input.dim() == 2 and input.size(1) == self.in_features``: every part of the ``and`` holds, so
+    # the input has two axes (``unsqueeze(2)`` then gives the layer its three)
+    src = """
+        class GroupedLinear(nn.Module):
+            def __init__(self, in_features, out_features, groups=1):
+                super().__init__()
+                self.in_features = in_features
+                self.layer = nn.Conv1d({conv}, kernel_size=1, groups=groups)
+            def forward(self, input):
+                assert input.dim() == 2 and input.size(1) == self.in_features
+                reveal_shape(input)
+                return self.layer(input.unsqueeze(2)).squeeze(2)
+    """
+    assert reveals(src.format(conv="in_features, out_features")) == ["? input[1]"]  # of two axes
