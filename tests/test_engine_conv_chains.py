@@ -246,3 +246,327 @@ def test_a_norm_whose_forward_returns_a_tensor_reports_a_wrong_input_on_the_call
                 return self.norm(self.down(x))
     """)
     assert [(d.code, d.line) for d in found] == [("SHP102", _AT + 17)]  # the call, not the callee's line
+
+
+_SHORTCUT = """
+    class Block(nn.Module):
+        expansion = 1
+        def __init__(self, in_planes, planes, stride=1):
+            super().__init__()
+            self.conv = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or in_planes != self.expansion * planes:
+                self.shortcut = nn.Sequential(nn.Conv2d({proj}, kernel_size=1, stride=stride))
+            self.res_conv = nn.Conv2d({res}, 1) if in_planes != planes else nn.Identity()
+        def forward(self, x):
+            out = self.conv(x) + self.shortcut(x)
+            return out + self.res_conv(x)
+"""
+
+
+def test_a_shortcut_built_for_sizes_that_differ_is_the_shortcut_applied():
+    # ``if in_planes != planes:`` in a constructor: the two sizes the code names differently are distinct
+    # axes, so the projection built for them is the shortcut that meets the input, not the identity
+    ok = _SHORTCUT.format(proj="in_planes, self.expansion * planes", res="in_planes, planes")
+    assert errors(ok) == []
+    found = errors(_SHORTCUT.format(proj="self.expansion * planes, in_planes", res="in_planes, planes"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 12)]
+    found = errors(_SHORTCUT.format(proj="in_planes, self.expansion * planes", res="planes, in_planes"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 13)]
+
+
+def test_a_size_test_that_guards_a_raise_is_not_decided():
+    # ``if in_ch != out_ch: raise``: the constructor says the sizes are one, and what follows is analysed
+    found = errors("""
+        class Res(nn.Module):
+            def __init__(self, in_ch, out_ch):
+                super().__init__()
+                if in_ch != out_ch:
+                    raise ValueError("a residual block keeps its channels")
+                self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+                self.norm = nn.BatchNorm2d(2 * out_ch)
+            def forward(self, x):
+                return x + self.norm(self.conv(x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+_DOUBLE = """
+    class DoubleConv(nn.Module):
+        def __init__(self, in_channels, out_channels, mid_channels=None):
+            super().__init__()
+            {fill}
+            self.double_conv = nn.Sequential(
+                nn.Conv2d({first}, kernel_size=3, padding=1),
+                nn.BatchNorm2d(mid_channels),
+                nn.Conv2d({second}, kernel_size=3, padding=1),
+                nn.BatchNorm2d(out_channels),
+            )
+        def forward(self, x):
+            return self.double_conv(x)
+"""
+
+
+def test_a_parameter_left_to_none_and_filled_from_a_size_is_one_of_two_sizes():
+    # ``if not mid_channels: mid_channels = out_channels``: the size given, or ``out_channels``; distinct from
+    # ``in_channels`` either way, but perhaps ``out_channels`` itself
+    for fill in ("if not mid_channels:\n                mid_channels = out_channels",
+                 "if mid_channels is None:\n                mid_channels = out_channels",
+                 "mid_channels = mid_channels or out_channels"):
+        ok = _DOUBLE.format(fill=fill, first="in_channels, mid_channels", second="mid_channels, out_channels")
+        assert errors(ok) == []
+        found = errors(_DOUBLE.format(fill=fill, first="mid_channels, in_channels",
+                                      second="mid_channels, out_channels"))
+        assert [d.code for d in found] == ["SHP107"], fill
+        # ``mid_channels`` may be ``out_channels``: swapping the second convolution may change nothing
+        same = _DOUBLE.format(fill=fill, first="in_channels, mid_channels", second="out_channels, mid_channels")
+        assert errors(same) == []
+
+
+def test_two_parameters_filled_from_one_size_may_be_one_size():
+    # ``hidden = hidden or dim`` and ``out = out or dim``: both may be ``dim``, so neither is distinct from the other
+    assert errors("""
+        class ConvMlp(nn.Module):
+            def __init__(self, dim, hidden=None, out=None):
+                super().__init__()
+                hidden = hidden or dim
+                out = out or dim
+                self.fc1 = nn.Conv2d(dim, hidden, 1)
+                self.norm = nn.BatchNorm2d(out)
+            def forward(self, x):
+                return self.norm(self.fc1(x))
+    """) == []
+
+
+_STAGES = """
+    def leaky_relu(p=0.1):
+        return nn.LeakyReLU(p)
+    class Disc(nn.Module):
+        def __init__(self, channels, layers, input_channels):
+            super().__init__()
+            self.init_conv = nn.Conv1d({init}, 15, padding=7)
+            self.conv_layers = nn.ModuleList([])
+            curr = channels
+            for _ in range(layers):
+                chan_out = min(curr * 4, 1024)
+                self.conv_layers.append(nn.Sequential(nn.Conv1d(curr, chan_out, 41, stride=4), leaky_relu()))
+                curr = chan_out
+        def forward(self, x):
+            x = self.init_conv(x)
+            for layer in self.conv_layers:
+                x = layer(x)
+            return x
+"""
+
+
+def test_a_loop_over_modules_appended_in_a_loop_applies_the_first_one_first():
+    # the first block appended is the first a loop over the list applies; the later ones are unknown here
+    assert errors(_STAGES.format(init="input_channels, channels")) == []
+    found = errors(_STAGES.format(init="channels, input_channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+
+
+_BODY = """
+    class Enc(nn.Module):
+        def __init__(self, in_channels, base, mults=(1, 2, 4)):
+            super().__init__()
+            self.stem = nn.Conv2d({stem}, 3, padding=1)
+            layers = []
+            in_ch = base
+            for mult in mults:
+                out_ch = base * mult
+                layers.append(nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1))
+                layers.append(nn.ReLU())
+                in_ch = out_ch
+            self.body = nn.Sequential(*layers)
+        def forward(self, x):
+            B, C, H, W = x.shape
+            return self.body(self.stem(x))
+"""
+
+
+def test_a_sequential_of_layers_appended_in_a_loop_meets_its_input_with_the_first():
+    assert errors(_BODY.format(stem="in_channels, base")) == []
+    found = errors(_BODY.format(stem="base, in_channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 16)]
+    # the later layers (of several kinds) say nothing of what comes out
+    assert reveals(_BODY.format(stem="in_channels, base").replace("return self.body", "reveal_shape(self.body")
+                   .replace("(self.stem(x))", "(self.stem(x)))")) == ["..."]
+
+
+_STAGES_OF_A_LIST = """
+    class Unet(nn.Module):
+        def __init__(self, dim, channels=3, dim_mults=(1, 2, 4, 8)):
+            super().__init__()
+            self.init_conv = nn.Conv2d({init}, 7, padding=3)
+            dims = [dim, *map(lambda m: dim * m, dim_mults)]
+            in_out = list(zip(dims[:-1], dims[1:]))
+            self.downs = nn.ModuleList([])
+            for ind, (dim_in, dim_out) in enumerate(in_out):
+                self.downs.append(nn.ModuleList([
+                    nn.Conv2d(dim_in, dim_in, 3, padding=1),
+                    nn.Conv2d(dim_in, dim_out, 3, padding=1),
+                ]))
+        def forward(self, x):
+            x = self.init_conv(x)
+            for block1, block2 in self.downs:
+                x = block1(x)
+                x = block2(x)
+            return x
+"""
+
+
+def test_stages_built_from_a_list_of_sizes_whose_first_is_known():
+    # ``dims = [dim, *...]``, ``zip(dims[:-1], dims[1:])``, ``enumerate``: the first stage takes ``dim``, and its
+    # ``nn.ModuleList([...])`` unpacks into its layers in order
+    assert errors(_STAGES_OF_A_LIST.format(init="channels, dim")) == []
+    found = errors(_STAGES_OF_A_LIST.format(init="dim, channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+
+
+def test_an_item_of_a_module_list_written_out_is_that_layer():
+    found = errors("""
+        class Two(nn.Module):
+            def __init__(self, c_in, c_mid, c_out):
+                super().__init__()
+                self.convs = nn.ModuleList([nn.Conv2d(c_in, c_mid, 1), nn.Conv2d(c_in, c_out, 1)])
+            def forward(self, x):
+                return self.convs[1](self.convs[0](x))
+    """)
+    assert [d.code for d in found] == ["SHP107"]
+
+
+def test_a_parameter_filled_by_a_default_helper_is_one_of_two_sizes():
+    # lucidrains' ``default(val, d)``: ``init_dim = default(init_dim, dim)`` is the size given or ``dim``
+    src = """
+        def exists(val):
+            return val is not None
+        def default(val, d):
+            if exists(val):
+                return val
+            return d() if callable(d) else d
+        class Stem(nn.Module):
+            def __init__(self, dim, init_dim=None, channels=3):
+                super().__init__()
+                init_dim = default(init_dim, dim)
+                self.init_conv = nn.Conv2d({conv}, 7, padding=3)
+                self.norm = nn.BatchNorm2d({norm})
+            def forward(self, x):
+                return self.norm(self.init_conv(x))
+    """
+    assert errors(src.format(conv="channels, init_dim", norm="init_dim")) == []
+    assert errors(src.format(conv="channels, init_dim", norm="dim")) == []  # ``init_dim`` may be ``dim``
+    found = errors(src.format(conv="init_dim, channels", norm="init_dim"))
+    assert [d.code for d in found] == ["SHP107"]
+
+
+def test_padding_keeps_the_channels_of_a_convolution_output_of_unknown_rank():
+    # ``nn.ZeroPad2d`` and ``F.pad`` pad the last axes: the channels of ``... c h w`` go on to the next layer
+    src = """
+        class Disc(nn.Module):
+            def __init__(self, in_channels=3):
+                super().__init__()
+                def block(in_filters, out_filters, normalization=True):
+                    layers = [nn.Conv2d(in_filters, out_filters, 4, stride=2, padding=1)]
+                    if normalization:
+                        layers.append(nn.InstanceNorm2d(out_filters))
+                    layers.append(nn.LeakyReLU(0.2, inplace=True))
+                    return layers
+                self.model = nn.Sequential(
+                    *block(in_channels * 2, 64, normalization=False),
+                    *block(64, 128),
+                    nn.ZeroPad2d((1, 0, 1, 0)),
+                    nn.Conv2d({last}, 4, padding=1, bias=False),
+                )
+            def forward(self, img_A, img_B):
+                return self.model(torch.cat((img_A, img_B), 1))
+        class Causal(nn.Module):
+            def __init__(self, chan_in, chan_out, kernel_size):
+                super().__init__()
+                self.causal_padding = kernel_size - 1
+                self.conv = nn.Conv1d(chan_in, chan_out, kernel_size)
+                self.norm = nn.BatchNorm1d({norm})
+            def forward(self, x):
+                x = F.pad(self.conv(x), (self.causal_padding, 0))
+                return self.norm(x)
+    """
+    assert errors(src.format(last="128, 1", norm="chan_out")) == []
+    found = errors(src.format(last="1, 128", norm="chan_in"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 18), ("SHP107", _AT + 27)]
+
+
+def test_a_reflection_pad_of_a_convolution_output_of_unknown_rank_is_no_rank_error():
+    # ``... c h w``: its rank is unknown, so nothing says it is not 3 or 4 axes
+    assert errors("""
+        class Res(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.pad = nn.ReflectionPad2d(1)
+                self.conv1 = nn.Conv2d(channels, channels, 3)
+                self.conv2 = nn.Conv2d(channels, channels, 3)
+            def forward(self, x):
+                return self.conv2(self.pad(self.conv1(self.pad(x))))
+    """) == []
+
+
+def test_a_function_defined_in_forward_sees_the_module():
+    # CLIP's ``def stem(x): ...`` inside ``forward``: ``self`` is the module analysed, its layers known
+    src = """
+        class Stem(nn.Module):
+            def __init__(self, width=64):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, width // 2, kernel_size=3, stride=2, padding=1, bias=False)
+                self.bn1 = nn.BatchNorm2d(width // 2)
+                self.conv2 = nn.Conv2d({conv2}, kernel_size=3, padding=1, bias=False)
+                self.bn2 = nn.BatchNorm2d(width)
+            def forward(self, x):
+                def stem(x):
+                    x = self.bn1(self.conv1(x))
+                    return self.bn2(self.conv2(x))
+                return stem(x)
+    """
+    assert errors(src.format(conv2="width // 2, width")) == []
+    found = errors(src.format(conv2="width, width // 2"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 12)]
+
+
+def test_a_partial_of_a_block_class_builds_that_block():
+    # ``block_klass = partial(ResnetBlock, groups=8)``: ``block_klass(dim * 2, dim)`` is a ResnetBlock giving ``dim``
+    src = """
+        from functools import partial
+        class ResnetBlock(nn.Module):
+            def __init__(self, dim, dim_out, groups=8):
+                super().__init__()
+                self.block1 = nn.Conv2d(dim, dim_out, 3, padding=1)
+                self.norm = nn.GroupNorm(groups, dim_out)
+            def forward(self, x):
+                return self.norm(self.block1(x))
+        class Tail(nn.Module):
+            def __init__(self, dim, out_dim, groups=8):
+                super().__init__()
+                block_klass = partial(ResnetBlock, groups=groups)
+                self.final_res_block = block_klass(dim * 2, dim)
+                self.final_conv = nn.Conv2d({conv}, 1)
+            def forward(self, x):
+                return self.final_conv(self.final_res_block(x))
+    """
+    assert errors(src.format(conv="dim, out_dim")) == []
+    found = errors(src.format(conv="out_dim, dim"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+
+
+def test_an_assertion_of_rank_and_size_together_narrows_the_input():
+    # ``assert input.dim() == 2 and input.size(1) == self.in_features``: every part of the ``and`` holds, so
+    # the input has two axes (``unsqueeze(2)`` then gives the layer its three)
+    src = """
+        class GroupedLinear(nn.Module):
+            def __init__(self, in_features, out_features, groups=1):
+                super().__init__()
+                self.in_features = in_features
+                self.layer = nn.Conv1d({conv}, kernel_size=1, groups=groups)
+            def forward(self, input):
+                assert input.dim() == 2 and input.size(1) == self.in_features
+                reveal_shape(input)
+                return self.layer(input.unsqueeze(2)).squeeze(2)
+    """
+    assert reveals(src.format(conv="in_features, out_features")) == ["? input[1]"]  # of two axes

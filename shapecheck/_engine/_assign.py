@@ -91,6 +91,8 @@ class Assignment:
                 return [Shape(value.dims[1:], value.origins[1:] if value.origins else ())] * count \
                     if (count == n or has_star) else None
             return None
+        if isinstance(value, ListOf) and value.items is not None and len(value.items) == n and not has_star:
+            return list(value.items)  # ``for block1, block2, attn, down in self.downs`` of ``nn.ModuleList([...])``
         if isinstance(value, ListOf) and not has_star:
             return [value.elem] * n
         return None

@@ -18,8 +18,8 @@ from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
-from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
-                      SelfVal, SizeOf, join)
+from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
+                      Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
 from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
 
 
@@ -207,6 +207,9 @@ class Calls:
         return per_node(self.mod.memo.equal_names, self.node, lambda: _maybe_equal_names(self.node))
 
     def call_value(self, callee, args, kwargs, node, state):
+        if isinstance(callee, Partial):
+            return self.call_value(callee.func, list(callee.args) + list(args), {**dict(callee.kwargs), **kwargs},
+                                   node, state)
         if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
             # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape (an
             # activation's class keeps it only when its default is elementwise: ``_callables``)
@@ -268,6 +271,9 @@ class Calls:
             if self.reporting:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
+        if q == "functools.partial" and args and isinstance(args[0], (ClassRef, QualRef, FuncRef)) \
+                and not (isinstance(args[0], FuncRef) and args[0].is_lambda):
+            return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
         if q in ("torch.nn.Sequential",):
             if len(args) == 1 and not kwargs and isinstance(args[0], DictOf) and args[0].items:
                 # ``nn.Sequential(OrderedDict([...]))``: its values in order, each reachable by its key
@@ -285,12 +291,12 @@ class Calls:
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
                 return ModuleVal(q, init=elem.items)
             if isinstance(elem, ListOf):
-                return ListOf(elem.elem, elem.length)
+                return ListOf(elem.elem, elem.length, elem.first, elem.items)
             if isinstance(elem, tuple) and elem:
                 v = elem[0]
                 for w in elem[1:]:
                     v = v if v == w else OPAQUE
-                return ListOf(v, const(len(elem)))
+                return ListOf(v, const(len(elem)), elem[0], elem)
             return ListOf(OPAQUE)
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"):
             return args[0] if args and isinstance(args[0], Shape) else ANY_SHAPE
@@ -400,6 +406,10 @@ class Calls:
                          for i, x in enumerate(args[1]))
         if name in ("tuple", "list") and args and isinstance(args[0], tuple):
             return args[0]
+        if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], ListOf) and args[0].first is not None:
+            return ListOf(args[0].elem, args[0].length, args[0].first)
+        if name in ("zip", "enumerate") and args and not kwargs:
+            return _zipped(name, args)
         if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:
             # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
             return _size_isinstance(node.args[1])
@@ -414,6 +424,23 @@ _STR_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstr
 _CONV_OPTIONS = frozenset({"stride", "padding", "dilation", "groups"})
 _OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_OPTIONS,
                     "torch.nn.Conv3d": _CONV_OPTIONS, "torch.nn.Linear": frozenset()}
+
+
+def _zipped(name: str, args):
+    """``zip(dims[:-1], dims[1:])`` or ``enumerate(in_out)`` over lists whose first element is known: a list
+    whose first element (what the first iteration of a loop over it takes) is known in part; OPAQUE
+    when no list has a known first element."""
+    if not any(isinstance(a, ListOf) and a.first is not None for a in args):
+        return OPAQUE
+    if name == "enumerate":
+        a = args[0]
+        return ListOf((OPAQUE, a.elem), first=(const(0), a.first)) if len(args) == 1 and isinstance(a, ListOf) \
+            else OPAQUE
+    firsts = []
+    for a in args:
+        f = first_of(a) if isinstance(a, (tuple, ListOf)) else None
+        firsts.append(OPAQUE if f is None or f == EMPTY else f)
+    return ListOf(tuple(OPAQUE for _ in args), first=tuple(firsts))
 
 
 def _size_isinstance(cls_node):

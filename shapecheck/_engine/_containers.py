@@ -36,7 +36,9 @@ def grown(current, method: str, args: list):
             return list_join(ListOf(new.elem), current)
         return current + new if method != "insert" else None if not current else list_join(ListOf(new[0]), current)
     if isinstance(current, ListOf):
-        return list_join(current, new)
+        out = list_join(current, new)
+        # appended after what the list holds: its first element stays first
+        return ListOf(out.elem, out.length, current.first) if method != "insert" and current.first is not None else out
     return None
 
 
@@ -76,7 +78,8 @@ class Containers:
             args, kwargs = self.call_args(node, state)
             new = grown((), func.attr, args) if args is not None and not kwargs else None
             ok = isinstance(new, tuple) and new and all(isinstance(v, ModuleVal) for v in new)
-            state[func.value.id] = list_join(ListOf(new[0]), new) if ok else ListOf(OPAQUE)
+            state[func.value.id] = ListOf(list_join(ListOf(new[0]), new).elem, first=new[0]) if ok \
+                else ListOf(OPAQUE)
             return True
         if not isinstance(current, (tuple, ListOf)) or isinstance(current, ListOf) and isinstance(current.elem,
                                                                                                     ModuleVal):
@@ -97,16 +100,20 @@ class Containers:
         if not isinstance(owner, SelfVal) or func.value.attr not in owner.attrs:
             return False
         current = owner.attrs[func.value.attr]
-        if not isinstance(current, ListOf) or current.length != EMPTY and not isinstance(current.elem, ModuleVal):
+        if not isinstance(current, ListOf) or current.length != EMPTY and not isinstance(current.elem, ModuleVal) \
+                and current.first is None:
             return False
         args, kwargs = self.call_args(node, state)
         new = None
         if args is not None and not kwargs:
             new = grown(() if current.length == EMPTY else current, func.attr, args)
             if isinstance(new, tuple) and new:  # a loop appends as often as it runs: the length is unknown
-                new = list_join(ListOf(new[0]), new)
-        owner.attrs[func.value.attr] = new if isinstance(new, ListOf) and isinstance(new.elem, ModuleVal) \
-            else ListOf(OPAQUE)
+                new = ListOf(list_join(ListOf(new[0]), new).elem, first=new[0] if func.attr != "insert" else None)
+        if isinstance(new, ListOf) and isinstance(new.elem, ModuleVal):
+            owner.attrs[func.value.attr] = new
+        else:  # modules of several kinds: the first one appended is still known
+            first = new.first if isinstance(new, ListOf) and isinstance(new.first, (ModuleVal, ListOf)) else None
+            owner.attrs[func.value.attr] = ListOf(OPAQUE, first=first)
         return True
 
     def set_item(self, target: ast.Subscript, value, state) -> None:
@@ -194,6 +201,10 @@ class Containers:
         if len(node.args) != 1 or not isinstance(node.args[0], ast.Starred) or node.keywords:
             return None
         layers = self.ev(node.args[0].value, state)
+        if isinstance(layers, ListOf) and isinstance(layers.first, ModuleVal) and layers.first != layers.elem:
+            # ``layers.append(nn.Conv2d(in_ch, out_ch, 3))`` in a loop: the first layer meets the input, the
+            # later ones (each fitting the list's element, perhaps none) follow it
+            return ModuleVal("torch.nn.Sequential", children=(layers.first,), repeated=True, later=layers.elem)
         if isinstance(layers, ListOf) and isinstance(layers.elem, ModuleVal):
             return ModuleVal("torch.nn.Sequential", children=(layers.elem,), repeated=True)
         return None

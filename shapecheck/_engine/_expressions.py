@@ -7,7 +7,7 @@ import ast
 from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
-from .._core._unify import code_size
+from .._core._unify import NE, code_size, compare
 from ._values import NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
@@ -63,11 +63,18 @@ class Expressions:
             return OPAQUE
         if isinstance(node, (ast.Tuple, ast.List)):
             out = self.spliced(node.elts, state)
+            if out is None and node.elts and isinstance(node.elts[0], (ast.Name, ast.Attribute)):
+                # ``dims = [init_dim, *map(lambda m: dim * m, dim_mults)]``: a list of sizes of unknown length
+                # whose first one is known (what a loop over it meets first)
+                head = self.ev(node.elts[0], state)
+                return ListOf(OPAQUE, first=head) if isinstance(head, (Expr, Obj)) else OPAQUE
             return OPAQUE if out is None else tuple(out)
         if isinstance(node, ast.Subscript):
             return self.subscript(node, state)
         if isinstance(node, ast.IfExp):
             known = self.ev(node.test, state)
+            if known is not True and known is not False:
+                known = self.distinct_sizes_test(node.test, state)
             if known is True or known is False:  # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size
                 return self.ev(node.body if known else node.orelse, state)
             return join(self.ev(node.body, state), self.ev(node.orelse, state))
@@ -139,12 +146,49 @@ class Expressions:
             if isinstance(rest[0], Obj) and rest[0].name in NORM_FACTORIES \
                     and not any(isinstance(v, (Shape, Expr)) for v in rest):
                 return rest[0]  # ``norm_layer or nn.LayerNorm``: a normalization layer's class either way
+            if len(rest) == 2 and isinstance(rest[0], Obj) and values[0] is rest[0] \
+                    and isinstance(node.values[0], ast.Name) and rest[0].name == node.values[0].id \
+                    and self.optional_parameter(node.values[0]):
+                filled = self.fill_optional(rest[0].name, rest[1])
+                if filled is not None:
+                    return filled
             if rest and all(isinstance(v, Obj) for v in rest):
                 # ``embed_dim or in_features`` (two unannotated parameters): the first when it is set; used
                 # as a size, it is one size throughout (``embed_dim * 2`` is never ``embed_dim``), distinct
                 # from no other name unless the first is a size the caller must give
                 return rest[0]
         return OPAQUE
+
+    def distinct_sizes_test(self, test, state):
+        """In a constructor, a test of sizes the code names differently (``in_planes != planes``, ``stride != 1
+        or in_ch != out_ch``, ``dim == dim_out``): True or False as those sizes are distinct axes, else OPAQUE.
+        The layers a constructor builds for sizes that differ are the ones built (``self.shortcut``, ``res_conv
+        = nn.Conv2d(dim, dim_out, 1) if dim != dim_out else nn.Identity()``), as the other methods take
+        these sizes for distinct axes."""
+        if getattr(self.node, "name", None) != "__init__":
+            return OPAQUE
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            v = self.distinct_sizes_test(test.operand, state)
+            return not v if isinstance(v, bool) else OPAQUE
+        if isinstance(test, ast.BoolOp):
+            values = [self.distinct_sizes_test(v, state) for v in test.values]
+            stop = isinstance(test.op, ast.Or)  # ``or``: one true part decides; ``and``: one false part
+            if any(v is stop for v in values):
+                return stop
+            return (not stop) if all(v is (not stop) for v in values) else OPAQUE
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+            return OPAQUE
+        if not all(isinstance(n, _SIZE_TEXT) for side in (test.left, test.comparators[0]) for n in ast.walk(side)):
+            return OPAQUE  # sizes written with names and arithmetic only: evaluated again, nothing is called twice
+        a, b = (self.ev(test.left, state), self.ev(test.comparators[0], state))
+        if not all(isinstance(v, (Expr, Obj)) for v in (a, b)):
+            return OPAQUE
+        a, b = self.as_size_sym(a), self.as_size_sym(b)
+        if not (isinstance(a, Expr) and isinstance(b, Expr)) or a.value is not None or b.value is not None:
+            return OPAQUE  # a size against a literal (``stride != 1``) may go either way
+        if compare(a, b, self.env) != NE:
+            return OPAQUE
+        return isinstance(test.ops[0], ast.NotEq)
 
     def comprehension(self, node, state):
         if len(node.generators) != 1:
@@ -342,7 +386,16 @@ class Expressions:
                 return ANY_SHAPE if base.rank is None else OPAQUE
             return self.apply_shape_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
         if isinstance(base, ListOf):
-            return ListOf(base.elem) if isinstance(node.slice, ast.Slice) else base.elem
+            if isinstance(node.slice, ast.Slice):
+                s = node.slice
+                keeps_first = s.lower is None or isinstance(s.lower, ast.Constant) and s.lower.value == 0
+                return ListOf(base.elem, first=base.first if keeps_first and s.step is None else None)
+            i = node.slice.value if isinstance(node.slice, ast.Constant) and type(node.slice.value) is int else None
+            if i is not None and base.items is not None and -len(base.items) <= i < len(base.items):
+                return base.items[i]  # ``self.convs[1]`` of ``nn.ModuleList([a, b])``
+            if i == 0 and base.first is not None:
+                return base.first
+            return base.elem
         if isinstance(base, (DictOf, ModuleVal)) and isinstance(node.slice, ast.Constant) \
                 and isinstance(node.slice.value, str):
             v = _item(base, node.slice.value)
@@ -410,8 +463,32 @@ class Expressions:
     def as_size_sym(self, v):
         """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
         if isinstance(v, Obj):
-            return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params)
+            return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params
+                                 or v.name in self.filled)
         return v
+
+    def fill_optional(self, name: str, other):
+        """``if not mid_channels: mid_channels = out_channels`` (``mid_channels = mid_channels or
+        out_channels``) with ``mid_channels=None`` a parameter: ``Obj(name)`` again, now a size the code names
+        (distinct from the others) that may be ``other``'s size (``Env.alike``), and so may any size filled
+        from the same one. None when ``other`` is no size the code names."""
+        if isinstance(other, Obj) and "." not in other.name and (other.name in self.size_params
+                                                                 or other.name in self.filled):
+            fill = other.name
+        elif isinstance(other, Expr) and other.as_sym() is not None and other.as_sym().name in self.env.fields:
+            fill = other.as_sym().name
+        else:
+            return None
+        self.filled = {**self.filled, name: fill}
+        group, grew = {name, fill}, True
+        while grew:  # what is filled from one size (or from what that size was filled from) may be one size
+            more = {k for k, f in self.filled.items() if k in group or f in group} | \
+                {f for k, f in self.filled.items() if k in group or f in group}
+            grew = not more <= group
+            group |= more
+        names = {self.code_sym(n, named=False).as_sym().name for n in group}
+        self.env.alike = self.env.alike | {frozenset((x, y)) for x in names for y in names if x != y}
+        return Obj(name)
 
     def binop(self, op, left, right, node):
         if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
@@ -525,6 +602,10 @@ def _decided(node: ast.Compare, vals) -> bool | Opaque:
     op = node.ops[0]
     table = {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}
     return table.get(type(op), OPAQUE)
+
+
+# the nodes of a size written with names and arithmetic (``self.expansion * planes``)
+_SIZE_TEXT = (ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.expr_context)
 
 
 def _unset_self_attribute(node, state) -> bool:

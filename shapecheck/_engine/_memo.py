@@ -23,7 +23,8 @@ class ModuleMemo:
     a :class:`CallKey` to the value that call returned (``OPAQUE`` while it is being analysed, which
     stops recursion); ``gives_back`` maps a function node's id to the parameter it returns unchanged
     (or None); ``factories`` whether a function node may return a layer (``_callables.may_give_layer``); ``uses`` maps a scope's node id to :func:`~._uses.use_roles` of it; ``flags`` an ``__init__``'s id to
-    the flags it sets from tests of its sizes; ``equal_names`` a function node's id to the local names
+    the flags it sets from tests of its sizes; ``defaults`` a function node's id to the two parameters it
+    gives back one of (``default(val, d)``), or None; ``equal_names`` a function node's id to the local names
     that may hold one value; ``bound_once`` a function node's id to the names it binds exactly once (what
     a helper defined in it reads)."""
 
@@ -35,6 +36,7 @@ class ModuleMemo:
     flags: dict = field(default_factory=dict)  # id of an __init__ node -> the size flags it sets (_statements)
     equal_names: dict = field(default_factory=dict)  # id of a function node -> names that may hold one value (_calls)
     bound_once: dict = field(default_factory=dict)  # id of a function node -> names it binds once, and all it binds (_statements)
+    defaults: dict = field(default_factory=dict)  # id of a function node -> ``(val, d)`` of a ``default`` helper (_user)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -107,6 +107,12 @@ class Narrowing:
     def narrowed_branch(self, test, state, holds: bool):
         """The state of a branch taken when ``test`` is ``holds``: a variable of unknown rank tested for its
         rank has that rank there; an unknown object tested to be a tensor is a tensor of unknown shape."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And if holds else ast.Or):
+            # ``assert x.dim() == 2 and x.size(1) == self.in_features``: every part holds (or, for ``or`` not
+            # holding, none does)
+            for part in test.values:
+                state = self.narrowed_branch(part, state, holds)
+            return state
         r = rank_test(test)
         if r is not None:
             var, k, negated = r

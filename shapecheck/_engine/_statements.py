@@ -9,7 +9,7 @@ from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from .._core._wording import LOCAL, RETURN
-from ._values import FuncRef, Obj, QualRef, join, join_states
+from ._values import FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 from ._memo import per_node
@@ -112,6 +112,10 @@ class Statements:
     # -- branches and loops ----------------------------------------------------------------------
     def stmt_if(self, st, state):
         known = self.ev(st.test, state)
+        if known is not True and known is not False and not _stops(st.body) and not _stops(st.orelse):
+            # ``if in_planes != planes: self.shortcut = nn.Conv2d(in_planes, planes, 1)``: decided by sizes the
+            # code names differently (``_expressions.distinct_sizes_test``); not a guard that raises or returns
+            known = self.distinct_sizes_test(st.test, state)
         if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
             return self.block(st.body if known else st.orelse, state)
         before = self.env
@@ -145,7 +149,15 @@ class Statements:
             receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
         if self.depth > 0 and (_returns(st.body) or _returns(st.orelse)):
             self.reporting = False  # under a call's shapes, what follows an early return runs for some calls only
-        return join_states([a, b])
+        out = join_states([a, b])
+        if a is not None and b is not None:
+            for name, v in list(out.items()):
+                # ``if not mid_channels: mid_channels = out_channels``: a size, the one given or the other
+                kept, new = state.get(name), (a.get(name), b.get(name))
+                if v is OPAQUE and kept == Obj(name) and kept in new and self.optional_parameter(ast.Name(id=name)):
+                    other = new[1] if new[0] == kept else new[0]
+                    out[name] = self.fill_optional(name, other) or v
+        return out
 
     def stmt_for(self, st, state):
         it = self.ev(st.iter, state)
@@ -156,7 +168,9 @@ class Statements:
         # iteration does (one diagnostic per line: the same finding twice is reported once)
         first = len(self.diags)
         s1 = dict(state)
-        self.assign(st.target, elem, s1, st)
+        # ``for layer in self.layers:`` over modules appended in order: the first iteration applies the first
+        head = it.first if isinstance(it, ListOf) and it.first is not None else elem
+        self.assign(st.target, head, s1, st)
         s1 = self.block(st.body, s1)
         widened = join_states([pre, s1]) if s1 is not None else pre
         second = len(self.diags)
@@ -394,6 +408,18 @@ def _bindings(fn) -> tuple:
                 count[name] = count.get(name, 0) + 1
         todo.extend(ast.iter_child_nodes(n))
     return frozenset(k for k, v in count.items() if v == 1), frozenset(count)
+
+
+def _stops(stmts) -> bool:
+    """Whether a branch holds a ``return`` or a ``raise`` (outside nested functions)."""
+    todo = list(stmts)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Return, ast.Raise)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
 
 
 def _returns(stmts) -> bool:

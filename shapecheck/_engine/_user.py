@@ -49,8 +49,9 @@ class UserCalls:
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
+                later = m.children[0] if m.later is None else m.later
                 with self.silenced():
-                    again = self.call_module(m.children[0], [v], {}, node)
+                    again = self.call_module(later, [v], {}, node) if isinstance(later, ModuleVal) else ANY_SHAPE
                 v = join(v, again)
             return v
         if m.rule is not None:
@@ -162,7 +163,7 @@ class UserCalls:
         # ``get_norm_layer("layernorm")``: only names and flags go in, and what may come out is a layer (a
         # class or an instance chosen by the name); nothing else such a call gives is kept
         layer_only = not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values())
-        if layer_only and (not bound or not ref.gives_layer()):
+        if layer_only and not ref.gives_layer():  # ``leaky_relu()``: a factory called with its defaults too
             return OPAQUE
         # with only tensors of unknown shape (or sizes) going in, the body may still name axes
         # (``B, N, C = x.shape``) and say what comes out (a convolution, then a permute); what it proves
@@ -170,6 +171,14 @@ class UserCalls:
         fn = ref.node  # the body is needed: a dropped module is parsed again here
         if fn is None:
             return OPAQUE
+        pair = per_node(ref.info.memo.defaults, fn, lambda: _default_pair(fn)) \
+            if isinstance(node, ast.Call) and len(node.args) >= 2 else None
+        if pair is not None and isinstance(node.args[0], ast.Name) and bound.get(pair[0]) == Obj(node.args[0].id) \
+                and self.optional_parameter(node.args[0]):
+            # ``init_dim = default(init_dim, dim)`` with ``init_dim=None`` a parameter: the size given, or ``dim``
+            filled = self.fill_optional(node.args[0].id, bound.get(pair[1]))
+            if filled is not None:
+                return filled
         kept = _returned_parameter(fn, ref.info) if any(isinstance(v, Obj) for v in bound.values()) else None
         if kept is not None and isinstance(bound.get(kept), Obj):
             # ``config = self._set_model_config(config)``: a callee that gives back the object it was given
@@ -264,6 +273,7 @@ class UserCalls:
         for x in list(bound.values()) + (list(self_val.attrs.values()) if self_val is not None else []):
             _dim_syms(x, keep, 0)
             _dim_syms(x, given, 0, "")
+
         mapping = {}
         for s in own.values():
             if s.name not in given:
@@ -273,12 +283,14 @@ class UserCalls:
                 mapping[s] = UNKNOWN
         tag = f"#{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
         for s in found.values():
-            if s.name in keep:
-                continue
+            if s.name in keep and keep[s.name].kind == s.kind:
+                continue  # brought in by the call (an axis the callee named ``n`` itself is not the caller's ``n``)
             key = (id(node), s.name, s.kind)
             new = self.fresh_calls.get(key)
             if new is None:
                 name = self.fresh_dim_name(s.name)
+                while name is not None and name in given:
+                    name = self.fresh_dim_name(name + "'")
                 new = self.fresh_calls[key] = sym(name, s.kind + tag) if name else UNKNOWN
             mapping[s] = new
         return _renamed(v, mapping, 0) if mapping else v
@@ -376,6 +388,43 @@ def _find_returned_parameter(fn) -> str | None:
         if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
             return None
     return name
+
+
+def _default_pair(fn) -> tuple | None:
+    """``(val, d)`` for a function that gives back its first parameter or its second, and nothing else
+    (``def default(val, d): return val if exists(val) else d``, with ``d() if callable(d) else d`` for a
+    default that may be a factory); else None."""
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    a = fn.args
+    params = [p.arg for p in a.posonlyargs + a.args]
+    if len(params) < 2:
+        return None
+    pair = params[0], params[1]
+
+    def gives(e) -> set | None:
+        if isinstance(e, ast.Name) and e.id in pair:
+            return {e.id}
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == pair[1] and not e.args \
+                and not e.keywords:
+            return {pair[1]}  # ``d()``: a default given as a factory
+        if isinstance(e, ast.IfExp):
+            x, y = gives(e.body), gives(e.orelse)
+            return None if x is None or y is None else x | y
+        return None
+
+    returned: set = set()
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Return):
+            g = gives(node.value) if node.value is not None else None
+            if g is None:
+                return None
+            returned |= g
+        elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+            return None
+        elif isinstance(node, ast.Name) and node.id in pair and not isinstance(node.ctx, ast.Load):
+            return None
+    return pair if returned == set(pair) else None
 
 
 def _own_nodes(fn):

@@ -18,7 +18,7 @@ from .._core._unify import code_size
 from ._signature import signature_of
 
 __all__ = ["OPAQUE", "Opaque", "Obj", "QualRef", "ModuleVal", "FuncRef", "ClassRef", "SelfVal", "SizeOf", "DictOf", "Choice",
-           "ListOf", "join", "join_states", "list_join", "is_tensor"]
+           "ListOf", "Partial", "first_of", "join", "join_states", "list_join", "is_tensor"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class ModuleVal:
     kwargs: tuple = ()  # constructor call: ((name, value), ...)
     children: tuple = ()  # nn.Sequential: the modules in order
     repeated: bool = False  # nn.Sequential(*layers): its one child repeated an unknown number of times
+    # nn.Sequential(*layers) whose first layer is known (the one child): what each later layer fits
+    later: Any = None
 
     @property
     def init_dict(self) -> dict:
@@ -224,6 +226,10 @@ class ListOf:
 
     elem: Any
     length: Any = None
+    # the first element, when known (``layers.append(...)`` in a loop appends it first; ``nn.ModuleList([a,
+    # b])`` holds ``a`` first), and every element in order when the list was written out
+    first: Any = None
+    items: tuple | None = None
 
 
 EMPTY = "empty"  # the length of a ``nn.ModuleList()`` built empty, before anything is appended to it
@@ -240,6 +246,16 @@ class DictOf:
             if k == key:
                 return v
         return None
+
+
+@dataclass(frozen=True)
+class Partial:
+    """``functools.partial(ResnetBlock, groups=8)``: a class or function with some arguments given; a call
+    adds its own (``block_klass(dim * 2, dim)`` builds ``ResnetBlock(dim * 2, dim, groups=8)``)."""
+
+    func: Any
+    args: tuple = ()
+    kwargs: tuple = ()  # ((name, value), ...)
 
 
 @dataclass(frozen=True)
@@ -394,8 +410,21 @@ def join_states(states: list) -> dict:
     return out
 
 
+def first_of(v):
+    """The first element of a list (a tuple or a ListOf) when known, EMPTY for an empty one, else None."""
+    if isinstance(v, tuple):
+        return v[0] if v else EMPTY
+    if isinstance(v, ListOf):
+        return EMPTY if v.length == EMPTY else v.first
+    return None
+
+
 def list_join(a, b) -> "ListOf":
-    """A list of unknown length holding the elements of both (a ListOf or a tuple each)."""
+    """A list of unknown length holding the elements of both (a ListOf or a tuple each); its first element
+    is known when both agree on it (or one is empty: a loop that may not have run yet)."""
+    fa, fb = first_of(a), first_of(b)
+    first = fb if fa is EMPTY else fa if fb is EMPTY else fa if fa == fb else None
+    first = None if first is EMPTY else first
     elems = []
     for x in (a, b):
         if isinstance(x, ListOf) and x.length == EMPTY:
@@ -406,4 +435,4 @@ def list_join(a, b) -> "ListOf":
     v = elems[0]
     for w in elems[1:]:
         v = join(v, w)
-    return ListOf(v)
+    return ListOf(v, first=first)

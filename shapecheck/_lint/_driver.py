@@ -209,7 +209,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
             _run(fa, diags, strict)
             _run_defaults(info, fn, None if is_static else sv, rules, diags, strict)
-            _run_inner(info, fn, rules, diags, strict)
+            _run_inner(info, fn, rules, diags, strict, None if is_static else sv)
     script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
     if script is not None:
         _run(FunctionAnalysis(info, script, rules=rules), diags, strict)
@@ -249,11 +249,30 @@ def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
         diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of a call that leaves {left} to None",)))
 
 
-def _run_inner(info, fn, rules, diags: list, strict: bool) -> None:
+def _run_inner(info, fn, rules, diags: list, strict: bool, sv=None) -> None:
     """The functions defined inside ``fn``, each analysed on its own (a callback is often never called
-    where it is defined); the names its enclosing functions bind are values it cannot know."""
+    where it is defined); the names its enclosing functions bind are values it cannot know, but the
+    receiver of a method (``sv``) is the module it analyses (``def stem(x): ... self.conv1(x) ...``
+    inside ``forward``)."""
+    a = fn.args
+    first = (a.posonlyargs + a.args)[0].arg if sv is not None and (a.posonlyargs + a.args) else None
     for inner, outer in inner_functions(fn):
-        _run(FunctionAnalysis(info, inner, rules=rules, closure=dict.fromkeys(outer, OPAQUE)), diags, strict)
+        closure = dict.fromkeys(outer, OPAQUE)
+        receiver = first in ("self", "cls") and not _rebinds(fn, first)
+        if receiver:
+            closure[first] = sv
+        _run(FunctionAnalysis(info, inner, self_val=sv if receiver else None, rules=rules, closure=closure),
+             diags, strict)
+
+
+def _rebinds(fn, name: str) -> bool:
+    """Whether ``name`` is assigned anywhere in ``fn`` (its inner functions' parameters included)."""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+            return True
+        if isinstance(node, ast.arg) and node.arg == name and node is not (fn.args.posonlyargs + fn.args.args)[0]:
+            return True
+    return False
 
 
 def _run(fa: FunctionAnalysis, diags: list, strict: bool) -> None:

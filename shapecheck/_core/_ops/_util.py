@@ -153,6 +153,21 @@ def locate(site: Site, shape: Shape, dim, allow_end: bool = False):
     return None
 
 
+def trailing_known(x, n: int) -> bool:
+    """A shape of unknown rank whose last ``n`` axes are known (``... c h w``, a convolution's output)."""
+    if not isinstance(x, Shape) or x.rank is not None or x.variadic_index is None:
+        return False
+    return len(x.dims) - x.variadic_index - 1 >= n
+
+
+def with_trailing(s: Shape, pairs) -> Shape:
+    """``s`` (of unknown rank) with its axes replaced by ``(dim, origin)`` pairs, its variadic part and
+    the facts it carries (``Shape.meta``) kept."""
+    dims = tuple(d for d, _ in pairs)
+    origins = tuple(o for _, o in pairs)
+    return Shape(dims, origins if any(o is not None for o in origins) else (), None, s.meta)
+
+
 def axes_any(s: Shape) -> list:
     """``[(dim, origin), ...]`` including a variadic item (for shapes of unknown rank)."""
     origins = s.origins if s.origins else (None,) * len(s.dims)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import CONV_LEAD, axes, build, count_text, known
+from ._util import CONV_LEAD, axes, axes_any, build, count_text, known, trailing_known, with_trailing
 
 _CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
               "padding_mode='zeros', device=None, dtype=None")
@@ -455,26 +455,22 @@ for _n in (1, 2, 3):
 
 @shape_rule("torch.nn.functional.pad",
             ok=["b c h w | (1, 1) -> b c h w+2", "b c h w | (1, 1, 2, 0) -> b c h+2 w+2", "b n | [0, 3] -> b n+3",
-                "*B c h w | (1, 1, 2, 0) -> *B c h+2 w+2"],
+                "*B c h w | (1, 1, 2, 0) -> *B c h+2 w+2", "*B c n | (2, 0) -> *B c n+2"],
             bad=["b n | (1, 1, 1, 1, 1, 1) ! SHP104", "b n | (1, 1, 1) ! SHP110"])
 def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
-    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards; a shape of unknown
-    rank keeps its leading segment when its known trailing axes are the padded ones (``... c h w``)."""
-    if isinstance(input, Shape) and input.rank is None and input.variadic_index is not None \
-            and isinstance(pad, (tuple, list)) and len(pad) % 2 == 0 \
-            and len(input.dims) - input.variadic_index - 1 >= len(pad) // 2:
-        return _pad_trailing(site, input, pad)
-    if not known(input) or not isinstance(pad, (tuple, list)):
+    """``F.pad(x, pad)``: ``pad`` holds (left, right) pairs from the last axis backwards (of a tensor of
+    unknown rank, its known last axes)."""
+    if not isinstance(pad, (tuple, list)) or not known(input) and not trailing_known(input, len(pad) // 2):
         return None
     if len(pad) % 2:
         site.error("SHP110", f"pad gets {len(pad)} values; padding takes (before, after) pairs")
         return None
-    if len(pad) // 2 > input.rank:
+    if input.rank is not None and len(pad) // 2 > input.rank:
         site.error("SHP104", f"pad pads {len(pad) // 2} axes of a tensor of {input.rank}")
         return None
-    ax = axes(input)
+    ax = axes(input) if input.rank is not None else axes_any(input)
     for j in range(len(pad) // 2):
-        i = input.rank - 1 - j
+        i = len(ax) - 1 - j
         a, b = as_size(pad[2 * j]), as_size(pad[2 * j + 1])
         if isinstance(a, Unknown) or isinstance(b, Unknown) or isinstance(ax[i][0], Unknown):
             ax[i] = (UNKNOWN, None)
@@ -484,24 +480,4 @@ def pad(site: Site, input, pad, mode="constant", value=None) -> Shape | None:
             site.error("SHP110", f"pad makes axis {i} negative")
             return None
         ax[i] = (new, ax[i][1] if new == ax[i][0] else None)
-    return build(ax)
-
-
-def _pad_trailing(site: Site, input: Shape, pad) -> Shape | None:
-    """``F.pad`` of the known trailing axes of a shape of unknown rank: the rest, and what is known of
-    it (a convolution's output, ``conv_lead``), kept."""
-    dims = list(input.dims)
-    origins = list(input.origins) if input.origins else [None] * len(dims)
-    for j in range(len(pad) // 2):
-        i = len(dims) - 1 - j
-        a, b = as_size(pad[2 * j]), as_size(pad[2 * j + 1])
-        if isinstance(a, Unknown) or isinstance(b, Unknown) or isinstance(dims[i], Unknown):
-            dims[i], origins[i] = UNKNOWN, None
-            continue
-        new = dims[i] + a + b
-        if new.value is not None and new.value < 0:
-            site.error("SHP110", f"pad makes axis {i - len(dims)} negative")
-            return None
-        if new != dims[i]:
-            dims[i], origins[i] = new, None
-    return Shape(tuple(dims), tuple(origins) if any(o is not None for o in origins) else (), input.label, input.meta)
+    return build(ax) if input.rank is not None else with_trailing(input, ax)

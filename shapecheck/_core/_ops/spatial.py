@@ -7,7 +7,7 @@ import math
 from .._algebra import Expr, FloorDiv, const
 from .._shape import UNKNOWN, Shape, Unknown
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, shape_rule
-from ._util import axes_any, batched, build, known, prod
+from ._util import axes_any, batched, build, known, prod, trailing_known, with_trailing
 
 
 def _n_spatial(site: Site, x: Shape, what: str, ranks=(3, 4, 5)):
@@ -205,12 +205,13 @@ def Unfold(site: Site, init: dict, input) -> Shape | None:
 
 def _register_pad_modules(n: int, constant: bool) -> None:
     def rule(site: Site, init: dict, input):
-        if not known(input):
+        if not known(input) and not trailing_known(input, n):
             return None
-        if constant and input.rank < n:
+        # of ``... c h w`` (a convolution's output of unknown rank) the last axes are padded, its rank unchecked
+        if constant and input.rank is not None and input.rank < n:
             site.error("SHP104", f"padding {n}-D expects an input of at least {n} axes, got {input.rank}")
             return None
-        if not constant and input.rank not in (n + 1, n + 2):
+        if not constant and input.rank is not None and input.rank not in (n + 1, n + 2):
             site.error("SHP104", f"padding {n}-D expects an input of {n + 1} or {n + 2} axes, got {input.rank}")
             return None
         p = init.get("padding")
@@ -219,7 +220,7 @@ def _register_pad_modules(n: int, constant: bool) -> None:
             return None
         ax = axes_any(input)
         for j in range(n):
-            i = input.rank - 1 - j
+            i = len(ax) - 1 - j
             a, b = as_size(pads[2 * j]), as_size(pads[2 * j + 1])
             d = ax[i][0]
             if any(isinstance(v, Unknown) for v in (a, b, d)):
@@ -230,7 +231,7 @@ def _register_pad_modules(n: int, constant: bool) -> None:
                 site.error("SHP110", f"padding makes spatial axis {i} negative")
                 return None
             ax[i] = (new, ax[i][1] if new == d else None)
-        return build(ax)
+        return build(ax) if input.rank is not None else with_trailing(input, ax)
 
     rule.__name__ = f"{'Constant' if constant else 'Reflection'}Pad{n}d"
     rule.__doc__ = ((f"``nn.ZeroPad{n}d(padding)`` / ``nn.ConstantPad{n}d(padding, value)``: any input of at least "
@@ -243,7 +244,7 @@ def _register_pad_modules(n: int, constant: bool) -> None:
     names = [f"torch.nn.{k}Pad{n}d" for k in kinds]
     module_rule(*names, init="padding, value=0.0",
                 ok=[f"init: 1 | b c {sp} -> b c {grown}", f"init: {tuple([1, 0] * n)} | c {sp} -> c "
-                    + " ".join(f"{a}+1" for a in sp.split())],
+                    + " ".join(f"{a}+1" for a in sp.split())] + ([f"init: 1 | *B c {sp} -> *B c {grown}"] if constant else []),
                 bad=[f"init: 1 | {' '.join(['b'] * (n - 1)) or '()'} ! SHP104" if constant else
                      f"init: 1 | {' '.join(['b'] * (n + 3))} ! SHP104"])(rule)
 
