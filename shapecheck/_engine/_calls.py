@@ -132,6 +132,10 @@ class Calls:
             return OPAQUE
         if name == "permute":
             recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
+        elif name == "bmm" and len(args) == 1 and not kwargs:
+            # both operands of a batched matrix product have three axes
+            recv, other = self.narrowed_to_rank([recv, args[0]], [func.value, node.args[0]], 3, state)
+            args = [other]
         known = isinstance(recv, Shape) and not recv.get_meta("unverified")
         shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
@@ -289,6 +293,8 @@ class Calls:
             args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
+        if q in _BMM and len(args) == 2 and len(node.args) == 2:
+            args = self.narrowed_to_rank(list(args), list(node.args), 3, state)
         args = self.aligned_parts(q, args)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
@@ -394,6 +400,7 @@ def _size_isinstance(cls_node):
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
+_BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 

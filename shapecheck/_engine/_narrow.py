@@ -162,6 +162,26 @@ class Narrowing:
         state[recv_node.id] = new
         return new
 
+    def narrowed_to_rank(self, values: list, nodes: list, k: int, state) -> list:
+        """``torch.bmm(q, k.transpose(1, 2))``: an op that takes only tensors of ``k`` axes says that each
+        operand of unknown rank has ``k`` (a value the engine could not shape is a tensor there, or the call
+        raises); a variable holding one is narrowed, as by ``assert x.dim() == k``."""
+        out = list(values)
+        for i, v in enumerate(values):
+            if v is OPAQUE or isinstance(v, Shape) and v.get_meta("unverified") and v.rank is None:
+                v = ANY_SHAPE
+            new = with_rank(v, k)
+            if new is None:
+                continue
+            node = nodes[i] if i < len(nodes) else None
+            if isinstance(node, ast.Name):
+                cur = state.get(node.id)
+                if isinstance(cur, Obj) and cur.name == node.id and values[i] is cur \
+                        or isinstance(cur, Shape) and cur == values[i] and cur.rank is None:
+                    state[node.id] = new
+            out[i] = new
+        return out
+
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
     def narrowed_by_use(self, required: Shape | None, arg, arg_node, state, tensor_op: bool = False):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown

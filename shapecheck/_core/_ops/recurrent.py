@@ -105,3 +105,44 @@ def rnn(site: Site, init: dict, input, hx=None):
 def lstm(site: Site, init: dict, input, hx=None):
     """``nn.LSTM``: as ``nn.RNN``, returning ``(output, (h_n, c_n))``."""
     return _recurrent(site, init, input, hx, lstm=True)
+
+
+_CELL_INIT = "input_size, hidden_size, bias=True, nonlinearity='tanh', device=None, dtype=None"
+
+
+def _cell(site: Site, init: dict, input, hx, lstm: bool):
+    """One step of a recurrent cell: ``(batch, input_size)`` or unbatched ``(input_size,)`` in, the same
+    leading axes with ``hidden_size`` features out (for an LSTM cell, the pair ``(h, c)``)."""
+    if not isinstance(input, Shape):
+        return None
+    in_size = as_size(init.get("input_size"))
+    hidden = as_size(init.get("hidden_size"))
+    if input.rank is not None and input.rank not in (1, 2):
+        site.error("SHP104", f"{site.op} expects an input of 1 or 2 axes (features) or (batch, features), "
+                             f"got {input.rank}")
+        return None
+    if input.rank is None and (len(input.dims) < 2 or input.variadic_index != len(input.dims) - 2):
+        return None  # nothing known but perhaps the batch: the features are unknown
+    if site.unify(input.dims[-1], in_size) is False:
+        site.error("SHP107", f"{site.op} expects {qd(site.resolve(in_size))} input features, got "
+                             f"{qd(site.resolve(input.dims[-1]))}", notes=(site.axis_note(input, -1),))
+    origins = input.origins or (None,) * len(input.dims)
+    out = build(list(zip(input.dims[:-1], origins[:-1])) + [(hidden if hasattr(hidden, "terms") else UNKNOWN, None)])
+    return (out, out) if lstm else out
+
+
+@module_rule("torch.nn.RNNCell", "torch.nn.GRUCell", init=_CELL_INIT,
+             ok=["init: 8, 16 | b 8 -> b 16", "init: 8, 16 | 8 -> 16"],
+             bad=["init: 8, 16 | b 9 ! SHP107", "init: 8, 16 | b t 8 ! SHP104"])
+def rnn_cell(site: Site, init: dict, input, hx=None):
+    """``nn.RNNCell``/``nn.GRUCell``: ``(batch, input_size)`` (or ``(input_size,)``) to
+    ``(batch, hidden_size)``."""
+    return _cell(site, init, input, hx, lstm=False)
+
+
+@module_rule("torch.nn.LSTMCell", init=_CELL_INIT.replace("nonlinearity='tanh', ", ""),
+             ok=["init: 8, 16 | b 8 -> b 16; b 16"],
+             bad=["init: 8, 16 | b 9 ! SHP107", "init: 8, 16 | b t 8 ! SHP104"])
+def lstm_cell(site: Site, init: dict, input, hx=None):
+    """``nn.LSTMCell``: as ``nn.RNNCell``, returning the pair ``(h_1, c_1)``."""
+    return _cell(site, init, input, hx, lstm=True)
