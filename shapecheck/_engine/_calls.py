@@ -243,6 +243,17 @@ class Calls:
         return results
 
     def call_qual(self, q: str, args, kwargs, node, state):
+        if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
+            return args[0]  # a copy of a layer (``clones``: ``copy.deepcopy(layer)``) is shaped as the layer
+        if q in _FROM_DATA and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred):
+            lit = literal_dims(node.args[0])
+            if lit is not None:
+                # ``torch.tensor([[1, 2, 3]])``, ``torch.LongTensor([[5, 7]])``: the literal's nesting is the shape
+                where = f"literal, {self.where(node)}"
+                out = Shape(tuple(const(n) for n in lit[0]), (where,) * len(lit[0]))
+                given = kwargs.get("dtype")
+                dtype = "long" if q in _LONG_DATA or given is None and lit[1] and q in _INFERRED_DATA else None
+                return out.with_meta(dtype=dtype) if dtype and given is None else out
         if q.startswith("math.") or q in SCALAR_FUNCS:
             return self.run_lint_rules(q, node, tuple(sanitize(a) for a in args),
                                   {k: sanitize(v) for k, v in kwargs.items()}, SCALAR)
@@ -400,6 +411,10 @@ def _size_isinstance(cls_node):
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
+_LONG_DATA = frozenset({"torch.LongTensor", "torch.cuda.LongTensor", "torch.IntTensor", "torch.cuda.IntTensor"})
+_INFERRED_DATA = frozenset({"torch.tensor", "torch.as_tensor"})  # the element type follows the literal's
+_FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
+                                                      "torch.DoubleTensor", "torch.Tensor"})
 _BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
@@ -470,3 +485,20 @@ def _learn_sizes(node, before, after, state) -> None:
 # ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)
 _MODULE_SELF_METHODS = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16",
                                   "requires_grad_", "to_empty", "type"})
+
+
+def literal_dims(node, depth: int = 0):
+    """``([2, 3], all integers)`` for a rectangular nested list (or tuple) literal of numbers such as
+    ``[[1, 2, 3], [4, 5, 6]]``, else None (an empty list, a name, a ragged nesting)."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if not node.elts or depth > 8:
+            return None
+        parts = [literal_dims(e, depth + 1) for e in node.elts]
+        if any(p is None for p in parts) or any(p[0] != parts[0][0] for p in parts):
+            return None
+        return [len(node.elts)] + parts[0][0], all(p[1] for p in parts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return [], type(node.value) is int
+    return None
