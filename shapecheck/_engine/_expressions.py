@@ -114,6 +114,8 @@ class Expressions:
             rest = [v for v in values if v is not None]
             if len(rest) == 1:
                 return rest[0]  # ``None or dim``
+            if not rest:
+                return None  # ``struc_flag or sc_flag`` with both flags None: None
             sizes = all(isinstance(v, (Expr, Obj)) for v in rest) and any(isinstance(v, Expr) for v in rest)
             if sizes and all(v == rest[0] for v in rest):
                 return rest[0]
