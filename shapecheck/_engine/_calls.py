@@ -306,6 +306,10 @@ class Calls:
             args = self.einsum_operands(q, args, node, state)
         if q in _BMM and len(args) == 2 and len(node.args) == 2:
             args = self.narrowed_to_rank(list(args), list(node.args), 3, state)
+        if q in _CATS and args and isinstance(args[0], (tuple, list)):
+            # every part of a ``cat`` is a tensor (or the call raises)
+            args = [type(args[0])(ANY_SHAPE if isinstance(p, Obj) or p is OPAQUE else p for p in args[0])] \
+                + list(args[1:])
         args = self.aligned_parts(q, args)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
@@ -415,6 +419,7 @@ _LONG_DATA = frozenset({"torch.LongTensor", "torch.cuda.LongTensor", "torch.IntT
 _INFERRED_DATA = frozenset({"torch.tensor", "torch.as_tensor"})  # the element type follows the literal's
 _FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
                                                       "torch.DoubleTensor", "torch.Tensor"})
+_CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
 _BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 

@@ -121,6 +121,9 @@ def _cell(site: Site, init: dict, input, hx, lstm: bool):
         site.error("SHP104", f"{site.op} expects an input of 1 or 2 axes (features) or (batch, features), "
                              f"got {input.rank}")
         return None
+    if input.rank is None and input.variadic_index >= 2 and input.variadic_index == len(input.dims) - 1:
+        # at least two axes (``torch.cat([emb, ctx], dim=1)``), and a cell takes at most two: (batch, features)
+        input = Shape(input.dims[:2], input.origins[:2] if input.origins else ())
     if input.rank is None and (len(input.dims) < 2 or input.variadic_index != len(input.dims) - 2):
         return None  # nothing known but perhaps the batch: the features are unknown
     if site.unify(input.dims[-1], in_size) is False:
@@ -141,7 +144,7 @@ def rnn_cell(site: Site, init: dict, input, hx=None):
 
 
 @module_rule("torch.nn.LSTMCell", init=_CELL_INIT.replace("nonlinearity='tanh', ", ""),
-             ok=["init: 8, 16 | b 8 -> b 16; b 16"],
+             ok=["init: 8, 16 | b 8 -> b 16; b 16", "init: 8, 16 | b f ... -> b 16; b 16"],
              bad=["init: 8, 16 | b 9 ! SHP107", "init: 8, 16 | b t 8 ! SHP104"])
 def lstm_cell(site: Site, init: dict, input, hx=None):
     """``nn.LSTMCell``: as ``nn.RNNCell``, returning the pair ``(h_1, c_1)``."""
