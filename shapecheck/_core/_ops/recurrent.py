@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import const
-from .._shape import UNKNOWN, Shape
+from .._shape import UNKNOWN, Shape, Variadic
 from ._registry import Site, as_int, as_size, module_rule, qd
 from ._util import build
 
@@ -15,7 +15,7 @@ def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
     if isinstance(input, Shape) and input.rank is None and len(input.dims) >= 2 \
             and input.variadic_index < len(input.dims) - 1:
         # "... features": batched or not, the features axis is checked and becomes the hidden size
-        return _unknown_rank(site, init, input)
+        return _unknown_rank(site, init, input, lstm)
     if not isinstance(input, Shape) or input.rank is None:
         return None
     if input.rank not in (2, 3):
@@ -68,7 +68,7 @@ def _check_state(site: Site, which: str, state, batch: list, input: Shape) -> No
                    help="build the state with the batch axis second, even when batch_first=True")
 
 
-def _unknown_rank(site: Site, init: dict, input: Shape):
+def _unknown_rank(site: Site, init: dict, input: Shape, lstm: bool = False):
     in_size = as_size(init.get("input_size"))
     if site.unify(input.dims[-1], in_size) is False:
         site.error("SHP107", f"{site.op} expects {qd(site.resolve(in_size))} input features, got "
@@ -82,13 +82,22 @@ def _unknown_rank(site: Site, init: dict, input: Shape):
     head = list(input.dims[:-1])
     if input.variadic_index == 0 and len(head) == 1:
         head = [UNKNOWN] + head
-    return (Shape(tuple(head) + (out_f,)), None)
+    # the final states are (num_layers * directions, batch, hidden), or (num_layers * directions, hidden)
+    # for an unbatched input: their first and last axes are known either way
+    layers = as_size(init.get("num_layers"))
+    n = layers * (2 if init.get("bidirectional") is True else 1) if hasattr(layers, "terms") else UNKNOWN
+    h = Shape((n, Variadic(None), out_h)) if hasattr(out_h, "terms") else None
+    if lstm:
+        c = Shape((n, Variadic(None), hidden)) if hasattr(hidden, "terms") else None
+        return (Shape(tuple(head) + (out_f,)), (h, c))
+    return (Shape(tuple(head) + (out_f,)), h)
 
 
 @module_rule("torch.nn.RNN", "torch.nn.GRU", init=_INIT,
              ok=["init: 8, 16 | s b 8 -> s b 16; 1 b 16",
                  "init: 8, 16, batch_first=True | b s 8 -> b s 16; 1 b 16",
-                 "init: 8, 16, 2, bidirectional=True | s b 8 -> s b 32; 4 b 16"],
+                 "init: 8, 16, 2, bidirectional=True | s b 8 -> s b 32; 4 b 16",
+                 "init: 8, 16, 2 | ... 8 -> _ ... 16; 2 ... 16"],
              bad=["init: 8, 16 | s b 9 ! SHP107", "init: 8, 16 | b 2 3 8 ! SHP104"])
 def rnn(site: Site, init: dict, input, hx=None):
     """``nn.RNN``/``nn.GRU``: input ``(seq, batch, input_size)`` (``batch_first``: ``(batch, seq, ...)``)
