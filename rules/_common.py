@@ -235,7 +235,8 @@ ELEMENTWISE = {
 
 
 def carry(ev, ctx, keys) -> None:
-    """Keep the rule's own tags on an elementwise op's result when the tagged operand's shape survives."""
+    """Keep the rule's own tags on an elementwise op's result when the tagged operand's axes survive: as many,
+    none of them provably changed by broadcasting."""
     if ev.qualname not in ELEMENTWISE or not isinstance(ev.result, Shape):
         return
     r = ev.result
@@ -247,8 +248,8 @@ def carry(ev, ctx, keys) -> None:
             dims = r.dims[1:]  # broadcast against an operand of unknown shape (a Python scalar) keeps v's axes
         if len(dims) != v.rank:
             continue
-        if any(not (ctx.compare(x, y) == "eq" or x == y) for x, y in zip(v.dims, dims)):
-            continue
+        if any(not (x == y or ctx.compare(x, y) != "ne") for x, y in zip(v.dims, dims)):
+            continue  # (an axis whose size broadcasting made unknown, `sim.masked_fill(mask, v)`, is still there)
         for k in keys:
             val = v.get_meta(k)
             if val is not None and r.get_meta(k) is None and k not in ctx.result_tags:

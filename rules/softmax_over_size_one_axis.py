@@ -176,7 +176,17 @@ class Direction(nn.Module):
         if not isinstance(x, Shape) or x.is_any:
             return
         d = neg_dim(dim, x)
-        if d is None or not _literal_one(ctx, axis(x, d)):
+        if d is None:
+            # ``softmax(scores.unsqueeze(1), dim=1)`` of unknown rank: an axis known from the front
+            i = as_int(dim)
+            lead = x.variadic_index if x.rank is None else None
+            if i is None or lead is None or not 0 <= i < lead:
+                return
+            d = i
+            size = x.dims[i]
+        else:
+            size = axis(x, d)
+        if not _literal_one(ctx, size):
             return
         if x.rank is not None and all(_literal_one(ctx, axis(x, i)) for i in range(x.rank)):
             return  # a tensor of ones everywhere: nothing else to normalise over either

@@ -398,6 +398,17 @@ def g_recurrent(rng):
 
 
 @gen
+def g_recurrent_cell(rng):
+    P = Pool(rng)
+    cls = rng.choice([nn.RNNCell, nn.GRUCell, nn.LSTMCell])
+    N, F_ = P.name(), P.name()
+    r = rng.random()
+    x = (F_,) if r < 0.2 else ((N, F_) if r < 0.9 else (N, P.name(), F_))
+    return Case(f"nn.{cls.__name__}", f"torch.nn.{cls.__name__}", module=cls,
+                init_args=(Z(P.other(F_, 0.15)), Z(P.name())), args=(Ten(x),)), P.sizes
+
+
+@gen
 def g_transformer(rng):
     from shapecheck._core._ops import lookup
     if lookup("torch.nn.TransformerEncoderLayer") is None:

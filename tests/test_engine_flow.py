@@ -303,3 +303,22 @@ def test_an_or_of_two_nones_is_none():
             flag = first or second
             reveal_shape(x @ x.T)
     """) == ["b b"]
+
+
+# -- ``a or b`` with both operands None: no operand left to choose from ----------------------------
+
+def test_an_or_of_flags_that_are_all_none_is_none_not_a_crash():
+    src = """
+    class Lit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.struc_flag = None
+            self.sc_flag = None
+
+        def step(self, x):
+            sc_flag, struc_flag = self.sc_flag, self.struc_flag
+            if struc_flag or sc_flag:
+                return x
+            return x * 2
+    """
+    assert codes(src) == []

@@ -524,3 +524,33 @@ def test_one_variable_is_one_size_across_views():
                 q = x.transpose(1, 2).reshape(B, n, -1)
                 return self.q(q).reshape(B, n, self.num_heads, -1).transpose(1, 2)
     """) == []
+
+
+def test_a_layer_narrows_a_value_known_only_from_the_front():
+    # ``torch.cat([x, h], dim=1)`` of parts of unknown rank has at least two axes; the Linear applied to it
+    # fixes its last axis, which may be axis 1 itself: ``? ... d``, at least two axes, d last
+    assert reveals("""
+        class Cell(nn.Module):
+            def __init__(self, d_in: int, d_state: int):
+                super().__init__()
+                self.gate = nn.Linear(d_in + d_state, d_state)
+
+            def forward(self, x, h):
+                joined = torch.cat([x, h], dim=1)
+                reveal_shape(joined)
+                g = self.gate(joined)
+                reveal_shape(joined)
+                return g
+    """) == ["? ? ...", "? ... d_in+d_state"]
+
+
+def test_a_known_axis_from_the_front_that_may_be_the_required_one_is_not_guessed():
+    from shapecheck._core._algebra import sym
+    from shapecheck._core._shape import UNKNOWN, Shape, Variadic
+    from shapecheck._engine._narrow import _refine
+
+    d, c = sym("d"), sym("c")
+    req = Shape((Variadic(None), d))
+    assert str(_refine(Shape((UNKNOWN, UNKNOWN, Variadic(None))), req)) == str(Shape((UNKNOWN, Variadic(None), d)))
+    # ``? c ...`` may be ``? c`` with c the last axis: whether c is d is not for narrowing to say
+    assert _refine(Shape((UNKNOWN, c, Variadic(None))), req) is None

@@ -148,6 +148,10 @@ class Calls:
             return OPAQUE
         if name == "permute":
             recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
+        elif name == "bmm" and len(args) == 1 and not kwargs:
+            # both operands of a batched matrix product have three axes
+            recv, other = self.narrowed_to_rank([recv, args[0]], [func.value, node.args[0]], 3, state)
+            args = [other]
         known = isinstance(recv, Shape) and not recv.get_meta("unverified")
         shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
@@ -258,6 +262,17 @@ class Calls:
         return results
 
     def call_qual(self, q: str, args, kwargs, node, state):
+        if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
+            return args[0]  # a copy of a layer (``clones``: ``copy.deepcopy(layer)``) is shaped as the layer
+        if q in _FROM_DATA and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred):
+            lit = literal_dims(node.args[0])
+            if lit is not None:
+                # ``torch.tensor([[1, 2, 3]])``, ``torch.LongTensor([[5, 7]])``: the literal's nesting is the shape
+                where = f"literal, {self.where(node)}"
+                out = Shape(tuple(const(n) for n in lit[0]), (where,) * len(lit[0]))
+                given = kwargs.get("dtype")
+                dtype = "long" if q in _LONG_DATA or given is None and lit[1] and q in _INFERRED_DATA else None
+                return out.with_meta(dtype=dtype) if dtype and given is None else out
         if q.startswith("math.") or q in SCALAR_FUNCS:
             return self.run_lint_rules(q, node, tuple(sanitize(a) for a in args),
                                   {k: sanitize(v) for k, v in kwargs.items()}, SCALAR)
@@ -311,6 +326,12 @@ class Calls:
             args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
+        if q in _BMM and len(args) == 2 and len(node.args) == 2:
+            args = self.narrowed_to_rank(list(args), list(node.args), 3, state)
+        if q in _CATS and args and isinstance(args[0], (tuple, list)):
+            # every part of a ``cat`` is a tensor (or the call raises)
+            args = [type(args[0])(ANY_SHAPE if isinstance(p, Obj) or p is OPAQUE else p for p in args[0])] \
+                + list(args[1:])
         args = self.aligned_parts(q, args, kwargs)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
@@ -453,6 +474,12 @@ def _size_isinstance(cls_node):
 
 
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
+_LONG_DATA = frozenset({"torch.LongTensor", "torch.cuda.LongTensor", "torch.IntTensor", "torch.cuda.IntTensor"})
+_INFERRED_DATA = frozenset({"torch.tensor", "torch.as_tensor"})  # the element type follows the literal's
+_FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
+                                                      "torch.DoubleTensor", "torch.Tensor"})
+_CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
+_BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
@@ -526,3 +553,20 @@ def _learn_sizes(node, before, after, state) -> None:
 # ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)
 _MODULE_SELF_METHODS = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16",
                                   "requires_grad_", "to_empty", "type"})
+
+
+def literal_dims(node, depth: int = 0):
+    """``([2, 3], all integers)`` for a rectangular nested list (or tuple) literal of numbers such as
+    ``[[1, 2, 3], [4, 5, 6]]``, else None (an empty list, a name, a ragged nesting)."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if not node.elts or depth > 8:
+            return None
+        parts = [literal_dims(e, depth + 1) for e in node.elts]
+        if any(p is None for p in parts) or any(p[0] != parts[0][0] for p in parts):
+            return None
+        return [len(node.elts)] + parts[0][0], all(p[1] for p in parts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return [], type(node.value) is int
+    return None

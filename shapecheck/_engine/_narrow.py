@@ -168,6 +168,26 @@ class Narrowing:
         state[recv_node.id] = new
         return new
 
+    def narrowed_to_rank(self, values: list, nodes: list, k: int, state) -> list:
+        """``torch.bmm(q, k.transpose(1, 2))``: an op that takes only tensors of ``k`` axes says that each
+        operand of unknown rank has ``k`` (a value the engine could not shape is a tensor there, or the call
+        raises); a variable holding one is narrowed, as by ``assert x.dim() == k``."""
+        out = list(values)
+        for i, v in enumerate(values):
+            if v is OPAQUE or isinstance(v, Shape) and v.get_meta("unverified") and v.rank is None:
+                v = ANY_SHAPE
+            new = with_rank(v, k)
+            if new is None:
+                continue
+            node = nodes[i] if i < len(nodes) else None
+            if isinstance(node, ast.Name):
+                cur = state.get(node.id)
+                if isinstance(cur, Obj) and cur.name == node.id and values[i] is cur \
+                        or isinstance(cur, Shape) and cur == values[i] and cur.rank is None:
+                    state[node.id] = new
+            out[i] = new
+        return out
+
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
     def narrowed_by_use(self, required: Shape | None, arg, arg_node, state, tensor_op: bool = False):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
@@ -342,10 +362,28 @@ def _is_size(d) -> bool:
     return isinstance(d, Expr)
 
 
+def _refine_ends(x: Shape, req: Shape) -> Shape | None:
+    """``x`` known from the front (``? ? ...``, a ``cat`` along dim 1 of parts of unknown rank) meeting a
+    requirement from the back (``... d``, a ``Linear(d, .)``): ``? ... d``. The last axes ``x`` knows may
+    be the ones required (its rank may be just what it knows), so they must be unknown; the result says
+    no more than both: at least as many axes as ``x`` knows, the last ones required."""
+    lead = list(x.dims[:-1])
+    trail = list(req.dims[1:])
+    keep = max(0, len(lead) - len(trail))
+    if any(not isinstance(d, Unknown) for d in lead[keep:]) or not any(isinstance(d, Expr) for d in trail):
+        return None
+    origins = list(x.origins[:keep]) if x.origins else [None] * keep
+    return Shape(tuple(lead[:keep]) + (Variadic(None),) + tuple(trail),
+                 tuple(origins) + (None,) + tuple(req.origins[1:] if req.origins else (None,) * len(trail)),
+                 x.label, x.meta)
+
+
 def _refine(x: Shape, req: Shape) -> Shape | None:
     """``x`` with its unknown axes taken from ``req`` where the two line up (same rank, or ``x`` has a
     variadic segment that ``req``'s fixed rank fills); None when nothing is learnt."""
     if req.variadic_index is not None:
+        if x.variadic_index is not None and x.variadic_index == len(x.dims) - 1 and req.variadic_index == 0:
+            return _refine_ends(x, req)
         if x.variadic_index is not None or x.rank is None:
             return None
         k = len(req.dims) - 1

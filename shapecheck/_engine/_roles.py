@@ -3,7 +3,7 @@
 After each call's shape rule has run, this room gives the result's axes the roles the call makes
 unambiguous: a convolution, pooling or batch/instance/group norm makes ``(batch, channel, spatial...)``,
 a Linear makes features (classes when its size is named so), an Embedding features, a recurrent
-layer ``(batch, position, feature)`` in its ``batch_first`` order, ``view(-1, K)`` of data puts the
+layer ``(batch, position, feature)`` in its ``batch_first`` order, a recurrent cell ``(batch, feature)``, ``view(-1, K)`` of data puts the
 flattened batch first, a head split (``view(B, T, n, C // n)``) makes a head axis, and the
 channels-first to channels-last permute ``permute(0, 2, 3, 1)`` states height, width and channel.
 Roles then travel with the axes' provenance through the operator shape rules. A size that received
@@ -37,6 +37,7 @@ _NCHW_ANY = {"interpolate", "upsample", "Upsample", "UpsamplingNearest2d", "Upsa
 _LINEAR = {"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.functional.linear", "torch.nn.Bilinear"}
 _EMBEDDING = {"torch.nn.Embedding", "torch.nn.functional.embedding", "torch.nn.EmbeddingBag"}
 _RECURRENT = {"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN"}
+_CELLS = {"torch.nn.LSTMCell", "torch.nn.GRUCell", "torch.nn.RNNCell"}
 _VIEW = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _FLATTEN = {"torch.flatten", "torch.Tensor.flatten"}
@@ -59,6 +60,8 @@ class RoleInference:
         try:
             if isinstance(result, tuple) and q in _RECURRENT and len(result) == 2:
                 return (self._recurrent(result[0], init or {}), _states(result[1]))
+            if q in _CELLS:
+                return tuple(_cell(h) for h in result) if isinstance(result, tuple) else _cell(result)
             if not isinstance(result, Shape) or result.is_any:
                 return result
             roles = self._roles_for(q, args, kwargs, result, init or {})
@@ -297,6 +300,14 @@ def _states(h):
     if isinstance(h, Shape) and h.rank == 3:
         return with_roles(h, {1: BATCH, 2: FEATURE})
     return h
+
+
+def _cell(h):
+    """A recurrent cell's new state: ``(batch, hidden)`` for a batched step, the hidden features alone for an
+    unbatched one."""
+    if not isinstance(h, Shape) or h.rank not in (1, 2):
+        return h
+    return with_roles(h, {0: BATCH, 1: FEATURE} if h.rank == 2 else {0: FEATURE})
 
 
 def _nchw(result: Shape, n: int | None, norm1d: bool = False) -> dict | None:

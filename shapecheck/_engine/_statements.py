@@ -437,13 +437,22 @@ def _returns(stmts) -> bool:
 _UPDATES = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
+_UPDATE_METHODS = frozenset({"masked_fill", "add", "sub", "mul", "div"})
+
+
 def _updated_in_place(st: ast.Assign, state) -> Shape | None:
-    """``x = x + m`` (or ``m + x``, ``-``, ``*``, ``/``, or ``x = helper(x, m)``) with ``x`` of three or more
+    """``x = x + m`` (or ``m + x``, ``-``, ``*``, ``/``, ``x = x.masked_fill(m, v)``, or ``x = helper(x, m)``) with ``x`` of three or more
     known axes (scores, feature maps, batches of tokens): ``x``'s shape, else None (the caller keeps its rank
     when the result is ``x``'s axes behind an unknown prefix, what broadcasting with an unknown gives)."""
     if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name):
         return None
     name = st.targets[0].id
+    if isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Attribute) \
+            and st.value.func.attr in _UPDATE_METHODS and isinstance(st.value.func.value, ast.Name) \
+            and st.value.func.value.id == name:
+        # ``scores = scores.masked_fill(mask == 0, -1e9)``: the method form of the update
+        cur = state.get(name)
+        return cur if isinstance(cur, Shape) and cur.rank is not None and cur.rank >= 3 else None
     if isinstance(st.value, ast.Call):  # ``attn = maybe_add_mask(attn, bias)``: a helper updating ``attn``
         if not any(isinstance(a, ast.Name) and a.id == name for a in st.value.args[:1]):
             return None

@@ -16,7 +16,7 @@ def _tensors(tensors):
 
 @shape_rule("torch.cat", "torch.concat", "torch.concatenate",
             ok=["b n d, b m d | dim=1 -> b n+m d", "b d, b e | -1 -> b d+e", "n, m -> n+m", "*B d, *B e | -1 -> *B d+e",
-                "_ c n w, b c m w | dim=2 -> b c n+m w"],
+                "_ c n w, b c m w | dim=2 -> b c n+m w", "*B d, *C e | dim=1 -> _ _ ..."],
             bad=["b n d, b n e | dim=1 ! SHP110", "b n, b n d | 0 ! SHP104", "b n, b n | 2 ! SHP106"])
 def cat(site: Site, *args, **kwargs) -> Shape | None:
     """``torch.cat(tensors, dim=0)``: sizes along ``dim`` add up; every other axis must agree.
@@ -31,7 +31,12 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
     dim = kwargs.get("dim", kwargs.get("axis", rest[0] if rest else 0))
     shapes = _tensors(tensors)
     if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.rank is None for s in shapes):
-        return _join_variadic(site, shapes, dim, "cat")
+        joined = _join_variadic(site, shapes, dim, "cat")
+        d = as_int(dim)
+        if joined is None and d is not None and 0 <= d < 8 and all(s.rank is None for s in shapes):
+            # ``torch.cat([emb, ctx], dim=1)`` of tensors of unknown rank: each has at least ``dim + 1`` axes
+            return Shape((UNKNOWN,) * (d + 1) + (Variadic(None),))
+        return joined
     if not shapes or not all(known(s) for s in shapes):
         return None
     rank = shapes[0].rank

@@ -384,11 +384,13 @@ def _squeeze_head(site: Site, input, dim) -> Shape | None:
 @shape_rule("torch.unsqueeze", "torch.Tensor.unsqueeze", "torch.Tensor.unsqueeze_",
             ok=["b n | 1 -> b 1 n", "b n | -1 -> b n 1", "b n | 2 -> b n 1", "() | 0 -> 1", "*B n | -1 -> *B n 1",
                 "*B n | -2 -> *B 1 n",
-                "*B n | 0 -> 1 *B n", "b *B | 1 -> b 1 *B", "b *B n | -2 -> b *B 1 n"],
+                "*B n | 0 -> 1 *B n", "b *B | 1 -> b 1 *B", "b *B n | -2 -> b *B 1 n", "*B n | 1 -> _ 1 ..."],
             bad=["b n | 3 ! SHP106", "b n | -4 ! SHP106"])
 def unsqueeze(site: Site, input, dim) -> Shape | None:
     """``unsqueeze(x, dim)``: a new axis of size 1 at ``dim`` (from ``-rank-1`` to ``rank``). Of a tensor of
-    unknown rank, an index that does not reach into its variadic segment (``0`` of ``...``: ``1 ...``)."""
+    unknown rank, an index that does not reach into its variadic segment (``0`` of ``...``: ``1 ...``); one
+    that does reach into it from the front (``1`` of ``... n``) puts the new axis there, after axes whose
+    sizes are not known (``n`` may be among them) and before the rest (``? 1 ...``)."""
     if not isinstance(input, Shape):
         return None
     v = input.variadic_index
@@ -398,6 +400,8 @@ def unsqueeze(site: Site, input, dim) -> Shape | None:
         v = v if input.dims else 0
         if 0 <= i <= v:
             return build(ax[:i] + [(const(1), None)] + ax[i:])
+        if i > v:  # the input has at least ``i`` axes (or the call raises)
+            return build(ax[:v] + [(UNKNOWN, None)] * (i - v) + [(const(1), None), (Variadic(None), None)])
         after = len(ax) - v - 1
         if i < 0 and -i - 1 <= after:
             at = len(ax) + i + 1

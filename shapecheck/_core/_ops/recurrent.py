@@ -82,11 +82,11 @@ def _unknown_rank(site: Site, init: dict, input: Shape, lstm: bool = False):
     head = list(input.dims[:-1])
     if input.variadic_index == 0 and len(head) == 1:
         head = [UNKNOWN] + head
-    # the final state is ``(num_layers * directions, hidden)`` unbatched and ``(num_layers * directions, batch,
-    # hidden)`` batched: its first and last axes are known either way (``self.fc(h_n[-1])``)
+    # the final states are (num_layers * directions, batch, hidden), or (num_layers * directions, hidden)
+    # for an unbatched input: their first and last axes are known either way
     layers = as_size(init.get("num_layers"))
     n = layers * (2 if init.get("bidirectional") is True else 1) if hasattr(layers, "terms") else UNKNOWN
-    h = Shape((n, Variadic(None), out_h))
+    h = Shape((n, Variadic(None), out_h)) if hasattr(out_h, "terms") else None
     if lstm:
         c = Shape((n, Variadic(None), hidden)) if hasattr(hidden, "terms") else None
         return (Shape(tuple(head) + (out_f,)), (h, c))
@@ -97,7 +97,8 @@ def _unknown_rank(site: Site, init: dict, input: Shape, lstm: bool = False):
              ok=["init: 8, 16 | s b 8 -> s b 16; 1 b 16",
                  "init: 8, 16, batch_first=True | b s 8 -> b s 16; 1 b 16",
                  "init: 8, 16, 2, bidirectional=True | s b 8 -> s b 32; 4 b 16",
-                 "init: 8, 16, 2, bidirectional=True | ... 8 -> _ ... 32; 4 ... 16"],
+                 "init: 8, 16, 2, bidirectional=True | ... 8 -> _ ... 32; 4 ... 16",
+                 "init: 8, 16, 2 | ... 8 -> _ ... 16; 2 ... 16"],
              bad=["init: 8, 16 | s b 9 ! SHP107", "init: 8, 16 | b 2 3 8 ! SHP104"])
 def rnn(site: Site, init: dict, input, hx=None):
     """``nn.RNN``/``nn.GRU``: input ``(seq, batch, input_size)`` (``batch_first``: ``(batch, seq, ...)``)
@@ -115,3 +116,47 @@ def rnn(site: Site, init: dict, input, hx=None):
 def lstm(site: Site, init: dict, input, hx=None):
     """``nn.LSTM``: as ``nn.RNN``, returning ``(output, (h_n, c_n))``."""
     return _recurrent(site, init, input, hx, lstm=True)
+
+
+_CELL_INIT = "input_size, hidden_size, bias=True, nonlinearity='tanh', device=None, dtype=None"
+
+
+def _cell(site: Site, init: dict, input, hx, lstm: bool):
+    """One step of a recurrent cell: ``(batch, input_size)`` or unbatched ``(input_size,)`` in, the same
+    leading axes with ``hidden_size`` features out (for an LSTM cell, the pair ``(h, c)``)."""
+    if not isinstance(input, Shape):
+        return None
+    in_size = as_size(init.get("input_size"))
+    hidden = as_size(init.get("hidden_size"))
+    if input.rank is not None and input.rank not in (1, 2):
+        site.error("SHP104", f"{site.op} expects an input of 1 or 2 axes (features) or (batch, features), "
+                             f"got {input.rank}")
+        return None
+    if input.rank is None and input.variadic_index >= 2 and input.variadic_index == len(input.dims) - 1:
+        # at least two axes (``torch.cat([emb, ctx], dim=1)``), and a cell takes at most two: (batch, features)
+        input = Shape(input.dims[:2], input.origins[:2] if input.origins else ())
+    if input.rank is None and (len(input.dims) < 2 or input.variadic_index != len(input.dims) - 2):
+        return None  # nothing known but perhaps the batch: the features are unknown
+    if site.unify(input.dims[-1], in_size) is False:
+        site.error("SHP107", f"{site.op} expects {qd(site.resolve(in_size))} input features, got "
+                             f"{qd(site.resolve(input.dims[-1]))}", notes=(site.axis_note(input, -1),))
+    origins = input.origins or (None,) * len(input.dims)
+    out = build(list(zip(input.dims[:-1], origins[:-1])) + [(hidden if hasattr(hidden, "terms") else UNKNOWN, None)])
+    return (out, out) if lstm else out
+
+
+@module_rule("torch.nn.RNNCell", "torch.nn.GRUCell", init=_CELL_INIT,
+             ok=["init: 8, 16 | b 8 -> b 16", "init: 8, 16 | 8 -> 16"],
+             bad=["init: 8, 16 | b 9 ! SHP107", "init: 8, 16 | b t 8 ! SHP104"])
+def rnn_cell(site: Site, init: dict, input, hx=None):
+    """``nn.RNNCell``/``nn.GRUCell``: ``(batch, input_size)`` (or ``(input_size,)``) to
+    ``(batch, hidden_size)``."""
+    return _cell(site, init, input, hx, lstm=False)
+
+
+@module_rule("torch.nn.LSTMCell", init=_CELL_INIT.replace("nonlinearity='tanh', ", ""),
+             ok=["init: 8, 16 | b 8 -> b 16; b 16", "init: 8, 16 | b f ... -> b 16; b 16"],
+             bad=["init: 8, 16 | b 9 ! SHP107", "init: 8, 16 | b t 8 ! SHP104"])
+def lstm_cell(site: Site, init: dict, input, hx=None):
+    """``nn.LSTMCell``: as ``nn.RNNCell``, returning the pair ``(h_1, c_1)``."""
+    return _cell(site, init, input, hx, lstm=True)
