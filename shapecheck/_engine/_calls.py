@@ -191,6 +191,10 @@ class Calls:
         return per_node(self.mod.memo.equal_names, self.node, lambda: _maybe_equal_names(self.node))
 
     def call_value(self, callee, args, kwargs, node, state):
+        if isinstance(callee, FuncRef) and callee.closure is not None and not callee.is_lambda \
+                and _defined_in(callee.node, self.node):
+            # a function defined in this one and called here reads this function's variables at the call
+            callee = FuncRef(callee.name, callee.node, callee.info, closure=dict(state))
         if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
             # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape (an
             # activation's class keeps it only when its default is elementwise: ``_callables``)
@@ -463,3 +467,16 @@ def _learn_sizes(node, before, after, state) -> None:
 # ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)
 _MODULE_SELF_METHODS = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16",
                                   "requires_grad_", "to_empty", "type"})
+
+
+def _defined_in(fn, outer) -> bool:
+    """Is ``fn`` a function defined directly in the body of ``outer`` (not inside a class or another def)?"""
+    stack = list(getattr(outer, "body", []))
+    while stack:
+        n = stack.pop()
+        if n is fn:
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    return False

@@ -167,6 +167,42 @@ class ModuleInfo:
                         ann = None
                     if ann is not None:
                         self.imports.aliases[node.target.id] = ann
+        self._script_sizes(tree)
+
+    def _script_sizes(self, tree: ast.Module) -> None:
+        """``if __name__ == "__main__": n_heads = 8; d_k = d_v = 64``: the sizes a script sets in its main block
+        are read by its classes and functions as module globals. Each is a size of the script named after its
+        variable (as ``ndf = int(opt.ndf)`` is), not its literal value: the script may be run with others, and
+        the names say which axis is which. Only a name the module assigns once, to an int."""
+        sizes: dict = {}
+        for block in tree.body:
+            if not (isinstance(block, ast.If) and _is_main_test(block.test)):
+                continue
+            for st in block.body:
+                if isinstance(st, ast.Assign) and isinstance(st.value, ast.Constant) and type(st.value.value) is int \
+                        and st.value.value > 1 and all(isinstance(t, ast.Name) for t in st.targets):
+                    for t in st.targets:
+                        sizes[t.id] = sym(t.id, "code")
+        if not sizes:
+            return
+        counts: dict = {}  # how often the module's own code (not its functions') binds each name
+        stack = list(tree.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                if isinstance(node, ast.ClassDef) or not isinstance(node, ast.Lambda):
+                    counts[node.name] = counts.get(node.name, 0) + 1
+                for n in ast.walk(node):
+                    if isinstance(n, ast.Global):
+                        for g in n.names:
+                            counts[g] = counts.get(g, 0) + 2  # a function rebinds it
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+            stack.extend(ast.iter_child_nodes(node))
+        for name, size in sizes.items():
+            if counts.get(name) == 1 and name not in self.constants:
+                self.constants[name] = size
 
     def resolve_import(self, q: str, depth: int = 0):
         """A function or class of another analysed file that ``q`` names, else None. A name the module
@@ -334,3 +370,11 @@ def _class_table(node) -> tuple | None:
         return None
     return items
 
+
+def _is_main_test(test) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)

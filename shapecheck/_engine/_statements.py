@@ -236,7 +236,9 @@ class Statements:
         return None
 
     def stmt_def(self, st, state):
-        state[st.name] = FuncRef(st.name, st, self.mod)
+        # a function defined here sees this function's variables (``def unshape(x): return x.view(bs, -1, d)``):
+        # called here, it reads them as they are at the call; handed elsewhere, as they were when defined
+        state[st.name] = FuncRef(st.name, st, self.mod, closure=dict(state))
         return state
 
     def stmt_class(self, st, state):

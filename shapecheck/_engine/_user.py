@@ -179,8 +179,10 @@ class UserCalls:
             elif name not in bound and p.annot is None and _negative_int(p.default) is not None:
                 # ``def stable_softmax(t, dim=-1)``: an axis counted from the end, not a size
                 bound[name] = _negative_int(p.default)
+        closure = _closure_values(fn, ref.closure) if ref.closure is not None and not ref.is_lambda else {}
         try:
-            key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items())))
+            key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items()))
+                          + tuple(sorted((f" closure {k}", freeze_value(v)) for k, v in closure.items())))
             hash(key)
         except TypeError:
             key = None
@@ -194,7 +196,7 @@ class UserCalls:
         if key is not None:
             memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
-                         rules=self.rules)
+                         rules=self.rules, closure=closure)
         sub.env = self.env.copy()
         try:
             rets = sub.run()
@@ -369,3 +371,14 @@ def _callee_bindings(ref: FuncRef, bound: dict) -> Bindings:
                 inst.sizes[name] = v
                 inst.where[name] = f"`self.{k}`"
     return inst
+
+
+def _closure_values(fn, closure: dict) -> dict:
+    """The variables of the enclosing function that ``fn`` reads and does not bind itself, with their values."""
+    a = fn.args
+    own = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs} | {p.arg for p in (a.vararg, a.kwarg) if p}
+    read, bound = set(), set()
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name):
+            (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
+    return {k: closure[k] for k in sorted(read - own - bound) if k in closure}
