@@ -597,3 +597,15 @@ def test_sizes_a_script_sets_in_its_main_block_are_named_globals():
     """
     # a name the script binds twice (``epochs``, also a loop variable) is not a size of it
     assert reveals(src) == ["b -1@14 n_heads d_k", "lr ?"]
+
+
+def test_the_size_a_view_inferred_takes_the_name_it_meets():
+    # ``-1@11`` meets the batch size of ``scores``: it is ``batch_size`` from there on, not the other way round
+    assert reveals("""
+        def step(scores, batch_size: int, k: int, make):
+            pos = make(batch_size).view(-1, 1)
+            cand = scores.view(batch_size, k)
+            out = (cand + pos.expand_as(cand)).view(batch_size * k, 1)
+            reveal_shape(pos)
+            reveal_shape(out)
+    """) == ["batch_size 1", "batch_size*k 1"]

@@ -27,6 +27,7 @@ __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", 
            "instantiate", "bridged_name", "code_size"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
+INFERRED_GROUP = "dim:view@"  # the kind of the size a view infers for its -1 on a tensor of unknown size
 
 
 def bridged_name(name: str, aliases: dict | None = None) -> str:
@@ -239,9 +240,11 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
         order.append((sa, b))
     if sb is not None and _bindable(sb, a):
         order.append((sb, a))
-    # prefer binding a symbol from code over an element of a shape over a name
+    # prefer binding the size a view inferred for its -1 (``-1@12``: what it meets has the better name), then a
+    # symbol from code, then an element of a shape, then a name
     rank = {"code": 0}
-    order.sort(key=lambda t: rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
+    order.sort(key=lambda t: -1 if _kind(t[0]).startswith(INFERRED_GROUP) else
+               rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
     for s, e in order:
         if s in e.symbols():
             continue

@@ -14,6 +14,7 @@ from .._core._ops import lookup
 from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
 from .._core._ops._registry import OPAQUE, Site
 from .._core._ops._util import batched, sizes_arg
+from .._core._unify import INFERRED_GROUP
 from .._core._wording import op_name
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
@@ -140,7 +141,7 @@ def _name_inferred_size(q: str, args: tuple, kwargs: dict, result: Shape, node) 
                                                       if i != k):
         return result
     line = getattr(node, "lineno", 0)
-    fresh = sym(f"-1@{line}", f"dim:view@{line}:{getattr(node, 'col_offset', 0)}")
+    fresh = sym(f"-1@{line}", f"{INFERRED_GROUP}{line}:{getattr(node, 'col_offset', 0)}")
     return Shape(result.dims[:k] + (fresh,) + result.dims[k + 1:], result.origins, result.label, result.meta)
 
 
