@@ -292,3 +292,15 @@ def test_an_optional_layer_is_that_layer_where_it_is_called():
                 reveal_shape(x)
                 reveal_shape(self.norm(x))
     """) == ["b n d", "b n d"]
+
+
+def test_an_or_of_values_that_are_all_none_is_none():
+    # a crash on real code (a training step testing two options left at None): no internal error
+    assert codes("""
+        def step(x):
+            a = None
+            b = None
+            if a or b:
+                x = x + 1
+            return x
+    """) == []

@@ -112,6 +112,8 @@ class Expressions:
             return False  # ``x.ndim == 2 and flag`` on a tensor of three axes: false whatever the flag
         if isinstance(node.op, ast.Or):
             rest = [v for v in values if v is not None]
+            if not rest:
+                return None  # ``a or b`` with both None
             if len(rest) == 1:
                 return rest[0]  # ``None or dim``
             sizes = all(isinstance(v, (Expr, Obj)) for v in rest) and any(isinstance(v, Expr) for v in rest)
