@@ -609,3 +609,18 @@ def test_the_size_a_view_inferred_takes_the_name_it_meets():
             reveal_shape(pos)
             reveal_shape(out)
     """) == ["batch_size 1", "batch_size*k 1"]
+
+
+def test_an_axis_the_code_never_named_takes_the_name_it_meets():
+    # ``_`` (or ``x.shape[2]``) meeting the layer's ``dim``: it reads ``dim`` from there on
+    assert reveals("""
+        class Proj(nn.Module):
+            def __init__(self, dim: int, heads: int):
+                super().__init__()
+                self.heads = heads
+                self.fc = nn.Linear(dim, dim)
+            def forward(self, x):
+                b, n, _ = x.size()
+                y = self.fc(x).view(b, n, self.heads, -1)
+                reveal_shape(y)
+    """) == ["b n heads dim//heads"]

@@ -240,10 +240,11 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
         order.append((sa, b))
     if sb is not None and _bindable(sb, a):
         order.append((sb, a))
-    # prefer binding the size a view inferred for its -1 (``-1@12``: what it meets has the better name), then a
-    # symbol from code, then an element of a shape, then a name
+    # prefer binding a size the code never named (the -1 a view inferred, ``-1@12``; an axis read or unpacked as
+    # ``_``, ``x[2]``: what it meets has the better name), then a symbol from code, then an element of a shape,
+    # then a name
     rank = {"code": 0}
-    order.sort(key=lambda t: -1 if _kind(t[0]).startswith(INFERRED_GROUP) else
+    order.sort(key=lambda t: -1 if _unnamed(t[0]) else
                rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
     for s, e in order:
         if s in e.symbols():
@@ -254,6 +255,13 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
         env.bind(s, e, provenance)
         return True
     return None
+
+
+def _unnamed(s: Sym) -> bool:
+    """A size the code never named: the -1 a view inferred (``-1@12``), an axis read as ``x.shape[2]`` or
+    unpacked as ``_`` (``x[2]``)."""
+    k = _kind(s)
+    return k.startswith(INFERRED_GROUP) or k.startswith("dim:") and s.name.rstrip("'").endswith("]")
 
 
 def _is_one(d) -> bool:
