@@ -24,7 +24,7 @@ from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
 __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
-           "instantiate", "bridged_name", "code_size"]
+           "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
 INFERRED_GROUP = "dim:view@"  # the kind of the size a view infers for its -1 on a tensor of unknown size
@@ -262,6 +262,12 @@ def _unnamed(s: Sym) -> bool:
     unpacked as ``_`` (``x[2]``)."""
     k = _kind(s)
     return k.startswith(INFERRED_GROUP) or k.startswith("dim:") and s.name.rstrip("'").endswith("]")
+
+
+def unnamed_size(d) -> bool:
+    """Is ``d`` one size the code never named (``-1@12``, ``x[2]``)? Its name says nothing of what it holds."""
+    s = d.as_sym() if isinstance(d, Expr) else None
+    return s is not None and _unnamed(s)
 
 
 def _is_one(d) -> bool:
