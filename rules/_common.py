@@ -14,6 +14,7 @@ from shapecheck._core._roles import HEAD, bare_name
 from shapecheck._core._wording import axis_note as note_text
 from shapecheck._core._wording import qd
 from shapecheck._core._shape import Shape, Unknown, Variadic
+from shapecheck._core._unify import unnamed_size
 
 __all__ = [
     "arg", "is_shape", "rank", "axis", "norm_dim", "as_int", "eq", "ne", "unknown", "qd", "axis_note",
@@ -212,7 +213,8 @@ def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
         return role == HEAD
     last = axis(v, -1)
     is_last = i == -1 if v.rank is None else i % v.rank == v.rank - 1
-    if last is not None and not is_last:
+    if last is not None and not is_last and not unnamed_size(ctx.resolve(d)):
+        # (a size the code never named, such as the -1 of another view, divides the last axis by chance)
         rl, rd = ctx.resolve(last), ctx.resolve(d)
         if isinstance(rl, Expr) and isinstance(rd, Expr) and (_has_divisor(rl, rd) or _has_divisor(last, d)):
             return True

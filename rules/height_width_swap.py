@@ -290,6 +290,19 @@ def to_map(y, img):
     H, W = feat_size(img)
     return y.reshape(y.shape[0], H, W, -1).permute(0, 3, 2, 1)
 ''',
+        # names given again by a second stage are still height and width (the engine calls them H', W')
+        '''
+import torch
+from helpers import embed
+
+
+def two_stages(x):
+    B = x.shape[0]
+    x, H, W = embed(x)
+    x = x.reshape(B, H, W, -1).permute(0, 3, 1, 2)
+    x, H, W = embed(x)
+    return x.reshape(B, H, W, -1).permute(0, 3, 2, 1)
+''',
         # the names of one grid's height and width
         '''
 import torch

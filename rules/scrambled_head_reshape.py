@@ -84,6 +84,18 @@ class ScrambledHeadReshape(LintRule):
     summary = "A view or reshape cuts the head axis out of the sequence axis instead of the features"
 
     VALID = [
+        # near miss: tokens laid out on their grid, ``(B, HW, C)`` viewed ``(B, height, width, -1)``: the sequence
+        # is split, and the inferred last axis still holds it (no heads are cut out of it)
+        '''
+import torch
+from helpers import to_2tuple
+
+
+def tokens_to_grid(q, feat_size):
+    B, HW, C = q.shape
+    height, width = to_2tuple(feat_size)
+    return q.reshape(B, height, width, -1)
+''',
         # near miss: the sequence axis has one position (a class token), so heads can go either side of it
         '''
 import torch
@@ -189,6 +201,11 @@ class Attn(nn.Module):
             return  # a sequence of one position (a class token): nothing is cut out of it
         if _split_in_place(ctx, out.dims[i:], s):
             return  # the axis is split in place ((h) -> (num_splits, h // num_splits)): nothing moves
+        rs, last = ctx.resolve(s), ctx.resolve(out.dims[-1])
+        if isinstance(rs, Expr) and isinstance(last, Expr) and rs.as_sym() is not None \
+                and rs.as_sym() in last.symbols():
+            return  # the last axis still holds the sequence (``(B, HW, C)`` viewed ``(B, height, width, -1)``): the
+            # sequence is split in place, no heads are cut out of it
         if _is_factor(ctx.resolve(t), ctx.resolve(s)):
             return  # "heads * head_dim" split into (heads, head_dim): a weight's output features, not a sequence
         # a head axis the source already has is a plain reorder of existing axes, and a sequence axis

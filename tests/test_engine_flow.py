@@ -279,6 +279,25 @@ def test_a_constructor_dividing_two_unannotated_arguments_makes_a_size():
     """) == ["B N num_heads embed_dim//num_heads", "..."]
 
 
+def test_a_constructor_multiplying_two_unannotated_arguments_makes_a_size():
+    # ``inner_dim = heads * dim_head``: the projection's width is known, so the heads split out of it are too
+    assert reveals("""
+    class Attn(nn.Module):
+        def __init__(self, dim, heads, dim_head):
+            super().__init__()
+            inner_dim = heads * dim_head
+            self.heads = heads
+            self.to_q = nn.Linear(dim, inner_dim, bias=False)
+
+        def forward(self, x):
+            b, n, _ = x.shape
+            reveal_shape(self.to_q(x).view(b, n, self.heads, -1))
+
+    def scaled(weights, gains):
+        reveal_shape(weights * gains)  # outside a constructor: tensors, perhaps
+    """) == ["b n heads dim_head", "..."]
+
+
 def test_an_optional_layer_is_that_layer_where_it_is_called():
     assert reveals("""
         class Stem(nn.Module):

@@ -155,7 +155,7 @@ def test_a_starred_size_in_a_tuple_assignment_is_unpacked():
             b, n, _, h = *x.shape, heads
             reveal_shape(x)
             reveal_shape(torch.zeros(b, h, n))
-    """) == ["b n ?", "b heads n"]
+    """) == ["b n x[2]", "b heads n"]  # the axis unpacked as ``_`` is an axis of its own, named as x.shape[2] is
 
 
 def test_narrowing_never_contradicts_a_data_axis():
@@ -503,7 +503,7 @@ def test_an_unknown_size_given_to_a_view_is_named_after_its_variable():
             reveal_shape(torch.zeros(H, W))
             nh, nw = grid(img)
             reveal_shape(x.view(2, nh, nw, 3))
-    """) == ["y[0] H W ?", "H W", "2 ? nw 3"]
+    """) == ["y[0] H W -1@12", "H W", "2 ? nw 3"]  # the -1 is a size of its own, the view's (line 12 with the prelude)
 
 
 def test_one_variable_is_one_size_across_views():
@@ -554,3 +554,103 @@ def test_a_known_axis_from_the_front_that_may_be_the_required_one_is_not_guessed
     assert str(_refine(Shape((UNKNOWN, UNKNOWN, Variadic(None))), req)) == str(Shape((UNKNOWN, Variadic(None), d)))
     # ``? c ...`` may be ``? c`` with c the last axis: whether c is d is not for narrowing to say
     assert _refine(Shape((UNKNOWN, c, Variadic(None))), req) is None
+
+
+def test_a_view_infers_a_size_of_its_own_for_minus_one_on_an_input_of_unknown_size():
+    # ``view(b, -1, heads, d)`` of a projection of unknown length: the -1 is an axis of its own (not unknown),
+    # so merging the heads back without moving them is seen to move it across them
+    assert reveals("""
+        def split(x, heads: int, d: int):
+            b = x.size(0)
+            y = x.view(b, -1, heads, d).transpose(1, 2)
+            reveal_shape(y)
+            reveal_shape(y.transpose(1, 2).reshape(b, -1, heads * d))
+    """) == ["b heads -1@10 d", "b -1@10 d*heads"]
+    assert codes("""
+        def merge(x, heads: int, d: int):
+            b = x.size(0)
+            y = x.view(b, -1, heads, d).transpose(1, 2)
+            return y.reshape(b, -1, heads * d)
+    """) == ["SHP109"]
+
+
+def test_an_axis_unpacked_as_underscore_is_an_axis_of_its_own():
+    assert codes("""
+        def unshape(x):
+            x_0, x_1, _, x_3 = x.size()
+            return x.contiguous().view(x_0, -1, x_1 * x_3)
+    """) == ["SHP109"]
+    assert codes("""
+        def unshape(x):
+            x_0, x_1, _, x_3 = x.size()
+            return x.transpose(1, 2).contiguous().view(x_0, -1, x_1 * x_3)
+    """) == []
+
+
+def test_a_function_defined_in_a_function_reads_its_variables_at_the_call():
+    assert reveals("""
+        class Attn(nn.Module):
+            def __init__(self, n_heads: int, dim: int):
+                super().__init__()
+                assert dim % n_heads == 0
+                self.n_heads = n_heads
+                self.q = nn.Linear(dim, dim)
+            def forward(self, x):
+                bs, qlen, dim = x.size()
+                dph = dim // self.n_heads
+                def shape(t):
+                    return t.view(bs, -1, self.n_heads, dph).transpose(1, 2)
+                reveal_shape(shape(self.q(x)))
+                dph = 7  # rebound: a call after this reads the new value
+                reveal_shape(shape(self.q(x)))
+    """) == ["bs n_heads qlen dim//n_heads", "bs n_heads (bs*dim*qlen)//(bs*n_heads*7) 7"]
+
+
+def test_sizes_a_script_sets_in_its_main_block_are_named_globals():
+    src = """
+        class Attn(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.W_Q = nn.Linear(d_model, n_heads * d_k)
+            def forward(self, q):
+                b = q.size(0)
+                reveal_shape(self.W_Q(q).view(b, -1, n_heads, d_k))
+                reveal_shape(torch.zeros(lr, epochs))
+        if __name__ == "__main__":
+            d_model = 16
+            n_heads = 4
+            d_k = d_v = 8
+            lr = 3
+            epochs = 10
+            for epochs in range(3):
+                pass
+    """
+    # a name the script binds twice (``epochs``, also a loop variable) is not a size of it
+    assert reveals(src) == ["b -1@14 n_heads d_k", "lr ?"]
+
+
+def test_the_size_a_view_inferred_takes_the_name_it_meets():
+    # ``-1@11`` meets the batch size of ``scores``: it is ``batch_size`` from there on, not the other way round
+    assert reveals("""
+        def step(scores, batch_size: int, k: int, make):
+            pos = make(batch_size).view(-1, 1)
+            cand = scores.view(batch_size, k)
+            out = (cand + pos.expand_as(cand)).view(batch_size * k, 1)
+            reveal_shape(pos)
+            reveal_shape(out)
+    """) == ["batch_size 1", "batch_size*k 1"]
+
+
+def test_an_axis_the_code_never_named_takes_the_name_it_meets():
+    # ``_`` (or ``x.shape[2]``) meeting the layer's ``dim``: it reads ``dim`` from there on
+    assert reveals("""
+        class Proj(nn.Module):
+            def __init__(self, dim: int, heads: int):
+                super().__init__()
+                self.heads = heads
+                self.fc = nn.Linear(dim, dim)
+            def forward(self, x):
+                b, n, _ = x.size()
+                y = self.fc(x).view(b, n, self.heads, -1)
+                reveal_shape(y)
+    """) == ["b n heads dim//heads"]

@@ -15,7 +15,7 @@ def test_sizes_set_once_in_the_main_block_are_the_scripts_sizes():
             width = 8
             d_k = d_v = 16
             ff = 4 * d_k + width // 2
-    """) == ["8 16 16 68"]
+    """) == ["width d_k d_v ff"]  # named after their variables: the script may be run with others
 
 
 def test_a_name_bound_twice_at_module_level_is_not_a_size_of_the_script():
@@ -77,7 +77,8 @@ def test_a_helper_defined_in_the_body_reads_the_names_bound_before_it():
 
 
 def test_a_helper_does_not_read_a_name_bound_after_it_or_twice_as_the_modules():
-    # ``scale`` and ``heads`` are the function's own, bound after the helper or twice: not the module's 3
+    # ``scale`` and ``heads`` are the function's own, not the module's 3; called in the function, the helper
+    # reads them as they are at the call (``scale`` read off ``x``, ``heads`` bound last to 2)
     assert reveals("""
         scale = 3
         heads = 3
@@ -90,7 +91,7 @@ def test_a_helper_does_not_read_a_name_bound_after_it_or_twice_as_the_modules():
             heads = 1
             heads = 2
             reveal_shape(grow(torch.ones(1)))
-    """) == ["? ?"]
+    """) == ["scale 2"]
 
 
 def test_one_finding_per_place_under_several_calls():

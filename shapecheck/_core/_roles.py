@@ -71,13 +71,16 @@ _HEAD_NAMES = {"heads", "nh", "nhead", "nheads", "n_head", "n_heads", "num_heads
 
 
 def bare_name(d) -> str | None:
-    """The bare name of a one-symbol axis (``self.cfg.n_head`` -> ``n_head``), or None."""
+    """The bare name of a one-symbol axis (``self.cfg.n_head`` -> ``n_head``), or None. A name given again
+    to another size (``H'``: ``H`` unpacked a second time, or a callee's ``B`` renamed for one call) says
+    what the first said."""
     if not isinstance(d, Expr):
         return None
     s = d.as_sym()
     if s is None:
         return None
-    return re.split(r"[.\[]", s.name.strip())[-1].strip("_") or s.name
+    name = s.name.strip().rstrip("'") or s.name
+    return re.split(r"[.\[]", name)[-1].strip("_") or name
 
 
 def _bare_name(d) -> str | None:

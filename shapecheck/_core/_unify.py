@@ -24,9 +24,10 @@ from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
 __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
-           "instantiate", "bridged_name", "code_size"]
+           "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
+INFERRED_GROUP = "dim:view@"  # the kind of the size a view infers for its -1 on a tensor of unknown size
 
 
 def bridged_name(name: str, aliases: dict | None = None) -> str:
@@ -239,9 +240,12 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
         order.append((sa, b))
     if sb is not None and _bindable(sb, a):
         order.append((sb, a))
-    # prefer binding a symbol from code over an element of a shape over a name
+    # prefer binding a size the code never named (the -1 a view inferred, ``-1@12``; an axis read or unpacked as
+    # ``_``, ``x[2]``: what it meets has the better name), then a symbol from code, then an element of a shape,
+    # then a name
     rank = {"code": 0}
-    order.sort(key=lambda t: rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
+    order.sort(key=lambda t: -1 if _unnamed(t[0]) else
+               rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
     for s, e in order:
         if s in e.symbols():
             continue
@@ -251,6 +255,19 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
         env.bind(s, e, provenance)
         return True
     return None
+
+
+def _unnamed(s: Sym) -> bool:
+    """A size the code never named: the -1 a view inferred (``-1@12``), an axis read as ``x.shape[2]`` or
+    unpacked as ``_`` (``x[2]``)."""
+    k = _kind(s)
+    return k.startswith(INFERRED_GROUP) or k.startswith("dim:") and s.name.rstrip("'").endswith("]")
+
+
+def unnamed_size(d) -> bool:
+    """Is ``d`` one size the code never named (``-1@12``, ``x[2]``)? Its name says nothing of what it holds."""
+    s = d.as_sym() if isinstance(d, Expr) else None
+    return s is not None and _unnamed(s)
 
 
 def _is_one(d) -> bool:

@@ -63,6 +63,11 @@ class Assignment:
             # B, T, C = x.size(): name the axes after the targets, and learn x's rank
             names = [self.fresh_dim_name(e.id if isinstance(e, ast.Name) else f"d{i}")
                      for i, e in enumerate(target.elts)]
+            if value.var:
+                # ``x_0, x_1, _, x_3 = x.size()``: the axis left unnamed is still an axis of its own, named as
+                # ``x.size(2)`` is when read (``x[2]``)
+                names = [nm if nm is not None or not _anonymous(e) else self.fresh_dim_name(f"{value.var}[{i}]")
+                         for i, (nm, e) in enumerate(zip(names, target.elts))]
             group = f"dim:{value.var}@{st.lineno}"
             origin = f"`{value.var}.size()`, {self.mod.short}:{st.lineno}" if value.var else None
             if value.shape.rank == n:
@@ -209,6 +214,11 @@ class Assignment:
 # table of positional embeddings
 _POSITIONAL = re.compile(r"^_*(?:absolute_|abs_|learned_|learnt_)?(?:pos|position|positional)_?"
                          r"(?:embed|embeds|embedding|embeddings|emb)$")
+
+
+def _anonymous(e) -> bool:
+    """``_`` (or ``__``) as an unpacking target: a name that names nothing."""
+    return isinstance(e, ast.Name) and e.id.strip("_") == ""
 
 
 def _positional_table(attr: str, value):

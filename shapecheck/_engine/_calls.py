@@ -214,6 +214,10 @@ class Calls:
         if isinstance(callee, Partial):
             return self.call_value(callee.func, list(callee.args) + list(args), {**dict(callee.kwargs), **kwargs},
                                    node, state)
+        if isinstance(callee, FuncRef) and callee.closure is not None and not callee.is_lambda \
+                and _defined_in(callee.node, self.node):
+            # a function defined in this one and called here reads this function's variables at the call
+            callee = FuncRef(callee.name, callee.node, callee.info, closure=dict(state))
         if isinstance(callee, Obj) and callee.name.rsplit(".", 1)[-1] in NORM_FACTORIES:
             # ``norm_layer(dim)``: a normalization layer passed in as a class keeps its input's shape (an
             # activation's class keeps it only when its default is elementwise: ``_callables``)
@@ -570,3 +574,16 @@ def literal_dims(node, depth: int = 0):
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return [], type(node.value) is int
     return None
+
+
+def _defined_in(fn, outer) -> bool:
+    """Is ``fn`` a function defined directly in the body of ``outer`` (not inside a class or another def)?"""
+    stack = list(getattr(outer, "body", []))
+    while stack:
+        n = stack.pop()
+        if n is fn:
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    return False

@@ -92,6 +92,8 @@ class Checks:
             return False
         if src.get_meta("reinterpreted"):
             return True
+        # the sizes as the function knows them (``-1@12`` bound to ``-1@11`` by a product reads as ``-1@11``)
+        src, out = Shape(tuple(sdims), src.origins, src.label, src.meta), Shape(tuple(odims), out.origins, out.label)
         unclear = False
         for j, d in enumerate(odims):
             s = d.as_sym()

@@ -494,10 +494,11 @@ class Expressions:
         if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
             if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
                 left, right = self.as_size_sym(left), self.as_size_sym(right)
-        elif isinstance(left, Obj) and isinstance(right, Obj) and isinstance(op, ast.FloorDiv) \
+        elif isinstance(left, Obj) and isinstance(right, Obj) and isinstance(op, (ast.FloorDiv, ast.Mult)) \
                 and getattr(self.node, "name", None) == "__init__":
-            # ``self.head_dim = dim // num_heads`` of two unannotated arguments of a constructor: a size (a
-            # constructor divides sizes; elsewhere, or in a product or a sum, they may be tensors)
+            # ``self.head_dim = dim // num_heads`` or ``inner_dim = heads * dim_head`` of two unannotated arguments
+            # of a constructor: a size (a constructor divides and multiplies sizes; elsewhere they may be tensors,
+            # and a sum may join strings or lists)
             left, right = self.as_size_sym(left), self.as_size_sym(right)
         if isinstance(op, ast.Mult) and (isinstance(left, Expr) and _whole(right) or _whole(left) and isinstance(right, Expr)):
             # ``int(dim * 4.0)``, ``int(dim * mlp_ratio)`` with ``mlp_ratio=4.``: a whole multiple of a size

@@ -180,8 +180,11 @@ class ModuleInfo:
             # a constant bound again at module level (``N = 4`` at the top, ``N = args.n`` in the script) is
             # not one value
             self.constants = {k: v for k, v in self.constants.items() if bindings.get(k, 0) <= 1}
+            # a size a script sets in its main block is named after its variable (as ``ndf = int(opt.ndf)``
+            # is), not its literal value: the script may be run with others, and the names say which axis
+            # is which
             for name, value in _main_block_sizes(tree, bindings).items():
-                self.constants.setdefault(name, const(value))
+                self.constants.setdefault(name, sym(name, "code") if value > 1 else const(value))
 
     def resolve_import(self, q: str, depth: int = 0):
         """A function or class of another analysed file that ``q`` names, else None. A name the module
@@ -421,3 +424,11 @@ def _class_table(node) -> tuple | None:
         return None
     return items
 
+
+def _is_main_test(test) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)

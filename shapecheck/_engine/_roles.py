@@ -21,6 +21,7 @@ from .._core._ops.elementwise import binary_names
 from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, ONE, POSITION, SPATIAL,
                             SPATIAL_ROLES, WIDTH, RoleOrigin, name_role, role_of, with_roles)
 from .._core._shape import Shape, Variadic
+from .._core._unify import unnamed_size
 from ._memo import per_node
 from ._uses import use_roles
 
@@ -348,8 +349,8 @@ def _head_split(result: Shape, resolve) -> int | None:
         return None
     found = None
     for i, d in enumerate(dims[:-1]):
-        if not isinstance(d, Expr) or d.value is not None:
-            continue
+        if not isinstance(d, Expr) or d.value is not None or unnamed_size(resolve(d)):
+            continue  # (a size the code never named, the -1 of another view, divides the last axis by chance)
         if _divides(last, d) or _divides(resolve(last), resolve(d)):
             if found is not None:
                 return None

@@ -10,13 +10,14 @@ from __future__ import annotations
 import ast
 import re
 
-from .._core._algebra import Expr, Sym
+from .._core._algebra import Expr, Sym, sym
 from .._core._ops import lookup
 from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
 from .._core._ops._registry import OPAQUE, Site
-from .._core._ops._util import batched
+from .._core._ops._util import batched, sizes_arg
+from .._core._unify import INFERRED_GROUP
 from .._core._wording import op_name
-from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 from ._common import after_error, sanitize
 from ._dtypes import result_dtype
@@ -84,6 +85,8 @@ class ShapeRules:
                     self.diag(node, p.code, p.message, p.notes, p.help)
                     if state_operand and self.diags:
                         self.module_fit.append(self.diags[-1])
+        if is_view(q) and isinstance(result, Shape) and not site.problems:
+            result = _name_inferred_size(q, args, kwargs, result, node)
         if known and is_view(q) and isinstance(result, Shape) and args and isinstance(args[0], Shape) \
                 and not site.problems:
             if self.check_reshape_order(args[0], result, node):
@@ -150,6 +153,24 @@ class ShapeRules:
 # ``torch.randn(1, n, d)``: more than one argument, each is one axis (an unknown one an axis of unknown size)
 _FACTORIES = frozenset({"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn"})
 _RESHAPES = frozenset({"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"})
+
+
+def _name_inferred_size(q: str, args: tuple, kwargs: dict, result: Shape, node) -> Shape:
+    """``y.view(b, -1, heads, d)`` of a tensor whose size is unknown: the ``-1`` is one axis of the result, of
+    a size no other axis of it has, so it is a size of its own (``-1@67``, a sibling of nothing: it binds to
+    what it meets), not unknown. A later view can then tell that it moved across ``heads``."""
+    given = dict(kwargs)
+    shape = given.get("shape", given.get("size"))
+    sizes = sizes_arg((shape,) if shape is not None else tuple(args[1:]))
+    if sizes is None or len(sizes) != result.rank or sizes.count(-1) != 1:
+        return result
+    k = sizes.index(-1)
+    if not isinstance(result.dims[k], Unknown) or any(isinstance(d, Unknown) for i, d in enumerate(result.dims)
+                                                      if i != k):
+        return result
+    line = getattr(node, "lineno", 0)
+    fresh = sym(f"-1@{line}", f"{INFERRED_GROUP}{line}:{getattr(node, 'col_offset', 0)}")
+    return Shape(result.dims[:k] + (fresh,) + result.dims[k + 1:], result.origins, result.label, result.meta)
 
 
 def _one_size_each(sizes: list, kwargs: dict) -> bool:

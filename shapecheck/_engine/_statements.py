@@ -287,12 +287,14 @@ class Statements:
         """``assert C % n == 0`` (and ``if`` tests of the same form, or ``if C % n != 0: raise``) make
         ``C // n`` exact."""
         if negated:
-            if isinstance(test, ast.BoolOp):
+            # ``if x.ndim != 5 or x.shape[1] != 1: raise``: each alternative is false from here on
+            if isinstance(test, ast.BoolOp) and not isinstance(test.op, ast.Or):
                 return
             want = ast.NotEq
         else:
             want = ast.Eq
-        tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+        tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, (ast.Or if negated else ast.And)) \
+            else [test]
         if not negated:
             flag = self.flag_test(tests)
             if flag is not None:  # ``if self.use_res_connect:`` set to ``stride == 1 and inp == oup``
@@ -344,6 +346,10 @@ class Statements:
             s = other.as_sym()
             if s is not None and other != first:
                 self.env.bind(s, first, self.where(nodes[0]))
+            elif s is None and other.value is not None and first.as_sym() is not None:
+                # ``if mask.shape[1] != 1: raise``: the axis is that literal from here on
+                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
+                first = other
             elif first.as_sym() is not None and other != first:
                 self.env.bind(first.as_sym(), other, self.where(nodes[0]))
 

@@ -185,8 +185,6 @@ class UserCalls:
             # (having set its fields, perhaps) returns that object
             return bound[kept]
         bound = dict(bound)
-        # a function defined in the caller's body reads the names the caller bound (``_statements.stmt_def``)
-        closure = ref.closure if isinstance(ref.closure, dict) and not ref.is_lambda else None
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
             if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \
@@ -195,9 +193,12 @@ class UserCalls:
             elif name not in bound and p.annot is None and _negative_int(p.default) is not None:
                 # ``def stable_softmax(t, dim=-1)``: an axis counted from the end, not a size
                 bound[name] = _negative_int(p.default)
+        # a function defined in the caller's body reads the names the caller bound (``_statements.stmt_def``;
+        # at a call in that body, as they are at the call: ``_calls.call_value``)
+        closure = _closure_values(fn, ref.closure) if isinstance(ref.closure, dict) and not ref.is_lambda else {}
         try:
             key = CallKey(id(fn), id(ref.bound_self), tuple(sorted((k, freeze_value(v)) for k, v in bound.items()))
-                          + tuple(sorted((f"<closure>{k}", freeze_value(v)) for k, v in (closure or {}).items())))
+                          + tuple(sorted((f" closure {k}", freeze_value(v)) for k, v in closure.items())))
             hash(key)
         except TypeError:
             key = None
@@ -471,3 +472,14 @@ def _callee_bindings(ref: FuncRef, bound: dict) -> Bindings:
                 inst.sizes[name] = v
                 inst.where[name] = f"`self.{k}`"
     return inst
+
+
+def _closure_values(fn, closure: dict) -> dict:
+    """The variables of the enclosing function that ``fn`` reads and does not bind itself, with their values."""
+    a = fn.args
+    own = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs} | {p.arg for p in (a.vararg, a.kwarg) if p}
+    read, bound = set(), set()
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name):
+            (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
+    return {k: closure[k] for k in sorted(read - own - bound) if k in closure}
