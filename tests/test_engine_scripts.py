@@ -38,8 +38,7 @@ def test_a_name_bound_twice_at_module_level_is_not_a_size_of_the_script():
     """) == ["? ? ? 5"]
 
 
-def test_sizes_of_the_main_block_prove_an_untransposed_key():
-    assert codes("""
+_SCRIPT_HEADS = """
         class Scores(torch.nn.Module):
             def forward(self, q, k):
                 return torch.matmul(q, k)
@@ -60,7 +59,11 @@ def test_sizes_of_the_main_block_prove_an_untransposed_key():
             width = 32
             heads = 4
             head_size = 8
-    """) == ["SHP201"]
+"""
+
+
+def test_sizes_of_the_main_block_prove_an_untransposed_key():
+    assert codes(_SCRIPT_HEADS) == ["SHP201"]
 
 
 def test_a_helper_defined_in_the_body_reads_the_names_bound_before_it():
@@ -97,27 +100,5 @@ def test_a_helper_does_not_read_a_name_bound_after_it_or_twice_as_the_modules():
 def test_one_finding_per_place_under_several_calls():
     # the scores function fails under the heads module's call and again under the script's call through
     # it (a contraction its sizes prove wrong): one diagnostic
-    out = codes("""
-        class Scores(torch.nn.Module):
-            def forward(self, q, k):
-                return torch.matmul(q, k)
-
-        class Heads(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.W_Q = torch.nn.Linear(width, heads * head_size)
-                self.W_K = torch.nn.Linear(width, heads * head_size)
-
-            def forward(self, x):
-                n = x.size(0)
-                q = self.W_Q(x).view(n, -1, heads, head_size).transpose(1, 2)
-                k = self.W_K(x).view(n, -1, heads, head_size).transpose(1, 2)
-                return Scores()(q, k)
-
-        if __name__ == "__main__":
-            width = 32
-            heads = 4
-            head_size = 8
-            Heads()(torch.randn(2, 5, width))
-    """)
+    out = codes(_SCRIPT_HEADS + "            Heads()(torch.randn(2, 5, width))\n")
     assert out in (["SHP201"], ["SHP101"])
