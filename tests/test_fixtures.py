@@ -555,3 +555,11 @@ def test_equivalent_spelling_keeps_the_verdict(path: Path, spelling: str, respel
         problems = compare_with_markers(diags, error_markers(path))
         assert not problems, f"{path.name} respelled:\n" + "\n".join(problems)
 
+
+
+def test_bug_and_correct_fixtures_have_distinct_module_names():
+    # the mypy plugin's parity run checks both folders at once, and mypy refuses two modules of one name
+    bugs = {p.name for p in (FIXTURES / "bugs").glob("*.py")}
+    correct = {p.name for p in (FIXTURES / "correct").glob("*.py")}
+    assert bugs and correct
+    assert not bugs & correct, f"rename one of each pair: {sorted(bugs & correct)}"
