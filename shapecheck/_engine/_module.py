@@ -337,9 +337,9 @@ def _module_bindings(tree: ast.Module) -> dict:
 
 def _main_block_sizes(tree: ast.Module, bindings: dict) -> dict:
     """The int sizes a script sets once in its ``if __name__ == "__main__":`` block (``d_model = 512``,
-    ``d_k = d_v = 64``, ``d_ff = 4 * d_model``): the module's functions read them as globals, so they hold
-    wherever those functions run. A name bound anywhere else at module level (``bindings``, from
-    :func:`_module_bindings`) is left out: its value is not one literal."""
+    ``d_k = d_v = 64``, ``d_ff = 4 * d_model``), name -> value: the module's functions read them as globals.
+    A name bound anywhere else at module level (``bindings``, from :func:`_module_bindings`) is left out:
+    it is not one size."""
     blocks = [n for n in tree.body if isinstance(n, ast.If) and _is_main_test(n.test)]
     sizes: dict = {}
     for block in blocks:
@@ -423,5 +423,3 @@ def _class_table(node) -> tuple | None:
     if len(items) > 32 or not all(isinstance(v, (ast.Name, ast.Attribute)) for _k, v in items):
         return None
     return items
-
-

@@ -72,9 +72,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         if self_val is not None:
             self.env.fields = self_val.fields
             self.env.alike = self_val.alike
-        # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
         # parameters left to None and filled from another size (``if not mid: mid = out``): ``_expressions``
         self.filled: dict = {}
+        # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
         self.size_params = frozenset(p.arg.arg for p in self.signature.params
                                      if p.default is None or self._int_default(p.default))
 
