@@ -20,7 +20,7 @@ from ._memo import per_node
 from ._narrow import own_tensor
 from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
                       Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
-from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, reveal_text, sanitize
+from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes, reveal_text, sanitize
 
 
 class Calls:
@@ -578,12 +578,4 @@ def literal_dims(node, depth: int = 0):
 
 def _defined_in(fn, outer) -> bool:
     """Is ``fn`` a function defined directly in the body of ``outer`` (not inside a class or another def)?"""
-    stack = list(getattr(outer, "body", []))
-    while stack:
-        n = stack.pop()
-        if n is fn:
-            return True
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        stack.extend(ast.iter_child_nodes(n))
-    return False
+    return any(n is fn for n in own_nodes(getattr(outer, "body", [])))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE
 from .._core._shape import UNKNOWN, Shape
@@ -94,3 +96,17 @@ def reveal_text(v, env: Env) -> str:
     if isinstance(v, tuple) and all(isinstance(x, Shape) for x in v) and v:
         return ", ".join(reveal_text(x, env) for x in v)
     return "..."
+
+
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def own_nodes(nodes):
+    """The nodes at and below ``nodes`` (a function's ``body``, a statement in a list) that belong to the
+    scope they are in: a function, class or lambda defined there is given, not walked into."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, SCOPES):
+            todo.extend(ast.iter_child_nodes(node))

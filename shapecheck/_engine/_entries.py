@@ -31,6 +31,7 @@ import re
 from .._core._diag import Diagnostic
 from .._core._ops._registry import OPAQUE
 from .._core._shape import Shape
+from ._common import own_nodes
 from ._values import FuncRef, join
 
 __all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_diagnostics", "module_code",
@@ -174,17 +175,10 @@ def defaults_tested(fn) -> tuple:
     optional = [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
     if not optional:
         return ()
-    tested = set()
-    todo = list(fn.body)
-    while todo:
-        n = todo.pop()
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot)) \
-                and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant) \
-                and n.comparators[0].value is None:
-            tested.add(n.left.id)
-        todo.extend(ast.iter_child_nodes(n))
+    tested = {n.left.id for n in own_nodes(fn.body)
+              if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot))
+              and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant)
+              and n.comparators[0].value is None}
     return tuple(p for p in optional if p in tested)
 
 

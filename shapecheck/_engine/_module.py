@@ -13,6 +13,7 @@ from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._dialects import adopt_project_typing
+from ._common import own_nodes
 from ._memo import ModuleMemo
 from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
@@ -307,17 +308,6 @@ def _is_main_test(test) -> bool:
         any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
 
 
-def _walk_module_level(node):
-    """The nodes of a module-level statement, not entering the functions, lambdas and classes in it."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        for child in ast.iter_child_nodes(n):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                stack.append(child)
-
-
 def _module_bindings(tree: ast.Module) -> dict:
     """How many times the module's own code (not a function's or a class's) binds each name; a name a
     function declares ``global`` counts as bound again."""
@@ -329,7 +319,7 @@ def _module_bindings(tree: ast.Module) -> dict:
                     for name in n.names:
                         count[name] = count.get(name, 0) + 2
             continue
-        for n in _walk_module_level(stmt):
+        for n in own_nodes([stmt]):
             if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
                 count[n.id] = count.get(n.id, 0) + 1
     return count

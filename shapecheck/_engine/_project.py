@@ -105,6 +105,7 @@ class Project:
         self._reads: dict = {}  # module name -> the module names its analyses asked for
         self._summaries: dict = {}  # module name -> ModuleSummary of a dropped module
         self._scopes: dict = {}  # ``models@<tag>`` -> the script folder whose own ``models`` it names
+        self._local: dict = {}  # (importer's folder, module name) -> ``local_name``'s answer
 
     @classmethod
     def from_files(cls, paths, root: str | None = None) -> "Project":
@@ -115,7 +116,7 @@ class Project:
         return {"by_module": self.by_module, "by_path": self.by_path, "roots": self.roots, "_absent": set(),
                 "_listings": {},
                 "_infos": {}, "_sizes": {}, "_held": 0, "budget": self.budget, "_tick": 0, "_last": {},
-                "_digests": {}, "_reads": {}, "_summaries": {}, "_scopes": dict(self._scopes)}
+                "_digests": {}, "_reads": {}, "_summaries": {}, "_scopes": dict(self._scopes), "_local": {}}
 
     def path_of(self, modname: str) -> str | None:
         """The file of project module ``modname``: one of the run's files, else found under the roots."""
@@ -137,15 +138,8 @@ class Project:
             self._absent.add(modname)
             return None
         for r in self.roots:
-            d = self._directory(r, parts[:-1])
-            if d is None:
-                continue
-            names = self._listing(d)
-            last = parts[-1]
-            cands = ([os.path.join(d, last + ".py")] if last + ".py" in names else []) \
-                + ([os.path.join(d, last, "__init__.py")] if last in names else [])
-            for cand in cands:
-                if os.path.isfile(cand) and module_name_of(cand) == modname:
+            for cand in self._files_under(r, parts):
+                if module_name_of(cand) == modname:
                     self.by_module[modname] = cand
                     self.by_path.setdefault(cand, modname)
                     return cand
@@ -160,8 +154,14 @@ class Project:
         project knows by that name, the name is scoped to the folder (``models@<tag>``)."""
         if not importer or not modname:
             return modname
-        first, _, rest = modname.partition(".")
         d = os.path.dirname(os.path.abspath(importer))
+        key = (d, modname)
+        if key not in self._local:  # the answer for one folder does not change during the run
+            self._local[key] = self._local_name(modname, d)
+        return self._local[key]
+
+    def _local_name(self, modname: str, d: str) -> str:
+        first, _, rest = modname.partition(".")
         if not first.isidentifier() or os.path.isfile(os.path.join(d, "__init__.py")):
             return modname  # in a package, an absolute import goes by the project's roots
         names = self._listing(d)
@@ -192,16 +192,19 @@ class Project:
 
     def _file_under(self, d: str, parts) -> str | None:
         """The module file ``d/parts...`` (``.py``, or a package's ``__init__.py``), else None."""
+        return next(self._files_under(d, parts), None)
+
+    def _files_under(self, d: str, parts):
+        """The files that may be module ``parts`` under ``d``: ``.py``, then a package's ``__init__.py``."""
         d = self._directory(d, parts[:-1])
         if d is None:
-            return None
+            return
         names = self._listing(d)
         last = parts[-1]
         for cand in ([os.path.join(d, last + ".py")] if last + ".py" in names else []) \
                 + ([os.path.join(d, last, "__init__.py")] if last in names else []):
             if os.path.isfile(cand):
-                return cand
-        return None
+                yield cand
 
     def _listing(self, d: str) -> frozenset:
         names = self._listings.get(d)

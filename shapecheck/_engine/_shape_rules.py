@@ -76,7 +76,8 @@ class ShapeRules:
                 mixed = any(isinstance(a, Shape) and (a.get_meta("mixed") or not a.get_meta("unverified"))
                             for a in args)
                 result = result.with_meta(unverified=True, mixed=True) if mixed else result.with_meta(unverified=True)
-        if known and self.reporting:
+        if known and self.reporting and site.problems:
+            # read only where the call failed: ``layer_given_what_came_in`` walks the function's code
             state_operand = self.depth > 0 and self.self_val is not None and (any(
                 isinstance(a, Shape) and ((a.label or "").startswith("`self.") or a.get_meta("module_state"))
                 for a in args) or _reads_module_tensor(node) or layer_input and self.layer_given_what_came_in(node))

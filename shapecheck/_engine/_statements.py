@@ -416,28 +416,26 @@ def _bindings(fn) -> tuple:
     return frozenset(k for k, v in count.items() if v == 1), frozenset(count)
 
 
-def _stops(stmts) -> bool:
-    """Whether a branch holds a ``return`` or a ``raise`` (outside nested functions)."""
+def _holds(stmts, kinds) -> bool:
+    """Whether a branch holds a statement of ``kinds`` (outside nested functions, not in expressions)."""
     todo = list(stmts)
     while todo:
         n = todo.pop()
-        if isinstance(n, (ast.Return, ast.Raise)):
+        if isinstance(n, kinds):
             return True
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
             todo.extend(ast.iter_child_nodes(n))
     return False
+
+
+def _stops(stmts) -> bool:
+    """Whether a branch holds a ``return`` or a ``raise``."""
+    return _holds(stmts, (ast.Return, ast.Raise))
 
 
 def _returns(stmts) -> bool:
     """Whether a branch holds a ``return`` (not only a ``raise``): its test splits the calls in two."""
-    todo = list(stmts)
-    while todo:
-        n = todo.pop()
-        if isinstance(n, ast.Return):
-            return True
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
-            todo.extend(ast.iter_child_nodes(n))
-    return False
+    return _holds(stmts, ast.Return)
 
 
 _UPDATES = (ast.Add, ast.Sub, ast.Mult, ast.Div)

@@ -14,7 +14,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, FuncRef, ModuleVal, Obj, QualRef, join
-from ._common import MAX_DEPTH, after_error, freeze_value
+from ._common import MAX_DEPTH, after_error, freeze_value, own_nodes
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
 from ._signature import signature_of
@@ -372,7 +372,7 @@ def _find_returned_parameter(fn) -> str | None:
     if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     names = set()
-    for node in _own_nodes(fn):
+    for node in own_nodes(fn.body):
         if isinstance(node, ast.Return):
             if not isinstance(node.value, ast.Name):
                 return None
@@ -385,7 +385,7 @@ def _find_returned_parameter(fn) -> str | None:
     a = fn.args
     if name not in {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}:
         return None
-    for node in _own_nodes(fn):
+    for node in own_nodes(fn.body):
         if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
             return None
     return name
@@ -415,7 +415,7 @@ def _default_pair(fn) -> tuple | None:
         return None
 
     returned: set = set()
-    for node in _own_nodes(fn):
+    for node in own_nodes(fn.body):
         if isinstance(node, ast.Return):
             g = gives(node.value) if node.value is not None else None
             if g is None:
@@ -426,16 +426,6 @@ def _default_pair(fn) -> tuple | None:
         elif isinstance(node, ast.Name) and node.id in pair and not isinstance(node.ctx, ast.Load):
             return None
     return pair if returned == set(pair) else None
-
-
-def _own_nodes(fn):
-    """The nodes of ``fn``'s body, not those of the functions and classes defined inside it."""
-    todo = list(fn.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            todo.extend(ast.iter_child_nodes(node))
 
 
 def _has_layer(m: ModuleVal) -> bool:

@@ -23,21 +23,10 @@ import ast
 from dataclasses import dataclass
 
 from .._core._roles import BATCH, CLASS
+from ._common import own_nodes
 
 _ARANGE = {"torch.arange", "numpy.arange"}
 _KL_DIV = {"torch.nn.functional.kl_div"}
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-
-
-def _own_nodes(scope: ast.AST):
-    """The nodes of ``scope``'s own body, not those of the functions and classes it defines."""
-    stack = list(ast.iter_child_nodes(scope))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, _SCOPES):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
 
 
 def _is_range(node, qualify) -> bool:
@@ -52,7 +41,7 @@ def _is_range(node, qualify) -> bool:
 
 def use_roles(scope: ast.AST, qualify) -> dict:
     """``id(call node) -> Uses`` for the calls of ``scope`` whose value a later use describes."""
-    nodes = list(_own_nodes(scope))
+    nodes = list(own_nodes(ast.iter_child_nodes(scope)))
     stores: dict = {}
     for n in nodes:
         if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
