@@ -28,7 +28,8 @@ class UntransposedAttentionKey(LintRule):
     the *sequence* axis of the keys. The rule looks at axis identity, not only at sizes: it fires
     when the last axes of both operands are provably the same axis ("d_head") and the right
     operand's axis -2 is not, and either both operands share their axis -2 (self-attention) or the
-    operands are named like queries and keys.
+    operands are named like queries and keys (`q`, `query`, `key_states`..., also with BERT's
+    `_layer` suffix: `query_layer`, `key_layer`).
 
     ## Why is this bad?
     When the sequence length happens to equal the head size (a 64-token test batch with 64-wide
