@@ -49,7 +49,7 @@ class Calls:
         for e in node.args:
             v = self.ev(e.value if isinstance(e, ast.Starred) else e, state)
             if not isinstance(e, ast.Starred):
-                dims.append(size_item(v))
+                dims.append(size_item(self.as_size_sym(v)))
             elif isinstance(v, SizeOf):
                 dims.extend(v.shape.dims)
             elif isinstance(v, tuple):
