@@ -11,6 +11,13 @@ _KEY_LABELS = {"k", "key", "keys", "k_proj", "key_states", "xk", "kh", "k_h", "k
 _QUERY_LABELS = {"q", "query", "queries", "q_proj", "query_states", "xq", "qh", "q_h"}
 
 
+def _named(v, labels) -> bool:
+    """The tensor is named like one of ``labels``, also with the ``_layer`` suffix of BERT's attention
+    (``query_layer``, ``key_layer``)."""
+    name = label_name(v)
+    return name is not None and (name in labels or name.endswith("_layer") and name[:-len("_layer")] in labels)
+
+
 @register
 class UntransposedAttentionKey(LintRule):
     """Attention scores computed as `q @ k` instead of `q @ k.transpose(-2, -1)`.
@@ -21,7 +28,8 @@ class UntransposedAttentionKey(LintRule):
     the *sequence* axis of the keys. The rule looks at axis identity, not only at sizes: it fires
     when the last axes of both operands are provably the same axis ("d_head") and the right
     operand's axis -2 is not, and either both operands share their axis -2 (self-attention) or the
-    operands are named like queries and keys.
+    operands are named like queries and keys (`q`, `query`, `key_states`..., also with BERT's
+    `_layer` suffix: `query_layer`, `key_layer`).
 
     ## Why is this bad?
     When the sequence length happens to equal the head size (a 64-token test batch with 64-wide
@@ -115,6 +123,27 @@ from jaxtyping import Float
 def scores(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"]):
     return q @ k
 ''',
+        # near miss: BERT's naming, keys transposed
+        '''
+import torch
+
+
+class SelfAttention(torch.nn.Module):
+    def __init__(self, hidden: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.head_size = hidden // heads
+        self.query = torch.nn.Linear(hidden, hidden)
+        self.key = torch.nn.Linear(hidden, hidden)
+
+    def split(self, x):
+        return x.view(*x.size()[:-1], self.heads, self.head_size).permute(0, 2, 1, 3)
+
+    def forward(self, h):
+        query_layer = self.split(self.query(h))
+        key_layer = self.split(self.key(h))
+        return torch.matmul(query_layer, key_layer.transpose(-1, -2))
+''',
     ]
     INVALID = [
         # vit-pytorch style: heads split by einops from an input of unknown shape
@@ -156,6 +185,27 @@ def scores(x: Float[Tensor, "b t c"], n_head: int):
     key = x.view(B, T, n_head, C // n_head).transpose(1, 2)
     return torch.matmul(q, key)
 ''',
+        # BERT's naming: the sizes spliced into the view, the keys' positions unknown
+        '''
+import torch
+
+
+class SelfAttention(torch.nn.Module):
+    def __init__(self, hidden: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.head_size = hidden // heads
+        self.query = torch.nn.Linear(hidden, hidden)
+        self.key = torch.nn.Linear(hidden, hidden)
+
+    def split(self, x):
+        return x.view(*x.size()[:-1], self.heads, self.head_size).permute(0, 2, 1, 3)
+
+    def forward(self, h):
+        query_layer = self.split(self.query(h))
+        key_layer = self.split(self.key(h))
+        return torch.matmul(query_layer, key_layer)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
@@ -168,7 +218,7 @@ def scores(x: Float[Tensor, "b t c"], n_head: int):
         ks, qs = axis(b, -2), axis(a, -2)
         c = lambda x, y: compare_before(ctx, ev.node, x, y)  # noqa: E731
         if qd_ is not None and kd is not None and ks is None and _unknown_axis(b, -2) \
-                and label_name(b) in _KEY_LABELS and label_name(a) in _QUERY_LABELS and c(qd_, kd) == "eq":
+                and _named(b, _KEY_LABELS) and _named(a, _QUERY_LABELS) and c(qd_, kd) == "eq":
             # the keys' sequence axis is unknown, but their last axis is the queries' head size: not transposed
             env = env_before(ctx, ev.node)
             ctx.report(
@@ -188,7 +238,7 @@ def scores(x: Float[Tensor, "b t c"], n_head: int):
         if c(ks, kd) == "eq":
             return
         self_attention = c(qs, ks) == "eq"
-        named = label_name(b) in _KEY_LABELS or label_name(a) in _QUERY_LABELS
+        named = _named(b, _KEY_LABELS) or _named(a, _QUERY_LABELS)
         if not (self_attention or named):
             return
         env = env_before(ctx, ev.node)

@@ -13,14 +13,14 @@ from .._core._diag import Diagnostic
 from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, UNKNOWN, Shape
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
 from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
                       Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
-from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes, reveal_text, sanitize
+from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes, reveal_text, sanitize, size_item
 
 
 class Calls:
@@ -38,6 +38,28 @@ class Calls:
             else:
                 out.append(self.ev(e, state))
         return out
+
+    def spliced_sizes(self, node, state) -> list | None:
+        """``x.view(*x.size()[:-1], h, d)`` or ``x.view(*new_shape)`` with sizes of a tensor of unknown rank
+        spliced in: the sizes as one ``torch.Size`` of unknown rank (``... h d``), as ``x.view(new_shape)``
+        gives them; None when more than one part is of unknown length or a keyword is given."""
+        if node.keywords:
+            return None
+        dims: list = []
+        for e in node.args:
+            v = self.ev(e.value if isinstance(e, ast.Starred) else e, state)
+            if not isinstance(e, ast.Starred):
+                dims.append(size_item(self.as_size_sym(v)))
+            elif isinstance(v, SizeOf):
+                dims.extend(v.shape.dims)
+            elif isinstance(v, tuple):
+                dims.extend(size_item(x) for x in v)
+            else:
+                return None
+        shape = Shape(tuple(dims))
+        if sum(isinstance(d, Variadic) for d in dims) > 1:
+            return None
+        return [SizeOf(None, shape)]
 
     def call_args(self, node, state):
         args = self.spliced(node.args, state)
@@ -144,6 +166,8 @@ class Calls:
     def tensor_method(self, recv, func, node, state):
         name = func.attr
         args, kwargs = self.call_args(node, state)
+        if args is None and name in _SPLICED_SIZE_METHODS and isinstance(recv, Shape):
+            args, kwargs = self.spliced_sizes(node, state), {}
         if args is None:
             return OPAQUE
         if name == "permute":
@@ -477,6 +501,8 @@ def _size_isinstance(cls_node):
     return False
 
 
+# tensor methods whose positional arguments are all sizes, given one by one or as one ``torch.Size``
+_SPLICED_SIZE_METHODS = frozenset({"view", "reshape", "expand", "new_zeros", "new_ones", "new_empty"})
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
 _LONG_DATA = frozenset({"torch.LongTensor", "torch.cuda.LongTensor", "torch.IntTensor", "torch.cuda.IntTensor"})
 _INFERRED_DATA = frozenset({"torch.tensor", "torch.as_tensor"})  # the element type follows the literal's

@@ -226,8 +226,14 @@ def reshape(site: Site, input, *shape, **kwargs) -> Shape | None:
     if not isinstance(input, Shape):
         return None
     if len(shape) == 1 and isinstance(shape[0], Shape) and shape[0].rank is None:
-        # a torch.Size of unknown rank (``x.size()[:-1] + (h, d)``): the result has those sizes
-        return None if shape[0].is_any else Shape(shape[0].dims)
+        # a torch.Size of unknown rank (``x.size()[:-1] + (h, d)``): the result has those sizes, and the one
+        # a ``-1`` stands for is unknown (the number of elements is)
+        if shape[0].is_any:
+            return None
+        neg = [d for d in shape[0].dims if isinstance(d, Expr) and d.value is not None and d.value < 0]
+        if neg and (len(neg) > 1 or neg[0].value != -1):
+            return None
+        return Shape(tuple(UNKNOWN if d in neg else d for d in shape[0].dims))
     sizes = sizes_arg(shape)
     if sizes is None or not shape:
         return None
