@@ -136,3 +136,24 @@ def test_rows_from_a_named_arange_and_einx_get_at():
     got = sorted((calls[k], sorted(v.roles.items())) for k, v in found.items())
     assert got == [("F.log_softmax(logits, dim=0)", [(0, BATCH), (1, CLASS)]),
                    ("F.log_softmax(logits, dim=0)", [(0, BATCH), (2, CLASS)])]
+
+
+def test_layout_keeping_methods_are_seen_through_on_the_use_and_on_the_assignment():
+    got = _roles("""
+        def f(outputs, ref_outputs, labels):
+            logp = outputs.log_softmax(dim=0)
+            picked = torch.gather(logp.clone(), dim=2, index=labels.unsqueeze(2))
+            ref_logp = ref_outputs.float().log_softmax(dim=0).detach()
+            return picked, ref_logp.gather(2, labels.unsqueeze(2))
+    """)
+    assert got == {"outputs.log_softmax(dim=0)": {0: BATCH, 2: CLASS},
+                   "ref_outputs.float().log_softmax(dim=0)": {0: BATCH, 2: CLASS}}
+
+
+def test_a_method_that_moves_axes_is_not_seen_through():
+    got = _roles("""
+        def f(outputs, labels):
+            logp = outputs.log_softmax(dim=0)
+            return torch.gather(logp.t(), dim=1, index=labels.unsqueeze(1)), logp.sum(0)
+    """)
+    assert "outputs.log_softmax(dim=0)" not in got

@@ -14,7 +14,9 @@ as unambiguous, and they often come later in the function than the call a rule l
 reaches such a use to the roles the use states, ``{axis: role}``: the call is the consumer's operand
 itself, or it is assigned to a name that is assigned nowhere else in the scope and used so. A role
 two uses disagree on is dropped. Axis indices count from the front (``0``, ``1``) or the end (``-1``);
-every use here also proves the value has at least two axes, so ``0`` and ``-1`` are distinct.
+every use here also proves the value has at least two axes, so ``0`` and ``-1`` are distinct. Methods that
+keep the values and their layout (``clone``, ``detach``, ``float``, ``to``...) are seen through, on the use
+(``torch.gather(logp.clone(), 2, ...)``) and on the assignment (``logp = x.log_softmax(-1).detach()``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def use_roles(scope: ast.AST, qualify) -> dict:
     why: dict = {}  # key -> the use that stated the roles, in words
 
     def state(target, roles: dict, text: str) -> None:
+        target = _kept(target, qualify)
         if isinstance(target, ast.Name):
             if stores.get(target.id) != 1:
                 return
@@ -99,9 +102,23 @@ def use_roles(scope: ast.AST, qualify) -> dict:
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id in by_name:
                 name = targets[0].id
                 roles = {a: r for a, r in by_name[name].items() if r}
-                if roles and id(n.value) not in out:
-                    out[id(n.value)] = Uses(roles, why[name])
+                value = _kept(n.value, qualify)  # ``lp = F.log_softmax(x, dim=-1).detach()``: the log_softmax
+                if roles and isinstance(value, ast.Call) and id(value) not in out:
+                    out[id(value)] = Uses(roles, why[name])
     return {k: v for k, v in out.items() if v.roles}
+
+
+# methods that give back the same values in the same layout (a copy, another dtype or device, detached)
+_KEEPS = frozenset({"clone", "detach", "contiguous", "float", "double", "half", "bfloat16", "to", "type_as", "cpu",
+                    "cuda"})
+
+
+def _kept(node, qualify):
+    """The tensor a chain of layout-keeping methods starts from: ``logp`` of ``logp.clone().float()``."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _KEEPS \
+            and qualify(node.func) is None:
+        node = node.func.value
+    return node
 
 
 @dataclass(frozen=True)
