@@ -157,3 +157,21 @@ def test_a_method_that_moves_axes_is_not_seen_through():
             return torch.gather(logp.t(), dim=1, index=labels.unsqueeze(1)), logp.sum(0)
     """)
     assert "outputs.log_softmax(dim=0)" not in got
+
+
+def test_a_pick_along_the_last_axis_by_an_index_whose_axes_are_read_states_classes():
+    got = _roles("""
+        def f(pred, text):
+            b, lt = text.shape[0], text.shape[1]
+            return F.log_softmax(pred, dim=0).gather(-1, text.unsqueeze(-1)).squeeze(-1)
+    """)
+    assert got == {"F.log_softmax(pred, dim=0)": {0: BATCH, -1: CLASS}}
+
+
+def test_an_index_whose_axes_are_read_only_before_it_is_bound_again_states_nothing():
+    assert _roles("""
+        def f(pred, text):
+            n = text.shape[0]
+            text = text[0]
+            return F.log_softmax(pred, dim=0).gather(-1, text.unsqueeze(-1)), n
+    """) == {}

@@ -51,6 +51,8 @@ def use_roles(scope: ast.AST, qualify) -> dict:
         elif isinstance(n, (ast.Global, ast.Nonlocal)):
             for name in n.names:
                 stores[name] = 2  # assigned elsewhere too
+    params = {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)} if hasattr(scope, "args") else set()
+    axes = _least_axes(nodes, {k: v + (k in params) for k, v in stores.items()})
     ranges = {n.targets[0].id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
               and isinstance(n.targets[0], ast.Name) and _is_range(n.value, qualify)}
 
@@ -85,8 +87,8 @@ def use_roles(scope: ast.AST, qualify) -> dict:
             if roles:
                 state(n.args[1], roles, f"line {n.lineno} picks one entry per row along its bracketed axis "
                                         f"(`{_short(n)}`)")
-        elif isinstance(n, ast.Call) and _gather(n, qualify) is not None:
-            src, g = _gather(n, qualify)
+        elif isinstance(n, ast.Call) and _gather(n, qualify, axes) is not None:
+            src, g = _gather(n, qualify, axes)
             state(src, {0: BATCH, g: CLASS},
                   f"line {n.lineno} picks one entry per row along axis {g} (`{_short(n)}`)")
         elif isinstance(n, ast.Call) and qualify(n.func) in _KL_DIV and _keyword(n, "reduction") == "batchmean":
@@ -139,7 +141,28 @@ def _is_label_index(node, qualify, ranges) -> bool:
     return not any(_is_range(n, qualify) or isinstance(n, ast.Name) and n.id in ranges for n in ast.walk(node))
 
 
-def _gather(call: ast.Call, qualify):
+def _least_axes(nodes, stores) -> dict:
+    """``name -> n``: the scope reads axis ``n - 1`` of the tensor bound to ``name`` (``t.shape[1]``, ``t.size(-2)``,
+    ``len(t)``), so it has ``n`` axes or more; only for a name bound once at most (a parameter, one assignment)."""
+    out: dict = {}
+
+    def seen(node, k) -> None:
+        if isinstance(node, ast.Name) and stores.get(node.id, 0) <= 1 and k is not None:
+            n = k + 1 if k >= 0 else -k
+            out[node.id] = max(out.get(node.id, 0), n)
+
+    for n in nodes:
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Attribute) and n.value.attr == "shape":
+            seen(n.value.value, _int(n.slice))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "size" \
+                and len(n.args) == 1 and not n.keywords:
+            seen(n.func.value, _int(n.args[0]))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
+            seen(n.args[0], 0)
+    return out
+
+
+def _gather(call: ast.Call, qualify, axes=None):
     """``(source, axis)`` of ``src.gather(g, t.unsqueeze(g))`` / ``torch.gather(src, g, t[:, None])``: one entry
     picked per row along ``g``, the class axis, when the index proves two axes or more (``g >= 1``, or an
     index unsqueezed at ``1``/``-2``... or ``t[:, None]``) and ``g`` is not axis 0 (``g`` is ``-1`` or positive)."""
@@ -159,7 +182,7 @@ def _gather(call: ast.Call, qualify):
         return None
     if g >= 1:
         return src, g
-    return (src, g) if _one_per_row(index) else None
+    return (src, g) if _one_per_row(index, axes or {}) else None
 
 
 def _get_at(pattern) -> dict | None:
@@ -186,11 +209,14 @@ def _get_at(pattern) -> dict | None:
     return roles
 
 
-def _one_per_row(index) -> bool:
+def _one_per_row(index, axes: dict) -> bool:
     """``t.unsqueeze(k)`` with ``k`` not ``0``/``-1``, or ``t[:, None]``: an index of two axes or more whose
-    last axis has size one (one pick per row)."""
+    last axis has size one (one pick per row); also ``t.unsqueeze(-1)`` of a ``t`` the scope reads an axis of
+    (``t.shape[0]``: one axis or more, so the index has two or more)."""
     if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
         k = _int(index.args[0]) if len(index.args) == 1 else None
+        if k == -1 and isinstance(index.func.value, ast.Name) and axes.get(index.func.value.id, 0) >= 1:
+            return True
         return k is not None and k not in (0, -1)
     if isinstance(index, ast.Subscript) and isinstance(index.slice, ast.Tuple) and len(index.slice.elts) >= 2:
         first, *rest = index.slice.elts
