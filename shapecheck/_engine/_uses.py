@@ -143,7 +143,8 @@ def _is_label_index(node, qualify, ranges) -> bool:
 
 def _least_axes(nodes, stores) -> dict:
     """``name -> n``: the scope reads axis ``n - 1`` of the tensor bound to ``name`` (``t.shape[1]``, ``t.size(-2)``,
-    ``len(t)``), so it has ``n`` axes or more; only for a name bound once at most (a parameter, one assignment)."""
+    ``len(t)``) or binds it to ``n`` slices of a tensor (``t = tokens[:, 1:]``), so it has ``n`` axes or more; only for
+    a name bound once at most (a parameter, one assignment)."""
     out: dict = {}
 
     def seen(node, k) -> None:
@@ -159,6 +160,10 @@ def _least_axes(nodes, stores) -> dict:
             seen(n.func.value, _int(n.args[0]))
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
             seen(n.args[0], 0)
+        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.value, ast.Subscript) \
+                and isinstance(n.value.slice, ast.Tuple) and len(n.value.slice.elts) >= 2 \
+                and all(isinstance(e, ast.Slice) for e in n.value.slice.elts):
+            seen(n.targets[0], len(n.value.slice.elts) - 1)  # ``labels = tokens[:, 1:]``: slices keep their axes
     return out
 
 
