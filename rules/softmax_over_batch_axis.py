@@ -97,7 +97,8 @@ class SoftmaxOverBatchAxis(LintRule):
     `nn.LogSoftmax`) and `F.gumbel_softmax` that normalise over the *leading* axis of a tensor
     when that axis is the batch and another axis holds each example's scores: classes or features
     from a Linear head, heads, positions. The batch axis is known from what produced it, without
-    annotations: the `-1` of `view(-1, K)` over data, the first axis of a convolution's output, a
+    annotations: the `-1` of `view(-1, K)` over data (or over logits from a model the engine cannot
+    follow, when `K` counts classes: `logits.view(-1, vocab_size)`), the first axis of a convolution's output, a
     `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis,
     or a later use of the result that reads it one example per row: `log_probs[torch.arange(n),
     labels]` (axis 1 then holds each example's classes), `log_probs.gather(-1, labels.unsqueeze(1))`

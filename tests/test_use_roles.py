@@ -94,7 +94,7 @@ def test_vocabulary_sizes_count_classes():
     from shapecheck._core._algebra import sym
     from shapecheck._core._roles import name_role
 
-    for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out"):
+    for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out", "vocab", "self.tgt_vocab_size"):
         assert name_role(sym(name)) == CLASS, name
     assert name_role(sym("d_model")) is None
 
