@@ -5,15 +5,18 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import (CLASS_LOSSES, ELEMENTWISE, SOFTMAX_CALLS, arg, carry, compare_before, loss_args, neg_dim,
-                      register, softmax_call, who)
+from ._common import (CLASS_LOSSES, ELEMENTWISE, SOFTMAX_CALLS, arg, as_int, carry, compare_before, loss_args,
+                      neg_dim, rank, register, softmax_call, who)
 from .softmax_over_batch_axis import over_batch
 
 NORM = "nz_axis"  # (axis counted from the end, rank or None, node, "softmax" | "log_softmax")
+# a tensor of unknown rank normalised over an axis counted from the front: (axis, node, "softmax" | "log_softmax")
+NORM_FRONT = "nz_front"
 
 _LOG = {"torch.log", "torch.Tensor.log", "torch.Tensor.log_", "torch.clamp", "torch.Tensor.clamp",
         "torch.Tensor.clamp_min", "torch.Tensor.__add__"}
 _KL = {"torch.nn.functional.kl_div", "torch.nn.KLDivLoss"}
+_CTC = {"torch.nn.functional.ctc_loss", "torch.nn.CTCLoss"}
 _COMBINE = {"torch.Tensor.__mul__", "torch.Tensor.__rmul__", "torch.mul", "torch.Tensor.mul", "torch.Tensor.__sub__",
             "torch.Tensor.__add__", "torch.sub", "torch.add"}
 
@@ -26,7 +29,9 @@ class NormalizationAxisMismatch(LintRule):
     Tags the result of every `softmax`/`log_softmax` (function, method or module) with the axis it
     normalised, follows it through `log`, `clamp` and the like, and reports:
     `nll_loss`/`NLLLoss`/`cross_entropy` given log-probabilities normalised over an axis other than
-    the class axis (axis 1); `kl_div` with input and target normalised over different axes; and a
+    the class axis (axis 1); `ctc_loss`/`CTCLoss` given log-probabilities normalised over an axis other
+    than the last (its classes; axis 0 is time, whatever the rank of the model's output); `kl_div`
+    with input and target normalised over different axes; and a
     product or difference of two distributions normalised over different axes
     (`p * log_q`, as in a hand-written cross-entropy or distillation loss).
 
@@ -56,7 +61,7 @@ class NormalizationAxisMismatch(LintRule):
     """
 
     code = "SHP403"
-    calls = frozenset(ELEMENTWISE | SOFTMAX_CALLS | CLASS_LOSSES | _KL | _COMBINE
+    calls = frozenset(ELEMENTWISE | SOFTMAX_CALLS | CLASS_LOSSES | _KL | _CTC | _COMBINE
                       | {"torch.log", "torch.Tensor.log"})
     name = "normalization-axis-mismatch"
     summary = "Distributions normalised over different axes are combined, or a loss reads another axis"
@@ -95,8 +100,42 @@ def mutual_matches(feat0: Float[Tensor, "b n d"], feat1: Float[Tensor, "b m d"])
     sim = feat0 @ feat1.transpose(1, 2)
     return F.softmax(sim, 1) * F.softmax(sim, 2)
 ''',
+        # near miss: CTC log-probabilities over the classes, whatever the model's output rank; and a distribution
+        # over axis 0 that a transpose moves before the loss (the tag does not follow the axes)
+        '''
+from torch import nn
+
+
+class Recognizer(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.criterion = nn.CTCLoss(blank=0, zero_infinity=True)
+
+    def training_step(self, inputs, targets, input_sizes, target_sizes):
+        out = self.model(inputs).transpose(0, 1)
+        loss = self.criterion(out.log_softmax(-1), targets, input_sizes, target_sizes)
+        moved = self.model(inputs).log_softmax(0).transpose(0, 1)
+        return loss + self.criterion(moved, targets, input_sizes, target_sizes)
+''',
     ]
     INVALID = [
+        # CTC reads (time, batch, classes): a log_softmax over axis 0 normalises over time
+        '''
+from torch import nn
+
+
+class Recognizer(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.criterion = nn.CTCLoss(blank=0, zero_infinity=True)
+
+    def training_step(self, inputs, targets, input_sizes, target_sizes):
+        out = self.model(inputs).transpose(0, 1)
+        out = out.log_softmax(0)
+        return self.criterion(out, targets, input_sizes, target_sizes)
+''',
         '''
 import torch
 import torch.nn.functional as F
@@ -127,8 +166,16 @@ def soft_ce(student: Float[Tensor, "b k t"], teacher: Float[Tensor, "b k t"]):
         if sm is not None:
             x, dim, log = sm
             d = neg_dim(dim, x)
-            if d is not None and over_batch(ev, ctx) is None:  # over the batch axis: SHP211 reports it there
-                ctx.tag_result(NORM, (d, x.rank, ev.node, "log_softmax" if log else "softmax"))
+            fn = "log_softmax" if log else "softmax"
+            if over_batch(ev, ctx) is not None:
+                return  # over the batch axis: SHP211 reports it there
+            if d is not None:
+                ctx.tag_result(NORM, (d, x.rank, ev.node, fn))
+            elif rank(x) is None and as_int(dim) is not None and as_int(dim) >= 0:
+                ctx.tag_result(NORM_FRONT, (as_int(dim), ev.node, fn))
+            return
+        if ev.qualname in _CTC:
+            self._ctc(ctx, ev, arg(ev, 0, "log_probs"))
             return
         if ev.qualname in ("torch.log", "torch.Tensor.log"):
             t = arg(ev, 0).get_meta(NORM) if isinstance(arg(ev, 0), Shape) else None
@@ -156,6 +203,27 @@ def soft_ce(student: Float[Tensor, "b k t"], teacher: Float[Tensor, "b k t"]):
         if ev.qualname in _COMBINE:
             a, b = arg(ev, 0), arg(ev, 1)
             self._mixed(ctx, ev, a, b, "this product" if "mul" in ev.qualname else "this combination")
+
+    def _ctc(self, ctx, ev, x) -> None:
+        """CTC reads log-probabilities ``(time, batch, classes)`` (``(time, classes)`` unbatched): the classes are
+        the last of two axes or more, so a distribution over any other axis, axis 0 above all, is not theirs."""
+        if not isinstance(x, Shape):
+            return
+        t, front = x.get_meta(NORM), x.get_meta(NORM_FRONT)
+        if t is not None and x.rank and x.rank >= 2 and t[1] == x.rank and t[0] != -1:
+            axis, node, fn = t[0] + x.rank, t[2], t[3]
+        elif front is not None and front[0] == 0 and x.rank is None:
+            axis, node, fn = 0, front[1], front[2]
+        else:
+            return
+        ctx.report(
+            self.code, ev.node,
+            f"`ctc_loss` reads classes from the last axis, but {who(x, 'its input')} was normalised over axis {axis} "
+            f"by `{fn}`",
+            notes=(f"the `{fn}` is at line {getattr(node, 'lineno', '?')}",
+                   "CTC takes log-probabilities laid out (time, batch, classes), or (time, classes)"),
+            help=f"normalise over the classes: `{fn}(..., dim=-1)`",
+        )
 
     @staticmethod
     def _class_last_layout(ctx, ev, x, target) -> bool:

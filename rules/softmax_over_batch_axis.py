@@ -97,14 +97,16 @@ class SoftmaxOverBatchAxis(LintRule):
     `nn.LogSoftmax`) and `F.gumbel_softmax` that normalise over the *leading* axis of a tensor
     when that axis is the batch and another axis holds each example's scores: classes or features
     from a Linear head, heads, positions. The batch axis is known from what produced it, without
-    annotations: the `-1` of `view(-1, K)` over data, the first axis of a convolution's output, a
+    annotations: the `-1` of `view(-1, K)` over data (or over logits from a model the engine cannot
+    follow, when `K` counts classes: `logits.view(-1, vocab_size)`), the first axis of a convolution's output, a
     `B` unpacked first from a tensor's shape (`B, T, C = x.size()`), a `batch`-named annotation axis,
     or a later use of the result that reads it one example per row: `log_probs[torch.arange(n),
     labels]` (axis 1 then holds each example's classes), `log_probs.gather(-1, labels.unsqueeze(1))`
     (one class picked per row), `einx.get_at("b n [l], b n -> b n", log_probs, tokens)` and
     `F.kl_div(..., reduction="batchmean")`,
     which divides by axis 0 as the batch size. Such a use is read even when the engine has no shape
-    for the logits (the output of a model it cannot follow).
+    for the logits (the output of a model it cannot follow), and through copies that keep the layout
+    (`torch.gather(logp.clone(), 2, labels.unsqueeze(2))`, `logp = x.log_softmax(-1).detach()`).
 
     ## Why is this bad?
     Normalising across the batch makes each example's probabilities depend on the other examples
@@ -316,6 +318,15 @@ def smoothed(x: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1):
     log_probs = F.log_softmax(x, dim=0)
     nll = -log_probs.gather(dim=-1, index=target.unsqueeze(1)).squeeze(1)
     return ((1 - smoothing) * nll - smoothing * log_probs.mean(dim=-1)).mean()
+''',
+        # a pick per token along axis 2, through a copy: axis 2 holds the classes, axis 0 the batch
+        '''
+import torch
+
+
+def per_token_logp(model, tokens, labels):
+    logp = model(tokens).float().log_softmax(dim=0).detach()
+    return torch.gather(logp.clone(), dim=2, index=labels.unsqueeze(2)).squeeze(2)
 ''',
         # einx.get_at's brackets name the axis picked from; a leading `b` is the batch
         '''

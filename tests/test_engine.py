@@ -76,6 +76,18 @@ def test_chunk_unpacking():
     """) == ["b s d"]
 
 
+def test_chunks_of_an_axis_of_unknown_size_keep_the_other_axes():
+    # ``q, k, v = qkv.chunk(3, dim=1)`` of an axis whose size is not known: as many pieces as targets
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], m):
+            y = torch.cat([x, m], dim=1)
+            q, k, v = y.chunk(3, dim=1)
+            reveal_shape(k)
+            a, b = y.chunk(3, dim=1)
+            reveal_shape(a)
+    """) == ["b ? d", "..."]  # near miss: two targets for three pieces is not unpacked
+
+
 def test_augmented_assignment_broadcasts():
     out = errors("""
         def f(x: Float[Tensor, "b n"], y: Float[Tensor, "b m"]):

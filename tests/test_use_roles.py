@@ -94,7 +94,7 @@ def test_vocabulary_sizes_count_classes():
     from shapecheck._core._algebra import sym
     from shapecheck._core._roles import name_role
 
-    for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out"):
+    for name in ("d_vocab", "ntoken", "self.cfg.d_vocab_out", "vocab", "self.tgt_vocab_size"):
         assert name_role(sym(name)) == CLASS, name
     assert name_role(sym("d_model")) is None
 
@@ -136,3 +136,58 @@ def test_rows_from_a_named_arange_and_einx_get_at():
     got = sorted((calls[k], sorted(v.roles.items())) for k, v in found.items())
     assert got == [("F.log_softmax(logits, dim=0)", [(0, BATCH), (1, CLASS)]),
                    ("F.log_softmax(logits, dim=0)", [(0, BATCH), (2, CLASS)])]
+
+
+def test_layout_keeping_methods_are_seen_through_on_the_use_and_on_the_assignment():
+    got = _roles("""
+        def f(outputs, ref_outputs, labels):
+            logp = outputs.log_softmax(dim=0)
+            picked = torch.gather(logp.clone(), dim=2, index=labels.unsqueeze(2))
+            ref_logp = ref_outputs.float().log_softmax(dim=0).detach()
+            return picked, ref_logp.gather(2, labels.unsqueeze(2))
+    """)
+    assert got == {"outputs.log_softmax(dim=0)": {0: BATCH, 2: CLASS},
+                   "ref_outputs.float().log_softmax(dim=0)": {0: BATCH, 2: CLASS}}
+
+
+def test_a_method_that_moves_axes_is_not_seen_through():
+    got = _roles("""
+        def f(outputs, labels):
+            logp = outputs.log_softmax(dim=0)
+            return torch.gather(logp.t(), dim=1, index=labels.unsqueeze(1)), logp.sum(0)
+    """)
+    assert "outputs.log_softmax(dim=0)" not in got
+
+
+def test_a_pick_along_the_last_axis_by_an_index_whose_axes_are_read_states_classes():
+    got = _roles("""
+        def f(pred, text):
+            b, lt = text.shape[0], text.shape[1]
+            return F.log_softmax(pred, dim=0).gather(-1, text.unsqueeze(-1)).squeeze(-1)
+    """)
+    assert got == {"F.log_softmax(pred, dim=0)": {0: BATCH, -1: CLASS}}
+
+
+def test_an_index_whose_axes_are_read_only_before_it_is_bound_again_states_nothing():
+    assert _roles("""
+        def f(pred, text):
+            n = text.shape[0]
+            text = text[0]
+            return F.log_softmax(pred, dim=0).gather(-1, text.unsqueeze(-1)), n
+    """) == {}
+
+
+def test_an_index_bound_to_slices_of_two_axes_has_two_axes():
+    got = _roles("""
+        def f(model, tokens):
+            labels = tokens[:, 1:]
+            logits = model(tokens)[:, :-1]
+            log_probs = logits.log_softmax(dim=0)
+            return log_probs.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    """)
+    assert got == {"logits.log_softmax(dim=0)": {0: BATCH, -1: CLASS}}
+    assert _roles("""
+        def f(model, tokens):
+            labels = tokens[1:]
+            return model(tokens).log_softmax(dim=0).gather(-1, labels.unsqueeze(-1))
+    """) == {}  # near miss: one slice keeps one axis of a tensor that may have only one

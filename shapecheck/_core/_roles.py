@@ -63,7 +63,8 @@ def _stored_role(origin) -> str | None:
 # Sizes whose names say they count classes: the issue of a classification head.
 _CLASS_NAMES = {"num_classes", "n_classes", "nclasses", "num_class", "n_class", "nclass", "num_labels",
                 "n_labels", "vocab_size", "n_vocab", "padded_vocab_size", "num_tags", "n_tags", "d_vocab",
-                "d_vocab_out", "ntoken", "ntokens"}
+                "d_vocab_out", "ntoken", "ntokens", "vocab", "vocab_len", "src_vocab_size", "tgt_vocab_size",
+                "trg_vocab_size", "output_vocab_size"}
 _BATCH_NAMES = {"b", "bs", "batch", "batch_size", "bsz", "n_batch", "nbatch", "batchsize"}
 _HEAD_NAMES = {"heads", "nh", "nhead", "nheads", "n_head", "n_heads", "num_heads", "num_head", "n_local_heads",
                "num_attention_heads", "n_kv_heads", "num_kv_heads", "n_kv_head", "kv_heads",

@@ -20,7 +20,8 @@ from ._memo import per_node
 from ._narrow import own_tensor
 from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
                       Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
-from ._common import CONTAINERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes, reveal_text, sanitize, size_item
+from ._common import (CONTAINERS, RULELESS_MODULES, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
+                      reveal_text, sanitize, size_item)
 
 
 class Calls:
@@ -365,6 +366,12 @@ class Calls:
         if joined is not None:
             return joined
         rule = lookup_op(q)
+        if rule is None and q in RULELESS_MODULES:
+            # a library module with no shape rule that the lint rules read where it is called (a loss held
+            # as ``self.criterion``): the module, its calls handed to the lint rules (``_user.call_module``)
+            self.run_lint_rules(q, node, tuple(sanitize(a) for a in args), {k: sanitize(v) for k, v in kwargs.items()},
+                                OPAQUE)
+            return ModuleVal(q, init=tuple(kwargs.items()))
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
                 # what it returns is unknown (a tensor, a tuple of them like meshgrid's, or no tensor)

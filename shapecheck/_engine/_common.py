@@ -98,6 +98,10 @@ def reveal_text(v, env: Env) -> str:
     return "..."
 
 
+# library modules with no shape rule whose calls the lint rules read (CTC's log-probabilities): the module is a
+# ``ModuleVal`` and its calls are handed to the lint rules, what they give being unknown
+RULELESS_MODULES = frozenset({"torch.nn.CTCLoss"})
+
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 

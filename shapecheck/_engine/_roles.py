@@ -132,7 +132,7 @@ class RoleInference:
         return with_roles(out, {0: BATCH if first else POSITION, 1: POSITION if first else BATCH, 2: FEATURE})
 
     def _view(self, args, kwargs, result: Shape) -> dict | None:
-        if not args or not isinstance(args[0], Shape) or result.rank is None or result.rank < 2:
+        if not args or result.rank is None or result.rank < 2:
             return None
         src = args[0]
         sizes = list(args[1:])
@@ -141,6 +141,15 @@ class RoleInference:
         for k in ("shape", "size"):
             if k in kwargs and isinstance(kwargs[k], (tuple, list)):
                 sizes = list(kwargs[k])
+        flat = sizes and as_int(sizes[0]) == -1 and len(sizes) == result.rank == 2
+        unseen = not isinstance(src, Shape) or src.rank is None and not src.get_meta("module_state") \
+            and not (src.label or "").startswith("`self.")
+        if flat and unseen and self.role(result, 1) == CLASS:
+            # ``logits.view(-1, vocab_size)`` of logits the engine could not shape (a model's output): one row
+            # of class scores per example (a table the module holds, ``self.w.view(-1, n_classes)``, is not)
+            return {0: BATCH}
+        if not isinstance(src, Shape):
+            return None
         roles = {}
         if sizes and as_int(sizes[0]) == -1 and len(sizes) == result.rank and self._is_data(src):
             roles[0] = BATCH  # view(-1, K) of data: the flattened leading (batch) axes

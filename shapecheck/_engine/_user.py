@@ -14,7 +14,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, FuncRef, ModuleVal, Obj, QualRef, join
-from ._common import MAX_DEPTH, after_error, freeze_value, own_nodes
+from ._common import MAX_DEPTH, RULELESS_MODULES, after_error, freeze_value, own_nodes, sanitize
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
 from ._signature import signature_of
@@ -73,6 +73,10 @@ class UserCalls:
                 return OPAQUE
             return self.call_user(FuncRef("forward", fwd[0], fwd[1], bound_self=sv), args, kwargs, node,
                                   display=f"{m.cls.name}.forward", layer=True)
+        if m.qualname in RULELESS_MODULES and not m.children:
+            # a library module without a shape rule: what it gives is unknown, its call is the lint rules'
+            return self.run_lint_rules(m.qualname, node, tuple(sanitize(a) for a in args),
+                                       {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE, m.init_dict)
         return OPAQUE
 
     def call_lambda(self, ref: FuncRef, args, kwargs, node):

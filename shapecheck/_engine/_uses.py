@@ -14,7 +14,9 @@ as unambiguous, and they often come later in the function than the call a rule l
 reaches such a use to the roles the use states, ``{axis: role}``: the call is the consumer's operand
 itself, or it is assigned to a name that is assigned nowhere else in the scope and used so. A role
 two uses disagree on is dropped. Axis indices count from the front (``0``, ``1``) or the end (``-1``);
-every use here also proves the value has at least two axes, so ``0`` and ``-1`` are distinct.
+every use here also proves the value has at least two axes, so ``0`` and ``-1`` are distinct. Methods that
+keep the values and their layout (``clone``, ``detach``, ``float``, ``to``...) are seen through, on the use
+(``torch.gather(logp.clone(), 2, ...)``) and on the assignment (``logp = x.log_softmax(-1).detach()``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def use_roles(scope: ast.AST, qualify) -> dict:
         elif isinstance(n, (ast.Global, ast.Nonlocal)):
             for name in n.names:
                 stores[name] = 2  # assigned elsewhere too
+    params = {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)} if hasattr(scope, "args") else set()
+    axes = _least_axes(nodes, {k: v + (k in params) for k, v in stores.items()})
     ranges = {n.targets[0].id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
               and isinstance(n.targets[0], ast.Name) and _is_range(n.value, qualify)}
 
@@ -57,6 +61,7 @@ def use_roles(scope: ast.AST, qualify) -> dict:
     why: dict = {}  # key -> the use that stated the roles, in words
 
     def state(target, roles: dict, text: str) -> None:
+        target = _kept(target, qualify)
         if isinstance(target, ast.Name):
             if stores.get(target.id) != 1:
                 return
@@ -82,8 +87,8 @@ def use_roles(scope: ast.AST, qualify) -> dict:
             if roles:
                 state(n.args[1], roles, f"line {n.lineno} picks one entry per row along its bracketed axis "
                                         f"(`{_short(n)}`)")
-        elif isinstance(n, ast.Call) and _gather(n, qualify) is not None:
-            src, g = _gather(n, qualify)
+        elif isinstance(n, ast.Call) and _gather(n, qualify, axes) is not None:
+            src, g = _gather(n, qualify, axes)
             state(src, {0: BATCH, g: CLASS},
                   f"line {n.lineno} picks one entry per row along axis {g} (`{_short(n)}`)")
         elif isinstance(n, ast.Call) and qualify(n.func) in _KL_DIV and _keyword(n, "reduction") == "batchmean":
@@ -99,9 +104,23 @@ def use_roles(scope: ast.AST, qualify) -> dict:
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id in by_name:
                 name = targets[0].id
                 roles = {a: r for a, r in by_name[name].items() if r}
-                if roles and id(n.value) not in out:
-                    out[id(n.value)] = Uses(roles, why[name])
+                value = _kept(n.value, qualify)  # ``lp = F.log_softmax(x, dim=-1).detach()``: the log_softmax
+                if roles and isinstance(value, ast.Call) and id(value) not in out:
+                    out[id(value)] = Uses(roles, why[name])
     return {k: v for k, v in out.items() if v.roles}
+
+
+# methods that give back the same values in the same layout (a copy, another dtype or device, detached)
+_KEEPS = frozenset({"clone", "detach", "contiguous", "float", "double", "half", "bfloat16", "to", "type_as", "cpu",
+                    "cuda"})
+
+
+def _kept(node, qualify):
+    """The tensor a chain of layout-keeping methods starts from: ``logp`` of ``logp.clone().float()``."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _KEEPS \
+            and qualify(node.func) is None:
+        node = node.func.value
+    return node
 
 
 @dataclass(frozen=True)
@@ -122,7 +141,33 @@ def _is_label_index(node, qualify, ranges) -> bool:
     return not any(_is_range(n, qualify) or isinstance(n, ast.Name) and n.id in ranges for n in ast.walk(node))
 
 
-def _gather(call: ast.Call, qualify):
+def _least_axes(nodes, stores) -> dict:
+    """``name -> n``: the scope reads axis ``n - 1`` of the tensor bound to ``name`` (``t.shape[1]``, ``t.size(-2)``,
+    ``len(t)``) or binds it to ``n`` slices of a tensor (``t = tokens[:, 1:]``), so it has ``n`` axes or more; only for
+    a name bound once at most (a parameter, one assignment)."""
+    out: dict = {}
+
+    def seen(node, k) -> None:
+        if isinstance(node, ast.Name) and stores.get(node.id, 0) <= 1 and k is not None:
+            n = k + 1 if k >= 0 else -k
+            out[node.id] = max(out.get(node.id, 0), n)
+
+    for n in nodes:
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Attribute) and n.value.attr == "shape":
+            seen(n.value.value, _int(n.slice))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "size" \
+                and len(n.args) == 1 and not n.keywords:
+            seen(n.func.value, _int(n.args[0]))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
+            seen(n.args[0], 0)
+        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.value, ast.Subscript) \
+                and isinstance(n.value.slice, ast.Tuple) and len(n.value.slice.elts) >= 2 \
+                and all(isinstance(e, ast.Slice) for e in n.value.slice.elts):
+            seen(n.targets[0], len(n.value.slice.elts) - 1)  # ``labels = tokens[:, 1:]``: slices keep their axes
+    return out
+
+
+def _gather(call: ast.Call, qualify, axes=None):
     """``(source, axis)`` of ``src.gather(g, t.unsqueeze(g))`` / ``torch.gather(src, g, t[:, None])``: one entry
     picked per row along ``g``, the class axis, when the index proves two axes or more (``g >= 1``, or an
     index unsqueezed at ``1``/``-2``... or ``t[:, None]``) and ``g`` is not axis 0 (``g`` is ``-1`` or positive)."""
@@ -142,7 +187,7 @@ def _gather(call: ast.Call, qualify):
         return None
     if g >= 1:
         return src, g
-    return (src, g) if _one_per_row(index) else None
+    return (src, g) if _one_per_row(index, axes or {}) else None
 
 
 def _get_at(pattern) -> dict | None:
@@ -169,11 +214,14 @@ def _get_at(pattern) -> dict | None:
     return roles
 
 
-def _one_per_row(index) -> bool:
+def _one_per_row(index, axes: dict) -> bool:
     """``t.unsqueeze(k)`` with ``k`` not ``0``/``-1``, or ``t[:, None]``: an index of two axes or more whose
-    last axis has size one (one pick per row)."""
+    last axis has size one (one pick per row); also ``t.unsqueeze(-1)`` of a ``t`` the scope reads an axis of
+    (``t.shape[0]``: one axis or more, so the index has two or more)."""
     if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
         k = _int(index.args[0]) if len(index.args) == 1 else None
+        if k == -1 and isinstance(index.func.value, ast.Name) and axes.get(index.func.value.id, 0) >= 1:
+            return True
         return k is not None and k not in (0, -1)
     if isinstance(index, ast.Subscript) and isinstance(index.slice, ast.Tuple) and len(index.slice.elts) >= 2:
         first, *rest = index.slice.elts

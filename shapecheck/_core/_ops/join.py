@@ -230,7 +230,8 @@ def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
             bad=["b n | 2, 2 ! SHP106"])
 def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     """``chunk(x, chunks, dim=0)``: pieces of ``ceil(n / chunks)`` (torch may return fewer than
-    ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``."""
+    ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``, or of unknown size
+    (``chunks`` pieces, which the targets that unpack them must match, of unknown size on that axis)."""
     if not isinstance(input, Shape) or input.is_any or input.rank == 0:
         return None
     d = locate(site, input, dim)
@@ -242,6 +243,11 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     if nv is not None:
         size = -(-nv // c)
         return _pieces(input, d, _split_count(site, n, const(size)))
+    if isinstance(n, Unknown):
+        # an axis of unknown size: the pieces are as many as the targets that unpack them (``q, k, v =
+        # qkv.chunk(3, dim=2)``, else the unpacking fails), each of unknown size on that axis and the input's
+        # size on the others
+        return _pieces(input, d, [UNKNOWN] * c)
     if not isinstance(n, Expr):
         return None
     q = site.resolve(n) // c
