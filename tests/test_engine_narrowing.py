@@ -38,48 +38,6 @@ def test_a_conv_fixes_the_channel_axis_and_the_spatial_rank():
     """) == ["... c_in ? ?", "... c_out ? ?"]
 
 
-def test_a_batch_norm_fixes_every_axis_of_a_tensor_it_knows_nothing_of():
-    # the convolution comes from a package the engine cannot read; the norm after it takes only (N, C, H, W)
-    assert reveals("""
-        from timm.layers import create_conv2d
-
-        class ConvBn(nn.Module):
-            def __init__(self, c_in, c_out):
-                super().__init__()
-                self.conv = create_conv2d(c_in, c_out, 3)
-                self.bn = nn.BatchNorm2d(c_out)
-                self.bn1d = nn.BatchNorm1d(c_out)
-            def forward(self, x, seq):
-                y = self.bn(self.conv(x))
-                reveal_shape(y)
-                reveal_shape(self.bn1d(seq))
-                reveal_shape(seq)
-    """) == ["? c_out ? ?", "? c_out ...", "? c_out ..."]
-
-
-def test_branches_of_another_package_joined_on_the_height_keep_distinct_channels():
-    out = errors("""
-        from timm.layers import create_conv2d
-
-        class ConvBn(nn.Module):
-            def __init__(self, c_in, c_out):
-                super().__init__()
-                self.conv = create_conv2d(c_in, c_out, 3)
-                self.bn = nn.BatchNorm2d(c_out)
-            def forward(self, x):
-                return self.bn(self.conv(x))
-
-        class Stem(nn.Module):
-            def __init__(self, c: int, c_mid: int):
-                super().__init__()
-                self.a = ConvBn(c, c)
-                self.b = ConvBn(c, c_mid)
-            def forward(self, x):
-                return torch.cat([self.a(x), self.b(x)], dim=2)
-    """)
-    assert [d.code for d in out] == ["SHP110"]
-
-
 def test_a_narrowed_input_meets_a_second_layer():
     # the input is normalised over "dim", then projected by a layer that expects "hidden": a swapped
     # Linear seen although nothing about the input is annotated

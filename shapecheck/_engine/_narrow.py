@@ -232,7 +232,7 @@ class Narrowing:
     def layer_input(self, m) -> Shape | None:
         """What a library layer fixes of its input's shape: ``Linear(d, .)`` and ``LayerNorm(d)`` the last
         axis, ``Conv2d(c, .)`` axis 1 and two spatial axes after it (an optional batch axis before),
-        ``GroupNorm(g, c)`` axis 1, ``BatchNorm2d(c)`` all four axes, axis 1 ``c``, a recurrent layer with ``batch_first=True`` a batched
+        ``GroupNorm(g, c)`` axis 1, a recurrent layer with ``batch_first=True`` a batched
         ``(batch, seq, input_size)``, an einops layer its pattern."""
         q = m.qualname.rsplit(".", 1)[-1]
         init = m.init_dict
@@ -260,14 +260,6 @@ class Narrowing:
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
-        bn = re.fullmatch(r"BatchNorm(\d)d", q)
-        if bn:  # only batched input: (N, C) or (N, C, L); (N, C, H, W); (N, C, D, H, W)
-            c = init.get("num_features")
-            if not _is_size(c):
-                return None
-            n = int(bn.group(1))
-            rest = (Variadic(None),) if n == 1 else (UNKNOWN,) * n
-            return Shape((UNKNOWN, c) + rest, (None, where) + (None,) * len(rest))
         if q in ("Rearrange", "Reduce"):
             lengths = init.get("axes_lengths")
             return self.pattern_input(init.get("pattern"), lengths if isinstance(lengths, dict) else {})

@@ -87,9 +87,6 @@ def _register_bn(n: int) -> None:
                 and len(input.dims) - 1 < ranks[0] and len(input.dims) > 1:
             # "... c h w" into BatchNorm2d, which takes only 4-D input: the variadic is one axis
             input = Shape((UNKNOWN,) * (ranks[0] - len(input.dims) + 1) + input.dims[1:])
-        if isinstance(input, Shape) and input.rank is None and (input.variadic_index or 0) >= 2:
-            # ``b c ...`` (BatchNorm1d of ``(N, C)`` or ``(N, C, L)``): the channels are known, the shape kept
-            return input if _channels(site, input, as_size(init.get("num_features")), f"nn.BatchNorm{n}d") else None
         if not known(input):
             return None
         if input.rank not in ranks:
