@@ -18,8 +18,8 @@ from ._callables import known_callable, norm_kernel
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
-from ._values import (EMPTY, SEQUENTIAL_LAYERS, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
-                      Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
+from ._values import (EMPTY, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
+                      ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
 from ._common import (CONTAINERS, RULELESS_MODULES, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
                       reveal_text, sanitize, size_item)
 
@@ -102,6 +102,9 @@ class Calls:
                 self.call_args(node, state)
                 return recv  # ``model = Net(...).to(device)``: ``nn.Module.to`` (``cuda``, ``eval``...) gives back the module
             if isinstance(recv, SelfVal):
+                if func.attr == "add_module":
+                    self.add_module(recv, node, state)
+                    return None
                 if func.attr == "register_buffer" or func.attr == "register_parameter":
                     args, kwargs = self.call_args(node, state)
                     if args and len(args) >= 2 and isinstance(args[0], str):
@@ -140,7 +143,34 @@ class Calls:
         args, kwargs = self.call_args(node, state)
         if args and not kwargs and all(isinstance(a, ModuleVal) for a in args):
             sv.attrs[SEQUENTIAL_LAYERS] = tuple(args)
+            sv.attrs[SEQUENTIAL_NAMES] = tuple(str(i) for i in range(len(args)))
+        elif args or kwargs:  # layers the engine cannot read (an ``OrderedDict``, ``*layers``): the chain is unknown
+            sv.attrs[SEQUENTIAL_LAYERS] = None
         return True
+
+    def add_module(self, sv: SelfVal, node, state) -> None:
+        """``self.add_module("conv", nn.Conv2d(...))`` in a constructor: ``self.conv`` is that layer, and in an
+        ``nn.Sequential`` subclass the layer is appended to the chain (a name added again replaces its layer in
+        place, as PyTorch does); a name or a layer the engine cannot read leaves the chain unknown."""
+        args, kwargs = self.call_args(node, state)
+        args = list(args or ()) + [kwargs[k] for k in ("name", "module") if kwargs and k in kwargs]
+        name, layer = (args + [None, None])[:2]
+        if type(name) is str and layer is not None:
+            sv.attrs[name] = layer
+        if not (getattr(sv.cls, "is_sequential", False) and self.node.name == "__init__") \
+                or SEQUENTIAL_LAYERS in sv.attrs and sv.attrs[SEQUENTIAL_LAYERS] is None:
+            return
+        if type(name) is not str or not isinstance(layer, ModuleVal):
+            sv.attrs[SEQUENTIAL_LAYERS] = None
+            return
+        layers = list(sv.attrs.get(SEQUENTIAL_LAYERS) or ())
+        names = list(sv.attrs.get(SEQUENTIAL_NAMES) or ())
+        if name in names:
+            layers[names.index(name)] = layer
+        else:
+            names.append(name)
+            layers.append(layer)
+        sv.attrs[SEQUENTIAL_LAYERS], sv.attrs[SEQUENTIAL_NAMES] = tuple(layers), tuple(names)
 
     def layer_with_unknown_options(self, callee, node, state):
         """``nn.Conv2d(in_chs, out_chs, k, padding=padding, **kwargs)``: a convolution or a linear layer built with

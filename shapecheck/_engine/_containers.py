@@ -12,7 +12,7 @@ import ast
 
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
-from .._core._ops._util import batched
+from .._core._ops._util import LAST_OF, batched
 from .._core._shape import UNKNOWN, Shape, Variadic
 from ._values import EMPTY, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, join, list_join
 
@@ -234,7 +234,16 @@ def _known(v) -> bool:
 
 def _with_rank(p: Shape, r: int) -> Shape | None:
     """``p`` (one unnamed variadic segment) with exactly ``r`` axes: its known leading and trailing axes kept
-    with their provenance, the segment filled with unknown axes; None when ``p`` has more known axes."""
+    with their provenance, the segment filled with unknown axes; None when ``p`` has more known axes. A
+    layer's output ``... f`` that replaced the last axis of an input known in part (``Linear`` of
+    ``x[:, :1]``, ``b 1 ...``) is that input with ``r`` axes, its last one ``f``: ``b 1 f``."""
+    last_of = p.get_meta(LAST_OF)
+    if last_of is not None and len(p.dims) == 2 and p.dims[1] == last_of[1]:
+        base = _with_rank(last_of[0], r)
+        if base is not None and base.rank:
+            origins = list(base.origins) if base.origins else [None] * r
+            origins[-1] = p.origins[-1] if p.origins else None
+            return Shape(base.dims[:-1] + (p.dims[1],), tuple(origins), p.label)
     v = p.variadic_index
     if v is None or p.dims[v] != Variadic(None):
         return None

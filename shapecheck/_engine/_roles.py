@@ -237,15 +237,17 @@ class RoleInference:
 
     def _merged_grid(self, src, result: Shape) -> int | None:
         """The axis of a ``view``/``reshape`` that merges two or more spatial axes of ``src`` and nothing
-        else (``reshape(B, C, -1)`` of a ``(B, C, H, W)`` map): the axes before and after it are ``src``'s own."""
+        else (``reshape(B, C, -1)`` of a ``(B, C, H, W)`` map): the axes before and after it are ``src``'s own, as
+        the bindings stand."""
         if not isinstance(src, Shape) or src.rank is None or result.rank is None or result.rank >= src.rank:
             return None
         n, r = src.rank, result.rank
         p = 0
-        while p < r - 1 and _same(src.dims[p], result.dims[p]):
+        res = self.env.resolve
+        while p < r - 1 and _same(src.dims[p], result.dims[p], res):
             p += 1
         t = 0
-        while t < r - 1 - p and _same(src.dims[n - 1 - t], result.dims[r - 1 - t]):
+        while t < r - 1 - p and _same(src.dims[n - 1 - t], result.dims[r - 1 - t], res):
             t += 1
         if p + t != r - 1:
             return None
@@ -299,8 +301,10 @@ def _leading_axes(v: Shape) -> int:
     return v.rank if v.rank is not None else v.variadic_index
 
 
-def _same(a, b) -> bool:
-    return isinstance(a, Expr) and isinstance(b, Expr) and a.value is None and a == b
+def _same(a, b, resolve) -> bool:
+    """One size, not a literal, as the function's bindings stand (``C`` unpacked from the input and the
+    ``dim`` channels a convolution gave it)."""
+    return isinstance(a, Expr) and isinstance(b, Expr) and a.value is None and (a == b or resolve(a) == resolve(b))
 
 
 def _states(h):

@@ -210,6 +210,8 @@ class SelfVal:
 
 
 SEQUENTIAL_LAYERS = "<sequential layers>"  # SelfVal.attrs key: the layers ``super().__init__(...)`` gave a Sequential
+# (and ``self.add_module(name, layer)`` appended), None when one of them is not known
+SEQUENTIAL_NAMES = "<sequential names>"  # SelfVal.attrs key: the names of those layers, in order
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, const
-from .._shape import UNKNOWN, Shape, Unknown
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, qd
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "int_tuple",
     "is_shape",
     "known",
+    "last_replaced",
     "names",
     "passthrough",
     "prod",
@@ -24,6 +25,9 @@ __all__ = [
 
 # meta of a convolution's output whose rank is unknown: its leading segment is the batch axis or nothing
 CONV_LEAD = "conv_lead"
+# meta of a layer's output ``... f`` whose input (``b 1 ...``, known in part) had only its last axis replaced:
+# ``(input, f)``, so the output's other axes are the input's once its rank is known (``last_replaced``)
+LAST_OF = "last_of"
 
 
 def batched(x):
@@ -35,6 +39,15 @@ def batched(x):
         return x
     origins = (None,) + tuple(x.origins[1:]) if x.origins else ()
     return Shape((UNKNOWN,) + tuple(x.dims[1:]), origins, x.label)
+
+
+def last_replaced(input: Shape, size) -> Shape:
+    """``... size``: what a layer that maps the last axis of ``input`` (of unknown rank, its last axis
+    unknown, ``b 1 ...``) gives, remembering ``input`` for when the rank becomes known."""
+    out = Shape((Variadic(None), size))
+    if len(input.dims) > 1:
+        out = out.with_meta(**{LAST_OF: (input, size)})
+    return out
 
 
 def is_shape(x) -> bool:

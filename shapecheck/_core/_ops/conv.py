@@ -309,10 +309,11 @@ def _pool(site: Site, n: int, x, kernel_size, stride, padding, dilation, ceil_mo
     ks = _tuple(kernel_size, n, "k")
     ss = ks if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _tuple(stride, n, "s")
     ps, ds = _tuple(padding, n, "p"), _tuple(dilation, n, "d")
-    if None in (ks, ss, ps, ds) or not isinstance(ceil_mode, bool):
-        return None
     ax = list(zip(x.dims, x.origins or (None,) * len(x.dims)))
     out = ax[:len(ax) - n]
+    if None in (ks, ss, ps, ds) or not isinstance(ceil_mode, bool):
+        # options the engine cannot read (``kernel_skip`` built in a loop): a pool keeps batch and channels
+        return _lead_marked(build(out + [(UNKNOWN, None)] * n), n)
     for i, ((L, o), k, s, p, d) in enumerate(zip(ax[len(ax) - n:], ks, ss, ps, ds)):
         if kernel_fits and as_int(L) is not None and as_int(k) is not None and as_int(L) < as_int(k):
             site.error("SHP110", f"{what} kernel {as_int(k)} is larger than spatial axis {i} of size {as_int(L)}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._shape import Shape, Variadic
 from ._registry import Site, as_size, module_rule, qd, shape_rule
-from ._util import axes, build, count_text, known
+from ._util import axes, build, count_text, known, last_replaced
 
 
 @shape_rule("torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__",
@@ -230,7 +230,7 @@ def linear(site: Site, input, weight, bias=None) -> Shape | None:
     if input.min_rank == 0:
         return None
     if isinstance(input.dims[-1], Variadic):  # ``b *rest``: the last axis is unknown, and so is its position
-        return Shape((Variadic(None), weight.dims[0])) if weight.rank == 2 else None
+        return last_replaced(input, weight.dims[0]) if weight.rank == 2 else None
     k = weight.dims[-1]
     if site.unify(input.dims[-1], k) is False:
         site.error("SHP107", f"linear expects {_count(site, k)} input features, got "
@@ -259,7 +259,7 @@ def Linear(site: Site, init: dict, input) -> Shape | None:
         # a tensor of unknown rank: if the call runs, its last axis becomes ``out_features``
         return Shape((Variadic(None), out_f)) if input.variadic_index == 0 and len(input.dims) == 1 else None
     if isinstance(input.dims[-1], Variadic):  # ``b *rest``: the last axis is unknown, and so is its position
-        return Shape((Variadic(None), out_f))
+        return last_replaced(input, out_f)
     in_f = as_size(init.get("in_features"))
     if site.unify(input.dims[-1], in_f) is False:
         site.error("SHP107", f"linear expects {_count(site, in_f)} input features, got "
