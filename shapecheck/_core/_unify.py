@@ -168,10 +168,10 @@ def compare(a, b, env: Env | None = None) -> str:
 
 
 def _as_named(e0: Expr, e: Expr) -> Expr:
-    """An axis of data bound to a size the code names (``assert x.size(1) == self.in_features``) is that
-    size; anything else is itself."""
+    """A size the code never named (``x[1]``, read as ``x.size(1)``) bound to a size it names (``assert
+    x.size(1) == self.in_features``) is that size; anything else is itself."""
     s0 = e0.as_sym()
-    if s0 is None or e == e0 or not _kind(s0).startswith("dim:") or e.as_sym() is None:
+    if s0 is None or e == e0 or not _unnamed(s0) or e.as_sym() is None:
         return e0
     return e
 
