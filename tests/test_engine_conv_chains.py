@@ -569,4 +569,8 @@ def test_an_assertion_of_rank_and_size_together_narrows_the_input():
                 reveal_shape(input)
                 return self.layer(input.unsqueeze(2)).squeeze(2)
     """
-    assert reveals(src.format(conv="in_features, out_features")) == ["? input[1]"]  # of two axes
+    # of two axes, the second the size the code asserts it is
+    assert reveals(src.format(conv="in_features, out_features")) == ["? in_features"]
+    # so a layer built for ``out_features`` inputs (its sizes swapped) meets a size it is not
+    found = errors(src.format(conv="out_features, in_features"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 10)]

@@ -161,9 +161,19 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE  # two axes of one tensor (``rows, cols = x.size()``) are distinct axes
     if _sibling_derived(a0, b0) or _sibling_derived(b0, a0):
         return NE  # ``N`` against ``C // heads`` of ``B, N, C = x.shape``: the sequence is not the head size
-    if env is not None and env.fields and _distinct_fields(a0, b0, env):
+    if env is not None and env.fields and (_distinct_fields(a0, b0, env)
+                                           or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     return UNK
+
+
+def _as_named(e0: Expr, e: Expr) -> Expr:
+    """A size the code never named (``x[1]``, read as ``x.size(1)``) bound to a size it names (``assert
+    x.size(1) == self.in_features``) is that size; anything else is itself."""
+    s0 = e0.as_sym()
+    if s0 is None or e == e0 or not _unnamed(s0) or e.as_sym() is None:
+        return e0
+    return e
 
 
 def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:

@@ -107,7 +107,12 @@ class Assignment:
         size (``channels'``), and ``_`` names nothing."""
         if name == "_" or name.startswith("_") and name.strip("_") == "":
             return None
-        while name in self.dim_names:
+        taken = self.dim_names
+        if self.depth > 0 and self.self_val is None:
+            # a function called under a caller's shapes (``B, H, W, dim = q.shape`` in a helper of a module built
+            # with ``dim``) names axes of its own: a spelling the caller's sizes use is another axis
+            taken = taken | self.env.fields | {s.name for s in self.env.bindings}
+        while name in taken:
             name += "'"
         self.dim_names.add(name)
         return name

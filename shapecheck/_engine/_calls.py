@@ -323,6 +323,9 @@ class Calls:
     def call_qual(self, q: str, args, kwargs, node, state):
         if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
             return args[0]  # a copy of a layer (``clones``: ``copy.deepcopy(layer)``) is shaped as the layer
+        if q in _REPARAMETRIZED and args and isinstance(args[0], ModuleVal):
+            # ``weight_norm(nn.Conv1d(c_in, c_out, k))``: the layer itself, its weight reparametrized
+            return args[0]
         if q in _FROM_DATA and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred):
             lit = literal_dims(node.args[0])
             if lit is not None:
@@ -543,6 +546,11 @@ _SPLICED_SIZE_METHODS = frozenset({"view", "reshape", "expand", "new_zeros", "ne
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
 _LONG_DATA = frozenset({"torch.LongTensor", "torch.cuda.LongTensor", "torch.IntTensor", "torch.cuda.IntTensor"})
 _INFERRED_DATA = frozenset({"torch.tensor", "torch.as_tensor"})  # the element type follows the literal's
+# what gives back the layer it is given, its weight reparametrized (``weight_norm(nn.Conv1d(...))``)
+_REPARAMETRIZED = frozenset(f"torch.nn.utils.{p}{f}" for p in ("", "parametrizations.")
+                            for f in ("weight_norm", "spectral_norm")) | frozenset({
+    "torch.nn.utils.remove_weight_norm", "torch.nn.utils.remove_spectral_norm",
+    "torch.nn.utils.parametrizations.orthogonal"})
 _FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
                                                       "torch.DoubleTensor", "torch.Tensor"})
 _CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})

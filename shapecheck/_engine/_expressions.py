@@ -477,13 +477,19 @@ class Expressions:
             fill = other.name
         elif isinstance(other, Expr) and other.as_sym() is not None and other.as_sym().name in self.env.fields:
             fill = other.as_sym().name
+        elif other is OPAQUE:
+            # ``if not rd_channels: rd_channels = make_divisible(channels * rd_ratio)``: the size given, or one
+            # computed by a call the engine cannot follow: a size the code names, distinct from the others as a
+            # parameter's size is (a fill the engine can read, ``channels // 16``, is joined by ``join``)
+            self.filled = {**self.filled, name: None}
+            return Obj(name)
         else:
             return None
         self.filled = {**self.filled, name: fill}
         group, grew = {name, fill}, True
         while grew:  # what is filled from one size (or from what that size was filled from) may be one size
             more = {k for k, f in self.filled.items() if k in group or f in group} | \
-                {f for k, f in self.filled.items() if k in group or f in group}
+                {f for k, f in self.filled.items() if (k in group or f in group) and f is not None}
             grew = not more <= group
             group |= more
         names = {self.code_sym(n, named=False).as_sym().name for n in group}

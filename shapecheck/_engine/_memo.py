@@ -26,7 +26,8 @@ class ModuleMemo:
     the flags it sets from tests of its sizes; ``defaults`` a function node's id to the two parameters it
     gives back one of (``default(val, d)``), or None; ``equal_names`` a function node's id to the local names
     that may hold one value; ``bound_once`` a function node's id to the names it binds exactly once (what
-    a helper defined in it reads)."""
+    a helper defined in it reads); ``ratios`` a function node's id to its int parameters that only scale
+    sizes (``ratio_params``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -37,6 +38,7 @@ class ModuleMemo:
     equal_names: dict = field(default_factory=dict)  # id of a function node -> names that may hold one value (_calls)
     bound_once: dict = field(default_factory=dict)  # id of a function node -> names it binds once, and all it binds (_statements)
     defaults: dict = field(default_factory=dict)  # id of a function node -> ``(val, d)`` of a ``default`` helper (_user)
+    ratios: dict = field(default_factory=dict)  # id of a function node -> its parameters that are ratios (_walk)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -114,15 +114,20 @@ class ShapeRules:
         module computes (``hidden``, ``out_...``, ``planes``). What such a layer finds wrong with its
         input, the module was given: the module is right and its caller gave it what it was not built
         for. A layer built from a computed size (``nn.Linear(hidden, dim)`` first) is the module's own
-        mistake, and stays the module's."""
+        mistake, and stays the module's; so is a layer built against the order of the module's own sizes
+        (``nn.Conv2d(c_out, c_in)`` in a module built with ``(c_in, c_out)``: it takes in what the module
+        names after what it gives)."""
         attr = _self_layer(node)
         if attr is None or not node.args or self.self_val is None:
             return False
         if not _came_in(self.node, node.args[0], node.lineno):
             return False
         init = self.self_val.cls.find_method("__init__")
-        first = _first_constructor_argument(init[0], attr) if init is not None else None
-        if first is None:
+        built = _constructor_call(init[0], attr) if init is not None else None
+        if built is None:
+            return False
+        first = built.args[0]
+        if len(built.args) > 1 and _against_signature(init[0], first, built.args[1]):
             return False
         if isinstance(first, ast.Constant):
             # ``nn.Conv2d(3, 64)`` in a module that takes no sizes is built for its input; in one built
@@ -243,9 +248,9 @@ def _self_layer(node) -> str | None:
     return None
 
 
-def _first_constructor_argument(init: ast.FunctionDef, attr: str):
-    """The first argument of the one construction ``self.<attr> = nn.X(first, ...)`` in ``__init__``,
-    else None (built elsewhere, twice, or without positional arguments)."""
+def _constructor_call(init: ast.FunctionDef, attr: str):
+    """The one construction ``self.<attr> = nn.X(first, ...)`` in ``__init__``, else None (built
+    elsewhere, twice, or without positional arguments)."""
     found = []
     for st in ast.walk(init):
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Attribute) \
@@ -255,7 +260,17 @@ def _first_constructor_argument(init: ast.FunctionDef, attr: str):
     if len(found) != 1 or not isinstance(found[0], ast.Call) or not found[0].args \
             or isinstance(found[0].args[0], ast.Starred):
         return None
-    return found[0].args[0]
+    return found[0]
+
+
+def _against_signature(init: ast.FunctionDef, takes, gives) -> bool:
+    """Do a layer's input size ``takes`` and output size ``gives`` name two parameters of ``__init__``, the
+    one it takes after the one it gives (``Conv2d(c2, c1)`` in ``__init__(self, c1, c2)``)?"""
+    if not (isinstance(takes, ast.Name) and isinstance(gives, ast.Name)) or takes.id == gives.id:
+        return False
+    a = init.args
+    order = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+    return takes.id in order and gives.id in order and order.index(takes.id) > order.index(gives.id)
 
 
 def _came_in(fn, expr, line: int) -> bool:

@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
+from .._core._unify import unnamed_size
 from .._core._wording import LOCAL, RETURN
 from ._values import FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
@@ -344,7 +345,12 @@ class Statements:
         first = sizes[0]
         for other in sizes[1:]:
             s = other.as_sym()
-            if s is not None and other != first:
+            if first.as_sym() is not None and unnamed_size(first) and s is not None and not unnamed_size(other):
+                # ``assert x.size(1) == self.in_features``: the axis read off the tensor is the size the code
+                # names (a size the code never named binds first, as when a layer meets it)
+                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
+                first = other
+            elif s is not None and other != first:
                 self.env.bind(s, first, self.where(nodes[0]))
             elif s is None and other.value is not None and first.as_sym() is not None:
                 # ``if mask.shape[1] != 1: raise``: the axis is that literal from here on

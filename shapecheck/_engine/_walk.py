@@ -10,9 +10,10 @@ share: the function, its signature, the scope's bindings, the diagnostics and wh
 from __future__ import annotations
 
 import ast
+import re
 from contextlib import contextmanager
 
-from .._core._algebra import Expr
+from .._core._algebra import Expr, const
 from .._core._annot import AnnotError, TensorAnnot, read_annotation
 from .._core._diag import CODES, Diagnostic
 from .._core._ops._registry import OPAQUE
@@ -27,6 +28,7 @@ from ._dtypes import annotation_dtype
 from ._callables import activation_default
 from ._expressions import Expressions
 from ._lint_rules import LintRuleHandoff
+from ._memo import per_node
 from ._narrow import Narrowing
 from ._roles import RoleInference
 from ._containers import Containers
@@ -209,6 +211,10 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             return shape.with_meta(maybe_none=True) if isinstance(default, ast.Constant) and default.value is None \
                 else shape
         q = self.mod.imports.qualify(p.annotation) if p.annotation is not None else None
+        if p.arg in per_node(self.mod.memo.ratios, self.node, lambda: ratio_params(self.node)):
+            # ``reduction=16`` in ``nn.Conv2d(channels, channels // reduction, 1)``, ``mult=4`` in ``dim * mult``:
+            # a whole ratio greater than one, taken at its default as ``mlp_ratio=4.`` is
+            return const(default.value)
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int" \
                 or p.annotation is None and self._int_default(default):
             # a size named by the parameter; one whose literal default another size of the signature shares
@@ -249,3 +255,38 @@ def _int_tuple_length(annotation, qualify) -> int | None:
     if not 1 <= len(elts) <= 8 or not all(isinstance(e, ast.Name) and e.id == "int" for e in elts):
         return None
     return len(elts)
+
+
+_RATIO_WORDS = ("mult", "expan", "reduc", "ratio", "factor")
+
+
+def ratio_params(fn) -> frozenset:
+    """The parameters of ``fn`` with a literal int default greater than one (unannotated or ``int``), named
+    as ratios are (``mult``, ``expansion``, ``reduction``, ``ratio``, ``factor``), that its code reads only
+    to multiply sizes by or to divide them by (``dim * mult``, ``channels // reduction``): ratios, not sizes
+    of their own (``dim_head=64`` in ``heads * dim_head`` is a size). Read once per function (kept in the
+    memo's ``ratios``)."""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + \
+        [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+    found = {p.arg for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) is int and d.value > 1
+             and (p.annotation is None or isinstance(p.annotation, ast.Name) and p.annotation.id == "int")
+             and any(w.startswith(_RATIO_WORDS) for w in re.split(r"[^a-z]+", p.arg.lower()) if w)}
+    if not found:
+        return frozenset()
+    used: set = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.arg) and node.arg in found and not any(node is p for p, _ in pairs):
+            found.discard(node.arg)  # a parameter of an inner function of the same name
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(child, ast.Name) and child.id in found):
+                continue
+            scales = isinstance(node, ast.BinOp) and isinstance(child.ctx, ast.Load) and (
+                isinstance(node.op, ast.Mult) or isinstance(node.op, (ast.FloorDiv, ast.Div)) and node.right is child)
+            if scales:
+                used.add(child.id)
+            else:
+                found.discard(child.id)
+    return frozenset(found & used)
+

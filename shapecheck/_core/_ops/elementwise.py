@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._shape import ANY_SHAPE, Shape
 from ._registry import OPAQUE, Site, qd, shape_rule
+from ._util import CONV_LEAD
 
 _BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
            "remainder", "pow", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
@@ -40,7 +41,23 @@ def binary(site: Site, input, other, *args, **kwargs) -> Shape | None:
         return None
     if len(shapes) == 1:
         return shapes[0]
-    return site.broadcast(*shapes)
+    return _keep_conv_lead(site.broadcast(*shapes), shapes)
+
+
+def _keep_conv_lead(out: Shape, shapes: list) -> Shape:
+    """``out + residual`` of two convolution outputs of unknown rank (``... c h w``, a leading segment of
+    at most one axis): their sum has that rank too, so it is still read batched by what takes
+    ``(N, C, *)``. So is the sum with a tensor of no more axes than the trailing ones (a ``c 1 1`` bias)."""
+    n = len(out.dims) - 1
+    if out.rank is not None or out.variadic_index != 0 or n < 2:
+        return out
+    for s in shapes:
+        if s.rank is not None:
+            if s.rank > n:
+                return out
+        elif not (s.get_meta(CONV_LEAD) and s.variadic_index == 0 and len(s.dims) - 1 == n):
+            return out
+    return out.with_meta(**{CONV_LEAD: True})
 
 
 @shape_rule(*([f"torch.Tensor.{n}_" for n in _INPLACE] + [f"torch.Tensor.__i{n}__" for n in _IDUNDER]),
