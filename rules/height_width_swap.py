@@ -252,6 +252,16 @@ def norm2d(x, w):
 ''',
     ]
     INVALID = [
+        # a round trip around a pooling: reported here once, not again as SHP308 for the pair
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def pool_tokens(x):
+    B, H, W, C = x.shape
+    return F.avg_pool2d(x.permute(0, 3, 2, 1), 2).permute(0, 2, 3, 1)
+''',
         # sizes read off a convolution's output are its height and width, whatever their names
         '''
 import torch

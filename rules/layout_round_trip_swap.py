@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
 from ._common import CHANNEL_LAYERS, ELEMENTWISE, arg, axis, carry, dims_text, eq, looks_like, register, who
-from .height_width_swap import _PERMUTE, _TRANSPOSE, _perm
+from .height_width_swap import _PERMUTE, _TRANSPOSE, _find, _perm
+from shapecheck._core._roles import HEIGHT, WIDTH
 
 # (perm, node, source shape, (layer, axis it read) or None, call text) on the result of a permute and on what keeps
 # its axes in place after it
@@ -164,6 +167,47 @@ class Spec(nn.Module):
         y = self.conv(x.permute(0, 3, 2, 1))
         return y.permute(0, 2, 3, 1)
 ''',
+        # near miss: the code's own round trip around layers the engine cannot follow, undone
+        '''
+import torch
+from torch import nn
+from timm.layers import LayerNorm, Mlp
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = LayerNorm(dim)
+        self.mlp = Mlp(dim, 4 * dim)
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv_dw(x)
+        x = x.permute(0, 2, 3, 1)
+        x = self.mlp(self.norm(x))
+        x = x.permute(0, 3, 1, 2)
+        return x + shortcut
+''',
+        # near miss: a function of the file's between the permutes may change the layout (windows)
+        '''
+import torch
+from torch import nn
+from helpers import window_partition, window_reverse
+
+
+class Stage(nn.Module):
+    def __init__(self, attn):
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = window_partition(x, 7)
+        x = self.attn(x)
+        x = window_reverse(x, 7)
+        return x.permute(0, 3, 2, 1)
+''',
     ]
     INVALID = [
         # a square grid of position embeddings comes back transposed
@@ -211,6 +255,31 @@ class TalkingHeads(nn.Module):
         attn = self.mix(attn.permute(0, 2, 3, 1)).permute(0, 3, 2, 1)
         return attn.softmax(dim=-1) @ v
 ''',
+        # layers imported from another file lose the shape, not the round trip the code writes
+        '''
+import torch
+from torch import nn
+from timm.layers import LayerNorm, Mlp
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = LayerNorm(dim)
+        self.mlp = Mlp(dim, 4 * dim)
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv_dw(x)
+        x = x.permute(0, 2, 3, 1)
+        x = self.norm(x)
+        if self.gamma is not None:
+            x = self.gamma * self.mlp(x)
+        x = x.permute(0, 3, 2, 1)
+        return x + shortcut
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
@@ -219,6 +288,11 @@ class TalkingHeads(nn.Module):
             carry(ev, ctx, (TRIP,))
             return
         x = arg(ev, 0, "input")
+        if q in _PERMUTE and isinstance(x, Shape) and x.rank in (None, 4) and ctx.scope is not None \
+                and isinstance(ev.result, Shape) and ev.result.rank == 4 and x.get_meta(TRIP) is None:
+            p = _literal_perm(ev, 4)
+            if p is not None:
+                self._check_code(ev, ctx, p)  # what the engine lost between two permutes, the code still says
         if not isinstance(x, Shape) or x.rank is None or not isinstance(ev.result, Shape):
             return
         t = x.get_meta(TRIP)
@@ -260,6 +334,8 @@ class TalkingHeads(nn.Module):
         if not spatial and not eq(ctx, a, b):
             return
         first_flips = (p1.index(i) < p1.index(j)) != (i < j)
+        if _height_width_swap_said(ctx, ev.args[0], first_flips):
+            return
         here, there = (node1, ev.node) if first_flips else (ev.node, node1)
         bad, other = (text1, _call_text(ev)) if first_flips else (_call_text(ev), text1)
         if first_flips:
@@ -277,3 +353,170 @@ class TalkingHeads(nn.Module):
                    f"is the inverse of the other",),
             help=f"use `.permute({', '.join(map(str, good))})`",
         )
+
+    def _check_code(self, ev, ctx, p2) -> None:
+        """``x = x.permute(0, 2, 3, 1)``, then only the module's own layers applied to ``x`` (``x = self.norm(x)``,
+        ``x = self.mlp(x)``, ``x = self.gamma * x``), then ``x.permute(0, 3, 2, 1)``: layers the engine cannot
+        follow (imported from another file) lose the shape, not the round trip the code writes."""
+        f = ev.node.func if isinstance(ev.node, ast.Call) else None
+        if not isinstance(f, ast.Attribute) or not isinstance(f.value, ast.Name):
+            return
+        v = f.value.id
+        path = _stmt_path(getattr(ctx.scope, "body", []), ev.node)
+        if not path:
+            return
+        layers = []
+        for body, k in reversed(path):
+            for st in reversed(body[:k]):
+                found = _permute_of(st, v)
+                if found is not None:
+                    if layers:
+                        self._code_pair(ev, ctx, found, p2, layers[-1])
+                    return
+                if not _keeps_layout(st, v, layers):
+                    return
+
+    def _code_pair(self, ev, ctx, found, p2, layer: str) -> None:
+        node1, p1 = found
+        comp = [p1[p2[k]] for k in range(4)]
+        moved = [k for k in range(4) if comp[k] != k]
+        if len(moved) != 2 or 0 in moved or p1[0] != 0:
+            return
+        i, j = moved
+        if all(p1[k] in (k, i, j) for k in range(4)):
+            return  # the first permute moves no other axis: a transpose on purpose, not a change of layout
+        first_flips = (p1.index(i) < p1.index(j)) != (i < j)
+        if _height_width_swap_said(ctx, ev.args[0], first_flips):
+            return
+        here, there = (node1, ev.node) if first_flips else (ev.node, node1)
+        text1, text2 = f"permute({', '.join(map(str, p1))})", _call_text(ev)
+        bad, other = (text1, text2) if first_flips else (text2, text1)
+        if first_flips:
+            good = [j if w == i else i if w == j else w for w in p1]
+        else:
+            u, w2 = p1.index(i), p1.index(j)
+            good = [w2 if w == u else u if w == w2 else w for w in p2]
+        ctx.report(
+            self.code, here,
+            f"`{bad}` and the `{other}` at line {getattr(there, 'lineno', '?')} around `{layer}` do not undo each "
+            f"other: axes {i} and {j} come back swapped",
+            notes=("a layout changed for a layer and changed back keeps the other axes in their order only if one "
+                   "permute is the inverse of the other",),
+            help=f"use `.permute({', '.join(map(str, good))})`",
+        )
+
+
+def _height_width_swap_said(ctx, x, first_flips: bool) -> bool:
+    """Did SHP303 report the first permute, or will it report the second (the axes' roles say height and
+    width)? One bug, one report."""
+    if "SHP303" in (x.get_meta("after_error") or ()):
+        return True
+    return not first_flips and x.rank == 4 and _find(ctx, x, HEIGHT, "height") is not None \
+        and _find(ctx, x, WIDTH, "width") is not None
+
+
+def _literal_perm(ev, n: int):
+    """The permutation a ``permute`` call spells with ``n`` literal indices, or None."""
+    from ._common import as_int
+    rest = _perm_args(ev)
+    p = [as_int(a) for a in rest]
+    if len(p) != n or any(a is None for a in p):
+        return None
+    p = [a % n for a in p]
+    return p if sorted(p) == list(range(n)) else None
+
+
+def _stmt_path(body, target) -> list | None:
+    """``[(statement list, index), ...]`` from a function's body down to the statement holding ``target``."""
+    line = getattr(target, "lineno", None)
+    if line is None:
+        return None
+    for k, st in enumerate(body):
+        if not st.lineno <= line <= (st.end_lineno or st.lineno) or isinstance(st, (ast.FunctionDef, ast.ClassDef,
+                                                                                    ast.AsyncFunctionDef)):
+            continue
+        if not any(n is target for n in ast.walk(st)):
+            continue
+        subs = [getattr(st, name, None) for name in ("body", "orelse", "finalbody")]
+        subs += [h.body for h in getattr(st, "handlers", [])]
+        subs = [b for b in subs if isinstance(b, list) and b and isinstance(b[0], ast.stmt)]
+        for sub in subs:
+            inner = _stmt_path(sub, target)
+            if inner:
+                return [(body, k)] + inner
+        return None if subs else [(body, k)]  # (in a compound statement's test or header: not followed)
+    return None
+
+
+_KEEP_METHODS = frozenset({"contiguous", "float", "half", "to", "clone", "detach", "type_as", "mul", "add", "div",
+                           "mul_", "add_", "clamp"})
+
+
+def _permute_of(st, v: str):
+    """``(call, permutation)`` when ``st`` is ``v = v.permute(...)`` (maybe followed by ``.contiguous()``)."""
+    if not isinstance(st, ast.Assign) or len(st.targets) != 1 or not _is_name(st.targets[0], v):
+        return None
+    e = st.value
+    while isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
+        e = e.func.value
+    if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "permute"
+            and _is_name(e.func.value, v) and not e.keywords):
+        return None
+    p = [a.value if isinstance(a, ast.Constant) and type(a.value) is int else None for a in e.args]
+    if len(p) != 4 or any(a is None for a in p) or sorted(p) != [0, 1, 2, 3]:
+        return None
+    return e, p
+
+
+def _is_name(e, v: str) -> bool:
+    return isinstance(e, ast.Name) and e.id == v
+
+
+def _self_layer(f) -> str | None:
+    """``self.norm`` or ``self.blocks[i]``: the module's own layer, in words; else None."""
+    e = f.value if isinstance(f, ast.Subscript) else f
+    if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
+        return f"self.{e.attr}"
+    return None
+
+
+def _keeps_expr(e, v: str, layers: list) -> bool:
+    """Is ``e`` ``v`` through the module's own layers and elementwise arithmetic only?"""
+    if _is_name(e, v):
+        return True
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        return _keeps_expr(e.left, v, layers) or _keeps_expr(e.right, v, layers)
+    if isinstance(e, ast.Call) and all(k.arg for k in e.keywords):
+        if isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
+            return _keeps_expr(e.func.value, v, layers)
+        layer = _self_layer(e.func)
+        if layer is not None and e.args and _keeps_expr(e.args[0], v, layers):
+            layers.append(layer)
+            return True
+    return False
+
+
+def _keeps_layout(st, v: str, layers: list) -> bool:
+    """Does the statement leave ``v`` in its layout: it assigns ``v`` only from ``v`` through the module's layers
+    (also inside a branch or a loop), and permutes nothing?"""
+    for n in ast.walk(st):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                and n.func.attr in ("permute", "transpose", "view", "reshape", "flatten", "swapaxes", "movedim"):
+            if _is_name(n.func.value, v):
+                return False
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return False
+        if isinstance(n, ast.Assign):
+            if any(_is_name(t2, v) for t in n.targets for t2 in ast.walk(t)):
+                if len(n.targets) != 1 or not _is_name(n.targets[0], v) or not _keeps_expr(n.value, v, layers):
+                    return False
+        elif isinstance(n, (ast.AugAssign, ast.AnnAssign)) and _is_name(n.target, v):
+            if isinstance(n, ast.AnnAssign) or not isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+                return False
+        elif isinstance(n, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = [n.target] if isinstance(n, (ast.For, ast.AsyncFor)) else [i.optional_vars for i in n.items]
+            if any(_is_name(t2, v) for t in targets if t is not None for t2 in ast.walk(t)):
+                return False
+        elif isinstance(n, ast.NamedExpr) and _is_name(n.target, v):
+            return False
+    return True
