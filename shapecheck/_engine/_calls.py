@@ -439,7 +439,14 @@ class Calls:
         if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], ListOf) and args[0].first is not None:
             return ListOf(args[0].elem, args[0].length, args[0].first)
         if name in ("zip", "enumerate") and args and not kwargs:
-            return _zipped(name, args)
+            z = _zipped(name, args)
+            if z is OPAQUE and name == "zip" and all(isinstance(a, (tuple, ListOf, ModuleVal)) for a in args):
+                # ``for lin, x in zip(self.linears, (query, key, value))``: each iteration takes one element of
+                # each, as a loop over one of them does
+                elems = tuple(self.iter_elem(a) for a in args)
+                if any(e is not OPAQUE for e in elems):
+                    return ListOf(elems)
+            return z
         if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:
             # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
             return _size_isinstance(node.args[1])
