@@ -255,6 +255,33 @@ class TalkingHeads(nn.Module):
         attn = self.mix(attn.permute(0, 2, 3, 1)).permute(0, 3, 2, 1)
         return attn.softmax(dim=-1) @ v
 ''',
+        # the round trip in one expression, around a block of the file's own the engine cannot follow
+        '''
+import torch
+from torch import nn
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.a = nn.Conv2d(dim, dim // 2, 1)
+        self.b = nn.Conv2d(dim // 2, dim, 3, padding=1)
+
+    def forward(self, x):
+        out = x
+        for layer in self.children():
+            out = layer(out)
+        return x + out
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.residual = Bottleneck(dim)
+
+    def forward(self, x):
+        return self.residual(x.permute(0, 3, 2, 1)).permute(0, 2, 3, 1)
+''',
         # layers imported from another file lose the shape, not the round trip the code writes
         '''
 import torch
@@ -289,7 +316,8 @@ class Block(nn.Module):
             return
         x = arg(ev, 0, "input")
         if q in _PERMUTE and isinstance(x, Shape) and x.rank in (None, 4) and ctx.scope is not None \
-                and isinstance(ev.result, Shape) and ev.result.rank == 4 and x.get_meta(TRIP) is None:
+                and isinstance(ev.result, Shape) and ev.result.rank == 4 \
+                and (x.get_meta(TRIP) is None or x.get_meta(TRIP)[3] is None):
             p = _literal_perm(ev, 4)
             if p is not None:
                 self._check_code(ev, ctx, p)  # what the engine lost between two permutes, the code still says
@@ -359,7 +387,17 @@ class Block(nn.Module):
         ``x = self.mlp(x)``, ``x = self.gamma * x``), then ``x.permute(0, 3, 2, 1)``: layers the engine cannot
         follow (imported from another file) lose the shape, not the round trip the code writes."""
         f = ev.node.func if isinstance(ev.node, ast.Call) else None
-        if not isinstance(f, ast.Attribute) or not isinstance(f.value, ast.Name):
+        if not isinstance(f, ast.Attribute):
+            return
+        if isinstance(f.value, ast.Call):
+            # ``self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)``: the round trip in one expression
+            layers: list = []
+            e = _through_layers(f.value, layers)
+            found = _literal_permute(e)
+            if found is not None and layers:
+                self._code_pair(ev, ctx, found, p2, layers[0])
+            return
+        if not isinstance(f.value, ast.Name):
             return
         v = f.value.id
         path = _stmt_path(getattr(ctx.scope, "body", []), ev.node)
@@ -459,8 +497,29 @@ def _permute_of(st, v: str):
     e = st.value
     while isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
         e = e.func.value
+    if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and _is_name(e.func.value, v)):
+        return None
+    return _literal_permute(e)
+
+
+def _through_layers(e, layers: list):
+    """The expression the module's own layers (and elementwise methods) are applied to in ``e``."""
+    while isinstance(e, ast.Call):
+        if isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
+            e = e.func.value
+            continue
+        layer = _self_layer(e.func)
+        if layer is None or len(e.args) != 1 or e.keywords:
+            break
+        layers.append(layer)
+        e = e.args[0]
+    return e
+
+
+def _literal_permute(e):
+    """``(call, permutation)`` when ``e`` is ``<tensor>.permute(a, b, c, d)`` with four literal indices."""
     if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "permute"
-            and _is_name(e.func.value, v) and not e.keywords):
+            and not e.keywords):
         return None
     p = [a.value if isinstance(a, ast.Constant) and type(a.value) is int else None for a in e.args]
     if len(p) != 4 or any(a is None for a in p) or sorted(p) != [0, 1, 2, 3]:
