@@ -208,6 +208,28 @@ class Stage(nn.Module):
         x = window_reverse(x, 7)
         return x.permute(0, 3, 2, 1)
 ''',
+        # near miss: the two permutes are under different tests, which need not hold together
+        '''
+import torch
+from torch import nn
+from blocks import GridAttention
+
+
+class Stage(nn.Module):
+    def __init__(self, dim: int, nhwc_in: bool, nchw_out: bool):
+        super().__init__()
+        self.nhwc_in = nhwc_in
+        self.nchw_out = nchw_out
+        self.attn = GridAttention(dim)
+
+    def forward(self, x):
+        if not self.nhwc_in:
+            x = x.permute(0, 2, 3, 1)
+        x = self.attn(x)
+        if self.nchw_out:
+            x = x.permute(0, 3, 2, 1)
+        return x
+''',
     ]
     INVALID = [
         # a square grid of position embeddings comes back transposed
@@ -281,6 +303,27 @@ class Block(nn.Module):
 
     def forward(self, x):
         return self.residual(x.permute(0, 3, 2, 1)).permute(0, 2, 3, 1)
+''',
+        # a layout changed under a test and changed back under the same test
+        '''
+import torch
+from torch import nn
+from blocks import GridAttention
+
+
+class Stage(nn.Module):
+    def __init__(self, dim: int, nchw: bool):
+        super().__init__()
+        self.nchw = nchw
+        self.attn = GridAttention(dim)
+
+    def forward(self, x):
+        if not self.nchw:
+            x = x.permute(0, 2, 3, 1)
+        x = self.attn(x)
+        if not self.nchw:
+            x = x.permute(0, 3, 2, 1)
+        return x
 ''',
         # layers imported from another file lose the shape, not the round trip the code writes
         '''
@@ -405,8 +448,9 @@ class Block(nn.Module):
             return
         layers = []
         for body, k in reversed(path):
+            holder = body[k]
             for st in reversed(body[:k]):
-                found = _permute_of(st, v)
+                found = _permute_of(st, v) or _same_test_permute(st, holder, v, layers)
                 if found is not None:
                     if layers:
                         self._code_pair(ev, ctx, found, p2, layers[-1])
@@ -451,6 +495,21 @@ def _height_width_swap_said(ctx, x, first_flips: bool) -> bool:
         return True
     return not first_flips and x.rank == 4 and _find(ctx, x, HEIGHT, "height") is not None \
         and _find(ctx, x, WIDTH, "width") is not None
+
+
+def _same_test_permute(st, holder, v: str, layers: list):
+    """``if not self.nchw: x = x.permute(0, 2, 3, 1)`` ... ``if not self.nchw: x = x.permute(0, 3, 1, 2)``: the
+    permute that ends an earlier branch of the same test as the branch holding the second one (no ``else``)."""
+    if not (isinstance(st, ast.If) and isinstance(holder, ast.If) and not st.orelse and not holder.orelse
+            and ast.dump(st.test) == ast.dump(holder.test)):
+        return None
+    if any(isinstance(n, (ast.Call, ast.NamedExpr)) for n in ast.walk(st.test)):
+        return None  # a test that may change its answer
+    for i in range(len(st.body) - 1, -1, -1):
+        found = _permute_of(st.body[i], v)
+        if found is not None:
+            return found if all(_keeps_layout(t, v, layers) for t in st.body[i + 1:]) else None
+    return None
 
 
 def _literal_perm(ev, n: int):
