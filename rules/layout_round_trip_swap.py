@@ -76,7 +76,10 @@ class LayoutRoundTripSwap(LintRule):
     the next permute, and flags the pair when together they swap two axes other than the one the
     layer read: the two spatial axes the layer took as height and width, or two axes of one size (a
     square grid, a square attention map). The permute that reverses the order of the two axes is
-    the one reported.
+    the one reported. Where layers the engine cannot follow (imported from another file) lose the
+    shape between the two, the round trip is read from the code: `x = x.permute(...)`, then only the
+    module's own layers and elementwise arithmetic on `x`, then `x.permute(...)` (also written in
+    one expression, or under two branches of one test).
 
     ## Why is this bad?
     The shapes fit whenever the two axes have the same size (a square position-embedding grid,
@@ -98,7 +101,8 @@ class LayoutRoundTripSwap(LintRule):
 
     ## Known problems
     A round trip meant to transpose on purpose is reported too; spectrograms whose axes are named
-    time and frequency are not.
+    time and frequency are not. Read from the code, the layers between the permutes are taken to keep
+    the axes where they are: a layer of the module that transposes them itself is not seen.
     """
 
     code = "SHP308"
