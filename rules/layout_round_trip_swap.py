@@ -7,7 +7,7 @@ import ast
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import CHANNEL_LAYERS, ELEMENTWISE, arg, axis, carry, dims_text, eq, looks_like, register, who
+from ._common import CHANNEL_LAYERS, ELEMENTWISE, arg, as_int, axis, carry, dims_text, eq, looks_like, register, who
 from .height_width_swap import _PERMUTE, _TRANSPOSE, _find, _perm
 from shapecheck._core._roles import HEIGHT, WIDTH
 
@@ -32,6 +32,8 @@ _ACTIVATIONS = frozenset(
                                "Identity", "Dropout2d")}
     | {f"{_F}{k}" for k in ("relu", "gelu", "silu", "sigmoid", "tanh", "leaky_relu", "elu", "mish", "hardswish")}
     | {f"torch.{k}" for k in ("relu", "sigmoid", "tanh")} | {f"torch.Tensor.{k}" for k in ("relu", "sigmoid", "tanh")})
+
+_FLATTEN = frozenset({"torch.Tensor.flatten", "torch.flatten"})
 
 _TIME = ("t", "time", "frames", "n_frames", "num_frames", "seq", "seq_len", "length", "steps")
 _FREQ = ("f", "freq", "freqs", "n_freq", "n_mels", "mels", "n_fft", "bins", "frequency")
@@ -76,7 +78,8 @@ class LayoutRoundTripSwap(LintRule):
     the next permute, and flags the pair when together they swap two axes other than the one the
     layer read: the two spatial axes the layer took as height and width, or two axes of one size (a
     square grid, a square attention map). The permute that reverses the order of the two axes is
-    the one reported. Where layers the engine cannot follow (imported from another file) lose the
+    the one reported. A grid flattened back into positions after the layer (`.flatten(2)`) is a way
+    back too: its height and width must merge in the order they were split in. Where layers the engine cannot follow (imported from another file) lose the
     shape between the two, the round trip is read from the code: `x = x.permute(...)`, then only the
     module's own layers and elementwise arithmetic on `x`, then `x.permute(...)` (also written in
     one expression, or under two branches of one test).
@@ -109,7 +112,7 @@ class LayoutRoundTripSwap(LintRule):
     name = "layout-round-trip-swap"
     summary = "A permute into another layout and the permute back swap two axes"
 
-    calls = frozenset(_PERMUTE | _TRANSPOSE | _CHANNELS_FIRST | _CHANNELS_LAST | _ACTIVATIONS | ELEMENTWISE)
+    calls = frozenset(_PERMUTE | _TRANSPOSE | _CHANNELS_FIRST | _CHANNELS_LAST | _ACTIVATIONS | ELEMENTWISE | _FLATTEN)
 
     VALID = [
         # the round trip around an interpolation that undoes itself
@@ -234,6 +237,22 @@ class Stage(nn.Module):
             x = x.permute(0, 3, 2, 1)
         return x
 ''',
+        # near miss: tokens split into a grid, convolved and flattened back in their order
+        '''
+import torch
+from torch import nn
+
+
+class PosConv(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+
+    def forward(self, x, size: int):
+        B, N, C = x.shape
+        grid = x.reshape(B, size, size, C).permute(0, 3, 1, 2)
+        return x + self.proj(grid).flatten(2).transpose(1, 2)
+''',
     ]
     INVALID = [
         # a square grid of position embeddings comes back transposed
@@ -308,6 +327,22 @@ class Block(nn.Module):
     def forward(self, x):
         return self.residual(x.permute(0, 3, 2, 1)).permute(0, 2, 3, 1)
 ''',
+        # tokens split into a grid, convolved, and flattened back with height and width reversed
+        '''
+import torch
+from torch import nn
+
+
+class PosConv(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+
+    def forward(self, x, size: int):
+        B, N, C = x.shape
+        grid = x.reshape(B, size, size, C).permute(0, 3, 2, 1)
+        return x + self.proj(grid).flatten(2).transpose(1, 2)
+''',
         # a layout changed under a test and changed back under the same test
         '''
 import torch
@@ -379,6 +414,10 @@ class Block(nn.Module):
                 self._check(ev, ctx, t, p)
             ctx.tag_result(TRIP, (tuple(p), ev.node, x, None, _call_text(ev)))
             return
+        if q in _FLATTEN:
+            if t is not None and t[3] is not None and len(t[0]) == x.rank == 4:
+                self._check_flatten(ev, ctx, x, t)
+            return
         if t is None or ev.result.rank != x.rank or len(t[0]) != x.rank:
             return
         if q in _ACTIVATIONS:
@@ -390,6 +429,30 @@ class Block(nn.Module):
         if t[3] is None and t[0][read] == read:
             return  # the permute did not bring this layer's axis into place: not made for it
         ctx.tag_result(TRIP, t if t[3] is not None else (t[0], t[1], t[2], (q, read), t[4]))
+
+    def _check_flatten(self, ev, ctx, x: Shape, t) -> None:
+        """``grid.reshape(B, H, W, C).permute(0, 3, 2, 1)``, a convolution or interpolation, then ``.flatten(2)``:
+        the spatial axes merge back into tokens in the reverse of the order they were split in."""
+        p1, node1, src, (layer, read), text1 = t
+        start, end = as_int(arg(ev, 1, "start_dim", 0)), as_int(arg(ev, 2, "end_dim", -1))
+        if start is None or end is None or start % 4 != 2 or end % 4 != 3 or layer not in _CHANNELS_FIRST:
+            return
+        a, b = p1[2], p1[3]
+        if a < b or a - b != 1 or 0 in (a, b) or p1[read] in (a, b):
+            return  # the two merged in their order, or axes that were never neighbours
+        if _time_or_freq(axis(src, a)) or _time_or_freq(axis(src, b)) \
+                or any(looks_like(d, "seq") for d in (axis(src, a), axis(src, b)) if d is not None):
+            return
+        good = [a if w == b else b if w == a else w for w in p1]
+        ctx.report(
+            self.code, node1,
+            f"`{text1}` and the `flatten({start}, {end})` at line {getattr(ev.node, 'lineno', '?')} around "
+            f"`{_display(layer)}` merge axes {b} and {a} of {who(src, 'the input')} {dims_text(ctx, src)} in the "
+            f"reverse of their order: the positions come back transposed",
+            notes=(f"`{_display(layer)}` reads height and width in the order the permute gives them; flattening "
+                   f"them keeps that order",),
+            help=f"use `.permute({', '.join(map(str, good))})`",
+        )
 
     def _check(self, ev, ctx, t, p2) -> None:
         p1, node1, src, (layer, read), text1 = t
@@ -518,7 +581,6 @@ def _same_test_permute(st, holder, v: str, layers: list):
 
 def _literal_perm(ev, n: int):
     """The permutation a ``permute`` call spells with ``n`` literal indices, or None."""
-    from ._common import as_int
     rest = _perm_args(ev)
     p = [as_int(a) for a in rest]
     if len(p) != n or any(a is None for a in p):
