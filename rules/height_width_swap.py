@@ -6,6 +6,7 @@ import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import HEIGHT, WIDTH
+from shapecheck._core._algebra import Expr, Sym, sym
 from shapecheck._core._shape import Shape
 
 from ._common import arg, as_int, axis, dims_text, looks_like, name_of, qd, register, who
@@ -53,8 +54,24 @@ def _find(ctx, x: Shape, role: str, kind: str):
         return by_role[0]
     if by_role:
         return None
-    named = [i for i in range(x.rank) if ctx.role(x, i) is None and looks_like(axis(x, i), kind)]
+    named = [i for i in range(x.rank) if ctx.role(x, i) is None and _says(axis(x, i), kind)]
     return named[0] if len(named) == 1 else None
+
+
+def _says(d, kind: str) -> bool:
+    """Does the axis's name say ``kind``: its own name, or the one height (or width) a size computed from it
+    names (``H // 2``, ``W * up + pad``: the same axis resized)?"""
+    if looks_like(d, kind):
+        return True
+    if not isinstance(d, Expr) or d.as_sym() is not None:
+        return False
+    other = "width" if kind == "height" else "height"
+    names = [_atom(s) for s in d.symbols()]
+    return sum(looks_like(n, kind) for n in names) == 1 and not any(looks_like(n, other) for n in names)
+
+
+def _atom(s: Sym) -> Expr:
+    return sym(s.name, s.kind)
 
 
 _HEIGHT_PART = {"h": "w", "height": "width"}
@@ -110,7 +127,7 @@ class HeightWidthSwap(LintRule):
     convolution or pooling layer is `(batch, channel, height, width)`, sizes read off it keep those
     roles in a later `view(B, H, W, C)`, and `permute(0, 2, 3, 1)` of a 4-axis tensor converts it to
     channels-last) or from their names (`B, H, W, C = x.shape`, annotations `"b h w c"`, einops
-    patterns).
+    patterns; also resized: `H // 2`).
 
     ## Why is this bad?
     The shapes still fit every following layer when images are square, so the network trains on
@@ -143,6 +160,17 @@ class HeightWidthSwap(LintRule):
     summary = "A permute or transpose that changes the channel layout also swaps height and width"
 
     VALID = [
+        # near miss: resized height and width in their order; a size that names both is neither
+        '''
+import torch
+
+
+def downsampled_map(x, H: int, W: int):
+    B = x.shape[0]
+    y = x.reshape(B, H // 2, W // 2, -1).permute(0, 3, 1, 2)
+    z = x.reshape(B, H * W // 4, 2, -1).permute(0, 3, 2, 1)
+    return y, z
+''',
         # near miss: the axes' producers (a convolution, then a channels-last permute) say which is which
         '''
 import torch
@@ -252,6 +280,25 @@ def norm2d(x, w):
 ''',
     ]
     INVALID = [
+        # a height and width resized (``H // 2``) keep their names
+        '''
+import torch
+
+
+def downsampled_map(x, H: int, W: int):
+    B = x.shape[0]
+    return x.reshape(B, H // 2, W // 2, -1).permute(0, 3, 2, 1)
+''',
+        # a round trip around a pooling: reported here once, not again as SHP308 for the pair
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def pool_tokens(x):
+    B, H, W, C = x.shape
+    return F.avg_pool2d(x.permute(0, 3, 2, 1), 2).permute(0, 2, 3, 1)
+''',
         # sizes read off a convolution's output are its height and width, whatever their names
         '''
 import torch

@@ -52,3 +52,33 @@ def test_an_untransposed_key_over_convolution_features_is_found():
     assert codes(src) == ["SHP201"]
     ok = _MODULE.format(line="return torch.matmul(q, k.transpose(-1, -2))")
     assert codes(ok) == []
+
+
+def test_projections_zipped_with_their_inputs_are_applied_to_tensors():
+    # the annotated Transformer: `[lin(x).view(...) for lin, x in zip(self.linears, (query, key, value))]` applies
+    # a Linear to each input, so the heads merged without the transpose are seen
+    assert codes("""
+        import math
+
+        def attention(query, key, value):
+            scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(query.size(-1))
+            return torch.matmul(scores.softmax(dim=-1), value)
+
+        class MultiHeadedAttention(nn.Module):
+            def __init__(self, h, d_model):
+                super().__init__()
+                assert d_model % h == 0
+                self.d_k = d_model // h
+                self.h = h
+                self.linears = nn.ModuleList([nn.Linear(d_model, d_model) for _ in range(4)])
+
+            def forward(self, query, key, value):
+                nbatches = query.size(0)
+                query, key, value = [
+                    lin(x).view(nbatches, -1, self.h, self.d_k).transpose(1, 2)
+                    for lin, x in zip(self.linears, (query, key, value))
+                ]
+                x = attention(query, key, value)
+                x = x.contiguous().view(nbatches, -1, self.h * self.d_k)
+                return self.linears[-1](x)
+    """) == ["SHP109"]

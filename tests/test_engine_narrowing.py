@@ -506,6 +506,15 @@ def test_an_unknown_size_given_to_a_view_is_named_after_its_variable():
     """) == ["y[0] H W -1@12", "H W", "2 ? nw 3"]  # the -1 is a size of its own, the view's (line 12 with the prelude)
 
 
+def test_an_unknown_size_given_twice_to_one_view_is_one_size():
+    # ``reshape(-1, size, size, C)``: a square grid, both axes the one size
+    assert reveals("""
+        def to_grid(pos, n):
+            size = int(n ** 0.5)
+            reveal_shape(pos.reshape(-1, size, size, pos.shape[-1]))
+    """) == ["-1@10 size size pos[-1]"]  # (line 10 with the prelude)
+
+
 def test_one_variable_is_one_size_across_views():
     # ``n`` from an unknown call is the same size in both views: the second is a head split of the
     # features, not of the positions (a per-call name would make them two sizes, and SHP203 would fire)

@@ -202,6 +202,24 @@ def test_an_optional_scale_keeps_the_scores_rank():
     """) == ["B num_heads N N"]
 
 
+def test_a_math_constant_is_a_number():
+    # `2 * math.pi` scales a tensor as any Python number does (Fourier position encodings)
+    assert reveals("""
+        import math
+
+        class Fourier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.scale = 2 * math.pi
+
+            def forward(self, H: int, W: int):
+                y = torch.zeros(1, H, W)
+                reveal_shape(y * self.scale)
+                reveal_shape(y / math.pi)
+                return y
+    """) == ["1 H W", "1 H W"]
+
+
 def test_an_unknown_scale_on_the_left_keeps_the_tensors_axes():
     # `self.scale * attn` is `attn * self.scale` written the other way round; an unknown tensor added to a
     # positional table keeps the table's trailing axes, as it does on the right of the `+`

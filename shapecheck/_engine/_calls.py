@@ -242,12 +242,17 @@ class Calls:
         """``y.reshape(B, H, W, -1)`` with ``H, W`` from a call the engine cannot follow: each is one size (a
         view of several arguments takes ints), and the variable holding it becomes a size named after it, as
         a tensor of unknown shape learns its axes from its uses; the name says what it is (height, width).
-        These sizes are not known to be distinct from any other. A name that says heads or classes (``nh``
+        A name given twice (``reshape(-1, size, size, C)``, a square grid) is one size. These sizes are not known
+        to be distinct from any other. A name that says heads or classes (``nh``
         may count patches down an image) is left unknown."""
         if any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) != len(args):
             return args
         out = list(args)
+        named: dict = {}  # a name given twice (``reshape(-1, size, size, C)``, a square grid) is one size
         for k, (a, n) in enumerate(zip(args, node.args)):
+            if a is OPAQUE and isinstance(n, ast.Name) and n.id in named:
+                out[k] = named[n.id]
+                continue
             if a is not OPAQUE or not isinstance(n, ast.Name) or state.get(n.id) is not OPAQUE:
                 continue
             if name_role(sym(n.id)) in (HEAD, CLASS) or n.id.lower().strip("_") in ("head", "heads") \
@@ -256,7 +261,7 @@ class Calls:
             fresh = self.fresh_dim_name(n.id)
             if fresh is None:
                 continue
-            out[k] = state[n.id] = sym(fresh, "code")
+            out[k] = state[n.id] = named[n.id] = sym(fresh, "code")
         return out
 
     def maybe_equal_sizes(self) -> frozenset:
@@ -498,7 +503,14 @@ class Calls:
         if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], ListOf) and args[0].first is not None:
             return ListOf(args[0].elem, args[0].length, args[0].first)
         if name in ("zip", "enumerate") and args and not kwargs:
-            return _zipped(name, args)
+            z = _zipped(name, args)
+            if z is OPAQUE and name == "zip" and all(isinstance(a, (tuple, ListOf, ModuleVal)) for a in args):
+                # ``for lin, x in zip(self.linears, (query, key, value))``: each iteration takes one element of
+                # each, as a loop over one of them does
+                elems = tuple(self.iter_elem(a) for a in args)
+                if any(e is not OPAQUE for e in elems):
+                    return ListOf(elems)
+            return z
         if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:
             # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
             return _size_isinstance(node.args[1])

@@ -14,6 +14,9 @@ MAX_DEPTH = 3  # how deep calls into unannotated user code are followed
 SIZE_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement"})
 CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.ParameterList"})
 SCALAR_FUNCS = frozenset({"math", "builtins.float", "builtins.abs", "numpy.sqrt", "numpy.log", "numpy.exp"})
+# module constants that are Python numbers (``y_embed * (2 * math.pi)`` scales a tensor and keeps its shape)
+SCALAR_CONSTANTS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "numpy.pi", "numpy.e", "numpy.inf",
+                              "torch.pi", "torch.e", "torch.inf"})
 EXPECTS_ERROR = frozenset({"pytest.raises", "unittest.TestCase.assertRaises"})
 BUILTIN_NAMES = frozenset({"len", "range", "int", "min", "max", "isinstance", "print", "list", "tuple", "super",
                            "getattr", "reveal_shape", "reveal_type", "float", "sum", "abs", "round", "enumerate", "zip", "map"})

@@ -10,7 +10,7 @@ from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
 from ._values import NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._callables import table_activation
-from ._common import BUILTIN_NAMES, SCALAR, is_number, number, size, size_item
+from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, size, size_item
 
 
 class Expressions:
@@ -233,6 +233,8 @@ class Expressions:
     def attribute(self, node, state):
         q = self.mod.imports.qualify(node)
         if q is not None and not self.shadowed(node, state):
+            if q in SCALAR_CONSTANTS:
+                return SCALAR
             return self.mod.resolve_import(q) or QualRef(q)
         base = self.ev(node.value, state)
         attr = node.attr
