@@ -14,7 +14,7 @@ from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape
-from ._callables import known_callable, norm_kernel
+from ._callables import known_callable, norm_kernel, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
@@ -99,6 +99,9 @@ class Calls:
         if not isinstance(callee, (ModuleVal, ClassRef)):
             known = known_callable(func, args, self.mod.imports.qualify)
             if known is not None:  # an activation factory, an identity wrapper
+                return known
+            known = unseen_activation(callee, args, kwargs)
+            if known is not None:  # ``Swish()`` of a module not analysed
                 return known
             kept = norm_kernel(func, callee, args, kwargs, self.mod.imports.qualify)
             if kept is not None:  # a layer-norm kernel of another package

@@ -228,6 +228,8 @@ class Expressions:
             return size
         if name in info.constants:
             return info.constants[name]
+        if name in getattr(info, "class_aliases", ()):  # ``GELU = nn.GELU if ... else GELU_``
+            return self.ev(info.class_aliases[name], {})
         if name in info.class_tables:  # ``_NORM_MAP``: a table of classes keyed by strings
             return DictOf(tuple((k, self.ev(v, {})) for k, v in info.class_tables[name]))
         if name in BUILTIN_NAMES:
