@@ -573,12 +573,19 @@ def _maybe_equal_locals(fn) -> frozenset:
     as a size: as :func:`_maybe_equal_names`, but a name stored into an attribute of ``self`` or of a local
     object (``config.encoder_width = vision_width``, the config then handed to a model the engine does not
     follow) stays a name of its own; stored into an attribute of a parameter (``cfg.width = width``), it may
-    be read back as that config's field."""
+    be read back as that config's field. A loop's variables, and names updated in place, are left out too."""
     a = fn.args
     params = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
     out: set = set(params)
     by_value: dict = {}
     for st in ast.walk(fn):
+        if isinstance(st, (ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr, ast.withitem)):
+            # a loop's variables take each element in turn (``for dec_in, dec_out in zip(chans[:-1], chans[1:])``
+            # starts at a size the code names elsewhere); an updated or walrus-bound name is no one value
+            target = st.optional_vars if isinstance(st, ast.withitem) else st.target
+            if target is not None:
+                out.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            continue
         if not isinstance(st, ast.Assign) or isinstance(st.value, ast.Constant) and st.value.value is None:
             continue
         names = [t.id for t in st.targets if isinstance(t, ast.Name)]
