@@ -301,15 +301,14 @@ class ModuleInfo:
         """Drop the ``self`` values built so far (the project releases modules they may hold)."""
         self._instances.clear()
 
-    def generic_instance(self, cls: ClassInfo, rules, flags: dict | None = None):
-        """``self`` for analysing a class's methods on their own: constructor arguments symbolic (but the
-        ``flags`` given, parameter name -> bool, which the constructor then reads)."""
+    def generic_instance(self, cls: ClassInfo, rules):
+        """``self`` for analysing a class's methods on their own: constructor arguments symbolic."""
         sv = SelfVal(cls, {})
         diags = []
         init = cls.find_method("__init__")
         if init is not None:
             fn, info = init
-            fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules, args=flags)
+            fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules)
             fa.run()
             diags = fa.diags
             sv.facts = set(fa.env.divisible)

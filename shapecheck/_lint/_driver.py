@@ -210,8 +210,6 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             _run(fa, diags, strict)
             _run_defaults(info, fn, None if is_static else sv, rules, diags, strict)
             _run_inner(info, fn, rules, diags, strict, None if is_static else sv)
-        if cls.is_module:
-            _run_flag_defaults(info, cls, rules, diags, strict)
     script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
     if script is not None:
         _run(FunctionAnalysis(info, script, rules=rules), diags, strict)
@@ -275,51 +273,6 @@ def _rebinds(fn, name: str) -> bool:
         if isinstance(node, ast.arg) and node.arg == name and node is not (fn.args.posonlyargs + fn.args.args)[0]:
             return True
     return False
-
-
-def _run_flag_defaults(info: ModuleInfo, cls, rules, diags: list, strict: bool) -> None:
-    """A module whose constructor takes flags with defaults (``use_highway: bool = True``, ``glu=False``) and
-    tests them is analysed once more as built with those defaults: the tests are then decided, and the layers
-    of the default path are not joined with the other path's (a layer built one way or the other is called
-    option by option, and only what every option reports is kept). Its findings hold for the module as its
-    defaults build it, and say so."""
-    init = cls.methods.get("__init__")
-    flags = _tested_flags(init) if init is not None else {}
-    if not flags:
-        return
-    try:
-        sv, found = info.generic_instance(cls, rules, flags)
-    except Exception:
-        if strict:
-            raise
-        return
-    for mname, fn in cls.methods.items():
-        if mname == "__init__" or any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):
-            continue
-        fa = FunctionAnalysis(info, fn, self_val=sv, rules=rules)
-        _run(fa, found, strict)
-    said = ", ".join(f"{k}={v}" for k, v in flags.items())
-    known = {(d.line, d.column, d.code) for d in diags}
-    for d in found:
-        if (d.line, d.column, d.code) not in known and d.code != "SHP900":
-            diags.append(replace(d, notes=tuple(d.notes) + (f"with the constructor's defaults ({said})",)))
-
-
-def _tested_flags(init) -> dict:
-    """The parameters of a constructor with a bool default whose names its body tests (``if use_highway:``,
-    ``2 if glu else 1``), name -> default."""
-    a = init.args
-    params = a.posonlyargs + a.args
-    pairs = list(zip(params[len(params) - len(a.defaults):], a.defaults)) + \
-        [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
-    flags = {p.arg: d.value for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) is bool}
-    if not flags:
-        return {}
-    tested = set()
-    for n in ast.walk(init):
-        if isinstance(n, (ast.If, ast.IfExp, ast.While)):
-            tested |= {m.id for m in ast.walk(n.test) if isinstance(m, ast.Name)}
-    return {k: v for k, v in flags.items() if k in tested}
 
 
 def _run(fa: FunctionAnalysis, diags: list, strict: bool) -> None:
