@@ -516,3 +516,23 @@ def test_sizes_with_one_literal_default_may_be_equal_and_different_defaults_are_
     """
     assert codes(src.replace("DEFAULT_B", "2")) == []
     assert codes(src.replace("DEFAULT_B", "3")) == ["SHP102"]
+
+
+def test_a_flags_default_path_is_not_taken_for_every_caller():
+    # timm-style block: the shortcut is projected only when told to downsample; by default the sum needs
+    # inp == oup, as its callers build it. Taking ``downsample=False`` for every caller would make "inp" meet
+    # "oup" (a false alarm once met); the engine joins both paths and reports nothing
+    assert errors("""
+        class MixBlock(nn.Module):
+            def __init__(self, inp, oup, downsample=False):
+                super().__init__()
+                self.proj = nn.Conv2d(inp, oup, 1) if downsample else nn.Identity()
+                self.norm = nn.LayerNorm(inp)
+                self.mix = nn.Linear(inp, oup)
+
+            def forward(self, x):
+                B, C, H, W = x.shape
+                shortcut = self.proj(x)
+                t = self.mix(self.norm(x.flatten(2).transpose(1, 2)))
+                return shortcut + t.transpose(1, 2).reshape(B, -1, H, W)
+    """) == []

@@ -162,7 +162,8 @@ def compare(a, b, env: Env | None = None) -> str:
     if _sibling_derived(a0, b0) or _sibling_derived(b0, a0):
         return NE  # ``N`` against ``C // heads`` of ``B, N, C = x.shape``: the sequence is not the head size
     if env is not None and env.fields and (_distinct_fields(a0, b0, env)
-                                           or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)):
+                                           or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)
+                                           or _distinct_fields(_met_field(a0, env), _met_field(b0, env), env)):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     return UNK
 
@@ -174,6 +175,23 @@ def _as_named(e0: Expr, e: Expr) -> Expr:
     if s0 is None or e == e0 or not _unnamed(s0) or e.as_sym() is None:
         return e0
     return e
+
+
+def _met_field(e: Expr, env: Env) -> Expr:
+    """An axis of data that one size the code names met and was bound to (``B, T, C = x.size()`` then ``x +
+    self.mix`` with ``mix`` of ``hidden_size`` features binds ``hidden_size`` to ``C``): that size, so that
+    ``C`` meeting another such size (a layer built for ``dim_att``) is seen as the two sizes meeting. Not
+    when several sizes from code were bound to the axis."""
+    s = e.as_sym()
+    if s is None or s.name in env.fields or not (_kind(s).startswith("dim:") or _unnamed(s)):
+        return e
+    found = None
+    for f, (bound, _) in env.bindings.items():
+        if f.name in env.fields and bound == e:
+            if found is not None:
+                return e
+            found = f
+    return e if found is None else sym(found.name, found.kind)
 
 
 def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:

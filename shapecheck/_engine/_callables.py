@@ -54,6 +54,26 @@ def activation_default(default, qualify) -> QualRef | None:
     return QualRef(q) if q in ELEMENTWISE else None
 
 
+# the class names of elementwise activations written in many projects (``class GELU(nn.Module)``, ``class
+# Swish(nn.Module)``): imported from a module the engine does not analyse, such a class is one of these
+# (never ``GLU``, which halves an axis)
+_ACTIVATION_CLASSES = frozenset(q.rsplit(".", 1)[-1] for q in ELEMENTWISE) - {"Identity", "PReLU"} | frozenset({
+    "Swish", "MemoryEfficientSwish", "QuickGELU", "NewGELU", "NewGELUActivation", "GELUActivation",
+    "FastGELUActivation", "QuickGELUActivation", "SquaredReLU", "HSwish", "HardSwish", "HSigmoid", "HardSigmoid"})
+
+
+def unseen_activation(callee, args: list, kwargs: dict):
+    """``GELU()`` or ``Swish()`` of a module the engine does not analyse (``from .activation import Swish``):
+    an elementwise activation, by its name, built with no tensor; else None."""
+    if not isinstance(callee, QualRef) or callee.qualname.startswith("torch."):
+        return None
+    if callee.qualname.rsplit(".", 1)[-1] not in _ACTIVATION_CLASSES:
+        return None
+    if any(isinstance(a, Shape) for a in list(args) + list(kwargs.values())):
+        return None
+    return _IDENTITY
+
+
 def known_callable(func: ast.AST, args: list, qualify):
     """The module value a call of an activation factory or an identity wrapper gives, else None."""
     q = qualify(func) or ""

@@ -14,7 +14,7 @@ from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
-from ._callables import known_callable, norm_kernel
+from ._callables import known_callable, norm_kernel, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
@@ -125,6 +125,9 @@ class Calls:
         if not isinstance(callee, (ModuleVal, ClassRef)):
             known = known_callable(func, args, self.mod.imports.qualify)
             if known is not None:  # an activation factory, an identity wrapper
+                return known
+            known = unseen_activation(callee, args, kwargs)
+            if known is not None:  # ``Swish()`` of a module not analysed
                 return known
             kept = norm_kernel(func, callee, args, kwargs, self.mod.imports.qualify)
             if kept is not None:  # a layer-norm kernel of another package
@@ -262,6 +265,23 @@ class Calls:
             if fresh is None:
                 continue
             out[k] = state[n.id] = named[n.id] = sym(fresh, "code")
+        return out
+
+    def named_local_sizes(self, args: list, node, state) -> list:
+        """``self.proj = nn.Linear(vision_width, embed_dim)`` in a constructor, with ``vision_width`` a local the
+        engine cannot evaluate (``self.encoder, vision_width = create_vit(...)``, ``text_width =
+        self.text_encoder.config.hidden_size``): a layer's sizes are ints, and the local holding one is a size
+        the code names, after the variable, distinct from the other named sizes as a config field is. A local
+        that may hold the same value as another name (``w = h``) is left unknown."""
+        if getattr(self.node, "name", None) != "__init__" or not node.args \
+                or any(isinstance(a, ast.Starred) for a in node.args):
+            return args
+        out = list(args)
+        for k, (a, n) in enumerate(zip(args[:2], node.args[:2])):
+            if a is not OPAQUE or not isinstance(n, ast.Name) or state.get(n.id, None) is not OPAQUE \
+                    or n.id in per_node(self.mod.memo.equal_locals, self.node, lambda: _maybe_equal_locals(self.node)):
+                continue
+            out[k] = state[n.id] = self.code_sym(n.id)
         return out
 
     def maybe_equal_sizes(self) -> frozenset:
@@ -417,6 +437,8 @@ class Calls:
                                       {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE)
             return OPAQUE
         if rule.module:
+            if q in _SIZED_LAYERS:
+                args = self.named_local_sizes(list(args), node, state)
             args = [self.as_size_sym(a) for a in args]
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
             init = rule.bind_init(tuple(args), kwargs)
@@ -570,6 +592,9 @@ _BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
+# library layers whose first two arguments are sizes (features, channels, a table's rows and width)
+_SIZED_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Embedding"}) | frozenset(
+    f"torch.nn.{c}{k}d" for c in ("Conv", "ConvTranspose") for k in (1, 2, 3))
 _GROUPED_CONVS = frozenset(f"torch.nn.Conv{k}d" for k in (1, 2, 3)) | \
     frozenset(f"torch.nn.ConvTranspose{k}d" for k in (1, 2, 3))
 
@@ -619,6 +644,41 @@ def _maybe_equal_names(fn) -> frozenset:
         if isinstance(st.value, ast.Name):
             out.update(names + [st.value.id])
         if len(names) == 1:
+            by_value.setdefault(ast.dump(st.value), set()).add(names[0])
+    for group in by_value.values():
+        if len(group) > 1:
+            out.update(group)
+    return frozenset(out)
+
+
+def _maybe_equal_locals(fn) -> frozenset:
+    """The parameters of ``fn`` and the names it assigns that may hold the value of another name the code reads
+    as a size: as :func:`_maybe_equal_names`, but a name stored into an attribute of ``self`` or of a local
+    object (``config.encoder_width = vision_width``, the config then handed to a model the engine does not
+    follow) stays a name of its own; stored into an attribute of a parameter (``cfg.width = width``), it may
+    be read back as that config's field. A loop's variables, and names updated in place, are left out too."""
+    a = fn.args
+    params = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
+    out: set = set(params)
+    by_value: dict = {}
+    for st in ast.walk(fn):
+        if isinstance(st, (ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr, ast.withitem)):
+            # a loop's variables take each element in turn (``for dec_in, dec_out in zip(chans[:-1], chans[1:])``
+            # starts at a size the code names elsewhere); an updated or walrus-bound name is no one value
+            target = st.optional_vars if isinstance(st, ast.withitem) else st.target
+            if target is not None:
+                out.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            continue
+        if not isinstance(st, ast.Assign) or isinstance(st.value, ast.Constant) and st.value.value is None:
+            continue
+        names = [t.id for t in st.targets if isinstance(t, ast.Name)]
+        shared = [t for t in st.targets if not isinstance(t, ast.Name) and not (
+            isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id not in params - {"self"})]
+        if len(names) + len(shared) > 1:
+            out.update(names)
+        if isinstance(st.value, ast.Name) and (names or shared):
+            out.update(names + [st.value.id])
+        if len(names) == 1 and len(st.targets) == 1:
             by_value.setdefault(ast.dump(st.value), set()).add(names[0])
     for group in by_value.values():
         if len(group) > 1:

@@ -218,8 +218,18 @@ class Expressions:
             if target is not None:
                 return target
             return QualRef(q)
+        if name in getattr(info, "main_sizes", ()):
+            # ``n_class = len(word_dict)``, ``n_hidden = 128`` in the script's main block: sizes the code names,
+            # distinct unless set to one literal value
+            size = self.code_sym(name)
+            mine = size.as_sym().name
+            others = {self.code_sym(o, named=False).as_sym().name for o in info.main_size_alike(name)}
+            self.env.alike = self.env.alike | {frozenset((mine, o)) for o in others if o != mine}
+            return size
         if name in info.constants:
             return info.constants[name]
+        if name in getattr(info, "class_aliases", ()):  # ``GELU = nn.GELU if ... else GELU_``
+            return self.ev(info.class_aliases[name], {})
         if name in info.class_tables:  # ``_NORM_MAP``: a table of classes keyed by strings
             return DictOf(tuple((k, self.ev(v, {})) for k, v in info.class_tables[name]))
         if name in BUILTIN_NAMES:

@@ -25,9 +25,9 @@ class ModuleMemo:
     (or None); ``factories`` whether a function node may return a layer (``_callables.may_give_layer``); ``uses`` maps a scope's node id to :func:`~._uses.use_roles` of it; ``flags`` an ``__init__``'s id to
     the flags it sets from tests of its sizes; ``defaults`` a function node's id to the two parameters it
     gives back one of (``default(val, d)``), or None; ``equal_names`` a function node's id to the local names
-    that may hold one value; ``bound_once`` a function node's id to the names it binds exactly once (what
-    a helper defined in it reads); ``ratios`` a function node's id to its int parameters that only scale
-    sizes (``ratio_params``)."""
+    that may hold one value (``equal_locals`` the same for the locals a layer is built with); ``bound_once``
+    a function node's id to the names it binds exactly once (what a helper defined in it reads); ``ratios``
+    a function node's id to its int parameters that only scale sizes (``ratio_params``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -36,6 +36,7 @@ class ModuleMemo:
     factories: dict = field(default_factory=dict)  # id of a function node -> whether it may return a layer
     flags: dict = field(default_factory=dict)  # id of an __init__ node -> the size flags it sets (_statements)
     equal_names: dict = field(default_factory=dict)  # id of a function node -> names that may hold one value (_calls)
+    equal_locals: dict = field(default_factory=dict)  # the same, for a layer's sizes (_calls)
     bound_once: dict = field(default_factory=dict)  # id of a function node -> names it binds once, and all it binds (_statements)
     defaults: dict = field(default_factory=dict)  # id of a function node -> ``(val, d)`` of a ``default`` helper (_user)
     ratios: dict = field(default_factory=dict)  # id of a function node -> its parameters that are ratios (_walk)

@@ -142,6 +142,10 @@ class ModuleInfo:
         self.functions = {}
         self.classes = {}
         self.constants = {}
+        # the sizes a script's main block sets (name -> value, ``_COUNTED`` for ``len(...)``): named sizes,
+        # distinct from one another but where they are set to one literal value (``d_k = d_v = 64``)
+        self.main_sizes: dict = {}
+        self.class_aliases: dict = {}  # ``GELU = nn.GELU if ... else GELU_``: name -> the choice's node
         self.class_tables: dict = {}  # ``_NORM_MAP = dict(batchnorm=nn.BatchNorm2d, ...)``: name -> ((key, node), ...)
         self._instances: dict = {}
         self.memo = ModuleMemo()  # the engine's: signatures read and calls analysed in this file
@@ -159,6 +163,9 @@ class ModuleInfo:
                     self.constants[node.targets[0].id] = sym(node.targets[0].id, "code")
                 elif _class_table(v) is not None:
                     self.class_tables[node.targets[0].id] = _class_table(v)
+                elif isinstance(v, ast.IfExp) and _class_name(v.body) and _class_name(v.orelse):
+                    # ``GELU = nn.GELU if hasattr(nn, "GELU") else GELU_``: one of two classes (``class_aliases``)
+                    self.class_aliases[node.targets[0].id] = v
                 else:
                     try:
                         ann = read_annotation(v, self.imports)
@@ -176,7 +183,8 @@ class ModuleInfo:
                         ann = None
                     if ann is not None:
                         self.imports.aliases[node.target.id] = ann
-        if self.constants or any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body):
+        if self.constants or self.class_aliases \
+                or any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body):
             bindings = _module_bindings(tree)
             # a constant bound again at module level (``N = 4`` at the top, ``N = args.n`` in the script) is
             # not one value
@@ -184,8 +192,18 @@ class ModuleInfo:
             # a size a script sets in its main block is named after its variable (as ``ndf = int(opt.ndf)``
             # is), not its literal value: the script may be run with others, and the names say which axis
             # is which
+            self.class_aliases = {k: v for k, v in self.class_aliases.items() if bindings.get(k, 0) <= 1}
             for name, value in _main_block_sizes(tree, bindings).items():
+                if name not in self.constants and value > 1:
+                    self.main_sizes[name] = value
                 self.constants.setdefault(name, sym(name, "code") if value > 1 else const(value))
+
+    def main_size_alike(self, name: str) -> tuple:
+        """The other main-block sizes set to the same literal value as ``name`` (it may be one of them)."""
+        value = self.main_sizes.get(name)
+        if value is None or value == _COUNTED:
+            return ()
+        return tuple(o for o, v in self.main_sizes.items() if o != name and v == value)
 
     def resolve_import(self, q: str, depth: int = 0):
         """A function or class of another analysed file that ``q`` names, else None. A name the module
@@ -327,7 +345,8 @@ def _module_bindings(tree: ast.Module) -> dict:
 
 def _main_block_sizes(tree: ast.Module, bindings: dict) -> dict:
     """The int sizes a script sets once in its ``if __name__ == "__main__":`` block (``d_model = 512``,
-    ``d_k = d_v = 64``, ``d_ff = 4 * d_model``), name -> value: the module's functions read them as globals.
+    ``d_k = d_v = 64``, ``d_ff = 4 * d_model``, ``n_class = len(word_dict)``), name -> value: the module's
+    functions read them as globals.
     A name bound anywhere else at module level (``bindings``, from :func:`_module_bindings`) is left out:
     it is not one size."""
     blocks = [n for n in tree.body if isinstance(n, ast.If) and _is_main_test(n.test)]
@@ -337,6 +356,8 @@ def _main_block_sizes(tree: ast.Module, bindings: dict) -> dict:
             if not (isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets)):
                 continue
             value = _int_value(stmt.value, sizes)
+            if value is None and _is_len(stmt.value):
+                value = _COUNTED  # ``n_class = len(word_dict)``: a size whose value the code computes
             if value is None or value <= 0:
                 continue
             for t in stmt.targets:
@@ -345,12 +366,29 @@ def _main_block_sizes(tree: ast.Module, bindings: dict) -> dict:
     return sizes
 
 
+# the value :func:`_main_block_sizes` gives a size counted with ``len``: known to be a size of its own (named
+# after its variable), its value unknown (never used in arithmetic: ``_int_value`` reads no size of it)
+_COUNTED = 1 << 62
+
+
+def _class_name(node) -> bool:
+    """A class's name or dotted name, spelt with a capital (PEP 8): ``nn.GELU``, ``GELU_``."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name[:1].isupper()
+
+
+def _is_len(node) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
+        and len(node.args) == 1 and not node.keywords
+
+
 def _int_value(node, known: dict) -> int | None:
     """An int literal, a size set before it, or ``+``/``*``/``//`` of them; else None."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     if isinstance(node, ast.Name):
-        return known.get(node.id)
+        v = known.get(node.id)
+        return None if v == _COUNTED else v
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult, ast.FloorDiv)):
         a, b = _int_value(node.left, known), _int_value(node.right, known)
         if a is None or b is None or (isinstance(node.op, ast.FloorDiv) and b == 0):

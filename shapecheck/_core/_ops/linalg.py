@@ -20,6 +20,12 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
         return None
     if a.is_any or b.is_any:
         return None
+    if b.get_meta("t_lead") and len(b.dims) == 2 and a.variadic_index != len(a.dims) - 1:
+        # ``a @ y.t()`` with ``y`` of ``... d`` (one or two axes): ``d`` is contracted either way
+        if site.unify(a.dims[-1], b.dims[0]) is False:
+            site.error("SHP101", f"{site.op} contracts {qd(site.resolve(a.dims[-1]))} with "
+                       f"{qd(site.resolve(b.dims[0]))}", notes=(site.axis_note(a, -1), site.axis_note(b, 0)))
+        return None
     ka = a.dims[-1]
     kb_index = -1 if b.rank == 1 else -2
     if b.variadic_index is not None and len(b.dims) - b.variadic_index - 1 < 2:
@@ -182,9 +188,14 @@ def T(site: Site, input) -> Shape | None:
 T.never_fails = True
 
 
-@shape_rule("torch.Tensor.t", "torch.t", ok=["n m -> m n", "n -> n"], bad=["a b c ! SHP104"])
+@shape_rule("torch.Tensor.t", "torch.t", ok=["n m -> m n", "n -> n", "... n -> n ..."], bad=["a b c ! SHP104"])
 def t(site: Site, input) -> Shape | None:
-    """``x.t()`` transposes a tensor of at most 2 axes."""
+    """``x.t()`` transposes a tensor of at most 2 axes. Of a tensor of unknown rank whose last axis is known
+    (``... d``), it has one or two axes, ``d`` first: ``d ...`` marked ``t_lead`` (read by matmul)."""
+    if isinstance(input, Shape) and input.variadic_index == 0 and len(input.dims) == 2 \
+            and not isinstance(input.dims[1], Variadic):
+        origins = (input.origins[1], None) if input.origins else ()
+        return Shape((input.dims[1], Variadic(None)), origins).with_meta(t_lead=True)
     if not known(input):
         return None
     if input.rank < 2:
