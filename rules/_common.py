@@ -197,13 +197,14 @@ def _has_divisor(e: Expr, den: Expr) -> bool:
     return False
 
 
-def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
+def is_heads_axis(ctx, v, i: int, allow_h: bool = False, structural: bool = True) -> bool:
     """Is axis ``i`` of ``v`` a head count?
 
     The axis's role first, when its producer states one (a head split, an einops ``(h d)``; a
     Linear's output is features, not heads); then structural evidence: the last axis is
-    ``X // axis_i`` (heads split off a model width, as in ``view(B, T, n_head, C // n_head)``);
-    else the axis's name says so (``heads``, ``n_head``).
+    ``X // axis_i`` (heads split off a model width, as in ``view(B, T, n_head, C // n_head)``),
+    unless ``structural`` is false (the last axis is a view's inferred ``-1``, the element count
+    divided by every other size); else the axis's name says so (``heads``, ``n_head``).
     """
     d = axis(v, i)
     if d is None or is_literal(d):
@@ -213,7 +214,7 @@ def is_heads_axis(ctx, v, i: int, allow_h: bool = False) -> bool:
         return role == HEAD
     last = axis(v, -1)
     is_last = i == -1 if v.rank is None else i % v.rank == v.rank - 1
-    if last is not None and not is_last and not unnamed_size(ctx.resolve(d)):
+    if structural and last is not None and not is_last and not unnamed_size(ctx.resolve(d)):
         # (a size the code never named, such as the -1 of another view, divides the last axis by chance)
         rl, rd = ctx.resolve(last), ctx.resolve(d)
         if isinstance(rl, Expr) and isinstance(rd, Expr) and (_has_divisor(rl, rd) or _has_divisor(last, d)):

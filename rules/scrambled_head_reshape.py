@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from shapecheck._core._algebra import Expr, FloorDiv
 from shapecheck._core._unify import compare
 
@@ -41,6 +43,18 @@ def _split_in_place(ctx, dims, s) -> bool:
         if compare(p, s, trial) == "eq":
             return True
     return False
+
+
+def _last_inferred(node) -> bool:
+    """Is the last size of the view call ``node`` a literal ``-1``?"""
+    args = getattr(node, "args", None) or []
+    if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
+        args = args[0].elts
+    if not args:
+        return False
+    last = args[-1]
+    return isinstance(last, ast.UnaryOp) and isinstance(last.op, ast.USub) \
+        and isinstance(last.operand, ast.Constant) and last.operand.value == 1
 
 
 @register
@@ -152,6 +166,37 @@ class Outlook(nn.Module):
         return self.unfold(v).reshape(B, self.num_heads, C // self.num_heads,
                                       self.kernel_size * self.kernel_size, h * w)
 ''',
+        # near miss: a helper module lays the (batch * heads, positions, d) queries it is given on their grid; its
+        # batch is its caller's batch times heads, and the -1 it infers divides by the grid's sides, not by heads
+        '''
+import torch
+from torch import nn
+
+
+class GridBias(nn.Module):
+    def __init__(self, side: int):
+        super().__init__()
+        self.side = side
+
+    def forward(self, q):
+        N, L, _ = q.shape
+        return q.reshape(N, self.side, self.side, -1).sum(-1).reshape(N, -1, 1)
+
+
+class ConvHeads(nn.Module):
+    def __init__(self, dim: int, side: int, heads: int = 4):
+        super().__init__()
+        self.heads, self.dh = heads, dim // heads
+        self.to_qk = nn.Conv2d(dim, dim * 2, 1)
+        self.bias = GridBias(side)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        q, k = self.to_qk(x).chunk(2, dim=1)
+        q = q.reshape(B * self.heads, self.dh, -1).transpose(-1, -2)
+        k = k.reshape(B * self.heads, self.dh, -1)
+        return q @ k + self.bias(q)
+''',
     ]
     INVALID = [
         '''
@@ -192,7 +237,9 @@ class Attn(nn.Module):
         if i >= src.rank - 1 or i >= out.rank:
             return  # the split happens in the last (feature) axis
         t = out.dims[i]
-        if is_literal(t) or not is_heads_axis(ctx, out, i):
+        # the inferred -1 of ``view(B, height, width, -1)`` is the element count divided by every other size, so
+        # its dividing by axis ``i`` says nothing of heads
+        if is_literal(t) or not is_heads_axis(ctx, out, i, structural=not _last_inferred(ev.node)):
             return
         s = src.dims[i]
         if is_heads_axis(ctx, src, i) or eq(ctx, s, t):
