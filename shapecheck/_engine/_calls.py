@@ -231,8 +231,13 @@ class Calls:
         if isinstance(callee, ModuleVal):
             return self.call_module(callee, args, kwargs, node)
         if isinstance(callee, ClassRef):
-            if callee.library_layer is not None:
-                return self.call_qual(callee.library_layer, args, kwargs, node, state)
+            q = callee.library_layer
+            if q is not None:
+                # the keywords the layer does not take are the subclass's own (a ``norm`` it pops): no size
+                rule = lookup_op(q)
+                if rule is not None and rule.init is not None:
+                    kwargs = {k: v for k, v in kwargs.items() if k in rule.init.parameters}
+                return self.call_qual(q, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)

@@ -72,8 +72,10 @@ class ClassInfo:
     def library_layer(self) -> str | None:
         """``torch.nn.Linear`` for ``class Linear(nn.Linear)`` that keeps the layer's constructor (no
         ``__init__`` of its own): such a subclass (one that casts the weight's dtype in its ``forward``)
-        takes and gives the shapes of the layer it extends."""
-        if len(self.base_nodes) != 1 or "__init__" in self.methods:
+        takes and gives the shapes of the layer it extends. So does one whose ``__init__`` hands its
+        ``*args, **kwargs`` to the layer's (``super().__init__(*args, **kwargs)``), keeping keywords of its own
+        (a ``norm`` popped from the keywords, a ``scale=1.0`` parameter) that change no size."""
+        if len(self.base_nodes) != 1 or "__init__" in self.methods and not _forwards_to_base(self.methods["__init__"]):
             return None
         q = self.info.imports.qualify(self.base_nodes[0]) or ""
         if not q.startswith("torch.nn.") or q.endswith("Module"):
@@ -116,6 +118,36 @@ class ClassInfo:
                 if r is not None:
                     return r
         return None
+
+
+_LAYER_SIZES = frozenset({"weight", "bias", "in_channels", "out_channels", "in_features", "out_features",
+                          "kernel_size", "stride", "padding", "dilation", "groups", "normalized_shape",
+                          "num_features", "embedding_dim", "num_embeddings"})
+
+
+def _forwards_to_base(init) -> bool:
+    """``def __init__(self, *args, **kwargs)`` whose only call of the base's constructor is
+    ``super().__init__(*args, **kwargs)`` (or ``super(Cls, self).__init__``) with both handed on whole, and
+    which sets none of the layer's sizes or parameters itself."""
+    a = init.args
+    if a.vararg is None or a.kwarg is None:
+        return False
+    forwards = 0
+    for n in own_nodes(init.body):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__" \
+                and isinstance(n.func.value, ast.Call) and isinstance(n.func.value.func, ast.Name) \
+                and n.func.value.func.id == "super":
+            if [type(x) for x in n.args] != [ast.Starred] or not isinstance(n.args[0].value, ast.Name) \
+                    or n.args[0].value.id != a.vararg.arg or len(n.keywords) != 1 \
+                    or n.keywords[0].arg is not None or not isinstance(n.keywords[0].value, ast.Name) \
+                    or n.keywords[0].value.id != a.kwarg.arg:
+                return False
+            forwards += 1
+        elif isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
+                if isinstance(t, ast.Attribute) and t.attr in _LAYER_SIZES:
+                    return False
+    return forwards == 1
 
 
 class ModuleInfo:
