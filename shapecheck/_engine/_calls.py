@@ -131,8 +131,9 @@ class Calls:
         if rule is None or not rule.module or rule.init is None:
             return OPAQUE
         args = [self.ev(a, state) for a in node.args]
-        kwargs = {k.arg: self.ev(k.value, state) for k in node.keywords if k.arg is not None}
         names = list(rule.init.parameters)
+        # a keyword the layer does not take is a subclass's own (``Conv2d(c, d, norm=bn, **kw)``): no size
+        kwargs = {k.arg: self.ev(k.value, state) for k in node.keywords if k.arg is not None and k.arg in names}
         if len(args) < 2 or len(args) > len(names):
             return OPAQUE  # the sizes that fix the channels are given by name, perhaps in the unknown dict
         for name in names[len(args):]:
