@@ -246,3 +246,43 @@ def test_checking_one_file_follows_its_imports_and_the_cache_follows_them_too(tm
     r = shapecheck("check", "--format", "json", "pkg/a.py", cwd=tmp_path)
     assert r.code == 0 and r.json() == []
     assert shapecheck("check", cwd=tmp_path).code == 0
+
+
+LAYER = '''
+import torch
+import torch.nn.functional as F
+
+
+class Norm(torch.nn.LayerNorm):
+    def forward(self, x) -> torch.Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+'''
+
+LAYER_USER = '''
+import torch.nn as nn
+from jaxtyping import Float
+from torch import Tensor
+
+from pkg.layer import Norm
+
+
+class Block(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.norm = Norm(c)
+
+    def forward(self, x: Float[Tensor, "b c h w"]):
+        return self.norm(x)
+'''
+
+
+def test_the_cache_follows_the_forward_of_a_layer_subclass_in_another_file(tmp_path):
+    # the subclass is the layer while its forward hands the input on as it came: a norm of the last axis
+    # meets "w"; once the forward permutes the channels last around it, it is another layer (unknown)
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "pkg/__init__.py": "",
+                     "pkg/layer.py": LAYER, "pkg/user.py": LAYER_USER})
+    assert shapecheck("check", "pkg/user.py", cwd=tmp_path).code == 1
+    write(tmp_path, {"pkg/layer.py": LAYER.replace(
+        "        return F.layer_norm(x,", "        x = x.permute(0, 2, 3, 1)\n        return F.layer_norm(x,")})
+    r = shapecheck("check", "--format", "json", "pkg/user.py", cwd=tmp_path)
+    assert r.code == 0 and r.json() == []

@@ -187,8 +187,9 @@ class Calls:
         if rule is None or not rule.module or rule.init is None:
             return OPAQUE
         args = [self.ev(a, state) for a in node.args]
-        kwargs = {k.arg: self.ev(k.value, state) for k in node.keywords if k.arg is not None}
         names = list(rule.init.parameters)
+        # a keyword the layer does not take is a subclass's own (``Conv2d(c, d, norm=bn, **kw)``): no size
+        kwargs = {k.arg: self.ev(k.value, state) for k in node.keywords if k.arg is not None and k.arg in names}
         if len(args) < 2 or len(args) > len(names):
             return OPAQUE  # the sizes that fix the channels are given by name, perhaps in the unknown dict
         for name in names[len(args):]:
@@ -311,8 +312,13 @@ class Calls:
         if isinstance(callee, ModuleVal):
             return self.call_module(callee, args, kwargs, node)
         if isinstance(callee, ClassRef):
-            if callee.library_layer is not None:
-                return self.call_qual(callee.library_layer, args, kwargs, node, state)
+            q = callee.library_layer
+            if q is not None:
+                # the keywords the layer does not take are the subclass's own (a ``norm`` it pops): no size
+                rule = lookup_op(q)
+                if rule is not None and rule.init is not None:
+                    kwargs = {k: v for k, v in kwargs.items() if k in rule.init.parameters}
+                return self.call_qual(q, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)

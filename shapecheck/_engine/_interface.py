@@ -7,8 +7,8 @@ aliases), each class's name, bases, keywords, decorators and class-level stateme
 function's and method's signature. A body is part of the interface when the engine analyses it at
 a call from another file: ``__init__`` (a module's ``self`` is built from it) and every callee that
 ``call_user`` does not settle from its annotations alone (no tensor return annotation, and not
-"tensor parameters plus a return annotation"), and a pytest fixture's (a test in another file takes
-its value). A body edit elsewhere changes nothing here.
+"tensor parameters plus a return annotation"), a pytest fixture's (a test in another file takes
+its value), and the ``forward`` of a subclass of a torch layer (whether it is that layer). A body edit elsewhere changes nothing here.
 """
 
 from __future__ import annotations
@@ -56,8 +56,13 @@ def _function(fn, info, out: list) -> None:
 def _class(cls: ast.ClassDef, info, out: list) -> None:
     out.append("class " + cls.name + "(" + ",".join(ast.dump(b) for b in cls.bases + cls.keywords) + ")"
                + "@" + ",".join(ast.dump(d) for d in cls.decorator_list))
+    # a subclass of a torch layer is that layer or not by its ``forward``'s body (``ClassInfo.library_layer``)
+    layer = len(cls.bases) == 1 and (info.imports.qualify(cls.bases[0]) or "").startswith("torch.nn.")
     for node in cls.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if layer and node.name == "forward":
+                out.append(ast.dump(node, include_attributes=False))
+                continue
             _function(node, info, out)
         elif isinstance(node, ast.ClassDef):
             _class(node, info, out)

@@ -72,8 +72,15 @@ class ClassInfo:
     def library_layer(self) -> str | None:
         """``torch.nn.Linear`` for ``class Linear(nn.Linear)`` that keeps the layer's constructor (no
         ``__init__`` of its own): such a subclass (one that casts the weight's dtype in its ``forward``)
-        takes and gives the shapes of the layer it extends."""
-        if len(self.base_nodes) != 1 or "__init__" in self.methods:
+        takes and gives the shapes of the layer it extends. So does one whose ``__init__`` hands its
+        ``*args, **kwargs`` to the layer's (``super().__init__(*args, **kwargs)``), keeping keywords of its own
+        (a ``norm`` popped from the keywords, a ``scale=1.0`` parameter) that change no size. A ``forward`` of
+        its own must hand its input to the layer's op as it came (``F.linear(x, ...)``, ``super().forward(x)``,
+        a dtype cast such as ``x.float()`` allowed): one that permutes it first (a channels-first
+        ``LayerNorm``) is another layer, unknown."""
+        if len(self.base_nodes) != 1 or "__init__" in self.methods and not _forwards_to_base(self.methods["__init__"]):
+            return None
+        if "forward" in self.methods and not _input_reaches_layer(self.methods["forward"], self.info.imports):
             return None
         q = self.info.imports.qualify(self.base_nodes[0]) or ""
         if not q.startswith("torch.nn.") or q.endswith("Module"):
@@ -116,6 +123,77 @@ class ClassInfo:
                 if r is not None:
                     return r
         return None
+
+
+_LAYER_SIZES = frozenset({"weight", "bias", "in_channels", "out_channels", "in_features", "out_features",
+                          "kernel_size", "stride", "padding", "dilation", "groups", "normalized_shape",
+                          "num_features", "embedding_dim", "num_embeddings"})
+
+
+def _forwards_to_base(init) -> bool:
+    """``def __init__(self, *args, **kwargs)`` whose only call of the base's constructor is
+    ``super().__init__(*args, **kwargs)`` (or ``super(Cls, self).__init__``) with both handed on whole, and
+    which sets none of the layer's sizes or parameters itself."""
+    a = init.args
+    if a.vararg is None or a.kwarg is None:
+        return False
+    forwards = 0
+    for n in own_nodes(init.body):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__" \
+                and isinstance(n.func.value, ast.Call) and isinstance(n.func.value.func, ast.Name) \
+                and n.func.value.func.id == "super":
+            if [type(x) for x in n.args] != [ast.Starred] or not isinstance(n.args[0].value, ast.Name) \
+                    or n.args[0].value.id != a.vararg.arg or len(n.keywords) != 1 \
+                    or n.keywords[0].arg is not None or not isinstance(n.keywords[0].value, ast.Name) \
+                    or n.keywords[0].value.id != a.kwarg.arg:
+                return False
+            forwards += 1
+        elif isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
+                if isinstance(t, ast.Attribute) and t.attr in _LAYER_SIZES:
+                    return False
+    return forwards == 1
+
+
+_LAYER_OPS = frozenset({"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                        "linear", "layer_norm", "group_norm", "batch_norm", "instance_norm", "embedding", "rms_norm"})
+_CASTS = frozenset({"float", "half", "bfloat16", "double", "to", "type", "type_as", "contiguous"})
+
+
+def _input_reaches_layer(forward, imports) -> bool:
+    """Whether ``forward(self, x)`` gives ``x`` (or a dtype cast of it) as it came to the layer's own op: a
+    function (``F.conv2d``, ``F.linear``, ``F.layer_norm``, ...: not a pad, which changes the sizes the layer
+    computes), ``super().forward``, or the layer's ``_conv_forward``,
+    before any statement rebinds ``x``."""
+    params = forward.args.posonlyargs + forward.args.args
+    if len(params) < 2:
+        return False
+    x = params[1].arg
+
+    def is_x(e) -> bool:
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _CASTS:
+            e = e.func.value
+        return isinstance(e, ast.Name) and e.id == x
+
+    first_call = first_bind = None
+    for n in own_nodes(forward.body):
+        line = getattr(n, "lineno", None)
+        if line is None:
+            continue
+        if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
+            targets = n.targets if isinstance(n, ast.Assign) else \
+                [i.optional_vars for i in n.items if i.optional_vars] if isinstance(n, ast.With) else [n.target]
+            if any(isinstance(t, ast.Name) and t.id == x for tt in targets if tt for t in ast.walk(tt)):
+                first_bind = line if first_bind is None else min(first_bind, line)
+        if isinstance(n, ast.Call) and n.args and is_x(n.args[0]):
+            f = n.func
+            q = imports.qualify(f) or ""
+            layer_op = q.rsplit(".", 1)[-1] in _LAYER_OPS and q.startswith("torch.") or isinstance(f, ast.Attribute) and (
+                f.attr == "_conv_forward" or f.attr == "forward" and isinstance(f.value, ast.Call)
+                and isinstance(f.value.func, ast.Name) and f.value.func.id == "super")
+            if layer_op:
+                first_call = line if first_call is None else min(first_call, line)
+    return first_call is not None and (first_bind is None or first_bind >= first_call)
 
 
 class ModuleInfo:
