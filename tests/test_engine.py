@@ -676,3 +676,15 @@ def test_a_divisibility_fact_holds_of_what_its_symbols_were_bound_to():
     assert env.resolve(h * (c // h)) == c
     assert env.resolve(h * (e // h)) == c
     assert Env().resolve(h * (c // h)) != c
+
+
+def test_where_with_an_operand_the_engine_cannot_evaluate_keeps_its_width_unknown():
+    # a per-token mask (batch, seq, 1) against features the engine could not follow: the mask's 1 broadcasts,
+    # it is not the features' width (diffusers' LTX-2 connectors: a Linear then read the width as 1)
+    assert reveals("""
+        def f(h, mask, encode):
+            keep = mask.bool().unsqueeze(-1)
+            feats = encode(h)
+            reveal_shape(torch.where(keep, feats, torch.zeros_like(feats)))
+            reveal_shape(torch.where(keep, feats, 0.0))
+    """) == ["... ?", "... ?"]

@@ -662,11 +662,19 @@ def _maybe_equal_locals(fn) -> frozenset:
     as a size: as :func:`_maybe_equal_names`, but a name stored into an attribute of ``self`` or of a local
     object (``config.encoder_width = vision_width``, the config then handed to a model the engine does not
     follow) stays a name of its own; stored into an attribute of a parameter (``cfg.width = width``), it may
-    be read back as that config's field. A loop's variables, and names updated in place, are left out too."""
+    be read back as that config's field. A loop's variables, names assigned in a loop's body (``c_in =
+    widths[i]`` takes each width in turn, the first of them a size the caller names), and names updated in
+    place, are left out too."""
     a = fn.args
     params = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
     out: set = set(params)
     by_value: dict = {}
+    for loop in ast.walk(fn):
+        if isinstance(loop, (ast.For, ast.AsyncFor, ast.While)):
+            for st in loop.body + loop.orelse:
+                for n in ast.walk(st):
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                        out.add(n.id)
     for st in ast.walk(fn):
         if isinstance(st, (ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr, ast.withitem)):
             # a loop's variables take each element in turn (``for dec_in, dec_out in zip(chans[:-1], chans[1:])``

@@ -89,9 +89,12 @@ def binary_inplace(site: Site, input, other, *args, **kwargs) -> Shape | None:
             ok=["b n, b n, b n -> b n", "b 1, n | 0.0 -> b n", "n, b 1, b n -> b n"],
             bad=["b n, b m, b n ! SHP102"])
 def where(site: Site, condition, input=None, other=None) -> Shape | None:
-    """``torch.where(cond, x, y)``: the three operands broadcast; one-argument form is unknown."""
+    """``torch.where(cond, x, y)``: the three operands broadcast (an operand the analysis could not evaluate
+    may be a tensor of any shape, so a mask's trailing 1 does not decide the result); one-argument form is
+    unknown."""
     if input is None and other is None:
         return None
+    condition, input, other = (ANY_SHAPE if v is OPAQUE else v for v in (condition, input, other))
     shapes = [s for s in (condition, input, other) if isinstance(s, Shape)]
     if not isinstance(condition, Shape):
         return None
