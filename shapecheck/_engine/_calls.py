@@ -18,9 +18,10 @@ from ._callables import known_callable, norm_kernel, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
+from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
                       ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
-from ._common import (CONTAINERS, RULELESS_MODULES, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
+from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
                       reveal_text, sanitize, size_item)
 
 
@@ -79,11 +80,17 @@ class Calls:
 
     def call(self, node, state):
         func = node.func
+        read = self.dict_read(node, state)
+        if read is not NOT_HANDLED:
+            return read
         self.change_dict(node, state)
         if self.grow_list(node, state):
             return None
-        if self.sequential_init(node, state):
+        if self.sequential_init(node, state) or self.layer_super_init(node, state):
             return None
+        applied = self.super_forward(node, state)
+        if applied is not NOT_HANDLED:
+            return applied
         # methods on values
         if isinstance(func, ast.Attribute) and (self.mod.imports.qualify(func) is None or self.shadowed(func, state)):
             recv = self.ev(func.value, state)
@@ -119,6 +126,10 @@ class Calls:
             d = self.dict_value(node, state)
             if d is not None:
                 return d
+        if isinstance(callee, QualRef):
+            applied = self.own_parameters(callee.qualname, node, state)
+            if applied is not NOT_HANDLED:
+                return applied
         args, kwargs = self.call_args(node, state)
         if args is None:
             return self.layer_with_unknown_options(callee, node, state)
@@ -313,7 +324,7 @@ class Calls:
         if isinstance(callee, ClassRef):
             if callee.library_layer is not None:
                 return self.call_qual(callee.library_layer, args, kwargs, node, state)
-            return self.construct_user(callee, args, kwargs, node)
+            return self.construct_user(callee, self.passed_layer_sizes(callee, args, node, state), kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)
         if isinstance(callee, ListOf) and isinstance(callee.elem, ModuleVal):
@@ -437,7 +448,7 @@ class Calls:
                                       {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE)
             return OPAQUE
         if rule.module:
-            if q in _SIZED_LAYERS:
+            if q in SIZED_LAYERS:
                 args = self.named_local_sizes(list(args), node, state)
             args = [self.as_size_sym(a) for a in args]
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
@@ -592,9 +603,6 @@ _BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
-# library layers whose first two arguments are sizes (features, channels, a table's rows and width)
-_SIZED_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Embedding"}) | frozenset(
-    f"torch.nn.{c}{k}d" for c in ("Conv", "ConvTranspose") for k in (1, 2, 3))
 _GROUPED_CONVS = frozenset(f"torch.nn.Conv{k}d" for k in (1, 2, 3)) | \
     frozenset(f"torch.nn.ConvTranspose{k}d" for k in (1, 2, 3))
 

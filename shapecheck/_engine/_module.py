@@ -15,7 +15,7 @@ from .._core._settings import Settings
 from ._dialects import adopt_project_typing
 from ._common import own_nodes
 from ._memo import ModuleMemo
-from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
+from ._values import ClassRef, DictOf, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
 
 __all__ = ["ModuleInfo", "ClassInfo"]
@@ -65,7 +65,7 @@ class ClassInfo:
                         or q == "torch.nn.Sequential":
                     self._module = True
             if not self._module:
-                self._module = any(c.is_module for c in self._base_refs())
+                self._module = any(c.is_module for c in self._base_refs()) or self.extended_layer is not None
         return self._module
 
     @property
@@ -73,7 +73,15 @@ class ClassInfo:
         """``torch.nn.Linear`` for ``class Linear(nn.Linear)`` that keeps the layer's constructor (no
         ``__init__`` of its own): such a subclass (one that casts the weight's dtype in its ``forward``)
         takes and gives the shapes of the layer it extends."""
-        if len(self.base_nodes) != 1 or "__init__" in self.methods:
+        if "__init__" in self.methods:
+            return None
+        return self.extended_layer
+
+    @property
+    def extended_layer(self) -> str | None:
+        """``torch.nn.Conv2d`` for ``class Conv2d(nn.Conv2d)``, with or without a constructor of its own: the
+        library layer (one with a shape rule) the class extends, its only base."""
+        if len(self.base_nodes) != 1:
             return None
         q = self.info.imports.qualify(self.base_nodes[0]) or ""
         if not q.startswith("torch.nn.") or q.endswith("Module"):
@@ -285,6 +293,14 @@ class ModuleInfo:
                         # ``qk=False``: ``if self.qk:`` does not run; ``data_format="channels_last"``:
                         # ``if self.data_format == "channels_first":`` does not either
                         given[p.arg] = d.value
+            if m.cls.extended_layer is not None:
+                # ``def __init__(self, *args, **kwargs)`` passing them on to the layer's constructor: the
+                # arguments not named by a parameter are those of ``*args`` and ``**kwargs``
+                names = {p.arg for p in params + list(a.kwonlyargs)}
+                if a.vararg:
+                    given[a.vararg.arg] = tuple(m.args[len(params):])
+                if a.kwarg:
+                    given[a.kwarg.arg] = DictOf(tuple((k, v) for k, v in m.kwargs if k not in names))
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()

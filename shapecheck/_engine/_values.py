@@ -209,6 +209,7 @@ class SelfVal:
         return id(self)
 
 
+BASE_LAYER = "<base layer>"  # SelfVal.attrs key: the library layer a subclass's ``super().__init__(...)`` built
 SEQUENTIAL_LAYERS = "<sequential layers>"  # SelfVal.attrs key: the layers ``super().__init__(...)`` gave a Sequential
 # (and ``self.add_module(name, layer)`` appended), None when one of them is not known
 SEQUENTIAL_NAMES = "<sequential names>"  # SelfVal.attrs key: the names of those layers, in order

@@ -1,0 +1,138 @@
+"""Subclasses of library layers: ``class Conv2d(nn.Conv2d)`` with a constructor of its own.
+
+Real code extends a library layer with options of its own (detectron2's ``Conv2d`` pops ``norm`` and
+``activation`` from ``**kwargs`` and passes the rest on to ``super().__init__``) and applies the layer in
+``forward`` through ``super().forward(x)`` or the functional form over its own parameters
+(``F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)``). The
+constructor's ``super().__init__(...)`` builds the layer (kept on ``self``); its sizes and options are
+``self``'s attributes, and both forms of applying it take and give the layer's shapes.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .._core._ops._registry import OPAQUE
+from ._common import SIZED_LAYERS
+from ._shape_rules import _came_in
+from ._values import BASE_LAYER, DictOf, ModuleVal, SelfVal
+
+NOT_HANDLED = object()
+
+# a functional form of a library layer: the layer, and its parameters in the order the function takes them
+_FUNCTIONAL = {
+    "torch.nn.functional.conv1d": ("torch.nn.Conv1d", ("input", "weight", "bias", "stride", "padding", "dilation",
+                                                       "groups")),
+    "torch.nn.functional.conv2d": ("torch.nn.Conv2d", ("input", "weight", "bias", "stride", "padding", "dilation",
+                                                       "groups")),
+    "torch.nn.functional.conv3d": ("torch.nn.Conv3d", ("input", "weight", "bias", "stride", "padding", "dilation",
+                                                       "groups")),
+    "torch.nn.functional.linear": ("torch.nn.Linear", ("input", "weight", "bias")),
+}
+
+
+def _is_super_call(node, attr: str) -> bool:
+    """``node`` is ``super().<attr>(...)``."""
+    func = node.func
+    return isinstance(func, ast.Attribute) and func.attr == attr and isinstance(func.value, ast.Call) \
+        and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
+
+
+class LayerSubclasses:
+    """The room of the analysis that builds and applies the library layer a user class extends."""
+
+    def dict_read(self, node, state):
+        """``norm = kwargs.pop("norm", None)`` (or ``get``) on a dict whose keys are known: the value given, else
+        the default; ``pop`` leaves the dict without the key. ``NOT_HANDLED`` for any other call."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in ("pop", "get") and isinstance(func.value, ast.Name)
+                and isinstance(state.get(func.value.id), DictOf) and 1 <= len(node.args) <= 2 and not node.keywords
+                and isinstance(node.args[0], ast.Constant) and type(node.args[0].value) is str):
+            return NOT_HANDLED
+        d, key = state[func.value.id], node.args[0].value
+        if any(k == key for k, _ in d.items):
+            v = d.get(key)
+        else:
+            v = self.ev(node.args[1], state) if len(node.args) == 2 else OPAQUE
+        if func.attr == "pop":
+            state[func.value.id] = DictOf(tuple((k, w) for k, w in d.items if k != key))
+        return v
+
+    def layer_super_init(self, node, state) -> bool:
+        """``super().__init__(*args, **kwargs)`` in the constructor of a library layer's subclass: ``self``
+        holds that layer, built with these arguments (when the engine can read them). True when handled."""
+        sv = self.self_val
+        if not (_is_super_call(node, "__init__") and sv is not None and self.node.name == "__init__"):
+            return False
+        q = getattr(sv.cls, "extended_layer", None)
+        if q is None:
+            return False
+        args, kwargs = self.call_args(node, state)
+        if args is not None:
+            layer = self.call_qual(q, args, kwargs, node, state)
+            if isinstance(layer, ModuleVal) and layer.rule is not None:
+                sv.attrs[BASE_LAYER] = layer
+        return True
+
+    def passed_layer_sizes(self, ref, args, node, state) -> list:
+        """``Conv2d(in_channels, conv_dim, 3)`` of a subclass whose constructor passes ``*args`` on to the
+        layer's: the sizes the layer takes first are sizes the caller names, as if it had built the layer
+        itself (``nn.Conv2d(in_channels, conv_dim, 3)``, ``_calls.call_qual``)."""
+        cls = ref.cls
+        q = getattr(cls, "extended_layer", None)
+        init = cls.find_method("__init__") if q in SIZED_LAYERS else None
+        if init is None or not init[0].args.vararg:
+            return args
+        a = init[0].args
+        named = len(a.posonlyargs) + len(a.args) - 1  # the parameters before ``*args``, ``self`` aside
+        sized = self.named_local_sizes(list(args), node, state)
+        return [self.as_size_sym(v) if named <= i < 2 else v for i, v in enumerate(sized)]
+
+    def extended(self, value):
+        """The library layer that ``value`` (a ``self`` of a subclass, or the layer itself) is, or None."""
+        if isinstance(value, SelfVal):
+            value = value.attrs.get(BASE_LAYER)
+        return value if isinstance(value, ModuleVal) and value.rule is not None else None
+
+    def super_forward(self, node, state):
+        """``super().forward(x)`` in a library layer's subclass: the layer applied. ``NOT_HANDLED`` else."""
+        layer = self.extended(self.self_val) if _is_super_call(node, "forward") else None
+        if layer is None:
+            return NOT_HANDLED
+        args, kwargs = self.call_args(node, state)
+        if args is None:
+            return OPAQUE
+        reported = len(self.diags)
+        out = self.call_module(layer, args, kwargs, node)
+        if node.args and self.depth > 0 and _came_in(self.node, node.args[0], node.lineno):
+            # the layer is built from what the class was built with: what it finds wrong with the input the
+            # class was given, the caller gave (``self.conv(x)`` of ``_shape_rules.layer_given_what_came_in``)
+            self.module_fit.extend(d for d in self.diags[reported:] if d.code != "reveal")
+        return out
+
+    def own_parameters(self, q: str, node, state):
+        """``F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)``: a
+        functional form given a layer's own weight, and for every other option that layer's own attribute of
+        the option's name, is the layer applied to ``x``. ``NOT_HANDLED`` for anything else."""
+        form = _FUNCTIONAL.get(q)
+        if form is None or any(isinstance(a, ast.Starred) for a in node.args) or not node.args:
+            return NOT_HANDLED
+        layer_q, params = form
+        given = {params[i]: a for i, a in enumerate(node.args[1:len(params)], start=1)}
+        for k in node.keywords:
+            if k.arg is None or k.arg not in params or k.arg in given or k.arg == "input":
+                return NOT_HANDLED
+            given[k.arg] = k.value
+        if any(p not in given for p in params[1:] if p != "bias"):
+            return NOT_HANDLED  # an option left to the function's default, perhaps not the layer's
+        w = given.get("weight")
+        if not (isinstance(w, ast.Attribute) and w.attr == "weight"):
+            return NOT_HANDLED
+        owner = ast.dump(w.value)
+        for name, e in given.items():
+            if not (isinstance(e, ast.Attribute) and e.attr == name and ast.dump(e.value) == owner):
+                return NOT_HANDLED  # an option of its own (``stride=2``): not the layer's
+        layer = self.extended(self.ev(w.value, state))
+        if layer is None or layer.qualname != layer_q:
+            return NOT_HANDLED
+        return self.call_module(layer, [self.ev(node.args[0], state)], {}, node)
