@@ -38,6 +38,25 @@ def _is_super_call(node, attr: str) -> bool:
         and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
 
 
+def _passed_on(init) -> set:
+    """The positions of the constructor's arguments (``self`` aside) that its ``super().__init__(...)`` gives
+    the library layer as its first two arguments (its sizes)."""
+    a = init.args
+    params = [p.arg for p in (a.posonlyargs + a.args)[1:]]
+    call = next((n for n in ast.walk(init) if isinstance(n, ast.Call) and _is_super_call(n, "__init__")), None)
+    if call is None:
+        return set()
+    out = set()
+    for i, e in enumerate(call.args[:2]):
+        if isinstance(e, ast.Starred):
+            if i == 0 and isinstance(e.value, ast.Name) and a.vararg is not None and e.value.id == a.vararg.arg:
+                out |= {k for k in range(len(params), 2)}  # ``*args`` after no named parameter: both sizes
+            break
+        if isinstance(e, ast.Name) and e.id in params and params.index(e.id) < 2:
+            out.add(params.index(e.id))
+    return out
+
+
 class LayerSubclasses:
     """The room of the analysis that builds and applies the library layer a user class extends."""
 
@@ -75,18 +94,20 @@ class LayerSubclasses:
         return True
 
     def passed_layer_sizes(self, ref, args, node, state) -> list:
-        """``Conv2d(in_channels, conv_dim, 3)`` of a subclass whose constructor passes ``*args`` on to the
-        layer's: the sizes the layer takes first are sizes the caller names, as if it had built the layer
-        itself (``nn.Conv2d(in_channels, conv_dim, 3)``, ``_calls.call_qual``)."""
+        """``Conv2d(in_channels, conv_dim, 3)`` of a subclass whose constructor passes its arguments on to the
+        layer's (``super().__init__(*args, **kwargs)``, ``super().__init__(in_features, out_features)``): the
+        sizes the layer takes first are sizes the caller names, as if it had built the layer itself
+        (``nn.Conv2d(in_channels, conv_dim, 3)``, ``_calls.call_qual``)."""
         cls = ref.cls
         q = getattr(cls, "extended_layer", None)
         init = cls.find_method("__init__") if q in SIZED_LAYERS else None
-        if init is None or not init[0].args.vararg:
+        if init is None:
             return args
-        a = init[0].args
-        named = len(a.posonlyargs) + len(a.args) - 1  # the parameters before ``*args``, ``self`` aside
+        passed = _passed_on(init[0])
+        if not passed:
+            return args
         sized = self.named_local_sizes(list(args), node, state)
-        return [self.as_size_sym(v) if named <= i < 2 else v for i, v in enumerate(sized)]
+        return [self.as_size_sym(v) if i in passed else v for i, v in enumerate(sized)]
 
     def extended(self, value):
         """The library layer that ``value`` (a ``self`` of a subclass, or the layer itself) is, or None."""
