@@ -14,7 +14,7 @@ from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
-from ._callables import known_callable, norm_kernel, unseen_activation
+from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
@@ -142,6 +142,9 @@ class Calls:
                 return known
             kept = norm_kernel(func, callee, args, kwargs, self.mod.imports.qualify)
             if kept is not None:  # a layer-norm kernel of another package
+                return kept
+            kept = unread_norm(func, callee, args, kwargs)
+            if kept is not None:  # a normalization layer built from an option the engine cannot read
                 return kept
         return self.call_value(callee, args, kwargs, node, state)
 
@@ -452,6 +455,8 @@ class Calls:
                 args = self.named_local_sizes(list(args), node, state)
             args = [self.as_size_sym(a) for a in args]
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
+            if q in _OPTIONS_UNKNOWN and rule.init is not None:
+                args, kwargs = _unread_options(q, rule, args, kwargs)
             init = rule.bind_init(tuple(args), kwargs)
             if init is None:
                 return OPAQUE
@@ -558,6 +563,22 @@ _STR_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstr
 _CONV_OPTIONS = frozenset({"stride", "padding", "dilation", "groups"})
 _OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_OPTIONS,
                     "torch.nn.Conv3d": _CONV_OPTIONS, "torch.nn.Linear": frozenset()}
+
+
+def _unread_options(q: str, rule, args: list, kwargs: dict):
+    """``nn.Conv2d(cin, cout, 3, stride=s)`` with ``s`` a value the engine cannot read (picked by a condition,
+    ``s1, s3 = (stride, 1) if flag else (1, stride)``): an option that changes the spatial sizes is an unknown
+    size for each spatial axis (unknown groups for ``groups``), so the layer keeps its channels, as
+    ``layer_with_unknown_options`` does."""
+    names = list(rule.init.parameters)
+
+    def unread(name, v):
+        if v is not OPAQUE or name not in _OPTIONS_UNKNOWN[q]:
+            return v
+        return UNKNOWN if name == "groups" else (UNKNOWN,) * int(q[-2])  # one per spatial axis
+
+    return [unread(names[i] if i < len(names) else "", v) for i, v in enumerate(args)], \
+        {k: unread(k, v) for k, v in kwargs.items()}
 
 
 def _zipped(name: str, args):
