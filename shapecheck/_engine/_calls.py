@@ -19,7 +19,7 @@ from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
 from ._subclass import NOT_HANDLED
-from ._values import (EMPTY, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
+from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
                       ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
 from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
                       reveal_text, sanitize, size_item)
@@ -360,6 +360,8 @@ class Calls:
         return results
 
     def call_qual(self, q: str, args, kwargs, node, state):
+        if q == "torch.nn.Module" and not args and not kwargs:
+            return SelfVal(NAMESPACE, {})  # a bare module used as a namespace of layers
         if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
             return args[0]  # a copy of a layer (``clones``: ``copy.deepcopy(layer)``) is shaped as the layer
         if q in _REPARAMETRIZED and args and isinstance(args[0], ModuleVal):
