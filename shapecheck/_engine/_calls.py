@@ -327,7 +327,8 @@ class Calls:
         if isinstance(callee, ClassRef):
             if callee.library_layer is not None:
                 return self.call_qual(callee.library_layer, args, kwargs, node, state)
-            return self.construct_user(callee, self.passed_layer_sizes(callee, args, node, state), kwargs, node)
+            args, kwargs = self.passed_layer_sizes(callee, args, kwargs, node, state)
+            return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)
         if isinstance(callee, ListOf) and isinstance(callee.elem, ModuleVal):

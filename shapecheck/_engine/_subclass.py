@@ -15,7 +15,7 @@ import ast
 from .._core._ops._registry import OPAQUE
 from ._common import SIZED_LAYERS
 from ._shape_rules import _came_in
-from ._values import BASE_LAYER, DictOf, ModuleVal, SelfVal
+from ._values import BASE_LAYER, DictOf, ModuleVal, Obj, SelfVal
 
 NOT_HANDLED = object()
 
@@ -38,23 +38,38 @@ def _is_super_call(node, attr: str) -> bool:
         and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
 
 
-def _passed_on(init) -> set:
-    """The positions of the constructor's arguments (``self`` aside) that its ``super().__init__(...)`` gives
-    the library layer as its first two arguments (its sizes)."""
+# the keywords a library layer takes its sizes by
+_SIZE_KEYWORDS = frozenset({"in_features", "out_features", "in_channels", "out_channels", "num_embeddings",
+                            "embedding_dim"})
+
+
+def _passed_on(init, info, extended) -> tuple[set, set]:
+    """What a module's constructor gives a library layer as its sizes, unchanged: the names of its parameters
+    (``nn.Linear(in_dim, out_dim)``, ``nn.Conv1d(in_channels=c_in, ...)``, ``super().__init__(in_features,
+    out_features)`` of a subclass), and the positions of the call's arguments that ``*args`` passes on to the
+    first two of the layer its class extends (``super().__init__(*args, **kwargs)``)."""
     a = init.args
     params = [p.arg for p in (a.posonlyargs + a.args)[1:]]
-    call = next((n for n in ast.walk(init) if isinstance(n, ast.Call) and _is_super_call(n, "__init__")), None)
-    if call is None:
-        return set()
-    out = set()
-    for i, e in enumerate(call.args[:2]):
-        if isinstance(e, ast.Starred):
-            if i == 0 and isinstance(e.value, ast.Name) and a.vararg is not None and e.value.id == a.vararg.arg:
-                out |= {k for k in range(len(params), 2)}  # ``*args`` after no named parameter: both sizes
-            break
-        if isinstance(e, ast.Name) and e.id in params and params.index(e.id) < 2:
-            out.add(params.index(e.id))
-    return out
+    reassigned = {t.id for n in ast.walk(init) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                  for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    names, starred = set(), set()
+    for n in ast.walk(init):
+        if not isinstance(n, ast.Call):
+            continue
+        if _is_super_call(n, "__init__"):
+            if extended not in SIZED_LAYERS:
+                continue
+        elif (info.imports.qualify(n.func) or "") not in SIZED_LAYERS:
+            continue
+        for i, e in enumerate(n.args[:2]):
+            if isinstance(e, ast.Starred):
+                if i == 0 and isinstance(e.value, ast.Name) and a.vararg is not None and e.value.id == a.vararg.arg:
+                    starred |= set(range(len(params), 2))  # ``*args`` after no named parameter: both sizes
+                break
+            if isinstance(e, ast.Name):
+                names.add(e.id)
+        names |= {k.value.id for k in n.keywords if k.arg in _SIZE_KEYWORDS and isinstance(k.value, ast.Name)}
+    return (names & set(params)) - reassigned, starred
 
 
 class LayerSubclasses:
@@ -93,21 +108,25 @@ class LayerSubclasses:
                 sv.attrs[BASE_LAYER] = layer
         return True
 
-    def passed_layer_sizes(self, ref, args, node, state) -> list:
-        """``Conv2d(in_channels, conv_dim, 3)`` of a subclass whose constructor passes its arguments on to the
-        layer's (``super().__init__(*args, **kwargs)``, ``super().__init__(in_features, out_features)``): the
-        sizes the layer takes first are sizes the caller names, as if it had built the layer itself
-        (``nn.Conv2d(in_channels, conv_dim, 3)``, ``_calls.call_qual``)."""
-        cls = ref.cls
-        q = getattr(cls, "extended_layer", None)
-        init = cls.find_method("__init__") if q in SIZED_LAYERS else None
+    def passed_layer_sizes(self, ref, args, kwargs, node, state) -> tuple[list, dict]:
+        """``LinearNorm(in_dim, sizes)`` of a module whose constructor gives its arguments to a library layer
+        as sizes (``nn.Linear(in_dim, out_dim)``, ``super().__init__(*args, **kwargs)`` of a ``Conv2d``
+        subclass): those are sizes the caller names, distinct from its other named sizes, as if it had built
+        the layer itself (``_calls.call_qual``)."""
+        cls = ref.cls if ref.is_module else None  # (not a module: answered by a dropped module's summary)
+        init = cls.find_method("__init__") if cls is not None else None
         if init is None:
-            return args
-        passed = _passed_on(init[0])
-        if not passed:
-            return args
-        sized = self.named_local_sizes(list(args), node, state)
-        return [self.as_size_sym(v) if i in passed else v for i, v in enumerate(sized)]
+            return args, kwargs
+        fn, info = init
+        names, starred = _passed_on(fn, info, getattr(cls, "extended_layer", None))
+        if not names and not starred:
+            return args, kwargs
+        params = [p.arg for p in (fn.args.posonlyargs + fn.args.args)[1:]]
+        # only the caller's unknown objects (its unannotated arguments, config fields) become its sizes; a local
+        # of unknown value may hold one of several sizes (``in_ch = n_features if i == 0 else n_hidden``)
+        args = [self.as_size_sym(v) if isinstance(v, Obj) and (i in starred or i < len(params) and params[i] in names)
+                else v for i, v in enumerate(args)]
+        return args, {k: self.as_size_sym(v) if isinstance(v, Obj) and k in names else v for k, v in kwargs.items()}
 
     def extended(self, value):
         """The library layer that ``value`` (a ``self`` of a subclass, or the layer itself) is, or None."""
