@@ -43,8 +43,10 @@ class Assignment:
                 for e, v in zip(elts[star + 1:], values[len(values) - n_after:]):
                     self.assign(e, v, state, st)
             return
-        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-            owner = state.get(target.value.id)
+        if isinstance(target, ast.Attribute):
+            # ``self.x = ...``, and ``self.mid.block_1 = ...`` on a namespace module (``_values.Namespace``)
+            owner = state.get(target.value.id) if isinstance(target.value, ast.Name) else \
+                self.ev(target.value, state) if isinstance(target.value, ast.Attribute) else None
             if isinstance(owner, SelfVal):
                 owner.attrs[target.attr] = _positional_table(target.attr, value)
             return

@@ -22,7 +22,8 @@ import re
 
 from .._core._ops._facts import lookup_op
 from .._core._shape import Shape
-from ._values import FuncRef, ModuleVal, QualRef
+from .._core._ops._registry import OPAQUE
+from ._values import FuncRef, ModuleVal, Obj, QualRef
 
 # torch.nn modules whose output has their input's shape, element by element
 ELEMENTWISE = frozenset(
@@ -116,6 +117,20 @@ def norm_kernel(func: ast.AST, callee, args: list, kwargs: dict, qualify):
     name = q.rsplit(".", 1)[-1] if q else (func.id if isinstance(func, ast.Name) else
                                            func.attr if isinstance(func, ast.Attribute) else "")
     return args[0] if _NORM_KERNEL.match(name or "") else None
+
+
+# a module's normalization layer by its attribute's name: ``self.norm``, ``self.bn``, ``self.norm2``
+_NORM_ATTR = re.compile(r"^(?:norm|bn)\d*$")
+
+
+def unread_norm(func: ast.AST, callee, args: list, kwargs: dict):
+    """``x = self.norm(x)`` with ``self.norm`` a layer the engine could not read (built from an option,
+    ``get_norm(norm, out_channels)``): a normalization gives back its input's shape. Else None."""
+    if not (callee is OPAQUE or isinstance(callee, Obj)) or len(args) != 1 or kwargs or not isinstance(args[0], Shape):
+        return None
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self"):
+        return None
+    return args[0] if _NORM_ATTR.match(func.attr) else None
 
 
 def may_give_layer(fn) -> bool:

@@ -14,13 +14,14 @@ from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
-from ._callables import known_callable, norm_kernel, unseen_activation
+from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
-from ._values import (EMPTY, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
+from ._subclass import NOT_HANDLED
+from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
                       ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
-from ._common import (CONTAINERS, RULELESS_MODULES, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
+from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
                       reveal_text, sanitize, size_item)
 
 
@@ -79,11 +80,17 @@ class Calls:
 
     def call(self, node, state):
         func = node.func
+        read = self.dict_read(node, state)
+        if read is not NOT_HANDLED:
+            return read
         self.change_dict(node, state)
         if self.grow_list(node, state):
             return None
-        if self.sequential_init(node, state):
+        if self.sequential_init(node, state) or self.layer_super_init(node, state):
             return None
+        applied = self.super_forward(node, state)
+        if applied is not NOT_HANDLED:
+            return applied
         # methods on values
         if isinstance(func, ast.Attribute) and (self.mod.imports.qualify(func) is None or self.shadowed(func, state)):
             recv = self.ev(func.value, state)
@@ -119,6 +126,10 @@ class Calls:
             d = self.dict_value(node, state)
             if d is not None:
                 return d
+        if isinstance(callee, QualRef):
+            applied = self.own_parameters(callee.qualname, node, state)
+            if applied is not NOT_HANDLED:
+                return applied
         args, kwargs = self.call_args(node, state)
         if args is None:
             return self.layer_with_unknown_options(callee, node, state)
@@ -131,6 +142,9 @@ class Calls:
                 return known
             kept = norm_kernel(func, callee, args, kwargs, self.mod.imports.qualify)
             if kept is not None:  # a layer-norm kernel of another package
+                return kept
+            kept = unread_norm(func, callee, args, kwargs)
+            if kept is not None:  # a normalization layer built from an option the engine cannot read
                 return kept
         return self.call_value(callee, args, kwargs, node, state)
 
@@ -319,6 +333,7 @@ class Calls:
                 if rule is not None and rule.init is not None:
                     kwargs = {k: v for k, v in kwargs.items() if k in rule.init.parameters}
                 return self.call_qual(q, args, kwargs, node, state)
+            args, kwargs = self.passed_layer_sizes(callee, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
             return self.call_user(callee, args, kwargs, node)
@@ -352,6 +367,8 @@ class Calls:
         return results
 
     def call_qual(self, q: str, args, kwargs, node, state):
+        if q == "torch.nn.Module" and not args and not kwargs:
+            return SelfVal(NAMESPACE, {})  # a bare module used as a namespace of layers
         if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
             return args[0]  # a copy of a layer (``clones``: ``copy.deepcopy(layer)``) is shaped as the layer
         if q in _REPARAMETRIZED and args and isinstance(args[0], ModuleVal):
@@ -443,10 +460,12 @@ class Calls:
                                       {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE)
             return OPAQUE
         if rule.module:
-            if q in _SIZED_LAYERS:
+            if q in SIZED_LAYERS:
                 args = self.named_local_sizes(list(args), node, state)
             args = [self.as_size_sym(a) for a in args]
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
+            if q in _OPTIONS_UNKNOWN and rule.init is not None:
+                args, kwargs = _unread_options(q, rule, args, kwargs)
             init = rule.bind_init(tuple(args), kwargs)
             if init is None:
                 return OPAQUE
@@ -555,6 +574,22 @@ _OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_O
                     "torch.nn.Conv3d": _CONV_OPTIONS, "torch.nn.Linear": frozenset()}
 
 
+def _unread_options(q: str, rule, args: list, kwargs: dict):
+    """``nn.Conv2d(cin, cout, 3, stride=s)`` with ``s`` a value the engine cannot read (picked by a condition,
+    ``s1, s3 = (stride, 1) if flag else (1, stride)``): an option that changes the spatial sizes is an unknown
+    size for each spatial axis (unknown groups for ``groups``), so the layer keeps its channels, as
+    ``layer_with_unknown_options`` does."""
+    names = list(rule.init.parameters)
+
+    def unread(name, v):
+        if v is not OPAQUE or name not in _OPTIONS_UNKNOWN[q]:
+            return v
+        return UNKNOWN if name == "groups" else (UNKNOWN,) * int(q[-2])  # one per spatial axis
+
+    return [unread(names[i] if i < len(names) else "", v) for i, v in enumerate(args)], \
+        {k: unread(k, v) for k, v in kwargs.items()}
+
+
 def _zipped(name: str, args):
     """``zip(dims[:-1], dims[1:])`` or ``enumerate(in_out)`` over lists whose first element is known: a list
     whose first element (what the first iteration of a loop over it takes) is known in part; OPAQUE
@@ -598,9 +633,6 @@ _BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
-# library layers whose first two arguments are sizes (features, channels, a table's rows and width)
-_SIZED_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Embedding"}) | frozenset(
-    f"torch.nn.{c}{k}d" for c in ("Conv", "ConvTranspose") for k in (1, 2, 3))
 _GROUPED_CONVS = frozenset(f"torch.nn.Conv{k}d" for k in (1, 2, 3)) | \
     frozenset(f"torch.nn.ConvTranspose{k}d" for k in (1, 2, 3))
 

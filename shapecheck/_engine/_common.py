@@ -117,3 +117,8 @@ def own_nodes(nodes):
         yield node
         if not isinstance(node, SCOPES):
             todo.extend(ast.iter_child_nodes(node))
+
+
+# library layers whose first two arguments are sizes (features, channels, a table's rows and width)
+SIZED_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Embedding"}) | frozenset(
+    f"torch.nn.{c}{k}d" for c in ("Conv", "ConvTranspose") for k in (1, 2, 3))

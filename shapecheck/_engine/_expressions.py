@@ -8,7 +8,7 @@ from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
-from ._values import NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, size, size_item
 
@@ -272,6 +272,10 @@ class Expressions:
             meth = base.cls.find_method(attr)
             if meth is not None:
                 return FuncRef(attr, meth[0], meth[1], bound_self=base)
+            if base.cls is NAMESPACE:  # ``nn.Module()`` as a namespace: only what was assigned to it
+                return OPAQUE
+            if BASE_LAYER in base.attrs:  # a library layer's subclass: the layer's sizes and options (``_subclass``)
+                return self.module_attr(base.attrs[BASE_LAYER], attr)
             k = base.cls.class_int(attr) if hasattr(base.cls, "class_int") else None
             if k is not None:  # ``expansion = 4`` in the class body: ``planes * self.expansion``
                 return const(k)

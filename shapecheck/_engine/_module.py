@@ -15,7 +15,7 @@ from .._core._settings import Settings
 from ._dialects import adopt_project_typing
 from ._common import own_nodes
 from ._memo import ModuleMemo
-from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
+from ._values import ClassRef, DictOf, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
 
 __all__ = ["ModuleInfo", "ClassInfo"]
@@ -65,7 +65,7 @@ class ClassInfo:
                         or q == "torch.nn.Sequential":
                     self._module = True
             if not self._module:
-                self._module = any(c.is_module for c in self._base_refs())
+                self._module = any(c.is_module for c in self._base_refs()) or self.extended_layer is not None
         return self._module
 
     @property
@@ -77,10 +77,18 @@ class ClassInfo:
         (a ``norm`` popped from the keywords, a ``scale=1.0`` parameter) that change no size. A ``forward`` of
         its own must hand its input to the layer's op as it came (``F.linear(x, ...)``, ``super().forward(x)``,
         a dtype cast such as ``x.float()`` allowed): one that permutes it first (a channels-first
-        ``LayerNorm``) is another layer, unknown."""
-        if len(self.base_nodes) != 1 or "__init__" in self.methods and not _forwards_to_base(self.methods["__init__"]):
+        ``LayerNorm``) is another layer, analysed as user code (``_subclass``)."""
+        if "__init__" in self.methods and not _forwards_to_base(self.methods["__init__"]):
             return None
         if "forward" in self.methods and not _input_reaches_layer(self.methods["forward"], self.info.imports):
+            return None
+        return self.extended_layer
+
+    @property
+    def extended_layer(self) -> str | None:
+        """``torch.nn.Conv2d`` for ``class Conv2d(nn.Conv2d)``, with or without a constructor of its own: the
+        library layer (one with a shape rule) the class extends, its only base."""
+        if len(self.base_nodes) != 1:
             return None
         q = self.info.imports.qualify(self.base_nodes[0]) or ""
         if not q.startswith("torch.nn.") or q.endswith("Module"):
@@ -363,6 +371,14 @@ class ModuleInfo:
                         # ``qk=False``: ``if self.qk:`` does not run; ``data_format="channels_last"``:
                         # ``if self.data_format == "channels_first":`` does not either
                         given[p.arg] = d.value
+            if m.cls.extended_layer is not None:
+                # ``def __init__(self, *args, **kwargs)`` passing them on to the layer's constructor: the
+                # arguments not named by a parameter are those of ``*args`` and ``**kwargs``
+                names = {p.arg for p in params + list(a.kwonlyargs)}
+                if a.vararg:
+                    given[a.vararg.arg] = tuple(m.args[len(params):])
+                if a.kwarg:
+                    given[a.kwarg.arg] = DictOf(tuple((k, v) for k, v in m.kwargs if k not in names))
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()

@@ -126,8 +126,9 @@ class ShapeRules:
         built = _constructor_call(init[0], attr) if init is not None else None
         if built is None:
             return False
-        first = built.args[0]
-        if len(built.args) > 1 and _against_signature(init[0], first, built.args[1]):
+        sizes = _size_args(built)
+        first = sizes[0]
+        if len(sizes) > 1 and _against_signature(init[0], first, sizes[1]):
             return False
         if isinstance(first, ast.Constant):
             # ``nn.Conv2d(3, 64)`` in a module that takes no sizes is built for its input; in one built
@@ -250,17 +251,29 @@ def _self_layer(node) -> str | None:
 
 def _constructor_call(init: ast.FunctionDef, attr: str):
     """The one construction ``self.<attr> = nn.X(first, ...)`` in ``__init__``, else None (built
-    elsewhere, twice, or without positional arguments)."""
+    elsewhere, twice, or with its sizes given neither by position nor by their keywords)."""
     found = []
     for st in ast.walk(init):
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Attribute) \
                 and isinstance(st.targets[0].value, ast.Name) and st.targets[0].value.id == "self" \
                 and st.targets[0].attr == attr:
             found.append(st.value)
-    if len(found) != 1 or not isinstance(found[0], ast.Call) or not found[0].args \
-            or isinstance(found[0].args[0], ast.Starred):
+    if len(found) != 1 or not isinstance(found[0], ast.Call) or not _size_args(found[0]) \
+            or isinstance(_size_args(found[0])[0], ast.Starred):
         return None
     return found[0]
+
+
+def _size_args(call: ast.Call) -> list:
+    """The first two arguments of a layer's construction, given by position or as its sizes' keywords
+    (``nn.Conv1d(in_channels=c_in, out_channels=c_out, ...)``)."""
+    if call.args:
+        return list(call.args[:2])
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    for first, second in (("in_channels", "out_channels"), ("in_features", "out_features")):
+        if first in kw:
+            return [kw[first]] + ([kw[second]] if second in kw else [])
+    return []
 
 
 def _against_signature(init: ast.FunctionDef, takes, gives) -> bool:

@@ -61,6 +61,10 @@ class UserCalls:
                                    init=m.init_dict, module_q=m.qualname)
         if m.cls is not None:
             fwd = m.cls.find_method("forward")
+            if fwd is None and getattr(m.cls, "extended_layer", None) is not None:
+                # a library layer's subclass that keeps its ``forward``: the layer its constructor built
+                layer = self.extended(self.mod.instance_of(m, self.depth))
+                return self.call_module(layer, args, kwargs, node) if layer is not None else OPAQUE
             if fwd is None:
                 if getattr(m.cls, "is_sequential", False):
                     sv = self.mod.instance_of(m, self.depth)

@@ -209,6 +209,25 @@ class SelfVal:
         return id(self)
 
 
+class Namespace:
+    """The class of ``nn.Module()`` built bare and used as a namespace of layers (``self.mid = nn.Module()``,
+    ``self.mid.block_1 = ResnetBlock(...)``): no methods, no class attributes; its ``SelfVal`` holds what is
+    assigned to it."""
+
+    name = "Module"
+    qualname = "torch.nn.Module"
+    is_sequential = False
+    extended_layer = None
+
+    def find_method(self, name: str, depth: int = 0):
+        return None
+
+    def class_int(self, name: str, depth: int = 0):
+        return None
+
+
+NAMESPACE = Namespace()
+BASE_LAYER = "<base layer>"  # SelfVal.attrs key: the library layer a subclass's ``super().__init__(...)`` built
 SEQUENTIAL_LAYERS = "<sequential layers>"  # SelfVal.attrs key: the layers ``super().__init__(...)`` gave a Sequential
 # (and ``self.add_module(name, layer)`` appended), None when one of them is not known
 SEQUENTIAL_NAMES = "<sequential names>"  # SelfVal.attrs key: the names of those layers, in order

@@ -32,6 +32,7 @@ from ._memo import per_node
 from ._narrow import Narrowing
 from ._roles import RoleInference
 from ._containers import Containers
+from ._subclass import LayerSubclasses
 from ._entries import EntryReports
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
@@ -40,7 +41,7 @@ from ._user import UserCalls
 
 
 class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, LintRuleHandoff, UserCalls, Checks,
-                       Narrowing, Containers, RoleInference, EntryReports):
+                       Narrowing, Containers, RoleInference, EntryReports, LayerSubclasses):
     """Analyse one function body; ``self_val`` is the receiver of a method, ``args`` the values its
     parameters take at a call (a call into unannotated code), ``report`` whether diagnostics are kept."""
 
@@ -138,10 +139,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             else:
                 state[name] = self.param_value(p.arg, p.default, p.annot)
         a = self.node.args
+        # ``*args, **kwargs`` are unknown unless the call gave them (a library layer's subclass: ``_module``)
         if a.vararg:
-            state[a.vararg.arg] = OPAQUE
+            state[a.vararg.arg] = self.given_args.get(a.vararg.arg, OPAQUE)
         if a.kwarg:
-            state[a.kwarg.arg] = OPAQUE
+            state[a.kwarg.arg] = self.given_args.get(a.kwarg.arg, OPAQUE)
         self.ret_annot = sig.returns
         self.axis_names |= sig.return_axes
         union = next((p for p in sig.params if p.annot is not None and len(p.annot.members) > 1
