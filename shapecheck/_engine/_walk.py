@@ -217,6 +217,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             # ``reduction=16`` in ``nn.Conv2d(channels, channels // reduction, 1)``, ``mult=4`` in ``dim * mult``:
             # a whole ratio greater than one, taken at its default as ``mlp_ratio=4.`` is
             return const(default.value)
+        if isinstance(default, ast.Constant) and type(default.value) is int and default.value == 0:
+            # ``c_skip=0``: a count that may be none at all, so ``c + c_skip`` may be ``c``: not a positive size
+            return OPAQUE
         if isinstance(p.annotation, ast.Name) and p.annotation.id == "int" or q == "builtins.int" \
                 or p.annotation is None and self._int_default(default):
             # a size named by the parameter; one whose literal default another size of the signature shares
