@@ -79,10 +79,11 @@ class LayoutRoundTripSwap(LintRule):
     layer read: the two spatial axes the layer took as height and width, or two axes of one size (a
     square grid, a square attention map). The permute that reverses the order of the two axes is
     the one reported. A grid flattened back into positions after the layer (`.flatten(2)`) is a way
-    back too: its height and width must merge in the order they were split in. Where layers the engine cannot follow (imported from another file) lose the
-    shape between the two, the round trip is read from the code: `x = x.permute(...)`, then only the
-    module's own layers and elementwise arithmetic on `x`, then `x.permute(...)` (also written in
-    one expression, or under two branches of one test).
+    back too: its height and width must merge in the order they were split in. Where layers the
+    engine cannot follow (imported from another file) lose the shape between the two, the round trip
+    is read from the code: `x = x.permute(...)`, then only the module's own layers and elementwise
+    arithmetic on `x`, then `x.permute(...)` (also written in one expression, or under two branches
+    of one test).
 
     ## Why is this bad?
     The shapes fit whenever the two axes have the same size (a square position-embedding grid,

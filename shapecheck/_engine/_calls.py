@@ -19,8 +19,8 @@ from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor
 from ._subclass import NOT_HANDLED
-from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef,
-                      ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
+from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef,
+                      DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
 from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
                       reveal_text, sanitize, size_item)
 

@@ -8,7 +8,8 @@ from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
-from ._values import BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join
+from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
+                      SelfVal, SizeOf, join)
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, size, size_item
 

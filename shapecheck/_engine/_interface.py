@@ -8,7 +8,8 @@ function's and method's signature. A body is part of the interface when the engi
 a call from another file: ``__init__`` (a module's ``self`` is built from it) and every callee that
 ``call_user`` does not settle from its annotations alone (no tensor return annotation, and not
 "tensor parameters plus a return annotation"), a pytest fixture's (a test in another file takes
-its value), and the ``forward`` of a subclass of a torch layer (whether it is that layer). A body edit elsewhere changes nothing here.
+its value), and the ``forward`` of a subclass of a torch layer (whether it is that layer). A body edit
+elsewhere changes nothing here.
 """
 
 from __future__ import annotations

@@ -196,9 +196,10 @@ def _input_reaches_layer(forward, imports) -> bool:
         if isinstance(n, ast.Call) and n.args and is_x(n.args[0]):
             f = n.func
             q = imports.qualify(f) or ""
-            layer_op = q.rsplit(".", 1)[-1] in _LAYER_OPS and q.startswith("torch.") or isinstance(f, ast.Attribute) and (
-                f.attr == "_conv_forward" or f.attr == "forward" and isinstance(f.value, ast.Call)
-                and isinstance(f.value.func, ast.Name) and f.value.func.id == "super")
+            layer_op = q.rsplit(".", 1)[-1] in _LAYER_OPS and q.startswith("torch.") \
+                or isinstance(f, ast.Attribute) and (
+                    f.attr == "_conv_forward" or f.attr == "forward" and isinstance(f.value, ast.Call)
+                    and isinstance(f.value.func, ast.Name) and f.value.func.id == "super")
             if layer_op:
                 first_call = line if first_call is None else min(first_call, line)
     return first_call is not None and (first_bind is None or first_bind >= first_call)
