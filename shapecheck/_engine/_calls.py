@@ -21,8 +21,8 @@ from ._narrow import own_tensor
 from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef,
                       DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
-from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, number, own_nodes,
-                      reveal_text, sanitize, size_item)
+from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, is_super_call,
+                      number, own_nodes, reveal_text, sanitize, size_item)
 
 
 class Calls:
@@ -151,11 +151,9 @@ class Calls:
     def sequential_init(self, node, state) -> bool:
         """``super().__init__(conv, norm, act)`` in the constructor of an ``nn.Sequential`` subclass: ``self``
         holds those layers in order (when each is a module). True when handled."""
-        func = node.func
         sv = self.self_val
-        if not (isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call)
-                and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
-                and sv is not None and getattr(sv.cls, "is_sequential", False) and self.node.name == "__init__"):
+        if not (is_super_call(node, "__init__") and sv is not None and getattr(sv.cls, "is_sequential", False)
+                and self.node.name == "__init__"):
             return False
         args, kwargs = self.call_args(node, state)
         if args and not kwargs and all(isinstance(a, ModuleVal) for a in args):

@@ -108,6 +108,13 @@ RULELESS_MODULES = frozenset({"torch.nn.CTCLoss"})
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+def is_super_call(node, attr: str) -> bool:
+    """``node`` is a call ``super().<attr>(...)`` (``super().__init__(*args, **kwargs)``, ``super().forward(x)``)."""
+    func = getattr(node, "func", None)
+    return isinstance(func, ast.Attribute) and func.attr == attr and isinstance(func.value, ast.Call) \
+        and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
+
+
 def own_nodes(nodes):
     """The nodes at and below ``nodes`` (a function's ``body``, a statement in a list) that belong to the
     scope they are in: a function, class or lambda defined there is given, not walked into."""

@@ -13,7 +13,7 @@ from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._dialects import adopt_project_typing
-from ._common import own_nodes
+from ._common import is_super_call, own_nodes
 from ._memo import ModuleMemo
 from ._values import ClassRef, DictOf, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
@@ -147,9 +147,7 @@ def _forwards_to_base(init) -> bool:
         return False
     forwards = 0
     for n in own_nodes(init.body):
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__" \
-                and isinstance(n.func.value, ast.Call) and isinstance(n.func.value.func, ast.Name) \
-                and n.func.value.func.id == "super":
+        if isinstance(n, ast.Call) and is_super_call(n, "__init__"):
             if [type(x) for x in n.args] != [ast.Starred] or not isinstance(n.args[0].value, ast.Name) \
                     or n.args[0].value.id != a.vararg.arg or len(n.keywords) != 1 \
                     or n.keywords[0].arg is not None or not isinstance(n.keywords[0].value, ast.Name) \
@@ -197,9 +195,7 @@ def _input_reaches_layer(forward, imports) -> bool:
             f = n.func
             q = imports.qualify(f) or ""
             layer_op = q.rsplit(".", 1)[-1] in _LAYER_OPS and q.startswith("torch.") \
-                or isinstance(f, ast.Attribute) and (
-                    f.attr == "_conv_forward" or f.attr == "forward" and isinstance(f.value, ast.Call)
-                    and isinstance(f.value.func, ast.Name) and f.value.func.id == "super")
+                or isinstance(f, ast.Attribute) and f.attr == "_conv_forward" or is_super_call(n, "forward")
             if layer_op:
                 first_call = line if first_call is None else min(first_call, line)
     return first_call is not None and (first_bind is None or first_bind >= first_call)

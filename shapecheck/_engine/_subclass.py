@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 
 from .._core._ops._registry import OPAQUE
-from ._common import SIZED_LAYERS
+from ._common import SIZED_LAYERS, is_super_call
 from ._shape_rules import _came_in
 from ._values import BASE_LAYER, DictOf, ModuleVal, Obj, SelfVal
 
@@ -29,13 +29,6 @@ _FUNCTIONAL = {
                                                        "groups")),
     "torch.nn.functional.linear": ("torch.nn.Linear", ("input", "weight", "bias")),
 }
-
-
-def _is_super_call(node, attr: str) -> bool:
-    """``node`` is ``super().<attr>(...)``."""
-    func = node.func
-    return isinstance(func, ast.Attribute) and func.attr == attr and isinstance(func.value, ast.Call) \
-        and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
 
 
 # the keywords a library layer takes its sizes by
@@ -56,7 +49,7 @@ def _passed_on(init, info, extended) -> tuple[set, set]:
     for n in ast.walk(init):
         if not isinstance(n, ast.Call):
             continue
-        if _is_super_call(n, "__init__"):
+        if is_super_call(n, "__init__"):
             if extended not in SIZED_LAYERS:
                 continue
         elif (info.imports.qualify(n.func) or "") not in SIZED_LAYERS:
@@ -96,7 +89,7 @@ class LayerSubclasses:
         """``super().__init__(*args, **kwargs)`` in the constructor of a library layer's subclass: ``self``
         holds that layer, built with these arguments (when the engine can read them). True when handled."""
         sv = self.self_val
-        if not (_is_super_call(node, "__init__") and sv is not None and self.node.name == "__init__"):
+        if not (is_super_call(node, "__init__") and sv is not None and self.node.name == "__init__"):
             return False
         q = getattr(sv.cls, "extended_layer", None)
         if q is None:
@@ -136,7 +129,7 @@ class LayerSubclasses:
 
     def super_forward(self, node, state):
         """``super().forward(x)`` in a library layer's subclass: the layer applied. ``NOT_HANDLED`` else."""
-        layer = self.extended(self.self_val) if _is_super_call(node, "forward") else None
+        layer = self.extended(self.self_val) if is_super_call(node, "forward") else None
         if layer is None:
             return NOT_HANDLED
         args, kwargs = self.call_args(node, state)
