@@ -87,7 +87,11 @@ class Assignment:
                                 else self.named_axis_origin(old, _old_index(old, i, n), dims[i], origin)
                                 if _old_index(old, i, n) is not None else origin
                                 for i in range(n))
-                state[value.var] = Shape(tuple(dims), origins, None, old.meta)
+                new = Shape(tuple(dims), origins, None, old.meta)
+                if isinstance(state[value.var], Obj):
+                    # ``_, w, _ = image.shape`` of an unknown object: a tensor, or as well a NumPy array
+                    new = new.with_meta(maybe_array=True)
+                state[value.var] = new
             return dims
         if isinstance(value, Shape) and value.rank is not None:
             if value.rank == 0:

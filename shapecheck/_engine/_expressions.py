@@ -395,7 +395,7 @@ class Expressions:
                     break
             base = state[node.value.id]
         if isinstance(base, Shape):
-            if base.get_meta("maybe_array") and _stepped(node.slice):
+            if base.get_meta("maybe_array") and _stepped(node.slice, state, self):
                 # ``img[::-1, :, :]`` of what may be a NumPy array: reversing is fine there
                 return ANY_SHAPE.with_meta(maybe_array=True)
             idx = self.index_value(node.slice, state)
@@ -596,10 +596,16 @@ def _array_index(index) -> bool:
     return ok and any(isinstance(e, ast.Slice) for e in index.elts)
 
 
-def _stepped(index) -> bool:
-    """An index with a slice that gives a step (``x[::-1]``, ``x[:, ::s]``)."""
+def _stepped(index, state, analysis) -> bool:
+    """An index with a slice whose step may not be positive (``x[::-1]``, ``x[:, ::s]`` of an unknown ``s``):
+    a tensor refuses it where a NumPy array reverses. A positive step (``x[:, ::2]``) slices both alike."""
     elts = index.elts if isinstance(index, ast.Tuple) else [index]
-    return any(isinstance(e, ast.Slice) and e.step is not None for e in elts)
+    for e in elts:
+        if isinstance(e, ast.Slice) and e.step is not None:
+            st = analysis.ev(e.step, state)
+            if not (isinstance(st, Expr) and st.value is not None and st.value > 0):
+                return True
+    return False
 
 
 # what a table of layers may hold: classes, functions, library names

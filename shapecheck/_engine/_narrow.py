@@ -54,6 +54,9 @@ class Narrowing:
         if narrowed is None:
             return None
         new_shape, axis = narrowed
+        if isinstance(cur, Obj):
+            # ``w = image.shape[1]`` of an unknown object: a tensor, or as well a NumPy array
+            new_shape = new_shape.with_meta(maybe_array=True)
         state[var] = new_shape
         return axis
 

@@ -138,6 +138,13 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                     state[name] = self.code_sym(state[name].name.rsplit(".", 1)[-1])
             else:
                 state[name] = self.param_value(p.arg, p.default, p.annot)
+        if self.self_val is not None and self.node.name == "__init__":
+            # ``ResidualLayer(c, c)`` wherever the file builds it: its ``in_channels`` and ``out_channels`` may be one
+            # size (what the class does only when they are equal is what this file asks of it)
+            cls = self.self_val.cls
+            alike = per_node(self.mod.memo.passed_alike, cls.node, lambda: passed_alike(cls.node, self.mod.tree))
+            if alike:
+                self.env.alike = self.env.alike | alike
         a = self.node.args
         # ``*args, **kwargs`` are unknown unless the call gave them (a library layer's subclass: ``_module``)
         if a.vararg:
@@ -295,3 +302,52 @@ def ratio_params(fn) -> frozenset:
                 found.discard(child.id)
     return frozenset(found & used)
 
+
+def passed_alike(cls: ast.ClassDef, tree) -> frozenset:
+    """Pairs of a class's constructor parameters to which every construction of the class in the file
+    passes one value (``ResidualLayer(in_channels, in_channels)``, ``Block(inp=dim, oup=dim)``): sizes that
+    may be one size (``Env.alike``). Nothing when the file builds it nowhere, or uses the class otherwise
+    than by calling it with its arguments written out (a base, a value passed on, ``*args``; ``**cfg`` may
+    fill only the parameters not written out), or when the constructor rebinds the parameter."""
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None or init.args.vararg or init.args.kwarg or init.args.posonlyargs:
+        return frozenset()
+    params = [a.arg for a in init.args.args[1:]] + [a.arg for a in init.args.kwonlyargs]
+    rebound = {t.id for n in ast.walk(init) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+               for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    defaults = dict(zip([a.arg for a in init.args.args[1:]][::-1], init.args.defaults[::-1]))
+    defaults.update({a.arg: d for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
+    calls, used = [], 0
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id == cls.name and isinstance(n.ctx, ast.Load):
+            used += 1
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == cls.name:
+            calls.append(n)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super" and n.args \
+                and isinstance(n.args[0], ast.Name) and n.args[0].id == cls.name:
+            used -= 1  # ``super(ResidualLayer, self).__init__()`` builds nothing
+    if not calls or used != len(calls):
+        return frozenset()
+    passed = []
+    positional = [a.arg for a in init.args.args[1:]]
+    for c in calls:
+        if any(isinstance(a, ast.Starred) for a in c.args) or len(c.args) > len(positional):
+            return frozenset()
+        given = dict(zip(positional, c.args))
+        given.update({k.arg: k.value for k in c.keywords if k.arg is not None})
+        # ``Block(inp=dim, oup=dim, **dd)``: what ``**dd`` holds may fill any parameter not given, never one given
+        spread = any(k.arg is None for k in c.keywords)
+        bound = {}
+        for p in params:
+            v = given.get(p, None if spread else defaults.get(p))
+            if v is not None and not any(isinstance(x, (ast.Call, ast.Lambda, ast.NamedExpr)) for x in ast.walk(v)):
+                bound[p] = ast.dump(v)
+        passed.append(bound)
+    pairs = set()
+    for i, p in enumerate(params):
+        for q in params[i + 1:]:
+            if p in rebound or q in rebound:
+                continue
+            if all(p in b and q in b and b[p] == b[q] for b in passed):
+                pairs.add(frozenset((p, q)))
+    return frozenset(pairs)
