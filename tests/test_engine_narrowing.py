@@ -506,6 +506,24 @@ def test_an_unknown_size_given_to_a_view_is_named_after_its_variable():
     """) == ["y[0] H W -1@12", "H W", "2 ? nw 3"]  # the -1 is a size of its own, the view's (line 12 with the prelude)
 
 
+def test_a_message_names_the_size_a_view_inferred_by_its_line():
+    # ``x.view(-1, n)`` of an unknown ``x``: the -1 is a size of its own, named ``-1@<line>`` inside the
+    # engine; a message says which view it is, not the engine's name for it
+    found = [d for d in errors("""
+        class NNLM(nn.Module):
+            def __init__(self, n_step: int, m: int, n_class: int):
+                super().__init__()
+                self.n_step, self.m = n_step, m
+                self.W = nn.Linear(n_step * m, n_class)
+
+            def forward(self, x):
+                x = x.view(-1, self.n_step * self.m)
+                return self.W(x).max(1, keepdim=True)[1].squeeze()
+    """) if d.code == "SHP209"]  # (the view is on line 15 with the prelude)
+    assert len(found) == 1
+    assert '"-1 of line 15"' in found[0].message and "@" not in found[0].message
+
+
 def test_an_unknown_size_given_twice_to_one_view_is_one_size():
     # ``reshape(-1, size, size, C)``: a square grid, both axes the one size
     assert reveals("""

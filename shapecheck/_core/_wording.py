@@ -9,6 +9,8 @@ sentences carry the sizes the tensors have (the guard adds the bindings, ``bindi
 
 from __future__ import annotations
 
+import re
+
 from ._algebra import Expr
 from ._shape import Unknown
 
@@ -30,7 +32,18 @@ def qd(d) -> str:
         return sizes(d)
     if d is None or isinstance(d, Unknown):
         return "an unknown axis"
-    return f'"{d}"'
+    return f'"{_INFERRED.sub(_inferred_text, str(d))}"'
+
+
+# the size a view infers for its ``-1`` on a tensor of unknown size, named ``-1@<line>`` by the engine
+_INFERRED = re.compile(r"-1@(\d+)'*")
+
+
+def _inferred_text(m) -> str:
+    """``-1@34`` as a reader knows it: the -1 of the view on line 34 (bracketed inside an expression)."""
+    text = f"-1 of line {m[1]}"
+    whole = m.start() == 0 and m.end() == len(m.string)
+    return text if whole else f"({text})"
 
 
 def axis_position(i: int, rank: int | None) -> str:
