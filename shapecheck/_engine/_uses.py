@@ -9,6 +9,10 @@ as unambiguous, and they often come later in the function than the call a rule l
 - ``F.kl_div(input, target, reduction="batchmean")`` divides by ``input.size(0)``, the batch size
   by the function's contract: axis 0 of both operands is the batch and the distributions lie along
   the other axes.
+- ``F.nll_loss(x, y)`` / ``F.cross_entropy(x, y)`` read ``x`` as ``(N, C, ...)`` when it has two axes or
+  more (one example's ``(C,)`` scores otherwise): they state axis 0 the batch and axis 1 the classes
+  only where another use proves two axes (``x.argmax(dim=1)``, ``torch.max(x, 1)``, ``x.size(1)``, or a use
+  above), and not against a target built from the rows' own ``arange`` (a contrastive diagonal).
 
 :func:`use_roles` reads one scope's code once (no shapes needed) and maps each call whose value
 reaches such a use to the roles the use states, ``{axis: role}``: the call is the consumer's operand
