@@ -104,7 +104,8 @@ class SoftmaxOverBatchAxis(LintRule):
     labels]` (axis 1 then holds each example's classes), `log_probs.gather(-1, labels.unsqueeze(1))`
     (one class picked per row), `einx.get_at("b n [l], b n -> b n", log_probs, tokens)` and
     `F.kl_div(..., reduction="batchmean")`,
-    which divides by axis 0 as the batch size. Such a use is read even when the engine has no shape
+    which divides by axis 0 as the batch size, and `F.nll_loss(log_probs, target)` where another use
+    (`log_probs.argmax(dim=1)`, the accuracy) shows two axes, so the loss reads them as `(N, C)`. Such a use is read even when the engine has no shape
     for the logits (the output of a model it cannot follow), and through copies that keep the layout
     (`torch.gather(logp.clone(), 2, labels.unsqueeze(2))`, `logp = x.log_softmax(-1).detach()`).
 

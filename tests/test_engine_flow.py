@@ -341,3 +341,48 @@ def test_an_or_of_flags_that_are_all_none_is_none_not_a_crash():
             return x * 2
     """
     assert codes(src) == []
+
+
+# -- a branch that updates a tensor through a helper the engine cannot follow -------------------------
+
+REL_POS_ATTENTION = """
+    from .utils import add_rel_pos
+
+    class Attention(nn.Module):
+        def __init__(self, dim: int, num_heads: int, use_rel_pos: bool = False):
+            super().__init__()
+            self.num_heads = num_heads
+            self.qkv = nn.Linear(dim, dim * 3)
+            self.use_rel_pos = use_rel_pos
+
+        def forward(self, x):
+            B, N, C = x.shape
+            q, k, v = self.qkv(x).reshape(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+            attn = q @ k.transpose(-2, -1)
+            {branch}
+            reveal_shape(attn)
+            attn = attn.softmax(dim={dim})
+            return (attn @ v).transpose(1, 2).reshape(B, N, C)
+"""
+
+
+def test_a_branch_updating_scores_through_an_unknown_helper_keeps_them():
+    src = REL_POS_ATTENTION.format(branch="if self.use_rel_pos:\n                attn = add_rel_pos(attn, q)",
+                                   dim=-1)
+    assert reveals(src) == ["B num_heads N N"]
+    assert codes(src) == []
+
+
+def test_a_softmax_over_the_wrong_axis_after_an_unknown_update_is_seen():
+    src = REL_POS_ATTENTION.format(branch="if self.use_rel_pos:\n                attn = add_rel_pos(attn, q)",
+                                   dim=1)
+    assert codes(src) == ["SHP202"]
+
+
+def test_a_branch_whose_test_reads_the_rank_does_not_keep_the_tensor():
+    # ``if attn.dim() == 4: attn = flatten_heads(attn)``: the code after the if may expect the other shape
+    src = REL_POS_ATTENTION.format(branch="if attn.dim() == 4 and self.use_rel_pos:\n"
+                                          "                attn = add_rel_pos(attn, q)", dim=-1)
+    assert reveals(src) == ["..."]
+    src = REL_POS_ATTENTION.format(branch="attn = add_rel_pos(attn, q)", dim=-1)
+    assert reveals(src) == ["..."]  # no branch: the helper's result is all there is

@@ -391,3 +391,31 @@ def test_a_permutation_states_the_layout_of_a_tensor_of_unknown_rank(monkeypatch
     # a layer the engine cannot follow gives a tensor of unknown rank: the permutation says it has four axes,
     # and converts them to channels-last; the optional norm is a norm wherever it is called
     assert roles(src, monkeypatch) == ["(?, height, width, channel)", "(?, height, width, channel)"]
+
+
+def test_a_per_example_flatten_of_a_feature_map_keeps_the_batch_first(monkeypatch):
+    src = '''
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 10, 5)
+            self.fc = nn.Linear(320, 50)
+
+        def forward(self, x, h):
+            y = F.max_pool2d(self.conv(x), 2)
+            y.view(y.size(0), -1).detach()
+            y.reshape(y.shape[0], -1).detach()
+            torch.flatten(y, 1).detach()
+            y.view(y.size(1), -1).detach()
+            z = self.fc(h)
+            z.view(z.size(0), -1).detach()
+    '''
+    # a convolution's output of unknown rank (``... 10 h w``): flattened behind its first axis, per example,
+    # that axis is the batch, as it is where ``flatten(y, 1)`` reads the map as ``(N, C, *)``; not an axis
+    # other than the first, nor a Linear's output (``... 50``), which may have no axis before its features
+    assert roles(src, monkeypatch) == ["(batch, ?)", "(batch, ?)", "(batch, ?)", "(?, ?)", "(?, ?)"]

@@ -191,3 +191,50 @@ def test_an_index_bound_to_slices_of_two_axes_has_two_axes():
             labels = tokens[1:]
             return model(tokens).log_softmax(dim=0).gather(-1, labels.unsqueeze(-1))
     """) == {}  # near miss: one slice keeps one axis of a tensor that may have only one
+
+
+def test_a_classification_loss_states_batch_and_classes_of_two_axes_or_more():
+    got = _roles("""
+        def f(model, data, target):
+            output = F.log_softmax(model(data), dim=-1)
+            loss = F.nll_loss(output, target)
+            pred = output.argmax(dim=1, keepdim=True)
+            return loss, pred.eq(target.view_as(pred)).sum()
+    """)
+    assert got == {"F.log_softmax(model(data), dim=-1)": {0: BATCH, 1: CLASS}}
+    got = _roles("""
+        def f(model, x, y):
+            out = F.log_softmax(model(x), dim=-1)
+            _, predicted = torch.max(out, 1)
+            return F.cross_entropy(out, y), predicted
+    """)
+    assert got == {"F.log_softmax(model(x), dim=-1)": {0: BATCH, 1: CLASS}}
+
+
+def test_a_classification_loss_alone_states_nothing():
+    # nll_loss also takes one example's (C,) scores with a 0-d target: axis 0 may be the classes
+    got = _roles("""
+        def f(model, x, y):
+            out = F.log_softmax(model(x), dim=0)
+            return F.nll_loss(out, y)
+    """)
+    assert got == {}
+    # an argmax along axis 0 proves nothing about a second axis
+    got = _roles("""
+        def f(model, x, y):
+            out = F.log_softmax(model(x), dim=0)
+            return F.nll_loss(out, y), out.argmax(0)
+    """)
+    assert got == {}
+
+
+def test_a_loss_against_the_rows_own_arange_states_nothing():
+    # a contrastive loss over a (batch, batch) similarity normalised per column: the diagonal is no label
+    got = _roles("""
+        def f(a, b):
+            sim = a @ b.t()
+            labels = torch.arange(len(sim))
+            lp = F.log_softmax(sim, dim=0)
+            return F.nll_loss(lp, labels), (lp.argmax(dim=1) == labels).float().mean()
+    """)
+    assert got == {}

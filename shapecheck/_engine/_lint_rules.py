@@ -13,7 +13,7 @@ class LintRuleHandoff:
 
     def run_lint_rules(self, q, node, args, kwargs, result, init=None, problems: frozenset = frozenset()):
         """Give the call to the lint rules; returns ``result`` with what they and the shape rule noted."""
-        result = self.infer_roles(q, args, kwargs, result, init)
+        result = self.infer_roles(q, args, kwargs, result, init, node)
         upstream = after_error(args) | after_error(tuple(kwargs.values())) | problems
         if upstream and isinstance(result, Shape):
             result = result.with_meta(after_error=upstream)

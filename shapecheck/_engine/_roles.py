@@ -13,10 +13,12 @@ two different ones.
 
 from __future__ import annotations
 
+import ast
 import re
 
 from .._core._algebra import Expr, FloorDiv, Sym
 from .._core._ops._registry import as_int
+from .._core._ops._util import CONV_LEAD
 from .._core._ops.elementwise import binary_names
 from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT, ONE, POSITION, SPATIAL,
                             SPATIAL_ROLES, WIDTH, RoleOrigin, name_role, role_of, with_roles)
@@ -49,13 +51,49 @@ _DATA_ROLES = {BATCH, FEATURE, CLASS, CHANNEL, HEIGHT, WIDTH, DEPTH, SPATIAL, PO
 _BY_SYMBOL = {BATCH, CHANNEL, HEIGHT, WIDTH, DEPTH, HEAD, CLASS}
 
 
+def _per_example_flatten(node) -> bool:
+    """``x.view(x.size(0), -1)`` (``x.shape[0]``, ``reshape``, ``torch.reshape(x, (x.size(0), -1))``): every axis of
+    ``x`` but the first flattened into one, the first kept: the per-example flatten before a classifier head,
+    whose first axis is the batch."""
+    if not isinstance(node, ast.Call) or node.keywords or not isinstance(node.func, ast.Attribute) or not node.args:
+        return False
+    f = node.func
+    if isinstance(f.value, ast.Name) and f.value.id == "torch" and f.attr == "reshape":
+        src, sizes = node.args[0], node.args[1:]
+    elif f.attr in ("view", "reshape"):
+        src, sizes = f.value, node.args
+    else:
+        return False
+    if len(sizes) == 1 and isinstance(sizes[0], (ast.Tuple, ast.List)):
+        sizes = sizes[0].elts
+    if src is None or len(sizes) != 2 or _int(sizes[1]) != -1:
+        return False
+    first = sizes[0]
+    if isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute) and first.func.attr == "size" \
+            and len(first.args) == 1 and _int(first.args[0]) == 0:
+        base = first.func.value
+    elif isinstance(first, ast.Subscript) and isinstance(first.value, ast.Attribute) \
+            and first.value.attr == "shape" and _int(first.slice) == 0:
+        base = first.value.value
+    else:
+        return False
+    return ast.dump(base) == ast.dump(src)
+
+
+def _int(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        return -node.operand.value if type(node.operand.value) is int else None
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+
+
 class RoleInference:
     """The role room of :class:`~._walk.FunctionAnalysis`."""
 
     symbol_roles: dict | None = None  # Sym -> role ("" once two producers disagree)
 
-    def infer_roles(self, q, args, kwargs, result, init):
-        """``result`` with the roles the call ``q`` gives its axes."""
+    def infer_roles(self, q, args, kwargs, result, init, node=None):
+        """``result`` with the roles the call ``q`` gives its axes (``node``: the call, where the code says more
+        than the values, ``x.view(x.size(0), -1)``)."""
         if not q or not q.startswith(("torch.", "einops.")):
             return result
         try:
@@ -65,7 +103,7 @@ class RoleInference:
                 return tuple(_cell(h) for h in result) if isinstance(result, tuple) else _cell(result)
             if not isinstance(result, Shape) or result.is_any:
                 return result
-            roles = self._roles_for(q, args, kwargs, result, init or {})
+            roles = self._roles_for(q, args, kwargs, result, init or {}, node)
         except Exception:  # roles are a refinement: never let them take the analysis down
             if self.mod.strict:
                 raise
@@ -95,7 +133,7 @@ class RoleInference:
         return per_node(self.mod.memo.uses, scope, read)
 
     # -- producers ------------------------------------------------------------------------------
-    def _roles_for(self, q, args, kwargs, result: Shape, init: dict) -> dict | None:
+    def _roles_for(self, q, args, kwargs, result: Shape, init: dict, node=None) -> dict | None:
         last = q.rsplit(".", 1)[-1]
         m = _NCHW.match(last)
         if m is not None or last in _NCHW_ANY:
@@ -108,6 +146,10 @@ class RoleInference:
             return {-1: FEATURE}
         if q in _VIEW:
             roles = self._view(args, kwargs, result) or {}
+            if 0 not in roles and _per_example_flatten(node) and args and isinstance(args[0], Shape) \
+                    and args[0].min_rank >= 3 and (self._is_data(args[0]) or args[0].get_meta(CONV_LEAD)):
+                # three axes or more flattened behind the first: not a table of rows kept as it is
+                roles[0] = BATCH
             merged = self._merged_grid(args[0] if args else None, result)
             if merged is not None:
                 roles[merged] = POSITION

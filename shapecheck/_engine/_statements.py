@@ -158,6 +158,12 @@ class Statements:
                 if v is OPAQUE and kept == Obj(name) and kept in new and self.optional_parameter(ast.Name(id=name)):
                     other = new[1] if new[0] == kept else new[0]
                     out[name] = self.fill_optional(name, other) or v
+                elif isinstance(kept, Shape) and kept.rank is not None and kept.rank >= 3 and kept in new \
+                        and not all(isinstance(w, Shape) for w in new) and _updates_unknown(st, name):
+                    # ``if self.use_rel_pos: attn = add_decomposed_rel_pos(attn, q, ...)`` with a helper the
+                    # engine cannot follow: the path that skips the branch keeps ``attn``, and the code after
+                    # the if is written for both paths, so it is checked with what that path holds
+                    out[name] = kept
         return out
 
     def stmt_for(self, st, state):
@@ -431,6 +437,35 @@ def _holds(stmts, kinds) -> bool:
             return True
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
             todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _updates_unknown(st: ast.If, name: str) -> bool:
+    """One branch of ``st`` (the other empty) updates ``name`` through a function of it, ``name = f(name, ...)``,
+    and assigns it nowhere else; the test reads no rank or size (``if x.ndim == 3: x = to_4d(x)`` tells which
+    shape the code after the if expects)."""
+    if bool(st.body) == bool(st.orelse) or _reads_shape(st.test):
+        return False
+    stores = [n for n in ast.walk(ast.Module(body=st.body + st.orelse, type_ignores=[]))
+              if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+    if len(stores) != 1:
+        return False
+    updates = [n for n in st.body + st.orelse if isinstance(n, ast.Assign) and len(n.targets) == 1
+               and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name]
+    if len(updates) != 1 or not isinstance(updates[0].value, ast.Call):
+        return False
+    call = updates[0].value
+    return isinstance(call.func, ast.Name) and bool(call.args) and isinstance(call.args[0], ast.Name) \
+        and call.args[0].id == name
+
+
+def _reads_shape(node) -> bool:
+    """A test that reads a rank or a size (``x.ndim``, ``x.dim()``, ``x.shape``, ``x.size(...)``, ``len(x)``)."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and n.attr in ("ndim", "shape", "dim", "size", "ndimension"):
+            return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len":
+            return True
     return False
 
 

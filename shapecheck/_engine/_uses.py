@@ -9,6 +9,10 @@ as unambiguous, and they often come later in the function than the call a rule l
 - ``F.kl_div(input, target, reduction="batchmean")`` divides by ``input.size(0)``, the batch size
   by the function's contract: axis 0 of both operands is the batch and the distributions lie along
   the other axes.
+- ``F.nll_loss(x, y)`` / ``F.cross_entropy(x, y)`` read ``x`` as ``(N, C, ...)`` when it has two axes or
+  more (one example's ``(C,)`` scores otherwise): they state axis 0 the batch and axis 1 the classes
+  only where another use proves two axes (``x.argmax(dim=1)``, ``torch.max(x, 1)``, ``x.size(1)``, or a use
+  above), and not against a target built from the rows' own ``arange`` (a contrastive diagonal).
 
 :func:`use_roles` reads one scope's code once (no shapes needed) and maps each call whose value
 reaches such a use to the roles the use states, ``{axis: role}``: the call is the consumer's operand
@@ -29,6 +33,8 @@ from ._common import own_nodes
 
 _ARANGE = {"torch.arange", "numpy.arange"}
 _KL_DIV = {"torch.nn.functional.kl_div"}
+_CLASS_LOSSES = {"torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy"}
+_ARGMAX = {"torch.argmax", "torch.max", "torch.topk"}
 
 
 def _is_range(node, qualify) -> bool:
@@ -75,6 +81,29 @@ def use_roles(scope: ast.AST, qualify) -> dict:
         for axis, role in roles.items():
             known[axis] = role if known.get(axis, role) == role else None
 
+    def key_of(target):
+        target = _kept(target, qualify)
+        if isinstance(target, ast.Name):
+            return target.id if stores.get(target.id) == 1 else None
+        return id(target) if isinstance(target, ast.Call) else None
+
+    losses = []  # (operand, text): a classification loss given the value, which reads (N, C) of two axes or more
+    two_axes = set()  # keys of values a use proves to have two axes or more without stating their roles
+    for n in nodes:
+        if isinstance(n, ast.Call) and qualify(n.func) in _CLASS_LOSSES:
+            operand = n.args[0] if n.args else next((k.value for k in n.keywords if k.arg == "input"), None)
+            target = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg == "target"), None)
+            if operand is not None and target is not None and _is_label_index(target, qualify, ranges):
+                losses.append((operand, f"line {n.lineno} gives it to `{_short(n)}`, which reads axis 0 as the "
+                                        f"batch and axis 1 as the classes of an input of two axes or more"))
+        elif isinstance(n, ast.Call) and _reduced_over_axis_1(n, qualify) is not None:
+            k = key_of(_reduced_over_axis_1(n, qualify))
+            if k is not None:
+                two_axes.add(k)
+    for name, least in axes.items():
+        if least >= 2 and stores.get(name) == 1:
+            two_axes.add(name)
+
     for n in nodes:
         if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple) and len(n.slice.elts) == 2:
             rows, cols = n.slice.elts
@@ -96,6 +125,11 @@ def use_roles(scope: ast.AST, qualify) -> dict:
             for op in operands:
                 state(op, {0: BATCH, -1: CLASS},
                       f"line {n.lineno} gives it to `kl_div(..., reduction=\"batchmean\")`, which divides by axis 0")
+
+    stated = set(by_name) | set(by_node)  # every use above also proves two axes or more
+    for operand, text in losses:
+        if key_of(operand) in two_axes | stated:
+            state(operand, {0: BATCH, 1: CLASS}, text)
 
     out = {k: Uses({a: r for a, r in v.items() if r}, why[k]) for k, v in by_node.items()}
     for n in nodes:
@@ -228,6 +262,25 @@ def _one_per_row(index, axes: dict) -> bool:
         return (isinstance(first, ast.Slice) and first.lower is None and first.upper is None
                 and isinstance(rest[-1], ast.Constant) and rest[-1].value is None)
     return False
+
+
+def _reduced_over_axis_1(call: ast.Call, qualify):
+    """The tensor of ``x.argmax(dim=1)``, ``x.max(1)``, ``torch.max(x, 1)``, ``x.topk(k, dim=1)``: the prediction
+    read along axis 1 (``.max(1)[1]``, the accuracy of a classifier), which proves two axes or more; else None."""
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr in ("argmax", "max", "topk") and qualify(f) is None:
+        src, args = f.value, list(call.args)
+        name = f.attr
+    elif qualify(f) in _ARGMAX and call.args:
+        src, args = call.args[0], list(call.args[1:])
+        name = qualify(f).rsplit(".", 1)[1]
+    else:
+        return None
+    dim = next((k.value for k in call.keywords if k.arg == "dim"), None)
+    if dim is None:
+        pos = 1 if name == "topk" else 0
+        dim = args[pos] if len(args) > pos else None
+    return src if _int(dim) == 1 else None
 
 
 def _int(node):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, const
+from .._roles import BATCH, RoleOrigin
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, qd
 
@@ -37,8 +38,9 @@ def batched(x):
     if not isinstance(x, Shape) or x.rank is not None or x.variadic_index != 0 or len(x.dims) < 3 \
             or not x.get_meta(CONV_LEAD):
         return x
-    origins = (None,) + tuple(x.origins[1:]) if x.origins else ()
-    return Shape((UNKNOWN,) + tuple(x.dims[1:]), origins, x.label)
+    # the leading axis so read is the batch: what ``(N, C, *)`` calls N
+    rest = tuple(x.origins[1:]) if x.origins else (None,) * (len(x.dims) - 1)
+    return Shape((UNKNOWN,) + tuple(x.dims[1:]), (RoleOrigin("the batch axis of a convolution's output", BATCH),) + rest, x.label)
 
 
 def last_replaced(input: Shape, size) -> Shape:
