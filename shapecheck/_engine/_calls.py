@@ -269,6 +269,18 @@ class Calls:
             if a is OPAQUE and isinstance(n, ast.Name) and n.id in named:
                 out[k] = named[n.id]
                 continue
+            element = _grid_element(n) if a is OPAQUE else None
+            if element is not None and (self.ev(n.value, state) is OPAQUE or isinstance(self.ev(n.value, state), Obj)):
+                # ``x.reshape(B, size[0], size[1], C)`` with ``size`` a pair the engine cannot read: each element is
+                # one size, named after it (``size[0]``), not known distinct from any other
+                key = f"{element[0]}[{element[1]}]"
+                if key not in named:
+                    fresh = self.fresh_dim_name(key)
+                    if fresh is None:
+                        continue
+                    named[key] = sym(fresh, "code")
+                out[k] = named[key]
+                continue
             if a is not OPAQUE or not isinstance(n, ast.Name) or state.get(n.id) is not OPAQUE:
                 continue
             if name_role(sym(n.id)) in (HEAD, CLASS) or n.id.lower().strip("_") in ("head", "heads") \
@@ -607,6 +619,20 @@ def _zipped(name: str, args):
         f = first_of(a) if isinstance(a, (tuple, ListOf)) else None
         firsts.append(OPAQUE if f is None or f == EMPTY else f)
     return ListOf(tuple(OPAQUE for _ in args), first=tuple(firsts))
+
+
+def _grid_element(n):
+    """``("size", 0)`` for ``size[0]`` (also ``self.size[0]``): an element, by a literal index, of a pair named by
+    a variable or an attribute of ``self``; else None."""
+    if not (isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant) and type(n.slice.value) is int
+            and n.slice.value in (0, 1)):
+        return None
+    v = n.value
+    if isinstance(v, ast.Name):
+        return v.id, n.slice.value
+    if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
+        return f"self.{v.attr}", n.slice.value
+    return None
 
 
 def _size_isinstance(cls_node):
