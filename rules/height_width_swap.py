@@ -75,6 +75,8 @@ def _atom(s: Sym) -> Expr:
 
 
 _HEIGHT_PART = {"h": "w", "height": "width"}
+# an element of a pair of sizes whose name says a 2-D grid (``size[0]``, ``self.input_resolution[1]``, ``hw_shape[0]``)
+_GRID_ELEMENT = re.compile(r"^(?P<base>(?:self\.)?\w*(?:size|resolution|res|hw|grid|shape))\[(?P<i>[01])\]'*$", re.I)
 
 
 def _hw_pair(a: str | None, b: str | None) -> bool:
@@ -82,6 +84,10 @@ def _hw_pair(a: str | None, b: str | None) -> bool:
     the width part (``h_px``/``w_px``, ``grid_h``/``grid_w``, ``feat_height``/``feat_width``, ``Hp``/``Wp``)?"""
     if not a or not b or a == b:
         return False
+    ea, eb = _GRID_ELEMENT.match(a), _GRID_ELEMENT.match(b)
+    if ea or eb:
+        # ``size[0]``/``size[1]``: a grid's two sizes, in the order the code keeps them in
+        return bool(ea and eb and ea["base"] == eb["base"] and (ea["i"], eb["i"]) == ("0", "1"))
     pa, pb = a.lower().split("_"), b.lower().split("_")
     if len(pa) == len(pb) > 1:
         diff = [(u, v) for u, v in zip(pa, pb) if u != v]
@@ -101,8 +107,17 @@ def _named_pair(ctx, x: Shape):
     pair does and no producer stated another role for them; else None."""
     pairs = [i for i in range(x.rank - 1)
              if ctx.role(x, i) in (None, HEIGHT) and ctx.role(x, i + 1) in (None, WIDTH)
-             and _hw_pair(name_of(axis(x, i)), name_of(axis(x, i + 1)))]
+             and _hw_pair(_pair_name(axis(x, i)), _pair_name(axis(x, i + 1)))]
     return (pairs[0], pairs[0] + 1) if len(pairs) == 1 else None
+
+
+def _pair_name(d) -> str | None:
+    """The name :func:`_hw_pair` reads: an element of a pair (``self.input_resolution[0]``) whole, else the bare
+    name of a one-symbol axis."""
+    s = d.as_sym() if isinstance(d, Expr) else None
+    if s is not None and _GRID_ELEMENT.match(s.name):
+        return s.name
+    return name_of(d)
 
 
 def _axis_text(x: Shape, i: int) -> str:
@@ -148,7 +163,9 @@ class HeightWidthSwap(LintRule):
 
     ## Known problems
     Sizes cannot tell height and width apart: where no producer states them they are recognised by
-    name (`H`/`W`, or one grid's pair such as `h_px`/`w_px`, `grid_h`/`grid_w`, `Hp`/`Wp`), and a `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
+    name (`H`/`W`, or one grid's pair such as `h_px`/`w_px`, `grid_h`/`grid_w`, `Hp`/`Wp`, or the two elements
+    of a pair named for a grid, `size[0]`/`size[1]`, `hw_shape[0]`/`hw_shape[1]`, in that order), and a
+    `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
     and frequency) is taken for a conversion to channels-last. A pure spatial
     transpose (`transpose(2, 3)`, which does not move the channels) is deliberate and not reported;
     so are spectrogram layouts whose axes are named time and frequency.
@@ -277,6 +294,26 @@ def norm2d(x, w):
     x = x.permute(0, 2, 3, 1)
     x = fused_l2_norm(x, w)
     return x.permute(0, 3, 2, 1)
+''',
+        # near miss: a grid's pair of sizes given in its order and permuted in it, or given reversed on purpose;
+        # a pair whose name says no grid
+        '''
+import torch
+
+
+def to_map(x, hw_shape):
+    B, L, C = x.shape
+    return x.reshape(B, hw_shape[0], hw_shape[1], C).permute(0, 3, 1, 2)
+
+
+def to_map_transposed(x, size):
+    B, L, C = x.shape
+    return x.reshape(B, size[1], size[0], C).permute(0, 3, 2, 1)
+
+
+def to_pairs(x, pair):
+    B, L, C = x.shape
+    return x.reshape(B, pair[0], pair[1], C).permute(0, 3, 2, 1)
 ''',
     ]
     INVALID = [
@@ -434,6 +471,24 @@ class ToChannelsFirst(nn.Module):
 
     def forward(self, img: Float[Tensor, "b h w c"]):
         return self.to_cf(img)
+''',
+        # the two elements of a grid's size (a pair the engine cannot read), in the order the code keeps them
+        '''
+import torch
+
+
+def to_map(x, hw_shape):
+    B, L, C = x.shape
+    return x.reshape(B, hw_shape[0], hw_shape[1], C).permute(0, 3, 2, 1)
+''',
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def resize_pos_embed(posemb, old_size, new_size):
+    posemb = posemb.reshape(1, old_size[0], old_size[1], -1).permute(0, 3, 2, 1)
+    return F.interpolate(posemb, size=new_size, mode="bicubic")
 ''',
     ]
 

@@ -81,9 +81,9 @@ class LayoutRoundTripSwap(LintRule):
     the one reported. A grid flattened back into positions after the layer (`.flatten(2)`) is a way
     back too: its height and width must merge in the order they were split in. Where layers the
     engine cannot follow (imported from another file) lose the shape between the two, the round trip
-    is read from the code: `x = x.permute(...)`, then only the module's own layers and elementwise
-    arithmetic on `x`, then `x.permute(...)` (also written in one expression, or under two branches
-    of one test).
+    is read from the code: `x = x.permute(...)`, then only the module's own layers (also applied in a
+    loop over them, `for blk in self.blocks: x = blk(x)`) and elementwise arithmetic on `x`, then
+    `x.permute(...)` (also written in one expression, or under two branches of one test).
 
     ## Why is this bad?
     The shapes fit whenever the two axes have the same size (a square position-embedding grid,
@@ -254,6 +254,32 @@ class PosConv(nn.Module):
         grid = x.reshape(B, size, size, C).permute(0, 3, 1, 2)
         return x + self.proj(grid).flatten(2).transpose(1, 2)
 ''',
+        # near miss: the module's own blocks applied in a loop between a round trip that undoes itself; callables
+        # given from outside, which may change the layout, between two that do not
+        '''
+import torch
+from torch import nn
+from blocks import Block
+
+
+class Stage(nn.Module):
+    def __init__(self, dim: int, depth: int):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        for blk in self.blocks:
+            x = blk(x)
+        return x.permute(0, 3, 1, 2)
+
+
+def run(x, blocks):
+    x = x.permute(0, 2, 3, 1)
+    for blk in blocks:
+        x = blk(x)
+    return x.permute(0, 3, 2, 1)
+''',
     ]
     INVALID = [
         # a square grid of position embeddings comes back transposed
@@ -389,6 +415,24 @@ class Block(nn.Module):
             x = self.gamma * self.mlp(x)
         x = x.permute(0, 3, 2, 1)
         return x + shortcut
+''',
+        # the module's own blocks (of another file) applied in a loop: each is given what the one before gave back
+        '''
+import torch
+from torch import nn
+from blocks import Block
+
+
+class Stage(nn.Module):
+    def __init__(self, dim: int, depth: int):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        for blk in self.blocks:
+            x = blk(x)
+        return x.permute(0, 3, 2, 1)
 ''',
     ]
 
@@ -665,17 +709,20 @@ def _self_layer(f) -> str | None:
     return None
 
 
-def _keeps_expr(e, v: str, layers: list) -> bool:
-    """Is ``e`` ``v`` through the module's own layers and elementwise arithmetic only?"""
+def _keeps_expr(e, v: str, layers: list, looped: dict | None = None) -> bool:
+    """Is ``e`` ``v`` through the module's own layers (also one of them taken by a loop over them, ``looped``) and
+    elementwise arithmetic only?"""
     if _is_name(e, v):
         return True
     if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-        return _keeps_expr(e.left, v, layers) or _keeps_expr(e.right, v, layers)
+        return _keeps_expr(e.left, v, layers, looped) or _keeps_expr(e.right, v, layers, looped)
     if isinstance(e, ast.Call) and all(k.arg for k in e.keywords):
         if isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
-            return _keeps_expr(e.func.value, v, layers)
+            return _keeps_expr(e.func.value, v, layers, looped)
         layer = _self_layer(e.func)
-        if layer is not None and e.args and _keeps_expr(e.args[0], v, layers):
+        if layer is None and isinstance(e.func, ast.Name) and looped and e.func.id in looped:
+            layer = looped[e.func.id]
+        if layer is not None and e.args and _keeps_expr(e.args[0], v, layers, looped):
             layers.append(layer)
             return True
     return False
@@ -683,7 +730,10 @@ def _keeps_expr(e, v: str, layers: list) -> bool:
 
 def _keeps_layout(st, v: str, layers: list) -> bool:
     """Does the statement leave ``v`` in its layout: it assigns ``v`` only from ``v`` through the module's layers
-    (also inside a branch or a loop), and permutes nothing?"""
+    (also inside a branch or a loop), and permutes nothing? ``for blk in self.blocks: x = blk(x)`` applies the
+    module's own layers, each given what the one before gave back."""
+    looped = {n.target.id: _self_layer(n.iter) for n in ast.walk(st)
+              if isinstance(n, ast.For) and isinstance(n.target, ast.Name) and _self_layer(n.iter) is not None}
     for n in ast.walk(st):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
                 and n.func.attr in ("permute", "transpose", "view", "reshape", "flatten", "swapaxes", "movedim"):
@@ -693,7 +743,7 @@ def _keeps_layout(st, v: str, layers: list) -> bool:
             return False
         if isinstance(n, ast.Assign):
             if any(_is_name(t2, v) for t in n.targets for t2 in ast.walk(t)):
-                if len(n.targets) != 1 or not _is_name(n.targets[0], v) or not _keeps_expr(n.value, v, layers):
+                if len(n.targets) != 1 or not _is_name(n.targets[0], v) or not _keeps_expr(n.value, v, layers, looped):
                     return False
         elif isinstance(n, (ast.AugAssign, ast.AnnAssign)) and _is_name(n.target, v):
             if isinstance(n, ast.AnnAssign) or not isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):

@@ -17,7 +17,7 @@ from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
-from ._narrow import own_tensor
+from ._narrow import own_tensor, tensor_var
 from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef,
                       DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
@@ -237,7 +237,7 @@ class Calls:
                     return self.size_tuple(shape, func.value) if known else SizeOf(None, shape)
                 i = args[0] if args else kwargs.get("dim")
                 if isinstance(i, Expr) and i.value is not None:
-                    var = func.value.id if isinstance(func.value, ast.Name) else None
+                    var = tensor_var(func.value)
                     d = self.read_axis(var, shape, i.value, state, node) if known or isinstance(recv, Obj) \
                         else shape.axis(i.value)
                     return d if isinstance(d, Expr) else OPAQUE
@@ -268,6 +268,18 @@ class Calls:
         for k, (a, n) in enumerate(zip(args, node.args)):
             if a is OPAQUE and isinstance(n, ast.Name) and n.id in named:
                 out[k] = named[n.id]
+                continue
+            element = _grid_element(n) if a is OPAQUE else None
+            if element is not None and (self.ev(n.value, state) is OPAQUE or isinstance(self.ev(n.value, state), Obj)):
+                # ``x.reshape(B, size[0], size[1], C)`` with ``size`` a pair the engine cannot read: each element is
+                # one size, named after it (``size[0]``), not known distinct from any other
+                key = f"{element[0]}[{element[1]}]"
+                if key not in named:
+                    fresh = self.fresh_dim_name(key)
+                    if fresh is None:
+                        continue
+                    named[key] = sym(fresh, "code")
+                out[k] = named[key]
                 continue
             if a is not OPAQUE or not isinstance(n, ast.Name) or state.get(n.id) is not OPAQUE:
                 continue
@@ -381,6 +393,10 @@ class Calls:
                 given = kwargs.get("dtype")
                 dtype = "long" if q in _LONG_DATA or given is None and lit[1] and q in _INFERRED_DATA else None
                 return out.with_meta(dtype=dtype) if dtype and given is None else out
+        if q in _FROM_ARRAY and len(args) == 1 and not kwargs and not isinstance(args[0], Shape) \
+                and not isinstance(node.args[0], ast.Starred):
+            # ``torch.from_numpy(blobs["data"])``: a tensor, of a shape the code learns from how it reads it
+            return ANY_SHAPE
         if q.startswith("math.") or q in SCALAR_FUNCS:
             return self.run_lint_rules(q, node, tuple(sanitize(a) for a in args),
                                   {k: sanitize(v) for k, v in kwargs.items()}, SCALAR)
@@ -605,6 +621,20 @@ def _zipped(name: str, args):
     return ListOf(tuple(OPAQUE for _ in args), first=tuple(firsts))
 
 
+def _grid_element(n):
+    """``("size", 0)`` for ``size[0]`` (also ``self.size[0]``): an element, by a literal index, of a pair named by
+    a variable or an attribute of ``self``; else None."""
+    if not (isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant) and type(n.slice.value) is int
+            and n.slice.value in (0, 1)):
+        return None
+    v = n.value
+    if isinstance(v, ast.Name):
+        return v.id, n.slice.value
+    if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
+        return f"self.{v.attr}", n.slice.value
+    return None
+
+
 def _size_isinstance(cls_node):
     """``isinstance(size, tuple)``: False for ``tuple`` and ``list`` (and a tuple of those), which no size (nor
     a None standing in for one) is; OPAQUE for anything else."""
@@ -626,6 +656,7 @@ _REPARAMETRIZED = frozenset(f"torch.nn.utils.{p}{f}" for p in ("", "parametrizat
     "torch.nn.utils.parametrizations.orthogonal"})
 _FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
                                                       "torch.DoubleTensor", "torch.Tensor"})
+_FROM_ARRAY = frozenset({"torch.from_numpy"})  # always a tensor, never a size
 _CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
 _BMM = frozenset({"torch.bmm"})  # both operands have three axes
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})

@@ -87,6 +87,7 @@ class Checks:
         sdims = [self.env.resolve(d) for d in src.dims]
         odims = [self.env.resolve(d) for d in out.dims]
         if any(isinstance(d, Unknown) for d in sdims + odims):
+            self.check_reshape_tail(src, out, sdims, odims, node)
             return False
         if self.clean_view(sdims, odims):
             return False
@@ -137,6 +138,44 @@ class Checks:
                       help="permute or transpose the axes into the target order first, then reshape")
             return False
         return unclear
+
+    def check_reshape_tail(self, src: Shape, out: Shape, sdims, odims, node) -> None:
+        """A view whose leading axes are unknown (``data.permute(0, 3, 2, 1).view(3, H, W)`` of a tensor whose
+        first axes were never read) still keeps its trailing axes in their order: an axis known on both sides,
+        with only known axes after it, has the same elements after it in a view that does not reorder data.
+        Where they differ by whole axes of the source, the axis moved across them: SHP109."""
+        if src.get_meta("reinterpreted"):
+            return
+        ks = max(i for i, d in enumerate(sdims) if isinstance(d, Unknown)) + 1 \
+            if any(isinstance(d, Unknown) for d in sdims) else 0
+        ko = max(j for j, d in enumerate(odims) if isinstance(d, Unknown)) + 1 \
+            if any(isinstance(d, Unknown) for d in odims) else 0
+        tail_s, tail_o = sdims[ks:], odims[ko:]
+        src, out = Shape(tuple(sdims), src.origins, src.label, src.meta), Shape(tuple(odims), out.origins, out.label)
+        for j, d in enumerate(tail_o):
+            s = d.as_sym()
+            if s is None or tail_s.count(d) != 1 or tail_o.count(d) != 1 or sdims.count(d) != 1:
+                continue
+            i = tail_s.index(d)
+            post_s, post_o = const(1), const(1)
+            for x in tail_s[i + 1:]:
+                post_s = post_s * x
+            for x in tail_o[j + 1:]:
+                post_o = post_o * x
+            if post_s == post_o or self.env.resolve(post_s) == self.env.resolve(post_o):
+                continue
+            moved_axes = moved_factor(post_s, post_o, tail_s)
+            if not moved_axes or is_pattern_axis(s) and all(is_pattern_axis(a) for a in moved_axes):
+                return  # moved by a factor that names no whole axis: memory reinterpreted on purpose?
+            whole = [x for x in tail_s if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
+            other = whole[0] if whole else None
+            self.diag(node, "SHP109",
+                      f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves axis "
+                      f"{qd(d)} across {qd(other) if other is not None else 'other axes'}: "
+                      f'"{src}" cannot become "{out}" without reordering data',
+                      notes=(axis_origin_note(src, ks + i, src.label or "the input", self.env),),
+                      help="permute or transpose the axes into the target order first, then reshape")
+            return
 
     def clean_view(self, sdims, odims) -> bool:
         """Each target axis is a source axis, a product of adjacent source axes, or part of a split of one."""

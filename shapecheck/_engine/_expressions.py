@@ -10,6 +10,7 @@ from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
 from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
+from ._narrow import tensor_var
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, size, size_item
 
@@ -285,7 +286,11 @@ class Expressions:
             return self.code_sym(attr, named=False) if self.looks_like_size(attr) else OPAQUE
         if isinstance(base, Obj):
             if attr in ("shape",):
-                return SizeOf(base.name, ANY_SHAPE)
+                return SizeOf(base.name.removesuffix(".data"), ANY_SHAPE)
+            if attr == "data":
+                # ``output.data``: a tensor's data outside autograd, whose axes are the tensor's own
+                # (``nB = output.data.size(0)`` reads an axis of ``output``); never a size named "data"
+                return Obj(f"{base.name}.data")
             return self.code_sym(attr) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
         if isinstance(base, ModuleVal):
             return self.module_attr(base, attr)
@@ -348,7 +353,7 @@ class Expressions:
     def size_tuple(self, shape: Shape, of_node):
         if shape.rank is not None and not any(isinstance(d, Unknown) for d in shape.dims):
             return tuple(shape.dims)
-        var = of_node.id if isinstance(of_node, ast.Name) else None
+        var = tensor_var(of_node)
         return SizeOf(var, shape)
 
     def subscript(self, node, state):

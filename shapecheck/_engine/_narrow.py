@@ -31,6 +31,14 @@ def own_tensor(v, group: str):
     if isinstance(v, Shape) and v.get_meta(_GROUP) is None:
         return v.with_meta(**{_GROUP: group})
     return v
+def tensor_var(node) -> str | None:
+    """The variable whose tensor ``node`` reads: ``x``, also through ``x.data`` (the same tensor, its data
+    outside autograd: ``nB = output.data.size(0)`` reads an axis of ``output``)."""
+    while isinstance(node, ast.Attribute) and node.attr == "data":
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 # the kind of an axis a pattern named: ``dim:einops:<pattern>:<name>@<function>``
 _PATTERN_KIND = "dim:einops:"  # meta key: the group name of the variable's axes
 
