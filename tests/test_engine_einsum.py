@@ -302,3 +302,62 @@ def test_ellipsis_subscripts_name_the_last_axes_of_operands_of_unknown_rank():
     assert reveals(src.format(ops="attn, v")) == ["... i j"]
     assert codes(src.format(ops="attn, v")) == []
     assert codes(src.format(ops="v, attn")) == ["SHP202"]
+
+
+def test_pieces_of_a_split_share_the_rank_and_axes_the_code_gives_one_of_them():
+    # multi-query attention as PaLM writes it: one projection split into queries, one key and one value;
+    # only the queries are rearranged, the weights come from a softmax the engine cannot read. The key and
+    # the value are pieces of the same tensor, so they have the queries' rank and every axis but the last
+    src = """
+        from torch import einsum
+        from einops import rearrange
+        from kernels import causal_softmax
+        class Block(nn.Module):
+            def __init__(self, dim, dim_head=64, heads=8):
+                super().__init__()
+                self.heads = heads
+                self.fused_dims = (dim_head * heads, dim_head, dim_head)
+                self.proj = nn.Linear(dim, sum(self.fused_dims), bias=False)
+            def forward(self, x):
+                q, k, v = self.proj(x).split(self.fused_dims, dim=-1)
+                q = rearrange(q, "b n (h d) -> b h n d", h=self.heads)
+                reveal_shape(v)
+                sim = einsum("b h i d, b j d -> b h i j", q, k)
+                attn = causal_softmax(sim)
+                return einsum("b h i j, b j d -> b h i d", {ops})
+    """
+    assert reveals(src.format(ops="attn, v")) == ["b n dim_head"]
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP108"]
+
+
+def test_pieces_share_a_rank_a_test_gives_and_not_the_axis_they_were_split_along():
+    src = """
+        class M(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.proj = nn.Linear(d, 2 * d)
+            def forward(self, x):
+                h = self.proj(x)
+                a, b = h.chunk(2, dim=-1)
+                assert a.dim() == 3
+                reveal_shape(b)
+                c, e = h.chunk(2, dim=-1)
+                c.permute(1, 0, 2, 3)
+                reveal_shape(e)
+    """
+    assert reveals(src) == ["? ? d", "? ? ? d"]
+    # the pieces of one split only: another tensor's pieces keep their unknown rank
+    src = """
+        class M(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.proj = nn.Linear(d, 2 * d)
+            def forward(self, x, y):
+                a, b = self.proj(x).chunk(2, dim=-1)
+                c, e = self.proj(y).chunk(2, dim=-1)
+                assert a.dim() == 3
+                reveal_shape(b)
+                reveal_shape(e)
+    """
+    assert reveals(src) == ["? ? d", "... d"]
