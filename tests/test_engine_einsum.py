@@ -361,3 +361,29 @@ def test_pieces_share_a_rank_a_test_gives_and_not_the_axis_they_were_split_along
                 reveal_shape(e)
     """
     assert reveals(src) == ["? ? d", "... d"]
+
+
+def test_rotary_embeddings_written_with_complex_numbers_keep_the_shape():
+    # rotary embeddings as LLaMA-style code writes them: pairs of features read as complex numbers, turned
+    # by a table made with ``torch.polar``, read back as pairs of reals
+    src = """
+        def table(dim: int, n: int):
+            freqs = 1.0 / (10000 ** (torch.arange(0, dim, 2).float() / dim))
+            t = torch.arange(n)
+            freqs = torch.outer(t, freqs)
+            return torch.polar(torch.ones_like(freqs), freqs)
+        def rotate(q: Float[Tensor, "b n h 64"], dim: int):
+            rope = table(dim, 128)
+            reveal_shape(rope)
+            q_ = torch.view_as_complex(q.float().reshape(*q.shape[:-1], -1, 2))
+            reveal_shape(q_)
+            out = torch.view_as_real(q_).flatten(3)
+            reveal_shape(out)
+            return out
+    """
+    assert reveals(src) == ["128 (dim+1)//2", "b n h 32", "b n h 64"]
+    assert codes(src) == []
+    assert codes("""
+        def f(q: Float[Tensor, "b n 3"]):
+            return torch.view_as_complex(q)
+    """) == ["SHP110"]
