@@ -1,4 +1,5 @@
-"""More operations: one_hot, cosine_similarity, pairwise_distance, cdist, addmm/baddbmm, Tensor.unfold, glu, complex views."""
+"""More operations: one_hot, cosine_similarity, pairwise_distance, cdist, addmm/baddbmm, Tensor.unfold, glu,
+the complex views (polar, view_as_complex, view_as_real)."""
 
 from __future__ import annotations
 
