@@ -166,9 +166,11 @@ class UserCalls:
         if self.depth >= MAX_DEPTH:
             return OPAQUE
         fn = ref.node if extra else None
-        if fn is not None and fn.args.vararg is not None:
+        if fn is not None and fn.args.vararg is not None \
+                and not any(isinstance(v, Shape) and not v.rank for v in extra):
             # ``def uniform_init(*shape): return torch.empty(shape)``: the positional arguments past the named
-            # parameters are the tuple ``*shape`` holds
+            # parameters are the tuple ``*shape`` holds (not where one may be a 0-d tensor: ``new_arange(x,
+            # lengths.max())`` reads it as a number, which the engine does not follow)
             bound = {**bound, fn.args.vararg.arg: extra}
         # a tensor of known shape goes in, or the module's own parameters, or the library layers it applies,
         # say what comes out
