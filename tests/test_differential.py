@@ -52,7 +52,8 @@ _DTYPES = {"long": "long", "bool": "bool", "float": "float32"}
 
 
 def _torch_dtype(name):
-    return {"long": torch.long, "bool": torch.bool, None: torch.float32, "float": torch.float32}[name]
+    return {"long": torch.long, "bool": torch.bool, None: torch.float32, "float": torch.float32,
+            "cfloat": torch.complex64}[name]
 
 
 CPU_CHECK_LIMIT = 100_000  # elements: meta kernels skip some checks, so small calls are confirmed on CPU
@@ -280,7 +281,7 @@ FAMILIES = {
     "join_index": ("g_join", "g_split", "g_chunk_symbolic", "g_getitem", "g_select", "g_factory"),
     "layers": ("g_linear", "g_embedding", "g_conv", "g_conv_transpose", "g_pool", "g_pad", "g_norm", "g_sdpa",
                "g_mha", "g_recurrent", "g_recurrent_cell", "g_transformer", "g_resample", "g_instance_norm"),
-    "loss_misc": ("g_loss", "g_loss_more", "g_misc", "g_misc_ops"),
+    "loss_misc": ("g_loss", "g_loss_more", "g_misc", "g_misc_ops", "g_complex"),
 }
 
 

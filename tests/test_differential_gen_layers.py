@@ -560,3 +560,21 @@ def g_instance_norm(rng):
     cls = getattr(nn, f"InstanceNorm{n}d")
     return Case(f"nn.InstanceNorm{n}d", f"torch.nn.InstanceNorm{n}d", module=cls, init_args=(Z(c),),
                 init_kwargs={"affine": affine}, args=(Ten(x),)), P.sizes
+
+
+@gen
+def g_complex(rng):
+    P = Pool(rng)
+    op = rng.choice(["polar", "complex", "view_as_complex", "view_as_real"])
+    if op in ("polar", "complex"):
+        x = P.shape(rng.randint(1, 3), 0.0)
+        y = tuple(P.other(d, 0.1) if rng.random() < 0.8 else 1 for d in x)
+        if rng.random() < 0.3:
+            y = y[1:]
+        return Case(op, f"torch.{op}", getattr(torch, op), (Ten(x), Ten(y))), P.sizes
+    x = list(P.shape(rng.randint(0, 3), 0.0))
+    if op == "view_as_real":
+        return Case(op, "torch.view_as_real", torch.view_as_real, (Ten(tuple(x), "cfloat"),)), P.sizes
+    if x and rng.random() < 0.8:
+        x[-1] = 2
+    return Case(op, "torch.view_as_complex", torch.view_as_complex, (Ten(tuple(x)),)), P.sizes

@@ -70,3 +70,31 @@ def test_a_norm_kernel_that_may_return_a_pair_or_reduce_is_unknown():
                  "fast_layer_norm(x, shape, w, None, 1e-5, residual=r, prenorm=True)"):
         assert reveals(_KERNEL.format(call=call)) == ["..."], call
     assert reveals(_KERNEL.format(call="torch.norm(x)")) == [""]
+
+
+def test_a_helper_taking_sizes_as_star_args_builds_a_tensor_of_them():
+    # ``def uniform_init(*shape): return torch.empty(shape)``: the positional arguments are the tuple
+    # ``shape`` holds, each one size, as ``torch.empty(n, d)`` reads them
+    src = """
+        def uniform_init(*shape):
+            t = torch.empty(shape)
+            nn.init.kaiming_uniform_(t)
+            return t
+        class Codebook(nn.Module):
+            def __init__(self, dim, codebook_size, heads=1):
+                super().__init__()
+                self.embed = nn.Parameter(uniform_init(heads, codebook_size, dim))
+            def forward(self, onehot):
+                reveal_shape(self.embed)
+                return torch.einsum("h b n c, h c d -> h b n d", {ops})
+    """
+    assert reveals(src.format(ops="onehot, self.embed")) == ["heads codebook_size dim"]
+    assert codes(src.format(ops="onehot, self.embed")) == []
+    assert codes(src.format(ops="self.embed, onehot")) == ["SHP108"]
+    # a helper whose star arguments are no sizes is no factory: what it gives stays unknown
+    assert reveals("""
+        def first(*xs):
+            return xs[0]
+        def f(a, b):
+            reveal_shape(first(a, b))
+    """) == ["..."]

@@ -174,7 +174,7 @@ def test_chunks_of_an_axis_known_to_divide_by_a_multiple_of_their_count():
             q, k, v = qkv.chunk(3, dim=1)
             reveal_shape(q)
             reveal_shape(qkv.chunk(2, dim=1)[0])
-    """) == ["bs n_heads*(width//(n_heads*3)) length", "..."]  # near miss: nothing says 2 divides it
+    """) == ["bs n_heads*(width//(n_heads*3)) length", "bs ? length"]  # near miss: nothing says 2 divides it
 
 
 def test_a_layer_norm_does_not_hide_the_channel_axis_it_meets_first():
@@ -302,3 +302,103 @@ def test_ellipsis_subscripts_name_the_last_axes_of_operands_of_unknown_rank():
     assert reveals(src.format(ops="attn, v")) == ["... i j"]
     assert codes(src.format(ops="attn, v")) == []
     assert codes(src.format(ops="v, attn")) == ["SHP202"]
+
+
+def test_pieces_of_a_split_share_the_rank_and_axes_the_code_gives_one_of_them():
+    # multi-query attention as PaLM writes it: one projection split into queries, one key and one value;
+    # only the queries are rearranged, the weights come from a softmax the engine cannot read. The key and
+    # the value are pieces of the same tensor, so they have the queries' rank and every axis but the last
+    src = """
+        from torch import einsum
+        from einops import rearrange
+        from kernels import causal_softmax
+        class Block(nn.Module):
+            def __init__(self, dim, dim_head=64, heads=8):
+                super().__init__()
+                self.heads = heads
+                self.fused_dims = (dim_head * heads, dim_head, dim_head)
+                self.proj = nn.Linear(dim, sum(self.fused_dims), bias=False)
+            def forward(self, x):
+                q, k, v = self.proj(x).split(self.fused_dims, dim=-1)
+                q = rearrange(q, "b n (h d) -> b h n d", h=self.heads)
+                reveal_shape(v)
+                sim = einsum("b h i d, b j d -> b h i j", q, k)
+                attn = causal_softmax(sim)
+                return einsum("b h i j, b j d -> b h i d", {ops})
+    """
+    assert reveals(src.format(ops="attn, v")) == ["b n dim_head"]
+    assert codes(src.format(ops="attn, v")) == []
+    assert codes(src.format(ops="v, attn")) == ["SHP108"]
+
+
+def test_pieces_share_a_rank_a_test_gives_and_not_the_axis_they_were_split_along():
+    src = """
+        class M(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.proj = nn.Linear(d, 2 * d)
+            def forward(self, x):
+                h = self.proj(x)
+                a, b = h.chunk(2, dim=-1)
+                assert a.dim() == 3
+                reveal_shape(b)
+                c, e = h.chunk(2, dim=-1)
+                c.permute(1, 0, 2, 3)
+                reveal_shape(e)
+    """
+    assert reveals(src) == ["? ? d", "? ? ? d"]
+    # the pieces of one split only: another tensor's pieces keep their unknown rank
+    src = """
+        class M(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.proj = nn.Linear(d, 2 * d)
+            def forward(self, x, y):
+                a, b = self.proj(x).chunk(2, dim=-1)
+                c, e = self.proj(y).chunk(2, dim=-1)
+                assert a.dim() == 3
+                reveal_shape(b)
+                reveal_shape(e)
+    """
+    assert reveals(src) == ["? ? d", "... d"]
+
+
+def test_rotary_embeddings_written_with_complex_numbers_keep_the_shape():
+    # rotary embeddings as LLaMA-style code writes them: pairs of features read as complex numbers, turned
+    # by a table made with ``torch.polar``, read back as pairs of reals
+    src = """
+        def table(dim: int, n: int):
+            freqs = 1.0 / (10000 ** (torch.arange(0, dim, 2).float() / dim))
+            t = torch.arange(n)
+            freqs = torch.outer(t, freqs)
+            return torch.polar(torch.ones_like(freqs), freqs)
+        def rotate(q: Float[Tensor, "b n h 64"], dim: int):
+            rope = table(dim, 128)
+            reveal_shape(rope)
+            q_ = torch.view_as_complex(q.float().reshape(*q.shape[:-1], -1, 2))
+            reveal_shape(q_)
+            out = torch.view_as_real(q_).flatten(3)
+            reveal_shape(out)
+            return out
+    """
+    assert reveals(src) == ["128 (dim+1)//2", "b n h 32", "b n h 64"]
+    assert codes(src) == []
+    assert codes("""
+        def f(q: Float[Tensor, "b n 3"]):
+            return torch.view_as_complex(q)
+    """) == ["SHP110"]
+
+
+def test_halves_of_a_feature_axis_not_known_even_keep_the_other_axes():
+    # ``rotate_half`` of rotary embeddings on a head size the code does not say is even: two pieces, the
+    # other axes kept, so the rotated queries keep their rank and heads
+    src = """
+        def rotate_half(x):
+            x1, x2 = x.chunk(2, dim=-1)
+            return torch.cat((-x2, x1), dim=-1)
+        def f(q: Float[Tensor, "b h n d"]):
+            reveal_shape(rotate_half(q))
+            a, b, c = q.chunk(3, dim=-1)
+    """
+    assert reveals(src) == ["b h n ?"]
+    assert codes(src) == []

@@ -495,6 +495,11 @@ class Calls:
             if not q.startswith("torch.Tensor."):
                 _learn_sizes(node, args, sized, state)
             args = sized
+        elif takes_size_list(q) and not q.endswith("full") and len(args) == 1 + q.startswith("torch.Tensor.") \
+                and isinstance(args[-1], tuple) and any(isinstance(a, Obj) for a in args[-1]):
+            # ``torch.empty(shape)`` with ``shape`` the tuple ``*shape`` took (``uniform_init(n, dim)``): each
+            # element is one size, as in ``torch.empty(n, dim)``
+            args = list(args[:-1]) + [tuple(self.as_size_sym(a) for a in args[-1])]
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
 
     def grouped_channels(self, init: dict) -> None:

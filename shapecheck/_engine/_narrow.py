@@ -31,12 +31,34 @@ def own_tensor(v, group: str):
     if isinstance(v, Shape) and v.get_meta(_GROUP) is None:
         return v.with_meta(**{_GROUP: group})
     return v
+
+
 def tensor_var(node) -> str | None:
     """The variable whose tensor ``node`` reads: ``x``, also through ``x.data`` (the same tensor, its data
     outside autograd: ``nB = output.data.size(0)`` reads an axis of ``output``)."""
     while isinstance(node, ast.Attribute) and node.attr == "data":
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+# ``q, k, v = x.chunk(3, dim=-1)`` on ``x`` of unknown rank: the pieces have one rank, whatever it is
+PIECE_OPS = frozenset({"torch.split", "torch.Tensor.split", "torch.Tensor.split_with_sizes", "torch.split_with_sizes",
+                       "torch.chunk", "torch.Tensor.chunk", "torch.unbind", "torch.Tensor.unbind"})
+_PIECES = "pieces"  # meta key: (the call that split them, the pieces' axes as it made them)
+
+
+def tag_pieces(q: str, args: tuple, kwargs: dict, result, call: str):
+    """The pieces a split of a tensor of unknown rank gives (``split``, ``chunk``, ``unbind``), each marked
+    as one of that call's pieces: when the code fixes one piece's rank (``rearrange(q, "b n (h d) -> ...")``),
+    the others have it too, and every axis but the one split (:meth:`Narrowing.share_rank`)."""
+    source = args[0] if args else None
+    if not (isinstance(source, Shape) and source.rank is None and isinstance(result, tuple)
+            and len(result) > 1 and all(isinstance(p, Shape) and p.rank is None for p in result)):
+        return result
+    unbind = q.endswith("unbind")
+    dim = kwargs.get("dim", args[1 if unbind else 2] if len(args) > (1 if unbind else 2) else 0)
+    split = None if unbind else (dim.value if isinstance(dim, Expr) else dim if type(dim) is int else UNKNOWN)
+    return tuple(p.with_meta(**{_PIECES: (call, p.dims, split)}) for p in result)
 
 
 # the kind of an axis a pattern named: ``dim:einops:<pattern>:<name>@<function>``
@@ -114,6 +136,21 @@ class Narrowing:
         self.axis_name_hint = None
         return self.fresh_dim_name(hint if hint is not None else f"{var}[{i}]")
 
+    def share_rank(self, old, new, state) -> None:
+        """``old``, one of the pieces of a split (:func:`tag_pieces`) as the split made it, is now known to
+        have ``new``'s rank: every other piece of that split the state holds, still as the split made it,
+        has that rank too."""
+        tag = old.get_meta(_PIECES) if isinstance(old, Shape) and old.rank is None else None
+        if tag is None or old.dims != tag[1] or not isinstance(new, Shape) or new.rank is None:
+            return
+        for var, v in list(state.items()):
+            if isinstance(v, Shape) and v is not old and v.rank is None and v.get_meta(_PIECES) is not None:
+                call, dims, split = v.get_meta(_PIECES)
+                if call == tag[0] and v.dims == dims:
+                    ranked = with_rank(v, new.rank)
+                    if ranked is not None:
+                        state[var] = _shared_axes(ranked, new, split)
+
     # -- narrowing by a test: ``if x.ndim == 3:``, ``isinstance(x, torch.Tensor)``, ``assert x.dim() == 1`` --
     def narrowed_branch(self, test, state, holds: bool):
         """The state of a branch taken when ``test`` is ``holds``: a variable of unknown rank tested for its
@@ -128,9 +165,11 @@ class Narrowing:
         if r is not None:
             var, k, negated = r
             if holds != negated:
-                new = with_rank(state.get(var), k)
+                cur = state.get(var)
+                new = with_rank(cur, k)
                 if new is not None:
                     state[var] = new
+                    self.share_rank(cur, new, state)
             return state
         if holds and isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
                 and len(test.args) == 2 and isinstance(test.args[0], ast.Name) \
@@ -177,6 +216,7 @@ class Narrowing:
         if new is None:
             return recv
         state[recv_node.id] = new
+        self.share_rank(cur, new, state)
         return new
 
     def narrowed_to_rank(self, values: list, nodes: list, k: int, state) -> list:
@@ -196,6 +236,7 @@ class Narrowing:
                 if isinstance(cur, Obj) and cur.name == node.id and values[i] is cur \
                         or isinstance(cur, Shape) and cur == values[i] and cur.rank is None:
                     state[node.id] = new
+            self.share_rank(values[i], new, state)
             out[i] = new
         return out
 
@@ -225,6 +266,7 @@ class Narrowing:
             cur = state.get(arg_node.id)
             if cur is arg or cur == arg or isinstance(cur, Shape) and isinstance(arg, Shape) and cur.dims == arg.dims:
                 state[arg_node.id] = new.with_label(None)
+        self.share_rank(arg, new, state)
         return new
 
     def layer_argument(self, m, arg, arg_node, state):
@@ -457,6 +499,21 @@ def rank_test(test):
     if not isinstance(var, ast.Name):
         return None
     return var.id, right.value, isinstance(test.ops[0], ast.NotEq)
+
+
+def _shared_axes(piece: Shape, other: Shape, split) -> Shape:
+    """``piece``, of one split with ``other`` (both of one rank), with the axes it does not know taken from
+    ``other``: the pieces share every axis but the one split along (``split``, None for ``unbind``, whose
+    pieces share all; unknown: none is taken)."""
+    k = piece.rank
+    if isinstance(split, Unknown) or k is None or other.rank != k:
+        return piece
+    at = None if split is None else split + k if split < 0 else split
+    dims, origins = list(piece.dims), list(piece.origins or (None,) * k)
+    for i in range(k):
+        if i != at and isinstance(dims[i], Unknown) and isinstance(other.dims[i], Expr):
+            dims[i], origins[i] = other.dims[i], other.origin(i)
+    return Shape(tuple(dims), tuple(origins), piece.label, piece.meta)
 
 
 def with_rank(v, k: int):

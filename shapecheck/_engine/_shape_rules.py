@@ -21,6 +21,7 @@ from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 from ._common import after_error, sanitize
 from ._dtypes import result_dtype
+from ._narrow import PIECE_OPS, tag_pieces
 
 
 class ShapeRules:
@@ -50,6 +51,7 @@ class ShapeRules:
         if init is None and args and _nonnegative_dim(rule, args, kwargs) and batched(args[0]) is not args[0]:
             # ``torch.flatten(y, 1)``, ``y.mean(1)`` on a convolution's output of unknown rank: axis 0 is its batch
             args = (batched(args[0]),) + tuple(args[1:])
+        source = args[0] if args else None  # before a leading "..." stands in as one axis
         lead = _leading_variadic_call(rule, args, kwargs) if init is None else None
         if lead is not None:
             args = (lead,) + tuple(args[1:])
@@ -100,7 +102,10 @@ class ShapeRules:
             result = ANY_SHAPE.with_label(result.label)
         if result is None:
             result = OPAQUE
-        elif dtype is not None and isinstance(result, Shape):
+        elif q in PIECE_OPS and not site.problems:
+            result = tag_pieces(q, (source,) + tuple(args[1:]), kwargs, result,
+                                f"{self.qualname}:{node.lineno}:{node.col_offset}")
+        if dtype is not None and isinstance(result, Shape):
             result = result.with_meta(dtype=dtype)
         if self.recorder is not None:
             self.recorder.op(node, site.op, args, kwargs, result, tuple(site.problems) if known else ())

@@ -114,6 +114,7 @@ class UserCalls:
                 and params[0].arg.arg in ("self", "cls"):
             params = params[1:]
         bound = _bind_arguments(params, args, kwargs)
+        extra = tuple(args[len([p for p in params if not p.keyword_only]):])  # what ``*args`` takes
         inst = _callee_bindings(ref, bound)
         reported = len(self.diags)
         annotated = self.check_arguments(node, display, params, bound, inst)
@@ -123,7 +124,7 @@ class UserCalls:
         if sig.returns is not None:
             if sig.returns.spec is None:
                 # ``-> torch.Tensor`` says a tensor and no shape: the body may say which
-                out = self.analyse_callee(ref, bound, node, display, layer) \
+                out = self.analyse_callee(ref, bound, node, display, layer, extra) \
                     if not sig.returns.members and not annotated else OPAQUE
                 return out if isinstance(out, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
@@ -131,7 +132,7 @@ class UserCalls:
             return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
-        return self.analyse_callee(ref, bound, node, display, layer)
+        return self.analyse_callee(ref, bound, node, display, layer, extra)
 
     def check_arguments(self, node, display: str, params, bound: dict, inst: Bindings) -> bool:
         """Match the arguments against the callee's annotations (binding its names in ``inst``); reports
@@ -154,7 +155,8 @@ class UserCalls:
                 self.report_argument(node, display, p.arg.arg, ann.spec, v, pr)
         return annotated
 
-    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = "", layer: bool = False):
+    def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = "", layer: bool = False,
+                       extra: tuple = ()):
         """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
         them), when a tensor (even of unknown shape), a size or an object goes in, or the module's own
         tensors and layers say what comes out — otherwise nothing useful comes out. What it
@@ -163,14 +165,21 @@ class UserCalls:
         call's (the module was given an input it was not built for)."""
         if self.depth >= MAX_DEPTH:
             return OPAQUE
+        fn = ref.node if extra else None
+        if fn is not None and fn.args.vararg is not None \
+                and not any(isinstance(v, Shape) and not v.rank for v in extra):
+            # ``def uniform_init(*shape): return torch.empty(shape)``: the positional arguments past the named
+            # parameters are the tuple ``*shape`` holds (not where one may be a 0-d tensor: ``new_arange(x,
+            # lengths.max())`` reads it as a number, which the engine does not follow)
+            bound = {**bound, fn.args.vararg.arg: extra}
         # a tensor of known shape goes in, or the module's own parameters, or the library layers it applies,
         # say what comes out
-        informative = any(isinstance(v, Shape) and not v.is_any for v in bound.values()) or \
+        informative = any(isinstance(v, Shape) and not v.is_any for v in _flat(bound.values())) or \
             ref.bound_self is not None and any(isinstance(v, Shape) or isinstance(v, ModuleVal) and _has_layer(v)
                                                for v in ref.bound_self.attrs.values())
         # ``get_norm_layer("layernorm")``: only names and flags go in, and what may come out is a layer (a
         # class or an instance chosen by the name); nothing else such a call gives is kept
-        layer_only = not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in bound.values())
+        layer_only = not informative and not any(isinstance(v, (Shape, Expr, Obj)) for v in _flat(bound.values()))
         if layer_only and not ref.gives_layer():  # ``leaky_relu()``: a factory called with its defaults too
             return OPAQUE
         # with only tensors of unknown shape (or sizes) going in, the body may still name axes
@@ -439,6 +448,12 @@ def _default_pair(fn) -> tuple | None:
 def _has_layer(m: ModuleVal) -> bool:
     """A library layer, or a ``Sequential`` holding one."""
     return m.rule is not None or any(_has_layer(c) for c in m.children)
+
+
+def _flat(values):
+    """The values, those of a tuple (``*args``) one by one."""
+    for v in values:
+        yield from (v if isinstance(v, tuple) else (v,))
 
 
 def _bind_arguments(params, args, kwargs) -> dict:

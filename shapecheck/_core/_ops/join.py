@@ -226,12 +226,14 @@ def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
 
 
 @shape_rule("torch.chunk", "torch.Tensor.chunk",
-            ok=["b 3*c | 3, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 3; b 3; b 3; b 1", "6 b | 2 -> 3 b; 3 b"],
+            ok=["b 3*c | 3, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 3; b 3; b 3; b 1", "6 b | 2 -> 3 b; 3 b",
+                "b n d | 2, -1 -> b n _; b n _"],
             bad=["b n | 2, 2 ! SHP106"])
 def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     """``chunk(x, chunks, dim=0)``: pieces of ``ceil(n / chunks)`` (torch may return fewer than
     ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``, or of unknown size
-    (``chunks`` pieces, which the targets that unpack them must match, of unknown size on that axis)."""
+    (``chunks`` pieces, which the targets that unpack them must match, of unknown size on that axis), or
+    halved (two pieces of unknown size on that axis)."""
     if not isinstance(input, Shape) or input.is_any or input.rank == 0:
         return None
     d = locate(site, input, dim)
@@ -254,7 +256,10 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     if _has_quotient(q):
         q = _quotient_by_fact(site, site.resolve(n), c)
         if q is None:
-            return None
+            # ``x1, x2 = x.chunk(2, dim=-1)`` on ``d``, not known even: two pieces (a size of at least 2 gives
+            # two), ``(d+1)//2`` and ``d//2``, of unknown size here, each with the input's other axes; three or
+            # more chunks may be fewer pieces (4 by 3 gives 2)
+            return _pieces(input, d, [UNKNOWN] * c) if c == 2 else None
     return _pieces(input, d, [q] * c)
 
 

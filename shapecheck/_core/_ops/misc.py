@@ -1,4 +1,5 @@
-"""More operations: one_hot, cosine_similarity, pairwise_distance, cdist, addmm/baddbmm, Tensor.unfold, glu."""
+"""More operations: one_hot, cosine_similarity, pairwise_distance, cdist, addmm/baddbmm, Tensor.unfold, glu,
+the complex views (polar, view_as_complex, view_as_real)."""
 
 from __future__ import annotations
 
@@ -177,3 +178,45 @@ def glu(site: Site, input, dim=-1) -> Shape | None:
 def GLU(site: Site, init: dict, input) -> Shape | None:
     """``nn.GLU(dim=-1)``; see ``F.glu``."""
     return _glu(site, input, init.get("dim", -1), "glu")
+
+
+# -- complex numbers (rotary embeddings written with them) ----------------------------------------
+
+@shape_rule("torch.polar", "torch.complex", ok=["n d, n d -> n d", "n 1, d -> n d"], bad=["n d, n e ! SHP102"])
+def polar(site: Site, abs, angle, *, out=None) -> Shape | None:
+    """``torch.polar(abs, angle)`` and ``torch.complex(real, imag)``: one complex number per element of
+    the operands' broadcast shape."""
+    if not isinstance(abs, Shape) or not isinstance(angle, Shape):
+        return None
+    return site.broadcast(abs, angle, what="torch.polar")
+
+
+@shape_rule("torch.view_as_complex", ok=["b n 2 -> b n", "b h n d 2 -> b h n d", "*B 2 -> *B"],
+            bad=["b n 3 ! SHP110", "| shape('') ! SHP104"])
+def view_as_complex(site: Site, input) -> Shape | None:
+    """``torch.view_as_complex(x)``: the last axis, of size 2, pairs the real and imaginary parts, and goes."""
+    if not isinstance(input, Shape) or input.is_any:
+        return None
+    if input.rank == 0:
+        site.error("SHP104", "view_as_complex needs a tensor of at least one axis")
+        return None
+    last = input.dims[-1]
+    if isinstance(last, Variadic):
+        return None
+    if isinstance(last, Expr) and site.unify(last, const(2)) is False:
+        site.error("SHP110", f"view_as_complex reads the last axis as (real, imaginary), but its size is "
+                             f"{qd(site.resolve(last))}", notes=(site.axis_note(input, len(input.dims) - 1),))
+        return None
+    ax = axes_any(input)
+    return build(ax[:-1]) if input.rank is not None else Shape(input.dims[:-1], input.origins[:-1], None)
+
+
+@shape_rule("torch.view_as_real", ok=["b n -> b n 2", "*B d -> *B d 2"])
+def view_as_real(site: Site, input) -> Shape | None:
+    """``torch.view_as_real(z)``: a last axis of size 2 is added, the real and imaginary parts."""
+    if not isinstance(input, Shape) or input.is_any:
+        return None
+    return Shape(input.dims + (const(2),), (input.origins + (None,)) if input.origins else ())
+
+
+view_as_real.never_fails = True
