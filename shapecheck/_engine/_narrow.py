@@ -232,7 +232,7 @@ class Narrowing:
     def layer_input(self, m) -> Shape | None:
         """What a library layer fixes of its input's shape: ``Linear(d, .)`` and ``LayerNorm(d)`` the last
         axis, ``Conv2d(c, .)`` axis 1 and two spatial axes after it (an optional batch axis before),
-        ``GroupNorm(g, c)`` and ``BatchNorm2d(c)`` axis 1 (the latter of a batched input), a recurrent layer with ``batch_first=True`` a batched
+        ``GroupNorm(g, c)`` axis 1, a recurrent layer with ``batch_first=True`` a batched
         ``(batch, seq, input_size)``, an einops layer its pattern."""
         q = m.qualname.rsplit(".", 1)[-1]
         init = m.init_dict
@@ -257,18 +257,6 @@ class Narrowing:
             # batch_first only means something for a batched input: (batch, seq, features)
             d = init.get("input_size")
             return Shape((UNKNOWN, UNKNOWN, d), (None, None, where)) if _is_size(d) else None
-        bn = re.fullmatch(r"BatchNorm(\d)d", q)
-        if bn and bn.group(1) in "123":
-            # the statistics are per channel: axis 1 of ``(N, C)`` or ``(N, C, L)`` for ``BatchNorm1d``, the
-            # axis before the spatial ones for ``BatchNorm2d`` and ``BatchNorm3d``
-            c = init.get("num_features")
-            if not _is_size(c):
-                return None
-            n = int(bn.group(1))
-            if n == 1:
-                return Shape((UNKNOWN, c, Variadic(None)), (None, where, None))
-            # read as a convolution reads its input (``... c h w``), which is what feeds a norm
-            return Shape((Variadic(None), c) + (UNKNOWN,) * n, (None, where) + (None,) * n)
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
