@@ -9,12 +9,13 @@ kept: ``torch.stack`` of a list of ``"b c"`` tensors is ``"? b c"``.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
 from .._core._ops._util import LAST_OF, batched
 from .._core._shape import UNKNOWN, Shape, Variadic
-from ._values import EMPTY, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, join, list_join
+from ._values import EMPTY, ONLY_FIRST, Choice, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -109,11 +110,20 @@ class Containers:
             new = grown(() if current.length == EMPTY else current, func.attr, args)
             if isinstance(new, tuple) and new:  # a loop appends as often as it runs: the length is unknown
                 new = ListOf(list_join(ListOf(new[0]), new).elem, first=new[0] if func.attr != "insert" else None)
+        rest = None
+        if not self.loop_depth and func.attr == "append" and new is not None and len(args) == 1 \
+                and isinstance(args[0], ModuleVal):
+            # appended outside any loop: the list surely holds its first element, then what follows it
+            before = current.rest if current.length != EMPTY else None
+            rest = ONLY_FIRST if current.length == EMPTY else \
+                args[0] if before == ONLY_FIRST else join(before, args[0]) if before is not None else None
+            rest = rest if rest is ONLY_FIRST or isinstance(rest, (ModuleVal, Choice)) else None
         if isinstance(new, ListOf) and isinstance(new.elem, ModuleVal):
-            owner.attrs[func.value.attr] = new
+            owner.attrs[func.value.attr] = replace(new, rest=rest)
         else:  # modules of several kinds: the first one appended is still known
-            first = new.first if isinstance(new, ListOf) and isinstance(new.first, (ModuleVal, ListOf)) else None
-            owner.attrs[func.value.attr] = ListOf(OPAQUE, first=first)
+            first = new.first if isinstance(new, ListOf) and isinstance(new.first, (ModuleVal, ListOf, Choice)) \
+                else None
+            owner.attrs[func.value.attr] = ListOf(OPAQUE, first=first, rest=rest if first is not None else None)
         return True
 
     def set_item(self, target: ast.Subscript, value, state) -> None:

@@ -122,13 +122,19 @@ class ShapeRules:
         mistake, and stays the module's; so is a layer built against the order of the module's own sizes
         (``nn.Conv2d(c_out, c_in)`` in a module built with ``(c_in, c_out)``: it takes in what the module
         names after what it gives)."""
-        attr = _self_layer(node)
+        attr, appended = _self_layer(node), False
+        if attr is None:
+            # ``for l in self.conv: x = l(x)``: the layers of a ``nn.ModuleList`` in turn, the first of
+            # them (``self.conv.append(nn.Conv2d(in_channels, ...))``) meeting what came in
+            attr, appended = _looped_layer(self.node, node), True
         if attr is None or not node.args or self.self_val is None:
             return False
         if not _came_in(self.node, node.args[0], node.lineno):
             return False
         init = self.self_val.cls.find_method("__init__")
-        built = _constructor_call(init[0], attr) if init is not None else None
+        if init is None:
+            return False
+        built = _first_appended(init[0], attr) if appended else _constructor_call(init[0], attr)
         if built is None:
             return False
         sizes = _size_args(built)
@@ -248,10 +254,43 @@ _COMPUTED_SIZE_WORDS = ("out", "hidden", "inner", "mid", "planes", "width", "exp
 
 def _self_layer(node) -> str | None:
     """The attribute of the module's own layer applied here (``conv`` of ``self.conv(x)``), else None."""
-    f = node.func if isinstance(node, ast.Call) else None
-    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
-        return f.attr
+    return _self_attr(node.func) if isinstance(node, ast.Call) else None
+
+
+def _self_attr(e) -> str | None:
+    """``conv`` of ``self.conv``, else None."""
+    if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
+        return e.attr
     return None
+
+
+def _looped_layer(fn, node) -> str | None:
+    """``layers`` of ``l(x)`` in ``for l in self.layers:`` of ``fn``, else None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    for st in ast.walk(fn):
+        if isinstance(st, ast.For) and isinstance(st.target, ast.Name) and st.target.id == node.func.id \
+                and _self_attr(st.iter) is not None \
+                and any(n is node for b in st.body for n in ast.walk(b)):
+            return st.iter.attr
+    return None
+
+
+def _first_appended(init: ast.FunctionDef, attr: str):
+    """The layer ``self.<attr>.append(nn.X(first, ...))`` appends first in ``__init__`` (the same in each
+    branch: ``nn.Conv2d(c_in, c_out, k)`` or ``nn.Conv2d(c_in, c_out, k, bias=False)``), else None."""
+    calls = [n.args[0] for n in ast.walk(init) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and n.func.attr == "append" and len(n.args) == 1 and isinstance(n.args[0], ast.Call)
+             and _self_attr(n.func.value) == attr]
+    if not calls:
+        return None
+    calls.sort(key=lambda c: (c.lineno, c.col_offset))
+    kind = ast.unparse(calls[0].func)
+    same = [c for c in calls if ast.unparse(c.func) == kind]
+    firsts = {ast.unparse(_size_args(c)[0]) if _size_args(c) else None for c in same}
+    if len(firsts) != 1 or None in firsts or isinstance(_size_args(calls[0])[0], ast.Starred):
+        return None
+    return calls[0]
 
 
 def _constructor_call(init: ast.FunctionDef, attr: str):

@@ -10,7 +10,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from .._core._unify import unnamed_size
 from .._core._wording import LOCAL, RETURN
-from ._values import FuncRef, ListOf, Obj, QualRef, join, join_states
+from ._values import ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
 from ._memo import per_node
@@ -177,16 +177,41 @@ class Statements:
         s1 = dict(state)
         # ``for layer in self.layers:`` over modules appended in order: the first iteration applies the first
         head = it.first if isinstance(it, ListOf) and it.first is not None else elem
-        self.assign(st.target, head, s1, st)
-        s1 = self.block(st.body, s1)
-        widened = join_states([pre, s1]) if s1 is not None else pre
-        second = len(self.diags)
-        s2 = dict(widened)
-        self.assign(st.target, elem, s2, st)
-        s2 = self.block(st.body, s2)
-        self.drop_again(first, second)
-        after = join_states([widened, s2]) if s2 is not None else widened
+        self.loop_depth += 1
+        try:
+            self.assign(st.target, head, s1, st)
+            s1 = self.block(st.body, s1)
+            widened = join_states([pre, s1]) if s1 is not None else pre
+            second = len(self.diags)
+            s2 = dict(widened)
+            self.assign(st.target, elem, s2, st)
+            s2 = self.block(st.body, s2)
+            self.drop_again(first, second)
+            after = join_states([widened, s2]) if s2 is not None else widened
+            kept = self.kept_by_later(st, it, s1)
+        finally:
+            self.loop_depth -= 1
+        if kept is not None:
+            after = kept
         return self.block(st.orelse, after) if st.orelse else after
+
+    def kept_by_later(self, st, it, s1):
+        """``for l in self.conv: x = l(x)`` over a list that surely holds its first layer (a convolution,
+        appended outside any loop) and then only layers that keep what the first gives (a norm, an
+        activation): the state after the loop is the first iteration's. None when that is not so."""
+        if not isinstance(it, ListOf) or it.rest is None or it.first is None or s1 is None \
+                or any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Yield, ast.YieldFrom))
+                       for b in st.body for n in ast.walk(b)):
+            return None
+        if it.rest == ONLY_FIRST:
+            return s1
+        s3 = dict(s1)
+        with self.silenced():
+            self.assign(st.target, it.rest, s3, st)
+            s3 = self.block(st.body, s3)
+        if s3 is None or set(s3) != set(s1) or any(not _same(s3[k], s1[k]) for k in s1 if k != _target_name(st)):
+            return None
+        return s1
 
     def drop_again(self, first: int, second: int) -> None:
         """Of what a loop's second pass reported (``diags[second:]``), drop what is on a line its first pass
@@ -204,10 +229,14 @@ class Statements:
         self.ev(st.test, state)
         pre = dict(state)
         first = len(self.diags)
-        s1 = self.block(st.body, dict(state))  # the first iteration, as for ``for``
-        widened = join_states([pre, s1]) if s1 is not None else pre
-        second = len(self.diags)
-        s2 = self.block(st.body, dict(widened))
+        self.loop_depth += 1
+        try:
+            s1 = self.block(st.body, dict(state))  # the first iteration, as for ``for``
+            widened = join_states([pre, s1]) if s1 is not None else pre
+            second = len(self.diags)
+            s2 = self.block(st.body, dict(widened))
+        finally:
+            self.loop_depth -= 1
         self.drop_again(first, second)
         after = join_states([widened, s2]) if s2 is not None else widened
         return self.block(st.orelse, after) if st.orelse else after
@@ -561,3 +590,14 @@ def _after_shape_error(value: Shape) -> bool:
     it comes from the other operands only (``failed + y`` has ``y``'s axes), so an annotation it then
     contradicts is that one bug again."""
     return any(c.startswith("SHP1") for c in value.get_meta("after_error") or ())
+
+
+def _target_name(st) -> str | None:
+    return st.target.id if isinstance(st.target, ast.Name) else None
+
+
+def _same(a, b) -> bool:
+    """The same value, a tensor by its sizes alone."""
+    if isinstance(a, Shape) and isinstance(b, Shape):
+        return a.dims == b.dims
+    return a == b

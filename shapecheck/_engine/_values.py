@@ -251,9 +251,14 @@ class ListOf:
     # b])`` holds ``a`` first), and every element in order when the list was written out
     first: Any = None
     items: tuple | None = None
+    # a ``nn.ModuleList()`` attribute filled by appends outside any loop (``self.conv.append(nn.Conv2d(...))``
+    # then ``if bn: self.conv.append(nn.BatchNorm2d(c))``): it holds ``first`` for sure, and ``rest`` is what
+    # each later element fits (ONLY_FIRST when nothing follows it); None when that is not known
+    rest: Any = None
 
 
 EMPTY = "empty"  # the length of a ``nn.ModuleList()`` built empty, before anything is appended to it
+ONLY_FIRST = "only first"  # the ``rest`` of a list known to hold its first element alone
 
 
 @dataclass(frozen=True)
@@ -456,4 +461,20 @@ def list_join(a, b) -> "ListOf":
     v = elems[0]
     for w in elems[1:]:
         v = join(v, w)
-    return ListOf(v, first=first)
+    ra, rb = rest_of(a), rest_of(b)
+    if ra is not None and rb is not None and first is None and fa is not EMPTY and fb is not EMPTY:
+        # ``if bias: self.conv.append(nn.Conv2d(c, d, 3))`` ``else: ...(nn.Conv2d(c, d, 3, bias=False))``:
+        # a list that holds one of the two first
+        first = join(fa, fb)
+        first = first if isinstance(first, Choice) else None
+    rest = None if first is None or ra is None or rb is None else \
+        rb if ra == ONLY_FIRST else ra if rb == ONLY_FIRST else join(ra, rb)
+    if rest is not ONLY_FIRST and not isinstance(rest, (ModuleVal, Choice)):
+        rest = None
+    return ListOf(v, first=first, rest=rest)
+
+
+def rest_of(v):
+    """What each element after the first of a list known to hold a first one fits (ONLY_FIRST when none
+    follows it), else None."""
+    return v.rest if isinstance(v, ListOf) else None

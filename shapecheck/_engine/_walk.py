@@ -77,6 +77,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.env.alike = self_val.alike
         # parameters left to None and filled from another size (``if not mid: mid = out``): ``_expressions``
         self.filled: dict = {}
+        self.loop_depth = 0  # how many loops the statement being analysed is in (``_statements``)
         # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
         self.size_params = frozenset(p.arg.arg for p in self.signature.params
                                      if p.default is None or self._int_default(p.default))
