@@ -64,8 +64,9 @@ class Env:
         return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike)
 
     def meet(self, other: "Env") -> "Env":
-        """What both of two branches know: the bindings and facts they share."""
-        out = Env(fields=self.fields & other.fields, alike=self.alike | other.alike)
+        """What both of two branches know: the bindings and facts they share. A size either branch named
+        (``self.out = nn.Linear(emb_dim, num_tokens)`` on one branch only) is a size the code names."""
+        out = Env(fields=self.fields | other.fields, alike=self.alike | other.alike)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:

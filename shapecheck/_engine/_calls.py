@@ -360,7 +360,10 @@ class Calls:
     def call_choice(self, callee: Choice, args, kwargs, node, state) -> list:
         """Each option of a choice called with these arguments, the results in order. A diagnostic must hold
         whichever option runs: one is reported only when every option reports the same code at the same place
-        (``_NORM_MAP[name](c)`` applied to a tensor without ``c`` channels), and then the first option's."""
+        (``_NORM_MAP[name](c)`` applied to a tensor without ``c`` channels), and then the first option's. An
+        ``nn.Identity()`` option hands its input on unchanged, so it can make no other option's finding wrong:
+        ``nn.Linear(num_classes, dim) if num_classes > 0 else nn.Identity()`` applied to ``dim`` features is
+        a bug whenever the layer is built, and is reported (the options other than the identity decide)."""
         if not self.reporting or any(o is None for o in callee.options):
             with self.silenced():
                 return [self.call_value(c, args, kwargs, node, state) for c in callee.options]
@@ -371,6 +374,8 @@ class Calls:
             results.append(self.call_value(c, args, kwargs, node, state))
             found.append([d for d in self.diags[mark:] if d.code != "reveal"])
         del self.diags[start:]
+        deciding = [f for c, f in zip(callee.options, found) if not _is_identity(c)]
+        found = deciding or found
         firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
         if len(firsts) == 1 and None not in firsts:
             self.diags.extend(found[0][:1])
@@ -802,3 +807,8 @@ def literal_dims(node, depth: int = 0):
 def _defined_in(fn, outer) -> bool:
     """Is ``fn`` a function defined directly in the body of ``outer`` (not inside a class or another def)?"""
     return any(n is fn for n in own_nodes(getattr(outer, "body", [])))
+
+
+def _is_identity(option) -> bool:
+    """An ``nn.Identity()`` instance: applied, it hands its input on unchanged."""
+    return isinstance(option, ModuleVal) and option.qualname == "torch.nn.Identity"
