@@ -214,6 +214,12 @@ class Narrowing:
             cur = state.get(arg_node.id)
             if cur is arg or cur == arg or isinstance(cur, Shape) and isinstance(arg, Shape) and cur.dims == arg.dims:
                 state[arg_node.id] = new.with_label(None)
+                if isinstance(arg, Obj):
+                    # ``h = x`` then ``self.norm1(h)``: ``x`` (and any other name of that unannotated input,
+                    # ``residual = x``) is the same tensor, and learns the same axes
+                    for name, other in list(state.items()):
+                        if other == arg and name != arg_node.id:
+                            state[name] = new.with_label(None)
         return new
 
     def layer_argument(self, m, arg, arg_node, state):
