@@ -230,6 +230,11 @@ class Narrowing:
         the engine could not evaluate is a tensor there: a layer that reads its input's size (``Linear``,
         ``Conv2d``, a norm) takes nothing else, so its output's shape holds whatever the value was."""
         required = self.layer_input(m)
+        if required is not None and not isinstance(arg, Obj) and re.fullmatch(r"BatchNorm\dd", m.qualname.rsplit(".", 1)[-1]):
+            # a batch norm fixes the rank and channels of an unannotated input only: what an unknown helper
+            # gave (``self.bn(create_conv2d(...)(x))``) or an input moved first (``x.transpose(1, 3)``, to
+            # normalise another axis) is left as it is
+            return arg
         if required is not None and arg is OPAQUE:
             arg = ANY_SHAPE
             if isinstance(arg_node, ast.Name) and state.get(arg_node.id) is OPAQUE:
@@ -272,7 +277,7 @@ class Narrowing:
         bn = re.fullmatch(r"BatchNorm([123])d", q)
         if bn:
             # ``(N, C, L)`` or ``(N, C)``, ``(N, C, H, W)``, ``(N, C, D, H, W)``: always batched, so a
-            # convolution after it reads its channels in axis 1
+            # convolution after it reads its channels in axis 1 (an unannotated input only: ``layer_argument``)
             c, n = init.get("num_features"), int(bn.group(1))
             if not _is_size(c):
                 return None
