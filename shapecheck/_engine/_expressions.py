@@ -79,6 +79,9 @@ class Expressions:
                 known = self.distinct_sizes_test(node.test, state)
             if known is True or known is False:  # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size
                 return self.ev(node.body if known else node.orelse, state)
+            filled = self.filled_if_none(node, state)
+            if filled is not None:
+                return filled
             return join(self.ev(node.body, state), self.ev(node.orelse, state))
         if isinstance(node, ast.Compare):
             vals = [self.ev(node.left, state)] + [self.ev(c, state) for c in node.comparators]
@@ -180,7 +183,7 @@ class Expressions:
             return (not stop) if all(v is (not stop) for v in values) else OPAQUE
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
             return OPAQUE
-        if not all(isinstance(n, _SIZE_TEXT) for side in (test.left, test.comparators[0]) for n in ast.walk(side)):
+        if not all(isinstance(n, SIZE_TEXT) for side in (test.left, test.comparators[0]) for n in ast.walk(side)):
             return OPAQUE  # sizes written with names and arithmetic only: evaluated again, nothing is called twice
         a, b = (self.ev(test.left, state), self.ev(test.comparators[0], state))
         if not all(isinstance(v, (Expr, Obj)) for v in (a, b)):
@@ -489,6 +492,22 @@ class Expressions:
                                  or v.name in self.filled)
         return v
 
+    def filled_if_none(self, node: ast.IfExp, state):
+        """``in_channels if out_channels is None else out_channels`` (or ``out_channels if out_channels is
+        not None else in_channels``) with ``out_channels=None`` a parameter: the fill of
+        :meth:`fill_optional`, as ``out_channels or in_channels`` is. None for any other conditional."""
+        test = node.test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot))
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None
+                and isinstance(test.left, ast.Name)):
+            return None
+        name = test.left.id
+        kept, fill = (node.orelse, node.body) if isinstance(test.ops[0], ast.Is) else (node.body, node.orelse)
+        if not (isinstance(kept, ast.Name) and kept.id == name) or not self.optional_parameter(test.left) \
+                or state.get(name) != Obj(name):
+            return None
+        return self.fill_optional(name, self.ev(fill, state))
+
     def fill_optional(self, name: str, other):
         """``if not mid_channels: mid_channels = out_channels`` (``mid_channels = mid_channels or
         out_channels``) with ``mid_channels=None`` a parameter: ``Obj(name)`` again, now a size the code names
@@ -640,7 +659,7 @@ def _decided(node: ast.Compare, vals) -> bool | Opaque:
 
 
 # the nodes of a size written with names and arithmetic (``self.expansion * planes``)
-_SIZE_TEXT = (ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.expr_context)
+SIZE_TEXT = (ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.expr_context)
 
 
 def _unset_self_attribute(node, state) -> bool:

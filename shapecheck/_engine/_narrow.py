@@ -266,6 +266,15 @@ class Narrowing:
             cur = state.get(arg_node.id)
             if cur is arg or cur == arg or isinstance(cur, Shape) and isinstance(arg, Shape) and cur.dims == arg.dims:
                 state[arg_node.id] = new.with_label(None)
+                if isinstance(arg, Obj):
+                    # ``h = x`` then ``self.norm1(h)``: ``x`` (and any other name of that unannotated input,
+                    # ``residual = x``) is the same tensor, and learns the same axes. Not a parameter filled
+                    # with it (``if shortcut is None: shortcut = x``): a caller may give its own, and the
+                    # analysis took the default
+                    params = _param_names(self.node)
+                    for name, other in list(state.items()):
+                        if other == arg and name != arg_node.id and (name == arg.name or name not in params):
+                            state[name] = new.with_label(None)
         self.share_rank(arg, new, state)
         return new
 
@@ -274,6 +283,11 @@ class Narrowing:
         the engine could not evaluate is a tensor there: a layer that reads its input's size (``Linear``,
         ``Conv2d``, a norm) takes nothing else, so its output's shape holds whatever the value was."""
         required = self.layer_input(m)
+        if required is not None and not isinstance(arg, Obj) and re.fullmatch(r"BatchNorm\dd", m.qualname.rsplit(".", 1)[-1]):
+            # a batch norm fixes the rank and channels of an unannotated input only: what an unknown helper
+            # gave (``self.bn(create_conv2d(...)(x))``) or an input moved first (``x.transpose(1, 3)``, to
+            # normalise another axis) is left as it is
+            return arg
         if required is not None and arg is OPAQUE:
             arg = ANY_SHAPE
             if isinstance(arg_node, ast.Name) and state.get(arg_node.id) is OPAQUE:
@@ -313,6 +327,16 @@ class Narrowing:
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
+        bn = re.fullmatch(r"BatchNorm([123])d", q)
+        if bn:
+            # ``(N, C, L)`` or ``(N, C)``, ``(N, C, H, W)``, ``(N, C, D, H, W)``: always batched, so a
+            # convolution after it reads its channels in axis 1 (an unannotated input only: ``layer_argument``)
+            c, n = init.get("num_features"), int(bn.group(1))
+            if not _is_size(c):
+                return None
+            if n == 1:
+                return Shape((UNKNOWN, c, Variadic(None)), (None, where, None))
+            return Shape((UNKNOWN, c) + (UNKNOWN,) * n, (None, where) + (None,) * n)
         if q in ("Rearrange", "Reduce"):
             lengths = init.get("axes_lengths")
             return self.pattern_input(init.get("pattern"), lengths if isinstance(lengths, dict) else {})
@@ -402,6 +426,16 @@ def is_pattern_axis(s) -> bool:
     """An axis an einops pattern or einsum subscripts named on a tensor of unknown shape: not known to be
     distinct from the other axes such patterns named (``"i j"`` is often a square table)."""
     return isinstance(s, Sym) and (s.kind or "").startswith(_PATTERN_KIND)
+
+
+def _param_names(fn) -> frozenset:
+    """The names of ``fn``'s parameters (none for a module body)."""
+    a = getattr(fn, "args", None)
+    if not isinstance(a, ast.arguments):
+        return frozenset()
+    names = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+    names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]
+    return frozenset(names)
 
 
 def _guessed_size(v) -> bool:

@@ -13,6 +13,7 @@ from .._core._wording import LOCAL, RETURN
 from ._values import ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR
+from ._expressions import SIZE_TEXT
 from ._memo import per_node
 
 
@@ -122,6 +123,7 @@ class Statements:
         before = self.env
         self.env = before.copy()
         self.learn_test(st.test, state)
+        self.learn_distinct(st.test, state, True)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
         # under a call's shapes (a callee analysed at depth > 0) a branch the analysis cannot decide may not
@@ -137,6 +139,7 @@ class Statements:
         self.env = before.copy()
         if a is None:  # if d % n != 0: raise / elif a != b: raise: the test is false from here on
             self.learn_test(st.test, state, negated=True)
+        self.learn_distinct(st.test, state, False)
         with quiet():
             b = self.block(st.orelse, self.narrowed_branch(st.test, dict(state), False))
         env_b = self.env
@@ -349,6 +352,26 @@ class Statements:
                 den = self.as_size_sym(self.ev(t.left.right, state))
                 if isinstance(num, Expr) and isinstance(den, Expr) and den.value != 0:
                     self.env.add_divisible(num, den)
+
+    def learn_distinct(self, test, state, holds: bool) -> None:
+        """``if self.in_channels != self.out_channels:`` (or the ``else`` of ``==``): in that branch the two
+        sizes differ, even where the code allows them to be one size elsewhere (``out_channels = in_channels
+        if out_channels is None else out_channels``, ``Env.alike``). Only the pair the test names; after the
+        ``if`` the branches' facts meet and the pair may be one size again."""
+        want, joined = (ast.NotEq, ast.And) if holds else (ast.Eq, ast.Or)
+        tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joined) else [test]
+        for t in tests:
+            if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], want)):
+                continue
+            if not all(isinstance(n, SIZE_TEXT) for side in (t.left, t.comparators[0]) for n in ast.walk(side)):
+                continue
+            a, b = (self.as_size_sym(self.ev(side, state)) for side in (t.left, t.comparators[0]))
+            sa = a.as_sym() if isinstance(a, Expr) else None
+            sb = b.as_sym() if isinstance(b, Expr) else None
+            if sa is not None and sb is not None:
+                pair = frozenset((sa.name, sb.name))
+                if pair in self.env.alike:
+                    self.env.alike = self.env.alike - {pair}
 
     def flag_test(self, tests):
         """``if self.has_skip:`` where ``__init__`` set ``self.has_skip = stride == 1 and c_in == c_out``

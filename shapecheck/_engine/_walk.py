@@ -275,7 +275,8 @@ _RATIO_WORDS = ("mult", "expan", "reduc", "ratio", "factor")
 
 def ratio_params(fn) -> frozenset:
     """The parameters of ``fn`` with a literal int default greater than one (unannotated or ``int``), named
-    as ratios are (``mult``, ``expansion``, ``reduction``, ``ratio``, ``factor``), that its code reads only
+    as ratios are (``mult``, ``expansion``, ``reduction``, ``ratio``, ``factor``, or the bare ``r`` of
+    squeeze-and-excitation code, ``channels // r``), that its code reads only
     to multiply sizes by or to divide them by (``dim * mult``, ``channels // reduction``): ratios, not sizes
     of their own (``dim_head=64`` in ``heads * dim_head`` is a size). Read once per function (kept in the
     memo's ``ratios``)."""
@@ -285,7 +286,7 @@ def ratio_params(fn) -> frozenset:
         [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
     found = {p.arg for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) is int and d.value > 1
              and (p.annotation is None or isinstance(p.annotation, ast.Name) and p.annotation.id == "int")
-             and any(w.startswith(_RATIO_WORDS) for w in re.split(r"[^a-z]+", p.arg.lower()) if w)}
+             and (p.arg == "r" or any(w.startswith(_RATIO_WORDS) for w in re.split(r"[^a-z]+", p.arg.lower()) if w))}
     if not found:
         return frozenset()
     used: set = set()

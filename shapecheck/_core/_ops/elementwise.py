@@ -47,10 +47,19 @@ def binary(site: Site, input, other, *args, **kwargs) -> Shape | None:
 def _keep_conv_lead(out: Shape, shapes: list) -> Shape:
     """``out + residual`` of two convolution outputs of unknown rank (``... c h w``, a leading segment of
     at most one axis): their sum has that rank too, so it is still read batched by what takes
-    ``(N, C, *)``. So is the sum with a tensor of no more axes than the trailing ones (a ``c 1 1`` bias)."""
+    ``(N, C, *)``. So is the sum with a tensor of no more axes than the trailing ones (a ``c 1 1`` bias).
+    Summed with a batched tensor of one axis more (``b c h w``, a batch norm's output), the sum has exactly
+    that tensor's axes."""
     n = len(out.dims) - 1
     if out.rank is not None or out.variadic_index != 0 or n < 2:
         return out
+    ranks = [s.rank for s in shapes if s.rank is not None]
+    lead = [s for s in shapes if s.rank is None]
+    if ranks and max(ranks) == n and lead and all(
+            s.get_meta(CONV_LEAD) and s.variadic_index == 0 and len(s.dims) <= n for s in lead):
+        # each operand of unknown rank has at most ``len(s.dims)`` axes (one leading axis or none), no more
+        # than the batched operand: the variadic segment of the broadcast is empty
+        return Shape(out.dims[1:], tuple(out.origins[1:]) if out.origins else (), out.label, out.meta)
     for s in shapes:
         if s.rank is not None:
             if s.rank > n:
