@@ -144,6 +144,8 @@ class Narrowing:
         ``assert x.size(1) == self.in_features`` makes it (an unknown object named there is a size named
         after it). Nothing is learnt of a tensor whose shape contradicts the assertion."""
         cur = state.get(t.var)
+        if isinstance(cur, Shape) and cur.get_meta("unverified"):
+            return  # a shape the engine guessed: the assertion says nothing of the axes it guessed
         was_obj = isinstance(cur, Obj) and cur.name == t.var
         if t.exact is not None:
             if isinstance(cur, Shape) and cur.rank is not None:
