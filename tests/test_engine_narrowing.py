@@ -681,3 +681,109 @@ def test_an_axis_the_code_never_named_takes_the_name_it_meets():
                 y = self.fc(x).view(b, n, self.heads, -1)
                 reveal_shape(y)
     """) == ["b n heads dim//heads"]
+
+
+# -- shape assertions: ``assert x.shape == (b, t, c)`` ----------------------------------------------
+
+def test_a_shape_assertion_gives_an_unknown_tensor_its_rank_and_sizes():
+    assert reveals("""
+        def f(x, b: int, t: int, c: int):
+            reveal_shape(x)
+            assert x.shape == (b, t, c)
+            reveal_shape(x)
+        def g(x, b, t, c):
+            assert tuple(x.shape) == (b, t, c)
+            reveal_shape(x)
+        def h(x, b, t, c):
+            assert list(x.size()) == [b, t, c]
+            reveal_shape(x)
+        def k(scores, bs, beam_size, n_words):
+            assert scores.size() == (bs * beam_size, n_words)
+            reveal_shape(scores)
+    """) == ["...", "b t c", "b t c", "b t c", "beam_size*bs n_words"]
+
+
+def test_a_shape_assertion_binds_the_axes_a_tensor_already_had():
+    assert reveals("""
+        import torch.nn.functional as F
+        def f(x, n_words):
+            x = F.log_softmax(x, dim=-1)
+            reveal_shape(x)
+            assert x.size() == (8, n_words)
+            reveal_shape(x)
+        def g(x, w):
+            b, t, c = x.shape
+            reveal_shape(x)
+            assert x.shape == (b, t, w)
+            reveal_shape(x[:, :, 0])
+    """) == ["...", "8 n_words", "b t c", "b t"]
+
+
+def test_a_partial_shape_assertion_names_the_axes_it_slices():
+    assert reveals("""
+        def f(x, c, h, w):
+            assert x.shape[1:] == (c, h, w)
+            reveal_shape(x)
+        def g(x, h, w):
+            assert x.shape[-2:] == (h, w)
+            reveal_shape(x)
+        def k(x, b, t):
+            assert x.shape[:2] == (b, t)
+            reveal_shape(x)
+    """) == ["? c h w", "... h w", "b t ..."]
+
+
+def test_a_negated_shape_test_that_raises_narrows_what_follows():
+    assert reveals("""
+        def f(x, b, n):
+            if x.shape != (b, n):
+                raise ValueError("bad shape")
+            reveal_shape(x)
+        def g(x, b, n):
+            if x.shape == (b, n):
+                reveal_shape(x)
+            reveal_shape(x)
+    """) == ["b n", "b n", "..."]
+
+
+def test_a_shape_assertion_the_inferred_shape_contradicts_is_reported():
+    found = errors("""
+        import torch
+        def f(x):
+            y = torch.zeros(3, 4)
+            assert y.shape == (3, 5)
+            assert y.shape == (3, 4, 1)
+            return y
+    """)
+    assert [d.code for d in found] == ["SHP105", "SHP104"]
+    assert "axis 1 of `y` to be 5, but it is 4" in found[0].message
+    assert "expects `y` to have 3 axes, but it has 2" in found[1].message
+
+
+def test_a_shape_assertion_that_may_hold_is_not_reported():
+    assert codes("""
+        import torch
+        def f(x, m, k):
+            n = x.size(0)
+            y = torch.zeros(3, 4)
+            assert y.shape == (n, 4)
+            assert y.shape == (m, k)
+            assert tuple(y.shape[1:]) == (k,)
+            return y
+        def g(m, k):
+            z = torch.zeros(m, k)
+            assert z.shape == (k, m)
+            if z.shape != (3, 3):
+                raise ValueError("square")
+            return z
+    """) == []
+
+
+def test_a_shape_assertion_makes_a_later_swap_provable():
+    assert codes("""
+        import torch
+        def attend(q, k, b, n, d):
+            assert q.shape == (b, n, d)
+            assert k.shape == (b, n, d)
+            return torch.softmax(q @ k, dim=-1)
+    """) == ["SHP101"]

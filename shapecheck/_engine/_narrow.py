@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 
-from .._core._algebra import Expr, Sym, const, sym
+from .._core._algebra import Expr, Sym, const, provably_distinct, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
@@ -171,6 +172,11 @@ class Narrowing:
                     state[var] = new
                     self.share_rank(cur, new, state)
             return state
+        asserted = shape_test(test)
+        if asserted is not None:
+            if holds != asserted.negated:
+                self.narrowed_by_shape_test(asserted, state, test)
+            return state
         if holds and isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
                 and len(test.args) == 2 and isinstance(test.args[0], ast.Name) \
                 and self.mod.imports.qualify(test.args[1]) in ("torch.Tensor", "torch.nn.Parameter"):
@@ -179,9 +185,46 @@ class Narrowing:
                 state[var] = ANY_SHAPE
         return state
 
+    def narrowed_by_shape_test(self, t: ShapeTest, state, node) -> None:
+        """``assert x.shape == (b, t, c)`` (``tuple(x.shape)``, ``list(x.size())``, ``x.shape[1:] == (c, h, w)``,
+        or ``if x.shape != (b, n): raise``): ``x`` has that rank, and each axis is the size named, as
+        ``assert x.size(1) == self.in_features`` makes it (an unknown object named there is a size named
+        after it). Nothing is learnt of a tensor whose shape contradicts the assertion."""
+        cur = state.get(t.var)
+        if isinstance(cur, Shape) and cur.get_meta("unverified"):
+            return  # a shape the engine guessed: the assertion says nothing of the axes it guessed
+        was_obj = isinstance(cur, Obj) and cur.name == t.var
+        if t.exact is not None:
+            if isinstance(cur, Shape) and cur.rank is not None:
+                if cur.rank != t.exact:
+                    return
+            else:
+                new = with_rank(cur, t.exact)
+                if new is None:
+                    return
+                if was_obj:
+                    new = new.with_meta(maybe_array=True)  # ``.shape`` of an unknown object: maybe an array
+                state[t.var] = new
+        for j, elt in enumerate(t.elts):
+            i = t.offset + j
+            shape = state.get(t.var)
+            if isinstance(shape, Obj) and shape.name == t.var:
+                shape = ANY_SHAPE  # ``x.shape[-2:] == (h, w)``: axes read from the end of an unknown object
+            if not isinstance(shape, Shape):
+                return
+            want = self.asserted_size(elt, state)
+            if not isinstance(want, Expr):
+                continue
+            axis = self.read_axis(t.var, shape, i, state, node)
+            if isinstance(axis, Expr):
+                self.bind_equal([axis, want], node)
+
     def check_rank_assertion(self, st, state) -> None:
         """``assert x.dim() == 1`` on a tensor known to have another number of axes is reported: the assertion
-        fails whenever the code gets here."""
+        fails whenever the code gets here (as is ``assert x.shape == (b, t, c)`` on a tensor of known rank
+        other than three, or whose axis is a size provably other than the one named)."""
+        if self.check_shape_assertion(st, state):
+            return
         r = rank_test(st.test)
         if r is None or r[2]:
             return
@@ -193,6 +236,52 @@ class Narrowing:
             have = f"{v.rank}" if v.rank is not None else f"at least {len(v.dims) - 1}"
             self.diag(st.test, "SHP104", f"the assertion expects `{var}` to have {k} ax{'is' if k == 1 else 'es'}, "
                                          f"but it has {have}", notes=(f"`{var}` has shape ({v})",))
+
+    def asserted_size(self, node, state):
+        """A size ``assert x.shape == (...)`` names: unknown objects in it are sizes named after them (``bs *
+        beam_size`` of unannotated arguments is their product)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+            left, right = self.asserted_size(node.left, state), self.asserted_size(node.right, state)
+            if isinstance(left, Expr) and isinstance(right, Expr):
+                return self.binop(node.op, left, right, node)
+            return OPAQUE
+        return self.as_size_sym(self.ev(node, state))
+
+    def check_shape_assertion(self, st, state) -> bool:
+        """Report ``assert x.shape == (b, t, c)`` that the inferred shape of ``x`` contradicts: a known rank
+        other than the one asserted, or an axis whose size differs from the named one for every value of the
+        sizes (``4`` against ``3``, ``d + 1`` against ``d``). True when the assertion is one of that form."""
+        t = shape_test(st.test)
+        if t is None:
+            return False
+        if t.negated:
+            return True
+        v = state.get(t.var)
+        if not isinstance(v, Shape) or v.get_meta("unverified"):
+            return True
+        if t.exact is not None and (v.rank is not None and v.rank != t.exact
+                                    or v.rank is None and len(v.dims) - 1 > t.exact):
+            have = f"{v.rank}" if v.rank is not None else f"at least {len(v.dims) - 1}"
+            self.diag(st.test, "SHP104", f"the assertion expects `{t.var}` to have {t.exact} "
+                                         f"ax{'is' if t.exact == 1 else 'es'}, but it has {have}",
+                      notes=(f"`{t.var}` has shape ({v})",))
+            return True
+        if v.rank is None:
+            return True
+        for j, elt in enumerate(t.elts):
+            i = t.offset + j
+            if not -v.rank <= i < v.rank:
+                continue
+            have = v.axis(i)
+            want = self.asserted_size(elt, state)
+            if not isinstance(have, Expr) or not isinstance(want, Expr):
+                continue
+            have, want = self.env.resolve(have), self.env.resolve(want)
+            if provably_distinct(have, want):
+                self.diag(st.test, "SHP105", f"the assertion expects axis {i} of `{t.var}` to be {want}, "
+                                             f"but it is {have}", notes=(f"`{t.var}` has shape ({v})",))
+                return True
+        return True
 
     def narrowed_by_permute(self, recv, recv_node, args, kwargs, state):
         """``x.permute(0, 2, 3, 1)`` on a variable of unknown rank: a permutation of ``k`` axes says that ``x``
@@ -548,6 +637,90 @@ def _shared_axes(piece: Shape, other: Shape, split) -> Shape:
         if i != at and isinstance(dims[i], Unknown) and isinstance(other.dims[i], Expr):
             dims[i], origins[i] = other.dims[i], other.origin(i)
     return Shape(tuple(dims), tuple(origins), piece.label, piece.meta)
+
+
+@dataclass(frozen=True)
+class ShapeTest:
+    """``x.shape == (b, t, c)`` read as a test: the variable, the asserted sizes (nodes), the index of the
+    first (``x.shape[1:]``: 1; ``x.shape[-2:]``: -2), the rank it states (None for a prefix or a suffix
+    of unknown rest) and whether the test is ``!=``."""
+    var: str
+    elts: tuple
+    offset: int
+    exact: int | None
+    negated: bool
+
+
+def shape_test(test) -> ShapeTest | None:
+    """``x.shape == (b, t, c)``, ``x.size() == (b, t)``, ``tuple(x.shape) == (...)``, ``list(x.size()) == [...]``,
+    ``x.shape == torch.Size([...])``, ``x.shape[1:] == (c, h, w)``, ``x.shape[:2] == (b, t)``,
+    ``x.shape[-2:] == (h, w)`` (either side, ``==`` or ``!=``), or None."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+        return None
+    for side, other in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
+        elts = _sizes_literal(other)
+        read = _shape_read(side)
+        if elts is None or read is None:
+            continue
+        var, lo, hi = read
+        n = len(elts)
+        if lo is None and hi is None:
+            offset, exact = 0, n
+        elif hi is None and lo >= 0:
+            offset, exact = lo, lo + n
+        elif hi is None and lo < 0 and -lo == n:
+            offset, exact = lo, None
+        elif lo is None and hi is not None and hi == n:
+            offset, exact = 0, None
+        else:
+            return None
+        return ShapeTest(var, tuple(elts), offset, exact, isinstance(test.ops[0], ast.NotEq))
+    return None
+
+
+def _shape_read(node):
+    """``x.shape``, ``x.size()``, wrapped in ``tuple(...)``/``list(...)`` or sliced ``[lo:hi]`` with literal
+    bounds: (variable, lo, hi) or None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tuple", "list") \
+            and len(node.args) == 1 and not node.keywords:
+        node = node.args[0]
+    lo = hi = None
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.step is None:
+        bounds = []
+        for b in (node.slice.lower, node.slice.upper):
+            if b is None:
+                bounds.append(None)
+            elif isinstance(b, ast.Constant) and type(b.value) is int:
+                bounds.append(b.value)
+            elif isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub) and isinstance(b.operand, ast.Constant) \
+                    and type(b.operand.value) is int:
+                bounds.append(-b.operand.value)
+            else:
+                return None
+        lo, hi = bounds
+        if hi is not None and hi < 0:
+            return None
+        lo = None if lo == 0 else lo
+        node = node.value
+    if isinstance(node, ast.Attribute) and node.attr == "shape":
+        var = node.value
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" \
+            and not node.args and not node.keywords:
+        var = node.func.value
+    else:
+        return None
+    return (var.id, lo, hi) if isinstance(var, ast.Name) else None
+
+
+def _sizes_literal(node):
+    """The elements of ``(b, t, c)``, ``[b, t, c]`` or ``torch.Size([b, t, c])``; None otherwise (a starred
+    element included)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)) and len(node.args) == 1 \
+            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) == "Size":
+        node = node.args[0]
+    if isinstance(node, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in node.elts):
+        return list(node.elts)
+    return None
 
 
 def with_rank(v, k: int):

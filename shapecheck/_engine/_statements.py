@@ -397,8 +397,13 @@ class Statements:
         values = [self.ev(n, state) for n in nodes]
         if all(isinstance(v, (Expr, Obj)) for v in values):  # ``assert in_ch == out_ch`` of unannotated arguments
             values = [self.as_size_sym(v) for v in values]
+        self.bind_equal(values, nodes[0])
+
+    def bind_equal(self, values, node) -> None:
+        """Sizes the code says are equal (the values of :meth:`learn_equal`'s nodes, or an axis and the size
+        ``assert x.shape == (b, t, c)`` names for it) are one size from here on."""
         sizes = [self.env.resolve(v) for v in values if isinstance(v, Expr)]
-        if len(sizes) != len(nodes):
+        if len(sizes) != len(values):
             return
         first = sizes[0]
         for other in sizes[1:]:
@@ -406,16 +411,16 @@ class Statements:
             if first.as_sym() is not None and unnamed_size(first) and s is not None and not unnamed_size(other):
                 # ``assert x.size(1) == self.in_features``: the axis read off the tensor is the size the code
                 # names (a size the code never named binds first, as when a layer meets it)
-                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
+                self.env.bind(first.as_sym(), other, self.where(node))
                 first = other
             elif s is not None and other != first:
-                self.env.bind(s, first, self.where(nodes[0]))
+                self.env.bind(s, first, self.where(node))
             elif s is None and other.value is not None and first.as_sym() is not None:
                 # ``if mask.shape[1] != 1: raise``: the axis is that literal from here on
-                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
+                self.env.bind(first.as_sym(), other, self.where(node))
                 first = other
             elif first.as_sym() is not None and other != first:
-                self.env.bind(first.as_sym(), other, self.where(nodes[0]))
+                self.env.bind(first.as_sym(), other, self.where(node))
 
 
 def _size_flags(init) -> dict:
