@@ -27,9 +27,12 @@ def test_a_table_of_classes_read_by_a_known_name_is_that_class():
 
 def test_a_table_read_by_an_unknown_name_gives_what_every_class_gives():
     assert reveals(_TABLE.format(body="reveal_shape(_PLANE[name](8)(x))")) == ["b 8 5 5"]
-    # a LayerNorm(8) of "w" fails where a BatchNorm2d(8) runs: nothing is known, nothing reported
-    assert reveals(_TABLE.format(body="reveal_shape(_MIXED[name](8)(x))")) == ["..."]
+    # a LayerNorm(8) of "w" fails where a BatchNorm2d(8) runs: nothing reported, and past the call the
+    # BatchNorm2d is the one that ran
+    assert reveals(_TABLE.format(body="reveal_shape(_MIXED[name](8)(x))")) == ["b 8 5 5"]
     assert codes(_TABLE.format(body="_MIXED[name](8)(x)")) == []
+    # where both may run, what both keep
+    assert reveals(_TABLE.format(body="reveal_shape(_MIXED[name](5)(x[:, :5]))")) == ["b 5 5 5"]
     # an InstanceNorm2d without weights takes any channels: the call may run
     assert codes(_TABLE.format(body="_PLANE[name](4)(x)")) == []
 
@@ -55,6 +58,35 @@ def test_a_choice_reports_only_what_every_option_reports():
     assert codes(src.format(body="pick(kind)(8)(x)")) == []  # BatchNorm2d(8) runs
     assert codes(src.format(body="pick(kind)(5)(x)")) == []  # LayerNorm(5) runs
     assert reveals(src.format(body='reveal_shape(pick("layer")(5)(x))')) == ["b 8 5 5"]
+
+
+def test_past_a_choice_the_options_that_fail_on_its_arguments_did_not_run():
+    # BLIP's self-attention: its keys come from a layer built for the encoder's width in cross-attention and
+    # for the model's width otherwise; applied to the model's hidden states, only the second can run, and the
+    # keys it gives are known, so the untransposed key after it is seen
+    src = """
+        class SelfAttention(nn.Module):
+            def __init__(self, hidden_size: int, encoder_width: int, heads: int, cross: bool):
+                super().__init__()
+                self.heads, self.d = heads, hidden_size // heads
+                self.query = nn.Linear(hidden_size, hidden_size)
+                if cross:
+                    self.key = nn.Linear(encoder_width, hidden_size)
+                else:
+                    self.key = nn.Linear(hidden_size, hidden_size)
+
+            def split(self, x):
+                return x.view(x.size(0), x.size(1), self.heads, self.d).permute(0, 2, 1, 3)
+
+            def forward(self, h: Float[Tensor, "b t hidden_size"]):
+                q = self.split(self.query(h))
+                k = self.split(self.key(h))
+                reveal_shape(k)
+                return q @ k{t}
+    """
+    assert reveals(src.format(t=".transpose(-1, -2)")) == ["b heads t hidden_size//heads"]
+    assert codes(src.format(t=".transpose(-1, -2)")) == []
+    assert codes(src.format(t="")) == ["SHP201"]
 
 
 def test_a_function_given_only_names_keeps_nothing_but_a_layer():

@@ -379,6 +379,11 @@ class Calls:
         firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
         if len(firsts) == 1 and None not in firsts:
             self.diags.extend(found[0][:1])
+        elif len(found) == len(results) and None in firsts and len(firsts) > 1:
+            # an option that fails on these arguments is not the one that runs past this call: what follows is
+            # what the others give (BLIP's ``self.key``, built for ``encoder_width`` in cross-attention and for
+            # ``hidden_size`` otherwise, applied to ``hidden_states``)
+            return [r for r, f in zip(results, found) if not f]
         return results
 
     def call_qual(self, q: str, args, kwargs, node, state):
