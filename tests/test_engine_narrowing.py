@@ -630,7 +630,8 @@ def test_a_function_defined_in_a_function_reads_its_variables_at_the_call():
                 reveal_shape(shape(self.q(x)))
                 dph = 7  # rebound: a call after this reads the new value
                 reveal_shape(shape(self.q(x)))
-    """) == ["bs n_heads qlen dim//n_heads", "bs n_heads (bs*dim*qlen)//(bs*n_heads*7) 7"]
+    """) == ["bs n_heads qlen dim'//n_heads", "bs n_heads (bs*dim''*qlen)//(bs*n_heads*7) 7"]
+    # (the local ``dim`` names the input's axis, primed: an axis of the data, which the layer's ``dim`` met)
 
 
 def test_sizes_a_script_sets_in_its_main_block_are_named_globals():

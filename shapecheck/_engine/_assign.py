@@ -118,6 +118,11 @@ class Assignment:
             # a function called under a caller's shapes (``B, H, W, dim = q.shape`` in a helper of a module built
             # with ``dim``) names axes of its own: a spelling the caller's sizes use is another axis
             taken = taken | self.env.fields | {s.name for s in self.env.bindings}
+        elif self.self_val is not None and name in self.env.fields:
+            # ``src_len, bsz, out_channels = key.size()`` in a module built with ``out_channels``: the local names
+            # the input's axis, which may be another size (fairseq's is the width ``embed_dim``); an axis of the
+            # data, it binds to the size it meets
+            taken = taken | {name}
         while name in taken:
             name += "'"
         self.dim_names.add(name)
