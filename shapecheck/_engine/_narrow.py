@@ -372,7 +372,8 @@ class Narrowing:
         the engine could not evaluate is a tensor there: a layer that reads its input's size (``Linear``,
         ``Conv2d``, a norm) takes nothing else, so its output's shape holds whatever the value was."""
         required = self.layer_input(m)
-        if required is not None and not isinstance(arg, Obj) and re.fullmatch(r"BatchNorm\dd", m.qualname.rsplit(".", 1)[-1]):
+        if required is not None and not isinstance(arg, Obj) \
+                and re.fullmatch(r"BatchNorm\dd", m.qualname.rsplit(".", 1)[-1]):
             # a batch norm fixes the rank and channels of an unannotated input only: what an unknown helper
             # gave (``self.bn(create_conv2d(...)(x))``) or an input moved first (``x.transpose(1, 3)``, to
             # normalise another axis) is left as it is

@@ -40,7 +40,8 @@ def batched(x):
         return x
     # the leading axis so read is the batch: what ``(N, C, *)`` calls N
     rest = tuple(x.origins[1:]) if x.origins else (None,) * (len(x.dims) - 1)
-    return Shape((UNKNOWN,) + tuple(x.dims[1:]), (RoleOrigin("the batch axis of a convolution's output", BATCH),) + rest, x.label)
+    batch = RoleOrigin("the batch axis of a convolution's output", BATCH)
+    return Shape((UNKNOWN,) + tuple(x.dims[1:]), (batch,) + rest, x.label)
 
 
 def last_replaced(input: Shape, size) -> Shape:
