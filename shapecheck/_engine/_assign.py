@@ -11,7 +11,7 @@ from .._core._roles import POSITION, with_roles
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
 from ._common import dim_sym
-from ._narrow import with_rank
+from ._narrow import shape_slice, with_rank
 
 
 class Assignment:
@@ -251,36 +251,15 @@ def _positional_table(attr: str, value):
 def _sliced_axes(node, k: int):
     """``x.shape[lo:hi]`` / ``x.size()[lo:hi]`` with constant bounds unpacked into ``k`` names: the variable
     and the indices of the axes read (negative when counted from the end), else None."""
-    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Slice) or node.slice.step is not None:
+    read = shape_slice(node)
+    if read is None:
         return None
-    base = node.value
-    if isinstance(base, ast.Attribute) and base.attr == "shape":
-        owner = base.value
-    elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size" \
-            and not base.args and not base.keywords:
-        owner = base.func.value
-    else:
-        return None
-    if not isinstance(owner, ast.Name):
-        return None
-    bounds = []
-    for b in (node.slice.lower, node.slice.upper):
-        if b is None:
-            bounds.append(None)
-            continue
-        try:
-            v = ast.literal_eval(b)
-        except ValueError:
-            return None
-        if not isinstance(v, int) or isinstance(v, bool):
-            return None
-        bounds.append(v)
-    lo, hi = bounds
+    owner, lo, hi = read
     if lo is not None and lo < 0 and hi is None and -lo == k:  # x.shape[-2:]
-        return owner.id, list(range(lo, 0)), None
+        return owner, list(range(lo, 0)), None
     lo = lo or 0
     if lo >= 0 and (hi is None or hi >= 0 and hi - lo == k):  # x.shape[2:], x.shape[:2], x.shape[1:3]
-        return owner.id, list(range(lo, lo + k)), lo + k if hi is None else None
+        return owner, list(range(lo, lo + k)), lo + k if hi is None else None
     return None
 
 

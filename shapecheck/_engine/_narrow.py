@@ -685,24 +685,18 @@ def _shape_read(node):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tuple", "list") \
             and len(node.args) == 1 and not node.keywords:
         node = node.args[0]
-    lo = hi = None
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.step is None:
-        bounds = []
-        for b in (node.slice.lower, node.slice.upper):
-            if b is None:
-                bounds.append(None)
-            elif isinstance(b, ast.Constant) and type(b.value) is int:
-                bounds.append(b.value)
-            elif isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub) and isinstance(b.operand, ast.Constant) \
-                    and type(b.operand.value) is int:
-                bounds.append(-b.operand.value)
-            else:
-                return None
-        lo, hi = bounds
-        if hi is not None and hi < 0:
+    if isinstance(node, ast.Subscript):
+        read = shape_slice(node)
+        if read is None or read[2] is not None and read[2] < 0:
             return None
-        lo = None if lo == 0 else lo
-        node = node.value
+        var, lo, hi = read
+        return var, None if lo == 0 else lo, hi
+    var = shape_owner(node)
+    return None if var is None else (var, None, None)
+
+
+def shape_owner(node) -> str | None:
+    """The variable ``x`` of ``x.shape`` or ``x.size()``, else None."""
     if isinstance(node, ast.Attribute) and node.attr == "shape":
         var = node.value
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" \
@@ -710,7 +704,30 @@ def _shape_read(node):
         var = node.func.value
     else:
         return None
-    return (var.id, lo, hi) if isinstance(var, ast.Name) else None
+    return var.id if isinstance(var, ast.Name) else None
+
+
+def shape_slice(node):
+    """``x.shape[lo:hi]`` or ``x.size()[lo:hi]`` with literal int bounds, no step: (``x``, lo, hi), a bound
+    left out being None; else None."""
+    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Slice) or node.slice.step is not None:
+        return None
+    var = shape_owner(node.value)
+    if var is None:
+        return None
+    bounds = []
+    for b in (node.slice.lower, node.slice.upper):
+        if b is None:
+            bounds.append(None)
+            continue
+        try:
+            v = ast.literal_eval(b)
+        except ValueError:
+            return None
+        if type(v) is not int:
+            return None
+        bounds.append(v)
+    return var, bounds[0], bounds[1]
 
 
 def _sizes_literal(node):
