@@ -59,14 +59,21 @@ class Env:
     # pairs of those sizes that may be one size all the same: int parameters with the same literal
     # default (``out_channels: int = 2, bwe_out_channels: int = 2``)
     alike: frozenset = frozenset()
+    # the literal int defaults of those sizes (``dim_head=64``): a product of them the defaults make equal to
+    # another (``bwe_in_channels=128`` and ``out_channels * num_mel_channels``, 2 and 64) may be that size
+    defaults: dict = field(default_factory=dict)
+    # the names each name is computed from anywhere in the file (``self.args.head_size = args.dim_att //
+    # args.num_heads`` in another class), shared, never changed: sizes the file relates
+    related: dict = field(default_factory=dict)
 
     def copy(self) -> "Env":
-        return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike)
+        return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike, self.defaults, self.related)
 
     def meet(self, other: "Env") -> "Env":
         """What both of two branches know: the bindings and facts they share. A size either branch named
         (``self.out = nn.Linear(emb_dim, num_tokens)`` on one branch only) is a size the code names."""
-        out = Env(fields=self.fields | other.fields, alike=self.alike | other.alike)
+        out = Env(fields=self.fields | other.fields, alike=self.alike | other.alike,
+                  defaults={**other.defaults, **self.defaults}, related=self.related)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:
@@ -166,6 +173,8 @@ def compare(a, b, env: Env | None = None) -> str:
                                            or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)
                                            or _distinct_fields(_met_field(a0, env), _met_field(b0, env), env)):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
+    if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)):
+        return NE  # ``dim`` against ``heads*dim_head``: a size the code names and a product of others it names
     return UNK
 
 
@@ -205,6 +214,35 @@ def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
     if frozenset((sa.name, sb.name)) in env.alike:
         return False
     return not _related(sa, env) and not _related(sb, env)
+
+
+def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
+    """``a`` one size the code names and ``b`` a product of others it names, none of them ``a`` and none
+    squared (``dim`` against ``heads*dim_head``, ``in_planes`` against ``4*planes``): distinct axes, as
+    ``d_src`` and ``d_tgt`` are, unless the code relates them (in this scope, or anywhere in the file:
+    ``Env.related``) or their defaults make them one size. A square (``block_size*block_size``) is an area,
+    which a length of another size is often computed to be; it is not judged."""
+    sa = a.as_sym()
+    if sa is None or sa.name not in env.fields or _related(sa, env) or len(b.terms) != 1:
+        return False
+    mono, coef = b.terms[0]
+    if coef <= 0 or b.as_sym() is not None:
+        return False
+    atoms = [t for t, _p in mono]
+    if not atoms or any(not isinstance(t, Sym) or p != 1 for t, p in mono):
+        return False
+    near = env.related.get(sa.name, frozenset())
+    for t in atoms:
+        if t.name == sa.name or t.name not in env.fields or _related(t, env) or t.name in near \
+                or sa.name in env.related.get(t.name, frozenset()) or frozenset((sa.name, t.name)) in env.alike:
+            return False
+    if sa.name in env.defaults and all(t.name in env.defaults for t in atoms):
+        product = coef
+        for t in atoms:
+            product *= env.defaults[t.name]
+        if product == env.defaults[sa.name]:
+            return False  # ``bwe_in_channels=128`` against ``out_channels*num_mel_channels``, 2 and 64
+    return True
 
 
 def _related(s: Sym, env: Env) -> bool:

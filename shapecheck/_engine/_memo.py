@@ -28,7 +28,8 @@ class ModuleMemo:
     that may hold one value (``equal_locals`` the same for the locals a layer is built with); ``bound_once``
     a function node's id to the names it binds exactly once (what a helper defined in it reads); ``ratios``
     a function node's id to its int parameters that only scale sizes (``ratio_params``); ``passed_alike`` a class
-    node's id to the pairs of constructor parameters every construction in the file gives one value."""
+    node's id to the pairs of constructor parameters every construction in the file gives one value; ``related``
+    the file's tree's id to the names each name is computed from anywhere in it (``related_names``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -42,6 +43,7 @@ class ModuleMemo:
     defaults: dict = field(default_factory=dict)  # id of a function node -> ``(val, d)`` of a ``default`` helper (_user)
     ratios: dict = field(default_factory=dict)  # id of a function node -> its parameters that are ratios (_walk)
     passed_alike: dict = field(default_factory=dict)  # id of a class node -> parameters given one value (_walk)
+    related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -385,6 +385,7 @@ class ModuleInfo:
             sv.facts = set(fa.env.divisible)
             sv.fields = fa.env.unrelated_fields()
             sv.alike = fa.env.alike
+            sv.defaults = fa.env.defaults
         self._instances[key] = sv
         return sv
 
@@ -405,6 +406,7 @@ class ModuleInfo:
             sv.facts = set(fa.env.divisible)
             sv.fields = fa.env.unrelated_fields()
             sv.alike = fa.env.alike
+            sv.defaults = fa.env.defaults
         return sv, diags
 
 

@@ -231,7 +231,9 @@ class UserCalls:
             memo[key] = (OPAQUE, (), ())  # recursion guard
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules, closure=closure)
+        related = sub.env.related  # what the callee's file relates
         sub.env = self.env.copy()
+        sub.env.related = related
         sv = ref.bound_self
         if sv is not None and sv.fields:
             # a method of a module: the sizes its constructor named are distinct axes there, under this call's
@@ -239,6 +241,7 @@ class UserCalls:
             # the ``config.hidden_size`` features this call gives it), as are the sizes this function names
             sub.env.fields = sub.env.fields | sv.fields
             sub.env.alike = sub.env.alike | sv.alike
+            sub.env.defaults = {**sub.env.defaults, **sv.defaults}
             sub.env.divisible |= sv.facts
         try:
             rets = sub.run()

@@ -204,6 +204,7 @@ class SelfVal:
     facts: set = field(default_factory=set)  # divisibility learnt in __init__ (assert d % n == 0)
     fields: frozenset = frozenset()  # the sizes __init__ named (constructor arguments, config fields)
     alike: frozenset = frozenset()  # pairs of them that may be one size (the same literal default)
+    defaults: dict = field(default_factory=dict)  # their literal int defaults (``Env.defaults``)
 
     def __hash__(self) -> int:
         return id(self)

@@ -70,11 +70,13 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.dim_names: set = set()
         self.fresh_calls: dict = {}  # (call node, callee's axis) -> this function's name for it (``_user``)
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
+        self.env.related = per_node(mod.memo.related, mod.tree, lambda: related_names(mod.tree))
         if self_val is not None and self_val.facts:
             self.env.divisible |= self_val.facts
         if self_val is not None:
             self.env.fields = self_val.fields
             self.env.alike = self_val.alike
+            self.env.defaults = self_val.defaults
         # parameters left to None and filled from another size (``if not mid: mid = out``): ``_expressions``
         self.filled: dict = {}
         self.loop_depth = 0  # how many loops the statement being analysed is in (``_statements``)
@@ -235,7 +237,10 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             alike = self._shared_default(p.arg, default)
             if alike:
                 self.env.alike = self.env.alike | {frozenset((p.arg, other)) for other in alike}
-            return self.code_sym(p.arg)
+            size = self.code_sym(p.arg)
+            if isinstance(default, ast.Constant) and type(default.value) is int:
+                self.env.defaults = {**self.env.defaults, size.as_sym().name: default.value}
+            return size
         n = _int_tuple_length(p.annotation, self.mod.imports.qualify)
         if n is not None:  # ``size: Tuple[int, int]``: one named size per element, as ``H, W = size`` reads them
             return tuple(self.code_sym(f"{p.arg}[{i}]") for i in range(n))
@@ -303,6 +308,37 @@ def ratio_params(fn) -> frozenset:
             else:
                 found.discard(child.id)
     return frozenset(found & used)
+
+
+def related_names(tree) -> dict:
+    """The names each name is computed from, anywhere in the file: ``head_size`` from ``dim_att`` and
+    ``num_heads`` in ``self.args.head_size = args.dim_att // args.num_heads``, and both ways, so that
+    sizes one class derives from another's are related wherever they meet (``Env.related``). A name is
+    the last part of a dotted one, as the name bridge reads it; an assertion relates the names it tests."""
+    out: dict = {}
+
+    def names(node) -> set:
+        return {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node)
+                if isinstance(n, ast.Name) or isinstance(n, ast.Attribute)}
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            here = {t.id if isinstance(t, ast.Name) else t.attr for t in targets
+                    if isinstance(t, (ast.Name, ast.Attribute))}
+            if not here:
+                continue
+            sources = names(node.value) - here
+        elif isinstance(node, ast.Assert):
+            here = sources = names(node.test)
+        else:
+            continue
+        for t in here:
+            for s in sources:
+                if s != t:
+                    out.setdefault(t, set()).add(s)
+                    out.setdefault(s, set()).add(t)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def passed_alike(cls: ast.ClassDef, tree) -> frozenset:
