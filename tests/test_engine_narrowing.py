@@ -572,15 +572,34 @@ def test_a_layer_narrows_a_value_known_only_from_the_front():
 
 
 def test_a_known_axis_from_the_front_that_may_be_the_required_one_is_not_guessed():
-    from shapecheck._core._algebra import sym
+    from shapecheck._core._algebra import const, sym
     from shapecheck._core._shape import UNKNOWN, Shape, Variadic
     from shapecheck._engine._narrow import _refine
 
     d, c = sym("d"), sym("c")
     req = Shape((Variadic(None), d))
     assert str(_refine(Shape((UNKNOWN, UNKNOWN, Variadic(None))), req)) == str(Shape((UNKNOWN, Variadic(None), d)))
-    # ``? c ...`` may be ``? c`` with c the last axis: whether c is d is not for narrowing to say
-    assert _refine(Shape((UNKNOWN, c, Variadic(None))), req) is None
+    # ``? c ...`` may be ``? c`` with c the last axis: whether c is d is not for narrowing to say, so c is left
+    # out of what it learns (``? ... d``), and a literal size known there (one position, ``x[:, :1]``) is kept
+    assert str(_refine(Shape((UNKNOWN, c, Variadic(None))), req)) == str(Shape((UNKNOWN, Variadic(None), d)))
+    assert _refine(Shape((UNKNOWN, const(1), Variadic(None))), req) is None
+
+
+def test_a_read_of_a_partly_known_input_learns_the_layer_for_its_other_names():
+    # ``residual = q`` after ``q.size(0)``, ``q.size(1)`` were read: the Linear applied to ``q`` fixes the last axis
+    # of ``residual`` too, so the residual sum after the projection sees the two widths meet
+    assert codes("""
+        class Attention(nn.Module):
+            def __init__(self, d_model: int, d_k: int):
+                super().__init__()
+                self.w_q = nn.Linear(d_k, d_model)
+
+            def forward(self, q):
+                b, t = q.size(0), q.size(1)
+                residual = q
+                q = self.w_q(q)
+                return q + residual
+    """) == ["SHP102"]
 
 
 def test_a_view_infers_a_size_of_its_own_for_minus_one_on_an_input_of_unknown_size():

@@ -29,7 +29,8 @@ class ModuleMemo:
     a function node's id to the names it binds exactly once (what a helper defined in it reads); ``ratios``
     a function node's id to its int parameters that only scale sizes (``ratio_params``); ``passed_alike`` a class
     node's id to the pairs of constructor parameters every construction in the file gives one value; ``related``
-    the file's tree's id to the names each name is computed from anywhere in it (``related_names``)."""
+    the file's tree's id to the names each name is computed from anywhere in it (``related_names``); ``copies`` a
+    function node's id to the names it copies one to another (``residual = x``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -44,6 +45,7 @@ class ModuleMemo:
     ratios: dict = field(default_factory=dict)  # id of a function node -> its parameters that are ratios (_walk)
     passed_alike: dict = field(default_factory=dict)  # id of a class node -> parameters given one value (_walk)
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
+    copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -20,6 +20,7 @@ from .._core._algebra import Expr, Sym, const, provably_distinct, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
+from ._memo import per_node
 from ._values import Obj
 
 _GROUP = "svar"
@@ -364,6 +365,15 @@ class Narrowing:
                     for name, other in list(state.items()):
                         if other == arg and name != arg_node.id and (name == arg.name or name not in params):
                             state[name] = new.with_label(None)
+                elif isinstance(arg, Shape):
+                    # ``b = x.size(0)``, ``residual = x``, then ``self.w_q(x)``: the same partly known tensor
+                    # under another name (a name the function copies it to, or from, still holding its axes)
+                    # learns the same axes
+                    copies = per_node(self.mod.memo.copies, self.node, lambda: _name_copies(self.node))
+                    for name in copies.get(arg_node.id, ()):
+                        other = state.get(name)
+                        if isinstance(other, Shape) and other.dims == arg.dims:
+                            state[name] = new.with_label(None)
         self.share_rank(arg, new, state)
         return new
 
@@ -518,6 +528,18 @@ def is_pattern_axis(s) -> bool:
     return isinstance(s, Sym) and (s.kind or "").startswith(_PATTERN_KIND)
 
 
+def _name_copies(fn) -> dict:
+    """The names a function copies one to another (``residual = x``), both ways: name -> the others."""
+    out: dict = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            for t in node.targets:
+                if isinstance(t, ast.Name) and t.id != node.value.id:
+                    out.setdefault(t.id, set()).add(node.value.id)
+                    out.setdefault(node.value.id, set()).add(t.id)
+    return out
+
+
 def _param_names(fn) -> frozenset:
     """The names of ``fn``'s parameters (none for a module body)."""
     a = getattr(fn, "args", None)
@@ -540,14 +562,17 @@ def _is_size(d) -> bool:
 
 
 def _refine_ends(x: Shape, req: Shape) -> Shape | None:
-    """``x`` known from the front (``? ? ...``, a ``cat`` along dim 1 of parts of unknown rank) meeting a
-    requirement from the back (``... d``, a ``Linear(d, .)``): ``? ... d``. The last axes ``x`` knows may
-    be the ones required (its rank may be just what it knows), so they must be unknown; the result says
-    no more than both: at least as many axes as ``x`` knows, the last ones required."""
+    """``x`` known from the front (``? ? ...``, a ``cat`` along dim 1 of parts of unknown rank; ``b t ...``
+    once ``x.size(0)`` and ``x.size(1)`` were read) meeting a requirement from the back (``... d``, a
+    ``Linear(d, .)``): ``? ... d``, ``b ... d``. The last axes ``x`` knows may be the ones required (its rank
+    may be just what it knows), so what it knows of them is left out; the result says no more than both: at
+    least as many axes as ``x`` knows, the first ones it knew, the last ones required. Not when one of
+    those it leaves out is a literal size (``x[:, :1]``, one position): what follows keeps it."""
     lead = list(x.dims[:-1])
     trail = list(req.dims[1:])
     keep = max(0, len(lead) - len(trail))
-    if any(not isinstance(d, Unknown) for d in lead[keep:]) or not any(isinstance(d, Expr) for d in trail):
+    if any(isinstance(d, Expr) and d.value is not None for d in lead[keep:]) \
+            or not any(isinstance(d, Expr) for d in trail):
         return None
     origins = list(x.origins[:keep]) if x.origins else [None] * keep
     return Shape(tuple(lead[:keep]) + (Variadic(None),) + tuple(trail),
