@@ -365,10 +365,10 @@ class Narrowing:
                     for name, other in list(state.items()):
                         if other == arg and name != arg_node.id and (name == arg.name or name not in params):
                             state[name] = new.with_label(None)
-                elif isinstance(arg, Shape):
+                elif isinstance(arg, Shape) and not arg.is_any:
                     # ``b = x.size(0)``, ``residual = x``, then ``self.w_q(x)``: the same partly known tensor
                     # under another name (a name the function copies it to, or from, still holding its axes)
-                    # learns the same axes
+                    # learns the same axes; not a tensor known in nothing, which any other may look like
                     copies = per_node(self.mod.memo.copies, self.node, lambda: _name_copies(self.node))
                     for name in copies.get(arg_node.id, ()):
                         other = state.get(name)
