@@ -175,6 +175,8 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)):
         return NE  # ``dim`` against ``heads*dim_head``: a size the code names and a product of others it names
+    if env is not None and env.defaults and (_default_against_literal(a, b, env) or _default_against_literal(b, a, env)):
+        return NE  # ``num_classes=10`` against 64: not the size it is by default
     return UNK
 
 
@@ -243,6 +245,17 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
         if product == env.defaults[sa.name]:
             return False  # ``bwe_in_channels=128`` against ``out_channels*num_mel_channels``, 2 and 64
     return True
+
+
+def _default_against_literal(a: Expr, b: Expr, env: Env) -> bool:
+    """``a`` a size the code names with a literal default (``num_classes=10``), which nothing bound or related,
+    against a literal it is not by default (64): the code holds only where the default was changed to that
+    literal, so it fails as written."""
+    sa = a.as_sym()
+    if sa is None or b.value is None or sa.name not in env.fields or sa.name not in env.defaults \
+            or _related(sa, env):
+        return False
+    return env.defaults[sa.name] != b.value
 
 
 def _related(s: Sym, env: Env) -> bool:
