@@ -300,7 +300,7 @@ class Expressions:
                 # ``output.data``: a tensor's data outside autograd, whose axes are the tensor's own
                 # (``nB = output.data.size(0)`` reads an axis of ``output``); never a size named "data"
                 return Obj(f"{base.name}.data")
-            return self.code_sym(attr) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
+            return self.code_sym(attr, read=True) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
         if isinstance(base, ModuleVal):
             return self.module_attr(base, attr)
         if isinstance(base, QualRef):
@@ -450,7 +450,7 @@ class Expressions:
                 and _SIZE_KEY.fullmatch(node.slice.value):
             # ``ddconfig["z_channels"]``: a config read as a dict, whose key names a size as ``cfg.z_channels``
             # would (the name bridge), when the key is named as sizes are
-            return self.code_sym(node.slice.value)
+            return self.code_sym(node.slice.value, read=True)
         return OPAQUE
 
     def slice_size_of(self, base: SizeOf, sl: ast.Slice, state):
@@ -500,7 +500,7 @@ class Expressions:
         """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
         if isinstance(v, Obj):
             return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params
-                                 or v.name in self.filled)
+                                 or v.name in self.filled, read="." in v.name)
         return v
 
     def filled_if_none(self, node: ast.IfExp, state):
