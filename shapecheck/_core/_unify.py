@@ -65,15 +65,19 @@ class Env:
     # the names each name is computed from anywhere in the file (``self.args.head_size = args.dim_att //
     # args.num_heads`` in another class), shared, never changed: sizes the file relates
     related: dict = field(default_factory=dict)
+    # those sizes read off an object (``config.qk_head_dim``, ``cfg["n_embd"]``): fields of a configuration,
+    # which another file may compute from the others (``qk_head_dim = qk_rope_head_dim + qk_nope_head_dim``)
+    read: frozenset = frozenset()
 
     def copy(self) -> "Env":
-        return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike, self.defaults, self.related)
+        return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike, self.defaults, self.related,
+                   self.read)
 
     def meet(self, other: "Env") -> "Env":
         """What both of two branches know: the bindings and facts they share. A size either branch named
         (``self.out = nn.Linear(emb_dim, num_tokens)`` on one branch only) is a size the code names."""
         out = Env(fields=self.fields | other.fields, alike=self.alike | other.alike,
-                  defaults={**other.defaults, **self.defaults}, related=self.related)
+                  defaults={**other.defaults, **self.defaults}, related=self.related, read=self.read | other.read)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:
@@ -219,30 +223,31 @@ def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
 
 
 def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
-    """``a`` one size the code names and ``b`` a product of others it names, none of them ``a`` and none
-    squared (``dim`` against ``heads*dim_head``, ``in_planes`` against ``4*planes``): distinct axes, as
-    ``d_src`` and ``d_tgt`` are, unless the code relates them (in this scope, or anywhere in the file:
-    ``Env.related``) or their defaults make them one size. A square (``block_size*block_size``) is an area,
-    which a length of another size is often computed to be; it is not judged."""
+    """``a`` one size the code names and ``b`` a product of others it names, or a sum of such products, none
+    of them ``a`` and none squared (``dim`` against ``heads*dim_head``, ``in_planes`` against ``4*planes``,
+    ``output_dim`` against ``emb_dim + 2*hid_dim``): distinct axes, as ``d_src`` and ``d_tgt`` are, unless the
+    code relates them (in this scope, or anywhere in the file: ``Env.related``) or their defaults make them
+    one size. A square (``block_size*block_size``) is an area, which a length of another size is often
+    computed to be; it is not judged. Nor is a sum of fields of a configuration (``Env.read``): a config
+    class in another file often defines one field as the sum of others."""
     sa = a.as_sym()
-    if sa is None or sa.name not in env.fields or _related(sa, env) or len(b.terms) != 1:
-        return False
-    mono, coef = b.terms[0]
-    if coef <= 0 or b.as_sym() is not None:
-        return False
-    atoms = [t for t, _p in mono]
-    if not atoms or any(not isinstance(t, Sym) or p != 1 for t, p in mono):
+    if sa is None or sa.name not in env.fields or _related(sa, env) or not b.terms or b.as_sym() is not None:
         return False
     near = env.related.get(sa.name, frozenset())
+    atoms = set()
+    for mono, coef in b.terms:
+        if coef <= 0 or not mono or any(not isinstance(t, Sym) or p != 1 for t, p in mono):
+            return False
+        atoms |= {t for t, _p in mono}
+    if len(b.terms) > 1 and (sa.name in env.read or any(t.name in env.read for t in atoms)):
+        return False
     for t in atoms:
         if t.name == sa.name or t.name not in env.fields or _related(t, env) or t.name in near \
                 or sa.name in env.related.get(t.name, frozenset()) or frozenset((sa.name, t.name)) in env.alike:
             return False
     if sa.name in env.defaults and all(t.name in env.defaults for t in atoms):
-        product = coef
-        for t in atoms:
-            product *= env.defaults[t.name]
-        if product == env.defaults[sa.name]:
+        at_defaults = b.subst({t: const(env.defaults[t.name]) for t in atoms})
+        if at_defaults.value == env.defaults[sa.name]:
             return False  # ``bwe_in_channels=128`` against ``out_channels*num_mel_channels``, 2 and 64
     return True
 

@@ -307,6 +307,14 @@ class Calls:
                     or n.id in per_node(self.mod.memo.equal_locals, self.node, lambda: _maybe_equal_locals(self.node)):
                 continue
             out[k] = state[n.id] = self.code_sym(n.id)
+        for k, (a, n) in enumerate(zip(args[:2], node.args[:2])):
+            if isinstance(a, Expr) or not (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add)):
+                continue
+            # ``nn.Linear(emb_dim + hid_dim, out_dim)`` of two unannotated arguments: a sum the engine leaves
+            # unknown elsewhere (a constructor's ``+`` may join lists or strings), but a layer's size is an int
+            left, right = (self.as_size_sym(self.ev(x, state)) for x in (n.left, n.right))
+            if isinstance(left, Expr) and isinstance(right, Expr):
+                out[k] = left + right
         return out
 
     def maybe_equal_sizes(self) -> frozenset:

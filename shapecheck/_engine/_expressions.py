@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
@@ -13,6 +14,11 @@ from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, F
 from ._narrow import tensor_var
 from ._callables import table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, size, size_item
+
+
+# a string key of a config read as a dict that names one size (``ddconfig["z_channels"]``, ``cfg["n_embd"]``)
+_SIZE_KEY = re.compile(r"([a-z0-9]+_)*(dim|channels|chans|heads|embd|width|units|classes)(_?[0-9]+)?"
+                       r"|([a-z0-9]+_)+(size|features)|(n|num|d)_[a-z][a-z0-9_]*")
 
 
 class Expressions:
@@ -294,7 +300,7 @@ class Expressions:
                 # ``output.data``: a tensor's data outside autograd, whose axes are the tensor's own
                 # (``nB = output.data.size(0)`` reads an axis of ``output``); never a size named "data"
                 return Obj(f"{base.name}.data")
-            return self.code_sym(attr) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
+            return self.code_sym(attr, read=True) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
         if isinstance(base, ModuleVal):
             return self.module_attr(base, attr)
         if isinstance(base, QualRef):
@@ -440,6 +446,11 @@ class Expressions:
             idx = self.ev(node.slice, state)
             if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
                 return base.children[idx.value]
+        if isinstance(base, Obj) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) \
+                and _SIZE_KEY.fullmatch(node.slice.value):
+            # ``ddconfig["z_channels"]``: a config read as a dict, whose key names a size as ``cfg.z_channels``
+            # would (the name bridge), when the key is named as sizes are
+            return self.code_sym(node.slice.value, read=True)
         return OPAQUE
 
     def slice_size_of(self, base: SizeOf, sl: ast.Slice, state):
@@ -489,7 +500,7 @@ class Expressions:
         """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
         if isinstance(v, Obj):
             return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params
-                                 or v.name in self.filled)
+                                 or v.name in self.filled, read="." in v.name)
         return v
 
     def filled_if_none(self, node: ast.IfExp, state):

@@ -386,6 +386,7 @@ class ModuleInfo:
             sv.fields = fa.env.unrelated_fields()
             sv.alike = fa.env.alike
             sv.defaults = fa.env.defaults
+            sv.read = fa.env.read
         self._instances[key] = sv
         return sv
 
@@ -407,6 +408,7 @@ class ModuleInfo:
             sv.fields = fa.env.unrelated_fields()
             sv.alike = fa.env.alike
             sv.defaults = fa.env.defaults
+            sv.read = fa.env.read
         return sv, diags
 
 

@@ -242,6 +242,7 @@ class UserCalls:
             sub.env.fields = sub.env.fields | sv.fields
             sub.env.alike = sub.env.alike | sv.alike
             sub.env.defaults = {**sub.env.defaults, **sv.defaults}
+            sub.env.read = sub.env.read | sv.read
             sub.env.divisible |= sv.facts
         try:
             rets = sub.run()

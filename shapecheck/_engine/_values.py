@@ -205,6 +205,7 @@ class SelfVal:
     fields: frozenset = frozenset()  # the sizes __init__ named (constructor arguments, config fields)
     alike: frozenset = frozenset()  # pairs of them that may be one size (the same literal default)
     defaults: dict = field(default_factory=dict)  # their literal int defaults (``Env.defaults``)
+    read: frozenset = frozenset()  # those read off an object, a configuration's fields (``Env.read``)
 
     def __hash__(self) -> int:
         return id(self)

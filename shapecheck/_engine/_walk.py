@@ -77,6 +77,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.env.fields = self_val.fields
             self.env.alike = self_val.alike
             self.env.defaults = self_val.defaults
+            self.env.read = self_val.read
         # parameters left to None and filled from another size (``if not mid: mid = out``): ``_expressions``
         self.filled: dict = {}
         self.loop_depth = 0  # how many loops the statement being analysed is in (``_statements``)
@@ -113,7 +114,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         return f"{self.mod.short}:{getattr(node, 'lineno', 0)}"
 
     # -- entry -----------------------------------------------------------------------------------
-    def code_sym(self, name: str, named: bool = True) -> Expr:
+    def code_sym(self, name: str, named: bool = True, read: bool = False) -> Expr:
         """A size from code; an axis of the signature when its name is one (the name bridge). A ``named``
         size (an int parameter, a constructor argument, a config field) is a distinct axis from the other
         named sizes unless the code relates them."""
@@ -121,6 +122,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         name = size.as_sym().name
         if named and name not in self.env.fields:
             self.env.fields = self.env.fields | {name}
+        if read and name not in self.env.read:  # read off an object: a field of a configuration (``Env.read``)
+            self.env.read = self.env.read | {name}
         return size
 
     def run(self) -> list:
