@@ -241,24 +241,26 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
         atoms |= {t for t, _p in mono}
     if len(b.terms) > 1 and (sa.name in env.read or any(t.name in env.read for t in atoms)):
         return False
+    known = sa.name in env.defaults and all(t.name in env.defaults for t in atoms)
+    if known and b.subst({t: const(env.defaults[t.name]) for t in atoms}).value == env.defaults[sa.name]:
+        return False  # ``bwe_in_channels=128`` against ``out_channels*num_mel_channels``, 2 and 64
     for t in atoms:
         if t.name == sa.name or t.name not in env.fields or _related(t, env) or t.name in near \
-                or sa.name in env.related.get(t.name, frozenset()) or frozenset((sa.name, t.name)) in env.alike:
+                or sa.name in env.related.get(t.name, frozenset()):
             return False
-    if sa.name in env.defaults and all(t.name in env.defaults for t in atoms):
-        at_defaults = b.subst({t: const(env.defaults[t.name]) for t in atoms})
-        if at_defaults.value == env.defaults[sa.name]:
-            return False  # ``bwe_in_channels=128`` against ``out_channels*num_mel_channels``, 2 and 64
+        if frozenset((sa.name, t.name)) in env.alike and not known:
+            return False  # one literal default for both; with every default known, the product is not it
     return True
 
 
 def _default_against_literal(a: Expr, b: Expr, env: Env) -> bool:
-    """``a`` a size the code names with a literal default (``num_classes=10``), which nothing bound or related,
-    against a literal it is not by default (64): the code holds only where the default was changed to that
-    literal, so it fails as written."""
+    """``a`` a script's command-line option with an int default (``opt.latent_dim``, ``--latent_dim`` 10 by
+    default), which nothing bound or related, against a literal it is not by default (512): the script fails
+    as it is run without options. Only options read off the parsed command line (``Env.read``): a parameter's
+    default is what a caller replaces, and the code may be written for the values its callers give."""
     sa = a.as_sym()
-    if sa is None or b.value is None or sa.name not in env.fields or sa.name not in env.defaults \
-            or _related(sa, env):
+    if sa is None or b.value is None or sa.name not in env.fields or sa.name not in env.read \
+            or sa.name not in env.defaults or _related(sa, env):
         return False
     return env.defaults[sa.name] != b.value
 

@@ -249,6 +249,8 @@ class Expressions:
             target = info.resolve_star(name)
             if target is not None:
                 return target
+        if name in getattr(info, "arg_namespaces", ()):  # ``opt = parser.parse_args()``: ``opt.latent_dim``
+            return Obj(name)
         return OPAQUE
 
     def attribute(self, node, state):

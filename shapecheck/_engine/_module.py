@@ -230,6 +230,15 @@ class ModuleInfo:
         self.main_sizes: dict = {}
         self.class_aliases: dict = {}  # ``GELU = nn.GELU if ... else GELU_``: name -> the choice's node
         self.class_tables: dict = {}  # ``_NORM_MAP = dict(batchnorm=nn.BatchNorm2d, ...)``: name -> ((key, node), ...)
+        # the int defaults of a script's command-line options (``parser.add_argument("--latent_dim", type=int,
+        # default=100)``): dest -> value, what ``opt.latent_dim`` is unless the script is run with another
+        self.arg_defaults: dict = _argparse_int_defaults(tree)
+        # module-level names of a parsed command line (``opt = parser.parse_args()``): objects whose fields are
+        # the script's options
+        self.arg_namespaces = frozenset(
+            t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+            and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == "parse_args"
+            for t in n.targets if isinstance(t, ast.Name)) if self.arg_defaults else frozenset()
         self._instances: dict = {}
         self.memo = ModuleMemo()  # the engine's: signatures read and calls analysed in this file
         for node in tree.body:
@@ -546,3 +555,33 @@ def _class_table(node) -> tuple | None:
     if len(items) > 32 or not all(isinstance(v, (ast.Name, ast.Attribute)) for _k, v in items):
         return None
     return items
+
+
+def _argparse_int_defaults(tree) -> dict:
+    """``parser.add_argument("--latent_dim", type=int, default=100)`` anywhere in the file: ``{"latent_dim": 100}``
+    (the option's dest: its long name, dashes read as underscores, or ``dest=``)."""
+    out: dict = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg is not None}
+        d = kw.get("default")
+        if not (isinstance(d, ast.Constant) and type(d.value) is int and d.value > 1):
+            continue
+        t = kw.get("type")
+        if t is not None and not (isinstance(t, ast.Name) and t.id == "int"):
+            continue
+        names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        dest = kw.get("dest")
+        if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
+            name = dest.value
+        else:
+            long = [n for n in names if n.startswith("--")]
+            if not long:
+                continue
+            name = long[0][2:].replace("-", "_")
+        if name in out and out[name] != d.value:
+            out[name] = None
+        else:
+            out.setdefault(name, d.value)
+    return {k: v for k, v in out.items() if v is not None}

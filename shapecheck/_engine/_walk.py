@@ -124,6 +124,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.env.fields = self.env.fields | {name}
         if read and name not in self.env.read:  # read off an object: a field of a configuration (``Env.read``)
             self.env.read = self.env.read | {name}
+        if read and name not in self.env.defaults and self.mod.arg_defaults.get(name) is not None:
+            # ``opt.latent_dim`` of a script whose parser gives ``--latent_dim`` an int default
+            self.env.defaults = {**self.env.defaults, name: self.mod.arg_defaults[name]}
         return size
 
     def run(self) -> list:
