@@ -179,7 +179,8 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
     if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)):
         return NE  # ``dim`` against ``heads*dim_head``: a size the code names and a product of others it names
-    if env is not None and env.defaults and (_default_against_literal(a, b, env) or _default_against_literal(b, a, env)):
+    if env is not None and env.defaults and (_default_against_literal(a, b, env)
+                                             or _default_against_literal(b, a, env)):
         return NE  # ``num_classes=10`` against 64: not the size it is by default
     return UNK
 

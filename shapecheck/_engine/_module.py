@@ -562,7 +562,8 @@ def _argparse_int_defaults(tree) -> dict:
     (the option's dest: its long name, dashes read as underscores, or ``dest=``)."""
     out: dict = {}
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_argument"):
             continue
         kw = {k.arg: k.value for k in node.keywords if k.arg is not None}
         d = kw.get("default")
