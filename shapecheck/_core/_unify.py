@@ -181,7 +181,7 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE  # ``dim`` against ``heads*dim_head``: a size the code names and a product of others it names
     if env is not None and env.defaults and (_default_against_literal(a, b, env)
                                              or _default_against_literal(b, a, env)):
-        return NE  # ``num_classes=10`` against 64: not the size it is by default
+        return NE  # ``opt.latent_dim`` (10 by default) against 512: not the size it is by default
     return UNK
 
 

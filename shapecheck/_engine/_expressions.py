@@ -302,7 +302,9 @@ class Expressions:
                 # ``output.data``: a tensor's data outside autograd, whose axes are the tensor's own
                 # (``nB = output.data.size(0)`` reads an axis of ``output``); never a size named "data"
                 return Obj(f"{base.name}.data")
-            return self.code_sym(attr, read=True) if self.looks_like_size(attr) else Obj(f"{base.name}.{attr}")
+            if not self.looks_like_size(attr):
+                return Obj(f"{base.name}.{attr}")
+            return self.code_sym(attr, read=True, option=base.name in getattr(self.mod, "arg_namespaces", ()))
         if isinstance(base, ModuleVal):
             return self.module_attr(base, attr)
         if isinstance(base, QualRef):
@@ -502,7 +504,8 @@ class Expressions:
         """An unknown object used as a size (``C // n_head`` with ``n_head`` unannotated) is a symbol from code."""
         if isinstance(v, Obj):
             return self.code_sym(v.name.rsplit(".", 1)[-1], named="." in v.name or v.name in self.size_params
-                                 or v.name in self.filled, read="." in v.name)
+                                 or v.name in self.filled, read="." in v.name,
+                                 option=v.name.split(".", 1)[0] in getattr(self.mod, "arg_namespaces", ()))
         return v
 
     def filled_if_none(self, node: ast.IfExp, state):

@@ -114,7 +114,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         return f"{self.mod.short}:{getattr(node, 'lineno', 0)}"
 
     # -- entry -----------------------------------------------------------------------------------
-    def code_sym(self, name: str, named: bool = True, read: bool = False) -> Expr:
+    def code_sym(self, name: str, named: bool = True, read: bool = False, option: bool = False) -> Expr:
         """A size from code; an axis of the signature when its name is one (the name bridge). A ``named``
         size (an int parameter, a constructor argument, a config field) is a distinct axis from the other
         named sizes unless the code relates them."""
@@ -124,8 +124,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.env.fields = self.env.fields | {name}
         if read and name not in self.env.read:  # read off an object: a field of a configuration (``Env.read``)
             self.env.read = self.env.read | {name}
-        if read and name not in self.env.defaults and self.mod.arg_defaults.get(name) is not None:
-            # ``opt.latent_dim`` of a script whose parser gives ``--latent_dim`` an int default
+        if option and name not in self.env.defaults and self.mod.arg_defaults.get(name) is not None:
+            # ``opt.latent_dim`` read off the parsed command line of a script whose parser gives ``--latent_dim``
+            # an int default (not ``config.latent_dim`` of another object)
             self.env.defaults = {**self.env.defaults, name: self.mod.arg_defaults[name]}
         return size
 
