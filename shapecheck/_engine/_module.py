@@ -230,15 +230,16 @@ class ModuleInfo:
         self.main_sizes: dict = {}
         self.class_aliases: dict = {}  # ``GELU = nn.GELU if ... else GELU_``: name -> the choice's node
         self.class_tables: dict = {}  # ``_NORM_MAP = dict(batchnorm=nn.BatchNorm2d, ...)``: name -> ((key, node), ...)
-        # the int defaults of a script's command-line options (``parser.add_argument("--latent_dim", type=int,
-        # default=100)``): dest -> value, what ``opt.latent_dim`` is unless the script is run with another
-        self.arg_defaults: dict = _argparse_int_defaults(tree)
         # module-level names of a parsed command line (``opt = parser.parse_args()``): objects whose fields are
-        # the script's options
-        self.arg_namespaces = frozenset(
+        # the script's options, with the int defaults its parser gives them (``parser.add_argument("--latent_dim",
+        # type=int, default=100)``): dest -> value, what ``opt.latent_dim`` is unless the script is run with
+        # another. The whole file is read for the parser only where a command line is parsed.
+        namespaces = frozenset(
             t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
             and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == "parse_args"
-            for t in n.targets if isinstance(t, ast.Name)) if self.arg_defaults else frozenset()
+            for t in n.targets if isinstance(t, ast.Name))
+        self.arg_defaults: dict = _argparse_int_defaults(tree) if namespaces else {}
+        self.arg_namespaces = namespaces if self.arg_defaults else frozenset()
         self._instances: dict = {}
         self.memo = ModuleMemo()  # the engine's: signatures read and calls analysed in this file
         for node in tree.body:
@@ -391,11 +392,7 @@ class ModuleInfo:
             except Exception:
                 if self.strict:
                     raise
-            sv.facts = set(fa.env.divisible)
-            sv.fields = fa.env.unrelated_fields()
-            sv.alike = fa.env.alike
-            sv.defaults = fa.env.defaults
-            sv.read = fa.env.read
+            sv.learn(fa.env)
         self._instances[key] = sv
         return sv
 
@@ -413,11 +410,7 @@ class ModuleInfo:
             fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules)
             fa.run()
             diags = fa.diags
-            sv.facts = set(fa.env.divisible)
-            sv.fields = fa.env.unrelated_fields()
-            sv.alike = fa.env.alike
-            sv.defaults = fa.env.defaults
-            sv.read = fa.env.read
+            sv.learn(fa.env)
         return sv, diags
 
 

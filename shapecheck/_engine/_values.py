@@ -210,6 +210,14 @@ class SelfVal:
     def __hash__(self) -> int:
         return id(self)
 
+    def learn(self, env) -> None:
+        """What ``__init__``'s analysis (its final ``Env``) tells the other methods of the sizes it named."""
+        self.facts = set(env.divisible)
+        self.fields = env.unrelated_fields()
+        self.alike = env.alike
+        self.defaults = env.defaults
+        self.read = env.read
+
 
 class Namespace:
     """The class of ``nn.Module()`` built bare and used as a namespace of layers (``self.mid = nn.Module()``,
