@@ -6,7 +6,7 @@ reveals show what it knows now, and the bugs are the classic ones seeded into su
 
 from __future__ import annotations
 
-from test_engine import codes, errors, reveals
+from test_engine import codes, errors, reveals, run
 
 
 # -- unannotated inputs learn their axes ------------------------------------------------------------
@@ -536,3 +536,44 @@ def test_a_flags_default_path_is_not_taken_for_every_caller():
                 t = self.mix(self.norm(x.flatten(2).transpose(1, 2)))
                 return shortcut + t.transpose(1, 2).reshape(B, -1, H, W)
     """) == []
+
+
+# -- layers of code the engine cannot read ----------------------------------------------------------
+
+def test_a_layer_imported_from_code_not_read_is_the_library_layer_it_is_named_after():
+    # detectron2's Conv2d (a norm and an activation after the convolution) read from a file alone
+    src = """
+        from detectron2.layers import Conv2d
+        from .layers import Linear
+
+        class Bottleneck(nn.Module):
+            def __init__(self, in_channels, bottleneck_channels, out_channels, num_classes):
+                super().__init__()
+                self.conv1 = Conv2d(in_channels, bottleneck_channels, kernel_size=1, bias=False,
+                                    norm=nn.BatchNorm2d(bottleneck_channels), activation=F.relu)
+                self.conv2 = Conv2d(CONV2, kernel_size=3, padding=1, bias=False)
+                self.fc = Linear(out_channels, num_classes)
+
+            def forward(self, x):
+                out = self.conv1(x)
+                reveal_shape(out)
+                out = self.conv2(out)
+                return self.fc(out.mean((2, 3)))
+    """
+    out = run(src.replace("CONV2", "bottleneck_channels, out_channels"))
+    assert [d.message for d in out] == ["... bottleneck_channels ? ?"]
+    out = errors(src.replace("CONV2", "out_channels, bottleneck_channels"))
+    assert [d.code for d in out] == ["SHP107"]
+    assert '"out_channels"' in out[0].message and '"bottleneck_channels"' in out[0].message
+
+
+def test_a_layer_of_another_framework_named_as_a_library_layer_is_not_taken_for_it():
+    # haiku's and sonnet's Linear take the output size alone; peft's takes the layer it adapts
+    assert reveals("""
+        from haiku import Linear
+        from peft.tuners.lora import Linear as LoraLinear
+
+        def f(x, base):
+            reveal_shape(Linear(10)(x))
+            reveal_shape(LoraLinear(base, "default")(x))
+    """) == ["...", "..."]

@@ -336,6 +336,8 @@ class Calls:
             # activation's class keeps it only when its default is elementwise: ``_callables``)
             return self.call_qual("torch.nn.Identity", [], {}, node, state)
         if isinstance(callee, QualRef):
+            if callee.alike:
+                kwargs = self.layer_keywords(callee.qualname, kwargs)
             return self.call_qual(callee.qualname, args, kwargs, node, state)
         layer = _first_layer(callee.elem if isinstance(callee, ListOf) else callee)
         if layer is not None and args and node.args and not isinstance(node.args[0], ast.Starred):
@@ -346,11 +348,7 @@ class Calls:
         if isinstance(callee, ClassRef):
             q = callee.library_layer
             if q is not None:
-                # the keywords the layer does not take are the subclass's own (a ``norm`` it pops): no size
-                rule = lookup_op(q)
-                if rule is not None and rule.init is not None:
-                    kwargs = {k: v for k, v in kwargs.items() if k in rule.init.parameters}
-                return self.call_qual(q, args, kwargs, node, state)
+                return self.call_qual(q, args, self.layer_keywords(q, kwargs), node, state)
             args, kwargs = self.passed_layer_sizes(callee, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
@@ -364,6 +362,15 @@ class Calls:
                 v = join(v, w)
             return v
         return OPAQUE
+
+    @staticmethod
+    def layer_keywords(q: str, kwargs: dict) -> dict:
+        """The keywords the library layer ``q`` takes: a subclass's or a wrapper's own (a ``norm`` it pops or applies
+        after the layer) give no size."""
+        rule = lookup_op(q)
+        if rule is None or rule.init is None:
+            return kwargs
+        return {k: v for k, v in kwargs.items() if k in rule.init.parameters}
 
     def call_choice(self, callee: Choice, args, kwargs, node, state) -> list:
         """Each option of a choice called with these arguments, the results in order. A diagnostic must hold
