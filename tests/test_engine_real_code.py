@@ -6,6 +6,8 @@ reveals show what it knows now, and the bugs are the classic ones seeded into su
 
 from __future__ import annotations
 
+import textwrap
+
 from test_engine import codes, errors, reveals, run
 
 
@@ -577,3 +579,55 @@ def test_a_layer_of_another_framework_named_as_a_library_layer_is_not_taken_for_
             reveal_shape(Linear(10)(x))
             reveal_shape(LoraLinear(base, "default")(x))
     """) == ["...", "..."]
+
+
+# -- a module as it is built by default ---------------------------------------------------------------
+
+_TIMM_ATTENTION = """
+    class Attention(nn.Module):
+        def __init__(self, dim, num_heads=8, attn_head_dim=None, dim_out=None):
+            super().__init__()
+            dim_out = dim_out or dim
+            head_dim = attn_head_dim
+            if head_dim is None:
+                assert dim % num_heads == 0
+                head_dim = dim // num_heads
+            self.num_heads = num_heads
+            self.head_dim = head_dim
+            self.attn_dim = num_heads * head_dim
+            self.qkv = nn.Linear(QKV)
+            self.proj = nn.Linear(self.attn_dim, dim_out)
+
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            x = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+            return self.proj(x.transpose(1, 2).reshape(B, N, self.attn_dim))
+"""
+
+
+def test_a_module_is_also_analysed_as_built_with_the_sizes_it_fills_in_itself():
+    # with `attn_head_dim` given, the swapped qkv layer runs when dim == 3 * attn_dim; as the module is
+    # built by default (head_dim = dim // num_heads, so attn_dim is dim) it never does
+    assert codes(_TIMM_ATTENTION.replace("QKV", "dim, self.attn_dim * 3")) == []
+    out = errors(_TIMM_ATTENTION.replace("QKV", "self.attn_dim * 3, dim"))
+    assert [d.code for d in out] == ["SHP103"]
+    assert any("built with `attn_head_dim`, `dim_out` left to None" in n for n in out[0].notes)
+
+
+def test_a_module_built_by_default_fills_in_sizes_through_helpers_and_copies():
+    from shapecheck._engine._entries import defaults_tested
+    import ast
+
+    init = ast.parse(textwrap.dedent("""
+        def __init__(self, dim, heads=8, dim_head=None, context_dim=None, attn_head_dim=None, norm=None, out=None):
+            dim_head = default(dim_head, dim // heads)
+            head_dim = attn_head_dim
+            if head_dim is None:
+                head_dim = dim // heads
+            out = out or dim
+            self.norm = norm
+    """)).body[0]
+    assert defaults_tested(init) == ()
+    assert defaults_tested(init, either=True) == ("dim_head", "attn_head_dim", "out")

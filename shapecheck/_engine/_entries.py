@@ -166,9 +166,10 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
     return fn
 
 
-def defaults_tested(fn) -> tuple:
+def defaults_tested(fn, either: bool = False) -> tuple:
     """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
-    None:``, ``x if mask is None else ...``), in signature order; the body's own functions are not read."""
+    None:``, ``x if mask is None else ...``; with ``either``, also ``dim_out or dim``), in signature order; the
+    body's own functions are not read."""
     a = fn.args
     pos = a.posonlyargs + a.args
     pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
@@ -179,6 +180,16 @@ def defaults_tested(fn) -> tuple:
               if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot))
               and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant)
               and n.comparators[0].value is None}
+    if either:
+        nodes = list(own_nodes(fn.body))
+        tested |= {n.values[0].id for n in nodes if isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or)
+                   and isinstance(n.values[0], ast.Name)}
+        # ``dim_head = default(dim_head, dim // heads)``: a helper that fills in what was left to None
+        tested |= {n.args[0].id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                   and n.func.id == "default" and len(n.args) == 2 and isinstance(n.args[0], ast.Name)}
+        # ``head_dim = attn_head_dim`` then ``if head_dim is None:``: the parameter is tested through its copy
+        tested |= {n.value.id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
+                   and isinstance(n.targets[0], ast.Name) and n.targets[0].id in tested and isinstance(n.value, ast.Name)}
     return tuple(p for p in optional if p in tested)
 
 
