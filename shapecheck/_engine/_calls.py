@@ -785,10 +785,58 @@ def _maybe_equal_locals(fn) -> frozenset:
             out.update(names + [st.value.id])
         if len(names) == 1 and len(st.targets) == 1:
             by_value.setdefault(ast.dump(st.value), set()).add(names[0])
+            if _equal_by_default(st.value, _number_defaults(fn)):
+                out.add(names[0])
     for group in by_value.values():
         if len(group) > 1:
             out.update(group)
     return frozenset(out)
+
+
+def _number_defaults(fn) -> dict:
+    """``{parameter: number}`` of the parameters of ``fn`` with a literal int or float default."""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+    return {p.arg: d.value for p, d in pairs
+            if isinstance(d, ast.Constant) and type(d.value) in (int, float)}
+
+
+_ROUNDING = {"int": int, "round": round, "abs": abs}
+
+
+def _equal_by_default(value, defaults: dict) -> bool:
+    """Whether ``value``, arithmetic of names (``int(bottleneck_channels * (bottleneck_width / 64.)) *
+    cardinality``), is one of the names it reads when the parameters take their defaults (``bottleneck_width=64``,
+    ``cardinality=1``): the other names are given distinct values, and the result compared with theirs."""
+    free = {}
+
+    def ev(n):
+        if isinstance(n, ast.Constant) and type(n.value) in (int, float):
+            return n.value
+        if isinstance(n, ast.Name):
+            if n.id in defaults:
+                return defaults[n.id]
+            return free.setdefault(n.id, _PRIMES[len(free) % len(_PRIMES)])
+        if isinstance(n, ast.BinOp) and type(n.op) in _ARITH:
+            return _ARITH[type(n.op)](ev(n.left), ev(n.right))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _ROUNDING and len(n.args) == 1 \
+                and not n.keywords:
+            return _ROUNDING[n.func.id](ev(n.args[0]))
+        raise ValueError
+
+    if not isinstance(value, (ast.BinOp, ast.Call)):
+        return False
+    try:
+        result = ev(value)
+    except (ValueError, ArithmeticError, TypeError):
+        return False
+    return len(free) <= len(_PRIMES) and result in free.values()
+
+
+_PRIMES = (1009, 1013, 1019, 1021, 1031, 1033)
+_ARITH = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+          ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b}
 
 
 def _learn_sizes(node, before, after, state) -> None:
