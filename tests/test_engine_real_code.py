@@ -617,17 +617,45 @@ def test_a_module_is_also_analysed_as_built_with_the_sizes_it_fills_in_itself():
 
 
 def test_a_module_built_by_default_fills_in_sizes_through_helpers_and_copies():
-    from shapecheck._engine._entries import defaults_tested
     import ast
 
+    from shapecheck._engine._entries import sizes_filled_in
+
     init = ast.parse(textwrap.dedent("""
-        def __init__(self, dim, heads=8, dim_head=None, context_dim=None, attn_head_dim=None, norm=None, out=None):
+        def __init__(self, dim, heads=8, dim_head=None, context_dim=None, attn_head_dim=None, norm=None, out=None,
+                     hidden=None, downsample=None, act=None, scale=None):
             dim_head = default(dim_head, dim // heads)
             head_dim = attn_head_dim
             if head_dim is None:
                 head_dim = dim // heads
             out = out or dim
+            hidden = int(dim * 4) if hidden is None else hidden
             self.norm = norm
+            self.act = act or nn.GELU
+            self.is_first = downsample is not None
+            self.scale = scale or head_dim ** -0.5  # a scale, not a size
     """)).body[0]
-    assert defaults_tested(init) == ()
-    assert defaults_tested(init, either=True) == ("dim_head", "attn_head_dim", "out")
+    # a layer or an object left out is not a size the module fills in: its absence may ask callers for
+    # equal sizes (a residual block without `downsample` is built only where the channels already match)
+    assert sizes_filled_in(init) == ("dim_head", "attn_head_dim", "out", "hidden")
+
+
+def test_a_module_built_without_its_optional_layers_is_not_judged_so():
+    # built without `downsample`, the block adds its input to its output: callers leave it out only where the
+    # channels already match
+    assert codes("""
+        class Bottleneck(nn.Module):
+            def __init__(self, inplanes, planes, downsample=None, width=None):
+                super().__init__()
+                width = width or planes
+                self.conv1 = nn.Conv2d(inplanes, width, 1)
+                self.conv2 = nn.Conv2d(width, planes * 4, 1)
+                self.downsample = downsample
+
+            def forward(self, x):
+                shortcut = x
+                out = self.conv2(self.conv1(x))
+                if self.downsample is not None:
+                    shortcut = self.downsample(x)
+                return out + shortcut
+    """) == []

@@ -794,12 +794,17 @@ def _maybe_equal_locals(fn) -> frozenset:
 
 
 def _number_defaults(fn) -> dict:
-    """``{parameter: number}`` of the parameters of ``fn`` with a literal int or float default."""
+    """``{parameter: number}`` of the parameters of ``fn`` with a literal int or float default, and of the names
+    it copies one to (``cardinality = num_groups``)."""
     a = fn.args
     pos = a.posonlyargs + a.args
     pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-    return {p.arg: d.value for p, d in pairs
-            if isinstance(d, ast.Constant) and type(d.value) in (int, float)}
+    out = {p.arg: d.value for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) in (int, float)}
+    for st in fn.body:
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
+                and isinstance(st.value, ast.Name) and st.value.id in out:
+            out.setdefault(st.targets[0].id, out[st.value.id])
+    return out
 
 
 _ROUNDING = {"int": int, "round": round, "abs": abs}

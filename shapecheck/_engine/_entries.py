@@ -166,31 +166,71 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
     return fn
 
 
-def defaults_tested(fn, either: bool = False) -> tuple:
-    """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
-    None:``, ``x if mask is None else ...``; with ``either``, also ``dim_out or dim``), in signature order; the
-    body's own functions are not read."""
+def _none_defaults(fn) -> list:
+    """The parameters of ``fn`` that default to None, in signature order."""
     a = fn.args
     pos = a.posonlyargs + a.args
     pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-    optional = [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+    return [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+
+
+def defaults_tested(fn) -> tuple:
+    """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
+    None:``, ``x if mask is None else ...``), in signature order; the body's own functions are not read."""
+    optional = _none_defaults(fn)
     if not optional:
         return ()
     tested = {n.left.id for n in own_nodes(fn.body)
               if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot))
               and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant)
               and n.comparators[0].value is None}
-    if either:
-        nodes = list(own_nodes(fn.body))
-        tested |= {n.values[0].id for n in nodes if isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or)
-                   and isinstance(n.values[0], ast.Name)}
-        # ``dim_head = default(dim_head, dim // heads)``: a helper that fills in what was left to None
-        tested |= {n.args[0].id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                   and n.func.id == "default" and len(n.args) == 2 and isinstance(n.args[0], ast.Name)}
-        # ``head_dim = attn_head_dim`` then ``if head_dim is None:``: the parameter is tested through its copy
-        tested |= {n.value.id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
-                   and isinstance(n.targets[0], ast.Name) and n.targets[0].id in tested and isinstance(n.value, ast.Name)}
     return tuple(p for p in optional if p in tested)
+
+
+def _a_size(node) -> bool:
+    """An expression of a size: a name, an int, arithmetic of them (``dim // num_heads``, ``int(dim * ratio)``)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "round") \
+            and len(node.args) == 1:
+        node = node.args[0]
+    if isinstance(node, ast.BinOp):
+        return _a_size(node.left) and _a_size(node.right)
+    return isinstance(node, ast.Name) or isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def sizes_filled_in(fn) -> tuple:
+    """The parameters of ``fn`` (a constructor) that default to None and that it fills in with a size of its own
+    when left out: ``dim_out = dim_out or dim``, ``dim_head = default(dim_head, dim // heads)``, ``x if x is not
+    None else d``, ``if head_dim is None: head_dim = dim // num_heads`` (also through a copy of the parameter,
+    ``head_dim = attn_head_dim``). Not a layer or an object left out (``downsample=None``): its absence may ask
+    for sizes the caller makes equal."""
+    optional = _none_defaults(fn)
+    if not optional:
+        return ()
+    nodes = list(own_nodes(fn.body))
+    copies = {n.targets[0].id: n.value.id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
+              and isinstance(n.targets[0], ast.Name) and isinstance(n.value, ast.Name)}
+    filled = set()
+    for n in nodes:
+        if isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or) and len(n.values) == 2 \
+                and isinstance(n.values[0], ast.Name) and _a_size(n.values[1]):
+            filled.add(n.values[0].id)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "default" and len(n.args) == 2 \
+                and isinstance(n.args[0], ast.Name) and _a_size(n.args[1]):
+            filled.add(n.args[0].id)
+        elif isinstance(n, ast.IfExp) and isinstance(n.test, ast.Compare) and isinstance(n.test.left, ast.Name) \
+                and len(n.test.ops) == 1 and isinstance(n.test.ops[0], (ast.Is, ast.IsNot)):
+            other = n.orelse if isinstance(n.test.ops[0], ast.IsNot) else n.body
+            if _a_size(other):
+                filled.add(n.test.left.id)
+        elif isinstance(n, ast.If) and isinstance(n.test, ast.Compare) and isinstance(n.test.left, ast.Name) \
+                and len(n.test.ops) == 1 and isinstance(n.test.ops[0], ast.Is) \
+                and isinstance(n.test.comparators[0], ast.Constant) and n.test.comparators[0].value is None:
+            name = n.test.left.id
+            if any(isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)
+                   and st.targets[0].id == name and _a_size(st.value) for st in n.body):
+                filled.add(name)
+    filled |= {copies[k] for k in filled if k in copies}
+    return tuple(p for p in optional if p in filled)
 
 
 def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):
