@@ -619,7 +619,7 @@ def test_a_module_is_also_analysed_as_built_with_the_sizes_it_fills_in_itself():
 def test_a_module_built_by_default_fills_in_sizes_through_helpers_and_copies():
     import ast
 
-    from shapecheck._engine._entries import sizes_filled_in
+    from shapecheck._engine._entries import defaults_filled_in
 
     init = ast.parse(textwrap.dedent("""
         def __init__(self, dim, heads=8, dim_head=None, context_dim=None, attn_head_dim=None, norm=None, out=None,
@@ -633,20 +633,20 @@ def test_a_module_built_by_default_fills_in_sizes_through_helpers_and_copies():
             self.norm = norm
             self.act = act or nn.GELU
             self.is_first = downsample is not None
-            self.scale = scale or head_dim ** -0.5  # a scale, not a size
+            self.scale = scale or head_dim ** -0.5
     """)).body[0]
-    # a layer or an object left out is not a size the module fills in: its absence may ask callers for
-    # equal sizes (a residual block without `downsample` is built only where the channels already match)
-    assert sizes_filled_in(init) == ("dim_head", "attn_head_dim", "out", "hidden")
+    assert defaults_filled_in(init) == ("dim_head", "attn_head_dim", "out", "hidden", "downsample", "act",
+                                        "scale")
 
 
-def test_a_module_built_without_its_optional_layers_is_not_judged_so():
+def test_a_module_built_by_default_does_not_judge_the_sizes_callers_give_distinct():
     # built without `downsample`, the block adds its input to its output: callers leave it out only where the
-    # channels already match
+    # channels already match, so `inplanes` and `planes * 4` are not distinct there
     assert codes("""
         class Bottleneck(nn.Module):
-            def __init__(self, inplanes, planes, downsample=None, width=None):
+            def __init__(self, inplanes, planes, stride=1, downsample=None, width=None):
                 super().__init__()
+                self.is_first = stride > 1 or downsample is not None
                 width = width or planes
                 self.conv1 = nn.Conv2d(inplanes, width, 1)
                 self.conv2 = nn.Conv2d(width, planes * 4, 1)

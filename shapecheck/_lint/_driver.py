@@ -18,7 +18,7 @@ from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._core._ops._registry import OPAQUE
 from .._engine._entries import (ENTRY_NOTE, defaults_tested, fixture_arguments, inner_functions,
-                               merge_entry_diagnostics, module_code, sizes_filled_in)
+                               merge_entry_diagnostics, module_code, defaults_filled_in)
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -257,7 +257,7 @@ def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
     is ``dim``), not unknown. Its findings are those of that module (a finding the methods prove on their own at
     the same place wins)."""
     init = cls.methods.get("__init__")
-    optional = sizes_filled_in(init) if init is not None else ()
+    optional = defaults_filled_in(init) if init is not None else ()
     if not optional:
         return
     try:
@@ -271,7 +271,9 @@ def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
         if mname == "__init__" or any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):
             continue
         found: list = []
-        _run(FunctionAnalysis(info, fn, self_val=sv, rules=rules), found, strict)
+        fa = FunctionAnalysis(info, fn, self_val=sv, rules=rules)
+        fa.env.names_distinct = False
+        _run(fa, found, strict)
         for d in found:
             if d.code not in ("reveal", "SHP900"):
                 diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of the module built with {left} left "
