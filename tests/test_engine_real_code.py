@@ -6,7 +6,9 @@ reveals show what it knows now, and the bugs are the classic ones seeded into su
 
 from __future__ import annotations
 
-from test_engine import codes, errors, reveals
+import textwrap
+
+from test_engine import codes, errors, reveals, run
 
 
 # -- unannotated inputs learn their axes ------------------------------------------------------------
@@ -535,4 +537,125 @@ def test_a_flags_default_path_is_not_taken_for_every_caller():
                 shortcut = self.proj(x)
                 t = self.mix(self.norm(x.flatten(2).transpose(1, 2)))
                 return shortcut + t.transpose(1, 2).reshape(B, -1, H, W)
+    """) == []
+
+
+# -- layers of code the engine cannot read ----------------------------------------------------------
+
+def test_a_layer_imported_from_code_not_read_is_the_library_layer_it_is_named_after():
+    # detectron2's Conv2d (a norm and an activation after the convolution) read from a file alone
+    src = """
+        from detectron2.layers import Conv2d
+        from .layers import Linear
+
+        class Bottleneck(nn.Module):
+            def __init__(self, in_channels, bottleneck_channels, out_channels, num_classes):
+                super().__init__()
+                self.conv1 = Conv2d(in_channels, bottleneck_channels, kernel_size=1, bias=False,
+                                    norm=nn.BatchNorm2d(bottleneck_channels), activation=F.relu)
+                self.conv2 = Conv2d(CONV2, kernel_size=3, padding=1, bias=False)
+                self.fc = Linear(out_channels, num_classes)
+
+            def forward(self, x):
+                out = self.conv1(x)
+                reveal_shape(out)
+                out = self.conv2(out)
+                return self.fc(out.mean((2, 3)))
+    """
+    out = run(src.replace("CONV2", "bottleneck_channels, out_channels"))
+    assert [d.message for d in out] == ["... bottleneck_channels ? ?"]
+    out = errors(src.replace("CONV2", "out_channels, bottleneck_channels"))
+    assert [d.code for d in out] == ["SHP107"]
+    assert '"out_channels"' in out[0].message and '"bottleneck_channels"' in out[0].message
+
+
+def test_a_layer_of_another_framework_named_as_a_library_layer_is_not_taken_for_it():
+    # haiku's and sonnet's Linear take the output size alone; peft's takes the layer it adapts
+    assert reveals("""
+        from haiku import Linear
+        from peft.tuners.lora import Linear as LoraLinear
+
+        def f(x, base):
+            reveal_shape(Linear(10)(x))
+            reveal_shape(LoraLinear(base, "default")(x))
+    """) == ["...", "..."]
+
+
+# -- a module as it is built by default ---------------------------------------------------------------
+
+_TIMM_ATTENTION = """
+    class Attention(nn.Module):
+        def __init__(self, dim, num_heads=8, attn_head_dim=None, dim_out=None):
+            super().__init__()
+            dim_out = dim_out or dim
+            head_dim = attn_head_dim
+            if head_dim is None:
+                assert dim % num_heads == 0
+                head_dim = dim // num_heads
+            self.num_heads = num_heads
+            self.head_dim = head_dim
+            self.attn_dim = num_heads * head_dim
+            self.qkv = nn.Linear(QKV)
+            self.proj = nn.Linear(self.attn_dim, dim_out)
+
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            x = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+            return self.proj(x.transpose(1, 2).reshape(B, N, self.attn_dim))
+"""
+
+
+def test_a_module_is_also_analysed_as_built_with_the_sizes_it_fills_in_itself():
+    # with `attn_head_dim` given, the swapped qkv layer runs when dim == 3 * attn_dim; as the module is
+    # built by default (head_dim = dim // num_heads, so attn_dim is dim) it never does
+    assert codes(_TIMM_ATTENTION.replace("QKV", "dim, self.attn_dim * 3")) == []
+    out = errors(_TIMM_ATTENTION.replace("QKV", "self.attn_dim * 3, dim"))
+    assert [d.code for d in out] == ["SHP103"]
+    assert any("built with `attn_head_dim`, `dim_out` left to None" in n for n in out[0].notes)
+
+
+def test_a_module_built_by_default_fills_in_sizes_through_helpers_and_copies():
+    import ast
+
+    from shapecheck._engine._entries import defaults_filled_in
+
+    init = ast.parse(textwrap.dedent("""
+        def __init__(self, dim, heads=8, dim_head=None, context_dim=None, attn_head_dim=None, norm=None, out=None,
+                     hidden=None, downsample=None, act=None, scale=None):
+            dim_head = default(dim_head, dim // heads)
+            head_dim = attn_head_dim
+            if head_dim is None:
+                head_dim = dim // heads
+            out = out or dim
+            hidden = int(dim * 4) if hidden is None else hidden
+            self.norm = norm
+            self.act = act or nn.GELU
+            self.is_first = downsample is not None
+            self.scale = scale or head_dim ** -0.5
+    """)).body[0]
+    assert defaults_filled_in(init) == ("dim_head", "attn_head_dim", "out", "hidden", "downsample", "act",
+                                        "scale")
+
+
+def test_a_module_built_by_default_does_not_judge_the_sizes_callers_give_distinct():
+    # built without `downsample`, the block adds its input to its output: callers leave it out only where the
+    # channels already match, so `inplanes` and `planes * 4` are not distinct there
+    assert codes("""
+        class Bottleneck(nn.Module):
+            def __init__(self, inplanes, planes, stride=1, downsample=None, width=None):
+                super().__init__()
+                self.is_first = stride > 1 or downsample is not None
+                width = width or planes
+                self.conv1 = nn.Conv2d(inplanes, width, 1)
+                self.conv2 = nn.Conv2d(width, planes * 4, 1)
+                self.downsample = downsample
+
+            def forward(self, x):
+                shortcut = x
+                out = self.conv2(self.conv1(x))
+                if self.downsample is not None:
+                    shortcut = self.downsample(x)
+                return out + shortcut
     """) == []

@@ -68,16 +68,20 @@ class Env:
     # those sizes read off an object (``config.qk_head_dim``, ``cfg["n_embd"]``): fields of a configuration,
     # which another file may compute from the others (``qk_head_dim = qk_rope_head_dim + qk_nope_head_dim``)
     read: frozenset = frozenset()
+    # whether sizes the code names differently are judged distinct (``fields``, ``defaults``); not in a module
+    # analysed as built by default, whose callers may make the sizes they give equal where a part is left out
+    names_distinct: bool = True
 
     def copy(self) -> "Env":
         return Env(dict(self.bindings), set(self.divisible), self.fields, self.alike, self.defaults, self.related,
-                   self.read)
+                   self.read, self.names_distinct)
 
     def meet(self, other: "Env") -> "Env":
         """What both of two branches know: the bindings and facts they share. A size either branch named
         (``self.out = nn.Linear(emb_dim, num_tokens)`` on one branch only) is a size the code names."""
         out = Env(fields=self.fields | other.fields, alike=self.alike | other.alike,
-                  defaults={**other.defaults, **self.defaults}, related=self.related, read=self.read | other.read)
+                  defaults={**other.defaults, **self.defaults}, related=self.related, read=self.read | other.read,
+                  names_distinct=self.names_distinct and other.names_distinct)
         for s, (e, prov) in self.bindings.items():
             o = other.bindings.get(s)
             if o is not None and o[0] == e:
@@ -173,6 +177,8 @@ def compare(a, b, env: Env | None = None) -> str:
         return NE  # two axes of one tensor (``rows, cols = x.size()``) are distinct axes
     if _sibling_derived(a0, b0) or _sibling_derived(b0, a0):
         return NE  # ``N`` against ``C // heads`` of ``B, N, C = x.shape``: the sequence is not the head size
+    if env is not None and not env.names_distinct:
+        return UNK
     if env is not None and env.fields and (_distinct_fields(a0, b0, env)
                                            or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)
                                            or _distinct_fields(_met_field(a0, env), _met_field(b0, env), env)):

@@ -336,6 +336,8 @@ class Calls:
             # activation's class keeps it only when its default is elementwise: ``_callables``)
             return self.call_qual("torch.nn.Identity", [], {}, node, state)
         if isinstance(callee, QualRef):
+            if callee.alike:
+                kwargs = self.layer_keywords(callee.qualname, kwargs)
             return self.call_qual(callee.qualname, args, kwargs, node, state)
         layer = _first_layer(callee.elem if isinstance(callee, ListOf) else callee)
         if layer is not None and args and node.args and not isinstance(node.args[0], ast.Starred):
@@ -346,11 +348,7 @@ class Calls:
         if isinstance(callee, ClassRef):
             q = callee.library_layer
             if q is not None:
-                # the keywords the layer does not take are the subclass's own (a ``norm`` it pops): no size
-                rule = lookup_op(q)
-                if rule is not None and rule.init is not None:
-                    kwargs = {k: v for k, v in kwargs.items() if k in rule.init.parameters}
-                return self.call_qual(q, args, kwargs, node, state)
+                return self.call_qual(q, args, self.layer_keywords(q, kwargs), node, state)
             args, kwargs = self.passed_layer_sizes(callee, args, kwargs, node, state)
             return self.construct_user(callee, args, kwargs, node)
         if isinstance(callee, FuncRef):
@@ -364,6 +362,15 @@ class Calls:
                 v = join(v, w)
             return v
         return OPAQUE
+
+    @staticmethod
+    def layer_keywords(q: str, kwargs: dict) -> dict:
+        """The keywords the library layer ``q`` takes: a subclass's or a wrapper's own (a ``norm`` it pops or applies
+        after the layer) give no size."""
+        rule = lookup_op(q)
+        if rule is None or rule.init is None:
+            return kwargs
+        return {k: v for k, v in kwargs.items() if k in rule.init.parameters}
 
     def call_choice(self, callee: Choice, args, kwargs, node, state) -> list:
         """Each option of a choice called with these arguments, the results in order. A diagnostic must hold
@@ -778,10 +785,63 @@ def _maybe_equal_locals(fn) -> frozenset:
             out.update(names + [st.value.id])
         if len(names) == 1 and len(st.targets) == 1:
             by_value.setdefault(ast.dump(st.value), set()).add(names[0])
+            if _equal_by_default(st.value, _number_defaults(fn)):
+                out.add(names[0])
     for group in by_value.values():
         if len(group) > 1:
             out.update(group)
     return frozenset(out)
+
+
+def _number_defaults(fn) -> dict:
+    """``{parameter: number}`` of the parameters of ``fn`` with a literal int or float default, and of the names
+    it copies one to (``cardinality = num_groups``)."""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+    out = {p.arg: d.value for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) in (int, float)}
+    for st in fn.body:
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
+                and isinstance(st.value, ast.Name) and st.value.id in out:
+            out.setdefault(st.targets[0].id, out[st.value.id])
+    return out
+
+
+_ROUNDING = {"int": int, "round": round, "abs": abs}
+
+
+def _equal_by_default(value, defaults: dict) -> bool:
+    """Whether ``value``, arithmetic of names (``int(bottleneck_channels * (bottleneck_width / 64.)) *
+    cardinality``), is one of the names it reads when the parameters take their defaults (``bottleneck_width=64``,
+    ``cardinality=1``): the other names are given distinct values, and the result compared with theirs."""
+    free = {}
+
+    def ev(n):
+        if isinstance(n, ast.Constant) and type(n.value) in (int, float):
+            return n.value
+        if isinstance(n, ast.Name):
+            if n.id in defaults:
+                return defaults[n.id]
+            return free.setdefault(n.id, _PRIMES[len(free) % len(_PRIMES)])
+        if isinstance(n, ast.BinOp) and type(n.op) in _ARITH:
+            return _ARITH[type(n.op)](ev(n.left), ev(n.right))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _ROUNDING and len(n.args) == 1 \
+                and not n.keywords:
+            return _ROUNDING[n.func.id](ev(n.args[0]))
+        raise ValueError
+
+    if not isinstance(value, (ast.BinOp, ast.Call)):
+        return False
+    try:
+        result = ev(value)
+    except (ValueError, ArithmeticError, TypeError):
+        return False
+    return len(free) <= len(_PRIMES) and result in free.values()
+
+
+_PRIMES = (1009, 1013, 1019, 1021, 1031, 1033)
+_ARITH = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+          ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b}
 
 
 def _learn_sizes(node, before, after, state) -> None:

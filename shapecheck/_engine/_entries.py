@@ -166,13 +166,18 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
     return fn
 
 
-def defaults_tested(fn) -> tuple:
-    """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
-    None:``, ``x if mask is None else ...``), in signature order; the body's own functions are not read."""
+def _none_defaults(fn) -> list:
+    """The parameters of ``fn`` that default to None, in signature order."""
     a = fn.args
     pos = a.posonlyargs + a.args
     pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-    optional = [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+    return [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+
+
+def defaults_tested(fn) -> tuple:
+    """The parameters of ``fn`` that default to None and that its body tests against None (``if cache is not
+    None:``, ``x if mask is None else ...``), in signature order; the body's own functions are not read."""
+    optional = _none_defaults(fn)
     if not optional:
         return ()
     tested = {n.left.id for n in own_nodes(fn.body)
@@ -180,6 +185,47 @@ def defaults_tested(fn) -> tuple:
               and isinstance(n.left, ast.Name) and isinstance(n.comparators[0], ast.Constant)
               and n.comparators[0].value is None}
     return tuple(p for p in optional if p in tested)
+
+
+def _a_value(node) -> bool:
+    """What a parameter left to None is filled in with: anything but None."""
+    return not (isinstance(node, ast.Constant) and node.value is None)
+
+
+def defaults_filled_in(fn) -> tuple:
+    """The parameters of ``fn`` (a constructor) that default to None and that it fills in with a value of its own
+    when left out (``dim_out = dim_out or dim``, ``dim_head = default(dim_head, dim // heads)``, ``x if x is not
+    None else d``, ``if head_dim is None: head_dim = dim // num_heads``, also through a copy of the parameter,
+    ``head_dim = attn_head_dim``, ``norm_layer or nn.LayerNorm``) or tests against None (``downsample``)."""
+    optional = _none_defaults(fn)
+    if not optional:
+        return ()
+    tested = set(defaults_tested(fn))
+    nodes = list(own_nodes(fn.body))
+    copies = {n.targets[0].id: n.value.id for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1
+              and isinstance(n.targets[0], ast.Name) and isinstance(n.value, ast.Name)}
+    filled = set()
+    for n in nodes:
+        if isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or) and len(n.values) == 2 \
+                and isinstance(n.values[0], ast.Name) and _a_value(n.values[1]):
+            filled.add(n.values[0].id)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "default" and len(n.args) == 2 \
+                and isinstance(n.args[0], ast.Name) and _a_value(n.args[1]):
+            filled.add(n.args[0].id)
+        elif isinstance(n, ast.IfExp) and isinstance(n.test, ast.Compare) and isinstance(n.test.left, ast.Name) \
+                and len(n.test.ops) == 1 and isinstance(n.test.ops[0], (ast.Is, ast.IsNot)):
+            other = n.orelse if isinstance(n.test.ops[0], ast.IsNot) else n.body
+            if _a_value(other):
+                filled.add(n.test.left.id)
+        elif isinstance(n, ast.If) and isinstance(n.test, ast.Compare) and isinstance(n.test.left, ast.Name) \
+                and len(n.test.ops) == 1 and isinstance(n.test.ops[0], ast.Is) \
+                and isinstance(n.test.comparators[0], ast.Constant) and n.test.comparators[0].value is None:
+            name = n.test.left.id
+            if any(isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)
+                   and st.targets[0].id == name and _a_value(st.value) for st in n.body):
+                filled.add(name)
+    filled |= {copies[k] for k in filled if k in copies}
+    return tuple(p for p in optional if p in filled or p in tested)
 
 
 def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):

@@ -225,10 +225,7 @@ class Expressions:
             return ClassRef(name, info.classes[name])
         q = info.imports.names.get(name)
         if q is not None:
-            target = info.resolve_import(q)
-            if target is not None:
-                return target
-            return QualRef(q)
+            return self.imported(q)
         if name in getattr(info, "main_sizes", ()):
             # ``n_class = len(word_dict)``, ``n_hidden = 128`` in the script's main block: sizes the code names,
             # distinct unless set to one literal value
@@ -253,12 +250,17 @@ class Expressions:
             return Obj(name)
         return OPAQUE
 
+    def imported(self, q: str):
+        """What the imported name ``q`` is: a function or class of analysed code, else the library object it names;
+        a class the engine cannot read named after a library layer is that layer (:func:`unread_layer`)."""
+        return self.mod.resolve_import(q) or unread_layer(q) or QualRef(q)
+
     def attribute(self, node, state):
         q = self.mod.imports.qualify(node)
         if q is not None and not self.shadowed(node, state):
             if q in SCALAR_CONSTANTS:
                 return SCALAR
-            return self.mod.resolve_import(q) or QualRef(q)
+            return self.imported(q)
         base = self.ev(node.value, state)
         attr = node.attr
         if isinstance(base, Expr) and _unset_self_attribute(node.value, state):
@@ -626,6 +628,28 @@ class Expressions:
         return ANY_SHAPE
 
 
+
+
+# Library layers that third-party code wraps under the same name, the layer's sizes first: detectron2's
+# `Conv2d(in_channels, out_channels, kernel_size, norm=..., activation=...)`, fairseq's and XLM's `Linear(in, out)`
+# functions, a repository's own `Linear` with another initialisation, in a file read alone.
+_ALIKE_LAYERS = frozenset({"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+                           "ConvTranspose3d", "Embedding"})
+# frameworks whose classes of those names take other arguments (haiku's and sonnet's `Linear(output_size)`,
+# peft's `Linear(base_layer, adapter_name)`), or are not PyTorch layers
+_OTHER_FRAMEWORKS = frozenset({"jax", "flax", "haiku", "sonnet", "tensorflow", "keras", "tf_keras", "mlx", "paddle",
+                               "trax", "objax", "equinox", "peft", "numpy", "shapecheck"})
+
+
+def unread_layer(q: str):
+    """The library layer that an imported class the engine cannot read stands for, when it is named after one
+    (``detectron2.layers.Conv2d`` -> ``torch.nn.Conv2d``), else None. Norm layers are left out: a repository's own
+    ``LayerNorm`` is as often channels-first (ConvNeXt's) as the library's."""
+    mod, _, name = q.rpartition(".")
+    top = mod.split(".", 1)[0]
+    if name not in _ALIKE_LAYERS or not mod or top == "torch" or top in _OTHER_FRAMEWORKS:
+        return None
+    return QualRef(f"torch.nn.{name}", alike=True)
 
 def _array_index(index) -> bool:
     """A tuple of slices, ``None`` and ``...`` (at least one slice): the index of an array, not of a dict."""

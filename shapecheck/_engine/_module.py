@@ -400,14 +400,15 @@ class ModuleInfo:
         """Drop the ``self`` values built so far (the project releases modules they may hold)."""
         self._instances.clear()
 
-    def generic_instance(self, cls: ClassInfo, rules):
-        """``self`` for analysing a class's methods on their own: constructor arguments symbolic."""
+    def generic_instance(self, cls: ClassInfo, rules, args: dict | None = None):
+        """``self`` for analysing a class's methods on their own: constructor arguments symbolic (but those of
+        ``args``, ``{name: value}``)."""
         sv = SelfVal(cls, {})
         diags = []
         init = cls.find_method("__init__")
         if init is not None:
             fn, info = init
-            fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules)
+            fa = FunctionAnalysis(info, fn, self_val=sv, report=info is self, rules=rules, args=args)
             fa.run()
             diags = fa.diags
             sv.learn(fa.env)

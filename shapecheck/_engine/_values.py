@@ -34,9 +34,11 @@ class Obj:
 
 @dataclass(frozen=True)
 class QualRef:
-    """A library name not yet called: ``torch.nn.functional.softmax``, ``torch.nn.Linear``."""
+    """A library name not yet called: ``torch.nn.functional.softmax``, ``torch.nn.Linear``. ``alike``: a class of
+    code the engine cannot read, named after this library layer (its keywords the layer does not take are its own)."""
 
     qualname: str
+    alike: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._core._ops._registry import OPAQUE
 from .._engine._entries import (ENTRY_NOTE, defaults_tested, fixture_arguments, inner_functions,
-                               merge_entry_diagnostics, module_code)
+                               merge_entry_diagnostics, module_code, defaults_filled_in)
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -210,6 +210,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             _run(fa, diags, strict)
             _run_defaults(info, fn, None if is_static else sv, rules, diags, strict)
             _run_inner(info, fn, rules, diags, strict, None if is_static else sv)
+        _run_built_by_default(info, cls, rules, diags, strict)
     script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
     if script is not None:
         _run(FunctionAnalysis(info, script, rules=rules), diags, strict)
@@ -247,6 +248,36 @@ def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
         if d.code in ("reveal", "SHP900"):
             continue
         diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of a call that leaves {left} to None",)))
+
+
+def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
+    """A module whose constructor leaves optional sizes to None and fills them in itself (``if head_dim is None:
+    head_dim = dim // num_heads``, ``dim_out = dim_out or dim``) has its methods analysed once more as built by a
+    caller that leaves them out: the module as it is most often built, whose sizes are then related (``attn_dim``
+    is ``dim``), not unknown. Its findings are those of that module (a finding the methods prove on their own at
+    the same place wins)."""
+    init = cls.methods.get("__init__")
+    optional = defaults_filled_in(init) if init is not None else ()
+    if not optional:
+        return
+    try:
+        sv, _ = info.generic_instance(cls, rules, args=dict.fromkeys(optional, None))
+    except Exception:
+        if strict:
+            raise
+        return
+    left = ", ".join(f"`{p}`" for p in optional)
+    for mname, fn in cls.methods.items():
+        if mname == "__init__" or any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):
+            continue
+        found: list = []
+        fa = FunctionAnalysis(info, fn, self_val=sv, rules=rules)
+        fa.env.names_distinct = False
+        _run(fa, found, strict)
+        for d in found:
+            if d.code not in ("reveal", "SHP900"):
+                diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of the module built with {left} left "
+                                                                "to None",)))
 
 
 def _run_inner(info, fn, rules, diags: list, strict: bool, sv=None) -> None:

@@ -1,0 +1,294 @@
+"""SHP405 logits-normalised-over-first-axis."""
+
+from __future__ import annotations
+
+import ast
+
+from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._core._algebra import Expr
+from shapecheck._core._diag import Edit, Fix
+from shapecheck._core._roles import CLASS
+from shapecheck._core._shape import Shape, Variadic
+
+from ._common import SOFTMAX_CALLS, as_int, qd, register, softmax_call, who
+from .softmax_over_batch_axis import over_batch
+
+
+def _short(node, limit: int = 50) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _dim_node(ev) -> ast.AST | None:
+    """The node of the call's ``dim`` argument (``dim=0``, the second argument of ``F.log_softmax(x, 0)``, the
+    first of ``x.log_softmax(0)``); None for a module (``nn.LogSoftmax(dim=0)`` is built elsewhere)."""
+    node = ev.node
+    if not isinstance(node, ast.Call) or ev.qualname in ("torch.nn.Softmax", "torch.nn.LogSoftmax"):
+        return None
+    for k in node.keywords:
+        if k.arg == "dim":
+            return k.value
+    k = 0 if ev.receiver is not None else 1
+    return node.args[k] if len(node.args) > k else None
+
+
+_REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum"}
+_KEEPS = {"float", "double", "half", "detach", "clone", "contiguous", "to", "exp", "log", "clamp", "clamp_min"}
+
+
+def _int(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        return -node.operand.value if type(node.operand.value) is int else None
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+
+
+def _reduced_dim(call: ast.Call):
+    """``(operand, dim)`` of ``t.sum(-1)``, ``t.sum(dim=-1)``, ``torch.sum(t, dim=-1)``, ``t.topk(k, dim=-1)``... else
+    None."""
+    f = call.func
+    if not isinstance(f, ast.Attribute) or f.attr not in _REDUCTIONS:
+        return None
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    if isinstance(f.value, ast.Name) and f.value.id in ("torch", "th"):
+        operand, args = (call.args[0] if call.args else kw.get("input")), call.args[1:]
+    else:
+        operand, args = f.value, call.args
+    pos = 1 if f.attr == "topk" else 0
+    dim = kw.get("dim", args[pos] if len(args) > pos else None)
+    return (operand, _int(dim)) if operand is not None and dim is not None else None
+
+
+def read_over_last_axis(scope, call) -> ast.AST | None:
+    """The use that reads the value of ``call`` as a distribution over its last axis: a reduction over ``dim=-1``
+    of it, of a product or difference it is a term of (``(-p * log_q).sum(dim=-1)``, an entropy, a hand-written
+    cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``). None when nothing
+    does."""
+    if scope is None:
+        return None
+    carriers = {id(call)}
+    names: set = set()
+
+    def carries(node) -> bool:
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _KEEPS:
+            node = node.func.value
+        if isinstance(node, ast.UnaryOp):
+            return carries(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Sub, ast.Add)):
+            return carries(node.left) or carries(node.right)
+        return id(node) in carriers or isinstance(node, ast.Name) and node.id in names
+
+    nodes = list(ast.walk(scope))
+    stores: dict = {}
+    for n in nodes:
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    for _ in range(3):  # a value passes through a few names at most: ``lp = ...; nll = -lp * t; nll.sum(-1)``
+        for n in nodes:
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                    and stores.get(n.targets[0].id) == 1 and carries(n.value):
+                names.add(n.targets[0].id)
+    for n in nodes:
+        if isinstance(n, ast.Call):
+            red = _reduced_dim(n)
+            if red is not None and red[1] == -1 and carries(red[0]):
+                return n
+    return None
+
+
+@register
+class LogitsNormalisedOverFirstAxis(LintRule):
+    """A softmax or log_softmax over `dim=0` of logits whose classes are their last axis, of unknown rank.
+
+    ## What it does
+    Flags `softmax` / `log_softmax` (the functions and the tensor methods, and `nn.Softmax` /
+    `nn.LogSoftmax` modules) over `dim=0` of a tensor whose last axis holds classes, by its producer
+    (a head built for `vocab_size`, `num_classes`, `ntoken` outputs) and whose number of axes is
+    not known where the call is: a `forward(x)` whose input nobody annotated. Also when a later use
+    reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
+    product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
+    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`). Axis 0 is then the
+    class axis only when the tensor has a single axis, one example's scores; for a batch (or a
+    sequence, or both) it is the batch or the time axis.
+
+    ## Why is this bad?
+    A classifier or a language model head is run on batches, where `dim=0` normalises each class
+    across the examples (or the positions) instead of over the classes of one example. Nothing
+    fails at run time: the loss still decreases, the outputs are not probabilities per example.
+    `dim=-1` names the classes whatever the number of axes.
+
+    ## Example
+    ```python
+    class Generator(nn.Module):
+        def __init__(self, d_model, vocab):
+            super().__init__()
+            self.proj = nn.Linear(d_model, vocab)
+
+        def forward(self, x):
+            return F.log_softmax(self.proj(x), dim=0)
+    ```
+
+    ## Use instead
+    ```python
+            return F.log_softmax(self.proj(x), dim=-1)
+    ```
+
+    ## Known problems
+    This is a warning: code written for one unbatched example at a time is right as it stands, and the
+    fix (`dim=-1`) is the same computation for it. A tensor known to have two axes or more is left to
+    `SHP211` (the batch axis) and the shape errors.
+    """
+
+    code = "SHP405"
+    calls = SOFTMAX_CALLS
+    name = "logits-normalised-over-first-axis"
+    summary = "A softmax or log_softmax over dim 0 of logits whose classes are their last axis (one example only)"
+    severity = "warning"
+    fixable = True
+
+    VALID = [
+        # near miss: over the classes
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, d_model: int, vocab: int):
+        super().__init__()
+        self.proj = nn.Linear(d_model, vocab)
+
+    def forward(self, x):
+        return F.log_softmax(self.proj(x), dim=-1)
+''',
+        # near miss: a head of features that are not classes (attention pooling weights over the positions of
+        # a sequence-first tensor: axis 0 is meant)
+        '''
+import torch
+from torch import nn
+
+
+class Pool(nn.Module):
+    def __init__(self, d: int, heads: int):
+        super().__init__()
+        self.score = nn.Linear(d, heads)
+
+    def forward(self, x):
+        return torch.softmax(self.score(x), dim=0)
+''',
+        # near miss: one example's scores, known to have one axis
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Policy(nn.Module):
+    def __init__(self, n_obs: int, num_classes: int):
+        super().__init__()
+        self.head = nn.Linear(n_obs, num_classes)
+
+    def forward(self, state):
+        assert state.dim() == 1
+        return F.softmax(self.head(state), dim=0)
+''',
+    ]
+    VALID += [
+        # near miss: a distribution over dim 0, read over dim 0
+        '''
+import torch
+
+
+def pooled(scores, values):
+    w = torch.softmax(scores, dim=0)
+    return (w * values).sum(dim=0)
+''',
+        # near miss: one example's scores, known to have one axis, read over the last
+        '''
+import torch
+
+
+def entropy(logits):
+    assert logits.dim() == 1
+    logp = torch.log_softmax(logits, dim=0)
+    return -(logp.exp() * logp).sum(-1)
+''',
+    ]
+    INVALID = [
+        # a distillation loss: each student distribution is read over the last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def distill_loss(student_out, teacher_out):
+    return torch.sum(-teacher_out * F.log_softmax(student_out, dim=0), dim=-1).mean()
+''',
+        # a label-smoothed loss through two names
+        '''
+import torch
+
+
+def smoothed(x, target):
+    logprobs = torch.nn.functional.log_softmax(x.float(), dim=0)
+    nll_loss = -logprobs * target
+    return nll_loss.sum(-1).mean()
+''',
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, d_model: int, vocab: int):
+        super().__init__()
+        self.proj = nn.Linear(d_model, vocab)
+
+    def forward(self, x):
+        return F.log_softmax(self.proj(x), dim=0)
+''',
+        '''
+from torch import nn
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, ntoken: int, ninp: int):
+        super().__init__()
+        self.encoder = nn.Embedding(ntoken, ninp)
+        self.decoder = nn.Linear(ninp, ntoken)
+
+    def forward(self, src):
+        output = self.decoder(self.encoder(src))
+        return output.log_softmax(0)
+''',
+    ]
+
+    def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        sm = softmax_call(ev)
+        if sm is None:
+            return
+        x, dim, log = sm
+        if as_int(dim) != 0 or isinstance(x, Shape) and (x.rank is not None or not isinstance(x.dims[0], Variadic)):
+            return  # a tensor of unknown rank, or a value the engine has no shape for
+        classes = isinstance(x, Shape) and len(x.dims) == 2 and isinstance(x.dims[-1], Expr) \
+            and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS  # `... classes`
+        use = None if classes else read_over_last_axis(ctx.scope, ev.node)
+        if not classes and use is None or over_batch(ev, ctx) is not None:
+            return
+        fn = "log_softmax" if log else "softmax"
+        node = _dim_node(ev)
+        fix = None
+        if node is not None and node.end_lineno == node.lineno:
+            fix = Fix("normalise over the classes: `dim=-1`",
+                      (Edit(node.lineno, node.col_offset + 1, node.end_lineno, node.end_col_offset + 1, "-1"),), safe=True)
+        if classes:
+            last = qd(ctx.resolve(x.dims[-1]))
+            what = f"{who(x)} (..., {last}), whose classes {last} are its last axis"
+        else:
+            what = f"{who(x, 'a tensor')} that line {use.lineno} reads over its last axis (`{_short(use)}`)"
+        ctx.report(
+            self.code, ev.node,
+            f"{fn} over dim 0 of {what}: dim 0 is that axis only when the tensor has one axis (a single example)",
+            notes=("for a batch (or a sequence), dim 0 is the batch (or the time) axis, and each class is normalised "
+                   "across the examples",),
+            help="normalise over the classes: `dim=-1` (the same for one example, and right for a batch)",
+            fix=fix,
+        )
