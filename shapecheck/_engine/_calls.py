@@ -22,7 +22,7 @@ from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef,
                       DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
 from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, is_super_call,
-                      number, own_nodes, reveal_text, sanitize, size_item)
+                      number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
 
 
 class Calls:
@@ -796,10 +796,8 @@ def _maybe_equal_locals(fn) -> frozenset:
 def _number_defaults(fn) -> dict:
     """``{parameter: number}`` of the parameters of ``fn`` with a literal int or float default, and of the names
     it copies one to (``cardinality = num_groups``)."""
-    a = fn.args
-    pos = a.posonlyargs + a.args
-    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-    out = {p.arg: d.value for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) in (int, float)}
+    out = {p.arg: d.value for p, d in param_defaults(fn)
+           if isinstance(d, ast.Constant) and type(d.value) in (int, float)}
     for st in fn.body:
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
                 and isinstance(st.value, ast.Name) and st.value.id in out:

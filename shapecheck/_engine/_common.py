@@ -115,6 +115,13 @@ def is_super_call(node, attr: str) -> bool:
         and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
 
 
+def param_defaults(fn) -> list:
+    """``(parameter, default node)`` of each parameter of ``fn`` that has a default, positional ones first."""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    return list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+
+
 def own_nodes(nodes):
     """The nodes at and below ``nodes`` (a function's ``body``, a statement in a list) that belong to the
     scope they are in: a function, class or lambda defined there is given, not walked into."""

@@ -31,7 +31,7 @@ import re
 from .._core._diag import Diagnostic
 from .._core._ops._registry import OPAQUE
 from .._core._shape import Shape
-from ._common import own_nodes
+from ._common import own_nodes, param_defaults
 from ._values import FuncRef, join
 
 __all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_diagnostics", "module_code",
@@ -168,10 +168,7 @@ def module_code(tree: ast.Module) -> ast.FunctionDef | None:
 
 def _none_defaults(fn) -> list:
     """The parameters of ``fn`` that default to None, in signature order."""
-    a = fn.args
-    pos = a.posonlyargs + a.args
-    pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-    return [p.arg for p, d in pairs if isinstance(d, ast.Constant) and d.value is None]
+    return [p.arg for p, d in param_defaults(fn) if isinstance(d, ast.Constant) and d.value is None]
 
 
 def defaults_tested(fn) -> tuple:

@@ -23,7 +23,7 @@ from ._values import ClassRef, Obj, SelfVal
 from ._assign import Assignment
 from ._calls import Calls
 from ._checks import Checks, spec_shape
-from ._common import SCALAR
+from ._common import SCALAR, param_defaults
 from ._dtypes import annotation_dtype
 from ._callables import activation_default
 from ._expressions import Expressions
@@ -204,10 +204,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         """The other parameters of this function with the same literal int default as ``name``."""
         if not (isinstance(default, ast.Constant) and type(default.value) is int):
             return ()
-        a = self.node.args
-        pos = a.posonlyargs + a.args
-        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
-        return tuple(arg.arg for arg, d in pairs if arg.arg != name and isinstance(d, ast.Constant)
+        return tuple(arg.arg for arg, d in param_defaults(self.node) if arg.arg != name and isinstance(d, ast.Constant)
                      and type(d.value) is int and d.value == default.value)
 
     def int_parameter(self, param) -> bool:
