@@ -92,7 +92,22 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
             red = _reduced_dim(n)
             if red is not None and red[1] == -1 and carries(red[0]):
                 return n
+            if _contracted_left(n) is not None and carries(_contracted_left(n)):
+                return n
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
+            return n  # ``attn @ v`` contracts the last axis of the weights
     return None
+
+
+def _contracted_left(call: ast.Call):
+    """The left operand of ``torch.matmul(a, b)``, ``torch.bmm(a, b)``, ``a.matmul(b)``, ``a.bmm(b)``: the operand whose
+    last axis the product contracts; else None."""
+    f = call.func
+    if not isinstance(f, ast.Attribute) or f.attr not in ("matmul", "bmm"):
+        return None
+    if isinstance(f.value, ast.Name) and f.value.id in ("torch", "th"):
+        return call.args[0] if len(call.args) == 2 else None
+    return f.value if len(call.args) == 1 else None
 
 
 @register
@@ -106,7 +121,8 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     not known where the call is: a `forward(x)` whose input nobody annotated. Also when a later use
     reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
-    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`). Axis 0 is then the
+    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`), or a product that
+    contracts its last axis (`attn @ v`: attention weights over the keys). Axis 0 is then the
     class axis only when the tensor has a single axis, one example's scores; for a batch (or a
     sequence, or both) it is the batch or the time axis.
 
@@ -192,6 +208,15 @@ class Policy(nn.Module):
 ''',
     ]
     VALID += [
+        # near miss: weights over the rows of a (rows, d) matrix, applied on the left of a transposed product
+        '''
+import torch
+
+
+def weighted(scores, values):
+    w = torch.softmax(scores, dim=0)
+    return values.transpose(0, 1) @ w
+''',
         # near miss: a distribution over dim 0, read over dim 0
         '''
 import torch
@@ -221,6 +246,17 @@ import torch.nn.functional as F
 
 def distill_loss(student_out, teacher_out):
     return torch.sum(-teacher_out * F.log_softmax(student_out, dim=0), dim=-1).mean()
+''',
+        # attention weights normalised over dim 0, contracted with the values over their last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def attention(query, key, value):
+    scores = torch.matmul(query, key.transpose(-2, -1))
+    p_attn = F.softmax(scores, dim=0)
+    return torch.matmul(p_attn, value), p_attn
 ''',
         # a label-smoothed loss through two names
         '''
