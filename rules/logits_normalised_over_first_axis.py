@@ -61,32 +61,55 @@ def _reduced_dim(call: ast.Call):
 def read_over_last_axis(scope, call) -> ast.AST | None:
     """The use that reads the value of ``call`` as a distribution over its last axis: a reduction over ``dim=-1``
     of it, of a product or difference it is a term of (``(-p * log_q).sum(dim=-1)``, an entropy, a hand-written
-    cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``). None when nothing
-    does."""
+    cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``), or a product that
+    contracts its last axis (``attn @ v``). A name holds what it was last assigned before the use, in the order of
+    the text (``attn = self.dropout(attn)`` keeps it: a dropout keeps the axes). None when nothing does."""
     if scope is None:
         return None
-    carriers = {id(call)}
-    names: set = set()
+    nodes = list(ast.walk(scope))
+    stores = []  # (end of the binding, name, the Assign when it binds one name to a value)
+    for n in nodes:
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            stores.append(((n.end_lineno, n.end_col_offset), n.targets[0].id, n))
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            if not any(s[2] is not None and s[2].targets[0] is n for s in stores):
+                stores.append(((n.lineno, n.col_offset), n.id, None))
+    stores.sort(key=lambda s: s[0])
+    carried: set = set()  # ids of the Assign nodes whose value carries the call's result
+
+    def holder(name: ast.Name):
+        """The store of ``name`` that a load reads: the last one before it in the text."""
+        at = (name.lineno, name.col_offset)
+        found = None
+        for pos, n, assign in stores:
+            if n == name.id and pos <= at:
+                found = assign
+        return found
 
     def carries(node) -> bool:
-        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _KEEPS:
-            node = node.func.value
+        while isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Attribute) and f.attr in _KEEPS:
+                node = f.value
+            elif _dropout(f) and len(node.args) >= 1:
+                node = node.args[0]
+            else:
+                break
         if isinstance(node, ast.UnaryOp):
             return carries(node.operand)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Sub, ast.Add)):
             return carries(node.left) or carries(node.right)
-        return id(node) in carriers or isinstance(node, ast.Name) and node.id in names
+        if node is call:
+            return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            h = holder(node)
+            return h is not None and id(h) in carried
+        return False
 
-    nodes = list(ast.walk(scope))
-    stores: dict = {}
-    for n in nodes:
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            stores[n.id] = stores.get(n.id, 0) + 1
-    for _ in range(3):  # a value passes through a few names at most: ``lp = ...; nll = -lp * t; nll.sum(-1)``
-        for n in nodes:
-            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                    and stores.get(n.targets[0].id) == 1 and carries(n.value):
-                names.add(n.targets[0].id)
+    for _ in range(4):  # a value passes through a few names at most: ``lp = ...; nll = -lp * t; nll.sum(-1)``
+        for _pos, _name, assign in stores:
+            if assign is not None and id(assign) not in carried and carries(assign.value):
+                carried.add(id(assign))
     for n in nodes:
         if isinstance(n, ast.Call):
             red = _reduced_dim(n)
@@ -97,6 +120,12 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
         elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
             return n  # ``attn @ v`` contracts the last axis of the weights
     return None
+
+
+def _dropout(f) -> bool:
+    """``self.dropout``, ``self.attn_drop``, ``F.dropout``, a ``dropout`` passed in: a call that keeps the axes."""
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    return "drop" in name.lower()
 
 
 def _contracted_left(call: ast.Call):
@@ -208,6 +237,17 @@ class Policy(nn.Module):
 ''',
     ]
     VALID += [
+        # near miss: the name reduced over the last axis holds another distribution by then
+        '''
+import torch
+
+
+def two(x, y):
+    p = torch.softmax(x, dim=0)
+    kept = p * 2
+    p = y.log_softmax(-1)
+    return p.sum(-1), kept
+''',
         # near miss: weights over the rows of a (rows, d) matrix, applied on the left of a transposed product
         '''
 import torch
@@ -256,6 +296,7 @@ import torch.nn.functional as F
 def attention(query, key, value):
     scores = torch.matmul(query, key.transpose(-2, -1))
     p_attn = F.softmax(scores, dim=0)
+    p_attn = F.dropout(p_attn, 0.1)
     return torch.matmul(p_attn, value), p_attn
 ''',
         # a label-smoothed loss through two names
