@@ -93,6 +93,8 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
                 node = f.value
             elif _dropout(f) and len(node.args) >= 1:
                 node = node.args[0]
+            elif isinstance(f, ast.Attribute) and f.attr == "kl_div" and len(node.args) >= 2:
+                return carries(node.args[0]) or carries(node.args[1])  # elementwise, unless it reduces
             else:
                 break
         if isinstance(node, ast.UnaryOp):
@@ -110,6 +112,25 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
         for _pos, _name, assign in stores:
             if assign is not None and id(assign) not in carried and carries(assign.value):
                 carried.add(id(assign))
+    def over_last(node) -> bool:
+        """A softmax or log_softmax over ``dim=-1``, or a name holding one."""
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            h = holder(node)
+            node = h.value if h is not None else None
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) \
+                or node.func.attr not in ("softmax", "log_softmax"):
+            return False
+        dim = next((k.value for k in node.keywords if k.arg == "dim"), None)
+        if dim is None:
+            module = isinstance(node.func.value, ast.Name) and node.func.value.id in ("F", "torch", "functional")
+            args = node.args[1:] if module else node.args
+            dim = args[0] if args else None
+        return _int(dim) == -1
+
+    for n in nodes:
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Sub)) \
+                and (carries(n.left) and over_last(n.right) or carries(n.right) and over_last(n.left)):
+            return n  # ``p_t * (log_q - log_p_t)``: combined with a distribution over the last axis
     for n in nodes:
         if isinstance(n, ast.Call):
             red = _reduced_dim(n)
@@ -150,8 +171,10 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     not known where the call is: a `forward(x)` whose input nobody annotated. Also when a later use
     reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
-    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`), or a product that
-    contracts its last axis (`attn @ v`: attention weights over the keys). Axis 0 is then the
+    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, through
+    `kl_div(..., reduction="none")`), a product or difference with a distribution normalised over the
+    last axis (`p * (log_q - log_p)`), or a product that contracts its last axis (`attn @ v`: attention
+    weights over the keys). Axis 0 is then the
     class axis only when the tensor has a single axis, one example's scores; for a batch (or a
     sequence, or both) it is the batch or the time axis.
 
@@ -237,6 +260,14 @@ class Policy(nn.Module):
 ''',
     ]
     VALID += [
+        # near miss: two distributions over dim 0, combined
+        '''
+import torch.nn.functional as F
+
+
+def cross(p_logits, q_logits):
+    return (F.softmax(p_logits, dim=0) * F.log_softmax(q_logits, dim=0)).sum(0)
+''',
         # near miss: the name reduced over the last axis holds another distribution by then
         '''
 import torch
@@ -298,6 +329,26 @@ def attention(query, key, value):
     p_attn = F.softmax(scores, dim=0)
     p_attn = F.dropout(p_attn, 0.1)
     return torch.matmul(p_attn, value), p_attn
+''',
+        # a distillation loss combining it with a distribution over the last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def kl_divergence_with_logits(target_logits, prediction_logits):
+    out = -F.softmax(target_logits, dim=-1) * (F.log_softmax(prediction_logits, dim=0)
+                                                 - F.log_softmax(target_logits, dim=-1))
+    return torch.sum(out)
+''',
+        # a KL divergence kept per class, then summed over the last axis
+        '''
+import torch.nn.functional as F
+
+
+def consistency(logits1, logits2):
+    kl = F.kl_div(F.log_softmax(logits2, dim=0), F.log_softmax(logits1, dim=-1), log_target=True, reduction="none")
+    return kl.sum(dim=-1).mean()
 ''',
         # a label-smoothed loss through two names
         '''
