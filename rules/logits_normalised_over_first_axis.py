@@ -14,9 +14,10 @@ from ._common import SOFTMAX_CALLS, as_int, qd, register, softmax_call, who
 from .softmax_over_batch_axis import over_batch
 
 
-def _short(node, limit: int = 50) -> str:
+def _short(node, limit: int = 60) -> str:
+    """The node's source, its middle cut when long: the end says the axis (``F.kl_div(...).sum(-1)``)."""
     text = ast.unparse(node)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[:limit // 2 - 2] + " ... " + text[-(limit // 2 - 3):]
 
 
 def _dim_node(ev) -> ast.AST | None:
