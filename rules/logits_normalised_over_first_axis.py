@@ -14,9 +14,10 @@ from ._common import SOFTMAX_CALLS, as_int, qd, register, softmax_call, who
 from .softmax_over_batch_axis import over_batch
 
 
-def _short(node, limit: int = 50) -> str:
+def _short(node, limit: int = 60) -> str:
+    """The node's source, its middle cut when long: the end says the axis (``F.kl_div(...).sum(-1)``)."""
     text = ast.unparse(node)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[:limit // 2 - 2] + " ... " + text[-(limit // 2 - 3):]
 
 
 def _dim_node(ev) -> ast.AST | None:
@@ -61,38 +62,103 @@ def _reduced_dim(call: ast.Call):
 def read_over_last_axis(scope, call) -> ast.AST | None:
     """The use that reads the value of ``call`` as a distribution over its last axis: a reduction over ``dim=-1``
     of it, of a product or difference it is a term of (``(-p * log_q).sum(dim=-1)``, an entropy, a hand-written
-    cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``). None when nothing
-    does."""
+    cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``), or a product that
+    contracts its last axis (``attn @ v``). A name holds what it was last assigned before the use, in the order of
+    the text (``attn = self.dropout(attn)`` keeps it: a dropout keeps the axes). None when nothing does."""
     if scope is None:
         return None
-    carriers = {id(call)}
-    names: set = set()
+    nodes = list(ast.walk(scope))
+    stores = []  # (end of the binding, name, the Assign when it binds one name to a value)
+    for n in nodes:
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            stores.append(((n.end_lineno, n.end_col_offset), n.targets[0].id, n))
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            if not any(s[2] is not None and s[2].targets[0] is n for s in stores):
+                stores.append(((n.lineno, n.col_offset), n.id, None))
+    stores.sort(key=lambda s: s[0])
+    carried: set = set()  # ids of the Assign nodes whose value carries the call's result
+
+    def holder(name: ast.Name):
+        """The store of ``name`` that a load reads: the last one before it in the text."""
+        at = (name.lineno, name.col_offset)
+        found = None
+        for pos, n, assign in stores:
+            if n == name.id and pos <= at:
+                found = assign
+        return found
 
     def carries(node) -> bool:
-        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _KEEPS:
-            node = node.func.value
+        while isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Attribute) and f.attr in _KEEPS:
+                node = f.value
+            elif _dropout(f) and len(node.args) >= 1:
+                node = node.args[0]
+            elif isinstance(f, ast.Attribute) and f.attr == "kl_div" and len(node.args) >= 2:
+                return carries(node.args[0]) or carries(node.args[1])  # elementwise, unless it reduces
+            else:
+                break
         if isinstance(node, ast.UnaryOp):
             return carries(node.operand)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Sub, ast.Add)):
             return carries(node.left) or carries(node.right)
-        return id(node) in carriers or isinstance(node, ast.Name) and node.id in names
+        if node is call:
+            return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            h = holder(node)
+            return h is not None and id(h) in carried
+        return False
 
-    nodes = list(ast.walk(scope))
-    stores: dict = {}
+    for _ in range(4):  # a value passes through a few names at most: ``lp = ...; nll = -lp * t; nll.sum(-1)``
+        for _pos, _name, assign in stores:
+            if assign is not None and id(assign) not in carried and carries(assign.value):
+                carried.add(id(assign))
+    def over_last(node) -> bool:
+        """A softmax or log_softmax over ``dim=-1``, or a name holding one."""
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            h = holder(node)
+            node = h.value if h is not None else None
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) \
+                or node.func.attr not in ("softmax", "log_softmax"):
+            return False
+        dim = next((k.value for k in node.keywords if k.arg == "dim"), None)
+        if dim is None:
+            module = isinstance(node.func.value, ast.Name) and node.func.value.id in ("F", "torch", "functional")
+            args = node.args[1:] if module else node.args
+            dim = args[0] if args else None
+        return _int(dim) == -1
+
     for n in nodes:
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            stores[n.id] = stores.get(n.id, 0) + 1
-    for _ in range(3):  # a value passes through a few names at most: ``lp = ...; nll = -lp * t; nll.sum(-1)``
-        for n in nodes:
-            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                    and stores.get(n.targets[0].id) == 1 and carries(n.value):
-                names.add(n.targets[0].id)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Sub)) \
+                and (carries(n.left) and over_last(n.right) or carries(n.right) and over_last(n.left)):
+            return n  # ``p_t * (log_q - log_p_t)``: combined with a distribution over the last axis
     for n in nodes:
         if isinstance(n, ast.Call):
             red = _reduced_dim(n)
             if red is not None and red[1] == -1 and carries(red[0]):
                 return n
+            if _contracted_left(n) is not None and carries(_contracted_left(n)):
+                return n
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
+            return n  # ``attn @ v`` contracts the last axis of the weights
     return None
+
+
+def _dropout(f) -> bool:
+    """``self.dropout``, ``self.attn_drop``, ``F.dropout``, a ``dropout`` passed in: a call that keeps the axes."""
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    return "drop" in name.lower()
+
+
+def _contracted_left(call: ast.Call):
+    """The left operand of ``torch.matmul(a, b)``, ``torch.bmm(a, b)``, ``a.matmul(b)``, ``a.bmm(b)``: the operand whose
+    last axis the product contracts; else None."""
+    f = call.func
+    if not isinstance(f, ast.Attribute) or f.attr not in ("matmul", "bmm"):
+        return None
+    if isinstance(f.value, ast.Name) and f.value.id in ("torch", "th"):
+        return call.args[0] if len(call.args) == 2 else None
+    return f.value if len(call.args) == 1 else None
 
 
 @register
@@ -106,7 +172,10 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     not known where the call is: a `forward(x)` whose input nobody annotated. Also when a later use
     reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
-    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`). Axis 0 is then the
+    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, through
+    `kl_div(..., reduction="none")`), a product or difference with a distribution normalised over the
+    last axis (`p * (log_q - log_p)`), or a product that contracts its last axis (`attn @ v`: attention
+    weights over the keys). Axis 0 is then the
     class axis only when the tensor has a single axis, one example's scores; for a batch (or a
     sequence, or both) it is the batch or the time axis.
 
@@ -192,6 +261,34 @@ class Policy(nn.Module):
 ''',
     ]
     VALID += [
+        # near miss: two distributions over dim 0, combined
+        '''
+import torch.nn.functional as F
+
+
+def cross(p_logits, q_logits):
+    return (F.softmax(p_logits, dim=0) * F.log_softmax(q_logits, dim=0)).sum(0)
+''',
+        # near miss: the name reduced over the last axis holds another distribution by then
+        '''
+import torch
+
+
+def two(x, y):
+    p = torch.softmax(x, dim=0)
+    kept = p * 2
+    p = y.log_softmax(-1)
+    return p.sum(-1), kept
+''',
+        # near miss: weights over the rows of a (rows, d) matrix, applied on the left of a transposed product
+        '''
+import torch
+
+
+def weighted(scores, values):
+    w = torch.softmax(scores, dim=0)
+    return values.transpose(0, 1) @ w
+''',
         # near miss: a distribution over dim 0, read over dim 0
         '''
 import torch
@@ -221,6 +318,38 @@ import torch.nn.functional as F
 
 def distill_loss(student_out, teacher_out):
     return torch.sum(-teacher_out * F.log_softmax(student_out, dim=0), dim=-1).mean()
+''',
+        # attention weights normalised over dim 0, contracted with the values over their last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def attention(query, key, value):
+    scores = torch.matmul(query, key.transpose(-2, -1))
+    p_attn = F.softmax(scores, dim=0)
+    p_attn = F.dropout(p_attn, 0.1)
+    return torch.matmul(p_attn, value), p_attn
+''',
+        # a distillation loss combining it with a distribution over the last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def kl_divergence_with_logits(target_logits, prediction_logits):
+    out = -F.softmax(target_logits, dim=-1) * (F.log_softmax(prediction_logits, dim=0)
+                                                 - F.log_softmax(target_logits, dim=-1))
+    return torch.sum(out)
+''',
+        # a KL divergence kept per class, then summed over the last axis
+        '''
+import torch.nn.functional as F
+
+
+def consistency(logits1, logits2):
+    kl = F.kl_div(F.log_softmax(logits2, dim=0), F.log_softmax(logits1, dim=-1), log_target=True, reduction="none")
+    return kl.sum(dim=-1).mean()
 ''',
         # a label-smoothed loss through two names
         '''
