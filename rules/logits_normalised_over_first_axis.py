@@ -205,8 +205,8 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     This is a warning: code written for one unbatched example at a time is right as it stands, and the
     fix (`dim=-1`) is the same computation for it. The fix is safe where the producer says the classes
     are last; where only a later use says so, that use may be the slip instead (a `(classes, batch)`
-    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor known to have two axes or more is left to
-    `SHP211` (the batch axis) and the shape errors.
+    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor
+    known to have two axes or more is left to `SHP211` (the batch axis) and the shape errors.
     """
 
     code = "SHP405"
