@@ -203,8 +203,10 @@ class LogitsNormalisedOverFirstAxis(LintRule):
 
     ## Known problems
     This is a warning: code written for one unbatched example at a time is right as it stands, and the
-    fix (`dim=-1`) is the same computation for it. A tensor known to have two axes or more is left to
-    `SHP211` (the batch axis) and the shape errors.
+    fix (`dim=-1`) is the same computation for it. The fix is safe where the producer says the classes
+    are last; where only a later use says so, that use may be the slip instead (a `(classes, batch)`
+    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor
+    known to have two axes or more is left to `SHP211` (the batch axis) and the shape errors.
     """
 
     code = "SHP405"
@@ -406,8 +408,11 @@ class LanguageModel(nn.Module):
         node = _dim_node(ev)
         fix = None
         if node is not None and node.end_lineno == node.lineno:
+            # safe where the producer says the classes are last; where only a use says so, the use may be the slip
+            # (a (classes, batch) layout reduced over the wrong axis): offered, not applied without --unsafe-fixes
             fix = Fix("normalise over the classes: `dim=-1`",
-                      (Edit(node.lineno, node.col_offset + 1, node.end_lineno, node.end_col_offset + 1, "-1"),), safe=True)
+                      (Edit(node.lineno, node.col_offset + 1, node.end_lineno, node.end_col_offset + 1, "-1"),),
+                      safe=classes)
         if classes:
             last = qd(ctx.resolve(x.dims[-1]))
             what = f"{who(x)} (..., {last}), whose classes {last} are its last axis"
