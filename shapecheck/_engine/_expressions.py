@@ -628,8 +628,6 @@ class Expressions:
         return ANY_SHAPE
 
 
-
-
 # Library layers that third-party code wraps under the same name, the layer's sizes first: detectron2's
 # `Conv2d(in_channels, out_channels, kernel_size, norm=..., activation=...)`, fairseq's and XLM's `Linear(in, out)`
 # functions, a repository's own `Linear` with another initialisation, in a file read alone.
@@ -650,6 +648,7 @@ def unread_layer(q: str):
     if name not in _ALIKE_LAYERS or not mod or top == "torch" or top in _OTHER_FRAMEWORKS:
         return None
     return QualRef(f"torch.nn.{name}", alike=True)
+
 
 def _array_index(index) -> bool:
     """A tuple of slices, ``None`` and ``...`` (at least one slice): the index of an array, not of a dict."""

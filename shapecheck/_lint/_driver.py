@@ -17,8 +17,8 @@ from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._core._ops._registry import OPAQUE
-from .._engine._entries import (ENTRY_NOTE, defaults_tested, fixture_arguments, inner_functions,
-                               merge_entry_diagnostics, module_code, defaults_filled_in)
+from .._engine._entries import (ENTRY_NOTE, defaults_filled_in, defaults_tested, fixture_arguments, inner_functions,
+                               merge_entry_diagnostics, module_code)
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -252,10 +252,12 @@ def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
 
 def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
     """A module whose constructor leaves optional sizes to None and fills them in itself (``if head_dim is None:
-    head_dim = dim // num_heads``, ``dim_out = dim_out or dim``) has its methods analysed once more as built by a
-    caller that leaves them out: the module as it is most often built, whose sizes are then related (``attn_dim``
-    is ``dim``), not unknown. Its findings are those of that module (a finding the methods prove on their own at
-    the same place wins)."""
+    head_dim = dim // num_heads``, ``dim_out = dim_out or dim``), or tests them (``downsample``), has its methods
+    analysed once more as built by a caller that leaves them out: the module as it is most often built, whose sizes
+    are then related (``attn_dim`` is ``dim``), not unknown. No two sizes are judged distinct for their names there
+    (``Env.names_distinct``): a caller that leaves a part out may give sizes that are equal (a residual block built
+    without ``downsample``). Its findings are those of that module (a finding the methods prove on their own at the
+    same place wins)."""
     init = cls.methods.get("__init__")
     optional = defaults_filled_in(init) if init is not None else ()
     if not optional:
