@@ -760,6 +760,7 @@ def _maybe_equal_locals(fn) -> frozenset:
     params = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
     out: set = set(params)
     by_value: dict = {}
+    defaults = _number_defaults(fn)
     for loop in ast.walk(fn):
         if isinstance(loop, (ast.For, ast.AsyncFor, ast.While)):
             for st in loop.body + loop.orelse:
@@ -785,7 +786,7 @@ def _maybe_equal_locals(fn) -> frozenset:
             out.update(names + [st.value.id])
         if len(names) == 1 and len(st.targets) == 1:
             by_value.setdefault(ast.dump(st.value), set()).add(names[0])
-            if _equal_by_default(st.value, _number_defaults(fn)):
+            if _equal_by_default(st.value, defaults):
                 out.add(names[0])
     for group in by_value.values():
         if len(group) > 1:
