@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
+from shapecheck._engine._uses import _KEEPS as _SAME_VALUES, _int
 from shapecheck._core._algebra import Expr
 from shapecheck._core._diag import Edit, Fix
 from shapecheck._core._roles import CLASS
 from shapecheck._core._shape import Shape, Variadic
 
-from ._common import SOFTMAX_CALLS, as_int, qd, register, softmax_call, who
+from ._common import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CALLS, as_int, qd, register, softmax_call, who
 from .softmax_over_batch_axis import over_batch
 
 
@@ -34,23 +35,31 @@ def _dim_node(ev) -> ast.AST | None:
 
 
 _REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum"}
-_KEEPS = {"float", "double", "half", "detach", "clone", "contiguous", "to", "exp", "log", "clamp", "clamp_min"}
+# methods that keep the distribution's axes: the copies and casts `_uses` sees through, and its exp, log and clamp
+_KEEPS = _SAME_VALUES | {"exp", "log", "clamp", "clamp_min"}
+_KL_DIV = {"torch.nn.functional.kl_div", "torch.kl_div"}
 
 
-def _int(node):
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        return -node.operand.value if type(node.operand.value) is int else None
-    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+def _torch_function(f, qualify) -> bool | None:
+    """True for ``torch.<name>`` (through the file's imports: ``th.sum``), False for a method of a value (``t.sum``),
+    None for a function of another module (``np.sum``)."""
+    q = qualify(f)
+    if q is None:
+        return False
+    return True if q == f"torch.{f.attr}" else None
 
 
-def _reduced_dim(call: ast.Call):
+def _reduced_dim(call: ast.Call, qualify):
     """``(operand, dim)`` of ``t.sum(-1)``, ``t.sum(dim=-1)``, ``torch.sum(t, dim=-1)``, ``t.topk(k, dim=-1)``... else
     None."""
     f = call.func
     if not isinstance(f, ast.Attribute) or f.attr not in _REDUCTIONS:
         return None
     kw = {k.arg: k.value for k in call.keywords if k.arg}
-    if isinstance(f.value, ast.Name) and f.value.id in ("torch", "th"):
+    function = _torch_function(f, qualify)
+    if function is None:
+        return None
+    if function:
         operand, args = (call.args[0] if call.args else kw.get("input")), call.args[1:]
     else:
         operand, args = f.value, call.args
@@ -59,12 +68,13 @@ def _reduced_dim(call: ast.Call):
     return (operand, _int(dim)) if operand is not None and dim is not None else None
 
 
-def read_over_last_axis(scope, call) -> ast.AST | None:
+def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
     """The use that reads the value of ``call`` as a distribution over its last axis: a reduction over ``dim=-1``
     of it, of a product or difference it is a term of (``(-p * log_q).sum(dim=-1)``, an entropy, a hand-written
     cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``), or a product that
     contracts its last axis (``attn @ v``). A name holds what it was last assigned before the use, in the order of
-    the text (``attn = self.dropout(attn)`` keeps it: a dropout keeps the axes). None when nothing does."""
+    the text (``attn = self.dropout(attn)`` keeps it: a dropout keeps the axes). ``qualify`` names what the file
+    imports (``F.kl_div``). None when nothing does."""
     if scope is None:
         return None
     nodes = list(ast.walk(scope))
@@ -94,7 +104,7 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
                 node = f.value
             elif _dropout(f) and len(node.args) >= 1:
                 node = node.args[0]
-            elif isinstance(f, ast.Attribute) and f.attr == "kl_div" and len(node.args) >= 2:
+            elif qualify(f) in _KL_DIV and len(node.args) >= 2:
                 return carries(node.args[0]) or carries(node.args[1])  # elementwise, unless it reduces
             else:
                 break
@@ -113,6 +123,7 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
         for _pos, _name, assign in stores:
             if assign is not None and id(assign) not in carried and carries(assign.value):
                 carried.add(id(assign))
+
     def over_last(node) -> bool:
         """A softmax or log_softmax over ``dim=-1``, or a name holding one."""
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -121,10 +132,12 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) \
                 or node.func.attr not in ("softmax", "log_softmax"):
             return False
+        q = qualify(node.func)
+        if q is not None and q not in SOFTMAX | LOG_SOFTMAX:
+            return False
         dim = next((k.value for k in node.keywords if k.arg == "dim"), None)
         if dim is None:
-            module = isinstance(node.func.value, ast.Name) and node.func.value.id in ("F", "torch", "functional")
-            args = node.args[1:] if module else node.args
+            args = node.args[1:] if q is not None else node.args  # `F.softmax(x, -1)`, `x.softmax(-1)`
             dim = args[0] if args else None
         return _int(dim) == -1
 
@@ -134,10 +147,11 @@ def read_over_last_axis(scope, call) -> ast.AST | None:
             return n  # ``p_t * (log_q - log_p_t)``: combined with a distribution over the last axis
     for n in nodes:
         if isinstance(n, ast.Call):
-            red = _reduced_dim(n)
+            red = _reduced_dim(n, qualify)
             if red is not None and red[1] == -1 and carries(red[0]):
                 return n
-            if _contracted_left(n) is not None and carries(_contracted_left(n)):
+            left = _contracted_left(n, qualify)
+            if left is not None and carries(left):
                 return n
         elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
             return n  # ``attn @ v`` contracts the last axis of the weights
@@ -150,13 +164,16 @@ def _dropout(f) -> bool:
     return "drop" in name.lower()
 
 
-def _contracted_left(call: ast.Call):
+def _contracted_left(call: ast.Call, qualify):
     """The left operand of ``torch.matmul(a, b)``, ``torch.bmm(a, b)``, ``a.matmul(b)``, ``a.bmm(b)``: the operand whose
     last axis the product contracts; else None."""
     f = call.func
     if not isinstance(f, ast.Attribute) or f.attr not in ("matmul", "bmm"):
         return None
-    if isinstance(f.value, ast.Name) and f.value.id in ("torch", "th"):
+    function = _torch_function(f, qualify)
+    if function is None:
+        return None
+    if function:
         return call.args[0] if len(call.args) == 2 else None
     return f.value if len(call.args) == 1 else None
 
@@ -401,7 +418,7 @@ class LanguageModel(nn.Module):
             return  # a tensor of unknown rank, or a value the engine has no shape for
         classes = isinstance(x, Shape) and len(x.dims) == 2 and isinstance(x.dims[-1], Expr) \
             and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS  # `... classes`
-        use = None if classes else read_over_last_axis(ctx.scope, ev.node)
+        use = None if classes else read_over_last_axis(ctx.scope, ev.node, ctx.qualify or (lambda node: None))
         if not classes and use is None or over_batch(ev, ctx) is not None:
             return
         fn = "log_softmax" if log else "softmax"

@@ -23,7 +23,8 @@ class LintRuleHandoff:
         if not rules:
             return result
         ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {},
-                          scope=getattr(self, "node", None), uses=self.scope_use_roles())
+                          scope=getattr(self, "node", None), uses=self.scope_use_roles(),
+                          qualify=self.mod.imports.qualify)
         ev = CallEvent(q, node, tuple(args), dict(kwargs), result, init,
                        args[0] if args and q.startswith("torch.Tensor.") else None)
         for r in rules:

@@ -54,6 +54,7 @@ class RuleContext:
     symbol_roles: dict = field(default_factory=dict)  # sizes whose role the function established (Sym -> role)
     scope: ast.AST | None = None  # the function (or module) being analysed, for rules that read the code around a call
     uses: dict = field(default_factory=dict)  # id(call node) -> what its value's later uses state (``_uses.Uses``)
+    qualify: Any = None  # the file's imports: an expression to the qualified name it refers to (``F.kl_div``), or None
 
     def compare(self, a, b) -> str:
         """``eq`` / ``ne`` / ``unknown`` under the scope's bindings."""
