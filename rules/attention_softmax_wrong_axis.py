@@ -6,7 +6,7 @@ import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
-from shapecheck._core._shape import Shape
+from shapecheck._core._shape import Shape, Variadic
 
 from .softmax_over_batch_axis import over_batch
 from ._common import (ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry, dims_text, eq, neg_dim, register,
@@ -83,6 +83,9 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product with the values, and checks that the axis the softmax normalised is the axis that the
     product contracts: the last axis for `att @ v`, the subscript that disappears for `einsum`.
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
+    Scores of unknown rank count when their axes prove the normalised one is not the last:
+    `q @ k.transpose(2, 3)` of unannotated tensors has at least four axes, so a softmax over
+    `dim=1` normalises over the heads, not the keys.
     The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
     (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
     It also reports a softmax over the heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
@@ -247,8 +250,39 @@ def efficient_attention(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h n d"]
     k = k.softmax(dim=-2)
     return q @ (k.transpose(-2, -1) @ v)
 ''',
+        # near miss: unannotated scores of at least two axes; softmax over dim 1 is the last axis of two, so
+        # nothing proves it is not the one the product contracts
+        '''
+import torch
+
+
+def attend(q, k, v):
+    scores = torch.matmul(q, k.transpose(-2, -1))
+    return torch.matmul(scores.softmax(dim=1), v)
+''',
+        # unannotated scores of at least four axes normalised over the last one
+        '''
+import torch
+
+
+def attend(q, k, v, scale):
+    scores = torch.matmul(q * scale, k.transpose(2, 3))
+    return torch.matmul(torch.softmax(scores, dim=-1), v)
+''',
     ]
     INVALID = [
+        # unannotated: `k.transpose(2, 3)` runs only on four axes or more, so the scores have at least four, and
+        # dim 1 (the heads) is not the last axis, which the product with the values contracts
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def attend(q, k, v, scale):
+    scores = torch.matmul(q / scale, k.transpose(2, 3))
+    weights = F.softmax(scores, dim=1)
+    return torch.matmul(weights, v)
+''',
         # unannotated: the convolution's output is (batch, k, height, width); the softmax runs over the width
         '''
 import torch
@@ -352,7 +386,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             a, b = arg(ev, 0, "input"), arg(ev, 1, "other")
             self._check_matmul(ev, ctx, a, b)
             if isinstance(a, Shape) and isinstance(b, Shape) and isinstance(ev.result, Shape) \
-                    and ev.result.rank is not None and ev.result.rank >= 2:
+                    and ev.result.min_rank >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
         elif q in _EINSUM or q in _EINOPS:
             parsed = _einsum_operands(ev)
@@ -376,6 +410,14 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                     ctx.tag_result(SOFTMAX_AXIS, (d, ev.node, ctx.role(x, d)))
                 return
             d = neg_dim(dim, x)
+            if d is None and x.rank is None:
+                # scores of unknown rank with at least two axes after the normalised one (`q @ k.transpose(2, 3)`
+                # makes four): that axis, counted from the front, is not the last; over dim 0 of `...`, SHP405
+                d0 = as_int(dim)
+                if d0 is not None and 0 <= d0 <= x.min_rank - 2 and (d0 > 0 or not isinstance(x.dims[0], Variadic)) \
+                        and over_batch(ev, ctx) is None:
+                    ctx.tag_result(SOFTMAX_AXIS, (d0, ev.node))
+                return
             if d is None or over_batch(ev, ctx) is not None:  # over the batch axis: SHP211 reports it
                 return
             if d < -2 and ctx.role(x, d) == HEAD:
@@ -454,6 +496,8 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             t = tag(v, SOFTMAX_AXIS)
             if t is None or not isinstance(v, Shape) or len(v.dims) < 2:
                 continue
+            if t[0] >= 0 and v.min_rank < t[0] + (2 if contracted == -1 else 3):
+                continue  # an axis counted from the front (a tensor of unknown rank): not known to be another
             if len(t) > 2 and ctx.role(v, contracted) not in _PER_ITEM:
                 continue  # a spatial softmax: reported only when the product contracts channels or classes
             if t[0] != contracted:
@@ -466,7 +510,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
         place from the end, and no other operand has it."""
         for sub, v, e in zip(subs, ops, ell):
             t = tag(v, SOFTMAX_AXIS)
-            if t is None or len(t) != 2 or not _fits(v, sub, e) or -t[0] > len(sub) \
+            if t is None or len(t) != 2 or t[0] >= 0 or not _fits(v, sub, e) or -t[0] > len(sub) \
                     or SOFTMAX_AXIS in ctx.result_tags:
                 continue
             label = sub[t[0]]
@@ -478,7 +522,7 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
     def _check_einsum(self, ev, ctx, subs, out, ops, ell):
         for sub, v, e in zip(subs, ops, ell):
             t = tag(v, SOFTMAX_AXIS)
-            if t is None or not _fits(v, sub, e) or -t[0] > len(sub):
+            if t is None or t[0] >= 0 or not _fits(v, sub, e) or -t[0] > len(sub):
                 continue
             others = [o for o in subs if o is not sub]
             label = sub[t[0]]

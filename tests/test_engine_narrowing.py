@@ -807,3 +807,41 @@ def test_a_shape_assertion_makes_a_later_swap_provable():
             assert k.shape == (b, n, d)
             return torch.softmax(q @ k, dim=-1)
     """) == ["SHP101"]
+
+
+def test_a_transpose_of_unknown_rank_proves_the_axes_it_names():
+    # `transpose(2, 3)` runs only on four axes or more, `transpose(-2, -1)` on two or more; known axes are kept
+    # on their side, and where the dims reach past them only the number of axes is
+    assert reveals("""
+        def f(k, x: Float[Tensor, "b n ..."], y: Float[Tensor, "... n d"]):
+            reveal_shape(k.transpose(2, 3))
+            reveal_shape(k.transpose(-2, -1))
+            reveal_shape(x.transpose(2, 3))
+            reveal_shape(y.transpose(-3, -1))
+            reveal_shape(y.transpose(1, 2))
+    """) == ["? ? ? ? ...", "... ? ?", "b n ? ? ...", "... d n ?", "? ? ? ..."]
+
+
+def test_a_product_of_unknown_rank_keeps_the_axes_it_proves():
+    # matmul of an operand of unknown rank: at least as many axes as the operands' least ranks give (a vector
+    # on either side drops one), the right operand's last axis when it is a matrix, the left one's rows
+    # when both are
+    assert reveals("""
+        import torch
+        def f(q, k, w: Float[Tensor, "m d"], x: Float[Tensor, "... n d"], y: Float[Tensor, "... d e"]):
+            reveal_shape(torch.matmul(q, k.transpose(2, 3)))
+            reveal_shape(torch.matmul(q, w))
+            reveal_shape(torch.matmul(w, q))
+            reveal_shape(torch.matmul(x, y))
+            reveal_shape(torch.matmul(q, y))
+            reveal_shape(torch.matmul(q.transpose(1, 2), w))
+    """) == ["... ? ? ?", "... d", "... ?", "... n e", "... e", "... ? ? d"]
+
+
+def test_a_value_the_engine_could_not_shape_given_to_matmul_is_a_tensor():
+    # `q / self.temperature` of an unannotated `q`: torch.matmul takes only tensors
+    assert reveals("""
+        import torch
+        def f(q, k, t):
+            reveal_shape(torch.matmul(q / t, k.transpose(2, 3)))
+    """) == ["... ? ? ?"]

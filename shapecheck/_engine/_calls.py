@@ -718,7 +718,7 @@ def _tensor_operands(q: str, rule, args: list) -> list:
     """``F.softmax(x, ...)``, ``torch.matmul(q, k)``, ``torch.einsum(eq, q, k)``: an unknown object passed
     as a torch function's tensor input is a tensor (of unknown shape), or the call would raise."""
     if q in _ALL_TENSORS:
-        return [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
+        return [ANY_SHAPE if isinstance(a, Obj) or a is OPAQUE else a for a in args]
     if not isinstance(args[0], Obj):
         return args
     first = next(iter(rule.signature.parameters), None) if rule.signature is not None else None

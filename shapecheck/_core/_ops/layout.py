@@ -33,11 +33,34 @@ def transpose(site: Site, input, dim0, dim1) -> Shape | None:
     if not isinstance(input, Shape):
         return None
     a, b = locate(site, input, dim0), locate(site, input, dim1)
+    if (a is None or b is None) and input.rank is None:
+        input = _reaching(input, as_int(dim0), as_int(dim1))
+        if input is None:
+            return None
+        a, b = locate(site, input, dim0), locate(site, input, dim1)
     if a is None or b is None or input.rank == 0:
         return None if (a is None or b is None) else input
     ax = axes_any(input)
     ax[a], ax[b] = ax[b], ax[a]
     return build(ax)
+
+
+def _reaching(x: Shape, *dims) -> Shape | None:
+    """``x``, of unknown rank, with axes of unknown size made room for so that literal ``dims`` name axes of it:
+    ``transpose(2, 3)`` of ``...`` or of ``b n ...`` takes at least four axes (``? ? ? ? ...``, ``b n ? ? ...``),
+    ``transpose(-2, -1)`` of ``...`` at least two, at the end (``... ? ?``). Where the dims reach past known
+    axes on the other side of ``...`` (``transpose(1, 2)`` of ``... n d``: where ``n`` and ``d`` then are is not
+    known), only the number of axes is kept: ``? ? ? ...``. None when a dim is not a literal."""
+    if any(d is None for d in dims):
+        return None
+    v = x.variadic_index
+    need = max(d + 1 if d >= 0 else -d for d in dims)
+    if all(d < 0 for d in dims) and v == 0:
+        return build([(Variadic(None), None)] + [(UNKNOWN, None)] * max(0, need - len(x.dims) + 1)
+                     + axes_any(x)[1:])
+    if all(d >= 0 for d in dims) and v == len(x.dims) - 1:
+        return build(axes_any(x)[:-1] + [(UNKNOWN, None)] * max(0, need - v) + [(Variadic(None), None)])
+    return Shape((UNKNOWN,) * max(need, len(x.dims) - 1) + (Variadic(None),))
 
 
 def _fill_leading(input: Shape, rank: int) -> Shape:

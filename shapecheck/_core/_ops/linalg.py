@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._shape import Shape, Variadic
+from .._shape import UNKNOWN, Shape, Variadic
 from ._registry import Site, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, count_text, known, last_replaced
 
@@ -19,7 +19,7 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
         site.error("SHP104", f"{site.op} needs tensors of at least one axis, got a scalar")
         return None
     if a.is_any or b.is_any:
-        return None
+        return _of_unknown_rank(a, b)
     if b.get_meta("t_lead") and len(b.dims) == 2 and a.variadic_index != len(a.dims) - 1:
         # ``a @ y.t()`` with ``y`` of ``... d`` (one or two axes): ``d`` is contracted either way
         if site.unify(a.dims[-1], b.dims[0]) is False:
@@ -28,10 +28,9 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
         return None
     ka = a.dims[-1]
     kb_index = -1 if b.rank == 1 else -2
-    if b.variadic_index is not None and len(b.dims) - b.variadic_index - 1 < 2:
-        return None
-    if a.variadic_index is not None and len(a.dims) - a.variadic_index - 1 < 1:
-        return None
+    if b.variadic_index is not None and len(b.dims) - b.variadic_index - 1 < 2 \
+            or a.variadic_index is not None and len(a.dims) - a.variadic_index - 1 < 1:
+        return _of_unknown_rank(a, b)
     kb = b.dims[kb_index]
     if site.unify(ka, kb) is False:
         site.error("SHP101", f"{site.op} contracts {qd(site.resolve(ka))} with {qd(site.resolve(kb))}",
@@ -51,6 +50,36 @@ def matmul(site: Site, input, other, *, out=None) -> Shape | None:
     origins = (batch.origins or (None,) * len(batch.dims)) + oa + ob
     return Shape(batch.dims + (a.dims[-2], b.dims[-1]), origins)
 
+
+
+def _last(x: Shape, i: int):
+    """Axis ``i`` (negative) of ``x`` with its origin, where ``x`` states it; else None."""
+    if -i > len(x.dims) - (x.variadic_index + 1 if x.variadic_index is not None else 0):
+        return None
+    return x.dims[i], (x.origins[i] if x.origins else None)
+
+
+def _of_unknown_rank(a: Shape, b: Shape) -> Shape | None:
+    """The product where an operand's last axes are not known (``q @ k.transpose(2, 3)`` of unannotated
+    inputs): the number of axes it has at least, and the last axes it is sure of. ``b`` of two axes or more
+    gives its last axis to the result, whatever ``a`` is; with ``a`` of two or more, ``a``'s next to last
+    comes before it."""
+    def ranks(x):  # the ranks that give the fewest axes: x's own, or the least it may have, one and two
+        return {x.rank} if x.rank is not None else {r for r in (1, 2, x.min_rank) if r >= max(1, x.min_rank)}
+
+    def out(ra, rb):
+        return ra + rb - 2 if 1 in (ra, rb) else max(ra, rb)
+
+    at_least = min(out(ra, rb) for ra in ranks(a) for rb in ranks(b))
+    if at_least < 1:
+        return None
+    trail = []
+    if min(ranks(b)) >= 2 and _last(b, -1) is not None:
+        if min(ranks(a)) >= 2 and _last(a, -2) is not None:
+            trail.append(_last(a, -2))
+        trail.append(_last(b, -1))
+    pad = [(UNKNOWN, None)] * max(0, at_least - len(trail))
+    return build([(Variadic(None), None)] + pad + trail)
 
 
 @shape_rule("torch.Tensor.__rmatmul__", ok=["k m, n k -> n m", "k, k -> ()"], bad=["b m k, b n k ! SHP101"])
