@@ -39,11 +39,11 @@ imports and the callers of its own package: what a user running ``shapecheck che
 (or a pre-commit hook on the changed file) sees. The two figures are reported separately, never mixed.
 In both modes a mutant is *seen* when a new diagnostic appears within two lines of the edit (the
 edited call's lines included) or, for ``linear-swap`` and ``conv-swap``, anywhere in a function that
-applies the layer (a wrong size shows where the layer meets its input or where its output meets the
-next layer); a new diagnostic only away from these counts as *elsewhere*, the false-alarm signal,
-which should stay 0. A mutant is not always a bug (a key may already be
-transposed, ``a`` and ``b`` may be equal at run time), so the figure is a lower bound on what a reader
-would call recall, not recall itself. Nothing is asserted: this is a measurement.
+applies the layer or in the ``nn.Sequential`` holding it (a wrong size shows where the layer meets its
+input or where its output meets the next layer); a new diagnostic only away from these counts as
+*elsewhere*, the false-alarm signal, which should stay 0. A mutant is not always a bug (a key may
+already be transposed, ``a`` and ``b`` may be equal at run time), so the figure is a lower bound on
+what a reader would call recall, not recall itself. Nothing is asserted: this is a measurement.
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ def _call_sites(tree: ast.AST) -> dict[str, set[tuple[int, int]]]:
 def _applied_layers(tree: ast.AST, names: set[str]):
     """``(call, spans)`` for each call ``nn.<name>(a, b, ...)`` whose layer is applied in the file: the
     statement holding it (directly or inside ``nn.Sequential``) assigns a name that is called (for
-    ``self.<name>``, in a method of the same class); ``spans`` are the functions that call it."""
+    ``self.<name>``, in a method of the same class); ``spans`` are the functions that call it, and the
+    ``nn.Sequential`` call holding it, where the next layer meets its output."""
     sites = _call_sites(tree)
     classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
     for stmt in ast.walk(tree):
@@ -169,13 +170,14 @@ def _applied_layers(tree: ast.AST, names: set[str]):
         name = _target_text(target)
         if name is None or not isinstance(value, ast.Call) or not sites.get(name):
             continue
+        spans = sites[name]
         if _callee(value) in names:
             layers = [value]
         elif _callee(value) == "Sequential":
             layers = [a for a in value.args if isinstance(a, ast.Call) and _callee(a) in names]
+            spans = spans | {(value.lineno, value.end_lineno)}  # where the next layer meets the output
         else:
             continue
-        spans = sites[name]
         if name.startswith("self."):  # the methods of the class that assigns it, not a namesake elsewhere
             owner = [c for c in classes if c.lineno <= stmt.lineno <= c.end_lineno]
             if owner:

@@ -574,3 +574,60 @@ def test_an_assertion_of_rank_and_size_together_narrows_the_input():
     # so a layer built for ``out_features`` inputs (its sizes swapped) meets a size it is not
     found = errors(src.format(conv="out_features, in_features"))
     assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 10)]
+
+
+def test_a_chain_broken_whatever_it_is_given_is_reported_where_it_is_built():
+    # the second convolution cannot take what the first gives, for any input: reported on it, once, with a
+    # note, and not again where the chain is called; a chain that fits, and one built in a branch the default
+    # configuration skips, the same
+    src = """
+        class Fuse(nn.Module):
+            def __init__(self, channels=64, r=4, kind="2D"):
+                super().__init__()
+                inter = channels // r
+                if kind == "1D":
+                    self.att = nn.Sequential(
+                        nn.Conv1d(channels, inter, 1),
+                        nn.BatchNorm1d({norm}),
+                        nn.ReLU(),
+                    )
+                else:
+                    self.att = nn.Sequential(
+                        nn.Conv2d(channels, inter, 1),
+                        nn.BatchNorm2d(inter),
+                        nn.ReLU(),
+                    )
+            def forward(self, x):
+                return self.att(x) + 1
+    """
+    assert errors(src.format(norm="inter")) == []
+    found = errors(src.format(norm="channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 9)]
+    assert "whatever the chain is given" in found[0].notes[-1]
+
+
+def test_the_first_layer_of_a_broken_chain_still_meets_the_input():
+    # what the first layer finds wrong with the input is the caller's, and is reported at the call
+    found = errors("""
+        class Head(nn.Module):
+            def __init__(self, d, hidden, n):
+                super().__init__()
+                self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(d, n))
+            def forward(self, x: Float[Tensor, "b hidden"]):
+                return self.mlp(x)
+    """)
+    assert sorted((d.code, d.line) for d in found) == [("SHP107", _AT + 5), ("SHP107", _AT + 7)]
+
+
+def test_a_chain_of_layers_given_by_a_list_is_checked_where_it_is_called():
+    # `nn.Sequential(*layers)`: the layers are not written in the call, so the call reports, as before
+    found = errors("""
+        class Stack(nn.Module):
+            def __init__(self, c, h):
+                super().__init__()
+                layers = [nn.Linear(c, h), nn.ReLU(), nn.Linear(c, h)]
+                self.net = nn.Sequential(*layers)
+            def forward(self, x):
+                return self.net(x)
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 8)]

@@ -447,7 +447,12 @@ class Calls:
                 return ModuleVal(q, init=args[0].items, children=layers)
             if not all(isinstance(a, ModuleVal) for a in args):
                 return OPAQUE  # a layer we cannot follow is unknown, not absent
-            return ModuleVal(q, children=tuple(args))
+            written = len(node.args) == len(args) and not node.keywords \
+                and not any(isinstance(a, ast.Starred) for a in node.args)
+            seq = ModuleVal(q, children=tuple(args), written_out=written)
+            if written:
+                self.check_chain(seq, node)
+            return seq
         if q in CONTAINERS:
             if (not args or args == [()]) and not kwargs and q.endswith("ModuleList"):  # ``ModuleList([])`` too
                 return ListOf(OPAQUE, EMPTY)  # modules appended later (``grow_module_list``)

@@ -8,6 +8,7 @@ argument values, silently, depth-limited and remembered per file (:class:`~._mem
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE
@@ -36,7 +37,12 @@ class UserCalls:
             v = args[0] if args else OPAQUE
             if isinstance(v, Obj):  # what a module is called with is a tensor
                 v = ANY_SHAPE
-            for child in m.children:
+            # a chain broken whatever it is given was reported where it is built: here only its first layer
+            # meets the input
+            broken = m.written_out and self.reporting and bool(self.chain_problems(m, [node] * len(m.children)))
+            for i, child in enumerate(m.children):
+                if broken and i == 1:
+                    return OPAQUE  # what the chain gives is unknown: one bug, one report
                 if child.rule is not None and (isinstance(v, Shape) or v is OPAQUE):
                     v = self.layer_argument(child, v, None, {})
                 before = after_error([v])
@@ -82,6 +88,33 @@ class UserCalls:
             return self.run_lint_rules(m.qualname, node, tuple(sanitize(a) for a in args),
                                        {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE, m.init_dict)
         return OPAQUE
+
+    def check_chain(self, seq: ModuleVal, node) -> None:
+        """``nn.Sequential(a, b, c)`` of library layers, where it is built: each layer takes what the one
+        before it gives, whatever the chain is given (``Conv1d(inter, c)`` then ``BatchNorm1d(inter)``), so
+        what a later layer finds wrong is reported on that layer, once, here (not where the chain is called)."""
+        if self.reporting:
+            self.diags.extend(self.chain_problems(seq, node.args))
+
+    def chain_problems(self, seq: ModuleVal, nodes) -> list:
+        """What a layer after the first of ``seq`` (library layers only) finds wrong with what the layers
+        before it give an input of unknown shape: wrong for every input. Each reported on its node."""
+        if len(seq.children) < 2 or seq.repeated or any(c.rule is None or c.children for c in seq.children):
+            return []
+        kept, kept_fit, kept_reporting, recorder = self.diags, len(self.module_fit), self.reporting, self.recorder
+        self.diags, self.reporting, self.recorder = [], True, None  # a trial run: not part of the dataflow
+        try:
+            with self.silenced():
+                v = self.call_module(seq.children[0], [ANY_SHAPE], {}, nodes[0])
+            for child, node in zip(seq.children[1:], nodes[1:]):
+                if not isinstance(v, Shape) or self.diags:
+                    break
+                v = self.call_module(child, [v], {}, node)
+            note = ("in the `nn.Sequential`, it takes what the layers before it give, whatever the chain is given",)
+            return [replace(d, notes=d.notes + note) for d in self.diags if d.code != "reveal"]
+        finally:
+            self.diags, self.reporting, self.recorder = kept, kept_reporting, recorder
+            del self.module_fit[kept_fit:]
 
     def call_lambda(self, ref: FuncRef, args, kwargs, node):
         """A simple lambda: its body evaluated with the arguments bound (and the closure it saw)."""

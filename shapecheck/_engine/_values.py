@@ -55,6 +55,9 @@ class ModuleVal:
     repeated: bool = False  # nn.Sequential(*layers): its one child repeated an unknown number of times
     # nn.Sequential(*layers) whose first layer is known (the one child): what each later layer fits
     later: Any = None
+    # nn.Sequential(a, b, c) with its layers written out in the call: a chain broken whatever it is given is
+    # reported there, where it is built (``_user.check_chain``)
+    written_out: bool = field(default=False, compare=False)
 
     @property
     def init_dict(self) -> dict:
