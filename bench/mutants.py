@@ -257,6 +257,18 @@ def python_files(path: Path, skip: bool = True) -> list[Path]:
     return out
 
 
+def _foreign_packages() -> str:
+    """The packages of the linter (``shapecheck``, its rules and its plugin) that the ``check`` runs would import
+    from outside this checkout, as a list; empty when all come from here."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    code = ("import shapecheck, shapecheck.rules, shapecheck.plugin as p; "
+            "print(shapecheck.__file__, shapecheck.rules.__file__, p.__file__)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    names = ("shapecheck", "shapecheck.rules", "shapecheck.plugin")
+    return ", ".join(n for n, f in zip(names, proc.stdout.split()) if not Path(f).resolve().is_relative_to(ROOT))
+
+
 def lint(paths: list[Path]) -> dict[str, list[dict]] | None:
     """Diagnostics per file path of one ``check`` run over ``paths``."""
     env = dict(os.environ)
@@ -329,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     kinds = set(args.kind) if args.kind else None
+    foreign = _foreign_packages()
+    if foreign:
+        print(f"warning: the linter run here imports {foreign} from outside {ROOT} (an editable install of another "
+              "checkout): the figures are not this checkout's", file=sys.stderr)
 
     made = collections.Counter()
     seen = collections.Counter()
