@@ -45,6 +45,13 @@ def _operand_nodes(ev) -> list:
     return list(call.args[:-1]) if ev.qualname in _EINOPS else list(call.args[1:])
 
 
+def _transposed(node) -> bool:
+    """``q.transpose(-2, -1)``, ``q.mT``, ``q.permute(0, 2, 1)``: the operand of a product that gives scores."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in ("transpose", "swapaxes", "swapdims", "permute")
+    return isinstance(node, ast.Attribute) and node.attr in ("mT", "T")
+
+
 def _roles(nodes) -> tuple | None:
     """(index of the queries' operand, index of the keys', their names), or None."""
     names = [_name(n) for n in nodes]
@@ -132,6 +139,14 @@ def attend(q, k, v):
     attn = torch.softmax(q @ k.transpose(-2, -1), dim=-1)
     return attn @ v
 ''',
+        # near miss: not a product of queries and transposed keys (the keys' features mixed by the queries' rows)
+        '''
+import torch
+
+
+def mix(q, k):
+    return torch.softmax(k @ q, dim=-1)
+''',
         # near miss: slots attend over the inputs and compete for them, a softmax over the slots (the queries)
         '''
 import torch
@@ -191,8 +206,9 @@ class Attention(nn.Module):
         if q in MATMUL:
             # ``k @ q.transpose(-2, -1)``: the left operand's positions are the result's rows, the right one's its
             # columns
-            r = _roles(_operand_nodes(ev))
-            if r is not None and r[0] == 1 and isinstance(ev.result, Shape):
+            nodes = _operand_nodes(ev)
+            r = _roles(nodes)
+            if r is not None and r[0] == 1 and _transposed(nodes[1]) and isinstance(ev.result, Shape):
                 ctx.tag_result(LAYOUT, (ev.node, r[2][1], r[2][0], "the product"))
             return
         sm = softmax_call(ev)
