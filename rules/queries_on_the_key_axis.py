@@ -92,8 +92,9 @@ class QueriesOnTheKeyAxis(LintRule):
     ```
 
     ## Known problems
-    Queries and keys are known by their names only; scores laid out `(keys, queries)` on purpose and normalised
-    over the keys (`softmax(dim=-2)`), or transposed before the softmax, are not reported.
+    Queries and keys are known by their names only: operands named otherwise (a projection called in place,
+    `self.to_q(x)`), or scores transposed or reshaped before the softmax, are not followed. Scores laid out
+    `(keys, queries)` on purpose and normalised over the keys (`softmax(dim=-2)`) are right, and not reported.
     """
 
     code = "SHP213"
