@@ -385,3 +385,44 @@ def loss_args(ev):
     if ev.qualname not in CLASS_LOSSES:
         return None, None
     return arg(ev, 0, "input"), arg(ev, 1, "target")
+
+
+EINSUM = {"torch.einsum", "torch.functional.einsum", "opt_einsum.contract"}
+EINOPS_EINSUM = {"einops.einsum"}
+
+
+def einsum_operands(ev):
+    """(subscripts per operand as lists of axis names, output names, operands, whether each operand's
+    subscripts begin with ``...``), or None. A leading ``...`` is left out of the names: the names are
+    then the operand's last axes.
+
+    ``torch.einsum("bhqd,bhkd->bhqk", q, k)`` has one letter per axis; ``einops.einsum(q, k,
+    "b h q d, b h k d -> b h q k")`` has space-separated names and the pattern last.
+    """
+    if ev.qualname in EINOPS_EINSUM:
+        if not ev.args or not isinstance(ev.args[-1], str):
+            return None
+        eq_, ops = ev.args[-1], list(ev.args[:-1])
+        if "->" not in eq_ or "(" in eq_:
+            return None
+        lhs, out = eq_.split("->")
+        terms = [side.split() for side in lhs.split(",")] + [out.split()]
+    else:
+        eq_ = arg(ev, 0, "equation")
+        ops = list(ev.args[1:])
+        if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
+            ops = list(ops[0])
+        if not isinstance(eq_, str) or "->" not in eq_:
+            return None
+        lhs, out = eq_.replace(" ", "").split("->")
+        if any(not re.fullmatch(r"(\.\.\.)?[a-zA-Z]*", t) for t in lhs.split(",") + [out]):
+            return None
+        terms = [(["..."] if t.startswith("...") else []) + list(t.lstrip(".")) for t in lhs.split(",") + [out]]
+    if any("..." in t[1:] for t in terms):
+        return None  # "..." only in front: the names are the last axes
+    ell = tuple(bool(t) and t[0] == "..." for t in terms[:-1])
+    subs = [t[1:] if e else t for t, e in zip(terms[:-1], ell)]
+    out = [n for n in terms[-1] if n != "..."]
+    if len(subs) != len(ops):
+        return None
+    return subs, out, ops, ell

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
 from shapecheck._core._shape import Shape, Variadic
 
 from .softmax_over_batch_axis import over_batch
-from ._common import (ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry, dims_text, eq, neg_dim, register,
-                      softmax_call, tag, who)
+from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry, dims_text,
+                      einsum_operands, eq, neg_dim, register, softmax_call, tag, who)
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -19,47 +17,8 @@ SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=Tr
 _SUM = {"torch.Tensor.sum", "torch.sum"}
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
-_EINSUM = {"torch.einsum", "torch.functional.einsum", "opt_einsum.contract"}
-_EINOPS = {"einops.einsum"}
 _DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
 _NORMALIZE = "torch.nn.functional.normalize"
-
-
-def _einsum_operands(ev):
-    """(subscripts per operand as lists of axis names, output names, operands, whether each operand's
-    subscripts begin with ``...``), or None. A leading ``...`` is left out of the names: the names are
-    then the operand's last axes.
-
-    ``torch.einsum("bhqd,bhkd->bhqk", q, k)`` has one letter per axis; ``einops.einsum(q, k,
-    "b h q d, b h k d -> b h q k")`` has space-separated names and the pattern last.
-    """
-    if ev.qualname in _EINOPS:
-        if not ev.args or not isinstance(ev.args[-1], str):
-            return None
-        eq_, ops = ev.args[-1], list(ev.args[:-1])
-        if "->" not in eq_ or "(" in eq_:
-            return None
-        lhs, out = eq_.split("->")
-        terms = [side.split() for side in lhs.split(",")] + [out.split()]
-    else:
-        eq_ = arg(ev, 0, "equation")
-        ops = list(ev.args[1:])
-        if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
-            ops = list(ops[0])
-        if not isinstance(eq_, str) or "->" not in eq_:
-            return None
-        lhs, out = eq_.replace(" ", "").split("->")
-        if any(not re.fullmatch(r"(\.\.\.)?[a-zA-Z]*", t) for t in lhs.split(",") + [out]):
-            return None
-        terms = [(["..."] if t.startswith("...") else []) + list(t.lstrip(".")) for t in lhs.split(",") + [out]]
-    if any("..." in t[1:] for t in terms):
-        return None  # "..." only in front: the names are the last axes
-    ell = tuple(bool(t) and t[0] == "..." for t in terms[:-1])
-    subs = [t[1:] if e else t for t, e in zip(terms[:-1], ell)]
-    out = [n for n in terms[-1] if n != "..."]
-    if len(subs) != len(ops):
-        return None
-    return subs, out, ops, ell
 
 
 def _fits(v, sub, ell: bool) -> bool:
@@ -124,7 +83,8 @@ class AttentionSoftmaxWrongAxis(LintRule):
     """
 
     code = "SHP202"
-    calls = frozenset(ELEMENTWISE | MATMUL | _EINSUM | _EINOPS | SOFTMAX_CALLS | _SUM | _DIV | {_GUMBEL, _NORMALIZE})
+    calls = frozenset(ELEMENTWISE | MATMUL | EINSUM | EINOPS_EINSUM | SOFTMAX_CALLS | _SUM | _DIV
+                      | {_GUMBEL, _NORMALIZE})
     name = "attention-softmax-wrong-axis"
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
@@ -388,8 +348,8 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
             if isinstance(a, Shape) and isinstance(b, Shape) and isinstance(ev.result, Shape) \
                     and ev.result.min_rank >= 2:
                 ctx.tag_result(SCORES, (ev.node,))
-        elif q in _EINSUM or q in _EINOPS:
-            parsed = _einsum_operands(ev)
+        elif q in EINSUM or q in EINOPS_EINSUM:
+            parsed = einsum_operands(ev)
             if parsed is None:
                 return
             self._check_einsum(ev, ctx, *parsed)

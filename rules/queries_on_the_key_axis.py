@@ -8,8 +8,8 @@ import re
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from .attention_softmax_wrong_axis import _EINOPS, _EINSUM, _einsum_operands
-from ._common import ELEMENTWISE, MATMUL, SOFTMAX_CALLS, carry, neg_dim, register, softmax_call, tag
+from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, carry, einsum_operands, neg_dim,
+                      register, softmax_call, tag)
 
 LAYOUT = "qk_layout"  # (product node, queries' name, keys' name, "the einsum"/"the product") on (keys, queries) scores
 
@@ -42,7 +42,7 @@ def _operand_nodes(ev) -> list:
     if ev.qualname in MATMUL:  # ``torch.matmul(a, b)``, ``a.matmul(b)``
         method = isinstance(call.func, ast.Attribute) and ev.qualname.startswith("torch.Tensor.")
         return [call.func.value, *call.args] if method else list(call.args)
-    return list(call.args[:-1]) if ev.qualname in _EINOPS else list(call.args[1:])
+    return list(call.args[:-1]) if ev.qualname in EINOPS_EINSUM else list(call.args[1:])
 
 
 def _transposed(node) -> bool:
@@ -100,7 +100,7 @@ class QueriesOnTheKeyAxis(LintRule):
     code = "SHP213"
     name = "queries-on-the-key-axis"
     summary = "Attention scores put the queries' positions last, and the softmax normalises over them"
-    calls = frozenset(ELEMENTWISE | _EINSUM | _EINOPS | MATMUL | SOFTMAX_CALLS)
+    calls = frozenset(ELEMENTWISE | EINSUM | EINOPS_EINSUM | MATMUL | SOFTMAX_CALLS)
 
     VALID = [
         '''
@@ -201,7 +201,7 @@ class Attention(nn.Module):
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         q = ev.qualname
         carry(ev, ctx, (LAYOUT,))
-        if q in _EINSUM or q in _EINOPS:
+        if q in EINSUM or q in EINOPS_EINSUM:
             self._tag_layout(ev, ctx)
             return
         if q in MATMUL:
@@ -231,7 +231,7 @@ class Attention(nn.Module):
         )
 
     def _tag_layout(self, ev, ctx) -> None:
-        parsed = _einsum_operands(ev)
+        parsed = einsum_operands(ev)
         nodes = _operand_nodes(ev)
         if parsed is None or len(nodes) != 2 or not isinstance(ev.result, Shape):
             return
