@@ -133,6 +133,18 @@ def next_word_scores(lprobs: Float[Tensor, "n vocab"], k: int, cand: Int[Tensor,
     n = lprobs.size(0)
     return torch.gather(lprobs.repeat(1, k).view(n * k, -1), 1, cand).squeeze().view(-1)
 ''',
+        # MoE gating's expert histogram: `histc` counts the values of a tensor of any rank, so what the squeeze
+        # drops makes no difference (a squeeze of one token's `(1, 1)` indices gives a 0-d tensor, counted alike)
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def expert_histogram(logits: Float[Tensor, "tokens experts"], num_experts: int):
+    indices = torch.argmax(logits, dim=1, keepdim=True)
+    return torch.histc(indices.squeeze() + 1, bins=num_experts, min=1, max=num_experts)
+''',
         # near miss: the size-one axis is named
         '''
 from torch import Tensor, nn
@@ -220,12 +232,23 @@ def pooled(x: Float[Tensor, "batch seq d"]):
         )
 
 
+# functions that read their input's values whatever its rank (``torch.histc`` counts them all)
+_RANK_BLIND = frozenset({"histc"})
+
+
 def _flattened(scope, call) -> bool:
     """``x.squeeze().view(-1)`` (``.reshape(-1)``, ``.flatten()``, ``.ravel()``, ``.item()``): the result
-    is flattened at once, so which axes the squeeze dropped makes no difference."""
+    is flattened at once, so which axes the squeeze dropped makes no difference; so is a squeeze (or its sum with a
+    number, ``x.squeeze() + 1``) counted by ``torch.histc``."""
     if scope is None:
         return False
     for n in ast.walk(scope):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _RANK_BLIND and n.args:
+            first = n.args[0]
+            if isinstance(first, ast.BinOp) and isinstance(first.right, ast.Constant):
+                first = first.left
+            if first is call:
+                return True
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.value is call:
             if n.func.attr in ("flatten", "ravel", "item") and not n.args and not n.keywords:
                 return True

@@ -540,6 +540,155 @@ def test_a_flags_default_path_is_not_taken_for_every_caller():
     """) == []
 
 
+def test_a_module_is_also_analysed_as_built_with_each_value_of_a_flag_that_picks_its_layers():
+    # timm-style pooling head: the layers built for ``pool="spatial"`` disagree with each other; analysed on its
+    # own, ``self.out`` is one of two layers (a finding of one option alone is not reported), so the module is
+    # analysed once more per value of the flag
+    src = """
+        class Head(nn.Module):
+            def __init__(self, dim, hidden, out, pool="avg"):
+                super().__init__()
+                if pool == "spatial":
+                    self.proj = nn.Linear(dim, hidden)
+                    self.out = nn.Linear({fixed}, out)
+                else:
+                    self.proj = nn.Identity()
+                    self.out = nn.Linear(dim, out)
+
+            def forward(self, x):
+                return self.out(self.proj(x.mean(dim=(2, 3))))
+    """
+    out = errors(src.format(fixed="dim"))
+    assert [d.code for d in out] == ["SHP107"]
+    assert '"hidden"' in out[0].message and any("`pool='spatial'`" in n for n in out[0].notes)
+    assert codes(src.format(fixed="hidden")) == []
+
+
+def test_a_bool_flag_is_tried_both_ways():
+    src = """
+        class Gate(nn.Module):
+            def __init__(self, channels, rd, use_mlp=False):
+                super().__init__()
+                if use_mlp:
+                    self.conv = nn.Conv1d(channels, rd, 1)
+                    self.conv2 = nn.Conv1d({rd}, channels, 1)
+                else:
+                    self.conv = nn.Conv1d(channels, channels, 3, padding=1)
+                    self.conv2 = None
+
+            def forward(self, x):
+                y = self.conv(x)
+                if self.conv2 is not None:
+                    y = self.conv2(y)
+                return torch.sigmoid(y)
+    """
+    out = errors(src.format(rd="channels"))
+    assert [d.code for d in out] == ["SHP107"] and any("`use_mlp=True`" in n for n in out[0].notes)
+    assert codes(src.format(rd="rd")) == []
+
+
+def test_a_flag_value_that_hands_the_input_on_is_not_tried():
+    # ``downsample=False`` builds an ``Identity`` where ``True`` builds a projection: callers build it so only when
+    # ``inp == oup``, which the engine cannot know (the residual sum would meet "inp" with "oup")
+    assert errors("""
+        class Down(nn.Module):
+            def __init__(self, inp, oup, downsample=False):
+                super().__init__()
+                if downsample:
+                    self.proj = nn.Conv2d(inp, oup, 1)
+                else:
+                    self.proj = nn.Identity()
+                self.body = nn.Conv2d(inp, oup, 3, padding=1)
+
+            def forward(self, x):
+                return self.proj(x) + self.body(x)
+    """) == []
+
+
+def test_under_a_flag_only_forward_is_analysed_again():
+    # an encoder/decoder block: ``_decode`` runs only for ``mode="decoder"``, where the token is built with
+    # ``c_in``; analysed as a method of the module built with ``mode="encoder"`` it would join "c_in" with "c_out"
+    assert errors("""
+        class Stage(nn.Module):
+            def __init__(self, c_in, c_out, mode="encoder"):
+                super().__init__()
+                self.mode = mode
+                if mode == "encoder":
+                    self.token = nn.Parameter(torch.zeros(1, 1, c_out))
+                    self.proj = nn.Linear(c_in, c_out)
+                else:
+                    self.token = nn.Parameter(torch.zeros(1, 1, c_in))
+                    self.proj = nn.Linear(c_in, c_out)
+
+            def _encode(self, x: Float[Tensor, "b t c_in"]):
+                y = self.proj(x)
+                return torch.cat([y, self.token.expand(y.shape[0], 1, -1)], dim=1)
+
+            def _decode(self, x: Float[Tensor, "b t c_in"]):
+                y = torch.cat([x, self.token.expand(x.shape[0], 1, -1)], dim=1)
+                return self.proj(y)
+
+            def forward(self, x):
+                return self._encode(x) if self.mode == "encoder" else self._decode(x)
+    """) == []
+
+
+def test_under_a_flag_a_callee_s_finding_is_left_to_the_module_s_own():
+    # a U-Net up block built with ``learned=True``: its ``cat`` along the height gives the block ``c // 2``
+    # channels; the bug is the ``cat`` (SHP307), and the block's convolution meeting those channels is reported
+    # once, there, not again in ``Block.forward``
+    src = """
+        class Block(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.net = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU())
+
+            def forward(self, x):
+                return self.net(x)
+
+        class Up(nn.Module):
+            def __init__(self, c, c_out, learned=False):
+                super().__init__()
+                if learned:
+                    self.up = nn.ConvTranspose2d(c, c // 2, 2, stride=2)
+                    self.block = Block(c, c_out)
+                else:
+                    self.up = nn.Upsample(scale_factor=2)
+                    self.block = Block(c + c // 2, c_out)
+
+            def forward(self, x, skip):
+                x = self.up(x)
+                x = torch.cat([skip, x], dim={dim})
+                return self.block(x)
+    """
+    out = errors(src.format(dim=2))
+    assert [d.code for d in out] == ["SHP307"] and out[0].message.startswith("`cat`")
+    assert any("`learned=True`" in n for n in out[0].notes)
+    assert errors(src.format(dim=1)) == []
+
+
+def test_under_a_flag_a_branch_the_engine_cannot_decide_reports_nothing():
+    # BLIP-style: the keys' layer is built for the encoder's width under ``cross``; forward meets it with the
+    # encoder's states only when they are given, which a module built with ``cross=True`` does not say
+    src = """
+        class Attn(nn.Module):
+            def __init__(self, hidden, enc_width, cross=False):
+                super().__init__()
+                if cross:
+                    self.key = nn.Linear(enc_width, hidden)
+                else:
+                    self.key = nn.Linear(hidden, hidden)
+
+            def forward(self, h: Float[Tensor, "b t hidden"], enc=None):
+                if enc is not None:
+                    k = self.key(enc)
+                else:
+                    k = self.key(h)
+                return k
+    """
+    assert errors(src) == []
+
+
 # -- layers of code the engine cannot read ----------------------------------------------------------
 
 def test_a_layer_imported_from_code_not_read_is_the_library_layer_it_is_named_after():

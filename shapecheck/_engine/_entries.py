@@ -225,6 +225,120 @@ def defaults_filled_in(fn) -> tuple:
     return tuple(p for p in optional if p in filled or p in tested)
 
 
+_MAX_FLAGS = 4  # flags per constructor analysed one by one
+_MAX_CHOICES = 4  # values per flag (the strings a mode is compared with)
+
+
+def _builds_layer(nodes) -> bool:
+    """Whether the statements set an attribute of ``self`` to the result of a call (a layer built)."""
+    return any(isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and any(
+        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" for t in n.targets)
+        for n in own_nodes(nodes))
+
+
+def _flag_tests(test, flags: dict, out: dict) -> None:
+    """The values ``test`` compares each flag of ``flags`` (parameter -> default) with, into ``out``: ``if
+    use_mlp:``, ``if not qkv_fused:``, ``if pool == "spatial":``, ``if mode in ("a", "b"):``, ``a and b``."""
+    if isinstance(test, ast.BoolOp):
+        for v in test.values:
+            _flag_tests(v, flags, out)
+    elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        _flag_tests(test.operand, flags, out)
+    elif isinstance(test, ast.Name) and isinstance(flags.get(test.id), bool):
+        out.setdefault(test.id, {True, False})
+    elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) \
+            and isinstance(flags.get(test.left.id), str):
+        right = test.comparators[0]
+        if isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+            lits = [right]
+        elif isinstance(test.ops[0], (ast.In, ast.NotIn)) and isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+            lits = right.elts
+        else:
+            return
+        values = {x.value for x in lits if isinstance(x, ast.Constant) and isinstance(x.value, str)}
+        if values:
+            out.setdefault(test.left.id, {flags[test.left.id]}).update(values)
+
+
+def flag_choices(fn) -> list:
+    """The flags of ``fn`` (a constructor) that choose which layers it builds, each with the values to build the
+    module with: a parameter defaulting to a bool (``use_mlp=False``: True and False) or a string (``pool="avg"``:
+    the default and each string an ``if`` compares it with) tested by an ``if`` (or ``a if flag else b``) of the
+    constructor's own code that sets a ``self`` attribute to a call's result on either side. ``[(name, values)]``
+    in signature order, at most four flags of at most four values."""
+    flags = {p.arg: d.value for p, d in param_defaults(fn)
+             if isinstance(d, ast.Constant) and isinstance(d.value, (bool, str))}
+    if not flags:
+        return []
+    found: dict = {}
+    for n in own_nodes(fn.body):
+        if isinstance(n, ast.If) and (_builds_layer(n.body) or _builds_layer(n.orelse)):
+            _flag_tests(n.test, flags, found)
+        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.IfExp) and any(
+                isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                for t in n.targets) and (isinstance(n.value.body, ast.Call) or isinstance(n.value.orelse, ast.Call)):
+            _flag_tests(n.value.test, flags, found)
+    out = []
+    for p in flags:
+        if p in found and len(found[p]) <= _MAX_CHOICES:
+            values = tuple(v for v in sorted(found[p], key=repr) if not _passes_through(fn, p, v))
+            if values:
+                out.append((p, values))
+    return out[:_MAX_FLAGS]
+
+
+def _decided(test, flag: str, value):
+    """What ``test`` is when ``flag`` holds ``value``: True, False, or None when it reads anything else."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _decided(test.operand, flag, value)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Name) and test.id == flag:
+        return bool(value)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) \
+            and test.left.id == flag:
+        op, right = test.ops[0], test.comparators[0]
+        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(right, ast.Constant):
+            return (right.value == value) == isinstance(op, ast.Eq)
+        if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.Tuple, ast.List, ast.Set)) \
+                and all(isinstance(x, ast.Constant) for x in right.elts):
+            return any(x.value == value for x in right.elts) == isinstance(op, ast.In)
+    return None
+
+
+def _passes_through(fn, flag: str, value) -> bool:
+    """Whether the constructor, given ``flag=value``, sets a ``self`` attribute to None or to an ``Identity()`` on a
+    side it takes: a module built so (``nn.Conv2d(inp, oup, 1) if downsample else nn.Identity()``) hands its input
+    on where the other value projects it, and is built so only where the sizes allow it (``inp == oup``), which the
+    engine does not know. The module is not analysed as built with that value."""
+    def passing(nodes) -> bool:
+        for n in own_nodes(nodes):
+            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                                                 and t.value.id == "self" for t in n.targets) and _hands_on(n.value):
+                return True
+        return False
+
+    for n in own_nodes(fn.body):
+        if isinstance(n, ast.If):
+            side = _decided(n.test, flag, value)
+            if side is not None and passing(n.body if side else n.orelse):
+                return True
+        elif isinstance(n, ast.IfExp):
+            side = _decided(n.test, flag, value)
+            if side is not None and _hands_on(n.body if side else n.orelse):
+                return True
+    return False
+
+
+def _hands_on(node) -> bool:
+    """None, or a call of a class named ``Identity``."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return True
+    if isinstance(node, ast.Call):
+        f = node.func
+        return (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) == "Identity"
+    return False
+
+
 def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):
     """The functions defined inside ``fn`` (at any depth, not inside a class or a lambda), each with the
     names its enclosing functions bind (``(inner, names)``): analysed on their own, an inner function

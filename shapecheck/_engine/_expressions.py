@@ -104,6 +104,9 @@ class Expressions:
                         and not (isinstance(vals[0], Shape) and vals[0].get_meta("maybe_none")):
                     # under a call's shapes: the call passed a tensor (or a size, a module), not None
                     return isinstance(node.ops[0], ast.IsNot)
+                if self.quiet_undecided and isinstance(vals[0], ModuleVal):
+                    # a module built with a flag given: the layer that flag built (an optional one is a choice)
+                    return isinstance(node.ops[0], ast.IsNot)
             return _decided(node, vals)
         if isinstance(node, ast.BoolOp):
             return self.bool_op(node, state)

@@ -126,9 +126,10 @@ class Statements:
         self.learn_distinct(st.test, state, True)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
-        # under a call's shapes (a callee analysed at depth > 0) a branch the analysis cannot decide may not
-        # be the path that call takes: it proves nothing for the call
-        quiet = self.silenced if self.depth > 0 else nullcontext
+        # under a call's shapes (a callee analysed at depth > 0), or in a module built with a flag given
+        # (``_driver._run_built_with_flags``), a branch the analysis cannot decide may not be the path that call or
+        # that module takes: it proves nothing for it
+        quiet = self.silenced if self.depth > 0 or self.quiet_undecided else nullcontext
         with quiet():
             a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
         env_a = self.env
@@ -151,7 +152,7 @@ class Statements:
             attrs_b = dict(receiver.attrs) if b is not None else {}
             receiver.attrs.clear()
             receiver.attrs.update(_join_attrs(attrs_a, attrs_b))
-        if self.depth > 0 and (_returns(st.body) or _returns(st.orelse)):
+        if (self.depth > 0 or self.quiet_undecided) and (_returns(st.body) or _returns(st.orelse)):
             self.reporting = False  # under a call's shapes, what follows an early return runs for some calls only
         out = join_states([a, b])
         if a is not None and b is not None:

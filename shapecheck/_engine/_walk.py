@@ -54,6 +54,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.depth = depth
         self.reporting = report
         self.per_member = False  # analysing under one member of a union parameter
+        self.quiet_undecided = False  # report nothing from a branch the analysis cannot decide (``_statements``)
         self.diags: list = []
         # of ``diags``, those where a tensor of the module analysed (``self.g``) met what came in: under a
         # call's shapes, the call gave the module an input it was not built for (``_entries``)

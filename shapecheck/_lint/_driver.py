@@ -17,7 +17,8 @@ from .._core._diag import Diagnostic, Edit, Fix, is_selected
 from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._core._ops._registry import OPAQUE
-from .._engine._entries import (ENTRY_NOTE, defaults_filled_in, defaults_tested, fixture_arguments, inner_functions,
+from .._engine._entries import (ENTRY_NOTE, defaults_filled_in, defaults_tested, fixture_arguments, flag_choices,
+                                inner_functions,
                                merge_entry_diagnostics, module_code)
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
@@ -211,6 +212,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             _run_defaults(info, fn, None if is_static else sv, rules, diags, strict)
             _run_inner(info, fn, rules, diags, strict, None if is_static else sv)
         _run_built_by_default(info, cls, rules, diags, strict)
+        _run_built_with_flags(info, cls, rules, diags, strict)
     script = module_code(tree)  # module-level code and the ``__main__`` block: entry shapes of the file
     if script is not None:
         _run(FunctionAnalysis(info, script, rules=rules), diags, strict)
@@ -280,6 +282,41 @@ def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
             if d.code not in ("reveal", "SHP900"):
                 diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of the module built with {left} left "
                                                                 "to None",)))
+
+
+def _run_built_with_flags(info, cls, rules, diags: list, strict: bool) -> None:
+    """A module whose constructor builds other layers under a flag (``if use_mlp: self.conv = nn.Conv1d(1, rd, 1)
+    else: self.conv = nn.Conv1d(1, 1, k)``, ``if pool == "spatial":``) has its ``forward`` analysed once more per
+    value of each flag (``_entries.flag_choices``), as a caller that gives that value builds it: the layers are then
+    those of that value, not a choice whose options must all fail for a finding to be reported. Only ``forward``:
+    another method may run for other values only (``_decode`` of a module built with ``mode="encoder"``), and
+    ``forward`` reaches the methods that value runs. A branch that the analysis cannot decide may not be the path
+    such a module takes, and reports nothing (BLIP's key, built for the encoder's width under
+    ``is_cross_attention``, meets the encoder's states only when they are given). Its findings are those of that
+    module, in the class's own lines (a finding the methods prove on their own wins): what a callee then finds
+    (a block given the wrong channels by the module's ``cat``) follows from the module's bug, reported there."""
+    init, forward = cls.methods.get("__init__"), cls.methods.get("forward")
+    if init is None or forward is None:
+        return
+    here, first, last = os.path.abspath(info.path), cls.node.lineno, cls.node.end_lineno
+
+    def own(d) -> bool:  # in the class: a callee's finding is that of a module (a function) built (called) so
+        return os.path.abspath(d.path) == here and first <= d.line <= last
+    for flag, values in flag_choices(init):
+        for value in values:
+            try:
+                sv, _ = info.generic_instance(cls, rules, args={flag: value})
+            except Exception:
+                if strict:
+                    raise
+                continue
+            found: list = []
+            fa = FunctionAnalysis(info, forward, self_val=sv, rules=rules)
+            fa.quiet_undecided = True
+            _run(fa, found, strict)
+            note = f"{ENTRY_NOTE}of the module built with `{flag}={value!r}`"
+            diags.extend(replace(d, notes=tuple(d.notes) + (note,)) for d in found
+                         if d.code not in ("reveal", "SHP900") and own(d))
 
 
 def _run_inner(info, fn, rules, diags: list, strict: bool, sv=None) -> None:
