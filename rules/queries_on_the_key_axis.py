@@ -91,6 +91,9 @@ class QueriesOnTheKeyAxis(LintRule):
     attn = sim.softmax(dim=-1)
     ```
 
+    The scores are followed through an einsum that keeps them on its last two axes (talking heads mixing the
+    heads before the softmax, `einsum("b h i j, h g -> b g i j", sim, mix)`).
+
     ## Known problems
     Queries and keys are known by their names only: operands named otherwise (a projection called in place,
     `self.to_q(x)`), or scores transposed or reshaped before the softmax, are not followed. Scores laid out
@@ -103,6 +106,17 @@ class QueriesOnTheKeyAxis(LintRule):
     calls = frozenset(ELEMENTWISE | EINSUM | EINOPS_EINSUM | MATMUL | SOFTMAX_CALLS)
 
     VALID = [
+        # talking heads with the queries first: the scores (queries, keys) kept on the last two axes
+        '''
+import torch
+from torch import einsum
+
+
+def attend(q, k, v, mix):
+    dots = einsum("b h i d, b h j d -> b h i j", q, k)
+    dots = einsum("b h i j, h g -> b g i j", dots, mix)
+    return einsum("b h i j, b h j d -> b h i d", dots.softmax(dim=-1), v)
+''',
         '''
 import torch
 from torch import einsum
@@ -161,6 +175,17 @@ def slot_step(q, k, v):
 ''',
     ]
     INVALID = [
+        # talking heads: the heads mixed before the softmax, the scores still (keys, queries)
+        '''
+import torch
+from torch import einsum
+
+
+def attend(q, k, v, mix):
+    dots = einsum("b h i d, b h j d -> b h i j", k, q)
+    dots = einsum("b h i j, h g -> b g i j", dots, mix)
+    return einsum("b h i j, b h j d -> b h i d", dots.softmax(dim=-1), v)
+''',
         '''
 import torch
 
@@ -238,6 +263,14 @@ class Attention(nn.Module):
         subs, out, ops, _ell = parsed
         if len(subs) != 2 or len(out) < 2:
             return
+        for i, op in enumerate(ops):
+            # talking heads, ``einsum("b h i j, h g -> b g i j", sim, mix)``: the heads mixed, each score where it
+            # was on the last two axes
+            t = tag(op, LAYOUT) if isinstance(op, Shape) else None
+            if t is not None and len(subs[i]) >= 2 and out[-2:] == subs[i][-2:] \
+                    and not set(subs[i][-2:]) & set(subs[1 - i]):
+                ctx.tag_result(LAYOUT, t)
+                return
         r = _roles(nodes)
         if r is None:
             return
