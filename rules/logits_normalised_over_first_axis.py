@@ -34,7 +34,9 @@ def _dim_node(ev) -> ast.AST | None:
     return node.args[k] if len(node.args) > k else None
 
 
-_REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum"}
+_REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum", "sort", "argsort"}
+# those whose axis defaults to the last one: ``log_probs[i].topk(k)``, ``torch.sort(log_probs, descending=True)``
+_LAST_BY_DEFAULT = {"topk", "sort", "argsort"}
 # methods that keep the distribution's axes: the copies and casts `_uses` sees through, and its exp, log and clamp
 _KEEPS = _SAME_VALUES | {"exp", "log", "clamp", "clamp_min"}
 _KL_DIV = {"torch.nn.functional.kl_div", "torch.kl_div"}
@@ -65,6 +67,8 @@ def _reduced_dim(call: ast.Call, qualify):
         operand, args = f.value, call.args
     pos = 1 if f.attr == "topk" else 0
     dim = kw.get("dim", args[pos] if len(args) > pos else None)
+    if dim is None and f.attr in _LAST_BY_DEFAULT:
+        return (operand, -1) if operand is not None else None
     return (operand, _int(dim)) if operand is not None and dim is not None else None
 
 
@@ -110,6 +114,8 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
                 break
         if isinstance(node, ast.UnaryOp):
             return carries(node.operand)
+        if isinstance(node, ast.Subscript) and _keeps_last(node.slice):
+            return carries(node.value)  # ``log_probs[i]``, ``log_probs[k, start:]``: a row, its last axis kept
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Sub, ast.Add)):
             return carries(node.left) or carries(node.right)
         if node is call:
@@ -158,6 +164,15 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
     return None
 
 
+def _keeps_last(index) -> bool:
+    """An index that keeps a tensor's last axis where it is: one index (a row, ``x[i]``), or a tuple of them that
+    ends in a slice (``x[k, start:]``), with no ``...`` or ``None``."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    if any(isinstance(p, ast.Constant) and p.value in (Ellipsis, None) for p in parts):
+        return False
+    return not isinstance(index, ast.Tuple) or isinstance(parts[-1], ast.Slice)
+
+
 def _dropout(f) -> bool:
     """``self.dropout``, ``self.attn_drop``, ``F.dropout``, a ``dropout`` passed in: a call that keeps the axes."""
     name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
@@ -189,7 +204,8 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     not known where the call is: a `forward(x)` whose input nobody annotated. Also when a later use
     reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
-    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, through
+    hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, a row of it read so,
+    `log_probs[i].topk(k)` (`topk` and `sort` take the last axis by default), through
     `kl_div(..., reduction="none")`), a product or difference with a distribution normalised over the
     last axis (`p * (log_q - log_p)`), or a product that contracts its last axis (`attn @ v`: attention
     weights over the keys). Axis 0 is then the
@@ -328,7 +344,27 @@ def entropy(logits):
     return -(logp.exp() * logp).sum(-1)
 ''',
     ]
+    VALID += [
+        # near miss: normalised over dim 0 and read down a column (``[:, j]`` drops the last axis)
+        '''
+import torch.nn.functional as F
+
+
+def best_rows(scores, j: int, k: int):
+    logprobs = F.log_softmax(scores, dim=0)
+    return logprobs[:, j].topk(k)
+''',
+    ]
     INVALID = [
+        # beam search: each hypothesis's row read over the vocabulary (``topk`` takes the last axis by default)
+        '''
+import torch.nn.functional as F
+
+
+def candidates(logits, beam_size: int, idx: int):
+    logprobs = F.log_softmax(logits.float(), dim=0)
+    return logprobs[idx].topk(beam_size + 1)
+''',
         # a distillation loss: each student distribution is read over the last axis
         '''
 import torch
