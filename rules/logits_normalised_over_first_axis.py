@@ -159,9 +159,30 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
             left = _contracted_left(n, qualify)
             if left is not None and carries(left):
                 return n
+            picked = _gathered_from_last(n, qualify)
+            if picked is not None and carries(picked):
+                return n
         elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
             return n  # ``attn @ v`` contracts the last axis of the weights
     return None
+
+
+def _gathered_from_last(call: ast.Call, qualify):
+    """The tensor of ``x.gather(-1, idx)`` or ``torch.gather(x, -1, idx)``: each row's entries picked along its last
+    axis (the log-probabilities of the chosen tokens); else None."""
+    f = call.func
+    if not isinstance(f, ast.Attribute) or f.attr != "gather":
+        return None
+    function = _torch_function(f, qualify)
+    if function is None:
+        return None
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    operand, args = (call.args[0] if call.args else kw.get("input"), call.args[1:]) if function else (f.value, call.args)
+    dim = kw.get("dim", args[0] if args else None)
+    index = kw.get("index", args[1] if len(args) > 1 else None)
+    if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
+        return None  # ``gather(-1, target.unsqueeze(-1))``: a 0-d target, one example's distribution may be 1-D
+    return operand if operand is not None and _int(dim) == -1 else None
 
 
 def _keeps_last(index) -> bool:
@@ -205,7 +226,8 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
     hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, a row of it read so,
-    `log_probs[i].topk(k)` (`topk` and `sort` take the last axis by default), through
+    `log_probs[i].topk(k)` (`topk` and `sort` take the last axis by default), the entries gathered along the
+    last axis (`log_probs.gather(-1, tokens)`), through
     `kl_div(..., reduction="none")`), a product or difference with a distribution normalised over the
     last axis (`p * (log_q - log_p)`), or a product that contracts its last axis (`attn @ v`: attention
     weights over the keys). Axis 0 is then the
@@ -345,6 +367,15 @@ def entropy(logits):
 ''',
     ]
     VALID += [
+        # near miss: normalised over dim 0 and the chosen entries gathered along it
+        '''
+import torch
+
+
+def chosen(logits, idx):
+    log_probs = logits.log_softmax(dim=0)
+    return log_probs.gather(0, idx)
+''',
         # near miss: normalised over dim 0 and read down a column (``[:, j]`` drops the last axis)
         '''
 import torch.nn.functional as F
@@ -356,6 +387,15 @@ def best_rows(scores, j: int, k: int):
 ''',
     ]
     INVALID = [
+        # sampling: the log-probabilities of the sampled tokens gathered along the last axis
+        '''
+import torch
+
+
+def scores_of(logits, samples):
+    log_probs = logits.log_softmax(dim=0)
+    return log_probs.gather(-1, samples)
+''',
         # beam search: each hypothesis's row read over the vocabulary (``topk`` takes the last axis by default)
         '''
 import torch.nn.functional as F
