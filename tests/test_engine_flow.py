@@ -215,6 +215,21 @@ def test_a_helper_adding_an_unknown_mask_keeps_the_scores_rank():
     """) == ["b h n m", "... b h n m"]
 
 
+def test_a_helper_named_for_adding_a_mask_that_the_engine_cannot_read_keeps_the_scores():
+    # timm's attention pool imports ``maybe_add_mask`` from another module; read alone, the helper is unknown, and
+    # its name says it gives back the scores it was given; a helper named otherwise gives an unknown value
+    assert reveals("""
+    from .attention import maybe_add_mask, rescale
+
+    def f(q: Float[Tensor, "b h n d"], k: Float[Tensor, "b h m d"], bias):
+        attn = q @ k.transpose(-2, -1)
+        attn = maybe_add_mask(attn, bias)
+        reveal_shape(attn)
+        attn = rescale(attn, bias)
+        reveal_shape(attn)
+    """) == ["b h n m", "..."]
+
+
 def test_a_callee_that_fails_returns_an_unknown_value():
     # one bug, one report: the add after the failing block is not reported again
     out = errors("""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from contextlib import nullcontext
 
 from .._core._algebra import Expr
@@ -55,6 +56,11 @@ class Statements:
             # ``attn += mask`` written out, which keeps ``attn``'s rank (a mask, bias or gate broadcasts into
             # the tensor it updates); each axis is what broadcasting made of it
             value = Shape(value.dims[1:], value.origins[1:] if value.origins else (), None, value.meta)
+        elif before is not None and _masking_helper(st.value) and (
+                value is OPAQUE or isinstance(value, Shape) and value.rank is None):
+            # ``attn = maybe_add_mask(attn, attn_mask)`` with a helper the engine cannot read: a helper named for
+            # adding a mask or a bias to its first argument gives back that tensor, its shape kept
+            value = before
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
@@ -572,6 +578,20 @@ def _updated_in_place(st: ast.Assign, state) -> Shape | None:
     if not isinstance(cur, Shape) or cur.rank is None or cur.rank < 3 or isinstance(other, ast.Constant):
         return None  # a table of fewer axes (``n d``) may well grow a batch axis: ``x = x + batched``
     return cur
+
+
+# a helper that adds a mask or a bias to the tensor it is given: ``maybe_add_mask``, ``apply_mask``, ``add_bias``
+# (not one named for positions: ``add_rel_pos`` may be written for one rank and reshape another)
+_MASKING = re.compile(r"(maybe_)?(add|apply)_(\w+_)?(mask|bias)")
+
+
+def _masking_helper(node) -> bool:
+    """``helper(x, ...)`` with a helper named for adding a mask or a bias (``_MASKING``)."""
+    if not isinstance(node, ast.Call):
+        return False
+    f = node.func
+    name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+    return bool(_MASKING.fullmatch(name))
 
 
 def _ends_with(value: Shape, before: Shape) -> bool:
