@@ -394,6 +394,35 @@ def test_a_softmax_over_the_wrong_axis_after_an_unknown_update_is_seen():
     assert codes(src) == ["SHP202"]
 
 
+def test_a_branch_updating_queries_and_keys_through_an_unknown_method_keeps_them():
+    # a Llama-style attention: ``q, k = self.rotary.apply_rope(q, k, ...)`` when a rotary module is set; the path
+    # without it keeps both, so a softmax over the heads after it is seen
+    src = """
+    class Attention(nn.Module):
+        def __init__(self, dim: int, n_heads: int, rotary=None):
+            super().__init__()
+            self.n_heads, self.d_head = n_heads, dim // n_heads
+            self.q = nn.Linear(dim, dim)
+            self.k = nn.Linear(dim, dim)
+            self.v = nn.Linear(dim, dim)
+            self.rotary = rotary
+
+        def forward(self, x, position_ids=None):
+            b, n, _ = x.shape
+            q = self.q(x).view(b, n, self.n_heads, self.d_head).transpose(1, 2)
+            k = self.k(x).view(b, n, self.n_heads, self.d_head).transpose(1, 2)
+            v = self.v(x).view(b, n, self.n_heads, self.d_head).transpose(1, 2)
+            if self.rotary is not None:
+                q, k = self.rotary.apply_rope(q, k, position_ids=position_ids)
+            reveal_shape(k)
+            scores = torch.matmul(q, k.transpose(-2, -1))
+            return torch.matmul(F.softmax(scores, dim={dim}), v)
+    """
+    assert reveals(src.format(dim=-1)) == ["b n_heads n dim//n_heads"]
+    assert codes(src.format(dim=-1)) == []
+    assert codes(src.format(dim=1)) == ["SHP202"]
+
+
 def test_a_branch_whose_test_reads_the_rank_does_not_keep_the_tensor():
     # ``if attn.dim() == 4: attn = flatten_heads(attn)``: the code after the if may expect the other shape
     src = REL_POS_ATTENTION.format(branch="if attn.dim() == 4 and self.use_rel_pos:\n"

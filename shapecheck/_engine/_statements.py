@@ -505,8 +505,8 @@ def _holds(stmts, kinds) -> bool:
 
 
 def _updates_unknown(st: ast.If, name: str) -> bool:
-    """One branch of ``st`` (the other empty) updates ``name`` through a function of it, ``name = f(name, ...)``,
-    and assigns it nowhere else; the test reads no rank or size (``if x.ndim == 3: x = to_4d(x)`` tells which
+    """One branch of ``st`` (the other empty) updates ``name`` through a function of it, ``name = f(name, ...)`` (or
+    names through one of them, ``q, k = rotary(q, k, ...)``, a method too), and assigns it nowhere else; the test reads no rank or size (``if x.ndim == 3: x = to_4d(x)`` tells which
     shape the code after the if expects)."""
     if bool(st.body) == bool(st.orelse) or _reads_shape(st.test):
         return False
@@ -514,11 +514,17 @@ def _updates_unknown(st: ast.If, name: str) -> bool:
               if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
     if len(stores) != 1:
         return False
-    updates = [n for n in st.body + st.orelse if isinstance(n, ast.Assign) and len(n.targets) == 1
-               and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name]
-    if len(updates) != 1 or not isinstance(updates[0].value, ast.Call):
+    updates = [(n, i) for n in st.body + st.orelse if isinstance(n, ast.Assign) and len(n.targets) == 1
+               for i, t in enumerate(n.targets[0].elts if isinstance(n.targets[0], ast.Tuple) else [n.targets[0]])
+               if isinstance(t, ast.Name) and t.id == name]
+    if len(updates) != 1 or not isinstance(updates[0][0].value, ast.Call):
         return False
-    call = updates[0].value
+    (update, i), call = updates[0], updates[0][0].value
+    if isinstance(update.targets[0], ast.Tuple):
+        # ``if self.rotary is not None: q, k = self.rotary.apply_rope(q, k, position_ids=...)``: each name given
+        # back where it went in
+        return len(call.args) >= len(update.targets[0].elts) and isinstance(call.args[i], ast.Name) \
+            and call.args[i].id == name
     return isinstance(call.func, ast.Name) and bool(call.args) and isinstance(call.args[0], ast.Name) \
         and call.args[0].id == name
 
