@@ -177,7 +177,10 @@ def _gathered_from_last(call: ast.Call, qualify):
     if function is None:
         return None
     kw = {k.arg: k.value for k in call.keywords if k.arg}
-    operand, args = (call.args[0] if call.args else kw.get("input"), call.args[1:]) if function else (f.value, call.args)
+    if function:
+        operand, args = (call.args[0] if call.args else kw.get("input")), call.args[1:]
+    else:
+        operand, args = f.value, call.args
     dim = kw.get("dim", args[0] if args else None)
     index = kw.get("index", args[1] if len(args) > 1 else None)
     if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":

@@ -506,8 +506,8 @@ def _holds(stmts, kinds) -> bool:
 
 def _updates_unknown(st: ast.If, name: str) -> bool:
     """One branch of ``st`` (the other empty) updates ``name`` through a function of it, ``name = f(name, ...)`` (or
-    names through one of them, ``q, k = rotary(q, k, ...)``, a method too), and assigns it nowhere else; the test reads no rank or size (``if x.ndim == 3: x = to_4d(x)`` tells which
-    shape the code after the if expects)."""
+    names through one call, a method too, ``q, k = self.rotary(q, k, ...)``), and assigns it nowhere else; the test
+    reads no rank or size (``if x.ndim == 3: x = to_4d(x)`` tells which shape the code after the if expects)."""
     if bool(st.body) == bool(st.orelse) or _reads_shape(st.test):
         return False
     stores = [n for n in ast.walk(ast.Module(body=st.body + st.orelse, type_ignores=[]))

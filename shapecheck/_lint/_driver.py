@@ -18,8 +18,7 @@ from .._core._settings import Settings
 from .._engine import FunctionAnalysis
 from .._core._ops._registry import OPAQUE
 from .._engine._entries import (ENTRY_NOTE, defaults_filled_in, defaults_tested, fixture_arguments, flag_choices,
-                                inner_functions,
-                               merge_entry_diagnostics, module_code)
+                                inner_functions, merge_entry_diagnostics, module_code)
 from .._engine._module import ModuleInfo
 from .._engine._project import parse_module
 from .._engine._values import SelfVal
@@ -302,6 +301,7 @@ def _run_built_with_flags(info, cls, rules, diags: list, strict: bool) -> None:
 
     def own(d) -> bool:  # in the class: a callee's finding is that of a module (a function) built (called) so
         return os.path.abspath(d.path) == here and first <= d.line <= last
+
     for flag, values in flag_choices(init):
         for value in values:
             try:
