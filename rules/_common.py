@@ -6,6 +6,7 @@ Names (``n_head``, ``seq``, ``height``...) are only a tie-breaker where shapes c
 
 from __future__ import annotations
 
+import ast
 import re
 
 from shapecheck._core._algebra import Expr, FloorDiv, Sym
@@ -426,3 +427,22 @@ def einsum_operands(ev):
     if len(subs) != len(ops):
         return None
     return subs, out, ops, ell
+
+
+def operand_name(node) -> str | None:
+    """The variable an operand is read from, through arithmetic, method calls and indexing: ``q``, ``q * self.scale``,
+    ``k.float()``, ``t.type_as(self.inv_freq)``, ``seq[:n]``; ``self.k`` gives ``k``. None for anything else."""
+    while True:
+        if isinstance(node, ast.BinOp):
+            node = node.left
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        else:
+            break
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None

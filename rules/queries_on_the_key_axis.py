@@ -9,28 +9,12 @@ from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
 from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, carry, einsum_operands, neg_dim,
-                      register, softmax_call, tag)
+                      operand_name, register, softmax_call, tag)
 
 LAYOUT = "qk_layout"  # (product node, queries' name, keys' name, "the einsum"/"the product") on (keys, queries) scores
 
 _QUERY = re.compile(r"(q|qs|query|queries)(_\w+)?|\w+_(q|query)")
 _KEY = re.compile(r"(k|ks|key|keys)(_\w+)?|\w+_(k|key)")
-
-
-def _name(node) -> str | None:
-    """The variable an operand is read from: ``q``, ``q * self.scale``, ``k.float()``, ``self.k``."""
-    while True:
-        if isinstance(node, ast.BinOp):
-            node = node.left
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            node = node.func.value
-        else:
-            break
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-        return node.attr
-    return None
 
 
 def _operand_nodes(ev) -> list:
@@ -54,7 +38,7 @@ def _transposed(node) -> bool:
 
 def _roles(nodes) -> tuple | None:
     """(index of the queries' operand, index of the keys', their names), or None."""
-    names = [_name(n) for n in nodes]
+    names = [operand_name(n) for n in nodes]
     roles = ["q" if n and _QUERY.fullmatch(n) else "k" if n and _KEY.fullmatch(n) else None for n in names]
     if len(roles) != 2 or sorted(r or "" for r in roles) != ["k", "q"]:
         return None

@@ -7,7 +7,7 @@ import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import EINOPS_EINSUM, EINSUM, einsum_operands, register
+from ._common import EINOPS_EINSUM, EINSUM, einsum_operands, operand_name, register
 
 _OUTER = {"torch.outer", "torch.ger", "torch.Tensor.outer", "torch.Tensor.ger"}
 
@@ -20,28 +20,8 @@ _POS = re.compile(r"t|ts|n|pos|position|positions|steps?|index|idx|times?|timest
 _REORDERS = {"T", "mT", "t", "transpose", "permute", "swapaxes", "swapdims", "movedim"}
 
 
-def _name(node) -> str | None:
-    """The variable an operand is read from: ``t``, ``t.float()``, ``t.type_as(x)``, ``self.inv_freq``,
-    ``seq / scale``, ``seq[:n]``."""
-    while True:
-        if isinstance(node, ast.BinOp):
-            node = node.left
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("float", "double", "half", "to", "type", "type_as", "squeeze"):
-            node = node.func.value
-        elif isinstance(node, ast.Subscript):
-            node = node.value
-        else:
-            break
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-        return node.attr
-    return None
-
-
 def _role(node) -> str | None:
-    name = _name(node)
+    name = operand_name(node)
     if name is None:
         return None
     if _FREQ.fullmatch(name):
@@ -212,18 +192,12 @@ def gram(a, b):
     INVALID = [
         '''
 import torch
-from torch import nn
 
 
-class Rotary(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.register_buffer("inv_freq", 1.0 / (10000 ** (torch.arange(0, dim, 2).float() / dim)))
-
-    def forward(self, n: int):
-        t = torch.arange(n).type_as(self.inv_freq)
-        freqs = torch.einsum("i,j->ij", self.inv_freq, t)
-        return torch.cat((freqs, freqs), dim=-1)
+def rotary_table(inv_freq, n: int):
+    t = torch.arange(n, dtype=inv_freq.dtype)
+    freqs = torch.einsum("i,j->ij", inv_freq, t)
+    return torch.cat((freqs, freqs), dim=-1)
 ''',
         '''
 import torch
@@ -267,7 +241,7 @@ def sinusoid(pos_seq, inv_freq):
                 return
         if _reordered(ctx.scope, ev.node):
             return
-        fn, pn = _name(nodes[fi]), _name(nodes[pi])
+        fn, pn = operand_name(nodes[fi]), operand_name(nodes[pi])
         ctx.report(
             self.code, ev.node,
             f"the table of angles puts the frequencies `{fn}` before the positions `{pn}`: one row per frequency, "
