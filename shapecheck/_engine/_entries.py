@@ -227,6 +227,7 @@ def defaults_filled_in(fn) -> tuple:
 
 _MAX_FLAGS = 4  # flags per constructor analysed one by one
 _MAX_CHOICES = 4  # values per flag (the strings a mode is compared with)
+_MAX_BUILDS = 6  # modules built in all, one per value of each flag (each analyses the constructor and forward again)
 
 
 def _builds_layer(nodes) -> bool:
@@ -265,7 +266,8 @@ def flag_choices(fn) -> list:
     module with: a parameter defaulting to a bool (``use_mlp=False``: True and False) or a string (``pool="avg"``:
     the default and each string an ``if`` compares it with) tested by an ``if`` (or ``a if flag else b``) of the
     constructor's own code that sets a ``self`` attribute to a call's result on either side. ``[(name, values)]``
-    in signature order, at most four flags of at most four values."""
+    in signature order, at most four flags of at most four values, six values in all (each is a module analysed
+    again)."""
     flags = {p.arg: d.value for p, d in param_defaults(fn)
              if isinstance(d, ast.Constant) and isinstance(d.value, (bool, str))}
     if not flags:
@@ -278,13 +280,14 @@ def flag_choices(fn) -> list:
                 isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
                 for t in n.targets) and (isinstance(n.value.body, ast.Call) or isinstance(n.value.orelse, ast.Call)):
             _flag_tests(n.value.test, flags, found)
-    out = []
+    out, builds = [], 0
     for p in flags:
         if p in found and len(found[p]) <= _MAX_CHOICES:
             values = tuple(v for v in sorted(found[p], key=repr) if not _passes_through(fn, p, v))
-            if values:
+            if values and builds + len(values) <= _MAX_BUILDS and len(out) < _MAX_FLAGS:
                 out.append((p, values))
-    return out[:_MAX_FLAGS]
+                builds += len(values)
+    return out
 
 
 def _decided(test, flag: str, value):
