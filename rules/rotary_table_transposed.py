@@ -11,10 +11,10 @@ from ._common import EINOPS_EINSUM, EINSUM, einsum_operands, operand_name, regis
 
 _OUTER = {"torch.outer", "torch.ger", "torch.Tensor.outer", "torch.Tensor.ger"}
 
-# a vector of frequencies (``inv_freq``, ``self.inv_freq``, ``freqs``, ``theta``, ``w_inv_freq``)
-_FREQ = re.compile(r"\w*freq\w*|(\w+_)?theta|inv_\w+")
+# a vector of frequencies (``inv_freq``, ``self.inv_freq``, ``freqs``, ``theta``, ``w_inv_freq``, ``omega``)
+_FREQ = re.compile(r"\w*freq\w*|(\w+_)?theta|omegas?")
 # a vector of positions or times (``t``, ``seq``, ``pos``, ``positions``, ``pos_seq``, ``seq_idx``, ``timesteps``)
-_POS = re.compile(r"t|ts|n|pos|position|positions|steps?|index|idx|times?|timesteps?"
+_POS = re.compile(r"t|ts|pos|position|positions|steps?|index|idx|times?|timesteps?"
                   r"|(\w+_)?(seq|pos|positions|idx|steps)|seq(_\w+)?|pos(_\w+)?")
 # what reorders a table after it is built: the code laid it out so on purpose
 _REORDERS = {"T", "mT", "t", "transpose", "permute", "swapaxes", "swapdims", "movedim"}
