@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import re
+
 from shapecheck._core._roles import POSITION
 from shapecheck._core._shape import Shape, Unknown, Variadic
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import arg, as_int, dims_text, env_before, register, who
+from ._common import arg, as_int, dims_text, env_before, operand_name, register, who
+
+# a learned token of one position, by its name: ``cls_token``, ``cls_tokens``, ``class_token``, ``x_cls``,
+# ``dist_token``
+_TOKEN = re.compile(r"(\w+_)?(cls|class|dist|distill)(_tokens?|_emb)?|\w+_cls")
 
 _CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
 
@@ -64,8 +71,12 @@ class TokenConcatOffSequenceAxis(LintRule):
     x = torch.cat((cls_token, x), dim=1)            # (b, 1 + h*w, c)
     ```
 
+    A class token named so (`cls_token`, `cls_tokens`, `class_token`, `dist_token`, `x_cls`) of shape
+    `(b, 1, d)` joined along its last axis is reported also when the other part's positions are
+    unknown (an unannotated sequence), unless that part is known to hold a single position too.
+
     ## Known problems
-    A sequence known only by its size (an unannotated input's axis) has no role and is not
+    Otherwise a sequence known only by its size (an unannotated input's axis) has no role and is not
     reported; a recurrent step that is always fed one position is taken for a sequence.
     """
 
@@ -147,7 +158,59 @@ class Pair(nn.Module):
         return torch.cat((x[:, :1], x[:, -1:]), dim=2)
 ''',
     ]
+    VALID += [
+        # near miss: the class token joined along the features with another single position (a pooled token)
+        '''
+import torch
+from torch import nn
+
+
+class Pooled(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x):
+        cls_tokens = self.cls_token.expand(x.shape[0], -1, -1)
+        pooled = x.mean(dim=1, keepdim=True)
+        return torch.cat((cls_tokens, pooled), dim=-1)
+''',
+        # near miss: a token broadcast over the positions is no single position
+        '''
+import torch
+from torch import nn
+
+
+class Cond(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x):
+        cls_tokens = self.cls_token.expand(x.shape[0], x.shape[1], -1)
+        return torch.cat((cls_tokens, x), dim=-1)
+''',
+    ]
     INVALID = [
+        # unannotated tokens from a module the engine cannot follow: the class token, by its name, holds one
+        # position, so a join along the features runs only on a one-position sequence
+        '''
+import torch
+from torch import nn
+
+
+class Embed(nn.Module):
+    def __init__(self, patch_embed, dim: int):
+        super().__init__()
+        self.patch_embed = patch_embed
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, img):
+        B = img.shape[0]
+        x = self.patch_embed(img)
+        cls_tokens = self.cls_token.expand(B, -1, -1)
+        return torch.cat((cls_tokens, x), dim=2)
+''',
         # unannotated, with a patch embedding the engine cannot follow: the positional table added to
         # the tokens says their axis 1 holds positions, and the cat gives them the class token's rank
         '''
@@ -220,6 +283,8 @@ class Embed(nn.Module):
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
+        if self._token_on_features(ev, ctx):
+            return
         parts = _parts(ev)
         if parts is None:
             return
@@ -249,3 +314,32 @@ class Embed(nn.Module):
                 help=f"join the token to the sequence along its positions: `dim={j}`",
             )
             return
+
+    def _token_on_features(self, ev, ctx) -> bool:
+        """A class token (by its name, ``cls_tokens``) of one position, ``(b, 1, d)``, joined along its last axis to
+        a part whose positions are not known to be one (an unannotated sequence): reported, True."""
+        v = arg(ev, 0, "tensors")
+        node = ev.node.args[0] if isinstance(ev.node, ast.Call) and ev.node.args else None
+        if not isinstance(v, (tuple, list)) or not isinstance(node, (ast.Tuple, ast.List)) \
+                or len(node.elts) != len(v) or len(v) < 2:
+            return False
+        tokens = [i for i, p in enumerate(v) if isinstance(p, Shape) and p.rank == 3
+                  and _one(ctx, p.dims[1], ev.node) and _TOKEN.fullmatch(operand_name(node.elts[i]) or "")]
+        d = as_int(arg(ev, 1, "dim", 0))
+        if len(tokens) != 1 or d not in (2, -1):
+            return False
+        token = v[tokens[0]]
+        others = [p for i, p in enumerate(v) if i != tokens[0]]
+        if any(isinstance(p, Shape) and (p.rank not in (None, 3) or _leading(p) > 1 and _one(ctx, p.dims[1], ev.node))
+               for p in others):
+            return False  # single positions joined along the features (``x.mean(1, keepdim=True)``)
+        other = others[0]
+        ctx.report(
+            self.code, ev.node,
+            f"`cat` joins the class token {who(token, 'one part')} {dims_text(ctx, token, ev.node)} to "
+            f"{who(other, 'another part')} along their features (axis {d}): the token holds one position on axis 1, "
+            "so the join runs only when the other part has a single position too",
+            notes=("a class token joins the patch tokens along the positions",),
+            help="join the token to the sequence along its positions: `dim=1`",
+        )
+        return True

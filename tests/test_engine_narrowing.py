@@ -845,3 +845,15 @@ def test_a_value_the_engine_could_not_shape_given_to_matmul_is_a_tensor():
         def f(q, k, t):
             reveal_shape(torch.matmul(q / t, k.transpose(2, 3)))
     """) == ["... ? ? ?"]
+
+
+def test_a_reduction_keeping_its_axis_of_a_tensor_of_unknown_rank_keeps_what_it_proves():
+    # ``x.mean(1, keepdim=True)`` runs only on two axes or more: the axis before the reduced one, then 1, then the rest;
+    # counted from the end the reduced axis cannot be placed, and without keepdim the result's rank is unknown
+    assert reveals("""
+        def f(x, y):
+            reveal_shape(x.mean(dim=1, keepdim=True))
+            reveal_shape(y.amax(2, keepdim=True))
+            reveal_shape(x.sum(-1, keepdim=True))
+            reveal_shape(x.mean(1))
+    """) == ["? 1 ...", "? ? 1 ...", "...", "..."]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import const
-from .._shape import ANY_SHAPE, Shape
+from .._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, shape_rule
 from ._util import axes, axes_any, build, dims_arg, int_tuple, locate
 
@@ -87,8 +87,14 @@ def _reduction(op: str, site: Site, input, *args, **kwargs) -> Shape | tuple | N
     if input.rank is None:
         t = int_tuple(dim)
         idx = [locate(site, input, d) for d in t] if t else None
+        vi = input.variadic_index
+        if t and len(t) == 1 and t[0] >= vi and keepdim and vi == len(input.dims) - 1 and not site.problems:
+            # ``x.mean(1, keepdim=True)`` of a tensor whose axes from ``...`` on are unknown: the axes before the
+            # reduced one, then 1, then the rest (a tensor of at least ``dim + 1`` axes)
+            out = Shape(tuple(input.dims[:vi]) + (UNKNOWN,) * (t[0] - vi) + (const(1), Variadic(None)))
+            return (out, out) if pair else out
         if t and (not idx or None in idx) and not site.problems:
-            # ``x.mean(1, keepdim=True)`` of a tensor of unknown rank: a tensor all the same, of a shape unknown
+            # ``x.mean(-1, keepdim=True)`` of a tensor of unknown rank: a tensor all the same, of a shape unknown
             return (ANY_SHAPE, ANY_SHAPE) if pair else ANY_SHAPE
         if not idx or None in idx or len(set(idx)) != len(idx):
             return None
