@@ -16,6 +16,7 @@ from shapecheck._core._wording import axis_note as note_text
 from shapecheck._core._wording import qd
 from shapecheck._core._shape import Shape, Unknown, Variadic
 from shapecheck._core._unify import unnamed_size
+from shapecheck._engine._common import last_name as last_name  # one definition, shared with the engine
 
 __all__ = [
     "arg", "is_shape", "rank", "axis", "norm_dim", "as_int", "eq", "ne", "unknown", "qd", "axis_note",
@@ -446,3 +447,18 @@ def operand_name(node) -> str | None:
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
         return node.attr
     return None
+
+
+def operand_nodes(ev, products) -> list:
+    """The nodes of the tensors a product multiplies: both sides of ``a @ b``; the receiver and the argument of a
+    method in ``products`` (``a.matmul(b)``, ``a.outer(b)``) or the arguments of its function (``torch.matmul(a,
+    b)``); an einsum's operands (einops': before the pattern). Empty for a call with a star or keywords."""
+    call = ev.node
+    if isinstance(call, ast.BinOp) and isinstance(call.op, ast.MatMult):
+        return [call.left, call.right]
+    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args) or call.keywords:
+        return []
+    if ev.qualname in products:
+        method = isinstance(call.func, ast.Attribute) and ev.qualname.startswith("torch.Tensor.")
+        return [call.func.value, *call.args] if method else list(call.args)
+    return list(call.args[:-1]) if ev.qualname in EINOPS_EINSUM else list(call.args[1:])

@@ -8,7 +8,8 @@ from shapecheck._core._algebra import Expr, FloorDiv, const
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
-from ._common import ELEMENTWISE, MATMUL, arg, axis, carry, compare_before, env_before, name_of, qd, register, tag
+from ._common import (ELEMENTWISE, MATMUL, arg, axis, carry, compare_before, env_before, last_name, name_of, qd,
+                      register, tag)
 
 SCORES = "sc_scores"  # (d_head Expr,) on q @ k^T
 
@@ -22,8 +23,7 @@ def _sqrt_argument(node) -> ast.AST | None:
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call) and sub.args:
             f = sub.func
-            name = f.attr if isinstance(f, ast.Attribute) else (f.id if isinstance(f, ast.Name) else "")
-            if name in ("sqrt", "rsqrt"):
+            if last_name(f) in ("sqrt", "rsqrt"):
                 inner = sub.args[0]
                 if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
                         and inner.func.attr in ("tensor", "as_tensor") and inner.args:

@@ -11,7 +11,7 @@ from shapecheck._core._diag import Edit, Fix
 from shapecheck._core._roles import CLASS
 from shapecheck._core._shape import Shape, Variadic
 
-from ._common import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CALLS, as_int, qd, register, softmax_call, who
+from ._common import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CALLS, as_int, last_name, qd, register, softmax_call, who
 from .softmax_over_batch_axis import over_batch
 
 
@@ -51,20 +51,30 @@ def _torch_function(f, qualify) -> bool | None:
     return True if q == f"torch.{f.attr}" else None
 
 
-def _reduced_dim(call: ast.Call, qualify):
-    """``(operand, dim)`` of ``t.sum(-1)``, ``t.sum(dim=-1)``, ``torch.sum(t, dim=-1)``, ``t.topk(k, dim=-1)``... else
-    None."""
+def _tensor_call(call: ast.Call, qualify, names):
+    """``(tensor, other positional arguments, keywords)`` of ``t.<name>(...)`` or ``torch.<name>(t, ...)`` with a
+    name of ``names`` (the tensor may be given as ``input=``); None for another call, or a function of another
+    module (``np.sum``)."""
     f = call.func
-    if not isinstance(f, ast.Attribute) or f.attr not in _REDUCTIONS:
+    if not isinstance(f, ast.Attribute) or f.attr not in names:
         return None
-    kw = {k.arg: k.value for k in call.keywords if k.arg}
     function = _torch_function(f, qualify)
     if function is None:
         return None
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
     if function:
-        operand, args = (call.args[0] if call.args else kw.get("input")), call.args[1:]
-    else:
-        operand, args = f.value, call.args
+        return (call.args[0] if call.args else kw.get("input")), call.args[1:], kw
+    return f.value, call.args, kw
+
+
+def _reduced_dim(call: ast.Call, qualify):
+    """``(operand, dim)`` of ``t.sum(-1)``, ``t.sum(dim=-1)``, ``torch.sum(t, dim=-1)``, ``t.topk(k, dim=-1)``... else
+    None."""
+    found = _tensor_call(call, qualify, _REDUCTIONS)
+    if found is None:
+        return None
+    operand, args, kw = found
+    f = call.func
     pos = 1 if f.attr == "topk" else 0
     dim = kw.get("dim", args[pos] if len(args) > pos else None)
     if dim is None and f.attr in _LAST_BY_DEFAULT:
@@ -170,17 +180,10 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
 def _gathered_from_last(call: ast.Call, qualify):
     """The tensor of ``x.gather(-1, idx)`` or ``torch.gather(x, -1, idx)``: each row's entries picked along its last
     axis (the log-probabilities of the chosen tokens); else None."""
-    f = call.func
-    if not isinstance(f, ast.Attribute) or f.attr != "gather":
+    found = _tensor_call(call, qualify, ("gather",))
+    if found is None:
         return None
-    function = _torch_function(f, qualify)
-    if function is None:
-        return None
-    kw = {k.arg: k.value for k in call.keywords if k.arg}
-    if function:
-        operand, args = (call.args[0] if call.args else kw.get("input")), call.args[1:]
-    else:
-        operand, args = f.value, call.args
+    operand, args, kw = found
     dim = kw.get("dim", args[0] if args else None)
     index = kw.get("index", args[1] if len(args) > 1 else None)
     if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
@@ -199,8 +202,7 @@ def _keeps_last(index) -> bool:
 
 def _dropout(f) -> bool:
     """``self.dropout``, ``self.attn_drop``, ``F.dropout``, a ``dropout`` passed in: a call that keeps the axes."""
-    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-    return "drop" in name.lower()
+    return "drop" in last_name(f).lower()
 
 
 def _contracted_left(call: ast.Call, qualify):

@@ -9,24 +9,12 @@ from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape
 
 from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, carry, einsum_operands, neg_dim,
-                      operand_name, register, softmax_call, tag)
+                      operand_name, operand_nodes, register, softmax_call, tag)
 
 LAYOUT = "qk_layout"  # (product node, queries' name, keys' name, "the einsum"/"the product") on (keys, queries) scores
 
 _QUERY = re.compile(r"(q|qs|query|queries)(_\w+)?|\w+_(q|query)")
 _KEY = re.compile(r"(k|ks|key|keys)(_\w+)?|\w+_(k|key)")
-
-
-def _operand_nodes(ev) -> list:
-    call = ev.node
-    if isinstance(call, ast.BinOp) and isinstance(call.op, ast.MatMult):
-        return [call.left, call.right]
-    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args) or call.keywords:
-        return []
-    if ev.qualname in MATMUL:  # ``torch.matmul(a, b)``, ``a.matmul(b)``
-        method = isinstance(call.func, ast.Attribute) and ev.qualname.startswith("torch.Tensor.")
-        return [call.func.value, *call.args] if method else list(call.args)
-    return list(call.args[:-1]) if ev.qualname in EINOPS_EINSUM else list(call.args[1:])
 
 
 def _transposed(node) -> bool:
@@ -216,7 +204,7 @@ class Attention(nn.Module):
         if q in MATMUL:
             # ``k @ q.transpose(-2, -1)``: the left operand's positions are the result's rows, the right one's its
             # columns
-            nodes = _operand_nodes(ev)
+            nodes = operand_nodes(ev, MATMUL)
             r = _roles(nodes)
             if r is not None and r[0] == 1 and _transposed(nodes[1]) and isinstance(ev.result, Shape):
                 ctx.tag_result(LAYOUT, (ev.node, r[2][1], r[2][0], "the product"))
@@ -241,7 +229,7 @@ class Attention(nn.Module):
 
     def _tag_layout(self, ev, ctx) -> None:
         parsed = einsum_operands(ev)
-        nodes = _operand_nodes(ev)
+        nodes = operand_nodes(ev, MATMUL)
         if parsed is None or len(nodes) != 2 or not isinstance(ev.result, Shape):
             return
         subs, out, ops, _ell = parsed

@@ -7,7 +7,7 @@ import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import EINOPS_EINSUM, EINSUM, einsum_operands, operand_name, register
+from ._common import EINOPS_EINSUM, EINSUM, einsum_operands, last_name, operand_name, operand_nodes, register
 
 _OUTER = {"torch.outer", "torch.ger", "torch.Tensor.outer", "torch.Tensor.ger"}
 
@@ -29,16 +29,6 @@ def _role(node) -> str | None:
     return "pos" if _POS.fullmatch(name) else None
 
 
-def _operands(ev) -> list:
-    call = ev.node
-    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args) or call.keywords:
-        return []
-    if ev.qualname in _OUTER:
-        method = isinstance(call.func, ast.Attribute) and ev.qualname.startswith("torch.Tensor.")
-        return [call.func.value, *call.args] if method else list(call.args)
-    return list(call.args[:-1]) if ev.qualname in EINOPS_EINSUM else list(call.args[1:])
-
-
 def _reordered(scope, call) -> bool:
     """Whether the name the table is assigned to is transposed or permuted later in the function (``freqs.T``,
     ``rearrange(freqs, "f n -> n f")``)."""
@@ -55,18 +45,16 @@ def _reordered(scope, call) -> bool:
         if isinstance(n, ast.Call) and _along_first(n) and any(isinstance(m, ast.Name) and m.id == target
                                                                for m in ast.walk(n)):
             return True  # doubled along the frequencies: ``freqs.repeat_interleave(2, dim=0)``, ``cat(..., dim=0)``
-        if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == target:
-            f = n.func
-            if (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) in ("rearrange", "transpose",
-                                                                                       "permute", "movedim"):
-                return True
+        if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == target \
+                and last_name(n.func) in ("rearrange", "transpose", "permute", "movedim"):
+            return True
     return False
 
 
 def _along_first(call: ast.Call) -> bool:
     """``x.repeat_interleave(2, dim=0)``, ``torch.cat((x, x), dim=0)`` (also ``0`` given by position)."""
     f = call.func
-    name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+    name = last_name(f)
     if name not in ("repeat_interleave", "cat", "concat", "concatenate"):
         return False
     dim = next((k.value for k in call.keywords if k.arg in ("dim", "axis")), None)
@@ -219,7 +207,7 @@ def sinusoid(pos_seq, inv_freq):
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
-        nodes = _operands(ev)
+        nodes = operand_nodes(ev, _OUTER)
         if len(nodes) != 2:
             return
         roles = [_role(n) for n in nodes]

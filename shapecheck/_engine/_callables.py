@@ -23,6 +23,7 @@ import re
 from .._core._ops._facts import lookup_op
 from .._core._shape import Shape
 from .._core._ops._registry import OPAQUE
+from ._common import last_name
 from ._values import FuncRef, ModuleVal, Obj, QualRef
 
 # torch.nn modules whose output has their input's shape, element by element
@@ -161,8 +162,7 @@ def may_give_layer(fn) -> bool:
             return True
         if isinstance(e, ast.Name) and local and e.id in assigned:
             return any(layerish(v, False) for v in assigned[e.id])
-        name = e.attr if isinstance(e, ast.Attribute) else e.id if isinstance(e, ast.Name) else ""
-        return name[:1].isupper()
+        return last_name(e)[:1].isupper()
 
     return any(layerish(r, True) for r in returns)
 

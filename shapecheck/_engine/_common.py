@@ -136,3 +136,11 @@ def own_nodes(nodes):
 # library layers whose first two arguments are sizes (features, channels, a table's rows and width)
 SIZED_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Embedding"}) | frozenset(
     f"torch.nn.{c}{k}d" for c in ("Conv", "ConvTranspose") for k in (1, 2, 3))
+
+
+def last_name(node) -> str:
+    """The last name of a name or a dotted name (``F.softmax``: ``softmax``, ``rearrange``: itself); ``""`` for
+    anything else."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""

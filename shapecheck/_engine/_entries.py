@@ -31,7 +31,7 @@ import re
 from .._core._diag import Diagnostic
 from .._core._ops._registry import OPAQUE
 from .._core._shape import Shape
-from ._common import own_nodes, param_defaults
+from ._common import last_name, own_nodes, param_defaults
 from ._values import FuncRef, join
 
 __all__ = ["EntryReports", "ENTRY_NOTE", "is_entry_diagnostic", "merge_entry_diagnostics", "module_code",
@@ -230,11 +230,15 @@ _MAX_CHOICES = 4  # values per flag (the strings a mode is compared with)
 _MAX_BUILDS = 6  # modules built in all, one per value of each flag (each analyses the constructor and forward again)
 
 
+def _sets_self(n) -> bool:
+    """``self.<attr> = ...``."""
+    return isinstance(n, ast.Assign) and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                                             and t.value.id == "self" for t in n.targets)
+
+
 def _builds_layer(nodes) -> bool:
     """Whether the statements set an attribute of ``self`` to the result of a call (a layer built)."""
-    return any(isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and any(
-        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" for t in n.targets)
-        for n in own_nodes(nodes))
+    return any(_sets_self(n) and isinstance(n.value, ast.Call) for n in own_nodes(nodes))
 
 
 def _flag_tests(test, flags: dict, out: dict) -> None:
@@ -276,9 +280,8 @@ def flag_choices(fn) -> list:
     for n in own_nodes(fn.body):
         if isinstance(n, ast.If) and (_builds_layer(n.body) or _builds_layer(n.orelse)):
             _flag_tests(n.test, flags, found)
-        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.IfExp) and any(
-                isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                for t in n.targets) and (isinstance(n.value.body, ast.Call) or isinstance(n.value.orelse, ast.Call)):
+        elif _sets_self(n) and isinstance(n.value, ast.IfExp) \
+                and (isinstance(n.value.body, ast.Call) or isinstance(n.value.orelse, ast.Call)):
             _flag_tests(n.value.test, flags, found)
     out, builds = [], 0
     for p in flags:
@@ -314,11 +317,7 @@ def _passes_through(fn, flag: str, value) -> bool:
     on where the other value projects it, and is built so only where the sizes allow it (``inp == oup``), which the
     engine does not know. The module is not analysed as built with that value."""
     def passing(nodes) -> bool:
-        for n in own_nodes(nodes):
-            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
-                                                 and t.value.id == "self" for t in n.targets) and _hands_on(n.value):
-                return True
-        return False
+        return any(_sets_self(n) and _hands_on(n.value) for n in own_nodes(nodes))
 
     for n in own_nodes(fn.body):
         if isinstance(n, ast.If):
@@ -336,10 +335,7 @@ def _hands_on(node) -> bool:
     """None, or a call of a class named ``Identity``."""
     if isinstance(node, ast.Constant) and node.value is None:
         return True
-    if isinstance(node, ast.Call):
-        f = node.func
-        return (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) == "Identity"
-    return False
+    return isinstance(node, ast.Call) and last_name(node.func) == "Identity"
 
 
 def inner_functions(fn: ast.AST, outer: frozenset = frozenset()):

@@ -13,7 +13,7 @@ from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._dialects import adopt_project_typing
-from ._common import is_super_call, own_nodes
+from ._common import is_super_call, last_name, own_nodes
 from ._memo import ModuleMemo
 from ._values import ClassRef, DictOf, FuncRef, ModuleVal, SelfVal
 from ._walk import FunctionAnalysis
@@ -471,8 +471,7 @@ _COUNTED = 1 << 62
 
 def _class_name(node) -> bool:
     """A class's name or dotted name, spelt with a capital (PEP 8): ``nn.GELU``, ``GELU_``."""
-    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-    return name[:1].isupper()
+    return last_name(node)[:1].isupper()
 
 
 def _is_len(node) -> bool:

@@ -13,7 +13,7 @@ from .._core._unify import unnamed_size
 from .._core._wording import LOCAL, RETURN
 from ._values import ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
-from ._common import EXPECTS_ERROR
+from ._common import EXPECTS_ERROR, last_name
 from ._expressions import SIZE_TEXT
 from ._memo import per_node
 
@@ -595,9 +595,7 @@ def _masking_helper(node) -> bool:
     """``helper(x, ...)`` with a helper named for adding a mask or a bias (``_MASKING``)."""
     if not isinstance(node, ast.Call):
         return False
-    f = node.func
-    name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-    return bool(_MASKING.fullmatch(name))
+    return bool(_MASKING.fullmatch(last_name(node.func)))
 
 
 def _ends_with(value: Shape, before: Shape) -> bool:

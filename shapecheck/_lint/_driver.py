@@ -263,24 +263,34 @@ def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
     optional = defaults_filled_in(init) if init is not None else ()
     if not optional:
         return
+    methods = [fn for mname, fn in cls.methods.items() if mname != "__init__" and not any(
+        isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)]
+
+    def related(fa) -> None:
+        fa.env.names_distinct = False
+
+    left = ", ".join(f"`{p}`" for p in optional)
+    note = f"{ENTRY_NOTE}of the module built with {left} left to None"
+    diags.extend(replace(d, notes=tuple(d.notes) + (note,))
+                 for d in _as_built(info, cls, rules, dict.fromkeys(optional, None), methods, related, strict))
+
+
+def _as_built(info, cls, rules, args: dict, methods, configure, strict: bool) -> list:
+    """The findings (no reveals, no internal errors) of ``methods`` of ``cls`` analysed on the module its
+    constructor builds from ``args`` (the others symbolic), each analysis set up by ``configure``; none when the
+    constructor cannot be analysed."""
     try:
-        sv, _ = info.generic_instance(cls, rules, args=dict.fromkeys(optional, None))
+        sv, _ = info.generic_instance(cls, rules, args=args)
     except Exception:
         if strict:
             raise
-        return
-    left = ", ".join(f"`{p}`" for p in optional)
-    for mname, fn in cls.methods.items():
-        if mname == "__init__" or any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):
-            continue
-        found: list = []
+        return []
+    found: list = []
+    for fn in methods:
         fa = FunctionAnalysis(info, fn, self_val=sv, rules=rules)
-        fa.env.names_distinct = False
+        configure(fa)
         _run(fa, found, strict)
-        for d in found:
-            if d.code not in ("reveal", "SHP900"):
-                diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of the module built with {left} left "
-                                                                "to None",)))
+    return [d for d in found if d.code not in ("reveal", "SHP900")]
 
 
 def _run_built_with_flags(info, cls, rules, diags: list, strict: bool) -> None:
@@ -302,21 +312,14 @@ def _run_built_with_flags(info, cls, rules, diags: list, strict: bool) -> None:
     def own(d) -> bool:  # in the class: a callee's finding is that of a module (a function) built (called) so
         return os.path.abspath(d.path) == here and first <= d.line <= last
 
+    def quiet(fa) -> None:
+        fa.quiet_undecided = True
+
     for flag, values in flag_choices(init):
         for value in values:
-            try:
-                sv, _ = info.generic_instance(cls, rules, args={flag: value})
-            except Exception:
-                if strict:
-                    raise
-                continue
-            found: list = []
-            fa = FunctionAnalysis(info, forward, self_val=sv, rules=rules)
-            fa.quiet_undecided = True
-            _run(fa, found, strict)
             note = f"{ENTRY_NOTE}of the module built with `{flag}={value!r}`"
-            diags.extend(replace(d, notes=tuple(d.notes) + (note,)) for d in found
-                         if d.code not in ("reveal", "SHP900") and own(d))
+            diags.extend(replace(d, notes=tuple(d.notes) + (note,))
+                         for d in _as_built(info, cls, rules, {flag: value}, [forward], quiet, strict) if own(d))
 
 
 def _run_inner(info, fn, rules, diags: list, strict: bool, sv=None) -> None:
