@@ -48,7 +48,7 @@ def read_list(path: Path = LIST) -> list[tuple[str, str, str]]:
 def notebook_source(raw: str) -> str:
     """The code cells of a notebook as one Python source: a shell or magic line (``!pip ...``,
     ``%matplotlib``) is dropped, or becomes ``pass`` where it is the body of a block, and a cell
-    magic (``%%time``) line is dropped."""
+    magic (``%%time``) line is dropped, with the lines a shell line continues onto (``\\`` at its end)."""
     cells = []
     for cell in json.loads(raw).get("cells", []):
         if cell.get("cell_type") != "code":
@@ -56,9 +56,14 @@ def notebook_source(raw: str) -> str:
         src = cell.get("source", "")
         text = "".join(src) if isinstance(src, list) else str(src)
         lines = []
+        continued = False
         for line in text.splitlines():
             stripped = line.lstrip()
+            if continued:  # ``!python export.py --weights w.pt \`` goes on here
+                continued = line.rstrip().endswith("\\")
+                continue
             if stripped.startswith(("!", "%")):
+                continued = line.rstrip().endswith("\\")
                 if stripped.startswith("%%") or line == stripped:
                     continue
                 line = line[: len(line) - len(stripped)] + "pass"

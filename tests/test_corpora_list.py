@@ -23,7 +23,7 @@ def _corpora():
 
 def test_each_repository_is_in_one_corpus_at_one_pinned_commit():
     rows = _corpora().read_list()
-    tuning = {"tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6"}
+    tuning = {"tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7"}
     assert {c for c, _, _ in rows} == tuning | {"heldout", "heldout2", "precision"}
     repos = [r for _, r, _ in rows]
     assert len(repos) == len(set(repos)), "a repository is in two corpora: held-out figures would be tuned on"
@@ -40,6 +40,8 @@ def test_notebook_code_cells_become_one_source_without_shell_lines(tmp_path):
         {"cell_type": "code", "source": ["!pip install x\n", "import torch\n", "%matplotlib inline\n", "x = torch.zeros(2)\n"]},
         {"cell_type": "code", "source": "y = x + 1"},
         {"cell_type": "code", "source": ["%%time\n", "if y is not None:\n", "    !nvidia-smi\n"]},
+        {"cell_type": "code", "source": ["!python export.py --weights w.pt \\\n", "        --grid --simplify \\\n",
+                                         "        --img-size 640\n", "z = 1\n"]},
     ]}
     checkout = tmp_path / "co"
     (checkout / "sub").mkdir(parents=True)
@@ -49,7 +51,7 @@ def test_notebook_code_cells_become_one_source_without_shell_lines(tmp_path):
     assert corpora.keep_sources(checkout, tmp_path / "out") == 2
     assert (tmp_path / "out" / "model.py").read_text() == "import torch\n"
     assert (tmp_path / "out" / "sub" / "nb_1_Intro.py").read_text() == (
-        "import torch\nx = torch.zeros(2)\n\ny = x + 1\n\nif y is not None:\n    pass\n")
+        "import torch\nx = torch.zeros(2)\n\ny = x + 1\n\nif y is not None:\n    pass\n\nz = 1\n")
     assert not (tmp_path / "out" / "README.md").exists()
 
 
