@@ -125,7 +125,25 @@ def test_a_conv_after_a_group_norm_of_an_unknown_input_keeps_its_channels():
                 self.conv = nn.Conv2d(c, 2 * c, 3)
             def forward(self, x):
                 reveal_shape(self.conv(self.norm(x)))
-    """) == ["... c*2 ? ?"]
+    """) == ["? c*2 ? ?"]  # a GroupNorm takes (N, C, *): batched, so the convolution's channels are axis 1
+
+
+def test_a_conv_after_a_group_norm_reads_its_channels_in_axis_1():
+    # a resnet block with its first convolution built backwards: the norm fixed axis 1 of the unknown input
+    # to ``in_channels``, which the convolution reads as its channels
+    found = errors("""
+        class ResnetBlock(nn.Module):
+            def __init__(self, in_channels, out_channels):
+                super().__init__()
+                self.norm1 = nn.GroupNorm(32, in_channels)
+                self.conv1 = nn.Conv2d(out_channels, in_channels, 3, padding=1)
+                self.norm2 = nn.GroupNorm(32, out_channels)
+            def forward(self, x):
+                h = F.silu(self.norm1(x))
+                return self.norm2(self.conv1(h))
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 10)]
+    assert '"out_channels" input channels, got "in_channels"' in found[0].message
 
 
 def test_a_class_attribute_int_is_read_through_self():
@@ -631,3 +649,148 @@ def test_a_chain_of_layers_given_by_a_list_is_checked_where_it_is_called():
                 return self.net(x)
     """)
     assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 8)]
+
+
+def test_an_activation_flag_left_at_its_default_builds_the_activation():
+    # yolo's ``Conv``: ``act=True`` picks SiLU, a module given picks itself; built without ``act``, the block
+    # is SiLU after the convolution, so its output keeps the channels
+    assert reveals("""
+        class Conv(nn.Module):
+            def __init__(self, c1, c2, k=1, act=True):
+                super().__init__()
+                self.conv = nn.Conv2d(c1, c2, k, padding=k // 2)
+                self.act = nn.SiLU() if act is True else (act if isinstance(act, nn.Module) else nn.Identity())
+            def forward(self, x):
+                return self.act(self.conv(x))
+        class Net(nn.Module):
+            def __init__(self, c1, c2):
+                super().__init__()
+                self.cv1 = Conv(c1, c2, 3)
+            def forward(self, x):
+                reveal_shape(self.cv1(x))
+    """) == ["... c2 ? ?"]
+
+
+def test_a_hidden_width_rounded_from_a_ratio_is_a_size_of_its_own():
+    # ``c_ = int(2 * c2 * e)``: the engine cannot compute it, but it is one size the code names, and twice it is
+    # another
+    src = """
+        class Block(nn.Module):
+            def __init__(self, c1, c2, e=0.5):
+                super().__init__()
+                c_ = int(2 * c2 * e)
+                self.cv1 = nn.Conv2d(c1, c_, 1)
+                self.cv2 = nn.Conv2d(c1, c_, 1)
+                self.cv3 = nn.Conv2d(2 * c_, c2, 1)
+            def forward(self, x):
+                y1, y2 = self.cv1(x), self.cv2(x)
+                return self.cv3(torch.cat((y1, y2), dim=AXIS))
+    """
+    assert errors(src.replace("AXIS", "1")) == []
+    found = errors(src.replace("AXIS", "0"))  # the halves stacked along the batch
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 11)]
+    assert '"c_*2" input channels, got "c_"' in found[0].message
+
+
+def test_a_size_times_a_half_is_halved():
+    assert reveals("""
+        class Head(nn.Module):
+            def __init__(self, c1, c2):
+                super().__init__()
+                self.fc = nn.Linear(c1, int(c2 * 0.5))
+            def forward(self, x: Float[Tensor, "b c1"]):
+                reveal_shape(self.fc(x))
+    """) == ["b c2//2"]
+
+
+_PATCH_MERGING = """
+    class PatchMerging(nn.Module):
+        def __init__(self, dim, norm_layer=nn.LayerNorm):
+            super().__init__()
+            self.reduction = nn.Linear(IN * dim, OUT * dim, bias=False)
+            self.norm = norm_layer(4 * dim)
+        def forward(self, x):
+            B, L, C = x.shape
+            x = x.view(B, 8, -1, C)
+            x0 = x[:, 0::2, 0::2, :]
+            x1 = x[:, 1::2, 0::2, :]
+            x2 = x[:, 0::2, 1::2, :]
+            x3 = x[:, 1::2, 1::2, :]
+            x = torch.cat([x0, x1, x2, x3], -1).view(B, -1, 4 * C)
+            x = self.norm(x)
+            reveal_shape(x)
+            return self.reduction(x)
+"""
+
+
+def test_four_parts_joined_meet_a_norm_of_four_times_the_width():
+    # Swin's patch merging: ``C*4`` against ``LayerNorm(4 * dim)`` makes ``C`` the width, so a reduction
+    # built backwards meets ``dim*4`` features where it expects ``dim*2``
+    [merged] = reveals(_PATCH_MERGING.replace("IN", "4").replace("OUT", "2"))
+    assert merged.split()[-1] == "dim*4"
+    found = errors(_PATCH_MERGING.replace("IN", "2").replace("OUT", "4"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 17)]
+    assert '"dim*2" input features, got "dim*4"' in found[0].message
+
+
+def test_a_norm_layer_left_at_its_layer_norm_default_checks_the_last_axis():
+    src = """
+        class Block(nn.Module):
+            def __init__(self, dim, out_dim, norm_layer=nn.LayerNorm):
+                super().__init__()
+                self.proj = nn.Linear(dim, out_dim)
+                self.norm = norm_layer(NORMED)
+            def forward(self, x):
+                return self.norm(self.proj(x))
+    """
+    assert errors(src.replace("NORMED", "out_dim")) == []
+    assert [d.code for d in errors(src.replace("NORMED", "dim"))] == ["SHP107"]
+    # a norm layer given without a default (``norm_layer=None`` filled by the caller) is not judged
+    assert errors(src.replace("NORMED", "dim").replace("norm_layer=nn.LayerNorm", "norm_layer=None")) == []
+
+
+def test_a_multiple_of_a_size_binds_only_what_it_divides():
+    # ``C*4`` against ``dim*2`` does not say what ``C`` is (``dim`` may be odd): nothing learnt, nothing reported
+    assert errors("""
+        class Head(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.fc = nn.Linear(2 * dim, dim)
+            def forward(self, x):
+                B, L, C = x.shape
+                return self.fc(torch.cat([x, x, x, x], -1))
+    """) == []
+
+
+def test_int_of_a_constructor_argument_is_the_size_it_names():
+    # ``c_ = int(c2)``: what ``int`` takes is a number, so the halves joined along the height meet a
+    # convolution that expects their channels summed
+    found = errors("""
+        class CSP(nn.Module):
+            def __init__(self, c1, c2):
+                super().__init__()
+                c_ = int(c2)
+                self.cv1 = nn.Conv2d(c1, c_, 1)
+                self.cv2 = nn.Conv2d(c_, c_, 1)
+                self.cv3 = nn.Conv2d(2 * c_, c2, 1)
+            def forward(self, x):
+                x1 = self.cv1(x)
+                return self.cv3(torch.cat((x1, self.cv2(x1)), dim=2))
+    """)
+    assert [d.code for d in found] == ["SHP307"] or sorted(d.code for d in found) == ["SHP107", "SHP307"]
+    assert any('"c2*2"' in d.message for d in found)
+
+
+def test_the_legacy_tensor_constructor_given_sizes_is_shaped():
+    assert reveals("""
+        class RepConv(nn.Module):
+            def __init__(self, cin, cout, k, groups):
+                super().__init__()
+                self.weight = nn.Parameter(torch.Tensor(cout, cin // groups, k, k))
+                self.scale = nn.Parameter(torch.FloatTensor(cout))
+                self.data = torch.Tensor([[1.0, 2.0, 3.0]])
+            def forward(self, x):
+                reveal_shape(self.weight)
+                reveal_shape(self.scale)
+                reveal_shape(self.data)
+    """) == ["cout cin//groups k k", "...", "1 3"]  # one unknown object may be the data, not a size

@@ -322,6 +322,11 @@ def _try_exact(a: Expr, b: Expr, allow_negative: bool) -> Expr | None:
     return Expr(out)
 
 
+def exact_quotient(a: Expr, b: Expr) -> Expr | None:
+    """``a / b`` when ``b`` is one term that divides every term of ``a`` into a polynomial; else None."""
+    return _try_exact(a, b, allow_negative=False)
+
+
 def floordiv(a: Expr, b: Expr) -> Expr:
     """Canonical ``a // b`` for positive ``b``."""
     bv = b.value

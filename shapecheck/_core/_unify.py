@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._algebra import Expr, FloorDiv, Sym, const, provably_distinct, sym
+from ._algebra import Expr, FloorDiv, Sym, const, exact_quotient, provably_distinct, sym
 from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
@@ -231,10 +231,11 @@ def _distinct_fields(a: Expr, b: Expr, env: Env) -> bool:
 
 def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
     """``a`` one size the code names and ``b`` a product of others it names, or a sum of such products, none
-    of them ``a`` and none squared (``dim`` against ``heads*dim_head``, ``in_planes`` against ``4*planes``,
-    ``output_dim`` against ``emb_dim + 2*hid_dim``): distinct axes, as ``d_src`` and ``d_tgt`` are, unless the
+    of them ``a`` and none squared unless times another size (``dim`` against ``heads*dim_head``, ``in_planes``
+    against ``4*planes``, ``output_dim`` against ``emb_dim + 2*hid_dim``, ``hidden`` against
+    ``patch*patch*chans``): distinct axes, as ``d_src`` and ``d_tgt`` are, unless the
     code relates them (in this scope, or anywhere in the file: ``Env.related``) or their defaults make them
-    one size. A square (``block_size*block_size``) is an area, which a length of another size is often
+    one size. A square alone (``block_size*block_size``) is an area, which a length of another size is often
     computed to be; it is not judged. Nor is a sum of fields of a configuration (``Env.read``): a config
     class in another file often defines one field as the sum of others."""
     sa = a.as_sym()
@@ -243,7 +244,16 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
     near = env.related.get(sa.name, frozenset())
     atoms = set()
     for mono, coef in b.terms:
-        if coef <= 0 or not mono or any(not isinstance(t, Sym) or p != 1 for t, p in mono):
+        # a part of a size (``context_dim // 2``) stands for the size it divides; not one of a configuration's
+        # fields, which a config class often sizes to fit (``lstm_hidden // 2`` per direction for a d_model)
+        if any(_divided(t) is not t and _divided(t).name in env.read for t, _p in mono):
+            return False
+        mono = tuple((_divided(t), p) for t, p in mono)
+        # a square alone is an area a length is often computed to be; times another size (a flattened patch,
+        # ``patch*patch*chans``) it is a count of features
+        squares_ok = any(p == 1 for _t, p in mono)
+        if coef <= 0 or not mono or any(not isinstance(t, Sym) or p != 1 and not (p == 2 and squares_ok)
+                                        for t, p in mono):
             return False
         atoms |= {t for t, _p in mono}
     if len(b.terms) > 1 and (sa.name in env.read or any(t.name in env.read for t in atoms)):
@@ -258,6 +268,13 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
         if frozenset((sa.name, t.name)) in env.alike and not known:
             return False  # one literal default for both; with every default known, the product is not it
     return True
+
+
+def _divided(t):
+    """The size a literal divides (``context_dim`` of ``context_dim//4``); any other atom as it is."""
+    if isinstance(t, FloorDiv) and t.num.as_sym() is not None and t.den.value is not None and t.den.value > 1:
+        return t.num.as_sym()
+    return t
 
 
 def _default_against_literal(a: Expr, b: Expr, env: Env) -> bool:
@@ -348,6 +365,16 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
             continue  # ``T`` against ``C // n``: siblings of one shape are distinct axes; never equate them
         env.bind(s, e, provenance)
         return True
+    for x, y in ((a, b), (b, a)):
+        # ``C*4`` (four parts of ``B, L, C = x.shape`` joined) against ``dim*4``: ``C`` is ``dim``. Only where the
+        # other side divides exactly (``C*4`` against ``dim*2`` learns nothing)
+        if len(x.terms) == 1 and len(x.terms[0][0]) == 1 and x.terms[0][0][0][1] == 1 and x.terms[0][1] > 1:
+            t = x.terms[0][0][0][0]
+            q = exact_quotient(y, const(x.terms[0][1]))
+            if isinstance(t, Sym) and q is not None and t not in q.symbols() and _bindable(t, q) \
+                    and not (_kind(t).startswith("dim:") and any(_kind(o) == _kind(t) for o in q.symbols())):
+                env.bind(t, q, provenance)
+                return True
     return None
 
 
@@ -383,11 +410,19 @@ def broadcast_dims(a, b, env: Env):
     r = compare(a, b, env)
     if r == EQ:
         return env.resolve(a), True
+    if r == NE and (_one_by_default(a, env) or _one_by_default(b, env)):
+        return UNKNOWN, True  # ``opt.channels`` (1 by default) broadcasts as the script runs by default
     if r == NE:
         # a named axis or a literal > 1 against another: may still be 1 at run time only for
         # symbols from code; names and literals are taken at their word
         return a, False
     return UNKNOWN, True
+
+
+def _one_by_default(d, env: Env) -> bool:
+    """A script's option that is 1 by default (``Env.defaults``): an axis that broadcasts as the script runs."""
+    s = d.as_sym() if isinstance(d, Expr) else None
+    return s is not None and env.defaults.get(s.name) == 1
 
 
 def broadcast_shapes(shapes, env: Env):

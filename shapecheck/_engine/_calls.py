@@ -418,6 +418,14 @@ class Calls:
                 given = kwargs.get("dtype")
                 dtype = "long" if q in _LONG_DATA or given is None and lit[1] and q in _INFERRED_DATA else None
                 return out.with_meta(dtype=dtype) if dtype and given is None else out
+        if q in _LEGACY and not kwargs and not any(isinstance(a, ast.Starred) for a in node.args) and (
+                len(args) == 1 and isinstance(args[0], Expr)
+                or len(args) > 1 and all(isinstance(a, (Expr, Obj)) for a in args)):
+            # ``nn.Parameter(torch.Tensor(out, in // groups, k, k))``: the legacy constructor given sizes is an
+            # uninitialised tensor of that shape, as ``torch.empty`` gives (one unknown object may be its data)
+            args = [self.as_size_sym(a) for a in args]
+            where = f"`{q.rsplit('.', 1)[-1]}` sizes, {self.where(node)}"
+            return Shape(tuple(args), (where,) * len(args))
         if q in _FROM_ARRAY and len(args) == 1 and not kwargs and not isinstance(args[0], Shape) \
                 and not isinstance(node.args[0], ast.Starred):
             # ``torch.from_numpy(blobs["data"])``: a tensor, of a shape the code learns from how it reads it
@@ -559,6 +567,10 @@ class Calls:
             return OPAQUE
         if name == "int" and args and isinstance(args[0], Expr):
             return args[0]
+        if name == "int" and len(args) == 1 and isinstance(args[0], Obj) and "." not in args[0].name \
+                and getattr(self.node, "name", None) == "__init__":
+            # ``c_ = int(c2)`` of an unannotated constructor argument: a number, the size it names
+            return self.as_size_sym(args[0])
         if name == "int" and len(node.args) == 1 and isinstance(node.args[0], ast.BinOp) \
                 and isinstance(node.args[0].op, ast.Mult):
             # ``int(dim * mlp_ratio)`` with ``dim`` an unannotated argument: what ``int`` takes is a number,
@@ -691,6 +703,7 @@ _REPARAMETRIZED = frozenset(f"torch.nn.utils.{p}{f}" for p in ("", "parametrizat
     "torch.nn.utils.parametrizations.orthogonal"})
 _FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
                                                       "torch.DoubleTensor", "torch.Tensor"})
+_LEGACY = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.cuda.FloatTensor"})
 _FROM_ARRAY = frozenset({"torch.from_numpy"})  # always a tensor, never a size
 _CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
 _BMM = frozenset({"torch.bmm"})  # both operands have three axes

@@ -571,6 +571,10 @@ class Expressions:
         if isinstance(op, ast.Mult) and (isinstance(left, Expr) and _whole(right) or _whole(left) and isinstance(right, Expr)):
             # ``int(dim * 4.0)``, ``int(dim * mlp_ratio)`` with ``mlp_ratio=4.``: a whole multiple of a size
             left, right = (left, const(int(right))) if isinstance(left, Expr) else (const(int(left)), right)
+        elif isinstance(op, ast.Mult) and (isinstance(left, Expr) and _part(right) or _part(left) and isinstance(right, Expr)):
+            # ``int(2 * c2 * e)`` with ``e=0.5``: a size halved (``int`` of a non-negative number floors it)
+            size, f = (left, right) if isinstance(left, Expr) else (right, left)
+            return size // const(round(1 / f))
         if isinstance(left, Expr) and isinstance(right, Expr):
             try:
                 if isinstance(op, ast.Add):
@@ -692,6 +696,9 @@ def _decided(node: ast.Compare, vals) -> bool | Opaque:
     if len(vals) == 2 and all(type(v) is str for v in vals) and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
         # ``self.data_format == "channels_last"`` where the attribute holds a known string
         return (vals[0] == vals[1]) == isinstance(node.ops[0], ast.Eq)
+    if len(vals) == 2 and type(vals[1]) is bool and type(vals[0]) is bool and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+        # ``act is True`` where the module was built with ``act`` left at its default, ``True``
+        return (vals[0] is vals[1]) == isinstance(node.ops[0], ast.Is)
     if len(vals) != 2 or not all(isinstance(v, Expr) and v.value is not None for v in vals):
         return OPAQUE
     a, b = vals[0].value, vals[1].value
@@ -710,6 +717,11 @@ def _unset_self_attribute(node, state) -> bool:
         return False
     sv = state.get(node.value.id)
     return isinstance(sv, SelfVal) and node.attr not in sv.attrs and sv.cls.find_method(node.attr) is None
+
+
+def _part(v) -> bool:
+    """A float that is one whole part of a unit (``0.5``, ``0.25``): multiplying a size by it divides it."""
+    return isinstance(v, float) and 0 < v < 1 and (1 / v).is_integer()
 
 
 def _whole(v) -> bool:

@@ -560,7 +560,7 @@ def _argparse_int_defaults(tree) -> dict:
             continue
         kw = {k.arg: k.value for k in node.keywords if k.arg is not None}
         d = kw.get("default")
-        if not (isinstance(d, ast.Constant) and type(d.value) is int and d.value > 1):
+        if not (isinstance(d, ast.Constant) and type(d.value) is int and d.value > 0):
             continue
         t = kw.get("type")
         if t is not None and not (isinstance(t, ast.Name) and t.id == "int"):

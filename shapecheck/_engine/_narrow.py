@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .._core._algebra import Expr, Sym, const, provably_distinct, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
+from .._core._ops._util import batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._memo import per_node
 from ._values import Obj
@@ -387,6 +388,10 @@ class Narrowing:
             # a batch norm fixes the rank and channels of an unannotated input only: what an unknown helper
             # gave (``self.bn(create_conv2d(...)(x))``) or an input moved first (``x.transpose(1, 3)``, to
             # normalise another axis) is left as it is
+            return arg
+        if required is not None and isinstance(arg, Shape) and batch_then_channels(arg) \
+                and re.fullmatch(r"Conv\dd", m.qualname.rsplit(".", 1)[-1]):
+            # ``? c ...`` (a ``GroupNorm`` fixed it): batched, so the convolution reads its channels in axis 1
             return arg
         if required is not None and arg is OPAQUE:
             arg = ANY_SHAPE

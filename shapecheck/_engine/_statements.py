@@ -51,6 +51,11 @@ class Statements:
             value = self.ev(st.value, state)
         finally:
             self.axis_name_hint = None
+        if not isinstance(value, (Expr, Shape)) and self.rounded_size(st, state):
+            # ``c_ = int(2 * c2 * e)`` in a constructor, ``e`` a ratio the engine cannot read: a size it cannot
+            # compute, named after the variable and distinct from the other named sizes, as a local a library
+            # layer is built with is (``_calls.named_local_sizes``); ``2 * c_`` is not it
+            value = self.code_sym(st.targets[0].id)
         if before is not None and isinstance(value, Shape) and value.rank is None and _ends_with(value, before):
             # ``attn = attn + mask`` (or ``attn = add_mask(attn, mask)``) with the mask unknown: the update
             # ``attn += mask`` written out, which keeps ``attn``'s rank (a mask, bias or gate broadcasts into
@@ -64,6 +69,19 @@ class Statements:
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
+
+    def rounded_size(self, st, state) -> bool:
+        """``c_ = int(2 * c2 * e)`` (or ``round``, ``math.ceil``) in a constructor: one variable, a product or
+        quotient of a size and a number, rounded."""
+        v = st.value
+        if getattr(self.node, "name", None) != "__init__" or len(st.targets) != 1 \
+                or not isinstance(st.targets[0], ast.Name) or not isinstance(v, ast.Call) or len(v.args) != 1 \
+                or last_name(v.func) not in ("int", "round", "ceil", "floor") or not isinstance(v.args[0], ast.BinOp):
+            return False
+        leaves = [n for n in ast.walk(v.args[0]) if isinstance(n, (ast.Name, ast.Attribute))
+                  and not isinstance(n.ctx, ast.Store)]
+        return all(isinstance(n, (ast.BinOp, ast.Name, ast.Attribute, ast.Constant, ast.operator, ast.expr_context))
+                   for n in ast.walk(v.args[0])) and any(isinstance(self.ev(n, state), (Expr, Obj)) for n in leaves)
 
     def stmt_annassign(self, st, state):
         value = self.ev(st.value, state) if st.value is not None else None

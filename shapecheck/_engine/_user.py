@@ -103,17 +103,22 @@ class UserCalls:
             return []
         kept, kept_fit, kept_reporting, recorder = self.diags, len(self.module_fit), self.reporting, self.recorder
         self.diags, self.reporting, self.recorder = [], True, None  # a trial run: not part of the dataflow
+        kept_env, self.env = self.env, self.env.copy()  # nor are the sizes it binds (an einops pattern's axes)
         try:
+            # the input as far as the first layer fixes it (``BatchNorm2d(c)``: ``? c ? ?``)
+            first = self.layer_input(seq.children[0]) if seq.children[0].rule is not None else None
             with self.silenced():
-                v = self.call_module(seq.children[0], [ANY_SHAPE], {}, nodes[0])
+                v = self.call_module(seq.children[0], [first or ANY_SHAPE], {}, nodes[0])
             for child, node in zip(seq.children[1:], nodes[1:]):
-                if not isinstance(v, Shape) or self.diags:
+                if self.diags:
                     break
+                if not isinstance(v, Shape):
+                    v = ANY_SHAPE  # a library layer gives a tensor, of a shape the engine could not compute
                 v = self.call_module(child, [v], {}, node)
             note = ("in the `nn.Sequential`, it takes what the layers before it give, whatever the chain is given",)
             return [replace(d, notes=d.notes + note) for d in self.diags if d.code != "reveal"]
         finally:
-            self.diags, self.reporting, self.recorder = kept, kept_reporting, recorder
+            self.diags, self.reporting, self.recorder, self.env = kept, kept_reporting, recorder, kept_env
             del self.module_fit[kept_fit:]
 
     def call_lambda(self, ref: FuncRef, args, kwargs, node):

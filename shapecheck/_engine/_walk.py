@@ -19,7 +19,7 @@ from .._core._diag import CODES, Diagnostic
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE
 from .._core._unify import Bindings, Env, code_size
-from ._values import ClassRef, Obj, SelfVal
+from ._values import NORM_FACTORIES, ClassRef, Obj, QualRef, SelfVal
 from ._assign import Assignment
 from ._calls import Calls
 from ._checks import Checks, spec_shape
@@ -262,6 +262,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         act = activation_default(default, self.mod.imports.qualify)
         if act is not None:  # ``act_layer=nn.GELU``: an elementwise activation's class
             return act
+        if p.arg in NORM_FACTORIES and isinstance(default, (ast.Name, ast.Attribute)) \
+                and self.mod.imports.qualify(default) == "torch.nn.LayerNorm":
+            # ``norm_layer=nn.LayerNorm``: the module built as it is by default normalises its inputs' last axis
+            # (a norm given by a caller keeps its input's shape, unchecked: ``_calls.call_value``)
+            return QualRef("torch.nn.LayerNorm")
         if isinstance(p.annotation, (ast.Name, ast.Attribute)):
             cls = self.ev(p.annotation, {})
             if isinstance(cls, ClassRef) and cls.is_module:  # ``block: Block``: an instance of it

@@ -26,6 +26,9 @@ __all__ = [
 
 # meta of a convolution's output whose rank is unknown: its leading segment is the batch axis or nothing
 CONV_LEAD = "conv_lead"
+# meta of a shape whose variadic segment is one axis or none (a recurrent layer's final states, ``n ... h``: the
+# batch axis of a batched input, none of an unbatched one)
+ONE_OR_NONE = "one_or_none"
 # meta of a layer's output ``... f`` whose input (``b 1 ...``, known in part) had only its last axis replaced:
 # ``(input, f)``, so the output's other axes are the input's once its rank is known (``last_replaced``)
 LAST_OF = "last_of"
@@ -70,6 +73,12 @@ def axes(s: Shape) -> list:
     """``[(dim, origin), ...]`` of a shape of known rank."""
     origins = s.origins if s.origins else (None,) * len(s.dims)
     return list(zip(s.dims, origins))
+
+
+def batch_then_channels(x: Shape) -> bool:
+    """``? c ...``: a shape of unknown rank whose only known axes are its first two, the second a size (what
+    a norm over the channels, ``(N, C, *)``, fixes of an unknown input)."""
+    return x.rank is None and x.variadic_index == 2 and len(x.dims) == 3 and isinstance(x.dims[1], Expr)
 
 
 def build(pairs) -> Shape:

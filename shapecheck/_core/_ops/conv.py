@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
-from ._util import CONV_LEAD, axes, axes_any, build, count_text, known, trailing_known, with_trailing
+from ._util import CONV_LEAD, axes, batch_then_channels, axes_any, build, count_text, known, trailing_known, with_trailing
 
 _CONV_INIT = ("in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, "
               "padding_mode='zeros', device=None, dtype=None")
@@ -96,9 +96,14 @@ def _conv(site: Site, n: int, x, out_ch, in_ch, k, stride, padding, dilation, gr
     if not isinstance(x, Shape):
         return None
     parts = _spatial(site, x, n, what)
+    if parts is None and not site.failed and batch_then_channels(x):
+        # ``? c ...``, what a norm over the channels (``GroupNorm``, ``(N, C, *)``) fixes of an unknown
+        # input: a batch, so the channels are axis 1 and the spatial axes follow
+        ax = axes(x)
+        parts = ax[:1], ax[1], [(UNKNOWN, None)] * n
     if parts is None:
-        # ``? c ...`` (what a GroupNorm fixes of an unknown input): the channels cannot be located, but
-        # if the call runs its output ends in the output channels and the spatial axes
+        # the channels cannot be located, but if the call runs its output ends in the output channels
+        # and the spatial axes
         return None if site.failed else _of_unknown_rank(n, out_ch)
     lead, (c, _), sp = parts
     ks = _tuple(k, n, "kernel_size")

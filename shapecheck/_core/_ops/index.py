@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, const, provably_positive
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import OPAQUE, Site, as_int, as_size, qd, shape_rule
-from ._util import axes, axes_any, build, known, locate
+from ._util import ONE_OR_NONE, axes, axes_any, build, known, locate
 
 _BOOL = ("bool", "torch.bool")
 
@@ -82,6 +82,19 @@ def _full(it) -> bool:
     return isinstance(it, slice) and it.start is None and it.stop is None and it.step is None
 
 
+def _segment_filled(input, index):
+    """A recurrent layer's final states (``n ... h``, meta ``ONE_OR_NONE``: a batch axis or none between) indexed
+    with one item more than their known axes (``hidden[-2, :, :]``): batched, ``n ? h``. Else the input."""
+    if not isinstance(input, Shape) or input.rank is not None or not input.get_meta(ONE_OR_NONE):
+        return input
+    items = list(index) if isinstance(index, tuple) else [index]
+    if any(it is None or it is Ellipsis or isinstance(it, bool) for it in items) or len(items) != len(input.dims):
+        return input
+    v = input.variadic_index
+    origins = tuple(input.origins) if input.origins else (None,) * len(input.dims)
+    return Shape(input.dims[:v] + (UNKNOWN,) + input.dims[v + 1:], origins, input.label)
+
+
 def _getitem_unknown_rank(input, index):
     """``x[:, -1, :]`` on ``"... h"``: ints and full slices that cannot reach the known trailing axes
     keep them (the variadic part absorbs the dropped axes); anything else is unknown. With known leading
@@ -143,6 +156,7 @@ def getitem(site: Site, input, index) -> Shape | None:
     """
     if index is OPAQUE:
         return None
+    input = _segment_filled(input, index)
     if not known(input):
         if isinstance(input, Shape) and not input.is_any:
             out = _getitem_variadic(site, input, index)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._algebra import const
 from .._shape import UNKNOWN, Shape, Variadic
 from ._registry import Site, as_int, as_size, module_rule, qd
-from ._util import build
+from ._util import ONE_OR_NONE, build
 
 _INIT = ("input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=False, "
          "dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None")
@@ -86,9 +86,9 @@ def _unknown_rank(site: Site, init: dict, input: Shape, lstm: bool = False):
     # for an unbatched input: their first and last axes are known either way
     layers = as_size(init.get("num_layers"))
     n = layers * (2 if init.get("bidirectional") is True else 1) if hasattr(layers, "terms") else UNKNOWN
-    h = Shape((n, Variadic(None), out_h)) if hasattr(out_h, "terms") else None
+    h = Shape((n, Variadic(None), out_h)).with_meta(**{ONE_OR_NONE: True}) if hasattr(out_h, "terms") else None
     if lstm:
-        c = Shape((n, Variadic(None), hidden)) if hasattr(hidden, "terms") else None
+        c = Shape((n, Variadic(None), hidden)).with_meta(**{ONE_OR_NONE: True}) if hasattr(hidden, "terms") else None
         return (Shape(tuple(head) + (out_f,)), (h, c))
     return (Shape(tuple(head) + (out_f,)), h)
 
