@@ -122,6 +122,22 @@ def first_prompt(ids: Int[Tensor, "1 pos"]):
     ids = ids.unsqueeze(0) if ids.dim() == 0 else ids
     return ids
 ''',
+        # a pointwise kernel of a re-parametrised convolution, squeezed and viewed at once with every size given:
+        # the view makes the shape, whatever the squeeze dropped
+        '''
+import torch
+from torch import nn
+
+
+class Kernel(nn.Module):
+    def __init__(self, o: int, groups: int, tg: int):
+        super().__init__()
+        self.o, self.groups, self.tg = o, groups, tg
+        self.weight_pw = nn.Parameter(torch.zeros(o, groups * tg, 1, 1))
+
+    def forward(self):
+        return self.weight_pw.squeeze().view(self.o, self.groups, self.tg)
+''',
         # fairseq's noisy-channel scorer: the squeezed scores are flattened at once, whatever was dropped
         '''
 import torch
@@ -238,7 +254,8 @@ _RANK_BLIND = frozenset({"histc"})
 
 def _flattened(scope, call) -> bool:
     """``x.squeeze().view(-1)`` (``.reshape(-1)``, ``.flatten()``, ``.ravel()``, ``.item()``): the result
-    is flattened at once, so which axes the squeeze dropped makes no difference; so is a squeeze (or its sum with a
+    is flattened at once, so which axes the squeeze dropped makes no difference, nor where it is viewed at once
+    with sizes given (``w.squeeze().view(o, groups, tg)``); so is a squeeze (or its sum with a
     number, ``x.squeeze() + 1``) counted by ``torch.histc``."""
     if scope is None:
         return False
@@ -255,6 +272,10 @@ def _flattened(scope, call) -> bool:
             if n.func.attr in ("view", "reshape") and len(n.args) == 1 and not n.keywords \
                     and isinstance(n.args[0], ast.UnaryOp) and isinstance(n.args[0].op, ast.USub) \
                     and isinstance(n.args[0].operand, ast.Constant) and n.args[0].operand.value == 1:
+                return True
+            if n.func.attr in ("view", "reshape") and not n.keywords \
+                    and (len(n.args) > 1 or len(n.args) == 1 and isinstance(n.args[0], (ast.Tuple, ast.List))):
+                # ``w.squeeze().view(o, groups, tg)``: the sizes given make the shape, whatever the squeeze dropped
                 return True
             return False
     return False

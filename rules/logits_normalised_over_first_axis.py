@@ -82,13 +82,18 @@ def _reduced_dim(call: ast.Call, qualify):
     return (operand, _int(dim)) if operand is not None and dim is not None else None
 
 
-def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
+_LOSS_FUNCTIONS = {"torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy"}
+
+
+def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST | None:
     """The use that reads the value of ``call`` as a distribution over its last axis: a reduction over ``dim=-1``
     of it, of a product or difference it is a term of (``(-p * log_q).sum(dim=-1)``, an entropy, a hand-written
     cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``), or a product that
     contracts its last axis (``attn @ v``). A name holds what it was last assigned before the use, in the order of
-    the text (``attn = self.dropout(attn)`` keeps it: a dropout keeps the axes). ``qualify`` names what the file
-    imports (``F.kl_div``). None when nothing does."""
+    the text (``attn = self.dropout(attn)`` keeps it: a dropout keeps the axes), or, for one made in a branch of an
+    ``if``, also what the other branch last assigned it. ``qualify`` names what the file
+    imports (``F.kl_div``). None when nothing does. ``batched``: the value has two axes or more, so entries gathered
+    for a target unsqueezed along the last axis (``gather(-1, t.unsqueeze(-1))``) are read along it too."""
     if scope is None:
         return None
     nodes = list(ast.walk(scope))
@@ -111,6 +116,24 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
                 found = assign
         return found
 
+    branches = {}  # id of an Assign -> (id of the If, which branch) for an assignment made in a branch
+    for n in nodes:
+        if isinstance(n, ast.If):
+            for side, body in ((0, n.body), (1, n.orelse)):
+                for st in body:
+                    if isinstance(st, ast.Assign):
+                        branches[id(st)] = (id(n), side)
+
+    def holders(name: ast.Name) -> list:
+        """The stores a load may read: the last one before it in the text, and where that one is made in a
+        branch of an ``if``, the last one the other branch makes (``if t: lp = log_softmax(...) else: lp = x``)."""
+        last = holder(name)
+        if last is None or id(last) not in branches:
+            return [last]
+        where, side = branches[id(last)]
+        other = [a for _pos, n, a in stores if a is not None and n == name.id and branches.get(id(a)) == (where, 1 - side)]
+        return [last] + other[-1:]
+
     def carries(node) -> bool:
         while isinstance(node, ast.Call):
             f = node.func
@@ -131,8 +154,7 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
         if node is call:
             return True
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            h = holder(node)
-            return h is not None and id(h) in carried
+            return any(h is not None and id(h) in carried for h in holders(node))
         return False
 
     for _ in range(4):  # a value passes through a few names at most: ``lp = ...; nll = -lp * t; nll.sum(-1)``
@@ -169,15 +191,17 @@ def read_over_last_axis(scope, call, qualify) -> ast.AST | None:
             left = _contracted_left(n, qualify)
             if left is not None and carries(left):
                 return n
-            picked = _gathered_from_last(n, qualify)
+            picked = _gathered_from_last(n, qualify, batched)
             if picked is not None and carries(picked):
                 return n
+            if qualify(n.func) in _LOSS_FUNCTIONS and n.args and carries(n.args[0]):
+                return n  # ``F.nll_loss(log_probs, targets)``: classes in axis 1, or axis 0 of one example's scores
         elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
             return n  # ``attn @ v`` contracts the last axis of the weights
     return None
 
 
-def _gathered_from_last(call: ast.Call, qualify):
+def _gathered_from_last(call: ast.Call, qualify, batched: bool = False):
     """The tensor of ``x.gather(-1, idx)`` or ``torch.gather(x, -1, idx)``: each row's entries picked along its last
     axis (the log-probabilities of the chosen tokens); else None."""
     found = _tensor_call(call, qualify, ("gather",))
@@ -186,9 +210,15 @@ def _gathered_from_last(call: ast.Call, qualify):
     operand, args, kw = found
     dim = kw.get("dim", args[0] if args else None)
     index = kw.get("index", args[1] if len(args) > 1 else None)
-    if isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) and index.func.attr == "unsqueeze":
+    if not batched and isinstance(index, ast.Call) and isinstance(index.func, ast.Attribute) \
+            and index.func.attr == "unsqueeze":
         return None  # ``gather(-1, target.unsqueeze(-1))``: a 0-d target, one example's distribution may be 1-D
     return operand if operand is not None and _int(dim) == -1 else None
+
+
+def _least_rank(x) -> int | None:
+    """The number of axes a shape of unknown rank has at least; None for a value that is no shape."""
+    return len(x.dims) - 1 if isinstance(x, Shape) else None
 
 
 def _keeps_last(index) -> bool:
@@ -232,7 +262,9 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
     hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, a row of it read so,
     `log_probs[i].topk(k)` (`topk` and `sort` take the last axis by default), the entries gathered along the
-    last axis (`log_probs.gather(-1, tokens)`), through
+    last axis (`log_probs.gather(-1, tokens)`), also where one branch of an `if` assigned the name it is read
+    through, the log-likelihood of targets (`F.nll_loss(log_probs, targets)`,
+    `F.cross_entropy`: classes in axis 1 of a batch), through
     `kl_div(..., reduction="none")`), a product or difference with a distribution normalised over the
     last axis (`p * (log_q - log_p)`), or a product that contracts its last axis (`attn @ v`: attention
     weights over the keys). Axis 0 is then the
@@ -265,8 +297,10 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     This is a warning: code written for one unbatched example at a time is right as it stands, and the
     fix (`dim=-1`) is the same computation for it. The fix is safe where the producer says the classes
     are last; where only a later use says so, that use may be the slip instead (a `(classes, batch)`
-    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor
-    known to have two axes or more is left to `SHP211` (the batch axis) and the shape errors.
+    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor whose
+    first axes are known (`logits[:, start:]`: two axes or more) and that a use reads over its last axis is
+    reported too: dim 0 is not that axis, whatever the rest of its shape. A tensor of known rank is left to
+    `SHP211` (the batch axis) and the shape errors.
     """
 
     code = "SHP405"
@@ -323,6 +357,24 @@ class Policy(nn.Module):
 ''',
     ]
     VALID += [
+        # near miss: a slice of the positions normalised over the last axis, gathered there
+        '''
+import torch
+
+
+def answer_loss(logits, answers):
+    n = answers.shape[1]
+    log_probs = logits[:, -n:].log_softmax(-1)
+    return -log_probs.gather(-1, answers.unsqueeze(-1)).mean()
+''',
+        # near miss: the negative log-likelihood of log-probabilities over the classes
+        '''
+import torch.nn.functional as F
+
+
+def loss(logits, targets):
+    return F.nll_loss(F.log_softmax(logits, dim=-1), targets)
+''',
         # near miss: two distributions over dim 0, combined
         '''
 import torch.nn.functional as F
@@ -392,6 +444,42 @@ def best_rows(scores, j: int, k: int):
 ''',
     ]
     INVALID = [
+        # a slice of the positions (two axes or more): the answers' log-probabilities gathered along the last axis,
+        # for targets unsqueezed there (of one example, that would be a one-axis distribution)
+        '''
+import torch
+
+
+def answer_loss(logits, answers):
+    n = answers.shape[1]
+    picked = logits[:, -n:-1]
+    log_probs = picked.log_softmax(0)
+    return -log_probs.gather(-1, answers[:, 1:].unsqueeze(-1)).mean()
+''',
+        # a hand-written output layer fed to the negative log-likelihood, which reads classes in axis 1
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def lm_loss(hidden, weight, bias, targets):
+    log_probs = F.log_softmax(torch.matmul(hidden, weight) + bias, dim=0)
+    return F.nll_loss(log_probs, targets, reduction="sum")
+''',
+        # nucleus sampling: the tempered log-probabilities of one branch of an ``if`` sorted (over the last axis)
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def nucleus(log_probs, temperature: float):
+    if temperature != 1.0:
+        lp = F.log_softmax(log_probs / temperature, dim=0)
+    else:
+        lp = log_probs
+    desc, idx = torch.sort(lp, descending=True)
+    return torch.cumsum(desc.exp(), dim=-1), idx
+''',
         # sampling: the log-probabilities of the sampled tokens gathered along the last axis
         '''
 import torch
@@ -495,11 +583,19 @@ class LanguageModel(nn.Module):
         if sm is None:
             return
         x, dim, log = sm
-        if as_int(dim) != 0 or isinstance(x, Shape) and (x.rank is not None or not isinstance(x.dims[0], Variadic)):
+        if as_int(dim) != 0:
+            return
+        if isinstance(x, Shape) and x.rank is not None:
             return  # a tensor of unknown rank, or a value the engine has no shape for
-        classes = isinstance(x, Shape) and len(x.dims) == 2 and isinstance(x.dims[-1], Expr) \
+        least = _least_rank(x)
+        # known to have two axes or more from the front (``logits[:, start:]``): dim 0 is not the last axis
+        batched = least is not None and least >= 2 and not isinstance(x.dims[0], Variadic)
+        if least is not None and not batched and not isinstance(x.dims[0], Variadic):
+            return
+        classes = not batched and isinstance(x, Shape) and len(x.dims) == 2 and isinstance(x.dims[-1], Expr) \
             and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS  # `... classes`
-        use = None if classes else read_over_last_axis(ctx.scope, ev.node, ctx.qualify or (lambda node: None))
+        qualify = ctx.qualify or (lambda node: None)
+        use = None if classes else read_over_last_axis(ctx.scope, ev.node, qualify, batched)
         if not classes and use is None or over_batch(ev, ctx) is not None:
             return
         fn = "log_softmax" if log else "softmax"
@@ -515,10 +611,14 @@ class LanguageModel(nn.Module):
             last = qd(ctx.resolve(x.dims[-1]))
             what = f"{who(x)} (..., {last}), whose classes {last} are its last axis"
         else:
-            what = f"{who(x, 'a tensor')} that line {use.lineno} reads over its last axis (`{_short(use)}`)"
+            loss = isinstance(use, ast.Call) and qualify(use.func) in _LOSS_FUNCTIONS
+            axis = "as class scores" if loss else "over its last axis"
+            what = f"{who(x, 'a tensor')} that line {use.lineno} reads {axis} (`{_short(use)}`)"
+        why = f"it has {least} axes or more, so dim 0 is not that axis" if batched else \
+            "dim 0 is that axis only when the tensor has one axis (a single example)"
         ctx.report(
             self.code, ev.node,
-            f"{fn} over dim 0 of {what}: dim 0 is that axis only when the tensor has one axis (a single example)",
+            f"{fn} over dim 0 of {what}: {why}",
             notes=("for a batch (or a sequence), dim 0 is the batch (or the time) axis, and each class is normalised "
                    "across the examples",),
             help="normalise over the classes: `dim=-1` (the same for one example, and right for a batch)",
