@@ -794,3 +794,57 @@ def test_the_legacy_tensor_constructor_given_sizes_is_shaped():
                 reveal_shape(self.scale)
                 reveal_shape(self.data)
     """) == ["cout cin//groups k k", "...", "1 3"]  # one unknown object may be the data, not a size
+
+
+_FINAL_LAYER = """
+    def modulate(x, shift, scale):
+        return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+
+    class FinalLayer(nn.Module):
+        def __init__(self, hidden_size, patch_size, out_channels):
+            super().__init__()
+            self.norm_final = nn.LayerNorm(hidden_size, elementwise_affine=False)
+            self.linear = nn.Linear(LINEAR)
+            self.ada = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 2 * hidden_size))
+        def forward(self, x, c):
+            shift, scale = self.ada(c).chunk(2, dim=1)
+            return self.linear(modulate(self.norm_final(x), shift, scale))
+"""
+
+
+def test_the_pieces_of_a_chunk_of_unknown_rank_are_tensors():
+    # an adaptive norm's shift and scale, chunked along dim 1 of a tensor of unknown rank: tensors of unknown
+    # shape, so the modulated features keep what the norm proved, and a final layer built backwards is found
+    assert errors(_FINAL_LAYER.replace("LINEAR", "hidden_size, patch_size * patch_size * out_channels")) == []
+    found = errors(_FINAL_LAYER.replace("LINEAR", "patch_size * patch_size * out_channels, hidden_size"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 13)]
+
+
+_LINEAR_ATTENTION = """
+    from einops import rearrange
+
+    class LinearAttention(nn.Module):
+        def __init__(self, dim, heads=4, dim_head=32):
+            super().__init__()
+            self.heads = heads
+            hidden_dim = dim_head * heads
+            self.to_qkv = nn.Conv2d(dim, hidden_dim * 3, 1, bias=False)
+            self.to_out = nn.Conv2d(OUT, 1)
+        def forward(self, x):
+            b, c, h, w = x.shape
+            qkv = self.to_qkv(x)
+            q, k, v = rearrange(qkv, "b (qkv heads c) h w -> qkv b heads c (h w)", heads=self.heads, qkv=3)
+            context = torch.einsum("bhdn,bhen->bhde", k.softmax(dim=-1), v)
+            out = torch.einsum("bhde,bhdn->bhen", context, q)
+            out = rearrange(out, "b heads c (h w) -> b (heads c) h w", heads=self.heads, h=h, w=w)
+            return self.to_out(out)
+"""
+
+
+def test_a_size_bound_to_the_channels_read_still_differs_from_a_product():
+    # ``dim`` met the channels ``b, c, h, w = x.shape`` read and was bound to them; the heads' features,
+    # ``dim_head*heads``, are still not ``dim``
+    src = _LINEAR_ATTENTION
+    assert errors(src.replace("OUT", "hidden_dim, dim")) == []
+    found = errors(src.replace("OUT", "dim, hidden_dim"))
+    assert [d.code for d in found] == ["SHP107"] and '"dim_head*heads"' in found[0].message

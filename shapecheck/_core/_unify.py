@@ -183,8 +183,12 @@ def compare(a, b, env: Env | None = None) -> str:
                                            or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)
                                            or _distinct_fields(_met_field(a0, env), _met_field(b0, env), env)):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
-    if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)):
-        return NE  # ``dim`` against ``heads*dim_head``: a size the code names and a product of others it names
+    if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)
+                                           or _field_against_product(_met_field(a, env), b, env)
+                                           or _field_against_product(_met_field(b, env), a, env)):
+        # ``dim`` against ``heads*dim_head``: a size the code names and a product of others it names (``dim`` as
+        # the channels ``b, c, h, w = x.shape`` read, which it was bound to)
+        return NE
     if env is not None and env.defaults and (_default_against_literal(a, b, env)
                                              or _default_against_literal(b, a, env)):
         return NE  # ``opt.latent_dim`` (10 by default) against 512: not the size it is by default
