@@ -848,3 +848,33 @@ def test_a_size_bound_to_the_channels_read_still_differs_from_a_product():
     assert errors(src.replace("OUT", "hidden_dim, dim")) == []
     found = errors(src.replace("OUT", "dim, hidden_dim"))
     assert [d.code for d in found] == ["SHP107"] and '"dim_head*heads"' in found[0].message
+
+
+_TYPED_RESNET_BLOCK = """
+    class ResnetBlock(nn.Module):
+        def __init__(self, in_channels: int, out_channels: int):
+            super().__init__()
+            self.in_channels = in_channels
+            out_channels = in_channels if out_channels is None else out_channels
+            self.out_channels = out_channels
+            self.norm1 = nn.GroupNorm(32, in_channels)
+            self.conv1 = nn.Conv2d(CONV1, kernel_size=3, padding=1)
+            self.norm2 = nn.GroupNorm(32, out_channels)
+            if self.in_channels != self.out_channels:
+                self.nin_shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        def forward(self, x):
+            h = self.norm2(self.conv1(F.silu(self.norm1(x))))
+            if self.in_channels != self.out_channels:
+                x = self.nin_shortcut(x)
+            return x + h
+"""
+
+
+def test_an_int_parameter_without_a_default_is_never_none():
+    # ``out_channels: int`` with no default: the fill from ``in_channels`` never runs, so the two are distinct
+    assert errors(_TYPED_RESNET_BLOCK.replace("CONV1", "in_channels, out_channels")) == []
+    found = errors(_TYPED_RESNET_BLOCK.replace("CONV1", "out_channels, in_channels"))
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 14)]
+    # with a default of None the fill may run, and the two may be one size
+    assert errors(_TYPED_RESNET_BLOCK.replace("CONV1", "out_channels, in_channels")
+                  .replace("out_channels: int)", "out_channels=None)")) == []

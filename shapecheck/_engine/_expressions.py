@@ -100,6 +100,10 @@ class Expressions:
                     and node.comparators[0].value is None and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
                 if vals[0] is None:
                     return isinstance(node.ops[0], ast.Is)  # ``mask is None`` where ``mask`` is known to be None
+                if self.never_none(node.left, state):
+                    # ``out_channels = in_channels if out_channels is None else out_channels`` with ``out_channels:
+                    # int`` and no default: a caller gives an int
+                    return isinstance(node.ops[0], ast.IsNot)
                 if self.depth > 0 and isinstance(vals[0], (Shape, Expr, ModuleVal)) \
                         and not (isinstance(vals[0], Shape) and vals[0].get_meta("maybe_none")):
                     # under a call's shapes: the call passed a tensor (or a size, a module), not None
@@ -315,6 +319,17 @@ class Expressions:
         if isinstance(base, QualRef):
             return QualRef(f"{base.qualname}.{attr}")
         return OPAQUE
+
+    def never_none(self, node, state) -> bool:
+        """``node`` names a parameter annotated ``int`` without a default, still holding what the call gave."""
+        if not isinstance(node, ast.Name) or not isinstance(state.get(node.id), (Expr, Obj)):
+            return False
+        a = self.node.args
+        params = a.posonlyargs + a.args
+        no_default = params[:len(params) - len(a.defaults)] + \
+            [p for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
+        return any(p.arg == node.id and isinstance(p.annotation, ast.Name) and p.annotation.id == "int"
+                   for p in no_default)
 
     def optional_parameter(self, node) -> bool:
         """``node`` names a parameter of the function analysed whose default is None, and that the call
