@@ -13,7 +13,7 @@ import re
 from .._core._algebra import Expr, Sym, sym
 from .._core._ops import lookup
 from .._core._ops._facts import DIM_PARAMS, SIZE_PARAMS, is_pattern_op, is_view, takes_size_list
-from .._core._ops._registry import OPAQUE, Site
+from .._core._ops._registry import OPAQUE, Site, as_int
 from .._core._ops._util import batched, sizes_arg
 from .._core._unify import INFERRED_GROUP
 from .._core._wording import op_name
@@ -100,6 +100,8 @@ class ShapeRules:
         if site.problems and isinstance(result, Shape):
             # the operation failed: its value is unknown downstream, so the one bug is reported once
             result = ANY_SHAPE.with_label(result.label)
+        if result is None and known and not site.problems:
+            result = _unlocated_pieces(q, args, kwargs)
         if result is None:
             result = OPAQUE
         elif q in PIECE_OPS and not site.problems:
@@ -424,3 +426,23 @@ def _restore_variadic(result, lead: Shape):
     if not dims or dims[0] != lead.dims[0] or any(_LEAD in d.symbols() for d in dims[1:] if isinstance(d, Expr)):
         return None
     return Shape((Variadic(None),) + tuple(dims[1:]), result.origins, result.label, result.meta)
+
+
+_CHUNKS = frozenset({"torch.chunk", "torch.Tensor.chunk"})
+_SPLITS = frozenset({"torch.split", "torch.Tensor.split"})
+
+
+def _unlocated_pieces(q: str, args: tuple, kwargs: dict):
+    """``shift, scale = self.ada(c).chunk(2, dim=1)`` of a tensor of unknown rank whose axis the rule cannot
+    locate (or ``split`` into listed sizes): as many tensors as the call makes if the code runs (the targets that
+    unpack them must match), each of a shape unknown here; not unknown objects, so what they meet is checked.
+    None for anything else (the shape rules themselves never guess a number of pieces)."""
+    if not args or not isinstance(args[0], Shape) or args[0].is_any or args[0].rank is not None:
+        return None
+    second = args[1] if len(args) > 1 else kwargs.get("chunks", kwargs.get("split_size_or_sections"))
+    n = as_int(second) if q in _CHUNKS and not isinstance(second, bool) else None
+    if n is not None and 0 < n <= 8:
+        return (ANY_SHAPE,) * n
+    if q in _SPLITS and isinstance(second, (tuple, list)) and 0 < len(second) <= 8:
+        return (ANY_SHAPE,) * len(second)
+    return None

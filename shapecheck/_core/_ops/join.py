@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._algebra import Expr, FloorDiv, const
-from .._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
+from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from ._registry import Site, as_int, as_size, qd, shape_rule
 from ._util import axes, build, known, locate
 
@@ -201,12 +201,7 @@ def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
         return None
     d = locate(site, tensor, dim)
     if d is None:
-        if site.failed or tensor.rank is not None or as_int(dim) is None \
-                or not isinstance(split_size_or_sections, (tuple, list)):
-            return None
-        # listed sizes along an axis of a tensor of unknown rank the engine cannot locate: that many tensors, of
-        # shapes unknown here (as ``chunk``)
-        return (ANY_SHAPE,) * len(split_size_or_sections)
+        return None
     n = tensor.dims[d]
     if isinstance(split_size_or_sections, (tuple, list)):
         sizes = [as_size(s) for s in split_size_or_sections]
@@ -243,14 +238,8 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
         return None
     d = locate(site, input, dim)
     c = as_int(chunks)
-    if c is None or c <= 0:
+    if d is None or c is None or c <= 0:
         return None
-    if d is None:
-        if site.failed or input.rank is not None or as_int(dim) is None:
-            return None
-        # ``shift, scale = self.ada(c).chunk(2, dim=1)`` of a tensor of unknown rank: tensors all the same (their
-        # uses are checked), of a shape unknown here
-        return (ANY_SHAPE,) * c
     n = input.dims[d]
     nv = as_int(n)
     if nv is not None:
