@@ -71,8 +71,8 @@ class Statements:
         return state
 
     def rounded_size(self, st, state) -> bool:
-        """``c_ = int(2 * c2 * e)`` (or ``round``, ``math.ceil``) in a constructor: one variable, a product or
-        quotient of a size and a number, rounded."""
+        """``c_ = int(2 * c2 * e)`` (or ``round``, ``math.ceil``) in a constructor: one variable set to arithmetic
+        of names, attributes and numbers, one of them a size (or an unannotated argument), rounded."""
         v = st.value
         if getattr(self.node, "name", None) != "__init__" or len(st.targets) != 1 \
                 or not isinstance(st.targets[0], ast.Name) or not isinstance(v, ast.Call) or len(v.args) != 1 \
