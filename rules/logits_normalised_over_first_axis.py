@@ -11,7 +11,8 @@ from shapecheck._core._diag import Edit, Fix
 from shapecheck._core._roles import CLASS
 from shapecheck._core._shape import Shape, Variadic
 
-from ._common import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CALLS, as_int, last_name, qd, register, softmax_call, who
+from ._common import (CLASS_LOSSES, LOG_SOFTMAX, SOFTMAX, SOFTMAX_CALLS, as_int, last_name, qd, register,
+                      softmax_call, who)
 from .softmax_over_batch_axis import over_batch
 
 
@@ -80,9 +81,6 @@ def _reduced_dim(call: ast.Call, qualify):
     if dim is None and f.attr in _LAST_BY_DEFAULT:
         return (operand, -1) if operand is not None else None
     return (operand, _int(dim)) if operand is not None and dim is not None else None
-
-
-_LOSS_FUNCTIONS = {"torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy"}
 
 
 def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST | None:
@@ -194,7 +192,7 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
             picked = _gathered_from_last(n, qualify, batched)
             if picked is not None and carries(picked):
                 return n
-            if qualify(n.func) in _LOSS_FUNCTIONS and n.args and carries(n.args[0]):
+            if qualify(n.func) in CLASS_LOSSES and n.args and carries(n.args[0]):
                 return n  # ``F.nll_loss(log_probs, targets)``: classes in axis 1, or axis 0 of one example's scores
         elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
             return n  # ``attn @ v`` contracts the last axis of the weights
@@ -611,7 +609,7 @@ class LanguageModel(nn.Module):
             last = qd(ctx.resolve(x.dims[-1]))
             what = f"{who(x)} (..., {last}), whose classes {last} are its last axis"
         else:
-            loss = isinstance(use, ast.Call) and qualify(use.func) in _LOSS_FUNCTIONS
+            loss = isinstance(use, ast.Call) and qualify(use.func) in CLASS_LOSSES
             axis = "as class scores" if loss else "over its last axis"
             what = f"{who(x, 'a tensor')} that line {use.lineno} reads {axis} (`{_short(use)}`)"
         why = f"it has {least} axes or more, so dim 0 is not that axis" if batched else \

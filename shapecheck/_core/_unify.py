@@ -362,24 +362,26 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
     order.sort(key=lambda t: -1 if _unnamed(t[0]) else
                rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
     for s, e in order:
-        if s in e.symbols():
-            continue
-        k = _kind(s)
-        if k.startswith("dim:") and any(_kind(o) == k for o in e.symbols()):
-            continue  # ``T`` against ``C // n``: siblings of one shape are distinct axes; never equate them
-        env.bind(s, e, provenance)
-        return True
+        if _may_bind(s, e):
+            env.bind(s, e, provenance)
+            return True
     for x, y in ((a, b), (b, a)):
         # ``C*4`` (four parts of ``B, L, C = x.shape`` joined) against ``dim*4``: ``C`` is ``dim``. Only where the
         # other side divides exactly (``C*4`` against ``dim*2`` learns nothing)
         if len(x.terms) == 1 and len(x.terms[0][0]) == 1 and x.terms[0][0][0][1] == 1 and x.terms[0][1] > 1:
             t = x.terms[0][0][0][0]
             q = exact_quotient(y, const(x.terms[0][1]))
-            if isinstance(t, Sym) and q is not None and t not in q.symbols() and _bindable(t, q) \
-                    and not (_kind(t).startswith("dim:") and any(_kind(o) == _kind(t) for o in q.symbols())):
+            if isinstance(t, Sym) and q is not None and _bindable(t, q) and _may_bind(t, q):
                 env.bind(t, q, provenance)
                 return True
     return None
+
+
+def _may_bind(s: Sym, e: Expr) -> bool:
+    """``s`` may be bound to ``e``: ``e`` does not hold it, and holds no sibling of it (``T`` against ``C // n``:
+    the axes of one shape are distinct axes; never equate them)."""
+    k = _kind(s)
+    return s not in e.symbols() and not (k.startswith("dim:") and any(_kind(o) == k for o in e.symbols()))
 
 
 def _unnamed(s: Sym) -> bool:

@@ -701,9 +701,9 @@ _REPARAMETRIZED = frozenset(f"torch.nn.utils.{p}{f}" for p in ("", "parametrizat
                             for f in ("weight_norm", "spectral_norm")) | frozenset({
     "torch.nn.utils.remove_weight_norm", "torch.nn.utils.remove_spectral_norm",
     "torch.nn.utils.parametrizations.orthogonal"})
-_FROM_DATA = _LONG_DATA | _INFERRED_DATA | frozenset({"torch.FloatTensor", "torch.cuda.FloatTensor",
-                                                      "torch.DoubleTensor", "torch.Tensor"})
+# the legacy constructors: given data (``torch.Tensor([[1, 2]])``) or sizes (``torch.Tensor(out, in, k, k)``)
 _LEGACY = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.cuda.FloatTensor"})
+_FROM_DATA = _LONG_DATA | _INFERRED_DATA | _LEGACY
 _FROM_ARRAY = frozenset({"torch.from_numpy"})  # always a tensor, never a size
 _CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
 _BMM = frozenset({"torch.bmm"})  # both operands have three axes

@@ -13,7 +13,7 @@ from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, F
                       SelfVal, SizeOf, join)
 from ._narrow import tensor_var
 from ._callables import table_activation
-from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, size, size_item
+from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, param_defaults, size, size_item
 
 
 # a string key of a config read as a dict that names one size (``ddconfig["z_channels"]``, ``cfg["n_embd"]``)
@@ -325,22 +325,16 @@ class Expressions:
         if not isinstance(node, ast.Name) or not isinstance(state.get(node.id), (Expr, Obj)):
             return False
         a = self.node.args
-        params = a.posonlyargs + a.args
-        no_default = params[:len(params) - len(a.defaults)] + \
-            [p for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
-        return any(p.arg == node.id and isinstance(p.annotation, ast.Name) and p.annotation.id == "int"
-                   for p in no_default)
+        defaulted = {p.arg for p, d in param_defaults(self.node) if d is not None}
+        return any(p.arg == node.id and p.arg not in defaulted and isinstance(p.annotation, ast.Name)
+                   and p.annotation.id == "int" for p in a.posonlyargs + a.args + a.kwonlyargs)
 
     def optional_parameter(self, node) -> bool:
         """``node`` names a parameter of the function analysed whose default is None, and that the call
         analysed did not give (``Mlp(2, out_features=num_heads)``: ``out_features`` is ``num_heads``)."""
         if not isinstance(node, ast.Name) or self.given_args.get(node.id) is not None:
             return False
-        a = self.node.args
-        params = a.posonlyargs + a.args
-        defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
-        defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
-        d = defaults.get(node.id)
+        d = next((d for p, d in param_defaults(self.node) if p.arg == node.id), None)
         return isinstance(d, ast.Constant) and d.value is None
 
     def given_size(self, node, value: Expr) -> bool:

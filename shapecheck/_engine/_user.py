@@ -106,7 +106,7 @@ class UserCalls:
         kept_env, self.env = self.env, self.env.copy()  # nor are the sizes it binds (an einops pattern's axes)
         try:
             # the input as far as the first layer fixes it (``BatchNorm2d(c)``: ``? c ? ?``)
-            first = self.layer_input(seq.children[0]) if seq.children[0].rule is not None else None
+            first = self.layer_input(seq.children[0])
             with self.silenced():
                 v = self.call_module(seq.children[0], [first or ANY_SHAPE], {}, nodes[0])
             for child, node in zip(seq.children[1:], nodes[1:]):
