@@ -574,6 +574,20 @@ class LanguageModel(nn.Module):
         output = self.decoder(self.encoder(src))
         return output.log_softmax(0)
 ''',
+        # a head on the outputs of a time-major stack moved batch-first: the front is known, the classes last
+        '''
+from torch import nn
+
+
+class SpeechHead(nn.Module):
+    def __init__(self, hidden: int, num_classes: int):
+        super().__init__()
+        self.fc = nn.Linear(hidden, num_classes, bias=False)
+
+    def forward(self, outputs):
+        logits = self.fc(outputs.transpose(0, 1))
+        return logits.log_softmax(dim=0)
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
@@ -590,8 +604,9 @@ class LanguageModel(nn.Module):
         batched = least is not None and least >= 2 and not isinstance(x.dims[0], Variadic)
         if least is not None and not batched and not isinstance(x.dims[0], Variadic):
             return
-        classes = not batched and isinstance(x, Shape) and len(x.dims) == 2 and isinstance(x.dims[-1], Expr) \
-            and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS  # `... classes`
+        # `... classes`, or `? ... classes` (a Linear head on a tensor known from the front)
+        classes = isinstance(x, Shape) and (batched or len(x.dims) == 2) and isinstance(x.dims[-1], Expr) \
+            and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS
         qualify = ctx.qualify or (lambda node: None)
         use = None if classes else read_over_last_axis(ctx.scope, ev.node, qualify, batched)
         if not classes and use is None or over_batch(ev, ctx) is not None:

@@ -857,3 +857,126 @@ def test_a_reduction_keeping_its_axis_of_a_tensor_of_unknown_rank_keeps_what_it_
             reveal_shape(x.sum(-1, keepdim=True))
             reveal_shape(x.mean(1))
     """) == ["? 1 ...", "? ? 1 ...", "...", "..."]
+
+
+def test_the_axes_read_off_what_an_unknown_call_gave_are_named():
+    # ``x = self.embed(x)`` with ``embed`` given by a caller: what comes back is unknown, but reading its
+    # shape says it is a tensor (or an array), whose axes the reads name as they name an input's
+    assert reveals("""
+        class Tokens(nn.Module):
+            def __init__(self, embed, dim):
+                super().__init__()
+                self.embed = embed
+                self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+            def forward(self, img):
+                x = self.embed(img)
+                reveal_shape(self.cls_token.expand(x.shape[0], -1, -1))
+                reveal_shape(torch.zeros(x.size(1), 3))
+                reveal_shape(x)
+    """) == ["x[0] 1 dim", "x[1] 3", "x[0] x[1] ..."]
+
+
+def test_a_shape_read_of_a_value_that_is_not_a_variable_learns_nothing():
+    assert reveals("""
+        def f(pairs):
+            first = pairs[0]
+            reveal_shape(torch.zeros(pairs[1].size(0), 2))
+            reveal_shape(torch.zeros(first.size(0), 2))
+    """) == ["? 2", "first[0] 2"]
+
+
+def test_sizes_read_pairwise_are_named_after_their_targets():
+    assert reveals("""
+        def f(inputs, A: int):
+            score = inputs[0]
+            height, width = score.size(2), score.size(3)
+            reveal_shape(torch.zeros(height, width, A))
+            reveal_shape(score)
+    """) == ["height width A", "? ? height width ..."]
+
+
+def test_an_activation_a_helper_fills_is_the_default_one():
+    # ``activation = default(activation, nn.GELU)``: built by default, the block applies GELU, which keeps the
+    # features; an activation a caller names is its own (``nn.GLU`` halves them), left unchecked
+    out = errors("""
+        def default(val, d):
+            return val if val is not None else d
+
+        class FeedForward(nn.Module):
+            def __init__(self, dim, mult=4, activation=None, gate=None):
+                super().__init__()
+                activation = default(activation, nn.GELU)
+                self.w1 = nn.Linear(dim, dim * mult)
+                self.act = activation()
+                self.gate = (gate or nn.Sigmoid)()
+                self.w2 = nn.Linear(dim, dim * mult)
+            def forward(self, x):
+                x = self.gate(self.act(self.w1(x)))
+                return self.w2(x)
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+    assert '"dim*4"' in out[0].message
+    assert reveals("""
+        class Block(nn.Module):
+            def __init__(self, dim, activation=None, other=None):
+                super().__init__()
+                self.fc = nn.Linear(dim, dim)
+                if activation is None:
+                    activation = nn.ReLU
+                self.act = activation()
+                self.other = (other or nn.GLU)()
+            def forward(self, x):
+                reveal_shape(self.act(self.fc(x)))
+                reveal_shape(self.other(self.fc(x)))
+    """) == ["... dim", "..."]
+
+
+def test_a_join_with_a_part_of_unknown_shape_keeps_the_other_axes():
+    # every part of a ``cat`` has the axes of the part the engine knows, but the joined one
+    assert reveals("""
+        class Memory(nn.Module):
+            def __init__(self, dim, dim_head):
+                super().__init__()
+                self.to_kv = nn.Linear(dim, dim_head * 2)
+            def forward(self, x, mem: torch.Tensor, y: Float[Tensor, "b n d"]):
+                k, v = self.to_kv(x).chunk(2, dim=-1)
+                reveal_shape(torch.cat((mem, v), dim=-2))
+                reveal_shape(torch.cat((mem, y), dim=1))
+                reveal_shape(torch.cat((y, mem), dim=-1))
+    """) == ["... ? dim_head", "b ? d", "b n ?"]
+
+
+def test_a_size_shifted_left_is_doubled():
+    out = errors("""
+        class Joint(nn.Module):
+            def __init__(self, d_model, num_classes):
+                super().__init__()
+                self.fc = nn.Linear(d_model << 1, num_classes)
+                self.proj = nn.Linear(d_model, d_model * 4)
+            def forward(self, enc, dec):
+                return self.fc(self.proj(enc))
+    """)
+    assert [d.code for d in out] == ["SHP107"]
+    assert '"d_model*2"' in out[0].message and '"d_model*4"' in out[0].message
+
+
+def test_an_activation_class_of_the_code_a_helper_fills_is_followed():
+    out = errors("""
+        def default(val, d):
+            return val if val is not None else d
+
+        class LocalGELU(nn.Module):
+            def forward(self, x):
+                return F.gelu(x)
+
+        class FeedForward(nn.Module):
+            def __init__(self, dim, mult=4, activation=None):
+                super().__init__()
+                activation = default(activation, LocalGELU)
+                self.w1 = nn.Linear(dim, dim * mult)
+                self.act = activation()
+                self.w2 = nn.Linear(dim, dim * mult)
+            def forward(self, x):
+                return self.w2(self.act(self.w1(x)))
+    """)
+    assert [d.code for d in out] == ["SHP107"]

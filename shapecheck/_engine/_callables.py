@@ -48,11 +48,15 @@ _IDENTITY_CLASSES = frozenset({"transformer_lens.hook_points.HookPoint"})
 _IDENTITY = ModuleVal("torch.nn.Identity", lookup_op("torch.nn.Identity"), ())
 
 
-def activation_default(default, qualify) -> QualRef | None:
-    """``act_layer=nn.GELU``: the activation class a parameter defaults to, when elementwise."""
-    if not isinstance(default, (ast.Name, ast.Attribute)):
+def activation_default(default, qualify=None) -> QualRef | None:
+    """``act_layer=nn.GELU``: the activation class a parameter defaults to, when elementwise. ``default`` is
+    the default's node (qualified by ``qualify``) or the value the engine made of it."""
+    if isinstance(default, QualRef) and qualify is None:
+        q = default.qualname
+    elif isinstance(default, (ast.Name, ast.Attribute)) and qualify is not None:
+        q = qualify(default)
+    else:
         return None
-    q = qualify(default)
     return QualRef(q) if q in ELEMENTWISE else None
 
 

@@ -217,6 +217,16 @@ class Calls:
             args, kwargs = self.spliced_sizes(node, state), {}
         if args is None:
             return OPAQUE
+        if recv is OPAQUE and (name == "size" or _torch_only(name, args)):
+            # ``x = self.patch_embed(x)`` with a layer the engine cannot follow, then ``x.size(0)`` or
+            # ``x.flatten(2)``: only a tensor has that method, so ``x`` is one, of unknown shape, whose axes its
+            # uses name as they name an input's
+            recv = self.sized_unknown(func.value, state, maybe_array=False)
+            if recv is OPAQUE and name != "size":
+                recv = ANY_SHAPE  # a value no variable holds (``self.embed(x).flatten(2)``)
+        if isinstance(recv, Shape) and recv.get_meta("maybe_array") and _numpy_spelling(name, kwargs):
+            # ``img[:, :, None].repeat(3, axis=2)`` of what may be a NumPy array: NumPy's method, not torch's
+            return ANY_SHAPE.with_meta(maybe_array=True)
         if name == "permute":
             recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
         elif name == "bmm" and len(args) == 1 and not kwargs:
@@ -892,6 +902,34 @@ def literal_dims(node, depth: int = 0):
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return [], type(node.value) is int
     return None
+
+
+# methods only a tensor has (NumPy's ``view`` takes a dtype, ``flatten`` an order, ``transpose`` every axis;
+# ``split`` and ``to`` are also a string's and a batch encoding's)
+_TORCH_ONLY = frozenset({"permute", "unsqueeze", "contiguous", "masked_fill", "masked_fill_", "expand", "expand_as",
+                         "type_as", "softmax", "log_softmax", "chunk", "unbind", "narrow", "repeat_interleave",
+                         "new_zeros", "new_ones", "new_full", "new_empty", "detach", "float", "half", "bfloat16"})
+# methods NumPy also has, whose torch spelling is told by integer arguments (``view(b, -1)``, ``flatten(2)``,
+# ``transpose(1, 2)``)
+_TORCH_BY_SIZES = frozenset({"view", "flatten", "transpose"})
+
+
+# NumPy's spelling: methods only an array has, and keywords only NumPy's methods take (``repeat(3, axis=2)``)
+_NUMPY_ONLY = frozenset({"astype", "tile", "swapaxes"})
+_NUMPY_KEYWORDS = frozenset({"axis", "axes", "keepdims", "order"})
+
+
+def _numpy_spelling(name: str, kwargs) -> bool:
+    """A method call on what may be a NumPy array, spelt as only NumPy's is."""
+    return name in _NUMPY_ONLY or bool(_NUMPY_KEYWORDS & set(kwargs))
+
+
+def _torch_only(name: str, args) -> bool:
+    """A call of method ``name`` with ``args`` that only a torch tensor answers."""
+    if name in _TORCH_ONLY:
+        return True
+    return name in _TORCH_BY_SIZES and bool(args) and all(isinstance(a, Expr) for a in args) \
+        and (name != "transpose" or len(args) == 2)
 
 
 def _defined_in(fn, outer) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .._core._algebra import Expr, Sym, const
+from .._core._algebra import Expr, Sym, const, exact_quotient
 from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, axis_note, binding_note, qd,
                               spec_axis_mismatch, spec_rank_mismatch)
 from .._core._roles import BATCH
@@ -89,6 +89,12 @@ class Checks:
         if any(isinstance(d, Unknown) for d in sdims + odims):
             self.check_reshape_tail(src, out, sdims, odims, node)
             return False
+        ones = _forced_ones(sdims, odims)
+        if ones:
+            # ``_, c, h, w = f.size()`` then ``f.view(c, h * w)``: the count says the axis left out is 1
+            keep = [i for i in range(len(sdims)) if i not in ones]
+            sdims = [sdims[i] for i in keep]
+            src = Shape(tuple(sdims), tuple(src.origins[i] for i in keep) if src.origins else (), src.label, src.meta)
         if self.clean_view(sdims, odims):
             return False
         if src.get_meta("reinterpreted"):
@@ -209,6 +215,34 @@ class Checks:
         return i == len(s) and j == len(o)
 
     # -- user code ---------------------------------------------------------------------------------
+
+def _forced_ones(sdims, odims) -> list:
+    """The indices of source axes that a view's element count forces to be 1: whole axes of one name each,
+    absent from the target, whose product is what the source has more than the target (``(n, p, xy)`` viewed
+    as ``(n, xy)`` holds only when ``p`` is 1). Empty when there are none."""
+    ps, po = const(1), const(1)
+    for d in sdims:
+        ps = ps * d
+    for d in odims:
+        po = po * d
+    if ps == po:
+        return []
+    q = exact_quotient(ps, po)
+    if q is None:
+        return []
+    alone = [i for i, d in enumerate(sdims) if d.as_sym() is not None and sdims.count(d) == 1
+             and not any(d.as_sym() in _symbols(o) for o in odims)]
+    prod = const(1)
+    for i in alone:
+        prod = prod * sdims[i]
+    if prod == q:
+        return alone
+    return [i for i in alone if sdims[i] == q][:1]
+
+
+def _symbols(e: Expr) -> set:
+    return {a for mono, _ in e.terms for a, _p in mono}
+
 
 def literal_factor(pre_s: Expr, pre_o: Expr) -> str | None:
     """``"2"`` when the two prefixes differ by a literal factor only (``2*n`` against ``n``)."""

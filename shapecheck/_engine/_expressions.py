@@ -12,7 +12,7 @@ from .._core._unify import NE, code_size, compare
 from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
 from ._narrow import tensor_var
-from ._callables import table_activation
+from ._callables import activation_default, table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, param_defaults, size, size_item
 
 
@@ -318,7 +318,21 @@ class Expressions:
             return self.module_attr(base, attr)
         if isinstance(base, QualRef):
             return QualRef(f"{base.qualname}.{attr}")
+        if attr == "shape" and base is OPAQUE:
+            shape = self.sized_unknown(node.value, state)
+            if isinstance(shape, Shape):
+                return SizeOf(node.value.id, shape)
         return OPAQUE
+
+    @staticmethod
+    def sized_unknown(node, state, maybe_array: bool = True):
+        """``x.shape`` of a variable holding what a call the engine cannot follow gave (``x =
+        self.patch_embed(x)``): ``x`` is a tensor (or, ``maybe_array``, an array) of unknown shape, whose axes
+        its uses name as those of an unannotated input are. Else OPAQUE."""
+        if not (isinstance(node, ast.Name) and state.get(node.id) is OPAQUE):
+            return OPAQUE
+        shape = state[node.id] = ANY_SHAPE.with_meta(maybe_array=True) if maybe_array else ANY_SHAPE
+        return shape
 
     def never_none(self, node, state) -> bool:
         """``node`` names a parameter annotated ``int`` without a default, still holding what the call gave."""
@@ -433,7 +447,10 @@ class Expressions:
             idx = self.index_value(node.slice, state)
             if idx is OPAQUE:
                 return ANY_SHAPE if base.rank is None else OPAQUE
-            return self.apply_shape_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
+            out = self.apply_shape_rule("torch.Tensor.__getitem__", (base, idx), {}, node, known=True)
+            if base.get_meta("maybe_array") and isinstance(out, Shape):
+                out = out.with_meta(maybe_array=True)  # a part of what may be an array may be one too
+            return out
         if isinstance(base, ListOf):
             if isinstance(node.slice, ast.Slice):
                 s = node.slice
@@ -548,6 +565,15 @@ class Expressions:
             fill = other.name
         elif isinstance(other, Expr) and other.as_sym() is not None and other.as_sym().name in self.env.fields:
             fill = other.as_sym().name
+        elif activation_default(other) is not None or isinstance(other, ModuleVal) and not other.children \
+                and activation_default(QualRef(other.qualname)) is not None \
+                or isinstance(other, ClassRef) and other.is_module and other.cls is not None:
+            # ``activation = default(activation, nn.GELU)`` (``activation or nn.GELU``) with ``activation=None`` a
+            # parameter: the module built by default applies that elementwise activation, as it does for
+            # ``act_layer=nn.GELU`` (an activation a caller gives is its own, unchecked); so for an instance
+            # (``default(activation, nn.Identity())``) and for a module class of the code (``default(activation,
+            # LocalGELU)``), whose ``forward`` the engine follows
+            return other
         elif other is OPAQUE:
             # ``if not rd_channels: rd_channels = make_divisible(channels * rd_ratio)``: the size given, or one
             # computed by a call the engine cannot follow: a size the code names, distinct from the others as a
@@ -569,7 +595,7 @@ class Expressions:
 
     def binop(self, op, left, right, node):
         if isinstance(left, Expr) and isinstance(right, Obj) or isinstance(left, Obj) and isinstance(right, Expr):
-            if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+            if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.LShift, ast.RShift)):
                 left, right = self.as_size_sym(left), self.as_size_sym(right)
         elif isinstance(left, Obj) and isinstance(right, Obj) and isinstance(op, (ast.FloorDiv, ast.Mult)) \
                 and getattr(self.node, "name", None) == "__init__":
@@ -596,6 +622,10 @@ class Expressions:
                     if right.value is not None and right.value <= 0:
                         return OPAQUE
                     return left // right
+                if isinstance(op, (ast.LShift, ast.RShift)) and right.value is not None and 0 <= right.value <= 16:
+                    # ``d_model << 1``: a size doubled (``>> 1`` halves it, flooring)
+                    f = const(2 ** right.value)
+                    return left * f if isinstance(op, ast.LShift) else left // f
                 if isinstance(op, ast.Pow) and right.value is not None and 0 <= right.value <= 4:
                     out = const(1)
                     for _ in range(right.value):

@@ -21,6 +21,7 @@ from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
 from .._core._ops._util import batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
+from .._core._roles import RoleOrigin
 from ._memo import per_node
 from ._values import Obj
 
@@ -623,7 +624,9 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
             origins.append(o)
         elif isinstance(d, Unknown) and isinstance(r, Expr):
             dims.append(r)
-            origins.append(ro_)
+            # the axis keeps the role its producer stated (the channels a permute moved last, then normalised)
+            role = getattr(o, "role", None)
+            origins.append(RoleOrigin(ro_, role) if role is not None and getattr(ro_, "role", None) is None else ro_)
             changed = True
         else:
             dims.append(d)

@@ -44,6 +44,8 @@ class Statements:
             self.axis_name_hint = st.targets[0].id  # b = x.shape[0]: the axis is named "b"
         if len(st.targets) == 1 and self.unpack_spliced_size(st.targets[0], st.value, state, st):
             return state
+        if len(st.targets) == 1 and self.read_axes_pairwise(st.targets[0], st.value, state, st):
+            return state
         if len(st.targets) == 1 and self.unpack_sliced_size(st.targets[0], st.value, state, st):
             return state
         before = _updated_in_place(st, state)
@@ -69,6 +71,23 @@ class Statements:
         for t in st.targets:
             self.assign(t, value, state, st)
         return state
+
+    def read_axes_pairwise(self, target, value, state, st) -> bool:
+        """``height, width = x.size(2), x.size(3)``: each target names the axis it reads, as ``height =
+        x.size(2)`` does. True when handled."""
+        if not (isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts)
+                and all(isinstance(t, ast.Name) for t in target.elts) and all(map(_reads_one_axis, value.elts))):
+            return False
+        values = []
+        for t, v in zip(target.elts, value.elts):
+            self.axis_name_hint = t.id
+            try:
+                values.append(self.ev(v, state))
+            finally:
+                self.axis_name_hint = None
+        for t, v in zip(target.elts, values):
+            self.assign(t, v, state, st)
+        return True
 
     def rounded_size(self, st, state) -> bool:
         """``c_ = int(2 * c2 * e)`` (or ``round``, ``math.ceil``) in a constructor: one variable set to arithmetic

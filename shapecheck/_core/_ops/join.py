@@ -30,6 +30,15 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
         rest = tuple(a for a in args if not isinstance(a, Shape))
     dim = kwargs.get("dim", kwargs.get("axis", rest[0] if rest else 0))
     shapes = _tensors(tensors)
+    if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.is_any for s in shapes) \
+            and not all(s.is_any for s in shapes):
+        told = [s for s in shapes if not s.is_any]
+        if len(told) == 1:
+            # ``torch.cat((memory, v), dim=-2)`` with ``memory`` of unknown shape: every part has ``v``'s axes
+            # but the joined one, whose total is unknown
+            out = _with_unknown_part(site, told[0], dim)
+            if out is not None:
+                return out
     if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.rank is None for s in shapes):
         joined = _join_variadic(site, shapes, dim, "cat")
         d = as_int(dim)
@@ -71,6 +80,42 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
     ax = _agreed_axes(shapes)
     ax[d] = (total, None)
     return build(ax)
+
+
+def _with_unknown_part(site: Site, told: Shape, dim) -> Shape | None:
+    """What ``cat`` along ``dim`` gives of ``told`` and parts of unknown shape: ``told``'s axes, the joined one
+    unknown (an axis of a variadic segment that ``dim`` reaches is made explicit, where no axis known on the
+    segment's other side may be it). None where that cannot be told."""
+    if told.rank is not None:
+        if told.rank == 0:
+            return None
+        d = site.normalize_dim(dim, told.rank, told)
+        if d is None:
+            return None
+        ax = axes(told)
+        ax[d] = (UNKNOWN, None)
+        return build(ax)
+    n = as_int(dim)
+    v = told.variadic_index
+    if n is None or v is None or not -8 <= n < 8:
+        return None
+    dims = list(told.dims)
+    origins = list(told.origins) if told.origins else [None] * len(dims)
+    lead, trail = v, len(dims) - v - 1
+    if n < 0 and lead and -n > trail or n >= 0 and trail and n >= lead:
+        return None  # the joined axis may be one of the axes known on the segment's other side
+    if n < 0:
+        pad = max(0, -n - (len(dims) - v - 1))
+        dims[v + 1:v + 1] = [UNKNOWN] * pad
+        origins[v + 1:v + 1] = [None] * pad
+        k = len(dims) + n
+    else:
+        pad = max(0, n + 1 - v)
+        dims[v:v] = [UNKNOWN] * pad
+        origins[v:v] = [None] * pad
+        k = n
+    dims[k], origins[k] = UNKNOWN, None
+    return Shape(tuple(dims), tuple(origins))
 
 
 def _agreed_axes(shapes: list) -> list:
