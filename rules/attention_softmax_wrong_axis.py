@@ -15,6 +15,7 @@ SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax 
 SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=True)`
 
 _SUM = {"torch.Tensor.sum", "torch.sum"}
+_CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
 _GUMBEL = "torch.nn.functional.gumbel_softmax"
 _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
 _DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
@@ -84,7 +85,7 @@ class AttentionSoftmaxWrongAxis(LintRule):
 
     code = "SHP202"
     calls = frozenset(ELEMENTWISE | MATMUL | EINSUM | EINOPS_EINSUM | SOFTMAX_CALLS | _SUM | _DIV
-                      | {_GUMBEL, _NORMALIZE})
+                      | {_GUMBEL, _NORMALIZE} | _CAT)
     name = "attention-softmax-wrong-axis"
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
@@ -229,6 +230,28 @@ def attend(q, k, v, scale):
     scores = torch.matmul(q * scale, k.transpose(2, 3))
     return torch.matmul(torch.softmax(scores, dim=-1), v)
 ''',
+        # scores over memories and over local keys joined along the keys, normalised over them
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class MemoryAttention(nn.Module):
+    def __init__(self, dim, heads=8, dim_head=64):
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(dim, heads * dim_head, bias=False)
+        self.to_kv = nn.Linear(dim, heads * dim_head * 2, bias=False)
+
+    def forward(self, x, mem):
+        q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
+        k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_kv(x).chunk(2, dim=-1))
+        mk, mv = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_kv(mem).chunk(2, dim=-1))
+        sim = torch.cat((torch.einsum("bhid,bhjd->bhij", q, mk), torch.einsum("bhid,bhjd->bhij", q, k)), dim=-1)
+        attn = sim.softmax(dim=-1)
+        return torch.einsum("bhij,bhjd->bhid", attn, torch.cat((mv, v), dim=-2))
+''',
     ]
     INVALID = [
         # unannotated: `k.transpose(2, 3)` runs only on four axes or more, so the scores have at least four, and
@@ -337,6 +360,52 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
     att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=2)
     return torch.einsum("bhqk,bhkd->bhqd", att, v)
 ''',
+        # the scores made in either branch of an `if`, then normalised over the heads
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, dim, heads=8, dim_head=64):
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(dim, heads * dim_head, bias=False)
+        self.to_kv = nn.Linear(dim, heads * dim_head * 2, bias=False)
+
+    def forward(self, x, context, sharpen: bool):
+        q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
+        k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_kv(context).chunk(2, dim=-1))
+        if sharpen:
+            dots = torch.einsum("bhid,bhjd->bhij", q, k) * 2.0
+        else:
+            dots = torch.einsum("bhid,bhjd->bhij", q, k)
+        attn = dots.softmax(dim=1)
+        return torch.einsum("bhij,bhjd->bhid", attn, v)
+''',
+        # scores over memories and local keys joined along the keys, then normalised over the heads
+        '''
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class MemoryAttention(nn.Module):
+    def __init__(self, dim, heads=8, dim_head=64):
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(dim, heads * dim_head, bias=False)
+        self.to_kv = nn.Linear(dim, heads * dim_head * 2, bias=False)
+
+    def forward(self, x, mem):
+        q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
+        k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_kv(x).chunk(2, dim=-1))
+        mk, mv = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in self.to_kv(mem).chunk(2, dim=-1))
+        sim = torch.cat((torch.einsum("bhid,bhjd->bhij", q, mk), torch.einsum("bhid,bhjd->bhij", q, k)), dim=-1)
+        attn = sim.softmax(dim=1)
+        return torch.einsum("bhij,bhjd->bhid", attn, torch.cat((mv, v), dim=-2))
+''',
     ]
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
@@ -385,6 +454,16 @@ def attend(q: Float[Tensor, "b h t d"], k: Float[Tensor, "b h t d"], v: Float[Te
                 self._report_heads(ctx, ev, x, dim)
                 return
             ctx.tag_result(SOFTMAX_AXIS, (d, ev.node))
+        elif q in _CAT:
+            # ``torch.cat((sim_mem, sim), dim=-1)``: the scores of the queries over memories and over local keys,
+            # joined along the keys, are the scores over both
+            parts = arg(ev, 0, "tensors")
+            dim = as_int(arg(ev, 1, "dim", 0))
+            r = ev.result
+            if isinstance(parts, (tuple, list)) and len(parts) >= 2 and isinstance(r, Shape) and dim is not None \
+                    and all(isinstance(p, Shape) and tag(p, SCORES) is not None for p in parts) \
+                    and (dim == -1 or r.rank is not None and dim == r.rank - 1):
+                ctx.tag_result(SCORES, tag(parts[0], SCORES))
         elif q in _SUM:
             x = arg(ev, 0, "input")
             keep = arg(ev, 2, "keepdim", False)

@@ -574,6 +574,23 @@ class LanguageModel(nn.Module):
         output = self.decoder(self.encoder(src))
         return output.log_softmax(0)
 ''',
+        # a decoder's logits whose rank an unknown addend (a positional encoding module passed in) left open
+        '''
+from torch import nn
+
+
+class Decoder(nn.Module):
+    def __init__(self, num_classes: int, d_model: int, positional):
+        super().__init__()
+        self.embedding = nn.Embedding(num_classes, d_model)
+        self.positional = positional
+        self.fc = nn.Linear(d_model, num_classes, bias=False)
+
+    def forward(self, targets, batch_size: int):
+        targets = targets.view(batch_size, -1)
+        x = self.embedding(targets) + self.positional(targets.size(1))
+        return self.fc(x).log_softmax(dim=0)
+''',
         # a head on the outputs of a time-major stack moved batch-first: the front is known, the classes last
         '''
 from torch import nn
@@ -600,8 +617,9 @@ class SpeechHead(nn.Module):
         if isinstance(x, Shape) and x.rank is not None:
             return  # a tensor of unknown rank, or a value the engine has no shape for
         least = _least_rank(x)
-        # known to have two axes or more from the front (``logits[:, start:]``): dim 0 is not the last axis
-        batched = least is not None and least >= 2 and not isinstance(x.dims[0], Variadic)
+        # known to have two axes or more (``logits[:, start:]``, ``... b t classes`` once an unknown addend left the
+        # rank open): dim 0 is not the last axis
+        batched = least is not None and least >= 2
         if least is not None and not batched and not isinstance(x.dims[0], Variadic):
             return
         # `... classes`, or `? ... classes` (a Linear head on a tensor known from the front)

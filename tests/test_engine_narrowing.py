@@ -980,3 +980,24 @@ def test_an_activation_class_of_the_code_a_helper_fills_is_followed():
                 return self.w2(self.act(self.w1(x)))
     """)
     assert [d.code for d in out] == ["SHP107"]
+
+
+def test_the_layers_a_base_constructor_sets_through_super_are_the_subclass_s():
+    # ``super().__init__(d, n)`` runs the base's constructor on ``self``: ``self.fc`` is its Linear
+    src = """
+        class Transducer(nn.Module):
+            def __init__(self, d_model, num_classes):
+                super().__init__()
+                self.fc = nn.Linear(d_model, num_classes)
+
+        class Conformer(Transducer):
+            def __init__(self, num_classes, encoder_dim=512, decoder_dim=640):
+                super().__init__(decoder_dim, num_classes)
+                self.norm = nn.LayerNorm(encoder_dim)
+
+            def forward(self, x):
+                reveal_shape(self.fc(x))
+                return self.fc(self.norm(x))
+    """
+    assert reveals(src) == ["... num_classes"]
+    assert codes(src) == ["SHP107"]

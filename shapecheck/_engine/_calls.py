@@ -86,7 +86,7 @@ class Calls:
         self.change_dict(node, state)
         if self.grow_list(node, state):
             return None
-        if self.sequential_init(node, state) or self.layer_super_init(node, state):
+        if self.sequential_init(node, state) or self.layer_super_init(node, state) or self.user_super_init(node, state):
             return None
         applied = self.super_forward(node, state)
         if applied is not NOT_HANDLED:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import ast
 
-from .._core._algebra import Expr, const, sym
+from .._core._algebra import const, sym
 from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._dialects import adopt_project_typing
 from ._common import is_super_call, last_name, own_nodes
 from ._memo import ModuleMemo
-from ._values import ClassRef, DictOf, FuncRef, ModuleVal, SelfVal
+from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
+from ._subclass import init_arguments
 from ._walk import FunctionAnalysis
 
 __all__ = ["ModuleInfo", "ClassInfo"]
@@ -355,37 +356,7 @@ class ModuleInfo:
         init = m.cls.find_method("__init__")
         if init is not None and depth < 4:
             fn, info = init
-            a = fn.args
-            params = (list(a.posonlyargs) + list(a.args))[1:]
-            given = {}
-            for p, v in zip(params, m.args):
-                given[p.arg] = v
-            for k, v in m.kwargs:
-                given[k] = v
-            defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
-            defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
-            for p in params + list(a.kwonlyargs):
-                if p.arg not in given and p.arg in defaults:
-                    d = defaults[p.arg]
-                    if isinstance(d, ast.Constant) and type(d.value) is int:
-                        given[p.arg] = const(d.value)
-                    elif isinstance(d, ast.Name) and isinstance(getattr(info, "constants", {}).get(d.id), Expr) \
-                            and info.constants[d.id].value is not None:
-                        given[p.arg] = info.constants[d.id]  # ``dim_head=DEFAULT_DIM_HEAD``, a module constant
-                    elif isinstance(d, ast.Constant) and d.value is None:
-                        given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
-                    elif isinstance(d, ast.Constant) and type(d.value) in (bool, str):
-                        # ``qk=False``: ``if self.qk:`` does not run; ``data_format="channels_last"``:
-                        # ``if self.data_format == "channels_first":`` does not either
-                        given[p.arg] = d.value
-            if m.cls.extended_layer is not None:
-                # ``def __init__(self, *args, **kwargs)`` passing them on to the layer's constructor: the
-                # arguments not named by a parameter are those of ``*args`` and ``**kwargs``
-                names = {p.arg for p in params + list(a.kwonlyargs)}
-                if a.vararg:
-                    given[a.vararg.arg] = tuple(m.args[len(params):])
-                if a.kwarg:
-                    given[a.kwarg.arg] = DictOf(tuple((k, v) for k, v in m.kwargs if k not in names))
+            given = init_arguments(fn, info, m.args, m.kwargs, m.cls.extended_layer is not None)
             fa = FunctionAnalysis(info, fn, self_val=sv, args=given, depth=depth + 1, report=False)
             try:
                 fa.run()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ast
 
+from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE
 from ._common import SIZED_LAYERS, is_super_call
 from ._shape_rules import _came_in
-from ._values import BASE_LAYER, DictOf, ModuleVal, Obj, SelfVal
+from ._values import BASE_LAYER, NAMESPACE, DictOf, ModuleVal, Obj, SelfVal
 
 NOT_HANDLED = object()
 
@@ -65,6 +66,44 @@ def _passed_on(init, info, extended) -> tuple[set, set]:
     return (names & set(params)) - reassigned, starred
 
 
+def init_arguments(fn, info, args, kwargs, extends_layer: bool = False) -> dict:
+    """What a constructor's parameters hold when it is called with ``args`` and ``kwargs`` (pairs): the values
+    given, and the defaults the analysis reads (an int, a module constant, None, a flag or a string). For a
+    library layer's subclass (``extends_layer``), ``*args`` and ``**kwargs`` take what no parameter names."""
+    a = fn.args
+    params = (list(a.posonlyargs) + list(a.args))[1:]
+    given = {}
+    for p, v in zip(params, args):
+        given[p.arg] = v
+    for k, v in kwargs:
+        given[k] = v
+    defaults = dict(zip([p.arg for p in params][len(params) - len(a.defaults):], a.defaults))
+    defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+    for p in params + list(a.kwonlyargs):
+        if p.arg not in given and p.arg in defaults:
+            d = defaults[p.arg]
+            if isinstance(d, ast.Constant) and type(d.value) is int:
+                given[p.arg] = const(d.value)
+            elif isinstance(d, ast.Name) and isinstance(getattr(info, "constants", {}).get(d.id), Expr) \
+                    and info.constants[d.id].value is not None:
+                given[p.arg] = info.constants[d.id]  # ``dim_head=DEFAULT_DIM_HEAD``, a module constant
+            elif isinstance(d, ast.Constant) and d.value is None:
+                given[p.arg] = None  # ``out_features=None`` then ``out_features or in_features``
+            elif isinstance(d, ast.Constant) and type(d.value) in (bool, str):
+                # ``qk=False``: ``if self.qk:`` does not run; ``data_format="channels_last"``:
+                # ``if self.data_format == "channels_first":`` does not either
+                given[p.arg] = d.value
+    if extends_layer:
+        # ``def __init__(self, *args, **kwargs)`` passing them on to the layer's constructor: the
+        # arguments not named by a parameter are those of ``*args`` and ``**kwargs``
+        names = {p.arg for p in params + list(a.kwonlyargs)}
+        if a.vararg:
+            given[a.vararg.arg] = tuple(args[len(params):])
+        if a.kwarg:
+            given[a.kwarg.arg] = DictOf(tuple((k, v) for k, v in kwargs if k not in names))
+    return given
+
+
 class LayerSubclasses:
     """The room of the analysis that builds and applies the library layer a user class extends."""
 
@@ -84,6 +123,36 @@ class LayerSubclasses:
         if func.attr == "pop":
             state[func.value.id] = DictOf(tuple((k, w) for k, w in d.items if k != key))
         return v
+
+    def user_super_init(self, node, state) -> bool:
+        """``super().__init__(d, n)`` in the constructor of a subclass of a module of the code: the base's
+        constructor runs on ``self`` with those arguments, and the layers it sets are ``self``'s
+        (``self.fc`` of ``Base.__init__`` read in the subclass's ``forward``). False for any other call."""
+        sv = self.self_val
+        if not (is_super_call(node, "__init__") and sv is not None and self.node.name == "__init__"
+                and sv.cls is not NAMESPACE) or self.depth >= 4:
+            return False
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            return False
+        owner = _owner(sv.cls, self.node)
+        if owner is None:
+            return False
+        found = next((f for b in owner.bases() if b is not owner for f in [b.find_method("__init__")] if f), None)
+        if found is None or getattr(owner, "extended_layer", None) is not None:
+            return False
+        fn, info = found
+        args = [self.ev(a, state) for a in node.args]
+        kwargs = tuple((k.arg, self.ev(k.value, state)) for k in node.keywords)
+        given = init_arguments(fn, info, args, kwargs)
+        sub = type(self)(info, fn, self_val=sv, args=given, depth=self.depth + 1, report=False)
+        try:
+            sub.run()
+        except Exception:
+            if self.mod.strict:
+                raise
+            return True
+        sv.learn(sub.env)
+        return True
 
     def layer_super_init(self, node, state) -> bool:
         """``super().__init__(*args, **kwargs)`` in the constructor of a library layer's subclass: ``self``
@@ -169,3 +238,17 @@ class LayerSubclasses:
         if layer is None or layer.qualname != layer_q:
             return NOT_HANDLED
         return self.call_module(layer, [self.ev(node.args[0], state)], {}, node)
+
+
+def _owner(cls, fn, depth: int = 0):
+    """The class (``cls`` or one of its bases) whose method ``fn`` is."""
+    if any(m is fn for m in cls.methods.values()):
+        return cls
+    if depth > 5:
+        return None
+    for b in cls.bases():
+        if b is not cls:
+            found = _owner(b, fn, depth + 1)
+            if found is not None:
+                return found
+    return None

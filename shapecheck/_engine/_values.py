@@ -337,10 +337,19 @@ def _join_shapes(a: Shape, b: Shape) -> Shape:
 
 def _common_meta(a: Shape, b: Shape) -> tuple:
     """The facts the engine carries on a value (``Shape.meta``) that both branches state alike: the
-    softmax that normalised attention weights, whether heads were mixed after it in one branch or not.
+    softmax that normalised attention weights, whether heads were mixed after it in one branch or not (a fact
+    each branch made at its own line, the first branch's).
     The doubt ``unverified`` (the value may not be a tensor) is no such fact and is not joined here: it
     stays as it was, kept only when the branches' values carry the same meta."""
-    return tuple(kv for kv in a.meta if kv in b.meta and kv[0] != "unverified")
+    other = dict(b.meta)
+    return tuple(kv for kv in a.meta if kv[0] != "unverified" and (kv in b.meta or _made_at(kv[1])
+                                                                   and _made_at(other.get(kv[0]))))
+
+
+def _made_at(v) -> bool:
+    """A fact whose value is only where it was made (a tuple of syntax nodes: the product that made attention
+    scores): two branches that each make it state the same fact, at their own lines."""
+    return isinstance(v, tuple) and bool(v) and all(isinstance(n, ast.AST) for n in v)
 
 
 def _fixed_suffix(s: Shape) -> int:
