@@ -194,6 +194,23 @@ def test_a_finding_caused_by_another_files_definition_names_it(tmp_path):
     assert not any("defined at" in n or "layers.py" in n for d in local for n in d.notes)
 
 
+def test_a_module_of_a_namespace_package_is_reached(tmp_path):
+    # ``speech/`` has no ``__init__.py`` (a PEP 420 namespace package); ``speech/models`` is a package. An import
+    # by the full name, from a module of that package, reaches the file its package knows as ``models.layers``
+    pkg = tmp_path / "speech" / "models"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "layers.py").write_text(HEADER + ANNOTATED)
+    user = pkg / "heads.py"  # in the package: the import goes by the project's roots
+    src = "from speech.models.layers import proj\n" + textwrap.dedent("""
+    def bad_argument():
+        return proj(torch.randn(2, 4), torch.randn(5, 8))
+    """)
+    project = Project([pkg / "layers.py", user], roots=[str(tmp_path)])
+    found = run(src, path=str(user), project=project)
+    assert [(d.code, d.line - N) for d in found] == [("SHP105", 4)]
+
+
 def test_a_conftest_fixture_supplies_a_tests_parameter_and_the_cache_follows_it(tmp_path, monkeypatch, capsys):
     import json
 

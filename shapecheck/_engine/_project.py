@@ -139,7 +139,10 @@ class Project:
             return None
         for r in self.roots:
             for cand in self._files_under(r, parts):
-                if module_name_of(cand) == modname:
+                canon = module_name_of(cand)
+                if canon == modname or modname.endswith("." + canon):
+                    # ``kospeech.models.modules`` under a root whose ``kospeech/`` has no ``__init__.py``: a
+                    # namespace package holding the package ``models`` (whose own name for the file is shorter)
                     self.by_module[modname] = cand
                     self.by_path.setdefault(cand, modname)
                     return cand
