@@ -477,8 +477,10 @@ def test_a_sliced_size_unpacked_names_the_axes_it_reads():
     """) == ["... dim H W", "? ? h w", "n c ...", "n H W"]
 
 
-def test_a_sliced_size_that_is_ambiguous_names_nothing():
-    # ``x.shape[:2]`` of a map that may be batched or not (``... C H W``) is not known to be (B, C)
+def test_the_first_axis_read_off_a_convolution_s_output_is_its_batch():
+    # ``x.shape[:2]`` (or ``x.size(0)``) of a map that may be batched or not (``... C H W``): code that reads the
+    # first axis of a convolution's output reads it batched, as a ``cat`` along dim 1 of it does (DINO's mask
+    # head compares ``cur_fpn.size(0)`` with ``x.size(0)``), so the map has four axes, the first one ``B``
     assert reveals("""
         class Down(nn.Module):
             def __init__(self, dim):
@@ -489,7 +491,7 @@ def test_a_sliced_size_that_is_ambiguous_names_nothing():
                 B, C = x.shape[:2]
                 reveal_shape(x)
                 reveal_shape(B)
-    """) == ["... dim ? ?", "..."]
+    """) == ["B dim ? ?", "..."]
 
 
 def test_an_unknown_size_given_to_a_view_is_named_after_its_variable():
@@ -1001,3 +1003,42 @@ def test_the_layers_a_base_constructor_sets_through_super_are_the_subclass_s():
     """
     assert reveals(src) == ["... num_classes"]
     assert codes(src) == ["SHP107"]
+
+
+_GLU_FEED_FORWARD = """
+    def default(val, d):
+        return val if val is not None else d
+
+    class GELU_(nn.Module):
+        def forward(self, x):
+            return F.gelu(x)
+
+    GELU = nn.GELU if hasattr(nn, "GELU") else GELU_
+
+    class FeedForward(nn.Module):
+        def __init__(self, dim, mult=4, activation=None, glu=False):
+            super().__init__()
+            activation = default(activation, GELU)
+            self.glu = glu
+            self.w1 = nn.Linear({w1})
+            self.act = activation()
+            self.w2 = nn.Linear(dim * mult, dim)
+
+        def forward(self, x):
+            if not self.glu:
+                x = self.act(self.w1(x))
+            else:
+                x, v = self.w1(x).chunk(2, dim=-1)
+                x = self.act(x) * v
+            return self.w2(x)
+"""
+
+
+def test_a_flag_that_sizes_a_layer_builds_the_module_each_way():
+    # ``(2 if glu else 1)`` in a layer's size: the module is analysed as built with each value of the flag, so
+    # the branch ``if not self.glu`` meets the layer that value built; the activation filled from a module-level
+    # choice of classes (``GELU = nn.GELU if ... else GELU_``) keeps the features
+    bad = _GLU_FEED_FORWARD.format(w1="dim * mult * (2 if glu else 1), dim")
+    good = _GLU_FEED_FORWARD.format(w1="dim, dim * mult * (2 if glu else 1)")
+    assert codes(bad) == ["SHP107"]
+    assert codes(good) == []

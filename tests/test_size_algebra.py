@@ -72,3 +72,19 @@ def test_a_branch_that_mixed_in_an_unchecked_value_keeps_the_join_unchecked():
         out = join(a, b)
         assert out.get_meta("unverified") and out.get_meta("mixed")
         assert out.dims == s.dims
+
+
+def test_parts_of_one_size_by_different_numbers_differ_where_both_are_sizes():
+    # a size divided by a number is a size too (at least 1): ``c // 4`` says ``c`` is at least 4, and there
+    # ``c // 2`` is larger (a mask head's halved widths, ``inter_dims[1]`` met where ``inter_dims[2]`` is expected)
+    c = sym("c")
+    pairs = [(c // 2, c // 4), (c // 2, c // 8), (c // 4, c // 16)]
+    for a, b in pairs:
+        assert provably_distinct(a, b) and provably_distinct(b, a)
+        for v in range(1, 200):
+            x, y = (a.subst({c.as_sym(): const(v)}).value, b.subst({c.as_sym(): const(v)}).value)
+            if x >= 1 and y >= 1:
+                assert x != y, (a, b, v)
+    # parts that may be one size, sizes or not
+    assert not provably_distinct((c + const(1)) // 2, c // 2)
+    assert not provably_distinct(c // 2, sym("d") // 2)

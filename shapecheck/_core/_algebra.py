@@ -433,9 +433,24 @@ def _dominated(lo: dict) -> bool:
 
 
 def provably_distinct(a: Expr, b: Expr) -> bool:
-    """True when ``a != b`` for every positive assignment (sizes are positive integers)."""
+    """True when ``a != b`` for every positive assignment (sizes are positive integers). A size divided by a
+    number is a size too (``c // 4`` at least 1, so ``c`` at least 4): ``c // 2`` and ``c // 4`` differ."""
     d = a - b
     v = d.value
     if v is not None:
         return v != 0
+    if provably_positive(d) or provably_positive(-d):
+        return True
+    least: dict = {}
+    for e in (a, b):
+        for mono, _c in e.terms:
+            for atom, _p in mono:
+                if isinstance(atom, FloorDiv) and atom.den.value is not None and atom.den.value > 1:
+                    s = atom.num.as_sym()
+                    if s is not None:
+                        least[s] = max(least.get(s, 1), atom.den.value)
+    if not least:
+        return False
+    shifted = {s: _atom_expr(s) + const(k - 1) for s, k in least.items()}
+    d = a.subst(shifted) - b.subst(shifted)
     return provably_positive(d) or provably_positive(-d)

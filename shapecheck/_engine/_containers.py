@@ -15,7 +15,7 @@ from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE, as_int
 from .._core._ops._util import LAST_OF, batched
 from .._core._shape import UNKNOWN, Shape, Variadic
-from ._values import EMPTY, ONLY_FIRST, Choice, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, join, list_join
+from ._values import EMPTY, ONLY_FIRST, Choice, DictOf, ListOf, ModuleVal, Obj, QualRef, SelfVal, SizeOf, join, list_join
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 _DICT_CHANGERS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -128,7 +128,20 @@ class Containers:
 
     def set_item(self, target: ast.Subscript, value, state) -> None:
         """``kwargs["size"] = v`` on a dict variable: the dict with that item; any other key makes its
-        items unknown (``del d[k]`` too, with ``value`` None)."""
+        items unknown (``del d[k]`` too, with ``value`` None). ``new_shape[1] = n + 2`` on a list of sizes
+        (``new_shape = list(x.shape)``): the list with that element; at an index the engine cannot read, or of
+        sizes it does not know one by one, the list is unknown."""
+        if isinstance(target.value, ast.Name) and isinstance(state.get(target.value.id), (tuple, SizeOf)):
+            seq = state[target.value.id]
+            i = self.ev(target.slice, state)
+            i = i.value if isinstance(i, Expr) else None
+            if isinstance(seq, tuple) and i is not None and -len(seq) <= i < len(seq) and value is not None:
+                items = list(seq)
+                items[i] = value
+                state[target.value.id] = tuple(items)
+            else:
+                state[target.value.id] = OPAQUE
+            return
         if not isinstance(target.value, ast.Name) or not isinstance(state.get(target.value.id), DictOf):
             return
         d = state[target.value.id]

@@ -269,7 +269,8 @@ def flag_choices(fn) -> list:
     """The flags of ``fn`` (a constructor) that choose which layers it builds, each with the values to build the
     module with: a parameter defaulting to a bool (``use_mlp=False``: True and False) or a string (``pool="avg"``:
     the default and each string an ``if`` compares it with) tested by an ``if`` (or ``a if flag else b``) of the
-    constructor's own code that sets a ``self`` attribute to a call's result on either side. ``[(name, values)]``
+    constructor's own code that sets a ``self`` attribute to a call's result on either side, or inside the
+    arguments of a call whose result it sets (``nn.Linear(dim, dim * (2 if glu else 1))``). ``[(name, values)]``
     in signature order, at most four flags of at most four values, six values in all (each is a module analysed
     again)."""
     flags = {p.arg: d.value for p, d in param_defaults(fn)
@@ -283,6 +284,11 @@ def flag_choices(fn) -> list:
         elif _sets_self(n) and isinstance(n.value, ast.IfExp) \
                 and (isinstance(n.value.body, ast.Call) or isinstance(n.value.orelse, ast.Call)):
             _flag_tests(n.value.test, flags, found)
+        elif _sets_self(n) and isinstance(n.value, ast.Call):
+            # ``self.w1 = nn.Linear(dim, dim * mult * (2 if glu else 1))``: the flag sizes the layer
+            for sub in ast.walk(n.value):
+                if isinstance(sub, ast.IfExp):
+                    _flag_tests(sub.test, flags, found)
     out, builds = [], 0
     for p in flags:
         if p in found and len(found[p]) <= _MAX_CHOICES:

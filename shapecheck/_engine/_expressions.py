@@ -9,7 +9,7 @@ from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
-from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
+from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
 from ._narrow import tensor_var
 from ._callables import activation_default, table_activation
@@ -565,14 +565,13 @@ class Expressions:
             fill = other.name
         elif isinstance(other, Expr) and other.as_sym() is not None and other.as_sym().name in self.env.fields:
             fill = other.as_sym().name
-        elif activation_default(other) is not None or isinstance(other, ModuleVal) and not other.children \
-                and activation_default(QualRef(other.qualname)) is not None \
-                or isinstance(other, ClassRef) and other.is_module and other.cls is not None:
+        elif _default_layer(other):
             # ``activation = default(activation, nn.GELU)`` (``activation or nn.GELU``) with ``activation=None`` a
             # parameter: the module built by default applies that elementwise activation, as it does for
             # ``act_layer=nn.GELU`` (an activation a caller gives is its own, unchecked); so for an instance
             # (``default(activation, nn.Identity())``) and for a module class of the code (``default(activation,
-            # LocalGELU)``), whose ``forward`` the engine follows
+            # LocalGELU)``), whose ``forward`` the engine follows, or a choice of them (``GELU = nn.GELU if
+            # hasattr(nn, "GELU") else GELU_``)
             return other
         elif other is OPAQUE:
             # ``if not rd_channels: rd_channels = make_divisible(channels * rd_ratio)``: the size given, or one
@@ -756,6 +755,16 @@ def _unset_self_attribute(node, state) -> bool:
         return False
     sv = state.get(node.value.id)
     return isinstance(sv, SelfVal) and node.attr not in sv.attrs and sv.cls.find_method(node.attr) is None
+
+
+def _default_layer(v) -> bool:
+    """A layer a parameter left to None is filled with for the module built by default: an elementwise
+    activation's class or instance, a module class of the code, or a choice of them."""
+    if isinstance(v, Choice):
+        return bool(v.options) and all(o is not None and _default_layer(o) for o in v.options)
+    if isinstance(v, ModuleVal):
+        return not v.children and activation_default(QualRef(v.qualname)) is not None
+    return activation_default(v) is not None or isinstance(v, ClassRef) and v.is_module and v.cls is not None
 
 
 def _part(v) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .._core._algebra import Expr, Sym, const, provably_distinct, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
-from .._core._ops._util import batch_then_channels
+from .._core._ops._util import CONV_LEAD, batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from .._core._roles import RoleOrigin
 from ._memo import per_node
@@ -118,6 +118,10 @@ class Narrowing:
                 pad = i - v
                 dims = dims[:v] + [UNKNOWN] * pad + [axis, Variadic(None)]
                 origins = origins[:v] + [None] * pad + [origin, None]
+            elif i == 0 == v and shape.get_meta(CONV_LEAD) and len(dims) >= 4:
+                # ``cur.size(0)`` of a convolution's output of unknown rank (``... c h w``, one leading axis or
+                # none): the batch, read as a convolution's input is (batched)
+                dims, origins = [axis] + dims[1:], [origin] + origins[1:]
             else:
                 return None
         else:

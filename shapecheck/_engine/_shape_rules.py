@@ -48,7 +48,8 @@ class ShapeRules:
         site = Site((op_name(q) or rule.display) if not module_q else module_q.rsplit(".", 1)[-1], self.env, self.where(node))
         if is_pattern_op(q) and len(args) >= 2:
             args = (_expand_for_pattern(args[0], args[1]),) + tuple(args[1:])
-        if init is None and args and _nonnegative_dim(rule, args, kwargs) and batched(args[0]) is not args[0]:
+        if init is None and args and _nonnegative_dim(rule, args, kwargs) and batched(args[0]) is not args[0] \
+                and not _batch_of_one(q, args, kwargs):
             # ``torch.flatten(y, 1)``, ``y.mean(1)`` on a convolution's output of unknown rank: axis 0 is its batch
             args = (batched(args[0]),) + tuple(args[1:])
         source = args[0] if args else None  # before a leading "..." stands in as one axis
@@ -397,6 +398,15 @@ def _leading_variadic_call(rule, args, kwargs):
             return None
     placeholder = Expr(((((_LEAD, 1),), 1),))
     return Shape((placeholder,) + x.dims[1:], x.origins, x.label, x.meta)
+
+
+def _batch_of_one(q: str, args, kwargs) -> bool:
+    """``x.unsqueeze(0)``: a new leading axis, the idiom that makes a batch of one of an unbatched tensor; it
+    reads no axis of ``x``, so a convolution's output of unknown rank is not read batched there."""
+    if q not in ("torch.unsqueeze", "torch.Tensor.unsqueeze"):
+        return False
+    d = kwargs.get("dim", args[1] if len(args) > 1 else None)
+    return isinstance(d, Expr) and d.value == 0 or d == 0
 
 
 def _nonnegative_dim(rule, args, kwargs) -> bool:
