@@ -45,7 +45,8 @@ class AttentionSoftmaxWrongAxis(LintRule):
     A renormalisation such as `att / att.sum(dim=-1, keepdim=True)` moves the normalised axis.
     Scores of unknown rank count when their axes prove the normalised one is not the last:
     `q @ k.transpose(2, 3)` of unannotated tensors has at least four axes, so a softmax over
-    `dim=1` normalises over the heads, not the keys.
+    `dim=1` normalises over the heads, not the keys. Scores made in either branch of an `if`, and
+    scores joined along the keys (`torch.cat((sim_memory, sim), dim=-1)`), are still scores.
     The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
     (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
     It also reports a softmax over the heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at

@@ -255,7 +255,8 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     Flags `softmax` / `log_softmax` (the functions and the tensor methods, and `nn.Softmax` /
     `nn.LogSoftmax` modules) over `dim=0` of a tensor whose last axis holds classes, by its producer
     (a head built for `vocab_size`, `num_classes`, `ntoken` outputs) and whose number of axes is
-    not known where the call is: a `forward(x)` whose input nobody annotated. Also when a later use
+    not known where the call is: a `forward(x)` whose input nobody annotated (or known to be two or
+    more, `... b t classes` once an unknown addend left the rank open). Also when a later use
     reads the result as a distribution over its *last* axis: a reduction over `dim=-1` of it, of a
     product it is a term of, or of a name holding one (`(-p * log_q).sum(dim=-1)`, an entropy, a
     hand-written cross-entropy or distillation loss, `log_probs.topk(k, dim=-1)`, a row of it read so,
