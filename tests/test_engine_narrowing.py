@@ -1042,3 +1042,21 @@ def test_a_flag_that_sizes_a_layer_builds_the_module_each_way():
     good = _GLU_FEED_FORWARD.format(w1="dim, dim * mult * (2 if glu else 1)")
     assert codes(bad) == ["SHP107"]
     assert codes(good) == []
+
+
+def test_a_base_constructor_given_what_the_engine_cannot_evaluate_reads_its_own_parameter():
+    # ``super().__init__(make_config(cfg))``: the base reads its ``cfg`` as it does analysed on its own, an
+    # object whose fields are sizes named after them
+    assert reveals("""
+        class Base(nn.Module):
+            def __init__(self, cfg):
+                super().__init__()
+                self.W_dec = nn.Parameter(torch.empty(cfg.d_sae, cfg.d_in))
+
+        class Child(Base):
+            def __init__(self, cfg):
+                super().__init__(make_config(cfg))
+
+            def fold(self):
+                reveal_shape(self.W_dec)
+    """) == ["d_sae d_in"]

@@ -143,7 +143,10 @@ class LayerSubclasses:
         fn, info = found
         args = [self.ev(a, state) for a in node.args]
         kwargs = tuple((k.arg, self.ev(k.value, state)) for k in node.keywords)
-        given = init_arguments(fn, info, args, kwargs)
+        # an argument the engine could not evaluate (``SAEConfig.from_dict(...)``) is left to the base's own reading
+        # of its parameter, an object whose fields are sizes named after them (``cfg.d_sae``), as when the base is
+        # analysed on its own
+        given = {k: v for k, v in init_arguments(fn, info, args, kwargs).items() if v is not OPAQUE}
         sub = type(self)(info, fn, self_val=sv, args=given, depth=self.depth + 1, report=False)
         try:
             sub.run()
