@@ -1060,3 +1060,33 @@ def test_a_base_constructor_given_what_the_engine_cannot_evaluate_reads_its_own_
             def fold(self):
                 reveal_shape(self.W_dec)
     """) == ["d_sae d_in"]
+
+
+_FEED_FORWARD_OF_RATIO = """
+    class FeedForward(nn.Module):
+        def __init__(self, dim, mult, dropout=0.):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv2d({first}, 1), nn.Hardswish(), nn.Dropout(dropout),
+                                     nn.Conv2d(dim * mult, dim, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    class Transformer(nn.Module):
+        def __init__(self, dim, depth, mlp_mult=2):
+            super().__init__()
+            self.layers = nn.ModuleList([FeedForward(dim, mlp_mult) for _ in range(depth)])
+            {more}
+"""
+
+
+def test_a_ratio_without_a_default_is_what_every_construction_in_the_file_gives():
+    # ``mult`` has no default; the file builds the block only with ``mlp_mult=2``: the block is built with 2,
+    # so ``dim * mult`` is never ``dim``
+    bad = _FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="")
+    good = _FEED_FORWARD_OF_RATIO.format(first="dim, dim * mult", more="")
+    assert codes(bad) == ["SHP107"]
+    assert codes(good) == []
+    # built with 1 somewhere, or with two ratios: nothing is taken
+    assert codes(_FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="self.one = FeedForward(dim, 1)")) == []
+    assert codes(_FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="self.four = FeedForward(dim, 4)")) == []

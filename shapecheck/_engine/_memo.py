@@ -44,6 +44,7 @@ class ModuleMemo:
     defaults: dict = field(default_factory=dict)  # id of a function node -> ``(val, d)`` of a ``default`` helper (_user)
     ratios: dict = field(default_factory=dict)  # id of a function node -> its parameters that are ratios (_walk)
     passed_alike: dict = field(default_factory=dict)  # id of a class node -> parameters given one value (_walk)
+    passed_ratios: dict = field(default_factory=dict)  # id of a class node -> ratios every construction gives (_walk)
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
 

@@ -232,6 +232,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             # ``reduction=16`` in ``nn.Conv2d(channels, channels // reduction, 1)``, ``mult=4`` in ``dim * mult``:
             # a whole ratio greater than one, taken at its default as ``mlp_ratio=4.`` is
             return const(default.value)
+        if default is None and self.self_val is not None and self.node.name == "__init__":
+            cls = self.self_val.cls
+            passed = per_node(self.mod.memo.passed_ratios, cls.node, lambda: passed_ratios(cls.node, self.mod.tree))
+            if p.arg in passed:  # ``mult`` with no default, given 2 wherever the file builds the module
+                return const(passed[p.arg])
         if isinstance(default, ast.Constant) and type(default.value) is int and default.value == 0:
             # ``c_skip=0``: a count that may be none at all, so ``c + c_skip`` may be ``c``: not a positive size
             return OPAQUE
@@ -300,10 +305,22 @@ def ratio_params(fn) -> frozenset:
     pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + \
         [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
     found = {p.arg for p, d in pairs if isinstance(d, ast.Constant) and type(d.value) is int and d.value > 1
-             and (p.annotation is None or isinstance(p.annotation, ast.Name) and p.annotation.id == "int")
-             and (p.arg == "r" or any(w.startswith(_RATIO_WORDS) for w in re.split(r"[^a-z]+", p.arg.lower()) if w))}
+             and _ratio_named(p)}
+    return _scaling_only(fn, found, [p for p, _ in pairs])
+
+
+def _ratio_named(p: ast.arg) -> bool:
+    """An unannotated or ``int`` parameter named as ratios are (``mult``, ``expansion``, ``reduction``, ``r``)."""
+    return (p.annotation is None or isinstance(p.annotation, ast.Name) and p.annotation.id == "int") \
+        and (p.arg == "r" or any(w.startswith(_RATIO_WORDS) for w in re.split(r"[^a-z]+", p.arg.lower()) if w))
+
+
+def _scaling_only(fn, found: set, params) -> frozenset:
+    """The names of ``found`` that ``fn`` reads only to multiply sizes by or to divide them by."""
     if not found:
         return frozenset()
+    found = set(found)
+    pairs = [(p, None) for p in params]
     used: set = set()
     for node in ast.walk(fn):
         if isinstance(node, ast.arg) and node.arg in found and not any(node is p for p, _ in pairs):
@@ -399,3 +416,61 @@ def passed_alike(cls: ast.ClassDef, tree) -> frozenset:
             if all(p in b and q in b and b[p] == b[q] for b in passed):
                 pairs.add(frozenset((p, q)))
     return frozenset(pairs)
+
+
+def _own_calls(body, name: str):
+    """The calls of ``name(...)`` in ``body``, not in the functions or classes it defines (their own)."""
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if isinstance(n, ast.ClassDef):
+                stack.extend(b for b in n.body if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef)))
+            continue
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name:
+            yield n
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def passed_ratios(cls: ast.ClassDef, tree) -> dict:
+    """``{param: n}`` for the ratio parameters of a class's constructor that have no default (``mult`` in
+    ``nn.Conv2d(dim, dim * mult, 1)``) to which every construction of the class in the file passes one whole
+    number above one: written out (``FeedForward(dim, 2)``), or a parameter of the function building it whose
+    default is that number (``FeedForward(dim, mlp_mult)`` in a ``__init__`` with ``mlp_mult=2``). The ratio the
+    module is built with there, as ``mult=4`` is taken at its default. Empty when the file builds it nowhere."""
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None or init.args.vararg or init.args.posonlyargs:
+        return {}
+    positional = [a.arg for a in init.args.args[1:]]
+    with_default = {a.arg for a in init.args.args[len(init.args.args) - len(init.args.defaults):]} | \
+        {a.arg for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None}
+    candidates = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs
+                  if a.arg not in with_default and _ratio_named(a)}
+    candidates = set(_scaling_only(init, candidates, init.args.args + init.args.kwonlyargs))
+    if not candidates:
+        return {}
+    found: dict = {}
+    sites = 0
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            continue
+        outer: dict = {}
+        if not isinstance(fn, ast.Module):
+            a = fn.args
+            outer = {p.arg: d for p, d in zip(a.args[len(a.args) - len(a.defaults):], a.defaults)}
+            outer.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        for n in _own_calls(fn.body, cls.name):
+            sites += 1
+            if any(isinstance(x, ast.Starred) for x in n.args) or any(k.arg is None for k in n.keywords):
+                return {}
+            given = dict(zip(positional, n.args))
+            given.update({k.arg: k.value for k in n.keywords})
+            for name in list(candidates):
+                v = given.get(name)
+                if isinstance(v, ast.Name) and isinstance(outer.get(v.id), ast.Constant):
+                    v = outer[v.id]
+                value = v.value if isinstance(v, ast.Constant) and type(v.value) is int else None
+                if value is None or value <= 1 or found.setdefault(name, value) != value:
+                    candidates.discard(name)
+                    found.pop(name, None)
+    return {k: v for k, v in found.items() if k in candidates} if sites else {}
