@@ -1090,3 +1090,15 @@ def test_a_ratio_without_a_default_is_what_every_construction_in_the_file_gives(
     # built with 1 somewhere, or with two ratios: nothing is taken
     assert codes(_FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="self.one = FeedForward(dim, 1)")) == []
     assert codes(_FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="self.four = FeedForward(dim, 4)")) == []
+
+
+def test_numpy_s_spelling_on_what_may_be_an_array_is_numpy_s():
+    # ``repeat(3, axis=2)`` repeats along one axis in NumPy (torch takes a count per axis): not shaped as torch's;
+    # a cast keeps the shape
+    assert reveals("""
+        def f(img):
+            h, w, c = img.shape
+            reveal_shape(img.astype(np.float32))
+            reveal_shape(img.repeat(3, axis=2))
+            reveal_shape(img[:, :, :1].repeat(3, axis=2))
+    """) == ["h w c", "...", "..."]

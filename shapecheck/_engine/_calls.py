@@ -225,8 +225,9 @@ class Calls:
             if recv is OPAQUE and name != "size":
                 recv = ANY_SHAPE  # a value no variable holds (``self.embed(x).flatten(2)``)
         if isinstance(recv, Shape) and recv.get_meta("maybe_array") and _numpy_spelling(name, kwargs):
-            # ``img[:, :, None].repeat(3, axis=2)`` of what may be a NumPy array: NumPy's method, not torch's
-            return ANY_SHAPE.with_meta(maybe_array=True)
+            # ``img[:, :, None].repeat(3, axis=2)`` of what may be a NumPy array: NumPy's method, not torch's (a
+            # cast, ``img.astype(np.float32)``, keeps the shape)
+            return recv if name == "astype" else ANY_SHAPE.with_meta(maybe_array=True)
         if name == "permute":
             recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
         elif name == "bmm" and len(args) == 1 and not kwargs:
