@@ -51,11 +51,13 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tokenize
 import tempfile
 import time
 from pathlib import Path
@@ -84,13 +86,33 @@ class Mutant:
         return any(lo <= line <= hi for lo, hi in self.regions)
 
 
+def _not_code(text: str) -> list[tuple[int, int]]:
+    """The character spans of the comments and string literals of ``text`` (commented-out code, a docstring's
+    example): an edit there changes nothing that runs, so it seeds no bug."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.COMMENT, tokenize.STRING):
+                spans.append((starts[tok.start[0] - 1] + tok.start[1], starts[tok.end[0] - 1] + tok.end[1]))
+    except (tokenize.TokenError, SyntaxError, IndexError):
+        return []
+    return spans
+
+
 def _regex(kind: str, pattern: str, repl: str, applies=lambda text: True):
     compiled = re.compile(pattern)
 
     def mutate(text: str, tree: ast.AST | None):
         if not applies(text):
             return
+        not_code = None
         for m in compiled.finditer(text):
+            not_code = _not_code(text) if not_code is None else not_code
+            if any(lo <= m.start() < hi for lo, hi in not_code):
+                continue
             line = text.count("\n", 0, m.start()) + 1
             end = line + m.group(0).count("\n")
             yield Mutant(kind, line, end, text[: m.start()] + m.expand(repl) + text[m.end():])

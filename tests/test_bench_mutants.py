@@ -1,0 +1,46 @@
+"""The seeded bugs of bench/mutants.py are edits of code that runs: a pattern matched in a comment (code
+commented out) or in a string (a docstring's example) seeds nothing, since no run of the file could show it."""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mutants():
+    spec = importlib.util.spec_from_file_location("bench_mutants", ROOT / "bench" / "mutants.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+SOURCE = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Join(nn.Module):
+        """Joins two maps: ``torch.cat([a, b], dim=1)`` of two ``(N, C, H, W)`` maps."""
+
+        def __init__(self, c):
+            super().__init__()
+            self.conv = nn.Conv2d(2 * c, c, 1)
+
+        def forward(self, a, b):
+            # x = torch.cat([b, a], dim=1)
+            x = torch.cat([a, b], dim=1)
+            return self.conv(x)
+''')
+
+
+def test_only_the_code_that_runs_is_mutated():
+    found = [m for m in _mutants().mutants(SOURCE, {"cat-axis"})]
+    lines = SOURCE.splitlines()
+    assert [m.line for m in found] == [next(i + 1 for i, t in enumerate(lines) if t.strip().startswith("x = torch.cat"))]
+    assert "dim=2)" in found[0].text.splitlines()[found[0].line - 1]
+    # the comment and the docstring are left as they were
+    assert "# x = torch.cat([b, a], dim=1)" in found[0].text
+    assert "``torch.cat([a, b], dim=1)``" in found[0].text
