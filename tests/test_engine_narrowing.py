@@ -1065,7 +1065,7 @@ def test_a_base_constructor_given_what_the_engine_cannot_evaluate_reads_its_own_
 _FEED_FORWARD_OF_RATIO = """
     class FeedForward(nn.Module):
         def __init__(self, dim, mult, dropout=0.):
-            super().__init__()
+            super(FeedForward, self).__init__()
             self.net = nn.Sequential(nn.Conv2d({first}, 1), nn.Hardswish(), nn.Dropout(dropout),
                                      nn.Conv2d(dim * mult, dim, 1))
 
@@ -1102,3 +1102,5 @@ def test_numpy_s_spelling_on_what_may_be_an_array_is_numpy_s():
             reveal_shape(img.repeat(3, axis=2))
             reveal_shape(img[:, :, :1].repeat(3, axis=2))
     """) == ["h w c", "...", "..."]
+    # the class also handed on as a value: built where the file cannot see, with ratios it does not know
+    assert codes(_FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="self.block = FeedForward")) == []

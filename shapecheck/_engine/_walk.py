@@ -437,7 +437,9 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
     ``nn.Conv2d(dim, dim * mult, 1)``) to which every construction of the class in the file passes one whole
     number above one: written out (``FeedForward(dim, 2)``), or a parameter of the function building it whose
     default is that number (``FeedForward(dim, mlp_mult)`` in a ``__init__`` with ``mlp_mult=2``). The ratio the
-    module is built with there, as ``mult=4`` is taken at its default. Empty when the file builds it nowhere."""
+    module is built with there, as ``mult=4`` is taken at its default. Empty when the file builds it nowhere, or
+    names the class otherwise than to call it (``block = FeedForward``, a base; ``super(FeedForward, self)`` is
+    no such use)."""
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None or init.args.vararg or init.args.posonlyargs:
         return {}
@@ -473,4 +475,9 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
                 if value is None or value <= 1 or found.setdefault(name, value) != value:
                     candidates.discard(name)
                     found.pop(name, None)
-    return {k: v for k, v in found.items() if k in candidates} if sites else {}
+    loads = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == cls.name and isinstance(n.ctx, ast.Load))
+    loads -= sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                 and n.func.id == "super" and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == cls.name)
+    if not sites or loads != sites:
+        return {}  # built nowhere, or also used otherwise (a class passed on, built where the file cannot see)
+    return {k: v for k, v in found.items() if k in candidates}
