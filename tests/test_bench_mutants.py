@@ -3,18 +3,13 @@ commented out) or in a string (a docstring's example) seeds nothing, since no ru
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _bench_support import load_bench
 
 
 def _mutants():
-    spec = importlib.util.spec_from_file_location("bench_mutants", ROOT / "bench" / "mutants.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("mutants")
 
 
 SOURCE = textwrap.dedent('''

@@ -6,19 +6,14 @@ bench/corpora.py needs the network to clone; this checks what it stands on witho
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _bench_support import load_bench
 
 
 def _corpora():
-    spec = importlib.util.spec_from_file_location("bench_corpora", ROOT / "bench" / "corpora.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("corpora")
 
 
 def test_each_repository_is_in_one_corpus_at_one_pinned_commit():
