@@ -24,6 +24,7 @@ __all__ = [
     "sym",
     "provably_positive",
     "provably_distinct",
+    "divided_symbol",
 ]
 
 
@@ -432,6 +433,13 @@ def _dominated(lo: dict) -> bool:
     return any(v > 0 for v in budget.values())
 
 
+def divided_symbol(atom) -> Sym | None:
+    """The size a number above one divides in the atom ``c // 4`` (``c``); None for any other atom."""
+    if isinstance(atom, FloorDiv) and atom.den.value is not None and atom.den.value > 1:
+        return atom.num.as_sym()
+    return None
+
+
 def provably_distinct(a: Expr, b: Expr) -> bool:
     """True when ``a != b`` for every positive assignment (sizes are positive integers). A size divided by a
     number is a size too (``c // 4`` at least 1, so ``c`` at least 4): ``c // 2`` and ``c // 4`` differ."""
@@ -445,10 +453,9 @@ def provably_distinct(a: Expr, b: Expr) -> bool:
     for e in (a, b):
         for mono, _c in e.terms:
             for atom, _p in mono:
-                if isinstance(atom, FloorDiv) and atom.den.value is not None and atom.den.value > 1:
-                    s = atom.num.as_sym()
-                    if s is not None:
-                        least[s] = max(least.get(s, 1), atom.den.value)
+                s = divided_symbol(atom)
+                if s is not None:
+                    least[s] = max(least.get(s, 1), atom.den.value)
     if not least:
         return False
     shifted = {s: _atom_expr(s) + const(k - 1) for s, k in least.items()}

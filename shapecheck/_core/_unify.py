@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._algebra import Expr, FloorDiv, Sym, const, exact_quotient, provably_distinct, sym
+from ._algebra import Expr, FloorDiv, Sym, const, divided_symbol, exact_quotient, provably_distinct, sym
 from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
@@ -276,9 +276,8 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
 
 def _divided(t):
     """The size a literal divides (``context_dim`` of ``context_dim//4``); any other atom as it is."""
-    if isinstance(t, FloorDiv) and t.num.as_sym() is not None and t.den.value is not None and t.den.value > 1:
-        return t.num.as_sym()
-    return t
+    s = divided_symbol(t)
+    return t if s is None else s
 
 
 def _default_against_literal(a: Expr, b: Expr, env: Env) -> bool:

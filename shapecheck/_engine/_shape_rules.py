@@ -405,8 +405,7 @@ def _batch_of_one(q: str, args, kwargs) -> bool:
     reads no axis of ``x``, so a convolution's output of unknown rank is not read batched there."""
     if q not in ("torch.unsqueeze", "torch.Tensor.unsqueeze"):
         return False
-    d = kwargs.get("dim", args[1] if len(args) > 1 else None)
-    return isinstance(d, Expr) and d.value == 0 or d == 0
+    return as_int(kwargs.get("dim", args[1] if len(args) > 1 else None)) == 0
 
 
 def _nonnegative_dim(rule, args, kwargs) -> bool:

@@ -368,6 +368,22 @@ def related_names(tree) -> dict:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def _constructions(cls: ast.ClassDef, tree) -> list:
+    """The calls that build ``cls`` in the file (``ResidualLayer(c, c)``); none when the file also names the
+    class otherwise (a base, a value handed on), where it may be built with arguments the file does not show.
+    ``super(ResidualLayer, self).__init__()`` builds nothing and is no such use."""
+    calls, used = [], 0
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id == cls.name and isinstance(n.ctx, ast.Load):
+            used += 1
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == cls.name:
+            calls.append(n)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super" and n.args \
+                and isinstance(n.args[0], ast.Name) and n.args[0].id == cls.name:
+            used -= 1
+    return calls if used == len(calls) else []
+
+
 def passed_alike(cls: ast.ClassDef, tree) -> frozenset:
     """Pairs of a class's constructor parameters to which every construction of the class in the file
     passes one value (``ResidualLayer(in_channels, in_channels)``, ``Block(inp=dim, oup=dim)``): sizes that
@@ -382,16 +398,8 @@ def passed_alike(cls: ast.ClassDef, tree) -> frozenset:
                for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
     defaults = dict(zip([a.arg for a in init.args.args[1:]][::-1], init.args.defaults[::-1]))
     defaults.update({a.arg: d for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
-    calls, used = [], 0
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and n.id == cls.name and isinstance(n.ctx, ast.Load):
-            used += 1
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == cls.name:
-            calls.append(n)
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super" and n.args \
-                and isinstance(n.args[0], ast.Name) and n.args[0].id == cls.name:
-            used -= 1  # ``super(ResidualLayer, self).__init__()`` builds nothing
-    if not calls or used != len(calls):
+    calls = _constructions(cls, tree)
+    if not calls:
         return frozenset()
     passed = []
     positional = [a.arg for a in init.args.args[1:]]
@@ -443,9 +451,11 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None or init.args.vararg or init.args.posonlyargs:
         return {}
+    built = _constructions(cls, tree)
+    if not built:
+        return {}
     positional = [a.arg for a in init.args.args[1:]]
-    with_default = {a.arg for a in init.args.args[len(init.args.args) - len(init.args.defaults):]} | \
-        {a.arg for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None}
+    with_default = {p.arg for p, d in param_defaults(init) if d is not None}
     candidates = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs
                   if a.arg not in with_default and _ratio_named(a)}
     candidates = set(_scaling_only(init, candidates, init.args.args + init.args.kwonlyargs))
@@ -456,11 +466,7 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
     for fn in ast.walk(tree):
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
             continue
-        outer: dict = {}
-        if not isinstance(fn, ast.Module):
-            a = fn.args
-            outer = {p.arg: d for p, d in zip(a.args[len(a.args) - len(a.defaults):], a.defaults)}
-            outer.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        outer = {} if isinstance(fn, ast.Module) else {p.arg: d for p, d in param_defaults(fn) if d is not None}
         for n in _own_calls(fn.body, cls.name):
             sites += 1
             if any(isinstance(x, ast.Starred) for x in n.args) or any(k.arg is None for k in n.keywords):
@@ -475,9 +481,6 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
                 if value is None or value <= 1 or found.setdefault(name, value) != value:
                     candidates.discard(name)
                     found.pop(name, None)
-    loads = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == cls.name and isinstance(n.ctx, ast.Load))
-    loads -= sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                 and n.func.id == "super" and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == cls.name)
-    if not sites or loads != sites:
-        return {}  # built nowhere, or also used otherwise (a class passed on, built where the file cannot see)
+    if sites != len(built):
+        return {}  # a construction this walk does not reach (in a lambda): its ratio is not known
     return {k: v for k, v in found.items() if k in candidates}
