@@ -296,9 +296,9 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     This is a warning: code written for one unbatched example at a time is right as it stands, and the
     fix (`dim=-1`) is the same computation for it. The fix is safe where the producer says the classes
     are last; where only a later use says so, that use may be the slip instead (a `(classes, batch)`
-    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor whose
-    first axes are known (`logits[:, start:]`: two axes or more) and that a use reads over its last axis is
-    reported too: dim 0 is not that axis, whatever the rest of its shape. A tensor of known rank is left to
+    layout reduced over the wrong axis), and the fix is applied only with `--unsafe-fixes`. A tensor known
+    to have two axes or more (`logits[:, start:]`, or `... b t` once an unknown addend left the rank open) that a
+    use reads over its last axis is reported too: dim 0 is not that axis, whatever the rest of its shape. A tensor of known rank is left to
     `SHP211` (the batch axis) and the shape errors.
     """
 
@@ -616,7 +616,7 @@ class SpeechHead(nn.Module):
         if as_int(dim) != 0:
             return
         if isinstance(x, Shape) and x.rank is not None:
-            return  # a tensor of unknown rank, or a value the engine has no shape for
+            return  # a tensor of known rank is left to SHP211 and the shape errors
         least = _least_rank(x)
         # known to have two axes or more (``logits[:, start:]``, ``... b t classes`` once an unknown addend left the
         # rank open): dim 0 is not the last axis
