@@ -1104,3 +1104,52 @@ def test_numpy_s_spelling_on_what_may_be_an_array_is_numpy_s():
     """) == ["h w c", "...", "..."]
     # the class also handed on as a value: built where the file cannot see, with ratios it does not know
     assert codes(_FEED_FORWARD_OF_RATIO.format(first="dim * mult, dim", more="self.block = FeedForward")) == []
+
+
+def test_a_lone_size_the_code_reads_as_a_whole_number_is_one_size():
+    # ``torch.ones(dim)`` is one axis where ``dim`` is named as sizes are or the code counts with it
+    # (``nn.Linear(hs * 2, hs)``); a name that says a shape may be a list of sizes and stays unknown
+    assert reveals("""
+        class Attn(nn.Module):
+            def __init__(self, hs, dim, normalized_shape, cfg):
+                super().__init__()
+                self.attn = nn.Linear(hs * 2, hs)
+                self.v = nn.Parameter(torch.rand(hs))
+                self.g = nn.Parameter(torch.ones(dim))
+                self.w = nn.Parameter(torch.ones(normalized_shape))
+                self.b = torch.zeros(cfg.n_embd)
+                self.c = torch.zeros(cfg.img_shape)
+            def forward(self, x):
+                reveal_shape(self.v)
+                reveal_shape(self.g)
+                reveal_shape(self.w)
+                reveal_shape(self.b)
+                reveal_shape(self.c)
+    """) == ["hs", "dim", "...", "n_embd", "..."]
+
+
+def test_a_scale_sized_by_a_whole_number_meets_the_features_it_scales():
+    bad = """
+        class FeedForward(nn.Module):
+            def __init__(self, dim, hidden_dim):
+                super().__init__()
+                self.scale = nn.Parameter(torch.ones({size}))
+                self.w1 = nn.Linear(dim, hidden_dim)
+                self.w2 = nn.Linear(hidden_dim, dim)
+            def forward(self, x):
+                return self.w2(self.w1(x)) * self.scale
+    """
+    assert codes(bad.format(size="hidden_dim")) == ["SHP102"]
+    assert codes(bad.format(size="dim")) == []
+
+
+def test_repeat_and_expand_of_unknown_rank_give_as_many_axes_as_sizes():
+    # PyTorch takes no fewer sizes than axes; the sizes line up with the axes known at the end
+    assert reveals("""
+        def f(hidden, y, n: int):
+            reveal_shape(hidden.repeat(n, 1, 1).transpose(0, 1))
+            reveal_shape(hidden.expand(n, -1, 4))
+            d = y.size(-1)
+            reveal_shape(y.repeat(2, 1, 3))
+            reveal_shape(y.expand(n, -1, -1))
+    """) == ["? ? ?", "n ? 4", "? ? d*3", "n ? d"]

@@ -7,6 +7,7 @@ class or module to the user-code room (``_user``); builtins and ``reveal_shape``
 from __future__ import annotations
 
 import ast
+import re
 
 from .._core._algebra import Expr, const, sym
 from .._core._diag import Diagnostic
@@ -22,7 +23,7 @@ from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef,
                       DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
 from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, is_super_call,
-                      number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
+                      last_name, number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
 
 
 class Calls:
@@ -544,12 +545,29 @@ class Calls:
             if not q.startswith("torch.Tensor."):
                 _learn_sizes(node, args, sized, state)
             args = sized
+        elif q.rsplit(".", 1)[-1] in _LONE_SIZE_FACTORIES and len(args) == 1 + q.startswith("torch.Tensor.") \
+                and isinstance(args[-1], Obj) and self.whole_number(args[-1]):
+            # ``torch.ones(dim)`` with ``dim`` a parameter the code reads as a whole number (``nn.Linear(dim,
+            # ...)``, ``dim ** -0.5``) or named as sizes are (``dim``, ``d_model``, ``num_classes``): one size,
+            # not a list of them (``torch.ones(shape)``)
+            args = list(args[:-1]) + [self.as_size_sym(args[-1])]
         elif takes_size_list(q) and not q.endswith("full") and len(args) == 1 + q.startswith("torch.Tensor.") \
                 and isinstance(args[-1], tuple) and any(isinstance(a, Obj) for a in args[-1]):
             # ``torch.empty(shape)`` with ``shape`` the tuple ``*shape`` took (``uniform_init(n, dim)``): each
             # element is one size, as in ``torch.empty(n, dim)``
             args = list(args[:-1]) + [tuple(self.as_size_sym(a) for a in args[-1])]
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
+
+    def whole_number(self, v: Obj) -> bool:
+        """``v``, an unknown object given alone to a tensor factory, is one size: a parameter (with no default or an
+        int one) that the function reads as a whole number or that is named as sizes are; never a name that
+        says a shape (``normalized_shape``). (A field of a config, ``torch.zeros(cfg.n_embd)``, is a size
+        already.)"""
+        name = v.name
+        if "shape" in name.lower() or "." in name or name not in self.size_params:
+            return False
+        return _WHOLE_NUMBER_NAME.fullmatch(name) is not None or \
+            name in per_node(self.mod.memo.whole_numbers, self.node, lambda: whole_number_params(self.node))
 
     def grouped_channels(self, init: dict) -> None:
         """``nn.Conv2d(in_dim, dim, 3, groups=dim)``: both channel counts are multiples of the number of groups
@@ -881,6 +899,54 @@ def _learn_sizes(node, before, after, state) -> None:
         if isinstance(a_node, ast.Name) and isinstance(was, Obj) and isinstance(now, Expr) \
                 and state.get(a_node.id) is was:
             state[a_node.id] = now
+
+
+# tensor factories whose one argument may be one size or a list of them (``torch.ones(dim)``, ``torch.ones(shape)``)
+_LONE_SIZE_FACTORIES = frozenset({"zeros", "ones", "empty", "rand", "randn", "new_zeros", "new_ones", "new_empty"})
+# names that say a whole number: ``dim``, ``d_model``, ``hidden_dim``, ``num_classes``, ``n_embd``, ``channels``
+_WHOLE_NUMBER_NAME = re.compile(
+    r"(d|n|k|dim|dimension|width|channels|features|heads|[a-z0-9]+_(dim|channels|features|heads|classes|units)"
+    r"|d_[a-z0-9_]+|dim_[a-z0-9_]+|n_[a-z0-9_]+|num_[a-z0-9_]+"
+    r"|(hidden|embed|emb|vocab|batch|output|state|model|ffn|feature)_size)")
+# layers whose positional sizes (and these keywords) must be whole numbers
+_INT_SIZED_LAYERS = frozenset({"Linear", "Embedding", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+                               "ConvTranspose2d", "ConvTranspose3d", "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell",
+                               "RNNCell", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm",
+                               "MultiheadAttention"})
+_INT_SIZE_KEYWORDS = frozenset({"in_features", "out_features", "num_embeddings", "embedding_dim", "in_channels",
+                                "out_channels", "input_size", "hidden_size", "num_features", "num_groups",
+                                "num_channels", "embed_dim"})
+
+
+def whole_number_params(fn) -> frozenset:
+    """The names ``fn``'s code reads as whole numbers: an operand of ``//``, ``%``, ``-``, ``**`` or a shift,
+    of ``+``/``*``/``/`` beside a number, compared with an int, counted by ``range``, a size of a layer
+    that takes ints (``nn.Linear(dim, ...)``), or one of several sizes of a factory (``torch.zeros(n, 2)``).
+    Read once per function (the memo's ``whole_numbers``)."""
+    found: set = set()
+
+    def numeral(n) -> bool:
+        return isinstance(n, ast.Constant) and type(n.value) in (int, float)
+
+    for node in ast.walk(fn):
+        picked: list = []
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, (ast.FloorDiv, ast.Mod, ast.Sub, ast.Pow, ast.LShift, ast.RShift)):
+                picked = [node.left, node.right]
+            elif isinstance(node.op, (ast.Add, ast.Mult, ast.Div)):
+                picked = [o for o, other in ((node.left, node.right), (node.right, node.left)) if numeral(other)]
+        elif isinstance(node, ast.Compare) and any(numeral(c) and type(c.value) is int
+                                                   for c in [node.left, *node.comparators]):
+            picked = [node.left, *node.comparators]
+        elif isinstance(node, ast.Call):
+            callee = last_name(node.func)
+            if callee == "range" or callee in _INT_SIZED_LAYERS:
+                picked = list(node.args[:2] if callee in _INT_SIZED_LAYERS else node.args)
+                picked += [k.value for k in node.keywords if k.arg in _INT_SIZE_KEYWORDS]
+            elif callee in _LONE_SIZE_FACTORIES and len(node.args) > 1:
+                picked = list(node.args)
+        found.update(p.id for p in picked if isinstance(p, ast.Name))
+    return frozenset(found)
 
 
 # ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)

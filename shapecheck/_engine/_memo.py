@@ -30,7 +30,8 @@ class ModuleMemo:
     a function node's id to its int parameters that only scale sizes (``ratio_params``); ``passed_alike`` a class
     node's id to the pairs of constructor parameters every construction in the file gives one value; ``related``
     the file's tree's id to the names each name is computed from anywhere in it (``related_names``); ``copies`` a
-    function node's id to the names it copies one to another (``residual = x``)."""
+    function node's id to the names it copies one to another (``residual = x``); ``whole_numbers`` a function
+    node's id to the parameters its code reads as whole numbers (``whole_number_params``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -47,6 +48,7 @@ class ModuleMemo:
     passed_ratios: dict = field(default_factory=dict)  # id of a class node -> ratios every construction gives (_walk)
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
+    whole_numbers: dict = field(default_factory=dict)  # id of a function node -> parameters read as ints (_calls)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

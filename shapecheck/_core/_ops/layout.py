@@ -471,6 +471,30 @@ def _expand_to(site: Site, input: Shape, sizes: list, what: str):
     return out
 
 
+def _onto_unknown_rank(input, sz, repeats: bool) -> Shape | None:
+    """``x.repeat(*counts)`` or ``x.expand(*sizes)`` of ``x`` of unknown rank: as many axes as sizes (PyTorch
+    takes no fewer sizes than axes). The sizes line up with ``x``'s axes from the right, so the axes known at
+    ``x``'s end give the last axes: a count of one or an expanded ``-1`` keeps the axis, another count
+    multiplies it; an expanded size is itself. None where a size is no size (a negative count)."""
+    if not isinstance(input, Shape) or sz is None:
+        return None
+    v = input.variadic_index
+    tail = axes_any(input)[v + 1:] if v is not None else []
+    out: list = []
+    for i, s in enumerate(sz):
+        k = len(sz) - i  # the k-th size from the right
+        d, o = tail[-k] if k <= len(tail) else (UNKNOWN, None)
+        if isinstance(s, int) and (repeats or s != -1):
+            return None
+        if isinstance(s, int) or repeats and isinstance(s, Expr) and s.value == 1:
+            out.append((d, o))  # expanded with -1, repeated once: the axis itself
+        elif repeats:
+            out.append((prod([d, s]) if isinstance(d, Expr) and isinstance(s, Expr) else UNKNOWN, None))
+        else:
+            out.append((s, None))
+    return build(out)
+
+
 @shape_rule("torch.Tensor.expand", "torch.broadcast_to", "torch.Tensor.broadcast_to",
             ok=["b 1 d | b, n, d -> b n d", "1 d | 4, -1, -1 -> 4 1 d", "b 1 | (b, 5) -> b 5"],
             bad=["b n d | b, m, d ! SHP110", "b n d | n, d ! SHP104", "n | -1, -1 ! SHP110"])
@@ -478,9 +502,9 @@ def expand(site: Site, input, *sizes, **kwargs) -> Shape | None:
     """``x.expand(*sizes)``: axes of size 1 stretched, new leading axes added; -1 keeps an axis."""
     if "size" in kwargs:
         sizes = (kwargs["size"],)
-    if not known(input):
-        return None
     sz = sizes_arg(sizes)
+    if not known(input):
+        return _onto_unknown_rank(input, sz, repeats=False)
     if sz is None or any(isinstance(s, int) and s != -1 for s in sz):
         return None
     out = _expand_to(site, input, sz, site.op)
@@ -504,7 +528,7 @@ def repeat(site: Site, input, *sizes, **kwargs) -> Shape | None:
     if "repeats" in kwargs:
         sizes = (kwargs["repeats"],)
     if not known(input):
-        return None
+        return _onto_unknown_rank(input, sizes_arg(sizes), repeats=True)
     sz = sizes_arg(sizes)
     if sz is None or any(isinstance(s, int) for s in sz):
         return None
