@@ -96,12 +96,19 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
         return None
     nodes = list(ast.walk(scope))
     stores = []  # (end of the binding, name, the Assign when it binds one name to a value)
+    assigned: set = set()  # ids of the names an assignment binds, once its value is read
     for n in nodes:
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-            stores.append(((n.end_lineno, n.end_col_offset), n.targets[0].id, n))
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            if not any(s[2] is not None and s[2].targets[0] is n for s in stores):
-                stores.append(((n.lineno, n.col_offset), n.id, None))
+        if isinstance(n, ast.Assign):
+            # bound when the statement ends: ``lp, words = lp.topk(k, dim=-1)`` reads the ``lp`` of before
+            one = len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+            for t in n.targets:
+                for m in ast.walk(t):
+                    if isinstance(m, ast.Name) and isinstance(m.ctx, ast.Store):
+                        stores.append(((n.end_lineno, n.end_col_offset), m.id, n if one else None))
+                        assigned.add(id(m))
+    for n in nodes:
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in assigned:
+            stores.append(((n.lineno, n.col_offset), n.id, None))
     stores.sort(key=lambda s: s[0])
     carried: set = set()  # ids of the Assign nodes whose value carries the call's result
 
@@ -443,6 +450,21 @@ def best_rows(scores, j: int, k: int):
 ''',
     ]
     INVALID = [
+        # the beam step keeps the name: ``logprobs, words = logprobs.topk(...)`` reads the log-probabilities made in
+        # the branch above, over their last axis
+        '''
+import torch.nn.functional as F
+
+
+def beam_step(decoder, inputs, k: int, normalise: bool = True):
+    logits = decoder(inputs)
+    if normalise:
+        logprobs = F.log_softmax(logits, dim=0)
+    else:
+        logprobs = logits
+    logprobs, words = logprobs.topk(k, dim=-1)
+    return words, logprobs
+''',
         # a slice of the positions (two axes or more): the answers' log-probabilities gathered along the last axis,
         # for targets unsqueezed there (of one example, that would be a one-axis distribution)
         '''

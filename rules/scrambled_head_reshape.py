@@ -197,6 +197,26 @@ class ConvHeads(nn.Module):
         k = k.reshape(B * self.heads, self.dh, -1)
         return q @ k + self.bias(q)
 ''',
+        # near miss: queries and keys of 1x1 convolutions are channels-first, ``(b, channels, t)``; the heads are
+        # split out of the channels, and the time axis stays last
+        '''
+import torch
+from torch import nn
+
+
+class ConvHeadsChannelsFirst(nn.Module):
+    def __init__(self, channels: int, n_heads: int):
+        super().__init__()
+        self.n_heads, self.k_channels = n_heads, channels // n_heads
+        self.conv_k = nn.Conv1d(channels, channels, 1)
+
+    def split(self, key):
+        b, d, t = key.size()
+        return key.view(b, self.n_heads, self.k_channels, t).transpose(2, 3)
+
+    def forward(self, x):
+        return self.split(self.conv_k(x))
+''',
     ]
     INVALID = [
         '''
@@ -253,6 +273,9 @@ class Attn(nn.Module):
                 and rs.as_sym() in last.symbols():
             return  # the last axis still holds the sequence (``(B, HW, C)`` viewed ``(B, height, width, -1)``): the
             # sequence is split in place, no heads are cut out of it
+        if not is_literal(src.dims[-1]) and eq(ctx, src.dims[-1], out.dims[-1]):
+            return  # the last axis is kept whole after the split: a channels-first ``(b, channels, t)`` tensor whose
+            # channels (axis ``i``) are split into heads
         if _is_factor(ctx.resolve(t), ctx.resolve(s)):
             return  # "heads * head_dim" split into (heads, head_dim): a weight's output features, not a sequence
         # a head axis the source already has is a plain reorder of existing axes, and a sequence axis

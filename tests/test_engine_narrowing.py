@@ -1153,3 +1153,49 @@ def test_repeat_and_expand_of_unknown_rank_give_as_many_axes_as_sizes():
             reveal_shape(y.repeat(2, 1, 3))
             reveal_shape(y.expand(n, -1, -1))
     """) == ["? ? ?", "n ? 4", "? ? d*3", "n ? d"]
+
+
+def test_a_class_defined_in_a_class_is_analysed():
+    assert codes("""
+        class Encoder(nn.Module):
+            class SelfAttention(nn.Module):
+                def __init__(self, dim, heads=8):
+                    super().__init__()
+                    self.h, self.dk = heads, dim // heads
+                    self.wq = nn.Linear(dim, dim)
+                    self.wk = nn.Linear(dim, dim)
+                def forward(self, x):
+                    b, t, _ = x.shape
+                    q = self.wq(x).view(b, t, self.h, self.dk).transpose(1, 2)
+                    k = self.wk(x).view(b, t, self.h, self.dk).transpose(1, 2)
+                    return F.softmax(torch.matmul(q, k) / self.dk ** 0.5, dim=-1)
+    """) == ["SHP201"]
+
+
+def test_a_library_layer_applied_to_what_an_unknown_call_gave_ends_in_its_features():
+    # a Linear's output ends in its out_features, whatever the unknown layer before it gave; a recurrent layer
+    # may be given a packed sequence, so nothing is assumed of what it is given
+    assert reveals("""
+        class Head(nn.Module):
+            def __init__(self, dims, vocab_size, rnn):
+                super().__init__()
+                self.rnn = rnn
+                self.head = nn.Linear(dims[-1], vocab_size)
+                self.lstm = nn.LSTM(dims[0], 16)
+            def forward(self, x, packed):
+                reveal_shape(self.head(self.rnn(x)))
+                out, _ = self.lstm(self.rnn(packed))
+                reveal_shape(out)
+    """) == ["... vocab_size", "..."]
+
+
+def test_sizes_read_from_the_front_of_a_tensor_known_at_its_end_keep_their_names():
+    # ``x`` is ``... depth``: ``x.size(0)`` may be ``depth`` itself, so it is not placed in ``x``'s shape, but a
+    # view built from it keeps its name
+    assert reveals("""
+        def split_heads(x, h: int):
+            depth = x.size(-1)
+            y = torch.reshape(x, (x.size(0), x.size(1), h, depth // h))
+            reveal_shape(y)
+            reveal_shape(x)
+    """) == ["x[0] x[1] h depth//h", "... depth"]

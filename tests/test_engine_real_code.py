@@ -43,7 +43,15 @@ def test_an_input_of_unknown_rank_learns_axes_from_one_end_only():
     assert reveals("""
         def f(x):
             reveal_shape(torch.zeros(x.size(0), x.shape[-1]))
-    """) == ["x[0] ?"]  # the second axis stays unnamed (of unknown size)
+            reveal_shape(x)
+    """) == ["x[0] x[-1]", "x[0] ..."]  # the second read is not placed in x's shape
+    # nor is it distinct from the first: x may have one axis
+    assert codes("""
+        def f(x):
+            n = x.size(0)
+            d = x.shape[-1]
+            return torch.zeros(n) + torch.zeros(d)
+    """) == []
 
 
 def test_an_axis_read_twice_is_the_same_axis():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from fractions import Fraction
 
 from .._core._algebra import Expr, Sym, const, exact_quotient
@@ -10,6 +11,7 @@ from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, ax
 from .._core._roles import BATCH
 from .._core._shape import Shape, Unknown, Variadic
 from .._core._unify import Bindings, Env, instantiate, match_spec
+from ._memo import per_node
 from ._narrow import is_pattern_axis
 
 _ZERO_HINT = 'a scalar is written "" (an empty string); "0" is one axis of size 0'
@@ -97,7 +99,7 @@ class Checks:
             src = Shape(tuple(sdims), tuple(src.origins[i] for i in keep) if src.origins else (), src.label, src.meta)
         if self.clean_view(sdims, odims):
             return False
-        if src.get_meta("reinterpreted"):
+        if src.get_meta("reinterpreted") or node in shifting_views(self.node, self.mod.memo):
             return True
         # the sizes as the function knows them (``-1@12`` bound to ``-1@11`` by a product reads as ``-1@11``)
         src, out = Shape(tuple(sdims), src.origins, src.label, src.meta), Shape(tuple(odims), out.origins, out.label)
@@ -150,7 +152,7 @@ class Checks:
         first axes were never read) still keeps its trailing axes in their order: an axis known on both sides,
         with only known axes after it, has the same elements after it in a view that does not reorder data.
         Where they differ by whole axes of the source, the axis moved across them: SHP109."""
-        if src.get_meta("reinterpreted"):
+        if src.get_meta("reinterpreted") or node in shifting_views(self.node, self.mod.memo):
             return
         ks = max(i for i, d in enumerate(sdims) if isinstance(d, Unknown)) + 1 \
             if any(isinstance(d, Unknown) for d in sdims) else 0
@@ -215,6 +217,40 @@ class Checks:
         return i == len(s) and j == len(o)
 
     # -- user code ---------------------------------------------------------------------------------
+
+def shifting_views(fn, memo) -> frozenset:
+    """The ``view``/``reshape`` calls of ``fn`` whose result loses its first row next (``x.view(b, h, n + 1, m)[:,
+    :, 1:]``, or ``x = x.reshape(...)`` then ``x = x[1:, ...]``): the relative shift of Transformer-XL, where
+    memory viewed with two sizes swapped is the shift itself, not an axis moved by mistake. Read once per
+    function (the memo's ``shifting``)."""
+    return per_node(memo.shifting, fn, lambda: frozenset(_shifting_views(fn)))
+
+
+def _shifting_views(fn):
+    def drops_first_row(sub: ast.Subscript) -> bool:
+        parts = sub.slice.elts if isinstance(sub.slice, ast.Tuple) else [sub.slice]
+        return any(isinstance(p, ast.Slice) and isinstance(p.lower, ast.Constant) and p.lower.value == 1
+                   and p.upper is None and p.step is None for p in parts)
+
+    def is_view(node) -> bool:
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr in ("view", "reshape")
+
+    body = [n for n in ast.walk(fn) if isinstance(n, ast.stmt)]
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Subscript) and is_view(node.value) and drops_first_row(node):
+            yield node.value
+    for stmt in body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and is_view(stmt.value)):
+            continue
+        name = stmt.targets[0].id
+        after = [s for s in body if isinstance(s, ast.Assign) and s.lineno > stmt.lineno]
+        nxt = min(after, key=lambda s: s.lineno, default=None)
+        if nxt is not None and isinstance(nxt.value, ast.Subscript) and isinstance(nxt.value.value, ast.Name) \
+                and nxt.value.value.id == name and drops_first_row(nxt.value):
+            yield stmt.value
+
 
 def _forced_ones(sdims, odims) -> list:
     """The indices of source axes that a view's element count forces to be 1: whole axes of one name each,

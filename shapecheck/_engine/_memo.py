@@ -31,7 +31,8 @@ class ModuleMemo:
     node's id to the pairs of constructor parameters every construction in the file gives one value; ``related``
     the file's tree's id to the names each name is computed from anywhere in it (``related_names``); ``copies`` a
     function node's id to the names it copies one to another (``residual = x``); ``whole_numbers`` a function
-    node's id to the parameters its code reads as whole numbers (``whole_number_params``)."""
+    node's id to the parameters its code reads as whole numbers (``whole_number_params``); ``shifting`` a
+    function node's id to its views that a relative shift makes (``shifting_views``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -49,6 +50,7 @@ class ModuleMemo:
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
     whole_numbers: dict = field(default_factory=dict)  # id of a function node -> parameters read as ints (_calls)
+    shifting: dict = field(default_factory=dict)  # id of a function node -> its relative-shift views (_checks)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -277,6 +277,13 @@ class ModuleInfo:
                         ann = None
                     if ann is not None:
                         self.imports.aliases[node.target.id] = ann
+        # a class defined in a class body (``class Encoder: class SelfAttention(nn.Module): ...``) is analysed as
+        # one at the top is, under its own name where no class at the top has it
+        for outer in [n for n in tree.body if isinstance(n, ast.ClassDef)]:
+            for node in outer.body:
+                if isinstance(node, ast.ClassDef) and node.name not in self.classes \
+                        and node.name not in self.functions:
+                    self.classes[node.name] = ClassInfo(node, self)
         if self.constants or self.class_aliases \
                 or any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body):
             bindings = _module_bindings(tree)

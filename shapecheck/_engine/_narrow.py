@@ -123,7 +123,7 @@ class Narrowing:
                 # none): the batch, read as a convolution's input is (batched)
                 dims, origins = [axis] + dims[1:], [origin] + origins[1:]
             else:
-                return None
+                return self._unplaced(shape, axis)
         else:
             after = len(dims) - v - 1
             if -i <= after:
@@ -135,9 +135,23 @@ class Narrowing:
                 dims = [Variadic(None), axis] + [UNKNOWN] * pad + dims[1:]
                 origins = [None, origin] + [None] * pad + origins[1:]
             else:
-                return None
+                return self._unplaced(shape, axis)
         out = Shape(tuple(dims), tuple(origins), None, shape.meta).with_meta(**{_GROUP: group})
         return out, axis
+
+    @staticmethod
+    def _unplaced(shape: Shape, axis):
+        """``x.size(0)`` of ``x`` of shape ``... d``: axis 0 may be ``d`` itself (``x`` of one axis), so it cannot be
+        placed in ``x``'s shape; the size read is still an axis of the data, bound to whatever it meets (``view(
+        x.size(0), x.size(1), h, d // h)`` keeps the names) but distinct from none of its axes, and ``x`` is left
+        as it was. None for a named
+        variadic segment (``*batch``)."""
+        if shape.dims[shape.variadic_index] != Variadic(None):
+            return None
+        # of a kind of its own: not one of the tensor's distinct axes (it may be ``d``, or an axis read from the
+        # other end)
+        s = axis.as_sym()
+        return shape, sym(s.name, f"{s.kind}~{s.name}")
 
     def _axis_name(self, var: str, i: int) -> str | None:
         hint = self.axis_name_hint

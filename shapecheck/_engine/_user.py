@@ -21,6 +21,10 @@ from ._narrow import own_tensor
 from ._signature import signature_of
 
 
+# recurrent layers: they take a tensor or a ``PackedSequence``
+_TAKES_PACKED = frozenset({"RNN", "LSTM", "GRU"})
+
+
 class UserCalls:
     """The user-code room of :class:`~._walk.FunctionAnalysis`."""
 
@@ -61,8 +65,12 @@ class UserCalls:
                 v = join(v, again)
             return v
         if m.rule is not None:
-            # what a module is called with is a tensor, even when we know nothing else about it
-            args = [ANY_SHAPE if isinstance(a, Obj) else a for a in args]
+            # what a module is called with is a tensor, even when we know nothing else about it: also what a call
+            # the engine cannot follow gave (``self.head(self.encoder(x))``), but for a recurrent layer, which
+            # also takes a packed sequence
+            packed = m.qualname.rsplit(".", 1)[-1] in _TAKES_PACKED
+            args = [ANY_SHAPE if isinstance(a, Obj) or (a is OPAQUE and i == 0 and not packed) else a
+                    for i, a in enumerate(args)]
             return self.apply_shape_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
                                    init=m.init_dict, module_q=m.qualname)
         if m.cls is not None:
