@@ -246,14 +246,19 @@ def carry(ev, ctx, keys) -> None:
         return
     r = ev.result
     for v in list(ev.args) + list(ev.kwargs.values()):
-        if not isinstance(v, Shape) or v.rank is None:
+        if not isinstance(v, Shape):
             continue
-        dims = r.dims
-        if r.variadic_index == 0 and r.rank is None:
+        dims, own = r.dims, v.dims
+        if v.rank is None:
+            # ``... i j`` against an operand of unknown shape (a mask): ``... i j`` again, its last axes kept
+            if v.variadic_index != 0 or r.rank is not None or r.variadic_index != 0 or len(r.dims) != len(v.dims):
+                continue
+            dims, own = r.dims[1:], v.dims[1:]
+        elif r.variadic_index == 0 and r.rank is None:
             dims = r.dims[1:]  # broadcast against an operand of unknown shape (a Python scalar) keeps v's axes
-        if len(dims) != v.rank:
+        if len(dims) != len(own):
             continue
-        if any(not (x == y or ctx.compare(x, y) != "ne") for x, y in zip(v.dims, dims)):
+        if any(not (x == y or ctx.compare(x, y) != "ne") for x, y in zip(own, dims)):
             continue  # (an axis whose size broadcasting made unknown, `sim.masked_fill(mask, v)`, is still there)
         for k in keys:
             val = v.get_meta(k)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
 from shapecheck._core._shape import Shape, Variadic
+from shapecheck._engine._values import EITHER
 
 from .softmax_over_batch_axis import over_batch
 from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry, dims_text,
@@ -32,6 +33,13 @@ def _fits(v, sub, ell: bool) -> bool:
     return v.rank == len(sub)
 
 
+
+def _softmax_facts(v) -> list:
+    """The softmaxes that made the weights ``v``: the one every path made, or the one of each branch of an ``if``
+    where they differ (each holds on its path)."""
+    t = tag(v, SOFTMAX_AXIS)
+    return ([t] if t is not None else []) + list(tag(v, EITHER + SOFTMAX_AXIS) or ())
+
 @register
 class AttentionSoftmaxWrongAxis(LintRule):
     """Attention weights normalised over one axis but summed over another.
@@ -46,7 +54,9 @@ class AttentionSoftmaxWrongAxis(LintRule):
     Scores of unknown rank count when their axes prove the normalised one is not the last:
     `q @ k.transpose(2, 3)` of unannotated tensors has at least four axes, so a softmax over
     `dim=1` normalises over the heads, not the keys. Scores made in either branch of an `if`, and
-    scores joined along the keys (`torch.cat((sim_memory, sim), dim=-1)`), are still scores.
+    scores joined along the keys (`torch.cat((sim_memory, sim), dim=-1)`), are still scores. Where the
+    branches of an `if` normalise the scores over different axes, each softmax is checked against the
+    product, as on its own path.
     The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
     (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
     It also reports a softmax over the heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
@@ -91,6 +101,22 @@ class AttentionSoftmaxWrongAxis(LintRule):
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
     VALID = [
+        # near miss: each branch of an `if` normalises over the keys, spelled otherwise
+        '''
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from jaxtyping import Float
+
+
+def attend(q: Float[Tensor, "b h i d"], k: Float[Tensor, "b h j d"], v: Float[Tensor, "b h j d"], causal: bool):
+    sim = q @ k.transpose(-2, -1)
+    if causal:
+        attn = sim.softmax(dim=3)
+    else:
+        attn = F.softmax(sim, dim=-1)
+    return attn @ v
+''',
         # NVlabs/SegFormer ema_head.py: an EM step; the responsibilities are normalised over the bases, then
         # renormalised over the pixels (an L1 norm) before the bases are re-estimated over the pixels
         '''
@@ -255,6 +281,22 @@ class MemoryAttention(nn.Module):
 ''',
     ]
     INVALID = [
+        # one branch of an `if` normalises the masked scores over axis 1: the product is wrong on that path
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def attend(q, k, v, mask=None):
+    b, h, t, d = q.shape
+    w = torch.matmul(q, k.transpose(-2, -1))
+    if mask is not None:
+        w = w * mask + -1e9 * (1 - mask)
+        w = F.softmax(w, dim=1)
+    else:
+        w = F.softmax(w, dim=-1)
+    return torch.matmul(w, v)
+''',
         # unannotated: `k.transpose(2, 3)` runs only on four axes or more, so the scores have at least four, and
         # dim 1 (the heads) is not the last axis, which the product with the values contracts
         '''
@@ -411,7 +453,7 @@ class MemoryAttention(nn.Module):
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         q = ev.qualname
-        carry(ev, ctx, (SCORES, SOFTMAX_AXIS))
+        carry(ev, ctx, (SCORES, SOFTMAX_AXIS, EITHER + SOFTMAX_AXIS))
         if q in MATMUL:
             a, b = arg(ev, 0, "input"), arg(ev, 1, "other")
             self._check_matmul(ev, ctx, a, b)
@@ -533,16 +575,21 @@ class MemoryAttention(nn.Module):
 
     def _check_matmul(self, ev, ctx, a, b):
         for v, contracted in ((a, -1), (b, -2)):
-            t = tag(v, SOFTMAX_AXIS)
-            if t is None or not isinstance(v, Shape) or len(v.dims) < 2:
-                continue
-            if t[0] >= 0 and v.min_rank < t[0] + (2 if contracted == -1 else 3):
-                continue  # an axis counted from the front (a tensor of unknown rank): not known to be another
-            if len(t) > 2 and ctx.role(v, contracted) not in _PER_ITEM:
-                continue  # a spatial softmax: reported only when the product contracts channels or classes
-            if t[0] != contracted:
-                self._report(ctx, ev, v.label or "the scores", t, contracted)
-                return
+            for t in _softmax_facts(v):
+                if self._check_matmul_fact(ev, ctx, v, contracted, t):
+                    return
+
+    def _check_matmul_fact(self, ev, ctx, v, contracted, t) -> bool:
+        if not isinstance(v, Shape) or len(v.dims) < 2:
+            return False
+        if t[0] >= 0 and v.min_rank < t[0] + (2 if contracted == -1 else 3):
+            return False  # an axis counted from the front (a tensor of unknown rank): not known to be another
+        if len(t) > 2 and ctx.role(v, contracted) not in _PER_ITEM:
+            return False  # a spatial softmax: reported only when the product contracts channels or classes
+        if t[0] == contracted:
+            return False
+        self._report(ctx, ev, v.label or "the scores", t, contracted)
+        return True
 
     def _carry_einsum(self, ev, ctx, subs, out, ops, ell):
         """Heads mixed after the softmax (talking heads: `einsum("b h i j, h g -> b g i j", attn, mix)`)
@@ -561,16 +608,21 @@ class MemoryAttention(nn.Module):
 
     def _check_einsum(self, ev, ctx, subs, out, ops, ell):
         for sub, v, e in zip(subs, ops, ell):
-            t = tag(v, SOFTMAX_AXIS)
-            if t is None or t[0] >= 0 or not _fits(v, sub, e) or -t[0] > len(sub):
-                continue
-            others = [o for o in subs if o is not sub]
-            label = sub[t[0]]
-            contracted = [i - len(sub) for i, ch in enumerate(sub) if ch not in out and sub.count(ch) == 1]
-            if len(t) > 2:  # a spatial softmax: the codebook or class axis contracted instead
-                contracted = [i for i in contracted if ctx.role(v, i) in _PER_ITEM]
-            elif not any(len(o) >= min(3, len(sub)) for o in others):
-                continue  # mixing heads with a matrix ("b h i j, h g -> b g i j"), not a product with values
-            if label in out and contracted:
-                self._report(ctx, ev, v.label or "the scores", t, contracted[0])
-                return
+            for t in _softmax_facts(v):
+                if self._check_einsum_fact(ev, ctx, subs, out, sub, v, e, t):
+                    return
+
+    def _check_einsum_fact(self, ev, ctx, subs, out, sub, v, e, t) -> bool:
+        if t[0] >= 0 or not _fits(v, sub, e) or -t[0] > len(sub):
+            return False
+        others = [o for o in subs if o is not sub]
+        label = sub[t[0]]
+        contracted = [i - len(sub) for i, ch in enumerate(sub) if ch not in out and sub.count(ch) == 1]
+        if len(t) > 2:  # a spatial softmax: the codebook or class axis contracted instead
+            contracted = [i for i in contracted if ctx.role(v, i) in _PER_ITEM]
+        elif not any(len(o) >= min(3, len(sub)) for o in others):
+            return False  # mixing heads with a matrix ("b h i j, h g -> b g i j"), not a product with values
+        if label not in out or not contracted:
+            return False
+        self._report(ctx, ev, v.label or "the scores", t, contracted[0])
+        return True

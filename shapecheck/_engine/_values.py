@@ -338,12 +338,30 @@ def _join_shapes(a: Shape, b: Shape) -> Shape:
 def _common_meta(a: Shape, b: Shape) -> tuple:
     """The facts the engine carries on a value (``Shape.meta``) that both branches state alike: the
     softmax that normalised attention weights, whether heads were mixed after it in one branch or not (a fact
-    each branch made at its own line, the first branch's).
+    each branch made at its own line, the first branch's). A fact the branches made otherwise (a softmax over
+    another axis in one of them) is kept as the facts of either branch (``either:<key>``).
     The doubt ``unverified`` (the value may not be a tensor) is no such fact and is not joined here: it
     stays as it was, kept only when the branches' values carry the same meta."""
-    other = dict(b.meta)
-    return tuple(kv for kv in a.meta if kv[0] != "unverified" and (kv in b.meta or _made_at(kv[1])
-                                                                   and _made_at(other.get(kv[0]))))
+    other, mine = dict(b.meta), dict(a.meta)
+    kept = [kv for kv in a.meta if kv[0] != "unverified" and not kv[0].startswith(EITHER)
+            and (kv in b.meta or _made_at(kv[1]) and _made_at(other.get(kv[0])))]
+    same = {k for k, _ in kept}
+    for k, va in a.meta:
+        vb = other.get(k)
+        if k in same or k == "unverified" or k.startswith(EITHER) or not (_made_in(va) and _made_in(vb)):
+            continue
+        # a fact each branch made otherwise (the softmax of one branch over another axis): either may hold
+        kept.append((EITHER + k, tuple(dict.fromkeys(mine.get(EITHER + k, ()) + other.get(EITHER + k, ()) + (va, vb)))))
+    return tuple(kept)
+
+
+# the meta key of the facts two branches made otherwise, one of which holds on each path: ``either:<key>``
+EITHER = "either:"
+
+
+def _made_in(v) -> bool:
+    """A fact that names where it was made (a tuple holding a syntax node: a softmax's axis and the call)."""
+    return isinstance(v, tuple) and any(isinstance(n, ast.AST) for n in v)
 
 
 def _made_at(v) -> bool:
