@@ -1199,3 +1199,21 @@ def test_sizes_read_from_the_front_of_a_tensor_known_at_its_end_keep_their_names
             reveal_shape(y)
             reveal_shape(x)
     """) == ["x[0] x[1] h depth//h", "... depth"]
+
+
+def test_a_view_that_merges_axes_that_are_not_next_to_each_other_reorders_data():
+    blocks = """
+        def transpose_blocks(q: torch.Tensor, block_ctx: int):
+            bs, l, d = q.shape
+            return q.view(bs, l // block_ctx, block_ctx, d){between}.contiguous().view(bs * block_ctx, l // block_ctx, d)
+    """
+    out = errors(blocks.format(between=""))
+    assert [d.code for d in out] == ["SHP109"]
+    assert 'merges axis "bs" with "block_ctx"' in out[0].message
+    assert codes(blocks.format(between=".transpose(1, 2)")) == []
+    # a merge of neighbours, and a literal size (which may be one axis or another), say nothing
+    assert codes("""
+        def fold(y):
+            b, h, t, d = y.shape
+            return y.reshape(b * h, t, d), y.reshape(b, h * t * d), y.view(b, 2, -1)
+    """) == []

@@ -450,7 +450,9 @@ axes: the result is not a split or a merge of adjacent axes of the input, so the
 be reordered, which `view` and `reshape` never do. The batch axis (known from its producer, such as
 the second axis of a recurrent layer's final states) is also followed across a literal factor: the
 states `(2, batch, hidden)` of a bidirectional GRU viewed as `(batch, -1)` mix the two directions
-of different examples. The help says to permute or transpose into the target order first.
+of different examples. A target axis made of whole input axes that are not next to each other
+(`(bs, n, blocks, d)` viewed `(bs * blocks, n, d)`) merges them across the axes between. The help
+says to permute or transpose into the target order first.
 """,
     why="""
 The call succeeds and every shape downstream is right, but the values are scrambled: merging the
@@ -478,9 +480,10 @@ def merge_heads(x: Float[Tensor, "batch heads seq d_head"]):
     return x.transpose(1, 2).reshape(b, s, h * d)
 ''',
     known_problems="""
-A view whose moved factor cannot be named (memory reinterpreted on purpose, as in the relative
-position shift of Transformer-XL) is not reported, and neither are later views of its result; an
-axis moved across a literal factor is reported only when it is the batch.
+A view whose moved factor cannot be named (memory reinterpreted on purpose) is not reported, and
+neither are later views of its result; nor is a view whose result loses its first row next (the
+relative position shift of Transformer-XL: `x.view(b, h, n + 1, m)[:, :, 1:]`). An axis moved
+across a literal factor is reported only when it is the batch.
 """,
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from fractions import Fraction
+from itertools import combinations
 
 from .._core._algebra import Expr, Sym, const, exact_quotient
 from .._core._wording import (argument_axis_mismatch, argument_rank_mismatch, axis_note, binding_note, qd,
@@ -145,6 +146,19 @@ class Checks:
                       notes=(axis_origin_note(src, i, src.label or "the input", self.env),),
                       help="permute or transpose the axes into the target order first, then reshape")
             return False
+        # a size moved by a factor that names no whole axis (``l // blocks``) is no proof; a target made of whole
+        # source axes that are not next to each other is
+        merged = merged_across(sdims, odims)
+        if merged is not None:
+            a, c, b = merged
+            self.diag(node, "SHP109",
+                      f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} merges axis "
+                      f"{qd(sdims[a])} with {qd(sdims[c])} across {qd(sdims[b])}: "
+                      f'"{src}" cannot become "{out}" without reordering data',
+                      notes=(axis_origin_note(src, a, src.label or "the input", self.env),),
+                      help="move the axes to merge next to each other first (`.transpose(...)` or `.permute(...)`), "
+                           "then reshape")
+            return False
         return unclear
 
     def check_reshape_tail(self, src: Shape, out: Shape, sdims, odims, node) -> None:
@@ -250,6 +264,40 @@ def _shifting_views(fn):
         if nxt is not None and isinstance(nxt.value, ast.Subscript) and isinstance(nxt.value.value, ast.Name) \
                 and nxt.value.value.id == name and drops_first_row(nxt.value):
             yield stmt.value
+
+
+def merged_across(sdims, odims) -> tuple | None:
+    """Where each target size is the product of whole source axes, all of them named, distinct and used once, the
+    first target axis made of axes that are not next to each other: ``(a, c, b)``, source axes ``a`` and ``c``
+    merged across ``b`` (``(bs, n, blocks, d)`` viewed ``(bs * blocks, n, d)``). None where the sizes do not
+    say (a literal, a size that is no product of whole axes)."""
+    if any(not isinstance(d, Expr) or d.value is not None for d in list(sdims) + list(odims)) \
+            or len(set(sdims)) != len(sdims) or len(sdims) > 8:
+        return None
+    left = list(range(len(sdims)))
+    groups = []
+    for d in odims:
+        found = None
+        for k in (1, 2, 3):
+            for combo in combinations(left, k):
+                p = const(1)
+                for i in combo:
+                    p = p * sdims[i]
+                if p == d:
+                    found = combo
+                    break
+            if found is not None:
+                break
+        if found is None:
+            return None
+        groups.append(found)
+        left = [i for i in left if i not in found]
+    if left:
+        return None
+    for g in groups:
+        if len(g) > 1 and g[-1] - g[0] + 1 != len(g):
+            return g[0], g[-1], next(i for i in range(g[0], g[-1]) if i not in g)
+    return None
 
 
 def _forced_ones(sdims, odims) -> list:
