@@ -78,8 +78,25 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
             break
         total = total + s.dims[d]
     ax = _agreed_axes(shapes)
-    ax[d] = (total, None)
+    ax[d] = (_with_facts(site, total), None)
     return build(ax)
+
+
+def _with_facts(site: Site, total):
+    """A joined size as the scope's facts read it: the halves of an even ``d`` joined again (``(d//2)*2``) are
+    ``d``."""
+    if not isinstance(total, Expr) or not site.env.divisible:
+        return total
+    out = const(0)
+    for mono, coef in total.terms:
+        term = Expr([(mono, coef)])
+        if len(mono) == 1 and mono[0][1] == 1 and isinstance(mono[0][0], FloorDiv):
+            q = mono[0][0]
+            den = q.den.value
+            if den and coef % den == 0 and (q.num, q.den) in site.env.divisible:
+                term = q.num * const(coef // den)
+        out = out + term
+    return out
 
 
 def _with_unknown_part(site: Site, told: Shape, dim) -> Shape | None:
@@ -160,7 +177,7 @@ def _join_variadic(site: Site, shapes: list, dim, op: str):
             total = UNKNOWN
             break
         total = total + s.dims[d]
-    ax[d] = (total, None)
+    ax[d] = (_with_facts(site, total), None)
     return build(ax)
 
 
@@ -272,13 +289,14 @@ def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
 
 @shape_rule("torch.chunk", "torch.Tensor.chunk",
             ok=["b 3*c | 3, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 3; b 3; b 3; b 1", "6 b | 2 -> 3 b; 3 b",
-                "b n d | 2, -1 -> b n _; b n _"],
+                "b n d | 2, -1 -> b n d//2; b n d//2"],
             bad=["b n | 2, 2 ! SHP106"])
 def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     """``chunk(x, chunks, dim=0)``: pieces of ``ceil(n / chunks)`` (torch may return fewer than
     ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``, or of unknown size
     (``chunks`` pieces, which the targets that unpack them must match, of unknown size on that axis), or
-    halved (two pieces of unknown size on that axis)."""
+    halved: a size the code names is even from there on (two pieces of half of it), another gives two pieces
+    of unknown size on that axis."""
     if not isinstance(input, Shape) or input.is_any or input.rank == 0:
         return None
     d = locate(site, input, dim)
@@ -300,12 +318,25 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     q = site.resolve(n) // c
     if _has_quotient(q):
         q = _quotient_by_fact(site, site.resolve(n), c)
+        if q is None and c == 2 and _halves_one_name(n):
+            # ``x, gate = x.chunk(2, dim=-1)`` on ``d``, a size the code names: halves, ``d`` even (model code
+            # halves features it built even: a GLU's gate, a mean beside a log-variance, rotary halves), a fact
+            # of the scope from here on
+            site.env.add_divisible(site.resolve(n), const(2))
+            q = _quotient_by_fact(site, site.resolve(n), c)
         if q is None:
             # ``x1, x2 = x.chunk(2, dim=-1)`` on ``d``, not known even: two pieces (a size of at least 2 gives
             # two), ``(d+1)//2`` and ``d//2``, of unknown size here, each with the input's other axes; three or
             # more chunks may be fewer pieces (4 by 3 gives 2)
             return _pieces(input, d, [UNKNOWN] * c) if c == 2 else None
     return _pieces(input, d, [q] * c)
+
+
+def _halves_one_name(n: Expr) -> bool:
+    """``n`` is one size the code names (``dim``, ``hidden_size``), not a data axis read from a tensor (an
+    image's width may be odd) nor a sum or quotient."""
+    s = n.as_sym()
+    return s is not None and (s.kind or "axis") in ("code", "axis")
 
 
 def _has_quotient(e: Expr) -> bool:
