@@ -1217,3 +1217,36 @@ def test_a_view_that_merges_axes_that_are_not_next_to_each_other_reorders_data()
             b, h, t, d = y.shape
             return y.reshape(b * h, t, d), y.reshape(b, h * t * d), y.view(b, 2, -1)
     """) == []
+
+
+_PRE_NORM = """
+    class PreNorm(nn.Module):
+        def __init__(self, dim, fn):
+            super().__init__()
+            self.fn = fn
+            self.norm = nn.LayerNorm(dim)
+        def forward(self, x, **kwargs):
+            return self.fn(self.norm(x), **kwargs)
+
+    class Attention(nn.Module):
+        def __init__(self, dim, heads=8, dim_head=64):
+            super().__init__()
+            inner_dim = dim_head * heads
+            self.to_q = nn.Linear({to_q}, bias=False)
+        def forward(self, x, mask=None):
+            return self.to_q(x)
+
+    class Block(nn.Module):
+        def __init__(self, *, dim, dim_head=64, heads=8):
+            super().__init__()
+            self.attn = PreNorm(dim, Attention(dim=dim, dim_head=dim_head, heads=heads))
+        def forward(self, x, mask=None):
+            return self.attn(x, mask=mask)
+"""
+
+
+def test_a_wrapper_passing_on_its_own_keyword_arguments_calls_the_module_it_wraps():
+    # ``self.fn(x, **kwargs)``: what a caller passed through ``**kwargs`` is not followed, but the wrapped module
+    # is still called with the normalised input
+    assert codes(_PRE_NORM.format(to_q="inner_dim, dim")) == ["SHP107"]
+    assert codes(_PRE_NORM.format(to_q="dim, inner_dim")) == []

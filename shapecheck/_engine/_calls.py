@@ -72,12 +72,24 @@ class Calls:
         for k in node.keywords:
             if k.arg is None:  # **dd: a dict whose keys are known (timm's device/dtype) is spliced in
                 d = self.ev(k.value, state)
+                if not isinstance(d, DictOf) and self.own_kwargs_unknown(k.value, d):
+                    # ``self.fn(x, **kwargs)`` passing on the function's own ``**kwargs``, which no call gave: none
+                    # (what a caller passes through it, ``mask=mask``, the callee's shapes rarely hang on)
+                    continue
                 if not isinstance(d, DictOf):
                     return None, None
                 kwargs.update(d.items)
                 continue
             kwargs[k.arg] = self.ev(k.value, state)
         return args, kwargs
+
+    def own_kwargs_unknown(self, node, value) -> bool:
+        """``node`` names the analysed function's own ``**kwargs`` parameter, still the unknown it was given (what
+        a caller passed through it is not followed)."""
+        kw = getattr(getattr(self, "node", None), "args", None)
+        kw = getattr(kw, "kwarg", None)
+        return kw is not None and isinstance(node, ast.Name) and node.id == kw.arg and (
+            value is OPAQUE or isinstance(value, Obj) and value.name == kw.arg)
 
     def call(self, node, state):
         func = node.func
