@@ -1246,7 +1246,24 @@ _PRE_NORM = """
 
 
 def test_a_wrapper_passing_on_its_own_keyword_arguments_calls_the_module_it_wraps():
-    # ``self.fn(x, **kwargs)``: what a caller passed through ``**kwargs`` is not followed, but the wrapped module
-    # is still called with the normalised input
+    # ``self.fn(x, **kwargs)``: the keywords the caller gave (``mask=mask``) are passed on, and the wrapped module
+    # is called with the normalised input (analysed on its own, the wrapper passes none)
     assert codes(_PRE_NORM.format(to_q="inner_dim, dim")) == ["SHP107"]
     assert codes(_PRE_NORM.format(to_q="dim, inner_dim")) == []
+
+
+def test_a_tensor_s_numpy_data_keeps_its_shape_and_numpy_s_slicing():
+    assert reveals("""
+        def f():
+            y = torch.zeros(3, 4).transpose(0, 1).numpy()
+            reveal_shape(y)
+            reveal_shape(torch.LongTensor(2))
+    """) == ["4 3", "2"]
+    assert codes("""
+        def f():
+            return torch.zeros(3, 4).numpy()[:, ::-1], torch.LongTensor(2)[0]
+    """) == []
+    assert codes("""
+        def f():
+            return torch.zeros(3, 4)[:, ::-1]
+    """) == ["SHP110"]

@@ -73,8 +73,8 @@ class Calls:
             if k.arg is None:  # **dd: a dict whose keys are known (timm's device/dtype) is spliced in
                 d = self.ev(k.value, state)
                 if not isinstance(d, DictOf) and self.own_kwargs_unknown(k.value, d):
-                    # ``self.fn(x, **kwargs)`` passing on the function's own ``**kwargs``, which no call gave: none
-                    # (what a caller passes through it, ``mask=mask``, the callee's shapes rarely hang on)
+                    # ``self.fn(x, **kwargs)`` passing on the function's own ``**kwargs`` where no call gave them
+                    # (the function analysed on its own): none
                     continue
                 if not isinstance(d, DictOf):
                     return None, None
@@ -84,12 +84,12 @@ class Calls:
         return args, kwargs
 
     def own_kwargs_unknown(self, node, value) -> bool:
-        """``node`` names the analysed function's own ``**kwargs`` parameter, still the unknown it was given (what
-        a caller passed through it is not followed)."""
+        """``node`` names the analysed function's own ``**kwargs`` parameter, unknown: the function analysed on its
+        own (a call gives it the keywords no parameter takes, ``_user``)."""
         kw = getattr(getattr(self, "node", None), "args", None)
         kw = getattr(kw, "kwarg", None)
-        return kw is not None and isinstance(node, ast.Name) and node.id == kw.arg and (
-            value is OPAQUE or isinstance(value, Obj) and value.name == kw.arg)
+        return kw is not None and isinstance(node, ast.Name) and node.id == kw.arg and isinstance(value, Obj) \
+            and value.name == kw.arg
 
     def call(self, node, state):
         func = node.func
@@ -237,6 +237,10 @@ class Calls:
             recv = self.sized_unknown(func.value, state, maybe_array=False)
             if recv is OPAQUE and name != "size":
                 recv = ANY_SHAPE  # a value no variable holds (``self.embed(x).flatten(2)``)
+        if name == "numpy" and isinstance(recv, Shape) and not args and not kwargs:
+            # ``x.cpu().numpy()``: the tensor's data as a NumPy array, of its shape; NumPy's rules from here on
+            # (a step of -1 slices it backwards)
+            return recv.with_meta(maybe_array=True)
         if isinstance(recv, Shape) and recv.get_meta("maybe_array") and _numpy_spelling(name, kwargs):
             # ``img[:, :, None].repeat(3, axis=2)`` of what may be a NumPy array: NumPy's method, not torch's (a
             # cast, ``img.astype(np.float32)``, keeps the shape)
@@ -435,6 +439,10 @@ class Calls:
             return args[0]
         if q in _FROM_DATA and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred):
             lit = literal_dims(node.args[0])
+            if lit is not None and not lit[0] and q not in _INFERRED_DATA and isinstance(args[0], Expr):
+                # ``torch.LongTensor(2)``: a legacy constructor given one number makes that many elements
+                where = f"`{q.rsplit('.', 1)[-1]}` size, {self.where(node)}"
+                return Shape((args[0],), (where,)).with_meta(**({"dtype": "long"} if q in _LONG_DATA else {}))
             if lit is not None:
                 # ``torch.tensor([[1, 2, 3]])``, ``torch.LongTensor([[5, 7]])``: the literal's nesting is the shape
                 where = f"literal, {self.where(node)}"

@@ -135,6 +135,9 @@ class Statements:
         cur = self.ev(st.target, state)
         rhs = self.ev(st.value, state)
         value = self.binop(st.op, cur, rhs, st)
+        if cur is OPAQUE and isinstance(value, Shape) and value.is_any:
+            # ``feature -= feature.mean()`` of what a call the engine cannot follow gave: an array does that too
+            value = value.with_meta(maybe_array=True)
         if isinstance(cur, Shape) and isinstance(value, Shape) and not isinstance(st.op, ast.MatMult):
             # in place: ``acc += y`` keeps ``acc``'s shape (or raises), whatever is known of ``y``
             value = Shape(cur.dims, cur.origins, None, value.meta)

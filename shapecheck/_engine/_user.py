@@ -14,7 +14,7 @@ from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
-from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, FuncRef, ModuleVal, Obj, QualRef, join
+from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join
 from ._common import MAX_DEPTH, RULELESS_MODULES, after_error, freeze_value, own_nodes, sanitize
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
@@ -160,6 +160,8 @@ class UserCalls:
                 and params[0].arg.arg in ("self", "cls"):
             params = params[1:]
         bound = _bind_arguments(params, args, kwargs)
+        names = {p.arg.arg for p in params}
+        keywords = tuple((k, v) for k, v in kwargs.items() if k not in names)  # what ``**kwargs`` takes
         extra = tuple(args[len([p for p in params if not p.keyword_only]):])  # what ``*args`` takes
         inst = _callee_bindings(ref, bound)
         reported = len(self.diags)
@@ -170,7 +172,7 @@ class UserCalls:
         if sig.returns is not None:
             if sig.returns.spec is None:
                 # ``-> torch.Tensor`` says a tensor and no shape: the body may say which
-                out = self.analyse_callee(ref, bound, node, display, layer, extra) \
+                out = self.analyse_callee(ref, bound, node, display, layer, extra, keywords) \
                     if not sig.returns.members and not annotated else OPAQUE
                 return out if isinstance(out, Shape) else ANY_SHAPE
             out = instantiate(sig.returns.spec, inst)
@@ -178,7 +180,7 @@ class UserCalls:
             return Shape(out.dims, (f"return annotation of `{display}`{where}",) * len(out.dims))
         if annotated and sig.returns_written:
             return OPAQUE
-        return self.analyse_callee(ref, bound, node, display, layer, extra)
+        return self.analyse_callee(ref, bound, node, display, layer, extra, keywords)
 
     def check_arguments(self, node, display: str, params, bound: dict, inst: Bindings) -> bool:
         """Match the arguments against the callee's annotations (binding its names in ``inst``); reports
@@ -202,7 +204,7 @@ class UserCalls:
         return annotated
 
     def analyse_callee(self, ref: FuncRef, bound: dict, node=None, display: str = "", layer: bool = False,
-                       extra: tuple = ()):
+                       extra: tuple = (), keywords: tuple = ()):
         """An unannotated callee: its body analysed with these arguments (depth-limited, memoised by
         them), when a tensor (even of unknown shape), a size or an object goes in, or the module's own
         tensors and layers say what comes out — otherwise nothing useful comes out. What it
@@ -248,6 +250,10 @@ class UserCalls:
             # (having set its fields, perhaps) returns that object
             return bound[kept]
         bound = dict(bound)
+        if fn.args.kwarg is not None and fn.args.kwarg.arg not in bound:
+            # ``def forward(self, x, **kwargs)``: the keywords no parameter takes, passed on as they came
+            # (``self.fn(x, **kwargs)`` gives the wrapped module the ``context=`` its caller gave)
+            bound[fn.args.kwarg.arg] = DictOf(keywords)
         for p in signature_of(fn, ref.info).params:  # what this call leaves to a default is that default
             name = p.arg.arg
             if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \

@@ -445,8 +445,9 @@ def join(a, b):
         return (a if b is None else b).with_meta(maybe_none=True)
     if isinstance(a, Shape) or isinstance(b, Shape):
         # an array on one path, an object nothing is known of on the other (``if flip: img = img[:, ::-1]``
-        # of an unannotated ``img``): it may be a NumPy array
-        maybe_array = isinstance(a, Obj) or isinstance(b, Obj) or (a if isinstance(a, Shape) else b).get_meta("maybe_array")
+        # of an unannotated ``img``, or what a call the engine cannot follow gave): it may be a NumPy array
+        maybe_array = isinstance(a, Obj) or isinstance(b, Obj) or a is OPAQUE or b is OPAQUE \
+            or (a if isinstance(a, Shape) else b).get_meta("maybe_array")
         return Shape((Variadic(None),)).with_meta(maybe_array=True) if maybe_array else Shape((Variadic(None),))
     return OPAQUE
 

@@ -82,6 +82,12 @@ def _full(it) -> bool:
     return isinstance(it, slice) and it.start is None and it.stop is None and it.step is None
 
 
+def _steps_back(index) -> bool:
+    """A slice of the index has a negative literal step (``::-1``)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(it, slice) and as_int(it.step) is not None and as_int(it.step) < 0 for it in items)
+
+
 def _segment_filled(input, index):
     """A recurrent layer's final states (``n ... h``, meta ``ONE_OR_NONE``: a batch axis or none between) indexed
     with one item more than their known axes (``hidden[-2, :, :]``): batched, ``n ? h``. Else the input."""
@@ -156,6 +162,8 @@ def getitem(site: Site, input, index) -> Shape | None:
     """
     if index is OPAQUE:
         return None
+    if isinstance(input, Shape) and input.get_meta("maybe_array") and _steps_back(index):
+        return None  # ``img[:, ::-1]`` of what may be a NumPy array: NumPy reverses it, torch refuses
     input = _segment_filled(input, index)
     if not known(input):
         if isinstance(input, Shape) and not input.is_any:
