@@ -1267,3 +1267,31 @@ def test_a_tensor_s_numpy_data_keeps_its_shape_and_numpy_s_slicing():
         def f():
             return torch.zeros(3, 4)[:, ::-1]
     """) == ["SHP110"]
+
+
+def test_blocks_in_an_enumerated_loop_and_a_checkpointed_block_are_applied():
+    src = """
+        class FF(nn.Module):
+            def __init__(self, dim, hidden):
+                super().__init__()
+                self.fc1 = nn.Linear(dim, hidden)
+                self.fc2 = nn.Linear({fc2})
+            def forward(self, x):
+                return self.fc2(self.fc1(x))
+
+        class Net(nn.Module):
+            def __init__(self, dim, hidden):
+                super().__init__()
+                self.norm = nn.LayerNorm(dim)
+                self.ff = FF(dim, hidden)
+                self.blocks = nn.ModuleList([FF(dim, hidden) for _ in range(3)])
+            def forward(self, x):
+                x = checkpoint(self.ff, self.norm(x), use_reentrant=False)
+                reveal_shape(x)
+                for i, blk in enumerate(self.blocks):
+                    x = blk(x)
+                reveal_shape(x)
+    """
+    head = "\n        from torch.utils.checkpoint import checkpoint"
+    assert reveals(head + src.format(fc2="hidden, dim")) == ["... dim", "... dim"]
+    assert codes(head + src.format(fc2="dim, hidden")) == ["SHP107"]

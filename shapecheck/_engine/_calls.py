@@ -434,6 +434,11 @@ class Calls:
             return SelfVal(NAMESPACE, {})  # a bare module used as a namespace of layers
         if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
             return args[0]  # a copy of a layer (``clones``: ``copy.deepcopy(layer)``) is shaped as the layer
+        if q in _CHECKPOINTS and args and not isinstance(node.args[0], ast.Starred):
+            # ``checkpoint(self.block, x, use_reentrant=False)``: ``self.block(x)``, its activations recomputed in
+            # the backward pass
+            return self.call_value(args[0], list(args[1:]),
+                                   {k: v for k, v in kwargs.items() if k not in _CHECKPOINT_OPTIONS}, node, state)
         if q in _REPARAMETRIZED and args and isinstance(args[0], ModuleVal):
             # ``weight_norm(nn.Conv1d(c_in, c_out, k))``: the layer itself, its weight reparametrized
             return args[0]
@@ -743,6 +748,9 @@ def _size_isinstance(cls_node):
 # tensor methods whose positional arguments are all sizes, given one by one or as one ``torch.Size``
 _SPLICED_SIZE_METHODS = frozenset({"view", "reshape", "expand", "new_zeros", "new_ones", "new_empty"})
 _EINOPS = frozenset({"einops.rearrange", "einops.reduce", "einops.repeat"})
+# activation checkpointing: ``checkpoint(fn, *args)`` calls ``fn(*args)``; these keywords are its own
+_CHECKPOINTS = frozenset({"torch.utils.checkpoint.checkpoint"})
+_CHECKPOINT_OPTIONS = frozenset({"use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug"})
 _LONG_DATA = frozenset({"torch.LongTensor", "torch.cuda.LongTensor", "torch.IntTensor", "torch.cuda.IntTensor"})
 _INFERRED_DATA = frozenset({"torch.tensor", "torch.as_tensor"})  # the element type follows the literal's
 # what gives back the layer it is given, its weight reparametrized (``weight_norm(nn.Conv1d(...))``)
