@@ -21,6 +21,14 @@ def _parts(ev):
     return None
 
 
+def _terms(e) -> int:
+    """How many sizes the code names ``e`` adds up (``in_channels + skip_channels``: 2); 0 for a size with a literal
+    term or a coefficient (``c + 1``, ``2 * c``), which says nothing of parts."""
+    if not isinstance(e, Expr) or any(not mono or coef != 1 for mono, coef in e.terms):
+        return 0
+    return len(e.terms)
+
+
 @register
 class ConcatOffChannelAxis(LintRule):
     """Feature maps concatenated along a spatial axis before a layer that expects their channels summed.
@@ -31,7 +39,10 @@ class ConcatOffChannelAxis(LintRule):
     any axis other than 1 to the next convolution or normalisation, and reports the `cat` when that
     layer's channel count is the *sum* of the parts' channel counts: the code meant to stack
     channels. Joined along another axis the parts have one channel count, so a part whose channels
-    are unknown (an unannotated skip connection) counts with the others'.
+    are unknown (an unannotated skip connection) counts with the others'. Where no part's shape is
+    known, a `cat` along axis 2 or later (a spatial axis of what a convolution reads, batched or
+    not) is reported when the layer's channel count is written as a sum of as many sizes as there
+    are parts (`nn.Conv2d(in_channels + skip_channels, ...)`).
 
     ## Why is this bad?
     `dim=-1` or `dim=2` is a natural slip (it is right for token sequences). The concatenation
@@ -63,6 +74,36 @@ class ConcatOffChannelAxis(LintRule):
     summary = "Feature maps are concatenated along a non-channel axis before a layer expecting summed channels"
 
     VALID = [
+        # near miss: the same maps joined along the channels
+        '''
+import torch
+from torch import nn
+
+
+class Up(nn.Module):
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels + skip_channels, out_channels, 3, padding=1)
+
+    def forward(self, x, skip):
+        x = nn.functional.interpolate(x, scale_factor=2.0)
+        x = torch.cat([x, skip], dim=1)
+        return self.conv(x)
+''',
+        # near miss: images of unknown shape tiled side by side, then convolved with their own channel count
+        '''
+import torch
+from torch import nn
+
+
+class Tiles(nn.Module):
+    def __init__(self, channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, out_channels, 3, padding=1)
+
+    def forward(self, left, right):
+        return self.conv(torch.cat([left, right], dim=3))
+''',
         '''
 import torch
 from torch import Tensor, nn
@@ -110,6 +151,22 @@ class Tile(nn.Module):
 ''',
     ]
     INVALID = [
+        # maps of unknown shape joined along axis 2, before a convolution built for the sum of two channel counts
+        '''
+import torch
+from torch import nn
+
+
+class Up(nn.Module):
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels + skip_channels, out_channels, 3, padding=1)
+
+    def forward(self, x, skip):
+        x = nn.functional.interpolate(x, scale_factor=2.0)
+        x = torch.cat([x, skip], dim=2)
+        return self.conv(x)
+''',
         # unannotated: the skip connection's channels are unknown, but joined along the height they are
         # the upsampled map's, so the layer's 2 * c is their sum
         '''
@@ -163,7 +220,14 @@ class Fuse(nn.Module):
         carry(ev, ctx, (CAT,))
         if ev.qualname in _CAT:
             parts = _parts(ev)
-            if parts is None or any(p.rank is None or p.rank < 3 for p in parts):
+            if parts is not None and any(p.rank is None for p in parts):
+                # maps of unknown rank joined along axis 2 or later, counted from the front: a spatial axis of
+                # whatever a convolution reads, batched or not; their channels are unknown (None)
+                d = as_int(arg(ev, 1, "dim", 0))
+                if d is not None and d >= 2 and all(p.rank is None or p.rank > d for p in parts):
+                    ctx.tag_result(CAT, (ev.node, d, None, len(parts), True))
+                return
+            if parts is None or any(p.rank < 3 for p in parts):
                 return
             rank = parts[0].rank
             d = as_int(arg(ev, 1, "dim", 0))
@@ -188,9 +252,15 @@ class Fuse(nn.Module):
         x = ev.args[0] if ev.args else ev.kwargs.get("input")
         t = x.get_meta(CAT) if isinstance(x, Shape) else None
         expected = size_of(expected)
-        if t is None or expected is None or x.rank is None:
+        if t is None or expected is None or x.rank is None and t[2] is not None:
             return
         node, d, total, count, partial = t
+        if total is None:
+            # no part's channels known: the layer's channel count written as a sum of as many sizes as there are
+            # parts (``nn.Conv2d(in_channels + skip_channels, ...)``) says what the code meant to stack
+            if _terms(expected) == count >= 2:
+                self._report(ctx, ev, what, node, d, count, expected, expected)
+            return
         if compare_before(ctx, ev.node, expected, total) != "eq":
             if partial and compare_before(ctx, ev.node, x.dims[1], expected) == "ne":
                 # a part's channels are unknown (a skip connection passed in): the sum cannot be named, but the
@@ -206,6 +276,9 @@ class Fuse(nn.Module):
             return
         if compare_before(ctx, ev.node, x.dims[1], expected) == "eq":
             return
+        self._report(ctx, ev, what, node, d, count, total, expected)
+
+    def _report(self, ctx, ev, what, node, d, count, total, expected):
         ctx.report(
             self.code, node,
             f"`cat` joins {count} feature maps along axis {d}, but `{what}` expects their channels summed "
