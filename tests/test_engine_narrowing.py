@@ -1126,6 +1126,25 @@ def test_a_lone_size_the_code_reads_as_a_whole_number_is_one_size():
                 reveal_shape(self.b)
                 reveal_shape(self.c)
     """) == ["hs", "dim", "...", "n_embd", "..."]
+    # a name that says a shape is one size where the code wraps it in a tuple itself; a name read as a sequence
+    # (``torch.Size(normalized_shape)``, ``len(...)``) is never one
+    assert reveals("""
+        class Norm(nn.Module):
+            def __init__(self, normalized_shape, eps=1e-6):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(normalized_shape))
+                self.normalized_shape = (normalized_shape,)
+            def forward(self, x):
+                reveal_shape(self.weight)
+
+        class BiasFree(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                assert len(dim) == 1
+                self.weight = nn.Parameter(torch.ones(dim))
+            def forward(self, x):
+                reveal_shape(self.weight)
+    """) == ["normalized_shape", "..."]
 
 
 def test_a_scale_sized_by_a_whole_number_meets_the_features_it_scales():

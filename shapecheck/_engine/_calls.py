@@ -585,14 +585,20 @@ class Calls:
 
     def whole_number(self, v: Obj) -> bool:
         """``v``, an unknown object given alone to a tensor factory, is one size: a parameter (with no default or an
-        int one) that the function reads as a whole number or that is named as sizes are; never a name that
-        says a shape (``normalized_shape``). (A field of a config, ``torch.zeros(cfg.n_embd)``, is a size
+        int one) that the function reads as a whole number or that is named as sizes are, but never one it reads
+        as a sequence (``len(shape)``); a name that says a shape (``normalized_shape``) only where the code reads
+        it as a number (``(normalized_shape,)``). (A field of a config, ``torch.zeros(cfg.n_embd)``, is a size
         already.)"""
         name = v.name
-        if "shape" in name.lower() or "." in name or name not in self.size_params:
+        if "." in name or name not in self.size_params:
             return False
-        return _WHOLE_NUMBER_NAME.fullmatch(name) is not None or \
-            name in per_node(self.mod.memo.whole_numbers, self.node, lambda: whole_number_params(self.node))
+        numbers, sequences = per_node(self.mod.memo.whole_numbers, self.node, lambda: whole_number_params(self.node))
+        if name in sequences:
+            return False
+        if "shape" in name.lower():
+            # ``normalized_shape`` of a LayerNorm written out: one size where the code wraps it in a tuple itself
+            return name in numbers
+        return _WHOLE_NUMBER_NAME.fullmatch(name) is not None or name in numbers
 
     def grouped_channels(self, init: dict) -> None:
         """``nn.Conv2d(in_dim, dim, 3, groups=dim)``: both channel counts are multiples of the number of groups
@@ -946,12 +952,15 @@ _INT_SIZE_KEYWORDS = frozenset({"in_features", "out_features", "num_embeddings",
                                 "num_channels", "embed_dim"})
 
 
-def whole_number_params(fn) -> frozenset:
-    """The names ``fn``'s code reads as whole numbers: an operand of ``//``, ``%``, ``-``, ``**`` or a shift,
-    of ``+``/``*``/``/`` beside a number, compared with an int, counted by ``range``, a size of a layer
-    that takes ints (``nn.Linear(dim, ...)``), or one of several sizes of a factory (``torch.zeros(n, 2)``).
-    Read once per function (the memo's ``whole_numbers``)."""
+def whole_number_params(fn) -> tuple:
+    """``(numbers, sequences)``: the names ``fn``'s code reads as whole numbers (an operand of ``//``, ``%``, ``-``,
+    ``**`` or a shift, of ``+``/``*``/``/`` beside a number, compared with an int, counted by ``range``, a size of
+    a layer that takes ints, ``nn.Linear(dim, ...)``, one of several sizes of a factory, ``torch.zeros(n, 2)``, or
+    the one element of a tuple, ``self.normalized_shape = (normalized_shape,)``), and those it reads as sequences
+    (``len(shape)``, ``torch.Size(shape)``, ``tuple(shape)``, ``*shape``). Read once per function (the memo's
+    ``whole_numbers``)."""
     found: set = set()
+    sequences: set = set()
 
     def numeral(n) -> bool:
         return isinstance(n, ast.Constant) and type(n.value) in (int, float)
@@ -973,8 +982,18 @@ def whole_number_params(fn) -> frozenset:
                 picked += [k.value for k in node.keywords if k.arg in _INT_SIZE_KEYWORDS]
             elif callee in _LONE_SIZE_FACTORIES and len(node.args) > 1:
                 picked = list(node.args)
+            if callee in ("len", "Size", "tuple", "list", "iter", "enumerate", "zip", "sum", "max", "min"):
+                sequences.update(a.id for a in node.args if isinstance(a, ast.Name))
+        elif isinstance(node, ast.Tuple) and len(node.elts) == 1:
+            picked = list(node.elts)
+        elif isinstance(node, ast.Starred) and isinstance(node.value, ast.Name):
+            sequences.add(node.value.id)
+        elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name):
+            sequences.add(node.iter.id)
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            sequences.add(node.value.id)
         found.update(p.id for p in picked if isinstance(p, ast.Name))
-    return frozenset(found)
+    return frozenset(found), frozenset(sequences)
 
 
 # ``nn.Module`` methods that give back the module itself (dtype casts keep the shapes)

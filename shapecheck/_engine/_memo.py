@@ -49,7 +49,7 @@ class ModuleMemo:
     passed_ratios: dict = field(default_factory=dict)  # id of a class node -> ratios every construction gives (_walk)
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
-    whole_numbers: dict = field(default_factory=dict)  # id of a function node -> parameters read as ints (_calls)
+    whole_numbers: dict = field(default_factory=dict)  # id of a function node -> names read as ints, as sequences (_calls)
     shifting: dict = field(default_factory=dict)  # id of a function node -> its relative-shift views (_checks)
 
 
