@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 
 from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
@@ -11,6 +12,7 @@ from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
 from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
+from ._memo import per_node
 from ._narrow import tensor_var
 from ._callables import activation_default, table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, param_defaults, size, size_item
@@ -253,14 +255,28 @@ class Expressions:
             target = info.resolve_star(name)
             if target is not None:
                 return target
+            if any(own_constant(f"{m}.{name}") for m in info.star_modules) and not self.called_name(name):
+                return Obj(name)  # ``from params import *`` then ``nn.Linear(EMBED_SIZE, ...)``
         if name in getattr(info, "arg_namespaces", ()):  # ``opt = parser.parse_args()``: ``opt.latent_dim``
             return Obj(name)
         return OPAQUE
 
     def imported(self, q: str):
         """What the imported name ``q`` is: a function or class of analysed code, else the library object it names;
-        a class the engine cannot read named after a library layer is that layer (:func:`unread_layer`)."""
-        return self.mod.resolve_import(q) or unread_layer(q) or QualRef(q)
+        a class the engine cannot read named after a library layer is that layer (:func:`unread_layer`); a
+        constant of the code's own modules (``from params import EMBED_SIZE``) is an object named after it,
+        a size where it is used as one."""
+        found = self.mod.resolve_import(q) or unread_layer(q)
+        if found is not None:
+            return found
+        return Obj(q.rpartition(".")[2]) if own_constant(q) and not self.called_name(q.rpartition(".")[2]) \
+            else QualRef(q)
+
+    def called_name(self, name: str) -> bool:
+        """The file calls ``name`` (``GELU()``): a class or a function, not a constant."""
+        called = per_node(self.mod.memo.called, self.mod.tree, lambda: frozenset(
+            n.func.id for n in ast.walk(self.mod.tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)))
+        return name in called
 
     def attribute(self, node, state):
         q = self.mod.imports.qualify(node)
@@ -682,6 +698,24 @@ _ALIKE_LAYERS = frozenset({"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspos
 # peft's `Linear(base_layer, adapter_name)`), or are not PyTorch layers
 _OTHER_FRAMEWORKS = frozenset({"jax", "flax", "haiku", "sonnet", "tensorflow", "keras", "tf_keras", "mlx", "paddle",
                                "trax", "objax", "equinox", "peft", "numpy", "shapecheck"})
+
+
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+
+
+def own_constant(q: str) -> bool:
+    """``q`` names a constant (``EMBED_SIZE``, ``NUM_HEADS``) of a module that is neither the standard library's nor
+    a framework's: the code's own configuration, which the engine does not read."""
+    mod, _, name = q.rpartition(".")
+    top = mod.split(".", 1)[0]
+    return bool(mod) and _CONSTANT_NAME.fullmatch(name) is not None and any(c.isalpha() for c in name) \
+        and top not in sys.stdlib_module_names and top not in _KNOWN_LIBRARIES and top not in _OTHER_FRAMEWORKS
+
+
+# libraries whose constants are no sizes of the code (``torch.float32``, ``np.PI``)
+_KNOWN_LIBRARIES = frozenset({"torch", "torchvision", "torchaudio", "numpy", "scipy", "einops", "transformers",
+                              "timm", "PIL", "cv2", "sklearn", "pandas", "matplotlib", "tqdm", "typing_extensions",
+                              "jaxtyping", "beartype", "shapecheck"})
 
 
 def unread_layer(q: str):

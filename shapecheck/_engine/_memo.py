@@ -32,7 +32,8 @@ class ModuleMemo:
     the file's tree's id to the names each name is computed from anywhere in it (``related_names``); ``copies`` a
     function node's id to the names it copies one to another (``residual = x``); ``whole_numbers`` a function
     node's id to the parameters its code reads as whole numbers (``whole_number_params``); ``shifting`` a
-    function node's id to its views that a relative shift makes (``shifting_views``)."""
+    function node's id to its views that a relative shift makes (``shifting_views``); ``called`` the file's tree's
+    id to the bare names it calls (``Expressions.called_name``)."""
 
     signatures: dict = field(default_factory=dict)
     calls: dict = field(default_factory=dict)
@@ -51,6 +52,7 @@ class ModuleMemo:
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
     whole_numbers: dict = field(default_factory=dict)  # id of a function node -> names read as ints, as sequences (_calls)
     shifting: dict = field(default_factory=dict)  # id of a function node -> its relative-shift views (_checks)
+    called: dict = field(default_factory=dict)  # id of a module's tree -> the bare names it calls (_expressions)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:
