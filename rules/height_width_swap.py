@@ -7,9 +7,9 @@ import re
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import HEIGHT, WIDTH
 from shapecheck._core._algebra import Expr, Sym, sym
-from shapecheck._core._shape import Shape
+from shapecheck._core._shape import Shape, Unknown
 
-from ._common import arg, as_int, axis, dims_text, looks_like, name_of, qd, register, who
+from ._common import arg, as_int, axis, dims_text, is_literal, looks_like, name_of, qd, register, who
 
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
@@ -168,7 +168,9 @@ class HeightWidthSwap(LintRule):
     `permute(0, 2, 3, 1)` of a tensor that is not channels-first (a spectrogram's time
     and frequency) is taken for a conversion to channels-last. A pure spatial
     transpose (`transpose(2, 3)`, which does not move the channels) is deliberate and not reported;
-    so are spectrogram layouts whose axes are named time and frequency.
+    so are spectrogram layouts whose axes are named time and frequency. Moving the channels last from a map
+    whose height and width are of unknown size (or of one) is not reported: pooled to a point, as text
+    convolutions are, the map has nothing to swap.
     """
 
     code = "SHP303"
@@ -177,6 +179,24 @@ class HeightWidthSwap(LintRule):
     summary = "A permute or transpose that changes the channel layout also swaps height and width"
 
     VALID = [
+        # near miss: text convolutions pooled to a point (TextCNN): the channels moved last from maps whose height
+        # and width the engine cannot tell, one by one, before a flatten
+        '''
+import torch
+from torch import nn
+
+
+class TextCNN(nn.Module):
+    def __init__(self, vocab_size: int, embedding_size: int, num_filters: int, seq_len: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embedding_size)
+        self.conv = nn.Conv2d(1, num_filters, (2, embedding_size))
+        self.pool = nn.MaxPool2d((seq_len - 1, 1))
+
+    def forward(self, tokens):
+        h = torch.relu(self.conv(self.embed(tokens).unsqueeze(1)))
+        return self.pool(h).permute(0, 3, 2, 1).flatten(1)
+''',
         # near miss: resized height and width in their order; a size that names both is neither
         '''
 import torch
@@ -512,6 +532,11 @@ def resize_pos_embed(posemb, old_size, new_size):
         if hi is None or wi is None or wi != hi + 1:
             return  # an image layout keeps height just before width; other tensors are not images
         others = [i for i in range(1, x.rank) if i not in (hi, wi)]
+        if p[-1] in others and p[-1] < hi and all(
+                isinstance(x.dims[i], Unknown) or is_literal(x.dims[i]) and ctx.resolve(x.dims[i]).value == 1
+                for i in (hi, wi)):
+            return  # channels moved last from a map whose height and width nobody knows, or are one: a map pooled to a
+            # point (TextCNN's (k, 1) max-pool over a width-one convolution) has no data to swap
         moved = any(p.index(i) != i for i in others)
         flipped = (hi < wi) != (p.index(hi) < p.index(wi))
         if not (moved and flipped) or p[0] != 0:
