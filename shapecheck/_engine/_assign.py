@@ -114,10 +114,12 @@ class Assignment:
         if name == "_" or name.startswith("_") and name.strip("_") == "":
             return None
         taken = self.dim_names
-        if self.depth > 0 and self.self_val is None:
-            # a function called under a caller's shapes (``B, H, W, dim = q.shape`` in a helper of a module built
-            # with ``dim``) names axes of its own: a spelling the caller's sizes use is another axis
-            taken = taken | self.env.fields | {s.name for s in self.env.bindings}
+        if self.depth > 0:
+            # a function or a module's method called under a caller's shapes (``B, H, W, dim = q.shape`` in a helper
+            # of a module built with ``dim``; ``..., num_channels = x.shape`` in a block its model calls after
+            # reading its own input's ``num_channels``) names axes of its own: a spelling the caller's sizes use is
+            # another axis
+            taken = taken | self.env.fields | {s.name for s in self.env.bindings} | self.outer_names
         elif self.self_val is not None and name in self.env.fields:
             # ``src_len, bsz, out_channels = key.size()`` in a module built with ``out_channels``: the local names
             # the input's axis, which may be another size (fairseq's is the width ``embed_dim``); an axis of the

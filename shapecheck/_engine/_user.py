@@ -284,6 +284,7 @@ class UserCalls:
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules, closure=closure)
         related = sub.env.related  # what the callee's file relates
+        sub.outer_names = self.outer_names | frozenset(self.dim_names)
         sub.env = self.env.copy()
         sub.env.related = related
         sv = ref.bound_self
