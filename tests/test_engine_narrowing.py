@@ -1316,21 +1316,22 @@ def test_blocks_in_an_enumerated_loop_and_a_checkpointed_block_are_applied():
     assert codes(head + src.format(fc2="dim, hidden")) == ["SHP107"]
 
 
-def test_constants_of_the_code_s_own_modules_are_sizes_where_used_as_sizes():
-    # the engine does not read ``params``, but a constant used as a size is one, named after it (so is one a
-    # ``from params import *`` gives: tests/test_cli.py runs a project)
-    src = """
-        from params import EMBED_SIZE, NUM_HEADS
-        from config import DK
+_CONSTANT_HEADS = """
+    {imports}
 
-        class Heads(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.wq = nn.Linear(EMBED_SIZE, NUM_HEADS * DK)
-            def forward(self, q):
-                b = q.size(0)
-                reveal_shape(self.wq(q).view(b, -1, NUM_HEADS, DK))
-    """
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wq = nn.Linear(EMBED_SIZE, NUM_HEADS * DK)
+        def forward(self, q):
+            b = q.size(0)
+            reveal_shape(self.wq(q).view(b, -1, NUM_HEADS, DK))
+"""
+
+
+def test_constants_of_the_code_s_own_modules_are_sizes_where_used_as_sizes():
+    # the engine does not read ``params``, but a constant used as a size is one, named after it
+    src = _CONSTANT_HEADS.format(imports="from params import EMBED_SIZE, NUM_HEADS\n    from config import DK")
     assert reveals(src) == ["b -1@17 NUM_HEADS DK"]
 
 
@@ -1339,17 +1340,7 @@ def test_a_constant_a_star_import_gives_is_a_size_where_used_as_one(tmp_path):
     from test_engine import run
 
     user = tmp_path / "heads.py"
-    src = """
-        from params import *
-
-        class Heads(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.wq = nn.Linear(EMBED_SIZE, NUM_HEADS * DK)
-            def forward(self, q):
-                b = q.size(0)
-                reveal_shape(self.wq(q).view(b, -1, NUM_HEADS, DK))
-    """
+    src = _CONSTANT_HEADS.format(imports="from params import *")
     user.write_text(src)
     found = run(src, path=str(user), project=Project([user], roots=[str(tmp_path)]))
     assert [d.message for d in found if d.code == "reveal"] == ["b -1@16 NUM_HEADS DK"]

@@ -127,7 +127,7 @@ class Checks:
                     # the batch moved across a literal factor (a bidirectional RNN's states viewed
                     # `(batch, -1)`): the examples are mixed, whatever the sizes
                     self.diag(node, "SHP109",
-                              f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves "
+                              f"{_view_word(node)} moves "
                               f"the batch axis {qd(d)} across a factor of {factor}: "
                               f'"{src}" cannot become "{out}" without mixing examples',
                               notes=(axis_origin_note(src, i, src.label or "the input", self.env),),
@@ -139,27 +139,25 @@ class Checks:
             moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
             whole = [x for x in sdims if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
             other = whole[0] if whole else moved[0] if moved else None
-            self.diag(node, "SHP109",
-                      f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves axis "
-                      f"{qd(d)} across {qd(other) if other is not None else 'other axes'}: "
-                      f'"{src}" cannot become "{out}" without reordering data',
-                      notes=(axis_origin_note(src, i, src.label or "the input", self.env),),
-                      help="permute or transpose the axes into the target order first, then reshape")
+            self.report_reorder(node, f"moves axis {qd(d)} across {qd(other) if other is not None else 'other axes'}",
+                                src, out, i)
             return False
         # a size moved by a factor that names no whole axis (``l // blocks``) is no proof; a target made of whole
         # source axes that are not next to each other is
         merged = merged_across(sdims, odims)
         if merged is not None:
             a, c, b = merged
-            self.diag(node, "SHP109",
-                      f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} merges axis "
-                      f"{qd(sdims[a])} with {qd(sdims[c])} across {qd(sdims[b])}: "
-                      f'"{src}" cannot become "{out}" without reordering data',
-                      notes=(axis_origin_note(src, a, src.label or "the input", self.env),),
-                      help="move the axes to merge next to each other first (`.transpose(...)` or `.permute(...)`), "
-                           "then reshape")
+            self.report_reorder(node, f"merges axis {qd(sdims[a])} with {qd(sdims[c])} across {qd(sdims[b])}", src,
+                                out, a, help="move the axes to merge next to each other first (`.transpose(...)` or "
+                                             "`.permute(...)`), then reshape")
             return False
         return unclear
+
+    def report_reorder(self, node, what: str, src: Shape, out: Shape, i: int,
+                       help="permute or transpose the axes into the target order first, then reshape") -> None:
+        """SHP109 at the view ``node``: it ``what`` (moves an axis, merges two), so ``src`` cannot become ``out``."""
+        self.diag(node, "SHP109", f'{_view_word(node)} {what}: "{src}" cannot become "{out}" without reordering data',
+                  notes=(axis_origin_note(src, i, src.label or "the input", self.env),), help=help)
 
     def check_reshape_tail(self, src: Shape, out: Shape, sdims, odims, node) -> None:
         """A view whose leading axes are unknown (``data.permute(0, 3, 2, 1).view(3, H, W)`` of a tensor whose
@@ -191,12 +189,8 @@ class Checks:
                 return  # moved by a factor that names no whole axis: memory reinterpreted on purpose?
             whole = [x for x in tail_s if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
             other = whole[0] if whole else None
-            self.diag(node, "SHP109",
-                      f"{'view' if 'view' in str(getattr(node.func, 'attr', '')) else 'reshape'} moves axis "
-                      f"{qd(d)} across {qd(other) if other is not None else 'other axes'}: "
-                      f'"{src}" cannot become "{out}" without reordering data',
-                      notes=(axis_origin_note(src, ks + i, src.label or "the input", self.env),),
-                      help="permute or transpose the axes into the target order first, then reshape")
+            self.report_reorder(node, f"moves axis {qd(d)} across {qd(other) if other is not None else 'other axes'}",
+                                src, out, ks + i)
             return
 
     def clean_view(self, sdims, odims) -> bool:
@@ -264,6 +258,11 @@ def _shifting_views(fn):
         if nxt is not None and isinstance(nxt.value, ast.Subscript) and isinstance(nxt.value.value, ast.Name) \
                 and nxt.value.value.id == name and drops_first_row(nxt.value):
             yield stmt.value
+
+
+def _view_word(node) -> str:
+    """``view`` or ``reshape``: how the call that a SHP109 message names is spelled."""
+    return "view" if "view" in str(getattr(getattr(node, "func", None), "attr", "")) else "reshape"
 
 
 def merged_across(sdims, odims) -> tuple | None:
