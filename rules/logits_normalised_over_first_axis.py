@@ -188,6 +188,9 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
         if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Sub)) \
                 and (carries(n.left) and over_last(n.right) or carries(n.right) and over_last(n.left)):
             return n  # ``p_t * (log_q - log_p_t)``: combined with a distribution over the last axis
+        if isinstance(n, ast.Call) and qualify(n.func) in _KL_DIV and len(n.args) >= 2 \
+                and carries(n.args[0]) and over_last(n.args[1]):
+            return n  # ``F.kl_div(log_q, p)``: the target a distribution over the last axis, elementwise beside it
     for n in nodes:
         if isinstance(n, ast.Call):
             red = _reduced_dim(n, qualify)
@@ -317,6 +320,14 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     fixable = True
 
     VALID = [
+        # near miss: both distributions of the divergence normalised over dim 0
+        '''
+import torch.nn.functional as F
+
+
+def column_divergence(p_logits, q_logits):
+    return F.kl_div(F.log_softmax(q_logits, dim=0), F.softmax(p_logits, dim=0), reduction="sum")
+''',
         # near miss: over the classes
         '''
 import torch.nn.functional as F
@@ -450,6 +461,16 @@ def best_rows(scores, j: int, k: int):
 ''',
     ]
     INVALID = [
+        # distillation: the teacher's probabilities over the last axis, the student's log-probabilities over dim 0
+        '''
+import torch.nn.functional as F
+
+
+def distill(student_logits, teacher_logits):
+    target = F.softmax(teacher_logits, dim=-1)
+    log_q = F.log_softmax(student_logits, dim=0)
+    return F.kl_div(log_q, target, reduction="none").mean()
+''',
         # the beam step keeps the name: ``logprobs, words = logprobs.topk(...)`` reads the log-probabilities made in
         # the branch above, over their last axis
         '''
