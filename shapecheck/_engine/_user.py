@@ -284,7 +284,7 @@ class UserCalls:
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules, closure=closure)
         related = sub.env.related  # what the callee's file relates
-        sub.outer_names = self.outer_names | frozenset(self.dim_names)
+        sub.outer_names = self.outer_names | frozenset(self.dim_names - self.adopted_names)
         sub.env = self.env.copy()
         sub.env.related = related
         sv = ref.bound_self
@@ -366,6 +366,8 @@ class UserCalls:
                 name = self.fresh_dim_name(s.name)
                 while name is not None and name in given:
                     name = self.fresh_dim_name(name + "'")
+                if name is not None:
+                    self.adopted_names.add(name)
                 new = self.fresh_calls[key] = sym(name, s.kind + tag) if name else UNKNOWN
             mapping[s] = new
         return _renamed(v, mapping, 0) if mapping else v

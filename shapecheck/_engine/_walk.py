@@ -69,9 +69,10 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.param_names: set = set()  # names the parameters' annotations bind
         self.free = Bindings()  # names first met in a return or local annotation -> what they were bound to
         self.dim_names: set = set()
-        # the names the callers' analyses gave axes (a callee analysed under their shapes names its own otherwise:
-        # one spelling is one symbol)
+        # the names the callers' analyses gave the axes of their own tensors (a callee analysed under their shapes
+        # names its own otherwise: one spelling is one symbol)
         self.outer_names: frozenset = frozenset()
+        self.adopted_names: set = set()  # of ``dim_names``, those given to the axes a callee named (``fresh_axes``)
         self.fresh_calls: dict = {}  # (call node, callee's axis) -> this function's name for it (``_user``)
         self.qualname = node.name if self_val is None else f"{self_val.cls.name}.{node.name}"
         self.env.related = per_node(mod.memo.related, mod.tree, lambda: related_names(mod.tree))
