@@ -390,8 +390,9 @@ def test_rotary_embeddings_written_with_complex_numbers_keep_the_shape():
 
 
 def test_halves_of_a_feature_axis_not_known_even_keep_the_other_axes():
-    # ``rotate_half`` of rotary embeddings on a head size the code does not say is even: two halves (a size the
-    # code names is even from there on), the other axes kept, so the rotated queries keep their rank and heads
+    # ``rotate_half`` of rotary embeddings on a head size the code does not say is even: two pieces, the
+    # other axes kept, so the rotated queries keep their rank and heads (an annotation's axis may be odd; a size
+    # the code names, a constructor's argument, is halved: test_engine_narrowing)
     src = """
         def rotate_half(x):
             x1, x2 = x.chunk(2, dim=-1)
@@ -400,7 +401,7 @@ def test_halves_of_a_feature_axis_not_known_even_keep_the_other_axes():
             reveal_shape(rotate_half(q))
             a, b, c = q.chunk(3, dim=-1)
     """
-    assert reveals(src) == ["b h n d"]
+    assert reveals(src) == ["b h n ?"]
     assert codes(src) == []
     # a data axis read from a tensor (an image's width may be odd): two pieces of unknown size
     assert reveals("""

@@ -1344,3 +1344,24 @@ def test_a_constant_a_star_import_gives_is_a_size_where_used_as_one(tmp_path):
     user.write_text(src)
     found = run(src, path=str(user), project=Project([user], roots=[str(tmp_path)]))
     assert [d.message for d in found if d.code == "reveal"] == ["b -1@16 NUM_HEADS DK"]
+
+
+def test_a_gated_feed_forward_built_backwards_is_found_through_its_halves():
+    # ``x, gate = x.chunk(2, dim=-1)`` halves a size a constructor names (even from there on): the gate of a
+    # Linear built backwards has half of ``dim`` features, which the next layer, built for ``dim * 4``, does not take
+    src = """
+        class GEGLU(nn.Module):
+            def forward(self, x):
+                x, gate = x.chunk(2, dim=-1)
+                return x * F.gelu(gate)
+
+        class FeedForward(nn.Module):
+            def __init__(self, dim, mult=4):
+                super().__init__()
+                inner_dim = int(dim * mult)
+                self.net = nn.Sequential(nn.Linear({first}), GEGLU(), nn.Linear(inner_dim, dim))
+            def forward(self, x):
+                return self.net(x)
+    """
+    assert codes(src.format(first="inner_dim * 2, dim")) == ["SHP107"]
+    assert codes(src.format(first="dim, inner_dim * 2")) == []

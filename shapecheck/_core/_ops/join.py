@@ -289,14 +289,14 @@ def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
 
 @shape_rule("torch.chunk", "torch.Tensor.chunk",
             ok=["b 3*c | 3, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 3; b 3; b 3; b 1", "6 b | 2 -> 3 b; 3 b",
-                "b n d | 2, -1 -> b n d//2; b n d//2"],
+                "b n d | 2, -1 -> b n _; b n _"],
             bad=["b n | 2, 2 ! SHP106"])
 def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     """``chunk(x, chunks, dim=0)``: pieces of ``ceil(n / chunks)`` (torch may return fewer than
     ``chunks``); unknown unless the axis is a literal or a known multiple of ``chunks``, or of unknown size
     (``chunks`` pieces, which the targets that unpack them must match, of unknown size on that axis), or
-    halved: a size the code names is even from there on (two pieces of half of it), another gives two pieces
-    of unknown size on that axis."""
+    halved: a size the code names (a constructor's argument, not an annotation's axis) is even from there on (two
+    pieces of half of it), another gives two pieces of unknown size on that axis."""
     if not isinstance(input, Shape) or input.is_any or input.rank == 0:
         return None
     d = locate(site, input, dim)
@@ -333,10 +333,10 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
 
 
 def _halves_one_name(n: Expr) -> bool:
-    """``n`` is one size the code names (``dim``, ``hidden_size``), not a data axis read from a tensor (an
-    image's width may be odd) nor a sum or quotient."""
+    """``n`` is one size the code names (``dim``, ``hidden_size``, a constructor's argument), not an axis an
+    annotation names or one read from a tensor (an image's width may be odd), nor a sum or quotient."""
     s = n.as_sym()
-    return s is not None and (s.kind or "axis") in ("code", "axis")
+    return s is not None and s.kind == "code"
 
 
 def _has_quotient(e: Expr) -> bool:
