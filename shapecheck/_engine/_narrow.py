@@ -144,8 +144,7 @@ class Narrowing:
         """``x.size(0)`` of ``x`` of shape ``... d``: axis 0 may be ``d`` itself (``x`` of one axis), so it cannot be
         placed in ``x``'s shape; the size read is still an axis of the data, bound to whatever it meets (``view(
         x.size(0), x.size(1), h, d // h)`` keeps the names) but distinct from none of its axes, and ``x`` is left
-        as it was. None for a named
-        variadic segment (``*batch``)."""
+        as it was. None for a named variadic segment (``*batch``)."""
         if shape.dims[shape.variadic_index] != Variadic(None):
             return None
         # of a kind of its own: not one of the tensor's distinct axes (it may be ``d``, or an axis read from the
