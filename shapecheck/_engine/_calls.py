@@ -20,8 +20,9 @@ from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor, tensor_var
 from ._subclass import NOT_HANDLED
-from ._values import (EMPTY, NAMESPACE, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice, ClassRef,
-                      DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of, join)
+from ._values import (EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice,
+                      ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of,
+                      join)
 from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, is_super_call,
                       last_name, number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
 
@@ -672,6 +673,9 @@ class Calls:
             return ListOf(args[0].elem, args[0].length, args[0].first)
         if name in ("zip", "enumerate") and args and not kwargs:
             z = _zipped(name, args)
+            if z is OPAQUE and name == "enumerate" and len(args) == 1 and self.iter_elem(args[0]) is not OPAQUE:
+                # ``for i, block in enumerate(self.blocks)``: the blocks in turn, each beside its index
+                return ListOf((OPAQUE, self.iter_elem(args[0])))
             if z is OPAQUE and name == "zip" and all(isinstance(a, (tuple, ListOf, ModuleVal)) for a in args):
                 # ``for lin, x in zip(self.linears, (query, key, value))``: each iteration takes one element of
                 # each, as a loop over one of them does
@@ -719,8 +723,11 @@ def _zipped(name: str, args):
         return OPAQUE
     if name == "enumerate":
         a = args[0]
-        return ListOf((OPAQUE, a.elem), first=(const(0), a.first)) if len(args) == 1 and isinstance(a, ListOf) \
-            else OPAQUE
+        if len(args) != 1 or not isinstance(a, ListOf):
+            return OPAQUE
+        # what a later element fits, beside its index (``kept_by_later``)
+        rest = a.rest if a.rest is None or a.rest == ONLY_FIRST else (OPAQUE, a.rest)
+        return ListOf((OPAQUE, a.elem), first=(const(0), a.first), rest=rest)
     firsts = []
     for a in args:
         f = first_of(a) if isinstance(a, (tuple, ListOf)) else None

@@ -6,7 +6,7 @@ import ast
 import re
 from contextlib import nullcontext
 
-from .._core._algebra import Expr, const
+from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from .._core._unify import unnamed_size
@@ -217,12 +217,8 @@ class Statements:
         return out
 
     def stmt_for(self, st, state):
-        # ``for i, block in enumerate(self.blocks):``: the blocks in turn, each beside its index
-        counted = _enumerated(st.iter)
-        it = self.ev(st.iter if counted is None else counted, state)
+        it = self.ev(st.iter, state)
         elem = self.iter_elem(it)
-        if counted is not None:
-            elem = (OPAQUE, elem)
         pre = dict(state)
         # the first pass is the first iteration, from the state before the loop: what it finds holds (a
         # layer applied to ``x`` by the first block); the second, from the widened state, finds what a later
@@ -231,8 +227,6 @@ class Statements:
         s1 = dict(state)
         # ``for layer in self.layers:`` over modules appended in order: the first iteration applies the first
         head = it.first if isinstance(it, ListOf) and it.first is not None else elem
-        if counted is not None and head is not elem:
-            head = (const(0), head)
         self.loop_depth += 1
         try:
             self.assign(st.target, head, s1, st)
@@ -244,14 +238,14 @@ class Statements:
             s2 = self.block(st.body, s2)
             self.drop_again(first, second)
             after = join_states([widened, s2]) if s2 is not None else widened
-            kept = self.kept_by_later(st, it, s1, counted is not None)
+            kept = self.kept_by_later(st, it, s1)
         finally:
             self.loop_depth -= 1
         if kept is not None:
             after = kept
         return self.block(st.orelse, after) if st.orelse else after
 
-    def kept_by_later(self, st, it, s1, counted: bool = False):
+    def kept_by_later(self, st, it, s1):
         """``for l in self.conv: x = l(x)`` over a list that surely holds its first layer (a convolution,
         appended outside any loop) and then only layers that keep what the first gives (a norm, an
         activation): the state after the loop is the first iteration's. None when that is not so."""
@@ -263,7 +257,7 @@ class Statements:
             return s1
         s3 = dict(s1)
         with self.silenced():
-            self.assign(st.target, (OPAQUE, it.rest) if counted else it.rest, s3, st)
+            self.assign(st.target, it.rest, s3, st)
             s3 = self.block(st.body, s3)
         if s3 is None or set(s3) != set(s1) or any(not _same(s3[k], s1[k]) for k in s1 if k != _target_name(st)):
             return None
@@ -700,11 +694,3 @@ def _same(a, b) -> bool:
     if isinstance(a, Shape) and isinstance(b, Shape):
         return a.dims == b.dims
     return a == b
-
-
-def _enumerated(node):
-    """The iterable of ``enumerate(iterable)`` (no start given), else None."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "enumerate" \
-            and len(node.args) == 1 and not node.keywords and not isinstance(node.args[0], ast.Starred):
-        return node.args[0]
-    return None
