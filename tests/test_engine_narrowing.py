@@ -934,7 +934,8 @@ def test_an_activation_a_helper_fills_is_the_default_one():
 
 
 def test_a_join_with_a_part_of_unknown_shape_keeps_the_other_axes():
-    # every part of a ``cat`` has the axes of the part the engine knows, but the joined one
+    # every part of a ``cat`` has the axes of the part the engine knows, but the joined one, which is the known
+    # part's size there and the unknown part's own
     assert reveals("""
         class Memory(nn.Module):
             def __init__(self, dim, dim_head):
@@ -945,7 +946,7 @@ def test_a_join_with_a_part_of_unknown_shape_keeps_the_other_axes():
                 reveal_shape(torch.cat((mem, v), dim=-2))
                 reveal_shape(torch.cat((mem, y), dim=1))
                 reveal_shape(torch.cat((y, mem), dim=-1))
-    """) == ["... ? dim_head", "b ? d", "b n ?"]
+    """) == ["... ? dim_head", "b mem[1]+n d", "b n d+mem[2]"]
 
 
 def test_a_size_shifted_left_is_doubled():

@@ -24,10 +24,11 @@ from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
 __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
-           "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP"]
+           "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP", "JOINED_GROUP", "holds_joined_part"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
 INFERRED_GROUP = "dim:view@"  # the kind of the size a view infers for its -1 on a tensor of unknown size
+JOINED_GROUP = "dim:cat@"  # the kind of what a part of unknown shape adds to the axis a ``cat`` joins
 
 
 def bridged_name(name: str, aliases: dict | None = None) -> str:
@@ -415,6 +416,10 @@ def broadcast_dims(a, b, env: Env):
     r = compare(a, b, env)
     if r == EQ:
         return env.resolve(a), True
+    if r == UNK and (holds_joined_part(a) or holds_joined_part(b)):
+        # what a ``cat`` joined with a part of unknown shape (``n + mem[1]``, at least 2): an unknown size, so the
+        # other axis, as for an unknown one, if the program runs
+        return (b if holds_joined_part(a) else a), True
     if r == NE and (_one_by_default(a, env) or _one_by_default(b, env)):
         return UNKNOWN, True  # ``opt.channels`` (1 by default) broadcasts as the script runs by default
     if r == NE:
@@ -422,6 +427,11 @@ def broadcast_dims(a, b, env: Env):
         # symbols from code; names and literals are taken at their word
         return a, False
     return UNKNOWN, True
+
+
+def holds_joined_part(d) -> bool:
+    """Does the size ``d`` hold what a part of unknown shape added to the axis a ``cat`` joined?"""
+    return isinstance(d, Expr) and any(s.kind.startswith(JOINED_GROUP) for s in d.symbols())
 
 
 def _one_by_default(d, env: Env) -> bool:

@@ -32,11 +32,20 @@ def qd(d) -> str:
         return sizes(d)
     if d is None or isinstance(d, Unknown):
         return "an unknown axis"
-    return f'"{_INFERRED.sub(_inferred_text, str(d))}"'
+    return f'"{_JOINED.sub(_joined_text, _INFERRED.sub(_inferred_text, str(d)))}"'
 
 
 # the size a view infers for its ``-1`` on a tensor of unknown size, named ``-1@<line>`` by the engine
 _INFERRED = re.compile(r"-1@(\d+)'*")
+
+
+# what a part of unknown shape adds to the axis a ``cat`` joins, named ``cat@<line>`` by the shape rule
+_JOINED = re.compile(r"cat@(\d+)'*")
+
+
+def _joined_text(m) -> str:
+    """``cat@34`` as a reader knows it: what the parts of unknown shape joined on line 34 add."""
+    return f"(the unknown parts joined on line {m[1]})"
 
 
 def _inferred_text(m) -> str:

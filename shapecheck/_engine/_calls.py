@@ -530,8 +530,7 @@ class Calls:
             args = self.narrowed_to_rank(list(args), list(node.args), 3, state)
         if q in _CATS and args and isinstance(args[0], (tuple, list)):
             # every part of a ``cat`` is a tensor (or the call raises)
-            args = [type(args[0])(ANY_SHAPE if isinstance(p, Obj) or p is OPAQUE else p for p in args[0])] \
-                + list(args[1:])
+            args = [type(args[0])(self.cat_parts(args[0], node))] + list(args[1:])
         args = self.aligned_parts(q, args, kwargs)
         joined = self.join_list(q, args, kwargs, node)
         if joined is not None:
@@ -583,6 +582,15 @@ class Calls:
             # element is one size, as in ``torch.empty(n, dim)``
             args = list(args[:-1]) + [tuple(self.as_size_sym(a) for a in args[-1])]
         return self.apply_shape_rule(q, tuple(args), kwargs, node, known=True, rule=rule)
+
+    @staticmethod
+    def cat_parts(parts, node) -> list:
+        """The parts of a ``cat``, each a tensor (or the call raises), one the engine knows nothing of named after
+        the variable that holds it (what it adds along the joined axis is named after it)."""
+        elts = node.args[0].elts if node.args and isinstance(node.args[0], (ast.List, ast.Tuple)) \
+            and len(node.args[0].elts) == len(parts) else [None] * len(parts)
+        return [ANY_SHAPE.with_label(f"`{e.id}`" if isinstance(e, ast.Name) else None)
+                if isinstance(p, Obj) or p is OPAQUE else p for p, e in zip(parts, elts)]
 
     def whole_number(self, v: Obj) -> bool:
         """``v``, an unknown object given alone to a tensor factory, is one size: a parameter (with no default or an
@@ -694,14 +702,15 @@ _STR_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstr
 
 # layers whose first two positional arguments fix the channels or features, however the other options are set:
 # the options that change a size
-_CONV_OPTIONS = frozenset({"stride", "padding", "dilation", "groups"})
+_CONV_OPTIONS = frozenset({"kernel_size", "stride", "padding", "dilation", "groups"})
 _OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_OPTIONS,
                     "torch.nn.Conv3d": _CONV_OPTIONS, "torch.nn.Linear": frozenset()}
 
 
 def _unread_options(q: str, rule, args: list, kwargs: dict):
     """``nn.Conv2d(cin, cout, 3, stride=s)`` with ``s`` a value the engine cannot read (picked by a condition,
-    ``s1, s3 = (stride, 1) if flag else (1, stride)``): an option that changes the spatial sizes is an unknown
+    ``s1, s3 = (stride, 1) if flag else (1, stride)``; a kernel made a pair by a helper, ``to_2tuple(patch_size)``):
+    an option that changes the spatial sizes is an unknown
     size for each spatial axis (unknown groups for ``groups``), so the layer keeps its channels, as
     ``layer_with_unknown_options`` does."""
     names = list(rule.init.parameters)

@@ -23,7 +23,7 @@ from .._core._ops._util import CONV_LEAD, batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from .._core._roles import RoleOrigin
 from ._memo import per_node
-from ._values import Obj
+from ._values import ClassRef, ModuleVal, Obj
 
 _GROUP = "svar"
 
@@ -203,6 +203,22 @@ class Narrowing:
             var = test.args[0].id
             if isinstance(state.get(var), Obj):
                 state[var] = ANY_SHAPE
+            return state
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self.narrowed_branch(test.operand, state, not holds)
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
+                and len(test.args) == 2 and isinstance(test.args[0], ast.Name) \
+                and isinstance(state.get(test.args[0].id), ModuleVal) and state[test.args[0].id].cls is not None:
+            # ``for block in self.blocks: if isinstance(block, AttnBlock): x = block(x, ctx)`` over a list of
+            # modules of several classes, the loop's one value an instance of the first: a branch that holds
+            # for another class only (or fails for this one) is taken by another element, unknown here
+            kinds = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+            classes = [self.ev(k, {}) for k in kinds]
+            if all(isinstance(c, ClassRef) and c.cls is not None for c in classes):
+                have = state[test.args[0].id].cls
+                one_of = any(_derives(have, c.cls) for c in classes)
+                if one_of != holds:
+                    state[test.args[0].id] = OPAQUE
         return state
 
     def narrowed_by_shape_test(self, t: ShapeTest, state, node) -> None:
@@ -806,3 +822,10 @@ def with_rank(v, k: int):
     pad = k - fixed
     return Shape(v.dims[:i] + (UNKNOWN,) * pad + v.dims[i + 1:], origins[:i] + (None,) * pad + origins[i + 1:],
                  None, v.meta)
+
+
+def _derives(cls, base, depth: int = 0) -> bool:
+    """Is the analysed class ``cls`` the class ``base`` or derived from it (through bases the engine reads)?"""
+    if cls is base:
+        return True
+    return depth < 8 and any(_derives(b, base, depth + 1) for b in cls.bases())

@@ -280,6 +280,12 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             cls = self.ev(p.annotation, {})
             if isinstance(cls, ClassRef) and cls.is_module:  # ``block: Block``: an instance of it
                 return self.construct_user(cls, [], {}, p)
+        if p.annotation is None and isinstance(default, (ast.Name, ast.Attribute)) and self.node.name == "__init__":
+            cls = self.ev(default, {})
+            if isinstance(cls, ClassRef) and cls.is_module:
+                # ``block_layers=Block`` in a constructor: the modules it builds are of that class, as by default
+                # (a caller's other block takes the same inputs, or the default would not be its default)
+                return cls
         return Obj(p.arg)
 
 

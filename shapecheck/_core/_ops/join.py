@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .._algebra import Expr, FloorDiv, const
+from .._algebra import Expr, FloorDiv, const, sym
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
+from .._unify import JOINED_GROUP, holds_joined_part
 from ._registry import Site, as_int, as_size, qd, shape_rule
 from ._util import axes, build, known, locate
 
@@ -35,8 +36,9 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
         told = [s for s in shapes if not s.is_any]
         if len(told) == 1:
             # ``torch.cat((memory, v), dim=-2)`` with ``memory`` of unknown shape: every part has ``v``'s axes
-            # but the joined one, whose total is unknown
-            out = _with_unknown_part(site, told[0], dim)
+            # but the joined one, ``v``'s size there and more
+            unknown = [s for s in shapes if s.is_any]
+            out = _with_unknown_part(site, told[0], dim, unknown[0].label if len(unknown) == 1 else None)
             if out is not None:
                 return out
     if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.rank is None for s in shapes):
@@ -72,11 +74,12 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
                            notes=(site.axis_note(first, i), site.axis_note(s, i)))
                 return None
     total = const(0)
-    for s in shapes:
-        if not isinstance(s.dims[d], Expr):
-            total = UNKNOWN
-            break
-        total = total + s.dims[d]
+    if any(isinstance(s.dims[d], Expr) for s in shapes):
+        for s in shapes:
+            total = _plus_unknown_part(site, total, d, s.label) if isinstance(s.dims[d], Unknown) else \
+                total + s.dims[d] if isinstance(s.dims[d], Expr) else UNKNOWN
+    else:
+        total = UNKNOWN
     ax = _agreed_axes(shapes)
     ax[d] = (_with_facts(site, total), None)
     return build(ax)
@@ -99,10 +102,11 @@ def _with_facts(site: Site, total):
     return out
 
 
-def _with_unknown_part(site: Site, told: Shape, dim) -> Shape | None:
+def _with_unknown_part(site: Site, told: Shape, dim, label: str | None = None) -> Shape | None:
     """What ``cat`` along ``dim`` gives of ``told`` and parts of unknown shape: ``told``'s axes, the joined one
-    unknown (an axis of a variadic segment that ``dim`` reaches is made explicit, where no axis known on the
-    segment's other side may be it). None where that cannot be told."""
+    ``told``'s size there plus the unknown part's (a size of its own, named after that part where there is one;
+    unknown where ``told``'s is) (an axis of a variadic segment that ``dim`` reaches is made explicit, where no
+    axis known on the segment's other side may be it). None where that cannot be told."""
     if told.rank is not None:
         if told.rank == 0:
             return None
@@ -110,7 +114,7 @@ def _with_unknown_part(site: Site, told: Shape, dim) -> Shape | None:
         if d is None:
             return None
         ax = axes(told)
-        ax[d] = (UNKNOWN, None)
+        ax[d] = (_plus_unknown_part(site, told.dims[d], d, label), None)
         return build(ax)
     n = as_int(dim)
     v = told.variadic_index
@@ -133,6 +137,19 @@ def _with_unknown_part(site: Site, told: Shape, dim) -> Shape | None:
         k = n
     dims[k], origins[k] = UNKNOWN, None
     return Shape(tuple(dims), tuple(origins))
+
+
+def _plus_unknown_part(site: Site, size, d: int, label: str | None):
+    """``size`` joined with what a part of unknown shape has along axis ``d``: a size of its own that only the
+    part has (``cat((cls, x), dim=1)`` of ``(b, 1, dim)`` is ``(b, 1 + x[1], dim)``), unknown where ``size``
+    is. The part's size is no other size, so it binds to none: the sum is never equated to a single size, only
+    proven different from one it exceeds (``dim + x[2]`` is not ``dim``)."""
+    if not isinstance(size, Expr):
+        return UNKNOWN
+    name = (label or "").strip("`")
+    line = (site.where or "").rpartition(":")[2]
+    name = f"{name}[{d}]" if name.isidentifier() else f"cat@{line if line.isdigit() else 0}"
+    return size + sym(name, f"{JOINED_GROUP}{site.where or ''}:{d}:{name}")
 
 
 def _agreed_axes(shapes: list) -> list:
@@ -308,8 +325,8 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
     if nv is not None:
         size = -(-nv // c)
         return _pieces(input, d, _split_count(site, n, const(size)))
-    if isinstance(n, Unknown):
-        # an axis of unknown size: the pieces are as many as the targets that unpack them (``q, k, v =
+    if isinstance(n, Unknown) or holds_joined_part(n):
+        # an axis of unknown size (or holding the unknown size of a part ``cat`` joined): the pieces are as many as the targets that unpack them (``q, k, v =
         # qkv.chunk(3, dim=2)``, else the unpacking fails), each of unknown size on that axis and the input's
         # size on the others
         return _pieces(input, d, [UNKNOWN] * c)
