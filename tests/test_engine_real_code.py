@@ -930,3 +930,24 @@ def test_what_an_unknown_part_adds_broadcasts_as_an_unknown_axis_does():
         def f(x: Float[Tensor, "b n d"], mem):
             return torch.cat([x, mem], dim=1) + x
     """) == ["SHP102"]
+
+
+def test_a_convolution_with_a_kernel_it_cannot_read_keeps_its_channels():
+    # ``to_2tuple(patch_size)`` is a call the engine cannot follow: the kernel changes the spatial sizes only
+    src = """
+        from timm.layers import to_2tuple
+
+        class PatchEmbed(nn.Module):
+            def __init__(self, patch_size=16, in_chans=3, embed_dim=768):
+                super().__init__()
+                patch_size = to_2tuple(patch_size)
+                self.proj = nn.Conv2d({}, kernel_size=patch_size, stride=patch_size)
+                self.norm = nn.LayerNorm(embed_dim)
+            def forward(self, x):
+                B, C, H, W = x.shape
+                x = self.proj(x).flatten(2).transpose(1, 2)
+                reveal_shape(x)
+                return self.norm(x)
+    """
+    assert reveals(src.format("in_chans, embed_dim")) == ["B ? embed_dim"]
+    assert codes(src.format("embed_dim, in_chans")) == ["SHP107"]
