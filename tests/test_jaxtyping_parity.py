@@ -175,6 +175,11 @@ CASES = [
           c((6,), (5, 1), (2, 5, 3)))),
     Case("variadic_mixed_broadcast", 'x: Float[Tensor, " *foo"], y: Float[Tensor, " #*foo"]', None,
          (c((3, 4), (5,)), c((7, 3, 2), (1, 2)), c((7, 3, 2), (7, 3, 2)), c((3, 2), (7, 3, 2)))),
+    # a variadic bound by a plain ``*foo`` stays plain after a broadcastable use that fits it: a later ``#*foo`` with
+    # more axes than the binding is rejected (two cases the random run below found)
+    Case("variadic_plain_binding_stays_plain", 'x: Float[Tensor, " *foo"], y: Float[Tensor, " *#foo"]',
+         'Float[Tensor, " #*foo"]', (c((2,), (2,), ret=(1, 2)), c((1,), (), ret=(1, 2)), c((2,), (1,), ret=(2,)),
+                                      c((2,), (), ret=(1,)))),
     Case("variadic_mixed_broadcast2", 'x: Float[Tensor, " *#foo"], y: Float[Tensor, " *foo"]', None,
          (c((3, 4), (5,)), c((1, 2), (7, 3, 2)), c((7, 3, 2), (1, 2)), c((3, 2), (3, 2)))),
     Case("variadic_mixed_broadcast3", 'x: Float[Tensor, "*B L D"], *, y: Float[Tensor, "*#B J d"], '

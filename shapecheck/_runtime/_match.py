@@ -150,6 +150,8 @@ def _check_variadic(a, got: tuple, lo: int, seen: _Seen, env: Env) -> None:
             raise _fail(env, seen, lambda: axis_text(seen.place, env.fn, seen.spec_text, key, key, bound, got,
                                                      None, seen.rank), notes if not env.quiet else ())
         env.values[key] = merged
+        if not prev_b:
+            return  # a binding made by a plain ``*name`` stays plain: jaxtyping keeps its flag, so later uses compare strictly
     else:
         env.bind(key, got, (seen.place, lo, seen.rank, len(got)))
     if env.vbcast is None:
