@@ -951,3 +951,36 @@ def test_a_convolution_with_a_kernel_it_cannot_read_keeps_its_channels():
     """
     assert reveals(src.format("in_chans, embed_dim")) == ["B ? embed_dim"]
     assert codes(src.format("embed_dim, in_chans")) == ["SHP107"]
+
+
+def test_a_module_handed_in_takes_the_sizes_it_meets():
+    # ``ff: FeedForward`` is built by the caller with a size this file never sees: its ``dim`` is the ``width``
+    # it meets, not a size distinct from it; what it does with that size is still checked (the near miss: its
+    # second layer built backwards)
+    src = """
+        class FeedForward(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.fc1 = nn.Linear(dim, dim * 4)
+                self.fc2 = nn.Linear({})
+            def forward(self, h):
+                return self.fc2(self.fc1(h))
+
+        class Residual(nn.Module):
+            def __init__(self, width: int):
+                super().__init__()
+                self.gain = nn.Parameter(torch.ones(width))
+            def forward(self, h, sublayer):
+                return h + sublayer(h * self.gain)
+
+        class Block(nn.Module):
+            def __init__(self, width: int, ff: FeedForward):
+                super().__init__()
+                self.res = Residual(width)
+                self.ff = ff
+            def forward(self, h):
+                return self.res(h, self.ff)
+    """
+    assert errors(src.format("dim * 4, dim")) == []
+    out = errors(src.format("dim, dim * 4"))
+    assert [d.code for d in out] == ["SHP107"] and "dim*4" in out[0].message

@@ -371,6 +371,11 @@ class ModuleInfo:
                 if self.strict:
                     raise
             sv.learn(fa.env)
+            if _required_left_out(fn, given):
+                # built with arguments the engine never saw (``mlp: Mlp``, a parameter typed with the class): its
+                # sizes are whatever its builder gave, free to meet the caller's (``Mlp``'s ``dim`` is the
+                # ``width`` a block normalises), not sizes distinct from them
+                sv.fields = sv.alike = frozenset()
         self._instances[key] = sv
         return sv
 
@@ -557,3 +562,12 @@ def _argparse_int_defaults(tree) -> dict:
         else:
             out.setdefault(name, d.value)
     return {k: v for k, v in out.items() if v is not None}
+
+
+def _required_left_out(fn, given: dict) -> bool:
+    """Does a call with ``given`` leave out a parameter of ``fn`` that has no default (``self`` aside)?"""
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    required = [p.arg for p in pos[:len(pos) - len(a.defaults)]][1:]
+    required += [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
+    return any(name not in given for name in required)
