@@ -984,3 +984,38 @@ def test_a_module_handed_in_takes_the_sizes_it_meets():
     assert errors(src.format("dim * 4, dim")) == []
     out = errors(src.format("dim, dim * 4"))
     assert [d.code for d in out] == ["SHP107"] and "dim*4" in out[0].message
+
+
+def test_the_sizes_a_split_is_given_in_a_list_are_sizes():
+    # ``split([self.key_dim, self.key_dim, self.d], dim=3)`` with ``key_dim`` an unannotated constructor argument
+    assert reveals("""
+        class Attn(nn.Module):
+            def __init__(self, dim, key_dim, heads):
+                super().__init__()
+                self.heads, self.key_dim, self.d = heads, key_dim, 2 * key_dim
+                self.qkv = nn.Linear(dim, heads * 4 * key_dim)
+            def forward(self, x):
+                B, N, C = x.shape
+                q, k, v = self.qkv(x).view(B, N, self.heads, -1).split([self.key_dim, self.key_dim, self.d], dim=3)
+                reveal_shape(q)
+                q, k, v = torch.split(self.qkv(x), [self.key_dim, self.key_dim, self.d], dim=-1)
+                reveal_shape(k)
+    """) == ["B N heads key_dim", "B N key_dim"]
+
+
+def test_a_static_method_called_through_its_class_is_followed():
+    src = """
+        class Attn(nn.Module):
+            def __init__(self, dim: int, heads: int):
+                super().__init__()
+                self.h, self.d, self.qkv = heads, dim // heads, nn.Linear(dim, 3 * dim)
+            @staticmethod
+            def weights(q, k):
+                return (q @ k{}).softmax(dim=-1)
+            def forward(self, x):
+                b, n, _ = x.shape
+                q, k, v = self.qkv(x).view(b, n, 3, self.h, self.d).permute(2, 0, 3, 1, 4)
+                return Attn.weights(q, k) @ v
+    """
+    assert codes(src.format(".transpose(-2, -1)")) == []
+    assert codes(src.format("")) == ["SHP201"]

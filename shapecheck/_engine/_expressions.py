@@ -320,6 +320,12 @@ class Expressions:
             # an attribute __init__ did not set (a parent class's): a size, but not one known to be
             # distinct from the others (a parent may set two names to one value)
             return self.code_sym(attr, named=False) if self.looks_like_size(attr) else OPAQUE
+        if isinstance(base, ClassRef) and base.cls is not None:
+            meth = base.cls.find_method(attr)
+            if meth is not None and any(isinstance(d, ast.Name) and d.id == "staticmethod"
+                                        for d in meth[0].decorator_list):
+                # ``Attention.weights(q, k)``: a static method called through its class is that function
+                return FuncRef(attr, meth[0], meth[1])
         if isinstance(base, Obj):
             if attr in ("shape",):
                 return SizeOf(base.name.removesuffix(".data"), ANY_SHAPE)
