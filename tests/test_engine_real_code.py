@@ -1019,3 +1019,37 @@ def test_a_static_method_called_through_its_class_is_followed():
     """
     assert codes(src.format(".transpose(-2, -1)")) == []
     assert codes(src.format("")) == ["SHP201"]
+
+
+def test_a_bias_table_cached_by_train_and_indexed_with_long_indices_is_shaped():
+    # LeViT's attention: ``self.ab`` is set by ``train()``, not ``__init__``; the indices are a LongTensor of a
+    # list the engine cannot read, viewed square; the scale is a power of an unannotated constructor argument
+    src = """
+        class Attention(nn.Module):
+            def __init__(self, key_dim, num_heads, idxs, n_offsets, N):
+                super().__init__()
+                self.num_heads, self.key_dim = num_heads, key_dim
+                self.scale = key_dim ** -0.5
+                self.biases = nn.Parameter(torch.zeros(num_heads, n_offsets))
+                self.register_buffer("bias_idxs", torch.LongTensor(idxs).view(N, N))
+
+            @torch.no_grad()
+            def train(self, mode=True):
+                super().train(mode)
+                if mode and hasattr(self, "ab"):
+                    del self.ab
+                else:
+                    self.ab = self.biases[:, self.bias_idxs]
+
+            def forward(self, q, k):
+                B = q.shape[0]
+                q = q.view(B, self.num_heads, self.key_dim, -1)
+                k = k.view(B, self.num_heads, self.key_dim, -1)
+                attn = (q.transpose(-2, -1) @ k) * self.scale + (
+                    self.biases[:, self.bias_idxs] if self.training else self.ab)
+                reveal_shape(self.ab)
+                reveal_shape(attn)
+                return attn.softmax(dim={})
+    """
+    assert reveals(src.format(-1)) == ["num_heads N N", "B num_heads ? ?"]
+    assert codes(src.format(1)) == ["SHP202"]

@@ -459,6 +459,10 @@ class Calls:
                 given = kwargs.get("dtype")
                 dtype = "long" if q in _LONG_DATA or given is None and lit[1] and q in _INFERRED_DATA else None
                 return out.with_meta(dtype=dtype) if dtype and given is None else out
+            if q in _LONG_DATA and not isinstance(args[0], (Expr, Shape)):
+                # ``torch.LongTensor(idxs)`` of a list the engine cannot read: integers, of a shape the code learns
+                # from how it reads them (``.view(N, N)``), so that indexing with them is shaped
+                return ANY_SHAPE.with_meta(dtype="long")
         if q in _LEGACY and not kwargs and not any(isinstance(a, ast.Starred) for a in node.args) and (
                 len(args) == 1 and isinstance(args[0], Expr)
                 or len(args) > 1 and all(isinstance(a, (Expr, Obj)) for a in args)):

@@ -303,6 +303,11 @@ class Expressions:
                 return OPAQUE
             return OPAQUE
         if isinstance(base, SelfVal):
+            if attr in base.attrs and base.attrs[attr] is OPAQUE:
+                # what a method other than ``__init__`` cached on the module (analysed before this one)
+                cached = self.set_elsewhere(base, attr)
+                if cached is not None:
+                    return cached
             if attr in base.attrs:
                 v = base.attrs[attr]
                 # ``module_state``: a tensor of the module, also once cast or held by a local (``_shape_rules``)
@@ -317,6 +322,9 @@ class Expressions:
             k = base.cls.class_int(attr) if hasattr(base.cls, "class_int") else None
             if k is not None:  # ``expansion = 4`` in the class body: ``planes * self.expansion``
                 return const(k)
+            cached = self.set_elsewhere(base, attr)
+            if cached is not None:
+                return cached
             # an attribute __init__ did not set (a parent class's): a size, but not one known to be
             # distinct from the others (a parent may set two names to one value)
             return self.code_sym(attr, named=False) if self.looks_like_size(attr) else OPAQUE
@@ -380,6 +388,39 @@ class Expressions:
             return False
         given = self.given_args[node.id]
         return isinstance(given, Expr) and given == value and given.value != 0
+
+    def set_elsewhere(self, sv, attr: str):
+        """The tensor another method of the module caches as ``self.<attr>`` from the module's own tensors
+        (LeViT's ``train`` setting ``self.ab = self.attention_biases[:, self.attention_bias_idxs]``, which
+        ``forward`` reads when not training): the one such assignment, evaluated on the module, when it reads
+        nothing but the module and the file's imports and gives a tensor of known rank; else None."""
+        cache = sv.elsewhere
+        if attr in cache:
+            return cache[attr]
+        cache[attr] = None  # while it is evaluated (an assignment that reads itself)
+        methods = getattr(sv.cls, "methods", None) or {}
+        found = []
+        for mname, fn in methods.items():
+            if mname == "__init__":
+                continue
+            local = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs} - {"self"}
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                        and isinstance(node.targets[0], ast.Attribute) and node.targets[0].attr == attr \
+                        and isinstance(node.targets[0].value, ast.Name) and node.targets[0].value.id == "self":
+                    found.append((node.value, local))
+        if len(found) != 1:
+            return None
+        value, local = found[0]
+        names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+        if names & local or not names - {"self"} <= set(self.mod.imports.names):
+            return None
+        with self.silenced():
+            v = self.ev(value, {"self": sv})
+        if isinstance(v, Shape) and v.rank is not None:
+            cache[attr] = v
+            return v
+        return None
 
     @staticmethod
     def looks_like_size(attr: str) -> bool:
@@ -624,6 +665,11 @@ class Expressions:
             # of a constructor: a size (a constructor divides and multiplies sizes; elsewhere they may be tensors,
             # and a sum may join strings or lists)
             left, right = self.as_size_sym(left), self.as_size_sym(right)
+        if isinstance(op, ast.Pow) and isinstance(left, Obj) and isinstance(right, float) \
+                and getattr(self.node, "name", None) == "__init__":
+            # ``self.scale = key_dim ** -0.5`` of an unannotated constructor argument: a number, not a tensor that
+            # would broadcast the scores it scales to an unknown rank
+            return SCALAR
         if isinstance(op, ast.Mult) and (isinstance(left, Expr) and _whole(right) or _whole(left) and isinstance(right, Expr)):
             # ``int(dim * 4.0)``, ``int(dim * mlp_ratio)`` with ``mlp_ratio=4.``: a whole multiple of a size
             left, right = (left, const(int(right))) if isinstance(left, Expr) else (const(int(left)), right)

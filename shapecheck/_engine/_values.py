@@ -211,6 +211,9 @@ class SelfVal:
     alike: frozenset = frozenset()  # pairs of them that may be one size (the same literal default)
     defaults: dict = field(default_factory=dict)  # their literal int defaults (``Env.defaults``)
     read: frozenset = frozenset()  # those read off an object, a configuration's fields (``Env.read``)
+    # tensors another method caches on the module (``self.ab = self.attention_biases[:, self.idxs]`` in
+    # ``train``), read where ``__init__`` left them unset (``_expressions.set_elsewhere``)
+    elsewhere: dict = field(default_factory=dict)
 
     def __hash__(self) -> int:
         return id(self)
