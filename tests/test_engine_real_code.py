@@ -1053,3 +1053,40 @@ def test_a_bias_table_cached_by_train_and_indexed_with_long_indices_is_shaped():
     """
     assert reveals(src.format(-1)) == ["num_heads N N", "B num_heads ? ?"]
     assert codes(src.format(1)) == ["SHP202"]
+
+
+def test_an_input_read_before_a_later_layer_teaches_its_channels_is_checked_there():
+    # the fused branch returns first; the layers after it say what the input holds (``c1`` channels), and the
+    # fused convolution built backwards is reported where it meets the input
+    src = """
+        class RepBlock(nn.Module):
+            def __init__(self, c1, c2, deploy=False):
+                super().__init__()
+                if deploy:
+                    self.fused = nn.Conv2d({}, 3, padding=1)
+                else:
+                    self.dense = nn.Conv2d(c1, c2, 3, padding=1)
+                    self.point = nn.Conv2d(c1, c2, 1)
+            def forward(self, inputs):
+                if hasattr(self, "fused"):
+                    return self.fused(inputs)
+                return self.dense(inputs) + self.point(inputs)
+    """
+    assert errors(src.format("c1, c2")) == []
+    out = errors(src.format("c2, c1"))
+    assert [d.code for d in out] == ["SHP107"] and '"c2" input channels, got "c1"' in out[0].message
+    assert any("later uses" in n for n in out[0].notes)
+
+
+def test_what_a_pattern_names_is_not_taught_to_the_code_before_it():
+    # the einsum's operands swapped: its subscripts would make ``q`` three axes, and the helper called before it
+    # would be blamed; only sizes the code builds (a layer's channels) are taught backwards
+    assert errors("""
+        def helper(q, k):
+            return torch.einsum("b h i d, b h j d -> b h i j", q, k)
+
+        def f(q, k, flash: bool):
+            if flash:
+                return helper(q, k)
+            return torch.einsum("b h i d, b j d -> b h i j", k, q)
+    """) == []

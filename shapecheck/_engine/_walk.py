@@ -17,7 +17,7 @@ from .._core._algebra import Expr, const
 from .._core._annot import AnnotError, TensorAnnot, read_annotation
 from .._core._diag import CODES, Diagnostic
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape
 from .._core._unify import Bindings, Env, code_size
 from ._values import NORM_FACTORIES, ClassRef, Obj, QualRef, SelfVal
 from ._assign import Assignment
@@ -87,6 +87,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         self.filled: dict = {}
         self.loop_depth = 0  # how many loops the statement being analysed is in (``_statements``)
         # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
+        # an unannotated input read before a later use taught its axes (``cat((a, b), 1)`` before ``self.proj(b)``):
+        # its shape at the end of the body, for a second run from there (``_lint/_driver._run_later_shapes``)
+        self.later_shapes: dict = {}
         self.size_params = frozenset(p.arg.arg for p in self.signature.params
                                      if p.default is None or self._int_default(p.default))
 
@@ -171,7 +174,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         union = next((p for p in sig.params if p.annot is not None and len(p.annot.members) > 1
                       and p.arg.arg not in self.given_args), None)
         if union is None:
-            self.block(self.node.body, state)
+            self.top_level(state)
             self.after_body()
             return self.returns
         # ``x: Union[Int[Tensor, " n"], Int[Tensor, "1 n"]]``: the body analysed once per member, each
@@ -187,6 +190,47 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             self.block(self.node.body, s)
         self.after_body()
         return self.returns
+
+    def top_level(self, state) -> None:
+        """Run the body, noting what later uses teach of an input read before them (``later_shapes``)."""
+        watch = self.later_shapes_watched()
+        if not watch:
+            self.block(self.node.body, state)
+            return
+        start = {p: state.get(p) for p in watch}
+        read: set = set()
+        changed: set = set()
+        for st in self.node.body:
+            before = state
+            state = self.stmt(st, state)
+            now = state if state is not None else before  # a ``return`` narrows the state it was given
+            for p in watch - changed:
+                if now.get(p) is not start[p]:
+                    changed.add(p)
+                    if p in read:
+                        self.later_shapes[p] = None  # read before a use taught its axes: worth a second run
+            for p in [p for p in self.later_shapes if p in watch]:
+                v = now.get(p)
+                if isinstance(v, Shape) and not v.get_meta("unverified"):
+                    dims = tuple(_sized_by_code(self.env.resolve(d)) if isinstance(d, Expr) else d for d in v.dims)
+                    if any(isinstance(d, Expr) for d in dims):
+                        self.later_shapes[p] = Shape(dims, v.origins, v.label, v.meta)
+            read |= {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and n.id in watch}
+            if state is None:
+                break
+        self.later_shapes = {p: v for p, v in self.later_shapes.items() if v is not None}
+
+    def later_shapes_watched(self) -> set:
+        """The inputs whose shape later uses may teach to the code before them: parameters without an
+        annotation or a default, never assigned in the body, in a function analysed on its own."""
+        if self.given_args or self.depth or not self.reporting or self.closure:
+            return set()
+        sig = self.signature
+        params = {p.arg.arg for p in sig.params if p.annot is None and p.default is None and p.arg.annotation is None}
+        params -= {"self", "cls"}
+        if not params:
+            return set()
+        return params - _assigned_names(self.node)
 
     def annotation(self, node) -> TensorAnnot | None:
         """A local annotation (a syntax error in it is reported by the annotation check, not here)."""
@@ -494,3 +538,23 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
     if sites != len(built):
         return {}  # a construction this walk does not reach (in a lambda): its ratio is not known
     return {k: v for k, v in found.items() if k in candidates}
+
+
+def _sized_by_code(d: Expr):
+    """An axis a later use taught, kept where the code sizes it (a layer built for ``c1``, a literal); an axis
+    named by a pattern (an einsum's ``d``) says only where an operand goes, which a swapped operand gets wrong:
+    unknown."""
+    return d if all(s.kind in ("code", "axis") for s in d.symbols()) else UNKNOWN
+
+
+def _assigned_names(fn) -> set:
+    """The names a function's own body binds (assignments, loop and ``with`` targets, imports, ``del``)."""
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            out |= set(node.names)
+    return out

@@ -190,6 +190,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
     for name, fn in info.functions.items():
         fa = FunctionAnalysis(info, fn, args=_fixtures(info, fn, strict), rules=rules)
         _run(fa, diags, strict)
+        _run_later_shapes(fa, rules, diags, strict)
         _run_defaults(info, fn, None, rules, diags, strict)
         _run_inner(info, fn, rules, diags, strict)
     for cls in info.classes.values():
@@ -208,6 +209,7 @@ def check_source(source: str, path: str, settings: Settings | None = None, proje
             is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
             fa = FunctionAnalysis(info, fn, self_val=None if is_static else sv, rules=rules)
             _run(fa, diags, strict)
+            _run_later_shapes(fa, rules, diags, strict)
             _run_defaults(info, fn, None if is_static else sv, rules, diags, strict)
             _run_inner(info, fn, rules, diags, strict, None if is_static else sv)
         _run_built_by_default(info, cls, rules, diags, strict)
@@ -231,6 +233,23 @@ def _fixtures(info: ModuleInfo, fn, strict: bool) -> dict | None:
         if strict:
             raise
         return None
+
+
+def _run_later_shapes(fa: FunctionAnalysis, rules, diags: list, strict: bool) -> None:
+    """A function that reads an unannotated input before a later use teaches its axes (``torch.cat((emb, state,
+    attn), 1)`` two lines before ``self.source_proj(attn)``) is analysed once more with the input shaped so from
+    the start: it is one tensor throughout. Its findings are those of such a call (a finding the function proves
+    on its own at the same place wins)."""
+    if not fa.later_shapes:
+        return
+    again = FunctionAnalysis(fa.mod, fa.node, self_val=fa.self_val, args=dict(fa.later_shapes), rules=rules)
+    found: list = []
+    _run(again, found, strict)
+    names = ", ".join(f"`{p}` ({v})" for p, v in fa.later_shapes.items())
+    for d in found:
+        if d.code in ("reveal", "SHP900"):
+            continue
+        diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}its later uses give {names}",)))
 
 
 def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
