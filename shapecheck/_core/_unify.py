@@ -24,7 +24,8 @@ from ._parse import ShapeSpec
 from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
 __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
-           "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP", "JOINED_GROUP", "holds_joined_part"]
+           "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP", "JOINED_GROUP",
+           "holds_joined_part"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
 INFERRED_GROUP = "dim:view@"  # the kind of the size a view infers for its -1 on a tensor of unknown size

@@ -720,9 +720,8 @@ _OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_O
 def _unread_options(q: str, rule, args: list, kwargs: dict):
     """``nn.Conv2d(cin, cout, 3, stride=s)`` with ``s`` a value the engine cannot read (picked by a condition,
     ``s1, s3 = (stride, 1) if flag else (1, stride)``; a kernel made a pair by a helper, ``to_2tuple(patch_size)``):
-    an option that changes the spatial sizes is an unknown
-    size for each spatial axis (unknown groups for ``groups``), so the layer keeps its channels, as
-    ``layer_with_unknown_options`` does."""
+    an option that changes the spatial sizes is an unknown size for each spatial axis (unknown groups for
+    ``groups``), so the layer keeps its channels, as ``layer_with_unknown_options`` does."""
     names = list(rule.init.parameters)
 
     def unread(name, v):

@@ -86,10 +86,11 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         # parameters left to None and filled from another size (``if not mid: mid = out``): ``_expressions``
         self.filled: dict = {}
         self.loop_depth = 0  # how many loops the statement being analysed is in (``_statements``)
-        # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
-        # an unannotated input read before a later use taught its axes (``cat((a, b), 1)`` before ``self.proj(b)``):
-        # its shape at the end of the body, for a second run from there (``_lint/_driver._run_later_shapes``)
+        # an unannotated input read before a later use taught its axes (``self.fused(inputs)`` on an early-return
+        # branch before ``self.dense(inputs)``): its shape at the end of the body, for a second run from there
+        # (``_lint/_driver._run_later_shapes``)
         self.later_shapes: dict = {}
+        # parameters that, used as sizes, are sizes the caller names (no default, or an int default)
         self.size_params = frozenset(p.arg.arg for p in self.signature.params
                                      if p.default is None or self._int_default(p.default))
 

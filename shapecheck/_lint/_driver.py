@@ -236,10 +236,10 @@ def _fixtures(info: ModuleInfo, fn, strict: bool) -> dict | None:
 
 
 def _run_later_shapes(fa: FunctionAnalysis, rules, diags: list, strict: bool) -> None:
-    """A function that reads an unannotated input before a later use teaches its axes (``torch.cat((emb, state,
-    attn), 1)`` two lines before ``self.source_proj(attn)``) is analysed once more with the input shaped so from
-    the start: it is one tensor throughout. Its findings are those of such a call (a finding the function proves
-    on its own at the same place wins)."""
+    """A function that reads an unannotated input before a later use teaches its axes (RepVGG's
+    ``return self.fused(inputs)`` on an early-return branch, before ``self.dense(inputs)`` reads its channels)
+    is analysed once more with the input shaped so from the start: it is one tensor throughout. Its findings are
+    those of such a call (a finding the function proves on its own at the same place wins)."""
     if not fa.later_shapes:
         return
     again = FunctionAnalysis(fa.mod, fa.node, self_val=fa.self_val, args=dict(fa.later_shapes), rules=rules)

@@ -151,7 +151,8 @@ def _check_variadic(a, got: tuple, lo: int, seen: _Seen, env: Env) -> None:
                                                      None, seen.rank), notes if not env.quiet else ())
         env.values[key] = merged
         if not prev_b:
-            return  # a binding made by a plain ``*name`` stays plain: jaxtyping keeps its flag, so later uses compare strictly
+            # a binding made by a plain ``*name`` stays plain (jaxtyping keeps its flag): later uses compare strictly
+            return
     else:
         env.bind(key, got, (seen.place, lo, seen.rank, len(got)))
     if env.vbcast is None:

@@ -326,9 +326,9 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
         size = -(-nv // c)
         return _pieces(input, d, _split_count(site, n, const(size)))
     if isinstance(n, Unknown) or holds_joined_part(n):
-        # an axis of unknown size (or holding the unknown size of a part ``cat`` joined): the pieces are as many as the targets that unpack them (``q, k, v =
-        # qkv.chunk(3, dim=2)``, else the unpacking fails), each of unknown size on that axis and the input's
-        # size on the others
+        # an axis of unknown size (or holding the unknown size of a part ``cat`` joined): the pieces are as many
+        # as the targets that unpack them (``q, k, v = qkv.chunk(3, dim=2)``, else the unpacking fails), each of
+        # unknown size on that axis and the input's size on the others
         return _pieces(input, d, [UNKNOWN] * c)
     if not isinstance(n, Expr):
         return None
