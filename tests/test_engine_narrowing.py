@@ -827,17 +827,18 @@ def test_a_transpose_of_unknown_rank_proves_the_axes_it_names():
 def test_a_product_of_unknown_rank_keeps_the_axes_it_proves():
     # matmul of an operand of unknown rank: at least as many axes as the operands' least ranks give (a vector
     # on either side drops one), the right operand's last axis when it is a matrix, the left one's rows
-    # when both are
+    # when both are; before a transposed matrix (attention's ``q @ k.transpose(2, 3)``) the left operand is a
+    # matrix too, so no axis is dropped
     assert reveals("""
         import torch
-        def f(q, k, w: Float[Tensor, "m d"], x: Float[Tensor, "... n d"], y: Float[Tensor, "... d e"]):
-            reveal_shape(torch.matmul(q, k.transpose(2, 3)))
+        def f(q, k, p, w: Float[Tensor, "m d"], x: Float[Tensor, "... n d"], y: Float[Tensor, "... d e"]):
+            reveal_shape(torch.matmul(p, k.transpose(2, 3)))
             reveal_shape(torch.matmul(q, w))
             reveal_shape(torch.matmul(w, q))
             reveal_shape(torch.matmul(x, y))
             reveal_shape(torch.matmul(q, y))
             reveal_shape(torch.matmul(q.transpose(1, 2), w))
-    """) == ["... ? ? ?", "... d", "... ?", "... n e", "... e", "... ? ? d"]
+    """) == ["... ? ? ? ?", "... d", "... ?", "... n e", "... e", "... ? ? d"]
 
 
 def test_a_value_the_engine_could_not_shape_given_to_matmul_is_a_tensor():
@@ -846,7 +847,7 @@ def test_a_value_the_engine_could_not_shape_given_to_matmul_is_a_tensor():
         import torch
         def f(q, k, t):
             reveal_shape(torch.matmul(q / t, k.transpose(2, 3)))
-    """) == ["... ? ? ?"]
+    """) == ["... ? ? ? ?"]
 
 
 def test_a_reduction_keeping_its_axis_of_a_tensor_of_unknown_rank_keeps_what_it_proves():

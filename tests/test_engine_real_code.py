@@ -1090,3 +1090,23 @@ def test_what_a_pattern_names_is_not_taught_to_the_code_before_it():
                 return helper(q, k)
             return torch.einsum("b h i d, b j d -> b h i j", k, q)
     """) == []
+
+
+def test_attention_of_unannotated_inputs_in_a_function_of_its_own():
+    # the attention core written apart (``def attention(query, key, value, mask=None)``): ``query @ key.T`` makes
+    # the query a matrix, so the scores have a row and a column axis, and a softmax over the rows is reported
+    src = """
+        import math
+
+        def attention(query, key, value, mask=None):
+            scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(query.size(-1))
+            if mask is not None:
+                scores = scores.masked_fill(mask == 0, -1e9)
+            p_attn = F.softmax(scores, dim={})
+            return torch.matmul(p_attn, value), p_attn
+
+        def attention_op(q, k, v):
+            return (q @ k.transpose(-2, -1)).softmax(dim={}) @ v
+    """
+    assert codes(src.format(-1, -1)) == []
+    assert codes(src.format(-2, -2)) == ["SHP202", "SHP202"]

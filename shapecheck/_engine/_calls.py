@@ -18,7 +18,7 @@ from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
 from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
-from ._narrow import own_tensor, tensor_var
+from ._narrow import own_tensor, tensor_var, transposed_matrix
 from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice,
                       ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of,
@@ -533,6 +533,8 @@ class Calls:
             args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])
         if q in _EINSUMS:
             args = self.einsum_operands(q, args, node, state)
+        if q == "torch.matmul" and len(args) == 2 and len(node.args) == 2 and transposed_matrix(node.args[1]):
+            args = [self.narrowed_to_matrix(args[0], node.args[0], state), args[1]]
         if q in _BMM and len(args) == 2 and len(node.args) == 2:
             args = self.narrowed_to_rank(list(args), list(node.args), 3, state)
         if q in _CATS and args and isinstance(args[0], (tuple, list)):

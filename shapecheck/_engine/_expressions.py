@@ -13,7 +13,7 @@ from .._core._unify import NE, code_size, compare
 from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
                       SelfVal, SizeOf, join)
 from ._memo import per_node
-from ._narrow import tensor_var
+from ._narrow import tensor_var, transposed_matrix
 from ._callables import activation_default, table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, param_defaults, size, size_item
 
@@ -54,6 +54,9 @@ class Expressions:
             left = self.ev(node.left, state)
             before = state.get(node.left.id) if isinstance(node.left, ast.Name) else None
             right = self.ev(node.right, state)
+            if isinstance(node.op, ast.MatMult) and transposed_matrix(node.right):
+                left = self.narrowed_to_matrix(left, node.left, state)  # ``q @ k.transpose(-2, -1)``
+                before = None
             if before is not None and state.get(node.left.id) is not before \
                     and (isinstance(before, (Shape, Obj)) or before is OPAQUE) and isinstance(state.get(node.left.id), Shape) \
                     and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(node.right)):

@@ -365,6 +365,17 @@ class Narrowing:
             out[i] = new
         return out
 
+    def narrowed_to_matrix(self, v, node, state):
+        """``q @ k.transpose(-2, -1)`` (or ``torch.matmul``) with ``q`` unknown: the product of a tensor and a
+        transposed matrix, as attention writes its scores, has a matrix (a batch of them) on the left, so ``q``
+        has at least two axes, its own; a variable holding it is narrowed. ``v`` unchanged when anything is
+        known of it."""
+        if v is OPAQUE:
+            v = ANY_SHAPE
+        if not (isinstance(v, Obj) or isinstance(v, Shape) and v.is_any and not v.get_meta("unverified")):
+            return v
+        return self.narrowed_by_use(Shape((Variadic(None), UNKNOWN, UNKNOWN)), v, node, state)
+
     # -- narrowing by use: a layer or an einops pattern applied to a tensor of unknown shape -----------
     def narrowed_by_use(self, required: Shape | None, arg, arg_node, state, tensor_op: bool = False):
         """The argument's shape as far as ``required`` fixes it: an unknown object or a shape of unknown
@@ -829,3 +840,20 @@ def _derives(cls, base, depth: int = 0) -> bool:
     if cls is base:
         return True
     return depth < 8 and any(_derives(b, base, depth + 1) for b in cls.bases())
+
+
+def transposed_matrix(node) -> bool:
+    """Is ``node`` a tensor with its last two axes swapped (``k.transpose(-2, -1)``, ``k.transpose(2, 3)``,
+    ``k.mT``), the keys of attention scores?"""
+    if isinstance(node, ast.Attribute) and node.attr == "mT":
+        return True
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "transpose"
+            and len(node.args) == 2 and not node.keywords):
+        return False
+    dims = []
+    for a in node.args:
+        if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub) and isinstance(a.operand, ast.Constant):
+            dims.append(-a.operand.value)
+        elif isinstance(a, ast.Constant):
+            dims.append(a.value)
+    return sorted(dims) in ([-2, -1], [2, 3])
