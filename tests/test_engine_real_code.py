@@ -1110,3 +1110,24 @@ def test_attention_of_unannotated_inputs_in_a_function_of_its_own():
     """
     assert codes(src.format(-1, -1)) == []
     assert codes(src.format(-2, -2)) == ["SHP202", "SHP202"]
+
+
+def test_a_sequential_with_a_layer_built_by_a_class_passed_in_keeps_its_first_layers():
+    # ``BatchNorm`` is a class the caller passes in: the chain cannot be followed past it (what it gives is
+    # unknown), but its first convolution still meets the input (DeepLab's decoder after its ``cat``)
+    src = """
+        class Decoder(nn.Module):
+            def __init__(self, num_classes, BatchNorm):
+                super().__init__()
+                self.conv1 = nn.Conv2d(256, 48, 1)
+                self.last_conv = nn.Sequential(nn.Conv2d({}, 256, 3, padding=1), BatchNorm(256), nn.ReLU(),
+                                               nn.Conv2d(256, num_classes, 1))
+            def forward(self, x: Float[Tensor, "b 256 h w"], low: Float[Tensor, "b 256 h w"]):
+                out = self.last_conv(torch.cat((x, self.conv1(low)), dim=1))
+                reveal_shape(out)
+                return out
+    """
+    assert reveals(src.format(304)) == ["..."]
+    assert errors(src.format(304)) == []
+    out = errors(src.format(256))
+    assert [d.code for d in out] == ["SHP107"] and "expects 256 input channels, got 304" in out[0].message

@@ -145,6 +145,8 @@ class Assignment:
         if isinstance(it, ListOf):
             return it.elem
         if isinstance(it, ModuleVal) and it.children:
+            if it.unknown_after:
+                return OPAQUE
             first = it.children[0]
             return first if all(c == first for c in it.children) else OPAQUE
         if isinstance(it, tuple) and it:

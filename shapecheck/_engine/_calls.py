@@ -499,7 +499,15 @@ class Calls:
                     return OPAQUE
                 return ModuleVal(q, init=args[0].items, children=layers)
             if not all(isinstance(a, ModuleVal) for a in args):
-                return OPAQUE  # a layer we cannot follow is unknown, not absent
+                # a layer we cannot follow is unknown, not absent: the layers before it still meet the input
+                known = []
+                for a in args:
+                    if not isinstance(a, ModuleVal):
+                        break
+                    known.append(a)
+                if not known or any(isinstance(a, ast.Starred) for a in node.args):
+                    return OPAQUE
+                return ModuleVal(q, children=tuple(known), unknown_after=True)
             written = len(node.args) == len(args) and not node.keywords \
                 and not any(isinstance(a, ast.Starred) for a in node.args)
             seq = ModuleVal(q, children=tuple(args), written_out=written)

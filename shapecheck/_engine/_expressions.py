@@ -545,7 +545,8 @@ class Expressions:
             return v
         if isinstance(base, ModuleVal) and base.children:
             idx = self.ev(node.slice, state)
-            if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children):
+            if isinstance(idx, Expr) and idx.value is not None and -len(base.children) <= idx.value < len(base.children) \
+                    and not (base.unknown_after and idx.value < 0):
                 return base.children[idx.value]
         if isinstance(base, Obj) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) \
                 and _SIZE_KEY.fullmatch(node.slice.value):

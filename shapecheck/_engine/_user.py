@@ -58,6 +58,8 @@ class UserCalls:
                     return OPAQUE  # a layer failed: what the rest makes of its output is unknown
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
+            if m.unknown_after:
+                return OPAQUE  # after the layers it can follow comes one it cannot
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
                 later = m.children[0] if m.later is None else m.later
                 with self.silenced():

@@ -58,6 +58,9 @@ class ModuleVal:
     # nn.Sequential(a, b, c) with its layers written out in the call: a chain broken whatever it is given is
     # reported there, where it is built (``_user.check_chain``)
     written_out: bool = field(default=False, compare=False)
+    # nn.Sequential(nn.Conv2d(304, 256, 3), BatchNorm(256), ...) with a layer the engine cannot follow (built by a
+    # class passed in): ``children`` are the layers before it, and what the chain gives is unknown after them
+    unknown_after: bool = False
 
     @property
     def init_dict(self) -> dict:
