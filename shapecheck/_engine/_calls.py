@@ -256,9 +256,6 @@ class Calls:
         shape = recv if isinstance(recv, Shape) else ANY_SHAPE
         if takes_size_list(name) and len(args) > 1:  # one unknown argument may be a whole tuple of sizes
             args = self.named_unknown_sizes([self.as_size_sym(a) for a in args], node, state)
-        if name in _SPLITS and args and isinstance(args[0], (list, tuple)):
-            # ``split([self.key_dim, self.key_dim, self.d], dim=3)``: each element of the list is one size
-            args = [type(args[0])(self.as_size_sym(a) for a in args[0])] + list(args[1:])
         if name == "item" and known:
             return SCALAR
         if name in SIZE_METHODS:
@@ -580,8 +577,6 @@ class Calls:
             return ModuleVal(q, rule, tuple(init.items()))
         if q.startswith("torch.") and args:
             args = _tensor_operands(q, rule, args)
-        if q == "torch.split" and len(args) > 1 and isinstance(args[1], (list, tuple)):
-            args = [args[0], type(args[1])(self.as_size_sym(a) for a in args[1])] + list(args[2:])
         if takes_size_list(q) and len(args) > 1 and not q.endswith("full") or q == "torch.arange":
             # ``torch.randn(1, 1, dim)``: more than one argument, so each is one size; ``torch.arange``'s
             # bounds are numbers
@@ -722,7 +717,6 @@ _STR_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstr
 # layers whose first two positional arguments fix the channels or features, however the other options are set:
 # the options that change a size
 _CONV_OPTIONS = frozenset({"kernel_size", "stride", "padding", "dilation", "groups"})
-_SPLITS = frozenset({"split", "split_with_sizes"})  # tensor methods given a list of sizes
 _OPTIONS_UNKNOWN = {"torch.nn.Conv1d": _CONV_OPTIONS, "torch.nn.Conv2d": _CONV_OPTIONS,
                     "torch.nn.Conv3d": _CONV_OPTIONS, "torch.nn.Linear": frozenset()}
 

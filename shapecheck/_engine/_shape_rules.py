@@ -156,8 +156,9 @@ class ShapeRules:
 
     def size_arguments(self, rule, args, kwargs):
         """Unknown objects passed where the op takes a size (``split(self.n_embd)`` with ``n_embd`` an
-        unannotated constructor argument) are sizes from code."""
-        if not any(isinstance(a, Obj) for a in list(args[1:]) + list(kwargs.values())):
+        unannotated constructor argument), or in a list of sizes there (``split([self.key_dim, self.key_dim,
+        self.d], dim=3)``), are sizes from code."""
+        if not any(_holds_obj(a) for a in list(args[1:]) + list(kwargs.values())):
             return args, kwargs
         bound = rule.bind(tuple(args), kwargs)
         if bound is None:
@@ -165,10 +166,22 @@ class ShapeRules:
         names = list(bound.arguments)
         args = list(args)
         for i, a in enumerate(args):
-            if i > 0 and isinstance(a, Obj) and i < len(names) and names[i] in SIZE_PARAMS:
-                args[i] = self.as_size_sym(a)
-        kwargs = {k: self.as_size_sym(v) if isinstance(v, Obj) and k in SIZE_PARAMS else v for k, v in kwargs.items()}
+            if i > 0 and i < len(names) and names[i] in SIZE_PARAMS:
+                args[i] = self.as_sizes(names[i], a)
+        kwargs = {k: self.as_sizes(k, v) if k in SIZE_PARAMS else v for k, v in kwargs.items()}
         return tuple(args), kwargs
+
+    def as_sizes(self, param: str, v):
+        """``v`` given for the size parameter ``param``: an unknown object a size from code, and each one of the
+        list of sizes ``split`` takes."""
+        if isinstance(v, (list, tuple)) and param == "split_size_or_sections":
+            return type(v)(self.as_size_sym(x) for x in v)
+        return self.as_size_sym(v)
+
+
+def _holds_obj(v) -> bool:
+    """An unknown object, or a list or tuple holding one."""
+    return isinstance(v, Obj) or isinstance(v, (list, tuple)) and any(isinstance(x, Obj) for x in v)
 
 
 # ``torch.randn(1, n, d)``: more than one argument, each is one axis (an unknown one an axis of unknown size)
