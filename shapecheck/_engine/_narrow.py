@@ -22,6 +22,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._ops._util import CONV_LEAD, batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from .._core._roles import RoleOrigin
+from ._common import literal_int
 from ._memo import per_node
 from ._values import ClassRef, ModuleVal, Obj
 
@@ -850,10 +851,4 @@ def transposed_matrix(node) -> bool:
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "transpose"
             and len(node.args) == 2 and not node.keywords):
         return False
-    dims = []
-    for a in node.args:
-        if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub) and isinstance(a.operand, ast.Constant):
-            dims.append(-a.operand.value)
-        elif isinstance(a, ast.Constant):
-            dims.append(a.value)
-    return sorted(dims) in ([-2, -1], [2, 3])
+    return sorted(literal_int(a) or 0 for a in node.args) in ([-2, -1], [2, 3])

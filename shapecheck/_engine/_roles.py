@@ -24,6 +24,7 @@ from .._core._roles import (BATCH, CHANNEL, CLASS, DEPTH, FEATURE, HEAD, HEIGHT,
                             SPATIAL_ROLES, WIDTH, RoleOrigin, name_role, role_of, with_roles)
 from .._core._shape import Shape, Variadic
 from .._core._unify import unnamed_size
+from ._common import literal_int
 from ._memo import per_node
 from ._uses import use_roles
 
@@ -66,24 +67,18 @@ def _per_example_flatten(node) -> bool:
         return False
     if len(sizes) == 1 and isinstance(sizes[0], (ast.Tuple, ast.List)):
         sizes = sizes[0].elts
-    if src is None or len(sizes) != 2 or _int(sizes[1]) != -1:
+    if src is None or len(sizes) != 2 or literal_int(sizes[1]) != -1:
         return False
     first = sizes[0]
     if isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute) and first.func.attr == "size" \
-            and len(first.args) == 1 and _int(first.args[0]) == 0:
+            and len(first.args) == 1 and literal_int(first.args[0]) == 0:
         base = first.func.value
     elif isinstance(first, ast.Subscript) and isinstance(first.value, ast.Attribute) \
-            and first.value.attr == "shape" and _int(first.slice) == 0:
+            and first.value.attr == "shape" and literal_int(first.slice) == 0:
         base = first.value.value
     else:
         return False
     return ast.dump(base) == ast.dump(src)
-
-
-def _int(node):
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        return -node.operand.value if type(node.operand.value) is int else None
-    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
 
 
 class RoleInference:
