@@ -36,7 +36,7 @@ from ._subclass import LayerSubclasses
 from ._entries import EntryReports
 from ._shape_rules import ShapeRules
 from ._signature import signature_of
-from ._statements import Statements
+from ._statements import Statements, _bindings
 from ._user import UserCalls
 
 
@@ -210,7 +210,7 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
                     changed.add(p)
                     if p in read:
                         self.later_shapes[p] = None  # read before a use taught its axes: worth a second run
-            for p in [p for p in self.later_shapes if p in watch]:
+            for p in list(self.later_shapes):  # keys are watched inputs only
                 v = now.get(p)
                 if isinstance(v, Shape) and not v.get_meta("unverified"):
                     dims = tuple(_sized_by_code(self.env.resolve(d)) if isinstance(d, Expr) else d for d in v.dims)
@@ -223,7 +223,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
 
     def later_shapes_watched(self) -> set:
         """The inputs whose shape later uses may teach to the code before them: parameters without an
-        annotation or a default, never assigned in the body, in a function analysed on its own."""
+        annotation or a default, never bound again in the body (``_statements._bindings``), in a function
+        analysed on its own."""
         if self.given_args or self.depth or not self.reporting or self.closure:
             return set()
         sig = self.signature
@@ -231,7 +232,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         params -= {"self", "cls"}
         if not params:
             return set()
-        return params - _assigned_names(self.node)
+        once, _bound = per_node(self.mod.memo.bound_once, self.node, lambda: _bindings(self.node))
+        return params & once
 
     def annotation(self, node) -> TensorAnnot | None:
         """A local annotation (a syntax error in it is reported by the annotation check, not here)."""
@@ -546,16 +548,3 @@ def _sized_by_code(d: Expr):
     named by a pattern (an einsum's ``d``) says only where an operand goes, which a swapped operand gets wrong:
     unknown."""
     return d if all(s.kind in ("code", "axis") for s in d.symbols()) else UNKNOWN
-
-
-def _assigned_names(fn) -> set:
-    """The names a function's own body binds (assignments, loop and ``with`` targets, imports, ``del``)."""
-    out = set()
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            out.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            out |= set(node.names)
-    return out
