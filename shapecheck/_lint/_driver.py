@@ -242,14 +242,9 @@ def _run_later_shapes(fa: FunctionAnalysis, rules, diags: list, strict: bool) ->
     those of such a call (a finding the function proves on its own at the same place wins)."""
     if not fa.later_shapes:
         return
-    again = FunctionAnalysis(fa.mod, fa.node, self_val=fa.self_val, args=dict(fa.later_shapes), rules=rules)
-    found: list = []
-    _run(again, found, strict)
     names = ", ".join(f"`{p}` ({v})" for p, v in fa.later_shapes.items())
-    for d in found:
-        if d.code in ("reveal", "SHP900"):
-            continue
-        diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}its later uses give {names}",)))
+    _run_as_called(FunctionAnalysis(fa.mod, fa.node, self_val=fa.self_val, args=dict(fa.later_shapes), rules=rules),
+                   f"{ENTRY_NOTE}its later uses give {names}", diags, strict)
 
 
 def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
@@ -260,14 +255,17 @@ def _run_defaults(info, fn, self_val, rules, diags: list, strict: bool) -> None:
     optional = defaults_tested(fn)
     if not optional:
         return
-    fa = FunctionAnalysis(info, fn, self_val=self_val, args=dict.fromkeys(optional, None), rules=rules)
+    left = ", ".join(f"`{p}`" for p in optional)
+    _run_as_called(FunctionAnalysis(info, fn, self_val=self_val, args=dict.fromkeys(optional, None), rules=rules),
+                   f"{ENTRY_NOTE}of a call that leaves {left} to None", diags, strict)
+
+
+def _run_as_called(fa: FunctionAnalysis, note: str, diags: list, strict: bool) -> None:
+    """Run ``fa``, a function analysed once more under the arguments of a call, and keep its findings (no reveals,
+    no internal errors) with ``note`` saying which call."""
     found: list = []
     _run(fa, found, strict)
-    left = ", ".join(f"`{p}`" for p in optional)
-    for d in found:
-        if d.code in ("reveal", "SHP900"):
-            continue
-        diags.append(replace(d, notes=tuple(d.notes) + (f"{ENTRY_NOTE}of a call that leaves {left} to None",)))
+    diags.extend(replace(d, notes=tuple(d.notes) + (note,)) for d in found if d.code not in ("reveal", "SHP900"))
 
 
 def _run_built_by_default(info, cls, rules, diags: list, strict: bool) -> None:
