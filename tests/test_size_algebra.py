@@ -88,3 +88,15 @@ def test_parts_of_one_size_by_different_numbers_differ_where_both_are_sizes():
     # parts that may be one size, sizes or not
     assert not provably_distinct((c + const(1)) // 2, c // 2)
     assert not provably_distinct(c // 2, sym("d") // 2)
+
+
+def test_known_divisible_parts_read_back_as_the_whole():
+    # ``d`` known even (a ``d // 2`` split that the code asserted or proved): the halves joined again are ``d``,
+    # three of them are not a multiple of ``d``, and nothing changes where the fact is not known
+    d = sym("d")
+    even = frozenset({(d, const(2))})
+    assert (d // 2 + d // 2).with_facts(even) == d
+    assert (d // 2 * const(4) + const(1)).with_facts(even) == d * const(2) + const(1)
+    assert (d // 2 * const(3)).with_facts(even) == d // 2 * const(3)
+    assert (d // 2 + d // 2).with_facts(frozenset()) == d // 2 * const(2)
+    assert (d // 2 + d // 2).with_facts(frozenset({(sym("e"), const(2))})) == d // 2 * const(2)

@@ -233,11 +233,19 @@ class Expr:
         return total
 
     def with_facts(self, divisible: frozenset) -> "Expr":
-        """Rewrite ``a // b`` atoms to exact divisions where ``(a, b)`` is known divisible."""
+        """Rewrite ``a // b`` atoms to exact divisions where ``(a, b)`` is known divisible, and a multiple of
+        ``b`` of such an atom to that multiple of ``a`` (the halves of an even ``d`` joined again,
+        ``(d//2)*2``, are ``d``)."""
         if not divisible or not any(isinstance(a, FloorDiv) for m, _ in self.terms for a, _p in m):
             return self
         total = const(0)
         for mono, coef in self.terms:
+            if len(mono) == 1 and mono[0][1] == 1 and isinstance(mono[0][0], FloorDiv):
+                q = mono[0][0]
+                den = q.den.value
+                if den and coef % den == 0 and (q.num, q.den) in divisible:
+                    total = total + q.num.with_facts(divisible) * const(coef // den)
+                    continue
             term = const(coef)
             for atom, power in mono:
                 if isinstance(atom, FloorDiv):

@@ -15,7 +15,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join
-from ._common import MAX_DEPTH, RULELESS_MODULES, after_error, freeze_value, own_nodes, sanitize
+from ._common import MAX_DEPTH, RULELESS_MODULES, after_error, freeze_value, literal_int, own_nodes, sanitize
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
 from ._signature import signature_of
@@ -261,9 +261,9 @@ class UserCalls:
             if name not in bound and isinstance(p.default, ast.Constant) and p.annot is None \
                     and (p.default.value is None or type(p.default.value) in (bool, str, float)):
                 bound[name] = p.default.value
-            elif name not in bound and p.annot is None and _negative_int(p.default) is not None:
+            elif name not in bound and p.annot is None and (literal_int(p.default) or 0) < 0:
                 # ``def stable_softmax(t, dim=-1)``: an axis counted from the end, not a size
-                bound[name] = _negative_int(p.default)
+                bound[name] = literal_int(p.default)
         # a function defined in the caller's body reads the names the caller bound (``_statements.stmt_def``;
         # at a call in that body, as they are at the call: ``_calls.call_value``)
         closure = _closure_values(fn, ref.closure) if isinstance(ref.closure, dict) and not ref.is_lambda else {}
@@ -378,14 +378,6 @@ class UserCalls:
 # what a layer factory gives: a layer's class (a library one, a user one, a function building one), an
 # instance, or one of several
 _LAYERS = (QualRef, ClassRef, FuncRef, ModuleVal, Choice)
-
-
-def _negative_int(node) -> int | None:
-    """The value of a literal such as ``-1``, else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and type(node.operand.value) is int:
-        return -node.operand.value
-    return None
 
 
 def _dim_syms(v, out: dict, depth: int, kind: str = "dim:") -> None:

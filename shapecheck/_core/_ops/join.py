@@ -73,33 +73,26 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
                                      f"{qd(site.resolve(first.dims[i]))} and {qd(site.resolve(s.dims[i]))}",
                            notes=(site.axis_note(first, i), site.axis_note(s, i)))
                 return None
-    total = const(0)
-    if any(isinstance(s.dims[d], Expr) for s in shapes):
-        for s in shapes:
-            total = _plus_unknown_part(site, total, d, s.label) if isinstance(s.dims[d], Unknown) else \
-                total + s.dims[d] if isinstance(s.dims[d], Expr) else UNKNOWN
-    else:
-        total = UNKNOWN
     ax = _agreed_axes(shapes)
-    ax[d] = (_with_facts(site, total), None)
+    ax[d] = (_joined_size(site, shapes, d), None)
     return build(ax)
 
 
-def _with_facts(site: Site, total):
-    """A joined size as the scope's facts read it: the halves of an even ``d`` joined again (``(d//2)*2``) are
-    ``d``."""
-    if not isinstance(total, Expr) or not site.env.divisible:
-        return total
-    out = const(0)
-    for mono, coef in total.terms:
-        term = Expr([(mono, coef)])
-        if len(mono) == 1 and mono[0][1] == 1 and isinstance(mono[0][0], FloorDiv):
-            q = mono[0][0]
-            den = q.den.value
-            if den and coef % den == 0 and (q.num, q.den) in site.env.divisible:
-                term = q.num * const(coef // den)
-        out = out + term
-    return out
+def _joined_size(site: Site, shapes: list, d: int):
+    """The size of the joined axis ``d``: the parts' sizes added, as the scope's facts read the sum (the halves
+    of an even ``d`` joined again, ``(d//2)*2``, are ``d``); a part of unknown size there adds a size of its
+    own (``_plus_unknown_part``). Unknown where no part's size is known."""
+    if not any(isinstance(s.dims[d], Expr) for s in shapes):
+        return UNKNOWN
+    total = const(0)
+    for s in shapes:
+        if isinstance(s.dims[d], Unknown):
+            total = _plus_unknown_part(site, total, d, s.label)
+        elif isinstance(s.dims[d], Expr) and isinstance(total, Expr):
+            total = total + s.dims[d]
+        else:
+            return UNKNOWN
+    return total.with_facts(site.env.divisible) if isinstance(total, Expr) else total
 
 
 def _with_unknown_part(site: Site, told: Shape, dim, label: str | None = None) -> Shape | None:
@@ -188,13 +181,7 @@ def _join_variadic(site: Site, shapes: list, dim, op: str):
     if op == "stack":
         ax.insert(d, (const(len(shapes)), None))
         return build(ax)
-    total = const(0)
-    for s in shapes:
-        if not isinstance(s.dims[d], Expr):
-            total = UNKNOWN
-            break
-        total = total + s.dims[d]
-    ax[d] = (_with_facts(site, total), None)
+    ax[d] = (_joined_size(site, shapes, d), None)
     return build(ax)
 
 
