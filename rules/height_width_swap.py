@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._core._roles import HEIGHT, WIDTH
+from shapecheck._core._roles import CHANNEL, HEIGHT, WIDTH
 from shapecheck._core._algebra import Expr, Sym, sym
 from shapecheck._core._shape import Shape, Unknown
 
@@ -196,6 +196,23 @@ class TextCNN(nn.Module):
     def forward(self, tokens):
         h = torch.relu(self.conv(self.embed(tokens).unsqueeze(1)))
         return self.pool(h).permute(0, 3, 2, 1).flatten(1)
+''',
+        # near miss: a channels-first map turned for a mixer, the channels into the middle, and turned back: no
+        # change between channels-first and channels-last
+        '''
+import torch
+from torch import nn
+
+
+class PatchMixer(nn.Module):
+    def __init__(self, channels: int, patches: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels)
+        self.mix = nn.Linear(patches, patches)
+
+    def forward(self, x):
+        y = self.norm(x).permute(0, 3, 1, 2)
+        return self.mix(y).permute(0, 2, 3, 1)
 ''',
         # near miss: resized height and width in their order; a size that names both is neither
         '''
@@ -541,6 +558,9 @@ def resize_pos_embed(posemb, old_size, new_size):
         flipped = (hi < wi) != (p.index(hi) < p.index(wi))
         if not (moved and flipped) or p[0] != 0:
             return
+        channels = [i for i in others if ctx.role(x, i) == CHANNEL]
+        if len(channels) == 1 and p.index(channels[0]) not in (1, x.rank - 1):
+            return  # the channels moved into the middle: no change of layout (a mixer's turn, undone later)
         fixed = sorted([hi, wi])
         good = [i for i in p]
         a, b = good.index(hi), good.index(wi)

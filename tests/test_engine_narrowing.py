@@ -279,6 +279,37 @@ def test_einsum_subscripts_give_an_unknown_operand_its_rank():
     assert codes(src.format(ops="w, m")) == ["SHP108"]  # operands swapped: "bmd" names 3 axes, w has 2
 
 
+def test_an_einsum_over_an_operand_of_unknown_shape_keeps_the_names_of_the_others():
+    # the unknown operand's axes are the call's own placeholders: what they meet keeps its name (``dim_head``,
+    # the query's letters), and a sum with what they give is the known operand's shape
+    src = """
+        from einops import rearrange
+
+        class KnnAttention(nn.Module):
+            def __init__(self, dim, heads, dim_head):
+                super().__init__()
+                self.heads = heads
+                self.to_q = nn.Linear(dim, heads * dim_head)
+                self.to_v = nn.Linear(dim, dim_head)
+                self.to_out = nn.Linear({out}, dim)
+            def forward(self, x, memory):
+                q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
+                v = self.to_v(x)
+                mem_k, mem_v = memory.search(q).unbind(dim=-2)
+                sim = torch.einsum("b h i d, b j d -> b h i j", q, v)
+                sim_mem = torch.einsum("b h i d, b h i j d -> b h i j", q, mem_k)
+                reveal_shape(q)
+                local = torch.einsum("b h i j, b j d -> b h i d", sim.softmax(dim=-1), v)
+                distant = torch.einsum("b h i j, b h i j d -> b h i d", sim_mem.softmax(dim=-1), mem_v)
+                out = rearrange(local + distant, "b h n d -> b n (h d)")
+                reveal_shape(out)
+                return self.to_out(out)
+    """
+    q, out = reveals(src.format(out="heads * dim_head"))
+    assert q.split()[1:] == ["heads", "n", "dim_head"] and out.split()[1:] == ["n", "dim_head*heads"]
+    assert codes(src.format(out="dim")) == ["SHP107"]
+
+
 def test_a_module_level_int_is_a_size_of_the_script():
     src = """
         import argparse
@@ -947,7 +978,14 @@ def test_a_join_with_a_part_of_unknown_shape_keeps_the_other_axes():
                 reveal_shape(torch.cat((mem, v), dim=-2))
                 reveal_shape(torch.cat((mem, y), dim=1))
                 reveal_shape(torch.cat((y, mem), dim=-1))
-    """) == ["... ? dim_head", "b mem[1]+n d", "b n d+mem[2]"]
+            def other(self, x, mem: torch.Tensor):
+                b, n = x.shape[:2]
+                reveal_shape(torch.cat((mem, self.to_kv(x)), dim=-2))
+                reveal_shape(torch.cat((self.to_kv(x), mem), dim=1))
+    """) == ["... ? dim_head", "b mem[1]+n d", "b n d+mem[2]",
+             # ``b ... dim_head*2`` joined along -2, where the segment may be empty: the joined axis may be ``b``;
+             # along 1, where it may be the last
+             "... ? dim_head*2", "b ? ..."]
 
 
 def test_a_size_shifted_left_is_doubled():

@@ -25,11 +25,14 @@ from ._shape import UNKNOWN, Shape, Unknown, Variadic
 
 __all__ = ["Env", "compare", "unify_dim", "broadcast_dims", "broadcast_shapes", "match_spec", "SpecMismatch", "Bindings",
            "instantiate", "bridged_name", "code_size", "unnamed_size", "INFERRED_GROUP", "JOINED_GROUP",
-           "holds_joined_part"]
+           "holds_joined_part", "CALL_AXIS_GROUP"]
 
 EQ, NE, UNK = "eq", "ne", "unknown"
 INFERRED_GROUP = "dim:view@"  # the kind of the size a view infers for its -1 on a tensor of unknown size
 JOINED_GROUP = "dim:cat@"  # the kind of what a part of unknown shape adds to the axis a ``cat`` joins
+# the kind of an axis of a tensor the engine knows nothing of, named by the one call that reads it (an einsum's
+# letter on an operand of unknown shape): a placeholder that what it meets names
+CALL_AXIS_GROUP = "dim:einops:call:"
 
 
 def bridged_name(name: str, aliases: dict | None = None) -> str:
@@ -357,10 +360,10 @@ def unify_dim(a, b, env: Env, provenance: str | None = None) -> bool | None:
     if sb is not None and _bindable(sb, a):
         order.append((sb, a))
     # prefer binding a size the code never named (the -1 a view inferred, ``-1@12``; an axis read or unpacked as
-    # ``_``, ``x[2]``: what it meets has the better name), then a symbol from code, then an element of a shape,
-    # then a name
+    # ``_``, ``x[2]``; a call's own axis of a tensor of unknown shape: what it meets has the better name), then a
+    # symbol from code, then an element of a shape, then a name
     rank = {"code": 0}
-    order.sort(key=lambda t: -1 if _unnamed(t[0]) else
+    order.sort(key=lambda t: -1 if _unnamed(t[0]) or _kind(t[0]).startswith(CALL_AXIS_GROUP) else
                rank.get(_kind(t[0]), 1 if _kind(t[0]).startswith("dim:") else 2))
     for s, e in order:
         if _may_bind(s, e):
@@ -421,6 +424,10 @@ def broadcast_dims(a, b, env: Env):
         # what a ``cat`` joined with a part of unknown shape (``n + mem[1]``, at least 2): an unknown size, so the
         # other axis, as for an unknown one, if the program runs
         return (b if holds_joined_part(a) else a), True
+    if r == UNK and (_call_axis(a) or _call_axis(b)):
+        # an axis of a tensor the engine knows nothing of (named by the one call that read it): the other axis,
+        # as for an unknown one
+        return (b if _call_axis(a) else a), True
     if r == NE and (_one_by_default(a, env) or _one_by_default(b, env)):
         return UNKNOWN, True  # ``opt.channels`` (1 by default) broadcasts as the script runs by default
     if r == NE:
@@ -428,6 +435,11 @@ def broadcast_dims(a, b, env: Env):
         # symbols from code; names and literals are taken at their word
         return a, False
     return UNKNOWN, True
+
+
+def _call_axis(d) -> bool:
+    s = d.as_sym() if isinstance(d, Expr) else None
+    return s is not None and _kind(s).startswith(CALL_AXIS_GROUP)
 
 
 def holds_joined_part(d) -> bool:

@@ -531,8 +531,10 @@ class Calls:
             # a pattern names the axes of an input of unknown shape
             kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
             arg_node = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
-            # a value that is no variable of unknown shape gets this call's own axes
-            own = args[0] is OPAQUE or isinstance(args[0], Expr)
+            # a value that is no variable of unknown shape gets this call's own axes, as does a tensor of known
+            # rank whose axes the pattern fills (two such tensors, one padded, need not share them)
+            own = args[0] is OPAQUE or isinstance(args[0], Expr) \
+                or isinstance(args[0], Shape) and args[0].rank is not None and not args[0].is_any
             req = self.pattern_input(args[1], {k: v for k, v in kwargs.items() if isinstance(v, Expr)},
                                      site=(node.lineno, node.col_offset) if own else None)
             args = [self.narrowed_by_use(req, args[0], arg_node, state, tensor_op=True)] + list(args[1:])

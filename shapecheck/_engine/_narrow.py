@@ -21,6 +21,7 @@ from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops._registry import OPAQUE
 from .._core._ops._util import CONV_LEAD, batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
+from .._core._unify import CALL_AXIS_GROUP
 from .._core._roles import RoleOrigin
 from ._common import literal_int
 from ._memo import per_node
@@ -569,7 +570,8 @@ class Narrowing:
         if key not in axes:
             at = f"@{self.qualname}" + (f":{site[0]}:{site[1]}" if site is not None else "")
             # the kind tells each name (and each call's own axes) apart: never siblings of one another
-            axes[key] = sym(self.fresh_dim_name(name) or name, f"{_PATTERN_KIND}{lhs}:{name}{at}")
+            group = CALL_AXIS_GROUP if site is not None else _PATTERN_KIND
+            axes[key] = sym(self.fresh_dim_name(name) or name, f"{group}{lhs}:{name}{at}")
         return axes[key]
 
 

@@ -98,8 +98,9 @@ def _joined_size(site: Site, shapes: list, d: int):
 def _with_unknown_part(site: Site, told: Shape, dim, label: str | None = None) -> Shape | None:
     """What ``cat`` along ``dim`` gives of ``told`` and parts of unknown shape: ``told``'s axes, the joined one
     ``told``'s size there plus the unknown part's (a size of its own, named after that part where there is one;
-    unknown where ``told``'s is) (an axis of a variadic segment that ``dim`` reaches is made explicit, where no
-    axis known on the segment's other side may be it). None where that cannot be told."""
+    unknown where ``told``'s is) (an axis of a variadic segment that ``dim`` reaches is made explicit; the axes
+    known on the segment's other side are dropped where one of them may be it). None where that cannot be
+    told."""
     if told.rank is not None:
         if told.rank == 0:
             return None
@@ -116,8 +117,12 @@ def _with_unknown_part(site: Site, told: Shape, dim, label: str | None = None) -
     dims = list(told.dims)
     origins = list(told.origins) if told.origins else [None] * len(dims)
     lead, trail = v, len(dims) - v - 1
-    if n < 0 and lead and -n > trail or n >= 0 and trail and n >= lead:
-        return None  # the joined axis may be one of the axes known on the segment's other side
+    # the joined axis may be one of the axes known on the segment's other side (``b ... d`` joined along -2 is
+    # ``b d`` joined along its first axis where the segment is empty): those axes are not known in the result
+    if n < 0 and lead and -n > trail:
+        dims, origins, v = dims[v:], origins[v:], 0
+    elif n >= 0 and trail and n >= lead:
+        dims, origins = dims[:v + 1], origins[:v + 1]
     if n < 0:
         pad = max(0, -n - (len(dims) - v - 1))
         dims[v + 1:v + 1] = [UNKNOWN] * pad
