@@ -163,3 +163,50 @@ def test_what_may_return_a_layer_is_read_from_the_text():
     assert not gives("def f(n):\n    return n")
     assert not gives("def f(name):\n    return name.upper()")
     assert not gives("def f(name):\n    def g():\n        return nn.ReLU\n    return g")
+
+
+def test_a_module_level_name_of_a_layer_class_is_that_class_in_functions_and_methods():
+    # ``BatchNorm2d = nn.BatchNorm2d`` (or a synchronised norm imported under that name): a chain built with it in
+    # a factory or a constructor is the chain of those layers
+    src = """
+        BatchNorm2d = nn.BatchNorm2d
+
+        def conv_bn(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), BatchNorm2d(cout), nn.ReLU())
+
+        class Block(nn.Module):
+            def __init__(self, cin, cmid, cout):
+                super().__init__()
+                self.a = conv_bn(cin, cmid)
+                self.b = nn.Sequential(nn.Conv2d(cmid, cmid, 1), BatchNorm2d({norm}))
+            def forward(self, x):
+                reveal_shape(self.a(x))
+                return self.b(self.a(x))
+    """
+    assert reveals(src.format(norm="cmid")) == ["... cmid ? ?"]
+    assert codes(src.format(norm="cout")) == ["SHP107"]
+    # bound twice (a fallback when an import fails), the name is not one class: nothing is taken from it
+    twice = "\n        try:\n            from sync import BatchNorm2d\n        except ImportError:\n            pass" + src
+    assert codes(twice.format(norm="cout")) == []
+
+
+def test_a_library_layer_extended_with_a_mixin_is_that_layer():
+    src = """
+        class RelevanceMixin(nn.Module):
+            def relprop(self, r):
+                return r
+
+        class Linear(nn.Linear, RelevanceMixin):
+            pass
+
+        class Mlp(nn.Module):
+            def __init__(self, d, h):
+                super().__init__()
+                self.fc1 = Linear(d, h)
+                self.fc2 = Linear({fc2})
+            def forward(self, x):
+                reveal_shape(self.fc1(x))
+                return self.fc2(self.fc1(x))
+    """
+    assert reveals(src.format(fc2="h, d")) == ["... h"]
+    assert codes(src.format(fc2="d, h")) == ["SHP107"]

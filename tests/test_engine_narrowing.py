@@ -1356,6 +1356,33 @@ def test_blocks_in_an_enumerated_loop_and_a_checkpointed_block_are_applied():
     assert codes(head + src.format(fc2="dim, hidden")) == ["SHP107"]
 
 
+def test_a_stack_whose_first_layer_differs_ends_with_what_the_later_layers_give():
+    # ``[nn.Linear(d_in, w)] + [nn.Linear(w, w) ...]``: the first layer is applied first, and each later one keeps
+    # ``w``; the loop runs at least once, so ``w`` comes out, by the layer itself or by its index
+    src = """
+        class Mlp(nn.Module):
+            def __init__(self, d_in, width, depth, d_out):
+                super().__init__()
+                self.layers = nn.ModuleList([nn.Linear(d_in, width)] + [nn.Linear(width, width) for _ in range(depth)])
+                self.head = nn.Linear({head})
+            def forward(self, x):
+                h = x
+                for layer in self.layers:
+                    h = F.relu(layer(h))
+                reveal_shape(h)
+                g = x
+                for i, layer in enumerate(self.layers):
+                    g = F.relu(self.layers[i](g))
+                reveal_shape(g)
+                return self.head(h) + self.head(g)
+    """
+    assert reveals(src.format(head="width, d_out")) == ["... width", "... width"]
+    assert codes(src.format(head="d_in, d_out")) == ["SHP107", "SHP107"]
+    # a later layer that changes the width: what comes out depends on how many ran
+    assert reveals(src.format(head="width, d_out").replace("nn.Linear(width, width)", "nn.Linear(width, d_out)")) \
+        == ["...", "..."]
+
+
 _CONSTANT_HEADS = """
     {imports}
 

@@ -518,7 +518,7 @@ class Calls:
             if isinstance(elem, DictOf) and q.endswith("ModuleDict"):
                 return ModuleVal(q, init=elem.items)
             if isinstance(elem, ListOf):
-                return ListOf(elem.elem, elem.length, elem.first, elem.items)
+                return ListOf(elem.elem, elem.length, elem.first, elem.items, elem.rest)
             if isinstance(elem, tuple) and elem:
                 v = elem[0]
                 for w in elem[1:]:

@@ -10,8 +10,8 @@ from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
-from ._values import (BASE_LAYER, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, QualRef,
-                      SelfVal, SizeOf, join)
+from ._values import (BASE_LAYER, EMPTY, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
+                      Obj, QualRef, SelfVal, SizeOf, join, list_join)
 from ._memo import per_node
 from ._narrow import tensor_var, transposed_matrix
 from ._callables import activation_default, table_activation
@@ -525,8 +525,13 @@ class Expressions:
             i = node.slice.value if isinstance(node.slice, ast.Constant) and type(node.slice.value) is int else None
             if i is not None and base.items is not None and -len(base.items) <= i < len(base.items):
                 return base.items[i]  # ``self.convs[1]`` of ``nn.ModuleList([a, b])``
-            if i == 0 and base.first is not None:
-                return base.first
+            later = self.later_index
+            if later is not None and isinstance(node.slice, ast.Name) and node.slice.id == later[0] \
+                    and base.rest is not None and base.rest == later[1]:
+                return base.rest  # ``self.layers[i]`` in a loop's later iterations (``kept_by_later``)
+            if base.first is not None and (i == 0 or isinstance(node.slice, ast.Name)
+                                           and self.ev(node.slice, state) == const(0)):
+                return base.first  # ``self.layers[i]`` in the first iteration of ``enumerate(self.layers)``
             return base.elem
         if isinstance(base, (DictOf, ModuleVal)) and isinstance(node.slice, ast.Constant) \
                 and isinstance(node.slice.value, str):
@@ -707,6 +712,13 @@ class Expressions:
             return OPAQUE
         if isinstance(left, tuple) and isinstance(right, tuple) and isinstance(op, ast.Add):
             return left + right
+        if isinstance(op, ast.Add) and isinstance(left, tuple) and left and isinstance(right, ListOf) \
+                and right.length != EMPTY:
+            # ``[nn.Linear(d_in, w)] + [nn.Linear(w, w) for _ in range(n)]``: the written-out part comes first, and
+            # what follows it is what each later element fits (``kept_by_later``)
+            rest = (list_join(left[1:], right) if len(left) > 1 else right).elem
+            return ListOf(list_join(left, right).elem, first=left[0],
+                          rest=rest if isinstance(rest, (ModuleVal, Choice)) else None)
         if isinstance(op, ast.Add) and isinstance(left, SizeOf) and isinstance(right, tuple):
             return SizeOf(None, Shape(left.shape.dims + tuple(size_item(v) for v in right)))
         if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, SizeOf):

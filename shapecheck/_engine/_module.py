@@ -88,10 +88,15 @@ class ClassInfo:
     @property
     def extended_layer(self) -> str | None:
         """``torch.nn.Conv2d`` for ``class Conv2d(nn.Conv2d)``, with or without a constructor of its own: the
-        library layer (one with a shape rule) the class extends, its only base."""
-        if len(self.base_nodes) != 1:
+        library layer (one with a shape rule) the class extends, its first base. Other bases after it are mixins
+        (``class Linear(nn.Linear, RelevanceMixin)``): the layer's constructor and ``forward`` come first."""
+        layers = [self._library_layer(b) for b in self.base_nodes]
+        if not layers or layers[0] is None or any(layers[1:]):
             return None
-        q = self.info.imports.qualify(self.base_nodes[0]) or ""
+        return layers[0]
+
+    def _library_layer(self, base) -> str | None:
+        q = self.info.imports.qualify(base) or ""
         if not q.startswith("torch.nn.") or q.endswith("Module"):
             return None
         rule = lookup_op(q)
@@ -257,8 +262,10 @@ class ModuleInfo:
                     self.constants[node.targets[0].id] = sym(node.targets[0].id, "code")
                 elif _class_table(v) is not None:
                     self.class_tables[node.targets[0].id] = _class_table(v)
-                elif isinstance(v, ast.IfExp) and _class_name(v.body) and _class_name(v.orelse):
-                    # ``GELU = nn.GELU if hasattr(nn, "GELU") else GELU_``: one of two classes (``class_aliases``)
+                elif isinstance(v, ast.IfExp) and _class_name(v.body) and _class_name(v.orelse) \
+                        or isinstance(v, (ast.Name, ast.Attribute)) and _class_name(v):
+                    # ``GELU = nn.GELU if hasattr(nn, "GELU") else GELU_``: one of two classes; ``BatchNorm2d =
+                    # nn.BatchNorm2d``: another name of one (``class_aliases``)
                     self.class_aliases[node.targets[0].id] = v
                 else:
                     try:

@@ -256,10 +256,22 @@ class Statements:
         if it.rest == ONLY_FIRST:
             return s1
         s3 = dict(s1)
-        with self.silenced():
-            self.assign(st.target, it.rest, s3, st)
-            s3 = self.block(st.body, s3)
-        if s3 is None or set(s3) != set(s1) or any(not _same(s3[k], s1[k]) for k in s1 if k != _target_name(st)):
+        t = st.target
+        index = t.elts[0].id if isinstance(t, ast.Tuple) and len(t.elts) == 2 and isinstance(t.elts[0], ast.Name) \
+            and isinstance(st.iter, ast.Call) and last_name(st.iter.func) == "enumerate" \
+            and isinstance(it.rest, tuple) else None
+        saved = self.later_index
+        # ``for i, layer in enumerate(self.layers): x = self.layers[i](x)``: the list indexed by the index is a
+        # later element too
+        self.later_index = (index, it.rest[1]) if index is not None else None
+        try:
+            with self.silenced():
+                self.assign(st.target, it.rest, s3, st)
+                s3 = self.block(st.body, s3)
+        finally:
+            self.later_index = saved
+        targets = _target_names(st.target)
+        if s3 is None or set(s3) != set(s1) or any(not _same(s3[k], s1[k]) for k in s1 if k not in targets):
             return None
         return s1
 
@@ -685,8 +697,9 @@ def _after_shape_error(value: Shape) -> bool:
     return any(c.startswith("SHP1") for c in value.get_meta("after_error") or ())
 
 
-def _target_name(st) -> str | None:
-    return st.target.id if isinstance(st.target, ast.Name) else None
+def _target_names(target) -> frozenset:
+    """The names a loop's target binds (``i, layer`` of ``enumerate``)."""
+    return frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
 
 
 def _same(a, b) -> bool:

@@ -86,6 +86,9 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         # parameters left to None and filled from another size (``if not mid: mid = out``): ``_expressions``
         self.filled: dict = {}
         self.loop_depth = 0  # how many loops the statement being analysed is in (``_statements``)
+        # while ``kept_by_later`` runs a loop's body for the elements after the first: the name of an
+        # ``enumerate`` index and what those elements fit (``self.layers[i]`` is one of them)
+        self.later_index: tuple | None = None
         # an unannotated input read before a later use taught its axes (``self.fused(inputs)`` on an early-return
         # branch before ``self.dense(inputs)``): its shape at the end of the body, for a second run from there
         # (``_lint/_driver._run_later_shapes``)
