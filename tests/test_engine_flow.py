@@ -430,3 +430,58 @@ def test_a_branch_whose_test_reads_the_rank_does_not_keep_the_tensor():
     assert reveals(src) == ["..."]
     src = REL_POS_ATTENTION.format(branch="attn = add_rel_pos(attn, q)", dim=-1)
     assert reveals(src) == ["..."]  # no branch: the helper's result is all there is
+
+
+def test_a_loop_that_runs_a_known_number_of_times_appends_that_many_parts():
+    # ``segs = []`` then ``segs.append(...)`` once in each of ``win`` runs: ``win`` parts, joined to ``win`` times an
+    # element's size; a list that held one already holds one more; an append under a condition counts nothing
+    src = """
+        class Merge(nn.Module):
+            def __init__(self, d_model, win, d_ff):
+                super().__init__()
+                self.win = win
+                self.lin = nn.Linear({lin}, d_model)
+            def forward(self, x: Float[Tensor, "b t s d_model"], n: int):
+                segs = []
+                for i in range(self.win):
+                    segs.append(x[:, :, i::self.win, :])
+                reveal_shape(torch.stack(segs, 0))
+                more = [x]
+                for k in (1, 2, 3):
+                    more.append(x + k)
+                reveal_shape(torch.cat(more, 1))
+                some = []
+                for k in range(n):
+                    if k % 2:
+                        some.append(x)
+                reveal_shape(torch.stack(some, 0))
+                return self.lin(torch.cat(segs, -1))
+    """
+    assert reveals(src.format(lin="win * d_model")) == ["win b t ? d_model", "b t*4 s d_model", "? b t s d_model"]
+    assert codes(src.format(lin="win * d_ff")) == ["SHP107"]
+
+
+def test_a_library_function_named_by_a_string_is_that_function():
+    src = """
+        class FeedForward(nn.Module):
+            def __init__(self, d, h):
+                super().__init__()
+                self.l1 = nn.Linear(d, h)
+                self.l2 = nn.Linear({l2})
+                self.act = getattr(F, "gelu")
+                self.norm = getattr(nn, "LayerNorm")(h)
+            def forward(self, x):
+                reveal_shape(self.act(self.l1(x)))
+                return self.l2(self.norm(self.act(self.l1(x))))
+    """
+    assert reveals(src.format(l2="h, d")) == ["... h"]
+    assert codes(src.format(l2="d, h")) == ["SHP107"]
+
+
+def test_split_sizes_given_by_keyword():
+    assert reveals("""
+        def f(x: Float[Tensor, "b n 20"]):
+            dt, b, c = x.split(split_size=[4, 8, 8], dim=-1)
+            reveal_shape(dt)
+            reveal_shape(c)
+    """) == ["b n 4", "b n 8"]

@@ -269,7 +269,7 @@ def test_a_list_grown_in_a_loop_is_stacked():
             for _ in range(n):
                 outs.append(x * 2)
             reveal_shape(torch.stack(outs, 0))
-    """) == ["? b c"]
+    """) == ["n b c"]  # one part in each of the ``n`` runs
 
 
 def test_append_and_augmented_add_grow_a_list():

@@ -188,6 +188,10 @@ def compare(a, b, env: Env | None = None) -> str:
                                            or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)
                                            or _distinct_fields(_met_field(a0, env), _met_field(b0, env), env)):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
+    if env is not None and env.fields and _cancelled(a, b) is not None \
+            and (_distinct_fields(*_cancelled(a, b), env) or _field_against_product(*_cancelled(a, b), env)
+                 or _field_against_product(*reversed(_cancelled(a, b)), env)):
+        return NE  # ``d_model*win`` against ``d_ff*win``: the same number of parts of two distinct sizes
     if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)
                                            or _field_against_product(_met_field(a, env), b, env)
                                            or _field_against_product(_met_field(b, env), a, env)):
@@ -198,6 +202,24 @@ def compare(a, b, env: Env | None = None) -> str:
                                              or _default_against_literal(b, a, env)):
         return NE  # ``opt.latent_dim`` (10 by default) against 512: not the size it is by default
     return UNK
+
+
+def _cancelled(a: Expr, b: Expr) -> tuple | None:
+    """Two products of sizes with their common factors divided out (``d_model*win``, ``d_ff*win``: ``d_model``,
+    ``d_ff``); None when they are not both one product or share no size."""
+    if len(a.terms) != 1 or len(b.terms) != 1 or a.value is not None or b.value is not None:
+        return None
+    (ma, _ca), (mb, _cb) = a.terms[0], b.terms[0]
+    pb = dict(mb)
+    common = const(1)
+    for atom, p in ma:
+        if isinstance(atom, Sym) and atom in pb:
+            for _ in range(min(p, pb[atom])):
+                common = common * sym(atom.name, atom.kind)
+    if common.value is not None:
+        return None
+    qa, qb = exact_quotient(a, common), exact_quotient(b, common)
+    return (qa, qb) if qa is not None and qb is not None else None
 
 
 def _as_named(e0: Expr, e: Expr) -> Expr:

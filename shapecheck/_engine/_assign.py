@@ -10,7 +10,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._roles import POSITION, with_roles
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
-from ._common import dim_sym
+from ._common import SCALAR, dim_sym
 from ._narrow import shape_slice, with_rank
 
 
@@ -150,6 +150,8 @@ class Assignment:
             first = it.children[0]
             return first if all(c == first for c in it.children) else OPAQUE
         if isinstance(it, tuple) and it:
+            if all(isinstance(w, Expr) and w.value is not None for w in it) and len(set(it)) > 1:
+                return SCALAR  # ``for s in (1, 2, 3, 6)``: a number, one of them
             v = it[0]
             for w in it[1:]:
                 v = join(v, w)

@@ -640,6 +640,11 @@ class Calls:
                 self.env.alike = self.env.alike | {frozenset((s.name, g.name))}
 
     def builtin(self, name, args, kwargs, node, state):
+        if name == "getattr" and len(args) in (2, 3) and type(args[1]) is str and args[1].isidentifier() \
+                and isinstance(args[0], QualRef) and not kwargs:
+            # ``getattr(F, "gelu")``, ``getattr(nn, activation)`` with a name the analysis knows: that attribute
+            # of the library module
+            return self.imported(f"{args[0].qualname}.{args[1]}")
         if name == "len" and args:
             v = args[0]
             if isinstance(v, tuple):

@@ -192,8 +192,10 @@ class Containers:
         if op is None or not args:
             return None
         parts = args[0]
+        alike = True  # every element has the list element's sizes (not only the known parts)
         if isinstance(parts, tuple) and len(parts) > 1 and not all(_known(p) for p in parts) \
                 and any(_known(p) for p in parts):
+            alike = False
             # some operands unknown: the op on the known ones, the joined axis of unknown size
             # (or, for stack, of the list's length)
             known = [p for p in parts if _known(p)]
@@ -213,6 +215,8 @@ class Containers:
         if not 0 <= i < result.rank:
             return OPAQUE
         size = parts.length if op == "stack" and isinstance(parts.length, Expr) else UNKNOWN
+        if op == "cat" and alike and isinstance(parts.length, Expr) and isinstance(result.dims[i], Expr):
+            size = result.dims[i] * parts.length  # ``n`` parts of ``d`` each, joined: ``n*d``
         dims = list(result.dims)
         dims[i] = size
         origins = list(result.origins) if result.origins else [None] * len(dims)

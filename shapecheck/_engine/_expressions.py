@@ -258,6 +258,10 @@ class Expressions:
             target = info.resolve_star(name)
             if target is not None:
                 return target
+            for m in info.star_modules:
+                layer = unread_layer(f"{m}.{name}")
+                if layer is not None:
+                    return layer  # ``from layers_ours import *`` then ``Linear(d, h)``: a layer named after one
             if any(own_constant(f"{m}.{name}") for m in info.star_modules) and not self.called_name(name):
                 return Obj(name)  # ``from params import *`` then ``nn.Linear(EMBED_SIZE, ...)``
         if name in getattr(info, "arg_namespaces", ()):  # ``opt = parser.parse_args()``: ``opt.latent_dim``
@@ -762,6 +766,7 @@ class Expressions:
 # functions, a repository's own `Linear` with another initialisation, in a file read alone.
 _ALIKE_LAYERS = frozenset({"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
                            "ConvTranspose3d", "Embedding"})
+_SYNCED_NORM = re.compile(r"(?:Sync|Synchronized)?BatchNorm([123])d")
 # frameworks whose classes of those names take other arguments (haiku's and sonnet's `Linear(output_size)`,
 # peft's `Linear(base_layer, adapter_name)`), or are not PyTorch layers
 _OTHER_FRAMEWORKS = frozenset({"jax", "flax", "haiku", "sonnet", "tensorflow", "keras", "tf_keras", "mlx", "paddle",
@@ -788,13 +793,19 @@ _KNOWN_LIBRARIES = frozenset({"torch", "torchvision", "torchaudio", "numpy", "sc
 
 def unread_layer(q: str):
     """The library layer that an imported class the engine cannot read stands for, when it is named after one
-    (``detectron2.layers.Conv2d`` -> ``torch.nn.Conv2d``), else None. Norm layers are left out: a repository's own
+    (``detectron2.layers.Conv2d`` -> ``torch.nn.Conv2d``), else None. Of norm layers only batch norms are taken (also
+    synchronised ones, ``SynchronizedBatchNorm2d``), which normalise axis 1 in every repository: a repository's own
     ``LayerNorm`` is as often channels-first (ConvNeXt's) as the library's."""
     mod, _, name = q.rpartition(".")
     top = mod.split(".", 1)[0]
-    if name not in _ALIKE_LAYERS or not mod or top == "torch" or top in _OTHER_FRAMEWORKS:
+    if not mod or top == "torch" or top in _OTHER_FRAMEWORKS:
         return None
-    return QualRef(f"torch.nn.{name}", alike=True)
+    norm = _SYNCED_NORM.fullmatch(name)
+    if norm is not None:
+        # a batch norm synchronised across devices (``SynchronizedBatchNorm2d``): it normalises axis 1 as the
+        # library's does, whatever the repository
+        return QualRef(f"torch.nn.BatchNorm{norm.group(1)}d", alike=True)
+    return QualRef(f"torch.nn.{name}", alike=True) if name in _ALIKE_LAYERS else None
 
 
 def _array_index(index) -> bool:

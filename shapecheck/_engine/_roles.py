@@ -38,6 +38,8 @@ _NCHW = re.compile(
 _NCHW_ANY = {"interpolate", "upsample", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "GroupNorm",
              "group_norm", "batch_norm", "instance_norm", "pixel_shuffle", "pixel_unshuffle", "PixelShuffle",
              "PixelUnshuffle", "SyncBatchNorm"}
+_NORM = re.compile(r"^(?:BatchNorm|LazyBatchNorm|InstanceNorm|LazyInstanceNorm|SyncBatchNorm|GroupNorm|batch_norm|"
+                   r"instance_norm|group_norm)")
 _LINEAR = {"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.functional.linear", "torch.nn.Bilinear"}
 _EMBEDDING = {"torch.nn.Embedding", "torch.nn.functional.embedding", "torch.nn.EmbeddingBag"}
 _RECURRENT = {"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN"}
@@ -132,8 +134,13 @@ class RoleInference:
         last = q.rsplit(".", 1)[-1]
         m = _NCHW.match(last)
         if m is not None or last in _NCHW_ANY:
-            return _nchw(result, int(m.group(1)) if m else None, norm1d=last.startswith(("BatchNorm", "batch_norm",
-                                                                                         "InstanceNorm")))
+            roles = _nchw(result, int(m.group(1)) if m else None, norm1d=last.startswith(("BatchNorm", "batch_norm",
+                                                                                          "InstanceNorm")))
+            if roles and _NORM.match(last):
+                # a norm keeps its input's layout and says only where its channels are: the axes after them are
+                # what its input held there (a spectrogram turned to normalise its mel bins is no image)
+                roles = {k: r for k, r in roles.items() if r not in (HEIGHT, WIDTH, DEPTH)}
+            return roles
         if q in _LINEAR:
             size = init.get("out_features") if q != "torch.nn.functional.linear" else _weight_rows(args, kwargs)
             return {-1: CLASS if name_role(size) == CLASS else FEATURE}

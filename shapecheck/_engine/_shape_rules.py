@@ -174,7 +174,7 @@ class ShapeRules:
     def as_sizes(self, param: str, v):
         """``v`` given for the size parameter ``param``: an unknown object a size from code, and each one of the
         list of sizes ``split`` takes."""
-        if isinstance(v, (list, tuple)) and param == "split_size_or_sections":
+        if isinstance(v, (list, tuple)) and param in ("split_size_or_sections", "split_size"):
             return type(v)(self.as_size_sym(x) for x in v)
         return self.as_size_sym(v)
 
@@ -461,7 +461,8 @@ def _unlocated_pieces(q: str, args: tuple, kwargs: dict):
     None for anything else (the shape rules themselves never guess a number of pieces)."""
     if not args or not isinstance(args[0], Shape) or args[0].is_any or args[0].rank is not None:
         return None
-    second = args[1] if len(args) > 1 else kwargs.get("chunks", kwargs.get("split_size_or_sections"))
+    second = args[1] if len(args) > 1 else kwargs.get("chunks", kwargs.get("split_size_or_sections",
+                                                                         kwargs.get("split_size")))
     n = as_int(second) if q in _CHUNKS and not isinstance(second, bool) else None
     if n is not None and 0 < n <= 8:
         return (ANY_SHAPE,) * n

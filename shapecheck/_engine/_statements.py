@@ -6,12 +6,12 @@ import ast
 import re
 from contextlib import nullcontext
 
-from .._core._algebra import Expr
+from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
 from .._core._unify import unnamed_size
 from .._core._wording import LOCAL, RETURN
-from ._values import ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
+from ._values import EMPTY, ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
 from ._common import EXPECTS_ERROR, last_name
 from ._expressions import SIZE_TEXT
@@ -243,7 +243,46 @@ class Statements:
             self.loop_depth -= 1
         if kept is not None:
             after = kept
+        self.counted_appends(st, state, after)
         return self.block(st.orelse, after) if st.orelse else after
+
+    def counted_appends(self, st, before, after) -> None:
+        """``outs = []`` then ``for _ in range(n): outs.append(...)``: a loop that runs a known number of times
+        and appends to a list once in each run leaves it that much longer (``torch.stack(outs)`` has ``n``
+        rows; ``torch.cat(outs, -1)`` ``n`` times an element's size)."""
+        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.Yield, ast.YieldFrom))
+               for b in st.body for n in ast.walk(b)):
+            return
+        count = self.iteration_count(st.iter, before)
+        if count is None:
+            return
+        once = [b.value.func.value.id for b in st.body
+                if isinstance(b, ast.Expr) and isinstance(b.value, ast.Call) and len(b.value.args) == 1
+                and isinstance(b.value.func, ast.Attribute) and b.value.func.attr == "append"
+                and isinstance(b.value.func.value, ast.Name)]
+        for name in once:
+            had = before.get(name)
+            start = const(len(had)) if isinstance(had, tuple) else const(0) if isinstance(had, ListOf) \
+                and had.length == EMPTY else had.length if isinstance(had, ListOf) else None
+            now = after.get(name)
+            if once.count(name) != 1 or not isinstance(start, Expr) or not isinstance(now, ListOf) \
+                    or _touched_otherwise(st, name):
+                continue
+            after[name] = ListOf(now.elem, start + count, now.first, None, now.rest)
+
+    def iteration_count(self, it, state) -> Expr | None:
+        """How many times a loop over ``it`` runs: ``range(n)``, ``range(a, b)``, a tuple written out, a list of
+        known length; None when unknown."""
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
+                and "range" not in state and not it.keywords and 1 <= len(it.args) <= 2:
+            ends = [self.as_size_sym(self.ev(a, state)) for a in it.args]
+            if all(isinstance(e, Expr) for e in ends):
+                n = ends[0] if len(ends) == 1 else ends[1] - ends[0]
+                return n if n.value is None or n.value >= 0 else None
+            return None
+        if isinstance(it, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in it.elts):
+            return const(len(it.elts))
+        return None
 
     def kept_by_later(self, st, it, s1):
         """``for l in self.conv: x = l(x)`` over a list that surely holds its first layer (a convolution,
@@ -695,6 +734,22 @@ def _after_shape_error(value: Shape) -> bool:
     it comes from the other operands only (``failed + y`` has ``y``'s axes), so an annotation it then
     contradicts is that one bug again."""
     return any(c.startswith("SHP1") for c in value.get_meta("after_error") or ())
+
+
+def _touched_otherwise(st, name: str) -> bool:
+    """Does a loop's body change the list ``name`` other than by appending to it at its top level: an append
+    under a condition, an ``extend``, a ``pop``, an assignment?"""
+    top = {id(b.value) for b in st.body if isinstance(b, ast.Expr)}
+    for n in ast.walk(ast.Module(body=st.body, type_ignores=[])):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) \
+                and n.func.value.id == name and (n.func.attr != "append" or id(n) not in top):
+            return True
+        if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = n.targets if isinstance(n, (ast.Assign, ast.Delete)) else [n.target]
+            if any(isinstance(t, ast.Name) and t.id == name or isinstance(t, ast.Subscript)
+                   and isinstance(t.value, ast.Name) and t.value.id == name for t in targets):
+                return True
+    return False
 
 
 def _target_names(target) -> frozenset:

@@ -265,10 +265,13 @@ def _split_count(site: Site, n, size):
             ok=["b 3*c | c, -1 -> b c; b c; b c", "b 10 | 4, 1 -> b 4; b 4; b 2", "b n | (2, n-2), 1 -> b 2; b n-2",
                 "6 b | 3 -> 3 b; 3 b"],
             bad=["b 10 | (4, 5), 1 ! SHP110", "b n | 2, 2 ! SHP106"])
-def split(site: Site, tensor, split_size_or_sections, dim=0) -> tuple | None:
+def split(site: Site, tensor, split_size_or_sections=None, dim=0, *, split_size=None) -> tuple | None:
     """``split(x, size, dim=0)``: pieces of ``size`` (the last may be smaller), or of the listed
-    sizes, which must add up to the axis. Unknown when the number of pieces is not known."""
-    if not isinstance(tensor, Shape) or tensor.is_any or tensor.rank == 0:
+    sizes, which must add up to the axis. Unknown when the number of pieces is not known. The method also
+    takes the sizes as ``split_size=``."""
+    if split_size_or_sections is None:
+        split_size_or_sections = split_size
+    if not isinstance(tensor, Shape) or tensor.is_any or tensor.rank == 0 or split_size_or_sections is None:
         return None
     d = locate(site, tensor, dim)
     if d is None:
