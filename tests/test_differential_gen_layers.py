@@ -563,6 +563,21 @@ def g_instance_norm(rng):
 
 
 @gen
+def g_fft(rng):
+    # a transform along one axis, sometimes to a given length, sometimes along an axis that is not there
+    P = Pool(rng)
+    op = rng.choice(["fft", "ifft", "rfft", "ihfft", "irfft", "hfft"])
+    x = P.shape(rng.randint(1, 3), 0.0)
+    kwargs = {}
+    if rng.random() < 0.5:
+        kwargs["dim"] = rng.randint(-len(x) - 1, len(x))
+    if rng.random() < 0.3:
+        kwargs["n"] = rng.randint(2, 12)
+    dtype = "cfloat" if op in ("irfft", "hfft", "ifft") and rng.random() < 0.5 else None
+    return Case(op, f"torch.fft.{op}", getattr(torch.fft, op), (Ten(tuple(x), dtype),), kwargs), P.sizes
+
+
+@gen
 def g_complex(rng):
     P = Pool(rng)
     op = rng.choice(["polar", "complex", "view_as_complex", "view_as_real"])

@@ -28,7 +28,8 @@ _METHODS = ("contiguous", "clone", "detach", "detach_", "float", "half", "double
             )
 # free functions that copy (torch.X only)
 _TORCH_ONLY = ("clone", "detach", "bernoulli", "dropout", "alpha_dropout", "feature_dropout",
-               "rrelu", "celu_", "selu_", "relu_", "sigmoid_", "tanh_", "exp_", "hardshrink")
+               "rrelu", "celu_", "selu_", "relu_", "sigmoid_", "tanh_", "exp_", "hardshrink", "conj", "real", "imag",
+               "conj_physical")
 
 
 def _unary_names():

@@ -1,5 +1,5 @@
 """More operations: one_hot, cosine_similarity, pairwise_distance, cdist, addmm/baddbmm, Tensor.unfold, glu,
-the complex views (polar, view_as_complex, view_as_real)."""
+the complex views (polar, view_as_complex, view_as_real), the discrete Fourier transforms along one axis."""
 
 from __future__ import annotations
 
@@ -220,3 +220,48 @@ def view_as_real(site: Site, input) -> Shape | None:
 
 
 view_as_real.never_fails = True
+
+
+def _transformed(site: Site, input, n, dim, size_of) -> Shape | None:
+    """A Fourier transform along one axis: every other axis kept, the transformed one ``size_of(m)`` of its
+    size ``m`` (or of ``n``, where given, which pads or trims the input there first)."""
+    if not isinstance(input, Shape) or input.is_any or input.rank == 0:
+        return None
+    d = locate(site, input, dim)
+    if d is None or isinstance(input.dims[d], Variadic):
+        return None
+    m = as_size(n) if n is not None else input.dims[d]
+    if not isinstance(m, Expr):
+        size = UNKNOWN
+    else:
+        size = size_of(m, n is not None)
+    dims = list(input.dims)
+    dims[d] = size
+    origins = list(input.origins) if input.origins else [None] * len(dims)
+    origins[d] = None
+    return Shape(tuple(dims), tuple(origins))
+
+
+@shape_rule("torch.fft.fft", "torch.fft.ifft",
+            ok=["b 10 -> b 10", "b n | dim=0 -> b n", "b 10 | 16 -> b 16", "b n c | dim=1 -> b n c"],
+            bad=["b n | dim=2 ! SHP106"])
+def fft(site: Site, input, n=None, dim=-1, norm=None, *, out=None) -> Shape | None:
+    """``torch.fft.fft(x, n=None, dim=-1)``: the same shape (complex), ``n`` along ``dim`` where given."""
+    return _transformed(site, input, n, dim, lambda m, given: m)
+
+
+@shape_rule("torch.fft.rfft", "torch.fft.ihfft",
+            ok=["b 10 -> b 6", "b 9 -> b 5", "b 10 c | dim=1 -> b 6 c", "b 10 | 16 -> b 9"],
+            bad=["b n | dim=-3 ! SHP106"])
+def rfft(site: Site, input, n=None, dim=-1, norm=None, *, out=None) -> Shape | None:
+    """``torch.fft.rfft(x, n=None, dim=-1)``: the one-sided spectrum, ``m // 2 + 1`` along ``dim``."""
+    return _transformed(site, input, n, dim, lambda m, given: m // const(2) + const(1))
+
+
+@shape_rule("torch.fft.irfft", "torch.fft.hfft",
+            ok=["b 6 -> b 10", "b 6 c | dim=1 -> b 10 c", "b 6 | 9 -> b 9"],
+            bad=["b n | dim=2 ! SHP106"])
+def irfft(site: Site, input, n=None, dim=-1, norm=None, *, out=None) -> Shape | None:
+    """``torch.fft.irfft(x, n=None, dim=-1)``: back from a one-sided spectrum of ``m``, ``2 * (m - 1)`` along
+    ``dim`` (``n`` where given)."""
+    return _transformed(site, input, n, dim, lambda m, given: m if given else (m - const(1)) * const(2))
