@@ -485,3 +485,22 @@ def test_split_sizes_given_by_keyword():
             reveal_shape(dt)
             reveal_shape(c)
     """) == ["b n 4", "b n 8"]
+
+
+def test_a_comprehension_over_the_sizes_of_a_tensor_of_known_rank_is_one_size_each():
+    # the rotary table shaped to broadcast over a query: each size of the query, or one, by its index
+    src = """
+        def reshape_for_broadcast(freqs, x):
+            ndim = x.ndim
+            shape = [d if i == 1 or i == ndim - 1 else 1 for i, d in enumerate(x.shape)]
+            return freqs.view(shape)
+
+        def attend(q: Float[Tensor, "b n h d"], freqs: Float[Tensor, "n d"]):
+            f = reshape_for_broadcast(freqs, q)
+            reveal_shape(f)
+            q = (q * f).transpose(1, 2)
+            reveal_shape(q)
+            return {scores}
+    """
+    assert reveals(src.format(scores="q @ q.transpose(-2, -1)")) == ["1 n 1 d", "b h n d"]
+    assert codes(src.format(scores="q @ q")) == ["SHP101"]

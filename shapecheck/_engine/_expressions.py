@@ -138,6 +138,8 @@ class Expressions:
         """``qk_scale or head_dim ** -0.5``: a number when every operand that is not None is a number or an
         unknown object (a tensor in ``or`` must have one element, which broadcasts like a number)."""
         values = [self.ev(v, state) for v in node.values]
+        if all(type(v) is bool for v in values):  # ``i == 1 or i == ndim - 1`` of known numbers
+            return all(values) if isinstance(node.op, ast.And) else any(values)
         if isinstance(node.op, ast.And) and any(v is False for v in values):
             return False  # ``x.ndim == 2 and flag`` on a tensor of three axes: false whatever the flag
         if isinstance(node.op, ast.Or):
@@ -217,6 +219,16 @@ class Expressions:
         if len(node.generators) != 1:
             return OPAQUE
         gen = node.generators[0]
+        items = self.unrolled_items(gen, state) if isinstance(node, ast.ListComp) else None
+        if items is not None:
+            # ``[d if i == 1 else 1 for i, d in enumerate(x.shape)]`` over a sequence of known length: one element
+            # each, evaluated with its own values
+            out = []
+            for item in items:
+                inner = dict(state)
+                self.assign(gen.target, item, inner, node)
+                out.append(self.ev(node.elt, inner))
+            return tuple(out)
         it = self.ev(gen.iter, state)
         inner = dict(state)
         length = None
@@ -228,6 +240,27 @@ class Expressions:
             self.assign(gen.target, self.iter_elem(it), inner, node)
         elem = self.ev(node.elt, inner)
         return ListOf(elem, length)
+
+    def unrolled_items(self, gen, state) -> tuple | None:
+        """The elements a comprehension's loop takes, when it runs over a short sequence the analysis knows
+        element by element (a tuple, the sizes of a tensor of known rank, ``enumerate`` of either) and filters
+        nothing; None otherwise."""
+        if gen.ifs or gen.is_async:
+            return None
+        it = gen.iter
+        enum = isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "enumerate" \
+            and "enumerate" not in state and len(it.args) == 1 and not it.keywords
+        src = it.args[0] if enum else it
+        v = self.ev(src, state)
+        if isinstance(v, SizeOf) and v.shape.rank is not None and v.shape.rank <= 8:
+            items = []
+            for i in range(v.shape.rank):
+                d = self.read_axis(v.var, v.shape, i, state, src)
+                items.append(d if isinstance(d, Expr) else OPAQUE)
+            v = tuple(items)
+        if not isinstance(v, tuple) or not 0 < len(v) <= 8:
+            return None
+        return tuple((const(i), x) for i, x in enumerate(v)) if enum else v
 
     def global_value(self, name: str):
         info = self.mod
