@@ -162,3 +162,17 @@ def test_a_local_annotation_is_no_evidence_under_another_member():
             scale: Float[Tensor, "batch pos 1"] = t  # a tensor of unknown shape
             return x / scale
     """) == []
+
+
+def test_the_indices_a_top_k_gives_index_by_position():
+    # ProbSparse attention: the queries picked per batch and head by the top-k indices of a score
+    src = """
+        def pick(q: Float[Tensor, "b h l d"], k: Float[Tensor, "b h l d"], u: int):
+            b, h, l, d = q.shape
+            top = q.sum(-1).topk(u, sorted=False)[1]
+            reduced = q[torch.arange(b)[:, None, None], torch.arange(h)[None, :, None], top, :]
+            reveal_shape(reduced)
+            return {scores}
+    """
+    assert reveals(src.format(scores="reduced @ k.transpose(-2, -1)")) == ["b h u d"]
+    assert codes(src.format(scores="reduced @ k")) == ["SHP101"]

@@ -21,6 +21,9 @@ _LONG_OPS = frozenset({"torch.randint", "torch.randint_like", "torch.randperm", 
                        "torch.Tensor.int", "torch.argmax", "torch.Tensor.argmax", "torch.argmin",
                        "torch.Tensor.argmin", "torch.argsort", "torch.Tensor.argsort", "torch.searchsorted",
                        "torch.bucketize", "torch.multinomial", "torch.Tensor.multinomial"})
+# ops that give ``(values, indices)``: the indices are int64
+INDICES_SECOND = frozenset(f"torch.{p}{f}" for p in ("", "Tensor.") for f in (
+    "topk", "sort", "max", "min", "kthvalue", "mode", "median", "nanmedian", "cummax", "cummin"))
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 _BOOL_OPS = frozenset(
     [f"torch.Tensor.__{c}__" for c in _COMPARISONS] + [f"torch.{c}" for c in _COMPARISONS]

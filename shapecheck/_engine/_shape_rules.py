@@ -20,7 +20,7 @@ from .._core._wording import op_name
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._values import Obj
 from ._common import after_error, sanitize
-from ._dtypes import result_dtype
+from ._dtypes import INDICES_SECOND, result_dtype
 from ._narrow import PIECE_OPS, tag_pieces
 
 
@@ -110,6 +110,8 @@ class ShapeRules:
                                 f"{self.qualname}:{node.lineno}:{node.col_offset}")
         if dtype is not None and isinstance(result, Shape):
             result = result.with_meta(dtype=dtype)
+        if q in INDICES_SECOND and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Shape):
+            result = (result[0], result[1].with_meta(dtype="long"))  # ``values, indices = x.topk(k)``
         if self.recorder is not None:
             self.recorder.op(node, site.op, args, kwargs, result, tuple(site.problems) if known else ())
         return self.run_lint_rules(module_q or q, node, args, kwargs, result, init,
