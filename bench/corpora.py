@@ -23,6 +23,7 @@ when any was skipped.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import shutil
@@ -45,16 +46,26 @@ def read_list(path: Path = LIST) -> list[tuple[str, str, str]]:
     return rows
 
 
+# cell magics whose body is Python (timed, captured, profiled); any other (``%%bash``, ``%%writefile``) is not
+_PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
+_SHELL_ASSIGNMENT = re.compile(r"^(\s*[\w.,\s]+?=\s*)!")
+
+
 def notebook_source(raw: str) -> str:
     """The code cells of a notebook as one Python source: a shell or magic line (``!pip ...``,
     ``%matplotlib``) is dropped, or becomes ``pass`` where it is the body of a block, and a cell
-    magic (``%%time``) line is dropped, with the lines a shell line continues onto (``\\`` at its end)."""
+    magic (``%%time``) line is dropped, with the lines a shell line continues onto (``\\`` at its end). A shell
+    command's output assigned (``files = !ls``) is an empty list. A cell of another language (``%%bash``,
+    ``%%writefile``) and a cell that is not Python on its own (pasted output) are left out."""
     cells = []
     for cell in json.loads(raw).get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
         text = "".join(src) if isinstance(src, list) else str(src)
+        first = text.lstrip().split(None, 1)[0] if text.strip() else ""
+        if first.startswith("%%") and first not in _PYTHON_CELL_MAGICS:
+            continue
         lines = []
         continued = False
         for line in text.splitlines():
@@ -62,13 +73,22 @@ def notebook_source(raw: str) -> str:
             if continued:  # ``!python export.py --weights w.pt \`` goes on here
                 continued = line.rstrip().endswith("\\")
                 continue
-            if stripped.startswith(("!", "%")):
+            shell = _SHELL_ASSIGNMENT.match(line)
+            if shell is not None:
+                continued = line.rstrip().endswith("\\")
+                line = shell.group(1) + "[]"
+            elif stripped.startswith(("!", "%")):
                 continued = line.rstrip().endswith("\\")
                 if stripped.startswith("%%") or line == stripped:
                     continue
                 line = line[: len(line) - len(stripped)] + "pass"
             lines.append(line)
-        cells.append("\n".join(lines))
+        code = "\n".join(lines)
+        try:
+            ast.parse(code)
+        except (SyntaxError, ValueError):
+            continue
+        cells.append(code)
     return "\n\n".join(cells) + "\n"
 
 

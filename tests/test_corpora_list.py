@@ -37,6 +37,10 @@ def test_notebook_code_cells_become_one_source_without_shell_lines(tmp_path):
         {"cell_type": "code", "source": ["%%time\n", "if y is not None:\n", "    !nvidia-smi\n"]},
         {"cell_type": "code", "source": ["!python export.py --weights w.pt \\\n", "        --grid --simplify \\\n",
                                          "        --img-size 640\n", "z = 1\n"]},
+        # another language's cell, pasted output and a shell command's output assigned
+        {"cell_type": "code", "source": ["%%bash\n", "for f in *.py; do\n", "  echo $f\n", "done\n"]},
+        {"cell_type": "code", "source": ["Epoch 1/10: loss 0.31 (12 s)\n"]},
+        {"cell_type": "code", "source": ["files = !ls data \\\n", "    | head\n", "n = len(files)\n"]},
     ]}
     checkout = tmp_path / "co"
     (checkout / "sub").mkdir(parents=True)
@@ -46,7 +50,7 @@ def test_notebook_code_cells_become_one_source_without_shell_lines(tmp_path):
     assert corpora.keep_sources(checkout, tmp_path / "out") == 2
     assert (tmp_path / "out" / "model.py").read_text() == "import torch\n"
     assert (tmp_path / "out" / "sub" / "nb_1_Intro.py").read_text() == (
-        "import torch\nx = torch.zeros(2)\n\ny = x + 1\n\nif y is not None:\n    pass\n\nz = 1\n")
+        "import torch\nx = torch.zeros(2)\n\ny = x + 1\n\nif y is not None:\n    pass\n\nz = 1\n\nfiles = []\nn = len(files)\n")
     assert not (tmp_path / "out" / "README.md").exists()
 
 
