@@ -40,7 +40,9 @@ imports and the callers of its own package: what a user running ``shapecheck che
 In both modes a mutant is *seen* when a new diagnostic appears within two lines of the edit (the
 edited call's lines included) or, for ``linear-swap`` and ``conv-swap``, anywhere in a function that
 applies the layer or in the ``nn.Sequential`` holding it (a wrong size shows where the layer meets its
-input or where its output meets the next layer); a new diagnostic only away from these counts as
+input or where its output meets the next layer), or anywhere when one of its notes names the edited line as where
+a size it reports was chosen (``(output channels of the `Conv2d` built at model.py:42)``: a class token joined
+to a patch embedding's output, in the caller); a new diagnostic only away from these counts as
 *elsewhere*, the false-alarm signal, which should stay 0. A mutant is not always a bug (a key may
 already be transposed, ``a`` and ``b`` may be equal at run time), so the figure is a lower bound on
 what a reader would call recall, not recall itself. Nothing is asserted: this is a measurement.
@@ -84,6 +86,17 @@ class Mutant:
 
     def at(self, line: int) -> bool:
         return any(lo <= line <= hi for lo, hi in self.regions)
+
+
+def _points_at(diag: dict, name: str, m: Mutant) -> bool:
+    """Does a note of the diagnostic name the edited lines as where a size it reports was chosen (``... (output
+    channels of the `Conv2d` built at model.py:42)``)? A reader is sent there, as by a diagnostic on the line."""
+    pattern = re.compile(rf"built at (?:.*/)?{re.escape(name)}:(\d+)\)")
+    for note in diag.get("notes") or ():
+        for hit in pattern.finditer(note):
+            if m.line <= int(hit.group(1)) <= m.end:
+                return True
+    return False
 
 
 def _not_code(text: str) -> list[tuple[int, int]]:
@@ -419,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                             remaining[key] -= 1
                         else:
                             new.append(d)
-                    near = [d for d in new if m.at(d["line"])]
+                    near = [d for d in new if m.at(d["line"]) or _points_at(d, target.name, m)]
                     away = [d for d in new if d not in near]
                     for counters in ((made, seen, noisy), (r_made, r_seen, r_noisy)):
                         counters[0][m.kind] += 1

@@ -39,3 +39,15 @@ def test_only_the_code_that_runs_is_mutated():
     # the comment and the docstring are left as they were
     assert "# x = torch.cat([b, a], dim=1)" in found[0].text
     assert "``torch.cat([a, b], dim=1)``" in found[0].text
+
+
+def test_a_diagnostic_whose_note_names_the_edited_line_reports_it():
+    bench = _mutants()
+    m = bench.Mutant("conv-swap", 7, 7, "")
+    diag = {"line": 30, "notes": ['"in_chans" is the last axis of `x` (output channels of the `Conv2d` built at '
+                                  'timm/vit.py:7)']}
+    assert bench._points_at(diag, "vit.py", m)
+    assert not bench._points_at(diag, "other.py", m)
+    assert not bench._points_at({"line": 30, "notes": ['"d" is the last axis of `x` (annotation, vit.py:7)']},
+                                "vit.py", m)
+    assert not bench._points_at({**diag, "notes": [diag["notes"][0].replace(":7)", ":8)")]}, "vit.py", m)

@@ -1432,3 +1432,29 @@ def test_a_gated_feed_forward_built_backwards_is_found_through_its_halves():
     """
     assert codes(src.format(first="inner_dim * 2, dim")) == ["SHP107"]
     assert codes(src.format(first="dim, inner_dim * 2")) == []
+
+
+def test_a_size_a_layer_gives_is_traced_back_to_where_the_layer_is_built():
+    # the patch embedding's convolution built with its channels swapped: the class token's join, in another class,
+    # is where the sizes meet, and its note names the line that chose the wrong size
+    out = errors("""
+        class PatchEmbed(nn.Module):
+            def __init__(self, in_chans, embed_dim, patch):
+                super().__init__()
+                self.proj = nn.Conv2d(embed_dim, in_chans, kernel_size=patch, stride=patch)
+            def forward(self, x):
+                return self.proj(x).flatten(2).transpose(1, 2)
+
+        class ViT(nn.Module):
+            def __init__(self, in_chans, embed_dim, patch):
+                super().__init__()
+                self.patch_embed = PatchEmbed(in_chans, embed_dim, patch)
+                self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+            def forward(self, x):
+                x = self.patch_embed(x)
+                return torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+    """)
+    assert [d.code for d in out] == ["SHP110"]
+    line = 6 + 5  # the header's lines, then the constructor's call of ``nn.Conv2d``
+    assert any(n.endswith(f"(output channels of the `Conv2d` built at m.py:{line})") for n in out[0].notes), \
+        out[0].notes

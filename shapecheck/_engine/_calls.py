@@ -576,7 +576,7 @@ class Calls:
                 return OPAQUE
             if q in _GROUPED_CONVS:
                 self.grouped_channels(init)
-            return ModuleVal(q, rule, tuple(init.items()))
+            return ModuleVal(q, rule, tuple(init.items()), built_at=self.where(node))
         if q.startswith("torch.") and args:
             args = _tensor_operands(q, rule, args)
         if takes_size_list(q) and len(args) > 1 and not q.endswith("full") or q == "torch.arange":

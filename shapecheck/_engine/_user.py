@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE
+from .._core._roles import RoleOrigin
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
 from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join
@@ -73,8 +74,9 @@ class UserCalls:
             packed = m.qualname.rsplit(".", 1)[-1] in _TAKES_PACKED
             args = [ANY_SHAPE if isinstance(a, Obj) or (a is OPAQUE and i == 0 and not packed) else a
                     for i, a in enumerate(args)]
-            return self.apply_shape_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
-                                   init=m.init_dict, module_q=m.qualname)
+            out = self.apply_shape_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
+                                        init=m.init_dict, module_q=m.qualname)
+            return _output_named(m, out)
         if m.cls is not None:
             fwd = m.cls.find_method("forward")
             if fwd is None and getattr(m.cls, "extended_layer", None) is not None:
@@ -549,3 +551,30 @@ def _closure_values(fn, closure: dict) -> dict:
         if isinstance(n, ast.Name):
             (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
     return {k: closure[k] for k in sorted(read - own - bound) if k in closure}
+
+
+# the size a library layer gives its output, by the name its constructor takes it under, and what it is called
+_OUTPUT_SIZES = (("out_features", "output features"), ("out_channels", "output channels"),
+                 ("embedding_dim", "embedding width"))
+
+
+def _output_named(m: ModuleVal, out):
+    """``out`` with the axis a layer sized (a ``Linear``'s features, a convolution's channels) said to come
+    from where the layer is built, where nothing else names its origin: a note about that axis far from the
+    layer (a class token joined to a patch embedding's output) points at the size chosen there."""
+    if m.built_at is None or not isinstance(out, Shape) or out.is_any:
+        return out
+    init = m.init_dict
+    for key, what in _OUTPUT_SIZES:
+        size = init.get(key)
+        if not isinstance(size, Expr):
+            continue
+        origins = list(out.origins) if out.origins else [None] * len(out.dims)
+        hits = [i for i, d in enumerate(out.dims) if d == size and not origins[i]]
+        if len(hits) != 1:
+            return out
+        text = f"{what} of the `{m.qualname.rsplit('.', 1)[-1]}` built at {m.built_at}"
+        role = getattr(origins[hits[0]], "role", None)  # the role its producer gave the axis stays
+        origins[hits[0]] = RoleOrigin(text, role) if role is not None else text
+        return Shape(out.dims, tuple(origins), out.label, out.meta)
+    return out

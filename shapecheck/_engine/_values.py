@@ -61,6 +61,8 @@ class ModuleVal:
     # nn.Sequential(nn.Conv2d(304, 256, 3), BatchNorm(256), ...) with a layer the engine cannot follow (built by a
     # class passed in): ``children`` are the layers before it, and what the chain gives is unknown after them
     unknown_after: bool = False
+    # where a library layer is built (``model.py:42``): the sizes of its output are named after it in notes
+    built_at: str | None = field(default=None, compare=False)
 
     @property
     def init_dict(self) -> dict:
