@@ -504,3 +504,21 @@ def test_a_comprehension_over_the_sizes_of_a_tensor_of_known_rank_is_one_size_ea
     """
     assert reveals(src.format(scores="q @ q.transpose(-2, -1)")) == ["1 n 1 d", "b h n d"]
     assert codes(src.format(scores="q @ q")) == ["SHP101"]
+
+
+def test_a_branch_a_constructor_flag_opens_judges_no_two_sizes_distinct_by_name():
+    # callers build the residual form only where the widths fit; a literal that cannot fit is still reported
+    src = """
+        class ConvBlock(nn.Module):
+            def __init__(self, cin, cout, residual=False):
+                super().__init__()
+                self.residual = residual
+                self.body = nn.Conv2d(cin, cout, 3, padding=1)
+                self.proj = nn.Conv2d(cin, 8, 1)
+            def forward(self, x):
+                if self.residual:
+                    return {ret}
+                return self.body(x)
+    """
+    assert codes(src.format(ret="x + self.body(x)")) == []
+    assert codes(src.format(ret="self.proj(x) + torch.zeros(1, 4, 1, 1)")) == ["SHP102"]

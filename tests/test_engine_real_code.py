@@ -439,7 +439,7 @@ def test_an_optional_size_filled_in_when_none_is_a_size():
                 B, N, C = x.shape
                 qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
                 reveal_shape(qkv)
-    """) == ["3 B num_heads N attn_head_dim"]
+    """) == ["3 B num_heads N attn_head_dim'"]  # ``attn_head_dim`` where given, else another size: one of the two
 
 
 def test_a_parameter_typed_with_a_module_class_is_an_instance_of_it():

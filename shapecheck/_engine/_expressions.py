@@ -775,13 +775,24 @@ class Expressions:
                     ast.BitXor: "xor"}.get(type(op))
             if name is None:
                 return OPAQUE
-            if isinstance(left, Shape):
-                return self.apply_shape_rule(f"torch.Tensor.__{name}__", (left, self.operand(right)), {}, node,
-                                       known=True)
-            if (left is OPAQUE or isinstance(left, Obj)) and name == "matmul":
-                return OPAQUE
-            return self.apply_shape_rule(f"torch.Tensor.__r{name}__", (right, self.operand(left)), {}, node, known=True)
+            if self.flag_branches and name in ("add", "sub") and self.env.names_distinct:
+                # ``x + self.body(x)`` in a branch a constructor's flag opens (``if self.residual:``): the callers
+                # that set the flag may give only sizes that fit, so no two are distinct there for their names
+                self.env.names_distinct = False
+                try:
+                    return self.binary_op(node, left, right, name)
+                finally:
+                    self.env.names_distinct = True
+            return self.binary_op(node, left, right, name)
         return OPAQUE
+
+    def binary_op(self, node, left, right, name: str):
+        """``left <op> right`` of which one is a tensor: the broadcasting op's rule (``__add__``, ``__rmatmul__``)."""
+        if isinstance(left, Shape):
+            return self.apply_shape_rule(f"torch.Tensor.__{name}__", (left, self.operand(right)), {}, node, known=True)
+        if (left is OPAQUE or isinstance(left, Obj)) and name == "matmul":
+            return OPAQUE
+        return self.apply_shape_rule(f"torch.Tensor.__r{name}__", (right, self.operand(left)), {}, node, known=True)
 
     @staticmethod
     def operand(v):

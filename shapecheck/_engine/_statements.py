@@ -167,6 +167,11 @@ class Statements:
         if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
             return self.block(st.body if known else st.orelse, state)
         before = self.env
+        # ``if self.residual: return x + self.body(x)``: a branch a constructor's flag opens runs only in a module
+        # its callers built with that flag, and they may give it only sizes that fit (``cin == cout``): what it adds
+        # judges no two sizes distinct for their names alone (``_expressions``)
+        flagged = self.constructor_flag(st.test)
+        self.flag_branches += flagged
         self.env = before.copy()
         self.learn_test(st.test, state)
         self.learn_distinct(st.test, state, True)
@@ -193,6 +198,7 @@ class Statements:
         # bindings made in one branch (a name meeting a literal under `if x.shape[-1] == 3`) hold
         # after the if only when the other branch made them too, or returned
         self.env = env_b if a is None else env_a if b is None else env_a.meet(env_b)
+        self.flag_branches -= flagged
         if receiver is not None and a is not None:
             # ``if mode == "encoder": self.t = ... else: self.t = ...``: what both branches agree on
             attrs_b = dict(receiver.attrs) if b is not None else {}
@@ -245,6 +251,30 @@ class Statements:
             after = kept
         self.counted_appends(st, state, after)
         return self.block(st.orelse, after) if st.orelse else after
+
+    def constructor_flag(self, test) -> bool:
+        """Is ``test`` (or its negation) a flag the module's constructor was given: ``self.residual`` set from a
+        parameter whose default is ``True`` or ``False``?"""
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test = test.operand
+        sv = self.self_val
+        if sv is None or not (isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name)
+                              and test.value.id == "self"):
+            return False
+        init = getattr(sv.cls, "methods", {}).get("__init__")
+        if init is None:
+            return False
+        a = init.args
+        params = a.posonlyargs + a.args + a.kwonlyargs
+        defaults = dict(zip([p.arg for p in (a.posonlyargs + a.args)][len(a.posonlyargs + a.args) - len(a.defaults):],
+                            a.defaults))
+        defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        flags = {p.arg for p in params if isinstance(defaults.get(p.arg), ast.Constant)
+                 and isinstance(defaults[p.arg].value, bool)}
+        return any(isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id in flags
+                   and any(isinstance(t, ast.Attribute) and t.attr == test.attr and isinstance(t.value, ast.Name)
+                           and t.value.id == "self" for t in n.targets)
+                   for n in ast.walk(init))
 
     def counted_appends(self, st, before, after) -> None:
         """``outs = []`` then ``for _ in range(n): outs.append(...)``: a loop that runs a known number of times

@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core._algebra import Expr
+from .._core._algebra import Expr, sym
 from .._core._ops._registry import OPAQUE, Opaque, Rule
 from .._core._shape import UNKNOWN, Shape, Variadic
 from .._core._unify import code_size
@@ -426,7 +426,13 @@ def join(a, b):
         # ``head_dim = attn_head_dim`` then ``if head_dim is None: head_dim = dim // num_heads``: a size,
         # one of the two, named after the object but not distinct from other names
         obj = a if isinstance(a, Obj) else b
-        return code_size(obj.name)
+        size = code_size(obj.name)
+        other = b if obj is a else a
+        if any(t.name != size.as_sym().name for t in other.symbols()):
+            # ``rows, cols = res, split`` on one branch and ``cols, rows = res, split`` on the other: one of two
+            # sizes, not the size of the object itself (the window is ``res*split`` either way, never ``res*res``)
+            return sym(size.as_sym().name + "'", "code")
+        return size
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
     if isinstance(a, (tuple, ListOf)) and isinstance(b, (tuple, ListOf)):
