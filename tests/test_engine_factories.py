@@ -5,7 +5,7 @@ is known, and a diagnostic is reported only when every choice gives it."""
 
 from __future__ import annotations
 
-from test_engine import codes, reveals
+from test_engine import codes, errors, reveals
 
 _TABLE = """
     _PLANE = {{"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d}}
@@ -241,3 +241,59 @@ def test_an_unread_synchronised_batch_norm_and_a_layer_from_a_star_import_are_th
     assert [d.message for d in found["cmid"] if d.code == "reveal"] == ["... cmid ? ?"]
     assert [d.code for d in found["cmid"] if d.code != "reveal"] == []
     assert [d.code for d in found["cin"] if d.code != "reveal"] == ["SHP107"]
+
+
+def test_a_helper_s_size_written_in_a_layer_s_call_is_named_after_the_call():
+    # ``make_divisible`` of the code: its int, the same wherever the same call is written
+    src = """
+        def make_divisible(v, d=8):
+            return max(d, int(v + d / 2) // d * d)
+
+        class SqueezeExcite(nn.Module):
+            def __init__(self, channels, r=4):
+                super().__init__()
+                self.fc = nn.Sequential(nn.Linear(channels, make_divisible(channels // r)), nn.ReLU(),
+                                        nn.Linear({second}, channels))
+            def forward(self, x):
+                return x * self.fc(x.mean((2, 3)))[:, :, None, None]
+    """
+    assert codes(src.format(second="make_divisible(channels // r)")) == []
+    out = errors(src.format(second="channels"))
+    assert [d.code for d in out] == ["SHP107"] and "make_divisible(channels // r)" in out[0].message
+    # a library's int (``int``, ``math.ceil``) is not a helper's: its value is what the sizes make
+    lib = src.replace("make_divisible(channels // r)", "int(channels * 0.25)")
+    assert codes(lib.format(second="int(channels * 0.25)")) == []
+
+
+def test_zipped_layers_are_applied_in_turn():
+    src = """
+        from itertools import zip_longest
+
+        class Block(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.net = nn.Linear(dim, dim)
+            def forward(self, x, extra=None):
+                return self.net(x) + x
+
+        class Model(nn.Module):
+            def __init__(self, dim, depth, n_out):
+                super().__init__()
+                self.layers = nn.ModuleList([])
+                for _ in range(depth):
+                    self.layers.append(Block(dim))
+                self.norm = nn.LayerNorm(dim)
+                self.head = nn.Linear({head})
+            def forward(self, x, extras=()):
+                x = self.norm(x)
+                z = x
+                for layer, e in zip(self.layers, extras):
+                    z = layer(z, e)
+                reveal_shape(z)
+                w = x
+                for layer, e in zip_longest(self.layers, extras):
+                    w = layer(w, extra=e)
+                return self.head(w)
+    """
+    assert reveals(src.format(head="dim, n_out")) == ["... dim"]
+    assert codes(src.format(head="n_out, dim")) == ["SHP107"]

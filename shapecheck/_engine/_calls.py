@@ -23,8 +23,8 @@ from ._subclass import NOT_HANDLED
 from ._values import (EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice,
                       ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of,
                       join)
-from ._common import (CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS, is_super_call,
-                      last_name, number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
+from ._common import (BUILTIN_NAMES, CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS,
+                      is_super_call, last_name, number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
 
 
 class Calls:
@@ -337,6 +337,13 @@ class Calls:
                 continue
             out[k] = state[n.id] = self.code_sym(n.id)
         for k, (a, n) in enumerate(zip(args[:2], node.args[:2])):
+            if a is OPAQUE and isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute)) \
+                    and not n.keywords and all(isinstance(x, SIZE_TEXT_NODES) for x in ast.walk(n)) \
+                    and self.own_helper(n.func):
+                # ``nn.Linear(c, make_divisible(c // r, 8))``: the helper's int, named after the call, as it would
+                # be after a local holding it; the same call written again is the same size
+                out[k] = self.code_sym(ast.unparse(n))
+        for k, (a, n) in enumerate(zip(args[:2], node.args[:2])):
             if isinstance(a, Expr) or not (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add)):
                 continue
             # ``nn.Linear(emb_dim + hid_dim, out_dim)`` of two unannotated arguments: a sum the engine leaves
@@ -345,6 +352,14 @@ class Calls:
             if isinstance(left, Expr) and isinstance(right, Expr):
                 out[k] = left + right
         return out
+
+    def own_helper(self, func) -> bool:
+        """Is ``func`` a function of the analysed code or of no library the engine knows (not ``int``,
+        ``math.ceil``, ``np.prod``, whose value the sizes it is given make)?"""
+        if isinstance(func, ast.Name) and (func.id in BUILTIN_NAMES or func.id in ("round", "divmod", "pow")):
+            return False
+        q = self.mod.imports.qualify(func) or ""
+        return not q.startswith(("math.", "numpy.", "torch.", "builtins.", "operator.", "functools."))
 
     def maybe_equal_sizes(self) -> frozenset:
         """The local names that may hold the same value as another name (``H = W = int(N ** 0.5)``,
@@ -477,6 +492,9 @@ class Calls:
                                   {k: sanitize(v) for k, v in kwargs.items()}, SCALAR)
         if q.startswith("builtins."):
             return self.builtin(q[9:], args, kwargs, node, state)
+        if q == "itertools.zip_longest" and not kwargs:
+            # ``for layer, e in zip_longest(self.layers, extras)``: each run takes one element of each, as ``zip``
+            return self.builtin("zip", args, kwargs, node, state)
         if q in ("typing.reveal_type", "typing_extensions.reveal_type"):
             return self.builtin("reveal_type", args, kwargs, node, state)
         if q in ("shapecheck.reveal_shape",) or q.endswith(".reveal_shape"):
@@ -744,6 +762,11 @@ def _unread_options(q: str, rule, args: list, kwargs: dict):
         {k: unread(k, v) for k, v in kwargs.items()}
 
 
+# the nodes of a helper's call on sizes (``make_divisible(c // r, 8)``): names, literals, arithmetic
+SIZE_TEXT_NODES = (ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator,
+                   ast.unaryop, ast.expr_context)
+
+
 def _zipped(name: str, args):
     """``zip(dims[:-1], dims[1:])`` or ``enumerate(in_out)`` over lists whose first element is known: a list
     whose first element (what the first iteration of a loop over it takes) is known in part; OPAQUE
@@ -761,7 +784,8 @@ def _zipped(name: str, args):
     for a in args:
         f = first_of(a) if isinstance(a, (tuple, ListOf)) else None
         firsts.append(OPAQUE if f is None or f == EMPTY else f)
-    return ListOf(tuple(OPAQUE for _ in args), first=tuple(firsts))
+    # a later run takes one element of each (a list's element; unknown of a tuple, whose elements differ)
+    return ListOf(tuple(a.elem if isinstance(a, ListOf) else OPAQUE for a in args), first=tuple(firsts))
 
 
 def _grid_element(n):

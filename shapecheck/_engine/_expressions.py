@@ -10,8 +10,8 @@ from .._core._algebra import Expr, const, sym
 from .._core._ops._registry import OPAQUE, Opaque
 from .._core._shape import ANY_SHAPE, Shape, Unknown
 from .._core._unify import NE, code_size, compare
-from ._values import (BASE_LAYER, EMPTY, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal,
-                      Obj, QualRef, SelfVal, SizeOf, join, list_join)
+from ._values import (BASE_LAYER, EMPTY, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf,
+                      ModuleVal, Obj, QualRef, SelfVal, SizeOf, join, list_join)
 from ._memo import per_node
 from ._narrow import tensor_var, transposed_matrix
 from ._callables import activation_default, table_activation
