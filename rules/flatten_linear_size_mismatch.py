@@ -28,6 +28,13 @@ def _plain_and_divided(factors):
     return plain, divided - plain
 
 
+def _of_the_data(size) -> bool:
+    """Is ``size`` worked out from a size of the data (the input image's ``H``, read off it or named by an
+    annotation), not only from sizes the code chose? Pooled to a fixed kernel (``AvgPool2d(7)``), it is 1 for the
+    images the model is built for: a head that leaves it out (``Linear(512)``) fits them."""
+    return isinstance(size, Expr) and any(not (s.kind or "").startswith("code") for s in size.symbols())
+
+
 def _product(items):
     out = const(1)
     for f in items:
@@ -71,7 +78,10 @@ class FlattenLinearSizeMismatch(LintRule):
 
     ## Known problems
     Only the flatten that directly feeds the `Linear` (through activations, dropout and other
-    shape-preserving ops) is followed. `nn.LazyLinear` infers its size and is never reported.
+    shape-preserving ops) is followed. `nn.LazyLinear` infers its size and is never reported. A `Linear`
+    built from part of the flattened axes is not reported where the axes it leaves out are worked out from the
+    input's own size (a fixed `AvgPool2d(7)` over the map a 224-pixel image makes): they are 1 for the images the
+    model is built for.
     """
 
     code = "SHP305"
@@ -81,6 +91,25 @@ class FlattenLinearSizeMismatch(LintRule):
     summary = "Linear after flatten has in_features built from sizes the conv stack does not produce"
 
     VALID = [
+        # near miss: a classic head, a fixed 7x7 pool over the map the input size it is built for makes; the
+        # spatial axes it leaves are the image's, 1 for those images
+        '''
+import torch
+from torch import nn
+
+
+class ClassicHead(nn.Module):
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 512, kernel_size=32, stride=32), nn.ReLU())
+        self.avgpool = nn.AvgPool2d(7)
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, img):
+        b, c, h, w = img.shape
+        x = self.avgpool(self.features(img))
+        return self.fc(x.view(x.size(0), -1))
+''',
         '''
 import torch
 from torch import Tensor, nn
@@ -192,7 +221,8 @@ class Net(nn.Module):
         problem = None
         for k in range(1, len(factors)):
             for sub in combinations(factors, k):
-                if c(in_f, _product(sub)) == "eq":
+                left = [f for f in factors if f not in sub]
+                if c(in_f, _product(sub)) == "eq" and not any(_of_the_data(f) for f in left):
                     problem = f"only {' * '.join(qd(f) for f in sub)} of the flattened axes"
                     break
             if problem:
