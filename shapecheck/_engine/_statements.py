@@ -253,13 +253,14 @@ class Statements:
         return self.block(st.orelse, after) if st.orelse else after
 
     def constructor_flag(self, test) -> bool:
-        """Is ``test`` (or its negation) a flag the module's constructor was given: ``self.residual`` set from a
-        parameter whose default is ``True`` or ``False``?"""
+        """Is ``test`` (or its negation) a flag the module's constructor was given for a residual path:
+        ``self.residual`` (``skip``, ``shortcut``) set from a parameter whose default is ``True`` or ``False``? Not
+        any flag: ``if self.pre_lnorm:`` chooses where a norm goes, and the residual adds on both paths."""
         while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             test = test.operand
         sv = self.self_val
         if sv is None or not (isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name)
-                              and test.value.id == "self"):
+                              and test.value.id == "self" and _RESIDUAL_FLAG.search(test.attr)):
             return False
         init = getattr(sv.cls, "methods", {}).get("__init__")
         if init is None:
@@ -764,6 +765,9 @@ def _after_shape_error(value: Shape) -> bool:
     it comes from the other operands only (``failed + y`` has ``y``'s axes), so an annotation it then
     contradicts is that one bug again."""
     return any(c.startswith("SHP1") for c in value.get_meta("after_error") or ())
+
+
+_RESIDUAL_FLAG = re.compile(r"resid|(?:^|_)res(?:$|_)|skip|shortcut|identity", re.I)
 
 
 def _touched_otherwise(st, name: str) -> bool:
