@@ -522,3 +522,21 @@ def test_a_branch_a_constructor_flag_opens_judges_no_two_sizes_distinct_by_name(
     """
     assert codes(src.format(ret="x + self.body(x)")) == []
     assert codes(src.format(ret="self.proj(x) + torch.zeros(1, 4, 1, 1)")) == ["SHP102"]
+
+
+def test_a_flag_that_does_not_open_a_residual_path_leaves_the_sums_judged():
+    # ``pre_lnorm`` chooses where the norm goes; the residual is added on both paths, so two named sizes that
+    # cannot be one are reported there
+    assert codes("""
+        class Attn(nn.Module):
+            def __init__(self, d_model, n_head, d_head, pre_lnorm=False):
+                super().__init__()
+                self.pre_lnorm = pre_lnorm
+                self.o_net = nn.Linear(d_model, n_head * d_head)
+                self.norm = nn.LayerNorm(d_model)
+            def forward(self, h):
+                out = self.o_net(h)
+                if self.pre_lnorm:
+                    return h + out
+                return self.norm(h + out)
+    """) == ["SHP102", "SHP102"]
