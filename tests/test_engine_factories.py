@@ -297,3 +297,31 @@ def test_zipped_layers_are_applied_in_turn():
     """
     assert reveals(src.format(head="dim, n_out")) == ["... dim"]
     assert codes(src.format(head="n_out, dim")) == ["SHP107"]
+
+
+def test_a_layer_that_is_one_of_two_keeps_a_chain_checked():
+    # ``nn.BatchNorm2d(c) if bn else nn.Identity()`` inside ``nn.Sequential``: the chain goes on through it, where it
+    # is built and where it is called (a module of the code as an option too)
+    src = """
+        class Gate(nn.Module):
+            def __init__(self, ch):
+                super().__init__()
+                self.fc = nn.Linear(ch, ch)
+            def forward(self, x):
+                return x * self.fc(x.mean((2, 3)))[:, :, None, None]
+
+        class Block(nn.Module):
+            def __init__(self, hidden, oup, bn, gate):
+                super().__init__()
+                self.a = nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1),
+                                       nn.BatchNorm2d(hidden) if bn else nn.Identity(),
+                                       nn.ReLU(), nn.Conv2d({last}, oup, 1), nn.BatchNorm2d(oup))
+                self.b = nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), Gate(hidden) if gate else nn.Identity(),
+                                       nn.Conv2d({last}, oup, 1))
+            def forward(self, x):
+                return self.a(x) + self.b(x)
+    """
+    assert codes(src.format(last="hidden")) == []
+    out = errors(src.format(last="oup"))
+    assert [d.code for d in out] == ["SHP107", "SHP107"]
+    assert len({d.line for d in out}) == 2  # the first chain where it is built, the second where it is called

@@ -20,7 +20,7 @@ from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor, tensor_var, transposed_matrix
 from ._subclass import NOT_HANDLED
-from ._values import (EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice,
+from ._values import (CHOICE_MODULE, EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice,
                       ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of,
                       join)
 from ._common import (BUILTIN_NAMES, CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS,
@@ -507,6 +507,9 @@ class Calls:
                 and not (isinstance(args[0], FuncRef) and args[0].is_lambda):
             return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
         if q in ("torch.nn.Sequential",):
+            # ``SELayer(c) if use_se else nn.Identity()`` in the chain: a layer, one of those modules
+            args = [ModuleVal(CHOICE_MODULE, init=(("options", a.options),))
+                    if isinstance(a, Choice) and all(isinstance(o, ModuleVal) for o in a.options) else a for a in args]
             if len(args) == 1 and not kwargs and isinstance(args[0], DictOf) and args[0].items:
                 # ``nn.Sequential(OrderedDict([...]))``: its values in order, each reachable by its key
                 layers = tuple(v for _k, v in args[0].items)

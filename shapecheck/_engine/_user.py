@@ -15,7 +15,7 @@ from .._core._ops._registry import OPAQUE
 from .._core._roles import RoleOrigin
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
-from ._values import SEQUENTIAL_LAYERS, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join
+from ._values import CHOICE_MODULE, SEQUENTIAL_LAYERS, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join
 from ._common import MAX_DEPTH, RULELESS_MODULES, after_error, freeze_value, literal_int, own_nodes, sanitize
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
@@ -38,6 +38,14 @@ class UserCalls:
         return ModuleVal(cls.qualname, None, None, cls, tuple(args), tuple(kwargs.items()))
 
     def call_module(self, m: ModuleVal, args, kwargs, node):
+        if m.qualname == CHOICE_MODULE:
+            if not isinstance(node, ast.Call):  # the chain's element (``a if flag else b``) where it is built
+                node = ast.copy_location(ast.Call(func=ast.Name(id="_", ctx=ast.Load()), args=[], keywords=[]), node)
+            results = self.call_choice(Choice(m.init_dict["options"]), args, kwargs, node, {})
+            v = results[0]
+            for w in results[1:]:
+                v = join(v, w)
+            return v
         if m.children:
             v = args[0] if args else OPAQUE
             if isinstance(v, Obj):  # what a module is called with is a tensor
@@ -111,7 +119,7 @@ class UserCalls:
     def chain_problems(self, seq: ModuleVal, nodes) -> list:
         """What a layer after the first of ``seq`` (library layers only) finds wrong with what the layers
         before it give an input of unknown shape: wrong for every input. Each reported on its node."""
-        if len(seq.children) < 2 or seq.repeated or any(c.rule is None or c.children for c in seq.children):
+        if len(seq.children) < 2 or seq.repeated or any(not _library_layer(c) for c in seq.children):
             return []
         kept, kept_fit, kept_reporting, recorder = self.diags, len(self.module_fit), self.reporting, self.recorder
         self.diags, self.reporting, self.recorder = [], True, None  # a trial run: not part of the dataflow
@@ -578,3 +586,10 @@ def _output_named(m: ModuleVal, out):
         origins[hits[0]] = RoleOrigin(text, role) if role is not None else text
         return Shape(out.dims, tuple(origins), out.label, out.meta)
     return out
+
+
+def _library_layer(m) -> bool:
+    """A library layer (with a shape rule), or one of several (``nn.BatchNorm2d(c) if bn else nn.Identity()``)."""
+    if m.qualname == CHOICE_MODULE:
+        return all(isinstance(o, ModuleVal) and _library_layer(o) for o in m.init_dict["options"])
+    return m.rule is not None and not m.children

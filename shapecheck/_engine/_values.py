@@ -41,6 +41,11 @@ class QualRef:
     alike: bool = False
 
 
+# the qualified name of a module that is one of several (``SELayer(c) if use_se else nn.Identity()`` held in an
+# ``nn.Sequential``): its ``init`` holds the options, and a call of it is a call of the ``Choice`` of them
+CHOICE_MODULE = "shapecheck.choice"
+
+
 @dataclass(frozen=True)
 class ModuleVal:
     """An ``nn.Module`` instance: a library module with a rule, or a class defined in analysed code."""
