@@ -188,9 +188,9 @@ def compare(a, b, env: Env | None = None) -> str:
                                            or _distinct_fields(_as_named(a0, a), _as_named(b0, b), env)
                                            or _distinct_fields(_met_field(a0, env), _met_field(b0, env), env)):
         return NE  # two sizes the code names differently (``d_src``, ``d_tgt``) are distinct axes
-    if env is not None and env.fields and _cancelled(a, b) is not None \
-            and (_distinct_fields(*_cancelled(a, b), env) or _field_against_product(*_cancelled(a, b), env)
-                 or _field_against_product(*reversed(_cancelled(a, b)), env)):
+    pair = _cancelled(a, b) if env is not None and env.fields else None
+    if pair is not None and (_distinct_fields(pair[0], pair[1], env) or _field_against_product(pair[0], pair[1], env)
+                             or _field_against_product(pair[1], pair[0], env)):
         return NE  # ``d_model*win`` against ``d_ff*win``: the same number of parts of two distinct sizes
     if env is not None and env.fields and (_field_against_product(a, b, env) or _field_against_product(b, a, env)
                                            or _field_against_product(_met_field(a, env), b, env)

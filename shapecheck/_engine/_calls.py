@@ -20,9 +20,9 @@ from ._containers import sum_of
 from ._memo import per_node
 from ._narrow import own_tensor, tensor_var, transposed_matrix
 from ._subclass import NOT_HANDLED
-from ._values import (CHOICE_MODULE, EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES, NORM_FACTORIES, Choice,
-                      ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef, SelfVal, SizeOf, first_of,
-                      join)
+from ._values import (CHOICE_MODULE, EMPTY, NAMESPACE, ONLY_FIRST, SEQUENTIAL_LAYERS, SEQUENTIAL_NAMES,
+                      NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf, ModuleVal, Obj, Partial, QualRef,
+                      SelfVal, SizeOf, first_of, join)
 from ._common import (BUILTIN_NAMES, CONTAINERS, RULELESS_MODULES, SIZED_LAYERS, SCALAR, SCALAR_FUNCS, SIZE_METHODS,
                       is_super_call, last_name, number, own_nodes, param_defaults, reveal_text, sanitize, size_item)
 
@@ -356,7 +356,7 @@ class Calls:
     def own_helper(self, func) -> bool:
         """Is ``func`` a function of the analysed code or of no library the engine knows (not ``int``,
         ``math.ceil``, ``np.prod``, whose value the sizes it is given make)?"""
-        if isinstance(func, ast.Name) and (func.id in BUILTIN_NAMES or func.id in ("round", "divmod", "pow")):
+        if isinstance(func, ast.Name) and (func.id in BUILTIN_NAMES or func.id in ("divmod", "pow")):
             return False
         q = self.mod.imports.qualify(func) or ""
         return not q.startswith(("math.", "numpy.", "torch.", "builtins.", "operator.", "functools."))

@@ -302,8 +302,8 @@ class Statements:
             after[name] = ListOf(now.elem, start + count, now.first, None, now.rest)
 
     def iteration_count(self, it, state) -> Expr | None:
-        """How many times a loop over ``it`` runs: ``range(n)``, ``range(a, b)``, a tuple written out, a list of
-        known length; None when unknown."""
+        """How many times a loop over ``it`` runs: ``range(n)``, ``range(a, b)``, a tuple or list written out; None
+        when unknown."""
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
                 and "range" not in state and not it.keywords and 1 <= len(it.args) <= 2:
             ends = [self.as_size_sym(self.ev(a, state)) for a in it.args]
