@@ -219,7 +219,14 @@ class Expressions:
         if len(node.generators) != 1:
             return OPAQUE
         gen = node.generators[0]
-        items = self.unrolled_items(gen, state) if isinstance(node, ast.ListComp) else None
+        # ``enumerate(x.shape)``: the sequence it numbers, evaluated once
+        enum = isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) \
+            and gen.iter.func.id == "enumerate" and "enumerate" not in state and len(gen.iter.args) == 1 \
+            and not gen.iter.keywords and not isinstance(gen.iter.args[0], ast.Starred)
+        src = gen.iter.args[0] if enum else gen.iter
+        seq = self.ev(src, state)
+        items = self.unrolled_items(seq, src, enum, state) \
+            if isinstance(node, ast.ListComp) and not gen.ifs and not gen.is_async else None
         if items is not None:
             # ``[d if i == 1 else 1 for i, d in enumerate(x.shape)]`` over a sequence of known length: one element
             # each, evaluated with its own values
@@ -229,7 +236,7 @@ class Expressions:
                 self.assign(gen.target, item, inner, node)
                 out.append(self.ev(node.elt, inner))
             return tuple(out)
-        it = self.ev(gen.iter, state)
+        it = self.builtin("enumerate", [seq], {}, gen.iter, state) if enum else seq
         inner = dict(state)
         length = None
         if isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) and gen.iter.func.id == "range" \
@@ -241,17 +248,10 @@ class Expressions:
         elem = self.ev(node.elt, inner)
         return ListOf(elem, length)
 
-    def unrolled_items(self, gen, state) -> tuple | None:
-        """The elements a comprehension's loop takes, when it runs over a short sequence the analysis knows
-        element by element (a tuple, the sizes of a tensor of known rank, ``enumerate`` of either) and filters
-        nothing; None otherwise."""
-        if gen.ifs or gen.is_async:
-            return None
-        it = gen.iter
-        enum = isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "enumerate" \
-            and "enumerate" not in state and len(it.args) == 1 and not it.keywords
-        src = it.args[0] if enum else it
-        v = self.ev(src, state)
+    def unrolled_items(self, v, src, enum: bool, state) -> tuple | None:
+        """The elements a comprehension's loop takes from ``v`` (the value of ``src``; numbered where ``enum``),
+        when it is a short sequence the analysis knows element by element (a tuple, the sizes of a tensor of
+        known rank); None otherwise."""
         if isinstance(v, SizeOf) and v.shape.rank is not None and v.shape.rank <= 8:
             items = []
             for i in range(v.shape.rank):

@@ -13,7 +13,7 @@ from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
 from ._dialects import adopt_project_typing
-from ._common import is_super_call, last_name, own_nodes
+from ._common import is_super_call, last_name, own_nodes, param_defaults
 from ._memo import ModuleMemo
 from ._values import ClassRef, FuncRef, ModuleVal, SelfVal
 from ._subclass import init_arguments
@@ -574,7 +574,5 @@ def _argparse_int_defaults(tree) -> dict:
 def _required_left_out(fn, given: dict) -> bool:
     """Does a call with ``given`` leave out a parameter of ``fn`` that has no default (``self`` aside)?"""
     a = fn.args
-    pos = a.posonlyargs + a.args
-    required = [p.arg for p in pos[:len(pos) - len(a.defaults)]][1:]
-    required += [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
-    return any(name not in given for name in required)
+    defaulted = {p.arg for p, d in param_defaults(fn) if d is not None}
+    return any(p.arg not in defaulted and p.arg not in given for p in (a.posonlyargs + a.args)[1:] + a.kwonlyargs)

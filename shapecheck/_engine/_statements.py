@@ -13,7 +13,7 @@ from .._core._unify import unnamed_size
 from .._core._wording import LOCAL, RETURN
 from ._values import EMPTY, ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
-from ._common import EXPECTS_ERROR, last_name
+from ._common import EXPECTS_ERROR, last_name, param_defaults
 from ._expressions import SIZE_TEXT
 from ._memo import per_node
 
@@ -265,13 +265,7 @@ class Statements:
         init = getattr(sv.cls, "methods", {}).get("__init__")
         if init is None:
             return False
-        a = init.args
-        params = a.posonlyargs + a.args + a.kwonlyargs
-        defaults = dict(zip([p.arg for p in (a.posonlyargs + a.args)][len(a.posonlyargs + a.args) - len(a.defaults):],
-                            a.defaults))
-        defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
-        flags = {p.arg for p in params if isinstance(defaults.get(p.arg), ast.Constant)
-                 and isinstance(defaults[p.arg].value, bool)}
+        flags = {p.arg for p, d in param_defaults(init) if isinstance(d, ast.Constant) and isinstance(d.value, bool)}
         return any(isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id in flags
                    and any(isinstance(t, ast.Attribute) and t.attr == test.attr and isinstance(t.value, ast.Name)
                            and t.value.id == "self" for t in n.targets)
