@@ -1458,3 +1458,26 @@ def test_a_size_a_layer_gives_is_traced_back_to_where_the_layer_is_built():
     line = 6 + 5  # the header's lines, then the constructor's call of ``nn.Conv2d``
     assert any(n.endswith(f"(output channels of the `Conv2d` built at m.py:{line})") for n in out[0].notes), \
         out[0].notes
+
+
+def test_a_layers_weight_used_by_hand_is_traced_back_to_where_the_layer_is_built():
+    # the input projection built with its sizes swapped, its weight multiplied by hand and the product halved: the
+    # halves meet the depthwise convolution two lines on, and the note names the line that chose the sizes
+    src = """
+        class Mixer(nn.Module):
+            def __init__(self, d_model, d_inner):
+                super().__init__()
+                self.in_proj = nn.Linear(d_inner * 2, d_model)
+                self.conv1d = nn.Conv1d(d_inner, d_inner, 4, groups=d_inner, padding=3)
+            def forward(self, hidden):
+                batch, length, width = hidden.shape
+                xz = self.in_proj.weight @ hidden.transpose(1, 2)
+                x, z = xz.chunk(2, dim=1)
+                return self.conv1d(x)[..., :length] * z
+    """
+    out = errors(src)
+    assert errors(src.replace("nn.Linear(d_inner * 2, d_model)", "nn.Linear(d_model, d_inner * 2)")) == []
+    assert [d.code for d in out] == ["SHP107"]
+    line = 6 + 5  # the header's lines, then the constructor's call of ``nn.Linear``
+    assert any(n.endswith(f"(a part of `out_features` of the `Linear` built at m.py:{line})") for n in out[0].notes), \
+        out[0].notes

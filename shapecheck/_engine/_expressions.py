@@ -476,9 +476,9 @@ class Expressions:
             return OPAQUE if v is None else v
         if m.rule is not None:
             if attr == "weight" and m.qualname.endswith("Linear") and "in_features" in init:
-                return Shape((size(init["out_features"]), size(init["in_features"])))
+                return _weight(m, "out_features", "in_features")
             if attr == "weight" and m.qualname.endswith("Embedding") and "num_embeddings" in init:
-                return Shape((size(init["num_embeddings"]), size(init["embedding_dim"])))
+                return _weight(m, "num_embeddings", "embedding_dim")
             if attr in init:
                 v = init[attr]
                 return v if isinstance(v, (Expr, tuple, str, bool)) else OPAQUE
@@ -932,3 +932,14 @@ def _part(v) -> bool:
 def _whole(v) -> bool:
     """A float of whole positive value (``4.0``): multiplying a size by it gives a size."""
     return isinstance(v, float) and v.is_integer() and 0 < v < 2 ** 31
+
+
+def _weight(m: ModuleVal, rows: str, cols: str) -> Shape:
+    """A library layer's weight, whose two axes say they are the sizes chosen where the layer is built: a
+    contradiction far away (the weight multiplied by hand, its product split and fed on) names that line."""
+    init = m.init_dict
+    dims = (size(init[rows]), size(init[cols]))
+    if m.built_at is None:
+        return Shape(dims)
+    layer = m.qualname.rsplit(".", 1)[-1]
+    return Shape(dims, tuple(f"`{key}` of the `{layer}` built at {m.built_at}" for key in (rows, cols)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .._algebra import Expr, FloorDiv, const, sym
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
 from .._unify import JOINED_GROUP, holds_joined_part
+from .._roles import RoleOrigin
 from ._registry import Site, as_int, as_size, qd, shape_rule
 from ._util import axes, build, known, locate
 
@@ -237,9 +238,19 @@ def _pieces(input: Shape, d: int, sizes: list) -> tuple:
     out = []
     for s in sizes:
         a = list(ax)
-        a[d] = (s, ax[d][1] if s == ax[d][0] else None)
+        a[d] = (s, ax[d][1] if s == ax[d][0] else _part_of(ax[d][1]))
         out.append(build(a))
     return tuple(out)
+
+
+def _part_of(origin):
+    """Where a piece's axis came from: a part of the split axis, with its role (half of a layer's output
+    features, split off where the layer is built, names that line in a note far away)."""
+    if not origin:
+        return None
+    text = f"a part of {origin}"
+    role = getattr(origin, "role", None)
+    return RoleOrigin(text, role) if role is not None else text
 
 
 def _split_count(site: Site, n, size):
