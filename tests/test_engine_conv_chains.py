@@ -407,9 +407,10 @@ def test_a_sequential_of_layers_appended_in_a_loop_meets_its_input_with_the_firs
     assert errors(_BODY.format(stem="in_channels, base")) == []
     found = errors(_BODY.format(stem="base, in_channels"))
     assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 16)]
-    # the later layers (of several kinds) say nothing of what comes out
+    # the later layers (convolutions of sizes the loop computes, activations) keep the batch and the rank, and say
+    # nothing of the channels or the grid that come out
     assert reveals(_BODY.format(stem="in_channels, base").replace("return self.body", "reveal_shape(self.body")
-                   .replace("(self.stem(x))", "(self.stem(x)))")) == ["..."]
+                   .replace("(self.stem(x))", "(self.stem(x)))")) == ["B ? ? ?"]
 
 
 _STAGES_OF_A_LIST = """
@@ -878,3 +879,81 @@ def test_an_int_parameter_without_a_default_is_never_none():
     # with a default of None the fill may run, and the two may be one size
     assert errors(_TYPED_RESNET_BLOCK.replace("CONV1", "out_channels, in_channels")
                   .replace("out_channels: int)", "out_channels=None)")) == []
+
+
+_RESNET = """
+    class BasicBlock(nn.Module):
+        expansion = 1
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+        def forward(self, x):
+            identity = x
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            return F.relu(out + identity)
+
+    class Bottleneck(nn.Module):
+        expansion = 4
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+            self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+            self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+            self.downsample = downsample
+        def forward(self, x):
+            identity = x
+            out = self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            return F.relu(out + identity)
+
+    class ResNet(nn.Module):
+        def __init__(self, block, layers, num_classes=1000):
+            super().__init__()
+            self.inplanes = 64
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.layer1 = self._make_layer(block, 64, layers[0])
+            self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+        def _make_layer(self, block, planes, blocks, stride=1):
+            downsample = None
+            if stride != 1 or self.inplanes != planes * block.expansion:
+                downsample = nn.Sequential(nn.Conv2d({down}, 1, stride, bias=False),
+                                           nn.BatchNorm2d(planes * block.expansion))
+            layers = [block(self.inplanes, planes, stride, downsample)]
+            self.inplanes = planes * block.expansion
+            for _ in range(1, blocks):
+                layers.append(block(self.inplanes, planes))
+            return nn.Sequential(*layers)
+        def forward(self, x):
+            x = self.layer1(self.conv1(x))
+            reveal_shape(x)
+            return self.layer2(x)
+"""
+_DOWN = "self.inplanes, planes * block.expansion"
+
+
+def test_a_resnet_is_analysed_with_the_block_the_file_builds_it_with():
+    # ``block`` has no default: the file's first construction, ``ResNet(BasicBlock, ...)``, decides; the stage the
+    # list of blocks makes gives the first block's output, which the blocks appended after it keep
+    built = "\n    def resnet18(**kwargs):\n        return ResNet(BasicBlock, [2, 2], **kwargs)\n"
+    src = _RESNET.format(down=_DOWN) + built
+    assert reveals(src.replace("return self.layer2(x)", "return reveal_shape(self.layer2(x))")) \
+        == ["... 64 ? ?", "... 128 ? ?"]
+    assert errors(src) == []
+    # the downsampling convolution built with its sizes swapped meets the stage's input in the first block
+    found = errors(_RESNET.format(down="planes * block.expansion, self.inplanes") + built)
+    assert found and {d.code for d in found} == {"SHP107"}, found
+    # built through a function handing its own parameter on (torchvision's ``_resnet``), with a bottleneck
+    through = ("\n    def _resnet(block, layers, **kwargs):\n        return ResNet(block, layers, **kwargs)\n"
+               "\n    def resnet50():\n        return _resnet(Bottleneck, [3, 4])\n")
+    assert reveals(_RESNET.format(down=_DOWN) + through) == ["... 256 ? ?"]
+    assert errors(_RESNET.format(down=_DOWN) + through) == []
+    # built nowhere in the file: the block is unknown, and so is what the stages give
+    assert reveals(_RESNET.format(down=_DOWN)) == ["..."]

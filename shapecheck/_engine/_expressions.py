@@ -374,6 +374,9 @@ class Expressions:
                                         for d in meth[0].decorator_list):
                 # ``Attention.weights(q, k)``: a static method called through its class is that function
                 return FuncRef(attr, meth[0], meth[1])
+            k = base.cls.class_int(attr) if meth is None and hasattr(base.cls, "class_int") else None
+            if k is not None:  # ``planes * block.expansion`` with ``block`` the class ``BasicBlock``
+                return const(k)
         if isinstance(base, Obj):
             if attr in ("shape",):
                 return SizeOf(base.name.removesuffix(".data"), ANY_SHAPE)

@@ -28,7 +28,8 @@ class ModuleMemo:
     that may hold one value (``equal_locals`` the same for the locals a layer is built with); ``bound_once``
     a function node's id to the names it binds exactly once (what a helper defined in it reads); ``ratios``
     a function node's id to its int parameters that only scale sizes (``ratio_params``); ``passed_alike`` a class
-    node's id to the pairs of constructor parameters every construction in the file gives one value; ``related``
+    node's id to the pairs of constructor parameters every construction in the file gives one value
+    (``passed_classes`` to the module classes its first construction gives: ``ResNet(BasicBlock, ...)``); ``related``
     the file's tree's id to the names each name is computed from anywhere in it (``related_names``); ``copies`` a
     function node's id to the names it copies one to another (``residual = x``); ``whole_numbers`` a function
     node's id to the parameters its code reads as whole numbers (``whole_number_params``); ``shifting`` a
@@ -48,6 +49,7 @@ class ModuleMemo:
     ratios: dict = field(default_factory=dict)  # id of a function node -> its parameters that are ratios (_walk)
     passed_alike: dict = field(default_factory=dict)  # id of a class node -> parameters given one value (_walk)
     passed_ratios: dict = field(default_factory=dict)  # id of a class node -> ratios every construction gives (_walk)
+    passed_classes: dict = field(default_factory=dict)  # id of a class node -> module classes a construction gives
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
     whole_numbers: dict = field(default_factory=dict)  # id of a function node -> names read as ints, as sequences (_calls)

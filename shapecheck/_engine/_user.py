@@ -71,8 +71,18 @@ class UserCalls:
                 return OPAQUE  # after the layers it can follow comes one it cannot
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
                 later = m.children[0] if m.later is None else m.later
-                with self.silenced():
-                    again = self.call_module(later, [v], {}, node) if isinstance(later, ModuleVal) else ANY_SHAPE
+                # a later layer may be one of several (the list's first layer, or those a loop appended): what
+                # each gives, joined; one that fails on what the first gave is not among the later ones (ResNet's
+                # stage: the first block strides and widens, the blocks appended after it keep what it gave)
+                options = later.options if isinstance(later, Choice) else (later,)
+                again = ANY_SHAPE
+                if all(isinstance(o, ModuleVal) for o in options):
+                    outs = [self.trial_call(o, v, node) for o in options]
+                    fit = [out for out, failed in outs if not failed]
+                    if fit and all(isinstance(o, Shape) for o in fit):
+                        again = fit[0]
+                        for o in fit[1:]:
+                            again = join(again, o)
                 v = join(v, again)
             return v
         if m.rule is not None:
@@ -115,6 +125,20 @@ class UserCalls:
         what a later layer finds wrong is reported on that layer, once, here (not where the chain is called)."""
         if self.reporting:
             self.diags.extend(self.chain_problems(seq, node.args))
+
+    def trial_call(self, m: ModuleVal, v: Shape, node) -> tuple:
+        """``(what m gives v, whether it found something wrong with it)``, as a trial run: nothing reported and
+        no size bound."""
+        kept, kept_fit, kept_reporting, recorder = self.diags, len(self.module_fit), self.reporting, self.recorder
+        self.diags, self.reporting, self.recorder = [], True, None
+        kept_env, self.env = self.env, self.env.copy()
+        try:
+            out = self.call_module(m, [v], {}, node)
+            return out, any(d.code != "reveal" for d in self.diags) or isinstance(out, Shape) and bool(
+                after_error([out]) - after_error([v]))
+        finally:
+            self.diags, self.reporting, self.recorder, self.env = kept, kept_reporting, recorder, kept_env
+            del self.module_fit[kept_fit:]
 
     def chain_problems(self, seq: ModuleVal, nodes) -> list:
         """What a layer after the first of ``seq`` (library layers only) finds wrong with what the layers

@@ -331,6 +331,14 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             cls = self.ev(p.annotation, {})
             if isinstance(cls, ClassRef) and cls.is_module:  # ``block: Block``: an instance of it
                 return self.construct_user(cls, [], {}, p)
+        if p.annotation is None and default is None and self.self_val is not None and self.node.name == "__init__":
+            cls = self.self_val.cls
+            given = per_node(self.mod.memo.passed_classes, cls.node, lambda: passed_classes(cls.node, self.mod.tree))
+            block = self.ev(given[p.arg], {}) if p.arg in given else None
+            if isinstance(block, ClassRef) and block.is_module:
+                # ``ResNet(BasicBlock, [2, 2, 2, 2])``: the constructor's ``block`` is the module class the file
+                # builds it with (the first such construction's), so its stages are made of that block
+                return block
         if p.annotation is None and isinstance(default, (ast.Name, ast.Attribute)) and self.node.name == "__init__":
             cls = self.ev(default, {})
             if isinstance(cls, ClassRef) and cls.is_module:
@@ -545,6 +553,54 @@ def passed_ratios(cls: ast.ClassDef, tree) -> dict:
     if sites != len(built):
         return {}  # a construction this walk does not reach (in a lambda): its ratio is not known
     return {k: v for k, v in found.items() if k in candidates}
+
+
+def passed_classes(cls: ast.ClassDef, tree) -> dict:
+    """``{param: name node}`` for the constructor parameters of ``cls`` without a default or annotation to which
+    a construction of the class in the file passes a class the file defines: ``ResNet(BasicBlock, [2, 2])``, or
+    through one function that hands its own parameter on (torchvision's ``_resnet(block, layers)`` building
+    ``ResNet(block, layers)``, called as ``_resnet(Bottleneck, [3, 4, 6, 3])``). The first construction in the file
+    decides: the module is then analysed as the file builds it there."""
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None or init.args.posonlyargs:
+        return {}
+    positional = [a.arg for a in init.args.args[1:]]
+    with_default = {p.arg for p, d in param_defaults(init) if d is not None}
+    wanted = [a.arg for a in init.args.args[1:] + init.args.kwonlyargs if a.arg not in with_default
+              and a.annotation is None]
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    found: dict = {}
+
+    def argument(call, names, param):
+        if any(isinstance(a, ast.Starred) for a in call.args[:len(names)]):
+            return None
+        given = dict(zip(names, call.args))
+        given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+        return given.get(param)
+
+    sites = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            sites += [(n, fn) for n in _own_calls(fn.body, cls.name)]
+    for call, fn in sorted(sites, key=lambda s: (s[0].lineno, s[0].col_offset)):
+        for p in wanted:
+            v = argument(call, positional, p)
+            if p in found or not isinstance(v, ast.Name):
+                continue
+            if v.id in classes:
+                found[p] = v
+            elif isinstance(fn, ast.FunctionDef) and fn.name in functions and fn is functions[fn.name] \
+                    and v.id in [a.arg for a in fn.args.args]:
+                outer = [a.arg for a in fn.args.args]
+                calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                         and n.func.id == fn.name]
+                for site in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
+                    w = argument(site, outer, v.id)
+                    if isinstance(w, ast.Name) and w.id in classes:
+                        found[p] = w
+                        break
+    return found
 
 
 def _sized_by_code(d: Expr):
