@@ -13,7 +13,7 @@ from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS,
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
-SUMMED = "summed_axis"  # (axis counted from the end,) on `x.sum(dim, keepdim=True)`
+SUMMED = "summed_axis"  # (axis counted from the end, or None,) on `x.sum(dim, keepdim=True)`
 
 _SUM = {"torch.Tensor.sum", "torch.sum"}
 _CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
@@ -511,9 +511,9 @@ class MemoryAttention(nn.Module):
             x = arg(ev, 0, "input")
             keep = arg(ev, 2, "keepdim", False)
             if isinstance(x, Shape) and keep is True:
-                d = neg_dim(arg(ev, 1, "dim"), x)
-                if d is not None:
-                    ctx.tag_result(SUMMED, (d,))
+                # an axis not counted from the end (``dim=1`` of scores of unknown rank): summed over an axis the
+                # rule cannot place, ``(None,)``
+                ctx.tag_result(SUMMED, (neg_dim(arg(ev, 1, "dim"), x),))
         elif q == _NORMALIZE:
             # ``F.normalize(att, p=1, dim=d)`` renormalises the weights over d (an EM step's responsibilities
             # over the pixels); another norm leaves weights that are not a distribution over any axis
@@ -528,7 +528,11 @@ class MemoryAttention(nn.Module):
         elif q in _DIV:
             a, b = arg(ev, 0), arg(ev, 1)
             sa, sb = tag(a, SOFTMAX_AXIS), tag(b, SUMMED)
-            if sa is not None and sb is not None and len(sa) == 2:
+            if sa is not None and sb is not None and sb[0] is None:
+                # renormalised over an axis the rule cannot place (PCT's offset attention divides the weights by
+                # their sum over dim 1): no longer known to be a distribution over the softmax's axis
+                ctx.tag_result(SOFTMAX_AXIS, None)
+            elif sa is not None and sb is not None and len(sa) == 2:
                 ctx.tag_result(SOFTMAX_AXIS, (sb[0], sa[1]))
 
     def _report(self, ctx, ev, who, t, contracted_axis):

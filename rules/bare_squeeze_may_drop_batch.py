@@ -94,7 +94,8 @@ class BareSqueezeMayDropBatch(LintRule):
 
     Code that tests the squeezed tensor's rank afterwards (`t = t.squeeze()` then
     `if t.dim() == 0: ...`, `t.ndim == 1`, `len(t.shape) == 0`) handles the dropped axes itself and is left alone,
-    and so is a squeeze flattened at once (`.squeeze().view(-1)`, `.reshape(-1)`, `.flatten()`, `.item()`).
+    and so is a squeeze flattened at once (`.squeeze().view(-1)`, `.reshape(-1)`, `.flatten()`, `.item()`) or of a
+    column of all the tensor's elements (`labels.view(-1, 1).squeeze()`, one axis only when there is one element).
 
     ## Known problems
     A size that the surrounding code guarantees to be larger than one (checked with an `assert`, or
@@ -160,6 +161,15 @@ from jaxtyping import Float
 def expert_histogram(logits: Float[Tensor, "tokens experts"], num_experts: int):
     indices = torch.argmax(logits, dim=1, keepdim=True)
     return torch.histc(indices.squeeze() + 1, bins=num_experts, min=1, max=num_experts)
+''',
+        # dgcnn's part segmentation: labels viewed as one column of all their elements and squeezed to a vector;
+        # the column's length is every label of every cloud, one only for a single label
+        '''
+import torch.nn.functional as F
+
+
+def seg_loss(pred, labels, n_cls: int):
+    return F.cross_entropy(pred.view(-1, n_cls), labels.view(-1, 1).squeeze())
 ''',
         # near miss: the size-one axis is named
         '''
@@ -256,9 +266,15 @@ def _flattened(scope, call) -> bool:
     """``x.squeeze().view(-1)`` (``.reshape(-1)``, ``.flatten()``, ``.ravel()``, ``.item()``): the result
     is flattened at once, so which axes the squeeze dropped makes no difference, nor where it is viewed at once
     with sizes given (``w.squeeze().view(o, groups, tg)``); so is a squeeze (or its sum with a
-    number, ``x.squeeze() + 1``) counted by ``torch.histc``."""
+    number, ``x.squeeze() + 1``) counted by ``torch.histc``, and one of a column of all the tensor's elements
+    (``labels.view(-1, 1).squeeze()``: a vector, but of one element)."""
     if scope is None:
         return False
+    receiver = call.func.value if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) else None
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
+            and receiver.func.attr in ("view", "reshape") and not receiver.keywords \
+            and sorted(ast.unparse(a) for a in receiver.args) == ["-1", "1"]:
+        return True
     for n in ast.walk(scope):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _RANK_BLIND and n.args:
             first = n.args[0]

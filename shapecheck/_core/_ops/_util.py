@@ -107,7 +107,10 @@ def sizes_arg(args: tuple):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     if len(args) == 1 and isinstance(args[0], Shape):  # torch.Size of a known shape
-        return list(args[0].dims) if args[0].rank is not None else None
+        if args[0].rank is None:
+            return None
+        # ``x.reshape(*idx.size(), -1)`` spliced into one size: its ``-1`` is still the size left to infer
+        return [v if (v := as_int(d)) is not None and v < 0 else d for d in args[0].dims]
     out = []
     for a in args:
         v = as_int(a)
