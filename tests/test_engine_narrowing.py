@@ -1481,3 +1481,40 @@ def test_a_layers_weight_used_by_hand_is_traced_back_to_where_the_layer_is_built
     line = 6 + 5  # the header's lines, then the constructor's call of ``nn.Linear``
     assert any(n.endswith(f"(a part of `out_features` of the `Linear` built at m.py:{line})") for n in out[0].notes), \
         out[0].notes
+
+
+def test_a_layer_fills_the_unknown_last_axis_of_an_input_known_from_the_back():
+    # ``n = x.shape[-2]`` makes ``x`` "... n ?": the first projection fixes its last axis, so the second one,
+    # built for another width, meets it
+    src = """
+        class Attn(nn.Module):
+            def __init__(self, dim, heads=8, dim_key=64):
+                super().__init__()
+                self.to_q = nn.Linear({q})
+                self.to_k = nn.Linear(dim, dim_key * heads)
+            def forward(self, x):
+                n = x.shape[-2]
+                q = self.to_q(x)
+                reveal_shape(x)
+                return q, self.to_k(x), n
+    """
+    assert reveals(src.format(q="dim, dim_key * heads")) == ["... n dim"]
+    assert errors(src.format(q="dim, dim_key * heads")) == []
+    assert [d.code for d in errors(src.format(q="dim_key * heads, dim"))] == ["SHP107"]
+
+
+def test_a_batch_norm_keeps_a_features_axis_of_unknown_rank():
+    # PointNet's head: ``Linear`` then ``BatchNorm1d`` on an input of unknown rank; the norm cannot place its
+    # channels but keeps the shape, so the next ``Linear`` meets the features
+    src = """
+        class Head(nn.Module):
+            def __init__(self, n_cls: int):
+                super().__init__()
+                self.fc1 = nn.Linear(1024, 512)
+                self.bn = nn.BatchNorm1d(512)
+                self.fc2 = nn.Linear({fc2})
+            def forward(self, x):
+                return self.fc2(self.bn(self.fc1(x)))
+    """
+    assert errors(src.format(fc2="512, n_cls")) == []
+    assert [d.code for d in errors(src.format(fc2="n_cls, 512"))] == ["SHP107"]

@@ -633,12 +633,39 @@ def _refine_ends(x: Shape, req: Shape) -> Shape | None:
                  x.label, x.meta)
 
 
+def _refine_tails(x: Shape, req: Shape) -> Shape | None:
+    """``x`` known from the back (``... n ?``, once ``n = x.shape[-2]`` was read) meeting a requirement from
+    the back (``... d``, a ``Linear(d, .)``): its last axes aligned with the required ones, each unknown one taking
+    the required size (``... n d``); the required axes beyond those ``x`` knows come before them. None when
+    nothing is learnt."""
+    xt, rt = list(x.dims[1:]), list(req.dims[1:])
+    xo = list(x.origins[1:]) if x.origins else [None] * len(xt)
+    ro = list(req.origins[1:]) if req.origins else [None] * len(rt)
+    if len(rt) > len(xt):
+        extra = len(rt) - len(xt)
+        xt, xo = [UNKNOWN] * extra + xt, [None] * extra + xo
+    changed = False
+    for i in range(1, len(rt) + 1):
+        d, r = xt[-i], rt[-i]
+        if isinstance(d, Unknown) and isinstance(r, Expr) and not (r.value is None and r in x.dims):
+            role = getattr(xo[-i], "role", None)
+            xt[-i] = r
+            xo[-i] = RoleOrigin(ro[-i], role) if role is not None and getattr(ro[-i], "role", None) is None else ro[-i]
+            changed = True
+    if not changed:
+        return None
+    head = x.origins[0] if x.origins else None
+    return Shape((x.dims[0],) + tuple(xt), (head,) + tuple(xo), x.label, x.meta)
+
+
 def _refine(x: Shape, req: Shape) -> Shape | None:
     """``x`` with its unknown axes taken from ``req`` where the two line up (same rank, or ``x`` has a
     variadic segment that ``req``'s fixed rank fills); None when nothing is learnt."""
     if req.variadic_index is not None:
         if x.variadic_index is not None and x.variadic_index == len(x.dims) - 1 and req.variadic_index == 0:
             return _refine_ends(x, req)
+        if x.variadic_index == 0 and req.variadic_index == 0:
+            return _refine_tails(x, req)
         if x.variadic_index is not None or x.rank is None:
             return None
         k = len(req.dims) - 1

@@ -88,7 +88,9 @@ def _register_bn(n: int) -> None:
             # "... c h w" into BatchNorm2d, which takes only 4-D input: the variadic is one axis
             input = Shape((UNKNOWN,) * (ranks[0] - len(input.dims) + 1) + input.dims[1:])
         if not known(input):
-            return None
+            # of a rank the engine does not know (``... 512``, a ``Linear``'s output): the channels cannot be
+            # placed, but a norm keeps the shape it is given
+            return given if isinstance(given, Shape) and not given.is_any else None
         if input.rank not in ranks:
             want = " or ".join(f"{r}-D" for r in ranks)
             site.error("SHP104", f"nn.BatchNorm{n}d expects a {want} input, got {input.rank} "
@@ -106,7 +108,7 @@ def _register_bn(n: int) -> None:
     module_rule(f"torch.nn.BatchNorm{n}d",
                 init="num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, device=None, "
                      "dtype=None, *, bias=True",
-                ok=[f"init: c | b c{sp} -> b c{sp}", f"init: 16 | b 16{sp} -> b 16{sp}"],
+                ok=[f"init: c | b c{sp} -> b c{sp}", f"init: 16 | b 16{sp} -> b 16{sp}", "init: c | ... d -> ... d"],
                 bad=[f"init: c | b e{sp} ! SHP107", f"init: c | c{sp} 1 1 1 ! SHP104"])(bn)
 
 
