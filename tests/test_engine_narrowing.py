@@ -1508,13 +1508,13 @@ def test_a_batch_norm_keeps_a_features_axis_of_unknown_rank():
     # channels but keeps the shape, so the next ``Linear`` meets the features
     src = """
         class Head(nn.Module):
-            def __init__(self, n_cls: int):
+            def __init__(self, d_in, hidden, n_cls):
                 super().__init__()
-                self.fc1 = nn.Linear(1024, 512)
-                self.bn = nn.BatchNorm1d(512)
+                self.fc1 = nn.Linear(d_in, hidden)
+                self.bn = nn.BatchNorm1d(hidden)
                 self.fc2 = nn.Linear({fc2})
             def forward(self, x):
                 return self.fc2(self.bn(self.fc1(x)))
     """
-    assert errors(src.format(fc2="512, n_cls")) == []
-    assert [d.code for d in errors(src.format(fc2="n_cls, 512"))] == ["SHP107"]
+    assert errors(src.format(fc2="hidden, n_cls")) == []
+    assert [d.code for d in errors(src.format(fc2="n_cls, hidden"))] == ["SHP107"]
