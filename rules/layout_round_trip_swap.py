@@ -81,9 +81,12 @@ class LayoutRoundTripSwap(LintRule):
     the one reported. A grid flattened back into positions after the layer (`.flatten(2)`) is a way
     back too: its height and width must merge in the order they were split in. Where layers the
     engine cannot follow (imported from another file) lose the shape between the two, the round trip
-    is read from the code: `x = x.permute(...)`, then only the module's own layers (also applied in a
-    loop over them, `for blk in self.blocks: x = blk(x)`) and elementwise arithmetic on `x`, then
-    `x.permute(...)` (also written in one expression, or under two branches of one test).
+    is read from the code: `x = x.permute(...)` (or `x` made by a permute of another tensor), then only the
+    module's own layers (also applied in a loop over them, `for blk in self.blocks: x = blk(x)`), other
+    callables of the code given `x` first whose names say nothing of a layout (`simple_norm(x, shape, w)`,
+    `model(x)`, `torch.clamp(x, 0, 1)`; not one the caller gives, such as a parameter or a loop over one) and
+    elementwise arithmetic on `x`, also into another name (`out = torch.clamp(model(patch), 0, 1)`), then
+    `.permute(...)` (also written in one expression, or under two branches of one test).
 
     ## Why is this bad?
     The shapes fit whenever the two axes have the same size (a square position-embedding grid,
@@ -116,6 +119,16 @@ class LayoutRoundTripSwap(LintRule):
     calls = frozenset(_PERMUTE | _TRANSPOSE | _CHANNELS_FIRST | _CHANNELS_LAST | _ACTIVATIONS | ELEMENTWISE | _FLATTEN)
 
     VALID = [
+        # near miss: what the image goes through between the permutes is named for a change of layout
+        '''
+import torch
+from helpers import to_hwc_grid
+
+def restore(img, model):
+    patch = torch.from_numpy(img).unsqueeze(0).permute(0, 3, 1, 2)
+    out = to_hwc_grid(patch)
+    return out.permute(0, 2, 1, 3)
+''',
         # the round trip around an interpolation that undoes itself
         '''
 import torch
@@ -282,6 +295,20 @@ def run(x, blocks):
 ''',
     ]
     INVALID = [
+        # Restormer's test script: an image made channels-first for a model imported from another file, its output
+        # clamped and made channels-last with a permute that is not the inverse of the first
+        '''
+import torch
+from basicsr.models.archs.restormer_arch import Restormer
+
+model = Restormer()
+
+
+def restore(img):
+    patch = torch.from_numpy(img).unsqueeze(0).permute(0, 3, 2, 1)
+    out = torch.clamp(model(patch), 0, 1)
+    return out.permute(0, 2, 3, 1).squeeze(0).numpy()
+''',
         # a square grid of position embeddings comes back transposed
         '''
 import torch
@@ -559,15 +586,20 @@ class Stage(nn.Module):
         if not path:
             return
         layers = []
+        given = _caller_given(ctx.scope)
         for body, k in reversed(path):
             holder = body[k]
             for st in reversed(body[:k]):
-                found = _permute_of(st, v) or _same_test_permute(st, holder, v, layers)
+                found = _permute_of(st, v) or _same_test_permute(st, holder, v, layers, given)
                 if found is not None:
                     if layers:
                         self._code_pair(ev, ctx, found, p2, layers[-1])
                     return
-                if not _keeps_layout(st, v, layers):
+                before = _renamed_from(st, v, layers, given)
+                if before is not None:
+                    v = before
+                    continue
+                if not _keeps_layout(st, v, layers, given):
                     return
 
     def _code_pair(self, ev, ctx, found, p2, layer: str) -> None:
@@ -609,7 +641,7 @@ def _height_width_swap_said(ctx, x, first_flips: bool) -> bool:
         and _find(ctx, x, WIDTH, "width") is not None
 
 
-def _same_test_permute(st, holder, v: str, layers: list):
+def _same_test_permute(st, holder, v: str, layers: list, given: frozenset = frozenset()):
     """``if not self.nchw: x = x.permute(0, 2, 3, 1)`` ... ``if not self.nchw: x = x.permute(0, 3, 1, 2)``: the
     permute that ends an earlier branch of the same test as the branch holding the second one (no ``else``)."""
     if not (isinstance(st, ast.If) and isinstance(holder, ast.If) and not st.orelse and not holder.orelse
@@ -620,7 +652,7 @@ def _same_test_permute(st, holder, v: str, layers: list):
     for i in range(len(st.body) - 1, -1, -1):
         found = _permute_of(st.body[i], v)
         if found is not None:
-            return found if all(_keeps_layout(t, v, layers) for t in st.body[i + 1:]) else None
+            return found if all(_keeps_layout(t, v, layers, given) for t in st.body[i + 1:]) else None
     return None
 
 
@@ -667,8 +699,10 @@ def _permute_of(st, v: str):
     e = st.value
     while isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
         e = e.func.value
-    if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and _is_name(e.func.value, v)):
+    if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute)):
         return None
+    # ``v = v.permute(...)``, or ``v`` made by a permute of another tensor (``out = x.reshape(B, h, w, C).permute(0,
+    # 3, 1, 2)``, ``patch = torch.from_numpy(img).unsqueeze(0).permute(0, 3, 1, 2)``): the layout starts there
     return _literal_permute(e)
 
 
@@ -709,26 +743,78 @@ def _self_layer(f) -> str | None:
     return None
 
 
-def _keeps_expr(e, v: str, layers: list, looped: dict | None = None) -> bool:
+def _keeps_expr(e, v: str, layers: list, looped: dict | None = None, given: frozenset = frozenset()) -> bool:
     """Is ``e`` ``v`` through the module's own layers (also one of them taken by a loop over them, ``looped``) and
     elementwise arithmetic only?"""
     if _is_name(e, v):
         return True
     if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-        return _keeps_expr(e.left, v, layers, looped) or _keeps_expr(e.right, v, layers, looped)
+        return _keeps_expr(e.left, v, layers, looped, given) or _keeps_expr(e.right, v, layers, looped, given)
     if isinstance(e, ast.Call) and all(k.arg for k in e.keywords):
-        if isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS:
-            return _keeps_expr(e.func.value, v, layers, looped)
+        if isinstance(e.func, ast.Attribute) and e.func.attr in _KEEP_METHODS \
+                and _keeps_expr(e.func.value, v, layers, looped, given):
+            return True
         layer = _self_layer(e.func)
         if layer is None and isinstance(e.func, ast.Name) and looped and e.func.id in looped:
             layer = looped[e.func.id]
-        if layer is not None and e.args and _keeps_expr(e.args[0], v, layers, looped):
+        if layer is None:
+            layer = _other_callable(e.func, given)
+        if layer is not None and e.args and _keeps_expr(e.args[0], v, layers, looped, given):
             layers.append(layer)
             return True
     return False
 
 
-def _keeps_layout(st, v: str, layers: list) -> bool:
+# what a callable's name says of a change of layout: a call so named is not taken to keep the axes in place
+_LAYOUT_WORDS = ("permute", "transpose", "swap", "movedim", "moveaxis", "rearrange", "einsum", "flip", "rot90",
+                 "view", "reshape", "flatten", "unflatten", "nchw", "nhwc", "channels", "to_", "from_", "layout",
+                 "unfold", "fold", "window", "patch", "pixel", "grid", "format")
+
+
+def _other_callable(f, given: frozenset = frozenset()) -> str | None:
+    """A callable other than the module's own layers, given the tensor first (``simple_norm(x, shape, w)``,
+    ``model(patch)``, ``torch.clamp(out, 0, 1)``, ``self.fn(x)``), whose name says nothing of a change of layout:
+    taken to keep the axes where they are, as the module's own layers are. Its text; else None."""
+    text = ast.unparse(f)
+    if not isinstance(f, (ast.Name, ast.Attribute)) or len(text) > 40 or any(w in text.lower() for w in _LAYOUT_WORDS):
+        return None
+    root = f
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Name) and root.id in given:
+        return None  # a callable the caller gives (``for blk in blocks:`` over a parameter): it may move axes
+    return text
+
+
+def _caller_given(scope) -> frozenset:
+    """The names of ``scope`` that hold what its caller gives: its parameters (``self`` aside) and the targets of
+    loops over anything but the module's own layers."""
+    args = getattr(scope, "args", None)
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self"} if args is not None else set()
+    if args is not None:
+        names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    for n in ast.walk(scope) if scope is not None else ():
+        if isinstance(n, (ast.For, ast.AsyncFor)) and _self_layer(n.iter) is None:
+            names |= {t.id for t in ast.walk(n.target) if isinstance(t, ast.Name)}
+    return frozenset(names)
+
+
+def _renamed_from(st, v: str, layers: list, given: frozenset = frozenset()) -> str | None:
+    """``v = f(u)`` (``out = torch.clamp(model(patch), 0, 1)``) with ``u`` another name, through callables that keep
+    the layout: ``u``, the tensor ``v`` was before; else None."""
+    if not isinstance(st, ast.Assign) or len(st.targets) != 1 or not _is_name(st.targets[0], v):
+        return None
+    e = st.value
+    names = {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for u in sorted(names - {v}):
+        found: list = []
+        if _keeps_expr(e, u, found, given=given) and found:
+            layers.extend(reversed(found))  # the scan goes backwards: what ``u`` met first goes last
+            return u
+    return None
+
+
+def _keeps_layout(st, v: str, layers: list, given: frozenset = frozenset()) -> bool:
     """Does the statement leave ``v`` in its layout: it assigns ``v`` only from ``v`` through the module's layers
     (also inside a branch or a loop), and permutes nothing? ``for blk in self.blocks: x = blk(x)`` applies the
     module's own layers, each given what the one before gave back."""
@@ -743,7 +829,7 @@ def _keeps_layout(st, v: str, layers: list) -> bool:
             return False
         if isinstance(n, ast.Assign):
             if any(_is_name(t2, v) for t in n.targets for t2 in ast.walk(t)):
-                if len(n.targets) != 1 or not _is_name(n.targets[0], v) or not _keeps_expr(n.value, v, layers, looped):
+                if len(n.targets) != 1 or not _is_name(n.targets[0], v) or not _keeps_expr(n.value, v, layers, looped, given):
                     return False
         elif isinstance(n, (ast.AugAssign, ast.AnnAssign)) and _is_name(n.target, v):
             if isinstance(n, ast.AnnAssign) or not isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):

@@ -1518,3 +1518,29 @@ def test_a_batch_norm_keeps_a_features_axis_of_unknown_rank():
     """
     assert errors(src.format(fc2="hidden, n_cls")) == []
     assert [d.code for d in errors(src.format(fc2="n_cls, hidden"))] == ["SHP107"]
+
+
+def test_a_helper_asserting_a_shape_is_that_assertion():
+    # ``misc.assert_shape(z, [None, z_dim])`` (StyleGAN's helper, imported) reads as ``assert z.shape == ...``, a
+    # ``None`` size being any size
+    src = """
+        from torch_utils import misc
+        class Mapping(nn.Module):
+            def __init__(self, z_dim, c_dim, embed_features):
+                super().__init__()
+                self.z_dim = z_dim
+                self.embed = nn.Linear(c_dim, embed_features)
+            def forward(self, z, c):
+                misc.assert_shape(z, [None, self.z_dim])
+                reveal_shape(z)
+                return torch.cat([z, self.embed(c)], dim={dim})
+    """
+    assert reveals(src.format(dim=1)) == ["? z_dim"]
+    assert errors(src.format(dim=1)) == []
+    assert [d.code for d in errors(src.format(dim=2))] == ["SHP106"]
+    # one the inferred shape contradicts is reported, as the assertion is
+    found = errors("""
+        def f(x: Float[Tensor, "b n d"]):
+            assert_shape(x, (None, None))
+    """)
+    assert [d.code for d in found] == ["SHP104"]

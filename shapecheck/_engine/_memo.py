@@ -55,6 +55,7 @@ class ModuleMemo:
     whole_numbers: dict = field(default_factory=dict)  # id of a function node -> names read as ints, as sequences (_calls)
     shifting: dict = field(default_factory=dict)  # id of a function node -> its relative-shift views (_checks)
     called: dict = field(default_factory=dict)  # id of a module's tree -> the bare names it calls (_expressions)
+    asserting: dict = field(default_factory=dict)  # id of a call node -> the assertion it makes, or None (_statements)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:

@@ -145,6 +145,11 @@ class Statements:
         return state
 
     def stmt_expr(self, st, state):
+        asserted = per_node(self.mod.memo.asserting, st.value, lambda: _shape_assertion_call(st.value))
+        if asserted is not None:
+            # ``misc.assert_shape(z, [None, self.z_dim])``: a helper that checks a tensor against its sizes (``None``
+            # any) is that assertion, wherever it is defined
+            return self.stmt_assert(asserted, state)
         self.ev(st.value, state)
         return state
 
@@ -790,3 +795,23 @@ def _same(a, b) -> bool:
     if isinstance(a, Shape) and isinstance(b, Shape):
         return a.dims == b.dims
     return a == b
+
+
+_SHAPE_ASSERTING = frozenset({"assert_shape", "check_shape"})
+
+
+def _shape_assertion_call(node) -> ast.Assert | None:
+    """``assert_shape(x, (n, c, t))`` (also ``misc.assert_shape``, ``check_shape``) with ``x`` a name and the sizes
+    written out: the statement ``assert x.shape == (n, c, t)``, placed where the call is; else None."""
+    if not isinstance(node, ast.Call) or len(node.args) != 2 or node.keywords:
+        return None
+    f = node.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    x, sizes = node.args
+    if name not in _SHAPE_ASSERTING or not isinstance(x, ast.Name) or not isinstance(sizes, (ast.Tuple, ast.List)) \
+            or any(isinstance(e, ast.Starred) for e in sizes.elts):
+        return None
+    shape = ast.copy_location(ast.Attribute(value=x, attr="shape", ctx=ast.Load()), node)
+    test = ast.copy_location(ast.Compare(left=shape, ops=[ast.Eq()], comparators=[sizes]), node)
+    ast.fix_missing_locations(test)
+    return ast.copy_location(ast.Assert(test=test, msg=None), node)
