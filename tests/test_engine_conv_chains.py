@@ -957,3 +957,26 @@ def test_a_resnet_is_analysed_with_the_block_the_file_builds_it_with():
     assert errors(_RESNET.format(down=_DOWN) + through) == []
     # built nowhere in the file: the block is unknown, and so is what the stages give
     assert reveals(_RESNET.format(down=_DOWN)) == ["..."]
+
+
+def test_a_text_cnn_pools_its_whole_length_into_one_position():
+    # the kernel spans the embedding (``(k, embed)``: width 1), and a max pool whose window is the length read off
+    # the tensor (``h.size(2)``, an axis the engine had not named) leaves one position, squeezed away
+    src = """
+        class TextCNN(nn.Module):
+            def __init__(self, vocab_size, embed, num_filters, num_classes):
+                super().__init__()
+                self.emb = nn.Embedding(vocab_size, embed)
+                self.convs = nn.Conv2d(1, num_filters, (3, embed))
+                self.fc = nn.Linear({fc})
+            def forward(self, s):
+                b, n = s.shape
+                x = self.emb(s).unsqueeze(1)
+                h = F.relu(self.convs(x)).squeeze(3)
+                h = F.max_pool1d(h, h.size(2)).squeeze(2)
+                reveal_shape(h)
+                return self.fc(h)
+    """
+    assert reveals(src.format(fc="num_filters, num_classes")) == ["b num_filters"]
+    assert errors(src.format(fc="num_filters, num_classes")) == []
+    assert [d.code for d in errors(src.format(fc="num_classes, num_filters"))] == ["SHP107"]

@@ -363,6 +363,8 @@ def floordiv(a: Expr, b: Expr) -> Expr:
         if rest.is_const:
             return Expr(outside) + const((rest.value or 0) // bv)
         return Expr(outside) + _atom_expr(FloorDiv(rest, b))
+    if a.value == 0:
+        return a  # nothing divided by a positive size (a pooling window as long as its axis: ``0 // (n-2) + 1``)
     exact = _try_exact(a, b, allow_negative=False)
     if exact is not None:
         return exact

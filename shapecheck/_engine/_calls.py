@@ -14,7 +14,7 @@ from .._core._diag import Diagnostic
 from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
-from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Variadic
+from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
 from ._memo import per_node
@@ -82,6 +82,11 @@ class Calls:
                 kwargs.update(d.items)
                 continue
             kwargs[k.arg] = self.ev(k.value, state)
+        # ``F.max_pool1d(y, y.size(2))``: reading a size of an argument named its axis after the argument was
+        # evaluated; the argument is the tensor with that axis named, so the two can be related
+        for i, a in enumerate(node.args if not any(isinstance(e, ast.Starred) for e in node.args) else ()):
+            if isinstance(a, ast.Name) and _refined(args[i], state.get(a.id)):
+                args[i] = state[a.id]
         return args, kwargs
 
     def own_kwargs_unknown(self, node, value) -> bool:
@@ -588,8 +593,11 @@ class Calls:
         if rule.module:
             if q in SIZED_LAYERS:
                 args = self.named_local_sizes(list(args), node, state)
-            args = [self.as_size_sym(a) for a in args]
-            kwargs = {k: self.as_size_sym(v) for k, v in kwargs.items()}
+            # a tuple of sizes (``kernel_size=(3, embed)``: a kernel as wide as the embedding) holds sizes too
+            args = [self.as_size_sym(a) if not isinstance(a, tuple) else tuple(self.as_size_sym(x) for x in a)
+                    for a in args]
+            kwargs = {k: self.as_size_sym(v) if not isinstance(v, tuple) else tuple(self.as_size_sym(x) for x in v)
+                      for k, v in kwargs.items()}
             if q in _OPTIONS_UNKNOWN and rule.init is not None:
                 args, kwargs = _unread_options(q, rule, args, kwargs)
             init = rule.bind_init(tuple(args), kwargs)
@@ -1117,3 +1125,18 @@ def _defined_in(fn, outer) -> bool:
 def _is_identity(option) -> bool:
     """An ``nn.Identity()`` instance: applied, it hands its input on unchanged."""
     return isinstance(option, ModuleVal) and option.qualname == "torch.nn.Identity"
+
+
+def _refined(old, new) -> bool:
+    """``new`` is ``old`` with some of its unknown axes named since (by a read of its size), nothing else changed."""
+    if not isinstance(old, Shape) or not isinstance(new, Shape) or old is new or len(old.dims) != len(new.dims) \
+            or old.variadic_index != new.variadic_index:
+        return False
+    changed = False
+    for a, b in zip(old.dims, new.dims):
+        if a == b:
+            continue
+        if not isinstance(a, Unknown) or not isinstance(b, Expr):
+            return False
+        changed = True
+    return changed
