@@ -509,7 +509,7 @@ class MemoryAttention(nn.Module):
                 ctx.tag_result(SCORES, tag(parts[0], SCORES))
         elif q in _SUM:
             x = arg(ev, 0, "input")
-            keep = arg(ev, 2, "keepdim", False)
+            keep = arg(ev, 2, "keepdim", ev.kwargs.get("keepdims", False))  # numpy's spelling is accepted too
             if isinstance(x, Shape) and keep is True:
                 # an axis not counted from the end (``dim=1`` of scores of unknown rank): summed over an axis the
                 # rule cannot place, ``(None,)``
