@@ -410,3 +410,31 @@ def test_halves_of_a_feature_axis_not_known_even_keep_the_other_axes():
             left, right = img.chunk(2, dim=-1)
             reveal_shape(left)
     """) == ["b c h ?"]
+
+
+def test_a_heads_share_of_a_size_stands_for_that_size():
+    # lambda networks: the values' width is ``dim_out // heads``, a share of a size the code names; against the keys'
+    # ``dim_k`` or the ``heads`` themselves it is another size, as ``dim_out`` would be
+    src = """
+        class Lambda(nn.Module):
+            def __init__(self, dim, *, dim_k, heads=4, dim_out=64):
+                super().__init__()
+                dim_v = dim_out // heads
+                self.to_k = nn.Linear(dim, dim_k)
+                self.to_v = nn.Linear(dim, dim_v)
+            def forward(self, x):
+                k, v = self.to_k(x), self.to_v(x)
+                return torch.einsum({eq}, k, v)
+    """
+    assert errors(src.format(eq="'b n k, b n v -> b k v'")) == []
+    assert [d.code for d in errors(src.format(eq="'b n k, b n k -> b n'"))] == ["SHP101"]
+    # a share of a configuration's field is not judged: a config class often sizes its fields to fit
+    assert errors("""
+        class Attn(nn.Module):
+            def __init__(self, dim, config):
+                super().__init__()
+                self.q = nn.Linear(dim, dim // config.heads)
+                self.k = nn.Linear(dim, config.head_dim)
+            def forward(self, x):
+                return torch.einsum('b n d, b m d -> b n m', self.q(x), self.k(x))
+    """) == []

@@ -277,7 +277,7 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
     for mono, coef in b.terms:
         # a part of a size (``context_dim // 2``) stands for the size it divides; not one of a configuration's
         # fields, which a config class often sizes to fit (``lstm_hidden // 2`` per direction for a d_model)
-        if any(_divided(t) is not t and _divided(t).name in env.read for t, _p in mono):
+        if any(_divided(t) is not t and (_divided(t).name in env.read or _divisor_read(t, env)) for t, _p in mono):
             return False
         mono = tuple((_divided(t), p) for t, p in mono)
         # a square alone is an area a length is often computed to be; times another size (a flattened patch,
@@ -302,9 +302,19 @@ def _field_against_product(a: Expr, b: Expr, env: Env) -> bool:
 
 
 def _divided(t):
-    """The size a literal divides (``context_dim`` of ``context_dim//4``); any other atom as it is."""
+    """The size a literal divides (``context_dim`` of ``context_dim//4``), or another size the code names
+    (``dim_out`` of ``dim_out//heads``, a head's share of it); any other atom as it is."""
     s = divided_symbol(t)
+    if s is None and isinstance(t, FloorDiv) and t.den.as_sym() is not None:
+        s = t.num.as_sym()
     return t if s is None else s
+
+
+def _divisor_read(t, env: Env) -> bool:
+    """``t`` divides by a field of a configuration (``hidden_size // num_attention_heads``), which a config class
+    often relates to another field (its ``head_dim``)."""
+    den = t.den.as_sym() if isinstance(t, FloorDiv) else None
+    return den is not None and den.name in env.read
 
 
 def _default_against_literal(a: Expr, b: Expr, env: Env) -> bool:
