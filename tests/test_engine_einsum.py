@@ -438,3 +438,24 @@ def test_a_heads_share_of_a_size_stands_for_that_size():
             def forward(self, x):
                 return torch.einsum('b n d, b m d -> b n m', self.q(x), self.k(x))
     """) == []
+
+
+def test_an_equation_written_as_an_f_string_of_a_few_literals_is_each_of_them():
+    # lucidrains' attend: the keys' subscripts picked by their rank, the output's written out; the softmax over the
+    # heads is seen whichever equation runs
+    src = """
+        def attend(q: Float[Tensor, "b h i d"], k, v):
+            kv_eq = 'b j d' if k.ndim == 3 else 'b h j d'
+            sim = torch.einsum(f"b h i d, {{kv_eq}} -> b h i j", q, k)
+            reveal_shape(sim)
+            attn = sim.softmax(dim={dim})
+            return torch.einsum(f"b h i j, {{kv_eq}} -> b h i d", attn, v)
+    """
+    assert reveals(src.format(dim=-1)) == ["b h i ?"]
+    assert errors(src.format(dim=-1)) == []
+    assert [d.code for d in errors(src.format(dim=1))] == ["SHP202"]
+    # a name bound otherwise (a parameter) leaves the equation unknown
+    assert reveals("""
+        def attend(q: Float[Tensor, "b h i d"], k, kv_eq):
+            reveal_shape(torch.einsum(f"b h i d, {kv_eq} -> b h i j", q, k))
+    """) == ["..."]

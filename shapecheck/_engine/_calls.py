@@ -450,7 +450,31 @@ class Calls:
             return [r for r, f in zip(results, found) if not f]
         return results
 
+    def call_equations(self, q: str, options: tuple, args, kwargs, node, state):
+        """``einsum(f"b h i d, {kv_eq} -> b h i j", q, k)`` with ``kv_eq`` one of a few literals: the call with each
+        equation, what all give joined; a diagnostic is reported only when every equation reports it (as for a
+        choice of callables), and what a pattern fixes of an operand is not kept (it differs between them)."""
+        start = len(self.diags)
+        results, found = [], []
+        for eq in options:
+            mark = len(self.diags)
+            results.append(self.call_qual(q, [eq] + list(args[1:]), kwargs, node, dict(state)))
+            found.append([d for d in self.diags[mark:] if d.code != "reveal"])
+        del self.diags[start:]
+        firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
+        if len(firsts) == 1 and None not in firsts:
+            self.diags.extend(found[0][:1])
+        out = results[0]
+        for r in results[1:]:
+            out = join(out, r)
+        return out
+
     def call_qual(self, q: str, args, kwargs, node, state):
+        if q in _EINSUMS and node.args and isinstance(node.args[0], ast.JoinedStr) and args and not isinstance(args[0], str):
+            options = per_node(self.mod.memo.equations, node.args[0],
+                               lambda: equation_options(node.args[0], self.node))
+            if options:
+                return self.call_equations(q, options, args, kwargs, node, state)
         if q == "torch.nn.Module" and not args and not kwargs:
             return SelfVal(NAMESPACE, {})  # a bare module used as a namespace of layers
         if q in ("copy.deepcopy", "copy.copy") and len(args) == 1 and not kwargs:
@@ -1140,3 +1164,52 @@ def _refined(old, new) -> bool:
             return False
         changed = True
     return changed
+
+
+def equation_options(fstr: ast.JoinedStr, fn) -> tuple:
+    """The strings an f-string can be (``f"b h i d, {kv_eq} -> b h i j"``) where each name it formats is bound in
+    ``fn`` only to string literals or a choice of two (``kv_eq = 'b j d' if k.ndim == 3 else 'b h j d'``): at most
+    eight, in order; empty when not of that form."""
+    outs = [""]
+    for part in fstr.values:
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            outs = [o + part.value for o in outs]
+            continue
+        if not (isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) and part.conversion == -1
+                and part.format_spec is None):
+            return ()
+        values = _string_values(part.value.id, fn)
+        if not values or len(outs) * len(values) > 8:
+            return ()
+        outs = [o + v for o in outs for v in values]
+    return tuple(dict.fromkeys(outs))
+
+
+def _string_values(name: str, fn) -> list:
+    """The string literals ``name`` is bound to in ``fn`` (a literal, or ``a if t else b`` of two); empty when it is
+    bound otherwise anywhere in ``fn`` (a parameter, a loop, an augmented assignment)."""
+    if fn is None:
+        return []
+    params = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)} if hasattr(fn, "args") else set()
+    if name in params:
+        return []
+    values: list = []
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assign):
+            targets = n.targets
+        elif isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr)):
+            targets = [n.target]
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            if any(isinstance(t2, ast.Name) and t2.id == name for t in targets for t2 in ast.walk(t)):
+                return []  # unpacked into, among others
+            continue
+        if not isinstance(n, ast.Assign) or len(n.targets) != 1:
+            return []
+        v = n.value
+        branches = [v.body, v.orelse] if isinstance(v, ast.IfExp) else [v]
+        if not all(isinstance(b, ast.Constant) and isinstance(b.value, str) for b in branches):
+            return []
+        values += [b.value for b in branches]
+    return list(dict.fromkeys(values))

@@ -56,6 +56,7 @@ class ModuleMemo:
     shifting: dict = field(default_factory=dict)  # id of a function node -> its relative-shift views (_checks)
     called: dict = field(default_factory=dict)  # id of a module's tree -> the bare names it calls (_expressions)
     asserting: dict = field(default_factory=dict)  # id of a call node -> the assertion it makes, or None (_statements)
+    equations: dict = field(default_factory=dict)  # id of an f-string node -> the einsum equations it can be (_calls)
 
 
 def per_node(table: dict, node: Any, compute: Callable[[], Any]) -> Any:
