@@ -571,17 +571,20 @@ class Stage(nn.Module):
         f = ev.node.func if isinstance(ev.node, ast.Call) else None
         if not isinstance(f, ast.Attribute):
             return
-        if isinstance(f.value, ast.Call):
+        receiver = f.value
+        if isinstance(receiver, ast.Call):
             # ``self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)``: the round trip in one expression
             layers: list = []
-            e = _through_layers(f.value, layers)
-            found = _literal_permute(e)
+            receiver = _through_layers(receiver, layers)
+            found = _literal_permute(receiver)
             if found is not None and layers:
                 self._code_pair(ev, ctx, found, p2, layers[0])
+            if found is not None or layers:
+                return
+            # ``restored.cpu().detach().permute(0, 2, 3, 1)``: the variable, read on from where it was made
+        if not isinstance(receiver, ast.Name):
             return
-        if not isinstance(f.value, ast.Name):
-            return
-        v = f.value.id
+        v = receiver.id
         path = _stmt_path(getattr(ctx.scope, "body", []), ev.node)
         if not path:
             return
@@ -689,7 +692,7 @@ def _stmt_path(body, target) -> list | None:
 
 
 _KEEP_METHODS = frozenset({"contiguous", "float", "half", "to", "clone", "detach", "type_as", "mul", "add", "div",
-                           "mul_", "add_", "clamp"})
+                           "mul_", "add_", "clamp", "cpu", "cuda"})
 
 
 def _permute_of(st, v: str):

@@ -980,3 +980,4 @@ def test_a_text_cnn_pools_its_whole_length_into_one_position():
     assert reveals(src.format(fc="num_filters, num_classes")) == ["b num_filters"]
     assert errors(src.format(fc="num_filters, num_classes")) == []
     assert [d.code for d in errors(src.format(fc="num_classes, num_filters"))] == ["SHP107"]
+
