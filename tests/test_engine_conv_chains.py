@@ -981,3 +981,15 @@ def test_a_text_cnn_pools_its_whole_length_into_one_position():
     assert errors(src.format(fc="num_filters, num_classes")) == []
     assert [d.code for d in errors(src.format(fc="num_classes, num_filters"))] == ["SHP107"]
 
+
+
+def test_a_resize_given_its_options_through_a_dict_of_branches_keeps_batch_and_channels():
+    # Depth-Anything's fusion block: the size or the scale is picked by branches and spliced in with ``**modifier``
+    assert reveals("""
+        def f(x: Float[Tensor, "b c h w"], size):
+            if size is None:
+                modifier = {"scale_factor": 2}
+            else:
+                modifier = {"size": size}
+            reveal_shape(nn.functional.interpolate(x, **modifier, mode="bilinear", align_corners=True))
+    """) == ["b c ? ?"]

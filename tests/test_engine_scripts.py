@@ -3,7 +3,7 @@ inside a function that read its names, and one finding per place under several c
 
 from __future__ import annotations
 
-from test_engine import codes, reveals
+from test_engine import codes, errors, reveals
 
 
 def test_sizes_set_once_in_the_main_block_are_the_scripts_sizes():
@@ -102,3 +102,20 @@ def test_one_finding_per_place_under_several_calls():
     # it (a contraction its sizes prove wrong): one diagnostic
     out = codes(_SCRIPT_HEADS + "            Heads()(torch.randn(2, 5, width))\n")
     assert out in (["SHP201"], ["SHP101"])
+
+
+def test_a_modules_forward_called_by_name_is_the_module_called():
+    src = """
+        class Stem(nn.Module):
+            def __init__(self, n_in=3):
+                super().__init__()
+                self.conv1 = nn.Conv2d({conv})
+            def forward(self, x):
+                return self.conv1(x)
+
+        if __name__ == "__main__":
+            model = Stem(n_in=3)
+            reveal_shape(model.forward(torch.randn(1, 3, 64, 64)))
+    """
+    assert reveals(src.format(conv="n_in, 64, 7, stride=2, padding=3")) == ["1 64 32 32"]
+    assert [d.code for d in errors(src.format(conv="64, n_in, 7, stride=2, padding=3"))] == ["SHP107"]

@@ -77,6 +77,11 @@ class Calls:
                     # ``self.fn(x, **kwargs)`` passing on the function's own ``**kwargs`` where no call gave them
                     # (the function analysed on its own): none
                     continue
+                if not isinstance(d, DictOf) and last_name(node.func) in _RESIZES:
+                    # ``F.interpolate(x, **modifier, mode=...)`` with the size or scale picked by branches: a resize
+                    # to sizes the engine cannot read, which keeps the batch and the channels
+                    kwargs.setdefault("scale_factor", OPAQUE)
+                    continue
                 if not isinstance(d, DictOf):
                     return None, None
                 kwargs.update(d.items)
@@ -127,6 +132,10 @@ class Calls:
             if isinstance(recv, ModuleVal) and func.attr in _MODULE_SELF_METHODS:
                 self.call_args(node, state)
                 return recv  # ``model = Net(...).to(device)``: ``nn.Module.to`` (``cuda``, ``eval``...) gives back the module
+            if isinstance(recv, ModuleVal) and func.attr == "forward":
+                # ``model.forward(image)``: the module called, as ``model(image)`` (hooks aside)
+                args, kwargs = self.call_args(node, state)
+                return self.call_value(recv, args, kwargs, node, state) if args is not None else OPAQUE
             if isinstance(recv, SelfVal):
                 if func.attr == "add_module":
                     self.add_module(recv, node, state)
@@ -865,6 +874,7 @@ _FROM_DATA = _LONG_DATA | _INFERRED_DATA | _LEGACY
 _FROM_ARRAY = frozenset({"torch.from_numpy"})  # always a tensor, never a size
 _CATS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
 _BMM = frozenset({"torch.bmm"})  # both operands have three axes
+_RESIZES = frozenset({"interpolate", "upsample", "upsample_bilinear", "upsample_nearest"})
 _EINSUMS = frozenset({"torch.einsum", "torch.functional.einsum", "einops.einsum", "opt_einsum.contract"})
 
 
