@@ -1131,3 +1131,20 @@ def test_a_sequential_with_a_layer_built_by_a_class_passed_in_keeps_its_first_la
     assert errors(src.format(304)) == []
     out = errors(src.format(256))
     assert [d.code for d in out] == ["SHP107"] and "expects 256 input channels, got 304" in out[0].message
+
+
+def test_a_weight_tied_to_a_tensor_of_another_shape_is_reported():
+    # tying a decoder's classifier to its embedding: a ``Linear(hidden, vocab)`` holds a ``(vocab, hidden)`` weight,
+    # as the embedding does; one built the other way round does not
+    src = """
+        class Decoder(nn.Module):
+            def __init__(self, vocab_size, hidden_size, tie=True):
+                super().__init__()
+                self.embedder = nn.Embedding(vocab_size, hidden_size)
+                self.classifier = nn.Linear({sizes})
+                if tie:
+                    self.classifier.weight = self.embedder.weight
+    """
+    assert errors(src.format(sizes="hidden_size, vocab_size")) == []
+    found = errors(src.format(sizes="vocab_size, hidden_size"))
+    assert [d.code for d in found] == ["SHP107"] and "tied to `self.embedder.weight`" in found[0].message, found

@@ -371,7 +371,9 @@ the batch and instance norms, `normalized_shape` of `nn.LayerNorm`, `input_size`
 layers, `embed_dim` of attention. Sizes come from the constructor arguments in `__init__`, so a
 layer built with `nn.Conv2d(32, ...)` after one that produces 64 channels is caught in `forward`.
 In an `nn.Sequential` whose layers are written out in the call, a layer that cannot take what the
-layers before it give is reported where the chain is built, whatever it is later given.
+layers before it give is reported where the chain is built, whatever it is later given. A weight
+tied to another tensor (`self.classifier.weight = self.embedder.weight`) must have the shape its
+layer was built for: a `Linear(hidden, vocab)` holds a `(vocab, hidden)` weight.
 """,
     why="""
 The mismatch raises at run time on the first batch ("mat1 and mat2 shapes cannot be multiplied",

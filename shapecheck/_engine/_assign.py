@@ -9,6 +9,7 @@ from .._core._algebra import Expr
 from .._core._ops._registry import OPAQUE
 from .._core._roles import POSITION, with_roles
 from .._core._shape import ANY_SHAPE, Shape, Unknown
+from .._core._unify import NE, compare
 from ._values import ListOf, ModuleVal, Obj, SelfVal, SizeOf, join
 from ._common import SCALAR, dim_sym
 from ._narrow import shape_slice, with_rank
@@ -49,12 +50,30 @@ class Assignment:
                 self.ev(target.value, state) if isinstance(target.value, ast.Attribute) else None
             if isinstance(owner, SelfVal):
                 owner.attrs[target.attr] = _positional_table(target.attr, value)
+            elif isinstance(owner, ModuleVal) and target.attr == "weight" and isinstance(value, Shape):
+                self.check_tied_weight(owner, target, value, st)
             return
         if isinstance(target, ast.Subscript):
             self.set_item(target, value, state)
             return
         if isinstance(target, ast.Starred):
             self.assign(target.value, value, state, st)
+
+    def check_tied_weight(self, layer: ModuleVal, target: ast.Attribute, value: Shape, st) -> None:
+        """``self.classifier.weight = self.embedder.weight``: a layer's weight tied to a tensor of another shape (a
+        ``Linear(d, vocab)``'s ``(vocab, d)`` to an ``Embedding(vocab, d)``'s ``(vocab, d)`` is right; to a
+        ``Linear(vocab, d)``'s, wrong). Reported when the ranks differ or an axis is provably another size."""
+        own = self.module_attr(layer, "weight")
+        if not isinstance(own, Shape) or own.rank is None or value.rank is None or value.get_meta("unverified"):
+            return
+        name = ast.unparse(target)
+        if own.rank == value.rank and not any(compare(a, b, self.env) == NE for a, b in zip(own.dims, value.dims)):
+            return
+        other = ast.unparse(st.value) if isinstance(st, ast.Assign) else "the tensor"
+        self.diag(st, "SHP107", f"`{name}` is ({', '.join(map(str, own.dims))}) for its "
+                                f"`{layer.qualname.rsplit('.', 1)[-1]}`, but is tied to `{other}` of shape "
+                                f"({', '.join(map(str, value.dims))})",
+                  notes=("a tied weight must have the shape the layer was built for",))
 
     def unpack(self, value, n, target, st, state, has_star):
         if isinstance(value, tuple):
