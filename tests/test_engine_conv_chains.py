@@ -993,3 +993,21 @@ def test_a_resize_given_its_options_through_a_dict_of_branches_keeps_batch_and_c
                 modifier = {"size": size}
             reveal_shape(nn.functional.interpolate(x, **modifier, mode="bilinear", align_corners=True))
     """) == ["b c ? ?"]
+
+
+def test_a_ratio_kept_on_the_module_is_still_taken_at_its_default():
+    # a bottleneck's ``expansion=4`` stored as ``self.expansion`` for its builders: ``planes * expansion`` is still
+    # ``4*planes``, a size other than ``planes``
+    src = """
+        class Bottleneck(nn.Module):
+            def __init__(self, inplanes, planes, expansion=4):
+                super().__init__()
+                self.expansion = expansion
+                self.conv1 = nn.Conv2d(inplanes, planes, 1)
+                self.conv3 = nn.Conv2d({conv3})
+                self.bn3 = nn.BatchNorm2d(planes * expansion)
+            def forward(self, x):
+                return self.bn3(self.conv3(self.conv1(x)))
+    """
+    assert errors(src.format(conv3="planes, planes * expansion, 1")) == []
+    assert [d.code for d in errors(src.format(conv3="planes * expansion, planes, 1"))] == ["SHP107"]

@@ -399,9 +399,12 @@ def _scaling_only(fn, found: set, params) -> frozenset:
                 continue
             scales = isinstance(node, ast.BinOp) and isinstance(child.ctx, ast.Load) and (
                 isinstance(node.op, ast.Mult) or isinstance(node.op, (ast.FloorDiv, ast.Div)) and node.right is child)
+            kept = isinstance(node, ast.Assign) and node.value is child and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Attribute) and isinstance(node.targets[0].value, ast.Name) \
+                and node.targets[0].value.id == "self"  # ``self.expansion = expansion``: kept for the methods
             if scales:
                 used.add(child.id)
-            else:
+            elif not kept:
                 found.discard(child.id)
     return frozenset(found & used)
 
