@@ -1011,3 +1011,23 @@ def test_a_ratio_kept_on_the_module_is_still_taken_at_its_default():
     """
     assert errors(src.format(conv3="planes, planes * expansion, 1")) == []
     assert [d.code for d in errors(src.format(conv3="planes * expansion, planes, 1"))] == ["SHP107"]
+
+
+def test_a_split_into_halves_of_a_named_size_gives_two_halves():
+    # CSPNet's cross stage: the expanded channels split in two by ``expand_chs // 2``, as ``chunk(2, dim=1)`` halves
+    src = """
+        class CrossStage(nn.Module):
+            def __init__(self, in_chs, exp_chs, out_chs):
+                super().__init__()
+                self.expand_chs = exp_chs
+                self.conv_exp = nn.Conv2d(in_chs, exp_chs, 1)
+                self.conv_transition = nn.Conv2d(exp_chs, out_chs, 1)
+            def forward(self, x):
+                B, C, H, W = x.shape
+                xs, xb = self.conv_exp(x).split(self.expand_chs // 2, dim=1)
+                reveal_shape(xs)
+                return self.conv_transition(torch.cat([xs, xb], dim={dim}))
+    """
+    assert reveals(src.format(dim=1)) == ["B exp_chs//2 H W"]
+    assert errors(src.format(dim=1)) == []
+    assert "SHP107" in [d.code for d in errors(src.format(dim=2))]

@@ -264,6 +264,12 @@ def _split_count(site: Site, n, size):
     if not isinstance(n, Expr) or not isinstance(size, Expr) or (sv is not None and sv <= 0):
         return None
     q = site.resolve(n) // site.resolve(size)
+    if _has_quotient(q) and site.resolve(size) == site.resolve(n) // 2 and _halves_one_name(n):
+        # ``x.split(self.expand_chs // 2, dim=1)`` of ``expand_chs``, a size the code names: halves, as
+        # ``x.chunk(2, dim=1)`` is (the size even from here on)
+        site.env.add_divisible(site.resolve(n), const(2))
+        half = _quotient_by_fact(site, site.resolve(n), 2)
+        return [half, half] if half is not None else None
     if any(isinstance(a, FloorDiv) for m, _ in q.terms for a, _p in m):
         return None
     qv = q.value
