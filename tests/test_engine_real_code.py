@@ -1142,9 +1142,21 @@ def test_a_weight_tied_to_a_tensor_of_another_shape_is_reported():
                 super().__init__()
                 self.embedder = nn.Embedding(vocab_size, hidden_size)
                 self.classifier = nn.Linear({sizes})
-                if tie:
-                    self.classifier.weight = self.embedder.weight
+                self.classifier.weight = self.embedder.weight
     """
     assert errors(src.format(sizes="hidden_size, vocab_size")) == []
     found = errors(src.format(sizes="vocab_size, hidden_size"))
     assert [d.code for d in found] == ["SHP107"] and "tied to `self.embedder.weight`" in found[0].message, found
+    # tied only when the caller asks for it (awd-lstm's ``if tie_weights:`` with ``nhid`` and ``ninp``, which its
+    # callers make equal for the tie): two sizes named differently are not judged, a rank that differs is
+    flagged = """
+        class RNNModel(nn.Module):
+            def __init__(self, ntoken, ninp, nhid, tie_weights=False):
+                super().__init__()
+                self.encoder = nn.Embedding(ntoken, ninp)
+                self.decoder = nn.Linear({sizes})
+                if tie_weights:
+                    self.decoder.weight = {tied}
+    """
+    assert errors(flagged.format(sizes="nhid, ntoken", tied="self.encoder.weight")) == []
+    assert [d.code for d in errors(flagged.format(sizes="nhid, ntoken", tied="self.encoder.weight[0]"))] == ["SHP107"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .._core._algebra import Expr
+from .._core._algebra import Expr, provably_distinct
 from .._core._ops._registry import OPAQUE
 from .._core._roles import POSITION, with_roles
 from .._core._shape import ANY_SHAPE, Shape, Unknown
@@ -67,7 +67,12 @@ class Assignment:
         if not isinstance(own, Shape) or own.rank is None or value.rank is None or value.get_meta("unverified"):
             return
         name = ast.unparse(target)
-        if own.rank == value.rank and not any(compare(a, b, self.env) == NE for a, b in zip(own.dims, value.dims)):
+        # tied under a test of the constructor's own parameters (``if tie_weights:``): its callers ask for the tie
+        # only with sizes that allow it (``nhid == ninp``), so only a provable difference is one
+        flagged = _under_parameter_test(self.node, st)
+        differ = (lambda a, b: isinstance(a, Expr) and isinstance(b, Expr) and provably_distinct(
+            self.env.resolve(a), self.env.resolve(b))) if flagged else (lambda a, b: compare(a, b, self.env) == NE)
+        if own.rank == value.rank and not any(differ(a, b) for a, b in zip(own.dims, value.dims)):
             return
         other = ast.unparse(st.value) if isinstance(st, ast.Assign) else "the tensor"
         self.diag(st, "SHP107", f"`{name}` is ({', '.join(map(str, own.dims))}) for its "
@@ -300,3 +305,19 @@ def _old_index(old: Shape, i: int, n: int) -> int | None:
         return i
     after = len(old.dims) - v - 1
     return i - n if n - i <= after else None
+
+
+def _under_parameter_test(fn, st) -> bool:
+    """Is ``st`` in a branch of an ``if`` in ``fn`` whose test reads only ``fn``'s parameters (``if tie_weights:``,
+    ``if emb_src_trg_weight_sharing and share:``)?"""
+    args = getattr(fn, "args", None)
+    if args is None:
+        return False
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    for n in ast.walk(fn):
+        if not isinstance(n, ast.If) or not any(m is st for b in n.body + n.orelse for m in ast.walk(b)):
+            continue
+        names = {m.id for m in ast.walk(n.test) if isinstance(m, ast.Name)}
+        if names and names <= params and not any(isinstance(m, (ast.Call, ast.Attribute)) for m in ast.walk(n.test)):
+            return True
+    return False
