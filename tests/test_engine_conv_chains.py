@@ -886,18 +886,12 @@ _RESNET = """
         expansion = 1
         def __init__(self, inplanes, planes, stride=1, downsample=None):
             super().__init__()
-            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
+            self.body = nn.Sequential(nn.Conv2d(inplanes, planes, 3, stride, 1), nn.BatchNorm2d(planes), nn.ReLU(),
+                                      nn.Conv2d(planes, planes, 3, 1, 1), nn.BatchNorm2d(planes))
             self.downsample = downsample
         def forward(self, x):
-            identity = x
-            out = F.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            if self.downsample is not None:
-                identity = self.downsample(x)
-            return F.relu(out + identity)
+            identity = x if self.downsample is None else self.downsample(x)
+            return F.relu(self.body(x) + identity)
 
     class Bottleneck(nn.Module):
         expansion = 4
