@@ -832,7 +832,8 @@ def _keeps_layout(st, v: str, layers: list, given: frozenset = frozenset()) -> b
             return False
         if isinstance(n, ast.Assign):
             if any(_is_name(t2, v) for t in n.targets for t2 in ast.walk(t)):
-                if len(n.targets) != 1 or not _is_name(n.targets[0], v) or not _keeps_expr(n.value, v, layers, looped, given):
+                if len(n.targets) != 1 or not _is_name(n.targets[0], v) \
+                        or not _keeps_expr(n.value, v, layers, looped, given):
                     return False
         elif isinstance(n, (ast.AugAssign, ast.AnnAssign)) and _is_name(n.target, v):
             if isinstance(n, ast.AnnAssign) or not isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):

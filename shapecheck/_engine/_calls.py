@@ -479,7 +479,8 @@ class Calls:
         return out
 
     def call_qual(self, q: str, args, kwargs, node, state):
-        if q in _EINSUMS and node.args and isinstance(node.args[0], ast.JoinedStr) and args and not isinstance(args[0], str):
+        if q in _EINSUMS and node.args and isinstance(node.args[0], ast.JoinedStr) and args \
+                and not isinstance(args[0], str):
             options = per_node(self.mod.memo.equations, node.args[0],
                                lambda: equation_options(node.args[0], self.node))
             if options:

@@ -8,6 +8,7 @@ argument values, silently, depth-limited and remembered per file (:class:`~._mem
 from __future__ import annotations
 
 import ast
+from contextlib import contextmanager
 from dataclasses import replace
 
 from .._core._algebra import Expr, sym
@@ -126,44 +127,44 @@ class UserCalls:
         if self.reporting:
             self.diags.extend(self.chain_problems(seq, node.args))
 
-    def trial_call(self, m: ModuleVal, v: Shape, node) -> tuple:
-        """``(what m gives v, whether it found something wrong with it)``, as a trial run: nothing reported and
-        no size bound."""
+    @contextmanager
+    def trial_run(self):
+        """A run whose findings are collected in the list it yields and reported nowhere, and whose sizes bound
+        (an einops pattern's axes) are forgotten: not part of the dataflow."""
         kept, kept_fit, kept_reporting, recorder = self.diags, len(self.module_fit), self.reporting, self.recorder
         self.diags, self.reporting, self.recorder = [], True, None
         kept_env, self.env = self.env, self.env.copy()
         try:
-            out = self.call_module(m, [v], {}, node)
-            return out, any(d.code != "reveal" for d in self.diags) or isinstance(out, Shape) and bool(
-                after_error([out]) - after_error([v]))
+            yield self.diags
         finally:
             self.diags, self.reporting, self.recorder, self.env = kept, kept_reporting, recorder, kept_env
             del self.module_fit[kept_fit:]
+
+    def trial_call(self, m: ModuleVal, v: Shape, node) -> tuple:
+        """``(what m gives v, whether it found something wrong with it)``, as a trial run."""
+        with self.trial_run() as found:
+            out = self.call_module(m, [v], {}, node)
+            return out, any(d.code != "reveal" for d in found) or isinstance(out, Shape) and bool(
+                after_error([out]) - after_error([v]))
 
     def chain_problems(self, seq: ModuleVal, nodes) -> list:
         """What a layer after the first of ``seq`` (library layers only) finds wrong with what the layers
         before it give an input of unknown shape: wrong for every input. Each reported on its node."""
         if len(seq.children) < 2 or seq.repeated or any(not _library_layer(c) for c in seq.children):
             return []
-        kept, kept_fit, kept_reporting, recorder = self.diags, len(self.module_fit), self.reporting, self.recorder
-        self.diags, self.reporting, self.recorder = [], True, None  # a trial run: not part of the dataflow
-        kept_env, self.env = self.env, self.env.copy()  # nor are the sizes it binds (an einops pattern's axes)
-        try:
+        with self.trial_run() as found:
             # the input as far as the first layer fixes it (``BatchNorm2d(c)``: ``? c ? ?``)
             first = self.layer_input(seq.children[0])
             with self.silenced():
                 v = self.call_module(seq.children[0], [first or ANY_SHAPE], {}, nodes[0])
             for child, node in zip(seq.children[1:], nodes[1:]):
-                if self.diags:
+                if found:
                     break
                 if not isinstance(v, Shape):
                     v = ANY_SHAPE  # a library layer gives a tensor, of a shape the engine could not compute
                 v = self.call_module(child, [v], {}, node)
             note = ("in the `nn.Sequential`, it takes what the layers before it give, whatever the chain is given",)
-            return [replace(d, notes=d.notes + note) for d in self.diags if d.code != "reveal"]
-        finally:
-            self.diags, self.reporting, self.recorder, self.env = kept, kept_reporting, recorder, kept_env
-            del self.module_fit[kept_fit:]
+            return [replace(d, notes=d.notes + note) for d in found if d.code != "reveal"]
 
     def call_lambda(self, ref: FuncRef, args, kwargs, node):
         """A simple lambda: its body evaluated with the arguments bound (and the closure it saw)."""
