@@ -1147,7 +1147,8 @@ def test_a_weight_tied_to_a_tensor_of_another_shape_is_reported():
     assert errors(src.format(sizes="hidden_size, vocab_size")) == []
     found = errors(src.format(sizes="vocab_size, hidden_size"))
     assert [d.code for d in found] == ["SHP107"] and "tied to `self.embedder.weight`" in found[0].message, found
-    assert found[0].notes[-1] == "`self.classifier` is the `Linear` built at m.py:12", found[0].notes
+    assert found[0].notes[-1] == "the weight's sizes are chosen where `self.classifier` is built (the `Linear` " \
+                                 "built at m.py:12)", found[0].notes
     # tied only when the caller asks for it (awd-lstm's ``if tie_weights:`` with ``nhid`` and ``ninp``, which its
     # callers make equal for the tie): two sizes named differently are not judged, a rank that differs is
     flagged = """

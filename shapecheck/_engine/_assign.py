@@ -79,8 +79,8 @@ class Assignment:
                                 f"`{layer.qualname.rsplit('.', 1)[-1]}`, but is tied to `{other}` of shape "
                                 f"({', '.join(map(str, value.dims))})",
                   notes=("a tied weight must have the shape the layer was built for",)
-                  + ((f"`{ast.unparse(target.value)}` is the `{layer.qualname.rsplit('.', 1)[-1]}` built at "
-                      f"{layer.built_at}",) if layer.built_at else ()))
+                  + ((f"the weight's sizes are chosen where `{ast.unparse(target.value)}` is built (the "
+                      f"`{layer.qualname.rsplit('.', 1)[-1]}` built at {layer.built_at})",) if layer.built_at else ()))
 
     def unpack(self, value, n, target, st, state, has_star):
         if isinstance(value, tuple):
