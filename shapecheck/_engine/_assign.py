@@ -75,12 +75,13 @@ class Assignment:
         if own.rank == value.rank and not any(differ(a, b) for a, b in zip(own.dims, value.dims)):
             return
         other = ast.unparse(st.value) if isinstance(st, ast.Assign) else "the tensor"
+        where = layer.built_label
         self.diag(st, "SHP107", f"`{name}` is ({', '.join(map(str, own.dims))}) for its "
                                 f"`{layer.qualname.rsplit('.', 1)[-1]}`, but is tied to `{other}` of shape "
                                 f"({', '.join(map(str, value.dims))})",
                   notes=("a tied weight must have the shape the layer was built for",)
-                  + ((f"the weight's sizes are chosen where `{ast.unparse(target.value)}` is built (the "
-                      f"`{layer.qualname.rsplit('.', 1)[-1]}` built at {layer.built_at})",) if layer.built_at else ()))
+                  + ((f"the weight's sizes are chosen where `{ast.unparse(target.value)}` is built ({where})",)
+                     if where else ()))
 
     def unpack(self, value, n, target, st, state, has_star):
         if isinstance(value, tuple):

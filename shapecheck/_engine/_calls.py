@@ -440,39 +440,45 @@ class Calls:
         if not self.reporting or any(o is None for o in callee.options):
             with self.silenced():
                 return [self.call_value(c, args, kwargs, node, state) for c in callee.options]
-        start = len(self.diags)
-        results, found = [], []
-        for c in callee.options:
-            mark = len(self.diags)
-            results.append(self.call_value(c, args, kwargs, node, state))
-            found.append([d for d in self.diags[mark:] if d.code != "reveal"])
-        del self.diags[start:]
+        results, found = self.each_option([lambda c=c: self.call_value(c, args, kwargs, node, state)
+                                           for c in callee.options])
         deciding = [f for c, f in zip(callee.options, found) if not _is_identity(c)]
         found = deciding or found
-        firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
-        if len(firsts) == 1 and None not in firsts:
-            self.diags.extend(found[0][:1])
-        elif len(found) == len(results) and None in firsts and len(firsts) > 1:
+        firsts = self.report_agreed(found)
+        if len(found) == len(results) and None in firsts and len(firsts) > 1:
             # an option that fails on these arguments is not the one that runs past this call: what follows is
             # what the others give (BLIP's ``self.key``, built for ``encoder_width`` in cross-attention and for
             # ``hidden_size`` otherwise, applied to ``hidden_states``)
             return [r for r, f in zip(results, found) if not f]
         return results
 
+    def each_option(self, runs: list) -> tuple:
+        """``(results, findings)``: each run's result, and what it found (reveals aside), which is not reported."""
+        start = len(self.diags)
+        results, found = [], []
+        for run in runs:
+            mark = len(self.diags)
+            results.append(run())
+            found.append([d for d in self.diags[mark:] if d.code != "reveal"])
+        del self.diags[start:]
+        return results, found
+
+    def report_agreed(self, found: list) -> set:
+        """Report the first finding of the first option when every option's first finding is the same code at the
+        same place (a diagnostic must hold whichever option runs). The set of those first findings (None for an
+        option that found nothing)."""
+        firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
+        if len(firsts) == 1 and None not in firsts:
+            self.diags.extend(found[0][:1])
+        return firsts
+
     def call_equations(self, q: str, options: tuple, args, kwargs, node, state):
         """``einsum(f"b h i d, {kv_eq} -> b h i j", q, k)`` with ``kv_eq`` one of a few literals: the call with each
         equation, what all give joined; a diagnostic is reported only when every equation reports it (as for a
         choice of callables), and what a pattern fixes of an operand is not kept (it differs between them)."""
-        start = len(self.diags)
-        results, found = [], []
-        for eq in options:
-            mark = len(self.diags)
-            results.append(self.call_qual(q, [eq] + list(args[1:]), kwargs, node, dict(state)))
-            found.append([d for d in self.diags[mark:] if d.code != "reveal"])
-        del self.diags[start:]
-        firsts = {(f[0].line, f[0].column, f[0].code) if f else None for f in found}
-        if len(firsts) == 1 and None not in firsts:
-            self.diags.extend(found[0][:1])
+        results, found = self.each_option([lambda eq=eq: self.call_qual(q, [eq] + list(args[1:]), kwargs, node,
+                                                                         dict(state)) for eq in options])
+        self.report_agreed(found)
         out = results[0]
         for r in results[1:]:
             out = join(out, r)

@@ -942,7 +942,6 @@ def _weight(m: ModuleVal, rows: str, cols: str) -> Shape:
     contradiction far away (the weight multiplied by hand, its product split and fed on) names that line."""
     init = m.init_dict
     dims = (size(init[rows]), size(init[cols]))
-    if m.built_at is None:
+    if m.built_label is None:
         return Shape(dims)
-    layer = m.qualname.rsplit(".", 1)[-1]
-    return Shape(dims, tuple(f"`{key}` of the `{layer}` built at {m.built_at}" for key in (rows, cols)))
+    return Shape(dims, tuple(f"`{key}` of {m.built_label}" for key in (rows, cols)))

@@ -633,6 +633,18 @@ def _refine_ends(x: Shape, req: Shape) -> Shape | None:
                  x.label, x.meta)
 
 
+def _learnt(d, o, r, ro_, dims) -> tuple | None:
+    """``(size, origin)`` an unknown axis ``d`` (provenance ``o``) of a value with axes ``dims`` takes from the
+    required size ``r`` (provenance ``ro_``); None when it learns nothing. A size already another axis of the value
+    (``LayerNorm(dim)`` on the channels-first output of a ``Conv2d(., dim)``) is not learnt for a second one: the
+    first is evidence. The axis keeps the role its producer stated (the channels a permute moved last, then
+    normalised)."""
+    if not (isinstance(d, Unknown) and isinstance(r, Expr)) or r.value is None and r in dims:
+        return None
+    role = getattr(o, "role", None)
+    return r, RoleOrigin(ro_, role) if role is not None and getattr(ro_, "role", None) is None else ro_
+
+
 def _refine_tails(x: Shape, req: Shape) -> Shape | None:
     """``x`` known from the back (``... n ?``, once ``n = x.shape[-2]`` was read) meeting a requirement from
     the back (``... d``, a ``Linear(d, .)``): its last axes aligned with the required ones, each unknown one taking
@@ -646,11 +658,9 @@ def _refine_tails(x: Shape, req: Shape) -> Shape | None:
         xt, xo = [UNKNOWN] * extra + xt, [None] * extra + xo
     changed = False
     for i in range(1, len(rt) + 1):
-        d, r = xt[-i], rt[-i]
-        if isinstance(d, Unknown) and isinstance(r, Expr) and not (r.value is None and r in x.dims):
-            role = getattr(xo[-i], "role", None)
-            xt[-i] = r
-            xo[-i] = RoleOrigin(ro[-i], role) if role is not None and getattr(ro[-i], "role", None) is None else ro[-i]
+        got = _learnt(xt[-i], xo[-i], rt[-i], ro[-i], x.dims)
+        if got is not None:
+            xt[-i], xo[-i] = got
             changed = True
     if not changed:
         return None
@@ -691,20 +701,10 @@ def _refine(x: Shape, req: Shape) -> Shape | None:
     ro = req.origins or (None,) * len(req.dims)
     dims, origins, changed = [], [], learnt_rank
     for d, o, r, ro_ in zip(x.dims, xo, req.dims, ro):
-        if isinstance(d, Unknown) and isinstance(r, Expr) and r.value is None and r in x.dims:
-            # the size is already another axis of the value (``LayerNorm(dim)`` on the channels-first
-            # output of a ``Conv2d(., dim)``): a second such axis is not learnt, the first one is evidence
-            dims.append(d)
-            origins.append(o)
-        elif isinstance(d, Unknown) and isinstance(r, Expr):
-            dims.append(r)
-            # the axis keeps the role its producer stated (the channels a permute moved last, then normalised)
-            role = getattr(o, "role", None)
-            origins.append(RoleOrigin(ro_, role) if role is not None and getattr(ro_, "role", None) is None else ro_)
-            changed = True
-        else:
-            dims.append(d)
-            origins.append(o)
+        got = _learnt(d, o, r, ro_, x.dims)
+        dims.append(d if got is None else got[0])
+        origins.append(o if got is None else got[1])
+        changed = changed or got is not None
     return Shape(tuple(dims), tuple(origins), x.label, x.meta) if changed else None
 
 

@@ -606,7 +606,7 @@ def _output_named(m: ModuleVal, out):
         hits = [i for i, d in enumerate(out.dims) if d == size and not origins[i]]
         if len(hits) != 1:
             return out
-        text = f"{what} of the `{m.qualname.rsplit('.', 1)[-1]}` built at {m.built_at}"
+        text = f"{what} of {m.built_label}"
         role = getattr(origins[hits[0]], "role", None)  # the role its producer gave the axis stays
         origins[hits[0]] = RoleOrigin(text, role) if role is not None else text
         return Shape(out.dims, tuple(origins), out.label, out.meta)

@@ -73,6 +73,12 @@ class ModuleVal:
     def init_dict(self) -> dict:
         return dict(self.init or ())
 
+    @property
+    def built_label(self) -> str | None:
+        """``the `Linear` built at model.py:42``, where the layer is known to be built: how a note names the line
+        that chose a size of it."""
+        return f"the `{self.qualname.rsplit('.', 1)[-1]}` built at {self.built_at}" if self.built_at else None
+
 
 class _NamedRef:
     """A reference equal to another of its class that names the same definition, wherever it came from
