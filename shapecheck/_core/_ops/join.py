@@ -267,10 +267,9 @@ def _split_count(site: Site, n, size):
     if _has_quotient(q) and site.resolve(size) == site.resolve(n) // 2 and _halves_one_name(n):
         # ``x.split(self.expand_chs // 2, dim=1)`` of ``expand_chs``, a size the code names: halves, as
         # ``x.chunk(2, dim=1)`` is (the size even from here on)
-        site.env.add_divisible(site.resolve(n), const(2))
-        half = _quotient_by_fact(site, site.resolve(n), 2)
+        half = _halved(site, n)
         return [half, half] if half is not None else None
-    if any(isinstance(a, FloorDiv) for m, _ in q.terms for a, _p in m):
+    if _has_quotient(q):
         return None
     qv = q.value
     if qv is None or qv > 64:
@@ -346,19 +345,24 @@ def chunk(site: Site, input, chunks, dim=0) -> tuple | None:
         return None
     q = site.resolve(n) // c
     if _has_quotient(q):
-        q = _quotient_by_fact(site, site.resolve(n), c)
-        if q is None and c == 2 and _halves_one_name(n):
-            # ``x, gate = x.chunk(2, dim=-1)`` on ``d``, a size the code names: halves, ``d`` even (model code
-            # halves features it built even: a GLU's gate, a mean beside a log-variance, rotary halves), a fact
-            # of the scope from here on
-            site.env.add_divisible(site.resolve(n), const(2))
-            q = _quotient_by_fact(site, site.resolve(n), c)
+        q = _halved(site, n) if c == 2 else _quotient_by_fact(site, site.resolve(n), c)
         if q is None:
             # ``x1, x2 = x.chunk(2, dim=-1)`` on ``d``, not known even: two pieces (a size of at least 2 gives
             # two), ``(d+1)//2`` and ``d//2``, of unknown size here, each with the input's other axes; three or
             # more chunks may be fewer pieces (4 by 3 gives 2)
             return _pieces(input, d, [UNKNOWN] * c) if c == 2 else None
     return _pieces(input, d, [q] * c)
+
+
+def _halved(site: Site, n: Expr) -> Expr | None:
+    """``n // 2`` as the scope's facts make it exact; for ``n`` a size the code names, ``n`` is even from here on (model
+    code halves features it built even: a GLU's gate, a mean beside a log-variance, rotary halves, CSPNet's
+    stages), a fact of the scope. None otherwise."""
+    q = _quotient_by_fact(site, site.resolve(n), 2)
+    if q is None and _halves_one_name(n):
+        site.env.add_divisible(site.resolve(n), const(2))
+        q = _quotient_by_fact(site, site.resolve(n), 2)
+    return q
 
 
 def _halves_one_name(n: Expr) -> bool:
