@@ -478,6 +478,32 @@ def test_a_library_function_named_by_a_string_is_that_function():
     assert codes(src.format(l2="d, h")) == ["SHP107"]
 
 
+def test_a_library_class_named_by_a_parameters_string_default_is_that_class():
+    # ``module='LSTM'``: the layer the constructor builds unless a caller names another (an LSTM or a GRU
+    # alike give ``b t dim``); ``activation='sigmoid'`` an elementwise function of ``F``
+    src = """
+        class Decoder(nn.Module):
+            def __init__(self, input_dim, vocab_size, dim, module='LSTM', activation='sigmoid'):
+                super().__init__()
+                self.rnn = getattr(nn, module)(input_dim, dim, batch_first=True)
+                self.act = getattr(F, activation)
+                self.proj = nn.Linear(input_dim, dim)
+                self.out = nn.Linear({out})
+            def forward(self, x):
+                b, t = x.shape[:2]
+                h, _ = self.rnn(x)
+                reveal_shape(h)
+                reveal_shape(self.act(self.proj(x)))
+                return self.out(h)
+    """
+    assert reveals(src.format(out="dim, vocab_size")) == ["b t dim", "b t dim"]
+    assert codes(src.format(out="vocab_size, dim")) == ["SHP107"]
+    # a name the constructor rebinds is not its default
+    rebound = src.format(out="vocab_size, dim").replace("super().__init__()", "super().__init__()\n"
+                                                         "                module = module.upper()")
+    assert codes(rebound) == []
+
+
 def test_split_sizes_given_by_keyword():
     assert reveals("""
         def f(x: Float[Tensor, "b n 20"]):

@@ -694,6 +694,19 @@ class Calls:
             return name in numbers
         return _WHOLE_NUMBER_NAME.fullmatch(name) is not None or name in numbers
 
+    def _str_default(self, arg: ast.expr):
+        """The string default of the parameter of this function that ``arg`` names and the function never
+        rebinds (``module='LSTM'`` in ``getattr(nn, module)``), else None."""
+        fn = self.node
+        if not isinstance(arg, ast.Name) or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        found = [d for p, d in param_defaults(fn) if p.arg == arg.id]
+        if not (found and isinstance(found[0], ast.Constant) and type(found[0].value) is str):
+            return None
+        if any(isinstance(n, ast.Name) and n.id == arg.id and isinstance(n.ctx, ast.Store) for n in ast.walk(fn)):
+            return None
+        return found[0].value
+
     def grouped_channels(self, init: dict) -> None:
         """``nn.Conv2d(in_dim, dim, 3, groups=dim)``: both channel counts are multiples of the number of groups
         (PyTorch builds it only then), so a count named in code and the groups named in code may be one size
@@ -709,11 +722,12 @@ class Calls:
                 self.env.alike = self.env.alike | {frozenset((s.name, g.name))}
 
     def builtin(self, name, args, kwargs, node, state):
-        if name == "getattr" and len(args) in (2, 3) and type(args[1]) is str and args[1].isidentifier() \
-                and isinstance(args[0], QualRef) and not kwargs:
-            # ``getattr(F, "gelu")``, ``getattr(nn, activation)`` with a name the analysis knows: that attribute
-            # of the library module
-            return self.imported(f"{args[0].qualname}.{args[1]}")
+        if name == "getattr" and len(args) in (2, 3) and isinstance(args[0], QualRef) and not kwargs:
+            attr = args[1] if type(args[1]) is str else self._str_default(node.args[1])
+            if attr is not None and attr.isidentifier():
+                # ``getattr(F, "gelu")``, ``getattr(nn, activation)`` with a name the analysis knows, or a
+                # parameter's string default (``module='LSTM'``): that attribute of the library module
+                return self.imported(f"{args[0].qualname}.{attr}")
         if name == "len" and args:
             v = args[0]
             if isinstance(v, tuple):
