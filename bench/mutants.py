@@ -42,7 +42,8 @@ edited call's lines included) or, for ``linear-swap`` and ``conv-swap``, anywher
 applies the layer or in the ``nn.Sequential`` holding it (a wrong size shows where the layer meets its
 input or where its output meets the next layer), or anywhere when one of its notes names the edited line as where
 a size it reports was chosen (``(output channels of the `Conv2d` built at model.py:42)``: a class token joined
-to a patch embedding's output, in the caller); a new diagnostic only away from these counts as
+to a patch embedding's output, in the caller) or, in the file it is reported in, as the other party of what it
+reports (``the `log_softmax` is at line 43``, on a loss that reads classes from another axis); a new diagnostic only away from these counts as
 *elsewhere*, the false-alarm signal, which should stay 0. A mutant is not always a bug (a key may
 already be transposed, ``a`` and ``b`` may be equal at run time), so the figure is a lower bound on
 what a reader would call recall, not recall itself. Nothing is asserted: this is a measurement.
@@ -90,10 +91,13 @@ class Mutant:
 
 def _points_at(diag: dict, name: str, m: Mutant) -> bool:
     """Does a note of the diagnostic name the edited lines as where a size it reports was chosen (``... (output
-    channels of the `Conv2d` built at model.py:42)``)? A reader is sent there, as by a diagnostic on the line."""
-    pattern = re.compile(rf"built at (?:.*/)?{re.escape(name)}:(\d+)\)")
+    channels of the `Conv2d` built at model.py:42)``), or as the other party of what it reports, in the file it
+    is reported in (``the `log_softmax` is at line 43`` of a loss that reads another axis)? A reader is sent
+    there, as by a diagnostic on the line."""
+    built = re.compile(rf"built at (?:.*/)?{re.escape(name)}:(\d+)\)")
+    here = re.compile(r"\bat line (\d+)\b")
     for note in diag.get("notes") or ():
-        for hit in pattern.finditer(note):
+        for hit in (*built.finditer(note), *here.finditer(note)):
             if m.line <= int(hit.group(1)) <= m.end:
                 return True
     return False

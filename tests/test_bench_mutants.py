@@ -51,3 +51,14 @@ def test_a_diagnostic_whose_note_names_the_edited_line_reports_it():
     assert not bench._points_at({"line": 30, "notes": ['"d" is the last axis of `x` (annotation, vit.py:7)']},
                                 "vit.py", m)
     assert not bench._points_at({**diag, "notes": [diag["notes"][0].replace(":7)", ":8)")]}, "vit.py", m)
+
+
+def test_a_diagnostic_whose_note_names_the_edited_line_as_the_other_party_reports_it():
+    # a loss that reads classes from axis 1, reported on the loss, with the log_softmax over axis 0 in a note
+    bench = _mutants()
+    m = bench.Mutant("log-softmax-axis", 43, 43, "")
+    diag = {"line": 46, "notes": ["the `log_softmax` is at line 43"]}
+    assert bench._points_at(diag, "trainer.py", m)
+    assert not bench._points_at({**diag, "notes": ["the `log_softmax` is at line 42"]}, "trainer.py", m)
+    assert not bench._points_at({**diag, "notes": ["the `log_softmax` is at line 431"]}, "trainer.py", m)
+    assert not bench._points_at({"line": 46, "notes": []}, "trainer.py", m)
