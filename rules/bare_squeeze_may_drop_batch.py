@@ -111,6 +111,17 @@ class BareSqueezeMayDropBatch(LintRule):
     fixable = True
 
     VALID = [
+        # near miss: an image batch of one, its result permuted at once over three axes (the permutation fails
+        # unless only the batch axis was dropped)
+        '''
+import torch
+
+
+def restore(model, x):
+    _, _, h, w = x.shape
+    y = model(x).reshape(1, 3, h, w)
+    return torch.clamp(y, 0, 1).cpu().numpy().squeeze().transpose((1, 2, 0))
+''',
         # TransformerLens HookedTransformer.py (the fix of a squeeze over the positions): a bare squeeze
         # whose result's rank is checked next, and a dropped last axis put back
         '''
@@ -205,6 +216,16 @@ def flat(x: Float[Tensor, "b n"]):
 ''',
     ]
     INVALID = [
+        # a permutation of as many axes as the input had: the squeeze may still drop "h" or "w"
+        '''
+import torch
+
+
+def restore(model, x):
+    _, _, h, w = x.shape
+    y = model(x).reshape(1, 3, h, w)
+    return torch.clamp(y, 0, 1).squeeze().permute(0, 2, 3, 1)
+''',
         '''
 from torch import Tensor, nn
 
@@ -240,7 +261,8 @@ def pooled(x: Float[Tensor, "batch seq d"]):
             return
         ones = [i for i, d in enumerate(x.dims) if _size_one(ctx, d)]
         maybe = [i for i, d in enumerate(x.dims) if _may_be_one(ctx, d)]
-        if not ones or not maybe or _rank_checked_after(ctx.scope, ev.node) or _flattened(ctx.scope, ev.node):
+        if not ones or not maybe or _rank_checked_after(ctx.scope, ev.node) or _flattened(ctx.scope, ev.node) \
+                or _permuted_at_once(ctx.scope, ev.node) == x.rank - len(ones):
             return
         n = x.rank
         shown = ", ".join(qd(ctx.resolve(x.dims[i])) if isinstance(x.dims[i], Expr) else f"axis {i}" for i in maybe)
@@ -295,6 +317,22 @@ def _flattened(scope, call) -> bool:
                 return True
             return False
     return False
+
+
+def _permuted_at_once(scope, call) -> int | None:
+    """The number of axes a permutation given at once to the squeeze's result names (``.transpose((1, 2, 0))`` of a
+    NumPy array, ``.permute(1, 2, 0)``): the result has that many axes, or the permutation fails; else None."""
+    if scope is None:
+        return None
+    for n in ast.walk(scope):
+        if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.value is call) \
+                or n.func.attr not in ("permute", "transpose") or n.keywords:
+            continue
+        axes = n.args[0].elts if len(n.args) == 1 and isinstance(n.args[0], (ast.Tuple, ast.List)) else n.args
+        if all(isinstance(a, ast.Constant) and type(a.value) is int for a in axes) \
+                and (n.func.attr == "permute" or len(axes) >= 3 or len(n.args) == 1):
+            return len(axes)
+    return None
 
 
 def _rank_checked_after(scope, call) -> bool:

@@ -35,6 +35,25 @@ def _dim_node(ev) -> ast.AST | None:
     return node.args[k] if len(node.args) > k else None
 
 
+def _one_row(ev) -> bool:
+    """Is the normalised operand one entry of a tensor picked by a single integer index (``sim[i]``, ``out[-1]``),
+    the row of one example whose only axis may well be its classes?"""
+    node = ev.node
+    if not isinstance(node, ast.Call):
+        return False
+    if ev.receiver is not None and isinstance(node.func, ast.Attribute):
+        operand = node.func.value
+    elif node.args:
+        operand = node.args[0]
+    else:
+        return False
+    if not isinstance(operand, ast.Subscript):
+        return False
+    index = operand.slice
+    return isinstance(index, ast.Name) or isinstance(index, ast.Constant) and type(index.value) is int or \
+        isinstance(index, ast.UnaryOp) and isinstance(index.operand, ast.Constant)
+
+
 _REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum", "sort", "argsort"}
 # those whose axis defaults to the last one: ``log_probs[i].topk(k)``, ``torch.sort(log_probs, descending=True)``
 _LAST_BY_DEFAULT = {"topk", "sort", "argsort"}
@@ -320,6 +339,14 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     fixable = True
 
     VALID = [
+        # near miss: the row of one example, picked by an index, has its classes as its only axis
+        '''
+import torch
+
+
+def nearest(sim, i: int, k: int):
+    return torch.topk(sim[i].softmax(0), k=k)
+''',
         # near miss: both distributions of the divergence normalised over dim 0
         '''
 import torch.nn.functional as F
@@ -660,6 +687,8 @@ class SpeechHead(nn.Module):
             return
         if isinstance(x, Shape) and x.rank is not None:
             return  # a tensor of known rank is left to SHP211 and the shape errors
+        if _one_row(ev):
+            return  # ``sim[i].softmax(0)``: the row of one example, picked by an index
         least = _least_rank(x)
         # known to have two axes or more (``logits[:, start:]``, ``... b t classes`` once an unknown addend left the
         # rank open): dim 0 is not the last axis

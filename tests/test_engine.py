@@ -580,6 +580,43 @@ def test_code_expected_to_fail_under_pytest_raises_is_not_reported():
     assert [(d.code, d.line) for d in out] == [("SHP101", 12)]  # the return, not the line under raises
 
 
+def test_code_expected_to_fail_under_a_test_cases_assert_raises_is_not_reported():
+    src = HEADER + "import unittest\n" + textwrap.dedent("""
+        class T(unittest.TestCase):
+            def test_bad_shapes(self, a: Float[Tensor, "n 128"], b: Float[Tensor, "k 6 128"]):
+                with self.assertRaisesRegex(RuntimeError, "cannot be multiplied"):
+                    a @ b
+                with self.assertRaises(RuntimeError):
+                    a @ b
+                with self.subTest("no error expected"):
+                    a @ b
+    """)
+    out = check_source(src, "test_m.py", strict=True)
+    assert [(d.code, d.line) for d in out] == [("SHP101", 16)]  # only the one under subTest
+
+
+def test_a_size_equality_test_makes_one_shape_where_it_holds():
+    # the residual only where the shapes agree; ``or`` compares the values only where the sizes are equal
+    assert errors("""
+        class Block(nn.Module):
+            def __init__(self, cin: int, cout: int):
+                super().__init__()
+                self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+            def forward(self, x):
+                y = self.conv(x)
+                if y.size() == x.size():
+                    y += x
+                return y
+
+        def changed(x: Float[Tensor, "n"], prev: Float[Tensor, "m"]) -> bool:
+            return bool(x.size() != prev.size() or torch.any(x != prev))
+    """) == []
+    assert codes("""
+        def changed(x: Float[Tensor, "n"], prev: Float[Tensor, "m"]) -> bool:
+            return bool(x.size() == prev.size() or torch.any(x != prev))
+    """) == ["SHP102"]
+
+
 def test_a_zero_sized_axis_meant_as_a_scalar_gets_a_hint():
     out = errors("""
         def loss(x: Float[Tensor, "n 3"]) -> Float[Tensor, "0"]:

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 from ._algebra import Expr, FloorDiv, Sym, const, divided_symbol, exact_quotient, provably_distinct, sym
@@ -460,6 +462,10 @@ def broadcast_dims(a, b, env: Env):
         # an axis of a tensor the engine knows nothing of (named by the one call that read it): the other axis,
         # as for an unknown one
         return (b if _call_axis(a) else a), True
+    if r == NE and (unnamed_axis(a) or unnamed_axis(b)):
+        # an axis of a tensor read off it that the code never named (``_, _, T = mask.size()`` of a ``(B, 1, T)``
+        # mask): it may be 1, so it broadcasts; the other axis, as for an unknown one
+        return (b if unnamed_axis(a) else a), True
     if r == NE and (_one_by_default(a, env) or _one_by_default(b, env)):
         return UNKNOWN, True  # ``opt.channels`` (1 by default) broadcasts as the script runs by default
     if r == NE:
@@ -467,6 +473,16 @@ def broadcast_dims(a, b, env: Env):
         # symbols from code; names and literals are taken at their word
         return a, False
     return UNKNOWN, True
+
+
+_UNNAMED = re.compile(r".+\[\d+\]'*")
+
+
+def unnamed_axis(d) -> bool:
+    """An axis of a tensor of unknown shape that the code never named, known by its place only (``mask[1]`` of
+    ``_, _, T = mask.size()``, ``x[0]`` of ``x[:, :1]``): it may be 1."""
+    s = d.as_sym() if isinstance(d, Expr) else None
+    return s is not None and _kind(s).startswith("dim:") and _UNNAMED.fullmatch(s.name) is not None
 
 
 def _call_axis(d) -> bool:

@@ -13,7 +13,7 @@ from .._core._unify import NE, code_size, compare
 from ._values import (BASE_LAYER, EMPTY, NAMESPACE, NORM_FACTORIES, Choice, ClassRef, DictOf, FuncRef, ListOf,
                       ModuleVal, Obj, QualRef, SelfVal, SizeOf, join, list_join)
 from ._memo import per_node
-from ._narrow import tensor_var, transposed_matrix
+from ._narrow import rank_test, same_shape_test, tensor_var, transposed_matrix
 from ._callables import activation_default, table_activation
 from ._common import BUILTIN_NAMES, SCALAR, SCALAR_CONSTANTS, is_number, number, param_defaults, size, size_item
 
@@ -137,7 +137,14 @@ class Expressions:
     def bool_op(self, node, state):
         """``qk_scale or head_dim ** -0.5``: a number when every operand that is not None is a number or an
         unknown object (a tensor in ``or`` must have one element, which broadcasts like a number)."""
-        values = [self.ev(v, state) for v in node.values]
+        values = [self.ev(node.values[0], state)]
+        scope = state
+        for before, v in zip(node.values, node.values[1:]):
+            # a later operand runs only where the earlier ones gave False (``or``) or True (``and``):
+            # ``x.size() != prev.size() or torch.any(x != prev)`` compares tensors of one shape
+            if same_shape_test(before) is not None or rank_test(before) is not None:
+                scope = self.narrowed_branch(before, dict(scope), isinstance(node.op, ast.And))
+            values.append(self.ev(v, scope))
         if all(type(v) is bool for v in values):  # ``i == 1 or i == ndim - 1`` of known numbers
             return all(values) if isinstance(node.op, ast.And) else any(values)
         if isinstance(node.op, ast.And) and any(v is False for v in values):

@@ -199,6 +199,13 @@ class Narrowing:
             if holds != asserted.negated:
                 self.narrowed_by_shape_test(asserted, state, test)
             return state
+        same = same_shape_test(test)
+        if same is not None:
+            a, b, negated = same
+            if holds != negated and isinstance(state.get(a), Shape) and isinstance(state.get(b), Shape):
+                # ``if out.size() == residual.size(): out += residual``: one shape in the branch, the first's
+                state[b] = state[a]
+            return state
         if holds and isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
                 and len(test.args) == 2 and isinstance(test.args[0], ast.Name) \
                 and self.mod.imports.qualify(test.args[1]) in ("torch.Tensor", "torch.nn.Parameter"):
@@ -784,6 +791,16 @@ def shape_test(test) -> ShapeTest | None:
             return None
         return ShapeTest(var, tuple(elts), offset, exact, isinstance(test.ops[0], ast.NotEq))
     return None
+
+
+def same_shape_test(test):
+    """``a.size() == b.size()`` or ``a.shape != b.shape``: (``a``, ``b``, negated), else None."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+        return None
+    a, b = shape_owner(test.left), shape_owner(test.comparators[0])
+    if a is None or b is None or a == b:
+        return None
+    return a, b, isinstance(test.ops[0], ast.NotEq)
 
 
 def _shape_read(node):

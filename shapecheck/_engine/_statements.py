@@ -376,8 +376,7 @@ class Statements:
         expects_error = False
         for item in st.items:
             v = self.ev(item.context_expr, state)
-            if isinstance(item.context_expr, ast.Call) and \
-                    self.mod.imports.qualify(item.context_expr.func) in EXPECTS_ERROR:
+            if isinstance(item.context_expr, ast.Call) and _expects_error(item.context_expr.func, self.mod.imports.qualify):
                 expects_error = True
             if item.optional_vars is not None:
                 self.assign(item.optional_vars, OPAQUE if not isinstance(v, Shape) else v, state, st)
@@ -815,3 +814,12 @@ def _shape_assertion_call(node) -> ast.Assert | None:
     test = ast.copy_location(ast.Compare(left=shape, ops=[ast.Eq()], comparators=[sizes]), node)
     ast.fix_missing_locations(test)
     return ast.copy_location(ast.Assert(test=test, msg=None), node)
+
+
+def _expects_error(func, qualify) -> bool:
+    """``pytest.raises``, or a test case's ``self.assertRaises`` / ``self.assertRaisesRegex`` (a context the code
+    enters to see its body fail)."""
+    if qualify(func) in EXPECTS_ERROR:
+        return True
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" \
+        and func.attr in ("assertRaises", "assertRaisesRegex", "assertRaisesRegexp")

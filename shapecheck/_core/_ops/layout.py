@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._algebra import Expr, FloorDiv, const, provably_positive
 from .._shape import UNKNOWN, Shape, Unknown, Variadic
+from .._unify import unnamed_axis
 from ._registry import OPAQUE, Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import (
     axes,
@@ -461,6 +462,9 @@ def _expand_to(site: Site, input: Shape, sizes: list, what: str):
             out.append((d, o))
             continue
         if isinstance(d, Expr) and d.value == 1:
+            out.append((s, None))
+            continue
+        if unnamed_axis(d):  # an axis the code never named may be 1: stretched (``bb, _ = mask.size()``)
             out.append((s, None))
             continue
         if site.unify(d, s) is False:
