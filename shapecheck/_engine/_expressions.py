@@ -785,9 +785,13 @@ class Expressions:
                     ast.BitXor: "xor"}.get(type(op))
             if name is None:
                 return OPAQUE
-            if self.flag_branches and name in ("add", "sub") and self.env.names_distinct:
+            operands = (node.left, node.right) if isinstance(node, ast.BinOp) else \
+                (node.target, node.value) if isinstance(node, ast.AugAssign) else ()
+            rebound = any(isinstance(o, ast.Name) and o.id in self.flag_rebound for o in operands)
+            if (self.flag_branches or rebound) and name in ("add", "sub") and self.env.names_distinct:
                 # ``x + self.body(x)`` in a branch a constructor's flag opens (``if self.residual:``): the callers
-                # that set the flag may give only sizes that fit, so no two are distinct there for their names
+                # that set the flag may give only sizes that fit, so no two are distinct there for their names; so
+                # for a name one path under such a flag rebinds (``identity``, kept where the flag is off)
                 self.env.names_distinct = False
                 try:
                     return self.binary_op(node, left, right, name)

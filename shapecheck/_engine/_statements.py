@@ -169,6 +169,11 @@ class Statements:
             # ``if in_planes != planes: self.shortcut = nn.Conv2d(in_planes, planes, 1)``: decided by sizes the
             # code names differently (``_expressions.distinct_sizes_test``); not a guard that raises or returns
             known = self.distinct_sizes_test(st.test, state)
+        if self.constructor_flag(st.test, residual=False):
+            # ``if self.downsampling: identity = self.proj(self.pool(x))``: a name one path rebinds and the other
+            # keeps is added later as the callers' flag makes it fit (``_expressions``), whichever path the
+            # module's flag takes here
+            self.flag_rebound = self.flag_rebound | (_bound_names(st.body) ^ _bound_names(st.orelse))
         if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
             return self.block(st.body if known else st.orelse, state)
         before = self.env
@@ -257,15 +262,16 @@ class Statements:
         self.counted_appends(st, state, after)
         return self.block(st.orelse, after) if st.orelse else after
 
-    def constructor_flag(self, test) -> bool:
+    def constructor_flag(self, test, residual: bool = True) -> bool:
         """Is ``test`` (or its negation) a flag the module's constructor was given for a residual path:
         ``self.residual`` (``skip``, ``shortcut``) set from a parameter whose default is ``True`` or ``False``? Not
-        any flag: ``if self.pre_lnorm:`` chooses where a norm goes, and the residual adds on both paths."""
+        any flag: ``if self.pre_lnorm:`` chooses where a norm goes, and the residual adds on both paths. With
+        ``residual`` False, any flag so set (``self.downsampling``)."""
         while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             test = test.operand
         sv = self.self_val
         if sv is None or not (isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name)
-                              and test.value.id == "self" and _RESIDUAL_FLAG.search(test.attr)):
+                              and test.value.id == "self" and (not residual or _RESIDUAL_FLAG.search(test.attr))):
             return False
         init = getattr(sv.cls, "methods", {}).get("__init__")
         if init is None:
@@ -823,3 +829,13 @@ def _expects_error(func, qualify) -> bool:
         return True
     return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" \
         and func.attr in ("assertRaises", "assertRaisesRegex", "assertRaisesRegexp")
+
+
+def _bound_names(stmts) -> frozenset:
+    """The names the statements assign to (``identity = ...``, ``identity, idx = ...``)."""
+    out = set()
+    for st in stmts:
+        for n in ast.walk(st):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                out.add(n.id)
+    return frozenset(out)
