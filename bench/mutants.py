@@ -272,7 +272,7 @@ MUTATORS = [
     _regex("softmax-axis", rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)", r"\g<1>1)"),
     _regex("softmax-dim0", rf"((?<!log_)softmax\(\s*{_SCORE_NAMES}(?:\.float\(\))?,\s*dim\s*=\s*)-1", r"\g<1>0"),
     _regex("softmax-dim0", rf"(\b{_SCORE_NAMES}\.softmax\(\s*(?:dim\s*=\s*)?)-1\)", r"\g<1>0)"),
-    _regex("log-softmax-axis", r"(\blog_softmax\((?:(?:[^()]|\([^()]*\))*?(?:,\s*|dim\s*=\s*))?)-1(\s*[,)])",
+    _regex("log-softmax-axis", r"(\blog_softmax\((?:(?:[^()\[\]]|\([^()]*\)|\[[^\[\]]*\])*?(?:,\s*|dim\s*=\s*))?)-1(\s*[,)])",
            r"\g<1>0\2"),
     _regex("merge-heads", r"\.transpose\(1,\s*2\)(\.contiguous\(\)\.(?:view|reshape)\()", r"\1"),
     _regex("cat-axis", r"(torch\.cat\(\s*[\[(][^\])]*[\])],\s*dim\s*=\s*)1\)", r"\g<1>2)", _uses_conv2d),

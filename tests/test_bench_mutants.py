@@ -62,3 +62,11 @@ def test_a_diagnostic_whose_note_names_the_edited_line_as_the_other_party_report
     assert not bench._points_at({**diag, "notes": ["the `log_softmax` is at line 42"]}, "trainer.py", m)
     assert not bench._points_at({**diag, "notes": ["the `log_softmax` is at line 431"]}, "trainer.py", m)
     assert not bench._points_at({"line": 46, "notes": []}, "trainer.py", m)
+
+
+def test_the_log_softmax_mutant_edits_the_axis_not_an_index_of_the_operand():
+    bench = _mutants()
+    for src, want in [("y = F.log_softmax(logits[:, -1, :], dim=-1)\n", "y = F.log_softmax(logits[:, -1, :], dim=0)\n"),
+                      ("y = F.log_softmax(self.fc(x[:, -1]), -1)\n", "y = F.log_softmax(self.fc(x[:, -1]), 0)\n"),
+                      ("y = torch.log_softmax(x.view(b, -1), dim=-1)\n", "y = torch.log_softmax(x.view(b, -1), dim=0)\n")]:
+        assert [m.text for m in bench.mutants(src, {"log-softmax-axis"})] == [want]
