@@ -872,6 +872,40 @@ def test_a_product_of_unknown_rank_keeps_the_axes_it_proves():
     """) == ["... ? ? ? ?", "... d", "... ?", "... n e", "... e", "... ? ? d"]
 
 
+def test_the_least_rank_survives_a_transpose_from_the_other_end():
+    # ``x.transpose(1, 2)`` has three axes or more; its ``transpose(-2, -1)`` too, the first axis untouched: the
+    # scores of the two then have three axes or more, so a softmax over dim 1 is not over the keys
+    assert reveals("""
+        def f(x, y: Float[Tensor, "... n d"]):
+            q = x.transpose(1, 2)
+            reveal_shape(q.transpose(-2, -1))
+            reveal_shape(q @ q.transpose(-2, -1))
+            reveal_shape(y.transpose(0, 1))
+    """) == ["? ... ? ?", "... ? ? ?", "? ? ..."]
+    assert codes("""
+        import torch.nn.functional as F
+        def attend(x, v):
+            q = x.transpose(1, 2)
+            s = q @ q.transpose(-2, -1)
+            return F.softmax(s, dim=1) @ v.transpose(1, 2)
+    """) == ["SHP202"]
+
+
+def test_a_product_with_a_matrix_of_unknown_rank_keeps_the_known_operands_axes():
+    # a cached key of unknown shape: the queries' batch, heads and positions stay the scores' (an operand of
+    # known batch axes is taken to get none in front from the other); a matrix without batch axes keeps its row
+    assert reveals("""
+        import torch
+        def f(k_cache, b: int, h: int, t: int, d: int):
+            q = torch.zeros(b, h, t, d)
+            k = k_cache.transpose(1, 2)
+            reveal_shape(torch.matmul(q, k.transpose(2, 3)))
+            reveal_shape(torch.matmul(k, q))
+            reveal_shape(torch.matmul(torch.zeros(t, d), k.transpose(2, 3)))
+            reveal_shape(torch.matmul(torch.zeros(b, 1, t, d), k.transpose(2, 3)))
+    """) == ["b h t ?", "b h ? d", "... ? ? t ?", "b ? t ?"]
+
+
 def test_a_value_the_engine_could_not_shape_given_to_matmul_is_a_tensor():
     # `q / self.temperature` of an unannotated `q`: torch.matmul takes only tensors
     assert reveals("""

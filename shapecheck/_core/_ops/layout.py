@@ -61,7 +61,17 @@ def _reaching(x: Shape, *dims) -> Shape | None:
                      + axes_any(x)[1:])
     if all(d >= 0 for d in dims) and v == len(x.dims) - 1:
         return build(axes_any(x)[:-1] + [(UNKNOWN, None)] * max(0, need - v) + [(Variadic(None), None)])
-    return Shape((UNKNOWN,) * max(need, len(x.dims) - 1) + (Variadic(None),))
+    known = len(x.dims) - 1  # the least rank
+    if all(d < 0 for d in dims) and v == known:
+        # ``transpose(-2, -1)`` of ``? ? ? ...``: the last axes, after the front axes they can never reach
+        # (``? ... ? ?``, three axes or more)
+        keep = max(0, known - need)
+        return build(axes_any(x)[:keep] + [(Variadic(None), None)] + [(UNKNOWN, None)] * need)
+    if all(d >= 0 for d in dims) and v == 0:
+        # ``transpose(1, 2)`` of ``... n d``: the first axes, before the back axes they can never reach
+        keep = max(0, known - need)
+        return build([(UNKNOWN, None)] * need + [(Variadic(None), None)] + (axes_any(x)[len(x.dims) - keep:] if keep else []))
+    return Shape((UNKNOWN,) * max(need, known) + (Variadic(None),))
 
 
 def _fill_leading(input: Shape, rank: int) -> Shape:

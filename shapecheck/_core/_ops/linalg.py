@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._algebra import Expr
 from .._shape import UNKNOWN, Shape, Variadic
 from ._registry import Site, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, count_text, known, last_replaced
@@ -59,6 +60,39 @@ def _last(x: Shape, i: int):
     return x.dims[i], (x.origins[i] if x.origins else None)
 
 
+def _known_batch(a: Shape, b: Shape, least_a: int, least_b: int, at_least: int) -> Shape | None:
+    """Of two matrices (two axes or more each), one of known rank: its batch axes and its own row (or column)
+    axis are the result's, before (or as) the last two, whatever batch axes the other adds in front
+    (``torch.matmul(q, k.transpose(2, 3))`` with ``q`` of ``b h t d`` and a cached ``k`` of unknown shape gives
+    ``... b h t ?``). An axis of size 1 broadcasts: the other's, unknown."""
+    if least_a < 2 or least_b < 2:
+        return None
+    back_a, back_b = _back(a), _back(b)
+    if len(back_a) >= 2 and len(back_a) >= len(back_b):
+        lead, rows = back_a[:-2], [back_a[-2]]
+        cols = [_last(b, -1) or (UNKNOWN, None)]
+    elif len(back_b) >= 2:
+        lead, rows = back_b[:-2], [_last(a, -2) or (UNKNOWN, None)]
+        cols = [back_b[-1]]
+    else:
+        return None
+    lead = [(UNKNOWN, None) if isinstance(d, Expr) and d.value == 1 else (d, o) for d, o in lead]
+    side, other = (a, least_b) if len(back_a) >= 2 and len(back_a) >= len(back_b) else (b, least_a)
+    if side.rank is not None and side.rank >= 3 and other <= side.rank:
+        # batch axes on the known side already (``b h t d``): the other is taken to add none of its own in front
+        return build(lead + rows + cols)
+    pad = [(UNKNOWN, None)] * max(0, at_least - len(lead) - 2)
+    return build([(Variadic(None), None)] + pad + lead + rows + cols)
+
+
+def _back(x: Shape) -> list:
+    """The axes ``x`` states from its end (all of them at a known rank), with their origins."""
+    if x.rank is not None:
+        return axes(x)
+    v = x.variadic_index
+    return list(zip(x.dims[v + 1:], (x.origins[v + 1:] if x.origins else [None] * (len(x.dims) - v - 1))))
+
+
 def _of_unknown_rank(a: Shape, b: Shape) -> Shape | None:
     """The product where an operand's last axes are not known (``q @ k.transpose(2, 3)`` of unannotated
     inputs): the number of axes it has at least, and the last axes it is sure of. ``b`` of two axes or more
@@ -73,6 +107,9 @@ def _of_unknown_rank(a: Shape, b: Shape) -> Shape | None:
     at_least = min(out(ra, rb) for ra in ranks(a) for rb in ranks(b))
     if at_least < 1:
         return None
+    known_side = _known_batch(a, b, min(ranks(a)), min(ranks(b)), at_least)
+    if known_side is not None:
+        return known_side
     trail = []
     if min(ranks(b)) >= 2 and _last(b, -1) is not None:
         if min(ranks(a)) >= 2 and _last(a, -2) is not None:
