@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
@@ -15,6 +17,34 @@ _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
               "torch.Tensor.swapdims", "torch.swapdims"}
 _REARRANGE = {"einops.rearrange", "einops.layers.torch.Rearrange"}
+
+
+def _swapped_back(scope, call, i: int, j: int) -> bool:
+    """Is the name the permuted tensor is assigned to (``x = x.permute(0, 3, 2, 1)``) permuted again later in the
+    function with axes ``i`` and ``j`` exchanged (``x.permute(0, 2, 1, 3)``, ``x.transpose(1, 2)``)?"""
+    if scope is None:
+        return False
+    target = next((n.targets[0].id for n in ast.walk(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                   and isinstance(n.targets[0], ast.Name) and any(c is call for c in ast.walk(n.value))), None)
+    if target is None:
+        return False
+    for n in ast.walk(scope):
+        if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n is not call
+                and n.lineno > call.lineno and n.func.attr in ("permute", "transpose") and not n.keywords):
+            continue
+        base = n.func.value
+        while isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+            base = base.func.value
+        if not (isinstance(base, ast.Name) and base.id == target):
+            continue
+        ints = [a.value for a in n.args if isinstance(a, ast.Constant) and type(a.value) is int]
+        if len(ints) != len(n.args):
+            continue
+        if n.func.attr == "transpose" and sorted(ints) == sorted((i, j)):
+            return True
+        if n.func.attr == "permute" and max(i, j) < len(ints) and ints[i] == j and ints[j] == i:
+            return True
+    return False
 
 
 def _perm(ev, x: Shape):
@@ -179,6 +209,27 @@ class HeightWidthSwap(LintRule):
     summary = "A permute or transpose that changes the channel layout also swaps height and width"
 
     VALID = [
+        # near miss: a sub-pixel upsampling that turns height and width on purpose, reshuffles one, and turns back
+        '''
+import torch
+from torch import nn
+
+
+class DUpsampling(nn.Module):
+    def __init__(self, cin: int, cout: int, scale: int = 2):
+        super().__init__()
+        self.scale = scale
+        self.conv = nn.Conv2d(cin, cout * scale * scale, 1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        n, c, h, w = x.size()
+        x = x.permute(0, 3, 2, 1).contiguous()
+        x = x.view(n, w, h * self.scale, c // self.scale)
+        x = x.permute(0, 2, 1, 3).contiguous()
+        x = x.view(n, h * self.scale, w * self.scale, c // (self.scale * self.scale))
+        return x.permute(0, 3, 1, 2)
+''',
         # near miss: text convolutions pooled to a point (TextCNN): the channels moved last from maps whose height
         # and width the engine cannot tell, one by one, before a flatten
         '''
@@ -562,6 +613,8 @@ def resize_pos_embed(posemb, old_size, new_size):
         channels = [i for i in others if ctx.role(x, i) == CHANNEL]
         if len(channels) == 1 and p.index(channels[0]) not in (1, x.rank - 1):
             return  # the channels moved into the middle: no change of layout (a mixer's turn, undone later)
+        if _swapped_back(ctx.scope, ev.node, p.index(hi), p.index(wi)):
+            return  # height and width turned on purpose, and back later (a sub-pixel reshuffle of one of them)
         fixed = sorted([hi, wi])
         good = [i for i in p]
         a, b = good.index(hi), good.index(wi)

@@ -30,6 +30,31 @@ def test_an_int_parameter_receives_the_callers_size():
     """) == ["B c_out H W"]
 
 
+def test_a_module_weight_held_by_a_local_is_reported_on_the_call():
+    # ``weight = self.weight``, scaled under a flag, then ``F.linear(x, weight)``: a weight the module was built
+    # with met what came in, so the call gave it an input it was not built for
+    found = errors("""
+        class Linear(nn.Module):
+            def __init__(self, in_features: int, out_features: int, quant: bool):
+                super().__init__()
+                self.weight = nn.Parameter(torch.empty((out_features, in_features)))
+                self.scaler = nn.Parameter(torch.empty(out_features))
+                self.quant = quant
+            def forward(self, x):
+                weight = self.weight
+                if self.quant:
+                    weight = weight * self.scaler.unsqueeze(-1)
+                return F.linear(x, weight)
+        class MLP(nn.Module):
+            def __init__(self, hidden: int, inner: int, quant: bool):
+                super().__init__()
+                self.up = Linear(inner, hidden, quant)
+            def forward(self, x: Float[Tensor, "b hidden"]):
+                return self.up(x)
+    """)
+    assert [(d.code, d.line) for d in found] == [("SHP107", _AT + 18)]  # the call, not the callee
+
+
 def test_a_module_weight_seen_through_a_slice_is_reported_on_the_call():
     found = errors("""
         class ChanNorm(nn.Module):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from fractions import Fraction
 from itertools import combinations
 
@@ -102,6 +103,11 @@ class Checks:
             return False
         if src.get_meta("reinterpreted") or node in shifting_views(self.node, self.mod.memo):
             return True
+        if any(_WEIGHT_AXIS.search(o) for o in src.origins or () if isinstance(o, str)):
+            # a layer's weight (or a piece of it) reshaped: weight surgery lays memory out as it needs
+            # (``k.reshape(heads, -1, depth)`` of a ``(depth, depth_kv)`` half to interleave keys and values), a
+            # size named like an axis need not be that axis
+            return True
         # the sizes as the function knows them (``-1@12`` bound to ``-1@11`` by a product reads as ``-1@11``)
         src, out = Shape(tuple(sdims), src.origins, src.label, src.meta), Shape(tuple(odims), out.origins, out.label)
         unclear = False
@@ -136,8 +142,17 @@ class Checks:
                     return False
                 unclear = True  # an axis moved by a factor we cannot name: memory reinterpreted on purpose?
                 continue
-            moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
             whole = [x for x in sdims if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
+            together = const(1)
+            for a in moved_axes:
+                together = together * Expr([(((a, 1),), 1)])
+            if not whole and together not in sdims and _prefix_shrinks(pre_s, pre_o, moved_axes):
+                # a factor that is no axis of the source moved to a later axis (``group_size`` of
+                # ``t // group_size`` into the features, past the heads): frames regrouped on purpose; no proof
+                # (a factor moved earlier, the heads of ``C // n_head`` put before the positions, is the bug)
+                unclear = True
+                continue
+            moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
             other = whole[0] if whole else moved[0] if moved else None
             self.report_reorder(node, f"moves axis {qd(d)} across {qd(other) if other is not None else 'other axes'}",
                                 src, out, i)
@@ -336,6 +351,19 @@ def literal_factor(pre_s: Expr, pre_o: Expr) -> str | None:
         return None
     ratio = Fraction(cs) / Fraction(co)
     return str(ratio if ratio > 1 else 1 / ratio)
+
+
+# the origin of an axis of a library layer's weight read as an attribute (``_expressions._weight``), or of a piece
+# of one: "`out_features` of the `Linear` built at model.py:12"
+_WEIGHT_AXIS = re.compile(r"`\w+` of the `\w+` built at ")
+
+
+def _prefix_shrinks(pre_s: Expr, pre_o: Expr, factors) -> bool:
+    """Does the target's prefix lack the ``factors`` the source's has (they moved past the axis, to a later one)?"""
+    if len(pre_s.terms) != 1 or len(pre_o.terms) != 1:
+        return False
+    ps, po = dict(pre_s.terms[0][0]), dict(pre_o.terms[0][0])
+    return all(po.get(a, 0) < ps.get(a, 0) for a in factors)
 
 
 def moved_factor(pre_s: Expr, pre_o: Expr, sdims) -> list | None:

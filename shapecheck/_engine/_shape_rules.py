@@ -83,7 +83,7 @@ class ShapeRules:
             # read only where the call failed: ``layer_given_what_came_in`` walks the function's code
             state_operand = self.depth > 0 and self.self_val is not None and (any(
                 isinstance(a, Shape) and ((a.label or "").startswith("`self.") or a.get_meta("module_state"))
-                for a in args) or _reads_module_tensor(node) or layer_input and self.layer_given_what_came_in(node))
+                for a in args) or _reads_module_tensor(node, self.node) or layer_input and self.layer_given_what_came_in(node))
             for p in site.problems:
                 if p.code not in upstream:  # the same error again, as a consequence of one reported upstream
                     self.diag(node, p.code, p.message, p.notes, p.help)
@@ -244,9 +244,12 @@ def _expand_for_pattern(x, pattern):
     return Shape((UNKNOWN,) * k + tuple(x.dims[1:]), origins, x.label, x.meta)
 
 
-def _reads_module_tensor(node) -> bool:
+def _reads_module_tensor(node, fn=None) -> bool:
     """Is an operand of this operation a tensor of the module, seen through an index or a view
-    (``self.weight[:, None, None] * x``, ``x * self.g.view(1, -1, 1, 1)``)?"""
+    (``self.weight[:, None, None] * x``, ``x * self.g.view(1, -1, 1, 1)``), or a name the function ``fn`` binds
+    only to such a tensor or to products of it (``weight = self.weight``, then ``weight = weight * self.scale``
+    under a flag, then ``F.linear(x, weight)``)?"""
+    state_names = _state_names(fn) if fn is not None else frozenset()
     if isinstance(node, ast.BinOp):
         operands = [node.left, node.right]
     elif isinstance(node, ast.Call):
@@ -263,7 +266,33 @@ def _reads_module_tensor(node) -> bool:
                 break
         if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
             return True
+        if isinstance(e, ast.Name) and e.id in state_names:
+            return True
     return False
+
+
+def _state_names(fn) -> frozenset:
+    """The names ``fn`` binds only to a tensor of the module (``self.weight``) or to a product of such a name with
+    another (``weight * self.weight_scaler.unsqueeze(-1)``)."""
+    binds: dict = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            binds.setdefault(n.targets[0].id, []).append(n.value)
+        elif isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With)) or isinstance(n, ast.Assign):
+            for t in ast.walk(n):
+                if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store):
+                    binds.setdefault(t.id, []).append(None)
+
+    def state(e, name) -> bool:
+        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
+            return True
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+            return any(isinstance(o, ast.Name) and o.id == name for o in (e.left, e.right))
+        return False
+
+    return frozenset(name for name, values in binds.items()
+                     if any(v is not None and isinstance(v, ast.Attribute) for v in values)
+                     and all(v is not None and state(v, name) for v in values))
 
 
 _COMPUTED_SIZE_WORDS = ("out", "hidden", "inner", "mid", "planes", "width", "expan", "bottleneck", "reduc",
