@@ -127,8 +127,9 @@ def _hw_pair(a: str | None, b: str | None) -> bool:
         la, lb = a.lower(), b.lower()
         if la[1:] == lb[1:] and (la[0], lb[0]) == ("h", "w"):
             return la[1:].isdigit() or la[1:] in ("p", "o", "i")
-        # ``nh`` counts heads: not a height
-        return la[:-1] == lb[:-1] and (la[-1], lb[-1]) == ("h", "w") and la[:-1] not in ("n", "nu")
+        # ``nh`` counts heads: not a height; ``nH``/``nW`` (capitals) count windows along height and width
+        return la[:-1] == lb[:-1] and (la[-1], lb[-1]) == ("h", "w") and (
+            la[:-1] not in ("n", "nu") or (a[-1], b[-1]) == ("H", "W"))
     return False
 
 
@@ -136,9 +137,16 @@ def _named_pair(ctx, x: Shape):
     """The adjacent axes ``(i, i + 1)`` of ``x`` whose names form a height-and-width pair, when exactly one
     pair does and no producer stated another role for them; else None."""
     pairs = [i for i in range(x.rank - 1)
-             if ctx.role(x, i) in (None, HEIGHT) and ctx.role(x, i + 1) in (None, WIDTH)
+             if (ctx.role(x, i) in (None, HEIGHT) or _counts_windows(axis(x, i)))
+             and ctx.role(x, i + 1) in (None, WIDTH)
              and _hw_pair(_pair_name(axis(x, i)), _pair_name(axis(x, i + 1)))]
     return (pairs[0], pairs[0] + 1) if len(pairs) == 1 else None
+
+
+def _counts_windows(d) -> bool:
+    """``nH`` (a capital H): the number of windows along the height, which a name alone may read as a count of
+    heads; next to ``nW`` it is the grid's height."""
+    return _pair_name(d) == "nH"
 
 
 def _pair_name(d) -> str | None:
@@ -209,6 +217,15 @@ class HeightWidthSwap(LintRule):
     summary = "A permute or transpose that changes the channel layout also swaps height and width"
 
     VALID = [
+        # near miss: ``nh`` (lower case) counts heads, ``nw`` windows: no grid of height and width
+        '''
+import torch
+
+
+def heads_first(x):
+    B, nh, nw, C = x.shape
+    return x.permute(0, 3, 2, 1)
+''',
         # near miss: a sub-pixel upsampling that turns height and width on purpose, reshuffles one, and turns back
         '''
 import torch
@@ -406,6 +423,15 @@ def to_pairs(x, pair):
 ''',
     ]
     INVALID = [
+        # window counts along height and width (``nH``, ``nW``), the channels moved first
+        '''
+import torch
+
+
+def windows_first(x):
+    B, nH, nW, C = x.shape
+    return x.permute(0, 3, 2, 1)
+''',
         # a height and width resized (``H // 2``) keep their names
         '''
 import torch

@@ -566,3 +566,38 @@ def test_a_flag_that_does_not_open_a_residual_path_leaves_the_sums_judged():
                     return h + out
                 return self.norm(h + out)
     """) == ["SHP102", "SHP102"]
+
+
+def test_methods_defined_under_a_class_level_if_are_analysed():
+    # a configuration choosing the implementation in the class body: the methods are the module's all the same
+    assert codes("""
+        import os
+        class Attn(nn.Module):
+            def __init__(self, dim: int):
+                super().__init__()
+                self.q = nn.Linear(dim, dim)
+            if os.environ.get("KERNEL") == "cuda":
+                def forward(self, x):
+                    B, T, C = x.size()
+                    q = self.q(x)
+                    return F.softmax(q @ q.transpose(-2, -1), dim=1) @ q
+            else:
+                def forward(self, x):
+                    return x
+    """) == ["SHP202"]
+
+
+def test_the_side_of_a_square_grid_of_tokens_is_a_size_whose_square_is_their_number():
+    # ``H = int(math.sqrt(L))``: tokens viewed as a grid; the channels read as tokens reorder data
+    src = """
+        import math
+        def to_map(x):
+            B, L, C = x.shape
+            H = int(math.sqrt(L))
+            W = int(L ** 0.5)
+            reveal_shape(x.transpose(1, 2).contiguous().view(B, C, H, W))
+            return x.contiguous().view({view})
+    """
+    assert reveals(src.format(view="B, H, W, C")) == ["B C H H"]
+    assert codes(src.format(view="B, H, W, C")) == []
+    assert codes(src.format(view="B, C, H, W")) == ["SHP109"]

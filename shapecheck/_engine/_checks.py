@@ -144,8 +144,10 @@ class Checks:
                 continue
             whole = [x for x in sdims if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
             together = const(1)
-            for a in moved_axes:
-                together = together * Expr([(((a, 1),), 1)])
+            for a in moved_axes:  # with their powers: ``H*H`` of a square grid moved as a whole
+                power = abs(dict(pre_o.terms[0][0]).get(a, 0) - dict(pre_s.terms[0][0]).get(a, 0))
+                for _ in range(max(1, power)):
+                    together = together * Expr([(((a, 1),), 1)])
             if not whole and together not in sdims and _prefix_shrinks(pre_s, pre_o, moved_axes):
                 # a factor that is no axis of the source moved to a later axis (``group_size`` of
                 # ``t // group_size`` into the features, past the heads): frames regrouped on purpose; no proof

@@ -28,7 +28,7 @@ class ClassInfo:
         self.info = info
         self.name = node.name
         self.qualname = f"{info.modname}.{node.name}" if info.modname else node.name
-        self.methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.methods = _class_methods(node.body)
         self.base_nodes = node.bases
         self._module: bool | None = None
 
@@ -403,6 +403,23 @@ class ModuleInfo:
             diags = fa.diags
             sv.learn(fa.env)
         return sv, diags
+
+
+def _class_methods(body) -> dict:
+    """The methods a class body defines, also under a class-level ``if`` or ``try`` (``if os.environ[...] ==
+    "cuda": def forward(...)``, a configuration choosing the implementation): the first definition of a name."""
+    out: dict = {}
+    for n in body:
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out.setdefault(n.name, n)
+        elif isinstance(n, ast.If):
+            for name, fn in {**_class_methods(n.orelse), **_class_methods(n.body)}.items():
+                out.setdefault(name, fn)
+        elif isinstance(n, ast.Try):
+            for part in (n.body, *(h.body for h in n.handlers), n.orelse, n.finalbody):
+                for name, fn in _class_methods(part).items():
+                    out.setdefault(name, fn)
+    return out
 
 
 def _is_main_test(test) -> bool:

@@ -49,8 +49,9 @@ class Statements:
         if len(st.targets) == 1 and self.unpack_sliced_size(st.targets[0], st.value, state, st):
             return state
         before = _updated_in_place(st, state)
+        side = self.grid_side(st, state)
         try:
-            value = self.ev(st.value, state)
+            value = self.ev(st.value, state) if side is None else side
         finally:
             self.axis_name_hint = None
         if not isinstance(value, (Expr, Shape)) and self.rounded_size(st, state):
@@ -532,6 +533,29 @@ class Statements:
             values = [self.as_size_sym(v) for v in values]
         self.bind_equal(values, nodes[0])
 
+    def grid_side(self, st, state):
+        """``H = W = int(math.sqrt(L))`` (``int(L ** 0.5)``, ``math.isqrt(L)``) of a size ``L``: the side of a
+        square grid of ``L`` tokens, a size named after the variable (not distinct from the others), with
+        ``L == H * H`` from here on; the side of the same ``L`` taken again (``W = int(math.sqrt(L))``) is the
+        same size. None for another value."""
+        root = _square_root_of(st.value, self.mod.imports.qualify)
+        target = st.targets[0] if st.targets else None
+        if root is None or not isinstance(target, ast.Name):
+            return None
+        n = self.ev(root, state)
+        if not isinstance(n, Expr) or n.as_sym() is None:
+            return None
+        n = self.env.resolve(n)
+        sides = self.grid_sides
+        if n in sides:
+            return sides[n]
+        side = self.code_sym(target.id, named=False)
+        if n.as_sym() is None:
+            return None
+        self.env.bind(n.as_sym(), side * side, self.where(st))
+        self.grid_sides = {**sides, n: side, side * side: side}
+        return side
+
     def bind_equal(self, values, node) -> None:
         """Sizes the code says are equal (the values of :meth:`learn_equal`'s nodes, or an axis and the size
         ``assert x.shape == (b, t, c)`` names for it) are one size from here on."""
@@ -839,3 +863,21 @@ def _bound_names(stmts) -> frozenset:
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 out.add(n.id)
     return frozenset(out)
+
+
+def _square_root_of(node, qualify):
+    """``L`` of ``int(math.sqrt(L))``, ``int(np.sqrt(L))``, ``int(L ** 0.5)``, ``round(...)`` of those, or
+    ``math.isqrt(L)``; else None."""
+    if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
+        return None
+    inner = node.args[0]
+    if qualify(node.func) == "math.isqrt":
+        return inner
+    if not (isinstance(node.func, ast.Name) and node.func.id in ("int", "round")):
+        return None
+    if isinstance(inner, ast.Call) and len(inner.args) == 1 and qualify(inner.func) in ("math.sqrt", "numpy.sqrt"):
+        return inner.args[0]
+    if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Pow) and isinstance(inner.right, ast.Constant) \
+            and inner.right.value == 0.5:
+        return inner.left
+    return None
