@@ -35,9 +35,10 @@ def _dim_node(ev) -> ast.AST | None:
     return node.args[k] if len(node.args) > k else None
 
 
-def _one_row(ev) -> bool:
+def _one_row(ev, scope) -> bool:
     """Is the normalised operand one entry of a tensor picked by a single integer index (``sim[i]``, ``out[-1]``),
-    the row of one example whose only axis may well be its classes?"""
+    the row of one example whose only axis may well be its classes? Not an element of a sequence the function
+    makes (``outs = logits.chunk(n)``, a list) or walks by index (``for v in range(len(outs))``)."""
     node = ev.node
     if not isinstance(node, ast.Call):
         return False
@@ -50,8 +51,32 @@ def _one_row(ev) -> bool:
     if not isinstance(operand, ast.Subscript):
         return False
     index = operand.slice
-    return isinstance(index, ast.Name) or isinstance(index, ast.Constant) and type(index.value) is int or \
-        isinstance(index, ast.UnaryOp) and isinstance(index.operand, ast.Constant)
+    if not (isinstance(index, ast.Name) or isinstance(index, ast.Constant) and type(index.value) is int or
+            isinstance(index, ast.UnaryOp) and isinstance(index.operand, ast.Constant)):
+        return False
+    base = operand.value
+    return not (isinstance(base, ast.Name) and scope is not None and _a_sequence(base.id, scope))
+
+
+_SEQUENCE_MAKERS = frozenset({"chunk", "split", "unbind", "tensor_split", "hsplit", "vsplit"})
+
+
+def _a_sequence(name: str, scope) -> bool:
+    """Does ``scope`` bind ``name`` to a sequence (a list or tuple, the pieces of ``chunk``/``split``/``unbind``)
+    or walk it by index (``range(len(name))``)?"""
+    for n in ast.walk(scope):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
+            v = n.value
+            if isinstance(v, (ast.List, ast.Tuple, ast.ListComp)) or isinstance(v, ast.Call) and (
+                    isinstance(v.func, ast.Attribute) and v.func.attr in _SEQUENCE_MAKERS
+                    or isinstance(v.func, ast.Name) and v.func.id in ("list", "tuple")):
+                return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "range" and n.args:
+            inner = n.args[-1] if len(n.args) <= 2 else n.args[1]
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "len" \
+                    and inner.args and isinstance(inner.args[0], ast.Name) and inner.args[0].id == name:
+                return True
+    return False
 
 
 _REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum", "sort", "argsort"}
@@ -488,6 +513,20 @@ def best_rows(scores, j: int, k: int):
 ''',
     ]
     INVALID = [
+        # one view's logits picked from the chunks of a batch: a batch, not the row of one example
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def cross_view_loss(student_output, teacher_out, ncrops: int):
+    student_out = student_output.chunk(ncrops)
+    total = 0
+    for q in teacher_out:
+        for v in range(len(student_out)):
+            total += torch.sum(-q * F.log_softmax(student_out[v], dim=0), dim=-1).mean()
+    return total
+''',
         # distillation: the teacher's probabilities over the last axis, the student's log-probabilities over dim 0
         '''
 import torch.nn.functional as F
@@ -687,7 +726,7 @@ class SpeechHead(nn.Module):
             return
         if isinstance(x, Shape) and x.rank is not None:
             return  # a tensor of known rank is left to SHP211 and the shape errors
-        if _one_row(ev):
+        if _one_row(ev, ctx.scope):
             return  # ``sim[i].softmax(0)``: the row of one example, picked by an index
         least = _least_rank(x)
         # known to have two axes or more (``logits[:, start:]``, ``... b t classes`` once an unknown addend left the

@@ -595,6 +595,28 @@ def test_code_expected_to_fail_under_a_test_cases_assert_raises_is_not_reported(
     assert [(d.code, d.line) for d in out] == [("SHP101", 16)]  # only the one under subTest
 
 
+def test_an_axis_left_unnamed_may_be_one_until_a_layer_names_it():
+    # ``_, _, T = mask.size()`` of a ``(B, 1, T)`` mask broadcasts; the width of ``q`` left unnamed, then read by a
+    # projection built for ``d_k * heads``, is that size, which a residual of ``d_model`` features cannot meet
+    assert errors("""
+        def band(mask):
+            _, _, T = mask.size()
+            idx = torch.arange(T)
+            return (idx.unsqueeze(0) >= idx.unsqueeze(1)) * mask.transpose(1, 2) * mask
+    """) == []
+    assert codes("""
+        class Attn(nn.Module):
+            def __init__(self, d_model: int, heads: int, d_k: int):
+                super().__init__()
+                self.w_q = nn.Linear(heads * d_k, d_model)
+                self.fc = nn.Linear(d_model, d_model)
+            def forward(self, q):
+                b, n, _ = q.size()
+                residual = q
+                return self.fc(self.w_q(q)) + residual
+    """) == ["SHP102"]
+
+
 def test_a_size_equality_test_makes_one_shape_where_it_holds():
     # the residual only where the shapes agree; ``or`` compares the values only where the sizes are equal
     assert errors("""

@@ -462,10 +462,10 @@ def broadcast_dims(a, b, env: Env):
         # an axis of a tensor the engine knows nothing of (named by the one call that read it): the other axis,
         # as for an unknown one
         return (b if _call_axis(a) else a), True
-    if r == NE and (unnamed_axis(a) or unnamed_axis(b)):
-        # an axis of a tensor read off it that the code never named (``_, _, T = mask.size()`` of a ``(B, 1, T)``
-        # mask): it may be 1, so it broadcasts; the other axis, as for an unknown one
-        return (b if unnamed_axis(a) else a), True
+    if r == NE and (unnamed_axis(env.resolve(a)) or unnamed_axis(env.resolve(b))):
+        # an axis of a tensor read off it that the code never named, nor a layer since (``_, _, T = mask.size()``
+        # of a ``(B, 1, T)`` mask): it may be 1, so it broadcasts; the other axis, as for an unknown one
+        return (b if unnamed_axis(env.resolve(a)) else a), True
     if r == NE and (_one_by_default(a, env) or _one_by_default(b, env)):
         return UNKNOWN, True  # ``opt.channels`` (1 by default) broadcasts as the script runs by default
     if r == NE:

@@ -474,7 +474,7 @@ def _expand_to(site: Site, input: Shape, sizes: list, what: str):
         if isinstance(d, Expr) and d.value == 1:
             out.append((s, None))
             continue
-        if unnamed_axis(d):  # an axis the code never named may be 1: stretched (``bb, _ = mask.size()``)
+        if unnamed_axis(site.resolve(d)):  # an axis the code never named may be 1: stretched (``bb, _ = mask.size()``)
             out.append((s, None))
             continue
         if site.unify(d, s) is False:
