@@ -4,7 +4,7 @@ through a slice, InstanceNorm, a convolution after a GroupNorm, sizes the constr
 
 from __future__ import annotations
 
-from test_engine import HEADER, errors, reveals
+from test_engine import HEADER, codes, errors, reveals
 
 _AT = HEADER.count("\n")  # the lines the test header adds before a snippet
 
@@ -1050,3 +1050,32 @@ def test_a_split_into_halves_of_a_named_size_gives_two_halves():
     assert reveals(src.format(dim=1)) == ["B exp_chs//2 H W"]
     assert errors(src.format(dim=1)) == []
     assert "SHP107" in [d.code for d in errors(src.format(dim=2))]
+
+
+def test_a_convolution_block_of_a_module_not_seen_maps_the_channels():
+    # ``ConvBNReLU(in_ch, out_ch, 3)`` imported from a module the analysis did not read: a batched map of ``in_ch``
+    # channels becomes one of ``out_ch``, its other axes unknown; a block built as (channels, kernel) or a recurrent
+    # cell is not read so
+    src = """
+        from mypkg.layers import ConvBNReLU, SeparableConv, ConvLSTM
+        class Head(nn.Module):
+            def __init__(self, c: int):
+                super().__init__()
+                self.a = ConvBNReLU(3, 32, 3)
+                self.b = ConvBNReLU(3, 16, kernel_size=3)
+                self.sep = SeparableConv(c, 3)
+                self.rnn = ConvLSTM(3, c)
+                self.fuse = ConvBNReLU(48, c, 1)
+            def forward(self, x):
+                assert x.dim() == 4
+                a, b = self.a(x), self.b(x)
+                reveal_shape(a)
+                reveal_shape(self.sep(x))
+                reveal_shape(self.rnn(x))
+                return self.fuse(torch.cat([a, b], dim={dim}))
+    """
+    assert reveals(src.format(dim=1)) == ["? 32 ? ?", "...", "..."]
+    assert codes(src.format(dim=1)) == []
+    assert codes(src.format(dim=2)) == ["SHP110"]
+    assert errors(src.format(dim=1).replace("ConvBNReLU(48, c, 1)", "ConvBNReLU(40, c, 1)"))[0].message == \
+        'ConvBNReLU expects 40 input channels, got 48'

@@ -361,7 +361,7 @@ def test_a_reshape_with_an_unknown_size_keeps_its_rank():
             reveal_shape(x.transpose(1, 2).reshape(B, C, H, W))
             reveal_shape(x.reshape((B, g.rows(), -1)))
             reveal_shape(x.view(shape))  # one unknown argument may be all the sizes
-    """) == ["B C ? ?", "B ? ?", "..."]
+    """) == ["B C H H", "B ? ?", "..."]  # the side of a square grid of N tokens
 
 
 def test_interpolate_by_an_unknown_factor_keeps_batch_and_channels():

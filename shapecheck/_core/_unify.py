@@ -475,7 +475,7 @@ def broadcast_dims(a, b, env: Env):
     return UNKNOWN, True
 
 
-_UNNAMED = re.compile(r".+\[\d+\]'*")
+_UNNAMED = re.compile(r".+\[-?\d+\]'*")
 
 
 def unnamed_axis(d) -> bool:

@@ -14,6 +14,7 @@ from .._core._diag import Diagnostic
 from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
+from .._core._ops.conv import CONV_BLOCK
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
@@ -624,6 +625,11 @@ class Calls:
             self.run_lint_rules(q, node, tuple(sanitize(a) for a in args), {k: sanitize(v) for k, v in kwargs.items()},
                                 OPAQUE)
             return ModuleVal(q, init=tuple(kwargs.items()))
+        if rule is None and not q.startswith(("torch.", "einops.", "numpy.")):
+            block = conv_block_sizes(q, args, kwargs, node)
+            if block is not None:
+                # ``ConvBNReLU(in_ch, out_ch, 3)`` of a module the analysis did not see: a convolution block
+                return self.call_qual(CONV_BLOCK, [*block, q.rsplit(".", 1)[-1]], {}, node, state)
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
                 # what it returns is unknown (a tensor, a tuple of them like meshgrid's, or no tensor)
@@ -1244,3 +1250,40 @@ def _string_values(name: str, fn) -> list:
             return []
         values += [b.value for b in branches]
     return list(dict.fromkeys(values))
+
+
+# a class or factory named for a convolution block (``ConvBNReLU``, ``_ConvBNPReLU``, ``Conv2dReLU``, ``BasicConv2d``,
+# yolov5's ``Conv``, ``DoubleConv``, ``conv3x3``); not a recurrent cell, a whole network, a patch embedding or a
+# block that keeps its width
+_CONV_BLOCK_NAME = re.compile(r"(?:Conv|^_?conv)")
+_NOT_CONV_BLOCK = re.compile(r"LSTM|GRU|RNN|Net|Next|Former|Mixer|Embed|Attention|Stem|Head|Encoder|Decoder", re.I)
+_IN_KEYS = ("in_channels", "in_ch", "in_chs", "in_planes", "inplanes", "inp", "c1", "in_dim", "ch_in", "cin")
+_OUT_KEYS = ("out_channels", "out_ch", "out_chs", "out_planes", "planes", "oup", "c2", "out_dim", "ch_out", "cout")
+
+
+def conv_block_sizes(q: str, args, kwargs: dict, node):
+    """``(in_channels, out_channels)`` of a call that builds a convolution block the analysis cannot read:
+    a name that says a convolution (``_CONV_BLOCK_NAME``), its first two arguments (or their keywords) two
+    channel counts; not ``(channels, kernel)``, a literal kernel size after a named count. Else None."""
+    name = q.rsplit(".", 1)[-1]
+    if not _CONV_BLOCK_NAME.search(name) or _NOT_CONV_BLOCK.search(name):
+        return None
+    pos = list(args[:2])
+    nodes = list(node.args[:2]) if isinstance(node, ast.Call) else []
+    if any(isinstance(n, ast.Starred) for n in nodes):
+        return None
+    if len(pos) < 2:
+        given = {k: v for k, v in kwargs.items()}
+        inn = next((given[k] for k in _IN_KEYS if k in given), None) if len(pos) == 0 else pos[0]
+        out = next((given[k] for k in _OUT_KEYS if k in given), None)
+        pos = [inn, out]
+    a, b = pos
+    if not (isinstance(a, Expr) and isinstance(b, Expr)):
+        return None
+    if b.value is not None and b.value <= 7 and a.value is None:
+        return None  # ``SeparableConv(channels, 3)``: a kernel size after the channels
+    for n in nodes:
+        text = ast.unparse(n).lower()
+        if any(w in text for w in ("kernel", "stride", "size", "pad")):
+            return None
+    return a, b

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE
 from .._core._shape import ANY_SHAPE, Shape
-from .._core._unify import unnamed_size
+from .._core._unify import unnamed_axis, unnamed_size
 from .._core._wording import LOCAL, RETURN
 from ._values import EMPTY, ONLY_FIRST, FuncRef, ListOf, Obj, QualRef, join, join_states
 from ._checks import spec_shape
@@ -49,9 +49,14 @@ class Statements:
         if len(st.targets) == 1 and self.unpack_sliced_size(st.targets[0], st.value, state, st):
             return state
         before = _updated_in_place(st, state)
-        side = self.grid_side(st, state)
+        sides = self.grid_side(st, state)
+        if sides is not None:
+            self.axis_name_hint = None
+            for t, v in zip(st.targets, sides):
+                self.assign(t, v, state, st)
+            return state
         try:
-            value = self.ev(st.value, state) if side is None else side
+            value = self.ev(st.value, state)
         finally:
             self.axis_name_hint = None
         if not isinstance(value, (Expr, Shape)) and self.rounded_size(st, state):
@@ -534,27 +539,25 @@ class Statements:
         self.bind_equal(values, nodes[0])
 
     def grid_side(self, st, state):
-        """``H = W = int(math.sqrt(L))`` (``int(L ** 0.5)``, ``math.isqrt(L)``) of a size ``L``: the side of a
-        square grid of ``L`` tokens, a size named after the variable (not distinct from the others), with
-        ``L == H * H`` from here on; the side of the same ``L`` taken again (``W = int(math.sqrt(L))``) is the
-        same size. None for another value."""
+        """``H = int(math.sqrt(L))`` (``int(L ** 0.5)``, ``math.isqrt(L)``) of a size ``L``: the side of a square
+        grid of ``L`` tokens, a size named after the variable (not distinct from the others), with ``L == H * H``
+        from here on; the side of the same ``L`` taken again (``W = int(math.sqrt(L))``), or given to two names at
+        once (``H = W = ...``), is the same size (a square grid, whose axes no permute tells apart). The value of
+        each target, or None for another value."""
         root = _square_root_of(st.value, self.mod.imports.qualify)
-        target = st.targets[0] if st.targets else None
-        if root is None or not isinstance(target, ast.Name):
+        if root is None or not st.targets or not all(isinstance(t, ast.Name) for t in st.targets) \
+                or len(st.targets) > 2:
             return None
         n = self.ev(root, state)
-        if not isinstance(n, Expr) or n.as_sym() is None:
-            return None
+        if not isinstance(n, Expr) or n.as_sym() is None or unnamed_axis(n):
+            return None  # not of an axis the code never named (``int(math.sqrt(x.shape[-2]))``): left unknown
         n = self.env.resolve(n)
-        sides = self.grid_sides
-        if n in sides:
-            return sides[n]
-        side = self.code_sym(target.id, named=False)
         if n.as_sym() is None:
-            return None
+            return tuple(self.grid_sides[n] for _ in st.targets) if n in self.grid_sides else None
+        side = self.code_sym(st.targets[0].id, named=False)
         self.env.bind(n.as_sym(), side * side, self.where(st))
-        self.grid_sides = {**sides, n: side, side * side: side}
-        return side
+        self.grid_sides = {**self.grid_sides, n: side, side * side: side}
+        return tuple(side for _ in st.targets)
 
     def bind_equal(self, values, node) -> None:
         """Sizes the code says are equal (the values of :meth:`learn_equal`'s nodes, or an axis and the size

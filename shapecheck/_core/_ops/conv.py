@@ -453,6 +453,38 @@ def _register_pool(n: int) -> None:
                 bad=[f"init: 1 | {' '.join(['b'] * (n + 3))} ! SHP104"])(madapt)
 
 
+# a project's own convolution block that the analysis cannot read (imported from a module it did not see): the
+# qualified name the engine builds it as (``_engine._calls``)
+CONV_BLOCK = "shapecheck.ConvBlock"
+
+
+@module_rule(CONV_BLOCK, init="in_channels, out_channels, name=None",
+             ok=["init: c, o | b c h w -> b o _ _", "init: c, o | b c l -> b o _", "init: c, o | b c ... -> b o ...",
+                 "init: c, o | ... -> _ o ..."],
+             bad=["init: c, o | b e h w ! SHP107", "init: 64, 32 | b 48 h w ! SHP107"])
+def ConvBlock(site: Site, init: dict, input) -> Shape | None:
+    """A convolution block of the project that the analysis cannot read (``ConvBNReLU(in_ch, out_ch, 3)``
+    imported from a module it did not see, named for a convolution and built with two channel counts): a
+    batched map of ``in_channels`` channels (axis 1) becomes one of ``out_channels``, of the same rank, its
+    other axes of unknown size (the block's kernel, stride and padding are not known)."""
+    if not isinstance(input, Shape):
+        return None
+    in_ch, out_ch = as_size(init.get("in_channels")), as_size(init.get("out_channels"))
+    if input.rank is not None and input.rank < 3:
+        return None  # not a batched map: what the block does with it is not known
+    v = input.variadic_index
+    if input.rank is None and (v is None or v < 2):
+        return Shape((UNKNOWN, out_ch, Variadic(None)))
+    c = input.dims[1]
+    if site.unify(c, in_ch) is False:
+        site.error("SHP107", f"{init.get('name') or 'the block'} expects {count_text(site, in_ch)} input channels, got "
+                             f"{qd(site.resolve(c))}", notes=(site.axis_note(input, 1),))
+        return None
+    ax = axes_any(input)
+    rest = [(d, None) if isinstance(d, Variadic) else (UNKNOWN, None) for d, _o in ax[2:]]
+    return build([ax[0], (out_ch, None)] + rest)
+
+
 for _n in (1, 2, 3):
     _register_conv(_n)
     _register_convT(_n)
