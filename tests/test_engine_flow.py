@@ -601,3 +601,17 @@ def test_the_side_of_a_square_grid_of_tokens_is_a_size_whose_square_is_their_num
     assert reveals(src.format(view="B, H, W, C")) == ["B C H H"]
     assert codes(src.format(view="B, H, W, C")) == []
     assert codes(src.format(view="B, C, H, W")) == ["SHP109"]
+
+
+def test_a_view_regrouping_frames_past_the_heads_is_left_but_heads_moved_out_of_the_batch_are_not():
+    # grouped attention regroups frames by a factor no axis of the input holds: on purpose; the heads folded into
+    # the batch, viewed back into the features without a transpose, mix examples' heads
+    assert codes("""
+        def grouped(q: Float[Tensor, "b t h d"], g: int):
+            return q.contiguous().view(q.shape[0], -1, q.shape[2], q.shape[3] * g)
+    """) == []
+    assert codes("""
+        def merge(out, batch_size: int, num_head: int, dim_head: int):
+            out = out.view(batch_size * num_head, -1, dim_head)
+            return out.view(batch_size, -1, num_head * dim_head)
+    """) == ["SHP109"]

@@ -148,10 +148,12 @@ class Checks:
                 power = abs(dict(pre_o.terms[0][0]).get(a, 0) - dict(pre_s.terms[0][0]).get(a, 0))
                 for _ in range(max(1, power)):
                     together = together * Expr([(((a, 1),), 1)])
-            if not whole and together not in sdims and _prefix_shrinks(pre_s, pre_o, moved_axes):
-                # a factor that is no axis of the source moved to a later axis (``group_size`` of
-                # ``t // group_size`` into the features, past the heads): frames regrouped on purpose; no proof
-                # (a factor moved earlier, the heads of ``C // n_head`` put before the positions, is the bug)
+            source_symbols = {x for d_ in sdims for x in d_.symbols()}
+            if not whole and together not in sdims and not any(a in source_symbols for a in moved_axes) \
+                    and _prefix_shrinks(pre_s, pre_o, moved_axes):
+                # a factor no axis of the source holds moved to a later axis (``group_size`` of ``t // group_size``
+                # into the features, past the heads): frames regrouped on purpose; no proof (a factor moved earlier,
+                # the heads of ``C // n_head`` put before the positions, or one of the source's, is the bug)
                 unclear = True
                 continue
             moved = [x for x in sdims[:i] if x not in odims[:j]] or [x for x in sdims[i + 1:] if x in odims[:j]]
