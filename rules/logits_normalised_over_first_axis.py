@@ -48,6 +48,9 @@ def _one_row(ev, scope) -> bool:
         operand = node.args[0]
     else:
         return False
+    while isinstance(operand, ast.BinOp) and isinstance(operand.op, (ast.Div, ast.Mult)) \
+            and isinstance(operand.right, (ast.Name, ast.Constant, ast.Attribute)):
+        operand = operand.left  # ``(sim[i] / gamma).softmax(0)``: the row, scaled
     if not isinstance(operand, ast.Subscript):
         return False
     index = operand.slice

@@ -148,7 +148,7 @@ class Checks:
                 power = abs(dict(pre_o.terms[0][0]).get(a, 0) - dict(pre_s.terms[0][0]).get(a, 0))
                 for _ in range(max(1, power)):
                     together = together * Expr([(((a, 1),), 1)])
-            source_symbols = {x for d_ in sdims for x in d_.symbols()}
+            source_symbols = {x for d_ in sdims if isinstance(d_, Expr) for x in d_.symbols()}
             if not whole and together not in sdims and not any(a in source_symbols for a in moved_axes) \
                     and _prefix_shrinks(pre_s, pre_o, moved_axes):
                 # a factor no axis of the source holds moved to a later axis (``group_size`` of ``t // group_size``
@@ -206,6 +206,9 @@ class Checks:
             moved_axes = moved_factor(post_s, post_o, tail_s)
             if not moved_axes or is_pattern_axis(s) and all(is_pattern_axis(a) for a in moved_axes):
                 return  # moved by a factor that names no whole axis: memory reinterpreted on purpose?
+            if not any(a in {x for d_ in sdims if isinstance(d_, Expr) for x in d_.symbols()} for a in moved_axes) \
+                    and _prefix_shrinks(post_o, post_s, moved_axes):
+                return  # a factor no axis of the source holds, gained after the axis: frames regrouped on purpose
             whole = [x for x in tail_s if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
             other = whole[0] if whole else None
             self.report_reorder(node, f"moves axis {qd(d)} across {qd(other) if other is not None else 'other axes'}",
