@@ -57,7 +57,8 @@ def over_batch(ev: CallEvent, ctx: RuleContext):
         # `F.normalize(z, dim=0).T @ F.normalize(w, dim=0)`): only distributions are checked here
         return None
     x, dim, fn = call
-    uses = ctx.use_roles(ev.node)  # what the result's later uses say (they also prove two axes or more)
+    # what the result's later uses say (they also prove two axes or more, or count where its rank shows them)
+    uses = ctx.use_roles(ev.node, x.rank if isinstance(x, Shape) else None)
     if not isinstance(x, Shape):
         if not uses:
             return None
@@ -140,6 +141,16 @@ class SoftmaxOverBatchAxis(LintRule):
     summary = "A softmax or log_softmax normalises over the batch axis of per-example scores"
 
     VALID = [
+        # near miss: one distribution (a vector: dim 0 is its last axis), its terms summed
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def divergence(logits, target):
+    logits = logits.reshape(-1)
+    return F.kl_div(F.log_softmax(logits, dim=0), target, reduction="none").sum(-1)
+''',
         # near miss: the same mixture head, normalised over the k components
         '''
 import torch.nn.functional as F
@@ -247,6 +258,19 @@ def picked(x, target):
 ''',
     ]
     INVALID = [
+        # the rows of (batch * length, vocab) logits summed over the vocabulary, one KL term per row
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def smoothed_loss(logits, target, size: int, eps: float):
+    logits = logits.reshape(-1, size)
+    conf = torch.full_like(logits, eps / (size - 1))
+    conf.scatter_(1, target.reshape(-1, 1), 1 - eps)
+    lp = F.log_softmax(logits, dim=0)
+    return F.kl_div(lp, conf, reduction="none").sum(dim=-1)
+''',
         '''
 import torch.nn.functional as F
 from torch import nn

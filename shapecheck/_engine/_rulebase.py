@@ -67,11 +67,14 @@ class RuleContext:
         """The role of axis ``i`` of ``v`` (``shapecheck._core._roles``), or None when unknown."""
         return role_of(v, i, self.symbol_roles, self.env.resolve)
 
-    def use_roles(self, node: ast.AST) -> dict:
+    def use_roles(self, node: ast.AST, rank: int | None = None) -> dict:
         """``{axis: role}`` that the uses of the value the call at ``node`` makes state (``x[arange(n), labels]``
-        makes axis 0 the batch and axis 1 classes); such a use also proves two axes or more."""
+        makes axis 0 the batch and axis 1 classes); such a use also proves two axes or more. A use that does not
+        (a sum of terms over the last axis) counts only for a value of ``rank`` two or more."""
         u = self.uses.get(id(node))
-        return u.roles if u is not None else {}
+        if u is None or not u.shows_axes and (rank is None or rank < 2):
+            return {}
+        return u.roles
 
     def use_why(self, node: ast.AST) -> str | None:
         """The use that stated :meth:`use_roles` of the call at ``node``, in words (for a note)."""

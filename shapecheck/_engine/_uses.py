@@ -130,8 +130,15 @@ def use_roles(scope: ast.AST, qualify) -> dict:
     for operand, text in losses:
         if key_of(operand) in two_axes | stated:
             state(operand, {0: BATCH, 1: CLASS}, text)
+    weak = set()  # keys whose roles only a row sum states: the value's own rank must show two axes
+    for n in nodes:
+        for operand, text in _row_summed(n, qualify):
+            k = key_of(operand)
+            if k is not None and k not in by_name and k not in by_node:
+                state(operand, {0: BATCH, -1: CLASS}, text)
+                weak.add(k)
 
-    out = {k: Uses({a: r for a, r in v.items() if r}, why[k]) for k, v in by_node.items()}
+    out = {k: Uses({a: r for a, r in v.items() if r}, why[k], k not in weak) for k, v in by_node.items()}
     for n in nodes:
         if isinstance(n, (ast.Assign, ast.AnnAssign)) and isinstance(n.value, ast.Call):
             targets = n.targets if isinstance(n, ast.Assign) else [n.target]
@@ -140,7 +147,7 @@ def use_roles(scope: ast.AST, qualify) -> dict:
                 roles = {a: r for a, r in by_name[name].items() if r}
                 value = _kept(n.value, qualify)  # ``lp = F.log_softmax(x, dim=-1).detach()``: the log_softmax
                 if roles and isinstance(value, ast.Call) and id(value) not in out:
-                    out[id(value)] = Uses(roles, why[name])
+                    out[id(value)] = Uses(roles, why[name], name not in weak)
     return {k: v for k, v in out.items() if v.roles}
 
 
@@ -159,10 +166,42 @@ def _kept(node, qualify):
 
 @dataclass(frozen=True)
 class Uses:
-    """What the later uses of one call's value state: ``{axis: role}`` and the use, in words."""
+    """What the later uses of one call's value state: ``{axis: role}`` and the use, in words; ``shows_axes``: the use
+    also proves two axes or more (a row sum does not: the value's own rank must show them)."""
 
     roles: dict
     why: str
+    shows_axes: bool = True
+
+
+def _row_summed(node, qualify):
+    """``(operand, text)`` of each distribution whose terms ``node`` sums over the last axis, one sum per row:
+    ``F.kl_div(lp, q, reduction="none").sum(-1)`` (both operands), ``torch.sum(-q * lp, dim=-1)`` (the factors)."""
+    if not isinstance(node, ast.Call):
+        return []
+    f = node.func
+    if isinstance(f, ast.Attribute) and f.attr in ("sum", "mean") and qualify(f) is None:
+        inner, rest = f.value, list(node.args)
+    elif qualify(f) in ("torch.sum", "torch.mean") and node.args:
+        inner, rest = node.args[0], list(node.args[1:])
+    else:
+        return []
+    dim = next((k.value for k in node.keywords if k.arg == "dim"), rest[0] if rest else None)
+    if _int(dim) != -1:
+        return []
+    text = f"line {node.lineno} sums its terms over the last axis, one sum per row (`{_short(node)}`)"
+    while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub):
+        inner = inner.operand
+    if isinstance(inner, ast.Call) and qualify(inner.func) in _KL_DIV and _keyword(inner, "reduction") == "none":
+        return [(a, text) for a in inner.args[:2]]
+    if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Mult):
+        factors = []
+        for side in (inner.left, inner.right):
+            while isinstance(side, ast.UnaryOp) and isinstance(side.op, ast.USub):
+                side = side.operand
+            factors.append(side)
+        return [(a, text) for a in factors]
+    return []
 
 
 def _is_label_index(node, qualify, ranges) -> bool:
