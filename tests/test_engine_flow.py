@@ -615,3 +615,20 @@ def test_a_view_regrouping_frames_past_the_heads_is_left_but_heads_moved_out_of_
             out = out.view(batch_size * num_head, -1, dim_head)
             return out.view(batch_size, -1, num_head * dim_head)
     """) == ["SHP109"]
+
+
+def test_the_last_definition_of_a_method_is_analysed_after_overload_stubs():
+    # ``@overload`` stubs first, the implementation last: the implementation is the method
+    assert codes("""
+        from typing import overload
+        class Head(nn.Module):
+            def __init__(self, d: int, k: int):
+                super().__init__()
+                self.fc = nn.Linear(d, k)
+            @overload
+            def forward(self, x: Float[Tensor, "b d"], mode: str) -> Tensor: ...
+            @overload
+            def forward(self, x: Float[Tensor, "b d"]) -> Tensor: ...
+            def forward(self, x: Float[Tensor, "b d"], mode=None):
+                return self.fc(x).log_softmax(dim=0)
+    """) == ["SHP211"]

@@ -406,19 +406,16 @@ class ModuleInfo:
 
 
 def _class_methods(body) -> dict:
-    """The methods a class body defines, also under a class-level ``if`` or ``try`` (``if os.environ[...] ==
-    "cuda": def forward(...)``, a configuration choosing the implementation): the first definition of a name."""
-    out: dict = {}
+    """The methods a class body defines: the last definition of a name (``@overload`` stubs come first), and
+    one defined only under a class-level ``if`` or ``try`` (``if os.environ[...] == "cuda": def forward(...)``, a
+    configuration choosing the implementation), the first branch's."""
+    out = {n.name: n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for n in body:
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            out.setdefault(n.name, n)
-        elif isinstance(n, ast.If):
-            for name, fn in {**_class_methods(n.orelse), **_class_methods(n.body)}.items():
+        parts = (n.body, n.orelse) if isinstance(n, ast.If) else \
+            (n.body, *(h.body for h in n.handlers), n.orelse, n.finalbody) if isinstance(n, ast.Try) else ()
+        for part in parts:
+            for name, fn in _class_methods(part).items():
                 out.setdefault(name, fn)
-        elif isinstance(n, ast.Try):
-            for part in (n.body, *(h.body for h in n.handlers), n.orelse, n.finalbody):
-                for name, fn in _class_methods(part).items():
-                    out.setdefault(name, fn)
     return out
 
 
