@@ -99,18 +99,40 @@ def test_augmented_assignment_broadcasts():
 
 def test_if_else_join_keeps_what_both_agree_on():
     assert reveals("""
-        def f(x: Float[Tensor, "b n d"], flag: bool):
+        def f(x: Float[Tensor, "b n d"], flag: bool, other: bool):
             if flag:
                 y = x.sum(-1)
             else:
                 y = x.mean(-1)
             reveal_shape(y)
-            if flag:
+            if other:
                 z = x
             else:
                 z = x.transpose(1, 2)
             reveal_shape(z)
     """) == ["b n", "b ? ?"]
+
+
+def test_a_test_made_again_later_takes_the_same_branch_both_times():
+    # ``if flag:`` twice, nothing it reads rebound between: the paths are followed apart, not joined in between
+    assert reveals("""
+        def f(x: Float[Tensor, "b n d"], flag: bool):
+            if flag:
+                x = x.transpose(1, 2)
+            y = x.sum(0)
+            if flag:
+                x = x.transpose(1, 2)
+            reveal_shape(x)
+    """) == ["b n d"]  # one reveal: both paths agree (one note per line and message)
+    assert codes("""
+        def g(x: Float[Tensor, "b t c"], heads: int):
+            b, t, c = x.shape
+            if heads > 1:
+                x = x.view(b, t, heads, c // heads).transpose(1, 2)
+            if heads > 1:
+                x = x.contiguous().view(b, t, -1)
+            return x
+    """) == ["SHP109"]
 
 
 def test_early_return_branch_does_not_join():
