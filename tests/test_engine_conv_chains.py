@@ -1079,3 +1079,24 @@ def test_a_convolution_block_of_a_module_not_seen_maps_the_channels():
     assert codes(src.format(dim=2)) == ["SHP110"]
     assert errors(src.format(dim=1).replace("ConvBNReLU(48, c, 1)", "ConvBNReLU(40, c, 1)"))[0].message == \
         'ConvBNReLU expects 40 input channels, got 48'
+
+
+def test_a_cat_of_parts_known_from_the_front_checks_the_axes_before_the_joined_one():
+    # ``_ConvBNPReLU(3, 32, 3, **kwargs)`` of a module not seen gives ``? 32 ...``; its input is ``? 3 ...``: joined along
+    # the channels they fit, along axis 2 their channels differ
+    src = """
+        from core.nn import _ConvBNPReLU
+        class Stage(nn.Module):
+            def __init__(self, **kwargs):
+                super().__init__()
+                self.conv = _ConvBNPReLU(3, 32, 3, 2, 1, **kwargs)
+            def forward(self, x):
+                out = self.conv(x)
+                reveal_shape(out)
+                reveal_shape(x)
+                return torch.cat([out, x], dim={dim})
+    """
+    assert reveals(src.format(dim=1)) == ["? 32 ...", "? 3 ..."]
+    assert codes(src.format(dim=1)) == []
+    assert codes(src.format(dim=2)) == ["SHP110"]
+

@@ -78,6 +78,9 @@ class Calls:
                     # ``self.fn(x, **kwargs)`` passing on the function's own ``**kwargs`` where no call gave them
                     # (the function analysed on its own): none
                     continue
+                if not isinstance(d, DictOf) and _conv_block_name(last_name(node.func) or "") \
+                        and not (self.mod.imports.qualify(node.func) or "").startswith("torch."):
+                    continue  # ``_ConvBNPReLU(3, 32, 3, **kwargs)``: options of a block (its norm), no channel count
                 if not isinstance(d, DictOf) and last_name(node.func) in _RESIZES:
                     # ``F.interpolate(x, **modifier, mode=...)`` with the size or scale picked by branches: a resize
                     # to sizes the engine cannot read, which keeps the batch and the channels
@@ -1261,12 +1264,15 @@ _IN_KEYS = ("in_channels", "in_ch", "in_chs", "in_planes", "inplanes", "inp", "c
 _OUT_KEYS = ("out_channels", "out_ch", "out_chs", "out_planes", "planes", "oup", "c2", "out_dim", "ch_out", "cout")
 
 
+def _conv_block_name(name: str) -> bool:
+    return bool(_CONV_BLOCK_NAME.search(name)) and not _NOT_CONV_BLOCK.search(name)
+
+
 def conv_block_sizes(q: str, args, kwargs: dict, node):
     """``(in_channels, out_channels)`` of a call that builds a convolution block the analysis cannot read:
     a name that says a convolution (``_CONV_BLOCK_NAME``), its first two arguments (or their keywords) two
     channel counts; not ``(channels, kernel)``, a literal kernel size after a named count. Else None."""
-    name = q.rsplit(".", 1)[-1]
-    if not _CONV_BLOCK_NAME.search(name) or _NOT_CONV_BLOCK.search(name):
+    if not _conv_block_name(q.rsplit(".", 1)[-1]):
         return None
     pos = list(args[:2])
     nodes = list(node.args[:2]) if isinstance(node, ast.Call) else []

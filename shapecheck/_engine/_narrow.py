@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .._core._algebra import Expr, Sym, const, provably_distinct, sym
 from .._core._ops.einsum import left_groups, operand_terms
+from .._core._ops.conv import CONV_BLOCK
 from .._core._ops._registry import OPAQUE
 from .._core._ops._util import CONV_LEAD, batch_then_channels
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
@@ -483,6 +484,10 @@ class Narrowing:
             # batch_first only means something for a batched input: (batch, seq, features)
             d = init.get("input_size")
             return Shape((UNKNOWN, UNKNOWN, d), (None, None, where)) if _is_size(d) else None
+        if m.qualname == CONV_BLOCK:
+            # a convolution block of a module the analysis did not see: a batched map, its channels in axis 1
+            c = init.get("in_channels")
+            return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None
         if q == "GroupNorm":
             c = init.get("num_channels")
             return Shape((UNKNOWN, c, Variadic(None)), (None, where, None)) if _is_size(c) else None

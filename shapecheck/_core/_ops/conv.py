@@ -467,9 +467,9 @@ def ConvBlock(site: Site, init: dict, input) -> Shape | None:
     imported from a module it did not see, named for a convolution and built with two channel counts): a
     batched map of ``in_channels`` channels (axis 1) becomes one of ``out_channels``, of the same rank, its
     other axes of unknown size (the block's kernel, stride and padding are not known)."""
+    in_ch, out_ch = as_size(init.get("in_channels")), as_size(init.get("out_channels"))
     if not isinstance(input, Shape):
         return None
-    in_ch, out_ch = as_size(init.get("in_channels")), as_size(init.get("out_channels"))
     if input.rank is not None and input.rank < 3:
         return None  # not a batched map: what the block does with it is not known
     v = input.variadic_index

@@ -45,6 +45,8 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
     if shapes and all(isinstance(s, Shape) for s in shapes) and any(s.rank is None for s in shapes):
         joined = _join_variadic(site, shapes, dim, "cat")
         d = as_int(dim)
+        if joined is None and d is not None and 0 <= d < 8 and _front_mismatch(site, shapes, d):
+            return None
         if joined is None and d is not None and 0 <= d < 8 and all(s.rank is None for s in shapes):
             # ``torch.cat([emb, ctx], dim=1)`` of tensors of unknown rank: each has at least ``dim + 1`` axes
             return Shape((UNKNOWN,) * (d + 1) + (Variadic(None),))
@@ -162,6 +164,28 @@ def _agreed_axes(shapes: list) -> list:
                     ax[i] = axes(s)[i]
                     break
     return ax
+
+
+def _front_mismatch(site: Site, shapes: list, d: int) -> bool:
+    """A ``cat`` along a non-negative ``d`` of parts known from the front (``? 32 ...`` and ``? 3 ...`` along 2):
+    the axes before ``d`` that every part states must agree; True (and SHP110) where two provably differ."""
+    def front(s: Shape, i: int):
+        if s.rank is not None:
+            return s.dims[i] if i < s.rank else None
+        v = s.variadic_index
+        return s.dims[i] if v is not None and i < v else None
+
+    for i in range(d):
+        dims = [front(s, i) for s in shapes]
+        if any(x is None or isinstance(x, (Unknown, Variadic)) for x in dims):
+            continue
+        for j, b in enumerate(dims[1:], 1):
+            if site.unify(dims[0], b) is False:
+                site.error("SHP110", f"cat along dim {d} needs equal axes {i}, got {qd(site.resolve(dims[0]))} and "
+                                     f"{qd(site.resolve(b))}",
+                           notes=(site.axis_note(shapes[0], i), site.axis_note(shapes[j], i)))
+                return True
+    return False
 
 
 def _join_variadic(site: Site, shapes: list, dim, op: str):
