@@ -57,6 +57,15 @@ def arg(ev, pos: int | None, name: str | None = None, default=None):
     return default
 
 
+def assigned_name(scope, call) -> str | None:
+    """The name the value of ``call`` is assigned to in ``scope`` (``x = x.permute(0, 3, 2, 1).contiguous()``, the
+    call anywhere in the assigned expression), else None."""
+    if scope is None:
+        return None
+    return next((n.targets[0].id for n in ast.walk(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                 and isinstance(n.targets[0], ast.Name) and any(c is call for c in ast.walk(n.value))), None)
+
+
 def is_shape(v) -> bool:
     return isinstance(v, Shape) and not v.is_any
 

@@ -11,7 +11,7 @@ from shapecheck._core._roles import CHANNEL, HEIGHT, WIDTH
 from shapecheck._core._algebra import Expr, Sym, sym
 from shapecheck._core._shape import Shape, Unknown
 
-from ._common import arg, as_int, axis, dims_text, is_literal, looks_like, name_of, qd, register, who
+from ._common import arg, as_int, assigned_name, axis, dims_text, is_literal, looks_like, name_of, qd, register, who
 
 _PERMUTE = {"torch.Tensor.permute", "torch.permute"}
 _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes",
@@ -22,10 +22,7 @@ _REARRANGE = {"einops.rearrange", "einops.layers.torch.Rearrange"}
 def _swapped_back(scope, call, i: int, j: int) -> bool:
     """Is the name the permuted tensor is assigned to (``x = x.permute(0, 3, 2, 1)``) permuted again later in the
     function with axes ``i`` and ``j`` exchanged (``x.permute(0, 2, 1, 3)``, ``x.transpose(1, 2)``)?"""
-    if scope is None:
-        return False
-    target = next((n.targets[0].id for n in ast.walk(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                   and isinstance(n.targets[0], ast.Name) and any(c is call for c in ast.walk(n.value))), None)
+    target = assigned_name(scope, call)
     if target is None:
         return False
     for n in ast.walk(scope):

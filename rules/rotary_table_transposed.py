@@ -7,7 +7,7 @@ import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
-from ._common import EINOPS_EINSUM, EINSUM, einsum_operands, last_name, operand_name, operand_nodes, register
+from ._common import EINOPS_EINSUM, EINSUM, assigned_name, einsum_operands, last_name, operand_name, operand_nodes, register
 
 _OUTER = {"torch.outer", "torch.ger", "torch.Tensor.outer", "torch.Tensor.ger"}
 
@@ -32,10 +32,7 @@ def _role(node) -> str | None:
 def _reordered(scope, call) -> bool:
     """Whether the name the table is assigned to is transposed or permuted later in the function (``freqs.T``,
     ``rearrange(freqs, "f n -> n f")``)."""
-    if scope is None:
-        return False
-    target = next((n.targets[0].id for n in ast.walk(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                   and isinstance(n.targets[0], ast.Name) and any(c is call for c in ast.walk(n.value))), None)
+    target = assigned_name(scope, call)
     if target is None:
         return False
     for n in ast.walk(scope):
