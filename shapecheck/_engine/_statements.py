@@ -38,8 +38,9 @@ class Statements:
 
     def split_key(self, st, rest, state) -> str | None:
         """The test of ``st`` when it is an undecided ``if`` the block tests again later (:meth:`split_on`)."""
-        if not isinstance(st, ast.If) or self.depth or self.quiet_undecided or len(self.assumed) >= 2:
-            return None
+        if not isinstance(st, ast.If) or self.depth or self.quiet_undecided or len(self.assumed) >= 2 \
+                or getattr(self.node, "name", None) == "__init__":
+            return None  # not in a constructor: the layers one path builds would be the other's too
         key = _tested_again(st, rest)
         if key is None or key in self.assumed:
             return None
