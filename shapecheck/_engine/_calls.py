@@ -1278,11 +1278,9 @@ def conv_block_sizes(q: str, args, kwargs: dict, node):
     nodes = list(node.args[:2]) if isinstance(node, ast.Call) else []
     if any(isinstance(n, ast.Starred) for n in nodes):
         return None
-    if len(pos) < 2:
-        given = {k: v for k, v in kwargs.items()}
-        inn = next((given[k] for k in _IN_KEYS if k in given), None) if len(pos) == 0 else pos[0]
-        out = next((given[k] for k in _OUT_KEYS if k in given), None)
-        pos = [inn, out]
+    if len(pos) < 2:  # ``ConvBlock(in_ch=c, out_ch=2 * c)``
+        inn = next((kwargs[k] for k in _IN_KEYS if k in kwargs), None) if not pos else pos[0]
+        pos = [inn, next((kwargs[k] for k in _OUT_KEYS if k in kwargs), None)]
     a, b = pos
     if not (isinstance(a, Expr) and isinstance(b, Expr)):
         return None
