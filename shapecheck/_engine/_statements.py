@@ -38,7 +38,7 @@ class Statements:
 
     def split_key(self, st, rest, state) -> str | None:
         """The test of ``st`` when it is an undecided ``if`` the block tests again later (:meth:`split_on`)."""
-        if not isinstance(st, ast.If) or self.depth or self.quiet_undecided or len(self.assumed) >= 2 \
+        if not isinstance(st, ast.If) or self.depth or self.quiet_undecided or self.assumed \
                 or getattr(self.node, "name", None) == "__init__":
             return None  # not in a constructor: the layers one path builds would be the other's too
         key = _tested_again(st, rest)
@@ -54,11 +54,15 @@ class Statements:
         holding and once without (each later test of it then decided alike), and the two paths join after."""
         before = self.env
         outs, envs = [], []
+        # only what the branches of that test find is reported on these paths: elsewhere the other flags a path
+        # meets need not be free of it (``if only_one:`` and ``if self.accept_3d_fmap:`` never hold together)
+        self.split_reporting = self.reporting
         for holds in (True, False):
             self.env = before.copy()
             self.assumed = {**self.assumed, key: holds}
             try:
-                outs.append(self.block(stmts, dict(state)))
+                with self.silenced():
+                    outs.append(self.block(stmts, dict(state)))
             finally:
                 self.assumed = {k: v for k, v in self.assumed.items() if k != key}
             envs.append(self.env)
@@ -218,6 +222,12 @@ class Statements:
             # keeps is added later as the callers' flag makes it fit (``_expressions``), whichever path the
             # module's flag takes here
             self.flag_rebound = self.flag_rebound | (_bound_names(st.body) ^ _bound_names(st.orelse))
+        if assumed is not None:  # the branch a path split by this test takes: its findings are reported
+            kept, self.reporting = self.reporting, self.split_reporting
+            try:
+                return self.block(st.body if known else st.orelse, state)
+            finally:
+                self.reporting = kept
         if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
             return self.block(st.body if known else st.orelse, state)
         before = self.env
@@ -231,10 +241,11 @@ class Statements:
         self.learn_distinct(st.test, state, True)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
-        # under a call's shapes (a callee analysed at depth > 0), or in a module built with a flag given
-        # (``_driver._run_built_with_flags``), a branch the analysis cannot decide may not be the path that call or
+        # under a call's shapes (a callee analysed at depth > 0), in a module built with a flag given
+        # (``_driver._run_built_with_flags``), or on a path split by a test made twice (``split_on``: the other
+        # flags need not be free on it), a branch the analysis cannot decide may not be the path that call or
         # that module takes: it proves nothing for it
-        quiet = self.silenced if self.depth > 0 or self.quiet_undecided else nullcontext
+        quiet = self.silenced if self.depth > 0 or self.quiet_undecided or self.assumed else nullcontext
         with quiet():
             a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
         env_a = self.env
