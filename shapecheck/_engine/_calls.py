@@ -549,7 +549,7 @@ class Calls:
         if q in ("shapecheck.reveal_shape",) or q.endswith(".reveal_shape"):
             v = args[0] if args else None
             text = reveal_text(v, self.env)
-            if self.reporting or self.assumed and self.split_reporting:  # on each path a test made twice splits
+            if self.reporting:
                 self.diags.append(Diagnostic(self.mod.path, node.lineno, node.col_offset + 1, "reveal", text, "note"))
             return v
         if q == "functools.partial" and args and isinstance(args[0], (ClassRef, QualRef, FuncRef)) \

@@ -53,19 +53,29 @@ class Statements:
         later, nothing it reads rebound between: the statements from the first test on run once with the test
         holding and once without (each later test of it then decided alike), and the two paths join after."""
         before = self.env
-        outs, envs = [], []
-        # only what the branches of that test find is reported on these paths: elsewhere the other flags a path
-        # meets need not be free of it (``if only_one:`` and ``if self.accept_3d_fmap:`` never hold together)
-        self.split_reporting = self.reporting
+        outs, envs, found = [], [], []
+        # what the branches of that test find is reported; elsewhere, what both paths find (the other flags a path
+        # meets need not be free of it: ``if only_one:`` and ``if self.accept_3d_fmap:`` never hold together)
+        branches = [(b[0].lineno, b[-1].end_lineno) for st in stmts if isinstance(st, ast.If)
+                    and ast.dump(st.test) == key for b in (st.body, st.orelse) if b]
+        start = len(self.diags)
         for holds in (True, False):
             self.env = before.copy()
             self.assumed = {**self.assumed, key: holds}
+            mark = len(self.diags)
             try:
-                with self.silenced():
-                    outs.append(self.block(stmts, dict(state)))
+                outs.append(self.block(stmts, dict(state)))
             finally:
                 self.assumed = {k: v for k, v in self.assumed.items() if k != key}
             envs.append(self.env)
+            found.append(self.diags[mark:])
+        del self.diags[start:]
+        seen = [{(d.line, d.column, d.code, d.message) for d in f} for f in found]
+        for f in found:
+            for d in f:
+                if d.code == "reveal" or any(lo <= d.line <= hi for lo, hi in branches) \
+                        or all((d.line, d.column, d.code, d.message) in s_ for s_ in seen):
+                    self.diags.append(d)
         live = [(o, e) for o, e in zip(outs, envs) if o is not None]
         if not live:
             self.env = before
@@ -222,12 +232,6 @@ class Statements:
             # keeps is added later as the callers' flag makes it fit (``_expressions``), whichever path the
             # module's flag takes here
             self.flag_rebound = self.flag_rebound | (_bound_names(st.body) ^ _bound_names(st.orelse))
-        if assumed is not None:  # the branch a path split by this test takes: its findings are reported
-            kept, self.reporting = self.reporting, self.split_reporting
-            try:
-                return self.block(st.body if known else st.orelse, state)
-            finally:
-                self.reporting = kept
         if known is True or known is False:  # ``if x.ndim == 2:`` where x is known to have 3 axes
             return self.block(st.body if known else st.orelse, state)
         before = self.env
@@ -241,11 +245,10 @@ class Statements:
         self.learn_distinct(st.test, state, True)
         receiver = self.self_val
         attrs = dict(receiver.attrs) if receiver is not None else None
-        # under a call's shapes (a callee analysed at depth > 0), in a module built with a flag given
-        # (``_driver._run_built_with_flags``), or on a path split by a test made twice (``split_on``: the other
-        # flags need not be free on it), a branch the analysis cannot decide may not be the path that call or
+        # under a call's shapes (a callee analysed at depth > 0), or in a module built with a flag given
+        # (``_driver._run_built_with_flags``), a branch the analysis cannot decide may not be the path that call or
         # that module takes: it proves nothing for it
-        quiet = self.silenced if self.depth > 0 or self.quiet_undecided or self.assumed else nullcontext
+        quiet = self.silenced if self.depth > 0 or self.quiet_undecided else nullcontext
         with quiet():
             a = self.block(st.body, self.narrowed_branch(st.test, dict(state), True))
         env_a = self.env

@@ -89,7 +89,6 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         # while ``kept_by_later`` runs a loop's body for the elements after the first: the name of an
         # ``enumerate`` index and what those elements fit (``self.layers[i]`` is one of them)
         self.later_index: tuple | None = None
-        self.split_reporting = True  # whether the function reported before a path split (``_statements.split_on``)
         self.assumed: dict = {}  # undecided tests taken as holding or not on this path (``_statements.split_on``)
         self.grid_sides: dict = {}  # the side of a square grid of each number of tokens (``_statements.grid_side``)
         self.flag_rebound: frozenset = frozenset()  # names one path under a constructor's flag rebinds
