@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import einops
 import torch
 import torch.nn.functional as F
@@ -70,6 +72,32 @@ def g_conv(rng):
                 init_args=(Z(f"{cin}*{groups}"), Z(f"{out}*{groups}") if rng.random() < 0.9 else Z(out), k),
                 init_kwargs={"stride": stride, "padding": padding, "dilation": dilation, "groups": groups},
                 args=(Ten(lead + (Z(f"{c}*{groups}"),) + sp),)), P.sizes
+
+
+class _ProjectConvBlock(nn.Module):
+    """A project's own convolution block, as ``shapecheck.ConvBlock`` stands for one it cannot read: a convolution
+    of some kernel and stride, a norm and an activation, from ``in_channels`` to ``out_channels``."""
+
+    def __init__(self, in_channels, out_channels, n=2, k=3, stride=1):
+        super().__init__()
+        self.body = nn.Sequential(getattr(nn, f"Conv{n}d")(in_channels, out_channels, k, stride=stride, padding=k // 2),
+                                  getattr(nn, f"BatchNorm{n}d")(out_channels), nn.ReLU())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+@gen
+def g_conv_block(rng):
+    P = Pool(rng, 3, 16)
+    n = rng.randint(1, 3)
+    c = P.name()
+    cin = P.other(c, 0.2)
+    sp = tuple(P.name() if rng.random() < 0.7 else rng.randint(3, 20) for _ in range(n))
+    k, stride = rng.choice([1, 3]), rng.randint(1, 2)
+    block = functools.partial(_ProjectConvBlock, n=n, k=k, stride=stride)
+    return Case("ConvBlock", "shapecheck.ConvBlock", module=block, init_args=(Z(cin), Z(P.name())),
+                args=(Ten((P.name(), c) + sp),)), P.sizes
 
 
 @gen

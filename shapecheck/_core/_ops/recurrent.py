@@ -30,6 +30,8 @@ def _recurrent(site: Site, init: dict, input, hx=None, lstm: bool = False):
     directions = 2 if bidir else 1
     hidden = as_size(init.get("hidden_size"))
     proj = as_int(init.get("proj_size"))
+    if not _projection_fits(site, hidden, proj):
+        return None
     out_h = hidden if not proj else const(proj)
     out_f = out_h * directions if hasattr(out_h, "terms") else UNKNOWN
     layers = as_size(init.get("num_layers"))
@@ -68,6 +70,16 @@ def _check_state(site: Site, which: str, state, batch: list, input: Shape) -> No
                    help="build the state with the batch axis second, even when batch_first=True")
 
 
+def _projection_fits(site: Site, hidden, proj) -> bool:
+    """An LSTM's ``proj_size`` is smaller than its ``hidden_size`` (PyTorch builds it only then); False, with
+    SHP110, where both are known and it is not."""
+    h = as_int(hidden)
+    if proj and h is not None and proj >= h:
+        site.error("SHP110", f"{site.op} has proj_size={proj}, not smaller than hidden_size={h}")
+        return False
+    return True
+
+
 def _unknown_rank(site: Site, init: dict, input: Shape, lstm: bool = False):
     in_size = as_size(init.get("input_size"))
     if site.unify(input.dims[-1], in_size) is False:
@@ -75,6 +87,8 @@ def _unknown_rank(site: Site, init: dict, input: Shape, lstm: bool = False):
                              f"{qd(site.resolve(input.dims[-1]))}", notes=(site.axis_note(input, -1),))
     hidden = as_size(init.get("hidden_size"))
     proj = as_int(init.get("proj_size"))
+    if not _projection_fits(site, hidden, proj):
+        return None
     out_h = hidden if not proj else const(proj)
     out_f = out_h * (2 if init.get("bidirectional") is True else 1) if hasattr(out_h, "terms") else UNKNOWN
     # the output has the input's axes, the features replaced; an input of 2 or 3 axes has at least one
