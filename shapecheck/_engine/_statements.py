@@ -32,7 +32,7 @@ class Statements:
                 return None
             key = self.split_key(st, stmts[i + 1:], state)
             if key is not None:
-                return self.split_on(key, stmts[i:], state)
+                self.split_on(key, stmts[i:], state)
             state = self.stmt(st, state)
         return state
 
@@ -48,40 +48,29 @@ class Statements:
             known = self.ev(st.test, dict(state))
         return None if known is True or known is False else key
 
-    def split_on(self, key: str, stmts, state):
+    def split_on(self, key: str, stmts, state) -> None:
         """``if self.heads > 1: <split>`` ... ``if self.heads > 1: <merge>``: an undecided test the code makes again
-        later, nothing it reads rebound between: the statements from the first test on run once with the test
-        holding and once without (each later test of it then decided alike), and the two paths join after."""
-        before = self.env
-        outs, envs, found = [], [], []
-        # what the branches of that test find is reported; elsewhere, what both paths find (the other flags a path
-        # meets need not be free of it: ``if only_one:`` and ``if self.accept_3d_fmap:`` never hold together)
+        later, nothing it reads rebound between. Besides the analysis that joins the branches, the statements from
+        the first test on run once with the test holding and once without (each later test of it then decided
+        alike), and what the branches of that test find on them is reported (the merge that forgets the
+        transpose). Nothing else of those runs is kept: elsewhere the joined analysis decides, as the other
+        flags a path meets need not be free of this one (``if only_one:`` and ``if self.accept_3d_fmap:`` never
+        hold together)."""
+        before, returns = self.env, list(self.returns)
         branches = [(b[0].lineno, b[-1].end_lineno) for st in stmts if isinstance(st, ast.If)
                     and ast.dump(st.test) == key for b in (st.body, st.orelse) if b]
         start = len(self.diags)
         for holds in (True, False):
             self.env = before.copy()
             self.assumed = {**self.assumed, key: holds}
-            mark = len(self.diags)
             try:
-                outs.append(self.block(stmts, dict(state)))
+                self.block(stmts, dict(state))
             finally:
                 self.assumed = {k: v for k, v in self.assumed.items() if k != key}
-            envs.append(self.env)
-            found.append(self.diags[mark:])
+        found = self.diags[start:]
         del self.diags[start:]
-        seen = [{(d.line, d.column, d.code, d.message) for d in f} for f in found]
-        for f in found:
-            for d in f:
-                if d.code == "reveal" or any(lo <= d.line <= hi for lo, hi in branches) \
-                        or all((d.line, d.column, d.code, d.message) in s_ for s_ in seen):
-                    self.diags.append(d)
-        live = [(o, e) for o, e in zip(outs, envs) if o is not None]
-        if not live:
-            self.env = before
-            return None
-        self.env = live[0][1] if len(live) == 1 else live[0][1].meet(live[1][1])
-        return join_states([o for o, _ in live])
+        self.diags.extend(d for d in found if d.code != "reveal" and any(lo <= d.line <= hi for lo, hi in branches))
+        self.env, self.returns[:] = before, returns
 
     def stmt(self, st, state):
         handler = _HANDLERS.get(type(st).__name__)

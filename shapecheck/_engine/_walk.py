@@ -213,11 +213,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             before = state
             key = self.split_key(st, body[i + 1:], state)
             if key is not None:
-                # the rest runs once with the test holding and once without (``_statements.split_on``)
-                state = self.split_on(key, body[i:], state)
-                now = state if state is not None else before
-                read |= {n.id for b in body[i:] for n in ast.walk(b) if isinstance(n, ast.Name) and n.id in watch}
-                break
+                # the rest also runs once with the test holding and once without (``_statements.split_on``)
+                self.split_on(key, body[i:], state)
             state = self.stmt(st, state)
             now = state if state is not None else before  # a ``return`` narrows the state it was given
             for p in watch - changed:
