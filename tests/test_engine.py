@@ -113,30 +113,6 @@ def test_if_else_join_keeps_what_both_agree_on():
     """) == ["b n", "b ? ?"]
 
 
-def test_a_test_made_again_later_takes_the_same_branch_both_times():
-    # ``if heads > 1:`` twice, nothing it reads rebound between: besides the joined analysis, each path is followed
-    # with the second test decided as the first, and what its branches find is reported (the merge without the
-    # transpose); what the joined analysis reveals after it is unchanged
-    assert reveals("""
-        def f(x: Float[Tensor, "b n d"], flag: bool):
-            if flag:
-                x = x.transpose(1, 2)
-            y = x.sum(0)
-            if flag:
-                x = x.transpose(1, 2)
-            reveal_shape(x)
-    """) == ["b ? ?"]
-    assert codes("""
-        def g(x: Float[Tensor, "b t c"], heads: int):
-            b, t, c = x.shape
-            if heads > 1:
-                x = x.view(b, t, heads, c // heads).transpose(1, 2)
-            if heads > 1:
-                x = x.contiguous().view(b, t, -1)
-            return x
-    """) == ["SHP109"]
-
-
 def test_early_return_branch_does_not_join():
     assert reveals("""
         def f(x: Float[Tensor, "b n d"], flag: bool):

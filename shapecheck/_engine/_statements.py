@@ -26,51 +26,11 @@ class Statements:
 
     def block(self, stmts, state):
         """Run statements; returns the state after them, or None when every path returned/raised."""
-        stmts = list(stmts)
-        for i, st in enumerate(stmts):
+        for st in stmts:
             if state is None:
                 return None
-            key = self.split_key(st, stmts[i + 1:], state)
-            if key is not None:
-                self.split_on(key, stmts[i:], state)
             state = self.stmt(st, state)
         return state
-
-    def split_key(self, st, rest, state) -> str | None:
-        """The test of ``st`` when it is an undecided ``if`` the block tests again later (:meth:`split_on`)."""
-        if not isinstance(st, ast.If) or self.depth or self.quiet_undecided or self.assumed \
-                or getattr(self.node, "name", None) == "__init__":
-            return None  # not in a constructor: the layers one path builds would be the other's too
-        key = _tested_again(st, rest)
-        if key is None or key in self.assumed:
-            return None
-        with self.silenced():
-            known = self.ev(st.test, dict(state))
-        return None if known is True or known is False else key
-
-    def split_on(self, key: str, stmts, state) -> None:
-        """``if self.heads > 1: <split>`` ... ``if self.heads > 1: <merge>``: an undecided test the code makes again
-        later, nothing it reads rebound between. Besides the analysis that joins the branches, the statements from
-        the first test on run once with the test holding and once without (each later test of it then decided
-        alike), and what the branches of that test find on them is reported (the merge that forgets the
-        transpose). Nothing else of those runs is kept: elsewhere the joined analysis decides, as the other
-        flags a path meets need not be free of this one (``if only_one:`` and ``if self.accept_3d_fmap:`` never
-        hold together)."""
-        before, returns = self.env, list(self.returns)
-        branches = [(b[0].lineno, b[-1].end_lineno) for st in stmts if isinstance(st, ast.If)
-                    and ast.dump(st.test) == key for b in (st.body, st.orelse) if b]
-        start = len(self.diags)
-        for holds in (True, False):
-            self.env = before.copy()
-            self.assumed = {**self.assumed, key: holds}
-            try:
-                self.block(stmts, dict(state))
-            finally:
-                self.assumed = {k: v for k, v in self.assumed.items() if k != key}
-        found = self.diags[start:]
-        del self.diags[start:]
-        self.diags.extend(d for d in found if d.code != "reveal" and any(lo <= d.line <= hi for lo, hi in branches))
-        self.env, self.returns[:] = before, returns
 
     def stmt(self, st, state):
         handler = _HANDLERS.get(type(st).__name__)
@@ -210,8 +170,7 @@ class Statements:
 
     # -- branches and loops ----------------------------------------------------------------------
     def stmt_if(self, st, state):
-        assumed = self.assumed.get(ast.dump(st.test)) if self.assumed else None
-        known = self.ev(st.test, state) if assumed is None else assumed
+        known = self.ev(st.test, state)
         if known is not True and known is not False and not _stops(st.body) and not _stops(st.orelse):
             # ``if in_planes != planes: self.shortcut = nn.Conv2d(in_planes, planes, 1)``: decided by sizes the
             # code names differently (``_expressions.distinct_sizes_test``); not a guard that raises or returns
@@ -924,29 +883,4 @@ def _square_root_of(node, qualify):
     if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Pow) and isinstance(inner.right, ast.Constant) \
             and inner.right.value == 0.5:
         return inner.left
-    return None
-
-
-def _tested_again(st: ast.If, rest) -> str | None:
-    """The test of ``st`` (as text) when a later statement of the same block tests it again (``if self.heads > 1:``
-    twice) and none between rebinds what it reads; only a test of names, attributes, constants and comparisons
-    (no call). Else None."""
-    test = st.test
-    if any(isinstance(n, (ast.Call, ast.NamedExpr, ast.Await, ast.Yield)) for n in ast.walk(test)):
-        return None
-    key = ast.dump(test)
-    read = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
-    attrs = {n.attr for n in ast.walk(test) if isinstance(n, ast.Attribute)}
-    between = [st.body, st.orelse]
-    for later in rest:
-        if isinstance(later, ast.If) and ast.dump(later.test) == key:
-            for part in between:
-                for s_ in part if isinstance(part, list) else [part]:
-                    for n in ast.walk(s_):
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in read:
-                            return None
-                        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and n.attr in attrs:
-                            return None
-            return key
-        between.append(later)
     return None

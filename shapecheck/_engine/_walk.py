@@ -89,7 +89,6 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         # while ``kept_by_later`` runs a loop's body for the elements after the first: the name of an
         # ``enumerate`` index and what those elements fit (``self.layers[i]`` is one of them)
         self.later_index: tuple | None = None
-        self.assumed: dict = {}  # undecided tests taken as holding or not on this path (``_statements.split_on``)
         self.grid_sides: dict = {}  # the side of a square grid of each number of tokens (``_statements.grid_side``)
         self.flag_rebound: frozenset = frozenset()  # names one path under a constructor's flag rebinds
         self.flag_branches = 0  # how many branches a constructor's flag opens the statement is in (``_statements``)
@@ -208,13 +207,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
         start = {p: state.get(p) for p in watch}
         read: set = set()
         changed: set = set()
-        body = list(self.node.body)
-        for i, st in enumerate(body):
+        for st in self.node.body:
             before = state
-            key = self.split_key(st, body[i + 1:], state)
-            if key is not None:
-                # the rest also runs once with the test holding and once without (``_statements.split_on``)
-                self.split_on(key, body[i:], state)
             state = self.stmt(st, state)
             now = state if state is not None else before  # a ``return`` narrows the state it was given
             for p in watch - changed:
