@@ -148,8 +148,7 @@ class Checks:
                 power = abs(dict(pre_o.terms[0][0]).get(a, 0) - dict(pre_s.terms[0][0]).get(a, 0))
                 for _ in range(max(1, power)):
                     together = together * Expr([(((a, 1),), 1)])
-            source_symbols = {x for d_ in sdims if isinstance(d_, Expr) for x in d_.symbols()}
-            if not whole and together not in sdims and not any(a in source_symbols for a in moved_axes) \
+            if not whole and together not in sdims and not _held_by(sdims, moved_axes) \
                     and _prefix_shrinks(pre_s, pre_o, moved_axes):
                 # a factor no axis of the source holds moved to a later axis (``group_size`` of ``t // group_size``
                 # into the features, past the heads): frames regrouped on purpose; no proof (a factor moved earlier,
@@ -206,8 +205,7 @@ class Checks:
             moved_axes = moved_factor(post_s, post_o, tail_s)
             if not moved_axes or is_pattern_axis(s) and all(is_pattern_axis(a) for a in moved_axes):
                 return  # moved by a factor that names no whole axis: memory reinterpreted on purpose?
-            if not any(a in {x for d_ in sdims if isinstance(d_, Expr) for x in d_.symbols()} for a in moved_axes) \
-                    and _prefix_shrinks(post_o, post_s, moved_axes):
+            if not _held_by(sdims, moved_axes) and _prefix_shrinks(post_o, post_s, moved_axes):
                 return  # a factor no axis of the source holds, gained after the axis: frames regrouped on purpose
             whole = [x for x in tail_s if any(x == Expr([(((a, 1),), 1)]) for a in moved_axes)]
             other = whole[0] if whole else None
@@ -363,6 +361,12 @@ def literal_factor(pre_s: Expr, pre_o: Expr) -> str | None:
 # the origin of an axis of a library layer's weight read as an attribute (``_expressions._weight``), or of a piece
 # of one: "`out_features` of the `Linear` built at model.py:12"
 _WEIGHT_AXIS = re.compile(r"`\w+` of the `\w+` built at ")
+
+
+def _held_by(sdims, factors) -> bool:
+    """Does an axis of the source hold one of the ``factors`` (``num_head`` of ``batch_size*num_head``)?"""
+    held = {x for d in sdims if isinstance(d, Expr) for x in d.symbols()}
+    return any(a in held for a in factors)
 
 
 def _prefix_shrinks(pre_s: Expr, pre_o: Expr, factors) -> bool:

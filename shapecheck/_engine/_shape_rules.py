@@ -278,7 +278,7 @@ def _state_names(fn) -> frozenset:
     for n in ast.walk(fn):
         if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
             binds.setdefault(n.targets[0].id, []).append(n.value)
-        elif isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With)) or isinstance(n, ast.Assign):
+        elif isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
             for t in ast.walk(n):
                 if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store):
                     binds.setdefault(t.id, []).append(None)

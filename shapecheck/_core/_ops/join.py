@@ -169,14 +169,8 @@ def _agreed_axes(shapes: list) -> list:
 def _front_mismatch(site: Site, shapes: list, d: int) -> bool:
     """A ``cat`` along a non-negative ``d`` of parts known from the front (``? 32 ...`` and ``? 3 ...`` along 2):
     the axes before ``d`` that every part states must agree; True (and SHP110) where two provably differ."""
-    def front(s: Shape, i: int):
-        if s.rank is not None:
-            return s.dims[i] if i < s.rank else None
-        v = s.variadic_index
-        return s.dims[i] if v is not None and i < v else None
-
     for i in range(d):
-        dims = [front(s, i) for s in shapes]
+        dims = [s.axis(i) for s in shapes]
         if any(x is None or isinstance(x, (Unknown, Variadic)) for x in dims):
             continue
         for j, b in enumerate(dims[1:], 1):
