@@ -93,6 +93,36 @@ def test_two_calls_of_a_helper_do_not_share_axes():
     """) == []
 
 
+
+def test_a_callee_names_an_unknown_input_apart_from_the_other_arguments():
+    # the image an earlier call named ``h w`` is given with features of unknown shape, which the callee's callee
+    # unpacks as ``b, c, h, w``: another ``h`` and ``w`` (the features are twice as large), so no mismatch
+    assert codes("""
+    class Unpacked(nn.Module):
+        def __init__(self, c: int):
+            super().__init__()
+            self.conv = nn.Conv2d(c, 3, 1)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            return self.conv(x).view(b, 3, h, w)
+
+    class ToImage(nn.Module):
+        def __init__(self, c: int):
+            super().__init__()
+            self.rgb = Unpacked(c)
+
+        def forward(self, x, skip=None):
+            out = self.rgb(x)
+            if skip is not None:
+                out = out + F.interpolate(skip, scale_factor=2)
+            return out
+
+    def grow(x, up, first: ToImage, later: ToImage):
+        skip = first(x)
+        return later(up(x), skip)
+    """) == []
+
 def test_a_helper_keeps_the_axes_its_argument_brought():
     assert reveals(SPLIT_HEADS + """
     def f(x: Float[Tensor, "b n d"]):

@@ -12,6 +12,7 @@ from .._core._algebra import const, sym
 from .._core._ops._facts import lookup_op
 from .._core._annot import AnnotError, Imports, collect_imports, from_module, import_statements, read_annotation
 from .._core._settings import Settings
+from .._core._shape import ANY_SHAPE, Shape
 from ._dialects import adopt_project_typing
 from ._common import is_super_call, last_name, own_nodes, param_defaults
 from ._memo import ModuleMemo
@@ -31,6 +32,7 @@ class ClassInfo:
         self.methods = _class_methods(node.body)
         self.base_nodes = node.bases
         self._module: bool | None = None
+        self._replaced: frozenset | None = None
 
     def _base_refs(self):
         """Each base defined in analysed code: a ``ClassInfo`` of this file, or a ``ClassRef`` of
@@ -108,6 +110,26 @@ class ClassInfo:
         the layers its constructor gives, applied in order (with no ``forward`` of its own)."""
         return any((self.info.imports.qualify(b) or "") == "torch.nn.Sequential" for b in self.base_nodes) \
             and self.find_method("forward") is None
+
+    def replaced_attrs(self) -> frozenset:
+        """The attributes a method other than ``__init__`` assigns from its own values (a parameter or a local, not
+        only the module's state and the file's imports), other than updates of themselves (``self.h =
+        self.h.detach()``)."""
+        if self._replaced is None:
+            imported = set(self.info.imports.names)
+            names = set()
+            for mname, fn in self.methods.items():
+                if mname == "__init__":
+                    continue
+                for node in ast.walk(fn):
+                    if not isinstance(node, ast.Assign) or not {
+                            n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} - {"self"} - imported:
+                        continue
+                    own = {n.attr for n in ast.walk(node.value) if _self_attribute(n)}
+                    names.update(t.attr for target in node.targets for t in ast.walk(target)
+                                 if _self_attribute(t) and t.attr not in own)
+            self._replaced = frozenset(names)
+        return self._replaced
 
     def find_method(self, name: str, depth: int = 0):
         if name in self.methods:
@@ -378,6 +400,7 @@ class ModuleInfo:
                 if self.strict:
                     raise
             sv.learn(fa.env)
+            _forget_replaced(sv)
             if _required_left_out(fn, given):
                 # built with arguments the engine never saw (``mlp: Mlp``, a parameter typed with the class): its
                 # sizes are whatever its builder gave, free to meet the caller's (``Mlp``'s ``dim`` is the
@@ -402,7 +425,22 @@ class ModuleInfo:
             fa.run()
             diags = fa.diags
             sv.learn(fa.env)
+            _forget_replaced(sv)
         return sv, diags
+
+
+def _forget_replaced(sv: SelfVal) -> None:
+    """A tensor ``__init__`` sets that another method replaces with what that method computed (``self.previous_ids =
+    ids``, a cache ``__init__`` starts empty): in the other methods it is whichever was stored last, a tensor of
+    unknown shape, not ``__init__``'s."""
+    replaced = sv.cls.replaced_attrs() if isinstance(sv.cls, ClassInfo) else ()
+    for attr in replaced:
+        if isinstance(sv.attrs.get(attr), Shape):
+            sv.attrs[attr] = ANY_SHAPE
+
+
+def _self_attribute(node) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
 def _class_methods(body) -> dict:

@@ -321,7 +321,11 @@ class UserCalls:
         sub = type(self)(ref.info, fn, self_val=ref.bound_self, args=dict(bound), depth=self.depth + 1,
                          rules=self.rules, closure=closure)
         related = sub.env.related  # what the callee's file relates
-        sub.outer_names = self.outer_names | frozenset(self.dim_names - self.adopted_names)
+        # the callee's own names for the axes of an input of unknown shape are apart from the caller's and from
+        # those the arguments bring in (a skip connection named by an earlier call, given with an unknown image)
+        brought: dict = {}
+        _dim_syms(tuple(bound.values()), brought, 0, "")
+        sub.outer_names = self.outer_names | frozenset(self.dim_names - self.adopted_names) | frozenset(brought)
         sub.env = self.env.copy()
         sub.env.related = related
         sv = ref.bound_self
