@@ -123,6 +123,25 @@ def test_a_callee_names_an_unknown_input_apart_from_the_other_arguments():
         return later(up(x), skip)
     """) == []
 
+
+def test_a_tensor_another_method_replaces_is_unknown_there_but_one_it_fills_keeps_its_shape():
+    # ``self.previous = ids`` replaces the constructor's empty cache; ``self.cache[:b, :t] = k`` fills part of it
+    assert reveals("""
+    class Cached(nn.Module):
+        def __init__(self, batch: int, length: int, dim: int):
+            super().__init__()
+            self.previous = torch.empty(0)
+            self.cache = torch.zeros(batch, length, dim)
+
+        def remember(self, ids):
+            self.previous = ids
+
+        def forward(self, k, b: int, t: int):
+            self.cache[:b, :t] = k
+            reveal_shape(self.previous)
+            reveal_shape(self.cache)
+    """) == ["...", "batch length dim"]
+
 def test_a_helper_keeps_the_axes_its_argument_brought():
     assert reveals(SPLIT_HEADS + """
     def f(x: Float[Tensor, "b n d"]):

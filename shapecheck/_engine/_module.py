@@ -126,7 +126,7 @@ class ClassInfo:
                             n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} - {"self"} - imported:
                         continue
                     own = {n.attr for n in ast.walk(node.value) if _self_attribute(n)}
-                    names.update(t.attr for target in node.targets for t in ast.walk(target)
+                    names.update(t.attr for target in node.targets for t in _bound(target)
                                  if _self_attribute(t) and t.attr not in own)
             self._replaced = frozenset(names)
         return self._replaced
@@ -437,6 +437,18 @@ def _forget_replaced(sv: SelfVal) -> None:
     for attr in replaced:
         if isinstance(sv.attrs.get(attr), Shape):
             sv.attrs[attr] = ANY_SHAPE
+
+
+def _bound(target):
+    """The names and attributes an assignment target rebinds (a tuple's items; not an item of a subscript, which
+    changes part of what it holds: ``self.cache_k[:b, :t] = xk``)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for e in target.elts:
+            yield from _bound(e)
+    elif isinstance(target, ast.Starred):
+        yield from _bound(target.value)
+    else:
+        yield target
 
 
 def _self_attribute(node) -> bool:
