@@ -1162,3 +1162,35 @@ def test_a_weight_tied_to_a_tensor_of_another_shape_is_reported():
     """
     assert errors(flagged.format(sizes="nhid, ntoken", tied="self.encoder.weight")) == []
     assert [d.code for d in errors(flagged.format(sizes="nhid, ntoken", tied="self.encoder.weight[0]"))] == ["SHP107"]
+
+
+# -- layers given options the file writes once ----------------------------------------------------
+
+_SEPARABLE = """
+    _BN = {"eps": 1e-3, "momentum": 0.9997, "affine": True}
+
+    class SeparableConv(nn.Module):
+        def __init__(self, in_ch: int, out_ch: int, mult: int):
+            super().__init__()
+            mid = in_ch * mult
+            self.dw = nn.Conv2d(in_ch, mid, 3, padding=1, groups=in_ch, bias=False)
+            self.bn_dw = nn.BatchNorm2d(mid, **_BN)
+            self.pw = nn.Conv2d(%s, 1, bias=False)
+            self.bn_pw = nn.BatchNorm2d(out_ch, **_BN)
+
+        def forward(self, x):
+            x = self.bn_dw(self.dw(x))
+            return self.bn_pw(self.pw(x))
+"""
+
+
+def test_a_norm_given_the_files_literal_options_keeps_its_sizes():
+    assert codes(_SEPARABLE % "mid, out_ch") == []
+    assert codes(_SEPARABLE % "out_ch, mid") == ["SHP107"]
+
+
+def test_options_the_file_changes_are_not_known():
+    changed = _SEPARABLE % "out_ch, mid" + """
+    _BN["eps"] = 1e-5
+    """
+    assert codes(changed) == []

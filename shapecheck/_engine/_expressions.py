@@ -290,6 +290,8 @@ class Expressions:
             return info.constants[name]
         if name in getattr(info, "class_aliases", ()):  # ``GELU = nn.GELU if ... else GELU_``
             return self.ev(info.class_aliases[name], {})
+        if name in getattr(info, "option_dicts", ()):  # ``**_BN_PARAMS``: literal options by name
+            return self.ev(info.option_dicts[name], {})
         if name in info.class_tables:  # ``_NORM_MAP``: a table of classes keyed by strings
             return DictOf(tuple((k, self.ev(v, {})) for k, v in info.class_tables[name]))
         if name in BUILTIN_NAMES:

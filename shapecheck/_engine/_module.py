@@ -253,6 +253,8 @@ class ModuleInfo:
         self.functions = {}
         self.classes = {}
         self.constants = {}
+        # ``_BN_PARAMS = {"eps": 1e-3, "momentum": 0.01}``: options given to layers as ``**_BN_PARAMS``
+        self.option_dicts: dict = {}
         # the sizes a script's main block sets (name -> value, ``_COUNTED`` for ``len(...)``): named sizes,
         # distinct from one another but where they are set to one literal value (``d_k = d_v = 64``)
         self.main_sizes: dict = {}
@@ -284,6 +286,8 @@ class ModuleInfo:
                     self.constants[node.targets[0].id] = sym(node.targets[0].id, "code")
                 elif _class_table(v) is not None:
                     self.class_tables[node.targets[0].id] = _class_table(v)
+                elif _option_dict(v):
+                    self.option_dicts[node.targets[0].id] = v
                 elif isinstance(v, ast.IfExp) and _class_name(v.body) and _class_name(v.orelse) \
                         or isinstance(v, (ast.Name, ast.Attribute)) and _class_name(v):
                     # ``GELU = nn.GELU if hasattr(nn, "GELU") else GELU_``: one of two classes; ``BatchNorm2d =
@@ -313,6 +317,13 @@ class ModuleInfo:
                 if isinstance(node, ast.ClassDef) and node.name not in self.classes \
                         and node.name not in self.functions:
                     self.classes[node.name] = ClassInfo(node, self)
+        if self.option_dicts:
+            # one that any code changes (bound again, an item set, ``update``) is not one value
+            changed = {n.value.id for n in ast.walk(tree) if isinstance(n, (ast.Subscript, ast.Attribute))
+                       and isinstance(n.value, ast.Name) and (isinstance(n, ast.Attribute) or isinstance(n.ctx, ast.Store))}
+            bindings = _module_bindings(tree)
+            self.option_dicts = {k: v for k, v in self.option_dicts.items()
+                                 if k not in changed and bindings.get(k, 0) <= 1}
         if self.constants or self.class_aliases \
                 or any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body):
             bindings = _module_bindings(tree)
@@ -476,6 +487,13 @@ def _is_main_test(test) -> bool:
     sides = [test.left, test.comparators[0]]
     return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
         any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
+def _option_dict(node) -> bool:
+    """A dict of literal options by literal names (``{"eps": 1e-3, "affine": True}``)."""
+    return isinstance(node, ast.Dict) and bool(node.keys) and all(
+        isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys) \
+        and all(isinstance(v, ast.Constant) for v in node.values)
 
 
 def _module_bindings(tree: ast.Module) -> dict:

@@ -289,13 +289,18 @@ def view_as(site: Site, input, other) -> Shape | None:
 
 @shape_rule("torch.flatten", "torch.Tensor.flatten",
             ok=["b c h w | 1 -> b c*h*w", "b c h w -> b*c*h*w", "b c h w | 1, 2 -> b c*h w", "() -> 1",
-                "b n | start_dim=1 -> b n"],
+                "b n | start_dim=1 -> b n", "b ... | 1 -> b _", "... c h w | 2 -> _ _ _"],
             bad=["b c h | 4 ! SHP106", "b c h | 2, 1 ! SHP106"])
 def flatten(site: Site, input, start_dim=0, end_dim=-1) -> Shape | None:
     """``flatten(x, start_dim=0, end_dim=-1)``: the axes from ``start_dim`` to ``end_dim`` merged into one."""
     if isinstance(input, Shape) and input.rank is None:
         s, e = locate(site, input, start_dim), locate(site, input, end_dim)
         v = input.variadic_index
+        first = as_int(start_dim)
+        if s is None and first is not None and first > 0 and as_int(end_dim) == -1:
+            # ``torch.flatten(x, 1)`` of a tensor of unknown rank: its first axes, then one (it runs only with more)
+            ax = axes_any(input)
+            return build([ax[i] if i < v else (UNKNOWN, None) for i in range(first)] + [(UNKNOWN, None)])
         if s is None or e is None or s > e or (s < v < e):
             return None
         ax = axes_any(input)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._algebra import Expr
 from .._shape import UNKNOWN, Shape, Variadic
-from ._registry import Site, as_size, module_rule, qd, shape_rule
+from ._registry import Site, as_int, as_size, module_rule, qd, shape_rule
 from ._util import axes, build, count_text, known, last_replaced
 
 
@@ -394,3 +394,29 @@ def Embedding(site: Site, init: dict, input) -> Shape | None:
 
 
 Embedding.never_fails = True
+
+
+@module_rule("torch.nn.EmbeddingBag",
+             init="num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, "
+                  "mode='mean', sparse=False, _weight=None, include_last_offset=False, padding_idx=None, "
+                  "device=None, dtype=None",
+             ok=["init: 100, d | b n -> b d", "init: 100, 16 | n, m -> m 16",
+                 "init: 100, 16, include_last_offset=True | n, m -> m-1 16"],
+             bad=["init: 100, 16 | b n k ! SHP104"])
+def EmbeddingBag(site: Site, init: dict, input, offsets=None, per_sample_weights=None) -> Shape | None:
+    """``nn.EmbeddingBag(num, dim)``: each bag of indices summed (or averaged) into one ``embedding_dim`` row; the
+    bags are the rows of a 2-D input, or the stretches of a 1-D input that ``offsets`` starts."""
+    if not isinstance(input, Shape):
+        return None
+    d = as_size(init.get("embedding_dim"))
+    if input.rank == 2:
+        return Shape((input.dims[0], d), (input.origins[0], None) if input.origins else ())
+    if input.rank == 1 and isinstance(offsets, Shape) and offsets.rank == 1:
+        bags = offsets.dims[0]
+        if init.get("include_last_offset") is True or as_int(init.get("include_last_offset")) == 1:
+            bags = bags - 1 if isinstance(bags, Expr) else UNKNOWN
+        return Shape((bags, d))
+    if input.rank not in (None, 1):
+        site.error("SHP104", f"{site.op} expects bags as a 2-D tensor, or a 1-D one with offsets, got {input.rank} axes")
+        return None
+    return Shape((UNKNOWN, d))
