@@ -82,11 +82,12 @@ def _a_sequence(name: str, scope) -> bool:
     return False
 
 
-_REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum", "sort", "argsort"}
+_REDUCTIONS = {"sum", "mean", "logsumexp", "argmax", "max", "topk", "amax", "nansum", "sort", "argsort", "min",
+               "argmin", "amin"}
 # those whose axis defaults to the last one: ``log_probs[i].topk(k)``, ``torch.sort(log_probs, descending=True)``
 _LAST_BY_DEFAULT = {"topk", "sort", "argsort"}
 # methods that keep the distribution's axes: the copies and casts `_uses` sees through, and its exp, log and clamp
-_KEEPS = _SAME_VALUES | {"exp", "log", "clamp", "clamp_min"}
+_KEEPS = _SAME_VALUES | {"exp", "log", "clamp", "clamp_min", "masked_fill", "masked_fill_"}
 _KL_DIV = {"torch.nn.functional.kl_div", "torch.kl_div"}
 
 
@@ -153,6 +154,14 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
                     if isinstance(m, ast.Name) and isinstance(m.ctx, ast.Store):
                         stores.append(((n.end_lineno, n.end_col_offset), m.id, n if one else None))
                         assigned.add(id(m))
+    for n in nodes:
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) \
+                and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult)):
+            # ``scores += bias``: the name holds ``scores + bias``, a term of what it held
+            load = ast.Name(id=n.target.id, ctx=ast.Load(), lineno=n.lineno, col_offset=n.col_offset)
+            value = ast.BinOp(left=load, op=n.op, right=n.value)
+            stores.append(((n.end_lineno, n.end_col_offset), n.target.id, ast.Assign(targets=[n.target], value=value)))
+            assigned.add(id(n.target))
     for n in nodes:
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in assigned:
             stores.append(((n.lineno, n.col_offset), n.id, None))
@@ -238,7 +247,58 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
         if isinstance(n, ast.Call) and qualify(n.func) in _KL_DIV and len(n.args) >= 2 \
                 and carries(n.args[0]) and over_last(n.args[1]):
             return n  # ``F.kl_div(log_q, p)``: the target a distribution over the last axis, elementwise beside it
+    parents = {id(c): p for p in nodes for c in ast.iter_child_nodes(p)}
+
+    def reduced_per_row(gather_call) -> bool:
+        """``lp.gather(-1, t.unsqueeze(-1)).squeeze(-1)`` whose result (or a name holding it) is then reduced over
+        an axis: the squeezed picks keep one axis or more, so ``t`` has one or more and the log-probabilities two."""
+        sq = parents.get(id(gather_call))
+        if not isinstance(sq, ast.Attribute) or sq.attr != "squeeze":
+            return False
+        sq = parents.get(id(sq))
+        if not isinstance(sq, ast.Call) or [_int(a) for a in sq.args] != [-1]:
+            return False
+        up = parents.get(id(sq))
+        while isinstance(up, ast.UnaryOp):
+            up = parents.get(id(up))
+        names = {t.id for t in up.targets if isinstance(t, ast.Name)} if isinstance(up, ast.Assign) else set()
+        for m in nodes:
+            if isinstance(m, ast.Call):
+                red = _reduced_dim(m, qualify)
+                if red is None or red[1] not in (-1, 1):
+                    continue
+                x = red[0]
+                while isinstance(x, ast.Call) and isinstance(x.func, ast.Attribute) and x.func.attr in _KEEPS:
+                    x = x.func.value
+                if x is sq or isinstance(x, ast.Name) and x.id in names:
+                    return True
+        return False
+
+    walked = set()  # names a loop or comprehension binds to positions: ``for i in range(len(hyps))``
+    for m in nodes:
+        if isinstance(m, (ast.For, ast.comprehension)) and isinstance(m.target, ast.Name) \
+                and isinstance(m.iter, ast.Call) and isinstance(m.iter.func, ast.Name) and m.iter.func.id == "range":
+            walked.add(m.target.id)
+
+    def label_pick(n) -> bool:
+        """``lp[i, j, tokens[i][j]]``: one integer per axis, two or more, the last a label (a name or an item, not a
+        literal): the entry of that label read along that axis, so the classes are not axis 0."""
+        if not isinstance(n, ast.Subscript) or not isinstance(n.slice, ast.Tuple) or len(n.slice.elts) < 2:
+            return False
+        elts = n.slice.elts
+        if any(isinstance(e, (ast.Slice, ast.Starred)) or isinstance(e, ast.Constant) and e.value in (None, Ellipsis)
+               for e in elts):
+            return False
+        first, last = elts[0], elts[-1]
+        # rows walked by position (``for i in range(...)``), the last index a label, not another position: a
+        # ``(classes, batch)`` layout reads ``p[label, i]`` and is left alone
+        return isinstance(first, ast.Name) and first.id in walked \
+            and not (isinstance(last, ast.Name) and last.id in walked) \
+            and isinstance(last, (ast.Name, ast.Subscript, ast.Attribute)) and carries(n.value)
+
     for n in nodes:
+        if label_pick(n):
+            return n
         if isinstance(n, ast.Call):
             red = _reduced_dim(n, qualify)
             if red is not None and red[1] == -1 and carries(red[0]):
@@ -247,6 +307,8 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
             if left is not None and carries(left):
                 return n
             picked = _gathered_from_last(n, qualify, batched)
+            if picked is None and not batched and reduced_per_row(n):
+                picked = _gathered_from_last(n, qualify, True)
             if picked is not None and carries(picked):
                 return n
             if qualify(n.func) in CLASS_LOSSES and n.args and carries(n.args[0]):
@@ -367,6 +429,32 @@ class LogitsNormalisedOverFirstAxis(LintRule):
     fixable = True
 
     VALID = [
+        # near misses of the cases below: over the last axis; a classes-first layout read as ``p[label, i]``
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def sentence_scores(logits, labels):
+    logprobs = logits.log_softmax(dim=-1)
+    token_scores = logprobs.gather(dim=-1, index=labels.unsqueeze(-1)).squeeze(-1)
+    return token_scores.sum(dim=-1, keepdim=True)
+
+
+def label_scores(class_major, labels):
+    p = F.log_softmax(class_major, dim=0)
+    return [p[labels[i], i] for i in range(len(labels))]
+
+
+def one_example(scores, label):
+    picked = scores.log_softmax(dim=0).gather(-1, label.unsqueeze(-1)).squeeze(-1)
+    return picked
+
+
+def attend(scores, value, keep):
+    attn = torch.softmax(scores, dim=-1).masked_fill(keep, 0.0)
+    return torch.matmul(attn, value)
+''',
         # near miss: the row of one example, picked by an index, has its classes as its only axis
         '''
 import torch
@@ -516,6 +604,45 @@ def best_rows(scores, j: int, k: int):
 ''',
     ]
     INVALID = [
+        # the labels' log-probabilities gathered along the last axis and summed per sentence: rows of a batch
+        '''
+import torch
+
+
+def sentence_scores(logits, labels):
+    logprobs = logits.log_softmax(dim=0)
+    token_scores = logprobs.gather(dim=-1, index=labels.unsqueeze(-1)).squeeze(-1)
+    return token_scores.sum(dim=-1, keepdim=True)
+''',
+        # one entry per hypothesis and step, the token id last: read along the last axis
+        '''
+import torch.nn.functional as F
+
+
+def hypothesis_scores(decoder_out, hyps):
+    decoder_out = F.log_softmax(decoder_out, dim=0)
+    return [sum(decoder_out[i, j, hyps[i][j]] for j in range(len(hyps[i]))) for i in range(len(hyps))]
+''',
+        # negative log-probabilities, a bias added in place, the best class by ``min`` over the last axis
+        '''
+import torch
+
+
+def best_token(logits, bias, vocab: int):
+    logits = torch.log_softmax(logits, dim=0)
+    scores = -logits
+    scores += bias.reshape(-1, vocab)
+    return scores.min(dim=-1, keepdim=True)
+''',
+        # attention weights masked after the softmax, then contracted along their last axis
+        '''
+import torch
+
+
+def attend(scores, value, keep):
+    attn = torch.softmax(scores, dim=0).masked_fill(keep, 0.0)
+    return torch.matmul(attn, value)
+''',
         # one view's logits picked from the chunks of a batch: a batch, not the row of one example
         '''
 import torch

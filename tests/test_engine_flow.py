@@ -142,6 +142,43 @@ def test_a_tensor_another_method_replaces_is_unknown_there_but_one_it_fills_keep
             reveal_shape(self.cache)
     """) == ["...", "batch length dim"]
 
+
+_MASKED_ATTENTION = """
+    class Attention(nn.Module):
+        def __init__(self, n_head: int, n_feat: int):
+            super().__init__()
+            self.h = n_head
+            self.d_k = n_feat // n_head
+            self.linear_q = nn.Linear(n_feat, n_feat)
+            self.linear_k = nn.Linear(n_feat, n_feat)
+            self.linear_v = nn.Linear(n_feat, n_feat)
+
+        def forward_attention(self, value, scores, mask):
+            if %s:
+                keep = mask.unsqueeze(1).eq(0)
+                attn = torch.softmax(scores.masked_fill(keep, -1e9), dim=-1)
+            else:
+                attn = torch.softmax(scores, dim=1)
+            x = torch.matmul(self.drop(attn), value)
+            return x.transpose(1, 2).reshape(value.size(0), -1, self.h * self.d_k)
+
+        def forward(self, query, key, value, mask):
+            b = query.size(0)
+            q = self.linear_q(query).view(b, -1, self.h, self.d_k).transpose(1, 2)
+            k = self.linear_k(key).view(b, -1, self.h, self.d_k).transpose(1, 2)
+            v = self.linear_v(value).view(b, -1, self.h, self.d_k).transpose(1, 2)
+            return self.forward_attention(v, torch.matmul(q, k.transpose(-2, -1)), mask)
+"""
+
+
+def test_a_branch_of_a_test_that_picks_no_shapes_is_checked_under_a_calls_shapes():
+    # an emptiness test (an empty mask means none) is written for the same shapes either way: the softmax over the
+    # heads in its branch is reported under ``forward``'s shapes, where the scores have four axes; ``self.drop`` is
+    # a dropout a base class of another file sets, which gives its input back
+    assert "SHP202" in codes(_MASKED_ATTENTION % "mask.size(-1) > 0")
+    # a test of the module's sizes may pick a branch no call takes: it proves nothing for the call
+    assert "SHP202" not in codes(_MASKED_ATTENTION % "self.h > 1")
+
 def test_a_helper_keeps_the_axes_its_argument_brought():
     assert reveals(SPLIT_HEADS + """
     def f(x: Float[Tensor, "b n d"]):

@@ -21,6 +21,7 @@ import ast
 import re
 
 from .._core._ops._facts import lookup_op
+from .._core._algebra import Expr
 from .._core._shape import Shape
 from .._core._ops._registry import OPAQUE
 from ._common import last_name
@@ -126,16 +127,25 @@ def norm_kernel(func: ast.AST, callee, args: list, kwargs: dict, qualify):
 
 # a module's normalization layer by its attribute's name: ``self.norm``, ``self.bn``, ``self.norm2``
 _NORM_ATTR = re.compile(r"^(?:norm|bn)\d*$")
+# ``self.dropout(attn)``, ``self.attn_drop(x)`` with the layer built where the engine cannot see (a base class of
+# another file): a dropout (or stochastic depth) gives back its input's shape
+_DROP_ATTR = re.compile(r"^(?:[a-z0-9]+_)*drop(?:out|_path)?\d*$")
 
 
 def unread_norm(func: ast.AST, callee, args: list, kwargs: dict):
     """``x = self.norm(x)`` with ``self.norm`` a layer the engine could not read (built from an option,
-    ``get_norm(norm, out_channels)``): a normalization gives back its input's shape. Else None."""
-    if not (callee is OPAQUE or isinstance(callee, Obj)) or len(args) != 1 or kwargs or not isinstance(args[0], Shape):
+    ``get_norm(norm, out_channels)``), or ``self.dropout(attn)`` with the dropout set where the engine cannot see
+    (a base class of another file): a normalization or a dropout gives back its input's shape. Else None."""
+    if len(args) != 1 or kwargs or not isinstance(args[0], Shape):
         return None
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self"):
         return None
-    return args[0] if _NORM_ATTR.match(func.attr) else None
+    if (callee is OPAQUE or isinstance(callee, Obj)) and _NORM_ATTR.match(func.attr):
+        return args[0]
+    # a dropout attribute the engine knows nothing of (set by a base class of another file: read as a size)
+    if (callee is OPAQUE or isinstance(callee, (Obj, Expr))) and _DROP_ATTR.match(func.attr):
+        return args[0]
+    return None
 
 
 def may_give_layer(fn) -> bool:

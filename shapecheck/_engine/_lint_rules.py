@@ -17,11 +17,14 @@ class LintRuleHandoff:
         upstream = after_error(args) | after_error(tuple(kwargs.values())) | problems
         if upstream and isinstance(result, Shape):
             result = result.with_meta(after_error=upstream)
-        if not self.rules or not self.reporting:
+        if not self.rules:
             return result
         rules = rules_for(self.rules, q)
         if not rules:
             return result
+        # in a silenced region (a branch a call's shapes may not take) the rules still note their facts on the result
+        # (a softmax's axis, read where the branches join), and report nothing
+        quiet = not self.reporting
         ctx = RuleContext(self.mod.path, self.env, function=self.qualname, symbol_roles=self.symbol_roles or {},
                           scope=getattr(self, "node", None), uses=self.scope_use_roles(),
                           qualify=self.mod.imports.qualify)
@@ -34,6 +37,10 @@ class LintRuleHandoff:
                 if self.mod.strict:
                     raise
         reported = set()
+        if quiet:
+            if ctx.result_tags and isinstance(result, Shape):
+                result = result.with_meta(**ctx.result_tags)
+            return result
         for rep in ctx.reports:
             if rep.code in upstream:
                 continue  # the same finding again downstream of the first one

@@ -351,7 +351,22 @@ def _join_shapes(a: Shape, b: Shape) -> Shape:
     dims = (Variadic(None),) + tuple(_join_dim(x, y) for x, y in zip(tail_a, tail_b))
     origins = (None,) + tuple(a.origin(i) if x == y and a.origin(i) == b.origin(j) else None
                               for i, j, x, y in zip(range(-n, 0), range(-n, 0), tail_a, tail_b))
-    return Shape(dims, origins if any(o is not None for o in origins) else ())
+    return Shape(dims, origins if any(o is not None for o in origins) else (), None,
+                 _suffix_meta(a, b, n))
+
+
+def _suffix_meta(a: Shape, b: Shape, n: int) -> tuple:
+    """The facts two branches of different ranks state alike (or each otherwise, ``either:``) about the last ``n``
+    axes both keep: those whose axis counts from the end within them (a softmax over ``dim=-1`` of scores that one
+    branch broadcast against a mask of unknown rank), and those that are only where they were made."""
+    def fits(v) -> bool:
+        if _made_at(v):
+            return True
+        return isinstance(v, tuple) and v and type(v[0]) is int and -n <= v[0] < 0 and _made_in(v)
+
+    a2 = Shape(a.dims, a.origins, a.label, tuple(kv for kv in a.meta if fits(kv[1])))
+    b2 = Shape(b.dims, b.origins, b.label, tuple(kv for kv in b.meta if fits(kv[1])))
+    return _common_meta(a2, b2)
 
 
 def _common_meta(a: Shape, b: Shape) -> tuple:

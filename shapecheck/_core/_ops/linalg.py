@@ -403,7 +403,7 @@ Embedding.never_fails = True
              ok=["init: 100, d | b n -> b d", "init: 100, 16 | n, m -> m 16",
                  "init: 100, 16, include_last_offset=True | n, m -> m-1 16"],
              bad=["init: 100, 16 | b n k ! SHP104"])
-def EmbeddingBag(site: Site, init: dict, input, offsets=None, per_sample_weights=None) -> Shape | None:
+def EmbeddingBag(site: Site, init: dict, input, offsets=None, **_weights) -> Shape | None:
     """``nn.EmbeddingBag(num, dim)``: each bag of indices summed (or averaged) into one ``embedding_dim`` row; the
     bags are the rows of a 2-D input, or the stretches of a 1-D input that ``offsets`` starts."""
     if not isinstance(input, Shape):
