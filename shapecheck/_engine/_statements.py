@@ -195,7 +195,7 @@ class Statements:
         attrs = dict(receiver.attrs) if receiver is not None else None
         # under a call's shapes (a callee analysed at depth > 0), or in a module built with a flag given
         # (``_driver._run_built_with_flags``), a branch the analysis cannot decide may not be the path that call or
-        # that module takes: it proves nothing for it. A test that picks no shape regime (an emptiness or None check,
+        # that module takes: it proves nothing for it. A test that picks no shape regime (an emptiness check,
         # ``self.training``) is written for the same shapes either way, so what its branch proves holds for the call
         quiet = self.silenced if (self.depth > 0 or self.quiet_undecided) and not _no_regime(st.test) else nullcontext
         with quiet():
@@ -698,8 +698,9 @@ _EMPTINESS = ("size", "numel", "shape", "len")
 
 def _no_regime(test) -> bool:
     """A test that picks no shape regime: an emptiness check (``mask.size(2) > 0``, ``cache.numel() == 0``,
-    ``len(x) > 0``), a None check, ``self.training``; either branch is then written for the same shapes, and what
-    it proves under a call's shapes holds for that call whenever the branch runs."""
+    ``len(x) > 0``), ``self.training``; either branch is then written for the same shapes, and what it proves under a
+    call's shapes holds for that call whenever the branch runs. Not a None check: ``if enc is not None:`` may pick
+    the states a layer built under a flag is for (a cross-attention's keys)."""
     if isinstance(test, ast.BoolOp):
         return all(_no_regime(v) for v in test.values)
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
@@ -708,8 +709,6 @@ def _no_regime(test) -> bool:
         return True
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         left, op, right = test.left, test.ops[0], test.comparators[0]
-        if isinstance(op, (ast.Is, ast.IsNot)) and isinstance(right, ast.Constant) and right.value is None:
-            return True
         if isinstance(op, (ast.Gt, ast.GtE, ast.Eq, ast.NotEq)) and isinstance(right, ast.Constant) \
                 and type(right.value) is int and right.value == 0:
             f = left
