@@ -1194,3 +1194,24 @@ def test_options_the_file_changes_are_not_known():
     _BN["eps"] = 1e-5
     """
     assert codes(changed) == []
+
+
+def test_a_chain_ending_in_layers_it_follows_gives_what_they_give():
+    # a head whose first layer the engine cannot read (an activation from a table a function picks): the Linear
+    # after it still gives ``... vocab``; a chain whose last layer keeps any shape gives an unknown one
+    assert reveals("""
+        ACTS = {"relu": nn.ReLU, "gelu": nn.GELU}
+
+        def make_act(name):
+            return ACTS[name]()
+
+        class Joint(nn.Module):
+            def __init__(self, d: int, vocab: int, act: str, block):
+                super().__init__()
+                self.head = nn.Sequential(make_act(act), nn.Dropout(0.1), nn.Linear(d, vocab))
+                self.mid = nn.Sequential(nn.Linear(d, d), block(d), nn.Dropout(0.1))
+
+            def forward(self, x):
+                reveal_shape(self.head(x))
+                reveal_shape(self.mid(x))
+    """) == ["... vocab", "..."]

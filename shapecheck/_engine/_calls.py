@@ -572,9 +572,14 @@ class Calls:
                     if not isinstance(a, ModuleVal):
                         break
                     known.append(a)
-                if not known or any(isinstance(a, ast.Starred) for a in node.args):
+                tail = []
+                for a in reversed(args):
+                    if not isinstance(a, ModuleVal):
+                        break
+                    tail.insert(0, a)
+                if not (known or tail) or any(isinstance(a, ast.Starred) for a in node.args):
                     return OPAQUE
-                return ModuleVal(q, children=tuple(known), unknown_after=True)
+                return ModuleVal(q, children=tuple(known), unknown_after=True, tail=tuple(tail))
             written = len(node.args) == len(args) and not node.keywords \
                 and not any(isinstance(a, ast.Starred) for a in node.args)
             seq = ModuleVal(q, children=tuple(args), written_out=written)

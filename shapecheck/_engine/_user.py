@@ -47,6 +47,8 @@ class UserCalls:
             for w in results[1:]:
                 v = join(v, w)
             return v
+        if m.unknown_after and not m.children:
+            return self.sequential_tail(m, node)
         if m.children:
             v = args[0] if args else OPAQUE
             if isinstance(v, Obj):  # what a module is called with is a tensor
@@ -69,7 +71,8 @@ class UserCalls:
                 if not isinstance(v, Shape) and child.rule is not None and not child.children:
                     v = ANY_SHAPE  # a library layer returns a tensor, whatever we know of it
             if m.unknown_after:
-                return OPAQUE  # after the layers it can follow comes one it cannot
+                # after the layers it can follow comes one it cannot: what the layers after it give of anything
+                return self.sequential_tail(m, node)
             if m.repeated and isinstance(v, Shape):  # the same layer again: only a shape it keeps is known
                 later = m.children[0] if m.later is None else m.later
                 # a later layer may be one of several (the list's first layer, or those a loop appended): what
@@ -359,6 +362,18 @@ class UserCalls:
         self.report_entry(node, display, diags, fit if layer else ())
         self.adopt_named_sizes(bound, v)
         return self.fresh_axes(v, {**closure, **bound} if closure else bound, node, ref.bound_self)
+
+    def sequential_tail(self, m: ModuleVal, node):
+        """What the layers of a chain after the last one the engine cannot follow give of a tensor of unknown shape
+        (a head's ``nn.Linear(d, vocab)`` last: ``... vocab``); OPAQUE when there are none. Nothing is reported: what
+        they meet is unknown."""
+        if not m.tail:
+            return OPAQUE
+        v = ANY_SHAPE
+        with self.silenced():
+            for child in m.tail:
+                v = self.call_module(child, [v], {}, node) if isinstance(v, Shape) else OPAQUE
+        return v if isinstance(v, Shape) else OPAQUE
 
     def adopt_named_sizes(self, bound: dict, v) -> None:
         """A size this function names (an argument of its constructor, ``in_dim``) given to a callee as an

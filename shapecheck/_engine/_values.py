@@ -66,6 +66,9 @@ class ModuleVal:
     # nn.Sequential(nn.Conv2d(304, 256, 3), BatchNorm(256), ...) with a layer the engine cannot follow (built by a
     # class passed in): ``children`` are the layers before it, and what the chain gives is unknown after them
     unknown_after: bool = False
+    # the layers after the last one it cannot follow (``nn.Sequential(ACT[name](), nn.Dropout(p), nn.Linear(d, v))``):
+    # what they give of a tensor of unknown shape is what the chain gives (``... v``)
+    tail: tuple = ()
     # where a library layer is built (``model.py:42``): the sizes of its output are named after it in notes
     built_at: str | None = field(default=None, compare=False)
 
