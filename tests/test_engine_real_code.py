@@ -1215,3 +1215,23 @@ def test_a_chain_ending_in_layers_it_follows_gives_what_they_give():
                 reveal_shape(self.head(x))
                 reveal_shape(self.mid(x))
     """) == ["... vocab", "..."]
+
+
+_GATED = """
+    class GatedBlock(nn.Module):
+        def __init__(self, ch: int, out_ch: int):
+            super().__init__()
+            self.gate = nn.Conv1d(%s, 3, padding=1)
+            self.out = nn.Conv1d(ch, out_ch, 1)
+
+        def forward(self, x):
+            h = self.gate(x)
+            a, b = h.split(h.size(1) // 2, dim=1)
+            return self.out(torch.tanh(a) * torch.sigmoid(b))
+"""
+
+
+def test_a_convolutions_output_of_unknown_rank_is_split_along_its_channels():
+    # axis 1 of ``... c l`` read as a layer reads it, batched: the gate's halves have half its channels
+    assert codes(_GATED % "ch, ch * 2") == []
+    assert codes(_GATED % "ch * 2, ch") == ["SHP107"]

@@ -20,7 +20,7 @@ from .._core._algebra import Expr, Sym, const, provably_distinct, sym
 from .._core._ops.einsum import left_groups, operand_terms
 from .._core._ops.conv import CONV_BLOCK
 from .._core._ops._registry import OPAQUE
-from .._core._ops._util import CONV_LEAD, batch_then_channels
+from .._core._ops._util import CONV_LEAD, batch_then_channels, batched
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from .._core._unify import CALL_AXIS_GROUP
 from .._core._roles import RoleOrigin
@@ -81,6 +81,8 @@ class Narrowing:
         """The size of axis ``i`` of the tensor held by ``var`` (whose shape is ``shape``): a known axis,
         or a new axis of the variable (which is narrowed), or OPAQUE when it cannot be named."""
         d = shape.axis(i)
+        if not isinstance(d, Expr) and i >= 1:
+            d = batched(shape).axis(i)  # a convolution's output read as a layer reads it: ``h.size(1)``, its channels
         if isinstance(d, Expr):
             return d
         cur = state.get(var) if var is not None else None

@@ -174,7 +174,11 @@ def locate(site: Site, shape: Shape, dim, allow_end: bool = False):
     if d is None:
         return None
     if d >= 0:
-        return d if d < v else None
+        if d < v:
+            return d
+        # a convolution's output, its leading segment read as the batch axis as a layer reads it (``batched``):
+        # ``h.split(c, dim=1)`` splits its channels
+        return d if v == 0 and 1 <= d < len(shape.dims) and shape.get_meta(CONV_LEAD) else None
     suffix = len(shape.dims) - v - 1 + (1 if allow_end else 0)
     if -d <= suffix:
         return len(shape.dims) + d + (1 if allow_end else 0)
