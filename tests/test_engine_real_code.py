@@ -1113,8 +1113,9 @@ def test_attention_of_unannotated_inputs_in_a_function_of_its_own():
 
 
 def test_a_sequential_with_a_layer_built_by_a_class_passed_in_keeps_its_first_layers():
-    # ``BatchNorm`` is a class the caller passes in: the chain cannot be followed past it (what it gives is
-    # unknown), but its first convolution still meets the input (DeepLab's decoder after its ``cat``)
+    # ``BatchNorm`` is a class the caller passes in: the chain cannot be followed through it (what the layers after
+    # it meet is unknown; they give ``num_classes`` channels), but its first convolution still meets the input
+    # (DeepLab's decoder after its ``cat``)
     src = """
         class Decoder(nn.Module):
             def __init__(self, num_classes, BatchNorm):
@@ -1127,7 +1128,7 @@ def test_a_sequential_with_a_layer_built_by_a_class_passed_in_keeps_its_first_la
                 reveal_shape(out)
                 return out
     """
-    assert reveals(src.format(304)) == ["..."]
+    assert reveals(src.format(304)) == ["... num_classes ? ?"]
     assert errors(src.format(304)) == []
     out = errors(src.format(256))
     assert [d.code for d in out] == ["SHP107"] and "expects 256 input channels, got 304" in out[0].message
