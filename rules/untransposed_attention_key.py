@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._shape import Shape, Unknown
+from shapecheck._core._roles import FEATURE, POSITION
 
 from ._common import MATMUL, arg, axis, axis_note, compare_before, env_before, label_name, qd, register
 
@@ -29,7 +30,9 @@ class UntransposedAttentionKey(LintRule):
     when the last axes of both operands are provably the same axis ("d_head") and the right
     operand's axis -2 is not, and either both operands share their axis -2 (self-attention) or the
     operands are named like queries and keys (`q`, `query`, `key_states`..., also with BERT's
-    `_layer` suffix: `query_layer`, `key_layer`).
+    `_layer` suffix: `query_layer`, `key_layer`). Where the sizes say nothing (keys of an input of
+    unknown shape, split into heads by a reshape's `-1`), the axes' roles do: both last axes are
+    per-head features of a head split, and both axes -2 its positions.
 
     ## Why is this bad?
     When the sequence length happens to equal the head size (a 64-token test batch with 64-wide
@@ -64,6 +67,26 @@ class UntransposedAttentionKey(LintRule):
     summary = "Attention scores contract the keys' sequence axis: the keys were not transposed"
 
     VALID = [
+        # near miss: the same head split, keys transposed
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, dim: int, heads: int = 8):
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_k = nn.Linear(dim, dim, bias=False)
+
+    def forward(self, x, kv):
+        B, N, C = x.shape
+        M = kv.shape[1]
+        q = F.linear(x, self.to_q.weight).reshape(B, N, self.heads, -1).permute(0, 2, 1, 3)
+        k = F.linear(kv, self.to_k.weight).reshape(B, M, self.heads, -1).permute(0, 2, 1, 3)
+        return q @ k.transpose(-2, -1)
+''',
         # near miss: the same einops split, keys transposed
         '''
 import torch
@@ -146,6 +169,27 @@ class SelfAttention(torch.nn.Module):
 ''',
     ]
     INVALID = [
+        # keys of an input of unknown shape, projected and split into heads by a reshape's -1: the queries' per-head
+        # features meet the keys' positions
+        '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, dim: int, heads: int = 8):
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_k = nn.Linear(dim, dim, bias=False)
+
+    def forward(self, x, kv):
+        B, N, C = x.shape
+        M = kv.shape[1]
+        q = F.linear(x, self.to_q.weight).reshape(B, N, self.heads, -1).permute(0, 2, 1, 3)
+        k = F.linear(kv, self.to_k.weight).reshape(B, M, self.heads, -1).permute(0, 2, 1, 3)
+        return q @ k
+''',
         # vit-pytorch style: heads split by einops from an input of unknown shape
         '''
 import torch
@@ -217,6 +261,20 @@ class SelfAttention(torch.nn.Module):
         qd_, kd = axis(a, -1), axis(b, -1)
         ks, qs = axis(b, -2), axis(a, -2)
         c = lambda x, y: compare_before(ctx, ev.node, x, y)  # noqa: E731
+        # roles of a head split: the queries' per-head features against the keys' positions
+        if ctx.role(a, -1) == FEATURE and ctx.role(b, -1) == FEATURE and ctx.role(b, -2) == POSITION \
+                and ctx.role(a, -2) == POSITION \
+                and (qd_ is None or ks is None or c(qd_, ks) == "unknown") \
+                and not (qd_ is not None and kd is not None and c(qd_, kd) == "ne"):
+            env = env_before(ctx, ev.node)
+            ctx.report(
+                self.code, ev.node,
+                "attention scores contract the per-head features of the queries with the positions of the keys "
+                "(axis -2): the keys are not transposed",
+                notes=(axis_note(ctx, a, -1, ev.node), axis_note(ctx, b, -2, ev.node), axis_note(ctx, b, -1, ev.node)),
+                help="use `k.transpose(-2, -1)` as the right operand",
+            )
+            return
         if qd_ is not None and kd is not None and ks is None and _unknown_axis(b, -2) \
                 and _named(b, _KEY_LABELS) and _named(a, _QUERY_LABELS) and c(qd_, kd) == "eq":
             # the keys' sequence axis is unknown, but their last axis is the queries' head size: not transposed
@@ -253,6 +311,10 @@ class SelfAttention(torch.nn.Module):
 
 def _unknown_axis(v, i: int) -> bool:
     """The axis at ``i`` exists and is unknown (``?``), as after a pattern over an input of unknown shape."""
-    if not isinstance(v, Shape) or v.rank is None:
+    if not isinstance(v, Shape):
         return False
+    if v.rank is None:
+        # a trailing axis of ``... h ? d`` (a head split of a tensor of unknown rank)
+        return v.variadic_index is not None and i < 0 and -i <= len(v.dims) - v.variadic_index - 1 \
+            and isinstance(v.dims[i], Unknown)
     return -v.rank <= i < v.rank and isinstance(v.dims[i], Unknown)

@@ -1236,3 +1236,30 @@ def test_a_convolutions_output_of_unknown_rank_is_split_along_its_channels():
     # axis 1 of ``... c l`` read as a layer reads it, batched: the gate's halves have half its channels
     assert codes(_GATED % "ch, ch * 2") == []
     assert codes(_GATED % "ch * 2, ch") == ["SHP107"]
+
+
+def test_sizes_written_as_torch_size_a_cache_written_by_index_and_a_rotary_tables_width():
+    assert reveals("""
+        def sizes(x: Float[Tensor, "b t c"], h: int, d: int):
+            new = x.size()[:-1] + torch.Size([h, d])
+            reveal_shape(x.view(new))
+
+        def cache(k_cache, xk: Float[Tensor, "b t h d"], pos):
+            k_cache.index_copy_(1, pos, xk)
+            reveal_shape(k_cache)
+
+        def rotary(x: Float[Tensor, "b t r"], r: int):
+            freqs = torch.arange(0, r, 2)
+            reveal_shape(x * torch.cat([freqs, freqs], -1))
+
+        def lost(t, b: int, n: int):
+            reveal_shape(torch.reshape(t.foo(), (b, n, -1)))
+
+        class Heads(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.n = config.transformer["num_heads"]
+
+            def forward(self, x: Float[Tensor, "b t c"]):
+                reveal_shape(x.view(x.size(0), x.size(1), self.n, -1))
+    """) == ["b t h d", "b ? h d", "b t r", "b n -1@21", "b t num_heads c//num_heads"]

@@ -472,6 +472,12 @@ def broadcast_dims(a, b, env: Env):
         # a named axis or a literal > 1 against another: may still be 1 at run time only for
         # symbols from code; names and literals are taken at their word
         return a, False
+    if r == UNK and isinstance(a, Expr) and isinstance(b, Expr) and a.value is None and b.value is None:
+        # two sizes made of the same symbols (``r`` and ``((r + 1) // 2) * 2``, a rotary table's
+        # width built with ``arange(0, r, 2)``): if the program runs they are one size; keep the simpler
+        sa, sb = set(a.symbols()), set(b.symbols())
+        if sa and sa == sb:
+            return (a if len(str(a)) <= len(str(b)) else b), True
     return UNKNOWN, True
 
 

@@ -108,6 +108,10 @@ class Calls:
 
     def call(self, node, state):
         func = node.func
+        if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], (ast.List, ast.Tuple)) \
+                and (self.mod.imports.qualify(func) or "") == "torch.Size":
+            # ``torch.Size([h, d_k])`` is the tuple of its sizes (``x.size()[:-1] + torch.Size([h, d])``)
+            return self.ev(ast.Tuple(elts=node.args[0].elts, ctx=ast.Load()), state)
         read = self.dict_read(node, state)
         if read is not NOT_HANDLED:
             return read
@@ -264,6 +268,21 @@ class Calls:
             # ``img[:, :, None].repeat(3, axis=2)`` of what may be a NumPy array: NumPy's method, not torch's (a
             # cast, ``img.astype(np.float32)``, keeps the shape)
             return recv if name == "astype" else ANY_SHAPE.with_meta(maybe_array=True)
+        if name in ("index_copy_", "index_copy") and len(args) >= 3 and isinstance(args[2], Shape) \
+                and args[2].rank is not None and isinstance(args[0], Expr) and args[0].value is not None \
+                and isinstance(func.value, ast.Name) and (isinstance(recv, Obj) or recv is OPAQUE
+                                                          or isinstance(recv, Shape) and recv.is_any):
+            # ``cache.index_copy_(dim, index, source)``: the cache has the source's axes but the one
+            # indexed (a KV cache written with the new keys)
+            d = args[0].value % args[2].rank
+            required = Shape(args[2].dims[:d] + (UNKNOWN,) + args[2].dims[d + 1:],
+                             (args[2].origins[:d] + (None,) + args[2].origins[d + 1:]) if args[2].origins else ())
+            if recv is OPAQUE or isinstance(recv, Obj):
+                if state.get(func.value.id) is recv:
+                    state[func.value.id] = required
+                recv = required
+            else:
+                recv = self.narrowed_by_use(required, recv, func.value, state)
         if name == "permute":
             recv = self.narrowed_by_permute(recv, func.value, args, kwargs, state)
         elif name == "bmm" and len(args) == 1 and not kwargs:

@@ -607,6 +607,15 @@ class Expressions:
             # ``ddconfig["z_channels"]``: a config read as a dict, whose key names a size as ``cfg.z_channels``
             # would (the name bridge), when the key is named as sizes are
             return self.code_sym(node.slice.value, read=True)
+        if isinstance(node.value, ast.Attribute) and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.slice.value, str) and _SIZE_KEY.fullmatch(node.slice.value):
+            # ``config.transformer["num_heads"]``: a nested config read as a dict, the key named as
+            # sizes are (the attribute itself evaluates to a size, or to nothing)
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and isinstance(state.get(root.id), Obj):
+                return self.code_sym(node.slice.value, read=True)
         return OPAQUE
 
     def slice_size_of(self, base: SizeOf, sl: ast.Slice, state):

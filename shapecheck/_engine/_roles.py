@@ -198,8 +198,22 @@ class RoleInference:
         if sizes and as_int(sizes[0]) == -1 and len(sizes) == result.rank and self._is_data(src):
             roles[0] = BATCH  # view(-1, K) of data: the flattened leading (batch) axes
         heads = _head_split(result, self.env.resolve)
+        if heads is None and result.rank is not None and result.rank >= 3 and sizes \
+                and len(sizes) == result.rank and as_int(sizes[-1]) == -1 \
+                and self.role(result, result.rank - 2) == HEAD:
+            heads = result.rank - 2  # ``view(B, T, n_heads, -1)``: the -1 is the per-head size
         if heads is not None:
             roles[heads] = HEAD
+            if result.rank is not None and heads == result.rank - 2 and heads >= 2:
+                # a head split ``(B, T, H, d)`` states the per-head features (its last axis) and
+                # the positions (the nearest axis before the heads that is not a literal one and not the first)
+                if role_of(result, -1, None, self.env.resolve) is None:
+                    roles[result.rank - 1] = FEATURE
+                j = heads - 1
+                while j >= 1 and isinstance(result.dims[j], Expr) and result.dims[j].value == 1:
+                    j -= 1
+                if j >= 1 and role_of(result, j, None, self.env.resolve) is None:
+                    roles[j] = POSITION
         if self.symbol_roles:
             # ``view(B, H, W, C)`` with sizes read from a convolution's output: the axes hold what those
             # sizes held there (stored, so that the roles leave the function with the axes)

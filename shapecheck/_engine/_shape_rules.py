@@ -35,6 +35,10 @@ class ShapeRules:
         if rule is None:
             return OPAQUE
         dtype = result_dtype(q, tuple(args), kwargs)
+        if q == "torch.reshape" and args and not isinstance(args[0], Shape):
+            # ``torch.reshape(t, sizes)`` of a tensor the engine lost has the sizes given, as
+            # ``t.reshape(sizes)`` has
+            args = (ANY_SHAPE,) + tuple(args[1:])
         args, kwargs = self.size_arguments(rule, args, kwargs)
         args = tuple(sanitize(a) for a in args)
         kwargs = {k: sanitize(v) for k, v in kwargs.items()}
