@@ -69,11 +69,27 @@ class ConcatOffChannelAxis(LintRule):
     """
 
     code = "SHP307"
-    calls = frozenset(ELEMENTWISE | _CAT | CHANNEL_LAYERS)
+    calls = frozenset(ELEMENTWISE | _CAT | CHANNEL_LAYERS | {"shapecheck.ConvBlock"})
     name = "concat-off-channel-axis"
     summary = "Feature maps are concatenated along a non-channel axis before a layer expecting summed channels"
 
     VALID = [
+        # near miss: the three maps joined along the channels the sum counts
+        '''
+import torch
+from torch import nn
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, in_channels, skip_channels, src_channels, out_channels):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2)
+        self.conv = nn.Conv2d(in_channels + skip_channels + src_channels, out_channels, 3, padding=1)
+
+    def forward(self, x, skip, src):
+        x = torch.cat([self.up(x), skip, src], dim=1)
+        return self.conv(x)
+''',
         # near miss: the same maps joined along the channels
         '''
 import torch
@@ -151,6 +167,23 @@ class Tile(nn.Module):
 ''',
     ]
     INVALID = [
+        # a decoder block's channels written as a sum of three constructor arguments, its three maps joined along the
+        # height
+        '''
+import torch
+from torch import nn
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, in_channels, skip_channels, src_channels, out_channels):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2)
+        self.conv = nn.Conv2d(in_channels + skip_channels + src_channels, out_channels, 3, padding=1)
+
+    def forward(self, x, skip, src):
+        x = torch.cat([self.up(x), skip, src], dim=2)
+        return self.conv(x)
+''',
         # maps of unknown shape joined along axis 2, before a convolution built for the sum of two channel counts
         '''
 import torch
@@ -225,7 +258,8 @@ class Fuse(nn.Module):
                 # whatever a convolution reads, batched or not; their channels are unknown (None)
                 d = as_int(arg(ev, 1, "dim", 0))
                 if d is not None and d >= 2 and all(p.rank is None or p.rank > d for p in parts):
-                    ctx.tag_result(CAT, (ev.node, d, None, len(parts), True))
+                    # the parts themselves, whose trailing axes (``... 128 ? ?``) may say their channels
+                    ctx.tag_result(CAT, (ev.node, d, None, len(parts), True, tuple(parts)))
                 return
             if parts is None or any(p.rank < 3 for p in parts):
                 return
@@ -247,6 +281,13 @@ class Fuse(nn.Module):
             ctx.tag_result(CAT, (ev.node, d, total, len(parts), len(known) < len(parts)))
             return
         expected, n, what = channel_layer(ev)
+        if ev.qualname == "shapecheck.ConvBlock":
+            # ``_ConvBNReLU(in_ch, out_ch, 3)`` of a module the engine did not see, taken for a convolution
+            # block by its name, reads its input's channels as a convolution does (kept to this rule: other rules
+            # that take it for a layer would read its spatial behaviour, which the name does not say)
+            name = str((ev.init or {}).get("name") or "")
+            expected, n, what = (ev.init or {}).get("in_channels"), 3 if "3d" in name.lower() else \
+                1 if "1d" in name.lower() else 2, name or "the convolution block"
         if n is None:
             return
         x = ev.args[0] if ev.args else ev.kwargs.get("input")
@@ -254,7 +295,36 @@ class Fuse(nn.Module):
         expected = size_of(expected)
         if t is None or expected is None or x.rank is None and t[2] is not None:
             return
-        node, d, total, count, partial = t
+        node, d, total, count, partial = t[:5]
+        if total is None and len(t) > 5 and isinstance(n, int) and n >= 1:
+            # maps of unknown rank joined along axis 2 or later counted from the front: batched or not,
+            # their channel axis is the one before the layer's spatial axes, ``-(n + 1)``, which the join keeps
+            chans = []
+            for p in t[5]:
+                v = p.variadic_index
+                suffix = len(p.dims) if v is None else len(p.dims) - v - 1
+                # ``? 128 ...`` (a batch and channels in front, what a block the engine guessed gives): axis 1
+                c = p.dims[-(n + 1)] if suffix >= n + 1 else p.dims[1] if v is not None and v >= 2 else None
+                chans.append(c if isinstance(c, Expr) else None)
+            known = [c for c in chans if c is not None]
+            if known:
+                total = const(0)
+                for c in chans:
+                    total = total + (c if c is not None else known[0])
+                partial = len(known) < len(chans)
+                joined = known[0]
+                if compare_before(ctx, ev.node, expected, total) == "eq" \
+                        and compare_before(ctx, ev.node, joined, expected) != "eq":
+                    self._report(ctx, ev, what, node, d, count, total, expected)
+                elif partial and compare_before(ctx, ev.node, joined, expected) == "ne":
+                    ctx.report(
+                        self.code, node,
+                        f"`cat` joins {count} feature maps along axis {d}, which keeps their {qd(joined)} channels, "
+                        f"but `{what}` expects {qd(expected)}",
+                        notes=(f"`{what}` at line {getattr(ev.node, 'lineno', '?')} reads {qd(expected)} channels",
+                               "joined along the channel axis, the channels of the parts would add up"),
+                    )
+                return
         if total is None:
             # no part's channels known: the layer's channel count written as a sum of as many sizes as there are
             # parts (``nn.Conv2d(in_channels + skip_channels, ...)``) says what the code meant to stack
@@ -273,6 +343,11 @@ class Fuse(nn.Module):
                            f"axis 1",
                            "joined along axis 1, the channels of the parts would add up"),
                 )
+            elif _terms(expected) == count >= 2 and compare_before(ctx, ev.node, x.dims[1], expected) != "eq":
+                # the parts' channels known only as sizes the layer's do not name (``s[2]``, read off an
+                # argument): the layer's count written as a sum of as many sizes as there are parts still says what
+                # the code meant to stack, as where no part's channels are known
+                self._report(ctx, ev, what, node, d, count, expected, expected)
             return
         if compare_before(ctx, ev.node, x.dims[1], expected) == "eq":
             return

@@ -19,7 +19,7 @@ _TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxe
 _REARRANGE = {"einops.rearrange", "einops.layers.torch.Rearrange"}
 
 
-def _swapped_back(scope, call, i: int, j: int) -> bool:
+def _swapped_back(scope, call, i: int, j: int, rank: int | None = None) -> bool:
     """Is the name the permuted tensor is assigned to (``x = x.permute(0, 3, 2, 1)``) permuted again later in the
     function with axes ``i`` and ``j`` exchanged (``x.permute(0, 2, 1, 3)``, ``x.transpose(1, 2)``)?"""
     target = assigned_name(scope, call)
@@ -37,6 +37,8 @@ def _swapped_back(scope, call, i: int, j: int) -> bool:
         ints = [a.value for a in n.args if isinstance(a, ast.Constant) and type(a.value) is int]
         if len(ints) != len(n.args):
             continue
+        if rank is not None and n.func.attr == "permute" and len(ints) != rank:
+            continue  # a permute of another rank permutes another tensor (the name rebound by a view)
         if n.func.attr == "transpose" and sorted(ints) == sorted((i, j)):
             return True
         if n.func.attr == "permute" and max(i, j) < len(ints) and ints[i] == j and ints[j] == i:
@@ -636,7 +638,7 @@ def resize_pos_embed(posemb, old_size, new_size):
         channels = [i for i in others if ctx.role(x, i) == CHANNEL]
         if len(channels) == 1 and p.index(channels[0]) not in (1, x.rank - 1):
             return  # the channels moved into the middle: no change of layout (a mixer's turn, undone later)
-        if _swapped_back(ctx.scope, ev.node, p.index(hi), p.index(wi)):
+        if _swapped_back(ctx.scope, ev.node, p.index(hi), p.index(wi), x.rank):
             return  # height and width turned on purpose, and back later (a sub-pixel reshuffle of one of them)
         fixed = sorted([hi, wi])
         good = [i for i in p]

@@ -592,7 +592,7 @@ class Stage(nn.Module):
         given = _caller_given(ctx.scope)
         for body, k in reversed(path):
             holder = body[k]
-            for st in reversed(body[:k]):
+            for st in reversed(_inline_with(body[:k])):
                 found = _permute_of(st, v) or _same_test_permute(st, holder, v, layers, given)
                 if found is not None:
                     if layers:
@@ -667,6 +667,18 @@ def _literal_perm(ev, n: int):
         return None
     p = [a % n for a in p]
     return p if sorted(p) == list(range(n)) else None
+
+
+def _inline_with(stmts) -> list:
+    """The statements with each ``with`` block's body written in its place (a context manager such as
+    ``torch.no_grad()`` changes nothing of the order the statements run in)."""
+    out = []
+    for st in stmts:
+        if isinstance(st, (ast.With, ast.AsyncWith)) and not any(i.optional_vars is not None for i in st.items):
+            out.extend(_inline_with(st.body))
+        else:
+            out.append(st)
+    return out
 
 
 def _stmt_path(body, target) -> list | None:

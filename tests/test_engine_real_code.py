@@ -1263,3 +1263,27 @@ def test_sizes_written_as_torch_size_a_cache_written_by_index_and_a_rotary_table
             def forward(self, x: Float[Tensor, "b t c"]):
                 reveal_shape(x.view(x.size(0), x.size(1), self.n, -1))
     """) == ["b t h d", "b ? h d", "b t r", "b n -1@21", "b t num_heads c//num_heads"]
+
+
+def test_a_list_reversed_in_place_starts_with_what_was_appended_last():
+    # the deepest map meets the first arm once the list is reversed (BiSeNet's context path): no mismatch
+    assert codes("""
+        class Pyramid(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.l1 = nn.Conv2d(3, 64, 3)
+                self.l2 = nn.Conv2d(64, 512, 3)
+                self.arms = nn.ModuleList([nn.Conv2d(512, 8, 1), nn.Conv2d(64, 8, 1)])
+
+            def forward(self, x):
+                blocks = []
+                x = self.l1(x)
+                blocks.append(x)
+                x = self.l2(x)
+                blocks.append(x)
+                blocks.reverse()
+                out = []
+                for f, arm in zip(blocks, self.arms):
+                    out.append(arm(f))
+                return out
+    """) == []

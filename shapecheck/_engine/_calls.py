@@ -81,6 +81,10 @@ class Calls:
                 if not isinstance(d, DictOf) and _conv_block_name(last_name(node.func) or "") \
                         and not (self.mod.imports.qualify(node.func) or "").startswith("torch."):
                     continue  # ``_ConvBNPReLU(3, 32, 3, **kwargs)``: options of a block (its norm), no channel count
+                if not isinstance(d, DictOf) and last_name(node.func) in NORM_FACTORIES:
+                    # ``norm_layer(c, **({} if norm_kwargs is None else norm_kwargs))``: a norm's options
+                    # (eps, momentum), never its size, which the positional argument gives
+                    continue
                 if not isinstance(d, DictOf) and last_name(node.func) in _RESIZES:
                     # ``F.interpolate(x, **modifier, mode=...)`` with the size or scale picked by branches: a resize
                     # to sizes the engine cannot read, which keeps the batch and the channels
@@ -103,8 +107,10 @@ class Calls:
         own (a call gives it the keywords no parameter takes, ``_user``)."""
         kw = getattr(getattr(self, "node", None), "args", None)
         kw = getattr(kw, "kwarg", None)
-        return kw is not None and isinstance(node, ast.Name) and node.id == kw.arg and isinstance(value, Obj) \
-            and value.name == kw.arg
+        # also when the instance is built for a method's analysis (the value then unknown, not the object)
+        return kw is not None and isinstance(node, ast.Name) and node.id == kw.arg and (
+            isinstance(value, Obj) and value.name == kw.arg
+            or value is OPAQUE and getattr(self.node, "name", None) == "__init__")
 
     def call(self, node, state):
         func = node.func
@@ -331,6 +337,11 @@ class Calls:
             return args
         out = list(args)
         named: dict = {}  # a name given twice (``reshape(-1, size, size, C)``, a square grid) is one size
+        # a local holding None as a size of a view (``H, W = self.H, self.W`` with ``self.H = None`` in
+        # the constructor, set by the parent before the call): the view runs only with an int there, unknown here
+        for k, (a, n) in enumerate(zip(args, node.args)):
+            if a is None and isinstance(n, ast.Name) and state.get(n.id, OPAQUE) is None:
+                out[k] = args[k] = state[n.id] = OPAQUE
         for k, (a, n) in enumerate(zip(args, node.args)):
             if a is OPAQUE and isinstance(n, ast.Name) and n.id in named:
                 out[k] = named[n.id]
@@ -346,6 +357,28 @@ class Calls:
                         continue
                     named[key] = sym(fresh, "code")
                 out[k] = named[key]
+                continue
+            if a is OPAQUE and isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+                # ``view(B, 4 * H, 4 * W, -1)`` with ``H`` from a value the engine cannot read: name the
+                # opaque locals the arithmetic reads, as a bare ``H`` is named, then evaluate it again
+                leaves = [m for m in ast.walk(n) if isinstance(m, ast.Name) and isinstance(m.ctx, ast.Load)]
+                opaque = [m for m in leaves if state.get(m.id) is OPAQUE]
+                if opaque and all(isinstance(m, (ast.BinOp, ast.Name, ast.Constant, ast.operator, ast.expr_context,
+                                                 ast.Attribute)) for m in ast.walk(n)) \
+                        and not any(name_role(sym(m.id)) in (HEAD, CLASS) or m.id in self.maybe_equal_sizes()
+                                    for m in opaque):
+                    for m in opaque:
+                        if m.id in named:
+                            state[m.id] = named[m.id]
+                            continue
+                        fresh = self.fresh_dim_name(m.id)
+                        if fresh is None:
+                            break
+                        state[m.id] = named[m.id] = sym(fresh, "code")
+                    else:
+                        v = self.as_size_sym(self.ev(n, state))
+                        if isinstance(v, Expr):
+                            out[k] = v
                 continue
             if a is not OPAQUE or not isinstance(n, ast.Name) or state.get(n.id) is not OPAQUE:
                 continue
@@ -385,10 +418,20 @@ class Calls:
                 continue
             # ``nn.Linear(emb_dim + hid_dim, out_dim)`` of two unannotated arguments: a sum the engine leaves
             # unknown elsewhere (a constructor's ``+`` may join lists or strings), but a layer's size is an int
-            left, right = (self.as_size_sym(self.ev(x, state)) for x in (n.left, n.right))
+            left, right = (self._layer_size_sum(x, state) for x in (n.left, n.right))
             if isinstance(left, Expr) and isinstance(right, Expr):
                 out[k] = left + right
         return out
+
+    def _layer_size_sum(self, n, state):
+        """A term of a layer's size written as a sum (``in_channels + skip_channels + src_channels``,
+        ``3 * out_channels + 4``): nested sums and whole multiples of unannotated arguments are sizes too."""
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Mult)):
+            left, right = self._layer_size_sum(n.left, state), self._layer_size_sum(n.right, state)
+            if isinstance(left, Expr) and isinstance(right, Expr):
+                return left + right if isinstance(n.op, ast.Add) else left * right
+            return OPAQUE
+        return self.as_size_sym(self.ev(n, state))
 
     def own_helper(self, func) -> bool:
         """Is ``func`` a function of the analysed code or of no library the engine knows (not ``int``,

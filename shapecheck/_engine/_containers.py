@@ -70,6 +70,17 @@ class Containers:
         func = node.func
         if self.grow_module_list(node, state):
             return True
+        if isinstance(func, ast.Attribute) and func.attr in ("reverse", "sort") and isinstance(func.value, ast.Name) \
+                and not node.args and isinstance(state.get(func.value.id), (tuple, ListOf)):
+            # ``blocks.reverse()`` (``sort()``) reorders the list in place: what was known first is not
+            cur = state[func.value.id]
+            if isinstance(cur, tuple) and func.attr == "reverse":
+                state[func.value.id] = tuple(reversed(cur))
+            elif isinstance(cur, tuple):
+                state[func.value.id] = list_join(ListOf(cur[0]), cur[1:]) if cur else cur
+            else:
+                state[func.value.id] = ListOf(cur.elem, cur.length)
+            return True
         if not (isinstance(func, ast.Attribute) and func.attr in _GROWERS and isinstance(func.value, ast.Name)):
             return False
         current = state.get(func.value.id)

@@ -108,8 +108,8 @@ class ClassInfo:
     def is_sequential(self) -> bool:
         """``class ConvBNReLU(nn.Sequential)`` built by ``super().__init__(conv, norm, act)``: a chain of
         the layers its constructor gives, applied in order (with no ``forward`` of its own)."""
-        return any((self.info.imports.qualify(b) or "") == "torch.nn.Sequential" for b in self.base_nodes) \
-            and self.find_method("forward") is None
+        # a ``forward`` of its own may apply the chain through ``super().forward(x)``
+        return any((self.info.imports.qualify(b) or "") == "torch.nn.Sequential" for b in self.base_nodes)
 
     def replaced_attrs(self) -> frozenset:
         """The attributes a method other than ``__init__`` assigns from its own values (a parameter or a local, not

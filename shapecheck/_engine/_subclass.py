@@ -16,7 +16,7 @@ from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE
 from ._common import SIZED_LAYERS, is_super_call
 from ._shape_rules import _came_in
-from ._values import BASE_LAYER, NAMESPACE, DictOf, ModuleVal, Obj, SelfVal
+from ._values import BASE_LAYER, NAMESPACE, SEQUENTIAL_LAYERS, DictOf, ModuleVal, Obj, SelfVal
 
 NOT_HANDLED = object()
 
@@ -191,6 +191,14 @@ class LayerSubclasses:
         # of unknown value may hold one of several sizes (``in_ch = n_features if i == 0 else n_hidden``)
         args = [self.as_size_sym(v) if isinstance(v, Obj) and (i in starred or i < len(params) and params[i] in names)
                 else v for i, v in enumerate(args)]
+        # ``Conv2dReLU(in_channels + skip_channels, ...)`` of two unannotated arguments, given on to a layer
+        # as its size: an int sum (a ``+`` elsewhere in a constructor may join lists or strings)
+        if not any(isinstance(a, ast.Starred) for a in node.args):
+            for i, (v, n) in enumerate(zip(args, node.args)):
+                if v is OPAQUE and isinstance(n, ast.BinOp) and (i in starred or i < len(params) and params[i] in names):
+                    total = self._layer_size_sum(n, state)
+                    if isinstance(total, Expr):
+                        args[i] = total
         return args, {k: self.as_size_sym(v) if isinstance(v, Obj) and k in names else v for k, v in kwargs.items()}
 
     def extended(self, value):
@@ -202,6 +210,14 @@ class LayerSubclasses:
     def super_forward(self, node, state):
         """``super().forward(x)`` in a library layer's subclass: the layer applied. ``NOT_HANDLED`` else."""
         layer = self.extended(self.self_val) if is_super_call(node, "forward") else None
+        if layer is None and is_super_call(node, "forward") and isinstance(self.self_val, SelfVal):
+            # ``super().forward(x)`` in an ``nn.Sequential`` subclass: its layers applied in order
+            layers = self.self_val.attrs.get(SEQUENTIAL_LAYERS)
+            if layers:
+                args, kwargs = self.call_args(node, state)
+                if args is None:
+                    return OPAQUE
+                return self.call_module(ModuleVal("torch.nn.Sequential", children=layers), args, kwargs, node)
         if layer is None:
             return NOT_HANDLED
         args, kwargs = self.call_args(node, state)

@@ -425,3 +425,25 @@ def unbind(site: Site, input, dim=0) -> tuple | None:
     ax = axes(input)
     out = build(ax[:d] + ax[d + 1:])
     return tuple(out for _ in range(n))
+
+
+@shape_rule("torch.meshgrid", ok=["h, w -> h w; h w", "n, m, k -> n m k; n m k; n m k"], bad=["h d, w ! SHP104"])
+def meshgrid(site: Site, *args, **kwargs) -> tuple | None:
+    """``torch.meshgrid(a, b, ..., indexing="ij")``: one tensor per input, each of shape
+    ``(len(a), len(b), ...)``; ``indexing="xy"`` swaps the first two sizes. Inputs are 1-D (or scalars)."""
+    tensors = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
+    if not tensors or not all(isinstance(t, Shape) and t.rank is not None for t in tensors):
+        return None
+    for t in tensors:
+        if t.rank > 1:
+            site.error("SHP104", f"meshgrid takes 1-D tensors, got one of {t.rank} axes",
+                       notes=(f"{t.label or 'an input'} has shape ({t})",))
+            return None
+    sizes = [t.dims[0] if t.rank == 1 else const(1) for t in tensors]
+    indexing = kwargs.get("indexing", "ij")
+    if indexing == "xy" and len(sizes) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    elif indexing != "ij":
+        return None
+    out = Shape(tuple(sizes))
+    return tuple(out for _ in tensors)
