@@ -90,8 +90,9 @@ def test_producers_and_propagation(monkeypatch):
         "(batch, height, width, channel)",  # carried through a permute
         "(batch, feature)",  # view(-1, K) of a Linear's output: the flattened batch first
         "(..., class)",  # a Linear head whose size is named for classes
-        "(batch, head, ?, ?)",  # a head split, transposed; b unpacked first is the batch
-        "(batch, head, ?)",  # through a product and a reduction
+        "(batch, head, position, feature)",  # a head split, transposed (positions before the heads, per-head features
+        # last); b unpacked first is the batch
+        "(batch, head, position)",  # through a product (the queries' positions kept) and a reduction
         "(batch, position, feature)",  # batch_first recurrent output
         "(batch, position, feature)",  # sequence-first LSTM output, transposed
         "(batch, one, height, width)",  # keepdim leaves a size-one axis
