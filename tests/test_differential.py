@@ -278,9 +278,10 @@ FAMILIES = {
     "linalg": ("g_matmul", "g_mm_bmm", "g_transpose_attr", "g_einsum", "g_einops_einsum"),
     "reduce": ("g_reduction", "g_softmax", "g_topk", "g_softmax_module", "g_along"),
     "layout": ("g_transpose", "g_reshape", "g_view_heads", "g_flatten", "g_expand", "g_rearrange"),
-    "join_index": ("g_join", "g_split", "g_chunk_symbolic", "g_getitem", "g_select", "g_factory"),
+    "join_index": ("g_join", "g_split", "g_chunk_symbolic", "g_getitem", "g_select", "g_factory", "g_meshgrid"),
     "layers": ("g_linear", "g_embedding", "g_conv", "g_conv_block", "g_conv_transpose", "g_pool", "g_pad", "g_norm", "g_sdpa",
-               "g_mha", "g_recurrent", "g_recurrent_cell", "g_transformer", "g_resample", "g_instance_norm"),
+               "g_mha", "g_recurrent", "g_recurrent_cell", "g_transformer", "g_resample", "g_instance_norm",
+               "g_embedding_bag"),
     "loss_misc": ("g_loss", "g_loss_more", "g_misc", "g_misc_ops", "g_complex", "g_fft"),
 }
 

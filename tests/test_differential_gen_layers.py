@@ -34,6 +34,7 @@ def g_embedding(rng):
                 args=(idx,)), P.sizes
 
 
+
 def _spatial_input(rng, P, n):
     batched = rng.random() < 0.8
     c = P.name()
@@ -621,3 +622,29 @@ def g_complex(rng):
     if x and rng.random() < 0.8:
         x[-1] = 2
     return Case(op, "torch.view_as_complex", torch.view_as_complex, (Ten(tuple(x)),)), P.sizes
+
+
+# -- added later: at the end, so that the seeded stream of draws of the generators above is unchanged --------
+
+@gen
+def g_meshgrid(rng):
+    P = Pool(rng, 1, 9)
+    n = rng.randint(1, 3)
+    # 1-D inputs, now and then a scalar or a matrix (which torch rejects)
+    parts = [Ten(P.shape(rng.choice([1, 1, 1, 1, 1, 1, 0, 2]), 0.0)) for _ in range(n)]
+    return Case("meshgrid", "torch.meshgrid", torch.meshgrid, tuple(parts),
+                {"indexing": rng.choice(["ij", "xy"])}), P.sizes
+
+@gen
+def g_embedding_bag(rng):
+    # bags as the rows of a 2-D input, or stretches of a 1-D input that offsets start (now and then a 3-D input,
+    # which torch rejects)
+    P = Pool(rng)
+    kw = {"include_last_offset": True} if rng.random() < 0.3 else {}
+    init = (Z(P.name()), Z(P.name()))
+    if rng.random() < 0.5:
+        idx = Ten(P.shape(rng.choice([2, 2, 2, 3]), 0.0), "long")
+        return Case("nn.EmbeddingBag", "torch.nn.EmbeddingBag", module=nn.EmbeddingBag, init_args=init,
+                    init_kwargs=kw, args=(idx,)), P.sizes
+    return Case("nn.EmbeddingBag", "torch.nn.EmbeddingBag", module=nn.EmbeddingBag, init_args=init, init_kwargs=kw,
+                args=(Ten((P.name(),), "long"), Ten((P.name(),), "long"))), P.sizes
