@@ -461,7 +461,6 @@ def g_split(rng):
     return Case(op, "torch.unbind", torch.unbind, (Ten(tuple(x)),), {"dim": rng.randint(-rank - 1, rank)}), P.sizes
 
 
-
 @gen
 def g_chunk_symbolic(rng):
     P = Pool(rng, 2, 6)
