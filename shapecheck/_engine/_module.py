@@ -107,8 +107,8 @@ class ClassInfo:
     @property
     def is_sequential(self) -> bool:
         """``class ConvBNReLU(nn.Sequential)`` built by ``super().__init__(conv, norm, act)``: a chain of
-        the layers its constructor gives, applied in order (with no ``forward`` of its own)."""
-        # a ``forward`` of its own may apply the chain through ``super().forward(x)``
+        the layers its constructor gives, applied in order where it has no ``forward`` of its own, or by
+        ``super().forward(x)`` in one (``_subclass.super_forward``)."""
         return any((self.info.imports.qualify(b) or "") == "torch.nn.Sequential" for b in self.base_nodes)
 
     def replaced_attrs(self) -> frozenset:
