@@ -1263,6 +1263,12 @@ def test_sizes_written_as_torch_size_a_cache_written_by_index_and_a_rotary_table
             def forward(self, x: Float[Tensor, "b t c"]):
                 reveal_shape(x.view(x.size(0), x.size(1), self.n, -1))
     """) == ["b t h d", "b ? h d", "b t r", "b n -1@21", "b t num_heads c//num_heads"]
+    # a source of no axes (torch rejects it) says nothing of the cache
+    assert reveals("""
+        def cache(k_cache, pos):
+            k_cache.index_copy_(0, pos, torch.tensor(1.0))
+            reveal_shape(k_cache)
+    """) == ["..."]
 
 
 def test_a_list_reversed_in_place_starts_with_what_was_appended_last():

@@ -275,7 +275,7 @@ class Calls:
             # cast, ``img.astype(np.float32)``, keeps the shape)
             return recv if name == "astype" else ANY_SHAPE.with_meta(maybe_array=True)
         if name in ("index_copy_", "index_copy") and len(args) >= 3 and isinstance(args[2], Shape) \
-                and args[2].rank is not None and isinstance(args[0], Expr) and args[0].value is not None \
+                and args[2].rank and isinstance(args[0], Expr) and args[0].value is not None \
                 and isinstance(func.value, ast.Name) and (isinstance(recv, Obj) or recv is OPAQUE
                                                           or isinstance(recv, Shape) and recv.is_any):
             # ``cache.index_copy_(dim, index, source)``: the cache has the source's axes but the one
