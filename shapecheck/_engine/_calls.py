@@ -368,13 +368,8 @@ class Calls:
                         and not any(name_role(sym(m.id)) in (HEAD, CLASS) or m.id in self.maybe_equal_sizes()
                                     for m in opaque):
                     for m in opaque:
-                        if m.id in named:
-                            state[m.id] = named[m.id]
-                            continue
-                        fresh = self.fresh_dim_name(m.id)
-                        if fresh is None:
+                        if self.view_size_named(m.id, named, state) is None:
                             break
-                        state[m.id] = named[m.id] = sym(fresh, "code")
                     else:
                         v = self.as_size_sym(self.ev(n, state))
                         if isinstance(v, Expr):
@@ -385,11 +380,22 @@ class Calls:
             if name_role(sym(n.id)) in (HEAD, CLASS) or n.id.lower().strip("_") in ("head", "heads") \
                     or n.id in self.maybe_equal_sizes():
                 continue
-            fresh = self.fresh_dim_name(n.id)
-            if fresh is None:
-                continue
-            out[k] = state[n.id] = named[n.id] = sym(fresh, "code")
+            size = self.view_size_named(n.id, named, state)
+            if size is not None:
+                out[k] = size
         return out
+
+    def view_size_named(self, name: str, named: dict, state):
+        """The size a local holding what the engine cannot read stands for in a view: a size named after it, the
+        same one where the view gives the name again (``named``), held by the local from then on; None for a name that
+        names nothing (``_``)."""
+        if name not in named:
+            fresh = self.fresh_dim_name(name)
+            if fresh is None:
+                return None
+            named[name] = sym(fresh, "code")
+        state[name] = named[name]
+        return named[name]
 
     def named_local_sizes(self, args: list, node, state) -> list:
         """``self.proj = nn.Linear(vision_width, embed_dim)`` in a constructor, with ``vision_width`` a local the

@@ -317,16 +317,16 @@ class ModuleInfo:
                 if isinstance(node, ast.ClassDef) and node.name not in self.classes \
                         and node.name not in self.functions:
                     self.classes[node.name] = ClassInfo(node, self)
+        main_block = any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body)
+        bindings = _module_bindings(tree) if self.option_dicts or self.constants or self.class_aliases or main_block \
+            else {}
         if self.option_dicts:
             # one that any code changes (bound again, an item set, ``update``) is not one value
             changed = {n.value.id for n in ast.walk(tree) if isinstance(n, (ast.Subscript, ast.Attribute))
                        and isinstance(n.value, ast.Name) and (isinstance(n, ast.Attribute) or isinstance(n.ctx, ast.Store))}
-            bindings = _module_bindings(tree)
             self.option_dicts = {k: v for k, v in self.option_dicts.items()
                                  if k not in changed and bindings.get(k, 0) <= 1}
-        if self.constants or self.class_aliases \
-                or any(isinstance(n, ast.If) and _is_main_test(n.test) for n in tree.body):
-            bindings = _module_bindings(tree)
+        if self.constants or self.class_aliases or main_block:
             # a constant bound again at module level (``N = 4`` at the top, ``N = args.n`` in the script) is
             # not one value
             self.constants = {k: v for k, v in self.constants.items() if bindings.get(k, 0) <= 1}

@@ -16,7 +16,7 @@ from .._core._algebra import Expr, const
 from .._core._ops._registry import OPAQUE
 from ._common import SIZED_LAYERS, is_super_call
 from ._shape_rules import _came_in
-from ._values import BASE_LAYER, NAMESPACE, SEQUENTIAL_LAYERS, DictOf, ModuleVal, Obj, SelfVal
+from ._values import BASE_LAYER, NAMESPACE, DictOf, ModuleVal, Obj, SelfVal, sequential_chain
 
 NOT_HANDLED = object()
 
@@ -210,14 +210,11 @@ class LayerSubclasses:
     def super_forward(self, node, state):
         """``super().forward(x)`` in a library layer's subclass: the layer applied. ``NOT_HANDLED`` else."""
         layer = self.extended(self.self_val) if is_super_call(node, "forward") else None
-        if layer is None and is_super_call(node, "forward") and isinstance(self.self_val, SelfVal):
+        chain = sequential_chain(self.self_val) if layer is None and is_super_call(node, "forward") else None
+        if chain is not None:
             # ``super().forward(x)`` in an ``nn.Sequential`` subclass: its layers applied in order
-            layers = self.self_val.attrs.get(SEQUENTIAL_LAYERS)
-            if layers:
-                args, kwargs = self.call_args(node, state)
-                if args is None:
-                    return OPAQUE
-                return self.call_module(ModuleVal("torch.nn.Sequential", children=layers), args, kwargs, node)
+            args, kwargs = self.call_args(node, state)
+            return OPAQUE if args is None else self.call_module(chain, args, kwargs, node)
         if layer is None:
             return NOT_HANDLED
         args, kwargs = self.call_args(node, state)

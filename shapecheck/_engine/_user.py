@@ -16,7 +16,8 @@ from .._core._ops._registry import OPAQUE
 from .._core._roles import RoleOrigin
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown
 from .._core._unify import Bindings, bridged_name, instantiate, match_spec
-from ._values import CHOICE_MODULE, SEQUENTIAL_LAYERS, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join
+from ._values import (CHOICE_MODULE, Choice, ClassRef, DictOf, FuncRef, ModuleVal, Obj, QualRef, join,
+                      sequential_chain)
 from ._common import MAX_DEPTH, RULELESS_MODULES, after_error, freeze_value, literal_int, own_nodes, sanitize
 from ._memo import CallKey, per_node
 from ._narrow import own_tensor
@@ -106,11 +107,10 @@ class UserCalls:
                 layer = self.extended(self.mod.instance_of(m, self.depth))
                 return self.call_module(layer, args, kwargs, node) if layer is not None else OPAQUE
             if fwd is None:
-                if getattr(m.cls, "is_sequential", False):
-                    sv = self.mod.instance_of(m, self.depth)
-                    layers = sv.attrs.get(SEQUENTIAL_LAYERS) if sv is not None else None
-                    if layers:
-                        return self.call_module(ModuleVal("torch.nn.Sequential", children=layers), args, kwargs, node)
+                chain = sequential_chain(self.mod.instance_of(m, self.depth)) \
+                    if getattr(m.cls, "is_sequential", False) else None
+                if chain is not None:
+                    return self.call_module(chain, args, kwargs, node)
                 return OPAQUE
             sv = self.mod.instance_of(m, self.depth)
             if sv is None:

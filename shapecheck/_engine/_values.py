@@ -270,6 +270,12 @@ SEQUENTIAL_LAYERS = "<sequential layers>"  # SelfVal.attrs key: the layers ``sup
 SEQUENTIAL_NAMES = "<sequential names>"  # SelfVal.attrs key: the names of those layers, in order
 
 
+def sequential_chain(sv) -> ModuleVal | None:
+    """The ``self`` of an ``nn.Sequential`` subclass as the chain of the layers its constructor gave, or None."""
+    layers = sv.attrs.get(SEQUENTIAL_LAYERS) if isinstance(sv, SelfVal) else None
+    return ModuleVal("torch.nn.Sequential", children=layers) if layers else None
+
+
 @dataclass(frozen=True)
 class SizeOf:
     """``x.shape`` / ``x.size()`` of a tensor of unknown rank (unpacking it names the axes)."""
