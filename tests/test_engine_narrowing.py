@@ -1494,6 +1494,34 @@ def test_a_size_a_layer_gives_is_traced_back_to_where_the_layer_is_built():
         out[0].notes
 
 
+def test_unpacking_a_layers_output_keeps_where_its_size_was_chosen():
+    # the same swap, the embedding reading its grid by unpacking the convolution's output (``_, _, H, W``) before
+    # flattening it: unpacking names the axes, the channels still come from the line that built the layer
+    out = errors("""
+        class PatchEmbed(nn.Module):
+            def __init__(self, in_chans, embed_dim, patch):
+                super().__init__()
+                self.proj = nn.Conv2d(embed_dim, in_chans, kernel_size=patch, stride=patch)
+            def forward(self, x):
+                x = self.proj(x)
+                _, _, H, W = x.shape
+                return x.flatten(2).transpose(1, 2), H, W
+
+        class ViT(nn.Module):
+            def __init__(self, in_chans, embed_dim, patch):
+                super().__init__()
+                self.patch_embed = PatchEmbed(in_chans, embed_dim, patch)
+                self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+            def forward(self, x):
+                x, H, W = self.patch_embed(x)
+                return torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+    """)
+    assert [d.code for d in out] == ["SHP110"]
+    line = 6 + 5
+    assert any(n.endswith(f"(output channels of the `Conv2d` built at m.py:{line})") for n in out[0].notes), \
+        out[0].notes
+
+
 def test_a_layers_weight_used_by_hand_is_traced_back_to_where_the_layer_is_built():
     # the input projection built with its sizes swapped, its weight multiplied by hand and the product halved: the
     # halves meet the depthwise convolution two lines on, and the note names the line that chose the sizes

@@ -110,10 +110,7 @@ class Assignment:
                 return None
             if value.var and value.var in state and isinstance(state[value.var], (Shape, Obj)):
                 old = state[value.var] if isinstance(state[value.var], Shape) else ANY_SHAPE
-                origins = tuple(old.origin(i) if isinstance(old.axis(i), Expr) and old.rank == n
-                                else self.named_axis_origin(old, _old_index(old, i, n), dims[i], origin)
-                                if _old_index(old, i, n) is not None else origin
-                                for i in range(n))
+                origins = tuple(self.unpacked_origin(old, i, n, dims[i], origin) for i in range(n))
                 new = Shape(tuple(dims), origins, None, old.meta)
                 if isinstance(state[value.var], Obj):
                     # ``_, w, _ = image.shape`` of an unknown object: a tensor, or as well a NumPy array
@@ -134,6 +131,17 @@ class Assignment:
         if isinstance(value, ListOf) and not has_star:
             return [value.elem] * n
         return None
+
+    def unpacked_origin(self, old: Shape, i: int, n: int, d, origin):
+        """The provenance of axis ``i`` of ``old`` unpacked into ``n`` names: a known size keeps where it was chosen
+        (``_, _, H, W = x.shape`` after a convolution keeps its channels' "output channels of the `Conv2d` built at
+        model.py:12", also where ``x``'s rank was unknown); an axis named anew is the unpacking's."""
+        j = _old_index(old, i, n)
+        if j is None:
+            return origin
+        if isinstance(old.axis(j), Expr) and (old.rank == n or old.origin(j)):
+            return old.origin(j)
+        return self.named_axis_origin(old, j, d, origin)
 
     def fresh_dim_name(self, name: str) -> str | None:
         """The name of an axis learnt by unpacking; a name unpacked again from another tensor is another
