@@ -442,10 +442,13 @@ def related_names(tree) -> dict:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _constructions(cls: ast.ClassDef, tree) -> list:
+def _constructions(cls: ast.ClassDef, tree, params=None) -> list:
     """The calls that build ``cls`` in the file (``ResidualLayer(c, c)``); none when the file also names the
     class otherwise (a base, a value handed on), where it may be built with arguments the file does not show.
-    ``super(ResidualLayer, self).__init__()`` builds nothing and is no such use."""
+    ``super(ResidualLayer, self).__init__()`` builds nothing and is no such use. Given the constructor's
+    ``params``, the class handed to a builder with keywords that are all its parameters (``make_layer(Block, n,
+    in_ch=c, out_ch=c)``) is built with those keywords: such a call is returned as it is, ``cls`` among its
+    arguments, for :func:`_given` to read only its keywords."""
     calls, used = [], 0
     for n in ast.walk(tree):
         if isinstance(n, ast.Name) and n.id == cls.name and isinstance(n.ctx, ast.Load):
@@ -455,49 +458,96 @@ def _constructions(cls: ast.ClassDef, tree) -> list:
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super" and n.args \
                 and isinstance(n.args[0], ast.Name) and n.args[0].id == cls.name:
             used -= 1
+        elif params and _handed(n, cls.name, params):
+            calls.append(n)
     return calls if used == len(calls) else []
 
 
-def passed_alike(cls: ast.ClassDef, tree) -> frozenset:
+def _handed(n, name: str, params) -> bool:
+    """``make_layer(Block, n, in_ch=c, out_ch=c)``: ``name`` handed once, as an argument, to a call whose keywords
+    are all parameters of its constructor."""
+    return isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id == name) \
+        and sum(isinstance(a, ast.Name) and a.id == name for a in n.args) == 1 \
+        and bool(n.keywords) and all(k.arg in params for k in n.keywords)
+
+
+def _given(c, name: str, positional) -> tuple[dict, bool] | None:
+    """The arguments a construction of ``name`` gives its parameters, and whether others may come from elsewhere
+    (a ``**cfg``, or a builder that may pass more); None when they cannot be read (``*args``, too many)."""
+    if not (isinstance(c.func, ast.Name) and c.func.id == name):  # handed to a builder: its keywords alone
+        return {k.arg: k.value for k in c.keywords}, True
+    if any(isinstance(a, ast.Starred) for a in c.args) or len(c.args) > len(positional):
+        return None
+    given = dict(zip(positional, c.args))
+    given.update({k.arg: k.value for k in c.keywords if k.arg is not None})
+    # ``Block(inp=dim, oup=dim, **dd)``: what ``**dd`` holds may fill any parameter not given, never one given
+    return given, any(k.arg is None for k in c.keywords)
+
+
+def _builders(tree) -> dict:
+    """The class whose constructor makes each call in the file, by the call's id."""
+    out = {}
+    for d in ast.walk(tree):
+        if isinstance(d, ast.ClassDef):
+            for f in d.body:
+                if isinstance(f, ast.FunctionDef) and f.name == "__init__":
+                    out.update((id(n), d) for n in ast.walk(f) if isinstance(n, ast.Call))
+    return out
+
+
+def passed_alike(cls: ast.ClassDef, tree, _seen: frozenset = frozenset()) -> frozenset:
     """Pairs of a class's constructor parameters to which every construction of the class in the file
     passes one value (``ResidualLayer(in_channels, in_channels)``, ``Block(inp=dim, oup=dim)``): sizes that
     may be one size (``Env.alike``). Nothing when the file builds it nowhere, or uses the class otherwise
     than by calling it with its arguments written out (a base, a value passed on, ``*args``; ``**cfg`` may
-    fill only the parameters not written out), or when the constructor rebinds the parameter."""
+    fill only the parameters not written out), or when the constructor rebinds the parameter. Two parameters
+    of a building class's constructor are one value where that class's own constructions make them one
+    (``Block(mid, out)`` in a stage that every construction gives ``mid=c, out=c``)."""
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None or init.args.vararg or init.args.kwarg or init.args.posonlyargs:
         return frozenset()
     params = [a.arg for a in init.args.args[1:]] + [a.arg for a in init.args.kwonlyargs]
-    rebound = {t.id for n in ast.walk(init) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
-               for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    # bound anew anywhere in the constructor (an assignment, a loop's target, a comprehension's): not the argument
+    rebound = {n.id for n in ast.walk(init) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     defaults = dict(zip([a.arg for a in init.args.args[1:]][::-1], init.args.defaults[::-1]))
     defaults.update({a.arg: d for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
-    calls = _constructions(cls, tree)
+    calls = _constructions(cls, tree, set(params))
     if not calls:
         return frozenset()
     passed = []
     positional = [a.arg for a in init.args.args[1:]]
+    builders = None
     for c in calls:
-        if any(isinstance(a, ast.Starred) for a in c.args) or len(c.args) > len(positional):
+        read = _given(c, cls.name, positional)
+        if read is None:
             return frozenset()
-        given = dict(zip(positional, c.args))
-        given.update({k.arg: k.value for k in c.keywords if k.arg is not None})
-        # ``Block(inp=dim, oup=dim, **dd)``: what ``**dd`` holds may fill any parameter not given, never one given
-        spread = any(k.arg is None for k in c.keywords)
+        given, spread = read
         bound = {}
         for p in params:
             v = given.get(p, None if spread else defaults.get(p))
             if v is not None and not any(isinstance(x, (ast.Call, ast.Lambda, ast.NamedExpr)) for x in ast.walk(v)):
-                bound[p] = ast.dump(v)
-        passed.append(bound)
+                bound[p] = v
+        if any(isinstance(v, ast.Name) for v in bound.values()) and builders is None:
+            builders = _builders(tree)
+        builder = builders.get(id(c)) if builders else None
+        alike = passed_alike(builder, tree, _seen | {cls.name}) \
+            if builder is not None and builder.name not in _seen | {cls.name} else frozenset()
+        passed.append((bound, alike))
     pairs = set()
     for i, p in enumerate(params):
         for q in params[i + 1:]:
             if p in rebound or q in rebound:
                 continue
-            if all(p in b and q in b and b[p] == b[q] for b in passed):
+            if all(p in b and q in b and _one_value(b[p], b[q], alike) for b, alike in passed):
                 pairs.add(frozenset((p, q)))
     return frozenset(pairs)
+
+
+def _one_value(a, b, alike) -> bool:
+    """The same expression, or two parameters the building class's constructions give one value."""
+    if ast.dump(a) == ast.dump(b):
+        return True
+    return isinstance(a, ast.Name) and isinstance(b, ast.Name) and frozenset((a.id, b.id)) in alike
 
 
 def _own_calls(body, name: str):
