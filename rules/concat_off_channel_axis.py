@@ -29,6 +29,15 @@ def _terms(e) -> int:
     return len(e.terms)
 
 
+def _copies(e) -> int:
+    """How many copies of one size the code names ``e`` is written as (``in_channels * 2``: 2, the channels of two
+    maps of ``in_channels`` each); 0 for anything else (a sum, a literal, one size)."""
+    if not isinstance(e, Expr) or len(e.terms) != 1:
+        return 0
+    mono, coef = e.terms[0]
+    return coef if mono and coef >= 2 else 0
+
+
 @register
 class ConcatOffChannelAxis(LintRule):
     """Feature maps concatenated along a spatial axis before a layer that expects their channels summed.
@@ -328,7 +337,8 @@ class Fuse(nn.Module):
         if total is None:
             # no part's channels known: the layer's channel count written as a sum of as many sizes as there are
             # parts (``nn.Conv2d(in_channels + skip_channels, ...)``) says what the code meant to stack
-            if _terms(expected) == count >= 2:
+            if _terms(expected) == count >= 2 or _copies(expected) == count >= 2 and d >= 2:
+                # (``Conv2d(2 * c, ...)`` after a join of two maps: the channels of two maps of ``c`` each)
                 self._report(ctx, ev, what, node, d, count, expected, expected)
             return
         if compare_before(ctx, ev.node, expected, total) != "eq":

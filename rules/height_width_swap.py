@@ -7,7 +7,7 @@ import ast
 import re
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
-from shapecheck._core._roles import CHANNEL, HEIGHT, WIDTH
+from shapecheck._core._roles import CHANNEL, CLASS, HEIGHT, WIDTH
 from shapecheck._core._algebra import Expr, Sym, sym
 from shapecheck._core._shape import Shape, Unknown
 
@@ -67,6 +67,22 @@ def _perm(ev, x: Shape):
     return p
 
 
+def _unpermuted(ev, x: Shape):
+    """The input of a permutation whose rank was unknown (``? ... k``), read back from its result (``? k ? ?``,
+    the axes the permutation named): the result's axes in the order they had, roles kept; else ``x``."""
+    y = ev.result
+    if not isinstance(y, Shape) or y.rank not in (4, 5):
+        return x
+    p = _perm(ev, y)
+    if p is None:
+        return x
+    dims, origins = [None] * y.rank, [None] * y.rank
+    for i, k in enumerate(p):
+        dims[k] = y.dims[i]
+        origins[k] = y.origins[i] if y.origins else None
+    return Shape(tuple(dims), tuple(origins) if y.origins else (), label=x.label)
+
+
 def _rearrange_names(pattern: str):
     if not isinstance(pattern, str) or "->" not in pattern or "(" in pattern:
         return None
@@ -85,6 +101,12 @@ def _find(ctx, x: Shape, role: str, kind: str):
         return None
     named = [i for i in range(x.rank) if ctx.role(x, i) is None and _says(axis(x, i), kind)]
     return named[0] if len(named) == 1 else None
+
+
+def _one_hot_map(ctx, x: Shape) -> bool:
+    """Is ``x`` a label map made one-hot, ``(b, h, w, classes)``: four axes, the last one holding the classes
+    ``F.one_hot`` appended, the middle two of no role a producer stated (what the label map held there)?"""
+    return x.rank == 4 and ctx.role(x, 3) == CLASS and all(ctx.role(x, i) is None for i in (1, 2))
 
 
 def _says(d, kind: str) -> bool:
@@ -614,6 +636,8 @@ def resize_pos_embed(posemb, old_size, new_size):
         if q not in _PERMUTE and q not in _TRANSPOSE:
             return
         x = ev.args[0] if ev.args else None
+        if isinstance(x, Shape) and x.rank is None and q in _PERMUTE:
+            x = _unpermuted(ev, x)  # ``c.squeeze(1).permute(0, 3, 1, 2)``: the permutation fixes the rank
         if not isinstance(x, Shape) or x.rank not in (4, 5):
             return
         p = _perm(ev, x)
@@ -623,6 +647,9 @@ def resize_pos_embed(posemb, old_size, new_size):
         wi = _find(ctx, x, WIDTH, "width")
         if hi is None or wi is None:
             hi, wi = _named_pair(ctx, x) or (hi, wi)
+        one_hot = False
+        if (hi is None or wi is None) and _one_hot_map(ctx, x):
+            hi, wi, one_hot = 1, 2, True  # a one-hot label map (b, h, w, classes): its middle axes are the image's
         if hi is None or wi is None or wi != hi + 1:
             return  # an image layout keeps height just before width; other tensors are not images
         others = [i for i in range(1, x.rank) if i not in (hi, wi)]
@@ -650,7 +677,9 @@ def resize_pos_embed(posemb, old_size, new_size):
             self.code, ev.node,
             f"`{call}` turns {who(x, 'the input')} {dims_text(ctx, x, ev.node)}{into}: "
             f"height {_axis_text(x, hi)} and width {_axis_text(x, wi)} are swapped",
-            notes=("moving the channels must keep height before width",),
+            notes=("moving the channels must keep height before width",
+                   "the last axis holds the classes `one_hot` appended to a label map: the two before it are the "
+                   "map's height and width" if one_hot else ""),
             help=f"use `.permute({', '.join(map(str, good))})`",
         )
 

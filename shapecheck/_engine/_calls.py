@@ -1351,6 +1351,12 @@ def conv_block_sizes(q: str, args, kwargs: dict, node):
     nodes = list(node.args[:2]) if isinstance(node, ast.Call) else []
     if any(isinstance(n, ast.Starred) for n in nodes):
         return None
+    if nodes and isinstance(nodes[0], (ast.List, ast.Tuple)) and isinstance(pos[0], (list, tuple)) \
+            and len(pos[0]) == len(nodes[0].elts) >= 2 and all(isinstance(c, (Expr, Obj)) for c in pos[0]) \
+            and not any(isinstance(e, ast.Starred) for e in nodes[0].elts):
+        # ``BasicConv([in_channels * 2, out_channels], act, norm)``: a stack of convolutions given the channel counts
+        # it goes through, in order (a point-cloud ``SharedMLP([3, 64, 128])``): it reads the first, gives the last
+        return pos[0][0], pos[0][-1]
     if len(pos) < 2:  # ``ConvBlock(in_ch=c, out_ch=2 * c)``
         inn = next((kwargs[k] for k in _IN_KEYS if k in kwargs), None) if not pos else pos[0]
         pos = [inn, next((kwargs[k] for k in _OUT_KEYS if k in kwargs), None)]

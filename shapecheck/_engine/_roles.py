@@ -146,6 +146,8 @@ class RoleInference:
             return {-1: CLASS if name_role(size) == CLASS else FEATURE}
         if q in _EMBEDDING:
             return {-1: FEATURE}
+        if q == "torch.nn.functional.one_hot":
+            return {-1: CLASS}  # the appended axis counts the classes
         if q in _VIEW:
             roles = self._view(args, kwargs, result) or {}
             if 0 not in roles and _per_example_flatten(node) and args and isinstance(args[0], Shape) \
