@@ -131,7 +131,7 @@ def _reduced_dim(call: ast.Call, qualify):
     return (operand, _int(dim)) if operand is not None and dim is not None else None
 
 
-def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST | None:
+def read_over_last_axis(scope, call, qualify, batched: bool = False, rank: int | None = None) -> ast.AST | None:
     """The use that reads the value of ``call`` as a distribution over its last axis: a reduction over ``dim=-1``
     of it, of a product or difference it is a term of (``(-p * log_q).sum(dim=-1)``, an entropy, a hand-written
     cross-entropy), or of a name holding either (``nll = -logprobs * target; nll.sum(-1)``), or a product that
@@ -178,8 +178,10 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
         return found
 
     branches = {}  # id of an Assign -> (id of the If, which branch) for an assignment made in a branch
+    ifs = {}  # id of an If -> the If
     for n in nodes:
         if isinstance(n, ast.If):
+            ifs[id(n)] = n
             for side, body in ((0, n.body), (1, n.orelse)):
                 for st in body:
                     if isinstance(st, ast.Assign):
@@ -193,6 +195,14 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
             return [last]
         where, side = branches[id(last)]
         other = [a for _pos, n, a in stores if a is not None and n == name.id and branches.get(id(a)) == (where, 1 - side)]
+        if not other and side == 0 and not ifs[where].orelse:
+            # ``if t: lp = other(lp)`` with no ``else``: what the name held before the ``if`` goes on too
+            at = (ifs[where].lineno, ifs[where].col_offset)
+            before = None
+            for pos, n, assign in stores:
+                if n == name.id and pos <= at:
+                    before = assign
+            return [last, before]
         return [last] + other[-1:]
 
     def carries(node) -> bool:
@@ -290,12 +300,48 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
                for e in elts):
             return False
         first, last = elts[0], elts[-1]
-        # rows walked by position (``for i in range(...)``), the last index a label, not another position: a
-        # ``(classes, batch)`` layout reads ``p[label, i]`` and is left alone
-        return isinstance(first, ast.Name) and first.id in walked \
+        # rows walked by position (``for i in range(...)``, or all at once, ``torch.arange(n)`` with an index between
+        # it and the label: ``lp[arange(b), pos, tok]``; ``lp[arange(n), labels]`` of an (n, n) similarity may be
+        # normalised over dim 0 on purpose), the last index a label, not another position: a ``(classes, batch)``
+        # layout reads ``p[label, i]`` and is left alone
+        by_row = isinstance(first, ast.Name) and first.id in walked or isinstance(first, ast.Call) \
+            and qualify(first.func) == "torch.arange" and len(elts) >= 3
+        return by_row \
             and not (isinstance(last, ast.Name) and last.id in walked) \
             and isinstance(last, (ast.Name, ast.Subscript, ast.Attribute)) and carries(n.value)
 
+    def accumulated_picks():
+        """The picks ``w[..., i]`` (``w[:, i]`` of a value known to have two axes) whose loop ``for i in range(...)``
+        accumulates them as weights: ``acc = acc + x * w[..., i]`` or ``acc += x * w[..., i]``, a weighted sum written
+        out over the picked axis, the last."""
+        for loop in nodes:
+            if not (isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) and loop.target.id in walked):
+                continue
+            for st in (m for b in loop.body for m in ast.walk(b)):
+                if isinstance(st, ast.AugAssign) and isinstance(st.op, ast.Add) and isinstance(st.target, ast.Name):
+                    term = st.value
+                elif isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
+                        and isinstance(st.value, ast.BinOp) and isinstance(st.value.op, ast.Add):
+                    acc = st.targets[0].id
+                    v = st.value
+                    if isinstance(v.left, ast.Name) and v.left.id == acc:
+                        term = v.right
+                    elif isinstance(v.right, ast.Name) and v.right.id == acc:
+                        term = v.left
+                    else:
+                        continue
+                else:
+                    continue
+                for prod in ast.walk(term):
+                    if not (isinstance(prod, ast.BinOp) and isinstance(prod.op, ast.Mult)):
+                        continue
+                    for pick in ast.walk(prod):
+                        if isinstance(pick, ast.Subscript) and _picks_last(pick.slice, loop.target.id, rank) \
+                                and carries(pick.value):
+                            yield pick
+
+    for n in accumulated_picks():
+        return n
     for n in nodes:
         if label_pick(n):
             return n
@@ -316,6 +362,20 @@ def read_over_last_axis(scope, call, qualify, batched: bool = False) -> ast.AST 
         elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and carries(n.left):
             return n  # ``attn @ v`` contracts the last axis of the weights
     return None
+
+
+def _picks_last(index, name: str, rank: int | None) -> bool:
+    """``[..., i]`` (any rank), or ``[:, i]`` / ``[:, :, i]`` of a value of that many axes: the entry ``name`` of
+    the last axis, every other axis kept whole."""
+    if not isinstance(index, ast.Tuple) or len(index.elts) < 2:
+        return False
+    *rest, last = index.elts
+    if not (isinstance(last, ast.Name) and last.id == name):
+        return False
+    whole = all(isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None for e in rest)
+    if len(rest) == 1 and isinstance(rest[0], ast.Constant) and rest[0].value is Ellipsis:
+        return True
+    return whole and rank == len(index.elts)
 
 
 def _gathered_from_last(call: ast.Call, qualify, batched: bool = False):
@@ -603,7 +663,96 @@ def best_rows(scores, j: int, k: int):
     return logprobs[:, j].topk(k)
 ''',
     ]
+    VALID += [
+        # near miss: normalised over dim 0 and accumulated row by row (``w[i]``), along dim 0
+        '''
+import torch
+
+
+def pooled_rows(scores, values, n: int):
+    w = torch.softmax(scores, dim=0)
+    acc = 0
+    for i in range(n):
+        acc = acc + w[i] * values[i]
+    return acc
+''',
+        # near miss: the weights of each column normalised over the last axis, summed column by column
+        '''
+import torch
+
+
+def mix(values, scores):
+    bsz, k = scores.shape
+    w = torch.softmax(scores, dim=-1)
+    out = torch.zeros_like(values)
+    for i in range(k):
+        out += values * w[:, i].unsqueeze(-1)
+    return out
+''',
+    ]
+    VALID += [
+        # near miss: a (classes, batch) layout, each example's label picked in its column
+        '''
+import torch
+
+
+def class_major_nll(scores, labels):
+    lp = torch.log_softmax(scores, dim=0)
+    return -lp[labels, torch.arange(labels.size(0))].mean()
+''',
+    ]
     INVALID = [
+        # one row per example, a position, then the token: picked along the last axis
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def token_nll(logits, pos, tok):
+    b = pos.size(0)
+    lp = F.log_softmax(logits, dim=0)
+    return -lp[torch.arange(b), pos, tok].mean()
+''',
+        # the same through a one-armed ``if`` that may rebind the name: the value from before it still reaches the pick
+        '''
+import torch
+import torch.nn.functional as F
+
+
+def token_nll(out, pos, tok, raw: bool):
+    b = pos.size(0)
+    if raw:
+        out = F.log_softmax(out, dim=0)
+    if not isinstance(out, torch.Tensor):
+        out = torch.log_softmax(out.logits, dim=-1)
+    return -out[torch.arange(b), pos, tok].mean()
+''',
+        # the k best scores of each row normalised over dim 0, then summed by hand over the last axis
+        '''
+import torch
+
+
+def mix_shifts(values, scores, k: int):
+    top, idx = torch.topk(scores, k, dim=-1)
+    w = torch.softmax(top, dim=0)
+    out = torch.zeros_like(values)
+    for i in range(k):
+        out = out + torch.roll(values, 1, -1) * w[..., i].unsqueeze(-1)
+    return out
+''',
+        # two axes, known: a weight per row and column, the columns summed by hand
+        '''
+import torch
+
+
+def mix(values, scores):
+    bsz, k = scores.shape
+    w = torch.softmax(scores, dim=0)
+    out = torch.zeros_like(values)
+    for i in range(k):
+        out += values * w[:, i].unsqueeze(-1)
+    return out
+''',
         # the labels' log-probabilities gathered along the last axis and summed per sentence: rows of a batch
         '''
 import torch
@@ -854,21 +1003,25 @@ class SpeechHead(nn.Module):
         x, dim, log = sm
         if as_int(dim) != 0:
             return
-        if isinstance(x, Shape) and x.rank is not None:
-            return  # a tensor of known rank is left to SHP211 and the shape errors
+        rank = x.rank if isinstance(x, Shape) else None
+        if rank is not None and rank < 2:
+            return  # one axis: dim 0 is the last
         if _one_row(ev, ctx.scope):
             return  # ``sim[i].softmax(0)``: the row of one example, picked by an index
-        least = _least_rank(x)
+        least = rank if rank is not None else _least_rank(x)
         # known to have two axes or more (``logits[:, start:]``, ``... b t classes`` once an unknown addend left the
         # rank open): dim 0 is not the last axis
         batched = least is not None and least >= 2
         if least is not None and not batched and not isinstance(x.dims[0], Variadic):
             return
         # `... classes`, or `? ... classes` (a Linear head on a tensor known from the front)
-        classes = isinstance(x, Shape) and (batched or len(x.dims) == 2) and isinstance(x.dims[-1], Expr) \
-            and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS
+        # a tensor of known rank is left to SHP211 and the shape errors, but for a use that reads it over its last axis
+        classes = rank is None and isinstance(x, Shape) and (batched or len(x.dims) == 2) \
+            and isinstance(x.dims[-1], Expr) and as_int(ctx.resolve(x.dims[-1])) is None and ctx.role(x, -1) == CLASS
         qualify = ctx.qualify or (lambda node: None)
-        use = None if classes else read_over_last_axis(ctx.scope, ev.node, qualify, batched)
+        use = None if classes else read_over_last_axis(ctx.scope, ev.node, qualify, batched, rank)
+        if rank is not None and not isinstance(use, ast.Subscript):
+            return  # of known rank, only an entry picked along the last axis counts: a product is SHP202's
         if not classes and use is None or over_batch(ev, ctx) is not None:
             return
         fn = "log_softmax" if log else "softmax"
@@ -887,7 +1040,8 @@ class SpeechHead(nn.Module):
             loss = isinstance(use, ast.Call) and qualify(use.func) in CLASS_LOSSES
             axis = "as class scores" if loss else "over its last axis"
             what = f"{who(x, 'a tensor')} that line {use.lineno} reads {axis} (`{_short(use)}`)"
-        why = f"it has {least} axes or more, so dim 0 is not that axis" if batched else \
+        why = f"it has {rank} axes, so dim 0 is not that axis" if rank is not None else \
+            f"it has {least} axes or more, so dim 0 is not that axis" if batched else \
             "dim 0 is that axis only when the tensor has one axis (a single example)"
         ctx.report(
             self.code, ev.node,

@@ -718,3 +718,14 @@ def test_the_last_definition_of_a_method_is_analysed_after_overload_stubs():
             def forward(self, x: Float[Tensor, "b d"], mode=None):
                 return self.fc(x).log_softmax(dim=0)
     """) == ["SHP211"]
+
+
+def test_a_loop_index_over_range_picks_one_entry():
+    # ``for i in range(k)`` and ``[... for i in range(k)]`` give whole numbers: ``w[:, i]`` drops the axis
+    assert reveals("""
+        def f(w: Float[Tensor, "b n"], idx: Float[Tensor, "n"], k: int):
+            for i in range(k):
+                reveal_shape(w[:, i])
+                reveal_shape(w[:, idx[i]])
+            reveal_shape(torch.stack([w[:, idx[i]] for i in range(k)], dim=-1))
+    """) == ["b", "b", "b k"]

@@ -880,6 +880,9 @@ class Calls:
         if name == "isinstance" and len(args) == 2 and isinstance(args[0], Expr) and len(node.args) == 2:
             # ``t if isinstance(t, tuple) else (t, t)`` with ``t`` a size: a size is an int
             return _size_isinstance(node.args[1])
+        if name == "range" and 1 <= len(args) <= 3 and not kwargs:
+            # ``for i in range(n)``: each element is a whole number (``w[:, i]`` picks one column, dropping the axis)
+            return ListOf(SCALAR)
         return OPAQUE
 
 

@@ -249,7 +249,7 @@ class Expressions:
         if isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) and gen.iter.func.id == "range" \
                 and len(gen.iter.args) == 1:
             length = self.ev(gen.iter.args[0], state)
-            self.assign(gen.target, OPAQUE, inner, node)
+            self.assign(gen.target, SCALAR, inner, node)  # a whole number each time
         else:
             self.assign(gen.target, self.iter_elem(it), inner, node)
         elem = self.ev(node.elt, inner)
@@ -658,6 +658,10 @@ class Expressions:
             return OPAQUE  # ``y[:, data.flags]``: an unknown attribute may be a mask or an index tensor
         if isinstance(v, (Expr, Shape)):
             return v
+        if v is SCALAR and isinstance(sl, ast.Name):
+            # ``w[:, i]`` with ``i`` a whole number of unknown value (``for i in range(k)``): one entry, the axis
+            # dropped; a symbol of its own, never a size of the code
+            return sym(f"{sl.id}@{sl.lineno}:{sl.col_offset}", "index")
         return OPAQUE
 
     # -- operators ----------------------------------------------------------------------------------
