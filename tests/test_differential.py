@@ -281,7 +281,7 @@ FAMILIES = {
     "join_index": ("g_join", "g_split", "g_chunk_symbolic", "g_getitem", "g_select", "g_factory", "g_meshgrid"),
     "layers": ("g_linear", "g_embedding", "g_conv", "g_conv_block", "g_conv_transpose", "g_pool", "g_pad", "g_norm", "g_sdpa",
                "g_mha", "g_recurrent", "g_recurrent_cell", "g_transformer", "g_resample", "g_instance_norm",
-               "g_embedding_bag"),
+               "g_embedding_bag", "g_norm_block"),
     "loss_misc": ("g_loss", "g_loss_more", "g_misc", "g_misc_ops", "g_complex", "g_fft"),
 }
 

@@ -648,3 +648,30 @@ def g_embedding_bag(rng):
                     init_kwargs=kw, args=(idx,)), P.sizes
     return Case("nn.EmbeddingBag", "torch.nn.EmbeddingBag", module=nn.EmbeddingBag, init_args=init, init_kwargs=kw,
                 args=(Ten((P.name(),), "long"), Ten((P.name(),), "long"))), P.sizes
+
+
+class _ProjectNorm(nn.Module):
+    """A project's own norm layer, as ``shapecheck.NormBlock`` stands for one it cannot read: a layer norm over the
+    channels (axis 1, the channels-first form) or over the last axis, with a learnt scale."""
+
+    def __init__(self, channels, dim=-1):
+        super().__init__()
+        self.dim = dim
+        self.weight = nn.Parameter(torch.ones(channels))
+
+    def forward(self, x):
+        x = x - x.mean(self.dim, keepdim=True)
+        x = x / (x.pow(2).mean(self.dim, keepdim=True) + 1e-6).sqrt()
+        scale = [1] * x.dim()
+        scale[self.dim] = -1
+        return x * self.weight.view(scale)
+
+
+@gen
+def g_norm_block(rng):
+    P = Pool(rng, 2, 12)
+    x = P.shape(rng.randint(2, 4), 0.0)
+    dim = rng.choice([1, -1])
+    return Case("NormBlock", "shapecheck.NormBlock", module=_ProjectNorm, init_args=(Z(x[dim]),),
+                init_kwargs={"dim": dim}, args=(Ten(x),)), P.sizes
+

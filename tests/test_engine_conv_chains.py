@@ -1100,3 +1100,53 @@ def test_a_cat_of_parts_known_from_the_front_checks_the_axes_before_the_joined_o
     assert codes(src.format(dim=1)) == []
     assert codes(src.format(dim=2)) == ["SHP110"]
 
+
+
+def test_a_norm_layer_of_a_module_not_read_keeps_the_chain_going():
+    # ``LayerNorm(n, dim=1)`` imported from another file: whatever axes it normalises, it keeps the shape, so the
+    # convolution after the chain meets the chain's channels (built for the input's instead: a swapped size)
+    src = """
+        from mylib.norms import LayerNorm
+        class Predictor(nn.Module):
+            def __init__(self, idim, n_chans):
+                super().__init__()
+                self.body = nn.Sequential(nn.Conv1d(idim, n_chans, 3, padding=1), nn.ReLU(), LayerNorm(n_chans, dim=1))
+                self.proj = nn.Conv1d({proj}, 1, 1)
+            def forward(self, x: Float[Tensor, "b idim t"]):
+                reveal_shape(self.body(x))
+                return self.proj(self.body(x))
+    """
+    assert reveals(src.format(proj="n_chans")) == ["b n_chans t"]
+    assert codes(src.format(proj="n_chans")) == []
+    assert codes(src.format(proj="idim")) == ["SHP107"]
+
+
+def test_a_wrapper_named_for_a_norm_is_not_a_norm():
+    # ``PreNorm(dim, fn)`` applies another module: what it gives is not known, nor is a function's (``layer_norm``)
+    out = reveals("""
+        from mylib.blocks import PreNorm, layer_norm_fn
+        class Block(nn.Module):
+            def __init__(self, dim, fn):
+                super().__init__()
+                self.pre = PreNorm(dim, fn)
+            def forward(self, x: Float[Tensor, "b n dim"]):
+                reveal_shape(self.pre(x))
+                reveal_shape(layer_norm_fn(x))
+    """)
+    assert out == ["...", "..."], out
+
+
+def test_layers_added_to_a_module_list_with_plus_equals_are_applied_in_turn():
+    # ``self.conv += [nn.Sequential(...)]``: the layers are appended as by ``append``
+    out = reveals("""
+        class Stack(nn.Module):
+            def __init__(self, c, width):
+                super().__init__()
+                self.conv = nn.ModuleList()
+                self.conv += [nn.Sequential(nn.Conv1d(c, width, 1), nn.ReLU())]
+            def forward(self, x: Float[Tensor, "b c t"]):
+                for f in self.conv:
+                    x = f(x)
+                    reveal_shape(x)
+    """)
+    assert out == ["b width t"], out

@@ -15,6 +15,7 @@ from .._core._roles import CLASS, HEAD, name_role
 from .._core._ops._facts import is_tensor_method, lookup_op, takes_size_list
 from .._core._ops._registry import OPAQUE
 from .._core._ops.conv import CONV_BLOCK
+from .._core._ops.norm import NORM_BLOCK
 from .._core._shape import ANY_SHAPE, UNKNOWN, Shape, Unknown, Variadic
 from ._callables import known_callable, norm_kernel, unread_norm, unseen_activation
 from ._containers import sum_of
@@ -706,6 +707,9 @@ class Calls:
             if block is not None:
                 # ``ConvBNReLU(in_ch, out_ch, 3)`` of a module the analysis did not see: a convolution block
                 return self.call_qual(CONV_BLOCK, [*block, q.rsplit(".", 1)[-1]], {}, node, state)
+            if _NORM_BLOCK_NAME.fullmatch(q.rsplit(".", 1)[-1]):
+                # ``LayerNorm(n_chans, dim=1)`` of a module the analysis did not see: a norm, which keeps the shape
+                return self.call_qual(NORM_BLOCK, [], {}, node, state)
         if rule is None:
             if q.startswith(("torch.", "einops.")):  # no shape rule, but the lint rules may know the call
                 # what it returns is unknown (a tensor, a tuple of them like meshgrid's, or no tensor)
@@ -1336,6 +1340,10 @@ def _string_values(name: str, fn) -> list:
 # block that keeps its width
 _CONV_BLOCK_NAME = re.compile(r"(?:Conv|^_?conv)")
 _NOT_CONV_BLOCK = re.compile(r"LSTM|GRU|RNN|Net|Next|Former|Mixer|Embed|Attention|Stem|Head|Encoder|Decoder", re.I)
+# a class named for a norm layer (``LayerNorm``, ``LayerNorm2d``, ``RMSNorm``, ``GroupNorm32``, ``ChanLayerNorm``,
+# ``AdaLayerNorm``): not a wrapper that applies another module (``PreNorm``), nor a function (``layer_norm``)
+_NORM_BLOCK_NAME = re.compile(r"_?(?:[A-Z][A-Za-z0-9]*)?(?:Layer|Group|RMS|Rms|Instance|Chan|Channel)Norm"
+                              r"(?:[123][dD]|32|Fp32|Nd)?")
 _IN_KEYS = ("in_channels", "in_ch", "in_chs", "in_planes", "inplanes", "inp", "c1", "in_dim", "ch_in", "cin")
 _OUT_KEYS = ("out_channels", "out_ch", "out_chs", "out_planes", "planes", "oup", "c2", "out_dim", "ch_out", "cout")
 

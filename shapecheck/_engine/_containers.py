@@ -43,6 +43,12 @@ def grown(current, method: str, args: list):
     return None
 
 
+def _layer_choice(v) -> bool:
+    """A choice among modules of one class (``Linear(in_dim, width)`` or ``Linear(width, width)``)."""
+    return isinstance(v, Choice) and all(isinstance(o, ModuleVal) for o in v.options) \
+        and len({o.qualname for o in v.options}) == 1
+
+
 def sum_of(items):
     """``sum(tensors)``: the elements' common shape when they agree, else unknown; None for numbers."""
     elems = items.elem if isinstance(items, ListOf) else items
@@ -112,8 +118,11 @@ class Containers:
         if not isinstance(owner, SelfVal) or func.value.attr not in owner.attrs:
             return False
         current = owner.attrs[func.value.attr]
+        if current == () and func.attr == "append" and len(node.args) == 1 and not node.keywords \
+                and isinstance(self.ev(node.args[0], dict(state)), ModuleVal):
+            current = ListOf(OPAQUE, EMPTY)  # ``self.fcs = []`` filled with layers (``add_module`` registers them)
         if not isinstance(current, ListOf) or current.length != EMPTY and not isinstance(current.elem, ModuleVal) \
-                and current.first is None:
+                and not _layer_choice(current.elem) and current.first is None:
             return False
         args, kwargs = self.call_args(node, state)
         new = None
@@ -129,7 +138,9 @@ class Containers:
             rest = ONLY_FIRST if current.length == EMPTY else \
                 args[0] if before == ONLY_FIRST else join(before, args[0]) if before is not None else None
             rest = rest if rest is ONLY_FIRST or isinstance(rest, (ModuleVal, Choice)) else None
-        if isinstance(new, ListOf) and isinstance(new.elem, ModuleVal):
+        if isinstance(new, ListOf) and (isinstance(new.elem, ModuleVal) or _layer_choice(new.elem)):
+            # layers of one kind built with a size the loop carries (``Linear(d, width)`` then ``d = width``): each
+            # element is one of those built, as a choice is (a finding holds when it holds whichever one runs)
             owner.attrs[func.value.attr] = replace(new, rest=rest)
         else:  # modules of several kinds: the first one appended is still known
             first = new.first if isinstance(new, ListOf) and isinstance(new.first, (ModuleVal, ListOf, Choice)) \

@@ -138,6 +138,12 @@ class Statements:
         return state
 
     def stmt_augassign(self, st, state):
+        if isinstance(st.op, ast.Add) and isinstance(st.target, ast.Attribute) \
+                and isinstance(st.value, (ast.List, ast.Tuple)):
+            # ``self.conv += [nn.Sequential(...)]`` on a ``nn.ModuleList()`` attribute: the layers appended
+            grow = ast.copy_location(ast.Call(ast.Attribute(st.target, "extend", ast.Load()), [st.value], []), st)
+            if self.grow_module_list(grow, state):
+                return state
         cur = self.ev(st.target, state)
         rhs = self.ev(st.value, state)
         value = self.binop(st.op, cur, rhs, st)

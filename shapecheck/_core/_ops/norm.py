@@ -190,3 +190,21 @@ def GroupNorm(site: Site, init: dict, input) -> Shape | None:
     if _channels(site, x, as_size(init.get("num_channels")), "nn.GroupNorm") is None:
         return None
     return input if _groups(site, x, init.get("num_groups"), "nn.GroupNorm") is not None else None
+
+
+# a project's own norm layer that the analysis cannot read (imported from a module it did not see: a channels-first
+# ``LayerNorm``, an ``RMSNorm``, ``LayerNorm2d``): the qualified name the engine builds it as (``_engine._calls``)
+NORM_BLOCK = "shapecheck.NormBlock"
+
+
+@module_rule(NORM_BLOCK, init="*args, **kwargs",
+             ok=["init: c | b c h w -> b c h w", "init: d | b t d -> b t d", "init: | ... d -> ... d"])
+def NormBlock(site: Site, init: dict, input, *rest, **options) -> Shape | None:
+    """A norm layer of the project that the analysis cannot read (``LayerNorm(n_chans, dim=1)`` imported from a
+    module it did not see): whatever axes it normalises and whatever it was built with, it gives back a tensor of
+    its input's shape. It checks nothing: which axes a project's norm reads (its channels first or last) is not
+    known."""
+    return input if isinstance(input, Shape) else None
+
+
+NormBlock.never_fails = True
