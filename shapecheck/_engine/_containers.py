@@ -118,9 +118,11 @@ class Containers:
         if not isinstance(owner, SelfVal) or func.value.attr not in owner.attrs:
             return False
         current = owner.attrs[func.value.attr]
-        if current == () and func.attr == "append" and len(node.args) == 1 and not node.keywords \
-                and isinstance(self.ev(node.args[0], dict(state)), ModuleVal):
-            current = ListOf(OPAQUE, EMPTY)  # ``self.fcs = []`` filled with layers (``add_module`` registers them)
+        if current == () and func.attr == "append" and len(node.args) == 1 and not node.keywords:
+            with self.silenced():  # a look at what is appended (evaluated again below, reported then)
+                appended = self.ev(node.args[0], dict(state))
+            if isinstance(appended, ModuleVal):
+                current = ListOf(OPAQUE, EMPTY)  # ``self.fcs = []`` given layers (``add_module`` registers them)
         if not isinstance(current, ListOf) or current.length != EMPTY and not isinstance(current.elem, ModuleVal) \
                 and not _layer_choice(current.elem) and current.first is None:
             return False
