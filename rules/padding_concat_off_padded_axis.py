@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from shapecheck._core._shape import Shape
+from shapecheck._engine._common import literal_int
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 
 from ._common import arg, as_int, compare_before, register
@@ -57,7 +58,7 @@ def _size_read(node, other: str, rank: int):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" \
             and isinstance(node.func.value, ast.Name) and node.func.value.id == other and len(node.args) == 1 \
             and isinstance(node.args[0], (ast.Constant, ast.UnaryOp)):
-        i = _int(node.args[0])
+        i = literal_int(node.args[0])
         return i % rank if i is not None and -rank <= i < rank else None
     if isinstance(node, ast.Subscript):
         base = node.value
@@ -65,17 +66,9 @@ def _size_read(node, other: str, rank: int):
                 and base.value.id == other or isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) \
                 and base.func.attr == "size" and not base.args and isinstance(base.func.value, ast.Name) \
                 and base.func.value.id == other:
-            i = _int(node.slice)
+            i = literal_int(node.slice)
             return i % rank if i is not None and -rank <= i < rank else None
     return None
-
-
-def _int(node):
-    try:
-        v = ast.literal_eval(node)
-    except Exception:
-        return None
-    return v if type(v) is int else None
 
 
 def _copied_axis(node, other: str, rank: int, scope, line: int, depth: int = 0):
