@@ -53,6 +53,16 @@ def test_a_diagnostic_whose_note_names_the_edited_line_reports_it():
     assert not bench._points_at({**diag, "notes": [diag["notes"][0].replace(":7)", ":8)")]}, "vit.py", m)
 
 
+def test_a_second_join_whose_note_names_the_first_join_reports_it():
+    # a cat along the wrong axis, reported where a later cat meets the sum it made
+    bench = _mutants()
+    m = bench.Mutant("cat-axis", 8, 8, "")
+    diag = {"line": 10, "notes": ['"h*3" is axis 2 of `out` (joined along axis 2 by the `cat` at pkg/coords.py:8)']}
+    assert bench._points_at(diag, "coords.py", m)
+    assert not bench._points_at(diag, "other.py", m)
+    assert not bench._points_at({**diag, "notes": [diag["notes"][0].replace(":8)", ":9)")]}, "coords.py", m)
+
+
 def test_a_diagnostic_whose_note_names_the_edited_line_as_the_other_party_reports_it():
     # a loss that reads classes from axis 1, reported on the loss, with the log_softmax over axis 0 in a note
     bench = _mutants()

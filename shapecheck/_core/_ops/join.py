@@ -77,8 +77,14 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
                            notes=(site.axis_note(first, i), site.axis_note(s, i)))
                 return None
     ax = _agreed_axes(shapes)
-    ax[d] = (_joined_size(site, shapes, d), None)
+    ax[d] = (_joined_size(site, shapes, d), joined_origin(site, d))
     return build(ax)
+
+
+def joined_origin(site: Site, d: int) -> str | None:
+    """Where a joined axis got its size: a check that meets the sum far from the join (a second ``cat`` along
+    another axis, a layer's input channels) says which join made it."""
+    return f"joined along axis {d} by the `{site.op}` at {site.where}" if site.where else None
 
 
 def _joined_size(site: Site, shapes: list, d: int):
