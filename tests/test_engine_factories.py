@@ -89,6 +89,32 @@ def test_past_a_choice_the_options_that_fail_on_its_arguments_did_not_run():
     assert codes(src.format(t="")) == ["SHP201"]
 
 
+def test_a_choice_of_layers_narrows_an_unknown_input_only_where_its_options_agree():
+    # the key's layer is built for the encoder's width under a flag and for the model's otherwise: applied to
+    # hidden states of unknown shape, either may run, so the states' width is not the first option's (which
+    # the query's layer would then contradict); options that agree (a norm of one width) still narrow it
+    src = """
+        class SelfAttention(nn.Module):
+            def __init__(self, hidden_size, encoder_width, cross):
+                super().__init__()
+                self.query = nn.Linear(hidden_size, hidden_size)
+                if cross:
+                    self.key = nn.Linear(encoder_width, hidden_size)
+                else:
+                    self.key = nn.Linear({other}, hidden_size)
+
+            def forward(self, h):
+                k = self.key(h)
+                reveal_shape(h)
+                q = self.query(h)
+                return q @ k.transpose(-1, -2)
+    """
+    assert reveals(src.format(other="hidden_size")) == ["..."]
+    assert codes(src.format(other="hidden_size")) == []
+    assert reveals(src.format(other="encoder_width")) == ["... encoder_width"]
+    assert codes(src.format(other="encoder_width")) == ["SHP107"]
+
+
 def test_a_function_given_only_names_keeps_nothing_but_a_layer():
     src = """
         def width(kind):

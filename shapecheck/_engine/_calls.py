@@ -510,11 +510,15 @@ class Calls:
         ``nn.Identity()`` option hands its input on unchanged, so it can make no other option's finding wrong:
         ``nn.Linear(num_classes, dim) if num_classes > 0 else nn.Identity()`` applied to ``dim`` features is
         a bug whenever the layer is built, and is reported (the options other than the identity decide)."""
-        if not self.reporting or any(o is None for o in callee.options):
-            with self.silenced():
-                return [self.call_value(c, args, kwargs, node, state) for c in callee.options]
-        results, found = self.each_option([lambda c=c: self.call_value(c, args, kwargs, node, state)
-                                           for c in callee.options])
+        states = [dict(state) for _ in callee.options]
+        try:
+            if not self.reporting or any(o is None for o in callee.options):
+                with self.silenced():
+                    return [self.call_value(c, args, kwargs, node, s) for c, s in zip(callee.options, states)]
+            results, found = self.each_option([lambda c=c, s=s: self.call_value(c, args, kwargs, node, s)
+                                               for c, s in zip(callee.options, states)])
+        finally:
+            _agreed_state(state, states)
         deciding = [f for c, f in zip(callee.options, found) if not _is_identity(c)]
         found = deciding or found
         firsts = self.report_agreed(found)
@@ -1381,3 +1385,18 @@ def conv_block_sizes(q: str, args, kwargs: dict, node):
         if any(w in text for w in ("kernel", "stride", "size", "pad")):
             return None
     return a, b
+
+
+def _agreed_state(state: dict, states: list) -> None:
+    """Into ``state``, what every option of a choice left in its own copy of it: a variable the options narrow
+    alike (``h`` applied to ``Linear(d, .)`` or ``LayerNorm(d)``) learns it, one they narrow apart (a key's
+    layer built for the encoder's width under a flag, for the model's otherwise) keeps what it held."""
+    for k in set().union(*states) if states else ():
+        vals = [s.get(k) for s in states]
+        first = vals[0]
+        if all(v is first or (type(v) is type(first) and v == first) for v in vals[1:]):
+            if first is None:
+                state.pop(k, None)
+            else:
+                state[k] = first
+
