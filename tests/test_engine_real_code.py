@@ -472,6 +472,21 @@ def test_a_reversed_slice_is_reported_of_a_tensor_but_not_of_what_may_be_a_numpy
     """) == ["SHP110"]
 
 
+def test_an_object_whose_rank_is_asserted_may_still_be_a_numpy_array():
+    # ``assert image.ndim == 3`` says the rank of an image that ``torch.from_numpy`` takes afterwards; NumPy
+    # reverses its channels with ``[:, :, ::-1]`` (a tensor asserted the same way would refuse it)
+    assert codes("""
+        def to_tensor(image):
+            assert image.ndim == 3
+            image = image[:, :, ::-1].copy()
+            return torch.from_numpy(image).float()
+
+        def flip_tensor(x: Float[Tensor, "h w c"]):
+            assert x.ndim == 3
+            return x[:, :, ::-1]
+    """) == ["SHP110"]
+
+
 def test_each_tensor_a_lambda_is_applied_to_has_axes_of_its_own():
     # ``map(lambda t: (t[:, :-n], t[:, -n:]), (q, k))`` on tensors of unknown shape: the axes the
     # lambda reads from ``q`` are not siblings of those it reads from ``k`` (they may well be equal)

@@ -194,6 +194,8 @@ class Narrowing:
                 cur = state.get(var)
                 new = with_rank(cur, k)
                 if new is not None:
+                    if isinstance(cur, Obj) and cur.name == var:
+                        new = new.with_meta(maybe_array=True)  # ``assert image.ndim == 3``: maybe an array
                     state[var] = new
                     self.share_rank(cur, new, state)
             return state
