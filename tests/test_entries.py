@@ -442,3 +442,28 @@ class Net(nn.Module):
         return self.stem(self.conv1(x))
 """)
     assert [(d.code, d.line - N) for d in found] == [("SHP107", 17)]
+
+
+def test_a_call_python_refuses_passes_no_shapes():
+    # a stale demo that passes the tokens where the text goes and one argument too many: Python raises a
+    # TypeError before any shape meets another, so the callee's code is not judged under those shapes
+    src = """
+class Pair(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.emb = nn.Embedding(256, dim)
+        self.pos = nn.Embedding(512, dim)
+    def forward(self, text, tokens, return_loss=False):
+        e = self.emb(tokens)
+        return e + self.pos(torch.arange(e.shape[1]))
+
+def main():
+    m = Pair(512)
+    return m({args})
+"""
+    assert [d.code for d in run(src.format(args="torch.zeros(2, 9).long(), torch.tensor([5, 9])"))] == ["SHP102"]
+    for args in ("torch.zeros(2, 9).long(), torch.tensor([5, 9]), torch.zeros(2, 9).long(), True",
+                 "torch.zeros(2, 9).long(), torch.tensor([5, 9]), True, return_loss=True",
+                 "torch.zeros(2, 9).long(), torch.tensor([5, 9]), text=torch.zeros(2, 9).long()",
+                 "torch.zeros(2, 9).long(), torch.tensor([5, 9]), labels=None"):
+        assert run(src.format(args=args)) == [], args

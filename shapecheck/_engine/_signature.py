@@ -29,6 +29,8 @@ class Signature:
     returns: TensorAnnot | None
     returns_written: bool  # the function has a return annotation (of any type)
     recorded: bool = False  # some annotations are shapes recorded by ``shapecheck trace`` (``--shapes``)
+    star_args: bool = False  # it takes ``*args``
+    star_kwargs: bool = False  # it takes ``**kwargs``
 
     @property
     def param_axes(self) -> frozenset:
@@ -80,7 +82,8 @@ def read_signature(fn: ast.FunctionDef, imports, recorded: dict | None = None) -
     params = [Param(p, read(p.annotation, p.arg), d, False) for p, d in zip(positional, defaults)]
     params += [Param(p, read(p.annotation, p.arg), d, True) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
     returns = read(fn.returns, "return")
-    return Signature(tuple(params), returns, fn.returns is not None or "return" in used, bool(used))
+    return Signature(tuple(params), returns, fn.returns is not None or "return" in used, bool(used),
+                     a.vararg is not None, a.kwarg is not None)
 
 
 _RECORDED_NAMES = {"Float": "jaxtyping.Float", "Int": "jaxtyping.Int", "Bool": "jaxtyping.Bool",

@@ -199,6 +199,8 @@ class UserCalls:
         if ref.bound_self is not None and params and not params[0].keyword_only \
                 and params[0].arg.arg in ("self", "cls"):
             params = params[1:]
+        if not _binds(sig, params, args, kwargs, node):
+            return OPAQUE  # Python refuses the call (a stale demo's arguments): its shapes say nothing
         bound = _bind_arguments(params, args, kwargs)
         names = {p.arg.arg for p in params}
         keywords = tuple((k, v) for k, v in kwargs.items() if k not in names)  # what ``**kwargs`` takes
@@ -561,6 +563,22 @@ def _flat(values):
     """The values, those of a tuple (``*args``) one by one."""
     for v in values:
         yield from (v if isinstance(v, tuple) else (v,))
+
+
+def _binds(sig, params, args, kwargs, node) -> bool:
+    """False where the call written at ``node`` cannot bind to the callee's parameters: more positional
+    arguments than it takes, a parameter given both positionally and by keyword, a keyword it does not
+    have. Only a plain call is judged (no ``*args`` or ``**kw`` at the call)."""
+    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args) \
+            or any(k.arg is None for k in node.keywords) \
+            or len(node.args) != len(args) or set(kwargs) != {k.arg for k in node.keywords}:
+        return True
+    positional = [p.arg.arg for p in params if not p.keyword_only]
+    if not sig.star_args and len(args) > len(positional):
+        return False
+    if any(k in positional[:len(args)] for k in kwargs):
+        return False
+    return sig.star_kwargs or all(k in {p.arg.arg for p in params} for k in kwargs)
 
 
 def _bind_arguments(params, args, kwargs) -> dict:
