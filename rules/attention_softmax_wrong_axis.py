@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
 from shapecheck._core._shape import Shape, Variadic
@@ -40,6 +42,13 @@ def _softmax_facts(v) -> list:
     t = tag(v, SOFTMAX_AXIS)
     return ([t] if t is not None else []) + list(tag(v, EITHER + SOFTMAX_AXIS) or ())
 
+
+def _renormalised(node) -> bool:
+    """Whether the weights' axis was set by a division by their own sum (``att / att.sum(-1, keepdim=True)``),
+    not by a softmax."""
+    return isinstance(node, ast.BinOp) or isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "div"
+
+
 @register
 class AttentionSoftmaxWrongAxis(LintRule):
     """Attention weights normalised over one axis but summed over another.
@@ -59,6 +68,7 @@ class AttentionSoftmaxWrongAxis(LintRule):
     product, as on its own path.
     The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
     (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
+    Weights renormalised over another axis than the product contracts are reported at the division.
     It also reports a softmax over the heads axis of attention scores (split off the features by a `view` or an einops `(h d)`) at
     once, and, beyond attention, a softmax or `gumbel_softmax` over a *spatial* axis (by role: the
     height or width of a convolution's `(batch, k, height, width)` output) whose result is then
@@ -281,6 +291,19 @@ class MemoryAttention(nn.Module):
 ''',
     ]
     INVALID = [
+        # slot attention mirrored by halves: softmax over the keys, then renormalised over the queries, but the
+        # product still contracts the keys (reported at the renormalisation, the line that set the axis)
+        '''
+import torch
+from torch import Tensor
+from jaxtyping import Float
+
+
+def inputs_to_slots(q: Float[Tensor, "b i d"], k: Float[Tensor, "b j d"], v: Float[Tensor, "b j d"]):
+    att = torch.einsum("bid,bjd->bij", q, k).softmax(dim=2) + 1e-8
+    att = att / att.sum(dim=1, keepdim=True)
+    return torch.einsum("bjd,bij->bid", v, att)
+''',
         # one branch of an `if` normalises the masked scores over axis 1: the product is wrong on that path
         '''
 import torch
@@ -533,7 +556,8 @@ class MemoryAttention(nn.Module):
                 # their sum over dim 1): no longer known to be a distribution over the softmax's axis
                 ctx.tag_result(SOFTMAX_AXIS, None)
             elif sa is not None and sb is not None and len(sa) == 2:
-                ctx.tag_result(SOFTMAX_AXIS, (sb[0], sa[1]))
+                # renormalised over the summed axis: the division is where the weights got their axis
+                ctx.tag_result(SOFTMAX_AXIS, (sb[0], ev.node))
 
     def _report(self, ctx, ev, who, t, contracted_axis):
         """Reported at the softmax (the line to fix), with the product as a note; ``t`` is the softmax's
@@ -544,6 +568,16 @@ class MemoryAttention(nn.Module):
         wrong order: `einsum("bhij,bhjd->bhid", v, attn)`, `v @ attn`), and the diagnostic is placed on
         the product, naming the softmax."""
         norm_axis, softmax_node = t[0], t[1]
+        if len(t) == 2 and norm_axis != -1 and _renormalised(softmax_node):
+            ctx.report(
+                self.code, softmax_node,
+                f"the weights are renormalised over axis {norm_axis}, but the product with the values contracts "
+                f"axis {contracted_axis}",
+                notes=(f"{who} is multiplied with the values at line {getattr(ev.node, 'lineno', '?')}",
+                       "the weights summed over the contracted axis must add up to one"),
+                help=f"divide by the sum over the contracted axis: `.sum(dim={contracted_axis}, keepdim=True)`",
+            )
+            return
         if len(t) == 2 and norm_axis == -1:
             ctx.report(
                 self.code, ev.node,
