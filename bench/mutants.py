@@ -43,7 +43,8 @@ applies the layer or in the ``nn.Sequential`` holding it (a wrong size shows whe
 input or where its output meets the next layer), or anywhere when one of its notes names the edited line as where
 a size it reports was chosen (``(output channels of the `Conv2d` built at model.py:42)``: a class token joined
 to a patch embedding's output, in the caller; ``(joined along axis 2 by the `cat` at model.py:40)``: a second
-join that meets the first one's sum) or, in the file it is reported in, as the other party of what it
+join that meets the first one's sum; ``... is the `Linear` built at model.py:42``: a layer refusing its input
+where a caller's shapes reach it) or, in the file it is reported in, as the other party of what it
 reports (``the `log_softmax` is at line 43``, on a loss that reads classes from another axis); a new diagnostic only away from these counts as
 *elsewhere*, the false-alarm signal, which should stay 0. A mutant is not always a bug (a key may
 already be transposed, ``a`` and ``b`` may be equal at run time), so the figure is a lower bound on
@@ -92,10 +93,11 @@ class Mutant:
 
 def _points_at(diag: dict, name: str, m: Mutant) -> bool:
     """Does a note of the diagnostic name the edited lines as where a size it reports was chosen (``... (output
-    channels of the `Conv2d` built at model.py:42)``, ``(joined along axis 2 by the `cat` at model.py:40)``), or
-    as the other party of what it reports, in the file it is reported in (``the `log_softmax` is at line 43`` of a
-    loss that reads another axis)? A reader is sent there, as by a diagnostic on the line."""
-    built = re.compile(rf"(?:built|joined along axis \d+ by the `\w+`) at (?:.*/)?{re.escape(name)}:(\d+)\)")
+    channels of the `Conv2d` built at model.py:42)``, ``(joined along axis 2 by the `cat` at model.py:40)``,
+    ``... is the `Linear` built at model.py:42``), or as the other party of what it reports, in the file it is
+    reported in (``the `log_softmax` is at line 43`` of a loss that reads another axis)? A reader is sent there,
+    as by a diagnostic on the line."""
+    built = re.compile(rf"(?:built|joined along axis \d+ by the `\w+`) at (?:.*/)?{re.escape(name)}:(\d+)(?:\)|$)")
     here = re.compile(r"\bat line (\d+)\b")
     for note in diag.get("notes") or ():
         for hit in (*built.finditer(note), *here.finditer(note)):

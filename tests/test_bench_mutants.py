@@ -53,6 +53,15 @@ def test_a_diagnostic_whose_note_names_the_edited_line_reports_it():
     assert not bench._points_at({**diag, "notes": [diag["notes"][0].replace(":7)", ":8)")]}, "vit.py", m)
 
 
+def test_a_layer_refusing_its_input_whose_note_names_where_it_was_built_reports_it():
+    bench = _mutants()
+    m = bench.Mutant("linear-swap", 12, 12, "")
+    diag = {"line": 33, "notes": ["`self.key` is the `Linear` built at heads.py:12"]}
+    assert bench._points_at(diag, "heads.py", m)
+    assert not bench._points_at({"line": 33, "notes": ["`self.key` is the `Linear` built at heads.py:120"]},
+                                "heads.py", m)
+
+
 def test_a_second_join_whose_note_names_the_first_join_reports_it():
     # a cat along the wrong axis, reported where a later cat meets the sum it made
     bench = _mutants()

@@ -467,3 +467,33 @@ def main():
                  "torch.zeros(2, 9).long(), torch.tensor([5, 9]), text=torch.zeros(2, 9).long()",
                  "torch.zeros(2, 9).long(), torch.tensor([5, 9]), labels=None"):
         assert run(src.format(args=args)) == [], args
+
+
+def test_a_layer_refusing_a_callers_input_names_where_it_was_built():
+    # a head's key projection built with its sizes swapped: the misfit shows where the heads are called with the
+    # model's width, far from the line that chose the sizes, which a note names
+    found = run("""
+WIDTH = 96
+
+class Head(nn.Module):
+    def __init__(self, head_size):
+        super().__init__()
+        self.key = nn.Linear(head_size, WIDTH)
+        self.query = nn.Linear(WIDTH, head_size)
+
+    def forward(self, x):
+        return self.query(x) @ self.key(x).transpose(-2, -1)
+
+class Heads(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.heads = nn.ModuleList([Head(WIDTH // n) for _ in range(n)])
+
+    def forward(self, x):
+        return torch.cat([h(x) for h in self.heads], dim=-1)
+
+def main():
+    return Heads(4)(torch.randn(2, 5, WIDTH))
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP107", 19)]
+    assert f"`self.key` is the `Linear` built at m.py:{N + 7}" in found[0].notes

@@ -97,8 +97,10 @@ class UserCalls:
             packed = m.qualname.rsplit(".", 1)[-1] in _TAKES_PACKED
             args = [ANY_SHAPE if isinstance(a, Obj) or (a is OPAQUE and i == 0 and not packed) else a
                     for i, a in enumerate(args)]
+            reported = len(self.diags)
             out = self.apply_shape_rule(m.qualname, tuple(args), kwargs, node, known=True, rule=m.rule,
                                         init=m.init_dict, module_q=m.qualname)
+            self.name_built_layer(m, node, reported)
             return _output_named(m, out)
         if m.cls is not None:
             fwd = m.cls.find_method("forward")
@@ -122,6 +124,20 @@ class UserCalls:
             return self.run_lint_rules(m.qualname, node, tuple(sanitize(a) for a in args),
                                        {k: sanitize(v) for k, v in kwargs.items()}, OPAQUE, m.init_dict)
         return OPAQUE
+
+    def name_built_layer(self, m: ModuleVal, node, start: int) -> None:
+        """A layer that refuses its input where it is applied (``self.key(x)``), built on another line: the
+        findings since ``start`` at that call say where it was built, the sizes it takes were chosen there
+        (a finding under a caller's shapes is reported at the caller, far from both)."""
+        if m.built_at is None or not isinstance(node, ast.Call) or m.built_at.endswith(f":{node.lineno}"):
+            return
+        note = f"`{ast.unparse(node.func)}` is {m.built_label}"
+        for i in range(start, len(self.diags)):
+            d = self.diags[i]
+            if d.code == "SHP107" and d.line == node.lineno and note not in d.notes:
+                self.diags[i] = replace(d, notes=d.notes + (note,))
+                # the same finding, for what tells a module's misfit input apart (``module_fit`` holds it by identity)
+                self.module_fit[:] = [self.diags[i] if f is d else f for f in self.module_fit]
 
     def check_chain(self, seq: ModuleVal, node) -> None:
         """``nn.Sequential(a, b, c)`` of library layers, where it is built: each layer takes what the one
