@@ -497,3 +497,22 @@ def main():
 """)
     assert [(d.code, d.line - N) for d in found] == [("SHP107", 19)]
     assert f"`self.key` is the `Linear` built at m.py:{N + 7}" in found[0].notes
+
+
+def test_a_call_a_decorators_wrapper_takes_still_passes_its_shapes():
+    # the wrapper takes a keyword of its own (``fetch``) that the function lacks: Python accepts the call
+    found = run("""
+def cached(fn):
+    def wrapper(self, *args, fetch=False, **kwargs):
+        return fn(self, *args, **kwargs)
+    return wrapper
+
+class Scores(nn.Module):
+    @cached
+    def forward(self, q, k):
+        return q @ k
+
+def main():
+    return Scores()(torch.randn(2, 5, 8), torch.randn(2, 7, 9), fetch=True)
+""")
+    assert [(d.code, d.line - N) for d in found] == [("SHP101", 10)]

@@ -31,6 +31,7 @@ class Signature:
     recorded: bool = False  # some annotations are shapes recorded by ``shapecheck trace`` (``--shapes``)
     star_args: bool = False  # it takes ``*args``
     star_kwargs: bool = False  # it takes ``**kwargs``
+    wrapped: bool = False  # a decorator may take its calls (and other arguments than its parameters)
 
     @property
     def param_axes(self) -> frozenset:
@@ -83,7 +84,19 @@ def read_signature(fn: ast.FunctionDef, imports, recorded: dict | None = None) -
     params += [Param(p, read(p.annotation, p.arg), d, True) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
     returns = read(fn.returns, "return")
     return Signature(tuple(params), returns, fn.returns is not None or "return" in used, bool(used),
-                     a.vararg is not None, a.kwarg is not None)
+                     a.vararg is not None, a.kwarg is not None,
+                     any(_decorator_name(d) not in _PLAIN_DECORATORS for d in fn.decorator_list))
+
+
+# decorators that call the function with the arguments its own calls pass
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod", "no_grad", "inference_mode", "enable_grad"})
+
+
+def _decorator_name(node) -> str:
+    """``no_grad`` of ``@torch.no_grad()``, ``staticmethod`` of ``@staticmethod``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
 
 
 _RECORDED_NAMES = {"Float": "jaxtyping.Float", "Int": "jaxtyping.Int", "Bool": "jaxtyping.Bool",

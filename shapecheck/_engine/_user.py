@@ -584,8 +584,9 @@ def _flat(values):
 def _binds(sig, params, args, kwargs, node) -> bool:
     """False where the call written at ``node`` cannot bind to the callee's parameters: more positional
     arguments than it takes, a parameter given both positionally and by keyword, a keyword it does not
-    have. Only a plain call is judged (no ``*args`` or ``**kw`` at the call)."""
-    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args) \
+    have. Only a plain call of an undecorated function is judged (no ``*args`` or ``**kw`` at the call; a
+    decorator's wrapper may take keywords of its own)."""
+    if sig.wrapped or not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args) \
             or any(k.arg is None for k in node.keywords) \
             or len(node.args) != len(args) or set(kwargs) != {k.arg for k in node.keywords}:
         return True
