@@ -269,6 +269,8 @@ def carry(ev, ctx, keys) -> None:
             continue
         if any(not (x == y or ctx.compare(x, y) != "ne") for x, y in zip(own, dims)):
             continue  # (an axis whose size broadcasting made unknown, `sim.masked_fill(mask, v)`, is still there)
+        if not any(v.get_meta(k) is not None for k in keys):
+            continue  # an untagged operand first (a per-head mask times the weights): the tagged one may follow
         for k in keys:
             val = v.get_meta(k)
             if val is not None and r.get_meta(k) is None and k not in ctx.result_tags:

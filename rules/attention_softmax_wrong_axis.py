@@ -6,12 +6,12 @@ import ast
 
 from shapecheck._engine._rulebase import CallEvent, LintRule, RuleContext
 from shapecheck._core._roles import CHANNEL, CLASS, FEATURE, HEAD, SPATIAL_ROLES
-from shapecheck._core._shape import Shape, Variadic
+from shapecheck._core._shape import Shape, Unknown, Variadic
 from shapecheck._engine._values import EITHER
 
 from .softmax_over_batch_axis import over_batch
-from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry, dims_text,
-                      einsum_operands, eq, neg_dim, register, softmax_call, tag, who)
+from ._common import (EINOPS_EINSUM, EINSUM, ELEMENTWISE, MATMUL, SOFTMAX_CALLS, arg, as_int, axis, carry,
+                      compare_before, dims_text, einsum_operands, eq, neg_dim, register, softmax_call, tag, who)
 
 SCORES = "attn_scores"  # (node,) on the result of a product of two activations
 SOFTMAX_AXIS = "softmax_axis"  # (axis counted from the end, node) on a softmax over attention scores
@@ -23,6 +23,7 @@ _GUMBEL = "torch.nn.functional.gumbel_softmax"
 _PER_ITEM = (CHANNEL, CLASS, FEATURE)  # axes a spatially normalised tensor must not be contracted over
 _DIV = {"torch.Tensor.__truediv__", "torch.Tensor.div", "torch.div"}
 _NORMALIZE = "torch.nn.functional.normalize"
+_VIEWS = {"torch.Tensor.view", "torch.Tensor.reshape", "torch.reshape"}
 
 
 def _fits(v, sub, ell: bool) -> bool:
@@ -34,6 +35,48 @@ def _fits(v, sub, ell: bool) -> bool:
         return v.rank is None or v.rank >= len(sub)
     return v.rank == len(sub)
 
+
+
+def _kept_tail(ctx, node, x: Shape, y: Shape) -> int:
+    """How many last axes a view or reshape of ``x`` into ``y`` keeps whole: the axes, counted from the end, that
+    both have with one size (not an unknown one). Row-major, such a reshape regroups only the axes before them,
+    so every block of those last axes is carried over intact (``(b*h, i, j)`` viewed as ``(b, h, i, j)`` and back)."""
+    n = 0
+    for a, b in zip(reversed(x.dims), reversed(y.dims)):
+        if isinstance(a, (Variadic, Unknown)) or isinstance(b, (Variadic, Unknown)):
+            break
+        if not (a == b or compare_before(ctx, node, a, b) == "eq"):  # not one the view's own sizes made one
+            break
+        n += 1
+    return n
+
+
+def _carry_view(ev, ctx) -> None:
+    """Keep the attention facts of weights viewed with their last axes whole (the heads split off the batch to
+    add a per-head mask or to return the weights, then merged back, as BART-style attention does): the scores are
+    still scores, and a softmax over one of the kept axes (counted from the end) still normalises it; one over an
+    axis before them normalised none of the axes the product with the values can contract."""
+    x, y = arg(ev, 0, "input"), ev.result
+    if not (isinstance(x, Shape) and isinstance(y, Shape)):
+        return
+    kept = _kept_tail(ctx, ev.node, x, y)
+    if kept < 2:
+        return
+
+    def fits(t) -> bool:
+        # an axis of the kept ones, at the same place from the end; or one before them (a softmax over the batch
+        # times the heads of (b * h, i, j)), which is still none of the last axes a product contracts
+        return isinstance(t, tuple) and len(t) >= 2 and type(t[0]) is int and t[0] < 0 \
+            and (t[0] >= -kept or y.min_rank > kept)
+
+    if tag(x, SCORES) is not None:
+        ctx.tag_result(SCORES, tag(x, SCORES))
+    t = tag(x, SOFTMAX_AXIS)
+    if fits(t):
+        ctx.tag_result(SOFTMAX_AXIS, t)
+    either = tag(x, EITHER + SOFTMAX_AXIS)
+    if either and all(fits(f) for f in either):
+        ctx.tag_result(EITHER + SOFTMAX_AXIS, either)
 
 
 def _softmax_facts(v) -> list:
@@ -65,7 +108,10 @@ class AttentionSoftmaxWrongAxis(LintRule):
     `dim=1` normalises over the heads, not the keys. Scores made in either branch of an `if`, and
     scores joined along the keys (`torch.cat((sim_memory, sim), dim=-1)`), are still scores. Where the
     branches of an `if` normalise the scores over different axes, each softmax is checked against the
-    product, as on its own path.
+    product, as on its own path. The weights are followed through a `view` or `reshape` that keeps their
+    last two axes whole (`(b * h, i, j)` viewed as `(b, h, i, j)` to add a per-head mask or to return them,
+    and back, as BART-style attention does): it regroups only the axes before them, so a softmax over one of
+    those (`dim=0`, the batch times the heads) is still over none of the axes the product can contract.
     The diagnostic points at the softmax, the line to fix, except after a softmax over the last axis
     (the keys, as attention code writes it): then the product, its operands in the wrong order, is.
     Weights renormalised over another axis than the product contracts are reported at the division.
@@ -106,7 +152,7 @@ class AttentionSoftmaxWrongAxis(LintRule):
 
     code = "SHP202"
     calls = frozenset(ELEMENTWISE | MATMUL | EINSUM | EINOPS_EINSUM | SOFTMAX_CALLS | _SUM | _DIV
-                      | {_GUMBEL, _NORMALIZE} | _CAT)
+                      | {_GUMBEL, _NORMALIZE} | _CAT | _VIEWS)
     name = "attention-softmax-wrong-axis"
     summary = "Attention weights are normalised over one axis and contracted with the values over another"
 
@@ -289,6 +335,59 @@ class MemoryAttention(nn.Module):
         attn = sim.softmax(dim=-1)
         return torch.einsum("bhij,bhjd->bhid", attn, torch.cat((mv, v), dim=-2))
 ''',
+        # near miss: BART-style weights normalised over the keys on both paths of the dtype test, then viewed with
+        # the heads split off and merged back (the last two axes kept whole) before the product with the values
+        '''
+import torch
+from torch import nn
+
+
+class BartStyleAttention(nn.Module):
+    def __init__(self, embed_dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+
+    def _shape(self, t, seq_len: int, bsz: int):
+        return t.view(bsz, seq_len, self.num_heads, self.head_dim).transpose(1, 2).contiguous()
+
+    def forward(self, x, head_mask=None, output_attentions: bool = False):
+        bsz, tgt_len, _ = x.size()
+        proj_shape = (bsz * self.num_heads, -1, self.head_dim)
+        q = self._shape(self.q_proj(x), tgt_len, bsz).view(*proj_shape)
+        k = self._shape(self.k_proj(x), -1, bsz).view(*proj_shape)
+        v = self._shape(self.v_proj(x), -1, bsz).view(*proj_shape)
+        src_len = k.size(1)
+        w = torch.bmm(q, k.transpose(1, 2))
+        if w.dtype == torch.float16:
+            w = nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(torch.float16)
+        else:
+            w = nn.functional.softmax(w, dim=-1)
+        if head_mask is not None:
+            w = head_mask.view(1, -1, 1, 1) * w.view(bsz, self.num_heads, tgt_len, src_len)
+            w = w.view(bsz * self.num_heads, tgt_len, src_len)
+        if output_attentions:
+            w_reshaped = w.view(bsz, self.num_heads, tgt_len, src_len)
+            w = w_reshaped.view(bsz * self.num_heads, tgt_len, src_len)
+        else:
+            w_reshaped = None
+        return torch.bmm(w, v), w_reshaped
+''',
+        # near miss: a reshape that does not keep the last two axes whole (the weights read as (keys, queries))
+        # leaves no normalised axis the rule can place
+        '''
+import torch
+
+
+def attend(q, k, v):
+    b, i, d = q.shape
+    j = k.shape[1]
+    w = torch.softmax(torch.bmm(q, k.transpose(1, 2)), dim=-2)
+    return torch.bmm(w.reshape(b, j, i), v[:, :i])
+''',
     ]
     INVALID = [
         # slot attention mirrored by halves: softmax over the keys, then renormalised over the queries, but the
@@ -303,6 +402,69 @@ def inputs_to_slots(q: Float[Tensor, "b i d"], k: Float[Tensor, "b j d"], v: Flo
     att = torch.einsum("bid,bjd->bij", q, k).softmax(dim=2) + 1e-8
     att = att / att.sum(dim=1, keepdim=True)
     return torch.einsum("bjd,bij->bid", v, att)
+''',
+        # BART-style: one path of the dtype test normalises over the queries (axis 1 of (b * h, i, j)); the weights
+        # viewed with the heads split off and merged back keep that axis
+        '''
+import torch
+from torch import nn
+
+
+class BartStyleAttention(nn.Module):
+    def __init__(self, embed_dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+
+    def _shape(self, t, seq_len: int, bsz: int):
+        return t.view(bsz, seq_len, self.num_heads, self.head_dim).transpose(1, 2).contiguous()
+
+    def forward(self, x, output_attentions: bool = False):
+        bsz, tgt_len, _ = x.size()
+        proj_shape = (bsz * self.num_heads, -1, self.head_dim)
+        q = self._shape(self.q_proj(x), tgt_len, bsz).view(*proj_shape)
+        k = self._shape(self.k_proj(x), -1, bsz).view(*proj_shape)
+        v = self._shape(self.v_proj(x), -1, bsz).view(*proj_shape)
+        src_len = k.size(1)
+        w = torch.bmm(q, k.transpose(1, 2))
+        if w.dtype == torch.float16:
+            w = nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(torch.float16)
+        else:
+            w = nn.functional.softmax(w, dim=1)
+        if output_attentions:
+            w_reshaped = w.view(bsz, self.num_heads, tgt_len, src_len)
+            w = w_reshaped.view(bsz * self.num_heads, tgt_len, src_len)
+        else:
+            w_reshaped = None
+        return torch.bmm(w, v), w_reshaped
+''',
+        # normalised over the batch times the heads (axis 0 of (b * h, i, j)), then viewed with the heads split off and
+        # merged back
+        '''
+import torch
+
+
+def attend(q, k, v, heads: int):
+    bh, i, d = q.shape
+    j = k.shape[1]
+    w = torch.softmax(torch.bmm(q, k.transpose(1, 2)), dim=0)
+    w = w.view(bh // heads, heads, i, j).view(bh, i, j)
+    return torch.bmm(w, v)
+''',
+        # the weights viewed with the heads split off (the last two axes kept whole) to add a per-head mask
+        '''
+import torch
+
+
+def attend(q, k, v, head_mask, heads: int):
+    bh, i, d = q.shape
+    j = k.shape[1]
+    w = torch.softmax(torch.bmm(q, k.transpose(1, 2)), dim=1)
+    w = head_mask.view(1, -1, 1, 1) * w.view(bh // heads, heads, i, j)
+    return torch.bmm(w.view(bh, i, j), v)
 ''',
         # one branch of an `if` normalises the masked scores over axis 1: the product is wrong on that path
         '''
@@ -477,7 +639,9 @@ class MemoryAttention(nn.Module):
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         q = ev.qualname
         carry(ev, ctx, (SCORES, SOFTMAX_AXIS, EITHER + SOFTMAX_AXIS))
-        if q in MATMUL:
+        if q in _VIEWS:
+            _carry_view(ev, ctx)
+        elif q in MATMUL:
             a, b = arg(ev, 0, "input"), arg(ev, 1, "other")
             self._check_matmul(ev, ctx, a, b)
             if isinstance(a, Shape) and isinstance(b, Shape) and isinstance(ev.result, Shape) \

@@ -729,3 +729,51 @@ def test_a_loop_index_over_range_picks_one_entry():
                 reveal_shape(w[:, idx[i]])
             reveal_shape(torch.stack([w[:, idx[i]] for i in range(k)], dim=-1))
     """) == ["b", "b", "b k"]
+
+
+def test_the_softmaxes_of_either_branch_survive_a_later_if_that_keeps_the_weights():
+    # BART-style: the dtype test picks the softmax, a later flag views the weights and views them back; the softmax
+    # over the queries on one path is still reported at the product
+    out = errors("""
+    def attend(q: Float[Tensor, "b i d"], k: Float[Tensor, "b j d"], v: Float[Tensor, "b j d"], heads: int,
+               out_attn: bool):
+        w = q @ k.transpose(1, 2)
+        if w.dtype == torch.float16:
+            w = w.softmax(dim=-1).half()
+        else:
+            w = w.softmax(dim=1)
+        if out_attn:
+            r = w.view(-1, heads, w.shape[1], w.shape[2])
+            w = r.view(w.shape)
+        return w @ v
+    """)
+    assert [d.code for d in out] == ["SHP202"]
+    assert "over axis -2" in out[0].message  # at the softmax over the queries
+
+
+def test_the_softmaxes_of_either_branch_over_the_keys_stay_silent_after_a_later_if():
+    assert errors("""
+    def attend(q: Float[Tensor, "b i d"], k: Float[Tensor, "b j d"], v: Float[Tensor, "b j d"], heads: int,
+               out_attn: bool):
+        w = q @ k.transpose(1, 2)
+        if w.dtype == torch.float16:
+            w = w.softmax(dim=-1).half()
+        else:
+            w = torch.softmax(w, dim=2)
+        if out_attn:
+            r = w.view(-1, heads, w.shape[1], w.shape[2])
+            w = r.view(w.shape)
+        return w @ v
+    """) == []
+
+
+def test_a_mask_multiplied_in_front_of_the_weights_keeps_their_softmax():
+    # the gate comes first and has no tag of its own: the weights' softmax is still carried
+    out = errors("""
+    def attend(q: Float[Tensor, "b i d"], k: Float[Tensor, "b j d"], v: Float[Tensor, "b j d"],
+               gate: Float[Tensor, "b 1 1"]):
+        w = (q @ k.transpose(1, 2)).softmax(dim=1)
+        w = gate * w
+        return w @ v
+    """)
+    assert [d.code for d in out] == ["SHP202"]

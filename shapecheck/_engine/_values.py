@@ -395,6 +395,12 @@ def _common_meta(a: Shape, b: Shape) -> tuple:
             continue
         # a fact each branch made otherwise (the softmax of one branch over another axis): either may hold
         kept.append((EITHER + k, tuple(dict.fromkeys(mine.get(EITHER + k, ()) + other.get(EITHER + k, ()) + (va, vb)))))
+    made = {k for k, _ in kept}
+    for k, va in a.meta:
+        # the facts of either branch of an earlier ``if``, which both paths still carry alike (neither branch of
+        # this one touched them: one returned the weights viewed and viewed back): one of them still holds
+        if k.startswith(EITHER) and k not in made and other.get(k) == va:
+            kept.append((k, va))
     return tuple(kept)
 
 
