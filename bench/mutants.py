@@ -97,7 +97,7 @@ def _points_at(diag: dict, name: str, m: Mutant) -> bool:
     ``... is the `Linear` built at model.py:42``), or as the other party of what it reports, in the file it is
     reported in (``the `log_softmax` is at line 43`` of a loss that reads another axis)? A reader is sent there,
     as by a diagnostic on the line."""
-    built = re.compile(rf"(?:built|joined along axis \d+ by the `\w+`) at (?:.*/)?{re.escape(name)}:(\d+)(?:\)|$)")
+    built = re.compile(rf"(?:built|joined(?: along axis -?\d+)? by the `\w+`) at (?:.*/)?{re.escape(name)}:(\d+)(?:\)|$)")
     here = re.compile(r"\bat line (\d+)\b")
     for note in diag.get("notes") or ():
         for hit in (*built.finditer(note), *here.finditer(note)):

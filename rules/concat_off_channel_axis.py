@@ -12,6 +12,9 @@ from ._common import (CHANNEL_LAYERS, ELEMENTWISE, arg, as_int, carry, channel_l
 CAT = "cc_cat"  # (node, dim, sum of the parts' channel axes, number of parts)
 
 _CAT = {"torch.cat", "torch.concat", "torch.concatenate"}
+_PERMUTE = {"torch.Tensor.permute", "torch.permute"}
+_TRANSPOSE = {"torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapaxes", "torch.swapaxes"}
+_REARRANGE = {"einops.rearrange"}
 
 
 def _parts(ev):
@@ -19,6 +22,31 @@ def _parts(ev):
     if isinstance(v, (tuple, list)) and len(v) >= 2 and all(isinstance(p, Shape) for p in v):
         return list(v)
     return None
+
+
+def _keeps_batch_and_channels(ev) -> bool:
+    """Does a layout change leave axes 0 and 1 where they are, only the axes after them turned
+    (``permute(0, 1, 3, 2)``, ``transpose(2, 3)``, einops ``"b c w t -> b c t w"``)? The channels a join along
+    another axis kept are then still where the next convolution reads them."""
+    x = ev.args[0] if ev.args else None
+    rank = x.rank if isinstance(x, Shape) else None
+    if ev.qualname in _PERMUTE:
+        rest = [ev.kwargs["dims"]] if "dims" in ev.kwargs else list(ev.args[1:])
+        if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+            rest = list(rest[0])
+        p = [as_int(v) for v in rest]
+        return len(p) >= 3 and all(v is not None and v >= 0 for v in p) and p[:2] == [0, 1] \
+            and sorted(p) == list(range(len(p))) and rank in (None, len(p))
+    if ev.qualname in _TRANSPOSE:
+        dims = [as_int(arg(ev, 1, "dim0")), as_int(arg(ev, 2, "dim1"))]
+        if any(v is None for v in dims) or any(v < 0 for v in dims) and rank is None:
+            return False
+        return all(v % rank >= 2 if rank else v >= 2 for v in dims)
+    pattern = arg(ev, 1, "pattern")
+    if not isinstance(pattern, str) or pattern.count("->") != 1 or any(c in pattern for c in "().…"):
+        return False
+    lhs, rhs = (side.split() for side in pattern.split("->"))
+    return len(lhs) >= 3 and sorted(lhs) == sorted(rhs) and len(set(lhs)) == len(lhs) and lhs[:2] == rhs[:2]
 
 
 def _terms(e) -> int:
@@ -48,10 +76,11 @@ class ConcatOffChannelAxis(LintRule):
     any axis other than 1 to the next convolution or normalisation, and reports the `cat` when that
     layer's channel count is the *sum* of the parts' channel counts: the code meant to stack
     channels. Joined along another axis the parts have one channel count, so a part whose channels
-    are unknown (an unannotated skip connection) counts with the others'. Where no part's shape is
-    known, a `cat` along axis 2 or later (a spatial axis of what a convolution reads, batched or
-    not) is reported when the layer's channel count is written as a sum of as many sizes as there
-    are parts (`nn.Conv2d(in_channels + skip_channels, ...)`).
+    are unknown (an unannotated skip connection) counts with the others'. Where no part's channels
+    are known (parts of unknown shape, or of a known rank only, as a `repeat` gives), a `cat` along
+    axis 2 or later (a spatial axis of what a convolution reads, batched or not) is reported when
+    the layer's channel count is written as a sum of as many sizes as there are parts
+    (`nn.Conv2d(in_channels + skip_channels, ...)`, `nn.Conv2d(2 * c, ...)` after two parts).
 
     ## Why is this bad?
     `dim=-1` or `dim=2` is a natural slip (it is right for token sequences). The concatenation
@@ -72,13 +101,15 @@ class ConcatOffChannelAxis(LintRule):
 
     ## Known problems
     Only a `cat` that reaches the layer directly, through shape-preserving ops (activations,
-    dropout) or as the input of a module of the file whose first layer it is (a double convolution
-    block) is followed. Tiling images side by side and then convolving them with the original
-    channel count is deliberate and not reported.
+    dropout), through a turn of the axes after the channels (`permute(0, 1, 3, 2)`,
+    `transpose(2, 3)`, einops `"b c w t -> b c t w"`) or as the input of a module of the file whose
+    first layer it is (a double convolution block) is followed. Tiling images side by side and then
+    convolving them with the original channel count is deliberate and not reported.
     """
 
     code = "SHP307"
-    calls = frozenset(ELEMENTWISE | _CAT | CHANNEL_LAYERS | {"shapecheck.ConvBlock"})
+    calls = frozenset(ELEMENTWISE | _CAT | CHANNEL_LAYERS | _PERMUTE | _TRANSPOSE | _REARRANGE
+                      | {"shapecheck.ConvBlock"})
     name = "concat-off-channel-axis"
     summary = "Feature maps are concatenated along a non-channel axis before a layer expecting summed channels"
 
@@ -260,6 +291,14 @@ class Fuse(nn.Module):
 
     def on_call(self, ev: CallEvent, ctx: RuleContext) -> None:
         carry(ev, ctx, (CAT,))
+        if ev.qualname in _PERMUTE | _TRANSPOSE | _REARRANGE:
+            # a turn of the axes after the channels (a spectrogram's frequency and time) keeps what the join did
+            x = ev.args[0] if ev.args else None
+            t = x.get_meta(CAT) if isinstance(x, Shape) else None
+            if t is not None and isinstance(ev.result, Shape) and CAT not in ctx.result_tags \
+                    and _keeps_batch_and_channels(ev):
+                ctx.tag_result(CAT, t)
+            return
         if ev.qualname in _CAT:
             parts = _parts(ev)
             if parts is not None and any(p.rank is None for p in parts):
@@ -283,6 +322,10 @@ class Fuse(nn.Module):
             # channels are unknown (a skip connection passed in) has those of the others
             known = [p.dims[1] for p in parts if isinstance(p.dims[1], Expr)]
             if not known:
+                # no part's channels known (``? ? ? ?`` of a repeat or a helper's input): as for maps of unknown
+                # rank, the layer's channel count written as a sum of as many sizes as there are parts says what
+                # the code meant to stack
+                ctx.tag_result(CAT, (ev.node, d, None, len(parts), True, tuple(parts)))
                 return
             total = const(0)
             for p in parts:

@@ -4,8 +4,6 @@ through a slice, InstanceNorm, a convolution after a GroupNorm, sizes the constr
 
 from __future__ import annotations
 
-import textwrap
-
 from test_engine import HEADER, codes, errors, reveals
 
 _AT = HEADER.count("\n")  # the lines the test header adds before a snippet
@@ -1153,22 +1151,3 @@ def test_layers_added_to_a_module_list_with_plus_equals_are_applied_in_turn():
     """)
     assert out == ["b width t"], out
 
-
-def test_a_later_join_that_meets_a_joined_sum_says_which_join_made_it():
-    # coordinate channels joined to a map along the spatial axis instead of the channels: the first join is legal
-    # (its channels may all be 1), the second meets its sum, and its note sends the reader to the first
-    src = """
-        def coords(x):
-            b, c, h, w = x.shape
-            ys = torch.zeros(b, 1, h, w)
-            xs = torch.zeros(b, 1, h, w)
-            out = torch.cat([x, ys, xs], dim={dim})
-            rr = torch.zeros(b, 1, h, w)
-            return torch.cat([out, rr], dim=1)
-    """
-    assert codes(src.format(dim=1)) == []
-    found = errors(src.format(dim=2))
-    assert [d.code for d in found] == ["SHP110"]
-    assert found[0].message == 'cat along dim 1 needs equal axes 2, got "h*3" and "h"'
-    line = next(i for i, t in enumerate((HEADER + textwrap.dedent(src)).splitlines(), 1) if "out = torch.cat" in t)
-    assert found[0].notes[0] == f'"h*3" is axis 2 of `out` (joined along axis 2 by the `cat` at m.py:{line})'

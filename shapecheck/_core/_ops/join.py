@@ -81,10 +81,14 @@ def cat(site: Site, *args, **kwargs) -> Shape | None:
     return build(ax)
 
 
-def joined_origin(site: Site, d: int) -> str | None:
-    """Where a joined axis got its size: a check that meets the sum far from the join (a second ``cat`` along
-    another axis, a layer's input channels) says which join made it."""
-    return f"joined along axis {d} by the `{site.op}` at {site.where}" if site.where else None
+def joined_origin(site: Site, d: int | None) -> str | None:
+    """Where a joined axis got its size, ``joined along axis 2 by the `cat` at model.py:41``: a check that meets
+    the sum far from the join (a second ``cat`` along another axis, a layer's input channels) says which join
+    made it. ``d`` is the axis as the code gives it (None where it is not a literal)."""
+    if not site.where:
+        return None
+    along = f" along axis {d}" if d is not None else ""
+    return f"joined{along} by the `{site.op}` at {site.where}"
 
 
 def _joined_size(site: Site, shapes: list, d: int):
@@ -211,7 +215,7 @@ def _join_variadic(site: Site, shapes: list, dim, op: str):
     if op == "stack":
         ax.insert(d, (const(len(shapes)), None))
         return build(ax)
-    ax[d] = (_joined_size(site, shapes, d), None)
+    ax[d] = (_joined_size(site, shapes, d), joined_origin(site, as_int(dim)))
     return build(ax)
 
 
