@@ -112,8 +112,8 @@ def test_zeros_padding_the_time_axis_joined_along_it_are_fine():
 
 def test_two_copies_of_a_channel_count_after_repeated_maps_joined_along_the_height():
     # the parts have four axes (a ``repeat`` of four counts) but no channels the engine knows: the layer's ``c * 2``
-    # still says what the code meant to stack, as for parts of unknown rank
-    assert "SHP307" in codes("""
+    # still says what the code meant to stack, as for parts of unknown rank; joined along the channels they fit
+    src = """
         class PairScore(nn.Module):
             def __init__(self, c):
                 super().__init__()
@@ -122,22 +122,10 @@ def test_two_copies_of_a_channel_count_after_repeated_maps_joined_along_the_heig
                 rows, cols = a.size(2), b.size(3)
                 a = a.repeat(1, 1, 1, cols)
                 b = b.repeat(1, 1, rows, 1)
-                return self.project(torch.cat([a, b], dim=2))
-    """)
-
-
-def test_repeated_maps_joined_along_the_channels_are_fine():
-    assert codes("""
-        class PairScore(nn.Module):
-            def __init__(self, c):
-                super().__init__()
-                self.project = nn.Conv2d(c * 2, 1, kernel_size=1)
-            def forward(self, a, b):
-                rows, cols = a.size(2), b.size(3)
-                a = a.repeat(1, 1, 1, cols)
-                b = b.repeat(1, 1, rows, 1)
-                return self.project(torch.cat([a, b], dim=1))
-    """) == []
+                return self.project(torch.cat([a, b], dim={dim}))
+    """
+    assert "SHP307" in codes(src.format(dim=2))
+    assert codes(src.format(dim=1)) == []
 
 
 def test_repeated_maps_tiled_along_the_height_for_their_own_channels_are_fine():
