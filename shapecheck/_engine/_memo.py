@@ -30,7 +30,8 @@ class ModuleMemo:
     a function node's id to its int parameters that only scale sizes (``ratio_params``); ``passed_alike`` a class
     node's id to the pairs of constructor parameters every construction in the file gives one value
     (``passed_classes`` to the module classes its first construction gives: ``ResNet(BasicBlock, ...)``); ``related``
-    the file's tree's id to the names each name is computed from anywhere in it (``related_names``); ``copies`` a
+    the file's tree's id to the names each name is computed from anywhere in it (``related_names``), ``builders`` to
+    the class whose constructor makes each call (``_walk._builders``); ``copies`` a
     function node's id to the names it copies one to another (``residual = x``); ``whole_numbers`` a function
     node's id to the parameters its code reads as whole numbers (``whole_number_params``); ``shifting`` a
     function node's id to its views that a relative shift makes (``shifting_views``); ``called`` the file's tree's
@@ -51,6 +52,7 @@ class ModuleMemo:
     passed_ratios: dict = field(default_factory=dict)  # id of a class node -> ratios every construction gives (_walk)
     passed_classes: dict = field(default_factory=dict)  # id of a class node -> module classes a construction gives
     related: dict = field(default_factory=dict)  # id of a module's tree -> the names each name is computed from (_walk)
+    builders: dict = field(default_factory=dict)  # id of a module's tree -> the class building each call (_walk)
     copies: dict = field(default_factory=dict)  # id of a function node -> the names it copies to each other (_narrow)
     whole_numbers: dict = field(default_factory=dict)  # id of a function node -> names read as ints, as sequences (_calls)
     shifting: dict = field(default_factory=dict)  # id of a function node -> its relative-shift views (_checks)

@@ -167,7 +167,8 @@ class FunctionAnalysis(Statements, Assignment, Expressions, Calls, ShapeRules, L
             # ``ResidualLayer(c, c)`` wherever the file builds it: its ``in_channels`` and ``out_channels`` may be one
             # size (what the class does only when they are equal is what this file asks of it)
             cls = self.self_val.cls
-            alike = per_node(self.mod.memo.passed_alike, cls.node, lambda: passed_alike(cls.node, self.mod.tree))
+            alike = per_node(self.mod.memo.passed_alike, cls.node,
+                             lambda: passed_alike(cls.node, self.mod.tree, self.mod.memo))
             if alike:
                 self.env.alike = self.env.alike | alike
         a = self.node.args
@@ -495,14 +496,15 @@ def _builders(tree) -> dict:
     return out
 
 
-def passed_alike(cls: ast.ClassDef, tree, _seen: frozenset = frozenset()) -> frozenset:
+def passed_alike(cls: ast.ClassDef, tree, memo=None, _seen: frozenset = frozenset()) -> frozenset:
     """Pairs of a class's constructor parameters to which every construction of the class in the file
     passes one value (``ResidualLayer(in_channels, in_channels)``, ``Block(inp=dim, oup=dim)``): sizes that
     may be one size (``Env.alike``). Nothing when the file builds it nowhere, or uses the class otherwise
     than by calling it with its arguments written out (a base, a value passed on, ``*args``; ``**cfg`` may
     fill only the parameters not written out), or when the constructor rebinds the parameter. Two parameters
     of a building class's constructor are one value where that class's own constructions make them one
-    (``Block(mid, out)`` in a stage that every construction gives ``mid=c, out=c``)."""
+    (``Block(mid, out)`` in a stage that every construction gives ``mid=c, out=c``). ``memo``, the file's
+    :class:`~._memo.ModuleMemo`, keeps which class builds each call, read once per file."""
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None or init.args.vararg or init.args.kwarg or init.args.posonlyargs:
         return frozenset()
@@ -528,9 +530,9 @@ def passed_alike(cls: ast.ClassDef, tree, _seen: frozenset = frozenset()) -> fro
             if v is not None and not any(isinstance(x, (ast.Call, ast.Lambda, ast.NamedExpr)) for x in ast.walk(v)):
                 bound[p] = v
         if any(isinstance(v, ast.Name) for v in bound.values()) and builders is None:
-            builders = _builders(tree)
+            builders = per_node(memo.builders, tree, lambda: _builders(tree)) if memo is not None else _builders(tree)
         builder = builders.get(id(c)) if builders else None
-        alike = passed_alike(builder, tree, _seen | {cls.name}) \
+        alike = passed_alike(builder, tree, memo, _seen | {cls.name}) \
             if builder is not None and builder.name not in _seen | {cls.name} else frozenset()
         passed.append((bound, alike))
     pairs = set()
