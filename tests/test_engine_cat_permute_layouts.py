@@ -37,8 +37,8 @@ def test_a_permute_of_four_axes_of_unknown_meaning_stays_quiet():
 
 def test_a_convolution_stack_given_a_list_of_channel_counts_reads_the_first():
     # ``PointConv([2 * c, out])`` of a module the engine did not see: a convolution block reading ``2 * c``; two
-    # maps joined along the points give it ``c``
-    assert "SHP307" in codes("""
+    # maps joined along the points give it ``c``, joined along the channels they fit
+    src = """
         from blocks import PointConv, gather
         class Rel(nn.Module):
             def __init__(self, c, out):
@@ -46,39 +46,15 @@ def test_a_convolution_stack_given_a_list_of_channel_counts_reads_the_first():
                 self.mlp = PointConv([2 * c, out])
             def forward(self, x, idx):
                 nb, _ = torch.max(gather(x, idx) - x, dim=-1, keepdim=True)
-                return self.mlp(torch.cat([x, nb], dim=2))
-    """)
-
-
-def test_a_convolution_stack_after_a_join_along_the_channels_is_fine():
-    assert codes("""
-        from blocks import PointConv, gather
-        class Rel(nn.Module):
-            def __init__(self, c, out):
-                super().__init__()
-                self.mlp = PointConv([2 * c, out])
-            def forward(self, x, idx):
-                nb, _ = torch.max(gather(x, idx) - x, dim=-1, keepdim=True)
-                return self.mlp(torch.cat([x, nb], dim=1))
-    """) == []
+                return self.mlp(torch.cat([x, nb], dim={dim}))
+    """
+    assert "SHP307" in codes(src.format(dim=2))
+    assert codes(src.format(dim=1)) == []
 
 
 def test_two_copies_of_a_channel_count_after_two_maps_joined_along_the_width():
-    assert "SHP307" in codes("""
-        from helpers import pooled
-        class Head(nn.Module):
-            def __init__(self, c, n):
-                super().__init__()
-                self.conv = nn.Conv2d(c * 2, n, 1)
-            def forward(self, x):
-                a, b = pooled(x)
-                return self.conv(torch.cat((a, b), dim=3))
-    """)
-
-
-def test_two_copies_of_a_channel_count_after_three_maps_say_nothing():
     # near miss: three parts, a layer built for two copies: not the sum of the parts
-    assert codes("""
+    src = """
         from helpers import pooled
         class Head(nn.Module):
             def __init__(self, c, n):
@@ -86,8 +62,10 @@ def test_two_copies_of_a_channel_count_after_three_maps_say_nothing():
                 self.conv = nn.Conv2d(c * 2, n, 1)
             def forward(self, x):
                 a, b = pooled(x)
-                return self.conv(torch.cat((a, b, x), dim=3))
-    """) == []
+                return self.conv(torch.cat(({parts}), dim=3))
+    """
+    assert "SHP307" in codes(src.format(parts="a, b"))
+    assert codes(src.format(parts="a, b, x")) == []
 
 
 def test_zeros_padding_the_channels_moved_to_the_device_then_joined_along_the_height():

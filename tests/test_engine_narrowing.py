@@ -1470,14 +1470,16 @@ def test_a_gated_feed_forward_built_backwards_is_found_through_its_halves():
 
 def test_a_size_a_layer_gives_is_traced_back_to_where_the_layer_is_built():
     # the patch embedding's convolution built with its channels swapped: the class token's join, in another class,
-    # is where the sizes meet, and its note names the line that chose the wrong size
-    out = errors("""
+    # is where the sizes meet, and its note names the line that chose the wrong size; also where the embedding reads
+    # its grid by unpacking the convolution's output (``_, _, H, W``) before flattening it: unpacking names the
+    # axes, the channels still come from the line that built the layer
+    src = """
         class PatchEmbed(nn.Module):
             def __init__(self, in_chans, embed_dim, patch):
                 super().__init__()
                 self.proj = nn.Conv2d(embed_dim, in_chans, kernel_size=patch, stride=patch)
             def forward(self, x):
-                return self.proj(x).flatten(2).transpose(1, 2)
+                {embed}
 
         class ViT(nn.Module):
             def __init__(self, in_chans, embed_dim, patch):
@@ -1485,41 +1487,17 @@ def test_a_size_a_layer_gives_is_traced_back_to_where_the_layer_is_built():
                 self.patch_embed = PatchEmbed(in_chans, embed_dim, patch)
                 self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
             def forward(self, x):
-                x = self.patch_embed(x)
+                {take}
                 return torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
-    """)
-    assert [d.code for d in out] == ["SHP110"]
+    """
     line = 6 + 5  # the header's lines, then the constructor's call of ``nn.Conv2d``
-    assert any(n.endswith(f"(output channels of the `Conv2d` built at m.py:{line})") for n in out[0].notes), \
-        out[0].notes
-
-
-def test_unpacking_a_layers_output_keeps_where_its_size_was_chosen():
-    # the same swap, the embedding reading its grid by unpacking the convolution's output (``_, _, H, W``) before
-    # flattening it: unpacking names the axes, the channels still come from the line that built the layer
-    out = errors("""
-        class PatchEmbed(nn.Module):
-            def __init__(self, in_chans, embed_dim, patch):
-                super().__init__()
-                self.proj = nn.Conv2d(embed_dim, in_chans, kernel_size=patch, stride=patch)
-            def forward(self, x):
-                x = self.proj(x)
-                _, _, H, W = x.shape
-                return x.flatten(2).transpose(1, 2), H, W
-
-        class ViT(nn.Module):
-            def __init__(self, in_chans, embed_dim, patch):
-                super().__init__()
-                self.patch_embed = PatchEmbed(in_chans, embed_dim, patch)
-                self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-            def forward(self, x):
-                x, H, W = self.patch_embed(x)
-                return torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
-    """)
-    assert [d.code for d in out] == ["SHP110"]
-    line = 6 + 5
-    assert any(n.endswith(f"(output channels of the `Conv2d` built at m.py:{line})") for n in out[0].notes), \
-        out[0].notes
+    unpacked = "x = self.proj(x)\n                _, _, H, W = x.shape\n                return x.flatten(2).transpose(1, 2), H, W"
+    for embed, take in (("return self.proj(x).flatten(2).transpose(1, 2)", "x = self.patch_embed(x)"),
+                        (unpacked, "x, H, W = self.patch_embed(x)")):
+        out = errors(src.format(embed=embed, take=take))
+        assert [d.code for d in out] == ["SHP110"]
+        assert any(n.endswith(f"(output channels of the `Conv2d` built at m.py:{line})") for n in out[0].notes), \
+            out[0].notes
 
 
 def test_a_layers_weight_used_by_hand_is_traced_back_to_where_the_layer_is_built():
